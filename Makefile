@@ -1,0 +1,117 @@
+# isms-gateway: builds build/ismsd and build/ismsctl with pkg-config.
+# make run   - install missing packages, build, start the console demo
+# make test  - the same plus test peers, then every test under ASan+UBSan
+# make bench - benchmarks (not part of make test)
+
+BUILD   ?= build
+CC      ?= cc
+PKGS     = libcurl libwebsockets libuv jansson sqlite3 libesmtp-1.0 libcrypto
+WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wformat=2 -Wwrite-strings -Werror
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+ifeq ($(SAN),1)
+BUILD    = build/san
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+DIRS     = gateway adapters commands store config tools
+MAINS    = gateway/main.c tools/ismsctl.c
+LIB_SRCS = $(filter-out $(MAINS),$(foreach d,$(DIRS),$(wildcard $(d)/*.c)))
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
+HDRS     = $(foreach d,$(DIRS),$(wildcard $(d)/*.h))
+MIGRATIONS = $(sort $(wildcard store/migrations/*.sql))
+DATA     = config/annex-a.tsv $(wildcard config/quiz/questions.tsv)
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+AS      ?= alice
+DEMO_DB ?= build/demo.db
+
+.PHONY: all deps test-deps run demo-db test unit integration fuzz bench \
+	lint clean check-config-example
+
+all: deps
+	@$(MAKE) --no-print-directory binaries
+
+binaries: $(BUILD)/ismsd $(BUILD)/ismsctl
+
+deps:
+	@scripts/deps.sh build
+
+test-deps:
+	@scripts/deps.sh test
+
+$(BUILD)/gen/embedded.c: tools/embed.sh $(MIGRATIONS) $(DATA)
+	@mkdir -p $(dir $@)
+	@tools/embed.sh $(MIGRATIONS) -- $(DATA) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/embedded.o: $(BUILD)/gen/embedded.c gateway/embedded.h
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	@$(CC) $(CFLAGS) -I. -Wno-overlength-strings -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libisms.a: $(LIB_OBJS)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(BUILD)/ismsd: $(BUILD)/obj/gateway/main.o $(BUILD)/libisms.a
+	@echo "  LD  $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/ismsctl: $(BUILD)/obj/tools/ismsctl.o $(BUILD)/libisms.a
+	@echo "  LD  $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libisms.a tests/unit/testutil.h
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libisms.a $(LDLIBS) -lcmocka
+
+unit-bins: $(UNIT_BINS)
+
+# The demo database: staff, then the seed commands, made once.
+$(DEMO_DB): config/demo/staff.csv config/demo/seed.txt | $(BUILD)/ismsctl
+	@rm -f $@ $@-wal $@-shm
+	@$(BUILD)/ismsctl --db $@ init >/dev/null
+	@$(BUILD)/ismsctl --db $@ staff import config/demo/staff.csv
+	@$(BUILD)/ismsctl --db $@ seed config/demo/seed.txt
+
+demo-db: all
+	@$(MAKE) --no-print-directory $(DEMO_DB)
+
+run: demo-db
+	@echo "Console demo as '$(AS)' on $(DEMO_DB) (make run AS=carol for the ISMS manager)."
+	@$(BUILD)/ismsd --console --db $(DEMO_DB) --as $(AS)
+
+test: deps test-deps
+	@$(MAKE) --no-print-directory SAN=1 binaries unit-bins
+	@$(MAKE) --no-print-directory binaries
+	@tests/run.sh build/san
+
+fuzz: test-deps
+	@tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
+
+bench: deps
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory binaries
+	@bench/run.sh
+
+lint:
+	clang-format --dry-run --Werror $(foreach d,$(DIRS),$(wildcard $(d)/*.[ch])) tests/unit/*.c
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--std=c11 --suppress=missingIncludeSystem $(DIRS)
+
+check-config-example: binaries
+	$(BUILD)/ismsd --print-config | diff -u config/ismsd.conf.example -
+
+clean:
+	rm -rf build

@@ -1,0 +1,477 @@
+/*
+ * Command dispatch: sender resolution, the command table, role checks,
+ * help, one transaction per command, and the helpers every object file
+ * uses to reply, audit and notify.
+ */
+#include "cmd.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../gateway/log.h"
+
+/* Every object file's table; adding an object is adding a line here. */
+static const struct cmd_entry *const cmd_tables[] = {
+    incident_cmds,
+    approval_cmds,
+};
+
+static const struct {
+	const char *object;
+	const char *help;
+} cmd_objects[] = {
+    {"incident", "report and handle security incidents"},
+    {"approve", "approve a pending request (approve APR-n [comment])"},
+    {"reject", "reject a pending request (reject APR-n <reason>)"},
+    {"approvals", "requests waiting for your decision"},
+};
+
+void
+reply_free(struct isms_reply *rp)
+{
+	if (rp == NULL)
+		return;
+	buf_free(&rp->text);
+	buf_free(&rp->notices);
+}
+
+int
+cmd_error(struct cmd_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	buf_reset(&ctx->rp->text);
+	va_start(ap, fmt);
+	buf_vprintf(&ctx->rp->text, fmt, ap);
+	va_end(ap);
+	ctx->rp->error = 1;
+	return -1;
+}
+
+void
+cmd_reply(struct cmd_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&ctx->rp->text, fmt, ap);
+	va_end(ap);
+}
+
+const char *
+cmd_key(struct cmd_ctx *ctx, const char *key)
+{
+	return cmdline_get(ctx->cl, key);
+}
+
+int
+has_role(const struct person *p, unsigned roles)
+{
+	return (p->roles & roles) != 0;
+}
+
+void
+cmd_date(int64_t t, char out[16])
+{
+	if (t == 0)
+		snprintf(out, 16, "-");
+	else
+		time_date(t, out);
+}
+
+int
+cmd_parse_id(struct cmd_ctx *ctx, const char *word, const char *prefix,
+	     int64_t *id)
+{
+	size_t pl = strlen(prefix);
+	const char *num = word;
+	long v;
+
+	if (strncasecmp(word, prefix, pl) == 0 && word[pl] == '-')
+		num = word + pl + 1;
+	if (parse_int(num, 1, 999999999, &v) < 0)
+		return cmd_error(ctx, "expected an id like %s-1, got \"%.40s\"",
+				 prefix, word);
+	*id = v;
+	return 0;
+}
+
+int
+cmd_pos_id(struct cmd_ctx *ctx, size_t i, const char *prefix, int64_t *id)
+{
+	if (i >= ctx->cl->npos)
+		return cmd_error(ctx, "usage: %s %s %s", ctx->entry->object,
+				 ctx->entry->verb ? ctx->entry->verb : "",
+				 ctx->entry->usage);
+	return cmd_parse_id(ctx, ctx->cl->pos[i], prefix, id);
+}
+
+int
+cmd_person(struct cmd_ctx *ctx, const char *ref, struct person *out)
+{
+	char tmp[256];
+	const char *kind = "handle", *v = ref;
+	int rc;
+
+	if (ref == NULL || *ref == '\0')
+		return cmd_error(ctx, "expected a person (@handle)");
+	if (strncmp(ref, "<@", 2) == 0) {
+		size_t n = strcspn(ref + 2, "|>");
+
+		if (n == 0 || n >= sizeof(tmp))
+			return cmd_error(ctx, "malformed mention %.40s", ref);
+		memcpy(tmp, ref + 2, n);
+		tmp[n] = '\0';
+		kind = "slack";
+		v = tmp;
+	} else if (ref[0] == '@' && strchr(ref, ':') != NULL) {
+		kind = "matrix";
+	} else if (ref[0] != '@' && strchr(ref, '@') != NULL) {
+		kind = "email";
+	} else if (ref[0] == '@') {
+		v = ref + 1;
+	}
+	rc = store_person_find(ctx->st, kind, v, out);
+	if (rc < 0)
+		return cmd_error(ctx, "database error");
+	if (rc == 0)
+		return cmd_error(ctx, "no person %.80s in the directory", ref);
+	return 0;
+}
+
+int
+cmd_audit(struct cmd_ctx *ctx, const char *action, const char *object,
+	  json_t *details)
+{
+	char *text = NULL;
+	int rc;
+
+	if (details != NULL) {
+		json_object_set_new(details, "via",
+				    json_string(ctx->rq ? ctx->rq->via
+							: "internal"));
+		text = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(details);
+	}
+	rc = store_audit(ctx->st, ctx->me.handle, action, object, text);
+	free(text);
+	return rc;
+}
+
+int64_t
+cmd_notify(struct cmd_ctx *ctx, const struct person *to, const char *kind,
+	   const char *subject, const char *body, json_t *payload)
+{
+	char *p = NULL;
+	int64_t id;
+
+	if (payload != NULL) {
+		p = json_dumps(payload, JSON_COMPACT);
+		json_decref(payload);
+	}
+	id = store_outbox_add(ctx->st, to->id, NULL, kind, subject, body,
+			      NULL, p);
+	free(p);
+	if (id > 0)
+		buf_printf(&ctx->rp->notices, "-> %s: %s\n", to->handle,
+			   subject);
+	return id;
+}
+
+int
+cmd_notify_role(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
+		const char *kind, const char *subject, const char *body)
+{
+	sqlite3_stmt *s;
+	int64_t ids[256];
+	size_t n = 0, i;
+
+	s = db_prepare(ctx->st,
+		       "SELECT id FROM people WHERE active AND (roles & ?) != 0 "
+		       "AND id != ? ORDER BY handle LIMIT 256",
+		       "ii", (int64_t)role, skip_id);
+	if (s == NULL)
+		return -1;
+	while (sqlite3_step(s) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	for (i = 0; i < n; i++) {
+		struct person p;
+
+		if (store_person_by_id(ctx->st, ids[i], &p) != 1 ||
+		    cmd_notify(ctx, &p, kind, subject, body, NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *
+roles_needed(unsigned roles, char *out, size_t len)
+{
+	size_t n = 0;
+	unsigned r;
+
+	out[0] = '\0';
+	for (r = 1; r <= ROLE_ADMIN; r <<= 1)
+		if (roles & r)
+			n += (size_t)snprintf(out + n, n < len ? len - n : 0,
+					      "%s%s", n ? " or " : "",
+					      role_name((enum role)r));
+	return out;
+}
+
+static const char *
+object_help(const char *object)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cmd_objects); i++)
+		if (strcmp(cmd_objects[i].object, object) == 0)
+			return cmd_objects[i].help;
+	return NULL;
+}
+
+static void
+cmd_help(struct cmd_ctx *ctx, const char *object)
+{
+	size_t t;
+	const struct cmd_entry *e;
+
+	if (object != NULL && object_help(object) != NULL) {
+		cmd_reply(ctx, "%s: %s\n", object, object_help(object));
+		for (t = 0; t < ARRAY_LEN(cmd_tables); t++)
+			for (e = cmd_tables[t]; e->object; e++)
+				if (strcmp(e->object, object) == 0)
+					cmd_reply(ctx, "  /isms %s%s%s %s\n      %s\n",
+						  e->object, e->verb ? " " : "",
+						  e->verb ? e->verb : "",
+						  e->usage, e->help);
+		return;
+	}
+	cmd_reply(ctx, "Commands: /isms <object> <verb> [text] [key=value]. "
+		       "Shortcuts: /incident <text>, /risk ...\n");
+	for (t = 0; t < ARRAY_LEN(cmd_objects); t++)
+		cmd_reply(ctx, "  %-10s %s\n", cmd_objects[t].object,
+			  cmd_objects[t].help);
+	cmd_reply(ctx, "Details: /isms help <object>");
+}
+
+/* Exact (object, verb), else an object-only entry taking verb as a word. */
+static const struct cmd_entry *
+cmd_lookup(struct cmdline *cl, int *object_known)
+{
+	const struct cmd_entry *e, *bare = NULL;
+	size_t t;
+
+	*object_known = 0;
+	for (t = 0; t < ARRAY_LEN(cmd_tables); t++)
+		for (e = cmd_tables[t]; e->object; e++) {
+			if (strcmp(e->object, cl->object) != 0)
+				continue;
+			*object_known = 1;
+			if (e->verb == NULL)
+				bare = e;
+			else if (cl->verb && strcmp(e->verb, cl->verb) == 0)
+				return e;
+		}
+	if (bare != NULL)
+		cmdline_unshift_verb(cl);
+	return bare;
+}
+
+static void
+verbs_of(const char *object, struct buf *b)
+{
+	const struct cmd_entry *e;
+	size_t t;
+
+	for (t = 0; t < ARRAY_LEN(cmd_tables); t++)
+		for (e = cmd_tables[t]; e->object; e++)
+			if (strcmp(e->object, object) == 0 && e->verb)
+				buf_printf(b, "%s%s", b->len ? ", " : "",
+					   e->verb);
+}
+
+static int
+check_keys(struct cmd_ctx *ctx)
+{
+	const char *keys = ctx->entry->keys ? ctx->entry->keys : "";
+	size_t i;
+
+	for (i = 0; i < ctx->cl->nkv; i++) {
+		const char *k = ctx->cl->kv[i].key, *p = keys;
+		size_t kl = strlen(k);
+		int ok = 0;
+
+		while (*p) {
+			size_t n = strcspn(p, ",");
+
+			if (n == kl && strncmp(p, k, n) == 0)
+				ok = 1;
+			p += n;
+			if (*p == ',')
+				p++;
+		}
+		if (!ok) {
+			if (*keys)
+				return cmd_error(ctx,
+						 "unknown option %s= for %s %s "
+						 "(takes: %s)",
+						 k, ctx->entry->object,
+						 ctx->entry->verb ? ctx->entry->verb
+								  : "",
+						 keys);
+			return cmd_error(ctx, "%s %s takes no key=value options",
+					 ctx->entry->object,
+					 ctx->entry->verb ? ctx->entry->verb
+							  : "");
+		}
+		if (strlen(ctx->cl->kv[i].value) > 2000)
+			return cmd_error(ctx, "%s= is too long", k);
+	}
+	return 0;
+}
+
+/* Parses, authorises and executes; the caller owns the transaction. */
+static int
+cmd_exec(struct cmd_ctx *ctx, const char *text)
+{
+	char err[256];
+	int known;
+	char need[128];
+
+	if (cmdline_parse(text, ctx->cl, err, sizeof(err)) < 0)
+		return cmd_error(ctx, "%s", err);
+	if (ctx->cl->object == NULL) {
+		cmd_help(ctx, NULL);
+		return 0;
+	}
+	if (strcmp(ctx->cl->object, "help") == 0) {
+		cmd_help(ctx, ctx->cl->verb);
+		return 0;
+	}
+	if (ctx->cl->verb && strcmp(ctx->cl->verb, "help") == 0) {
+		cmd_help(ctx, ctx->cl->object);
+		return 0;
+	}
+	ctx->entry = cmd_lookup(ctx->cl, &known);
+	if (ctx->entry == NULL) {
+		struct buf b = {0};
+		int rc;
+
+		if (!known)
+			return cmd_error(ctx,
+					 "unknown object \"%.40s\"; try /isms "
+					 "help",
+					 ctx->cl->object);
+		verbs_of(ctx->cl->object, &b);
+		if (ctx->cl->verb == NULL)
+			rc = cmd_error(ctx, "%s needs a verb: %s",
+				       ctx->cl->object, buf_str(&b));
+		else
+			rc = cmd_error(ctx,
+				       "unknown verb \"%.40s\" for %s; expected "
+				       "one of: %s",
+				       ctx->cl->verb, ctx->cl->object,
+				       buf_str(&b));
+		buf_free(&b);
+		return rc;
+	}
+	if (ctx->entry->roles != 0 && !has_role(&ctx->me, ctx->entry->roles))
+		return cmd_error(ctx, "not allowed: %s%s%s needs the %s role",
+				 ctx->entry->object,
+				 ctx->entry->verb ? " " : "",
+				 ctx->entry->verb ? ctx->entry->verb : "",
+				 roles_needed(ctx->entry->roles, need,
+					      sizeof(need)));
+	if (check_keys(ctx) < 0)
+		return -1;
+	return ctx->entry->exec(ctx);
+}
+
+int
+cmd_run_as(struct store *st, const struct config *cfg,
+	   const struct person *who, const char *text, struct isms_reply *rp)
+{
+	struct isms_request rq = {.via = "internal", .id_kind = "handle",
+				  .id = who->handle, .text = text};
+	struct cmdline cl = {0};
+	struct cmd_ctx ctx = {.st = st, .cfg = cfg, .rq = &rq, .cl = &cl,
+			      .rp = rp, .me = *who, .now = store_now(st)};
+	int rc;
+
+	rc = cmd_exec(&ctx, text);
+	cmdline_free(&cl);
+	return rc;
+}
+
+static void
+mark_seen(struct store *st, const struct isms_request *rq)
+{
+	if (rq->event_id == NULL)
+		return;
+	if (store_begin(st) == 0) {
+		if (store_inbox_seen(st, rq->via, rq->event_id) < 0 ||
+		    store_commit(st) < 0)
+			store_rollback(st);
+	}
+}
+
+int
+cmd_run(struct store *st, const struct config *cfg,
+	const struct isms_request *rq, struct isms_reply *rp)
+{
+	struct cmdline cl = {0};
+	struct cmd_ctx ctx = {.st = st, .cfg = cfg, .rq = rq, .cl = &cl,
+			      .rp = rp};
+	int rc, found;
+
+	if (store_begin(st) < 0) {
+		buf_puts(&rp->text, "the database is busy; try again");
+		rp->error = 1;
+		return -1;
+	}
+	ctx.now = store_now(st);
+	if (rq->event_id != NULL) {
+		rc = store_inbox_seen(st, rq->via, rq->event_id);
+		if (rc != 0) {
+			store_rollback(st);
+			rp->duplicate = rc == 1;
+			rp->error = rc < 0;
+			return rc < 0 ? -1 : 0;
+		}
+	}
+	found = store_person_find(st, rq->id_kind, rq->id, &ctx.me);
+	if (found != 1) {
+		store_rollback(st);
+		log_info("refused a %s request from unknown %s identity %.80s",
+			 rq->via, rq->id_kind, rq->id ? rq->id : "");
+		buf_puts(&rp->text,
+			 "Sorry, you are not in the ISMS directory, so I cannot "
+			 "act on this. Please ask your ISMS administrator to "
+			 "add you.");
+		rp->error = 1;
+		rp->unknown = 1;
+		mark_seen(st, rq);
+		return -1;
+	}
+	rc = cmd_exec(&ctx, rq->text);
+	if (rc == 0 && store_commit(st) == 0) {
+		cmdline_free(&cl);
+		return 0;
+	}
+	store_rollback(st);
+	cmdline_free(&cl);
+	if (!rp->error) {
+		buf_reset(&rp->text);
+		buf_puts(&rp->text, "internal error: nothing was changed");
+		rp->error = 1;
+	}
+	buf_reset(&rp->notices);
+	mark_seen(st, rq);
+	return -1;
+}

@@ -1,0 +1,152 @@
+/*
+ * The command engine: a request from any transport is parsed, its sender
+ * resolved and authorised, and the command runs in one store transaction
+ * (change + audit row + outbox rows). Knows nothing of Slack, Matrix or
+ * mail.
+ */
+#ifndef ISMS_CMD_H
+#define ISMS_CMD_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "../config/config.h"
+#include "../gateway/util.h"
+#include "../store/store.h"
+#include "parse.h"
+
+/* What an adapter hands in. Every pointer is borrowed for the call. */
+struct isms_request {
+	const char *via;      /* "console", "slack", "matrix", "mail", "cli" */
+	const char *id_kind;  /* "handle", "slack", "matrix", "email" */
+	const char *id;       /* the sender's identity on that transport */
+	const char *text;     /* the command line */
+	int shared;           /* typed in a shared channel or room */
+	const char *event_id; /* platform id for de-duplication, or NULL */
+};
+
+/* What comes back. Release with reply_free. */
+struct isms_reply {
+	struct buf text;
+	int error;     /* refused or malformed: nothing changed */
+	int confidential; /* holds incident or risk details: answer privately */
+	int duplicate; /* a redelivered event: nothing to say */
+	int unknown;   /* the sender is not in the directory */
+	struct buf notices; /* one line per message queued to someone */
+};
+
+void reply_free(struct isms_reply *rp);
+
+struct cmd_ctx;
+
+#define CMD_READONLY 0x1 /* an auditor may run it */
+
+struct cmd_entry {
+	const char *object;
+	const char *verb;
+	unsigned roles; /* holders of any of these may run it; 0 = everyone */
+	unsigned flags;
+	const char *keys;  /* allowed key=value names, comma separated */
+	const char *usage; /* arguments after "object verb" */
+	const char *help;  /* one line */
+	int (*exec)(struct cmd_ctx *ctx);
+};
+
+struct cmd_ctx {
+	struct store *st;
+	const struct config *cfg;
+	const struct isms_request *rq;
+	const struct cmd_entry *entry;
+	struct cmdline *cl;
+	struct isms_reply *rp;
+	struct person me;
+	int64_t now;
+};
+
+/*
+ * Runs one request. Always fills rp (a refusal is a reply too). Returns 0
+ * when the command took effect or was read-only, -1 otherwise.
+ */
+int cmd_run(struct store *st, const struct config *cfg,
+	    const struct isms_request *rq, struct isms_reply *rp);
+
+/*
+ * Runs a command on behalf of a known person, in the caller's transaction
+ * (for the scheduler and ismsctl). Same return.
+ */
+int cmd_run_as(struct store *st, const struct config *cfg,
+	       const struct person *who, const char *text,
+	       struct isms_reply *rp);
+
+/* Helpers for command implementations. */
+int cmd_error(struct cmd_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));  /* returns -1 */
+void cmd_reply(struct cmd_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+const char *cmd_key(struct cmd_ctx *ctx, const char *key);
+int has_role(const struct person *p, unsigned roles);
+
+/* "INC-3", "inc-3", "3" with the given prefix; -1 with an error reply. */
+int cmd_parse_id(struct cmd_ctx *ctx, const char *word, const char *prefix,
+		 int64_t *id);
+/* Same, but the word must be present: pos[i]. */
+int cmd_pos_id(struct cmd_ctx *ctx, size_t i, const char *prefix,
+	       int64_t *id);
+
+/*
+ * A person named as handle, @handle, <@U123>, <@U123|name>, @u:server or
+ * e-mail address. 0, or -1 with an error reply.
+ */
+int cmd_person(struct cmd_ctx *ctx, const char *ref, struct person *out);
+
+/* Audit row with the actor; details stolen (may be NULL). */
+int cmd_audit(struct cmd_ctx *ctx, const char *action, const char *object,
+	      json_t *details);
+
+/*
+ * Queues a message for a person; payload stolen (may be NULL). Records a
+ * notice line for the console. Returns the outbox id or -1.
+ */
+int64_t cmd_notify(struct cmd_ctx *ctx, const struct person *to,
+		   const char *kind, const char *subject, const char *body,
+		   json_t *payload);
+
+/* Same for every holder of a role (except skip_id). */
+int cmd_notify_role(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
+		    const char *kind, const char *subject, const char *body);
+
+/* Formats a date or "-" for 0. */
+void cmd_date(int64_t t, char out[16]);
+
+/* Command tables, one per object file; NULL-terminated. */
+extern const struct cmd_entry incident_cmds[];
+extern const struct cmd_entry approval_cmds[];
+
+/* Approval kinds: what happens when a request is decided. */
+struct approval_kind {
+	const char *kind;
+	/* applies the approved change; payload borrowed */
+	int (*approved)(struct cmd_ctx *ctx, int64_t apr, const char *object,
+			json_t *payload);
+	/* optional: undoes a pending state after a rejection */
+	int (*rejected)(struct cmd_ctx *ctx, int64_t apr, const char *object,
+			json_t *payload);
+};
+
+/*
+ * Opens an approval request and tells the approver. any_role: any holder
+ * of that role except the requester may decide too. Returns the APR id or
+ * -1 with an error reply.
+ */
+int64_t approval_open(struct cmd_ctx *ctx, const char *kind,
+		      const char *object, const char *summary,
+		      const struct person *approver, unsigned any_role,
+		      json_t *payload);
+
+/* Finds an isms_manager who is not skip_id. 1 found, 0 none, -1 error. */
+int approval_pick_isms_manager(struct cmd_ctx *ctx, int64_t skip_id,
+			       struct person *out);
+
+int incident_visible(struct cmd_ctx *ctx, int64_t id);
+
+#endif

@@ -1,0 +1,680 @@
+/*
+ * Incidents: report, list, show, assign, severity, status, note, close
+ * (through an approval) and the GDPR art. 33 72-hour breach clock.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cmd.h"
+
+#define INCIDENT_TEXT_MAX 2000
+
+static const char *const severities[] = {"low", "medium", "high",
+					 "critical"};
+static const char *const settable_status[] = {"triaged", "investigating",
+					      "contained", "resolved"};
+
+static int
+one_of(const char *v, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(v, list[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+struct incident {
+	int64_t id;
+	char title[256];
+	char severity[16];
+	char status[16];
+	int64_t reporter_id;
+	int64_t handler_id;
+	int personal_data;
+	int breach_open;
+};
+
+static int
+incident_load(struct cmd_ctx *ctx, int64_t id, struct incident *inc)
+{
+	sqlite3_stmt *s = db_prepare(
+	    ctx->st,
+	    "SELECT title, severity, status, reporter_id, "
+	    "COALESCE(handler_id, 0), personal_data, "
+	    "breach_outcome IS NULL FROM incidents WHERE id = ?",
+	    "i", id);
+	int rc;
+
+	if (s == NULL)
+		return cmd_error(ctx, "database error");
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return cmd_error(ctx, "no incident INC-%lld", (long long)id);
+	}
+	memset(inc, 0, sizeof(*inc));
+	inc->id = id;
+	snprintf(inc->title, sizeof(inc->title), "%s", db_col(s, 0));
+	snprintf(inc->severity, sizeof(inc->severity), "%s", db_col(s, 1));
+	snprintf(inc->status, sizeof(inc->status), "%s", db_col(s, 2));
+	inc->reporter_id = sqlite3_column_int64(s, 3);
+	inc->handler_id = sqlite3_column_int64(s, 4);
+	inc->personal_data = sqlite3_column_int(s, 5);
+	inc->breach_open = inc->personal_data && sqlite3_column_int(s, 6);
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static int
+may_see(const struct cmd_ctx *ctx, const struct incident *inc)
+{
+	return inc->reporter_id == ctx->me.id ||
+	       inc->handler_id == ctx->me.id ||
+	       has_role(&ctx->me, ROLE_ISMS_MANAGER | ROLE_AUDITOR);
+}
+
+static int
+may_handle(const struct cmd_ctx *ctx, const struct incident *inc)
+{
+	return inc->handler_id == ctx->me.id ||
+	       has_role(&ctx->me, ROLE_ISMS_MANAGER);
+}
+
+int
+incident_visible(struct cmd_ctx *ctx, int64_t id)
+{
+	struct incident inc;
+
+	if (incident_load(ctx, id, &inc) < 0)
+		return 0;
+	return may_see(ctx, &inc);
+}
+
+/*
+ * Loads pos[0] as an incident the sender may see; with handle set, one
+ * the sender may also change.
+ */
+static int
+incident_arg(struct cmd_ctx *ctx, struct incident *inc, int handle)
+{
+	int64_t id;
+
+	if (cmd_pos_id(ctx, 0, "INC", &id) < 0 ||
+	    incident_load(ctx, id, inc) < 0)
+		return -1;
+	/* the same answer whether it exists or not: no probing */
+	if (!may_see(ctx, inc))
+		return cmd_error(ctx,
+				 "not allowed: INC-%lld is visible only to its "
+				 "reporter, its handler, isms_managers and "
+				 "auditors",
+				 (long long)id);
+	if (handle && !may_handle(ctx, inc))
+		return cmd_error(ctx,
+				 "not allowed: only the handler of INC-%lld or "
+				 "an isms_manager may change it",
+				 (long long)id);
+	if (handle && strcmp(inc->status, "closed") == 0)
+		return cmd_error(ctx, "INC-%lld is closed", (long long)id);
+	return 0;
+}
+
+static int
+timeline(struct cmd_ctx *ctx, int64_t id, const char *kind, const char *text)
+{
+	return db_exec(ctx->st,
+		       "INSERT INTO incident_timeline(incident_id, at, actor_id, "
+		       "kind, text) VALUES (?,?,?,?,?)",
+		       "iiitt", id, ctx->now, ctx->me.id, kind, text) < 0
+		   ? -1
+		   : 0;
+}
+
+static int
+touch(struct cmd_ctx *ctx, int64_t id)
+{
+	return db_exec(ctx->st, "UPDATE incidents SET updated_at = ? WHERE id = ?",
+		       "ii", ctx->now, id) < 0
+		   ? -1
+		   : 0;
+}
+
+static int
+incident_report(struct cmd_ctx *ctx)
+{
+	const char *sev = cmd_key(ctx, "severity");
+	const char *cat = cmd_key(ctx, "category");
+	const char *pd = cmd_key(ctx, "personal_data");
+	char *text = cmdline_join(ctx->cl, 0);
+	char title[121], obj[32], *subject = NULL, *body = NULL;
+	int personal = 0, rc = -1;
+	int64_t id;
+	size_t tl;
+
+	if (str_is_blank(text)) {
+		rc = cmd_error(ctx, "usage: incident report <what happened> "
+				    "[severity=low|medium|high|critical] "
+				    "[category=...] [personal_data=yes]");
+		goto out;
+	}
+	if (strlen(text) > INCIDENT_TEXT_MAX) {
+		rc = cmd_error(ctx, "description too long (at most %d characters)",
+			       INCIDENT_TEXT_MAX);
+		goto out;
+	}
+	if (sev == NULL)
+		sev = "medium";
+	else if (one_of(sev, severities, 4) < 0) {
+		rc = cmd_error(ctx, "severity must be low, medium, high or "
+				    "critical");
+		goto out;
+	} else
+		sev = severities[one_of(sev, severities, 4)];
+	if (cat != NULL && (strlen(cat) > 64 || str_is_blank(cat))) {
+		rc = cmd_error(ctx, "category must be 1 to 64 characters");
+		goto out;
+	}
+	if (pd != NULL) {
+		if (strcasecmp(pd, "yes") == 0 || strcasecmp(pd, "true") == 0)
+			personal = 1;
+		else if (strcasecmp(pd, "no") != 0 &&
+			 strcasecmp(pd, "false") != 0) {
+			rc = cmd_error(ctx, "personal_data must be yes or no");
+			goto out;
+		}
+	}
+	/* the title is the first line, cut at a word near 120 bytes */
+	tl = strcspn(text, "\n");
+	if (tl > 120) {
+		tl = 120;
+		while (tl > 60 && text[tl] != ' ')
+			tl--;
+		/* never cut inside a UTF-8 sequence */
+		while (tl > 0 && ((unsigned char)text[tl] & 0xc0) == 0x80)
+			tl--;
+	}
+	memcpy(title, text, tl);
+	title[tl] = '\0';
+	if (db_exec(ctx->st,
+		    "INSERT INTO incidents(title, description, severity, "
+		    "category, personal_data, reporter_id, via, created_at, "
+		    "updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+		    "ttttiitii", title, text, sev, cat, (int64_t)personal,
+		    ctx->me.id, ctx->rq->via, ctx->now, ctx->now) < 0)
+		goto out;
+	id = sqlite3_last_insert_rowid(ctx->st->db);
+	snprintf(obj, sizeof(obj), "INC-%lld", (long long)id);
+	if (timeline(ctx, id, "reported", text) < 0 ||
+	    cmd_audit(ctx, "incident.report", obj,
+		      json_pack("{s:s,s:s,s:s?,s:b}", "title", title,
+				"severity", sev, "category", cat,
+				"personal_data", personal)) < 0)
+		goto out;
+	subject = xasprintf("New incident %s [%s]%s: %s", obj, sev,
+			    personal ? " (personal data, 72 h clock)" : "",
+			    title);
+	body = xasprintf("%s reported %s (severity %s%s%s).\n\n%s\n\n"
+			 "Assign it with: /isms incident assign %s @handle",
+			 ctx->me.name, obj, sev, cat ? ", category " : "",
+			 cat ? cat : "", text, obj);
+	if (cmd_notify_role(ctx, ROLE_ISMS_MANAGER, ctx->me.id, "incident",
+			    subject, body) < 0)
+		goto out;
+	ctx->rp->confidential = 1;
+	cmd_reply(ctx, "Thank you. Recorded as %s (severity %s).%s The ISMS "
+		       "team has been alerted; follow it with /isms incident "
+		       "show %s",
+		  obj, sev,
+		  personal ? " Personal data is involved: the 72-hour "
+			     "notification clock has started."
+			   : "",
+		  obj);
+	rc = 0;
+out:
+	free(text);
+	free(subject);
+	free(body);
+	return rc;
+}
+
+static int
+incident_list(struct cmd_ctx *ctx)
+{
+	const char *which = ctx->cl->npos > 0 ? ctx->cl->pos[0] : NULL;
+	int all_seer = has_role(&ctx->me, ROLE_ISMS_MANAGER | ROLE_AUDITOR);
+	sqlite3_stmt *s;
+	int n = 0, mine;
+
+	if (which == NULL)
+		which = all_seer ? "open" : "mine";
+	if (strcasecmp(which, "open") != 0 && strcasecmp(which, "all") != 0 &&
+	    strcasecmp(which, "mine") != 0)
+		return cmd_error(ctx, "usage: incident list [open|all|mine]");
+	mine = strcasecmp(which, "mine") == 0;
+	s = db_prepare(
+	    ctx->st,
+	    "SELECT i.id, i.severity, i.status, i.title, "
+	    "COALESCE(h.handle, '-') FROM incidents i "
+	    "LEFT JOIN people h ON h.id = i.handler_id "
+	    "WHERE (? = 0 OR i.status != 'closed') "
+	    "AND (i.reporter_id = ?1 + 0 * ?2 OR 1) "
+	    "AND (?3 = 1 OR i.reporter_id = ?4 OR i.handler_id = ?4) "
+	    "AND (?5 = 0 OR i.reporter_id = ?4 OR i.handler_id = ?4) "
+	    "ORDER BY i.id DESC LIMIT 50",
+	    "iiiii", (int64_t)(strcasecmp(which, "all") == 0 ? 0 : 1),
+	    (int64_t)0, (int64_t)all_seer, ctx->me.id, (int64_t)mine);
+	if (s == NULL)
+		return cmd_error(ctx, "database error");
+	ctx->rp->confidential = 1;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		cmd_reply(ctx, "%sINC-%lld [%s] %s: %s (handler %s)",
+			  n ? "\n" : "", (long long)sqlite3_column_int64(s, 0),
+			  db_col(s, 1), db_col(s, 2), db_col(s, 3),
+			  db_col(s, 4));
+		n++;
+	}
+	sqlite3_finalize(s);
+	if (n == 0)
+		cmd_reply(ctx, "No %s incidents.",
+			  mine ? "of your" : which);
+	return 0;
+}
+
+static int
+incident_show(struct cmd_ctx *ctx)
+{
+	struct incident inc;
+	sqlite3_stmt *s;
+	char created[32];
+
+	if (incident_arg(ctx, &inc, 0) < 0)
+		return -1;
+	s = db_prepare(
+	    ctx->st,
+	    "SELECT i.description, COALESCE(i.category,'-'), i.created_at, "
+	    "r.handle, r.name, COALESCE(h.handle,'-'), i.via, "
+	    "COALESCE(i.lessons,''), COALESCE(i.breach_outcome,''), "
+	    "COALESCE(i.breach_reason,'') FROM incidents i "
+	    "JOIN people r ON r.id = i.reporter_id "
+	    "LEFT JOIN people h ON h.id = i.handler_id WHERE i.id = ?",
+	    "i", inc.id);
+	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return cmd_error(ctx, "database error");
+	}
+	ctx->rp->confidential = 1;
+	time_iso(sqlite3_column_int64(s, 2), created);
+	cmd_reply(ctx,
+		  "INC-%lld [%s] %s\nStatus: %s. Handler: %s. Category: %s.\n"
+		  "Reported by %s (%s) at %s via %s.\n",
+		  (long long)inc.id, inc.severity, inc.title, inc.status,
+		  db_col(s, 5), db_col(s, 1), db_col(s, 3), db_col(s, 4),
+		  created, db_col(s, 6));
+	if (inc.personal_data) {
+		int64_t left = sqlite3_column_int64(s, 2) + 72 * 3600 -
+			       ctx->now;
+
+		if (!inc.breach_open)
+			cmd_reply(ctx, "Personal data: yes; breach clock "
+				       "stopped (%s%s%s).\n",
+				  db_col(s, 8), *db_col(s, 9) ? ": " : "",
+				  db_col(s, 9));
+		else if (left > 0)
+			cmd_reply(ctx, "Personal data: yes; %lld h %02lld min "
+				       "left to notify the authority.\n",
+				  (long long)(left / 3600),
+				  (long long)(left % 3600 / 60));
+		else
+			cmd_reply(ctx, "Personal data: yes; the 72-hour "
+				       "notification deadline has PASSED.\n");
+	}
+	cmd_reply(ctx, "Description: %s\n", db_col(s, 0));
+	if (*db_col(s, 7))
+		cmd_reply(ctx, "Lessons learned: %s\n", db_col(s, 7));
+	sqlite3_finalize(s);
+	s = db_prepare(ctx->st,
+		       "SELECT t.at, COALESCE(p.handle,'system'), t.kind, t.text "
+		       "FROM incident_timeline t LEFT JOIN people p ON "
+		       "p.id = t.actor_id WHERE t.incident_id = ? ORDER BY t.id",
+		       "i", inc.id);
+	if (s == NULL)
+		return cmd_error(ctx, "database error");
+	cmd_reply(ctx, "Timeline:");
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		char at[32];
+
+		time_iso(sqlite3_column_int64(s, 0), at);
+		cmd_reply(ctx, "\n  %s %s %s: %.200s", at, db_col(s, 1),
+			  db_col(s, 2), db_col(s, 3));
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static int
+incident_assign(struct cmd_ctx *ctx)
+{
+	struct incident inc;
+	struct person h;
+	char obj[32], *subject, *body;
+	int rc;
+
+	if (incident_arg(ctx, &inc, 1) < 0)
+		return -1;
+	if (ctx->cl->npos != 2)
+		return cmd_error(ctx, "usage: incident assign INC-n @handle");
+	if (cmd_person(ctx, ctx->cl->pos[1], &h) < 0)
+		return -1;
+	snprintf(obj, sizeof(obj), "INC-%lld", (long long)inc.id);
+	if (db_exec(ctx->st,
+		    "UPDATE incidents SET handler_id = ?, status = CASE WHEN "
+		    "status = 'new' THEN 'triaged' ELSE status END WHERE id = ?",
+		    "ii", h.id, inc.id) < 0 ||
+	    touch(ctx, inc.id) < 0 ||
+	    timeline(ctx, inc.id, "assigned", h.handle) < 0 ||
+	    cmd_audit(ctx, "incident.assign", obj,
+		      json_pack("{s:s}", "handler", h.handle)) < 0)
+		return -1;
+	subject = xasprintf("%s assigned to you: %s", obj, inc.title);
+	body = xasprintf("%s assigned %s [%s] to you: %s\nSee /isms incident "
+			 "show %s",
+			 ctx->me.name, obj, inc.severity, inc.title, obj);
+	rc = h.id == ctx->me.id
+		 ? 0
+		 : (cmd_notify(ctx, &h, "incident", subject, body, NULL) < 0
+			? -1
+			: 0);
+	free(subject);
+	free(body);
+	if (rc < 0)
+		return -1;
+	cmd_reply(ctx, "%s assigned to %s.", obj, h.handle);
+	return 0;
+}
+
+static int
+incident_severity(struct cmd_ctx *ctx)
+{
+	struct incident inc;
+	char obj[32], line[64];
+	int i;
+
+	if (incident_arg(ctx, &inc, 1) < 0)
+		return -1;
+	if (ctx->cl->npos != 2 ||
+	    (i = one_of(ctx->cl->pos[1], severities, 4)) < 0)
+		return cmd_error(ctx, "usage: incident severity INC-n "
+				      "low|medium|high|critical");
+	snprintf(obj, sizeof(obj), "INC-%lld", (long long)inc.id);
+	snprintf(line, sizeof(line), "%s -> %s", inc.severity, severities[i]);
+	if (db_exec(ctx->st, "UPDATE incidents SET severity = ? WHERE id = ?",
+		    "ti", severities[i], inc.id) < 0 ||
+	    touch(ctx, inc.id) < 0 || timeline(ctx, inc.id, "severity", line) < 0 ||
+	    cmd_audit(ctx, "incident.severity", obj,
+		      json_pack("{s:s,s:s}", "old", inc.severity, "new",
+				severities[i])) < 0)
+		return -1;
+	cmd_reply(ctx, "%s severity is now %s.", obj, severities[i]);
+	return 0;
+}
+
+static int
+incident_status(struct cmd_ctx *ctx)
+{
+	struct incident inc;
+	char obj[32], line[64];
+	int i;
+
+	if (incident_arg(ctx, &inc, 1) < 0)
+		return -1;
+	if (ctx->cl->npos != 2 ||
+	    (i = one_of(ctx->cl->pos[1], settable_status, 4)) < 0)
+		return cmd_error(ctx, "usage: incident status INC-n "
+				      "triaged|investigating|contained|resolved "
+				      "(closing needs: incident close INC-n "
+				      "<lessons learned>)");
+	snprintf(obj, sizeof(obj), "INC-%lld", (long long)inc.id);
+	snprintf(line, sizeof(line), "%s -> %s", inc.status,
+		 settable_status[i]);
+	if (db_exec(ctx->st, "UPDATE incidents SET status = ? WHERE id = ?",
+		    "ti", settable_status[i], inc.id) < 0 ||
+	    touch(ctx, inc.id) < 0 || timeline(ctx, inc.id, "status", line) < 0 ||
+	    cmd_audit(ctx, "incident.status", obj,
+		      json_pack("{s:s,s:s}", "old", inc.status, "new",
+				settable_status[i])) < 0)
+		return -1;
+	cmd_reply(ctx, "%s is now %s.", obj, settable_status[i]);
+	return 0;
+}
+
+static int
+incident_note(struct cmd_ctx *ctx)
+{
+	struct incident inc;
+	char obj[32], *text;
+	int rc = -1;
+
+	if (incident_arg(ctx, &inc, 0) < 0)
+		return -1;
+	if (strcmp(inc.status, "closed") == 0)
+		return cmd_error(ctx, "INC-%lld is closed", (long long)inc.id);
+	text = cmdline_join(ctx->cl, 1);
+	if (str_is_blank(text)) {
+		rc = cmd_error(ctx, "usage: incident note INC-n <text>");
+		goto out;
+	}
+	if (strlen(text) > INCIDENT_TEXT_MAX) {
+		rc = cmd_error(ctx, "note too long (at most %d characters)",
+			       INCIDENT_TEXT_MAX);
+		goto out;
+	}
+	snprintf(obj, sizeof(obj), "INC-%lld", (long long)inc.id);
+	if (timeline(ctx, inc.id, "note", text) < 0 || touch(ctx, inc.id) < 0 ||
+	    cmd_audit(ctx, "incident.note", obj,
+		      json_pack("{s:s}", "text", text)) < 0)
+		goto out;
+	ctx->rp->confidential = 1;
+	cmd_reply(ctx, "Note added to %s.", obj);
+	rc = 0;
+out:
+	free(text);
+	return rc;
+}
+
+static int
+incident_close(struct cmd_ctx *ctx)
+{
+	struct incident inc;
+	struct person approver;
+	char obj[32], *lessons, *summary = NULL;
+	int64_t pending, apr;
+	int rc = -1;
+
+	if (incident_arg(ctx, &inc, 1) < 0)
+		return -1;
+	lessons = cmdline_join(ctx->cl, 1);
+	if (str_is_blank(lessons)) {
+		rc = cmd_error(ctx, "usage: incident close INC-n <lessons "
+				    "learned> (lessons are required)");
+		goto out;
+	}
+	if (strlen(lessons) > INCIDENT_TEXT_MAX) {
+		rc = cmd_error(ctx, "lessons too long (at most %d characters)",
+			       INCIDENT_TEXT_MAX);
+		goto out;
+	}
+	snprintf(obj, sizeof(obj), "INC-%lld", (long long)inc.id);
+	if (db_int(ctx->st, &pending,
+		   "SELECT id FROM approvals WHERE kind = 'incident.close' AND "
+		   "object = ? AND status = 'pending'",
+		   "t", obj) == 1) {
+		rc = cmd_error(ctx, "closure of %s is already waiting for "
+				    "approval (APR-%lld)",
+			       obj, (long long)pending);
+		goto out;
+	}
+	switch (approval_pick_isms_manager(ctx, ctx->me.id, &approver)) {
+	case 1:
+		break;
+	case 0:
+		rc = cmd_error(ctx, "closing needs approval by an isms_manager "
+				    "other than you, and there is none in the "
+				    "directory");
+		goto out;
+	default:
+		goto out;
+	}
+	summary = xasprintf("close %s \"%s\" with lessons learned: %s", obj,
+			    inc.title, lessons);
+	apr = approval_open(ctx, "incident.close", obj, summary, &approver,
+			    ROLE_ISMS_MANAGER,
+			    json_pack("{s:s}", "lessons", lessons));
+	if (apr < 0 || timeline(ctx, inc.id, "close_requested", lessons) < 0)
+		goto out;
+	cmd_reply(ctx, "Closure of %s requested as APR-%lld; waiting for %s "
+		       "(or another isms_manager) to approve.",
+		  obj, (long long)apr, approver.handle);
+	rc = 0;
+out:
+	free(lessons);
+	free(summary);
+	return rc;
+}
+
+static int
+incident_close_approved(struct cmd_ctx *ctx, int64_t apr, const char *object,
+			json_t *payload)
+{
+	const char *lessons = json_string_value(json_object_get(payload,
+								"lessons"));
+	struct incident inc;
+	int64_t id;
+	char line[64];
+
+	if (cmd_parse_id(ctx, object, "INC", &id) < 0 ||
+	    incident_load(ctx, id, &inc) < 0)
+		return -1;
+	if (strcmp(inc.status, "closed") == 0)
+		return cmd_error(ctx, "%s is already closed", object);
+	snprintf(line, sizeof(line), "approved in APR-%lld", (long long)apr);
+	if (db_exec(ctx->st,
+		    "UPDATE incidents SET status = 'closed', closed_at = ?, "
+		    "lessons = ?, updated_at = ? WHERE id = ?",
+		    "itii", ctx->now, lessons, ctx->now, id) < 0 ||
+	    timeline(ctx, id, "closed", line) < 0 ||
+	    cmd_audit(ctx, "incident.close", object,
+		      json_pack("{s:s?,s:I}", "lessons", lessons, "approval",
+				(json_int_t)apr)) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+incident_close_rejected(struct cmd_ctx *ctx, int64_t apr, const char *object,
+			json_t *payload)
+{
+	int64_t id;
+	char line[64];
+
+	(void)payload;
+	if (cmd_parse_id(ctx, object, "INC", &id) < 0)
+		return -1;
+	snprintf(line, sizeof(line), "closure rejected in APR-%lld",
+		 (long long)apr);
+	return timeline(ctx, id, "close_rejected", line);
+}
+
+const struct approval_kind incident_close_kind = {
+    "incident.close", incident_close_approved, incident_close_rejected};
+
+/* notified / notifiable: stop the 72-hour clock with an outcome. */
+static int
+breach_stop(struct cmd_ctx *ctx, const char *outcome, const char *reason)
+{
+	struct incident inc;
+	char obj[32];
+
+	if (incident_arg(ctx, &inc, 0) < 0)
+		return -1;
+	snprintf(obj, sizeof(obj), "INC-%lld", (long long)inc.id);
+	if (!inc.personal_data)
+		return cmd_error(ctx, "%s does not involve personal data: no "
+				      "72-hour clock runs",
+				 obj);
+	if (!inc.breach_open)
+		return cmd_error(ctx, "the 72-hour clock of %s is already "
+				      "stopped",
+				 obj);
+	if (db_exec(ctx->st,
+		    "UPDATE incidents SET breach_outcome = ?, breach_reason = ?, "
+		    "breach_stopped_at = ?, updated_at = ? WHERE id = ?",
+		    "ttiii", outcome, reason, ctx->now, ctx->now, inc.id) < 0 ||
+	    timeline(ctx, inc.id, "breach", reason ? reason : outcome) < 0 ||
+	    cmd_audit(ctx, "incident.breach", obj,
+		      json_pack("{s:s,s:s?}", "outcome", outcome, "reason",
+				reason)) < 0)
+		return -1;
+	cmd_reply(ctx, "%s: 72-hour clock stopped (%s).", obj,
+		  strcmp(outcome, "notified") == 0
+		      ? "authority notified"
+		      : "not notifiable");
+	return 0;
+}
+
+static int
+incident_notified(struct cmd_ctx *ctx)
+{
+	if (ctx->cl->npos != 1)
+		return cmd_error(ctx, "usage: incident notified INC-n");
+	return breach_stop(ctx, "notified", NULL);
+}
+
+static int
+incident_notifiable(struct cmd_ctx *ctx)
+{
+	char *reason;
+	int rc;
+
+	if (ctx->cl->npos < 3 || strcasecmp(ctx->cl->pos[1], "no") != 0)
+		return cmd_error(ctx, "usage: incident notifiable INC-n no "
+				      "<reason>");
+	reason = cmdline_join(ctx->cl, 2);
+	rc = breach_stop(ctx, "not_notifiable", reason);
+	free(reason);
+	return rc;
+}
+
+const struct cmd_entry incident_cmds[] = {
+    {"incident", "report", 0, 0, "severity,category,personal_data",
+     "<what happened> [severity=low|medium|high|critical] [category=...] "
+     "[personal_data=yes]",
+     "report an incident (shortcut: /incident <text>)", incident_report},
+    {"incident", "list", 0, CMD_READONLY, NULL, "[open|all|mine]",
+     "incidents you may see", incident_list},
+    {"incident", "show", 0, CMD_READONLY, NULL, "INC-n",
+     "details and timeline", incident_show},
+    {"incident", "assign", ROLE_ISMS_MANAGER, 0, NULL, "INC-n @handle",
+     "set the handler", incident_assign},
+    {"incident", "severity", 0, 0, NULL, "INC-n low|medium|high|critical",
+     "change the severity (handler or isms_manager)", incident_severity},
+    {"incident", "status", 0, 0, NULL,
+     "INC-n triaged|investigating|contained|resolved",
+     "move through the lifecycle (handler or isms_manager)",
+     incident_status},
+    {"incident", "note", 0, 0, NULL, "INC-n <text>",
+     "add a timeline entry", incident_note},
+    {"incident", "close", 0, 0, NULL, "INC-n <lessons learned>",
+     "request closure; an isms_manager other than you approves",
+     incident_close},
+    {"incident", "notified", ROLE_ISMS_MANAGER, 0, NULL, "INC-n",
+     "the supervisory authority was notified (stops the 72-hour clock)",
+     incident_notified},
+    {"incident", "notifiable", ROLE_ISMS_MANAGER, 0, NULL,
+     "INC-n no <reason>",
+     "record why no notification is needed (stops the 72-hour clock)",
+     incident_notifiable},
+    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+};

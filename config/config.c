@@ -1,0 +1,655 @@
+/*
+ * INI reader and the configuration table. Hand-written (about a hundred
+ * lines) because every problem must be reported with its file:line, all
+ * of them at once, which a callback-only reader cannot do.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../gateway/log.h"
+
+enum ctype {
+	CT_STR,
+	CT_SECRET,
+	CT_BOOL,
+	CT_INT,
+	CT_ENUM,
+	CT_HOURS,
+	CT_DAYS,
+	CT_LEVELS,
+	CT_PERIOD,
+};
+
+struct centry {
+	const char *section;
+	const char *key;
+	enum ctype type;
+	size_t off;
+	const char *def;
+	const char *help;
+	long min, max;       /* CT_INT */
+	const char *choices; /* CT_ENUM, '|' separated */
+};
+
+#define OFF(f) offsetof(struct config, f)
+
+static const struct centry config_table[] = {
+    {"store", "path", CT_STR, OFF(store_path), "isms.db",
+     "SQLite database file (created on first start).", 0, 0, NULL},
+    {"org", "name", CT_STR, OFF(org_name), "Example Org",
+     "Organisation name used in reports and mails.", 0, 0, NULL},
+    {"org", "timezone", CT_STR, OFF(org_timezone), "UTC",
+     "Default IANA time zone for working hours and --now.", 0, 0, NULL},
+    {"org", "working_hours", CT_HOURS, 0, "09:00-17:30",
+     "Nudges go out only within these hours (HH:MM-HH:MM).", 0, 0, NULL},
+    {"org", "working_days", CT_DAYS, 0, "mon-fri",
+     "Working days: a range (mon-fri) or a list (mon,wed,fri).", 0, 0,
+     NULL},
+    {"risk", "appetite", CT_INT, OFF(risk_appetite), "6",
+     "Highest score (likelihood x impact) accepted without approval.", 1,
+     25, NULL},
+    {"risk", "levels", CT_LEVELS, 0, "4,9,16",
+     "Upper bounds of low, medium and high; above is critical.", 0, 0,
+     NULL},
+    {"risk", "accept_by_isms_manager", CT_BOOL,
+     OFF(risk_accept_by_isms_manager), "false",
+     "Route risk acceptances to an isms_manager, not the owner's manager.",
+     0, 0, NULL},
+    {"slack", "enabled", CT_BOOL, OFF(slack_enabled), "false",
+     "Connect to Slack.", 0, 0, NULL},
+    {"slack", "mode", CT_ENUM, OFF(slack_mode), "socket",
+     "socket (Socket Mode, no public URL) or http (Events API POSTs).", 0,
+     0, "socket|http"},
+    {"slack", "app_token", CT_SECRET, OFF(slack_app_token), "",
+     "App-level token (xapp-...), Socket Mode only.", 0, 0, NULL},
+    {"slack", "bot_token", CT_SECRET, OFF(slack_bot_token), "",
+     "Bot token (xoxb-...).", 0, 0, NULL},
+    {"slack", "signing_secret", CT_SECRET, OFF(slack_signing_secret), "",
+     "Signing secret, HTTP mode only.", 0, 0, NULL},
+    {"slack", "listen", CT_STR, OFF(slack_listen), "127.0.0.1:3000",
+     "host:port for HTTP mode; requests arrive on /slack/events.", 0, 0,
+     NULL},
+    {"slack", "api_base", CT_STR, OFF(slack_api_base),
+     "https://slack.com/api", "Web API base URL.", 0, 0, NULL},
+    {"matrix", "enabled", CT_BOOL, OFF(matrix_enabled), "false",
+     "Connect to a Matrix homeserver.", 0, 0, NULL},
+    {"matrix", "homeserver", CT_STR, OFF(matrix_homeserver), "",
+     "Homeserver base URL, e.g. https://matrix.example.org.", 0, 0, NULL},
+    {"matrix", "user_id", CT_STR, OFF(matrix_user_id), "",
+     "The bot's Matrix id, e.g. @isms:example.org.", 0, 0, NULL},
+    {"matrix", "access_token", CT_SECRET, OFF(matrix_access_token), "",
+     "Access token; or leave empty and set password.", 0, 0, NULL},
+    {"matrix", "password", CT_SECRET, OFF(matrix_password), "",
+     "Password for m.login.password (used when no token, or to re-login).",
+     0, 0, NULL},
+    {"matrix", "allowed_servers", CT_STR, OFF(matrix_allowed_servers), "",
+     "Comma-separated server names whose invites are accepted.", 0, 0,
+     NULL},
+    {"matrix", "device_id", CT_STR, OFF(matrix_device_id), "ISMSD",
+     "Device id kept across logins (scopes transaction ids).", 0, 0, NULL},
+    {"mail", "enabled", CT_BOOL, OFF(mail_enabled), "false",
+     "Send and receive e-mail.", 0, 0, NULL},
+    {"mail", "smtp_url", CT_STR, OFF(mail_smtp_url), "",
+     "SMTP server as smtp://host:port.", 0, 0, NULL},
+    {"mail", "smtp_user", CT_STR, OFF(mail_smtp_user), "",
+     "SMTP AUTH user (empty: no AUTH).", 0, 0, NULL},
+    {"mail", "smtp_password", CT_SECRET, OFF(mail_smtp_password), "",
+     "SMTP AUTH password.", 0, 0, NULL},
+    {"mail", "starttls", CT_ENUM, OFF(mail_starttls), "required",
+     "required or when-available.", 0, 0, "required|when-available"},
+    {"mail", "from", CT_STR, OFF(mail_from), "",
+     "Sender address, e.g. isms@acme.example.", 0, 0, NULL},
+    {"mail", "reply_domain", CT_STR, OFF(mail_reply_domain), "",
+     "Domain of per-request Reply-To addresses (local+token@domain).", 0,
+     0, NULL},
+    {"mail", "imap_url", CT_STR, OFF(mail_imap_url), "",
+     "Mailbox polled for replies, e.g. imaps://host/INBOX.", 0, 0, NULL},
+    {"mail", "imap_user", CT_STR, OFF(mail_imap_user), "",
+     "IMAP user.", 0, 0, NULL},
+    {"mail", "imap_password", CT_SECRET, OFF(mail_imap_password), "",
+     "IMAP password.", 0, 0, NULL},
+    {"mail", "incident_address", CT_STR, OFF(mail_incident_address), "",
+     "Mail to this address from known staff becomes an incident.", 0, 0,
+     NULL},
+    {"mail", "require_dkim", CT_BOOL, OFF(mail_require_dkim), "false",
+     "Only accept approval replies with dkim=pass from authserv_id.", 0,
+     0, NULL},
+    {"mail", "authserv_id", CT_STR, OFF(mail_authserv_id), "",
+     "authserv-id of the trusted receiving server's "
+     "Authentication-Results.",
+     0, 0, NULL},
+    {"mail", "poll_seconds", CT_INT, OFF(mail_poll_seconds), "60",
+     "IMAP poll interval.", 5, 86400, NULL},
+    {"quiz", "every", CT_PERIOD, OFF(quiz_every), "3m",
+     "Periodic awareness campaign (7d, 2w, 3m, 1y) or off.", 0, 0, NULL},
+    {"quiz", "questions", CT_INT, OFF(quiz_questions), "5",
+     "Questions per person per campaign.", 1, 20, NULL},
+    {"quiz", "deadline_days", CT_INT, OFF(quiz_deadline_days), "14",
+     "Days until a campaign closes.", 1, 365, NULL},
+    {"nudge", "escalate_after_days", CT_INT,
+     OFF(nudge_escalate_after_days), "7",
+     "Overdue days before the owner's manager is told.", 1, 365, NULL},
+    {"nudge", "repeat_days", CT_INT, OFF(nudge_repeat_days), "7",
+     "An overdue item is nudged again at most this often.", 1, 365, NULL},
+    {"report", "every", CT_PERIOD, OFF(report_every), "1m",
+     "Management report period (7d, 2w, 1m, 3m) or off.", 0, 0, NULL},
+    {"report", "recipients", CT_STR, OFF(report_recipients), "",
+     "Comma-separated e-mail addresses or handles.", 0, 0, NULL},
+    {"log", "level", CT_ENUM, OFF(log_level), "info",
+     "error, warn, info or debug.", 0, 0, "error|warn|info|debug"},
+};
+
+static void
+cerr(struct config_errors *e, const char *file, int line, const char *fmt,
+     ...) __attribute__((format(printf, 4, 5)));
+
+static void
+cerr(struct config_errors *e, const char *file, int line, const char *fmt,
+     ...)
+{
+	va_list ap;
+
+	if (line > 0)
+		buf_printf(&e->text, "%s:%d: ", file, line);
+	else
+		buf_printf(&e->text, "%s: ", file);
+	va_start(ap, fmt);
+	buf_vprintf(&e->text, fmt, ap);
+	va_end(ap);
+	buf_putc(&e->text, '\n');
+	e->count++;
+}
+
+static int
+parse_hhmm(const char *s, int *min)
+{
+	int h, m, n = 0;
+
+	if (sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2 || n != 5 || h < 0 ||
+	    h > 24 || m < 0 || m > 59 || (h == 24 && m != 0))
+		return -1;
+	*min = h * 60 + m;
+	return 0;
+}
+
+static int
+parse_hours(const char *v, int *start, int *end)
+{
+	char a[6], b[6];
+
+	if (strlen(v) != 11 || v[5] != '-')
+		return -1;
+	memcpy(a, v, 5);
+	a[5] = '\0';
+	memcpy(b, v + 6, 5);
+	b[5] = '\0';
+	if (parse_hhmm(a, start) < 0 || parse_hhmm(b, end) < 0 ||
+	    *end <= *start)
+		return -1;
+	return 0;
+}
+
+static int
+day_index(const char *s, size_t n)
+{
+	static const char *days[] = {"sun", "mon", "tue", "wed",
+				     "thu", "fri", "sat"};
+	int i;
+
+	if (n != 3)
+		return -1;
+	for (i = 0; i < 7; i++)
+		if (strncasecmp(s, days[i], 3) == 0)
+			return i;
+	return -1;
+}
+
+static int
+parse_days(const char *v, unsigned *mask)
+{
+	const char *p = v;
+
+	*mask = 0;
+	if (strlen(v) == 7 && v[3] == '-') {
+		int a = day_index(v, 3), b = day_index(v + 4, 3);
+
+		if (a < 0 || b < 0)
+			return -1;
+		/* ranges run from Monday towards Sunday, wrapping */
+		for (;;) {
+			*mask |= 1u << a;
+			if (a == b)
+				break;
+			a = (a + 1) % 7;
+		}
+		return 0;
+	}
+	while (*p) {
+		const char *c = strchr(p, ',');
+		size_t n = c ? (size_t)(c - p) : strlen(p);
+		int d = day_index(p, n);
+
+		if (d < 0)
+			return -1;
+		*mask |= 1u << d;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return *mask ? 0 : -1;
+}
+
+static int
+parse_levels(const char *v, int lv[3])
+{
+	int n = 0;
+
+	if (sscanf(v, "%d , %d , %d %n", &lv[0], &lv[1], &lv[2], &n) != 3 ||
+	    v[n] != '\0')
+		return -1;
+	if (lv[0] < 1 || lv[0] >= lv[1] || lv[1] >= lv[2] || lv[2] >= 25)
+		return -1;
+	return 0;
+}
+
+int
+config_period(const char *s, int *count, char *unit)
+{
+	long n;
+	size_t len;
+	char num[16];
+
+	if (s == NULL)
+		return -1;
+	len = strlen(s);
+	if (len < 2 || len > 6 || strchr("dwmy", s[len - 1]) == NULL)
+		return -1;
+	memcpy(num, s, len - 1);
+	num[len - 1] = '\0';
+	if (parse_int(num, 1, 999, &n) < 0)
+		return -1;
+	*count = (int)n;
+	*unit = s[len - 1];
+	return 0;
+}
+
+static char *
+read_secret_file(const char *path, const char *name, int line,
+		 const char *key, struct config_errors *e)
+{
+	FILE *fp = fopen(path, "r");
+	struct buf b = {0};
+	char chunk[512];
+	size_t n;
+
+	if (fp == NULL) {
+		cerr(e, name, line, "%s: cannot read secret file %s: %s", key,
+		     path, strerror(errno));
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0 && b.len < 65536)
+		buf_add(&b, chunk, n);
+	fclose(fp);
+	while (b.len > 0 &&
+	       (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
+		b.data[--b.len] = '\0';
+	return buf_steal(&b);
+}
+
+/* Resolves env:NAME and file:/path; a literal stays as it is. */
+static char *
+resolve_secret(const char *v, const char *name, int line, const char *key,
+	       struct config_errors *e)
+{
+	if (strncmp(v, "env:", 4) == 0) {
+		const char *x = getenv(v + 4);
+
+		if (x == NULL) {
+			cerr(e, name, line,
+			     "%s: environment variable %s is not set", key,
+			     v + 4);
+			return NULL;
+		}
+		return xstrdup(x);
+	}
+	if (strncmp(v, "file:", 5) == 0)
+		return read_secret_file(v + 5, name, line, key, e);
+	return xstrdup(v);
+}
+
+static int
+config_set(struct config *cfg, const struct centry *ce, const char *v,
+	   const char *name, int line, struct config_errors *e)
+{
+	char **sp = (char **)((char *)cfg + ce->off);
+	int *ip = (int *)((char *)cfg + ce->off);
+	long n;
+	int cnt;
+	char unit;
+
+	switch (ce->type) {
+	case CT_STR:
+		free(*sp);
+		*sp = xstrdup(v);
+		return 0;
+	case CT_SECRET: {
+		char *s = resolve_secret(v, name, line, ce->key, e);
+
+		if (s == NULL)
+			return -1;
+		free(*sp);
+		*sp = s;
+		return 0;
+	}
+	case CT_BOOL:
+		if (strcmp(v, "true") == 0)
+			*ip = 1;
+		else if (strcmp(v, "false") == 0)
+			*ip = 0;
+		else
+			goto bad;
+		return 0;
+	case CT_INT:
+		if (parse_int(v, ce->min, ce->max, &n) < 0) {
+			cerr(e, name, line,
+			     "%s.%s: expected a whole number from %ld to %ld",
+			     ce->section, ce->key, ce->min, ce->max);
+			return -1;
+		}
+		*ip = (int)n;
+		return 0;
+	case CT_ENUM: {
+		const char *c = ce->choices;
+		size_t len = strlen(v);
+
+		while (c) {
+			const char *bar = strchr(c, '|');
+			size_t cl = bar ? (size_t)(bar - c) : strlen(c);
+
+			if (cl == len && strncmp(c, v, len) == 0) {
+				free(*sp);
+				*sp = xstrdup(v);
+				return 0;
+			}
+			c = bar ? bar + 1 : NULL;
+		}
+		goto bad;
+	}
+	case CT_HOURS:
+		if (parse_hours(v, &cfg->work_start_min, &cfg->work_end_min) <
+		    0)
+			goto bad;
+		return 0;
+	case CT_DAYS:
+		if (parse_days(v, &cfg->work_days) < 0)
+			goto bad;
+		return 0;
+	case CT_LEVELS:
+		if (parse_levels(v, cfg->risk_levels) < 0)
+			goto bad;
+		return 0;
+	case CT_PERIOD:
+		if (strcmp(v, "off") != 0 && config_period(v, &cnt, &unit) < 0)
+			goto bad;
+		free(*sp);
+		*sp = xstrdup(v);
+		return 0;
+	}
+bad:
+	cerr(e, name, line, "%s.%s: invalid value \"%s\"%s%s", ce->section,
+	     ce->key, ce->type == CT_SECRET ? "(hidden)" : v,
+	     ce->choices ? "; expected " : "",
+	     ce->choices ? ce->choices : "");
+	return -1;
+}
+
+void
+config_defaults(struct config *cfg)
+{
+	struct config_errors e = {0};
+	size_t i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < ARRAY_LEN(config_table); i++)
+		if (config_set(cfg, &config_table[i], config_table[i].def,
+			       "defaults", 0, &e) < 0)
+			fatalx("built-in default %s.%s is invalid",
+			       config_table[i].section, config_table[i].key);
+	buf_free(&e.text);
+}
+
+static const struct centry *
+config_find(const char *section, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(config_table); i++)
+		if (strcmp(config_table[i].section, section) == 0 &&
+		    strcmp(config_table[i].key, key) == 0)
+			return &config_table[i];
+	return NULL;
+}
+
+static int
+section_known(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(config_table); i++)
+		if (strcmp(config_table[i].section, s) == 0)
+			return 1;
+	return 0;
+}
+
+/* Strips matching quotes around a value. */
+static char *
+unquote(char *v)
+{
+	size_t n = strlen(v);
+
+	if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+		v[n - 1] = '\0';
+		return v + 1;
+	}
+	return v;
+}
+
+static void
+config_require(const struct config *cfg, const char *name,
+	       struct config_errors *e)
+{
+#define NEED(cond, what)                                                       \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			cerr(e, name, 0, "%s", what);                          \
+	} while (0)
+#define SET(s) ((s) != NULL && (s)[0] != '\0')
+	if (cfg->slack_enabled) {
+		NEED(SET(cfg->slack_bot_token),
+		     "slack.bot_token is required when slack is enabled");
+		if (strcmp(cfg->slack_mode, "socket") == 0)
+			NEED(SET(cfg->slack_app_token),
+			     "slack.app_token is required in socket mode");
+		else
+			NEED(SET(cfg->slack_signing_secret),
+			     "slack.signing_secret is required in http mode");
+	}
+	if (cfg->matrix_enabled) {
+		NEED(SET(cfg->matrix_homeserver),
+		     "matrix.homeserver is required when matrix is enabled");
+		NEED(SET(cfg->matrix_user_id),
+		     "matrix.user_id is required when matrix is enabled");
+		NEED(SET(cfg->matrix_access_token) ||
+			 SET(cfg->matrix_password),
+		     "matrix.access_token or matrix.password is required");
+	}
+	if (cfg->mail_enabled) {
+		NEED(SET(cfg->mail_smtp_url),
+		     "mail.smtp_url is required when mail is enabled");
+		NEED(SET(cfg->mail_from),
+		     "mail.from is required when mail is enabled");
+		NEED(SET(cfg->mail_reply_domain),
+		     "mail.reply_domain is required when mail is enabled");
+		NEED(!cfg->mail_require_dkim || SET(cfg->mail_authserv_id),
+		     "mail.authserv_id is required when mail.require_dkim is "
+		     "true");
+	}
+#undef NEED
+#undef SET
+}
+
+int
+config_load_string(struct config *cfg, const char *name, const char *text,
+		   struct config_errors *e)
+{
+	char *copy = xstrdup(text), *line, *save = NULL;
+	char section[64] = "";
+	int lineno = 0, before = e->count;
+	const char *p = copy;
+
+	(void)p;
+	for (line = copy; line != NULL; line = save) {
+		char *nl = strchr(line, '\n'), *s, *eq, *key, *val;
+		const struct centry *ce;
+
+		save = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = '\0';
+		lineno++;
+		s = str_trim(line);
+		if (*s == '\0' || *s == '#' || *s == ';')
+			continue;
+		if (*s == '[') {
+			char *end = strchr(s, ']');
+
+			if (end == NULL || end[1] != '\0' ||
+			    (size_t)(end - s - 1) >= sizeof(section)) {
+				cerr(e, name, lineno, "malformed section line");
+				section[0] = '\0';
+				continue;
+			}
+			*end = '\0';
+			snprintf(section, sizeof(section), "%s", str_trim(s + 1));
+			if (!section_known(section))
+				cerr(e, name, lineno, "unknown section [%s]",
+				     section);
+			continue;
+		}
+		eq = strchr(s, '=');
+		if (eq == NULL) {
+			cerr(e, name, lineno, "expected key = value");
+			continue;
+		}
+		*eq = '\0';
+		key = str_trim(s);
+		val = unquote(str_trim(eq + 1));
+		if (section[0] == '\0') {
+			cerr(e, name, lineno, "key \"%s\" outside a section",
+			     key);
+			continue;
+		}
+		ce = config_find(section, key);
+		if (ce == NULL) {
+			if (section_known(section))
+				cerr(e, name, lineno, "unknown key %s.%s",
+				     section, key);
+			continue;
+		}
+		config_set(cfg, ce, val, name, lineno, e);
+	}
+	free(copy);
+	config_require(cfg, name, e);
+	return e->count > before ? -1 : 0;
+}
+
+int
+config_load(struct config *cfg, const char *path, struct config_errors *e)
+{
+	FILE *fp = fopen(path, "r");
+	struct buf b = {0};
+	char chunk[4096];
+	size_t n;
+	int rc;
+
+	config_defaults(cfg);
+	free(cfg->path);
+	cfg->path = xstrdup(path);
+	if (fp == NULL) {
+		cerr(e, path, 0, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+		buf_add(&b, chunk, n);
+		if (b.len > 1024 * 1024) {
+			fclose(fp);
+			buf_free(&b);
+			cerr(e, path, 0, "file larger than 1 MiB");
+			return -1;
+		}
+	}
+	fclose(fp);
+	rc = config_load_string(cfg, path, buf_str(&b), e);
+	buf_free(&b);
+	return rc;
+}
+
+void
+config_free(struct config *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < ARRAY_LEN(config_table); i++) {
+		const struct centry *ce = &config_table[i];
+
+		if (ce->type == CT_STR || ce->type == CT_SECRET ||
+		    ce->type == CT_ENUM || ce->type == CT_PERIOD) {
+			char **sp = (char **)((char *)cfg + ce->off);
+
+			free(*sp);
+			*sp = NULL;
+		}
+	}
+	free(cfg->path);
+	cfg->path = NULL;
+}
+
+void
+config_write_example(FILE *fp)
+{
+	const char *section = "";
+	size_t i;
+
+	fputs("# ismsd configuration. Every key is shown with its default.\n"
+	      "# Secrets may be written env:NAME or file:/path.\n"
+	      "# Check a file with: ismsd --check-config -c FILE\n",
+	      fp);
+	for (i = 0; i < ARRAY_LEN(config_table); i++) {
+		const struct centry *ce = &config_table[i];
+
+		if (strcmp(section, ce->section) != 0) {
+			section = ce->section;
+			fprintf(fp, "\n[%s]\n", section);
+		}
+		fprintf(fp, "# %s\n%s = %s\n", ce->help, ce->key, ce->def);
+	}
+}
+
+const char *
+config_risk_level(const struct config *cfg, int score)
+{
+	if (score <= cfg->risk_levels[0])
+		return "low";
+	if (score <= cfg->risk_levels[1])
+		return "medium";
+	if (score <= cfg->risk_levels[2])
+		return "high";
+	return "critical";
+}

@@ -1,0 +1,106 @@
+/*
+ * The ismsd configuration: one INI file, one table of typed entries that
+ * drives parsing, defaults, --check-config and the documented example.
+ */
+#ifndef ISMS_CONFIG_H
+#define ISMS_CONFIG_H
+
+#include <stdio.h>
+
+#include "../gateway/util.h"
+
+struct config {
+	char *path; /* the file it came from, or NULL for defaults */
+
+	char *store_path;
+
+	char *org_name;
+	char *org_timezone;
+	int work_start_min; /* minutes after midnight */
+	int work_end_min;
+	unsigned work_days; /* bit 0 = Sunday ... bit 6 = Saturday */
+
+	int risk_appetite;
+	int risk_levels[3]; /* upper bounds of low, medium, high */
+	int risk_accept_by_isms_manager;
+
+	int slack_enabled;
+	char *slack_mode; /* "socket" or "http" */
+	char *slack_app_token;
+	char *slack_bot_token;
+	char *slack_signing_secret;
+	char *slack_listen;
+	char *slack_api_base;
+
+	int matrix_enabled;
+	char *matrix_homeserver;
+	char *matrix_user_id;
+	char *matrix_access_token;
+	char *matrix_password;
+	char *matrix_allowed_servers;
+	char *matrix_device_id;
+
+	int mail_enabled;
+	char *mail_smtp_url;
+	char *mail_smtp_user;
+	char *mail_smtp_password;
+	char *mail_starttls; /* "required" or "when-available" */
+	char *mail_from;
+	char *mail_reply_domain;
+	char *mail_imap_url;
+	char *mail_imap_user;
+	char *mail_imap_password;
+	char *mail_incident_address;
+	int mail_require_dkim;
+	char *mail_authserv_id;
+	int mail_poll_seconds;
+
+	char *quiz_every; /* period such as 3m; "off" disables */
+	int quiz_questions;
+	int quiz_deadline_days;
+
+	int nudge_escalate_after_days;
+	int nudge_repeat_days;
+
+	char *report_every;
+	char *report_recipients;
+
+	char *log_level;
+};
+
+/* Error list: one line per problem, "file:line: message". */
+struct config_errors {
+	struct buf text;
+	int count;
+};
+
+/* Fills cfg with the defaults. cfg must be zeroed or freed before. */
+void config_defaults(struct config *cfg);
+
+/*
+ * Loads path over the defaults. Returns 0, or -1 with every problem
+ * appended to errs (never a secret's value). cfg is always usable and must
+ * be released with config_free.
+ */
+int config_load(struct config *cfg, const char *path,
+		struct config_errors *errs);
+
+/* Same, from a buffer; name is used in messages. */
+int config_load_string(struct config *cfg, const char *name, const char *text,
+		       struct config_errors *errs);
+
+void config_free(struct config *cfg);
+
+/* Writes the documented example (every key, its default and help). */
+void config_write_example(FILE *fp);
+
+/*
+ * A period such as "7d", "2w", "6m", "1y" as (count, unit); unit is one of
+ * 'd', 'w', 'm', 'y'. Returns -1 for anything else, including "off".
+ */
+int config_period(const char *s, int *count, char *unit);
+
+/* Risk level name for a score, from cfg->risk_levels. */
+const char *config_risk_level(const struct config *cfg, int score);
+
+#endif

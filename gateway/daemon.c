@@ -1,0 +1,461 @@
+/*
+ * The daemon: one libuv loop with the adapters, outbox routing and
+ * delivery with retries, the scheduler timer and signals. Everything runs
+ * on the loop thread.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw.h"
+#include "log.h"
+#include "version.h"
+
+#define OUTBOX_POLL_MS 1000
+#define OUTBOX_BATCH 200
+#define OUTBOX_MAX_ATTEMPTS 20
+
+/* The transports, chosen by the configuration's enabled keys. */
+static const struct adapter_ops *const gw_transports[] = {
+    NULL,
+};
+
+static int
+transport_enabled(const struct config *cfg, const char *name)
+{
+	if (strcmp(name, "slack") == 0)
+		return cfg->slack_enabled;
+	if (strcmp(name, "matrix") == 0)
+		return cfg->matrix_enabled;
+	if (strcmp(name, "mail") == 0)
+		return cfg->mail_enabled;
+	return 0;
+}
+
+static struct gw_adapter *
+adapter_by_name(struct gw *gw, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < gw->nadapters; i++)
+		if (strcmp(gw->adapters[i].ops->name, name) == 0)
+			return &gw->adapters[i];
+	return NULL;
+}
+
+void
+gw_adapter_failed(struct gw *gw, const char *name, const char *why)
+{
+	struct gw_adapter *a = adapter_by_name(gw, name);
+
+	log_error("%s: stopped: %s; the other transports keep running", name,
+		  why);
+	if (a != NULL && a->running) {
+		a->running = 0;
+		a->ops->stop(a->state);
+	}
+}
+
+/* Messages that go to every channel a person has; others to the first. */
+static int
+kind_fans_out(const char *kind)
+{
+	return strcmp(kind, "approval") == 0 || strcmp(kind, "incident") == 0 ||
+	       strcmp(kind, "breach") == 0;
+}
+
+static void
+outbox_route(struct gw *gw)
+{
+	struct store *st = gw->st;
+	sqlite3_stmt *s;
+	int64_t ids[OUTBOX_BATCH];
+	size_t n = 0, i, k;
+
+	s = db_prepare(st,
+		       "SELECT id FROM outbox WHERE routed = 0 ORDER BY id "
+		       "LIMIT ?",
+		       "i", (int64_t)OUTBOX_BATCH);
+	if (s == NULL)
+		return;
+	while (sqlite3_step(s) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (n == 0 || store_begin(st) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		struct person p, *pp = NULL;
+		int64_t pid = 0;
+		char *kind = NULL, *address = NULL;
+		int routed = 0;
+
+		db_int(st, &pid, "SELECT COALESCE(person_id, 0) FROM outbox "
+				 "WHERE id = ?",
+		       "i", ids[i]);
+		kind = db_text(st, "SELECT kind FROM outbox WHERE id = ?", "i",
+			       ids[i]);
+		address = db_text(st, "SELECT address FROM outbox WHERE id = ?",
+				  "i", ids[i]);
+		if (pid > 0 && store_person_by_id(st, pid, &p) == 1)
+			pp = &p;
+		for (k = 0; k < gw->nadapters; k++) {
+			struct gw_adapter *a = &gw->adapters[k];
+
+			if (!a->running ||
+			    !a->ops->reaches(a->state, pp, address))
+				continue;
+			if (db_exec(st,
+				    "INSERT OR IGNORE INTO outbox_delivery("
+				    "outbox_id, transport) VALUES (?, ?)",
+				    "it", ids[i], a->ops->name) < 0)
+				goto fail;
+			routed++;
+			if (kind == NULL || !kind_fans_out(kind))
+				break;
+		}
+		if (routed == 0 &&
+		    db_exec(st,
+			    "INSERT OR IGNORE INTO outbox_delivery(outbox_id, "
+			    "transport, status, last_error) VALUES (?, 'none', "
+			    "'failed', 'no enabled transport reaches the "
+			    "recipient')",
+			    "i", ids[i]) < 0)
+			goto fail;
+		free(kind);
+		free(address);
+		if (db_exec(st, "UPDATE outbox SET routed = 1 WHERE id = ?",
+			    "i", ids[i]) < 0)
+			goto fail;
+		continue;
+fail:
+		free(kind);
+		free(address);
+		store_rollback(st);
+		return;
+	}
+	if (store_commit(st) < 0)
+		store_rollback(st);
+}
+
+static int
+inflight_add(struct gw *gw, int64_t id)
+{
+	size_t i, free_slot = GW_MAX_INFLIGHT;
+
+	for (i = 0; i < GW_MAX_INFLIGHT; i++) {
+		if (gw->inflight[i] == id)
+			return 0;
+		if (gw->inflight[i] == 0 && free_slot == GW_MAX_INFLIGHT)
+			free_slot = i;
+	}
+	if (free_slot == GW_MAX_INFLIGHT)
+		return 0;
+	gw->inflight[free_slot] = id;
+	return 1;
+}
+
+static void
+inflight_del(struct gw *gw, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < GW_MAX_INFLIGHT; i++)
+		if (gw->inflight[i] == id)
+			gw->inflight[i] = 0;
+}
+
+static void
+outbox_deliver(struct gw *gw)
+{
+	struct store *st = gw->st;
+	sqlite3_stmt *s;
+
+	s = db_prepare(
+	    st,
+	    "SELECT d.id, d.transport, d.attempts, o.id, "
+	    "COALESCE(o.person_id, 0), o.address, o.kind, o.subject, o.body, "
+	    "o.html, o.payload FROM outbox_delivery d JOIN outbox o ON "
+	    "o.id = d.outbox_id WHERE d.status = 'pending' AND d.next_at <= ? "
+	    "ORDER BY d.next_at, d.id LIMIT ?",
+	    "ii", store_now(st), (int64_t)GW_MAX_INFLIGHT);
+	if (s == NULL)
+		return;
+	while (!gw->stopping && sqlite3_step(s) == SQLITE_ROW) {
+		struct gw_adapter *a =
+		    adapter_by_name(gw, db_col(s, 1));
+		struct person p;
+		struct outmsg m = {0};
+		int64_t did = sqlite3_column_int64(s, 0);
+		int64_t pid = sqlite3_column_int64(s, 4);
+
+		if (a == NULL || !a->running)
+			continue;
+		if (!inflight_add(gw, did))
+			continue;
+		m.delivery_id = did;
+		m.attempts = sqlite3_column_int(s, 2);
+		m.outbox_id = sqlite3_column_int64(s, 3);
+		if (pid > 0 && store_person_by_id(st, pid, &p) == 1)
+			m.to = &p;
+		m.address = sqlite3_column_type(s, 5) == SQLITE_NULL
+				? NULL
+				: db_col(s, 5);
+		m.kind = db_col(s, 6);
+		m.subject = db_col(s, 7);
+		m.body = db_col(s, 8);
+		m.html = sqlite3_column_type(s, 9) == SQLITE_NULL
+			     ? NULL
+			     : db_col(s, 9);
+		m.payload = db_col(s, 10);
+		a->ops->send(a->state, &m);
+	}
+	sqlite3_finalize(s);
+}
+
+static long
+backoff_seconds(int attempts)
+{
+	long base = 5L << (attempts < 10 ? attempts : 10);
+
+	if (base > 3600)
+		base = 3600;
+	/* jitter of up to a fifth, so retries of a burst spread out */
+	return base + (long)(random() % (base / 5 + 1));
+}
+
+void
+gw_delivery_done(struct gw *gw, int64_t delivery_id, enum send_result r,
+		 const char *channel, const char *external_id,
+		 long retry_after_s, const char *error)
+{
+	struct store *st = gw->st;
+	int64_t attempts = 0, now = store_now(st);
+	int rc = 0;
+
+	inflight_del(gw, delivery_id);
+	db_int(st, &attempts,
+	       "SELECT attempts FROM outbox_delivery WHERE id = ?", "i",
+	       delivery_id);
+	attempts++;
+	switch (r) {
+	case SEND_OK:
+		rc = db_exec(st,
+			     "UPDATE outbox_delivery SET status = 'sent', "
+			     "attempts = ?, sent_at = ?, channel = ?, "
+			     "external_id = ?, last_error = NULL WHERE id = ?",
+			     "iitti", attempts, now, channel, external_id,
+			     delivery_id);
+		break;
+	case SEND_RETRY:
+		if (attempts < OUTBOX_MAX_ATTEMPTS) {
+			long wait = backoff_seconds((int)attempts);
+
+			if (retry_after_s > wait)
+				wait = retry_after_s;
+			rc = db_exec(st,
+				     "UPDATE outbox_delivery SET attempts = ?, "
+				     "next_at = ?, last_error = ? WHERE id = ?",
+				     "iiti", attempts, now + wait, error,
+				     delivery_id);
+			log_info("delivery %lld: retry in %ld s: %s",
+				 (long long)delivery_id, wait,
+				 error ? error : "temporary failure");
+			break;
+		}
+		/* FALLTHROUGH */
+	case SEND_FAIL:
+	case SEND_SKIP:
+		rc = db_exec(st,
+			     "UPDATE outbox_delivery SET status = 'failed', "
+			     "attempts = ?, last_error = ? WHERE id = ?",
+			     "iti", attempts,
+			     error ? error : "undeliverable", delivery_id);
+		log_warnx("delivery %lld failed for good: %s",
+			  (long long)delivery_id, error ? error : "?");
+		break;
+	}
+	if (rc < 0)
+		log_error("delivery %lld: cannot record the outcome",
+			  (long long)delivery_id);
+	if (!gw->stopping)
+		gw_kick(gw);
+}
+
+static void
+outbox_tick(uv_timer_t *t)
+{
+	struct gw *gw = t->data;
+
+	if (gw->stopping)
+		return;
+	outbox_route(gw);
+	outbox_deliver(gw);
+	uv_timer_start(&gw->outbox_timer, outbox_tick, OUTBOX_POLL_MS, 0);
+}
+
+void
+gw_kick(struct gw *gw)
+{
+	if (!gw->stopping)
+		uv_timer_start(&gw->outbox_timer, outbox_tick, 0, 0);
+}
+
+int
+gw_request(struct gw *gw, const struct isms_request *rq,
+	   struct isms_reply *rp)
+{
+	int rc = cmd_run(gw->st, &gw->cfg, rq, rp);
+
+	if (rp->notices.len)
+		gw_kick(gw);
+	return rc;
+}
+
+static void
+gw_stop(struct gw *gw, const char *why)
+{
+	size_t i;
+
+	if (gw->stopping)
+		return;
+	log_info("stopping (%s)", why);
+	gw->stopping = 1;
+	uv_timer_stop(&gw->outbox_timer);
+	uv_timer_stop(&gw->sched_timer);
+	uv_signal_stop(&gw->sig_term);
+	uv_signal_stop(&gw->sig_int);
+	uv_signal_stop(&gw->sig_hup);
+	for (i = 0; i < gw->nadapters; i++)
+		if (gw->adapters[i].running) {
+			gw->adapters[i].running = 0;
+			gw->adapters[i].ops->stop(gw->adapters[i].state);
+		}
+}
+
+static void
+gw_reload(struct gw *gw)
+{
+	struct config fresh;
+	struct config_errors e = {0};
+	enum log_level lv;
+
+	if (config_load(&fresh, gw->config_path, &e) < 0) {
+		log_error("reload refused, keeping the running configuration:\n%s",
+			  buf_str(&e.text));
+		buf_free(&e.text);
+		config_free(&fresh);
+		return;
+	}
+	buf_free(&e.text);
+	/* adapters keep their connections; their settings apply on restart */
+	free(fresh.store_path);
+	fresh.store_path = gw->cfg.store_path;
+	gw->cfg.store_path = NULL;
+	config_free(&gw->cfg);
+	gw->cfg = fresh;
+	if (log_level_parse(gw->cfg.log_level, &lv) == 0)
+		log_set_level(lv);
+	log_info("configuration reloaded from %s", gw->config_path);
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+	struct gw *gw = h->data;
+
+	if (signum == SIGHUP)
+		gw_reload(gw);
+	else
+		gw_stop(gw, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void
+close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int
+gw_run(const char *config_path)
+{
+	struct gw *gw = xcalloc(1, sizeof(*gw));
+	struct config_errors e = {0};
+	enum log_level lv;
+	uv_loop_t loop;
+	char err[512];
+	size_t i;
+	int rc = 1;
+
+	if (config_load(&gw->cfg, config_path, &e) < 0) {
+		fputs(buf_str(&e.text), stderr);
+		buf_free(&e.text);
+		config_free(&gw->cfg);
+		free(gw);
+		return 2;
+	}
+	buf_free(&e.text);
+	gw->config_path = xstrdup(config_path);
+	if (log_level_parse(gw->cfg.log_level, &lv) == 0)
+		log_set_level(lv);
+	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)(uv_hrtime() ^ (uint64_t)getpid()));
+	gw->st = store_open(gw->cfg.store_path, err, sizeof(err));
+	if (gw->st == NULL) {
+		log_error("%s", err);
+		goto out;
+	}
+	uv_loop_init(&loop);
+	gw->loop = &loop;
+	uv_timer_init(gw->loop, &gw->outbox_timer);
+	uv_timer_init(gw->loop, &gw->sched_timer);
+	gw->outbox_timer.data = gw->sched_timer.data = gw;
+	uv_signal_init(gw->loop, &gw->sig_term);
+	uv_signal_init(gw->loop, &gw->sig_int);
+	uv_signal_init(gw->loop, &gw->sig_hup);
+	gw->sig_term.data = gw->sig_int.data = gw->sig_hup.data = gw;
+	uv_signal_start(&gw->sig_term, on_signal, SIGTERM);
+	uv_signal_start(&gw->sig_int, on_signal, SIGINT);
+	uv_signal_start(&gw->sig_hup, on_signal, SIGHUP);
+	for (i = 0; gw_transports[i] != NULL; i++) {
+		const struct adapter_ops *ops = gw_transports[i];
+		struct gw_adapter *a;
+
+		if (!transport_enabled(&gw->cfg, ops->name))
+			continue;
+		a = &gw->adapters[gw->nadapters++];
+		a->ops = ops;
+		if (ops->start(gw, &a->state) < 0) {
+			log_error("%s: cannot start", ops->name);
+			gw->nadapters--;
+			goto stop;
+		}
+		a->running = 1;
+		log_info("%s: started", ops->name);
+	}
+	if (gw->nadapters == 0)
+		log_warnx("no transport is enabled: messages stay in the outbox "
+			  "(enable slack, matrix or mail in %s)",
+			  config_path);
+	log_info("ismsd %s running on %s", ISMS_VERSION, gw->cfg.store_path);
+	gw_kick(gw);
+	uv_run(gw->loop, UV_RUN_DEFAULT);
+	rc = 0;
+stop:
+	gw_stop(gw, rc == 0 ? "done" : "start-up failure");
+	uv_run(gw->loop, UV_RUN_DEFAULT);
+	uv_walk(gw->loop, close_walk, NULL);
+	uv_run(gw->loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(gw->loop) != 0)
+		log_warnx("event loop closed with handles still open");
+	log_info("stopped");
+out:
+	store_close(gw->st);
+	config_free(&gw->cfg);
+	free(gw->config_path);
+	free(gw);
+	return rc;
+}

@@ -1,0 +1,58 @@
+/*
+ * The daemon's one context: the libuv loop, the configuration, the store,
+ * the adapters and the outbox delivery state. Passed explicitly; no
+ * mutable globals.
+ */
+#ifndef ISMS_GW_H
+#define ISMS_GW_H
+
+#include <uv.h>
+
+#include "../adapters/adapter.h"
+#include "../commands/cmd.h"
+#include "../config/config.h"
+#include "../store/store.h"
+
+#define GW_MAX_ADAPTERS 4
+#define GW_MAX_INFLIGHT 64
+
+struct gw_adapter {
+	const struct adapter_ops *ops;
+	void *state;
+	int running;
+};
+
+struct gw {
+	uv_loop_t *loop;
+	struct config cfg;
+	char *config_path;
+	struct store *st;
+	struct http *http;    /* shared HTTP client (libcurl multi) */
+	struct ws_ctx *ws;    /* shared WebSocket client context */
+	struct gw_adapter adapters[GW_MAX_ADAPTERS];
+	size_t nadapters;
+	uv_timer_t outbox_timer;
+	uv_timer_t sched_timer;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	int64_t inflight[GW_MAX_INFLIGHT]; /* delivery ids being sent */
+	int stopping;
+	int64_t sched_last; /* minute of the last scheduler pass */
+};
+
+/* Runs the daemon until SIGTERM/SIGINT. Returns the exit code. */
+int gw_run(const char *config_path);
+
+/*
+ * Runs a request from an adapter (on the loop thread) and wakes the
+ * outbox so that messages the command queued go out at once.
+ */
+int gw_request(struct gw *gw, const struct isms_request *rq,
+	       struct isms_reply *rp);
+
+/* Wakes outbox delivery soon (coalesced). */
+void gw_kick(struct gw *gw);
+
+/* Stops one adapter for good (revoked token and the like). */
+void gw_adapter_failed(struct gw *gw, const char *name, const char *why);
+
+#endif

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs the Debian packages a target needs, only when something is
+# missing. Usage: scripts/deps.sh build|test|fuzz|bench
+set -eu
+need_build="pkg-config gcc make libcurl4-openssl-dev libwebsockets-dev libuv1-dev libjansson-dev libsqlite3-dev libesmtp-dev libssl-dev libcmocka-dev tzdata"
+need_test="dovecot-imapd python3-aiosmtpd python3 openssl curl sqlite3 valgrind clang libclang-rt-14-dev"
+need_bench="nodejs npm"
+case "${1:-build}" in
+build) pkgs="$need_build" ;;
+test) pkgs="$need_build $need_test" ;;
+bench) pkgs="$need_build $need_test $need_bench" ;;
+*) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+esac
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+	command -v sudo >/dev/null || {
+		echo "missing packages:$missing (run as root or install them)" >&2
+		exit 1
+	}
+else
+	SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,192 @@
+/*
+ * Exports for auditors. Each export is one read-only query; the writer
+ * turns any result into CSV (RFC 4180), JSON (array of objects) or a
+ * Markdown table. Adding an export is adding a line to the table.
+ */
+#include "export.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	const char *sql;
+} exports[] = {
+    {"incidents",
+     "SELECT 'INC-' || i.id AS id, i.title, i.severity, i.status, "
+     "COALESCE(i.category, '') AS category, "
+     "CASE i.personal_data WHEN 1 THEN 'yes' ELSE 'no' END AS personal_data, "
+     "r.handle AS reporter, COALESCE(h.handle, '') AS handler, i.via, "
+     "strftime('%Y-%m-%dT%H:%M:%SZ', i.created_at, 'unixepoch') AS created, "
+     "COALESCE(strftime('%Y-%m-%dT%H:%M:%SZ', i.closed_at, 'unixepoch'), '') "
+     "AS closed, COALESCE(i.lessons, '') AS lessons, "
+     "COALESCE(i.breach_outcome, '') AS breach_outcome, i.description "
+     "FROM incidents i JOIN people r ON r.id = i.reporter_id "
+     "LEFT JOIN people h ON h.id = i.handler_id ORDER BY i.id"},
+    {"audit-log",
+     "SELECT seq, at, actor, action, object, details, prev_hash, hash "
+     "FROM audit_log ORDER BY seq"},
+    {"approvals",
+     "SELECT 'APR-' || a.id AS id, a.kind, a.object, a.summary, a.status, "
+     "r.handle AS requester, p.handle AS approver, "
+     "COALESCE(d.handle, '') AS decided_by, COALESCE(a.decided_via, '') "
+     "AS decided_via, COALESCE(a.comment, '') AS comment, "
+     "strftime('%Y-%m-%dT%H:%M:%SZ', a.created_at, 'unixepoch') AS created, "
+     "COALESCE(strftime('%Y-%m-%dT%H:%M:%SZ', a.decided_at, 'unixepoch'), "
+     "'') AS decided FROM approvals a JOIN people r ON r.id = "
+     "a.requester_id JOIN people p ON p.id = a.approver_id LEFT JOIN "
+     "people d ON d.id = a.decided_by ORDER BY a.id"},
+    {"staff",
+     "SELECT handle, name, COALESCE(email, '') AS email, "
+     "COALESCE(team, '') AS team, roles FROM people WHERE active "
+     "ORDER BY handle"},
+};
+
+const char *
+export_names(void)
+{
+	static char names[256];
+	size_t i, n = 0;
+
+	if (names[0] == '\0')
+		for (i = 0; i < ARRAY_LEN(exports); i++)
+			n += (size_t)snprintf(names + n, sizeof(names) - n,
+					      "%s%s", i ? "|" : "",
+					      exports[i].name);
+	return names;
+}
+
+static void
+csv_field(FILE *out, const char *v)
+{
+	/* a leading = + - @ would be a formula in a spreadsheet */
+	int formula = v[0] == '=' || v[0] == '+' || v[0] == '-' ||
+		      v[0] == '@';
+
+	if (formula || strpbrk(v, ",\"\r\n") != NULL) {
+		fputc('"', out);
+		if (formula)
+			fputc('\'', out);
+		for (; *v; v++) {
+			if (*v == '"')
+				fputc('"', out);
+			fputc(*v, out);
+		}
+		fputc('"', out);
+	} else {
+		fputs(v, out);
+	}
+}
+
+static void
+md_field(FILE *out, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '|')
+			fputs("\\|", out);
+		else if (*v == '\n' || *v == '\r')
+			fputs("<br>", out);
+		else
+			fputc(*v, out);
+	}
+}
+
+int
+export_write(struct store *st, const char *name, const char *format,
+	     FILE *out, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	json_t *arr = NULL;
+	size_t i;
+	int c, ncol, rc = -1, row = 0;
+
+	for (i = 0; i < ARRAY_LEN(exports); i++)
+		if (strcmp(exports[i].name, name) == 0)
+			break;
+	if (i == ARRAY_LEN(exports)) {
+		snprintf(err, errlen, "unknown export \"%s\" (expected %s)",
+			 name, export_names());
+		return -1;
+	}
+	if (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0 &&
+	    strcmp(format, "md") != 0) {
+		snprintf(err, errlen, "unknown format \"%s\" (csv, json or md)",
+			 format);
+		return -1;
+	}
+	s = db_prepare(st, exports[i].sql, NULL);
+	if (s == NULL) {
+		snprintf(err, errlen, "database error: %s", db_errmsg(st));
+		return -1;
+	}
+	ncol = sqlite3_column_count(s);
+	if (strcmp(format, "json") == 0)
+		arr = json_array();
+	else
+		for (c = 0; c < ncol; c++) {
+			if (format[0] == 'm')
+				fputs("| ", out);
+			else if (c)
+				fputc(',', out);
+			fputs(sqlite3_column_name(s, c), out);
+			if (format[0] == 'm')
+				fputc(' ', out);
+		}
+	if (format[0] == 'm') {
+		fputs("|\n", out);
+		for (c = 0; c < ncol; c++)
+			fputs("|---", out);
+		fputs("|\n", out);
+	} else if (format[0] == 'c') {
+		fputs("\r\n", out);
+	}
+	while ((c = sqlite3_step(s)) == SQLITE_ROW) {
+		json_t *obj = arr ? json_object() : NULL;
+		int k;
+
+		row++;
+		for (k = 0; k < ncol; k++) {
+			const char *v = db_col(s, k);
+
+			if (obj) {
+				json_t *jv =
+				    sqlite3_column_type(s, k) == SQLITE_INTEGER
+					? json_integer(sqlite3_column_int64(s, k))
+					: json_string(v);
+
+				if (jv == NULL) /* not UTF-8: never in the store */
+					jv = json_null();
+				json_object_set_new(obj,
+						    sqlite3_column_name(s, k),
+						    jv);
+			} else if (format[0] == 'm') {
+				fputs("| ", out);
+				md_field(out, v);
+				fputc(' ', out);
+			} else {
+				if (k)
+					fputc(',', out);
+				csv_field(out, v);
+			}
+		}
+		if (obj)
+			json_array_append_new(arr, obj);
+		else
+			fputs(format[0] == 'm' ? "|\n" : "\r\n", out);
+	}
+	if (c != SQLITE_DONE) {
+		snprintf(err, errlen, "database error: %s", db_errmsg(st));
+		goto out;
+	}
+	if (arr) {
+		json_dumpf(arr, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', out);
+	}
+	rc = 0;
+out:
+	(void)row;
+	json_decref(arr);
+	sqlite3_finalize(s);
+	return rc;
+}

@@ -1,0 +1,18 @@
+/*
+ * Auditor exports: a named query written as CSV, JSON or Markdown.
+ */
+#ifndef ISMS_EXPORT_H
+#define ISMS_EXPORT_H
+
+#include <stdio.h>
+
+#include "store.h"
+
+/* Returns 0, or -1 with a message in err (unknown name or format). */
+int export_write(struct store *st, const char *name, const char *format,
+		 FILE *out, char *err, size_t errlen);
+
+/* "incidents, audit-log, ..." for usage lines; static storage. */
+const char *export_names(void);
+
+#endif

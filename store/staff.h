@@ -1,0 +1,30 @@
+/*
+ * The staff directory import: the CSV of SPEC section 2, all-or-nothing,
+ * upsert by handle.
+ */
+#ifndef ISMS_STAFF_H
+#define ISMS_STAFF_H
+
+#include <stddef.h>
+
+#include "store.h"
+
+#define STAFF_HEADER "handle,name,email,slack_id,matrix_id,manager,team," \
+		     "timezone,roles"
+
+/*
+ * Imports text (the whole file) in one transaction. Returns 0 and the
+ * counts, or -1 with "line N: problem" in err and nothing changed.
+ */
+int staff_import(struct store *st, const char *text, size_t len,
+		 const char *actor, int *created, int *updated, char *err,
+		 size_t errlen);
+
+/*
+ * Splits one CSV record starting at *p (RFC 4180 quoting) into at most
+ * max fields, each a new string the caller frees. Advances *p past the
+ * record. Returns the field count, or -1 for malformed quoting.
+ */
+int csv_record(const char **p, const char *end, char **fields, int max);
+
+#endif

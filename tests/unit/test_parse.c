@@ -1,0 +1,178 @@
+/* Unit tests of the command grammar. */
+#include "testutil.h"
+
+static void
+parse_ok(const char *text, struct cmdline *cl)
+{
+	char err[256] = "";
+
+	if (cmdline_parse(text, cl, err, sizeof(err)) != 0)
+		fail_msg("parse of \"%s\" failed: %s", text, err);
+}
+
+static void
+test_basic(void **state)
+{
+	struct cmdline cl;
+	char *t;
+
+	(void)state;
+	parse_ok("/isms incident report Laptop stolen severity=high", &cl);
+	assert_string_equal(cl.object, "incident");
+	assert_string_equal(cl.verb, "report");
+	assert_int_equal(cl.npos, 2);
+	assert_string_equal(cmdline_get(&cl, "severity"), "high");
+	t = cmdline_join(&cl, 0);
+	assert_string_equal(t, "Laptop stolen");
+	free(t);
+	cmdline_free(&cl);
+}
+
+static void
+test_case_and_prefixes(void **state)
+{
+	struct cmdline cl;
+
+	(void)state;
+	parse_ok("!ISMS Incident SHOW inc-3", &cl);
+	assert_string_equal(cl.object, "incident");
+	assert_string_equal(cl.verb, "show");
+	assert_string_equal(cl.pos[0], "inc-3");
+	cmdline_free(&cl);
+	parse_ok("incident list", &cl); /* console: no prefix */
+	assert_string_equal(cl.object, "incident");
+	cmdline_free(&cl);
+}
+
+static void
+test_incident_shortcut(void **state)
+{
+	struct cmdline cl;
+	char *t;
+
+	(void)state;
+	parse_ok("/incident Phishing mail from \"IT\" severity=low", &cl);
+	assert_string_equal(cl.object, "incident");
+	assert_string_equal(cl.verb, "report");
+	t = cmdline_join(&cl, 0);
+	assert_string_equal(t, "Phishing mail from \"IT\"");
+	free(t);
+	cmdline_free(&cl);
+	parse_ok("!incident list all", &cl);
+	assert_string_equal(cl.verb, "list");
+	cmdline_free(&cl);
+	/* a report that starts with a verb-like word in quotes stays a report */
+	parse_ok("/incident \"list\" of passwords on a post-it", &cl);
+	assert_string_equal(cl.verb, "report");
+	cmdline_free(&cl);
+	parse_ok("/risk list above=9", &cl);
+	assert_string_equal(cl.object, "risk");
+	assert_string_equal(cl.verb, "list");
+	cmdline_free(&cl);
+}
+
+static void
+test_quotes(void **state)
+{
+	struct cmdline cl;
+	char *t;
+
+	(void)state;
+	parse_ok("/isms x y category=\"social engineering\" 'a b' can't", &cl);
+	assert_string_equal(cmdline_get(&cl, "category"),
+			    "social engineering");
+	assert_string_equal(cl.pos[0], "a b");
+	assert_string_equal(cl.pos[1], "can't");
+	cmdline_free(&cl);
+	/* typographic quotes from chat clients */
+	parse_ok("/isms x y title=\xe2\x80\x9c" "big one\xe2\x80\x9d", &cl);
+	assert_string_equal(cmdline_get(&cl, "title"), "big one");
+	cmdline_free(&cl);
+	/* a stray quote is an ordinary character */
+	parse_ok("/incident he said \"hi", &cl);
+	t = cmdline_join(&cl, 0);
+	assert_string_equal(t, "he said \"hi");
+	free(t);
+	cmdline_free(&cl);
+	/* one quoted word is taken without quotes */
+	parse_ok("/isms x y \"Laptop theft\"", &cl);
+	t = cmdline_join(&cl, 0);
+	assert_string_equal(t, "Laptop theft");
+	free(t);
+	cmdline_free(&cl);
+}
+
+static void
+test_errors(void **state)
+{
+	struct cmdline cl;
+	char err[256], big[CMD_MAX_TEXT + 10];
+
+	(void)state;
+	assert_int_equal(cmdline_parse("/isms x y a=1 a=2", &cl, err,
+				       sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "twice"));
+	cmdline_free(&cl);
+	assert_int_equal(cmdline_parse("/foo bar", &cl, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown command"));
+	cmdline_free(&cl);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(cmdline_parse(big, &cl, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "too long"));
+	cmdline_free(&cl);
+	assert_int_equal(cmdline_parse("/isms \xff\xfe", &cl, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "UTF-8"));
+	cmdline_free(&cl);
+	parse_ok("", &cl);
+	assert_null(cl.object);
+	cmdline_free(&cl);
+}
+
+static void
+test_person_forms(void **state)
+{
+	struct tenv *t = tenv_new();
+	const char *forms[] = {"bob", "@bob", "<@U0BOB>", "<@U0BOB|bob>",
+			       "@bob:example.org", "bob@example.org",
+			       "BOB"};
+	size_t i;
+	int ok;
+
+	(void)state;
+	as(t, "alice", "/incident something odd", &ok);
+	assert_true(ok);
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		char cmd[128];
+		const char *r;
+
+		snprintf(cmd, sizeof(cmd), "/isms incident assign INC-1 %s",
+			 forms[i]);
+		r = as(t, "carol", cmd, &ok);
+		if (!ok)
+			fail_msg("%s: %s", forms[i], r);
+		assert_non_null(strstr(r, "assigned to bob"));
+	}
+	as(t, "carol", "/isms incident assign INC-1 @nobody", &ok);
+	assert_false(ok);
+	as(t, "carol", "/isms incident assign INC-1 <@U0NOPE>", &ok);
+	assert_false(ok);
+	tenv_free(t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_basic),
+	    cmocka_unit_test(test_case_and_prefixes),
+	    cmocka_unit_test(test_incident_shortcut),
+	    cmocka_unit_test(test_quotes),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_person_forms),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,104 @@
+/*
+ * ismsctl sub-commands beyond the basics. Each is a row of ctl_table.
+ */
+#include "ctl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../commands/cmd.h"
+
+int
+ctl_init(struct store *st, const struct config *cfg)
+{
+	(void)cfg;
+	printf("database %s ready (schema version %d)\n", st->path,
+	       store_schema_version());
+	return 0;
+}
+
+/* seed FILE: "handle: command" lines through the command engine. */
+static int
+ctl_seed(struct store *st, const struct config *cfg, int argc, char **argv)
+{
+	FILE *fp;
+	char *line = NULL;
+	size_t cap = 0;
+	int lineno = 0, rc = 0;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: ismsctl seed FILE\n");
+		return 2;
+	}
+	fp = fopen(argv[1], "r");
+	if (fp == NULL) {
+		perror(argv[1]);
+		return 1;
+	}
+	while (getline(&line, &cap, fp) >= 0) {
+		struct isms_request rq = {.via = "cli", .id_kind = "handle"};
+		struct isms_reply rp = {0};
+		char *text = str_trim(line), *colon;
+
+		lineno++;
+		if (*text == '\0' || *text == '#')
+			continue;
+		colon = strchr(text, ':');
+		if (colon == NULL) {
+			fprintf(stderr, "%s:%d: expected \"handle: command\"\n",
+				argv[1], lineno);
+			rc = 2;
+			break;
+		}
+		*colon = '\0';
+		rq.id = str_trim(text);
+		rq.text = str_trim(colon + 1);
+		if (cmd_run(st, cfg, &rq, &rp) < 0) {
+			fprintf(stderr, "%s:%d: %s\n", argv[1], lineno,
+				buf_str(&rp.text));
+			rc = 1;
+		}
+		reply_free(&rp);
+		if (rc)
+			break;
+	}
+	free(line);
+	fclose(fp);
+	if (rc == 0)
+		printf("seeded %s\n", argv[1]);
+	return rc;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(struct store *st, const struct config *cfg, int argc,
+		   char **argv);
+	const char *usage;
+} ctl_table[] = {
+    {"seed", ctl_seed, "seed FILE                     run \"handle: command\" lines"},
+    {NULL, NULL, NULL},
+};
+
+int
+ctl_extra(struct store *st, const struct config *cfg, int argc, char **argv)
+{
+	size_t i;
+
+	for (i = 0; ctl_table[i].name; i++)
+		if (strcmp(ctl_table[i].name, argv[0]) == 0)
+			return ctl_table[i].run(st, cfg, argc, argv);
+	return -1;
+}
+
+const char *
+ctl_extra_usage(void)
+{
+	static char text[1024];
+	size_t i, n = 0;
+
+	for (i = 0; ctl_table[i].name; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "  %s\n",
+				      ctl_table[i].usage);
+	return text;
+}

@@ -1,0 +1,17 @@
+/*
+ * ismsctl sub-commands that live beside the main program: init (loads
+ * reference data) and the commands of later modules (report, scheduler).
+ */
+#ifndef ISMS_CTL_H
+#define ISMS_CTL_H
+
+#include "../config/config.h"
+#include "../store/store.h"
+
+int ctl_init(struct store *st, const struct config *cfg);
+/* -1 when argv[0] is not one of these; else the exit code */
+int ctl_extra(struct store *st, const struct config *cfg, int argc,
+	      char **argv);
+const char *ctl_extra_usage(void);
+
+#endif

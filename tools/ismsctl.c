@@ -1,0 +1,294 @@
+/*
+ * ismsctl: the administrator's and auditor's tool on the ismsd database:
+ * initialise, import the directory, export evidence, verify the audit
+ * chain, back up, and run scheduler passes by hand.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../config/config.h"
+#include "../gateway/log.h"
+#include "../gateway/version.h"
+#include "../store/export.h"
+#include "../store/staff.h"
+#include "../store/store.h"
+#include "ctl.h"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: ismsctl [-c FILE] --db PATH COMMAND\n"
+		"commands:\n"
+		"  init                          create or migrate the database\n"
+		"  staff import FILE             import the staff CSV (upsert)\n"
+		"  staff list                    list the directory\n"
+		"  export KIND --format csv|json|md   write evidence to stdout\n"
+		"                                (KIND: %s)\n"
+		"  audit verify                  check the audit log's hash "
+		"chain\n"
+		"  backup FILE                   online copy of the database\n"
+		"  outbox [pending|failed|all]   messages and their delivery\n"
+		"%s",
+		export_names(), ctl_extra_usage());
+}
+
+static int
+read_file(const char *path, struct buf *b, char *err, size_t errlen)
+{
+	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char chunk[8192];
+	size_t n;
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+		buf_add(b, chunk, n);
+		if (b->len > 256u * 1024 * 1024) {
+			snprintf(err, errlen, "%s: file too large", path);
+			if (fp != stdin)
+				fclose(fp);
+			return -1;
+		}
+	}
+	if (fp != stdin)
+		fclose(fp);
+	return 0;
+}
+
+static int
+cmd_staff(struct store *st, int argc, char **argv)
+{
+	char err[512];
+
+	if (argc >= 2 && strcmp(argv[1], "import") == 0 && argc == 3) {
+		struct buf b = {0};
+		int created, updated;
+
+		if (read_file(argv[2], &b, err, sizeof(err)) < 0 ||
+		    staff_import(st, buf_str(&b), b.len, "ismsctl", &created,
+				 &updated, err, sizeof(err)) < 0) {
+			fprintf(stderr, "ismsctl: %s: %s\nnothing was imported\n",
+				argv[2], err);
+			buf_free(&b);
+			return 1;
+		}
+		buf_free(&b);
+		printf("imported %d people (%d new, %d updated)\n",
+		       created + updated, created, updated);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "list") == 0) {
+		sqlite3_stmt *s = db_prepare(
+		    st,
+		    "SELECT p.handle, p.name, COALESCE(p.email,''), "
+		    "COALESCE(p.team,''), COALESCE(m.handle,''), p.roles, "
+		    "COALESCE(p.slack_id,''), COALESCE(p.matrix_id,'') "
+		    "FROM people p LEFT JOIN people m ON m.id = p.manager_id "
+		    "WHERE p.active ORDER BY p.handle",
+		    NULL);
+
+		if (s == NULL)
+			return 1;
+		printf("%-12s %-22s %-28s %-12s %-10s %s\n", "HANDLE", "NAME",
+		       "EMAIL", "TEAM", "MANAGER", "ROLES");
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			char roles[128];
+
+			roles_format((unsigned)sqlite3_column_int64(s, 5),
+				     roles, sizeof(roles));
+			printf("%-12s %-22s %-28s %-12s %-10s %s\n",
+			       db_col(s, 0), db_col(s, 1), db_col(s, 2),
+			       db_col(s, 3), db_col(s, 4), roles);
+		}
+		sqlite3_finalize(s);
+		return 0;
+	}
+	fprintf(stderr, "usage: ismsctl staff import FILE | staff list\n");
+	return 2;
+}
+
+static int
+cmd_export(struct store *st, int argc, char **argv)
+{
+	const char *format = "csv";
+	char err[256];
+	int i;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: ismsctl export %s --format csv|json|md\n",
+			export_names());
+		return 2;
+	}
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
+			format = argv[++i];
+		else if (strncmp(argv[i], "--format=", 9) == 0)
+			format = argv[i] + 9;
+		else {
+			fprintf(stderr, "ismsctl: unexpected argument %s\n",
+				argv[i]);
+			return 2;
+		}
+	}
+	if (export_write(st, argv[1], format, stdout, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ismsctl: %s\n", err);
+		return 2;
+	}
+	return 0;
+}
+
+static int
+cmd_audit_verify(struct store *st)
+{
+	int64_t rows, broken = store_audit_verify(st, &rows);
+
+	if (broken < 0) {
+		fprintf(stderr, "ismsctl: cannot read the audit log: %s\n",
+			db_errmsg(st));
+		return 1;
+	}
+	if (broken > 0) {
+		printf("audit log BROKEN at sequence %lld: the row was altered, "
+		       "removed or inserted after it was written\n",
+		       (long long)broken);
+		return 3;
+	}
+	printf("audit log intact: %lld entries, hash chain verified\n",
+	       (long long)rows);
+	return 0;
+}
+
+static int
+cmd_outbox(struct store *st, const char *which)
+{
+	sqlite3_stmt *s;
+	const char *filter = "all";
+
+	if (which != NULL)
+		filter = which;
+	if (strcmp(filter, "all") != 0 && strcmp(filter, "pending") != 0 &&
+	    strcmp(filter, "failed") != 0) {
+		fprintf(stderr, "usage: ismsctl outbox [pending|failed|all]\n");
+		return 2;
+	}
+	s = db_prepare(
+	    st,
+	    "SELECT o.id, COALESCE(p.handle, o.address, ''), o.kind, o.subject, "
+	    "COALESCE((SELECT group_concat(d.transport || ':' || d.status, ' ') "
+	    "FROM outbox_delivery d WHERE d.outbox_id = o.id), "
+	    "CASE o.routed WHEN 0 THEN 'queued' ELSE '' END) FROM outbox o "
+	    "LEFT JOIN people p ON p.id = o.person_id WHERE ? = 'all' OR "
+	    "(? = 'pending' AND (o.routed = 0 OR EXISTS (SELECT 1 FROM "
+	    "outbox_delivery d WHERE d.outbox_id = o.id AND d.status = "
+	    "'pending'))) OR (? = 'failed' AND EXISTS (SELECT 1 FROM "
+	    "outbox_delivery d WHERE d.outbox_id = o.id AND d.status = "
+	    "'failed')) ORDER BY o.id",
+	    "ttt", filter, filter, filter);
+	if (s == NULL)
+		return 1;
+	while (sqlite3_step(s) == SQLITE_ROW)
+		printf("%lld\t%s\t%s\t%s\t%s\n",
+		       (long long)sqlite3_column_int64(s, 0), db_col(s, 1),
+		       db_col(s, 2), db_col(s, 4), db_col(s, 3));
+	sqlite3_finalize(s);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct config cfg;
+	struct config_errors ce = {0};
+	const char *db = NULL, *cfile = NULL;
+	struct store *st = NULL;
+	char err[512];
+	int c, rc = 2;
+
+	while ((c = getopt_long(argc, argv, "+d:c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'c':
+			cfile = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("ismsctl %s\n", ISMS_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (cfile != NULL) {
+		if (config_load(&cfg, cfile, &ce) < 0) {
+			fputs(buf_str(&ce.text), stderr);
+			buf_free(&ce.text);
+			config_free(&cfg);
+			return 2;
+		}
+	} else {
+		config_defaults(&cfg);
+	}
+	buf_free(&ce.text);
+	if (db == NULL && cfile != NULL)
+		db = cfg.store_path;
+	if (argc < 1 || db == NULL) {
+		usage(stderr);
+		goto out;
+	}
+	log_set_level(LOG_WARN);
+	st = store_open(db, err, sizeof(err));
+	if (st == NULL) {
+		fprintf(stderr, "ismsctl: %s\n", err);
+		rc = 1;
+		goto out;
+	}
+	if (strcmp(argv[0], "init") == 0 && argc == 1) {
+		rc = ctl_init(st, &cfg);
+	} else if (strcmp(argv[0], "staff") == 0) {
+		rc = cmd_staff(st, argc, argv);
+	} else if (strcmp(argv[0], "export") == 0) {
+		rc = cmd_export(st, argc, argv);
+	} else if (strcmp(argv[0], "audit") == 0 && argc == 2 &&
+		   strcmp(argv[1], "verify") == 0) {
+		rc = cmd_audit_verify(st);
+	} else if (strcmp(argv[0], "backup") == 0 && argc == 2) {
+		if (store_backup(st, argv[1], err, sizeof(err)) < 0) {
+			fprintf(stderr, "ismsctl: backup failed: %s\n", err);
+			rc = 1;
+		} else {
+			printf("backup written to %s\n", argv[1]);
+			rc = 0;
+		}
+	} else if (strcmp(argv[0], "outbox") == 0 && argc <= 2) {
+		rc = cmd_outbox(st, argc == 2 ? argv[1] : NULL);
+	} else if ((rc = ctl_extra(st, &cfg, argc, argv)) == -1) {
+		fprintf(stderr, "ismsctl: unknown command \"%s\"\n", argv[0]);
+		usage(stderr);
+		rc = 2;
+	}
+out:
+	store_close(st);
+	config_free(&cfg);
+	return rc;
+}
