@@ -182,7 +182,7 @@ staff_import(struct store *st, const char *text, size_t len,
 	const char *p = text, *end = text + len;
 	char *f[STAFF_FIELDS + 1];
 	char **managers = NULL, **handles = NULL;
-	int n, i, line = 1, rows = 0, rc = -1;
+	int n, i, line = 1, rows = 0, kept = 0, rc = -1;
 	int64_t now = store_now(st);
 
 	*created = *updated = 0;
@@ -302,16 +302,18 @@ staff_import(struct store *st, const char *text, size_t len,
 			(*updated)++;
 		else
 			(*created)++;
-		handles = xrealloc(handles, (size_t)rows * sizeof(*handles));
-		managers = xrealloc(managers, (size_t)rows * sizeof(*managers));
-		handles[rows - 1] = f[0];
-		managers[rows - 1] = f[5];
+		handles = xrealloc(handles, (size_t)(kept + 1) * sizeof(*handles));
+		managers = xrealloc(managers,
+				    (size_t)(kept + 1) * sizeof(*managers));
+		handles[kept] = f[0];
+		managers[kept] = f[5];
+		kept++;
 		for (i = 1; i < n; i++)
 			if (i != 5)
 				free(f[i]);
 	}
 	/* second pass: managers may appear later in the file */
-	for (i = 0; i < rows; i++) {
+	for (i = 0; i < kept; i++) {
 		int64_t mid = 0;
 
 		if (managers[i][0] != '\0' &&
@@ -350,7 +352,7 @@ out:
 		store_rollback(st);
 		*created = *updated = 0;
 	}
-	for (i = 0; i < rows; i++) {
+	for (i = 0; i < kept; i++) {
 		free(handles[i]);
 		free(managers[i]);
 	}
