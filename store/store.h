@@ -15,7 +15,7 @@
 struct store {
 	sqlite3 *db;
 	char *path;
-	int in_tx;
+	int depth; /* open transactions: 1 = BEGIN, more = savepoints */
 	int64_t (*now)(void *arg); /* clock; tests and --now replace it */
 	void *now_arg;
 };
@@ -52,7 +52,12 @@ int store_schema_version(void);
 
 int64_t store_now(const struct store *st);
 
-/* Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK. 0 or -1. */
+/*
+ * Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK, 0 or -1. They nest:
+ * inside an open transaction they become savepoints, so a batch of
+ * commands can share one durable commit while each keeps its own
+ * all-or-nothing change.
+ */
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
