@@ -53,7 +53,7 @@ doc_add(struct cmd_ctx *ctx)
 	if (title == NULL)
 		return -1;
 	if (reg_key_person(ctx, "owner", &owner) < 0 ||
-	    reg_key_text(ctx, "review_every", 8, 1, &every) < 0 ||
+	    reg_key_text(ctx, "review_every", 32, 1, &every) < 0 ||
 	    next_review(ctx, every, &next) < 0 ||
 	    reg_key_text(ctx, "url", DOC_URL_MAX, 0, &url) < 0 ||
 	    reg_key_text(ctx, "ack", 16, 0, &ack) < 0)
