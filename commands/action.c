@@ -200,7 +200,8 @@ action_list(struct cmd_ctx *ctx)
 	if (ctx->cl->npos > 1 ||
 	    (ctx->cl->npos == 1 &&
 	     (f = reg_one_of(ctx->cl->pos[0], filters, 4)) < 0))
-		return cmd_error(ctx, "usage: action list [mine|overdue|open|all]");
+		return cmd_error(ctx,
+				 "usage: action list [mine|overdue|open|all]");
 	/* beyond the register's readers, people see their own actions */
 	s = db_prepare(ctx->st,
 		       ACTION_COLS
@@ -245,10 +246,11 @@ action_show(struct cmd_ctx *ctx)
 	}
 	sqlite3_finalize(s);
 	s = db_prepare(ctx->st,
-		       "SELECT a.created_at, c.handle, COALESCE(a.evidence, ''), "
-		       "COALESCE(d.handle, ''), a.done_at FROM actions a "
-		       "JOIN people c ON c.id = a.created_by LEFT JOIN people d "
-		       "ON d.id = a.done_by WHERE a.id = ?",
+		       "SELECT a.created_at, c.handle, "
+		       "COALESCE(a.evidence, ''), COALESCE(d.handle, ''), "
+		       "a.done_at FROM actions a JOIN people c ON c.id = "
+		       "a.created_by LEFT JOIN people d ON d.id = a.done_by "
+		       "WHERE a.id = ?",
 		       "i", ref.id);
 	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
 		sqlite3_finalize(s);

@@ -62,7 +62,8 @@ asset_keys(struct cmd_ctx *ctx, struct asset *as, int required)
 	if (r)
 		snprintf(as->name, sizeof(as->name), "%s", name);
 	n += r;
-	if ((r = reg_key_text(ctx, "type", ASSET_TYPE_MAX, required, &type)) < 0)
+	r = reg_key_text(ctx, "type", ASSET_TYPE_MAX, required, &type);
+	if (r < 0)
 		return -1;
 	if (r)
 		snprintf(as->type, sizeof(as->type), "%s", type);
@@ -97,7 +98,8 @@ asset_add(struct cmd_ctx *ctx)
 	if (name == NULL)
 		return -1;
 	snprintf(as.name, sizeof(as.name), "%s", name);
-	if (asset_keys(ctx, &as, 1) < 0 || reg_may_own(ctx, &as.owner, "an asset") < 0)
+	if (asset_keys(ctx, &as, 1) < 0 ||
+	    reg_may_own(ctx, &as.owner, "an asset") < 0)
 		goto out;
 	if (db_exec(ctx->st,
 		    "INSERT INTO assets(name, type, owner_id, classification, "
@@ -237,7 +239,8 @@ asset_show(struct cmd_ctx *ctx)
 	int64_t at = 0;
 	int n = 0;
 
-	if (reg_arg(ctx, 0, "AST", &ref) < 0 || asset_load(ctx, ref.id, &as) < 0)
+	if (reg_arg(ctx, 0, "AST", &ref) < 0 ||
+	    asset_load(ctx, ref.id, &as) < 0)
 		return -1;
 	db_int(ctx->st, &at, "SELECT created_at FROM assets WHERE id = ?", "i",
 	       ref.id);

@@ -272,12 +272,13 @@ audit_list(struct cmd_ctx *ctx)
 	if (ctx->cl->npos != 0)
 		return cmd_error(ctx, "usage: audit list");
 	s = db_prepare(ctx->st,
-		       "SELECT a.id, date(a.planned_at, 'unixepoch'), a.status, "
-		       "a.scope, p.handle, (SELECT COUNT(*) FROM findings f "
-		       "WHERE f.audit_id = a.id), (SELECT COUNT(*) FROM "
-		       "findings f WHERE f.audit_id = a.id AND f.kind IN "
-		       "('major', 'minor')) FROM audits a JOIN people p ON "
-		       "p.id = a.auditor_id ORDER BY a.planned_at, a.id",
+		       "SELECT a.id, date(a.planned_at, 'unixepoch'), "
+		       "a.status, a.scope, p.handle, (SELECT COUNT(*) FROM "
+		       "findings f WHERE f.audit_id = a.id), (SELECT "
+		       "COUNT(*) FROM findings f WHERE f.audit_id = a.id AND "
+		       "f.kind IN ('major', 'minor')) FROM audits a JOIN "
+		       "people p ON p.id = a.auditor_id ORDER BY "
+		       "a.planned_at, a.id",
 		       NULL);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");

@@ -196,7 +196,8 @@ control_set(struct cmd_ctx *ctx)
 	if (owner.id != c.owner_id)
 		reg_diff(changes, "owner", old_owner, owner.handle);
 	if (json_object_size(changes) == 0) {
-		rc = cmd_error(ctx, "control %s already has these values", c.id);
+		rc = cmd_error(ctx, "control %s already has these values",
+			       c.id);
 		goto out;
 	}
 	if (db_exec(ctx->st,

@@ -19,8 +19,8 @@ next_review(struct cmd_ctx *ctx, const char *every, int64_t *out)
 	char unit;
 
 	if (config_period(every, &count, &unit) < 0)
-		return cmd_error(ctx, "review_every= must be a period like 12m, "
-				      "6m, 1y, 2w or 30d");
+		return cmd_error(ctx, "review_every= must be a period like "
+				      "12m, 6m, 1y, 2w or 30d");
 	switch (unit) {
 	case 'd':
 		*out = ctx->now + (int64_t)count * 86400;

@@ -228,7 +228,8 @@ reg_key_int(struct cmd_ctx *ctx, const char *key, int min, int max,
 	if (v == NULL)
 		return required ? missing(ctx, key) : 0;
 	if (parse_int(v, min, max, &n) < 0)
-		return cmd_error(ctx, "%s= must be a whole number from %d to %d",
+		return cmd_error(ctx,
+				 "%s= must be a whole number from %d to %d",
 				 key, min, max);
 	*out = (int)n;
 	return 1;

@@ -40,7 +40,8 @@ report_incidents_write(struct cmd_ctx *ctx, int64_t since)
 	cmd_reply(ctx, " (%lld open; %lld with a running 72-hour clock)",
 		  (long long)total, (long long)clocks);
 	if (since > 0)
-		cmd_reply(ctx, "; %lld reported in the period", (long long)recent);
+		cmd_reply(ctx, "; %lld reported in the period",
+			  (long long)recent);
 	else
 		cmd_reply(ctx, "; %lld reported in all", (long long)recent);
 	cmd_reply(ctx, ".");

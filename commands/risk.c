@@ -283,14 +283,16 @@ cancel_pending(struct cmd_ctx *ctx, const struct risk *r)
 		return 0;
 	reg_obj(apr, "APR", r->pending);
 	if (db_exec(ctx->st,
-		    "UPDATE approvals SET status = 'cancelled', decided_at = ?, "
-		    "decided_by = ?, decided_via = ?, comment = 'the risk was "
-		    "re-assessed' WHERE id = ? AND status = 'pending'",
-		    "iiti", ctx->now, ctx->me.id, ctx->rq->via, r->pending) < 0 ||
+		    "UPDATE approvals SET status = 'cancelled', decided_at = "
+		    "?, decided_by = ?, decided_via = ?, comment = 'the risk "
+		    "was re-assessed' WHERE id = ? AND status = 'pending'",
+		    "iiti", ctx->now, ctx->me.id, ctx->rq->via,
+		    r->pending) < 0 ||
 	    db_int(ctx->st, &approver,
 		   "SELECT approver_id FROM approvals WHERE id = ?", "i",
 		   r->pending) != 1 ||
-	    history(ctx, r->id, "acceptance", apr, "cancelled: re-assessed") < 0 ||
+	    history(ctx, r->id, "acceptance", apr,
+		    "cancelled: re-assessed") < 0 ||
 	    cmd_audit(ctx, "approval.cancel", apr,
 		      json_pack("{s:s,s:s}", "object", r->obj, "reason",
 				"the risk was re-assessed")) < 0)
@@ -336,8 +338,8 @@ risk_update(struct cmd_ctx *ctx)
 	     check_owner(ctx, &owner) < 0))
 		goto out;
 	if (owner.id != r.owner.id && !has_role(&ctx->me, ROLE_ISMS_MANAGER)) {
-		rc = cmd_error(ctx, "not allowed: only an isms_manager may give "
-				    "a risk to another owner");
+		rc = cmd_error(ctx, "not allowed: only an isms_manager may "
+				    "give a risk to another owner");
 		goto out;
 	}
 	old_level = level_of(ctx, r.likelihood * r.impact);
@@ -610,7 +612,8 @@ risk_treat(struct cmd_ctx *ctx)
 
 	if (ctx->cl->npos < 2 ||
 	    reg_one_of(ctx->cl->pos[1], options, 4) < 0)
-		return cmd_error(ctx, "usage: risk treat %s", ctx->entry->usage);
+		return cmd_error(ctx, "usage: risk treat %s",
+				 ctx->entry->usage);
 	opt = reg_one_of(ctx->cl->pos[1], options, 4);
 	if (risk_arg(ctx, &r, 1) < 0)
 		return -1;
@@ -733,7 +736,8 @@ risk_list(struct cmd_ctx *ctx)
 		return cmd_error(ctx, "database error");
 	ctx->rp->confidential = 1;
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		cmd_reply(ctx, "%sRSK-%lld [%s %d] %s (owner %s; ", n ? "\n" : "",
+		cmd_reply(ctx, "%sRSK-%lld [%s %d] %s (owner %s; ",
+			  n ? "\n" : "",
 			  (long long)sqlite3_column_int64(s, 0), db_col(s, 1),
 			  sqlite3_column_int(s, 2), db_col(s, 3),
 			  db_col(s, 4));

@@ -70,8 +70,8 @@ scope_show(struct cmd_ctx *ctx)
 	}
 	sqlite3_finalize(s);
 	if (n == 0)
-		cmd_reply(ctx, "No scope statement yet (an isms_manager sets it "
-			       "with: scope set <text>).");
+		cmd_reply(ctx, "No scope statement yet (an isms_manager sets "
+			       "it with: scope set <text>).");
 	return 0;
 }
 

@@ -73,8 +73,9 @@ everything(struct tenv *t)
 			"updated_at IS NOT NULL) + (SELECT COUNT(*) FROM docs) "
 			"+ (SELECT COUNT(*) FROM doc_acks) + (SELECT COUNT(*) "
 			"FROM audits) + (SELECT COUNT(*) FROM findings) + "
-			"(SELECT COUNT(*) FROM reviews) + (SELECT COUNT(*) FROM "
-			"scope_versions) + (SELECT COUNT(*) FROM objectives)");
+			"(SELECT COUNT(*) FROM reviews) + (SELECT COUNT(*) "
+			"FROM scope_versions) + (SELECT COUNT(*) FROM "
+			"objectives)");
 }
 
 #endif

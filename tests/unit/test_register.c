@@ -199,8 +199,8 @@ test_docs(void **state)
 			  "ack=required");
 	ok_as(t, "carol", "doc add Backup procedure review_every=6m");
 	assert_sql(t,
-		   "SELECT group_concat(date(next_review_at, 'unixepoch'), ' ') "
-		   "FROM docs",
+		   "SELECT group_concat(date(next_review_at, 'unixepoch'), "
+		   "' ') FROM docs",
 		   "2027-11-18 2027-05-18");
 	/* acknowledged once */
 	ok_as(t, "alice", "doc ack DOC-1");
@@ -293,7 +293,8 @@ test_audit_nonconformity(void **state)
 		   "SELECT a.status || ' ' || (SELECT group_concat(status) "
 		   "FROM findings) FROM audits a",
 		   "closed closed,closed,closed");
-	refused_as(t, "erik", "audit finding AUD-1 minor late", "AUD-1 is closed");
+	refused_as(t, "erik", "audit finding AUD-1 minor late",
+		   "AUD-1 is closed");
 	r = as(t, "carol", "audit list", &ok);
 	assert_non_null(strstr(r, "AUD-1 2027-02-15 [closed] Access management "
 				  "(auditor erik; 3 findings, 2 "

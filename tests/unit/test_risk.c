@@ -400,7 +400,8 @@ test_update_cancels_pending(void **state)
 	refused_as(t, "dana", "approve APR-1", "already cancelled");
 	ok_as(t, "bob", "risk treat RSK-1 accept Still too costly");
 	assert_sql(t,
-		   "SELECT group_concat(status) FROM approvals", "cancelled,pending");
+		   "SELECT group_concat(status) FROM approvals",
+		   "cancelled,pending");
 	tenv_free(t);
 }
 
@@ -419,10 +420,14 @@ test_matrix(void **state)
 	r = as(t, "grace", "risk matrix", &ok);
 	assert_true(ok);
 	assert_non_null(strstr(r, "```\n"));
-	assert_non_null(strstr(r, "likelihood |    1     2     3     4     5\n"));
-	assert_non_null(strstr(r, "     5     | M  0  H  0  H  0  C  0  C  0 |"));
-	assert_non_null(strstr(r, "     4     | L  0  M  0  H  2  H  0  C  1 |"));
-	assert_non_null(strstr(r, "     1     | L  1  L  0  L  0  L  0  M  0 |"));
+	assert_non_null(strstr(r, "likelihood |    1     2     3     4     5"
+				  "\n-----------+"));
+	assert_non_null(strstr(r, "     5     | M  0  H  0  H  0  C  0  C  0"
+				  " |"));
+	assert_non_null(strstr(r, "     4     | L  0  M  0  H  2  H  0  C  1"
+				  " |"));
+	assert_non_null(strstr(r, "     1     | L  1  L  0  L  0  L  0  M  0"
+				  " |"));
 	/* emoji squares for chat, one per cell */
 	assert_non_null(strstr(r, "|  \xf0\x9f\x9f\xa9\xf0\x9f\x9f\xa8"));
 	assert_non_null(strstr(r, "4 risks; appetite 6"));
