@@ -197,11 +197,10 @@ action_list(struct cmd_ctx *ctx)
 	int f = 0, n;
 	sqlite3_stmt *s;
 
-	if (ctx->cl->npos > 1 ||
-	    (ctx->cl->npos == 1 &&
-	     (f = reg_one_of(ctx->cl->pos[0], filters, 4)) < 0))
-		return cmd_error(ctx,
-				 "usage: action list [mine|overdue|open|all]");
+	if (ctx->cl->npos == 1)
+		f = reg_one_of(ctx->cl->pos[0], filters, 4);
+	if (ctx->cl->npos > 1 || f < 0)
+		return reg_usage(ctx);
 	/* beyond the register's readers, people see their own actions */
 	s = db_prepare(ctx->st,
 		       ACTION_COLS
@@ -231,7 +230,7 @@ action_show(struct cmd_ctx *ctx)
 	char created[16];
 
 	if (ctx->cl->npos != 1)
-		return cmd_error(ctx, "usage: action show ACT-n");
+		return reg_usage(ctx);
 	if (reg_arg(ctx, 0, "ACT", &ref) < 0)
 		return -1;
 	if (ref.owner_id != ctx->me.id && !has_role(&ctx->me, REG_READERS))

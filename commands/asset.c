@@ -55,35 +55,22 @@ static int
 asset_keys(struct cmd_ctx *ctx, struct asset *as, int required)
 {
 	const char *type = NULL, *name = NULL;
-	int r, n = 0;
 
-	if ((r = reg_key_text(ctx, "name", REG_NAME_MAX, 0, &name)) < 0)
+	if (reg_key_text(ctx, "name", REG_NAME_MAX, 0, &name) < 0 ||
+	    reg_key_text(ctx, "type", ASSET_TYPE_MAX, required, &type) < 0 ||
+	    reg_key_person(ctx, "owner", &as->owner) < 0 ||
+	    reg_key_enum(ctx, "classification", classifications, 4, required,
+			 &as->classification) < 0 ||
+	    reg_key_int(ctx, "c", 1, 3, required, &as->c) < 0 ||
+	    reg_key_int(ctx, "i", 1, 3, required, &as->i) < 0 ||
+	    reg_key_int(ctx, "a", 1, 3, required, &as->a) < 0)
 		return -1;
-	if (r)
+	if (name != NULL)
 		snprintf(as->name, sizeof(as->name), "%s", name);
-	n += r;
-	r = reg_key_text(ctx, "type", ASSET_TYPE_MAX, required, &type);
-	if (r < 0)
-		return -1;
-	if (r)
+	if (type != NULL)
 		snprintf(as->type, sizeof(as->type), "%s", type);
-	n += r;
-	if ((r = reg_key_person(ctx, "owner", &as->owner)) < 0)
-		return -1;
-	n += r;
-	if ((r = reg_key_enum(ctx, "classification", classifications, 4,
-			      required, &as->classification)) < 0)
-		return -1;
-	n += r;
-	if ((r = reg_key_int(ctx, "c", 1, 3, required, &as->c)) < 0)
-		return -1;
-	n += r;
-	if ((r = reg_key_int(ctx, "i", 1, 3, required, &as->i)) < 0)
-		return -1;
-	n += r;
-	if ((r = reg_key_int(ctx, "a", 1, 3, required, &as->a)) < 0)
-		return -1;
-	return n + r;
+	/* the engine let through only these keys */
+	return (int)ctx->cl->nkv;
 }
 
 static int
@@ -141,8 +128,7 @@ asset_update(struct cmd_ctx *ctx)
 	int n;
 
 	if (ctx->cl->npos > 1)
-		return cmd_error(ctx, "usage: asset update %s",
-				 ctx->entry->usage);
+		return reg_usage(ctx);
 	if (reg_arg(ctx, 0, "AST", &ref) < 0 ||
 	    reg_may_change(ctx, ref.owner_id, ref.obj, "owner") < 0 ||
 	    asset_load(ctx, ref.id, &old) < 0)
@@ -198,7 +184,7 @@ asset_list(struct cmd_ctx *ctx)
 
 	if (ctx->cl->npos > 1 ||
 	    (ctx->cl->npos == 1 && strcasecmp(ctx->cl->pos[0], "mine") != 0))
-		return cmd_error(ctx, "usage: asset list [mine]");
+		return reg_usage(ctx);
 	mine = ctx->cl->npos == 1;
 	s = db_prepare(ctx->st,
 		       "SELECT a.id, a.name, a.type, a.classification, a.conf, "

@@ -80,10 +80,9 @@ audit_finding(struct cmd_ctx *ctx)
 	char obj[32], *text = NULL;
 	int k, rc = -1;
 
-	if (ctx->cl->npos < 2 ||
-	    (k = reg_one_of(ctx->cl->pos[1], kinds, 4)) < 0)
-		return cmd_error(ctx, "usage: audit finding %s",
-				 ctx->entry->usage);
+	k = ctx->cl->npos < 2 ? -1 : reg_one_of(ctx->cl->pos[1], kinds, 4);
+	if (k < 0)
+		return reg_usage(ctx);
 	if (audit_arg_open(ctx, &a) < 0)
 		return -1;
 	text = reg_text(ctx, 2, REG_TEXT_MAX, "the finding");
@@ -181,8 +180,7 @@ audit_close(struct cmd_ctx *ctx)
 	int64_t first, findings = 0;
 
 	if (ctx->cl->npos != 1)
-		return cmd_error(ctx, "usage: audit close %s",
-				 ctx->entry->usage);
+		return reg_usage(ctx);
 	if (strncasecmp(ctx->cl->pos[0], "FND-", 4) == 0)
 		return close_finding(ctx);
 	if (audit_arg_open(ctx, &a) < 0 ||
@@ -215,7 +213,7 @@ audit_show(struct cmd_ctx *ctx)
 	int n = 0;
 
 	if (ctx->cl->npos != 1)
-		return cmd_error(ctx, "usage: audit show AUD-n");
+		return reg_usage(ctx);
 	if (reg_arg(ctx, 0, "AUD", &a) < 0)
 		return -1;
 	if (a.owner_id != ctx->me.id && !has_role(&ctx->me, REG_READERS))
@@ -270,7 +268,7 @@ audit_list(struct cmd_ctx *ctx)
 	int n = 0;
 
 	if (ctx->cl->npos != 0)
-		return cmd_error(ctx, "usage: audit list");
+		return reg_usage(ctx);
 	s = db_prepare(ctx->st,
 		       "SELECT a.id, date(a.planned_at, 'unixepoch'), "
 		       "a.status, a.scope, p.handle, (SELECT COUNT(*) FROM "

@@ -36,8 +36,7 @@ control_arg(struct cmd_ctx *ctx, struct control *c)
 
 	memset(c, 0, sizeof(*c));
 	if (ctx->cl->npos != 1)
-		return cmd_error(ctx, "usage: control %s %s", ctx->entry->verb,
-				 ctx->entry->usage);
+		return reg_usage(ctx);
 	word = ctx->cl->pos[0];
 	if (strncasecmp(word, "A.", 2) == 0)
 		word += 2;
@@ -146,7 +145,7 @@ control_set(struct cmd_ctx *ctx)
 	if (control_arg(ctx, &c) < 0)
 		goto out;
 	if (ctx->cl->nkv == 0) {
-		rc = cmd_error(ctx, "usage: control set %s", ctx->entry->usage);
+		rc = reg_usage(ctx);
 		goto out;
 	}
 	if (reg_may_change(ctx, c.owner_id, c.obj, "owner") < 0)
@@ -228,8 +227,7 @@ control_list(struct cmd_ctx *ctx)
 				    implemented */
 
 	if (ctx->cl->npos != 0)
-		return cmd_error(ctx, "usage: control list %s",
-				 ctx->entry->usage);
+		return reg_usage(ctx);
 	if (reg_key_enum(ctx, "theme", themes, 4, 0, &theme) < 0 ||
 	    reg_key_enum(ctx, "status", statuses, 3, 0, &status) < 0 ||
 	    reg_key_enum(ctx, "applicable", yes_no, 2, 0, &applicable) < 0)

@@ -109,7 +109,7 @@ doc_reviewed(struct cmd_ctx *ctx)
 	int rc = -1;
 
 	if (ctx->cl->npos != 1)
-		return cmd_error(ctx, "usage: doc reviewed DOC-n");
+		return reg_usage(ctx);
 	if (reg_arg(ctx, 0, "DOC", &ref) < 0 ||
 	    reg_may_change(ctx, ref.owner_id, ref.obj, "owner") < 0)
 		return -1;
@@ -149,7 +149,7 @@ doc_ack(struct cmd_ctx *ctx)
 	int n;
 
 	if (ctx->cl->npos != 1)
-		return cmd_error(ctx, "usage: doc ack DOC-n");
+		return reg_usage(ctx);
 	if (reg_arg(ctx, 0, "DOC", &ref) < 0)
 		return -1;
 	when = db_text(ctx->st,
@@ -208,7 +208,7 @@ doc_list(struct cmd_ctx *ctx)
 	int n = 0;
 
 	if (ctx->cl->npos != 0)
-		return cmd_error(ctx, "usage: doc list");
+		return reg_usage(ctx);
 	s = db_prepare(ctx->st, DOC_COLS "ORDER BY d.id", "i", ctx->me.id);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
@@ -231,7 +231,7 @@ doc_show(struct cmd_ctx *ctx)
 	int n = 0;
 
 	if (ctx->cl->npos != 1)
-		return cmd_error(ctx, "usage: doc show DOC-n");
+		return reg_usage(ctx);
 	if (reg_arg(ctx, 0, "DOC", &ref) < 0)
 		return -1;
 	s = db_prepare(ctx->st, DOC_COLS "WHERE d.id = ?2", "ii", ctx->me.id,

@@ -194,13 +194,34 @@ reg_diff_int(json_t *changes, const char *field, int64_t old,
 	return 1;
 }
 
+/* "risk add <title> ..." into b. */
+static void
+usage_of(const struct cmd_entry *e, struct buf *b)
+{
+	buf_printf(b, "%s%s%s%s%s", e->object, e->verb ? " " : "",
+		   e->verb ? e->verb : "", *e->usage ? " " : "", e->usage);
+}
+
+int
+reg_usage(struct cmd_ctx *ctx)
+{
+	struct buf b = {0};
+
+	usage_of(ctx->entry, &b);
+	cmd_error(ctx, "usage: %s", buf_str(&b));
+	buf_free(&b);
+	return -1;
+}
+
 static int
 missing(struct cmd_ctx *ctx, const char *key)
 {
-	return cmd_error(ctx, "missing %s= (usage: %s %s %s)", key,
-			 ctx->entry->object,
-			 ctx->entry->verb ? ctx->entry->verb : "",
-			 ctx->entry->usage);
+	struct buf b = {0};
+
+	usage_of(ctx->entry, &b);
+	cmd_error(ctx, "missing %s= (usage: %s)", key, buf_str(&b));
+	buf_free(&b);
+	return -1;
 }
 
 int
@@ -301,10 +322,12 @@ reg_text(struct cmd_ctx *ctx, size_t from, size_t max, const char *what)
 	char *text = cmdline_join(ctx->cl, from);
 
 	if (str_is_blank(text)) {
-		cmd_error(ctx, "usage: %s %s %s (%s is required)",
-			  ctx->entry->object,
-			  ctx->entry->verb ? ctx->entry->verb : "",
-			  ctx->entry->usage, what);
+		struct buf b = {0};
+
+		usage_of(ctx->entry, &b);
+		cmd_error(ctx, "usage: %s (%s is required)", buf_str(&b),
+			  what);
+		buf_free(&b);
 	} else if (strlen(text) > max) {
 		cmd_error(ctx, "%s too long (at most %zu characters)", what,
 			  max);

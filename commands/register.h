@@ -47,6 +47,9 @@ int reg_load_ref(struct cmd_ctx *ctx, const char *word, const char *prefixes,
 int reg_may_change(struct cmd_ctx *ctx, int64_t owner_id, const char *obj,
 		   const char *role);
 
+/* "usage: <object> <verb> <usage>" as an error reply; returns -1. */
+int reg_usage(struct cmd_ctx *ctx);
+
 /*
  * key=value options. Each returns 1 when given and valid, 0 when absent
  * (an error when required), -1 with a one-line error reply.

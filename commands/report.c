@@ -116,7 +116,7 @@ report(struct cmd_ctx *ctx)
 	char today[16];
 
 	if (ctx->cl->npos != 0)
-		return cmd_error(ctx, "usage: report");
+		return reg_usage(ctx);
 	time_date(ctx->now, today);
 	ctx->rp->confidential = 1;
 	cmd_reply(ctx, "ISMS management summary, %s, %s\n\n",

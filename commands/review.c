@@ -15,7 +15,7 @@ review_plan(struct cmd_ctx *ctx)
 	int64_t when;
 
 	if (ctx->cl->npos != 0)
-		return cmd_error(ctx, "usage: review plan date=YYYY-MM-DD");
+		return reg_usage(ctx);
 	if (reg_key_date(ctx, "date", 1, &when) < 0)
 		return -1;
 	if (db_exec(ctx->st,
@@ -198,8 +198,7 @@ review_arg(struct cmd_ctx *ctx, struct review *r)
 
 	memset(r, 0, sizeof(*r));
 	if (ctx->cl->npos < 1)
-		return cmd_error(ctx, "usage: review %s %s", ctx->entry->verb,
-				 ctx->entry->usage);
+		return reg_usage(ctx);
 	if (reg_arg(ctx, 0, "MR", &r->ref) < 0)
 		return -1;
 	s = db_prepare(ctx->st,
@@ -228,7 +227,7 @@ review_show(struct cmd_ctx *ctx)
 	int rc = 0;
 
 	if (ctx->cl->npos != 1)
-		return cmd_error(ctx, "usage: review show MR-n");
+		return reg_usage(ctx);
 	if (review_arg(ctx, &r) < 0)
 		return -1;
 	ctx->rp->confidential = 1;
@@ -297,7 +296,7 @@ review_list(struct cmd_ctx *ctx)
 	int n;
 
 	if (ctx->cl->npos != 0)
-		return cmd_error(ctx, "usage: review list");
+		return reg_usage(ctx);
 	s = db_prepare(ctx->st,
 		       "SELECT 'MR-' || id || ' ' || date(planned_at, "
 		       "'unixepoch') || ' [' || status || COALESCE(' ' || "

@@ -315,8 +315,7 @@ risk_update(struct cmd_ctx *ctx)
 	int64_t asset_id, review;
 
 	if (ctx->cl->npos != 1 || ctx->cl->nkv == 0)
-		return cmd_error(ctx, "usage: risk update %s",
-				 ctx->entry->usage);
+		return reg_usage(ctx);
 	if (risk_arg(ctx, &r, 1) < 0)
 		return -1;
 	title = r.title;
@@ -405,7 +404,7 @@ out:
 static json_t *
 controls_key(struct cmd_ctx *ctx, const char *list)
 {
-	json_t *arr = json_array();
+	json_t *arr = json_array(), *ret = NULL;
 	char *copy = xstrdup(list), *tok, *save = NULL;
 	int64_t applicable;
 
@@ -425,14 +424,14 @@ controls_key(struct cmd_ctx *ctx, const char *list)
 					  tok);
 			else
 				cmd_error(ctx, "database error");
-			goto fail;
+			goto out;
 		}
 		if (!applicable) {
 			cmd_error(ctx, "control %s is not applicable in the "
 				       "Statement of Applicability; first: "
 				       "control set %s applicable=yes",
 				  tok, tok);
-			goto fail;
+			goto out;
 		}
 		for (k = 0; k < json_array_size(arr); k++)
 			dup |= strcmp(json_string_value(json_array_get(arr, k)),
@@ -442,14 +441,14 @@ controls_key(struct cmd_ctx *ctx, const char *list)
 	}
 	if (json_array_size(arr) == 0) {
 		cmd_error(ctx, "controls= needs control ids like 5.15,8.7");
-		goto fail;
+		goto out;
 	}
-	free(copy);
-	return arr;
-fail:
+	ret = arr;
+	arr = NULL;
+out:
 	free(copy);
 	json_decref(arr);
-	return NULL;
+	return ret;
 }
 
 /* "5.15, 8.7" for a risk's linked controls; caller frees. */
@@ -610,11 +609,9 @@ risk_treat(struct cmd_ctx *ctx)
 	json_t *controls = NULL;
 	int opt, rl, ri, rc = -1;
 
-	if (ctx->cl->npos < 2 ||
-	    reg_one_of(ctx->cl->pos[1], options, 4) < 0)
-		return cmd_error(ctx, "usage: risk treat %s",
-				 ctx->entry->usage);
-	opt = reg_one_of(ctx->cl->pos[1], options, 4);
+	opt = ctx->cl->npos < 2 ? -1 : reg_one_of(ctx->cl->pos[1], options, 4);
+	if (opt < 0)
+		return reg_usage(ctx);
 	if (risk_arg(ctx, &r, 1) < 0)
 		return -1;
 	plan = reg_text(ctx, 2, REG_TEXT_MAX, "a plan");
@@ -633,7 +630,9 @@ risk_treat(struct cmd_ctx *ctx)
 	    reg_key_int(ctx, "residual_impact", 1, r.impact, 0, &ri) < 0 ||
 	    reg_key_text(ctx, "controls", REG_TEXT_MAX, 0, &list) < 0)
 		goto out;
-	if (list != NULL && (controls = controls_key(ctx, list)) == NULL)
+	if (list != NULL)
+		controls = controls_key(ctx, list);
+	if (list != NULL && controls == NULL)
 		goto out;
 	if (opt == 1 && r.likelihood * r.impact > ctx->cfg->risk_appetite) {
 		rc = request_acceptance(ctx, &r, plan, rl, ri, controls);
@@ -717,7 +716,7 @@ risk_list(struct cmd_ctx *ctx)
 
 	if (ctx->cl->npos > 1 ||
 	    (ctx->cl->npos == 1 && strcasecmp(ctx->cl->pos[0], "mine") != 0))
-		return cmd_error(ctx, "usage: risk list %s", ctx->entry->usage);
+		return reg_usage(ctx);
 	mine = ctx->cl->npos == 1;
 	if (reg_key_int(ctx, "above", 0, 25, 0, &above) < 0)
 		return -1;
@@ -799,7 +798,7 @@ risk_show(struct cmd_ctx *ctx)
 	int rc = -1;
 
 	if (ctx->cl->npos != 1)
-		return cmd_error(ctx, "usage: risk show RSK-n");
+		return reg_usage(ctx);
 	if (risk_arg(ctx, &r, 0) < 0)
 		return -1;
 	score_text(score, ctx, r.likelihood, r.impact);
@@ -925,7 +924,7 @@ static int
 risk_matrix(struct cmd_ctx *ctx)
 {
 	if (ctx->cl->npos != 0)
-		return cmd_error(ctx, "usage: risk matrix");
+		return reg_usage(ctx);
 	return risk_matrix_write(ctx);
 }
 

@@ -47,7 +47,7 @@ scope_show(struct cmd_ctx *ctx)
 	int n = 0;
 
 	if (ctx->cl->npos != 0)
-		return cmd_error(ctx, "usage: scope show");
+		return reg_usage(ctx);
 	s = db_prepare(ctx->st,
 		       "SELECT s.id, date(s.set_at, 'unixepoch'), p.handle, "
 		       "s.text FROM scope_versions s JOIN people p ON p.id = "
@@ -115,10 +115,11 @@ objective_status(struct cmd_ctx *ctx)
 	struct reg_ref ref;
 	int k;
 
-	if (ctx->cl->npos != 2 ||
-	    (k = reg_one_of(ctx->cl->pos[1], objective_states, 3)) < 0)
-		return cmd_error(ctx, "usage: objective status %s",
-				 ctx->entry->usage);
+	k = ctx->cl->npos != 2
+		? -1
+		: reg_one_of(ctx->cl->pos[1], objective_states, 3);
+	if (k < 0)
+		return reg_usage(ctx);
 	if (reg_arg(ctx, 0, "OBJ", &ref) < 0)
 		return -1;
 	if (strcmp(ref.status, objective_states[k]) == 0)
@@ -142,7 +143,7 @@ objective_list(struct cmd_ctx *ctx)
 	int n = 0;
 
 	if (ctx->cl->npos != 0)
-		return cmd_error(ctx, "usage: objective list");
+		return reg_usage(ctx);
 	s = db_prepare(ctx->st,
 		       "SELECT id, status, date(due_at, 'unixepoch'), "
 		       "status = 'open' AND due_at + 86400 <= ?, text, target "
