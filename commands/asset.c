@@ -31,6 +31,7 @@ asset_load(struct cmd_ctx *ctx, int64_t id, struct asset *as)
 				     "i", id);
 	int rc = -1;
 
+	memset(as, 0, sizeof(*as));
 	if (s == NULL || sqlite3_step(s) != SQLITE_ROW)
 		goto out;
 	snprintf(as->name, sizeof(as->name), "%s", db_col(s, 0));

@@ -117,8 +117,7 @@ test_permissions(void **state)
 	    "risk add Grace risk likelihood=2 impact=2",
 	    "risk update RSK-1 likelihood=1",
 	    "risk treat RSK-1 mitigate Do things",
-	    "asset add Server type=hardware classification=internal c=1 i=1 "
-	    "a=1",
+	    "asset add Server type=hardware classification=public c=1 i=1 a=1",
 	    "control set 5.15 status=implemented",
 	    "action add Fix it due=2027-01-01",
 	    "doc add Policy review_every=12m",
