@@ -64,8 +64,10 @@ store_annex_load(struct store *st, char *err, size_t errlen)
 			goto out;
 		added += n;
 	}
+	/* another process may have loaded them meanwhile */
 	snprintf(details, sizeof(details), "{\"controls\":%d}", added);
-	if (store_audit(st, "system", "soa.load", "annex-a.tsv", details) < 0 ||
+	if ((added > 0 && store_audit(st, "system", "soa.load", "annex-a.tsv",
+				      details) < 0) ||
 	    store_commit(st) < 0)
 		goto out;
 	rc = 0;
