@@ -247,7 +247,8 @@ store_open(const char *path, char *err, size_t errlen)
 			 sqlite3_errmsg(st->db));
 		goto fail;
 	}
-	if (store_migrate(st, err, errlen) < 0)
+	if (store_migrate(st, err, errlen) < 0 ||
+	    store_annex_load(st, err, errlen) < 0)
 		goto fail;
 	/* the key behind approval reply tokens, made once per database */
 	secret = store_setting(st, "token_secret");

@@ -50,6 +50,12 @@ struct store *store_open(const char *path, char *err, size_t errlen);
 void store_close(struct store *st);
 int store_schema_version(void);
 
+/*
+ * Loads the embedded Annex A controls into the controls table when any is
+ * missing (store_open does it after the migrations). 0, or -1 with err.
+ */
+int store_annex_load(struct store *st, char *err, size_t errlen);
+
 int64_t store_now(const struct store *st);
 
 /*
