@@ -18,6 +18,7 @@
 static const struct cmd_entry *const cmd_tables[] = {
     incident_cmds,
     approval_cmds,
+    quiz_cmds,
 };
 
 static const struct {
@@ -28,6 +29,7 @@ static const struct {
     {"approve", "approve a pending request (approve APR-n [comment])"},
     {"reject", "reject a pending request (reject APR-n <reason>)"},
     {"approvals", "requests waiting for your decision"},
+    {"quiz", "awareness quizzes: start a campaign, answer, see results"},
 };
 
 void

@@ -121,6 +121,7 @@ void cmd_date(int64_t t, char out[16]);
 /* Command tables, one per object file; NULL-terminated. */
 extern const struct cmd_entry incident_cmds[];
 extern const struct cmd_entry approval_cmds[];
+extern const struct cmd_entry quiz_cmds[];
 
 /* Approval kinds: what happens when a request is decided. */
 struct approval_kind {
