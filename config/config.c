@@ -383,19 +383,32 @@ config_set(struct config *cfg, const struct centry *ce, const char *v,
 		}
 		goto bad;
 	}
-	case CT_HOURS:
-		if (parse_hours(v, &cfg->work_start_min, &cfg->work_end_min) <
-		    0)
+	/* parsed into temporaries: a bad value leaves the old one intact */
+	case CT_HOURS: {
+		int a, b;
+
+		if (parse_hours(v, &a, &b) < 0)
 			goto bad;
+		cfg->work_start_min = a;
+		cfg->work_end_min = b;
 		return 0;
-	case CT_DAYS:
-		if (parse_days(v, &cfg->work_days) < 0)
+	}
+	case CT_DAYS: {
+		unsigned mask;
+
+		if (parse_days(v, &mask) < 0)
 			goto bad;
+		cfg->work_days = mask;
 		return 0;
-	case CT_LEVELS:
-		if (parse_levels(v, cfg->risk_levels) < 0)
+	}
+	case CT_LEVELS: {
+		int lv[3];
+
+		if (parse_levels(v, lv) < 0)
 			goto bad;
+		memcpy(cfg->risk_levels, lv, sizeof(lv));
 		return 0;
+	}
 	case CT_PERIOD:
 		if (strcmp(v, "off") != 0 && config_period(v, &cnt, &unit) < 0)
 			goto bad;
