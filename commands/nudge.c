@@ -51,8 +51,12 @@ ready(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
       const struct nudge_to *to)
 {
 	int64_t last;
-	int rc = ledger_has(ctx, n, to);
+	int rc;
 
+	/* outside working time the nudge waits for a later pass */
+	if (!n->anytime && !tz_work_zone(w, to->zone))
+		return 0;
+	rc = ledger_has(ctx, n, to);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	if (n->gap > 0) {
@@ -67,9 +71,6 @@ ready(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 		if (last >= 0 && ctx->now - last < n->gap)
 			return 0;
 	}
-	/* outside working time the nudge waits for a later pass */
-	if (!n->anytime && !tz_work_zone(w, to->zone))
-		return 0;
 	return 1;
 }
 
