@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "gw.h"
+#include "http.h"
+#include "ws.h"
 #include "log.h"
 #include "sched.h"
 #include "version.h"
@@ -461,6 +463,19 @@ gw_run(const char *config_path)
 	uv_signal_start(&gw->sig_term, on_signal, SIGTERM);
 	uv_signal_start(&gw->sig_int, on_signal, SIGINT);
 	uv_signal_start(&gw->sig_hup, on_signal, SIGHUP);
+	/* the shared clients every network transport uses */
+	gw->http = http_new(gw->loop);
+	if (gw->http == NULL) {
+		log_error("cannot start the HTTP client");
+		goto stop;
+	}
+	if (gw->cfg.slack_enabled && strcmp(gw->cfg.slack_mode, "socket") == 0) {
+		gw->ws = ws_ctx_new(gw->loop);
+		if (gw->ws == NULL) {
+			log_error("cannot start the WebSocket client");
+			goto stop;
+		}
+	}
 	for (i = 0; gw_transports[i] != NULL; i++) {
 		const struct adapter_ops *ops = gw_transports[i];
 		struct gw_adapter *a;
@@ -477,7 +492,8 @@ gw_run(const char *config_path)
 		a->running = 1;
 		log_info("%s: started", ops->name);
 	}
-	if (gw->nadapters == 0)
+	if (gw->nadapters == 0 && !gw->cfg.slack_enabled &&
+	    !gw->cfg.matrix_enabled && !gw->cfg.mail_enabled)
 		log_warnx("no transport is enabled: messages stay in the outbox "
 			  "(enable slack, matrix or mail in %s)",
 			  config_path);
@@ -488,11 +504,19 @@ gw_run(const char *config_path)
 	rc = 0;
 stop:
 	gw_stop(gw, rc == 0 ? "done" : "start-up failure");
+	/* pending requests call back with "cancelled", then close */
+	http_free(gw->http);
+	gw->http = NULL;
+	ws_ctx_free(gw->ws);
+	gw->ws = NULL;
 	uv_run(gw->loop, UV_RUN_DEFAULT);
 	uv_walk(gw->loop, close_walk, NULL);
 	uv_run(gw->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(gw->loop) != 0)
 		log_warnx("event loop closed with handles still open");
+	for (i = 0; i < gw->nadapters; i++)
+		if (gw->adapters[i].ops->free != NULL)
+			gw->adapters[i].ops->free(gw->adapters[i].state);
 	log_info("stopped");
 out:
 	store_close(gw->st);

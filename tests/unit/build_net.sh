@@ -69,7 +69,10 @@ done
 if [ -x "$OUT/fuzz_httpd" ] && [ "$FUZZ_SECS" -gt 0 ]; then
 	echo "== fuzz_httpd (${FUZZ_SECS}s)"
 	mkdir -p "$OUT/fuzz_corpus"
+	seeds=
+	[ -d "$ROOT/tests/fuzz/corpus/httpd" ] && seeds="$ROOT/tests/fuzz/corpus/httpd"
+	# shellcheck disable=SC2086
 	"$OUT/fuzz_httpd" -max_total_time="$FUZZ_SECS" -max_len=70000 \
-		"$OUT/fuzz_corpus" || status=1
+		"$OUT/fuzz_corpus" $seeds || status=1
 fi
 exit $status

@@ -364,7 +364,8 @@ test_body_cap(void **state)
 	result_clear(&r);
 
 	/* chunked, no length known: stopped by the write callback */
-	snprintf(path, sizeof(path), "/bigchunked?n=%u", HTTP_MAX_BODY + 100000);
+	snprintf(path, sizeof(path), "/bigchunked?n=%u",
+		 HTTP_MAX_BODY + 100000);
 	do_req(&e, "GET", path, NULL, NULL, 0, &r, 5000);
 	assert_true(r.has_err);
 	assert_string_equal(r.err, "response body too large");

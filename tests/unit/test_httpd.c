@@ -118,7 +118,8 @@ test_parse_good(void **state)
 	assert_int_equal(p.req.keep_alive, 1);
 	assert_int_equal(p.req.nheaders, 3);
 	assert_string_equal(httpd_header(&p.req, "host"), "example.org");
-	assert_string_equal(httpd_header(&p.req, "X-SLACK-SIGNATURE"), "v0=abc");
+	assert_string_equal(httpd_header(&p.req, "X-SLACK-SIGNATURE"),
+			    "v0=abc");
 	assert_null(httpd_header(&p.req, "missing"));
 	assert_string_equal(p.req.body, "");
 	assert_int_equal(p.req.body_len, 0);
@@ -221,15 +222,18 @@ test_parse_malformed(void **state)
 		{ "GET / HTTP/1.1\r\nHost: h\r\nX: a\x7f\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400 },
-		{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: x\r\n\r\n", 400 },
-		{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", 400 },
-		{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1, 1\r\n\r\n", 400 },
+		{ "POST / HTTP/1.1\r\nHost: h\r\n"
+		  "Content-Length: x\r\n\r\n", 400 },
+		{ "POST / HTTP/1.1\r\nHost: h\r\n"
+		  "Content-Length: -1\r\n\r\n", 400 },
+		{ "POST / HTTP/1.1\r\nHost: h\r\n"
+		  "Content-Length: 1, 1\r\n\r\n", 400 },
 		{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n"
 		  "Content-Length: 2\r\n\r\n", 400 },
 		{ "POST / HTTP/1.1\r\nHost: h\r\n"
 		  "Transfer-Encoding: chunked\r\n\r\n", 501 },
-		{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2000000\r\n\r\n",
-		  413 },
+		{ "POST / HTTP/1.1\r\nHost: h\r\n"
+		  "Content-Length: 2000000\r\n\r\n", 413 },
 		{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: "
 		  "99999999999999999999999999\r\n\r\n", 413 },
 		{ "GET / HTTP/1.1\r\nHost: h\r\nExpect: magic\r\n\r\n", 417 },
@@ -255,8 +259,8 @@ test_parse_malformed(void **state)
 
 	/* NUL inside the head */
 	httpd_parser_init(&p);
-	assert_int_equal(feed_all(&p, "GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n", 29,
-				  &used, &status), -1);
+	assert_int_equal(feed_all(&p, "GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n",
+				  29, &used, &status), -1);
 	assert_int_equal(status, 400);
 	httpd_parser_free(&p);
 }
@@ -340,7 +344,8 @@ test_parse_misc(void **state)
 
 	httpd_parser_init(&p);
 	assert_int_equal(parse_str(&p, "GET /x HTTP/1.0\r\n"
-				   "Connection: Keep-Alive\r\n\r\n", &status), 1);
+				   "Connection: Keep-Alive\r\n\r\n",
+				   &status), 1);
 	assert_int_equal(p.req.keep_alive, 1);
 	httpd_parser_free(&p);
 
@@ -725,7 +730,8 @@ raw_read(struct job *j, int fd, int want)
 	for (;;) {
 		if (want > 0 && count_responses(j->raw, j->raw_len) >= want)
 			return 0;
-		n = read(fd, j->raw + j->raw_len, sizeof(j->raw) - 1 - j->raw_len);
+		n = read(fd, j->raw + j->raw_len,
+			 sizeof(j->raw) - 1 - j->raw_len);
 		if (n <= 0)
 			return n == 0;
 		j->raw_len += (size_t)n;
@@ -858,6 +864,47 @@ test_server_errors(void **state)
 	assert_int_equal(j.ok, 1);
 	assert_non_null(strstr(j.raw, "HTTP/1.1 200 OK\r\n"));
 	assert_non_null(strstr(j.raw, "\r\n\r\nabc"));
+	assert_int_equal(s.requests, 1);
+	srv_stop(&s);
+}
+
+/* one request dribbled out in 7-byte writes: many reads on the server */
+static void
+job_trickle(struct job *j)
+{
+	static const char req[] = "POST /t HTTP/1.1\r\nHost: h\r\n"
+				  "Content-Type: text/x-trickle\r\n"
+				  "Content-Length: 26\r\n\r\n"
+				  "abcdefghijklmnopqrstuvwxyz";
+	size_t off, n;
+	int fd = raw_connect(j->s->port);
+
+	if (fd < 0)
+		return;
+	for (off = 0; off < sizeof(req) - 1; off += n) {
+		n = sizeof(req) - 1 - off < 7 ? sizeof(req) - 1 - off : 7;
+		if (write(fd, req + off, n) != (ssize_t)n)
+			break;
+		usleep(2000);
+	}
+	raw_read(j, fd, 1);
+	j->ok = count_responses(j->raw, j->raw_len) == 1;
+	close(fd);
+}
+
+static void
+test_server_trickle(void **state)
+{
+	struct srv s;
+	struct job j;
+
+	(void)state;
+	srv_start(&s, "127.0.0.1", M_ECHO);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_trickle, 8000);
+	assert_int_equal(j.ok, 1);
+	assert_non_null(strstr(j.raw, "Content-Type: text/x-trickle\r\n"));
+	assert_non_null(strstr(j.raw, "\r\n\r\nabcdefghijklmnopqrstuvwxyz"));
 	assert_int_equal(s.requests, 1);
 	srv_stop(&s);
 }
@@ -1080,6 +1127,7 @@ main(void)
 		cmocka_unit_test(test_server_async),
 		cmocka_unit_test(test_server_pipelined),
 		cmocka_unit_test(test_server_errors),
+		cmocka_unit_test(test_server_trickle),
 		cmocka_unit_test(test_server_idle_timeout),
 		cmocka_unit_test(test_server_many),
 		cmocka_unit_test(test_server_disconnect),
