@@ -79,7 +79,7 @@ $(BUILD)/ismsctl: $(BUILD)/obj/tools/ismsctl.o $(BUILD)/libisms.a
 	@echo "  LD  $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libisms.a tests/unit/testutil.h
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libisms.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libisms.a $(LDLIBS) -lcmocka

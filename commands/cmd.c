@@ -18,6 +18,15 @@
 static const struct cmd_entry *const cmd_tables[] = {
     incident_cmds,
     approval_cmds,
+    asset_cmds,
+    risk_cmds,
+    control_cmds,
+    action_cmds,
+    doc_cmds,
+    audit_cmds,
+    review_cmds,
+    scope_cmds,
+    report_cmds,
     quiz_cmds,
 };
 
@@ -29,6 +38,16 @@ static const struct {
     {"approve", "approve a pending request (approve APR-n [comment])"},
     {"reject", "reject a pending request (reject APR-n <reason>)"},
     {"approvals", "requests waiting for your decision"},
+    {"asset", "the asset inventory: owners, classification, C/I/A"},
+    {"risk", "risk assessment, treatment, acceptance and the matrix"},
+    {"control", "the Statement of Applicability (Annex A controls)"},
+    {"action", "corrective and treatment actions with evidence"},
+    {"doc", "policies and procedures: reviews and acknowledgements"},
+    {"audit", "internal audits and their findings"},
+    {"review", "management reviews and their compiled inputs"},
+    {"scope", "the ISMS scope statement (versioned)"},
+    {"objective", "measurable information security objectives"},
+    {"report", "the management summary"},
     {"quiz", "awareness quizzes: start a campaign, answer, see results"},
 };
 

@@ -121,6 +121,15 @@ void cmd_date(int64_t t, char out[16]);
 /* Command tables, one per object file; NULL-terminated. */
 extern const struct cmd_entry incident_cmds[];
 extern const struct cmd_entry approval_cmds[];
+extern const struct cmd_entry asset_cmds[];
+extern const struct cmd_entry risk_cmds[];
+extern const struct cmd_entry control_cmds[];
+extern const struct cmd_entry action_cmds[];
+extern const struct cmd_entry doc_cmds[];
+extern const struct cmd_entry audit_cmds[];
+extern const struct cmd_entry review_cmds[];
+extern const struct cmd_entry scope_cmds[];
+extern const struct cmd_entry report_cmds[];
 extern const struct cmd_entry quiz_cmds[];
 
 /* Approval kinds: what happens when a request is decided. */

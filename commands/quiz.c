@@ -14,6 +14,7 @@
 
 #include "../gateway/embedded.h"
 #include "../gateway/log.h"
+#include "register.h"
 
 #define DAY 86400
 #define QUIZ_FIELDS 9
@@ -1108,6 +1109,55 @@ out:
 	buf_free(&hard);
 	quiz_bank_free(&b);
 	return rc;
+}
+
+/*
+ * The awareness line of the management report and the review inputs: the
+ * latest two campaigns, completion and score. none when there is none.
+ */
+int
+report_awareness_write(struct cmd_ctx *ctx, const char *none)
+{
+	sqlite3_stmt *s = db_prepare(
+	    ctx->st,
+	    "SELECT c.id, c.status, c.deadline_at, (SELECT COUNT(*) FROM "
+	    "quiz_participants p WHERE p.campaign_id = c.id), (SELECT "
+	    "COUNT(*) FROM quiz_participants p WHERE p.campaign_id = c.id AND "
+	    "p.completed_at IS NOT NULL), (SELECT COUNT(answer) FROM "
+	    "quiz_items i WHERE i.campaign_id = c.id), (SELECT "
+	    "COALESCE(SUM(correct), 0) FROM quiz_items i WHERE i.campaign_id "
+	    "= c.id) FROM quiz_campaigns c ORDER BY c.id DESC LIMIT 2",
+	    NULL);
+	int n = 0;
+
+	if (s == NULL)
+		return cmd_error(ctx, "database error");
+	cmd_reply(ctx, "Quiz completion:");
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		int64_t people = sqlite3_column_int64(s, 3);
+		int64_t done = sqlite3_column_int64(s, 4);
+		int64_t answers = sqlite3_column_int64(s, 5);
+		int64_t right = sqlite3_column_int64(s, 6);
+		char until[16];
+
+		open_until(ctx->cfg, sqlite3_column_int64(s, 2), until);
+		cmd_reply(ctx, "%s QZ-%lld (%s until %s) %lld of %lld people "
+			       "completed (%lld%%)",
+			  n ? ";" : "", (long long)sqlite3_column_int64(s, 0),
+			  strcmp(db_col(s, 1), "open") == 0 ? "open" : "closed, "
+								  "ran",
+			  until, (long long)done, (long long)people,
+			  (long long)(people ? 100 * done / people : 0));
+		if (answers > 0)
+			cmd_reply(ctx, ", %lld%% of answers right",
+				  (long long)(100 * right / answers));
+		n++;
+	}
+	sqlite3_finalize(s);
+	if (n == 0)
+		cmd_reply(ctx, " %s", none);
+	cmd_reply(ctx, ".");
+	return 0;
 }
 
 const struct cmd_entry quiz_cmds[] = {

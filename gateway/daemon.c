@@ -14,6 +14,7 @@
 #include "ws.h"
 #include "log.h"
 #include "sched.h"
+#include "submit.h"
 #include "version.h"
 
 #define OUTBOX_POLL_MS 1000
@@ -366,6 +367,8 @@ gw_stop(struct gw *gw, const char *why)
 	uv_signal_stop(&gw->sig_term);
 	uv_signal_stop(&gw->sig_int);
 	uv_signal_stop(&gw->sig_hup);
+	/* what adapters queued is stored and answered before they stop */
+	submit_stop(gw);
 	for (i = 0; i < gw->nadapters; i++)
 		if (gw->adapters[i].running) {
 			gw->adapters[i].running = 0;
@@ -463,6 +466,7 @@ gw_run(const char *config_path)
 	uv_signal_start(&gw->sig_term, on_signal, SIGTERM);
 	uv_signal_start(&gw->sig_int, on_signal, SIGINT);
 	uv_signal_start(&gw->sig_hup, on_signal, SIGHUP);
+	submit_init(gw);
 	/* the shared clients every network transport uses */
 	gw->http = http_new(gw->loop);
 	if (gw->http == NULL) {

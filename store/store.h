@@ -15,7 +15,7 @@
 struct store {
 	sqlite3 *db;
 	char *path;
-	int in_tx;
+	int depth; /* open transactions: 1 = BEGIN, more = savepoints */
 	int64_t (*now)(void *arg); /* clock; tests and --now replace it */
 	void *now_arg;
 };
@@ -50,9 +50,20 @@ struct store *store_open(const char *path, char *err, size_t errlen);
 void store_close(struct store *st);
 int store_schema_version(void);
 
+/*
+ * Loads the embedded Annex A controls into the controls table when any is
+ * missing (store_open does it after the migrations). 0, or -1 with err.
+ */
+int store_annex_load(struct store *st, char *err, size_t errlen);
+
 int64_t store_now(const struct store *st);
 
-/* Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK. 0 or -1. */
+/*
+ * Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK, 0 or -1. They nest:
+ * inside an open transaction they become savepoints, so a batch of
+ * commands can share one durable commit while each keeps its own
+ * all-or-nothing change.
+ */
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);

@@ -122,6 +122,29 @@ ctl_run_scheduler(struct store *st, const struct config *cfg, int argc,
 	return 0;
 }
 
+/* report: the management summary, as an auditor would see it. */
+static int
+ctl_report(struct store *st, const struct config *cfg, int argc, char **argv)
+{
+	struct person tool = {.handle = "ismsctl", .name = "ismsctl",
+			      .roles = ROLE_AUDITOR};
+	struct isms_reply rp = {0};
+	int rc;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: ismsctl report\n");
+		return 2;
+	}
+	rc = cmd_run_as(st, cfg, &tool, "report", &rp);
+	if (rc < 0)
+		fprintf(stderr, "ismsctl: %s\n", buf_str(&rp.text));
+	else
+		printf("%s\n", buf_str(&rp.text));
+	reply_free(&rp);
+	return rc < 0 ? 1 : 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(struct store *st, const struct config *cfg, int argc,
@@ -129,6 +152,7 @@ static const struct {
 	const char *usage;
 } ctl_table[] = {
     {"seed", ctl_seed, "seed FILE                     run \"handle: command\" lines"},
+    {"report", ctl_report, "report                        the management summary"},
     {"run-scheduler", ctl_run_scheduler,
      "run-scheduler [--now \"YYYY-MM-DD HH:MM\"]  one scheduler pass as of "
      "that time\n                                (read in [org] timezone; "
