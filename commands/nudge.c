@@ -104,22 +104,39 @@ nudge_send(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 }
 
 int
-nudge_mail(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
-	   const char *address, const char *subject, const char *body,
-	   const char *html)
+nudge_ready_address(struct cmd_ctx *ctx, struct tz_work *w,
+		    const struct nudge *n, const char *address)
 {
 	struct nudge_to t = {0, address, NULL};
-	int64_t id;
-	int rc = ready(ctx, w, n, &t);
 
+	return ready(ctx, w, n, &t);
+}
+
+int
+nudge_mail(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
+	   const struct person *to, const char *address, const char *subject,
+	   const char *body, const char *html)
+{
+	struct nudge_to t = {0, "", NULL};
+	int64_t id;
+	int rc;
+
+	if (to != NULL) {
+		t.person_id = to->id;
+		t.zone = tz_zone_of(ctx->cfg, to);
+	} else {
+		t.address = address;
+	}
+	rc = ready(ctx, w, n, &t);
 	if (rc != 1)
 		return rc;
-	id = store_outbox_add(ctx->st, 0, address,
+	id = store_outbox_add(ctx->st, t.person_id, to ? NULL : address,
 			      n->msg_kind ? n->msg_kind : "nudge", subject, body,
 			      html, NULL);
 	if (id < 0 || ledger_add(ctx, n, &t, id) < 0)
 		return -1;
-	buf_printf(&ctx->rp->notices, "-> %s: %s\n", address, subject);
+	buf_printf(&ctx->rp->notices, "-> %s: %s\n", to ? to->handle : address,
+		   subject);
 	return 1;
 }
 

@@ -38,10 +38,17 @@ int nudge_send(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 	       const struct person *to, const char *subject, const char *body,
 	       json_t *payload);
 
-/* Same for a bare e-mail address (organisation's working time), with html. */
+/* nudge_ready for a bare e-mail address (the organisation's working time). */
+int nudge_ready_address(struct cmd_ctx *ctx, struct tz_work *w,
+			const struct nudge *n, const char *address);
+
+/*
+ * A message with an HTML part, to a person (to set) or else a bare e-mail
+ * address (outbox person_id 0). Same as nudge_send.
+ */
 int nudge_mail(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
-	       const char *address, const char *subject, const char *body,
-	       const char *html);
+	       const struct person *to, const char *address,
+	       const char *subject, const char *body, const char *html);
 
 /*
  * Records (kind, object, period) with no recipient, for work done once per

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../commands/due.h"
 #include "../commands/nudge.h"
 #include "../commands/quiz.h"
 #include "log.h"
@@ -25,6 +26,14 @@ static const struct sched_job sched_jobs[] = {
     {"quiz-campaign", quiz_job_campaign},
     {"quiz-deliver", quiz_job_deliver},
     {"quiz-remind", quiz_job_remind},
+    {"risk-reviews", due_job_risks},
+    {"doc-reviews", due_job_docs},
+    {"doc-acks", due_job_acks},
+    {"risk-assessment", due_job_assessment},
+    {"management-review", due_job_management_review},
+    {"audits", due_job_audits},
+    {"actions", due_job_actions},
+    {"report", report_job_mail},
 };
 
 static int64_t

@@ -16,11 +16,17 @@ set(char **field, const char *value)
 	*field = strdup(value);
 }
 
-/* A test database with the org in Berlin and no periodic campaign. */
+/*
+ * A test database with the org in Berlin and no periodic campaign; the
+ * directory was imported on 2026-09-01 (the start of this ISMS).
+ */
 static struct tenv *
 env(void)
 {
-	struct tenv *t = tenv_new();
+	struct tenv *t;
+
+	test_clock = 1788220800;
+	t = tenv_new();
 
 	set(&t->cfg.org_timezone, "Europe/Berlin");
 	set(&t->cfg.quiz_every, "off");
@@ -361,11 +367,18 @@ test_campaign_start_to_close(void **state)
 	restart(t);
 	assert_int_equal(pass(t, "2026-10-26 10:00"), 0);
 	assert_int_equal(pass(t, "2026-12-21 10:00"), 0);
-	/* the next quarter */
-	assert_int_equal(pass(t, "2027-01-04 10:00"), 7);
-	/* down from January to August: QZ-2 closes, its results go out, and
-	 * one campaign (not two) opens for the current quarter */
-	assert_int_equal(pass(t, "2027-08-02 10:00"), 7 + 3);
+	/* the next quarter; the new year brings the annual risk assessment
+	 * to the two isms_managers */
+	assert_int_equal(pass(t, "2027-01-04 10:00"), 7 + 2);
+	assert_int_equal(sent(t, "quiz", "QZ-2: question 1"), 7);
+	assert_int_equal(sent(t, "nudge", "Annual risk assessment 2027"), 2);
+	/* down from January to August: QZ-2 closes, its results go out, one
+	 * campaign (not two) opens for the current quarter, and planning the
+	 * management review (due six months after the start) is overdue */
+	assert_int_equal(pass(t, "2027-08-02 10:00"), 7 + 3 + 2);
+	assert_int_equal(sent(t, "nudge", "Management review overdue (due "
+					  "2027-03-01): none is planned"),
+			 2);
 	assert_int_equal(count(t, "SELECT COUNT(*) FROM quiz_campaigns"), 3);
 	assert_int_equal(count(t, "SELECT COUNT(*) FROM quiz_campaigns WHERE "
 				  "period = '2027-07-01' AND status = 'open'"),
