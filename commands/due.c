@@ -280,7 +280,8 @@ due_job_acks(struct cmd_ctx *ctx, struct tz_work *w)
 			   "AND n.object = 'DOC-' || d.id AND n.person_id = "
 			   "p.id AND n.address = '' AND n.sent_at > ?) ORDER "
 			   "BY d.id, p.id",
-			   "i", ctx->now - gap),
+			   /* a day of slack: nudge_ready decides in days */
+			   "i", ctx->now - gap + DAY),
 		       3, &rows, &n) < 0)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++) {

@@ -68,7 +68,12 @@ ready(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 			    to->address);
 		if (rc < 0)
 			return -1;
-		if (last >= 0 && ctx->now - last < n->gap)
+		/* calendar days in the recipient's zone, so that a weekly
+		 * nudge keeps its weekday across a daylight-saving switch */
+		if (last >= 0 &&
+		    ctx->now < tz_day_start(to->zone ? to->zone
+						     : ctx->cfg->org_timezone,
+					    last, (int)(n->gap / DAY)))
 			return 0;
 	}
 	return 1;

@@ -15,8 +15,10 @@ struct nudge {
 	const char *period;   /* "2026-05-01", "66h", "remind#2" */
 	const char *msg_kind; /* outbox kind; NULL means "nudge" */
 	int anytime;          /* ignores working hours (urgent) */
-	int64_t gap;          /* none again for kind+object+recipient sooner
-			         (seconds); 0: no limit */
+	int64_t gap;          /* none again for kind+object+recipient
+			         before this many days (in seconds) have
+			         passed, counted in calendar days of the
+			         recipient's zone; 0: no limit */
 };
 
 /*

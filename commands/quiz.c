@@ -1439,13 +1439,14 @@ quiz_job_remind(struct cmd_ctx *ctx, struct tz_work *w)
 				  "JOIN people pe ON pe.id = p.person_id AND "
 				  "pe.active WHERE p.completed_at IS NULL AND "
 				  "p.current_seq > 0 AND c.created_at <= ?1 "
-				  /* not reminded within the period */
+				  /* not reminded within the period (a day of
+				   * slack: nudge_ready decides in days) */
 				  "AND NOT EXISTS (SELECT 1 FROM nudges n "
 				  "WHERE n.kind = 'quiz.remind' AND n.object = "
 				  "'QZ-' || p.campaign_id AND n.person_id = "
 				  "p.person_id AND n.address = '' AND "
-				  "n.sent_at > ?1) ORDER BY p.campaign_id, "
-				  "p.person_id",
+				  "n.sent_at > ?1 + 86400) ORDER BY "
+				  "p.campaign_id, p.person_id",
 				  "i",
 				  ctx->now - ctx->cfg->nudge_repeat_days *
 						 (int64_t)DAY),

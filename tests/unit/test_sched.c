@@ -89,6 +89,34 @@ sent(struct tenv *t, const char *kind, const char *like)
 	return v;
 }
 
+/* Outbox rows to handle whose subject contains like. */
+static int64_t
+sent_to(struct tenv *t, const char *handle, const char *like)
+{
+	int64_t v = -1;
+
+	assert_int_equal(db_int(t->st, &v,
+				"SELECT COUNT(*) FROM outbox o JOIN people p "
+				"ON p.id = o.person_id WHERE p.handle = ? AND "
+				"o.subject LIKE '%' || ? || '%'",
+				"tt", handle, like),
+			 1);
+	return v;
+}
+
+/* Runs text as handle at when (Berlin time); it must succeed. */
+static void
+at_do(struct tenv *t, const char *when, const char *handle, const char *text)
+{
+	const char *r;
+	int ok;
+
+	test_clock = at(t, when);
+	r = as(t, handle, text, &ok);
+	if (!ok)
+		fail_msg("%s: %s: %s", handle, text, r);
+}
+
 static void
 test_breach_clock(void **state)
 {
@@ -447,6 +475,288 @@ test_pass_is_pure(void **state)
 	tenv_free(t);
 }
 
+/*
+ * For tests of one kind of nudge: the ISMS started at since, and its
+ * management review and internal audit are planned far ahead, so that
+ * nothing else is due.
+ */
+static struct tenv *
+env_quiet(const char *since)
+{
+	struct tenv *t = env();
+	int ok;
+
+	test_clock = at(t, since);
+	db_exec(t->st, "UPDATE people SET created_at = ?", "i", test_clock);
+	as(t, "carol", "review plan date=2030-01-07", &ok);
+	assert_true(ok);
+	as(t, "carol", "audit plan ISMS date=2030-01-07 auditor=@grace", &ok);
+	assert_true(ok);
+	db_exec(t->st, "DELETE FROM outbox", NULL);
+	return t;
+}
+
+static void
+test_risk_review(void **state)
+{
+	struct tenv *t = env_quiet("2027-01-01 08:00");
+
+	(void)state;
+	/* 4 x 4 = 16, high: reviewed every 6 months, due 2027-07-04 */
+	at_do(t, "2027-01-04 10:00", "bob",
+	      "risk add Laptop theft likelihood=4 impact=4");
+	assert_int_equal(pass(t, "2027-06-18 10:00"), 0);
+	/* announced 14 days ahead, on the first working day in the window */
+	assert_int_equal(pass(t, "2027-06-21 09:00"), 1);
+	assert_int_equal(sent_to(t, "bob", "Risk review due on 2027-07-04: "
+					   "RSK-1 [high] Laptop theft"),
+			 1);
+	assert_int_equal(pass(t, "2027-06-28 10:00"), 0);
+	/* due: nudged, then once a week */
+	assert_int_equal(pass(t, "2027-07-05 10:00"), 1);
+	assert_int_equal(sent_to(t, "bob", "Risk review overdue (due "
+					   "2027-07-04): RSK-1"),
+			 1);
+	assert_int_equal(pass(t, "2027-07-06 10:00"), 0);
+	restart(t);
+	assert_int_equal(pass(t, "2027-07-09 10:00"), 0);
+	assert_int_equal(pass(t, "2027-07-12 10:00"), 1);
+	/* down for eight weeks: caught up once */
+	assert_int_equal(pass(t, "2027-09-06 10:00"), 1);
+	assert_int_equal(pass(t, "2027-09-06 11:00"), 0);
+	assert_int_equal(sent_to(t, "bob", "Risk review overdue"), 3);
+	/* re-assessed: a new review date, no more nudges */
+	at_do(t, "2027-09-06 11:30", "bob", "risk update RSK-1 likelihood=2");
+	assert_int_equal(pass(t, "2027-09-13 10:00"), 0);
+	assert_int_equal(pass(t, "2027-10-11 10:00"), 0);
+	tenv_free(t);
+}
+
+static void
+test_action_overdue_escalation(void **state)
+{
+	struct tenv *t = env_quiet("2027-01-01 08:00");
+
+	(void)state;
+	at_do(t, "2027-03-01 10:00", "carol",
+	      "action add Rotate the API keys owner=@frank due=2027-03-15");
+	assert_int_equal(pass(t, "2027-03-05 10:00"), 0);
+	/* seven days ahead */
+	assert_int_equal(pass(t, "2027-03-08 10:00"), 1);
+	assert_int_equal(sent_to(t, "frank", "Action due on 2027-03-15: ACT-1 "
+					     "Rotate the API keys"),
+			 1);
+	assert_int_equal(pass(t, "2027-03-15 10:00"), 0); /* the due day */
+	/* overdue from the day after */
+	assert_int_equal(pass(t, "2027-03-16 10:00"), 1);
+	assert_int_equal(sent_to(t, "frank", "Action overdue (due 2027-03-15)"),
+			 1);
+	assert_int_equal(pass(t, "2027-03-22 10:00"), 0); /* < repeat_days */
+	/* a week on: the owner again, and escalate_after_days (7) have
+	 * passed, so frank's manager bob is told, once */
+	assert_int_equal(pass(t, "2027-03-23 10:00"), 2);
+	assert_int_equal(sent_to(t, "bob", "Overdue action of frank (due "
+					   "2027-03-15): ACT-1"),
+			 1);
+	/* the same weekday and hour after the switch to summer time (six
+	 * days and 23 hours later) is a week later */
+	assert_int_equal(pass(t, "2027-03-30 10:00"), 1);
+	assert_int_equal(sent_to(t, "frank", "Action overdue"), 3);
+	assert_int_equal(sent_to(t, "bob", "Overdue action"), 1);
+	at_do(t, "2027-03-30 11:00", "frank", "action done ACT-1 rotated");
+	assert_int_equal(pass(t, "2027-04-06 10:00"), 0);
+	/* a shorter escalation threshold escalates sooner */
+	t->cfg.nudge_escalate_after_days = 2;
+	at_do(t, "2027-04-06 11:00", "carol",
+	      "action add Patch the VPN owner=@alice due=2027-04-07");
+	assert_int_equal(pass(t, "2027-04-08 10:00"), 1); /* overdue */
+	assert_int_equal(pass(t, "2027-04-09 10:00"), 0);
+	assert_int_equal(pass(t, "2027-04-10 10:00"), 0); /* Saturday */
+	assert_int_equal(pass(t, "2027-04-12 10:00"), 1); /* Monday */
+	assert_int_equal(sent_to(t, "bob", "Overdue action of alice"), 1);
+	tenv_free(t);
+}
+
+static void
+test_documents(void **state)
+{
+	struct tenv *t = env_quiet("2027-01-01 08:00");
+	static const char *const first[] = {"alice", "bob", "carol", "dana",
+					    "erik"};
+	size_t i;
+
+	(void)state;
+	at_do(t, "2027-02-01 10:00", "carol",
+	      "doc add Acceptable use policy review_every=1m ack=required");
+	/* everyone is asked to acknowledge it */
+	assert_int_equal(pass(t, "2027-02-01 10:05"), 7);
+	assert_int_equal(sent(t, "nudge", "Please read and acknowledge DOC-1: "
+					  "Acceptable use policy"),
+			 7);
+	for (i = 0; i < ARRAY_LEN(first); i++)
+		at_do(t, "2027-02-01 11:00", first[i], "doc ack DOC-1");
+	assert_int_equal(pass(t, "2027-02-05 10:05"), 0);
+	/* a week on, the two who have not */
+	assert_int_equal(pass(t, "2027-02-08 10:05"), 2);
+	assert_int_equal(sent_to(t, "frank", "acknowledge DOC-1"), 2);
+	assert_int_equal(sent_to(t, "grace", "acknowledge DOC-1"), 2);
+	/* the review (due 2027-03-01) is announced to the owner */
+	assert_int_equal(pass(t, "2027-02-15 10:05"), 1 + 2);
+	assert_int_equal(sent_to(t, "carol", "Document review due on "
+					     "2027-03-01: DOC-1"),
+			 1);
+	at_do(t, "2027-02-15 11:00", "frank", "doc ack DOC-1");
+	assert_int_equal(pass(t, "2027-02-22 10:05"), 1);
+	assert_int_equal(pass(t, "2027-03-01 10:05"), 2); /* review, grace */
+	assert_int_equal(sent_to(t, "carol", "Document review overdue"), 1);
+	at_do(t, "2027-03-01 11:00", "carol", "doc reviewed DOC-1");
+	at_do(t, "2027-03-01 11:00", "grace", "doc ack DOC-1");
+	assert_int_equal(pass(t, "2027-03-08 10:05"), 0);
+	assert_int_equal(sent_to(t, "grace", "acknowledge DOC-1"), 5);
+	tenv_free(t);
+}
+
+static void
+test_reviews_and_audits(void **state)
+{
+	struct tenv *t = env();
+
+	(void)state;
+	at_do(t, "2027-01-04 10:00", "carol", "review plan date=2027-02-15");
+	at_do(t, "2027-01-04 10:00", "carol",
+	      "audit plan Access control date=2027-03-10 auditor=@grace");
+	/* the year's risk assessment, to both isms_managers */
+	assert_int_equal(pass(t, "2027-01-04 10:05"), 2);
+	assert_int_equal(sent_to(t, "erik", "Annual risk assessment 2027"), 1);
+	assert_int_equal(pass(t, "2027-01-25 10:05"), 0);
+	/* 14 days before the management review */
+	assert_int_equal(pass(t, "2027-02-01 10:05"), 2);
+	assert_int_equal(sent_to(t, "carol", "Management review due on "
+					     "2027-02-15: MR-1"),
+			 1);
+	assert_int_equal(pass(t, "2027-02-08 10:05"), 0);
+	/* its day came and it is not recorded */
+	assert_int_equal(pass(t, "2027-02-15 10:05"), 2);
+	at_do(t, "2027-02-15 16:00", "carol", "review record MR-1 Keep going");
+	assert_int_equal(pass(t, "2027-02-22 10:05"), 0);
+	/* the auditor, 14 days before the audit */
+	assert_int_equal(pass(t, "2027-02-24 10:05"), 1);
+	assert_int_equal(sent_to(t, "grace", "Internal audit due on "
+					     "2027-03-10: AUD-1 Access "
+					     "control"),
+			 1);
+	assert_int_equal(pass(t, "2027-03-10 10:05"), 0);
+	/* the next review is due six months after the last one */
+	assert_int_equal(pass(t, "2027-07-30 10:05"), 0);
+	assert_int_equal(pass(t, "2027-08-02 10:05"), 2);
+	assert_int_equal(sent_to(t, "carol", "Management review due on "
+					     "2027-08-15: none is planned"),
+			 1);
+	assert_int_equal(pass(t, "2027-08-09 10:05"), 0);
+	/* no internal audit planned a year after the last: ask for one */
+	assert_int_equal(pass(t, "2028-02-25 10:05"), 2 + 2 + 2);
+	assert_int_equal(sent_to(t, "erik", "Internal audit plan due on "
+					    "2028-03-10: no audit is planned"),
+			 1);
+	tenv_free(t);
+}
+
+static void
+test_report_mail(void **state)
+{
+	struct tenv *t = env_quiet("2027-01-01 08:00");
+	char *text, *html;
+	int ok;
+
+	(void)state;
+	set(&t->cfg.report_recipients,
+	    "board@example.org, dana,nobody , @grace");
+	db_exec(t->st,
+		"UPDATE people SET timezone = 'America/New_York' WHERE handle "
+		"= 'grace'",
+		NULL);
+	at_do(t, "2027-02-01 10:00", "bob",
+	      "risk add Ransomware <&> backups likelihood=5 impact=5");
+	at_do(t, "2027-02-01 10:00", "bob",
+	      "risk add Shoulder surfing likelihood=3 impact=3");
+	at_do(t, "2027-02-01 10:00", "alice",
+	      "/incident Phishing wave severity=high");
+	at_do(t, "2027-02-01 10:00", "carol",
+	      "action add Train the staff owner=@bob due=2027-02-10");
+	at_do(t, "2027-02-01 10:00", "carol", "quiz start questions=1");
+	as(t, "alice", "quiz answer 1", &ok);
+	db_exec(t->st, "DELETE FROM outbox", NULL);
+	/* March: the board's address and dana at 10:00 Berlin; grace is in
+	 * New York (04:00) and gets hers at 09:00 there */
+	assert_true(pass(t, "2027-03-01 10:00") >= 2);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM outbox WHERE kind = "
+				  "'report' AND address = 'board@example.org' "
+				  "AND person_id IS NULL AND html LIKE "
+				  "'<html>%'"),
+			 1);
+	assert_int_equal(sent_to(t, "dana", "ISMS management report, Example "
+					    "Org, 2027-03-01"),
+			 1);
+	assert_int_equal(sent_to(t, "grace", "ISMS management report"), 0);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM nudges WHERE kind = "
+				  "'report.unknown' AND object = 'nobody'"),
+			 1);
+	text = db_text(t->st,
+		       "SELECT body FROM outbox WHERE address = "
+		       "'board@example.org'",
+		       NULL);
+	html = db_text(t->st,
+		       "SELECT html FROM outbox WHERE address = "
+		       "'board@example.org'",
+		       NULL);
+	/* the text is the report command's, as of the same time */
+	{
+		const char *r = as(t, "dana", "report", &ok);
+
+		assert_true(ok);
+		assert_string_equal(r, text);
+	}
+	assert_non_null(strstr(text, "ISMS management summary, Example Org, "
+				     "2027-03-01"));
+	assert_non_null(strstr(text, "Risks: 2 (critical 1, high 0, medium 1, "
+				     "low 0)"));
+	assert_non_null(strstr(text, "Open incidents: critical 0, high 1, "
+				     "medium 0, low 0 (1 open"));
+	assert_non_null(strstr(text, "Actions: 1 open, 1 overdue, 0 done."));
+	/* the campaign closed before the report was written */
+	assert_non_null(strstr(text, "Quiz completion: QZ-1 (closed, ran until "
+				     "2027-02-14) 1 of 7 people completed "
+				     "(14%), "));
+	assert_non_null(strstr(text, "Reviews due in the next 30 days:"));
+	/* the HTML: sections, the coloured heat map, escaped text */
+	assert_non_null(strstr(html, "<h2>Heat map</h2>\n<table"));
+	assert_non_null(strstr(html, "background:#ff6b6b;border:2px solid "
+				     "#fff;padding:8px 14px\" title=\"critical "
+				     "(25)\">1</td>"));
+	assert_non_null(strstr(html, "title=\"medium (9)\">1</td>"));
+	assert_non_null(strstr(html, "<h2>Incidents</h2>\n<p style=\"white-"
+				     "space:pre-wrap\">Open incidents: "));
+	assert_non_null(strstr(html, "<h2>Awareness</h2>"));
+	assert_null(strstr(html, "```"));
+	free(text);
+	free(html);
+	/* once per period and recipient */
+	assert_int_equal(pass(t, "2027-03-01 10:30"), 0);
+	assert_int_equal(pass(t, "2027-03-01 15:00"), 1); /* grace */
+	assert_int_equal(sent_to(t, "grace", "ISMS management report"), 1);
+	restart(t);
+	assert_int_equal(pass(t, "2027-03-08 15:00") >= 0, 1);
+	assert_int_equal(sent(t, "report", "ISMS management report"), 3);
+	/* down from March to September: one report each, not six */
+	assert_true(pass(t, "2027-09-06 15:00") >= 3);
+	assert_int_equal(sent(t, "report", "ISMS management report"), 6);
+	/* off: none */
+	set(&t->cfg.report_every, "off");
+	assert_true(pass(t, "2027-10-04 15:00") >= 0);
+	assert_int_equal(sent(t, "report", "ISMS management report"), 6);
+	tenv_free(t);
+}
+
 int
 main(void)
 {
@@ -457,6 +767,11 @@ main(void)
 	    cmocka_unit_test(test_campaign_start_to_close),
 	    cmocka_unit_test(test_periodic_campaign_rules),
 	    cmocka_unit_test(test_pass_is_pure),
+	    cmocka_unit_test(test_risk_review),
+	    cmocka_unit_test(test_action_overdue_escalation),
+	    cmocka_unit_test(test_documents),
+	    cmocka_unit_test(test_reviews_and_audits),
+	    cmocka_unit_test(test_report_mail),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
