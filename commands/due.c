@@ -58,7 +58,8 @@ due_send(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 	else if (ph == DUE_AHEAD)
 		subject = xasprintf("%s due on %s: %s", noun, date, what);
 	else
-		subject = xasprintf("%s overdue (due %s): %s", noun, date, what);
+		subject =
+		    xasprintf("%s overdue (due %s): %s", noun, date, what);
 	body = xasprintf("%s\n\n%s", subject, todo);
 	rc = nudge_send(ctx, w, n, to, subject, body, NULL);
 	free(subject);
@@ -305,9 +306,10 @@ due_job_acks(struct cmd_ctx *ctx, struct tz_work *w)
 				"i", rows[3 * i]);
 		subject = xasprintf("Please read and acknowledge %s: %s", obj,
 				    title ? title : "");
-		body = xasprintf("%s\n\nEveryone is asked to read this document. "
-				 "When you have, confirm with /isms doc ack %s",
-				 subject, obj);
+		body =
+		    xasprintf("%s\n\nEveryone is asked to read this document. "
+			      "When you have, confirm with /isms doc ack %s",
+			      subject, obj);
 		rc = nudge_send(ctx, w, &nd, &p, subject, body, NULL) < 0 ? -1
 									 : 0;
 		free(title);
@@ -323,7 +325,8 @@ static int
 due_epoch(struct cmd_ctx *ctx, int64_t *out)
 {
 	return db_int(ctx->st, out,
-		      "SELECT COALESCE(MIN(created_at), 0) FROM people", NULL) < 0
+		      "SELECT COALESCE(MIN(created_at), 0) FROM people",
+		      NULL) < 0
 		   ? -1
 		   : 0;
 }
@@ -393,18 +396,18 @@ due_job_management_review(struct cmd_ctx *ctx, struct tz_work *w)
 
 		snprintf(obj, sizeof(obj), "MR-%lld", (long long)rows[2 * i]);
 		nd.object = obj;
-		ph = due_phase(ctx, &nd, rows[2 * i + 1], DUE_AHEAD_DAYS, period,
-			       sizeof(period));
+		ph = due_phase(ctx, &nd, rows[2 * i + 1], DUE_AHEAD_DAYS,
+			       period, sizeof(period));
 		if (ph == DUE_NOT_YET)
 			continue;
-		todo = xasprintf(ph == DUE_AHEAD
-				     ? "The inputs are compiled for you: /isms "
-				       "review show %s. Record the decisions "
-				       "with /isms review record %s <decisions>."
-				     : "Record its decisions with /isms review "
-				       "record %s <decisions> (inputs: /isms "
-				       "review show %s).",
-				 obj, obj);
+		todo = xasprintf(
+		    ph == DUE_AHEAD ? "The inputs are compiled for you: /isms "
+				      "review show %s. Record the decisions "
+				      "with /isms review record %s <decisions>."
+				    : "Record its decisions with /isms review "
+				      "record %s <decisions> (inputs: /isms "
+				      "review show %s).",
+		    obj, obj);
 		rc = due_managers(ctx, w, &nd, ph, rows[2 * i + 1],
 				  "Management review", obj, todo);
 		free(todo);
@@ -487,8 +490,8 @@ action_nudge(struct cmd_ctx *ctx, struct tz_work *w, int64_t id,
 	     int64_t owner_id, int64_t due_at)
 {
 	int64_t overdue_at = due_at + DAY; /* the end of the due day */
-	int64_t escalate_at = overdue_at +
-			      (int64_t)ctx->cfg->nudge_escalate_after_days * DAY;
+	int64_t escalate_at =
+	    overdue_at + (int64_t)ctx->cfg->nudge_escalate_after_days * DAY;
 	struct nudge nd = {.kind = "action.due"};
 	struct person owner, mgr;
 	enum due_phase ph;
@@ -525,11 +528,12 @@ action_nudge(struct cmd_ctx *ctx, struct tz_work *w, int64_t id,
 		esc.period = date;
 		subject = xasprintf("Overdue action of %s (due %s): %s",
 				    owner.handle, date, what);
-		body = xasprintf("%s\n\n%s (%s) owns this action and it is "
-				 "%lld days overdue; you are told as their "
-				 "manager. Details: /isms action show %s",
-				 subject, owner.name, owner.handle,
-				 (long long)((ctx->now - overdue_at) / DAY), obj);
+		body =
+		    xasprintf("%s\n\n%s (%s) owns this action and it is "
+			      "%lld days overdue; you are told as their "
+			      "manager. Details: /isms action show %s",
+			      subject, owner.name, owner.handle,
+			      (long long)((ctx->now - overdue_at) / DAY), obj);
 		rc = nudge_send(ctx, w, &esc, &mgr, subject, body, NULL) < 0
 			 ? -1
 			 : 0;
@@ -554,13 +558,14 @@ due_job_actions(struct cmd_ctx *ctx, struct tz_work *w)
 	size_t n, i;
 	int rc = 0;
 
-	if (nudge_rows(db_prepare(ctx->st,
-				  "SELECT id, owner_id, due_at FROM actions "
-				  "WHERE status = 'open' AND due_at <= ? ORDER "
-				  "BY id",
-				  "i",
-				  ctx->now + DUE_ACTION_AHEAD_DAYS * (int64_t)DAY),
-		       3, &rows, &n) < 0)
+	if (nudge_rows(
+		db_prepare(ctx->st,
+			   "SELECT id, owner_id, due_at FROM actions "
+			   "WHERE status = 'open' AND due_at <= ? ORDER "
+			   "BY id",
+			   "i",
+			   ctx->now + DUE_ACTION_AHEAD_DAYS * (int64_t)DAY),
+		3, &rows, &n) < 0)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++)
 		rc = action_nudge(ctx, w, rows[3 * i], rows[3 * i + 1],

@@ -136,8 +136,8 @@ nudge_mail(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 	if (rc != 1)
 		return rc;
 	id = store_outbox_add(ctx->st, t.person_id, to ? NULL : address,
-			      n->msg_kind ? n->msg_kind : "nudge", subject, body,
-			      html, NULL);
+			      n->msg_kind ? n->msg_kind : "nudge", subject,
+			      body, html, NULL);
 	if (id < 0 || ledger_add(ctx, n, &t, id) < 0)
 		return -1;
 	buf_printf(&ctx->rp->notices, "-> %s: %s\n", to ? to->handle : address,
@@ -270,7 +270,7 @@ nudge_rows(sqlite3_stmt *s, int ncols, int64_t **vals, size_t *nrows)
 	*nrows = 0;
 	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	for (rc = sqlite3_step(s); rc == SQLITE_ROW; rc = sqlite3_step(s)) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
 			v = xrealloc(v, cap * (size_t)ncols * sizeof(*v));
@@ -330,10 +330,11 @@ breach_nudge(struct cmd_ctx *ctx, int64_t id)
 	left = created + 72 * 3600 - ctx->now;
 	time_iso(created + 72 * 3600, deadline);
 	if (left > 0)
-		subject = xasprintf("72-hour clock %s: %lld h %02lld min left to "
-				    "notify the authority",
-				    obj, (long long)(left / 3600),
-				    (long long)(left % 3600 / 60));
+		subject =
+		    xasprintf("72-hour clock %s: %lld h %02lld min left to "
+			      "notify the authority",
+			      obj, (long long)(left / 3600),
+			      (long long)(left % 3600 / 60));
 	else
 		subject = xasprintf("72-hour clock %s: the notification "
 				    "deadline has PASSED",
@@ -362,12 +363,13 @@ nudge_job_breach(struct cmd_ctx *ctx, struct tz_work *w)
 	int rc = 0;
 
 	(void)w; /* breach alerts ignore working hours */
-	if (nudge_rows(db_prepare(ctx->st,
-				  "SELECT id FROM incidents WHERE personal_data "
-				  "AND breach_outcome IS NULL AND created_at "
-				  "<= ? ORDER BY id",
-				  "i", ctx->now - breach_stages[0] * 3600LL),
-		       1, &ids, &n) < 0)
+	if (nudge_rows(
+		db_prepare(ctx->st,
+			   "SELECT id FROM incidents WHERE personal_data "
+			   "AND breach_outcome IS NULL AND created_at "
+			   "<= ? ORDER BY id",
+			   "i", ctx->now - breach_stages[0] * 3600LL),
+		1, &ids, &n) < 0)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++)
 		rc = breach_nudge(ctx, ids[i]);

@@ -125,8 +125,8 @@ bank_question(struct quiz_bank *b, char **f, int line, char *err,
 		if (strcmp(quiz_topics[i], f[1]) == 0)
 			break;
 	if (i == ARRAY_LEN(quiz_topics))
-		return bank_err(err, errlen, line, f[0], "unknown topic \"%.40s\"",
-				f[1]);
+		return bank_err(err, errlen, line, f[0],
+				"unknown topic \"%.40s\"", f[1]);
 	for (i = 0; i < ARRAY_LEN(limits); i++) {
 		const char *why = field_problem(f[limits[i].field],
 						limits[i].max);
@@ -206,10 +206,10 @@ quiz_bank_parse(const char *text, struct quiz_bank *b, char *err,
 			*p++ = '\0';
 		}
 		if (nf != QUIZ_FIELDS)
-			return bank_err(err, errlen, lineno, NULL,
-					"%s fields, want %d",
-					nf > QUIZ_FIELDS ? "too many" : "too few",
-					QUIZ_FIELDS);
+			return bank_err(
+			    err, errlen, lineno, NULL, "%s fields, want %d",
+			    nf > QUIZ_FIELDS ? "too many" : "too few",
+			    QUIZ_FIELDS);
 		if (b->n == cap) {
 			cap = cap ? cap * 2 : 64;
 			b->q = xrealloc(b->q, cap * sizeof(*b->q));
@@ -231,8 +231,8 @@ quiz_bank_load(struct quiz_bank *b, char *err, size_t errlen)
 
 	if (quiz_bank_parse(embedded_get("questions.tsv"), b, why,
 			    sizeof(why)) < 0) {
-		snprintf(err, errlen, "the quiz bank questions.tsv is broken: %s",
-			 why);
+		snprintf(err, errlen,
+			 "the quiz bank questions.tsv is broken: %s", why);
 		return -1;
 	}
 	return 0;
@@ -330,7 +330,8 @@ quiz_pick(const struct quiz_bank *b, sqlite3_stmt *hist, int64_t person,
 	}
 	sqlite3_reset(hist);
 	sqlite3_bind_int64(hist, 1, person);
-	while ((rc = sqlite3_step(hist)) == SQLITE_ROW) {
+	for (rc = sqlite3_step(hist); rc == SQLITE_ROW;
+	     rc = sqlite3_step(hist)) {
 		const struct quiz_question *q =
 		    quiz_bank_find(b, db_col(hist, 0));
 
@@ -375,7 +376,7 @@ campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 	      const char *period, size_t *people)
 {
 	sqlite3_stmt *hist = NULL, *ins = NULL;
-	int64_t *ids = NULL, id = -1;
+	int64_t *ids = NULL, id = -1, result = -1;
 	size_t n = 0, i, k, *picked = NULL;
 	char *secret = NULL, obj[32], audience[96], until[16];
 	uint64_t useed;
@@ -392,7 +393,7 @@ campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 				  "ORDER BY id",
 				  "t", team),
 		       1, &ids, &n) < 0)
-		goto fail;
+		goto out;
 	if (n == 0) {
 		if (team != NULL)
 			cmd_error(ctx, "nobody in the directory is in team %s",
@@ -407,7 +408,7 @@ campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 		    "(?, ?, 0, NULLIF(?, 0), ?, ?, ?)",
 		    "tiiiit", audience, (int64_t)nq, ctx->me.id, ctx->now,
 		    deadline, period) < 0)
-		goto fail;
+		goto out;
 	id = sqlite3_last_insert_rowid(ctx->st->db);
 	secret = store_setting(ctx->st, "token_secret");
 	useed = seed ? (uint64_t)*seed
@@ -419,7 +420,7 @@ campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 		    "team) SELECT ?1, id, COALESCE(team, '') FROM people "
 		    "WHERE active AND (?2 IS NULL OR team = ?2 COLLATE NOCASE)",
 		    "it", id, team) < 0)
-		goto fail;
+		goto out;
 	hist = db_prepare(ctx->st,
 			  "SELECT question_id, COUNT(*) FROM quiz_items WHERE "
 			  "person_id = ? AND answered_at IS NOT NULL GROUP BY "
@@ -430,11 +431,11 @@ campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 			 "question_id, token) VALUES (?, ?, ?, ?, ?)",
 			 NULL);
 	if (hist == NULL || ins == NULL)
-		goto fail;
+		goto out;
 	picked = xcalloc((size_t)nq, sizeof(*picked));
 	for (i = 0; i < n; i++) {
 		if (quiz_pick(b, hist, ids[i], useed, (size_t)nq, picked) < 0)
-			goto fail;
+			goto out;
 		for (k = 0; k < (size_t)nq; k++) {
 			char token[33];
 
@@ -447,7 +448,7 @@ campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 					  SQLITE_STATIC);
 			sqlite3_bind_text(ins, 5, token, -1, SQLITE_TRANSIENT);
 			if (sqlite3_step(ins) != SQLITE_DONE)
-				goto fail;
+				goto out;
 		}
 	}
 	snprintf(obj, sizeof(obj), "QZ-%lld", (long long)id);
@@ -457,21 +458,21 @@ campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 				"questions", nq, "open_until", until,
 				"participants", (json_int_t)n, "period",
 				period)) < 0)
-		goto fail;
+		goto out;
 	*people = n;
-	goto out;
-fail:
-	log_error("quiz: cannot open a campaign: %s", db_errmsg(ctx->st));
-	if (!ctx->rp->error)
-		cmd_error(ctx, "database error");
-	id = -1;
+	result = id;
 out:
+	if (result < 0 && !ctx->rp->error) {
+		log_error("quiz: cannot open a campaign: %s",
+			  db_errmsg(ctx->st));
+		cmd_error(ctx, "database error");
+	}
 	sqlite3_finalize(hist);
 	sqlite3_finalize(ins);
 	free(ids);
 	free(picked);
 	free(secret);
-	return id;
+	return result;
 }
 
 /* ---- one question at a time ---- */
@@ -525,10 +526,10 @@ quiz_message(struct cmd_ctx *ctx, const struct quiz_question *q,
 	snprintf(cmd, sizeof(cmd), "quiz answer QZ-%lld %s",
 		 (long long)it->campaign, q->id);
 	if (reminder) {
-		*subject = xasprintf("Reminder: security quiz QZ-%lld, question "
-				     "%d of %d is waiting",
-				     (long long)it->campaign, it->seq,
-				     it->total);
+		*subject =
+		    xasprintf("Reminder: security quiz QZ-%lld, question "
+			      "%d of %d is waiting",
+			      (long long)it->campaign, it->seq, it->total);
 		buf_printf(&b, "You have %d question%s left in the security "
 			       "quiz QZ-%lld, open until %s. It takes a "
 			       "minute.\n\n",
@@ -772,7 +773,8 @@ answer_target(struct cmd_ctx *ctx, int64_t *campaign, char qid[64],
 		num = ctx->cl->pos[0];
 		s = db_prepare(
 		    ctx->st,
-		    "SELECT p.campaign_id, i.question_id FROM quiz_participants "
+		    "SELECT p.campaign_id, i.question_id FROM "
+		    "quiz_participants "
 		    "p JOIN quiz_campaigns c ON c.id = p.campaign_id JOIN "
 		    "quiz_items i ON i.campaign_id = p.campaign_id AND "
 		    "i.person_id = p.person_id AND i.seq = p.current_seq WHERE "
@@ -784,8 +786,9 @@ answer_target(struct cmd_ctx *ctx, int64_t *campaign, char qid[64],
 			return cmd_error(ctx, "database error");
 		if (sqlite3_step(s) != SQLITE_ROW) {
 			sqlite3_finalize(s);
-			return cmd_error(ctx, "You have no quiz question waiting "
-					      "for an answer.");
+			return cmd_error(ctx,
+					 "You have no quiz question waiting "
+					 "for an answer.");
 		}
 		*campaign = sqlite3_column_int64(s, 0);
 		snprintf(qid, 64, "%s", db_col(s, 1));
@@ -820,14 +823,15 @@ quiz_answer(struct cmd_ctx *ctx)
 	if (answer_target(ctx, &campaign, qid, &choice) < 0)
 		goto out;
 	snprintf(obj, sizeof(obj), "QZ-%lld", (long long)campaign);
-	s = db_prepare(ctx->st,
-		       "SELECT i.seq, i.sent_at IS NOT NULL, i.answered_at IS "
-		       "NOT NULL, COALESCE(i.answer, 0), c.status, "
-		       "COALESCE(c.closed_at, 0), i.question_id FROM quiz_items "
-		       "i JOIN quiz_campaigns c ON c.id = i.campaign_id WHERE "
-		       "i.campaign_id = ? AND i.person_id = ? AND "
-		       "i.question_id = ? COLLATE NOCASE",
-		       "iit", campaign, ctx->me.id, qid);
+	s = db_prepare(
+	    ctx->st,
+	    "SELECT i.seq, i.sent_at IS NOT NULL, i.answered_at IS "
+	    "NOT NULL, COALESCE(i.answer, 0), c.status, "
+	    "COALESCE(c.closed_at, 0), i.question_id FROM quiz_items "
+	    "i JOIN quiz_campaigns c ON c.id = i.campaign_id WHERE "
+	    "i.campaign_id = ? AND i.person_id = ? AND "
+	    "i.question_id = ? COLLATE NOCASE",
+	    "iit", campaign, ctx->me.id, qid);
 	if (s == NULL) {
 		rc = cmd_error(ctx, "database error");
 		goto out;
@@ -858,7 +862,8 @@ quiz_answer(struct cmd_ctx *ctx)
 		goto out;
 	q = quiz_bank_find(&b, qid);
 	if (q == NULL) {
-		rc = cmd_error(ctx, "question %s is no longer in the bank", qid);
+		rc =
+		    cmd_error(ctx, "question %s is no longer in the bank", qid);
 		goto out;
 	}
 	correct = q->answer == (int)choice;
@@ -875,8 +880,8 @@ quiz_answer(struct cmd_ctx *ctx)
 	if (correct)
 		cmd_reply(ctx, "Correct!\n%s", q->explanation);
 	else
-		cmd_reply(ctx, "Not quite: the answer is %d) %s.\n%s", q->answer,
-			  q->options[q->answer - 1], q->explanation);
+		cmd_reply(ctx, "Not quite: the answer is %d) %s.\n%s",
+			  q->answer, q->options[q->answer - 1], q->explanation);
 	switch (quiz_advance(ctx, &b, campaign, &ctx->me)) {
 	case 1:
 		cmd_reply(ctx, "\nThe next question follows.");
@@ -936,11 +941,12 @@ quiz_list(struct cmd_ctx *ctx)
 		char until[16];
 
 		open_until(ctx->cfg, sqlite3_column_int64(s, 2), until);
-		cmd_reply(ctx, "%sQZ-%lld %s until %s, audience %s: ",
-			  n ? "\n" : "", (long long)sqlite3_column_int64(s, 0),
-			  strcmp(db_col(s, 1), "open") == 0 ? "open"
-							    : "closed; was open",
-			  until, db_col(s, 3));
+		cmd_reply(
+		    ctx, "%sQZ-%lld %s until %s, audience %s: ", n ? "\n" : "",
+		    (long long)sqlite3_column_int64(s, 0),
+		    strcmp(db_col(s, 1), "open") == 0 ? "open"
+						      : "closed; was open",
+		    until, db_col(s, 3));
 		if (sqlite3_column_int(s, 5))
 			cmd_reply(ctx, "you answered %d of %d (%d right)",
 				  sqlite3_column_int(s, 6),
@@ -975,15 +981,15 @@ team_lines(struct cmd_ctx *ctx, int64_t campaign, int64_t mgr,
 	    "SUM(a.n), SUM(a.ok) FROM quiz_participants p JOIN (SELECT "
 	    "person_id, COUNT(answer) AS n, COALESCE(SUM(correct), 0) AS ok "
 	    "FROM quiz_items WHERE campaign_id = ?1 GROUP BY person_id) a ON "
-	    "a.person_id = p.person_id WHERE p.campaign_id = ?1 AND " TEAM_FILTER
-	    " GROUP BY p.team ORDER BY p.team",
+	    "a.person_id = p.person_id WHERE p.campaign_id = ?1 "
+	    "AND " TEAM_FILTER " GROUP BY p.team ORDER BY p.team",
 	    "ii", campaign, mgr);
 	int rc;
 
 	*people = *done = 0;
 	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	for (rc = sqlite3_step(s); rc == SQLITE_ROW; rc = sqlite3_step(s)) {
 		int64_t n = sqlite3_column_int64(s, 1);
 		int64_t d = sqlite3_column_int64(s, 2);
 		int64_t an = sqlite3_column_int64(s, 3);
@@ -1025,12 +1031,13 @@ hardest_lines(struct cmd_ctx *ctx, int64_t campaign, int64_t mgr,
 
 	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	for (rc = sqlite3_step(s); rc == SQLITE_ROW; rc = sqlite3_step(s)) {
 		const struct quiz_question *q = quiz_bank_find(b, db_col(s, 0));
 		int64_t n = sqlite3_column_int64(s, 1);
 		int64_t ok = sqlite3_column_int64(s, 2);
 
-		buf_printf(out, "  %-12s %3lld%% right (%lld of %lld): %.70s%s\n",
+		buf_printf(out,
+			   "  %-12s %3lld%% right (%lld of %lld): %.70s%s\n",
 			   db_col(s, 0), (long long)(100 * ok / n),
 			   (long long)ok, (long long)n, q ? q->text : "?",
 			   q && strlen(q->text) > 70 ? "..." : "");
@@ -1083,13 +1090,14 @@ quiz_stats(struct cmd_ctx *ctx)
 	    hardest_lines(ctx, campaign, mgr, &b, &hard) < 0)
 		goto out;
 	open_until(ctx->cfg, sqlite3_column_int64(s, 1), until);
-	cmd_reply(ctx, "QZ-%lld (%s until %s, audience %s)%s: %lld of %lld "
-		       "people completed (%lld%%).\n",
-		  (long long)campaign,
-		  strcmp(db_col(s, 0), "open") == 0 ? "open" : "closed; was open",
-		  until, db_col(s, 2), mgr ? " in your teams" : "",
-		  (long long)done, (long long)people,
-		  (long long)(people ? 100 * done / people : 0));
+	cmd_reply(
+	    ctx,
+	    "QZ-%lld (%s until %s, audience %s)%s: %lld of %lld "
+	    "people completed (%lld%%).\n",
+	    (long long)campaign,
+	    strcmp(db_col(s, 0), "open") == 0 ? "open" : "closed; was open",
+	    until, db_col(s, 2), mgr ? " in your teams" : "", (long long)done,
+	    (long long)people, (long long)(people ? 100 * done / people : 0));
 	if (people == 0) {
 		cmd_reply(ctx, "None of your direct reports is in it.");
 		rc = 0;
@@ -1141,11 +1149,13 @@ report_awareness_write(struct cmd_ctx *ctx, const char *none)
 		char until[16];
 
 		open_until(ctx->cfg, sqlite3_column_int64(s, 2), until);
-		cmd_reply(ctx, "%s QZ-%lld (%s until %s) %lld of %lld people "
-			       "completed (%lld%%)",
+		cmd_reply(ctx,
+			  "%s QZ-%lld (%s until %s) %lld of %lld people "
+			  "completed (%lld%%)",
 			  n ? ";" : "", (long long)sqlite3_column_int64(s, 0),
-			  strcmp(db_col(s, 1), "open") == 0 ? "open" : "closed, "
-								  "ran",
+			  strcmp(db_col(s, 1), "open") == 0 ? "open"
+							    : "closed, "
+							      "ran",
 			  until, (long long)done, (long long)people,
 			  (long long)(people ? 100 * done / people : 0));
 		if (answers > 0)
@@ -1236,11 +1246,12 @@ quiz_job_close(struct cmd_ctx *ctx, struct tz_work *w)
 	int rc = 0;
 
 	(void)w;
-	if (nudge_rows(db_prepare(ctx->st,
-				  "SELECT id FROM quiz_campaigns WHERE status = "
-				  "'open' AND deadline_at <= ? ORDER BY id",
-				  "i", ctx->now),
-		       1, &ids, &n) < 0)
+	if (nudge_rows(
+		db_prepare(ctx->st,
+			   "SELECT id FROM quiz_campaigns WHERE status = "
+			   "'open' AND deadline_at <= ? ORDER BY id",
+			   "i", ctx->now),
+		1, &ids, &n) < 0)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++) {
 		int64_t people = 0, done = 0;
@@ -1431,26 +1442,26 @@ quiz_job_remind(struct cmd_ctx *ctx, struct tz_work *w)
 	char err[320];
 	int rc = -1;
 
-	if (nudge_rows(db_prepare(ctx->st,
-				  "SELECT p.campaign_id, p.person_id, "
-				  "p.current_seq, c.created_at FROM "
-				  "quiz_participants p JOIN quiz_campaigns c ON "
-				  "c.id = p.campaign_id AND c.status = 'open' "
-				  "JOIN people pe ON pe.id = p.person_id AND "
-				  "pe.active WHERE p.completed_at IS NULL AND "
-				  "p.current_seq > 0 AND c.created_at <= ?1 "
-				  /* not reminded within the period (a day of
-				   * slack: nudge_ready decides in days) */
-				  "AND NOT EXISTS (SELECT 1 FROM nudges n "
-				  "WHERE n.kind = 'quiz.remind' AND n.object = "
-				  "'QZ-' || p.campaign_id AND n.person_id = "
-				  "p.person_id AND n.address = '' AND "
-				  "n.sent_at > ?1 + 86400) ORDER BY "
-				  "p.campaign_id, p.person_id",
-				  "i",
-				  ctx->now - ctx->cfg->nudge_repeat_days *
-						 (int64_t)DAY),
-		       4, &rows, &n) < 0)
+	if (nudge_rows(
+		db_prepare(
+		    ctx->st,
+		    "SELECT p.campaign_id, p.person_id, "
+		    "p.current_seq, c.created_at FROM "
+		    "quiz_participants p JOIN quiz_campaigns c ON "
+		    "c.id = p.campaign_id AND c.status = 'open' "
+		    "JOIN people pe ON pe.id = p.person_id AND "
+		    "pe.active WHERE p.completed_at IS NULL AND "
+		    "p.current_seq > 0 AND c.created_at <= ?1 "
+		    /* not reminded within the period (a day of
+		     * slack: nudge_ready decides in days) */
+		    "AND NOT EXISTS (SELECT 1 FROM nudges n "
+		    "WHERE n.kind = 'quiz.remind' AND n.object = "
+		    "'QZ-' || p.campaign_id AND n.person_id = "
+		    "p.person_id AND n.address = '' AND "
+		    "n.sent_at > ?1 + 86400) ORDER BY "
+		    "p.campaign_id, p.person_id",
+		    "i", ctx->now - ctx->cfg->nudge_repeat_days * (int64_t)DAY),
+		4, &rows, &n) < 0)
 		return -1;
 	if (n == 0) {
 		rc = 0;

@@ -209,8 +209,8 @@ report_job_mail(struct cmd_ctx *ctx, struct tz_work *w)
 		if (*r == '\0')
 			continue;
 		if (!address &&
-		    store_person_find(ctx->st, "handle", r[0] == '@' ? r + 1 : r,
-				      &p) != 1) {
+		    store_person_find(ctx->st, "handle",
+				      r[0] == '@' ? r + 1 : r, &p) != 1) {
 			/* said once a period, not every minute */
 			if (nudge_claim(ctx, "report.unknown", r, key) == 1)
 				log_warnx("report.recipients: no person %s in "

@@ -112,8 +112,9 @@ ctl_run_scheduler(struct store *st, const struct config *cfg, int argc,
 	fputs(buf_str(&log), stdout);
 	buf_free(&log);
 	if (n < 0) {
-		fprintf(stderr, "ismsctl: scheduler pass as of %s: a job failed "
-				"(see above); the others ran\n",
+		fprintf(stderr,
+			"ismsctl: scheduler pass as of %s: a job failed (see "
+			"above); the others ran\n",
 			at);
 		return 1;
 	}

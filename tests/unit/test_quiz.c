@@ -29,15 +29,16 @@ teardown(void **state)
 static char *
 waiting(struct tenv *t, const char *handle)
 {
-	return db_text(t->st,
-		       "SELECT i.question_id FROM quiz_items i JOIN "
-		       "quiz_participants p ON p.campaign_id = i.campaign_id "
-		       "AND p.person_id = i.person_id AND i.seq = p.current_seq "
-		       "JOIN quiz_campaigns c ON c.id = p.campaign_id JOIN "
-		       "people pe ON pe.id = p.person_id WHERE pe.handle = ? "
-		       "AND c.status = 'open' AND i.answered_at IS NULL ORDER "
-		       "BY p.campaign_id LIMIT 1",
-		       "t", handle);
+	return db_text(
+	    t->st,
+	    "SELECT i.question_id FROM quiz_items i JOIN "
+	    "quiz_participants p ON p.campaign_id = i.campaign_id "
+	    "AND p.person_id = i.person_id AND i.seq = p.current_seq "
+	    "JOIN quiz_campaigns c ON c.id = p.campaign_id JOIN "
+	    "people pe ON pe.id = p.person_id WHERE pe.handle = ? "
+	    "AND c.status = 'open' AND i.answered_at IS NULL ORDER "
+	    "BY p.campaign_id LIMIT 1",
+	    "t", handle);
 }
 
 /* Answers handle's waiting question with a bare number, right or not. */
@@ -52,7 +53,8 @@ answer(struct tenv *t, const char *handle, int right, int *ok)
 	assert_non_null(q);
 	free(qid);
 	/* as a transport maps a bare reply */
-	snprintf(text, sizeof(text), "%d", right ? q->answer : q->answer % 4 + 1);
+	snprintf(text, sizeof(text), "%d",
+		 right ? q->answer : q->answer % 4 + 1);
 	return as(t, handle, quiz_bare_reply(text, cmd), ok);
 }
 
@@ -140,9 +142,10 @@ test_bank_broken(void **state)
 	memset(longq, 'x', 250);
 	longq[250] = '\0';
 	{
-		char *text = xasprintf(HDR "phish-01\tphishing\t%s\tA\tB\tC\tD\t"
-					   "1\tWhy.\n",
-				       longq);
+		char *text =
+		    xasprintf(HDR "phish-01\tphishing\t%s\tA\tB\tC\tD\t"
+				  "1\tWhy.\n",
+			      longq);
 
 		assert_int_equal(quiz_bank_parse(text, &b, err, sizeof(err)),
 				 -1);
@@ -333,10 +336,11 @@ test_campaign_flow(void **state)
 	assert_true(ok);
 	/* the question alice got wrong is the hardest */
 	{
-		char *wrong = db_text(t->st,
-				      "SELECT question_id FROM quiz_items WHERE "
-				      "correct = 0",
-				      NULL);
+		char *wrong =
+		    db_text(t->st,
+			    "SELECT question_id FROM quiz_items WHERE "
+			    "correct = 0",
+			    NULL);
 		const char *hard = strstr(r, "answered wrong:\n  ");
 
 		assert_non_null(wrong);
@@ -349,7 +353,8 @@ test_campaign_flow(void **state)
 	assert_true(ok);
 	assert_non_null(strstr(r, "in your teams: 3 of 3 people completed"));
 	assert_null(strstr(r, "\n  security "));
-	r = as(t, "dana", "quiz stats", &ok); /* reports in eng, security, audit */
+	r = as(t, "dana", "quiz stats",
+	       &ok); /* reports in eng, security, audit */
 	assert_true(ok);
 	assert_non_null(strstr(r, "\n  security "));
 	assert_null(strstr(r, "\n  mgmt "));
@@ -454,24 +459,26 @@ test_one_question_at_a_time(void **state)
 	as(t, "carol", "quiz start questions=2 audience=team:eng", &ok);
 	assert_true(ok);
 	/* the second campaign waits until the first is done */
-	assert_int_equal(count1(t,
-				"SELECT COUNT(*) FROM outbox o JOIN people p ON "
-				"p.id = o.person_id WHERE p.handle = ? AND "
-				"o.kind = 'quiz'",
-				"alice"),
-			 1);
+	assert_int_equal(
+	    count1(t,
+		   "SELECT COUNT(*) FROM outbox o JOIN people p ON "
+		   "p.id = o.person_id WHERE p.handle = ? AND "
+		   "o.kind = 'quiz'",
+		   "alice"),
+	    1);
 	answer(t, "alice", 1, &ok);
 	q = waiting(t, "alice");
 	assert_non_null(q);
 	free(q);
 	answer(t, "alice", 1, &ok);
 	/* finishing QZ-1 brings QZ-2's first question at once */
-	assert_int_equal(count1(t,
-				"SELECT COUNT(*) FROM outbox o JOIN people p ON "
-				"p.id = o.person_id WHERE p.handle = ? AND "
-				"json_extract(o.payload, '$.quiz') = 'QZ-2'",
-				"alice"),
-			 1);
+	assert_int_equal(
+	    count1(t,
+		   "SELECT COUNT(*) FROM outbox o JOIN people p ON "
+		   "p.id = o.person_id WHERE p.handle = ? AND "
+		   "json_extract(o.payload, '$.quiz') = 'QZ-2'",
+		   "alice"),
+	    1);
 	for (i = 0; i < 2; i++) {
 		answer(t, "alice", 1, &ok);
 		assert_true(ok);

@@ -125,8 +125,8 @@ test_breach_clock(void **state)
 
 	(void)state;
 	test_clock = at(t, "2026-11-23 10:00");
-	as(t, "alice", "/incident Lost a laptop with HR files personal_data=yes",
-	   &ok);
+	as(t, "alice",
+	   "/incident Lost a laptop with HR files personal_data=yes", &ok);
 	assert_true(ok);
 	assert_int_equal(pass(t, "2026-11-24 09:59"), 0);
 	/* 24 h: both isms_managers, at once */
@@ -216,8 +216,9 @@ test_approval_remind_and_escalate(void **state)
 	 * request, not a nudge), even at night */
 	assert_int_equal(pass(t, "2026-11-26 09:59"), 0);
 	assert_int_equal(pass(t, "2026-11-26 22:00"), 2);
-	assert_int_equal(count(t, "SELECT escalated_to = (SELECT id FROM people "
-				  "WHERE handle = 'dana') FROM approvals"),
+	assert_int_equal(count(t,
+			       "SELECT escalated_to = (SELECT id FROM people "
+			       "WHERE handle = 'dana') FROM approvals"),
 			 1);
 	assert_int_equal(sent(t, "approval", "APR-1 (escalated from carol)"),
 			 1);
@@ -238,9 +239,10 @@ test_approval_remind_and_escalate(void **state)
 	assert_int_equal(pass(t, "2026-12-01 10:00"), 1);
 	assert_int_equal(pass(t, "2026-12-03 21:59"), 0); /* after hours */
 	assert_int_equal(pass(t, "2026-12-04 09:00"), 1);
-	assert_int_equal(count(t, "SELECT COUNT(*) FROM outbox o JOIN people p "
-				  "ON p.id = o.person_id WHERE p.handle = "
-				  "'dana' AND o.subject LIKE 'Reminder: APR-1%'"),
+	assert_int_equal(count(t,
+			       "SELECT COUNT(*) FROM outbox o JOIN people p "
+			       "ON p.id = o.person_id WHERE p.handle = "
+			       "'dana' AND o.subject LIKE 'Reminder: APR-1%'"),
 			 1);
 	/* the escalated manager may decide */
 	r = as(t, "dana", "approvals", &ok);
