@@ -172,8 +172,16 @@ void
 nudge_repeat(const struct cmd_ctx *ctx, struct nudge *n, const char *cycle,
 	     int64_t start, char *buf, size_t len)
 {
-	int64_t gap = (int64_t)ctx->cfg->nudge_repeat_days * DAY;
-	int64_t k = ctx->now > start ? (ctx->now - start) / gap : 0;
+	const char *zone = ctx->cfg->org_timezone;
+	int days = ctx->cfg->nudge_repeat_days;
+	int64_t gap = (int64_t)days * DAY, k = 0;
+
+	/* windows of whole local days: a pass at the same hour each week
+	 * falls in the next window even across a daylight-saving switch */
+	if (ctx->now > start)
+		k = (tz_day_number(zone, ctx->now) -
+		     tz_day_number(zone, start)) /
+		    days;
 
 	snprintf(buf, len, "%s#%lld", cycle, (long long)k + 1);
 	n->period = buf;
@@ -196,10 +204,7 @@ nudge_period(const struct cmd_ctx *ctx, const char *every, int64_t *start,
 	if (config_period(every, &count, &unit) < 0)
 		return -1;
 	tz_local(zone, ctx->now, &lt);
-	day.tm_year = lt.tm_year;
-	day.tm_mon = lt.tm_mon;
-	day.tm_mday = lt.tm_mday;
-	dn = (int64_t)timegm(&day) / DAY; /* local day number */
+	dn = tz_day_number(zone, ctx->now);
 	switch (unit) {
 	case 'd':
 		dn -= dn % count;

@@ -175,6 +175,18 @@ tz_format(const char *zone, int64_t t, char out[40])
 }
 
 int64_t
+tz_day_number(const char *zone, int64_t t)
+{
+	struct tm lt, day = {0};
+
+	tz_local(zone, t, &lt);
+	day.tm_year = lt.tm_year;
+	day.tm_mon = lt.tm_mon;
+	day.tm_mday = lt.tm_mday;
+	return (int64_t)timegm(&day) / 86400;
+}
+
+int64_t
 tz_day_start(const char *zone, int64_t t, int days)
 {
 	struct tm lt;

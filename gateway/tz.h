@@ -31,6 +31,9 @@ int tz_parse(const char *zone, const char *text, int64_t *out);
 /* "2026-01-05 09:00 CET" */
 void tz_format(const char *zone, int64_t t, char out[40]);
 
+/* The local date of t in zone as days since 1970-01-01. */
+int64_t tz_day_number(const char *zone, int64_t t);
+
 /* Midnight at the start of the local day of t, plus days days. */
 int64_t tz_day_start(const char *zone, int64_t t, int days);
 

@@ -759,6 +759,32 @@ test_report_mail(void **state)
 	tenv_free(t);
 }
 
+/*
+ * Weekly passes at a fixed local time keep reminding across the switch to
+ * summer time (the repeat windows are counted in days, not seconds).
+ */
+static void
+test_weekly_reminders_across_dst(void **state)
+{
+	struct tenv *t = env_quiet("2027-01-01 08:00");
+	static const char *const mondays[] = {
+	    "2027-03-22", "2027-03-29", "2027-04-05", "2027-04-12"};
+	size_t i;
+
+	(void)state;
+	at_do(t, "2027-03-15 10:00", "carol",
+	      "quiz start questions=1 audience=team:eng deadline=2027-05-01");
+	for (i = 0; i < ARRAY_LEN(mondays); i++) {
+		char when[32];
+
+		snprintf(when, sizeof(when), "%s 10:00", mondays[i]);
+		assert_int_equal(pass(t, when), 3);
+	}
+	assert_int_equal(sent_to(t, "frank", "Reminder: security quiz QZ-1"),
+			 4);
+	tenv_free(t);
+}
+
 int
 main(void)
 {
@@ -774,6 +800,7 @@ main(void)
 	    cmocka_unit_test(test_documents),
 	    cmocka_unit_test(test_reviews_and_audits),
 	    cmocka_unit_test(test_report_mail),
+	    cmocka_unit_test(test_weekly_reminders_across_dst),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

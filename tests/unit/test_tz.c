@@ -109,6 +109,14 @@ test_day_start(void **state)
 	assert_int_equal(tz_day_start("Europe/Berlin", noon, 1) -
 			     tz_day_start("Europe/Berlin", noon, 0),
 			 23 * 3600);
+	/* local dates: 00:30 in Berlin is still the previous day in UTC */
+	assert_int_equal(tz_day_number("Europe/Berlin",
+				       parse("Europe/Berlin",
+					     "2026-03-29 00:30")),
+			 1774742400 / 86400);
+	assert_int_equal(tz_day_number("UTC", parse("Europe/Berlin",
+						    "2026-03-29 00:30")),
+			 1774742400 / 86400 - 1);
 	tz_format("Europe/Berlin", noon, out);
 	assert_string_equal(out, "2026-03-29 12:00 CEST");
 	tz_format("America/New_York", NY_AUTUMN_EDT + 3600, out);
