@@ -162,6 +162,8 @@ staff_import(struct store *st, const char *text, size_t len,
 	const char *p = text, *end = text + len;
 	char *f[STAFF_FIELDS + 1];
 	char **managers = NULL, **handles = NULL;
+	sqlite3_stmt *q_exists = NULL, *q_upsert = NULL, *q_id = NULL;
+	sqlite3_stmt *q_manager = NULL;
 	int n, i, line = 1, rows = 0, kept = 0, rc = -1;
 	int64_t now = store_now(st);
 
@@ -197,6 +199,26 @@ staff_import(struct store *st, const char *text, size_t len,
 		snprintf(err, errlen, "database busy");
 		return -1;
 	}
+	/* prepared once: an import of 100,000 people reuses them */
+	q_exists = db_prepare(st, "SELECT COUNT(*) FROM people WHERE handle = ?",
+			      NULL);
+	q_upsert = db_prepare(
+	    st,
+	    "INSERT INTO people(handle, name, email, slack_id, matrix_id, team, "
+	    "timezone, roles, active, created_at, updated_at) VALUES "
+	    "(?,?,?,?,?,?,?,?,1,?,?) ON CONFLICT(handle) DO UPDATE SET name = "
+	    "excluded.name, email = excluded.email, slack_id = "
+	    "excluded.slack_id, matrix_id = excluded.matrix_id, team = "
+	    "excluded.team, timezone = excluded.timezone, roles = "
+	    "excluded.roles, active = 1, updated_at = excluded.updated_at",
+	    NULL);
+	q_id = db_prepare(st, "SELECT id FROM people WHERE handle = ?", NULL);
+	q_manager = db_prepare(st,
+			       "UPDATE people SET manager_id = NULLIF(?, 0) "
+			       "WHERE handle = ?",
+			       NULL);
+	if (!q_exists || !q_upsert || !q_id || !q_manager)
+		goto dberr;
 	while (p < end) {
 		int64_t existed = 0;
 		unsigned roles;
@@ -250,24 +272,15 @@ staff_import(struct store *st, const char *text, size_t len,
 		else if (++rows > STAFF_MAX_ROWS)
 			why = "too many rows";
 		if (why == NULL) {
-			db_int(st, &existed,
-			       "SELECT COUNT(*) FROM people WHERE handle = ?",
-			       "t", f[0]);
-			if (db_exec(st,
-				    "INSERT INTO people(handle, name, email, "
-				    "slack_id, matrix_id, team, timezone, roles, "
-				    "active, created_at, updated_at) VALUES "
-				    "(?,?,?,?,?,?,?,?,1,?,?) ON CONFLICT(handle) "
-				    "DO UPDATE SET name = excluded.name, email = "
-				    "excluded.email, slack_id = "
-				    "excluded.slack_id, matrix_id = "
-				    "excluded.matrix_id, team = excluded.team, "
-				    "timezone = excluded.timezone, roles = "
-				    "excluded.roles, active = 1, updated_at = "
-				    "excluded.updated_at",
-				    "tttttttiii", f[0], f[1], nz(f[2]), nz(f[3]),
-				    nz(f[4]), nz(f[6]), nz(f[7]),
-				    (int64_t)roles, now, now) < 0)
+			if (db_rebind(q_exists, "t", f[0]) < 0 ||
+			    sqlite3_step(q_exists) != SQLITE_ROW ||
+			    db_rebind(q_upsert, "tttttttiii", f[0], f[1],
+				      nz(f[2]), nz(f[3]), nz(f[4]), nz(f[6]),
+				      nz(f[7]), (int64_t)roles, now, now) < 0)
+				why = "database error";
+			else
+				existed = sqlite3_column_int64(q_exists, 0);
+			if (why == NULL && sqlite3_step(q_upsert) != SQLITE_DONE)
 				why = "conflicts with another person (same e-mail, "
 				      "Slack id or Matrix id)";
 		}
@@ -296,22 +309,21 @@ staff_import(struct store *st, const char *text, size_t len,
 	for (i = 0; i < kept; i++) {
 		int64_t mid = 0;
 
-		if (managers[i][0] != '\0' &&
-		    db_int(st, &mid, "SELECT id FROM people WHERE handle = ?",
-			   "t", managers[i]) != 1) {
-			snprintf(err, errlen,
-				 "person %.40s: manager \"%.40s\" is not in the "
-				 "file or the directory",
-				 handles[i], managers[i]);
-			goto out;
+		if (managers[i][0] != '\0') {
+			if (db_rebind(q_id, "t", managers[i]) < 0)
+				goto dberr;
+			if (sqlite3_step(q_id) != SQLITE_ROW) {
+				snprintf(err, errlen,
+					 "person %.40s: manager \"%.40s\" is not "
+					 "in the file or the directory",
+					 handles[i], managers[i]);
+				goto out;
+			}
+			mid = sqlite3_column_int64(q_id, 0);
 		}
-		if (db_exec(st,
-			    "UPDATE people SET manager_id = NULLIF(?, 0) "
-			    "WHERE handle = ?",
-			    "it", mid, handles[i]) < 0) {
-			snprintf(err, errlen, "database error");
-			goto out;
-		}
+		if (db_rebind(q_manager, "it", mid, handles[i]) < 0 ||
+		    sqlite3_step(q_manager) != SQLITE_DONE)
+			goto dberr;
 	}
 	{
 		char details[128];
@@ -327,7 +339,15 @@ staff_import(struct store *st, const char *text, size_t len,
 		}
 	}
 	rc = 0;
+	goto out;
+dberr:
+	snprintf(err, errlen, "line %d: database error: %s", line,
+		 db_errmsg(st));
 out:
+	sqlite3_finalize(q_exists);
+	sqlite3_finalize(q_upsert);
+	sqlite3_finalize(q_id);
+	sqlite3_finalize(q_manager);
 	if (rc < 0) {
 		store_rollback(st);
 		*created = *updated = 0;

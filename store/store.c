@@ -93,6 +93,20 @@ db_prepare(struct store *st, const char *sql, const char *fmt, ...)
 }
 
 int
+db_rebind(sqlite3_stmt *s, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	va_start(ap, fmt);
+	rc = bind_va(s, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
 db_exec(struct store *st, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *s;

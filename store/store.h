@@ -75,6 +75,8 @@ void store_rollback(struct store *st);
  */
 sqlite3_stmt *db_prepare(struct store *st, const char *sql, const char *fmt,
 			 ...);
+/* Resets a prepared statement and binds new parameters: 0 or -1. */
+int db_rebind(sqlite3_stmt *s, const char *fmt, ...);
 /* Runs a statement; returns changes() or -1. */
 int db_exec(struct store *st, const char *sql, const char *fmt, ...);
 /* First column of the first row as int64; returns 1 found, 0 none, -1. */
