@@ -27,6 +27,7 @@ static const struct cmd_entry *const cmd_tables[] = {
     review_cmds,
     scope_cmds,
     report_cmds,
+    quiz_cmds,
 };
 
 static const struct {
@@ -47,6 +48,7 @@ static const struct {
     {"scope", "the ISMS scope statement (versioned)"},
     {"objective", "measurable information security objectives"},
     {"report", "the management summary"},
+    {"quiz", "awareness quizzes: start a campaign, answer, see results"},
 };
 
 void

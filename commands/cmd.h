@@ -130,6 +130,7 @@ extern const struct cmd_entry audit_cmds[];
 extern const struct cmd_entry review_cmds[];
 extern const struct cmd_entry scope_cmds[];
 extern const struct cmd_entry report_cmds[];
+extern const struct cmd_entry quiz_cmds[];
 
 /* Approval kinds: what happens when a request is decided. */
 struct approval_kind {

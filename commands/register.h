@@ -100,11 +100,13 @@ int reg_tell(struct cmd_ctx *ctx, int64_t person_id, const char *subject,
 
 /* Report sections, shared by report and review show (reply text). */
 int risk_matrix_write(struct cmd_ctx *ctx);
+/* The same matrix as a coloured HTML table (mail), appended to out. */
+int risk_matrix_html(struct cmd_ctx *ctx, struct buf *out);
 int risk_summary_write(struct cmd_ctx *ctx);
 int action_summary_write(struct cmd_ctx *ctx);
 /* Open incidents by severity; with since > 0 also how many were new. */
 int report_incidents_write(struct cmd_ctx *ctx, int64_t since);
-/* Quiz results; none is written when there are no quiz campaigns. */
+/* Quiz results (commands/quiz.c); none when there are no campaigns. */
 int report_awareness_write(struct cmd_ctx *ctx, const char *none);
 
 #endif

@@ -869,13 +869,15 @@ level_mark(const char *level, char *letter, const char **square)
 	*square = squares[k < 0 ? 0 : k];
 }
 
-int
-risk_matrix_write(struct cmd_ctx *ctx)
+/* Risks per (likelihood, impact) cell; the total in *total. 0 or -1. */
+static int
+matrix_counts(struct cmd_ctx *ctx, int cnt[6][6], int *total)
 {
-	int cnt[6][6] = {{0}}, l, i, total = 0;
-	const int *lv = ctx->cfg->risk_levels;
 	sqlite3_stmt *s;
+	int l, i;
 
+	memset(cnt, 0, 6 * sizeof(cnt[0]));
+	*total = 0;
 	s = db_prepare(ctx->st,
 		       "SELECT likelihood, impact, COUNT(*) FROM risks "
 		       "GROUP BY likelihood, impact",
@@ -887,10 +889,21 @@ risk_matrix_write(struct cmd_ctx *ctx)
 		i = sqlite3_column_int(s, 1);
 		if (l >= 1 && l <= 5 && i >= 1 && i <= 5) {
 			cnt[l][i] = sqlite3_column_int(s, 2);
-			total += cnt[l][i];
+			*total += cnt[l][i];
 		}
 	}
 	sqlite3_finalize(s);
+	return 0;
+}
+
+int
+risk_matrix_write(struct cmd_ctx *ctx)
+{
+	int cnt[6][6], l, i, total;
+	const int *lv = ctx->cfg->risk_levels;
+
+	if (matrix_counts(ctx, cnt, &total) < 0)
+		return -1;
 	cmd_reply(ctx, "```\nRisk matrix: risks per cell, with the cell's "
 		       "level\n"
 		       "           |           impact\n"
@@ -917,6 +930,48 @@ risk_matrix_write(struct cmd_ctx *ctx)
 		  "a higher score needs approval).",
 		  lv[0], lv[0] + 1, lv[1], lv[1] + 1, lv[2], lv[2] + 1, total,
 		  total == 1 ? "" : "s", ctx->cfg->risk_appetite);
+	return 0;
+}
+
+int
+risk_matrix_html(struct cmd_ctx *ctx, struct buf *out)
+{
+	static const char *const names[] = {"low", "medium", "high",
+					    "critical"};
+	static const char *const colours[] = {"#8bd17c", "#ffe066", "#ffa94d",
+					      "#ff6b6b"};
+	int cnt[6][6], l, i, total;
+	const int *lv = ctx->cfg->risk_levels;
+
+	if (matrix_counts(ctx, cnt, &total) < 0)
+		return -1;
+	buf_puts(out, "<table style=\"border-collapse:collapse;text-align:"
+		      "center\">\n<tr><th></th><th colspan=\"5\">impact</th>"
+		      "</tr>\n<tr><th style=\"padding:4px 8px\">likelihood"
+		      "</th>");
+	for (i = 1; i <= 5; i++)
+		buf_printf(out, "<th>%d</th>", i);
+	buf_puts(out, "</tr>\n");
+	for (l = 5; l >= 1; l--) {
+		buf_printf(out, "<tr><th>%d</th>", l);
+		for (i = 1; i <= 5; i++) {
+			const char *level = level_of(ctx, l * i);
+			int k = reg_one_of(level, names, 4);
+
+			buf_printf(out,
+				   "<td style=\"background:%s;border:2px "
+				   "solid #fff;padding:8px 14px\" title=\"%s "
+				   "(%d)\">%d</td>",
+				   colours[k < 0 ? 0 : k], level, l * i,
+				   cnt[l][i]);
+		}
+		buf_puts(out, "</tr>\n");
+	}
+	buf_printf(out,
+		   "</table>\n<p>Risks per cell. Low: score 1-%d, medium %d-%d, "
+		   "high %d-%d, critical %d-25. %d risk%s; appetite %d.</p>\n",
+		   lv[0], lv[0] + 1, lv[1], lv[1] + 1, lv[2], lv[2] + 1, total,
+		   total == 1 ? "" : "s", ctx->cfg->risk_appetite);
 	return 0;
 }
 

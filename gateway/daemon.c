@@ -13,12 +13,14 @@
 #include "http.h"
 #include "ws.h"
 #include "log.h"
+#include "sched.h"
 #include "submit.h"
 #include "version.h"
 
 #define OUTBOX_POLL_MS 1000
 #define OUTBOX_BATCH 200
 #define OUTBOX_MAX_ATTEMPTS 20
+#define SCHED_FIRST_MS 2000 /* the first pass, soon after start */
 
 /* The transports, chosen by the configuration's enabled keys. */
 static const struct adapter_ops *const gw_transports[] = {
@@ -316,6 +318,41 @@ gw_request(struct gw *gw, const struct isms_request *rq,
 	return rc;
 }
 
+/*
+ * One scheduler pass per minute (loop thread), as of the store's clock; the
+ * timer is re-armed for the start of the next minute.
+ */
+static void
+sched_tick(uv_timer_t *t)
+{
+	struct gw *gw = t->data;
+	int64_t now, minute;
+	int n;
+
+	if (gw->stopping)
+		return;
+	now = store_now(gw->st);
+	minute = now / 60;
+	if (minute != gw->sched_last) {
+		gw->sched_last = minute;
+		n = sched_run(gw->st, &gw->cfg, now);
+		if (n > 0) {
+			log_info("scheduler: %d message%s queued", n,
+				 n == 1 ? "" : "s");
+			gw_kick(gw);
+		}
+	}
+	uv_timer_start(&gw->sched_timer, sched_tick,
+		       (uint64_t)(60 - now % 60) * 1000, 0);
+}
+
+static void
+gw_sched_start(struct gw *gw)
+{
+	gw->sched_last = -1;
+	uv_timer_start(&gw->sched_timer, sched_tick, SCHED_FIRST_MS, 0);
+}
+
 static void
 gw_stop(struct gw *gw, const char *why)
 {
@@ -408,6 +445,10 @@ gw_run(const char *config_path)
 		log_set_level(lv);
 	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)(uv_hrtime() ^ (uint64_t)getpid()));
+	if (sched_check(err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
 	gw->st = store_open(gw->cfg.store_path, err, sizeof(err));
 	if (gw->st == NULL) {
 		log_error("%s", err);
@@ -461,6 +502,7 @@ gw_run(const char *config_path)
 			  "(enable slack, matrix or mail in %s)",
 			  config_path);
 	log_info("ismsd %s running on %s", ISMS_VERSION, gw->cfg.store_path);
+	gw_sched_start(gw);
 	gw_kick(gw);
 	uv_run(gw->loop, UV_RUN_DEFAULT);
 	rc = 0;

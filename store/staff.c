@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+
+#include "../gateway/tz.h"
 
 #define STAFF_FIELDS 9
 #define STAFF_MAX_ROWS 200000
@@ -121,27 +122,6 @@ valid_matrix(const char *m)
 {
 	return *m == '\0' || (m[0] == '@' && strchr(m, ':') != NULL &&
 			      strlen(m) <= 255 && strchr(m, ' ') == NULL);
-}
-
-static int
-valid_timezone(const char *tz)
-{
-	char path[512];
-	struct stat sb;
-	const char *p;
-
-	if (*tz == '\0')
-		return 1;
-	if (strlen(tz) > 60 || strstr(tz, "..") || tz[0] == '/')
-		return 0;
-	for (p = tz; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr("/_+-", *p))
-			return 0;
-	/* where the zone database is installed, the zone must exist */
-	if (stat("/usr/share/zoneinfo", &sb) != 0)
-		return 1;
-	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
-	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
 static int
@@ -283,7 +263,7 @@ staff_import(struct store *st, const char *text, size_t len,
 			why = "a person cannot be their own manager";
 		else if (strlen(f[6]) > 60)
 			why = "team is too long";
-		else if (!valid_timezone(f[7]))
+		else if (*f[7] != '\0' && !tz_valid(f[7]))
 			why = "unknown time zone (use an IANA name like "
 			      "Europe/Berlin)";
 		else if (parse_roles(f[8], &roles) < 0)

@@ -120,7 +120,8 @@ void store_audit_hash(const char *prev, int64_t seq, const char *at,
 
 /*
  * Queues a message for a person (person_id > 0) or a bare address
- * (e-mail). payload is JSON text or NULL. Returns the outbox id or -1.
+ * (e-mail; person_id 0, stored as NULL). payload is JSON text or NULL.
+ * Returns the outbox id or -1.
  */
 int64_t store_outbox_add(struct store *st, int64_t person_id,
 			 const char *address, const char *kind,
