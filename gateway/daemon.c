@@ -367,10 +367,16 @@ on_signal(uv_signal_t *h, int signum)
 {
 	struct gw *gw = h->data;
 
-	if (signum == SIGHUP)
+	if (signum == SIGHUP) {
 		gw_reload(gw);
-	else
-		gw_stop(gw, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+		return;
+	}
+	gw_stop(gw, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	/*
+	 * A request in flight (a /sync long-poll) would keep uv_run going
+	 * until it ends; return now so that gw_run cancels it.
+	 */
+	uv_stop(gw->loop);
 }
 
 static void

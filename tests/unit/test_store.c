@@ -36,9 +36,13 @@ test_newer_database_refused(void **state)
 	assert_null(t->st);
 	{
 		sqlite3 *db;
+		char pragma[64];
 
+		/* back to the level this binary writes */
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d",
+			 store_schema_version());
 		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-		sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL);
+		sqlite3_exec(db, pragma, NULL, NULL, NULL);
 		sqlite3_close(db);
 	}
 	t->st = store_open(path, err, sizeof(err));
