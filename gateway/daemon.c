@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../adapters/matrix.h"
 #include "gw.h"
 #include "http.h"
 #include "ws.h"
@@ -21,6 +22,7 @@
 
 /* The transports, chosen by the configuration's enabled keys. */
 static const struct adapter_ops *const gw_transports[] = {
+    &matrix_ops,
     NULL,
 };
 
