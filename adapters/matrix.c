@@ -923,13 +923,11 @@ room_encrypted(struct mx *mx, const char *room)
 		return;
 	/* the fixed txnId makes a repeat of this notice a no-op */
 	j = job_new(room, NULL,
-		    mx_render_text("This room is end-to-end encrypted, and "
-				   "the ISMS bot does not support encrypted "
+		    mx_render_text("This room is end-to-end encrypted. The "
+				   "ISMS bot does not support encrypted "
 				   "rooms: it cannot read what is written "
-				   "here. Please use an unencrypted room, or "
-				   "let the bot open a direct chat with you "
-				   "(send it a message in any unencrypted "
-				   "room with !isms help).",
+				   "here and will not answer. Please use an "
+				   "unencrypted room or direct chat.",
 				   NULL),
 		    mx_txn_event("enc", room), 0);
 	j->enc_warning = 1;
@@ -1213,6 +1211,10 @@ batch_run(struct mx *mx, const struct mx_sync *s)
 			    r->members);
 		if (r->encrypted)
 			room_encrypted(mx, r->room_id);
+		/* alone in a DM: the person left; the next message opens a
+		 * new one */
+		if (r->members == 1 && r->invited == 0)
+			dm_forget(mx, r->room_id);
 	}
 	for (i = 0; i < s->nleave; i++)
 		dm_forget(mx, s->leave[i]);

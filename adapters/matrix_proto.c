@@ -138,22 +138,31 @@ event_parse(json_t *ev, const char *self, struct mx_event *e)
 	return 1;
 }
 
+/* A member count from the room summary, -1 when absent. */
+static int
+count_of(json_t *summary, const char *key)
+{
+	json_t *c = json_object_get(summary, key);
+
+	if (!json_is_integer(c) || json_integer_value(c) < 0 ||
+	    json_integer_value(c) > INT_MAX)
+		return -1;
+	return (int)json_integer_value(c);
+}
+
 static void
 room_parse(const char *room_id, json_t *jr, const char *self,
 	   struct mx_room *r)
 {
-	json_t *count, *state, *tl, *events, *ev;
+	json_t *summary, *state, *tl, *events, *ev;
 	size_t i, join_at = 0;
 	int joined_here = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->room_id = xstrdup(room_id);
-	r->members = -1;
-	count = json_object_get(json_object_get(jr, "summary"),
-				"m.joined_member_count");
-	if (json_is_integer(count) && json_integer_value(count) >= 0 &&
-	    json_integer_value(count) <= INT_MAX)
-		r->members = (int)json_integer_value(count);
+	summary = json_object_get(jr, "summary");
+	r->members = count_of(summary, "m.joined_member_count");
+	r->invited = count_of(summary, "m.invited_member_count");
 	state = json_object_get(json_object_get(jr, "state"), "events");
 	json_array_foreach(state, i, ev) {
 		if (is_type(ev, "m.room.encryption"))
@@ -752,7 +761,7 @@ bare_number(const char *s)
 	size_t n = 0;
 
 	s = skip_space(s);
-	while (isdigit((unsigned char)s[n]) && n < 4)
+	while (n < 4 && isdigit((unsigned char)s[n]))
 		v = v * 10 + (s[n++] - '0');
 	if (n == 0 || n > 3 || *skip_space(s + n) != '\0' || v < 1)
 		return -1;

@@ -30,6 +30,7 @@ struct mx_room {
 	int64_t joined_at; /* ts of the bot's latest join seen, 0 if none */
 	int encrypted;     /* m.room.encryption seen in state or timeline */
 	int members;       /* m.joined_member_count, -1 when absent */
+	int invited;       /* m.invited_member_count, -1 when absent */
 	int limited;       /* the timeline has a gap before it */
 	struct mx_event *ev;
 	size_t nev;

@@ -22,7 +22,8 @@ test_sync_timeline(void **state)
 {
 	static const char text[] =
 	    "{\"next_batch\": \"s42\", \"rooms\": {\"join\": {\"!a:example.org\":"
-	    " {\"summary\": {\"m.joined_member_count\": 5},"
+	    " {\"summary\": {\"m.joined_member_count\": 5,"
+	    "   \"m.invited_member_count\": 0},"
 	    "  \"state\": {\"events\": []},"
 	    "  \"timeline\": {\"limited\": true, \"events\": ["
 	    /* before the bot joined: skipped by position */
@@ -82,6 +83,7 @@ test_sync_timeline(void **state)
 	r = &s.join[0];
 	assert_string_equal(r->room_id, "!a:example.org");
 	assert_int_equal(r->members, 5);
+	assert_int_equal(r->invited, 0);
 	assert_int_equal(r->limited, 1);
 	assert_int_equal(r->encrypted, 0);
 	assert_int_equal(r->joined_at, 1000);
@@ -137,6 +139,7 @@ test_sync_join_state(void **state)
 	assert_int_equal(r->joined_at, 500);
 	assert_int_equal(r->encrypted, 1);
 	assert_int_equal(r->members, -1);
+	assert_int_equal(r->invited, -1);
 	assert_int_equal(r->nev, 2);
 	assert_true(r->ev[0].before_join); /* ts 400 < join 500 */
 	assert_true(r->ev[1].encrypted);
