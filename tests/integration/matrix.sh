@@ -1,6 +1,7 @@
 # The Matrix transport against the fake homeserver: invites judged by
-# server, commands and private answers, approvals in the DM, a restart
-# without replay, rate limits, idempotent sends, token revocation.
+# server, commands and private answers, approvals and quiz answers in the
+# DM, a restart without replay, rate limits, idempotent sends, 5xx
+# retries, token revocation with and without a password.
 . tests/integration/lib.sh
 DB=$T/isms.db
 LOG=$T/ismsd.log
@@ -124,6 +125,23 @@ wait_sql "SELECT COUNT(*) FROM outbox_delivery d JOIN outbox o ON o.id = d.outbo
 post send "{\"room_id\":\"$CDM\",\"sender\":\"@carol:example.org\",\"body\":\"Approve, thanks\"}" >/dev/null
 wait_sql "SELECT status || '|' || comment FROM approvals WHERE id = 2" "approved|thanks"
 
+# a quiz question (written as the scheduler would) shows numbered options;
+# a bare number in the DM runs "quiz answer QZ-1 phish-1 2", not "2"
+sql "$DB" "INSERT INTO outbox(created_at, person_id, kind, subject, body, payload)
+	SELECT strftime('%s'), id, 'quiz', 'Security quiz QZ-1', 'What do you do with <this> mail?',
+	'{\"quiz\":\"QZ-1\",\"question\":\"phish-1\",\"options\":[\"Click it\",\"Report it\"]}'
+	FROM people WHERE handle = 'alice'"
+wait_sql "SELECT d.status FROM outbox_delivery d JOIN outbox o ON o.id = d.outbox_id WHERE o.kind = 'quiz'" sent
+[ "$(mx eval "[e['content']['formatted_body'] for e in bot('$ADM')][-1]")" = \
+	"<strong>Security quiz QZ-1</strong><br><br>What do you do with &lt;this&gt; mail?<br><br>1. Click it<br>2. Report it<br><br>Reply with the number of your answer." ] || \
+	fail "quiz rendering"
+QN=$(mx eval "len(bot('$ADM'))")
+ANS=$(post send "{\"room_id\":\"$ADM\",\"sender\":\"@alice:example.org\",\"body\":\"2\"}" event_id)
+until_ "len(bot('$ADM')) == $QN + 1"
+[ "$(mx eval "bot('$ADM')[-1]['content']['m.relates_to']['m.in_reply_to']['event_id']")" = "$ANS" ] || fail "quiz answer reply"
+[ "$(mx eval "'quiz' in bot('$ADM')[-1]['content']['body'] and '\"2\"' not in bot('$ADM')[-1]['content']['body']")" = True ] || \
+	fail "the number was not taken as a quiz answer: $(mx eval "bot('$ADM')[-1]['content']['body']")"
+
 # 5. restart: resumes from the saved next_batch; nothing is replayed, and
 #    what was said while it was down is answered once
 stop_daemon
@@ -159,6 +177,14 @@ sql "$DB" "UPDATE outbox_delivery SET status = 'pending', next_at = 0 WHERE id =
 until_ "len([r for r in reqs('PUT', '/isms-d$ND') if r['status'] == 200]) == 2"
 wait_sql "SELECT status FROM outbox_delivery WHERE id = $ND" sent
 [ "$(mx eval "len([e for e in bot('$NROOM') if e['txn_id'] == 'isms-d$ND'])")" = 1 ] || fail "a retried send was duplicated"
+
+# network trouble: 5xx on /sync and on a send are retried with backoff
+post fail '{"path_contains":"/sync","count":2,"status":502}' >/dev/null
+post fail '{"path_contains":"/send/","count":1,"status":503}' >/dev/null
+BEFORE=$(mx eval "len(bot('$ROOM'))")
+post send "{\"room_id\":\"$ROOM\",\"sender\":\"@alice:example.org\",\"body\":\"!isms help incident\"}" >/dev/null
+until_ "len(d['failed']) == 3 and len(bot('$ROOM')) == $BEFORE + 1" 15
+expect_in "$LOG" "/sync failed (HTTP 502"
 
 # 7. a revoked token with a password: log in again (same device), go on
 OLDTOK=$(mx eval "d['logins'][-1]['access_token']")
