@@ -112,9 +112,10 @@ token_rejected(struct mx *mx)
 {
 	if (mx->password == NULL) {
 		mx_fail(mx, "the homeserver rejected the access token "
-			    "(M_UNKNOWN_TOKEN) and no matrix.password is set to "
-			    "log in again; configure a new matrix.access_token "
-			    "or a password and restart ismsd");
+			    "(M_UNKNOWN_TOKEN) and no matrix.password is set "
+			    "to log in again; configure a new "
+			    "matrix.access_token or a password and restart "
+			    "ismsd");
 		return;
 	}
 	if (mx->need_login)
@@ -809,7 +810,8 @@ direct_add(json_t *content, const char *user, const char *room)
 		json_object_set_new(content, user, list);
 	}
 	json_array_foreach(list, i, v) {
-		if (json_is_string(v) && strcmp(json_string_value(v), room) == 0)
+		if (json_is_string(v) &&
+		    strcmp(json_string_value(v), room) == 0)
 			return 0;
 	}
 	json_array_append_new(list, json_string(room));
@@ -1075,7 +1077,9 @@ event_handle(struct mx *mx, const char *room, const struct mx_event *ev)
 	}
 	log_debug("matrix: %s from %s in %s: %s", ev->event_id, ev->sender,
 		  room,
-		  a == MX_RUN ? "command" : a == MX_SAY ? "answered" : "ignored");
+		  a == MX_RUN   ? "command"
+		  : a == MX_SAY ? "answered"
+				: "ignored");
 	if (a == MX_RUN)
 		run_command(mx, room, ev, buf_str(&out), !in.dm);
 	else if (a == MX_SAY)
@@ -1232,8 +1236,8 @@ batch_run(struct mx *mx, const struct mx_sync *s)
 			event_handle(mx, r->room_id, &r->ev[k]);
 	}
 	if (initial)
-		log_info("matrix: first sync: %zu room%s, %zu invite%s; earlier "
-			 "messages are not replayed",
+		log_info("matrix: first sync: %zu room%s, %zu invite%s; "
+			 "earlier messages are not replayed",
 			 s->njoin, s->njoin == 1 ? "" : "s", s->ninv,
 			 s->ninv == 1 ? "" : "s");
 	for (i = 0; i < s->ninv; i++)
@@ -1416,7 +1420,7 @@ matrix_stop(void *state)
 	uv_close((uv_handle_t *)&mx->timer, NULL);
 	uv_close((uv_handle_t *)&mx->job_timer, NULL);
 	/* requests in flight call back later and see stopped */
-	while ((j = mx->jobs) != NULL) {
+	for (j = mx->jobs; j != NULL; j = mx->jobs) {
 		mx->jobs = j->next;
 		job_report(mx, j, SEND_RETRY, NULL, "matrix adapter stopped");
 	}
@@ -1430,7 +1434,7 @@ matrix_free(void *state)
 
 	if (mx == NULL)
 		return;
-	while ((n = mx->dm_busy) != NULL) {
+	for (n = mx->dm_busy; n != NULL; n = mx->dm_busy) {
 		mx->dm_busy = n->next;
 		free(n->user);
 		free(n);

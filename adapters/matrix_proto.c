@@ -251,7 +251,8 @@ mx_sync_parse_json(json_t *root, const char *self, const char *allowed,
 			continue;
 		out->inv = xrealloc(out->inv,
 				    (out->ninv + 1) * sizeof(*out->inv));
-		invite_parse(room_id, jr, self, allowed, &out->inv[out->ninv++]);
+		invite_parse(room_id, jr, self, allowed,
+			     &out->inv[out->ninv++]);
 	}
 	section = json_object_get(rooms, "leave");
 	json_object_foreach(section, room_id, jr) {
@@ -371,7 +372,7 @@ mx_url_escape(struct buf *b, const char *s)
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+		if (isalnum(c) || strchr("-._~", c) != NULL) {
 			buf_putc(b, (char)c);
 		} else {
 			buf_putc(b, '%');
@@ -849,6 +850,8 @@ route_quiz(const char *payload, long n, struct buf *out)
 	struct buf tmp = {0};
 	enum mx_action a = MX_IGNORE;
 
+	if (n < 1 || payload == NULL)
+		return MX_IGNORE;
 	switch (mx_quiz_command(payload, n, &tmp)) {
 	case 0:
 		buf_puts(out, buf_str(&tmp));
@@ -872,24 +875,26 @@ mx_route(const struct mx_route_in *in, struct buf *out)
 	const char *text = skip_space(in->body), *verb, *rest;
 	size_t wl = word_len(text), rl, i;
 	long number = bare_number(text);
-	enum mx_action a;
-	int64_t apr;
+	const char *kind = in->reply_kind != NULL ? in->reply_kind : "";
+	enum mx_action a = MX_IGNORE;
+	int64_t apr = 0;
 
 	if (*text == '\0')
 		return MX_IGNORE;
 	verb = decision_word(text, wl);
 	rest = skip_space(text + wl);
 	rl = word_len(rest);
-	/* an answer to the approval request it replies to */
-	if (verb != NULL && in->reply_kind != NULL &&
-	    strcmp(in->reply_kind, "approval") == 0 && !names_request(rest, rl) &&
-	    (apr = payload_approval(in->reply_payload)) > 0) {
+	/* an answer to the approval request or quiz it replies to */
+	if (verb != NULL && !names_request(rest, rl) &&
+	    strcmp(kind, "approval") == 0)
+		apr = payload_approval(in->reply_payload);
+	if (apr > 0) {
 		decision_command(out, verb, apr, rest);
 		return MX_RUN;
 	}
-	if (number > 0 && in->reply_kind != NULL &&
-	    strcmp(in->reply_kind, "quiz") == 0 &&
-	    (a = route_quiz(in->reply_payload, number, out)) != MX_IGNORE)
+	if (strcmp(kind, "quiz") == 0)
+		a = route_quiz(in->reply_payload, number, out);
+	if (a != MX_IGNORE)
 		return a;
 	if (!in->dm) {
 		if (!has_prefix(text, wl))
@@ -917,8 +922,8 @@ mx_route(const struct mx_route_in *in, struct buf *out)
 							: "<reason>");
 		return MX_SAY;
 	}
-	if (number > 0 && in->quiz_payload != NULL &&
-	    (a = route_quiz(in->quiz_payload, number, out)) != MX_IGNORE)
+	a = route_quiz(in->quiz_payload, number, out);
+	if (a != MX_IGNORE)
 		return a;
 	buf_puts(out, text);
 	return MX_RUN;

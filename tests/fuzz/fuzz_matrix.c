@@ -31,7 +31,8 @@ check_event(const struct mx_event *e)
 	in.reply_payload = "{\"approval\": 3}";
 	in.pending = pending;
 	in.npending = (size_t)(e->ts & 3) % 3;
-	in.quiz_payload = "{\"quiz\": 1, \"question\": 2, \"options\": [\"a\"]}";
+	in.quiz_payload =
+	    "{\"quiz\": 1, \"question\": 2, \"options\": [\"a\"]}";
 	if (mx_route(&in, &out) != MX_IGNORE && out.len == 0)
 		abort();
 	c = mx_render_text(body, e->in_reply_to);

@@ -21,7 +21,8 @@ static void
 test_sync_timeline(void **state)
 {
 	static const char text[] =
-	    "{\"next_batch\": \"s42\", \"rooms\": {\"join\": {\"!a:example.org\":"
+	    "{\"next_batch\": \"s42\", \"rooms\": {\"join\": {"
+	    " \"!a:example.org\":"
 	    " {\"summary\": {\"m.joined_member_count\": 5,"
 	    "   \"m.invited_member_count\": 0},"
 	    "  \"state\": {\"events\": []},"
@@ -29,13 +30,13 @@ test_sync_timeline(void **state)
 	    /* before the bot joined: skipped by position */
 	    "   {\"type\": \"m.room.message\", \"event_id\": \"$old\","
 	    "    \"sender\": \"@alice:example.org\", \"origin_server_ts\": 900,"
-	    "    \"content\": {\"msgtype\": \"m.text\", \"body\": \"!isms old\"}},"
+	    " \"content\": {\"msgtype\": \"m.text\", \"body\": \"!isms old\"}},"
 	    "   {\"type\": \"m.room.member\", \"event_id\": \"$join\","
 	    "    \"sender\": \"" SELF "\", \"state_key\": \"" SELF "\","
 	    "    \"origin_server_ts\": 1000,"
 	    "    \"content\": {\"membership\": \"join\"}},"
 	    "   {\"type\": \"m.room.message\", \"event_id\": \"$cmd\","
-	    "    \"sender\": \"@alice:example.org\", \"origin_server_ts\": 1001,"
+	    "   \"sender\": \"@alice:example.org\", \"origin_server_ts\": 1001,"
 	    "    \"content\": {\"msgtype\": \"m.text\","
 	    "     \"body\": \"!incident Lost laptop\"}},"
 	    /* own message, a notice, an edit, an image: not kept */
@@ -44,10 +45,10 @@ test_sync_timeline(void **state)
 	    "    \"content\": {\"msgtype\": \"m.notice\", \"body\": \"hi\"}},"
 	    "   {\"type\": \"m.room.message\", \"event_id\": \"$notice\","
 	    "    \"sender\": \"@bot:example.org\", \"origin_server_ts\": 1003,"
-	    "    \"content\": {\"msgtype\": \"m.notice\", \"body\": \"!isms\"}},"
+	    "   \"content\": {\"msgtype\": \"m.notice\", \"body\": \"!isms\"}},"
 	    "   {\"type\": \"m.room.message\", \"event_id\": \"$edit\","
-	    "    \"sender\": \"@alice:example.org\", \"origin_server_ts\": 1004,"
-	    "    \"content\": {\"msgtype\": \"m.text\", \"body\": \"* !isms x\","
+	    "   \"sender\": \"@alice:example.org\", \"origin_server_ts\": 1004,"
+	    "   \"content\": {\"msgtype\": \"m.text\", \"body\": \"* !isms x\","
 	    "     \"m.relates_to\": {\"rel_type\": \"m.replace\","
 	    "      \"event_id\": \"$cmd\"}}},"
 	    "   {\"type\": \"m.room.message\", \"event_id\": \"$img\","
@@ -55,12 +56,12 @@ test_sync_timeline(void **state)
 	    "    \"content\": {\"msgtype\": \"m.image\", \"body\": \"a.png\"}},"
 	    /* a reply, and a thread message whose in_reply_to is fallback */
 	    "   {\"type\": \"m.room.message\", \"event_id\": \"$reply\","
-	    "    \"sender\": \"@carol:example.org\", \"origin_server_ts\": 1005,"
+	    "   \"sender\": \"@carol:example.org\", \"origin_server_ts\": 1005,"
 	    "    \"content\": {\"msgtype\": \"m.text\", \"body\": \"approve\","
 	    "     \"m.relates_to\": {\"m.in_reply_to\":"
 	    "      {\"event_id\": \"$apr\"}}}},"
 	    "   {\"type\": \"m.room.message\", \"event_id\": \"$thr\","
-	    "    \"sender\": \"@carol:example.org\", \"origin_server_ts\": 1006,"
+	    "   \"sender\": \"@carol:example.org\", \"origin_server_ts\": 1006,"
 	    "    \"content\": {\"msgtype\": \"m.text\", \"body\": \"x\","
 	    "     \"m.relates_to\": {\"rel_type\": \"m.thread\","
 	    "      \"event_id\": \"$root\", \"is_falling_back\": true,"
@@ -110,7 +111,8 @@ test_sync_join_state(void **state)
 	/* the join is in state (a limited timeline); a profile change is not
 	 * a join; the room is encrypted */
 	static const char text[] =
-	    "{\"next_batch\": \"s9\", \"rooms\": {\"join\": {\"!e:example.org\":"
+	    "{\"next_batch\": \"s9\", \"rooms\": {\"join\": {"
+	    " \"!e:example.org\":"
 	    " {\"state\": {\"events\": ["
 	    "   {\"type\": \"m.room.member\", \"state_key\": \"" SELF "\","
 	    "    \"sender\": \"" SELF "\", \"origin_server_ts\": 500,"
@@ -125,7 +127,7 @@ test_sync_join_state(void **state)
 	    "    \"event_id\": \"$nick\", \"sender\": \"" SELF "\","
 	    "    \"origin_server_ts\": 700, \"unsigned\": {\"prev_content\":"
 	    "     {\"membership\": \"join\"}},"
-	    "    \"content\": {\"membership\": \"join\", \"displayname\": \"I\"}},"
+	    " \"content\": {\"membership\": \"join\", \"displayname\": \"I\"}},"
 	    "   {\"type\": \"m.room.encrypted\", \"event_id\": \"$enc\","
 	    "    \"sender\": \"@alice:example.org\", \"origin_server_ts\": 600,"
 	    "    \"content\": {\"algorithm\": \"m.megolm.v1.aes-sha2\","
@@ -155,10 +157,12 @@ test_sync_invites(void **state)
 	    "{\"next_batch\": \"s3\", \"rooms\": {\"invite\": {"
 	    " \"!ok:example.org\": {\"invite_state\": {\"events\": ["
 	    "  {\"type\": \"m.room.name\", \"state_key\": \"\","
-	    "   \"sender\": \"@alice:example.org\", \"content\": {\"name\": \"S\"}},"
+	    " \"sender\": \"@alice:example.org\","
+	    " \"content\": {\"name\": \"S\"}},"
 	    "  {\"type\": \"m.room.member\", \"state_key\": \"" SELF "\","
 	    "   \"sender\": \"@alice:example.org\", \"event_id\": \"$i1\","
-	    "   \"content\": {\"membership\": \"invite\", \"is_direct\": true}}]}},"
+	    " \"content\": {\"membership\": \"invite\","
+	    "  \"is_direct\": true}}]}},"
 	    " \"!case:other.net\": {\"invite_state\": {\"events\": ["
 	    "  {\"type\": \"m.room.encryption\", \"state_key\": \"\","
 	    "   \"sender\": \"@bob:OTHER.net\", \"content\": {}},"
@@ -266,7 +270,8 @@ test_servers(void **state)
 {
 	(void)state;
 	assert_string_equal(mx_server_of("@a:example.org"), "example.org");
-	assert_string_equal(mx_server_of("@a:h.example:8448"), "h.example:8448");
+	assert_string_equal(mx_server_of("@a:h.example:8448"),
+			    "h.example:8448");
 	assert_null(mx_server_of("a:example.org"));
 	assert_null(mx_server_of("@a"));
 	assert_null(mx_server_of("@a:"));
@@ -343,7 +348,8 @@ test_render(void **state)
 	assert_string_equal(jget(c, "body"), "<b>x</b> & \"q\" 'a'\nline 2");
 	assert_string_equal(jget(c, "format"), "org.matrix.custom.html");
 	assert_string_equal(jget(c, "formatted_body"),
-			    "&lt;b&gt;x&lt;/b&gt; &amp; &quot;q&quot; &#39;a&#39;"
+			    "&lt;b&gt;x&lt;/b&gt; &amp; &quot;q&quot; "
+			    "&#39;a&#39;"
 			    "<br>line 2");
 	assert_string_equal(
 	    jget(json_object_get(json_object_get(c, "m.relates_to"),
@@ -361,7 +367,8 @@ test_render(void **state)
 	json_decref(c);
 	/* an outbox message: subject in bold, body escaped */
 	c = mx_render_outmsg("Approval needed APR-1: close <INC-1>",
-			     "bob asks you to approve\nReply approve", "approval",
+			     "bob asks you to approve\nReply approve",
+			     "approval",
 			     "{\"approval\": 1}");
 	assert_string_equal(jget(c, "body"),
 			    "Approval needed APR-1: close <INC-1>\n\n"
@@ -559,7 +566,8 @@ test_route_approvals(void **state)
 	assert_string_equal(buf_str(&b), "approve APR-4");
 	/* none, or several: say so */
 	assert_int_equal(route("approve", 1, NULL, NULL, 0, NULL, &b), MX_SAY);
-	assert_string_equal(buf_str(&b), "Nothing is waiting for your approval.");
+	assert_string_equal(buf_str(&b),
+			    "Nothing is waiting for your approval.");
 	assert_int_equal(route("reject too risky", 1, NULL, NULL, 2, NULL, &b),
 			 MX_SAY);
 	assert_non_null(strstr(buf_str(&b), "APR-4, APR-7"));
