@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../adapters/matrix.h"
 #include "gw.h"
 #include "http.h"
 #include "ws.h"
@@ -24,6 +25,7 @@
 
 /* The transports, chosen by the configuration's enabled keys. */
 static const struct adapter_ops *const gw_transports[] = {
+    &matrix_ops,
     NULL,
 };
 
@@ -407,10 +409,16 @@ on_signal(uv_signal_t *h, int signum)
 {
 	struct gw *gw = h->data;
 
-	if (signum == SIGHUP)
+	if (signum == SIGHUP) {
 		gw_reload(gw);
-	else
-		gw_stop(gw, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+		return;
+	}
+	gw_stop(gw, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	/*
+	 * A request in flight (a /sync long-poll) would keep uv_run going
+	 * until it ends; return now so that gw_run cancels it.
+	 */
+	uv_stop(gw->loop);
 }
 
 static void
