@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../adapters/slack.h"
 #include "gw.h"
 #include "http.h"
 #include "ws.h"
@@ -18,9 +19,11 @@
 #define OUTBOX_POLL_MS 1000
 #define OUTBOX_BATCH 200
 #define OUTBOX_MAX_ATTEMPTS 20
+#define STOP_GRACE_MS 250 /* for close frames and acks still being written */
 
 /* The transports, chosen by the configuration's enabled keys. */
 static const struct adapter_ops *const gw_transports[] = {
+    &slack_ops,
     NULL,
 };
 
@@ -363,14 +366,27 @@ gw_reload(struct gw *gw)
 }
 
 static void
+on_stop_grace(uv_timer_t *t)
+{
+	uv_stop(t->loop);
+}
+
+static void
 on_signal(uv_signal_t *h, int signum)
 {
 	struct gw *gw = h->data;
 
-	if (signum == SIGHUP)
+	if (signum == SIGHUP) {
 		gw_reload(gw);
-	else
-		gw_stop(gw, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+		return;
+	}
+	gw_stop(gw, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	/*
+	 * libwebsockets keeps handles on the loop until its context is
+	 * freed, so the loop would not end by itself: leave it after a
+	 * moment, then gw_run frees the clients and drains it.
+	 */
+	uv_timer_start(&gw->stop_timer, on_stop_grace, STOP_GRACE_MS, 0);
 }
 
 static void
@@ -414,6 +430,7 @@ gw_run(const char *config_path)
 	gw->loop = &loop;
 	uv_timer_init(gw->loop, &gw->outbox_timer);
 	uv_timer_init(gw->loop, &gw->sched_timer);
+	uv_timer_init(gw->loop, &gw->stop_timer);
 	gw->outbox_timer.data = gw->sched_timer.data = gw;
 	uv_signal_init(gw->loop, &gw->sig_term);
 	uv_signal_init(gw->loop, &gw->sig_int);
