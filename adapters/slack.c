@@ -1080,7 +1080,7 @@ slack_start(struct gw *gw, void **state)
 			return -1;
 		}
 		s->signing_secret = xstrdup(cfg->slack_signing_secret);
-		log_info("slack: HTTP mode: listening on %s%s%s:%d%s",
+		log_info("slack: HTTP mode: listening on http://%s%s%s:%d%s",
 			 strchr(host, ':') ? "[" : "", host,
 			 strchr(host, ':') ? "]" : "", httpd_port(s->httpd),
 			 SLACK_PATH);
