@@ -33,6 +33,7 @@
 #define SLACK_LINK_BATCH 100
 #define SLACK_BACKOFF_MIN_MS 500
 #define SLACK_BACKOFF_MAX_MS 30000
+#define SLACK_CLOSE_GRACE_MS 100 /* acks and answers still being written */
 #define SLACK_BOT_TOKEN "bot token (slack.bot_token)"
 #define SLACK_APP_TOKEN "app-level token (slack.app_token)"
 
@@ -62,6 +63,7 @@ struct slack {
 	int backoff; /* failed connection attempts in a row */
 	uv_timer_t reconnect;
 	uv_timer_t linker; /* the directory linking pass */
+	uv_timer_t closer; /* closes the connections shortly after a stop */
 };
 
 /* One inbound request, from arrival until it is answered. */
@@ -392,7 +394,8 @@ static void
 job_answer(struct slack_job *j, const struct isms_reply *rp)
 {
 	int error = rp->error && !rp->unknown;
-	int private = j->in.shared && (rp->confidential || rp->unknown);
+	/* in a channel, details and refusals are for the sender's eyes */
+	int private = j->in.shared && (rp->confidential || rp->error);
 
 	if (rp->duplicate) {
 		log_debug("slack: %s was redelivered: acked, ignored",
@@ -1093,7 +1096,8 @@ slack_start(struct gw *gw, void **state)
 			       cfg->slack_bot_token, cfg->slack_app_token);
 	uv_timer_init(gw->loop, &s->reconnect);
 	uv_timer_init(gw->loop, &s->linker);
-	s->reconnect.data = s->linker.data = s;
+	uv_timer_init(gw->loop, &s->closer);
+	s->reconnect.data = s->linker.data = s->closer.data = s;
 	if (!s->http_mode)
 		sock_open_soon(s, 0);
 	slack_api_call(s->api, "auth.test", NULL, SLACK_API_RETRY,
@@ -1102,11 +1106,28 @@ slack_start(struct gw *gw, void **state)
 	return 0;
 }
 
+/*
+ * Closing a connection drops what is still queued on it, so the last acks
+ * and answers get a moment to go out first (the daemon's own grace after
+ * SIGTERM is longer). Nothing new is taken in meanwhile.
+ */
+static void
+on_closer(uv_timer_t *t)
+{
+	struct slack *s = t->data;
+	struct slack_link *l;
+
+	for (l = s->links; l != NULL; l = l->next)
+		ws_close(l->c);
+	httpd_free(s->httpd);
+	s->httpd = NULL;
+	uv_close((uv_handle_t *)t, NULL);
+}
+
 static void
 slack_stop(void *state)
 {
 	struct slack *s = state;
-	struct slack_link *l;
 
 	if (s->stopped)
 		return;
@@ -1115,10 +1136,7 @@ slack_stop(void *state)
 	uv_close((uv_handle_t *)&s->reconnect, NULL);
 	uv_timer_stop(&s->linker);
 	uv_close((uv_handle_t *)&s->linker, NULL);
-	for (l = s->links; l != NULL; l = l->next)
-		ws_close(l->c);
-	httpd_free(s->httpd);
-	s->httpd = NULL;
+	uv_timer_start(&s->closer, on_closer, SLACK_CLOSE_GRACE_MS, 0);
 	slack_api_stop(s->api);
 }
 

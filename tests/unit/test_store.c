@@ -36,9 +36,13 @@ test_newer_database_refused(void **state)
 	assert_null(t->st);
 	{
 		sqlite3 *db;
+		char sql[64];
 
+		/* back to this program's level */
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+			 store_schema_version());
 		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-		sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL);
+		sqlite3_exec(db, sql, NULL, NULL, NULL);
 		sqlite3_close(db);
 	}
 	t->st = store_open(path, err, sizeof(err));
