@@ -1,16 +1,6 @@
 /*
- * The Slack transport: Socket Mode or HTTP mode in, the Web API out. Slash
- * commands, button clicks and messages become commands; outbox rows become
- * DMs with Block Kit buttons. Everything runs on the loop thread.
- *
- * Ordering, so that nothing Slack considers delivered is lost or applied
- * twice: an inbound request is run first (gw_request commits its
- * transaction, including the inbox row that de-duplicates it by event_id
- * or envelope_id), then acknowledged (a slash command's answer rides on
- * the ack, or is the HTTP response), then any reply is posted. A crash
- * before the commit leaves the envelope unacked, so Slack redelivers it; a
- * crash after it finds the inbox row on redelivery, which is acked and
- * otherwise ignored.
+ * The Slack transport: Socket Mode or HTTP mode in, the Web API out; slash
+ * commands, clicks and messages become commands, outbox rows become DMs.
  */
 #include "slack.h"
 
@@ -34,6 +24,7 @@
 #define SLACK_BACKOFF_MIN_MS 500
 #define SLACK_BACKOFF_MAX_MS 30000
 #define SLACK_CLOSE_GRACE_MS 100 /* acks and answers still being written */
+#define SLACK_DRAIN_MS 2000 /* an old connection outlives its successor's hello */
 #define SLACK_BOT_TOKEN "bot token (slack.bot_token)"
 #define SLACK_APP_TOKEN "app-level token (slack.app_token)"
 
@@ -64,6 +55,7 @@ struct slack {
 	uv_timer_t reconnect;
 	uv_timer_t linker; /* the directory linking pass */
 	uv_timer_t closer; /* closes the connections shortly after a stop */
+	uv_timer_t drainer; /* closes replaced connections */
 };
 
 /* One inbound request, from arrival until it is answered. */
@@ -96,14 +88,6 @@ struct slack_lookup {
 };
 
 static void slack_stop(void *state);
-
-static void
-secret_free(char *s)
-{
-	if (s != NULL)
-		explicit_bzero(s, strlen(s));
-	free(s);
-}
 
 /* A string member of a member, or NULL; borrowed from o. */
 static const char *
@@ -314,12 +298,10 @@ static void
 job_ack(struct slack_job *j, json_t *payload)
 {
 	struct slack_link *l, *same = NULL, *newest = NULL;
-	char *text;
+	char *text = NULL;
 
-	if (j->acked) {
-		json_decref(payload);
-		return;
-	}
+	if (j->acked)
+		goto out;
 	j->acked = 1;
 	if (j->hc != NULL) {
 		text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
@@ -328,14 +310,10 @@ job_ack(struct slack_job *j, json_t *payload)
 				   : "text/plain; charset=utf-8",
 			      text ? text : "", text ? strlen(text) : 0);
 		j->hc = NULL;
-		free(text);
-		json_decref(payload);
-		return;
+		goto out;
 	}
-	if (j->envelope_id == NULL) {
-		json_decref(payload);
-		return;
-	}
+	if (j->envelope_id == NULL)
+		goto out;
 	for (l = j->s->links; l != NULL; l = l->next) {
 		if (l->id == j->link_id)
 			same = l;
@@ -343,10 +321,21 @@ job_ack(struct slack_job *j, json_t *payload)
 			newest = l;
 	}
 	text = slack_render_ack(j->envelope_id, payload);
+	payload = NULL; /* stolen by slack_render_ack */
 	if (link_send(same, text) < 0 && link_send(newest, text) < 0)
 		log_warnx("slack: no connection to ack an envelope on; Slack "
 			  "will redeliver it");
+out:
+	json_decref(payload);
 	free(text);
+}
+
+/* Acknowledges without more to say, and forgets the request. */
+static void
+job_done(struct slack_job *j, json_t *payload)
+{
+	job_ack(j, payload);
+	job_free(j);
 }
 
 /*
@@ -400,16 +389,24 @@ job_answer(struct slack_job *j, const struct isms_reply *rp)
 	if (rp->duplicate) {
 		log_debug("slack: %s was redelivered: acked, ignored",
 			  j->dedupe ? j->dedupe : "a request");
-		job_ack(j, NULL);
+		job_done(j, NULL);
 	} else if (j->in.kind == SLACK_IN_COMMAND) {
-		job_ack(j, slack_render_ephemeral(buf_str(&rp->text), error));
+		job_done(j, slack_render_ephemeral(buf_str(&rp->text), error));
 	} else {
 		job_ack(j, NULL);
 		job_reply(j, buf_str(&rp->text), error, private);
+		job_free(j);
 	}
-	job_free(j);
 }
 
+/*
+ * Runs the command, then acknowledges, then replies. So nothing Slack
+ * considers delivered is lost or applied twice: gw_request commits the
+ * change together with the inbox row that de-duplicates it (event id, or
+ * envelope id, or trigger id). A crash before the commit leaves the
+ * envelope unacked and Slack redelivers it; a redelivery after the commit
+ * finds the inbox row and is acked and otherwise ignored.
+ */
 static void
 job_run(struct slack_job *j)
 {
@@ -434,7 +431,8 @@ on_sender_info(void *arg, const struct slack_api_result *r)
 	const char *email;
 	struct person p;
 
-	if (s->stopped || auth_failed(s, r, SLACK_BOT_TOKEN)) {
+	if (s->stopped || r->status == SLACK_API_CANCELLED ||
+	    auth_failed(s, r, SLACK_BOT_TOKEN)) {
 		job_free(j); /* unacked: Slack redelivers it */
 		return;
 	}
@@ -512,19 +510,16 @@ job_start(struct slack_job *j)
 
 	if (j->in.kind == SLACK_IN_IGNORE) {
 		log_debug("slack: ignored: %s", j->in.why ? j->in.why : "?");
-		job_ack(j, NULL);
-		job_free(j);
+		job_done(j, NULL);
 		return;
 	}
 	if (j->in.kind == SLACK_IN_CHALLENGE) {
-		job_ack(j, json_pack("{s:s}", "challenge", j->in.challenge));
-		job_free(j);
+		job_done(j, json_pack("{s:s}", "challenge", j->in.challenge));
 		return;
 	}
 	rc = job_command(j);
 	if (rc < 0) {
-		job_ack(j, NULL);
-		job_free(j);
+		job_done(j, NULL);
 		return;
 	}
 	if (rc == 1) {
@@ -621,6 +616,22 @@ sock_open_failed(struct slack *s)
 		sock_open_soon(s, backoff_ms(s->backoff++));
 }
 
+/* Closes every connection but the newest live one. */
+static void
+on_drained(uv_timer_t *t)
+{
+	struct slack *s = t->data;
+	struct slack_link *l, *newest = NULL;
+
+	for (l = s->links; l != NULL; l = l->next)
+		if (l->hello && !l->draining &&
+		    (newest == NULL || l->id > newest->id))
+			newest = l;
+	for (l = s->links; l != NULL; l = l->next)
+		if (l != newest && l->hello)
+			ws_close(l->c);
+}
+
 static void
 link_hello(struct slack *s, struct slack_link *link)
 {
@@ -630,12 +641,15 @@ link_hello(struct slack *s, struct slack_link *link)
 	s->opening = 0;
 	s->backoff = 0;
 	log_info("slack: connected (Socket Mode, connection %u)", link->id);
-	/* the new connection replaces the older ones */
+	/*
+	 * The new connection replaces the older ones; they are closed a
+	 * little later (if Slack has not closed them already), since closing
+	 * drops acks still queued on them.
+	 */
 	for (l = s->links; l != NULL; l = l->next)
-		if (l != link) {
+		if (l != link)
 			l->draining = 1;
-			ws_close(l->c);
-		}
+	uv_timer_start(&s->drainer, on_drained, SLACK_DRAIN_MS, 0);
 }
 
 static void
@@ -1097,7 +1111,9 @@ slack_start(struct gw *gw, void **state)
 	uv_timer_init(gw->loop, &s->reconnect);
 	uv_timer_init(gw->loop, &s->linker);
 	uv_timer_init(gw->loop, &s->closer);
+	uv_timer_init(gw->loop, &s->drainer);
 	s->reconnect.data = s->linker.data = s->closer.data = s;
+	s->drainer.data = s;
 	if (!s->http_mode)
 		sock_open_soon(s, 0);
 	slack_api_call(s->api, "auth.test", NULL, SLACK_API_RETRY,
@@ -1136,6 +1152,8 @@ slack_stop(void *state)
 	uv_close((uv_handle_t *)&s->reconnect, NULL);
 	uv_timer_stop(&s->linker);
 	uv_close((uv_handle_t *)&s->linker, NULL);
+	uv_timer_stop(&s->drainer);
+	uv_close((uv_handle_t *)&s->drainer, NULL);
 	uv_timer_start(&s->closer, on_closer, SLACK_CLOSE_GRACE_MS, 0);
 	slack_api_stop(s->api);
 }
@@ -1151,7 +1169,7 @@ slack_free(void *state)
 		free(l);
 	}
 	slack_api_free(s->api);
-	secret_free(s->signing_secret);
+	str_free_secret(s->signing_secret);
 	free(s->bot_user_id);
 	free(s);
 }

@@ -70,14 +70,6 @@ static const struct {
 
 static void api_pump(uv_timer_t *t);
 
-static void
-secret_free(char *s)
-{
-	if (s != NULL)
-		explicit_bzero(s, strlen(s));
-	free(s);
-}
-
 struct slack_api *
 slack_api_new(struct http *http, uv_loop_t *loop, const char *base,
 	      const char *bot_token, const char *app_token)
@@ -449,7 +441,7 @@ slack_api_free(struct slack_api *a)
 		free(g);
 	}
 	free(a->base);
-	secret_free(a->bot_auth);
-	secret_free(a->app_auth);
+	str_free_secret(a->bot_auth);
+	str_free_secret(a->app_auth);
 	free(a);
 }

@@ -96,7 +96,11 @@ sleep 0.5
 # 7. refresh_requested, then a dropped socket, with traffic meanwhile: no
 #    loss, no duplicates; the new connection opens before the old closes
 ctl disconnect '{"reason":"refresh_requested","close_after":1.0}'
-for i in 1 2 3; do slash U0ALICE C0GENERAL /incident "Refresh test $i"; done
+REFRESH_ENVS=""
+for i in 1 2 3; do
+	slash U0ALICE C0GENERAL /incident "Refresh test $i"
+	REFRESH_ENVS="$REFRESH_ENVS '$ENV',"
+done
 await connections 2
 wait_state "d['connections']['list'][1]['time'] < (d['connections']['list'][0]['closed'] or 1e18)"
 ctl drop '{}'
@@ -105,6 +109,8 @@ await connections 3
 sql_wait "$DB" "SELECT COUNT(*) FROM incidents" $((incidents + 6))
 [ "$(sql "$DB" "SELECT COUNT(DISTINCT title) FROM incidents WHERE title LIKE '% test %'")" = 6 ] || fail "lost or doubled"
 wait_state "all(e['acked'] for e in d['envelopes'])"
+# a refresh loses no answer either: the old connection closes after its acks
+[ "$(state "all(any('Recorded as' in ((a.get('payload') or {}).get('text') or '') for a in d['acks'] if a['envelope_id'] == e) for e in [$REFRESH_ENVS])")" = True ] || fail "an answer was lost in the refresh"
 
 # 8. a sender the directory lacks is linked through users.info; a stranger
 #    is refused politely and changes nothing
