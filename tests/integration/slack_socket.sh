@@ -1,7 +1,6 @@
-# Slack in Socket Mode against the fake Slack: slash commands, DMs to the
-# isms_managers, approvals by button and by thread reply, confidentiality,
-# directory linking, reconnects without loss or duplicates, redelivery,
-# 429 and pacing, a revoked token; SIGTERM ends it cleanly.
+# Slack Socket Mode against the fake: commands, DMs, approvals by button and
+# thread reply, linking, reconnects, redelivery, 429, kill -9, revocation;
+# nothing lost or doubled, SIGTERM clean.
 . tests/integration/lib.sh
 . tests/integration/slack.inc
 DB=$T/isms.db
@@ -150,7 +149,22 @@ for mono, ch, _ in calls:
     last[ch] = mono
 EOP
 
-# 10. a revoked bot token stops the transport with a clear line; the
+# 10. kill -9 in the middle of a burst, then a restart: Slack redelivers
+#     what was not acked, and every report is recorded exactly once
+for i in 1 2 3 4 5 6 7 8; do
+	slash U0ALICE C0GENERAL /incident "Crash test $i"
+	if [ $i = 4 ]; then
+		kill -9 "$ISMSD_PID"
+		wait "$ISMSD_PID" 2>/dev/null || true
+	fi
+done
+mv "$T/ismsd.err" "$T/ismsd.1.err"
+start_ismsd "$T/ismsd.conf"
+sql_wait "$DB" "SELECT COUNT(DISTINCT title) || '|' || COUNT(*) FROM incidents WHERE title LIKE 'Crash test %'" "8|8"
+wait_state "all(e['acked'] for e in d['envelopes'])"
+[ "$(sql "$DB" "SELECT COUNT(*) FROM incidents WHERE title LIKE 'Crash test %'")" = 8 ] || fail "doubled after the crash"
+
+# 11. a revoked bot token stops the transport with a clear line; the
 #     daemon keeps running and the messages wait in the outbox
 ctl revoke '{"token":"xoxb-TEST"}'
 slash U0ALICE C0GENERAL /incident "Reported after the revocation"
@@ -163,6 +177,6 @@ kill -0 "$ISMSD_PID" || fail "the daemon died"
 [ "$(sql "$DB" "SELECT COUNT(*) FROM outbox_delivery WHERE transport = 'slack' AND status = 'pending'")" -ge 1 ] || fail "messages lost"
 
 stop_ismsd
-no_secrets "$T/ismsd.err" "$T/ismsd.out"
+no_secrets "$T/ismsd.1.err" "$T/ismsd.err" "$T/ismsd.out"
 "$ISMSCTL" --db "$DB" audit verify >/dev/null || fail "audit chain"
 echo "slack socket mode ok"
