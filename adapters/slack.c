@@ -24,7 +24,7 @@
 #define SLACK_BACKOFF_MIN_MS 500
 #define SLACK_BACKOFF_MAX_MS 30000
 #define SLACK_CLOSE_GRACE_MS 100 /* acks and answers still being written */
-#define SLACK_DRAIN_MS 2000 /* an old connection outlives its successor's hello */
+#define SLACK_DRAIN_MS 2000	 /* a replaced connection lives on this long */
 #define SLACK_BOT_TOKEN "bot token (slack.bot_token)"
 #define SLACK_APP_TOKEN "app-level token (slack.app_token)"
 
@@ -53,18 +53,18 @@ struct slack {
 	int opening; /* a new connection is being opened */
 	int backoff; /* failed connection attempts in a row */
 	uv_timer_t reconnect;
-	uv_timer_t linker; /* the directory linking pass */
-	uv_timer_t closer; /* closes the connections shortly after a stop */
+	uv_timer_t linker;  /* the directory linking pass */
+	uv_timer_t closer;  /* closes the connections shortly after a stop */
 	uv_timer_t drainer; /* closes replaced connections */
 };
 
 /* One inbound request, from arrival until it is answered. */
 struct slack_job {
 	struct slack *s;
-	json_t *root;     /* owns the payload in borrows from */
+	json_t *root; /* owns the payload in borrows from */
 	struct slack_in in;
-	char *envelope_id; /* Socket Mode: acked with it */
-	unsigned link_id;  /* ...preferably on the connection it came on */
+	char *envelope_id;     /* Socket Mode: acked with it */
+	unsigned link_id;      /* ...preferably on the connection it came on */
 	struct httpd_conn *hc; /* HTTP mode: answered on it */
 	int acked;
 	char *dedupe; /* the inbox id, or NULL */
@@ -120,8 +120,7 @@ slack_fail(struct slack *s, const char *what, const char *error)
 
 /* 1 when r means a refused token (and the transport was stopped). */
 static int
-auth_failed(struct slack *s, const struct slack_api_result *r,
-	    const char *what)
+auth_failed(struct slack *s, const struct slack_api_result *r, const char *what)
 {
 	if (r->status != SLACK_API_AUTH)
 		return 0;
@@ -186,25 +185,33 @@ lookup_key(const char *kind, const char *value)
 	return k;
 }
 
-/* Was this looked up lately? Records the attempt when it was not. */
+/* Was this looked up within SLACK_LOOKUP_TTL? */
 static int
 lookup_recent(struct slack *s, const char *kind, const char *value)
 {
 	struct store *st = s->gw->st;
 	char *key = lookup_key(kind, value);
-	int64_t n = 0, now = store_now(st);
+	int64_t n = 0;
 
 	db_int(st, &n,
 	       "SELECT COUNT(*) FROM slack_lookup WHERE key = ? AND "
 	       "checked_at > ?",
-	       "ti", key, now - SLACK_LOOKUP_TTL);
-	if (n == 0)
-		db_exec(st,
-			"INSERT OR REPLACE INTO slack_lookup(key, checked_at) "
-			"VALUES (?, ?)",
-			"ti", key, now);
+	       "ti", key, store_now(st) - SLACK_LOOKUP_TTL);
 	free(key);
 	return n > 0;
+}
+
+static void
+lookup_note(struct slack *s, const char *kind, const char *value)
+{
+	struct store *st = s->gw->st;
+	char *key = lookup_key(kind, value);
+
+	db_exec(st,
+		"INSERT OR REPLACE INTO slack_lookup(key, checked_at) VALUES "
+		"(?, ?)",
+		"ti", key, store_now(st));
+	free(key);
 }
 
 /*
@@ -284,9 +291,8 @@ job_free(struct slack_job *j)
 static int
 link_send(struct slack_link *l, const char *text)
 {
-	return l != NULL && l->hello
-		   ? ws_send_text(l->c, text, strlen(text))
-		   : -1;
+	return l != NULL && l->hello ? ws_send_text(l->c, text, strlen(text))
+				     : -1;
 }
 
 /*
@@ -353,8 +359,8 @@ job_reply(struct slack_job *j, const char *text, int error, int private)
 	if (in->kind == SLACK_IN_ACTION && in->response_url != NULL) {
 		args = slack_render_ephemeral(text, error);
 		json_object_set_new(args, "replace_original", json_false());
-		slack_api_respond(s->api, in->response_url, args,
-				  on_api_logged, s);
+		slack_api_respond(s->api, in->response_url, args, on_api_logged,
+				  s);
 		return;
 	}
 	if (in->channel == NULL)
@@ -529,6 +535,7 @@ job_start(struct slack_job *j)
 	/* a sender not in the directory may be linked by e-mail first */
 	if (store_person_find(s->gw->st, "slack", j->in.user, &p) == 0 &&
 	    !lookup_recent(s, "user", j->in.user)) {
+		lookup_note(s, "user", j->in.user);
 		args = json_pack("{s:s}", "user", j->in.user);
 		if (slack_api_call(s->api, "users.info", args, SLACK_API_FAST,
 				   on_sender_info, j) == 0)
@@ -679,8 +686,8 @@ on_ws_text(void *arg, struct ws_conn *c, const char *msg, size_t len)
 		if (env.retry_attempt > 0)
 			log_debug("slack: envelope redelivered (attempt %d)",
 				  env.retry_attempt);
-		job_new(s, env.type, json_incref(env.payload),
-			env.envelope_id, link->id, NULL);
+		job_new(s, env.type, json_incref(env.payload), env.envelope_id,
+			link->id, NULL);
 	} else {
 		log_debug("slack: ignored a %.40s message", env.type);
 	}
@@ -856,7 +863,8 @@ send_decided(struct slack_send *x)
 	struct slack *s = x->s;
 	json_t *pl = json_loads(x->payload, 0, NULL);
 	json_t *apr = json_object_get(pl, "approval");
-	const char *outcome = json_string_value(json_object_get(pl, "decision"));
+	const char *outcome =
+	    json_string_value(json_object_get(pl, "decision"));
 	sqlite3_stmt *st;
 
 	if (!json_is_integer(apr))
@@ -872,12 +880,11 @@ send_decided(struct slack_send *x)
 	if (st == NULL)
 		goto out;
 	while (sqlite3_step(st) == SQLITE_ROW)
-		slack_api_call(s->api, "chat.update",
-			       slack_render_decided(db_col(st, 0),
-						    db_col(st, 1),
-						    db_col(st, 2), x->subject,
-						    outcome),
-			       SLACK_API_RETRY, on_api_logged, s);
+		slack_api_call(
+		    s->api, "chat.update",
+		    slack_render_decided(db_col(st, 0), db_col(st, 1),
+					 db_col(st, 2), x->subject, outcome),
+		    SLACK_API_RETRY, on_api_logged, s);
 	sqlite3_finalize(st);
 out:
 	json_decref(pl);
@@ -1035,7 +1042,7 @@ link_pass(uv_timer_t *t)
 
 		x->s = s;
 		x->person_id = ids[i];
-		lookup_recent(s, "email", emails[i]);
+		lookup_note(s, "email", emails[i]);
 		if (slack_api_call(s->api, "users.lookupByEmail",
 				   json_pack("{s:s}", "email", emails[i]),
 				   SLACK_API_RETRY, on_lookup_email, x) < 0)
@@ -1064,12 +1071,11 @@ on_auth_test(void *arg, const struct slack_api_result *r)
 	}
 	free(s->bot_user_id);
 	s->bot_user_id = xstrdup(jstr2(r->body, "user_id", NULL));
-	log_info("slack: the bot is %.80s (%.40s) in %.80s",
-		 jstr2(r->body, "user", NULL) ? jstr2(r->body, "user", NULL)
-					       : "?",
-		 s->bot_user_id ? s->bot_user_id : "?",
-		 jstr2(r->body, "team", NULL) ? jstr2(r->body, "team", NULL)
-					       : "?");
+	log_info(
+	    "slack: the bot is %.80s (%.40s) in %.80s",
+	    jstr2(r->body, "user", NULL) ? jstr2(r->body, "user", NULL) : "?",
+	    s->bot_user_id ? s->bot_user_id : "?",
+	    jstr2(r->body, "team", NULL) ? jstr2(r->body, "team", NULL) : "?");
 	uv_timer_start(&s->linker, link_pass, SLACK_LINK_FIRST_MS, 0);
 }
 
@@ -1116,8 +1122,8 @@ slack_start(struct gw *gw, void **state)
 	s->drainer.data = s;
 	if (!s->http_mode)
 		sock_open_soon(s, 0);
-	slack_api_call(s->api, "auth.test", NULL, SLACK_API_RETRY,
-		       on_auth_test, s);
+	slack_api_call(s->api, "auth.test", NULL, SLACK_API_RETRY, on_auth_test,
+		       s);
 	*state = s;
 	return 0;
 }

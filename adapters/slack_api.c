@@ -12,13 +12,13 @@
 #include "../gateway/log.h"
 
 #define API_MAX_INFLIGHT 4
-#define API_PACE_MS 1000       /* chat.postMessage per channel */
+#define API_PACE_MS 1000 /* chat.postMessage per channel */
 #define API_TIMEOUT_MS 10000L
 #define API_FAST_TIMEOUT_MS 2000L
-#define API_RETRIES 3          /* transient failures, SLACK_API_RETRY */
-#define API_MAX_LIMITED 5      /* 429s waited out here, then reported */
-#define API_MAX_WAIT_S 120     /* longer Retry-After: reported at once */
-#define API_DEFAULT_WAIT_S 5   /* a 429 without Retry-After */
+#define API_RETRIES 3	     /* transient failures, SLACK_API_RETRY */
+#define API_MAX_LIMITED 5    /* 429s waited out here, then reported */
+#define API_MAX_WAIT_S 120   /* longer Retry-After: reported at once */
+#define API_DEFAULT_WAIT_S 5 /* a 429 without Retry-After */
 #define API_KEY_MAX 96
 
 struct api_call {
@@ -83,10 +83,10 @@ slack_api_new(struct http *http, uv_loop_t *loop, const char *base,
 	n = strlen(a->base);
 	while (n > 0 && a->base[n - 1] == '/')
 		a->base[--n] = '\0';
-	a->bot_auth = xasprintf("Authorization: Bearer %s",
-				bot_token ? bot_token : "");
-	a->app_auth = xasprintf("Authorization: Bearer %s",
-				app_token ? app_token : "");
+	a->bot_auth =
+	    xasprintf("Authorization: Bearer %s", bot_token ? bot_token : "");
+	a->app_auth =
+	    xasprintf("Authorization: Bearer %s", app_token ? app_token : "");
 	uv_timer_init(loop, &a->timer);
 	a->timer.data = a;
 	return a;
@@ -290,8 +290,8 @@ on_done(void *arg, const struct http_res *res, const char *err)
 	    err == NULL && res->status >= 200 && res->status < 300)
 		r.status = SLACK_API_OK; /* response_url answers "ok" */
 	else
-		r.status = slack_api_classify(err ? 0 : res->status, body,
-					      &r.error);
+		r.status =
+		    slack_api_classify(err ? 0 : res->status, body, &r.error);
 	if (err != NULL)
 		r.error = err; /* names a host at most, never a path */
 	if (r.status == SLACK_API_RATELIMITED) {

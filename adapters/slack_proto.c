@@ -125,8 +125,7 @@ parse_slash(json_t *p, struct slack_in *in)
 	in->text = jstr(p, "text");
 	in->response_url = jstr(p, "response_url");
 	in->trigger_id = jstr(p, "trigger_id");
-	if (!id_ok(in->user) || in->command == NULL ||
-	    in->command[0] != '/') {
+	if (!id_ok(in->user) || in->command == NULL || in->command[0] != '/') {
 		in->why = "slash command without user_id or command";
 		return -1;
 	}
@@ -240,8 +239,8 @@ parse_event(json_t *p, const char *bot, struct slack_in *in)
 		return -1;
 	}
 	ctype = jstr(ev, "channel_type");
-	in->shared = ctype != NULL ? strcmp(ctype, "im") != 0
-				   : in->channel[0] != 'D';
+	in->shared =
+	    ctype != NULL ? strcmp(ctype, "im") != 0 : in->channel[0] != 'D';
 	in->mentioned = mention_len(in->text, bot) > 0;
 	in->kind = SLACK_IN_MESSAGE;
 	return 0;
@@ -312,8 +311,8 @@ quiz_command(const char *v, struct buf *out)
 	if (!word_ok(camp, cl, 12) || strspn(camp, "0123456789") != cl ||
 	    !word_ok(c1 + 1, ql, 64) || parse_int(c2 + 1, 1, 99, &n) < 0)
 		return -1;
-	buf_printf(out, "quiz answer QZ-%.*s %.*s %ld", (int)cl, camp,
-		   (int)ql, c1 + 1, n);
+	buf_printf(out, "quiz answer QZ-%.*s %.*s %ld", (int)cl, camp, (int)ql,
+		   c1 + 1, n);
 	return 0;
 }
 
@@ -594,8 +593,7 @@ slack_form_encode(struct buf *b, json_t *obj)
 
 	if (b->data == NULL)
 		buf_puts(b, "");
-	json_object_foreach(obj, key, v)
-	{
+	json_object_foreach(obj, key, v) {
 		if (!json_is_string(v))
 			continue;
 		if (!first)
@@ -687,20 +685,18 @@ jtext(const char *s, size_t max)
 static json_t *
 mrkdwn_section(const char *text)
 {
-	return json_pack("{s:s,s:{s:s,s:o}}", "type", "section", "text",
-			 "type", "mrkdwn", "text",
-			 jtext(text, SLACK_SECTION_MAX));
+	return json_pack("{s:s,s:{s:s,s:o}}", "type", "section", "text", "type",
+			 "mrkdwn", "text", jtext(text, SLACK_SECTION_MAX));
 }
 
 static json_t *
 button(const char *action_id, const char *label, const char *value,
        const char *style)
 {
-	json_t *b = json_pack("{s:s,s:s,s:{s:s,s:o,s:b},s:s}", "type",
-			      "button", "action_id", action_id, "text", "type",
-			      "plain_text", "text",
-			      jtext(label, SLACK_BUTTON_TEXT_MAX), "emoji", 1,
-			      "value", value);
+	json_t *b = json_pack(
+	    "{s:s,s:s,s:{s:s,s:o,s:b},s:s}", "type", "button", "action_id",
+	    action_id, "text", "type", "plain_text", "text",
+	    jtext(label, SLACK_BUTTON_TEXT_MAX), "emoji", 1, "value", value);
 
 	if (b != NULL && style != NULL)
 		json_object_set_new(b, "style", json_string(style));
@@ -732,11 +728,11 @@ approval_actions(json_t *payload)
 		return NULL;
 	snprintf(value, sizeof(value), "APR-%lld",
 		 (long long)json_integer_value(v));
-	return json_pack("{s:s,s:s,s:[o,o]}", "type", "actions", "block_id",
-			 "isms_approval", "elements",
-			 button(SLACK_ACTION_APPROVE, "Approve", value,
-				"primary"),
-			 button(SLACK_ACTION_REJECT, "Reject", value, "danger"));
+	return json_pack(
+	    "{s:s,s:s,s:[o,o]}", "type", "actions", "block_id", "isms_approval",
+	    "elements",
+	    button(SLACK_ACTION_APPROVE, "Approve", value, "primary"),
+	    button(SLACK_ACTION_REJECT, "Reject", value, "danger"));
 }
 
 static json_t *
@@ -751,8 +747,7 @@ quiz_actions(json_t *payload)
 	    jword(payload, "question", q, sizeof(q)) < 0)
 		return NULL;
 	els = json_array();
-	json_array_foreach(opts, i, o)
-	{
+	json_array_foreach(opts, i, o) {
 		if (i >= SLACK_BUTTONS_MAX || !json_is_string(o))
 			break;
 		snprintf(value, sizeof(value), "%s:%s:%zu",
@@ -760,17 +755,16 @@ quiz_actions(json_t *payload)
 			 i + 1);
 		snprintf(label, sizeof(label), "%zu. %.*s", i + 1,
 			 SLACK_BUTTON_TEXT_MAX, json_string_value(o));
-		json_array_append_new(els, button(SLACK_ACTION_QUIZ, label,
-						  value, NULL));
+		json_array_append_new(
+		    els, button(SLACK_ACTION_QUIZ, label, value, NULL));
 	}
 	return json_pack("{s:s,s:s,s:o}", "type", "actions", "block_id",
 			 "isms_quiz", "elements", els);
 }
 
 json_t *
-slack_render_post(const char *channel, const char *thread_ts,
-		  const char *kind, const char *subject, const char *body,
-		  const char *payload)
+slack_render_post(const char *channel, const char *thread_ts, const char *kind,
+		  const char *subject, const char *body, const char *payload)
 {
 	struct buf text = {0};
 	json_t *msg, *pl = NULL, *actions = NULL;
@@ -796,9 +790,9 @@ slack_render_post(const char *channel, const char *thread_ts,
 	else if (kind != NULL && strcmp(kind, "quiz") == 0)
 		actions = quiz_actions(pl);
 	if (actions != NULL)
-		json_object_set_new(msg, "blocks",
-				    json_pack("[o,o]", mrkdwn_section(text.data),
-					      actions));
+		json_object_set_new(
+		    msg, "blocks",
+		    json_pack("[o,o]", mrkdwn_section(text.data), actions));
 out:
 	json_decref(pl);
 	buf_free(&text);
@@ -821,12 +815,11 @@ slack_render_decided(const char *channel, const char *ts,
 			    : ":x: ");
 	slack_escape(&line, decision);
 	buf_printf(&text, "%s\n%s", head.data, line.data);
-	msg = json_pack("{s:s,s:s,s:o,s:[o,{s:s,s:[{s:s,s:o}]}]}", "channel",
-			channel, "ts", ts, "text",
-			jtext(text.data, SLACK_TEXT_MAX), "blocks",
-			mrkdwn_section(head.data), "type", "context",
-			"elements", "type", "mrkdwn", "text",
-			jtext(line.data, SLACK_SECTION_MAX));
+	msg = json_pack(
+	    "{s:s,s:s,s:o,s:[o,{s:s,s:[{s:s,s:o}]}]}", "channel", channel, "ts",
+	    ts, "text", jtext(text.data, SLACK_TEXT_MAX), "blocks",
+	    mrkdwn_section(head.data), "type", "context", "elements", "type",
+	    "mrkdwn", "text", jtext(line.data, SLACK_SECTION_MAX));
 	buf_free(&head);
 	buf_free(&line);
 	buf_free(&text);
@@ -868,13 +861,13 @@ slack_render_ack(const char *envelope_id, json_t *payload)
 }
 
 static const char *const auth_errors[] = {
-    "token_revoked",  "invalid_auth",  "account_inactive",
-    "not_authed",     "token_expired", "not_allowed_token_type",
-    "team_disabled",  "app_uninstalled",
+    "token_revoked", "invalid_auth",	"account_inactive",
+    "not_authed",    "token_expired",	"not_allowed_token_type",
+    "team_disabled", "app_uninstalled",
 };
 
 static const char *const transient_errors[] = {
-    "internal_error",  "fatal_error",     "service_unavailable",
+    "internal_error",  "fatal_error",	    "service_unavailable",
     "request_timeout", "team_added_to_org",
 };
 
@@ -898,7 +891,8 @@ slack_api_classify(long http_status, json_t *body, const char **error)
 		*error = "transfer failed";
 		return SLACK_API_TRANSIENT;
 	}
-	if (http_status == 429 || (e != NULL && strcmp(e, "ratelimited") == 0)) {
+	if (http_status == 429 ||
+	    (e != NULL && strcmp(e, "ratelimited") == 0)) {
 		*error = "ratelimited";
 		return SLACK_API_RATELIMITED;
 	}

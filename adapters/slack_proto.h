@@ -1,7 +1,6 @@
 /*
- * The Slack wire formats, without I/O: Socket Mode envelopes, slash command
- * forms, interactivity and Events API payloads in; mrkdwn, Block Kit
- * messages and acks out. Pure functions, fuzzed and unit-tested alone.
+ * The Slack wire formats without I/O: envelopes, forms, interactivity and
+ * events in; mrkdwn, Block Kit and acks out. Fuzzed and unit-tested alone.
  */
 #ifndef ISMS_SLACK_PROTO_H
 #define ISMS_SLACK_PROTO_H
@@ -25,11 +24,11 @@
 
 /* One Socket Mode frame. Release with slack_envelope_free. */
 struct slack_envelope {
-	json_t *root;            /* owned */
-	const char *type;        /* hello, disconnect, slash_commands, ... */
+	json_t *root;		 /* owned */
+	const char *type;	 /* hello, disconnect, slash_commands, ... */
 	const char *envelope_id; /* NULL for hello and disconnect */
-	const char *reason;      /* disconnect reason, or NULL */
-	json_t *payload;         /* borrowed from root, or NULL */
+	const char *reason;	 /* disconnect reason, or NULL */
+	json_t *payload;	 /* borrowed from root, or NULL */
 	int retry_attempt;
 };
 
@@ -57,8 +56,8 @@ struct slack_in {
 	const char *user;
 	const char *channel;
 	const char *text;
-	const char *command;  /* "/isms", "/incident", "/risk" */
-	const char *ts;       /* the message, or the clicked message */
+	const char *command; /* "/isms", "/incident", "/risk" */
+	const char *ts;	     /* the message, or the clicked message */
 	const char *thread_ts;
 	const char *event_id; /* Events API */
 	const char *trigger_id;
@@ -141,8 +140,8 @@ json_t *slack_render_post(const char *channel, const char *thread_ts,
  * remove its buttons (new reference).
  */
 json_t *slack_render_decided(const char *channel, const char *ts,
-			     const char *approval_subject,
-			     const char *decision, const char *outcome);
+			     const char *approval_subject, const char *decision,
+			     const char *outcome);
 
 /* A reply's text: escaped, with a warning sign for errors; into b. */
 void slack_reply_text(struct buf *b, const char *text, int error);
@@ -161,7 +160,7 @@ enum slack_api_status {
 	SLACK_API_OK,
 	SLACK_API_TRANSIENT,   /* 5xx, internal_error, transport: retry */
 	SLACK_API_RATELIMITED, /* 429 or "ratelimited": wait, then retry */
-	SLACK_API_AUTH,        /* the token is no good: stop the adapter */
+	SLACK_API_AUTH,	       /* the token is no good: stop the adapter */
 	SLACK_API_FAILED,      /* anything else: permanent for this call */
 	SLACK_API_CANCELLED,   /* the daemon is stopping */
 };

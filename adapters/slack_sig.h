@@ -15,7 +15,7 @@ enum slack_sig_result {
 	SLACK_SIG_OK,
 	SLACK_SIG_MISSING, /* no signature or timestamp header */
 	SLACK_SIG_STALE,   /* timestamp malformed or too far from now */
-	SLACK_SIG_BAD,     /* signature does not match */
+	SLACK_SIG_BAD,	   /* signature does not match */
 };
 
 /* Writes "v0=<hex>" (SLACK_SIG_LEN + 1 bytes with the NUL) into out. */

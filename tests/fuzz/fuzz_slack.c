@@ -30,8 +30,8 @@ inbound(const char *type, json_t *payload)
 	rc = slack_in_parse(type, payload, "U0BOT", &in);
 	check(rc == 0 || in.why != NULL);
 	if (rc == 0 && in.kind == SLACK_IN_MESSAGE)
-		check(in.user != NULL && in.text != NULL && in.channel != NULL &&
-		      strcmp(in.user, "U0BOT") != 0);
+		check(in.user != NULL && in.text != NULL &&
+		      in.channel != NULL && strcmp(in.user, "U0BOT") != 0);
 	rc = slack_in_command(&in, "U0BOT", &cmd);
 	check(rc >= -1 && rc <= 1);
 	if (rc >= 0) {
@@ -48,8 +48,9 @@ inbound(const char *type, json_t *payload)
 static void
 render(const char *text)
 {
-	json_t *m = slack_render_post("D1", "1.1", "approval", text, text,
-				      text), *again;
+	json_t *m =
+		   slack_render_post("D1", "1.1", "approval", text, text, text),
+	       *again;
 	char *dump;
 
 	check(m != NULL);

@@ -65,14 +65,14 @@ test_sig_forged_and_stale(void **state)
 	assert_int_equal(slack_sig_verify(doc_secret, doc_ts, "v0=a2114d57",
 					  doc_body, n, 1531420618),
 			 SLACK_SIG_BAD);
-	assert_int_equal(slack_sig_verify(doc_secret, doc_ts, "", doc_body, n,
-					  1531420618),
-			 SLACK_SIG_BAD);
+	assert_int_equal(
+	    slack_sig_verify(doc_secret, doc_ts, "", doc_body, n, 1531420618),
+	    SLACK_SIG_BAD);
 	memcpy(v1, doc_sig, sizeof(doc_sig));
 	v1[1] = '1';
-	assert_int_equal(slack_sig_verify(doc_secret, doc_ts, v1, doc_body, n,
-					  1531420618),
-			 SLACK_SIG_BAD);
+	assert_int_equal(
+	    slack_sig_verify(doc_secret, doc_ts, v1, doc_body, n, 1531420618),
+	    SLACK_SIG_BAD);
 	/* stale: more than five minutes off, both ways; today */
 	assert_int_equal(slack_sig_verify(doc_secret, doc_ts, doc_sig, doc_body,
 					  n, 1531420618 + 301),
@@ -87,18 +87,18 @@ test_sig_forged_and_stale(void **state)
 	assert_int_equal(slack_sig_verify(doc_secret, "1531420618x", doc_sig,
 					  doc_body, n, 1531420618),
 			 SLACK_SIG_STALE);
-	assert_int_equal(slack_sig_verify(doc_secret, "", doc_sig, doc_body, n,
-					  1531420618),
-			 SLACK_SIG_STALE);
+	assert_int_equal(
+	    slack_sig_verify(doc_secret, "", doc_sig, doc_body, n, 1531420618),
+	    SLACK_SIG_STALE);
 	assert_int_equal(slack_sig_verify(doc_secret, "-1531420618", doc_sig,
 					  doc_body, n, 1531420618),
 			 SLACK_SIG_STALE);
 	assert_int_equal(slack_sig_verify(doc_secret, NULL, doc_sig, doc_body,
 					  n, 1531420618),
 			 SLACK_SIG_MISSING);
-	assert_int_equal(slack_sig_verify(doc_secret, doc_ts, NULL, doc_body,
-					  n, 1531420618),
-			 SLACK_SIG_MISSING);
+	assert_int_equal(
+	    slack_sig_verify(doc_secret, doc_ts, NULL, doc_body, n, 1531420618),
+	    SLACK_SIG_MISSING);
 	assert_string_equal(slack_sig_reason(SLACK_SIG_BAD), "forged");
 }
 
@@ -349,8 +349,8 @@ test_events(void **state)
 	assert_string_equal(in.challenge, "abc");
 	json_decref(p);
 	/* malformed */
-	json_decref(parse("events_api", "{\"type\":\"event_callback\"}", &in,
-			  -1));
+	json_decref(
+	    parse("events_api", "{\"type\":\"event_callback\"}", &in, -1));
 	json_decref(parse("events_api",
 			  "{\"type\":\"event_callback\",\"event_id\":\"E\","
 			  "\"event\":{\"type\":\"message\",\"user\":\"U1\","
@@ -368,9 +368,8 @@ test_decision_text(void **state)
 	(void)state;
 	assert_int_equal(slack_decision_text("Approve", 3, &b), 1);
 	assert_string_equal(buf_str(&b), "approve APR-3");
-	assert_int_equal(slack_decision_text("  REJECT: not enough detail", 3,
-					     &b),
-			 1);
+	assert_int_equal(
+	    slack_decision_text("  REJECT: not enough detail", 3, &b), 1);
 	assert_string_equal(buf_str(&b), "reject APR-3 not enough detail");
 	assert_int_equal(slack_decision_text("approve apr-9 fine", 3, &b), 1);
 	assert_string_equal(buf_str(&b), "approve apr-9 fine");
@@ -387,7 +386,8 @@ test_unformat_and_escape(void **state)
 
 	(void)state;
 	slack_unformat("a &amp; b &lt;c&gt; <@U1|al> <#C1|gen> "
-		       "<https://x.example/?a=1&amp;b=2|x> <mailto:a@b.c> <oops",
+		       "<https://x.example/?a=1&amp;b=2|x> <mailto:a@b.c> "
+		       "<oops",
 		       &b);
 	assert_string_equal(buf_str(&b), "a & b <c> <@U1|al> <#C1|gen> "
 					 "https://x.example/?a=1&b=2 a@b.c "
@@ -410,9 +410,12 @@ block(json_t *msg, const char *type)
 	json_t *blocks = json_object_get(msg, "blocks"), *b;
 	size_t i;
 
-	json_array_foreach(blocks, i, b) if (strcmp(json_string_value(
-					       json_object_get(b, "type")),
-					   type) == 0) return b;
+	for (i = 0; i < json_array_size(blocks); i++) {
+		b = json_array_get(blocks, i);
+		if (strcmp(json_string_value(json_object_get(b, "type")),
+			   type) == 0)
+			return b;
+	}
 	return NULL;
 }
 
@@ -423,10 +426,9 @@ test_render_approval(void **state)
 	char *text;
 
 	(void)state;
-	m = slack_render_post("D1", NULL, "approval",
-			      "Approval needed APR-4: Close INC-1",
-			      "bob asks <you> & carol", "{\"approval\":4,"
-							"\"object\":\"INC-1\"}");
+	m = slack_render_post(
+	    "D1", NULL, "approval", "Approval needed APR-4: Close INC-1",
+	    "bob asks <you> & carol", "{\"approval\":4,\"object\":\"INC-1\"}");
 	assert_non_null(m);
 	assert_string_equal(json_string_value(json_object_get(m, "channel")),
 			    "D1");
@@ -437,14 +439,13 @@ test_render_approval(void **state)
 	assert_non_null(acts);
 	assert_int_equal(json_array_size(json_object_get(acts, "elements")), 2);
 	el = json_array_get(json_object_get(acts, "elements"), 0);
-	assert_string_equal(
-	    json_string_value(json_object_get(el, "action_id")),
-	    "isms_approve");
+	assert_string_equal(json_string_value(json_object_get(el, "action_id")),
+			    "isms_approve");
 	assert_string_equal(json_string_value(json_object_get(el, "value")),
 			    "APR-4");
 	el = json_array_get(json_object_get(acts, "elements"), 1);
-	assert_string_equal(
-	    json_string_value(json_object_get(el, "action_id")), "isms_reject");
+	assert_string_equal(json_string_value(json_object_get(el, "action_id")),
+			    "isms_reject");
 	assert_string_equal(json_string_value(json_object_get(el, "style")),
 			    "danger");
 	assert_non_null(block(m, "section"));
@@ -484,9 +485,9 @@ test_render_quiz_and_limits(void **state)
 			      "[\"A long passphrase\",\"Post-it\",\"1234\"]}");
 	els = json_object_get(block(m, "actions"), "elements");
 	assert_int_equal(json_array_size(els), 3);
-	assert_string_equal(json_string_value(json_object_get(
-				json_array_get(els, 1), "value")),
-			    "2:q7:2");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(els, 1), "value")),
+	    "2:q7:2");
 	assert_string_equal(
 	    json_string_value(json_object_get(
 		json_object_get(json_array_get(els, 0), "text"), "text")),
@@ -529,10 +530,10 @@ test_render_decided_ack_ephemeral(void **state)
 	assert_string_equal(json_string_value(json_object_get(
 				json_object_get(j, "payload"), "text")),
 			    "a&lt;b");
-	assert_string_equal(json_string_value(json_object_get(
-				json_object_get(j, "payload"),
-				"response_type")),
-			    "ephemeral");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(j, "payload"),
+					      "response_type")),
+	    "ephemeral");
 	json_decref(j);
 	free(ack);
 	ack = slack_render_ack("env-2", NULL);
@@ -600,26 +601,22 @@ test_classify_and_listen(void **state)
 	assert_int_equal(slack_api_classify(0, NULL, &e), SLACK_API_TRANSIENT);
 	assert_int_equal(slack_api_classify(404, NULL, &e), SLACK_API_FAILED);
 
-	assert_int_equal(slack_parse_listen("127.0.0.1:3000", host,
-					    sizeof(host), &port),
-			 0);
+	assert_int_equal(
+	    slack_parse_listen("127.0.0.1:3000", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "127.0.0.1");
 	assert_int_equal(port, 3000);
-	assert_int_equal(slack_parse_listen("[::1]:0", host, sizeof(host),
-					    &port),
-			 0);
+	assert_int_equal(
+	    slack_parse_listen("[::1]:0", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "::1");
 	assert_int_equal(port, 0);
-	assert_int_equal(slack_parse_listen("::1:3000", host, sizeof(host),
-					    &port),
-			 -1);
+	assert_int_equal(
+	    slack_parse_listen("::1:3000", host, sizeof(host), &port), -1);
 	assert_int_equal(slack_parse_listen("host", host, sizeof(host), &port),
 			 -1);
 	assert_int_equal(slack_parse_listen(":80", host, sizeof(host), &port),
 			 -1);
-	assert_int_equal(slack_parse_listen("a:99999", host, sizeof(host),
-					    &port),
-			 -1);
+	assert_int_equal(
+	    slack_parse_listen("a:99999", host, sizeof(host), &port), -1);
 }
 
 int
