@@ -163,6 +163,12 @@ start_ismsd "$T/ismsd.conf"
 sql_wait "$DB" "SELECT COUNT(DISTINCT title) || '|' || COUNT(*) FROM incidents WHERE title LIKE 'Crash test %'" "8|8"
 wait_state "all(e['acked'] for e in d['envelopes'])"
 [ "$(sql "$DB" "SELECT COUNT(*) FROM incidents WHERE title LIKE 'Crash test %'")" = 8 ] || fail "doubled after the crash"
+# SIGTERM while connected: exit 0, no leak; then up again
+wait_for grep -q "slack: connected (Socket Mode" "$T/ismsd.err" || fail "no hello"
+stop_ismsd
+mv "$T/ismsd.err" "$T/ismsd.2.err"
+start_ismsd "$T/ismsd.conf"
+wait_for grep -q "slack: connected (Socket Mode" "$T/ismsd.err" || fail "no hello"
 
 # 11. a revoked bot token stops the transport with a clear line; the
 #     daemon keeps running and the messages wait in the outbox
@@ -177,6 +183,6 @@ kill -0 "$ISMSD_PID" || fail "the daemon died"
 [ "$(sql "$DB" "SELECT COUNT(*) FROM outbox_delivery WHERE transport = 'slack' AND status = 'pending'")" -ge 1 ] || fail "messages lost"
 
 stop_ismsd
-no_secrets "$T/ismsd.1.err" "$T/ismsd.err" "$T/ismsd.out"
+no_secrets "$T/ismsd.1.err" "$T/ismsd.2.err" "$T/ismsd.err" "$T/ismsd.out"
 "$ISMSCTL" --db "$DB" audit verify >/dev/null || fail "audit chain"
 echo "slack socket mode ok"
