@@ -742,8 +742,10 @@ quiz_actions(json_t *payload)
 	char camp[72], q[72], value[160], label[SLACK_BUTTON_TEXT_MAX + 16];
 	size_t i;
 
+	/* the scheduler names the campaign "quiz": "QZ-n" */
 	if (!json_is_array(opts) || json_array_size(opts) == 0 ||
-	    jword(payload, "campaign", camp, sizeof(camp)) < 0 ||
+	    (jword(payload, "quiz", camp, sizeof(camp)) < 0 &&
+	     jword(payload, "campaign", camp, sizeof(camp)) < 0) ||
 	    jword(payload, "question", q, sizeof(q)) < 0)
 		return NULL;
 	els = json_array();

@@ -493,6 +493,18 @@ test_render_quiz_and_limits(void **state)
 		json_object_get(json_array_get(els, 0), "text"), "text")),
 	    "1. A long passphrase");
 	json_decref(m);
+	/* the scheduler's own payload shape: "quiz": "QZ-n" */
+	m = slack_render_post("D1", NULL, "quiz", "Security quiz QZ-4",
+			      "Which?",
+			      "{\"quiz\":\"QZ-4\",\"question\":\"phish-02\","
+			      "\"options\":[\"a\",\"b\",\"c\",\"d\"],"
+			      "\"answer_token\":\"t\",\"number\":1,\"total\":2}");
+	els = json_object_get(block(m, "actions"), "elements");
+	assert_int_equal(json_array_size(els), 4);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(els, 3), "value")),
+	    "4:phish-02:4");
+	json_decref(m);
 	/* long text is cut at a character boundary; invalid UTF-8 repaired */
 	for (i = 0; i < 30000; i++)
 		buf_puts(&big, "\xc3\xa9");
