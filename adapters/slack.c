@@ -11,6 +11,7 @@
 #include "../gateway/gw.h"
 #include "../gateway/httpd.h"
 #include "../gateway/log.h"
+#include "../gateway/submit.h"
 #include "../gateway/ws.h"
 #include "slack_api.h"
 #include "slack_proto.h"
@@ -414,18 +415,28 @@ job_answer(struct slack_job *j, const struct isms_reply *rp)
  * finds the inbox row and is acked and otherwise ignored.
  */
 static void
+on_job_done(void *arg, const struct isms_reply *rp, int rc)
+{
+	(void)rc;
+	job_answer(arg, rp);
+}
+
+/*
+ * The command joins the loop iteration's group commit (gateway/submit.c):
+ * requests that arrive together share one durable COMMIT, and each is
+ * answered only after it.
+ */
+static void
 job_run(struct slack_job *j)
 {
 	struct isms_request rq = {.via = "slack", .id_kind = "slack"};
-	struct isms_reply rp = {0};
 
 	rq.id = j->in.user;
 	rq.text = buf_str(&j->cmd);
 	rq.shared = j->in.shared;
 	rq.event_id = j->dedupe;
-	gw_request(j->s->gw, &rq, &rp);
-	job_answer(j, &rp);
-	reply_free(&rp);
+	if (gw_submit(j->s->gw, &rq, on_job_done, j) < 0)
+		job_free(j); /* stopping: unanswered, Slack retries */
 }
 
 /* users.info of an unknown sender: link them by e-mail, then run. */
