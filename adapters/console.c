@@ -30,7 +30,7 @@ console_show_mail(struct store *st, int64_t person_id, int64_t after,
 		fprintf(out, "\n  [message for you] %s\n  %s\n",
 			db_col(s, 1), db_col(s, 2));
 	}
-	sqlite3_finalize(s);
+	db_finish(st, s);
 	return after;
 }
 

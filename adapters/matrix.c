@@ -387,7 +387,7 @@ room_get(struct mx *mx, const char *room, struct mx_roomrow *out)
 		out->members = sqlite3_column_int(s, 3);
 		out->direct = sqlite3_column_int(s, 4);
 	}
-	sqlite3_finalize(s);
+	db_finish(mx->gw->st, s);
 }
 
 static void
@@ -955,7 +955,7 @@ reply_lookup(struct mx *mx, const char *event_id, char **kind,
 		*kind = xstrdup(db_col(s, 0));
 		*payload = xstrdup(db_col(s, 1));
 	}
-	sqlite3_finalize(s);
+	db_finish(mx->gw->st, s);
 }
 
 /* Approvals routed to person p, at most MX_PENDING_MAX. */
@@ -974,7 +974,7 @@ approvals_pending(struct mx *mx, const struct person *p, int64_t *ids)
 		return 0;
 	while (n < MX_PENDING_MAX && sqlite3_step(s) == SQLITE_ROW)
 		ids[n++] = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	db_finish(mx->gw->st, s);
 	return n;
 }
 

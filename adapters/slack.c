@@ -896,7 +896,7 @@ send_decided(struct slack_send *x)
 		    slack_render_decided(db_col(st, 0), db_col(st, 1),
 					 db_col(st, 2), x->subject, outcome),
 		    SLACK_API_RETRY, on_api_logged, s);
-	sqlite3_finalize(st);
+	db_finish(s->gw->st, st);
 out:
 	json_decref(pl);
 }
@@ -1047,7 +1047,7 @@ link_pass(uv_timer_t *t)
 		ids[n] = sqlite3_column_int64(q, 0);
 		emails[n++] = xstrdup(db_col(q, 1));
 	}
-	sqlite3_finalize(q);
+	db_finish(st, q);
 	for (i = 0; i < n; i++) {
 		struct slack_lookup *x = xcalloc(1, sizeof(*x));
 

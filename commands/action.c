@@ -213,7 +213,7 @@ action_list(struct cmd_ctx *ctx)
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
 	n = action_lines(ctx, s, "");
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (n == 0)
 		cmd_reply(ctx, "No %s actions%s.", f == 0 ? "open" : filters[f],
 			  f == 0 || !has_role(&ctx->me, REG_READERS)
@@ -240,10 +240,10 @@ action_show(struct cmd_ctx *ctx)
 	s = db_prepare(ctx->st,
 		       ACTION_COLS "WHERE a.id = ?2", "ii", ctx->now, ref.id);
 	if (s == NULL || action_lines(ctx, s, "") != 1) {
-		sqlite3_finalize(s);
+		db_finish(ctx->st, s);
 		return cmd_error(ctx, "database error");
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	s = db_prepare(ctx->st,
 		       "SELECT a.created_at, c.handle, "
 		       "COALESCE(a.evidence, ''), COALESCE(d.handle, ''), "
@@ -252,7 +252,7 @@ action_show(struct cmd_ctx *ctx)
 		       "WHERE a.id = ?",
 		       "i", ref.id);
 	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
+		db_finish(ctx->st, s);
 		return cmd_error(ctx, "database error");
 	}
 	cmd_date(sqlite3_column_int64(s, 0), created);
@@ -264,7 +264,7 @@ action_show(struct cmd_ctx *ctx)
 		cmd_reply(ctx, "\nDone %s by %s. Evidence: %s", done,
 			  db_col(s, 3), db_col(s, 2));
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	return 0;
 }
 
@@ -293,7 +293,7 @@ action_summary_write(struct cmd_ctx *ctx)
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
 	action_lines(ctx, s, "  ");
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	return 0;
 }
 

@@ -129,7 +129,7 @@ approval_load(struct cmd_ctx *ctx, int64_t id, struct approval *a)
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
 	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
+		db_finish(ctx->st, s);
 		return cmd_error(ctx, "no approval request APR-%lld",
 				 (long long)id);
 	}
@@ -146,7 +146,7 @@ approval_load(struct cmd_ctx *ctx, int64_t id, struct approval *a)
 	a->any_role = (unsigned)sqlite3_column_int64(s, 8);
 	a->decided_at = sqlite3_column_int64(s, 9);
 	a->payload = json_loads(db_col(s, 10), 0, NULL);
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (a->payload == NULL)
 		a->payload = json_object();
 	return 0;
@@ -293,7 +293,7 @@ approval_list(struct cmd_ctx *ctx)
 			  due, db_col(s, 1));
 		n++;
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (n == 0)
 		cmd_reply(ctx, "Nothing is waiting for your approval.");
 	else

@@ -44,7 +44,7 @@ asset_load(struct cmd_ctx *ctx, int64_t id, struct asset *as)
 			       &as->owner) == 1)
 		rc = 0;
 out:
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	return rc < 0 ? cmd_error(ctx, "database error") : 0;
 }
 
@@ -207,7 +207,7 @@ asset_list(struct cmd_ctx *ctx)
 			  sqlite3_column_int(s, 8) == 1 ? "" : "s");
 		n++;
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (n == 0)
 		cmd_reply(ctx, "No assets%s yet. Add one with: /isms asset add "
 			       "<name> type=... classification=... c=1-3 "
@@ -255,7 +255,7 @@ asset_show(struct cmd_ctx *ctx)
 			  sqlite3_column_int(s, 2), db_col(s, 3));
 		n++;
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (n == 0)
 		cmd_reply(ctx, " none recorded");
 	return 0;

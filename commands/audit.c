@@ -227,14 +227,14 @@ audit_show(struct cmd_ctx *ctx)
 		       "WHERE a.id = ?",
 		       "i", a.id);
 	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
+		db_finish(ctx->st, s);
 		return cmd_error(ctx, "database error");
 	}
 	cmd_reply(ctx, "%s %s\nDate: %s. Auditor: %s. Status: %s%s%s.\n"
 		       "Findings:",
 		  a.obj, a.title, db_col(s, 0), db_col(s, 1), db_col(s, 2),
 		  *db_col(s, 3) ? " on " : "", db_col(s, 3));
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	s = db_prepare(ctx->st,
 		       "SELECT f.id, f.kind, f.status, f.text, (SELECT "
 		       "group_concat('ACT-' || x.id || ' ' || x.status, ', ') "
@@ -255,7 +255,7 @@ audit_show(struct cmd_ctx *ctx)
 				  *db_col(s, 4) ? db_col(s, 4) : "NONE YET");
 		n++;
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (n == 0)
 		cmd_reply(ctx, " none yet");
 	return 0;
@@ -291,7 +291,7 @@ audit_list(struct cmd_ctx *ctx)
 			  sqlite3_column_int(s, 6) == 1 ? "y" : "ies");
 		n++;
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (n == 0)
 		cmd_reply(ctx, "No internal audits planned yet.");
 	return 0;

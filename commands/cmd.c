@@ -220,7 +220,7 @@ cmd_notify_role(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
 		return -1;
 	while (sqlite3_step(s) == SQLITE_ROW)
 		ids[n++] = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	for (i = 0; i < n; i++) {
 		struct person p;
 

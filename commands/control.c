@@ -59,7 +59,7 @@ control_arg(struct cmd_ctx *ctx, struct control *c)
 			c->justification = xstrdup(db_col(s, 5));
 		c->owner_id = sqlite3_column_int64(s, 6);
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (rc != SQLITE_ROW)
 		return cmd_error(ctx, "no Annex A control \"%.20s\" (expected "
 				      "an id like 5.15 or 8.7)",
@@ -90,7 +90,7 @@ linked_risks(struct cmd_ctx *ctx, const char *id, int list)
 				  db_col(s, 3), db_col(s, 4));
 		n++;
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	return n;
 }
 
@@ -254,7 +254,7 @@ control_list(struct cmd_ctx *ctx)
 			  db_col(s, 4));
 		n++;
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (n == 0) {
 		cmd_reply(ctx, "No controls match.");
 		return 0;

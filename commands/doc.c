@@ -217,7 +217,7 @@ doc_list(struct cmd_ctx *ctx)
 			cmd_reply(ctx, "\n");
 		doc_line(ctx, s);
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (n == 0)
 		cmd_reply(ctx, "No documents yet.");
 	return 0;
@@ -237,14 +237,14 @@ doc_show(struct cmd_ctx *ctx)
 	s = db_prepare(ctx->st, DOC_COLS "WHERE d.id = ?2", "ii", ctx->me.id,
 		       ref.id);
 	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
+		db_finish(ctx->st, s);
 		return cmd_error(ctx, "database error");
 	}
 	doc_line(ctx, s);
 	cmd_reply(ctx, "\nLink: %s\nLast reviewed: %s.",
 		  *db_col(s, 9) ? db_col(s, 9) : "-", db_col(s, 10));
 	n = sqlite3_column_int(s, 5);
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (!n || (ref.owner_id != ctx->me.id &&
 		   !has_role(&ctx->me, REG_READERS)))
 		return 0;
@@ -259,7 +259,7 @@ doc_show(struct cmd_ctx *ctx)
 	while (sqlite3_step(s) == SQLITE_ROW)
 		cmd_reply(ctx, "%s%s", n++ ? ", " : "\nNot yet acknowledged: ",
 			  db_col(s, 0));
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (n == 0)
 		cmd_reply(ctx, "\nEveryone has acknowledged it.");
 	return 0;

@@ -90,7 +90,7 @@ due_managers(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 	size_t k, cnt;
 	int rc = 0;
 
-	if (nudge_rows(db_prepare(ctx->st,
+	if (nudge_rows(ctx->st, db_prepare(ctx->st,
 				  "SELECT id FROM people WHERE active AND "
 				  "(roles & ?) != 0 ORDER BY handle",
 				  "i", (int64_t)ROLE_ISMS_MANAGER),
@@ -129,7 +129,7 @@ due_owned(struct cmd_ctx *ctx, struct tz_work *w, const struct due_kind *k)
 	size_t n, i;
 	int rc = 0;
 
-	if (nudge_rows(db_prepare(ctx->st, k->sql, "i",
+	if (nudge_rows(ctx->st, db_prepare(ctx->st, k->sql, "i",
 				  ctx->now + (int64_t)k->ahead_days * DAY),
 		       3, &rows, &n) < 0)
 		return -1;
@@ -173,12 +173,12 @@ risk_describe(struct cmd_ctx *ctx, int64_t id, char *what, size_t wlen,
 				     "i", id);
 
 	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
+		db_finish(ctx->st, s);
 		return -1;
 	}
 	snprintf(what, wlen, "RSK-%lld [%s] %s", (long long)id, db_col(s, 0),
 		 db_col(s, 1));
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	*todo = xasprintf("You own this risk. Check its likelihood, impact and "
 			  "treatment, then record the review with /isms risk "
 			  "update RSK-%lld likelihood=.. impact=.. (this sets "
@@ -199,7 +199,7 @@ doc_describe(struct cmd_ctx *ctx, int64_t id, char *what, size_t wlen,
 				     "i", id);
 
 	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
+		db_finish(ctx->st, s);
 		return -1;
 	}
 	snprintf(what, wlen, "DOC-%lld %s", (long long)id, db_col(s, 0));
@@ -208,7 +208,7 @@ doc_describe(struct cmd_ctx *ctx, int64_t id, char *what, size_t wlen,
 			  "DOC-%lld",
 			  db_col(s, 1), *db_col(s, 2) ? "; " : "", db_col(s, 2),
 			  (long long)id);
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	return 0;
 }
 
@@ -271,7 +271,7 @@ due_job_acks(struct cmd_ctx *ctx, struct tz_work *w)
 	size_t n, i;
 	int rc = 0;
 
-	if (nudge_rows(db_prepare(
+	if (nudge_rows(ctx->st, db_prepare(
 			   ctx->st,
 			   "SELECT d.id, p.id, d.created_at FROM docs d JOIN "
 			   "people p ON p.active WHERE d.ack_required AND NOT "
@@ -383,7 +383,7 @@ due_job_management_review(struct cmd_ctx *ctx, struct tz_work *w)
 	size_t n, i;
 	int rc = 0;
 
-	if (nudge_rows(db_prepare(ctx->st,
+	if (nudge_rows(ctx->st, db_prepare(ctx->st,
 				  "SELECT id, planned_at FROM reviews WHERE "
 				  "status = 'planned' ORDER BY planned_at, id",
 				  NULL),
@@ -558,7 +558,7 @@ due_job_actions(struct cmd_ctx *ctx, struct tz_work *w)
 	size_t n, i;
 	int rc = 0;
 
-	if (nudge_rows(
+	if (nudge_rows(ctx->st, 
 		db_prepare(ctx->st,
 			   "SELECT id, owner_id, due_at FROM actions "
 			   "WHERE status = 'open' AND due_at <= ? ORDER "

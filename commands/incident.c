@@ -52,7 +52,7 @@ incident_load(struct cmd_ctx *ctx, int64_t id, struct incident *inc)
 		return cmd_error(ctx, "database error");
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(s);
+		db_finish(ctx->st, s);
 		return cmd_error(ctx, "no incident INC-%lld", (long long)id);
 	}
 	memset(inc, 0, sizeof(*inc));
@@ -64,7 +64,7 @@ incident_load(struct cmd_ctx *ctx, int64_t id, struct incident *inc)
 	inc->handler_id = sqlite3_column_int64(s, 4);
 	inc->personal_data = sqlite3_column_int(s, 5);
 	inc->breach_open = inc->personal_data && sqlite3_column_int(s, 6);
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	return 0;
 }
 
@@ -276,7 +276,7 @@ incident_list(struct cmd_ctx *ctx)
 			  db_col(s, 4));
 		n++;
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (n == 0)
 		cmd_reply(ctx, "No %s incidents.",
 			  mine ? "of your" : which);
@@ -302,7 +302,7 @@ incident_show(struct cmd_ctx *ctx)
 	    "LEFT JOIN people h ON h.id = i.handler_id WHERE i.id = ?",
 	    "i", inc.id);
 	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
+		db_finish(ctx->st, s);
 		return cmd_error(ctx, "database error");
 	}
 	ctx->rp->confidential = 1;
@@ -334,7 +334,7 @@ incident_show(struct cmd_ctx *ctx)
 	cmd_reply(ctx, "Description: %s\n", db_col(s, 0));
 	if (*db_col(s, 7))
 		cmd_reply(ctx, "Lessons learned: %s\n", db_col(s, 7));
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	s = db_prepare(ctx->st,
 		       "SELECT t.at, COALESCE(p.handle,'system'), t.kind, t.text "
 		       "FROM incident_timeline t LEFT JOIN people p ON "
@@ -350,7 +350,7 @@ incident_show(struct cmd_ctx *ctx)
 		cmd_reply(ctx, "\n  %s %s %s: %.200s", at, db_col(s, 1),
 			  db_col(s, 2), db_col(s, 3));
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	return 0;
 }
 

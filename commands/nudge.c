@@ -265,7 +265,7 @@ nudge_escalation_target(struct cmd_ctx *ctx, const struct person *of,
 }
 
 int
-nudge_rows(sqlite3_stmt *s, int ncols, int64_t **vals, size_t *nrows)
+nudge_rows(struct store *st, sqlite3_stmt *s, int ncols, int64_t **vals, size_t *nrows)
 {
 	size_t n = 0, cap = 0;
 	int64_t *v = NULL;
@@ -285,7 +285,7 @@ nudge_rows(sqlite3_stmt *s, int ncols, int64_t **vals, size_t *nrows)
 			    sqlite3_column_int64(s, c);
 		n++;
 	}
-	sqlite3_finalize(s);
+	db_finish(st, s);
 	if (rc != SQLITE_DONE) {
 		free(v);
 		return -1;
@@ -354,7 +354,7 @@ breach_nudge(struct cmd_ctx *ctx, int64_t id)
 	rc = cmd_notify_role(ctx, ROLE_ISMS_MANAGER, 0, "breach", subject,
 			     body);
 out:
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	free(subject);
 	free(body);
 	return rc;
@@ -368,7 +368,7 @@ nudge_job_breach(struct cmd_ctx *ctx, struct tz_work *w)
 	int rc = 0;
 
 	(void)w; /* breach alerts ignore working hours */
-	if (nudge_rows(
+	if (nudge_rows(ctx->st, 
 		db_prepare(ctx->st,
 			   "SELECT id FROM incidents WHERE personal_data "
 			   "AND breach_outcome IS NULL AND created_at "
@@ -405,7 +405,7 @@ pending_load(struct cmd_ctx *ctx, int64_t id, struct pending *a)
 	int64_t req, apr, esc;
 
 	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
+		db_finish(ctx->st, s);
 		return -1;
 	}
 	memset(a, 0, sizeof(*a));
@@ -418,7 +418,7 @@ pending_load(struct cmd_ctx *ctx, int64_t id, struct pending *a)
 	req = sqlite3_column_int64(s, 5);
 	apr = sqlite3_column_int64(s, 6);
 	esc = sqlite3_column_int64(s, 7);
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (store_person_by_id(ctx->st, req, &a->requester) != 1 ||
 	    store_person_by_id(ctx->st, apr, &a->approver) != 1)
 		return -1;
@@ -531,7 +531,7 @@ nudge_job_approvals(struct cmd_ctx *ctx, struct tz_work *w)
 	size_t n, i;
 	int rc = 0;
 
-	if (nudge_rows(db_prepare(ctx->st,
+	if (nudge_rows(ctx->st, db_prepare(ctx->st,
 				  "SELECT id FROM approvals WHERE status = "
 				  "'pending' AND created_at <= ? ORDER BY id",
 				  "i", ctx->now - APPROVAL_REMIND_AFTER),

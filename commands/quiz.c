@@ -387,7 +387,7 @@ campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 		snprintf(audience, sizeof(audience), "team:%s", team);
 	else
 		snprintf(audience, sizeof(audience), "all");
-	if (nudge_rows(db_prepare(ctx->st,
+	if (nudge_rows(ctx->st, db_prepare(ctx->st,
 				  "SELECT id FROM people WHERE active AND "
 				  "(?1 IS NULL OR team = ?1 COLLATE NOCASE) "
 				  "ORDER BY id",
@@ -467,8 +467,8 @@ out:
 			  db_errmsg(ctx->st));
 		cmd_error(ctx, "database error");
 	}
-	sqlite3_finalize(hist);
-	sqlite3_finalize(ins);
+	db_finish(ctx->st, hist);
+	db_finish(ctx->st, ins);
 	free(ids);
 	free(picked);
 	free(secret);
@@ -507,7 +507,7 @@ item_load(struct cmd_ctx *ctx, int64_t campaign, int64_t person, int seq,
 		it->deadline = sqlite3_column_int64(s, 3);
 		rc = 0;
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	return rc;
 }
 
@@ -652,7 +652,7 @@ quiz_deliver(struct cmd_ctx *ctx, struct tz_work *w, int64_t person,
 	int rc = 0;
 
 	*sent = 0;
-	if (nudge_rows(db_prepare(ctx->st, WAITING_SQL, "i", person), 2,
+	if (nudge_rows(ctx->st, db_prepare(ctx->st, WAITING_SQL, "i", person), 2,
 		       &rows, &n) < 0)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++) {
@@ -785,14 +785,14 @@ answer_target(struct cmd_ctx *ctx, int64_t *campaign, char qid[64],
 		if (s == NULL)
 			return cmd_error(ctx, "database error");
 		if (sqlite3_step(s) != SQLITE_ROW) {
-			sqlite3_finalize(s);
+			db_finish(ctx->st, s);
 			return cmd_error(ctx,
 					 "You have no quiz question waiting "
 					 "for an answer.");
 		}
 		*campaign = sqlite3_column_int64(s, 0);
 		snprintf(qid, 64, "%s", db_col(s, 1));
-		sqlite3_finalize(s);
+		db_finish(ctx->st, s);
 	} else if (ctx->cl->npos == 3) {
 		if (cmd_parse_id(ctx, ctx->cl->pos[0], "QZ", campaign) < 0)
 			return -1;
@@ -912,7 +912,7 @@ quiz_answer(struct cmd_ctx *ctx)
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	quiz_bank_free(&b);
 	return rc;
 }
@@ -956,7 +956,7 @@ quiz_list(struct cmd_ctx *ctx)
 			cmd_reply(ctx, "not for you");
 		n++;
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (n == 0)
 		cmd_reply(ctx, "No quiz campaign yet.");
 	return 0;
@@ -1009,7 +1009,7 @@ team_lines(struct cmd_ctx *ctx, int64_t campaign, int64_t mgr,
 		*people += n;
 		*done += d;
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1042,7 +1042,7 @@ hardest_lines(struct cmd_ctx *ctx, int64_t campaign, int64_t mgr,
 			   (long long)ok, (long long)n, q ? q->text : "?",
 			   q && strlen(q->text) > 70 ? "..." : "");
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1112,7 +1112,7 @@ quiz_stats(struct cmd_ctx *ctx)
 		ctx->rp->text.data[--ctx->rp->text.len] = '\0';
 	rc = 0;
 out:
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	buf_free(&teams);
 	buf_free(&hard);
 	quiz_bank_free(&b);
@@ -1163,7 +1163,7 @@ report_awareness_write(struct cmd_ctx *ctx, const char *none)
 				  (long long)(100 * right / answers));
 		n++;
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (n == 0)
 		cmd_reply(ctx, " %s", none);
 	cmd_reply(ctx, ".");
@@ -1232,7 +1232,7 @@ quiz_token_command(struct store *st, const char *token, int choice,
 	} else {
 		rc = rc == SQLITE_DONE ? 0 : -1;
 	}
-	sqlite3_finalize(s);
+	db_finish(st, s);
 	return rc;
 }
 
@@ -1246,7 +1246,7 @@ quiz_job_close(struct cmd_ctx *ctx, struct tz_work *w)
 	int rc = 0;
 
 	(void)w;
-	if (nudge_rows(
+	if (nudge_rows(ctx->st, 
 		db_prepare(ctx->st,
 			   "SELECT id FROM quiz_campaigns WHERE status = "
 			   "'open' AND deadline_at <= ? ORDER BY id",
@@ -1311,7 +1311,7 @@ results_send(struct cmd_ctx *ctx, struct tz_work *w, int64_t campaign,
 	while (sqlite3_step(s) == SQLITE_ROW)
 		buf_printf(&missing, "%s%s", missing.len ? ", " : "",
 			   db_col(s, 0));
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	subject = xasprintf("Security quiz %s closed: %lld of %lld completed "
 			    "in your teams",
 			    obj, (long long)done, (long long)people);
@@ -1339,7 +1339,7 @@ quiz_job_results(struct cmd_ctx *ctx, struct tz_work *w)
 	size_t n, i;
 	int rc = 0;
 
-	if (nudge_rows(db_prepare(
+	if (nudge_rows(ctx->st, db_prepare(
 			   ctx->st,
 			   "SELECT DISTINCT c.id, m.id FROM quiz_campaigns c "
 			   "JOIN quiz_participants p ON p.campaign_id = c.id "
@@ -1442,7 +1442,7 @@ quiz_job_remind(struct cmd_ctx *ctx, struct tz_work *w)
 	char err[320];
 	int rc = -1;
 
-	if (nudge_rows(
+	if (nudge_rows(ctx->st, 
 		db_prepare(
 		    ctx->st,
 		    "SELECT p.campaign_id, p.person_id, "

@@ -95,7 +95,7 @@ reg_load(struct cmd_ctx *ctx, const char *prefix, int64_t id,
 		copy_cut(out->title, sizeof(out->title), db_col(s, 1));
 		copy_cut(out->status, sizeof(out->status), db_col(s, 2));
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (rc != SQLITE_ROW)
 		return cmd_error(ctx, "no %s %s", k->noun, out->obj);
 	/* the same answer as incident show: no probing of others' incidents */

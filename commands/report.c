@@ -85,7 +85,7 @@ report_upcoming(struct cmd_ctx *ctx)
 			  db_col(s, 1));
 		n++;
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (n == 0)
 		cmd_reply(ctx, " none");
 	return 0;

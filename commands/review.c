@@ -50,7 +50,7 @@ lines(struct cmd_ctx *ctx, sqlite3_stmt *s, const char *none)
 		cmd_reply(ctx, "\n  %.300s", db_col(s, 0));
 		n++;
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (n == 0)
 		cmd_reply(ctx, " %s", none);
 	return n;
@@ -207,7 +207,7 @@ review_arg(struct cmd_ctx *ctx, struct review *r)
 		       "decisions FROM reviews WHERE id = ?",
 		       "i", r->ref.id);
 	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
+		db_finish(ctx->st, s);
 		return cmd_error(ctx, "database error");
 	}
 	snprintf(r->planned, sizeof(r->planned), "%s", db_col(s, 0));
@@ -216,7 +216,7 @@ review_arg(struct cmd_ctx *ctx, struct review *r)
 		r->inputs = xstrdup(db_col(s, 2));
 	if (sqlite3_column_type(s, 3) != SQLITE_NULL)
 		r->decisions = xstrdup(db_col(s, 3));
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	return 0;
 }
 

@@ -87,7 +87,7 @@ risk_load(struct cmd_ctx *ctx, int64_t id, struct risk *r)
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (rc < 0)
 		risk_free(r);
 	return rc;
@@ -751,7 +751,7 @@ risk_list(struct cmd_ctx *ctx)
 		cmd_reply(ctx, "; review %s)", db_col(s, 8));
 		n++;
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (n == 0)
 		cmd_reply(ctx, "No risks%s%s.", mine ? " of yours" : "",
 			  above >= 0 ? " above that score" : "");
@@ -826,7 +826,7 @@ risk_show(struct cmd_ctx *ctx)
 	if (s == NULL || sqlite3_step(s) != SQLITE_ROW)
 		goto out;
 	cmd_reply(ctx, "Next review: %s.\nHistory:", db_col(s, 0));
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	s = db_prepare(ctx->st,
 		       "SELECT h.at, COALESCE(p.handle, 'system'), h.field, "
 		       "COALESCE(h.old_value, ''), COALESCE(h.new_value, '') "
@@ -849,7 +849,7 @@ risk_show(struct cmd_ctx *ctx)
 out:
 	if (rc < 0 && !ctx->rp->error)
 		cmd_error(ctx, "database error");
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	risk_free(&r);
 	return rc;
 }
@@ -892,7 +892,7 @@ matrix_counts(struct cmd_ctx *ctx, int cnt[6][6], int *total)
 			*total += cnt[l][i];
 		}
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	return 0;
 }
 
@@ -1011,7 +1011,7 @@ risk_summary_write(struct cmd_ctx *ctx)
 		pending += sqlite3_column_int(s, 3);
 		above += score > ctx->cfg->risk_appetite;
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	cmd_reply(ctx, "Risks: %lld (", (long long)total);
 	for (k = 0; k < 4; k++)
 		cmd_reply(ctx, "%s%s %lld", k ? ", " : "", names[k],

@@ -68,7 +68,7 @@ scope_show(struct cmd_ctx *ctx)
 				  strlen(db_col(s, 3)) > 80 ? "..." : "");
 		n++;
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (n == 0)
 		cmd_reply(ctx, "No scope statement yet (an isms_manager sets "
 			       "it with: scope set <text>).");
@@ -159,7 +159,7 @@ objective_list(struct cmd_ctx *ctx)
 			  db_col(s, 4), db_col(s, 5));
 		n++;
 	}
-	sqlite3_finalize(s);
+	db_finish(ctx->st, s);
 	if (n == 0)
 		cmd_reply(ctx, "No objectives yet.");
 	return 0;

@@ -236,6 +236,6 @@ export_write(struct store *st, const char *name, const char *format,
 out:
 	(void)row;
 	json_decref(arr);
-	sqlite3_finalize(s);
+	db_finish(st, s);
 	return rc;
 }

@@ -344,10 +344,10 @@ dberr:
 	snprintf(err, errlen, "line %d: database error: %s", line,
 		 db_errmsg(st));
 out:
-	sqlite3_finalize(q_exists);
-	sqlite3_finalize(q_upsert);
-	sqlite3_finalize(q_id);
-	sqlite3_finalize(q_manager);
+	db_finish(st, q_exists);
+	db_finish(st, q_upsert);
+	db_finish(st, q_id);
+	db_finish(st, q_manager);
 	if (rc < 0) {
 		store_rollback(st);
 		*created = *updated = 0;

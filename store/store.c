@@ -63,21 +63,75 @@ bind_va(sqlite3_stmt *s, const char *fmt, va_list ap)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
+static struct store_stmt *
+cache_slot(struct store *st, const char *sql, int *found)
+{
+	size_t h = ((uintptr_t)sql >> 3) % STORE_STMT_CACHE, i;
+
+	*found = 0;
+	for (i = 0; i < 8; i++) {
+		struct store_stmt *e = &st->cache[(h + i) % STORE_STMT_CACHE];
+
+		if (e->key == NULL)
+			return e;
+		if (e->key == sql && strcmp(e->sql, sql) == 0) {
+			*found = 1;
+			return e;
+		}
+	}
+	return NULL;
+}
+
 static sqlite3_stmt *
 prepare_va(struct store *st, const char *sql, const char *fmt, va_list ap)
 {
+	struct store_stmt *e;
 	sqlite3_stmt *s = NULL;
+	int found;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		log_error("sql prepare: %s", sqlite3_errmsg(st->db));
-		return NULL;
+	e = cache_slot(st, sql, &found);
+	if (e != NULL && found && !e->busy) {
+		s = e->s;
+		e->busy = 1;
+	} else {
+		int cache = e != NULL && !found;
+
+		if (sqlite3_prepare_v3(st->db, sql, -1,
+				       cache ? SQLITE_PREPARE_PERSISTENT : 0,
+				       &s, NULL) != SQLITE_OK) {
+			log_error("sql prepare: %s", sqlite3_errmsg(st->db));
+			return NULL;
+		}
+		if (cache) {
+			e->key = sql;
+			e->sql = xstrdup(sql);
+			e->s = s;
+			e->busy = 1;
+		}
 	}
 	if (bind_va(s, fmt, ap) < 0) {
 		log_error("sql bind: %s", sqlite3_errmsg(st->db));
-		sqlite3_finalize(s);
+		db_finish(st, s);
 		return NULL;
 	}
 	return s;
+}
+
+void
+db_finish(struct store *st, sqlite3_stmt *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < STORE_STMT_CACHE; i++)
+		if (st->cache[i].s == s) {
+			sqlite3_reset(s);
+			sqlite3_clear_bindings(s);
+			st->cache[i].busy = 0;
+			return;
+		}
+	sqlite3_finalize(s);
 }
 
 sqlite3_stmt *
@@ -119,7 +173,7 @@ db_exec(struct store *st, const char *sql, const char *fmt, ...)
 	if (s == NULL)
 		return -1;
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	db_finish(st, s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		log_error("sql: %s", sqlite3_errmsg(st->db));
 		return -1;
@@ -149,7 +203,7 @@ db_int(struct store *st, int64_t *out, const char *sql, const char *fmt, ...)
 		log_error("sql: %s", sqlite3_errmsg(st->db));
 		rc = -1;
 	}
-	sqlite3_finalize(s);
+	db_finish(st, s);
 	return rc;
 }
 
@@ -168,7 +222,7 @@ db_text(struct store *st, const char *sql, const char *fmt, ...)
 	if (sqlite3_step(s) == SQLITE_ROW &&
 	    sqlite3_column_type(s, 0) != SQLITE_NULL)
 		r = xstrdup((const char *)sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
+	db_finish(st, s);
 	return r;
 }
 
@@ -295,8 +349,14 @@ fail:
 void
 store_close(struct store *st)
 {
+	size_t i;
+
 	if (st == NULL)
 		return;
+	for (i = 0; i < STORE_STMT_CACHE; i++) {
+		sqlite3_finalize(st->cache[i].s);
+		free(st->cache[i].sql);
+	}
 	sqlite3_close(st->db);
 	free(st->path);
 	free(st);
@@ -472,7 +532,7 @@ store_person_find(struct store *st, const char *kind, const char *value,
 	if (s == NULL)
 		return -1;
 	rc = person_row(s, out);
-	sqlite3_finalize(s);
+	db_finish(st, s);
 	return rc;
 }
 
@@ -485,7 +545,7 @@ store_person_by_id(struct store *st, int64_t id, struct person *out)
 	if (s == NULL)
 		return -1;
 	rc = person_row(s, out);
-	sqlite3_finalize(s);
+	db_finish(st, s);
 	return rc;
 }
 
@@ -565,7 +625,7 @@ store_audit(struct store *st, const char *actor, const char *action,
 		goto out;
 	rc = 0;
 out:
-	sqlite3_finalize(s);
+	db_finish(st, s);
 	return rc;
 }
 
@@ -604,7 +664,7 @@ store_audit_verify(struct store *st, int64_t *rows)
 	}
 	if (broken == 0 && rc != SQLITE_DONE)
 		broken = -1;
-	sqlite3_finalize(s);
+	db_finish(st, s);
 	return broken;
 }
 

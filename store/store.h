@@ -12,8 +12,18 @@
 
 #include "../gateway/util.h"
 
+#define STORE_STMT_CACHE 512
+
+struct store_stmt {
+	const char *key; /* the caller's SQL text pointer (static strings) */
+	char *sql;       /* a copy, compared too */
+	sqlite3_stmt *s;
+	int busy;
+};
+
 struct store {
 	sqlite3 *db;
+	struct store_stmt cache[STORE_STMT_CACHE]; /* prepared statements */
 	char *path;
 	int depth; /* open transactions: 1 = BEGIN, more = savepoints */
 	int64_t (*now)(void *arg); /* clock; tests and --now replace it */
@@ -71,10 +81,13 @@ void store_rollback(struct store *st);
 /*
  * Prepared statements with bound parameters. fmt has one letter per
  * parameter: 'i' int64_t, 't' const char * (NULL binds NULL), 'n' NULL.
- * db_prepare returns a statement the caller finalises, or NULL (logged).
+ * db_prepare returns a statement, or NULL (logged); the caller hands it
+ * back with db_finish (never sqlite3_finalize): statements are cached by
+ * their SQL text and reused, so SQL is parsed once per process.
  */
 sqlite3_stmt *db_prepare(struct store *st, const char *sql, const char *fmt,
 			 ...);
+void db_finish(struct store *st, sqlite3_stmt *s);
 /* Resets a prepared statement and binds new parameters: 0 or -1. */
 int db_rebind(sqlite3_stmt *s, const char *fmt, ...);
 /* Runs a statement; returns changes() or -1. */

@@ -107,7 +107,7 @@ cmd_staff(struct store *st, int argc, char **argv)
 			       db_col(s, 0), db_col(s, 1), db_col(s, 2),
 			       db_col(s, 3), db_col(s, 4), roles);
 		}
-		sqlite3_finalize(s);
+		db_finish(st, s);
 		return 0;
 	}
 	fprintf(stderr, "usage: ismsctl staff import FILE | staff list\n");
@@ -197,7 +197,7 @@ cmd_outbox(struct store *st, const char *which)
 		printf("%lld\t%s\t%s\t%s\t%s\n",
 		       (long long)sqlite3_column_int64(s, 0), db_col(s, 1),
 		       db_col(s, 2), db_col(s, 4), db_col(s, 3));
-	sqlite3_finalize(s);
+	db_finish(st, s);
 	return 0;
 }
 
