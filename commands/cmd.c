@@ -409,6 +409,38 @@ cmd_run_as(struct store *st, const struct config *cfg,
 	return rc;
 }
 
+int
+cmd_run_tx(struct store *st, const struct config *cfg,
+	   const struct isms_request *rq, const struct person *who,
+	   struct isms_reply *rp)
+{
+	struct cmdline cl = {0};
+	struct cmd_ctx ctx = {.st = st, .cfg = cfg, .rq = rq, .cl = &cl,
+			      .rp = rp, .me = *who, .now = store_now(st)};
+	int rc = -1;
+
+	if (db_exec(st, "SAVEPOINT cmd_run_tx", NULL) < 0) {
+		buf_puts(&rp->text, "internal error: nothing was changed");
+		rp->error = 1;
+		return -1;
+	}
+	if (cmd_exec(&ctx, rq->text) == 0 &&
+	    db_exec(st, "RELEASE cmd_run_tx", NULL) >= 0)
+		rc = 0;
+	cmdline_free(&cl);
+	if (rc == 0)
+		return 0;
+	db_exec(st, "ROLLBACK TO cmd_run_tx", NULL);
+	db_exec(st, "RELEASE cmd_run_tx", NULL);
+	if (!rp->error) {
+		buf_reset(&rp->text);
+		buf_puts(&rp->text, "internal error: nothing was changed");
+		rp->error = 1;
+	}
+	buf_reset(&rp->notices);
+	return -1;
+}
+
 static void
 mark_seen(struct store *st, const struct isms_request *rq)
 {

@@ -78,6 +78,17 @@ int cmd_run_as(struct store *st, const struct config *cfg,
 	       const struct person *who, const char *text,
 	       struct isms_reply *rp);
 
+/*
+ * Runs rq on behalf of who inside the caller's open transaction (the mail
+ * adapter records its de-duplication and its answer in the same one). A
+ * refused or failed command is undone to a savepoint, so the caller may
+ * still commit its own rows. rq->event_id is the caller's to check. Same
+ * return; rp is filled as by cmd_run.
+ */
+int cmd_run_tx(struct store *st, const struct config *cfg,
+	       const struct isms_request *rq, const struct person *who,
+	       struct isms_reply *rp);
+
 /* Helpers for command implementations. */
 int cmd_error(struct cmd_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));  /* returns -1 */
@@ -148,5 +159,29 @@ int approval_pick_isms_manager(struct cmd_ctx *ctx, int64_t skip_id,
 			       struct person *out);
 
 int incident_visible(struct cmd_ctx *ctx, int64_t id);
+
+#define INCIDENT_TEXT_MAX 2000 /* bytes of a description, note or lesson */
+
+/* An incident as a transport with its own title and text reports it. */
+struct incident_new {
+	const char *title;       /* first line used, cut near 120 bytes */
+	const char *description; /* at most INCIDENT_TEXT_MAX bytes */
+	const char *severity;    /* low|medium|high|critical; NULL: medium */
+	const char *category;    /* NULL for none */
+	int personal_data;       /* starts the 72-hour clock */
+};
+
+/*
+ * Records an incident reported by who in the caller's transaction, with
+ * the validation, audit and alerting of "incident report" (rq names the
+ * transport, e.g. via "mail"). Nothing of the text is parsed as a
+ * command. Returns the INC id, or -1 with an error reply in rp (nothing
+ * written when the input was refused).
+ */
+int64_t incident_report_new(struct store *st, const struct config *cfg,
+			    const struct isms_request *rq,
+			    const struct person *who,
+			    const struct incident_new *in,
+			    struct isms_reply *rp);
 
 #endif
