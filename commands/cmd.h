@@ -126,6 +126,12 @@ int64_t cmd_notify(struct cmd_ctx *ctx, const struct person *to,
 int cmd_notify_role(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
 		    const char *kind, const char *subject, const char *body);
 
+/* Same with a payload for every message (borrowed, may be NULL). */
+int cmd_notify_role_payload(struct cmd_ctx *ctx, unsigned role,
+			    int64_t skip_id, const char *kind,
+			    const char *subject, const char *body,
+			    const json_t *payload);
+
 /* Formats a date or "-" for 0. */
 void cmd_date(int64_t t, char out[16]);
 

@@ -125,7 +125,7 @@ static const struct centry config_table[] = {
      "Authentication-Results.",
      0, 0, NULL},
     {"mail", "poll_seconds", CT_INT, OFF(mail_poll_seconds), "60",
-     "IMAP poll interval.", 5, 86400, NULL},
+     "IMAP poll interval.", 1, 86400, NULL},
     {"quiz", "every", CT_PERIOD, OFF(quiz_every), "3m",
      "Periodic awareness campaign (7d, 2w, 3m, 1y) or off.", 0, 0, NULL},
     {"quiz", "questions", CT_INT, OFF(quiz_questions), "5",

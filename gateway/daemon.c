@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../adapters/mail.h"
 #include "gw.h"
 #include "log.h"
 #include "version.h"
@@ -19,6 +20,7 @@
 
 /* The transports, chosen by the configuration's enabled keys. */
 static const struct adapter_ops *const gw_transports[] = {
+    &mail_ops,
     NULL,
 };
 

@@ -578,7 +578,8 @@ store_outbox_add(struct store *st, int64_t person_id, const char *address,
 {
 	if (db_exec(st,
 		    "INSERT INTO outbox(created_at, person_id, address, kind, "
-		    "subject, body, html, payload) VALUES (?,?,?,?,?,?,?,?)",
+		    "subject, body, html, payload) VALUES "
+		    "(?,NULLIF(?,0),?,?,?,?,?,?)",
 		    "iitttttt", store_now(st), person_id, address, kind,
 		    subject, body, html, payload ? payload : "{}") < 0)
 		return -1;
