@@ -213,7 +213,7 @@ put_qp(struct buf *b, const char *s)
 			qp_put(b, &col, tok, 3);
 		}
 	}
-	buf_puts(b, "\r\n");
+	/* the line break before the next delimiter belongs to it */
 }
 
 static void

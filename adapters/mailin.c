@@ -22,6 +22,7 @@
 
 #define TOKEN_GRACE (7 * 86400) /* a token outlives its deadline by this */
 #define ATTACHMENTS_LISTED 10
+#define CUT_NOTE "\n[... cut; the full text is in the mail]"
 
 /* The headers that may carry the address a message was sent to. */
 static const char *const recipient_fields[] = {
@@ -590,14 +591,14 @@ incident_mail(struct inmsg *in)
 	if (*b == '\0')
 		b = in->m.subject;
 	/* the mail may be longer than a description: cut, and say so */
-	room = INCIDENT_TEXT_MAX - note.len - 32;
+	room = INCIDENT_TEXT_MAX - note.len - sizeof(CUT_NOTE);
 	if (strlen(b) > room) {
 		size_t n = room;
 
 		while (n > 0 && ((unsigned char)b[n] & 0xc0) == 0x80)
 			n--;
 		buf_add(&desc, b, n);
-		buf_puts(&desc, "\n[... cut; the full text is in the mail]");
+		buf_puts(&desc, CUT_NOTE);
 	} else {
 		buf_puts(&desc, b);
 	}

@@ -1537,6 +1537,10 @@ mime_parse(const char *data, size_t len, struct mime_msg *m, char *err,
 		fail(err, errlen, "NUL byte in the message");
 		goto out;
 	}
+	if (memchr(data, '\n', len) == NULL) {
+		fail(err, errlen, "no line breaks: not a mail message");
+		goto out;
+	}
 	if (walk_entity(&w, data, data + len, 1, 0) < 0)
 		goto out;
 	if (m->nhdr == 0) {
