@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <libesmtp.h>
 #include <openssl/crypto.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,7 @@ struct imap_job {
 	uv_work_t req;
 	struct mail *m;
 	CURL *curl; /* the adapter's handle, used by one job at a time */
+	atomic_int *abort; /* set on stop: IMAP transfers end early */
 	char *url;  /* imap[s]://host[:port]/MAILBOX */
 	char *user;
 	char *password;
@@ -89,6 +91,7 @@ struct mail {
 	int timer_open;
 	uv_timer_t poll_timer;
 	CURL *curl;
+	atomic_int abort; /* read by IMAP workers */
 	char *imap_url; /* normalised, with a mailbox */
 	char *smtp_server;
 	char last_imap_error[CURL_ERROR_SIZE + 96];
@@ -575,6 +578,20 @@ imap_write(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* Thread pool: a stopping daemon does not wait for a slow server. */
+static int
+imap_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+	      curl_off_t un)
+{
+	struct imap_job *job = arg;
+
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return atomic_load(job->abort) != 0;
+}
+
 /* Thread pool: one IMAP request on the job's handle. */
 static CURLcode
 imap_do(struct imap_job *job, const char *url, const char *custom,
@@ -590,6 +607,9 @@ imap_do(struct imap_job *job, const char *url, const char *custom,
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)IMAP_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_USE_SSL, job->use_ssl);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, imap_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, job);
 	if (job->user != NULL) {
 		curl_easy_setopt(c, CURLOPT_USERNAME, job->user);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, job->password);
@@ -734,6 +754,7 @@ imap_job_new(struct mail *m)
 	job->m = m;
 	job->req.data = job;
 	job->curl = m->curl;
+	job->abort = &m->abort;
 	job->url = xstrdup(m->imap_url);
 	if (cfg->mail_imap_user != NULL && *cfg->mail_imap_user != '\0') {
 		job->user = xstrdup(cfg->mail_imap_user);
@@ -974,6 +995,7 @@ mail_start(struct gw *gw, void **state)
 
 	m->gw = gw;
 	m->tail = &m->queue;
+	atomic_init(&m->abort, 0);
 	if (!mailbuild_address_ok(cfg->mail_from)) {
 		log_error("mail: mail.from \"%s\" is not a plain address",
 			  cfg->mail_from ? cfg->mail_from : "");
@@ -1046,6 +1068,7 @@ mail_stop(void *state)
 	if (m->stopping)
 		return;
 	m->stopping = 1;
+	atomic_store(&m->abort, 1);
 	/* queued, not started: left pending in the outbox at shutdown; when
 	 * only this transport stops, handed back for a later retry */
 	for (it = m->queue; it; it = next) {

@@ -61,7 +61,8 @@ PIDS="$PIDS $DPID"
 
 # mq CMD MAILDIR ...: queries a Maildir through mailctl.py's parser.
 cat >"$T/mq.py" <<'EOF'
-import json, sys
+import json, signal, sys
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # grep -q may stop reading
 sys.path.insert(0, "tests/peers/mail")
 import mailctl
 cmd, box = sys.argv[1], sys.argv[2]
@@ -209,13 +210,39 @@ wait_for sh -c "[ \"\$(sqlite3 '$DB' \"SELECT COUNT(*) FROM outbox_delivery WHER
 	fail "no failure notice to the two isms_managers"
 
 # 7. SIGTERM stops cleanly; no secret in the log
-kill -TERM "$DPID"
-rc=0
-wait "$DPID" || rc=$?
-PIDS=""
-[ "$rc" = 0 ] || { cat "$T/ismsd.log"; fail "ismsd exited with $rc"; }
-expect_in "$T/ismsd.log" "stopped"
+stop_daemon() {
+	kill -TERM "$DPID"
+	rc=0
+	wait "$DPID" || rc=$?
+	PIDS=${PIDS%" $DPID"}
+	[ "$rc" = 0 ] || { cat "$T/ismsd.log"; fail "ismsd exited with $rc"; }
+	expect_in "$T/ismsd.log" "stopped"
+}
+stop_daemon
 expect_not_in "$T/ismsd.log" "isms-pass"
 expect_not_in "$T/ismsd.log" "erik-pass"
+
+# 8. SIGTERM while a send and a poll are in flight (each new connection
+# held for 2 s by a proxy): the send finishes and is recorded, the poll
+# is abandoned (read again next time), the daemon exits 0 at once
+$PY tests/integration/slow_proxy.py "$SMTP_PORT" "$T/slow-smtp.log" >"$T/slow-smtp.port" &
+PIDS="$PIDS $!"
+$PY tests/integration/slow_proxy.py "$IMAP_PORT" "$T/slow-imap.log" >"$T/slow-imap.port" &
+PIDS="$PIDS $!"
+wait_for test -s "$T/slow-smtp.port" && wait_for test -s "$T/slow-imap.port" || fail "proxies"
+SMTP_PORT=$(cat "$T/slow-smtp.port") IMAP_PORT=$(cat "$T/slow-imap.port") write_conf false
+printf 'incident assign INC-3 @bob\n' | console "$DB" carol
+OUTBOX=$(sql "$DB" "SELECT MAX(id) FROM outbox")
+"$ISMSD" -c "$T/ismsd.conf" 2>"$T/ismsd.log" &
+DPID=$!
+PIDS="$PIDS $DPID"
+wait_for test -s "$T/slow-smtp.log" || fail "no SMTP connection"
+wait_for test -s "$T/slow-imap.log" || fail "no IMAP connection"
+start=$(date +%s)
+stop_daemon
+[ $(($(date +%s) - start)) -le 5 ] || fail "the stop took too long"
+expect_in "$T/ismsd.log" "mail: stopping after the send in flight"
+[ "$(sql "$DB" "SELECT status FROM outbox_delivery WHERE outbox_id = $OUTBOX")" = sent ] ||
+	fail "the send in flight was not recorded: $(cat "$T/ismsd.log")"
 "$ISMSCTL" --db "$DB" audit verify >/dev/null || fail "audit chain"
 echo "mail roundtrip ok"
