@@ -6,6 +6,9 @@
  */
 #include "mail.h"
 
+/* openssl/ssl.h first: libesmtp.h declares smtp_starttls_set_ctx only then */
+#include <openssl/ssl.h>
+
 #include <auth-client.h>
 #include <curl/curl.h>
 #include <jansson.h>
@@ -192,7 +195,7 @@ status_text(char *out, size_t len, const char *stage,
 
 /* The outcome of one message after the session. */
 static void
-smtp_classify(struct smtp_item *it)
+smtp_classify(const struct smtp_job *job, struct smtp_item *it)
 {
 	const smtp_status_t *rp = smtp_reverse_path_status(it->esmtp_msg);
 	const smtp_status_t *rs = smtp_recipient_status(it->esmtp_rcpt);
@@ -206,7 +209,8 @@ smtp_classify(struct smtp_item *it)
 	} else if (rs == NULL || rs->code == 0) {
 		it->result = SEND_RETRY;
 		snprintf(it->error, sizeof(it->error),
-			 "the session ended before this recipient");
+			 "the session ended before this recipient%s%s",
+			 job->tls_error[0] ? ": " : "", job->tls_error);
 	} else if (rs->code >= 500) {
 		it->result = SEND_FAIL;
 		status_text(it->error, sizeof(it->error), "RCPT TO", rs);
@@ -236,6 +240,7 @@ smtp_work(uv_work_t *req)
 	struct smtp_job *job = req->data;
 	smtp_session_t session = smtp_create_session();
 	auth_context_t auth = NULL;
+	SSL_CTX *tls = NULL;
 	struct smtp_item *it;
 	char err[128];
 
@@ -247,6 +252,21 @@ smtp_work(uv_work_t *req)
 		return;
 	}
 	smtp_set_server(session, job->server);
+	/*
+	 * A TLS context of our own per session: libESMTP's shared default
+	 * context is damaged after a failed certificate check (a later
+	 * session crashed in SSL_new). Ours trusts the system store, which
+	 * SSL_CERT_FILE and SSL_CERT_DIR can point elsewhere. TLS 1.2 at
+	 * most: libESMTP 1.1 mistakes TLS 1.3 session tickets that arrive
+	 * after the handshake for a reply and stalls until its timeout.
+	 */
+	tls = SSL_CTX_new(TLS_client_method());
+	if (tls != NULL) {
+		SSL_CTX_set_min_proto_version(tls, TLS1_2_VERSION);
+		SSL_CTX_set_max_proto_version(tls, TLS1_2_VERSION);
+		SSL_CTX_set_default_verify_paths(tls);
+		smtp_starttls_set_ctx(session, tls);
+	}
 	smtp_starttls_enable(session, job->require_tls ? Starttls_REQUIRED
 						       : Starttls_ENABLED);
 	smtp_set_eventcb(session, smtp_event, job);
@@ -288,11 +308,12 @@ smtp_work(uv_work_t *req)
 		}
 	} else {
 		for (it = job->items; it; it = it->next)
-			smtp_classify(it);
+			smtp_classify(job, it);
 	}
 	smtp_destroy_session(session);
 	if (auth != NULL)
 		auth_destroy_context(auth);
+	SSL_CTX_free(tls);
 }
 
 /* Loop thread: a permanent failure tells the isms_managers, once. */

@@ -687,7 +687,7 @@ int
 mailin_process(struct store *st, const struct config *cfg, const char *data,
 	       size_t len, struct mailin_outcome *out)
 {
-	struct mailin_outcome dummy;
+	struct mailin_outcome dummy = {0};
 	struct inmsg in = {.st = st, .cfg = cfg};
 	char err[160];
 	int rc;

@@ -189,7 +189,7 @@ to_utf8(struct buf *b, const char *s, size_t len, const char *cs)
 		size_t left = len;
 
 		/* only plain charset names reach iconv (no "//" suffixes) */
-		for (i = 0; cs[i] && i < sizeof(name) - 1; i++) {
+		for (i = 0; i < sizeof(name) - 1 && cs[i]; i++) {
 			if (!isalnum((unsigned char)cs[i]) &&
 			    strchr("-_.:", cs[i]) == NULL)
 				return -1;
