@@ -22,6 +22,7 @@
 
 #define TOKEN_GRACE (7 * 86400) /* a token outlives its deadline by this */
 #define ATTACHMENTS_LISTED 10
+#define ANSWERS_PER_HOUR 10 /* mail answers to one address */
 #define CUT_NOTE "\n[... cut; the full text is in the mail]"
 
 /* The headers that may carry the address a message was sent to. */
@@ -356,13 +357,32 @@ addressed_to(struct inmsg *in, const char *addr)
 
 /* ---------------------------------------------------------- answers */
 
-/* Queues a mail answer to the sender (kind "reply", bare address). */
+/*
+ * Queues a mail answer to the sender (kind "reply", bare address). A
+ * sender who already got ANSWERS_PER_HOUR answers in the last hour gets
+ * no more: a misbehaving auto-responder cannot start a mail loop.
+ */
 static int
 answer(struct inmsg *in, const char *body)
 {
 	char *subject, *payload;
-	json_t *j = json_pack("{s:s}", "in_reply_to", in->msgid);
-	int64_t id;
+	json_t *j;
+	int64_t id, tenth = 0;
+	int rc;
+
+	rc = db_int(in->st, &tenth,
+		    "SELECT created_at FROM outbox WHERE kind = 'reply' AND "
+		    "address = ? ORDER BY id DESC LIMIT 1 OFFSET ?",
+		    "ti", in->sender.email, (int64_t)(ANSWERS_PER_HOUR - 1));
+	if (rc < 0)
+		return -1;
+	if (rc == 1 && tenth > store_now(in->st) - 3600) {
+		log_warnx("mail: not answering %s again: %d answers in the "
+			  "last hour",
+			  in->sender.email, ANSWERS_PER_HOUR);
+		return 0;
+	}
+	j = json_pack("{s:s}", "in_reply_to", in->msgid);
 
 	subject = str_casecmp_prefix(in->m.subject, "re:")
 		      ? xstrdup(in->m.subject)

@@ -442,6 +442,7 @@ test_known_sender_elsewhere(void **state)
 	struct fix *f = *state;
 	struct mailin_outcome o;
 	char *subject, *body;
+	int i;
 
 	o = feed(f, "alice@example.org", "isms@example.org", "k1@x", NULL,
 		 "thanks!\r\n");
@@ -450,6 +451,25 @@ test_known_sender_elsewhere(void **state)
 	assert_non_null(strstr(body, "incidents@example.org"));
 	free(subject);
 	free(body);
+	/* an auto-responder that ignores Auto-Submitted: no endless loop */
+	for (i = 0; i < 15; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "loop%d@x", i);
+		o = feed(f, "alice@example.org", "isms@example.org", id, NULL,
+			 "I am away\r\n");
+		assert_int_equal(o.what, MAILIN_ANSWERED);
+	}
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM outbox WHERE "
+				     "address = 'alice@example.org'"),
+			 10);
+	test_clock += 3601;
+	o = feed(f, "alice@example.org", "isms@example.org", "later@x", NULL,
+		 "hello again\r\n");
+	test_clock -= 3601;
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM outbox WHERE "
+				     "address = 'alice@example.org'"),
+			 11);
 }
 
 static void
