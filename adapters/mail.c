@@ -347,6 +347,10 @@ failure_notice(struct mail *m, const struct smtp_item *it)
 				  "outbox %lld",
 				  (long long)it->outbox_id);
 		}
+	} else {
+		log_error("mail: cannot queue the failure notice for outbox "
+			  "%lld",
+			  (long long)it->outbox_id);
 	}
 	json_decref(payload);
 	reply_free(&rp);
@@ -518,6 +522,12 @@ mail_send(void *state, const struct outmsg *msg)
 				     NULL);
 	char *reply_to = NULL, *parent = NULL, *html = NULL, *from_name;
 
+	if (m->stopping) {
+		json_decref(payload);
+		gw_delivery_done(m->gw, msg->delivery_id, SEND_RETRY, NULL, NULL,
+				 0, "the mail transport stopped");
+		return;
+	}
 	if (rcpt == NULL && msg->to != NULL)
 		rcpt = msg->to->email;
 	if (!mailbuild_address_ok(rcpt)) {

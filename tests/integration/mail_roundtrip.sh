@@ -82,10 +82,11 @@ EOF
 box() { echo "$MAIL_ROOT/$1@example.org"; }
 mq() { $PY "$T/mq.py" "$@"; }
 has_mail() { mq field "$1" "$2" subject >/dev/null; }
-send_raw() { # send_raw FILE [mailctl options]: envelope to the gateway
+send_raw() { # send_raw FILE [mailctl options]: CRLF, envelope to the gateway
 	f=$1
 	shift
-	$PY $PEERS/mailctl.py send --port "$SMTP_PORT" --raw "$f" --to isms@example.org "$@" >/dev/null ||
+	sed 's/$/\r/' "$f" >"$f.crlf"
+	$PY $PEERS/mailctl.py send --port "$SMTP_PORT" --raw "$f.crlf" --to isms@example.org "$@" >/dev/null ||
 		fail "SMTP send of $f failed"
 }
 reply() { # reply FILE FROM TO MESSAGE-ID FIRST-LINE
@@ -193,6 +194,10 @@ EOF
 send_raw "$T/inc.eml"
 printf 'From: alice@example.org\nTo: incidents@example.org\nSubject: broken\nMessage-ID: <broken-1@example.org>\nContent-Type: multipart/mixed; boundary="nowhere"\n\nno delimiter at all\n' >"$T/broken.eml"
 send_raw "$T/broken.eml"
+$PY -c 'import base64, os, sys
+sys.stdout.write("From: alice@example.org\nTo: incidents@example.org\nSubject: huge\nMessage-ID: <huge-1@example.org>\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n")
+sys.stdout.write(base64.encodebytes(os.urandom(1700000)).decode())' >"$T/huge.eml"
+send_raw "$T/huge.eml"
 wait_for has_mail "$(box alice)" "Re: USB stick" || fail "no incident confirmation: $(tail -5 "$T/ismsd.log")"
 mq field "$(box alice)" "Re: USB stick" text | grep -q "Recorded as INC-3" || fail "confirmation names INC-3"
 [ "$(sql "$DB" "SELECT title || '|' || severity || '|' || via FROM incidents WHERE id = 3")" = \
@@ -201,6 +206,8 @@ sql "$DB" "SELECT description FROM incidents WHERE id = 3" | grep -q "stick.jpg 
 wait_done
 expect_in "$T/ismsd.log" "is unreadable (multipart body without its boundary)"
 [ "$(sql "$DB" "SELECT COUNT(*) FROM inbox WHERE event_id = 'broken-1@example.org'")" = 0 ] || fail "broken mail recorded"
+expect_in "$T/ismsd.log" "is larger than 2097152 bytes; flagged done without processing"
+[ "$(sql "$DB" "SELECT COUNT(*) FROM incidents")" = 3 ] || fail "a broken or huge mail made an incident"
 kill -0 "$DPID" || fail "ismsd died"
 
 # 6. a permanent SMTP failure is recorded and told to the isms_managers once
