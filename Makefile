@@ -11,6 +11,12 @@ WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+ifeq ($(FUZZ),1)
+BUILD    = build/fuzz
+CC       = clang
+CFLAGS  += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=fuzzer,address,undefined
+endif
 ifeq ($(SAN),1)
 BUILD    = build/san
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -27,11 +33,13 @@ MIGRATIONS = $(sort $(wildcard store/migrations/*.sql))
 DATA     = config/annex-a.tsv $(wildcard config/quiz/questions.tsv)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 
 AS      ?= alice
 DEMO_DB ?= build/demo.db
 
-.PHONY: all deps test-deps run demo-db test unit integration fuzz bench \
+.PHONY: all deps test-deps run demo-db test unit integration fuzz fuzz-bins bench \
 	lint clean check-config-example
 
 all: deps
@@ -71,12 +79,18 @@ $(BUILD)/ismsctl: $(BUILD)/obj/tools/ismsctl.o $(BUILD)/libisms.a
 	@echo "  LD  $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libisms.a tests/unit/testutil.h
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libisms.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libisms.a $(LDLIBS) -lcmocka
 
 unit-bins: $(UNIT_BINS)
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libisms.a
+	@echo "  CC  $<"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libisms.a $(LDLIBS)
+
+fuzz-bins: $(FUZZ_BINS)
 
 # The demo database: staff, then the seed commands, made once.
 $(DEMO_DB): config/demo/staff.csv config/demo/seed.txt | $(BUILD)/ismsctl
@@ -95,9 +109,11 @@ run: demo-db
 test: deps test-deps
 	@$(MAKE) --no-print-directory SAN=1 binaries unit-bins
 	@$(MAKE) --no-print-directory binaries
-	@tests/run.sh build/san
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
+	@FUZZ_SECONDS=$(or $(FUZZ_SECONDS),5) tests/run.sh build/san
 
-fuzz: test-deps
+fuzz: deps test-deps
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
 	@tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
 
 bench: deps

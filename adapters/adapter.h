@@ -47,8 +47,14 @@ struct adapter_ops {
 	 * call only: copy what is needed.
 	 */
 	void (*send)(void *state, const struct outmsg *msg);
-	/* begins a clean stop; must release everything by the loop's end */
+	/*
+	 * Begins a clean stop: close connections, stop timers. Callbacks of
+	 * requests still pending on gw->http or gw->ws arrive afterwards
+	 * with the error "cancelled"; they must not start new work.
+	 */
 	void (*stop)(void *state);
+	/* Releases the state once the loop has drained; may be NULL. */
+	void (*free)(void *state);
 };
 
 /*

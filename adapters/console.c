@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../commands/cmd.h"
+#include "../commands/quiz.h"
 
 #define CONSOLE_LINE_MAX 8192
 
@@ -63,7 +64,7 @@ console_run(struct store *st, const struct config *cfg, const char *handle,
 					  .id_kind = "handle",
 					  .id = handle};
 		struct isms_reply rp = {0};
-		char *cmd;
+		char *cmd, bare[32];
 
 		if (interactive) {
 			fprintf(out, "isms> ");
@@ -83,7 +84,8 @@ console_run(struct store *st, const struct config *cfg, const char *handle,
 			continue;
 		if (strcmp(cmd, "quit") == 0 || strcmp(cmd, "exit") == 0)
 			break;
-		rq.text = cmd;
+		/* a bare "2" answers the quiz question waiting, as in a DM */
+		rq.text = quiz_bare_reply(cmd, bare) ? bare : cmd;
 		cmd_run(st, cfg, &rq, &rp);
 		fprintf(out, "%s%s\n", rp.error ? "error: " : "",
 			buf_str(&rp.text));

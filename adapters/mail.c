@@ -100,7 +100,6 @@ struct mail {
 	char last_imap_error[CURL_ERROR_SIZE + 96];
 };
 
-static void mail_maybe_free(struct mail *m);
 static void smtp_kick(struct mail *m);
 
 /* Secrets are wiped before they are freed. */
@@ -390,10 +389,7 @@ smtp_after(uv_work_t *req, int status)
 	free(job->from);
 	free(job);
 	m->smtp_busy = 0;
-	if (m->stopping)
-		mail_maybe_free(m);
-	else
-		smtp_kick(m);
+	smtp_kick(m);
 }
 
 /* Starts a session for what is queued, unless one runs. */
@@ -849,7 +845,6 @@ imap_poll_after(uv_work_t *req, int status)
 	if (m->stopping) {
 		/* not processed, not flagged: read again after the restart */
 		imap_job_free(job);
-		mail_maybe_free(m);
 		return;
 	}
 	for (i = 0; i < job->n; i++) {
@@ -910,8 +905,6 @@ imap_store_after(uv_work_t *req, int status)
 			  job->error, job->store_set);
 	imap_schedule(m, job->more && !job->error[0] ? 0 : poll_interval(m));
 	imap_job_free(job);
-	if (m->stopping)
-		mail_maybe_free(m);
 }
 
 static void
@@ -979,12 +972,15 @@ imap_mailbox_url(const char *url)
 	return xstrndup(url, len);
 }
 
-static int auth_users; /* auth_client_init is per process */
-
+/* After the loop drained: no worker, timer or callback is left. */
 static void
-mail_free(struct mail *m)
+mail_free(void *state)
 {
+	struct mail *m = state;
 	struct smtp_item *it, *next;
+
+	if (m == NULL)
+		return;
 
 	for (it = m->queue; it; it = next) {
 		next = it->next;
@@ -993,8 +989,7 @@ mail_free(struct mail *m)
 	if (m->curl != NULL)
 		curl_easy_cleanup(m->curl);
 	curl_global_cleanup();
-	if (--auth_users == 0)
-		auth_client_exit();
+	auth_client_exit(); /* one mail adapter per process */
 	free(m->imap_url);
 	free(m->smtp_server);
 	free(m);
@@ -1006,15 +1001,6 @@ timer_closed(uv_handle_t *h)
 	struct mail *m = h->data;
 
 	m->timer_open = 0;
-	mail_maybe_free(m);
-}
-
-/* Frees the state once no worker and no handle refers to it. */
-static void
-mail_maybe_free(struct mail *m)
-{
-	if (m->stopping && !m->smtp_busy && !m->imap_busy && !m->timer_open)
-		mail_free(m);
 }
 
 static int
@@ -1062,8 +1048,7 @@ mail_start(struct gw *gw, void **state)
 		log_error("mail: cannot initialise libcurl");
 		goto fail;
 	}
-	if (auth_users++ == 0)
-		auth_client_init();
+	auth_client_init();
 	uv_timer_init(gw->loop, &m->poll_timer);
 	m->poll_timer.data = m;
 	m->timer_open = 1;
@@ -1125,4 +1110,5 @@ const struct adapter_ops mail_ops = {
     .reaches = mail_reaches,
     .send = mail_send,
     .stop = mail_stop,
+    .free = mail_free,
 };

@@ -488,8 +488,14 @@ approval_reply(struct inmsg *in, const char *token)
 {
 	struct mailtoken t;
 	struct isms_reply rp = {0};
+	/*
+	 * No event_id: the Message-ID is already recorded in this
+	 * transaction (refusals need it too), and cmd_run would take the
+	 * message for a redelivery. cmd_run nests in our transaction: a
+	 * refused command rolls back to its own savepoint only.
+	 */
 	struct isms_request rq = {.via = "mail", .id_kind = "email",
-				  .id = in->m.from, .event_id = in->msgid};
+				  .id = in->sender.email};
 	char *secret = store_setting(in->st, "token_secret"), *line = NULL;
 	char *text = NULL, when[16], why[200];
 	enum mailtoken_status ts;
@@ -564,7 +570,7 @@ approval_reply(struct inmsg *in, const char *token)
 	text = xasprintf("%s APR-%lld %s", approve ? "approve" : "reject",
 			 (long long)t.object_id, rest);
 	rq.text = text;
-	if (cmd_run_tx(in->st, in->cfg, &rq, &in->sender, &rp) == 0) {
+	if (cmd_run(in->st, in->cfg, &rq, &rp) == 0) {
 		outcome(in, MAILIN_DECIDED, "%s APR-%lld",
 			approve ? "approved" : "rejected",
 			(long long)t.object_id);

@@ -11,10 +11,12 @@
 #define APPROVAL_DAYS 3
 
 extern const struct approval_kind incident_close_kind;
+extern const struct approval_kind risk_accept_kind;
 
 /* What a decision applies, by kind; adding a kind is adding a line. */
 static const struct approval_kind *const approval_kinds[] = {
     &incident_close_kind,
+    &risk_accept_kind,
 };
 
 static const struct approval_kind *

@@ -18,6 +18,16 @@
 static const struct cmd_entry *const cmd_tables[] = {
     incident_cmds,
     approval_cmds,
+    asset_cmds,
+    risk_cmds,
+    control_cmds,
+    action_cmds,
+    doc_cmds,
+    audit_cmds,
+    review_cmds,
+    scope_cmds,
+    report_cmds,
+    quiz_cmds,
 };
 
 static const struct {
@@ -28,6 +38,17 @@ static const struct {
     {"approve", "approve a pending request (approve APR-n [comment])"},
     {"reject", "reject a pending request (reject APR-n <reason>)"},
     {"approvals", "requests waiting for your decision"},
+    {"asset", "the asset inventory: owners, classification, C/I/A"},
+    {"risk", "risk assessment, treatment, acceptance and the matrix"},
+    {"control", "the Statement of Applicability (Annex A controls)"},
+    {"action", "corrective and treatment actions with evidence"},
+    {"doc", "policies and procedures: reviews and acknowledgements"},
+    {"audit", "internal audits and their findings"},
+    {"review", "management reviews and their compiled inputs"},
+    {"scope", "the ISMS scope statement (versioned)"},
+    {"objective", "measurable information security objectives"},
+    {"report", "the management summary"},
+    {"quiz", "awareness quizzes: start a campaign, answer, see results"},
 };
 
 void
@@ -417,38 +438,6 @@ cmd_run_as(struct store *st, const struct config *cfg,
 	rc = cmd_exec(&ctx, text);
 	cmdline_free(&cl);
 	return rc;
-}
-
-int
-cmd_run_tx(struct store *st, const struct config *cfg,
-	   const struct isms_request *rq, const struct person *who,
-	   struct isms_reply *rp)
-{
-	struct cmdline cl = {0};
-	struct cmd_ctx ctx = {.st = st, .cfg = cfg, .rq = rq, .cl = &cl,
-			      .rp = rp, .me = *who, .now = store_now(st)};
-	int rc = -1;
-
-	if (db_exec(st, "SAVEPOINT cmd_run_tx", NULL) < 0) {
-		buf_puts(&rp->text, "internal error: nothing was changed");
-		rp->error = 1;
-		return -1;
-	}
-	if (cmd_exec(&ctx, rq->text) == 0 &&
-	    db_exec(st, "RELEASE cmd_run_tx", NULL) >= 0)
-		rc = 0;
-	cmdline_free(&cl);
-	if (rc == 0)
-		return 0;
-	db_exec(st, "ROLLBACK TO cmd_run_tx", NULL);
-	db_exec(st, "RELEASE cmd_run_tx", NULL);
-	if (!rp->error) {
-		buf_reset(&rp->text);
-		buf_puts(&rp->text, "internal error: nothing was changed");
-		rp->error = 1;
-	}
-	buf_reset(&rp->notices);
-	return -1;
 }
 
 static void

@@ -78,17 +78,6 @@ int cmd_run_as(struct store *st, const struct config *cfg,
 	       const struct person *who, const char *text,
 	       struct isms_reply *rp);
 
-/*
- * Runs rq on behalf of who inside the caller's open transaction (the mail
- * adapter records its de-duplication and its answer in the same one). A
- * refused or failed command is undone to a savepoint, so the caller may
- * still commit its own rows. rq->event_id is the caller's to check. Same
- * return; rp is filled as by cmd_run.
- */
-int cmd_run_tx(struct store *st, const struct config *cfg,
-	       const struct isms_request *rq, const struct person *who,
-	       struct isms_reply *rp);
-
 /* Helpers for command implementations. */
 int cmd_error(struct cmd_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));  /* returns -1 */
@@ -138,6 +127,16 @@ void cmd_date(int64_t t, char out[16]);
 /* Command tables, one per object file; NULL-terminated. */
 extern const struct cmd_entry incident_cmds[];
 extern const struct cmd_entry approval_cmds[];
+extern const struct cmd_entry asset_cmds[];
+extern const struct cmd_entry risk_cmds[];
+extern const struct cmd_entry control_cmds[];
+extern const struct cmd_entry action_cmds[];
+extern const struct cmd_entry doc_cmds[];
+extern const struct cmd_entry audit_cmds[];
+extern const struct cmd_entry review_cmds[];
+extern const struct cmd_entry scope_cmds[];
+extern const struct cmd_entry report_cmds[];
+extern const struct cmd_entry quiz_cmds[];
 
 /* Approval kinds: what happens when a request is decided. */
 struct approval_kind {

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "../gateway/log.h"
+#include "../gateway/tz.h"
 
 enum ctype {
 	CT_STR,
@@ -24,6 +25,7 @@ enum ctype {
 	CT_DAYS,
 	CT_LEVELS,
 	CT_PERIOD,
+	CT_ZONE,
 };
 
 struct centry {
@@ -44,7 +46,7 @@ static const struct centry config_table[] = {
      "SQLite database file (created on first start).", 0, 0, NULL},
     {"org", "name", CT_STR, OFF(org_name), "Example Org",
      "Organisation name used in reports and mails.", 0, 0, NULL},
-    {"org", "timezone", CT_STR, OFF(org_timezone), "UTC",
+    {"org", "timezone", CT_ZONE, OFF(org_timezone), "UTC",
      "Default IANA time zone for working hours and --now.", 0, 0, NULL},
     {"org", "working_hours", CT_HOURS, 0, "09:00-17:30",
      "Nudges go out only within these hours (HH:MM-HH:MM).", 0, 0, NULL},
@@ -384,22 +386,46 @@ config_set(struct config *cfg, const struct centry *ce, const char *v,
 		}
 		goto bad;
 	}
-	case CT_HOURS:
-		if (parse_hours(v, &cfg->work_start_min, &cfg->work_end_min) <
-		    0)
+	/* parsed into temporaries: a bad value leaves the old one intact */
+	case CT_HOURS: {
+		int a, b;
+
+		if (parse_hours(v, &a, &b) < 0)
 			goto bad;
+		cfg->work_start_min = a;
+		cfg->work_end_min = b;
 		return 0;
-	case CT_DAYS:
-		if (parse_days(v, &cfg->work_days) < 0)
+	}
+	case CT_DAYS: {
+		unsigned mask;
+
+		if (parse_days(v, &mask) < 0)
 			goto bad;
+		cfg->work_days = mask;
 		return 0;
-	case CT_LEVELS:
-		if (parse_levels(v, cfg->risk_levels) < 0)
+	}
+	case CT_LEVELS: {
+		int lv[3];
+
+		if (parse_levels(v, lv) < 0)
 			goto bad;
+		memcpy(cfg->risk_levels, lv, sizeof(lv));
 		return 0;
+	}
 	case CT_PERIOD:
 		if (strcmp(v, "off") != 0 && config_period(v, &cnt, &unit) < 0)
 			goto bad;
+		free(*sp);
+		*sp = xstrdup(v);
+		return 0;
+	case CT_ZONE:
+		if (!tz_valid(v)) {
+			cerr(e, name, line,
+			     "%s.%s: unknown time zone \"%s\" (use an IANA "
+			     "name like Europe/Berlin)",
+			     ce->section, ce->key, v);
+			return -1;
+		}
 		free(*sp);
 		*sp = xstrdup(v);
 		return 0;
@@ -613,7 +639,8 @@ config_free(struct config *cfg)
 		const struct centry *ce = &config_table[i];
 
 		if (ce->type == CT_STR || ce->type == CT_SECRET ||
-		    ce->type == CT_ENUM || ce->type == CT_PERIOD) {
+		    ce->type == CT_ENUM || ce->type == CT_PERIOD ||
+		    ce->type == CT_ZONE) {
 			char **sp = (char **)((char *)cfg + ce->off);
 
 			free(*sp);

@@ -10,16 +10,23 @@
 #include <string.h>
 
 #include "../adapters/mail.h"
+#include "../adapters/matrix.h"
 #include "gw.h"
+#include "http.h"
+#include "ws.h"
 #include "log.h"
+#include "sched.h"
+#include "submit.h"
 #include "version.h"
 
 #define OUTBOX_POLL_MS 1000
 #define OUTBOX_BATCH 200
 #define OUTBOX_MAX_ATTEMPTS 20
+#define SCHED_FIRST_MS 2000 /* the first pass, soon after start */
 
 /* The transports, chosen by the configuration's enabled keys. */
 static const struct adapter_ops *const gw_transports[] = {
+    &matrix_ops,
     &mail_ops,
     NULL,
 };
@@ -315,6 +322,41 @@ gw_request(struct gw *gw, const struct isms_request *rq,
 	return rc;
 }
 
+/*
+ * One scheduler pass per minute (loop thread), as of the store's clock; the
+ * timer is re-armed for the start of the next minute.
+ */
+static void
+sched_tick(uv_timer_t *t)
+{
+	struct gw *gw = t->data;
+	int64_t now, minute;
+	int n;
+
+	if (gw->stopping)
+		return;
+	now = store_now(gw->st);
+	minute = now / 60;
+	if (minute != gw->sched_last) {
+		gw->sched_last = minute;
+		n = sched_run(gw->st, &gw->cfg, now);
+		if (n > 0) {
+			log_info("scheduler: %d message%s queued", n,
+				 n == 1 ? "" : "s");
+			gw_kick(gw);
+		}
+	}
+	uv_timer_start(&gw->sched_timer, sched_tick,
+		       (uint64_t)(60 - now % 60) * 1000, 0);
+}
+
+static void
+gw_sched_start(struct gw *gw)
+{
+	gw->sched_last = -1;
+	uv_timer_start(&gw->sched_timer, sched_tick, SCHED_FIRST_MS, 0);
+}
+
 static void
 gw_stop(struct gw *gw, const char *why)
 {
@@ -329,6 +371,8 @@ gw_stop(struct gw *gw, const char *why)
 	uv_signal_stop(&gw->sig_term);
 	uv_signal_stop(&gw->sig_int);
 	uv_signal_stop(&gw->sig_hup);
+	/* what adapters queued is stored and answered before they stop */
+	submit_stop(gw);
 	for (i = 0; i < gw->nadapters; i++)
 		if (gw->adapters[i].running) {
 			gw->adapters[i].running = 0;
@@ -367,10 +411,16 @@ on_signal(uv_signal_t *h, int signum)
 {
 	struct gw *gw = h->data;
 
-	if (signum == SIGHUP)
+	if (signum == SIGHUP) {
 		gw_reload(gw);
-	else
-		gw_stop(gw, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+		return;
+	}
+	gw_stop(gw, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	/*
+	 * A request in flight (a /sync long-poll) would keep uv_run going
+	 * until it ends; return now so that gw_run cancels it.
+	 */
+	uv_stop(gw->loop);
 }
 
 static void
@@ -405,6 +455,10 @@ gw_run(const char *config_path)
 		log_set_level(lv);
 	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)(uv_hrtime() ^ (uint64_t)getpid()));
+	if (sched_check(err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
 	gw->st = store_open(gw->cfg.store_path, err, sizeof(err));
 	if (gw->st == NULL) {
 		log_error("%s", err);
@@ -422,6 +476,20 @@ gw_run(const char *config_path)
 	uv_signal_start(&gw->sig_term, on_signal, SIGTERM);
 	uv_signal_start(&gw->sig_int, on_signal, SIGINT);
 	uv_signal_start(&gw->sig_hup, on_signal, SIGHUP);
+	submit_init(gw);
+	/* the shared clients every network transport uses */
+	gw->http = http_new(gw->loop);
+	if (gw->http == NULL) {
+		log_error("cannot start the HTTP client");
+		goto stop;
+	}
+	if (gw->cfg.slack_enabled && strcmp(gw->cfg.slack_mode, "socket") == 0) {
+		gw->ws = ws_ctx_new(gw->loop);
+		if (gw->ws == NULL) {
+			log_error("cannot start the WebSocket client");
+			goto stop;
+		}
+	}
 	for (i = 0; gw_transports[i] != NULL; i++) {
 		const struct adapter_ops *ops = gw_transports[i];
 		struct gw_adapter *a;
@@ -438,21 +506,31 @@ gw_run(const char *config_path)
 		a->running = 1;
 		log_info("%s: started", ops->name);
 	}
-	if (gw->nadapters == 0)
+	if (gw->nadapters == 0 && !gw->cfg.slack_enabled &&
+	    !gw->cfg.matrix_enabled && !gw->cfg.mail_enabled)
 		log_warnx("no transport is enabled: messages stay in the outbox "
 			  "(enable slack, matrix or mail in %s)",
 			  config_path);
 	log_info("ismsd %s running on %s", ISMS_VERSION, gw->cfg.store_path);
+	gw_sched_start(gw);
 	gw_kick(gw);
 	uv_run(gw->loop, UV_RUN_DEFAULT);
 	rc = 0;
 stop:
 	gw_stop(gw, rc == 0 ? "done" : "start-up failure");
+	/* pending requests call back with "cancelled", then close */
+	http_free(gw->http);
+	gw->http = NULL;
+	ws_ctx_free(gw->ws);
+	gw->ws = NULL;
 	uv_run(gw->loop, UV_RUN_DEFAULT);
 	uv_walk(gw->loop, close_walk, NULL);
 	uv_run(gw->loop, UV_RUN_DEFAULT);
 	if (uv_loop_close(gw->loop) != 0)
 		log_warnx("event loop closed with handles still open");
+	for (i = 0; i < gw->nadapters; i++)
+		if (gw->adapters[i].ops->free != NULL)
+			gw->adapters[i].ops->free(gw->adapters[i].state);
 	log_info("stopped");
 out:
 	store_close(gw->st);

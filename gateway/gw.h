@@ -29,6 +29,7 @@ struct gw {
 	struct store *st;
 	struct http *http;    /* shared HTTP client (libcurl multi) */
 	struct ws_ctx *ws;    /* shared WebSocket client context */
+	struct submit_queue *submit; /* group commit of adapter requests */
 	struct gw_adapter adapters[GW_MAX_ADAPTERS];
 	size_t nadapters;
 	uv_timer_t outbox_timer;

@@ -37,6 +37,8 @@ const char *buf_str(const struct buf *b); /* "" when empty; borrowed */
 char *buf_steal(struct buf *b);           /* caller frees; b is reset */
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
+/* Appends s with & < > " ' escaped for HTML text and attributes. */
+void buf_put_html(struct buf *b, const char *s);
 
 /* Strings. */
 int str_casecmp_prefix(const char *s, const char *prefix); /* 1 if match */

@@ -37,6 +37,55 @@ static const struct {
      "'') AS decided FROM approvals a JOIN people r ON r.id = "
      "a.requester_id JOIN people p ON p.id = a.approver_id LEFT JOIN "
      "people d ON d.id = a.decided_by ORDER BY a.id"},
+    {"risks",
+     "SELECT 'RSK-' || r.id AS id, r.title, COALESCE('AST-' || r.asset_id, "
+     "'') AS asset, o.handle AS owner, COALESCE(r.threat, '') AS threat, "
+     "COALESCE(r.vulnerability, '') AS vulnerability, r.likelihood, "
+     "r.impact, r.score, r.level, CASE WHEN ap.id IS NOT NULL THEN "
+     "'accept pending APR-' || ap.id ELSE COALESCE(r.treatment, "
+     "'untreated') END AS treatment, COALESCE(r.plan, '') AS plan, "
+     "COALESCE(r.residual_likelihood, '') AS residual_likelihood, "
+     "COALESCE(r.residual_impact, '') AS residual_impact, "
+     "COALESCE(r.residual_score, '') AS residual_score, "
+     "COALESCE(r.residual_level, '') AS residual_level, "
+     "COALESCE((SELECT group_concat(x.id, ' ') FROM (SELECT c.id FROM "
+     "risk_controls rc JOIN controls c ON c.id = rc.control_id WHERE "
+     "rc.risk_id = r.id ORDER BY c.seq) x), '') AS controls, "
+     "COALESCE('APR-' || r.accept_approval_id, '') AS acceptance_approval, "
+     "date(r.next_review_at, 'unixepoch') AS next_review, "
+     "strftime('%Y-%m-%dT%H:%M:%SZ', r.created_at, 'unixepoch') AS created, "
+     "strftime('%Y-%m-%dT%H:%M:%SZ', r.updated_at, 'unixepoch') AS updated "
+     "FROM risks r JOIN people o ON o.id = r.owner_id LEFT JOIN approvals "
+     "ap ON ap.object = 'RSK-' || r.id AND ap.kind = 'risk.accept' AND "
+     "ap.status = 'pending' ORDER BY r.id"},
+    {"actions",
+     "SELECT 'ACT-' || a.id AS id, a.text, p.handle AS owner, "
+     "date(a.due_at, 'unixepoch') AS due, a.status, "
+     "COALESCE(a.source_kind || '-' || a.source_id, '') AS source, "
+     "COALESCE('FND-' || a.finding_id, '') AS corrects, "
+     "COALESCE(a.evidence, '') AS evidence, COALESCE(d.handle, '') AS "
+     "done_by, COALESCE(strftime('%Y-%m-%dT%H:%M:%SZ', a.done_at, "
+     "'unixepoch'), '') AS done, c.handle AS created_by, "
+     "strftime('%Y-%m-%dT%H:%M:%SZ', a.created_at, 'unixepoch') AS created "
+     "FROM actions a JOIN people p ON p.id = a.owner_id JOIN people c ON "
+     "c.id = a.created_by LEFT JOIN people d ON d.id = a.done_by "
+     "ORDER BY a.id"},
+    {"soa",
+     "SELECT c.id AS control, c.theme, c.title, CASE c.applicable WHEN 1 "
+     "THEN 'yes' ELSE 'no' END AS applicable, c.status, "
+     "COALESCE(c.justification, '') AS justification, "
+     "COALESCE(p.handle, '') AS owner, COALESCE((SELECT "
+     "group_concat('RSK-' || rc.risk_id, ' ') FROM risk_controls rc WHERE "
+     "rc.control_id = c.id), '') AS risks, "
+     "COALESCE(strftime('%Y-%m-%dT%H:%M:%SZ', c.updated_at, 'unixepoch'), "
+     "'') AS updated FROM controls c LEFT JOIN people p ON p.id = "
+     "c.owner_id ORDER BY c.seq"},
+    {"assets",
+     "SELECT 'AST-' || a.id AS id, a.name, a.type, p.handle AS owner, "
+     "a.classification, a.conf AS c, a.integ AS i, a.avail AS a, "
+     "(SELECT COUNT(*) FROM risks r WHERE r.asset_id = a.id) AS risks, "
+     "strftime('%Y-%m-%dT%H:%M:%SZ', a.created_at, 'unixepoch') AS created "
+     "FROM assets a JOIN people p ON p.id = a.owner_id ORDER BY a.id"},
     {"staff",
      "SELECT handle, name, COALESCE(email, '') AS email, "
      "COALESCE(team, '') AS team, roles FROM people WHERE active "

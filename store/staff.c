@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+
+#include "../gateway/tz.h"
 
 #define STAFF_FIELDS 9
 #define STAFF_MAX_ROWS 200000
@@ -124,27 +125,6 @@ valid_matrix(const char *m)
 }
 
 static int
-valid_timezone(const char *tz)
-{
-	char path[512];
-	struct stat sb;
-	const char *p;
-
-	if (*tz == '\0')
-		return 1;
-	if (strlen(tz) > 60 || strstr(tz, "..") || tz[0] == '/')
-		return 0;
-	for (p = tz; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr("/_+-", *p))
-			return 0;
-	/* where the zone database is installed, the zone must exist */
-	if (stat("/usr/share/zoneinfo", &sb) != 0)
-		return 1;
-	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
-	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
-static int
 parse_roles(const char *s, unsigned *roles)
 {
 	char *copy = xstrdup(s), *tok, *save = NULL;
@@ -182,7 +162,9 @@ staff_import(struct store *st, const char *text, size_t len,
 	const char *p = text, *end = text + len;
 	char *f[STAFF_FIELDS + 1];
 	char **managers = NULL, **handles = NULL;
-	int n, i, line = 1, rows = 0, rc = -1;
+	sqlite3_stmt *q_exists = NULL, *q_upsert = NULL, *q_id = NULL;
+	sqlite3_stmt *q_manager = NULL;
+	int n, i, line = 1, rows = 0, kept = 0, rc = -1;
 	int64_t now = store_now(st);
 
 	*created = *updated = 0;
@@ -217,6 +199,26 @@ staff_import(struct store *st, const char *text, size_t len,
 		snprintf(err, errlen, "database busy");
 		return -1;
 	}
+	/* prepared once: an import of 100,000 people reuses them */
+	q_exists = db_prepare(st, "SELECT COUNT(*) FROM people WHERE handle = ?",
+			      NULL);
+	q_upsert = db_prepare(
+	    st,
+	    "INSERT INTO people(handle, name, email, slack_id, matrix_id, team, "
+	    "timezone, roles, active, created_at, updated_at) VALUES "
+	    "(?,?,?,?,?,?,?,?,1,?,?) ON CONFLICT(handle) DO UPDATE SET name = "
+	    "excluded.name, email = excluded.email, slack_id = "
+	    "excluded.slack_id, matrix_id = excluded.matrix_id, team = "
+	    "excluded.team, timezone = excluded.timezone, roles = "
+	    "excluded.roles, active = 1, updated_at = excluded.updated_at",
+	    NULL);
+	q_id = db_prepare(st, "SELECT id FROM people WHERE handle = ?", NULL);
+	q_manager = db_prepare(st,
+			       "UPDATE people SET manager_id = NULLIF(?, 0) "
+			       "WHERE handle = ?",
+			       NULL);
+	if (!q_exists || !q_upsert || !q_id || !q_manager)
+		goto dberr;
 	while (p < end) {
 		int64_t existed = 0;
 		unsigned roles;
@@ -261,7 +263,7 @@ staff_import(struct store *st, const char *text, size_t len,
 			why = "a person cannot be their own manager";
 		else if (strlen(f[6]) > 60)
 			why = "team is too long";
-		else if (!valid_timezone(f[7]))
+		else if (*f[7] != '\0' && !tz_valid(f[7]))
 			why = "unknown time zone (use an IANA name like "
 			      "Europe/Berlin)";
 		else if (parse_roles(f[8], &roles) < 0)
@@ -270,24 +272,15 @@ staff_import(struct store *st, const char *text, size_t len,
 		else if (++rows > STAFF_MAX_ROWS)
 			why = "too many rows";
 		if (why == NULL) {
-			db_int(st, &existed,
-			       "SELECT COUNT(*) FROM people WHERE handle = ?",
-			       "t", f[0]);
-			if (db_exec(st,
-				    "INSERT INTO people(handle, name, email, "
-				    "slack_id, matrix_id, team, timezone, roles, "
-				    "active, created_at, updated_at) VALUES "
-				    "(?,?,?,?,?,?,?,?,1,?,?) ON CONFLICT(handle) "
-				    "DO UPDATE SET name = excluded.name, email = "
-				    "excluded.email, slack_id = "
-				    "excluded.slack_id, matrix_id = "
-				    "excluded.matrix_id, team = excluded.team, "
-				    "timezone = excluded.timezone, roles = "
-				    "excluded.roles, active = 1, updated_at = "
-				    "excluded.updated_at",
-				    "tttttttiii", f[0], f[1], nz(f[2]), nz(f[3]),
-				    nz(f[4]), nz(f[6]), nz(f[7]),
-				    (int64_t)roles, now, now) < 0)
+			if (db_rebind(q_exists, "t", f[0]) < 0 ||
+			    sqlite3_step(q_exists) != SQLITE_ROW ||
+			    db_rebind(q_upsert, "tttttttiii", f[0], f[1],
+				      nz(f[2]), nz(f[3]), nz(f[4]), nz(f[6]),
+				      nz(f[7]), (int64_t)roles, now, now) < 0)
+				why = "database error";
+			else
+				existed = sqlite3_column_int64(q_exists, 0);
+			if (why == NULL && sqlite3_step(q_upsert) != SQLITE_DONE)
 				why = "conflicts with another person (same e-mail, "
 				      "Slack id or Matrix id)";
 		}
@@ -302,34 +295,35 @@ staff_import(struct store *st, const char *text, size_t len,
 			(*updated)++;
 		else
 			(*created)++;
-		handles = xrealloc(handles, (size_t)rows * sizeof(*handles));
-		managers = xrealloc(managers, (size_t)rows * sizeof(*managers));
-		handles[rows - 1] = f[0];
-		managers[rows - 1] = f[5];
+		handles = xrealloc(handles, (size_t)(kept + 1) * sizeof(*handles));
+		managers = xrealloc(managers,
+				    (size_t)(kept + 1) * sizeof(*managers));
+		handles[kept] = f[0];
+		managers[kept] = f[5];
+		kept++;
 		for (i = 1; i < n; i++)
 			if (i != 5)
 				free(f[i]);
 	}
 	/* second pass: managers may appear later in the file */
-	for (i = 0; i < rows; i++) {
+	for (i = 0; i < kept; i++) {
 		int64_t mid = 0;
 
-		if (managers[i][0] != '\0' &&
-		    db_int(st, &mid, "SELECT id FROM people WHERE handle = ?",
-			   "t", managers[i]) != 1) {
-			snprintf(err, errlen,
-				 "person %.40s: manager \"%.40s\" is not in the "
-				 "file or the directory",
-				 handles[i], managers[i]);
-			goto out;
+		if (managers[i][0] != '\0') {
+			if (db_rebind(q_id, "t", managers[i]) < 0)
+				goto dberr;
+			if (sqlite3_step(q_id) != SQLITE_ROW) {
+				snprintf(err, errlen,
+					 "person %.40s: manager \"%.40s\" is not "
+					 "in the file or the directory",
+					 handles[i], managers[i]);
+				goto out;
+			}
+			mid = sqlite3_column_int64(q_id, 0);
 		}
-		if (db_exec(st,
-			    "UPDATE people SET manager_id = NULLIF(?, 0) "
-			    "WHERE handle = ?",
-			    "it", mid, handles[i]) < 0) {
-			snprintf(err, errlen, "database error");
-			goto out;
-		}
+		if (db_rebind(q_manager, "it", mid, handles[i]) < 0 ||
+		    sqlite3_step(q_manager) != SQLITE_DONE)
+			goto dberr;
 	}
 	{
 		char details[128];
@@ -345,12 +339,20 @@ staff_import(struct store *st, const char *text, size_t len,
 		}
 	}
 	rc = 0;
+	goto out;
+dberr:
+	snprintf(err, errlen, "line %d: database error: %s", line,
+		 db_errmsg(st));
 out:
+	sqlite3_finalize(q_exists);
+	sqlite3_finalize(q_upsert);
+	sqlite3_finalize(q_id);
+	sqlite3_finalize(q_manager);
 	if (rc < 0) {
 		store_rollback(st);
 		*created = *updated = 0;
 	}
-	for (i = 0; i < rows; i++) {
+	for (i = 0; i < kept; i++) {
 		free(handles[i]);
 		free(managers[i]);
 	}

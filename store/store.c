@@ -93,6 +93,20 @@ db_prepare(struct store *st, const char *sql, const char *fmt, ...)
 }
 
 int
+db_rebind(sqlite3_stmt *s, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	va_start(ap, fmt);
+	rc = bind_va(s, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
 db_exec(struct store *st, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *s;
@@ -247,7 +261,8 @@ store_open(const char *path, char *err, size_t errlen)
 			 sqlite3_errmsg(st->db));
 		goto fail;
 	}
-	if (store_migrate(st, err, errlen) < 0)
+	if (store_migrate(st, err, errlen) < 0 ||
+	    store_annex_load(st, err, errlen) < 0)
 		goto fail;
 	/* the key behind approval reply tokens, made once per database */
 	secret = store_setting(st, "token_secret");
@@ -290,32 +305,54 @@ store_close(struct store *st)
 int
 store_begin(struct store *st)
 {
-	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
+	char sql[32];
+
+	if (st->depth == 0)
+		snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE");
+	else
+		snprintf(sql, sizeof(sql), "SAVEPOINT sp%d", st->depth);
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
 		log_error("begin: %s", sqlite3_errmsg(st->db));
 		return -1;
 	}
-	st->in_tx = 1;
+	st->depth++;
 	return 0;
 }
 
 int
 store_commit(struct store *st)
 {
-	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+	char sql[32];
+
+	if (st->depth == 0)
+		return -1;
+	st->depth--;
+	if (st->depth == 0)
+		snprintf(sql, sizeof(sql), "COMMIT");
+	else
+		snprintf(sql, sizeof(sql), "RELEASE sp%d", st->depth);
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
 		log_error("commit: %s", sqlite3_errmsg(st->db));
 		return -1;
 	}
-	st->in_tx = 0;
 	return 0;
 }
 
 void
 store_rollback(struct store *st)
 {
-	if (sqlite3_get_autocommit(st->db) == 0)
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	st->in_tx = 0;
+	char sql[64];
+
+	if (st->depth <= 1) {
+		st->depth = 0;
+		if (sqlite3_get_autocommit(st->db) == 0)
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return;
+	}
+	st->depth--;
+	snprintf(sql, sizeof(sql), "ROLLBACK TO sp%d; RELEASE sp%d", st->depth,
+		 st->depth);
+	sqlite3_exec(st->db, sql, NULL, NULL, NULL);
 }
 
 char *
@@ -578,8 +615,8 @@ store_outbox_add(struct store *st, int64_t person_id, const char *address,
 {
 	if (db_exec(st,
 		    "INSERT INTO outbox(created_at, person_id, address, kind, "
-		    "subject, body, html, payload) VALUES "
-		    "(?,NULLIF(?,0),?,?,?,?,?,?)",
+		    "subject, body, html, payload) VALUES (?,NULLIF(?, 0),?,?,?,"
+		    "?,?,?)",
 		    "iitttttt", store_now(st), person_id, address, kind,
 		    subject, body, html, payload ? payload : "{}") < 0)
 		return -1;

@@ -15,7 +15,7 @@
 struct store {
 	sqlite3 *db;
 	char *path;
-	int in_tx;
+	int depth; /* open transactions: 1 = BEGIN, more = savepoints */
 	int64_t (*now)(void *arg); /* clock; tests and --now replace it */
 	void *now_arg;
 };
@@ -50,9 +50,20 @@ struct store *store_open(const char *path, char *err, size_t errlen);
 void store_close(struct store *st);
 int store_schema_version(void);
 
+/*
+ * Loads the embedded Annex A controls into the controls table when any is
+ * missing (store_open does it after the migrations). 0, or -1 with err.
+ */
+int store_annex_load(struct store *st, char *err, size_t errlen);
+
 int64_t store_now(const struct store *st);
 
-/* Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK. 0 or -1. */
+/*
+ * Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK, 0 or -1. They nest:
+ * inside an open transaction they become savepoints, so a batch of
+ * commands can share one durable commit while each keeps its own
+ * all-or-nothing change.
+ */
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
@@ -64,6 +75,8 @@ void store_rollback(struct store *st);
  */
 sqlite3_stmt *db_prepare(struct store *st, const char *sql, const char *fmt,
 			 ...);
+/* Resets a prepared statement and binds new parameters: 0 or -1. */
+int db_rebind(sqlite3_stmt *s, const char *fmt, ...);
 /* Runs a statement; returns changes() or -1. */
 int db_exec(struct store *st, const char *sql, const char *fmt, ...);
 /* First column of the first row as int64; returns 1 found, 0 none, -1. */
@@ -107,7 +120,8 @@ void store_audit_hash(const char *prev, int64_t seq, const char *at,
 
 /*
  * Queues a message for a person (person_id > 0) or a bare address
- * (e-mail). payload is JSON text or NULL. Returns the outbox id or -1.
+ * (e-mail; person_id 0, stored as NULL). payload is JSON text or NULL.
+ * Returns the outbox id or -1.
  */
 int64_t store_outbox_add(struct store *st, int64_t person_id,
 			 const char *address, const char *kind,

@@ -32,8 +32,15 @@ for t in "$BUILD"/tests/test_*; do
 done
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue
+	[ "$(basename "$t")" = lib.sh ] && continue
 	if [ -n "${ONLY:-}" ] && ! echo "$t" | grep -q "$ONLY"; then continue; fi
 	run "integration/$(basename "$t" .sh)" sh "$t"
+done
+mkdir -p "$LOGDIR/fuzz"
+for f in build/fuzz/fuzz_*; do
+	[ -x "$f" ] || continue
+	if [ -n "${ONLY:-}" ] && ! echo "$f" | grep -q "$ONLY"; then continue; fi
+	run "fuzz/$(basename "$f")" tests/fuzz/run.sh "${FUZZ_SECONDS:-5}" "$(basename "$f")"
 done
 rm -rf "$LOGDIR"
 [ -n "$failed" ] && echo "failed:$failed"

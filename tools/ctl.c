@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "../commands/cmd.h"
+#include "../gateway/sched.h"
+#include "../gateway/tz.h"
 
 int
 ctl_init(struct store *st, const struct config *cfg)
@@ -70,6 +72,80 @@ ctl_seed(struct store *st, const struct config *cfg, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * run-scheduler [--now "YYYY-MM-DD HH:MM"]: one pass as if it were that
+ * time in the [org] timezone (default: now).
+ */
+static int
+ctl_run_scheduler(struct store *st, const struct config *cfg, int argc,
+		  char **argv)
+{
+	const char *when = NULL;
+	struct buf log = {0};
+	char err[320], at[40];
+	int64_t now;
+	int n;
+
+	if (argc == 3 && strcmp(argv[1], "--now") == 0)
+		when = argv[2];
+	else if (argc == 2 && strncmp(argv[1], "--now=", 6) == 0)
+		when = argv[1] + 6;
+	else if (argc != 1) {
+		fprintf(stderr, "usage: ismsctl run-scheduler [--now "
+				"\"YYYY-MM-DD HH:MM\"]\n");
+		return 2;
+	}
+	if (when == NULL) {
+		now = store_now(st);
+	} else if (tz_parse(cfg->org_timezone, when, &now) < 0) {
+		fprintf(stderr, "ismsctl: --now: expected \"YYYY-MM-DD HH:MM\" "
+				"(read in %s), got \"%s\"\n",
+			cfg->org_timezone, when);
+		return 2;
+	}
+	if (sched_check(err, sizeof(err)) < 0) {
+		fprintf(stderr, "ismsctl: %s\n", err);
+		return 1;
+	}
+	n = sched_run_log(st, cfg, now, &log);
+	tz_format(cfg->org_timezone, now, at);
+	fputs(buf_str(&log), stdout);
+	buf_free(&log);
+	if (n < 0) {
+		fprintf(stderr,
+			"ismsctl: scheduler pass as of %s: a job failed (see "
+			"above); the others ran\n",
+			at);
+		return 1;
+	}
+	printf("scheduler pass as of %s: %d message%s queued\n", at, n,
+	       n == 1 ? "" : "s");
+	return 0;
+}
+
+/* report: the management summary, as an auditor would see it. */
+static int
+ctl_report(struct store *st, const struct config *cfg, int argc, char **argv)
+{
+	struct person tool = {.handle = "ismsctl", .name = "ismsctl",
+			      .roles = ROLE_AUDITOR};
+	struct isms_reply rp = {0};
+	int rc;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: ismsctl report\n");
+		return 2;
+	}
+	rc = cmd_run_as(st, cfg, &tool, "report", &rp);
+	if (rc < 0)
+		fprintf(stderr, "ismsctl: %s\n", buf_str(&rp.text));
+	else
+		printf("%s\n", buf_str(&rp.text));
+	reply_free(&rp);
+	return rc < 0 ? 1 : 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(struct store *st, const struct config *cfg, int argc,
@@ -77,6 +153,11 @@ static const struct {
 	const char *usage;
 } ctl_table[] = {
     {"seed", ctl_seed, "seed FILE                     run \"handle: command\" lines"},
+    {"report", ctl_report, "report                        the management summary"},
+    {"run-scheduler", ctl_run_scheduler,
+     "run-scheduler [--now \"YYYY-MM-DD HH:MM\"]  one scheduler pass as of "
+     "that time\n                                (read in [org] timezone; "
+     "-c FILE for the configuration)"},
     {NULL, NULL, NULL},
 };
 

@@ -1,8 +1,7 @@
 /*
  * libFuzzer harness for received mail: MIME parsing, header decoding,
- * address lists, HTML to text and the reply-line rule.
- * fuzz-sources: adapters/mime.c gateway/util.c
- * fuzz-seeds: tests/data/mime
+ * address lists, HTML to text and the reply-line rule. Seeds: the
+ * parser's test cases (tests/fuzz/corpus/mime, copied from tests/data/mime).
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -37,6 +37,8 @@ run_daemon() { # run_daemon SMTP_URL UNTIL-SQL [env...]: until the query says 1
 	cat >"$T/ismsd.conf" <<EOF
 [store]
 path = $DB
+[quiz]
+every = off
 [mail]
 enabled = true
 smtp_url = $url

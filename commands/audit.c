@@ -1,0 +1,317 @@
+/*
+ * Internal audits (AUD-n) and their findings (FND-n, numbered across all
+ * audits). A major or minor nonconformity needs a corrective action
+ * before the finding, or its audit, can be closed.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "register.h"
+
+static const char *const kinds[] = {"major", "minor", "observation",
+				    "opportunity"};
+static const char *const kind_names[] = {
+    "major nonconformity", "minor nonconformity", "observation",
+    "opportunity for improvement"};
+
+static int
+audit_plan(struct cmd_ctx *ctx)
+{
+	struct person auditor;
+	char obj[32], date[16], *scope, *subject = NULL;
+	int64_t when, id;
+	int rc = -1;
+
+	scope = reg_text(ctx, 0, REG_NAME_MAX, "a scope");
+	if (scope == NULL)
+		return -1;
+	if (reg_key_date(ctx, "date", 1, &when) < 0)
+		goto out;
+	if (cmd_key(ctx, "auditor") == NULL) {
+		rc = cmd_error(ctx, "missing auditor= (usage: audit plan %s)",
+			       ctx->entry->usage);
+		goto out;
+	}
+	if (reg_key_person(ctx, "auditor", &auditor) < 0)
+		goto out;
+	if (db_exec(ctx->st,
+		    "INSERT INTO audits(scope, planned_at, auditor_id, "
+		    "created_by, created_at) VALUES (?,?,?,?,?)",
+		    "tiiii", scope, when, auditor.id, ctx->me.id, ctx->now) < 0)
+		goto out;
+	id = sqlite3_last_insert_rowid(ctx->st->db);
+	reg_obj(obj, "AUD", id);
+	time_date(when, date);
+	if (cmd_audit(ctx, "audit.plan", obj,
+		      json_pack("{s:s,s:s,s:s}", "scope", scope, "date", date,
+				"auditor", auditor.handle)) < 0)
+		goto out;
+	subject = xasprintf("You are the auditor of internal audit %s on %s: "
+			    "%s",
+			    obj, date, scope);
+	if (reg_tell(ctx, auditor.id, subject, subject) < 0)
+		goto out;
+	cmd_reply(ctx, "Internal audit %s planned for %s: %s (auditor %s).",
+		  obj, date, scope, auditor.handle);
+	rc = 0;
+out:
+	free(scope);
+	free(subject);
+	return rc;
+}
+
+/* The audit of pos[0], open, that the sender may change. */
+static int
+audit_arg_open(struct cmd_ctx *ctx, struct reg_ref *a)
+{
+	if (reg_arg(ctx, 0, "AUD", a) < 0 ||
+	    reg_may_change(ctx, a->owner_id, a->obj, "auditor") < 0)
+		return -1;
+	if (strcmp(a->status, "closed") == 0)
+		return cmd_error(ctx, "%s is closed", a->obj);
+	return 0;
+}
+
+static int
+audit_finding(struct cmd_ctx *ctx)
+{
+	struct reg_ref a;
+	char obj[32], *text = NULL;
+	int k, rc = -1;
+
+	k = ctx->cl->npos < 2 ? -1 : reg_one_of(ctx->cl->pos[1], kinds, 4);
+	if (k < 0)
+		return reg_usage(ctx);
+	if (audit_arg_open(ctx, &a) < 0)
+		return -1;
+	text = reg_text(ctx, 2, REG_TEXT_MAX, "the finding");
+	if (text == NULL)
+		return -1;
+	if (db_exec(ctx->st,
+		    "INSERT INTO findings(audit_id, kind, text, created_by, "
+		    "created_at) VALUES (?,?,?,?,?)",
+		    "ittii", a.id, kinds[k], text, ctx->me.id, ctx->now) < 0)
+		goto out;
+	reg_obj(obj, "FND", sqlite3_last_insert_rowid(ctx->st->db));
+	if (cmd_audit(ctx, "audit.finding", obj,
+		      json_pack("{s:s,s:s,s:s}", "audit", a.obj, "kind",
+				kinds[k], "text", text)) < 0)
+		goto out;
+	cmd_reply(ctx, "Finding %s recorded on %s: %s.", obj, a.obj,
+		  kind_names[k]);
+	if (k < 2)
+		cmd_reply(ctx, " It needs a corrective action before it can be "
+			       "closed: action add <text> owner=@h "
+			       "due=YYYY-MM-DD source=%s",
+			  obj);
+	rc = 0;
+out:
+	free(text);
+	return rc;
+}
+
+/*
+ * The first open nonconformity without a corrective action, of an audit
+ * (finding 0) or of one finding: 1 found (into *first), 0 none, -1 error.
+ */
+static int
+uncovered(struct cmd_ctx *ctx, int64_t audit, int64_t finding, int64_t *first)
+{
+	int rc = db_int(ctx->st, first,
+			"SELECT f.id FROM findings f WHERE f.audit_id = ? AND "
+			"(? = 0 OR f.id = ?) AND f.status = 'open' AND f.kind "
+			"IN ('major', 'minor') AND NOT EXISTS (SELECT 1 FROM "
+			"actions a WHERE a.finding_id = f.id) ORDER BY f.id "
+			"LIMIT 1",
+			"iii", audit, finding, finding);
+
+	if (rc == 1) {
+		char *kind = db_text(ctx->st,
+				     "SELECT kind FROM findings WHERE id = ?",
+				     "i", *first);
+
+		cmd_error(ctx,
+			  "FND-%lld (%s nonconformity) needs a corrective "
+			  "action first: action add <text> owner=@h "
+			  "due=YYYY-MM-DD source=FND-%lld",
+			  (long long)*first, kind ? kind : "?",
+			  (long long)*first);
+		free(kind);
+	} else if (rc < 0) {
+		cmd_error(ctx, "database error");
+	}
+	return rc;
+}
+
+static int
+close_finding(struct cmd_ctx *ctx)
+{
+	struct reg_ref f;
+	int64_t audit = 0, first;
+	char audit_obj[32];
+
+	if (reg_arg(ctx, 0, "FND", &f) < 0 ||
+	    reg_may_change(ctx, f.owner_id, f.obj, "auditor") < 0)
+		return -1;
+	if (strcmp(f.status, "closed") == 0)
+		return cmd_error(ctx, "%s is already closed", f.obj);
+	if (db_int(ctx->st, &audit,
+		   "SELECT audit_id FROM findings WHERE id = ?", "i",
+		   f.id) != 1 ||
+	    uncovered(ctx, audit, f.id, &first) != 0)
+		return -1;
+	reg_obj(audit_obj, "AUD", audit);
+	if (db_exec(ctx->st,
+		    "UPDATE findings SET status = 'closed', closed_by = ?, "
+		    "closed_at = ? WHERE id = ?",
+		    "iii", ctx->me.id, ctx->now, f.id) < 0 ||
+	    cmd_audit(ctx, "audit.finding_close", f.obj,
+		      json_pack("{s:s}", "audit", audit_obj)) < 0)
+		return -1;
+	cmd_reply(ctx, "%s closed.", f.obj);
+	return 0;
+}
+
+static int
+audit_close(struct cmd_ctx *ctx)
+{
+	struct reg_ref a;
+	int64_t first, findings = 0;
+
+	if (ctx->cl->npos != 1)
+		return reg_usage(ctx);
+	if (strncasecmp(ctx->cl->pos[0], "FND-", 4) == 0)
+		return close_finding(ctx);
+	if (audit_arg_open(ctx, &a) < 0 ||
+	    uncovered(ctx, a.id, 0, &first) != 0)
+		return -1;
+	if (db_int(ctx->st, &findings,
+		   "SELECT COUNT(*) FROM findings WHERE audit_id = ?", "i",
+		   a.id) != 1 ||
+	    db_exec(ctx->st,
+		    "UPDATE findings SET status = 'closed', closed_by = ?, "
+		    "closed_at = ? WHERE audit_id = ? AND status = 'open'",
+		    "iii", ctx->me.id, ctx->now, a.id) < 0 ||
+	    db_exec(ctx->st,
+		    "UPDATE audits SET status = 'closed', closed_by = ?, "
+		    "closed_at = ? WHERE id = ?",
+		    "iii", ctx->me.id, ctx->now, a.id) < 0 ||
+	    cmd_audit(ctx, "audit.close", a.obj,
+		      json_pack("{s:I}", "findings", (json_int_t)findings)) < 0)
+		return -1;
+	cmd_reply(ctx, "%s closed with %lld finding%s.", a.obj,
+		  (long long)findings, findings == 1 ? "" : "s");
+	return 0;
+}
+
+static int
+audit_show(struct cmd_ctx *ctx)
+{
+	struct reg_ref a;
+	sqlite3_stmt *s;
+	int n = 0;
+
+	if (ctx->cl->npos != 1)
+		return reg_usage(ctx);
+	if (reg_arg(ctx, 0, "AUD", &a) < 0)
+		return -1;
+	if (a.owner_id != ctx->me.id && !has_role(&ctx->me, REG_READERS))
+		return cmd_error(ctx, "not allowed: %s is visible to its "
+				      "auditor and the register's readers",
+				 a.obj);
+	s = db_prepare(ctx->st,
+		       "SELECT date(a.planned_at, 'unixepoch'), p.handle, "
+		       "a.status, COALESCE(date(a.closed_at, 'unixepoch'), '') "
+		       "FROM audits a JOIN people p ON p.id = a.auditor_id "
+		       "WHERE a.id = ?",
+		       "i", a.id);
+	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return cmd_error(ctx, "database error");
+	}
+	cmd_reply(ctx, "%s %s\nDate: %s. Auditor: %s. Status: %s%s%s.\n"
+		       "Findings:",
+		  a.obj, a.title, db_col(s, 0), db_col(s, 1), db_col(s, 2),
+		  *db_col(s, 3) ? " on " : "", db_col(s, 3));
+	sqlite3_finalize(s);
+	s = db_prepare(ctx->st,
+		       "SELECT f.id, f.kind, f.status, f.text, (SELECT "
+		       "group_concat('ACT-' || x.id || ' ' || x.status, ', ') "
+		       "FROM actions x WHERE x.finding_id = f.id) FROM "
+		       "findings f WHERE f.audit_id = ? ORDER BY f.id",
+		       "i", a.id);
+	if (s == NULL)
+		return cmd_error(ctx, "database error");
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		int k = reg_one_of(db_col(s, 1), kinds, 4);
+
+		cmd_reply(ctx, "\n  FND-%lld [%s, %s] %.300s",
+			  (long long)sqlite3_column_int64(s, 0),
+			  kind_names[k < 0 ? 0 : k], db_col(s, 2),
+			  db_col(s, 3));
+		if (k < 2)
+			cmd_reply(ctx, " -- corrective action: %s",
+				  *db_col(s, 4) ? db_col(s, 4) : "NONE YET");
+		n++;
+	}
+	sqlite3_finalize(s);
+	if (n == 0)
+		cmd_reply(ctx, " none yet");
+	return 0;
+}
+
+static int
+audit_list(struct cmd_ctx *ctx)
+{
+	sqlite3_stmt *s;
+	int n = 0;
+
+	if (ctx->cl->npos != 0)
+		return reg_usage(ctx);
+	s = db_prepare(ctx->st,
+		       "SELECT a.id, date(a.planned_at, 'unixepoch'), "
+		       "a.status, a.scope, p.handle, (SELECT COUNT(*) FROM "
+		       "findings f WHERE f.audit_id = a.id), (SELECT "
+		       "COUNT(*) FROM findings f WHERE f.audit_id = a.id AND "
+		       "f.kind IN ('major', 'minor')) FROM audits a JOIN "
+		       "people p ON p.id = a.auditor_id ORDER BY "
+		       "a.planned_at, a.id",
+		       NULL);
+	if (s == NULL)
+		return cmd_error(ctx, "database error");
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		cmd_reply(ctx, "%sAUD-%lld %s [%s] %s (auditor %s; %d "
+			       "finding%s, %d nonconformit%s)",
+			  n ? "\n" : "", (long long)sqlite3_column_int64(s, 0),
+			  db_col(s, 1), db_col(s, 2), db_col(s, 3),
+			  db_col(s, 4), sqlite3_column_int(s, 5),
+			  sqlite3_column_int(s, 5) == 1 ? "" : "s",
+			  sqlite3_column_int(s, 6),
+			  sqlite3_column_int(s, 6) == 1 ? "y" : "ies");
+		n++;
+	}
+	sqlite3_finalize(s);
+	if (n == 0)
+		cmd_reply(ctx, "No internal audits planned yet.");
+	return 0;
+}
+
+const struct cmd_entry audit_cmds[] = {
+    {"audit", "plan", ROLE_ISMS_MANAGER, 0, "date,auditor",
+     "<scope> date=YYYY-MM-DD auditor=@h", "plan an internal audit",
+     audit_plan},
+    {"audit", "finding", 0, 0, NULL,
+     "AUD-n major|minor|observation|opportunity <text>",
+     "record a finding as FND-n (the audit's auditor or an isms_manager)",
+     audit_finding},
+    {"audit", "close", 0, 0, NULL, "AUD-n|FND-n",
+     "close a finding or a whole audit; nonconformities need a corrective "
+     "action (source=FND-n) first",
+     audit_close},
+    {"audit", "show", 0, CMD_READONLY, NULL, "AUD-n",
+     "an audit, its findings and their corrective actions", audit_show},
+    {"audit", "list", REG_READERS, CMD_READONLY, NULL, "",
+     "internal audits", audit_list},
+    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+};

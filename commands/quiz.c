@@ -1,0 +1,1513 @@
+/*
+ * Awareness quiz campaigns (QZ-n): the question bank, quiz start, answer,
+ * list and stats, one question at a time per person, reminders, closing
+ * at the deadline and completion per team for the managers.
+ */
+#include "quiz.h"
+
+#include <ctype.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../gateway/embedded.h"
+#include "../gateway/log.h"
+#include "register.h"
+
+#define DAY 86400
+#define QUIZ_FIELDS 9
+#define QUIZ_HARDEST 10
+/* managers' results wait at most this long for their working time */
+#define QUIZ_RESULTS_DAYS 30
+
+static const char *const quiz_topics[] = {
+    "phishing",           "passwords_mfa", "classification",
+    "clean_desk",         "incident_reporting", "remote_work",
+    "social_engineering", "physical_security"};
+
+static const char quiz_header[] = "id\ttopic\tquestion\toption1\toption2\t"
+				  "option3\toption4\tanswer\texplanation";
+
+/* ---- the bank ---- */
+
+static size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* prefix-NN: lower-case words joined by '_', a dash, 2 or 3 digits */
+static int
+valid_qid(const char *id)
+{
+	const char *dash = strrchr(id, '-'), *p;
+	size_t digits;
+
+	if (dash == NULL || dash == id || id[0] == '_' || dash[-1] == '_')
+		return 0;
+	digits = strlen(dash + 1);
+	if (digits < 2 || digits > 3)
+		return 0;
+	for (p = dash + 1; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return 0;
+	for (p = id; p < dash; p++)
+		if (!(*p >= 'a' && *p <= 'z') && !(*p == '_' && p[1] != '_'))
+			return 0;
+	return 1;
+}
+
+static int
+bank_err(char *err, size_t errlen, int line, const char *id, const char *fmt,
+	 ...) __attribute__((format(printf, 5, 6)));
+
+static int
+bank_err(char *err, size_t errlen, int line, const char *id, const char *fmt,
+	 ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(err, errlen, "line %d%s%.40s%s: ", line, id ? " (" : "",
+		     id ? id : "", id ? ")" : "");
+	if (n < 0 || (size_t)n >= errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* A field: not empty, no surrounding blanks, fewer than max characters. */
+static const char *
+field_problem(const char *f, size_t max)
+{
+	size_t len = strlen(f);
+
+	if (len == 0 || isspace((unsigned char)f[0]) ||
+	    isspace((unsigned char)f[len - 1]))
+		return "is empty or has surrounding blanks";
+	if (max > 0 && utf8_chars(f) >= max)
+		return "is too long";
+	return NULL;
+}
+
+static int
+bank_question(struct quiz_bank *b, char **f, int line, char *err,
+	      size_t errlen)
+{
+	static const struct {
+		int field;
+		size_t max;
+		const char *name;
+	} limits[] = {
+	    {2, 200, "question"}, {3, 80, "option1"}, {4, 80, "option2"},
+	    {5, 80, "option3"},   {6, 80, "option4"}, {8, 300, "explanation"},
+	};
+	struct quiz_question *q;
+	size_t i, j;
+
+	if (!valid_qid(f[0]))
+		return bank_err(err, errlen, line, f[0],
+				"id must look like phish-01");
+	for (i = 0; i < b->n; i++)
+		if (strcmp(b->q[i].id, f[0]) == 0)
+			return bank_err(err, errlen, line, f[0],
+					"duplicate id");
+	for (i = 0; i < ARRAY_LEN(quiz_topics); i++)
+		if (strcmp(quiz_topics[i], f[1]) == 0)
+			break;
+	if (i == ARRAY_LEN(quiz_topics))
+		return bank_err(err, errlen, line, f[0],
+				"unknown topic \"%.40s\"", f[1]);
+	for (i = 0; i < ARRAY_LEN(limits); i++) {
+		const char *why = field_problem(f[limits[i].field],
+						limits[i].max);
+
+		if (why != NULL)
+			return bank_err(err, errlen, line, f[0], "%s %s",
+					limits[i].name, why);
+	}
+	for (i = 3; i < 7; i++)
+		for (j = i + 1; j < 7; j++)
+			if (strcasecmp(f[i], f[j]) == 0)
+				return bank_err(err, errlen, line, f[0],
+						"options are not distinct");
+	if (strlen(f[7]) != 1 || f[7][0] < '1' || f[7][0] > '4')
+		return bank_err(err, errlen, line, f[0],
+				"answer must be 1, 2, 3 or 4");
+	q = &b->q[b->n++];
+	q->id = f[0];
+	q->topic = f[1];
+	q->text = f[2];
+	for (i = 0; i < 4; i++)
+		q->options[i] = f[3 + i];
+	q->answer = f[7][0] - '0';
+	q->explanation = f[8];
+	return 0;
+}
+
+int
+quiz_bank_parse(const char *text, struct quiz_bank *b, char *err,
+		size_t errlen)
+{
+	char *line, *next;
+	size_t cap = 0;
+	int lineno = 0;
+
+	memset(b, 0, sizeof(*b));
+	if (text == NULL) {
+		snprintf(err, errlen, "no question bank");
+		return -1;
+	}
+	b->text = xstrdup(text);
+	if (!str_valid_utf8(b->text, strlen(b->text))) {
+		snprintf(err, errlen, "not UTF-8 text");
+		return -1;
+	}
+	for (line = b->text; line != NULL; line = next) {
+		char *f[QUIZ_FIELDS], *p;
+		int nf = 0;
+
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		else if (*line == '\0')
+			break; /* after the last newline */
+		lineno++;
+		if (strchr(line, '\r') != NULL)
+			return bank_err(err, errlen, lineno, NULL,
+					"CR character (use LF line endings)");
+		if (lineno == 1) {
+			if (strcmp(line, quiz_header) != 0)
+				return bank_err(err, errlen, 1, NULL,
+						"the header must be the tab-"
+						"separated names id, topic, "
+						"question, option1..option4, "
+						"answer, explanation");
+			continue;
+		}
+		for (p = line;;) {
+			if (nf == QUIZ_FIELDS) {
+				nf++;
+				break;
+			}
+			f[nf++] = p;
+			p = strchr(p, '\t');
+			if (p == NULL)
+				break;
+			*p++ = '\0';
+		}
+		if (nf != QUIZ_FIELDS)
+			return bank_err(
+			    err, errlen, lineno, NULL, "%s fields, want %d",
+			    nf > QUIZ_FIELDS ? "too many" : "too few",
+			    QUIZ_FIELDS);
+		if (b->n == cap) {
+			cap = cap ? cap * 2 : 64;
+			b->q = xrealloc(b->q, cap * sizeof(*b->q));
+		}
+		if (bank_question(b, f, lineno, err, errlen) < 0)
+			return -1;
+	}
+	if (b->n == 0) {
+		snprintf(err, errlen, "no questions after the header");
+		return -1;
+	}
+	return 0;
+}
+
+int
+quiz_bank_load(struct quiz_bank *b, char *err, size_t errlen)
+{
+	char why[256];
+
+	if (quiz_bank_parse(embedded_get("questions.tsv"), b, why,
+			    sizeof(why)) < 0) {
+		snprintf(err, errlen,
+			 "the quiz bank questions.tsv is broken: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+void
+quiz_bank_free(struct quiz_bank *b)
+{
+	if (b == NULL)
+		return;
+	free(b->q);
+	free(b->text);
+	memset(b, 0, sizeof(*b));
+}
+
+const struct quiz_question *
+quiz_bank_find(const struct quiz_bank *b, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		if (strcasecmp(b->q[i].id, id) == 0)
+			return &b->q[i];
+	return NULL;
+}
+
+/* Loads the bank for a command, or answers with the problem. */
+static int
+bank_for(struct cmd_ctx *ctx, struct quiz_bank *b)
+{
+	char err[320];
+
+	if (quiz_bank_load(b, err, sizeof(err)) == 0)
+		return 0;
+	log_error("%s", err);
+	return cmd_error(ctx, "%s", err);
+}
+
+/* ---- picking questions ---- */
+
+static uint64_t
+mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+struct pick {
+	size_t idx;
+	int64_t answered; /* times this person answered it before */
+	uint64_t key;     /* seeded order */
+};
+
+static int
+pick_cmp(const void *a, const void *b)
+{
+	const struct pick *x = a, *y = b;
+
+	if (x->answered != y->answered)
+		return x->answered < y->answered ? -1 : 1;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/*
+ * nq questions for a person: never answered ones first (a question comes
+ * back only when the bank runs out), in an order fixed by the seed.
+ * hist is "SELECT question_id, COUNT(*) ... WHERE person_id = ?1".
+ */
+static int
+quiz_pick(const struct quiz_bank *b, sqlite3_stmt *hist, int64_t person,
+	  uint64_t seed, size_t nq, size_t *out)
+{
+	struct pick *p = xcalloc(b->n, sizeof(*p));
+	size_t i;
+	int rc;
+
+	for (i = 0; i < b->n; i++) {
+		p[i].idx = i;
+		p[i].key = mix64(seed ^ mix64((uint64_t)person) ^
+				 fnv1a(b->q[i].id));
+	}
+	sqlite3_reset(hist);
+	sqlite3_bind_int64(hist, 1, person);
+	for (rc = sqlite3_step(hist); rc == SQLITE_ROW;
+	     rc = sqlite3_step(hist)) {
+		const struct quiz_question *q =
+		    quiz_bank_find(b, db_col(hist, 0));
+
+		if (q != NULL)
+			p[q - b->q].answered = sqlite3_column_int64(hist, 1);
+	}
+	qsort(p, b->n, sizeof(*p), pick_cmp);
+	for (i = 0; i < nq; i++)
+		out[i] = p[i].idx;
+	free(p);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void
+new_token(char out[33])
+{
+	unsigned char raw[16];
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		fatalx("no random bytes available");
+	hex_encode(raw, sizeof(raw), out);
+}
+
+/* The last day a campaign is open, in the org's zone: "2026-12-01". */
+static void
+open_until(const struct config *cfg, int64_t deadline, char out[16])
+{
+	struct tm lt;
+
+	tz_local(cfg->org_timezone, deadline - 1, &lt);
+	strftime(out, 16, "%Y-%m-%d", &lt);
+}
+
+/*
+ * Opens a campaign for the active people (of team, when set) and picks
+ * their questions. seed NULL: derived from the database secret and the
+ * campaign id. Returns the id, or -1 with an error reply.
+ */
+static int64_t
+campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
+	      const char *team, int64_t deadline, const int64_t *seed,
+	      const char *period, size_t *people)
+{
+	sqlite3_stmt *hist = NULL, *ins = NULL;
+	int64_t *ids = NULL, id = -1, result = -1;
+	size_t n = 0, i, k, *picked = NULL;
+	char *secret = NULL, obj[32], audience[96], until[16];
+	uint64_t useed;
+
+	if ((size_t)nq > b->n)
+		nq = (int)b->n;
+	if (team != NULL)
+		snprintf(audience, sizeof(audience), "team:%s", team);
+	else
+		snprintf(audience, sizeof(audience), "all");
+	if (nudge_rows(db_prepare(ctx->st,
+				  "SELECT id FROM people WHERE active AND "
+				  "(?1 IS NULL OR team = ?1 COLLATE NOCASE) "
+				  "ORDER BY id",
+				  "t", team),
+		       1, &ids, &n) < 0)
+		goto out;
+	if (n == 0) {
+		if (team != NULL)
+			cmd_error(ctx, "nobody in the directory is in team %s",
+				  team);
+		else
+			cmd_error(ctx, "the directory is empty");
+		goto out;
+	}
+	if (db_exec(ctx->st,
+		    "INSERT INTO quiz_campaigns(audience, questions, seed, "
+		    "created_by, created_at, deadline_at, period) VALUES "
+		    "(?, ?, 0, NULLIF(?, 0), ?, ?, ?)",
+		    "tiiiit", audience, (int64_t)nq, ctx->me.id, ctx->now,
+		    deadline, period) < 0)
+		goto out;
+	id = sqlite3_last_insert_rowid(ctx->st->db);
+	secret = store_setting(ctx->st, "token_secret");
+	useed = seed ? (uint64_t)*seed
+		     : mix64(fnv1a(secret ? secret : "") ^ (uint64_t)id);
+	if (db_exec(ctx->st, "UPDATE quiz_campaigns SET seed = ? WHERE id = ?",
+		    "ii", (int64_t)useed, id) < 0 ||
+	    db_exec(ctx->st,
+		    "INSERT INTO quiz_participants(campaign_id, person_id, "
+		    "team) SELECT ?1, id, COALESCE(team, '') FROM people "
+		    "WHERE active AND (?2 IS NULL OR team = ?2 COLLATE NOCASE)",
+		    "it", id, team) < 0)
+		goto out;
+	hist = db_prepare(ctx->st,
+			  "SELECT question_id, COUNT(*) FROM quiz_items WHERE "
+			  "person_id = ? AND answered_at IS NOT NULL GROUP BY "
+			  "question_id",
+			  "i", (int64_t)0);
+	ins = db_prepare(ctx->st,
+			 "INSERT INTO quiz_items(campaign_id, person_id, seq, "
+			 "question_id, token) VALUES (?, ?, ?, ?, ?)",
+			 NULL);
+	if (hist == NULL || ins == NULL)
+		goto out;
+	picked = xcalloc((size_t)nq, sizeof(*picked));
+	for (i = 0; i < n; i++) {
+		if (quiz_pick(b, hist, ids[i], useed, (size_t)nq, picked) < 0)
+			goto out;
+		for (k = 0; k < (size_t)nq; k++) {
+			char token[33];
+
+			new_token(token);
+			sqlite3_reset(ins);
+			sqlite3_bind_int64(ins, 1, id);
+			sqlite3_bind_int64(ins, 2, ids[i]);
+			sqlite3_bind_int64(ins, 3, (int64_t)k + 1);
+			sqlite3_bind_text(ins, 4, b->q[picked[k]].id, -1,
+					  SQLITE_STATIC);
+			sqlite3_bind_text(ins, 5, token, -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(ins) != SQLITE_DONE)
+				goto out;
+		}
+	}
+	snprintf(obj, sizeof(obj), "QZ-%lld", (long long)id);
+	open_until(ctx->cfg, deadline, until);
+	if (cmd_audit(ctx, "quiz.start", obj,
+		      json_pack("{s:s,s:i,s:s,s:I,s:s*}", "audience", audience,
+				"questions", nq, "open_until", until,
+				"participants", (json_int_t)n, "period",
+				period)) < 0)
+		goto out;
+	*people = n;
+	result = id;
+out:
+	if (result < 0 && !ctx->rp->error) {
+		log_error("quiz: cannot open a campaign: %s",
+			  db_errmsg(ctx->st));
+		cmd_error(ctx, "database error");
+	}
+	sqlite3_finalize(hist);
+	sqlite3_finalize(ins);
+	free(ids);
+	free(picked);
+	free(secret);
+	return result;
+}
+
+/* ---- one question at a time ---- */
+
+struct qitem {
+	int64_t campaign, person, deadline;
+	int seq, total;
+	char qid[64];
+	char token[40];
+};
+
+static int
+item_load(struct cmd_ctx *ctx, int64_t campaign, int64_t person, int seq,
+	  struct qitem *it)
+{
+	sqlite3_stmt *s = db_prepare(
+	    ctx->st,
+	    "SELECT i.question_id, i.token, c.questions, c.deadline_at FROM "
+	    "quiz_items i JOIN quiz_campaigns c ON c.id = i.campaign_id "
+	    "WHERE i.campaign_id = ? AND i.person_id = ? AND i.seq = ?",
+	    "iii", campaign, person, (int64_t)seq);
+	int rc = -1;
+
+	if (s != NULL && sqlite3_step(s) == SQLITE_ROW) {
+		memset(it, 0, sizeof(*it));
+		it->campaign = campaign;
+		it->person = person;
+		it->seq = seq;
+		snprintf(it->qid, sizeof(it->qid), "%s", db_col(s, 0));
+		snprintf(it->token, sizeof(it->token), "%s", db_col(s, 1));
+		it->total = sqlite3_column_int(s, 2);
+		it->deadline = sqlite3_column_int64(s, 3);
+		rc = 0;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Subject, body and payload of a question (reminder: with a nudge line). */
+static void
+quiz_message(struct cmd_ctx *ctx, const struct quiz_question *q,
+	     const struct qitem *it, int reminder,
+	     char **subject, char **body, json_t **payload)
+{
+	char until[16], cmd[96], label[32];
+	struct buf b = {0};
+	json_t *opts = json_array();
+	int i;
+
+	open_until(ctx->cfg, it->deadline, until);
+	snprintf(cmd, sizeof(cmd), "quiz answer QZ-%lld %s",
+		 (long long)it->campaign, q->id);
+	if (reminder) {
+		*subject =
+		    xasprintf("Reminder: security quiz QZ-%lld, question "
+			      "%d of %d is waiting",
+			      (long long)it->campaign, it->seq, it->total);
+		buf_printf(&b, "You have %d question%s left in the security "
+			       "quiz QZ-%lld, open until %s. It takes a "
+			       "minute.\n\n",
+			   it->total - it->seq + 1,
+			   it->total - it->seq + 1 == 1 ? "" : "s",
+			   (long long)it->campaign, until);
+	} else {
+		*subject = xasprintf("Security quiz QZ-%lld: question %d of %d",
+				     (long long)it->campaign, it->seq,
+				     it->total);
+	}
+	buf_printf(&b, "%s\n\n", q->text);
+	for (i = 0; i < 4; i++) {
+		buf_printf(&b, "%d) %s\n", i + 1, q->options[i]);
+		json_array_append_new(opts, json_string(q->options[i]));
+	}
+	buf_printf(&b, "\nReply with the number (1-4), or type /isms %s "
+		       "<1-4>. Open until %s.",
+		   cmd, until);
+	*body = buf_steal(&b);
+	snprintf(label, sizeof(label), "QZ-%lld", (long long)it->campaign);
+	*payload = json_pack("{s:s,s:s,s:s,s:o,s:s,s:i,s:i,s:s}", "quiz",
+			     label, "question", q->id, "text", q->text,
+			     "options", opts, "answer_token", it->token,
+			     "number", it->seq, "total", it->total,
+			     "answer_command", cmd);
+}
+
+/*
+ * Sends the person's next unanswered question of a campaign at once and
+ * marks it current. Returns 1 sent, 2 nothing left (the person completed
+ * it, now recorded), -1 error. A question withdrawn from the bank since the
+ * campaign began is skipped.
+ */
+static int
+quiz_advance(struct cmd_ctx *ctx, const struct quiz_bank *b,
+	     int64_t campaign, const struct person *p)
+{
+	for (;;) {
+		const struct quiz_question *q;
+		struct qitem it;
+		int64_t seq;
+		char *subject, *body;
+		json_t *payload;
+		int rc = db_int(ctx->st, &seq,
+				"SELECT MIN(seq) FROM quiz_items WHERE "
+				"campaign_id = ? AND person_id = ? AND "
+				"answered_at IS NULL",
+				"ii", campaign, p->id);
+
+		if (rc < 0)
+			return -1;
+		if (rc == 0 || seq == 0) {
+			if (db_exec(ctx->st,
+				    "UPDATE quiz_participants SET completed_at "
+				    "= ? WHERE campaign_id = ? AND person_id = "
+				    "? AND completed_at IS NULL",
+				    "iii", ctx->now, campaign, p->id) < 0)
+				return -1;
+			return 2;
+		}
+		if (item_load(ctx, campaign, p->id, (int)seq, &it) < 0)
+			return -1;
+		q = quiz_bank_find(b, it.qid);
+		if (q == NULL) {
+			log_warnx("quiz QZ-%lld: question %s is no longer in "
+				  "the bank; skipped for %s",
+				  (long long)campaign, it.qid, p->handle);
+			if (db_exec(ctx->st,
+				    "UPDATE quiz_items SET answered_at = ? "
+				    "WHERE campaign_id = ? AND person_id = ? "
+				    "AND seq = ?",
+				    "iiii", ctx->now, campaign, p->id, seq) < 0)
+				return -1;
+			continue;
+		}
+		quiz_message(ctx, q, &it, 0, &subject, &body, &payload);
+		rc = cmd_notify(ctx, p, "quiz", subject, body, payload) < 0 ||
+			     db_exec(ctx->st,
+				     "UPDATE quiz_items SET sent_at = ? WHERE "
+				     "campaign_id = ? AND person_id = ? AND "
+				     "seq = ? AND sent_at IS NULL",
+				     "iiii", ctx->now, campaign, p->id,
+				     seq) < 0 ||
+			     db_exec(ctx->st,
+				     "UPDATE quiz_participants SET "
+				     "current_seq = ? WHERE campaign_id = ? "
+				     "AND person_id = ?",
+				     "iii", seq, campaign, p->id) < 0
+			 ? -1
+			 : 1;
+		free(subject);
+		free(body);
+		return rc;
+	}
+}
+
+/* People whose next campaign waits for its first question (0 = any). */
+#define WAITING_SQL                                                            \
+	"SELECT p.campaign_id, p.person_id FROM quiz_participants p "          \
+	"JOIN quiz_campaigns c ON c.id = p.campaign_id AND c.status = 'open' " \
+	"JOIN people pe ON pe.id = p.person_id AND pe.active "                 \
+	"WHERE p.current_seq = 0 AND p.completed_at IS NULL "                  \
+	"AND (?1 = 0 OR p.person_id = ?1) AND NOT EXISTS (SELECT 1 FROM "      \
+	"quiz_participants q JOIN quiz_campaigns d ON d.id = q.campaign_id "   \
+	"AND d.status = 'open' WHERE q.person_id = p.person_id AND "           \
+	"q.completed_at IS NULL AND q.campaign_id < p.campaign_id) "           \
+	"ORDER BY p.campaign_id, p.person_id"
+
+/*
+ * Sends first questions: to everyone waiting in working time (w set), or
+ * at once to one person (w NULL). Counts what went out in *sent.
+ */
+static int
+quiz_deliver(struct cmd_ctx *ctx, struct tz_work *w, int64_t person,
+	     const struct quiz_bank *b, size_t *sent)
+{
+	int64_t *rows;
+	size_t n, i;
+	int rc = 0;
+
+	*sent = 0;
+	if (nudge_rows(db_prepare(ctx->st, WAITING_SQL, "i", person), 2,
+		       &rows, &n) < 0)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++) {
+		struct person p;
+
+		if (store_person_by_id(ctx->st, rows[2 * i + 1], &p) != 1) {
+			rc = -1;
+			break;
+		}
+		/* a first question is a nudge: only in working time */
+		if (w != NULL && !tz_work_person(w, &p))
+			continue;
+		switch (quiz_advance(ctx, b, rows[2 * i], &p)) {
+		case 1:
+			(*sent)++;
+			break;
+		case 2:
+			break;
+		default:
+			rc = -1;
+		}
+	}
+	free(rows);
+	return rc;
+}
+
+/* ---- commands ---- */
+
+static int
+quiz_start(struct cmd_ctx *ctx)
+{
+	const char *qs = cmd_key(ctx, "questions");
+	const char *aud = cmd_key(ctx, "audience");
+	const char *dl = cmd_key(ctx, "deadline");
+	const char *sd = cmd_key(ctx, "seed");
+	const char *zone = ctx->cfg->org_timezone, *team = NULL;
+	struct quiz_bank b = {0};
+	struct tz_work w;
+	int64_t id, deadline, seed = 0, day;
+	long nq = ctx->cfg->quiz_questions, v;
+	size_t people = 0, sent = 0;
+	char until[16];
+	int rc = -1;
+
+	tz_work_init(&w, ctx->cfg, ctx->now);
+	if (ctx->cl->npos > 0) {
+		rc = cmd_error(ctx, "usage: quiz start %s", ctx->entry->usage);
+		goto out;
+	}
+	if (qs != NULL && parse_int(qs, 1, QUIZ_MAX_QUESTIONS, &nq) < 0) {
+		rc = cmd_error(ctx, "questions must be a number from 1 to %d",
+			       QUIZ_MAX_QUESTIONS);
+		goto out;
+	}
+	if (aud != NULL && strcasecmp(aud, "all") != 0) {
+		if (strncasecmp(aud, "team:", 5) != 0 || aud[5] == '\0' ||
+		    strlen(aud) > 69) {
+			rc = cmd_error(ctx, "audience must be all or "
+					    "team:<name>");
+			goto out;
+		}
+		team = aud + 5;
+	}
+	if (sd != NULL) {
+		if (parse_int(sd, 0, 2147483647L, &v) < 0) {
+			rc = cmd_error(ctx, "seed must be a whole number");
+			goto out;
+		}
+		seed = v;
+	}
+	if (dl != NULL) {
+		if (tz_parse(zone, dl, &day) < 0 || strlen(dl) != 10) {
+			rc = cmd_error(ctx, "deadline must be a date "
+					    "YYYY-MM-DD");
+			goto out;
+		}
+		deadline = tz_day_start(zone, day, 1);
+		if (deadline <= ctx->now) {
+			rc = cmd_error(ctx, "the deadline %s has passed", dl);
+			goto out;
+		}
+	} else {
+		deadline = tz_day_start(zone, ctx->now,
+					ctx->cfg->quiz_deadline_days);
+	}
+	if (bank_for(ctx, &b) < 0)
+		goto out;
+	id = campaign_open(ctx, &b, (int)nq, team, deadline,
+			   sd ? &seed : NULL, NULL, &people);
+	if (id < 0 || quiz_deliver(ctx, &w, 0, &b, &sent) < 0)
+		goto out;
+	open_until(ctx->cfg, deadline, until);
+	cmd_reply(ctx, "QZ-%lld started: %ld question%s each for %zu "
+		       "%s (audience %s), open until %s. %zu first "
+		       "question%s sent now%s.",
+		  (long long)id, nq > (long)b.n ? (long)b.n : nq,
+		  nq == 1 ? "" : "s", people, people == 1 ? "person" : "people",
+		  team ? aud : "all", until, sent, sent == 1 ? "" : "s",
+		  sent < people ? "; the others get theirs at the start of "
+				  "their working time"
+				: "");
+	rc = 0;
+out:
+	tz_work_free(&w);
+	quiz_bank_free(&b);
+	return rc;
+}
+
+/* The item a "quiz answer" names; with just a number, the one waiting. */
+static int
+answer_target(struct cmd_ctx *ctx, int64_t *campaign, char qid[64],
+	      long *choice)
+{
+	const char *num;
+	sqlite3_stmt *s;
+
+	if (ctx->cl->npos == 1) {
+		num = ctx->cl->pos[0];
+		s = db_prepare(
+		    ctx->st,
+		    "SELECT p.campaign_id, i.question_id FROM "
+		    "quiz_participants "
+		    "p JOIN quiz_campaigns c ON c.id = p.campaign_id JOIN "
+		    "quiz_items i ON i.campaign_id = p.campaign_id AND "
+		    "i.person_id = p.person_id AND i.seq = p.current_seq WHERE "
+		    "p.person_id = ? AND c.status = 'open' AND p.completed_at "
+		    "IS NULL AND i.answered_at IS NULL ORDER BY p.campaign_id "
+		    "LIMIT 1",
+		    "i", ctx->me.id);
+		if (s == NULL)
+			return cmd_error(ctx, "database error");
+		if (sqlite3_step(s) != SQLITE_ROW) {
+			sqlite3_finalize(s);
+			return cmd_error(ctx,
+					 "You have no quiz question waiting "
+					 "for an answer.");
+		}
+		*campaign = sqlite3_column_int64(s, 0);
+		snprintf(qid, 64, "%s", db_col(s, 1));
+		sqlite3_finalize(s);
+	} else if (ctx->cl->npos == 3) {
+		if (cmd_parse_id(ctx, ctx->cl->pos[0], "QZ", campaign) < 0)
+			return -1;
+		if (strlen(ctx->cl->pos[1]) >= 64)
+			return cmd_error(ctx, "no such question");
+		snprintf(qid, 64, "%s", ctx->cl->pos[1]);
+		num = ctx->cl->pos[2];
+	} else {
+		return cmd_error(ctx, "usage: quiz answer %s",
+				 ctx->entry->usage);
+	}
+	if (parse_int(num, 1, 4, choice) < 0)
+		return cmd_error(ctx, "answer with a number from 1 to 4");
+	return 0;
+}
+
+static int
+quiz_answer(struct cmd_ctx *ctx)
+{
+	const struct quiz_question *q;
+	struct quiz_bank b = {0};
+	sqlite3_stmt *s = NULL;
+	int64_t campaign, seq;
+	char qid[64], obj[32], closed[16];
+	long choice;
+	int rc = -1, correct;
+
+	if (answer_target(ctx, &campaign, qid, &choice) < 0)
+		goto out;
+	snprintf(obj, sizeof(obj), "QZ-%lld", (long long)campaign);
+	s = db_prepare(
+	    ctx->st,
+	    "SELECT i.seq, i.sent_at IS NOT NULL, i.answered_at IS "
+	    "NOT NULL, COALESCE(i.answer, 0), c.status, "
+	    "COALESCE(c.closed_at, 0), i.question_id FROM quiz_items "
+	    "i JOIN quiz_campaigns c ON c.id = i.campaign_id WHERE "
+	    "i.campaign_id = ? AND i.person_id = ? AND "
+	    "i.question_id = ? COLLATE NOCASE",
+	    "iit", campaign, ctx->me.id, qid);
+	if (s == NULL) {
+		rc = cmd_error(ctx, "database error");
+		goto out;
+	}
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		rc = cmd_error(ctx, "%s has no question %s for you", obj, qid);
+		goto out;
+	}
+	seq = sqlite3_column_int64(s, 0);
+	snprintf(qid, sizeof(qid), "%s", db_col(s, 6));
+	if (strcmp(db_col(s, 4), "open") != 0) {
+		time_date(sqlite3_column_int64(s, 5), closed);
+		rc = cmd_error(ctx, "%s closed on %s; answers no longer count",
+			       obj, closed);
+		goto out;
+	}
+	if (!sqlite3_column_int(s, 1)) {
+		rc = cmd_error(ctx, "question %s of %s has not been asked yet",
+			       qid, obj);
+		goto out;
+	}
+	if (sqlite3_column_int(s, 2)) {
+		rc = cmd_error(ctx, "you already answered %s of %s (with %d)",
+			       qid, obj, sqlite3_column_int(s, 3));
+		goto out;
+	}
+	if (bank_for(ctx, &b) < 0)
+		goto out;
+	q = quiz_bank_find(&b, qid);
+	if (q == NULL) {
+		rc =
+		    cmd_error(ctx, "question %s is no longer in the bank", qid);
+		goto out;
+	}
+	correct = q->answer == (int)choice;
+	if (db_exec(ctx->st,
+		    "UPDATE quiz_items SET answered_at = ?, answer = ?, "
+		    "correct = ? WHERE campaign_id = ? AND person_id = ? AND "
+		    "seq = ? AND answered_at IS NULL",
+		    "iiiiii", ctx->now, (int64_t)choice, (int64_t)correct,
+		    campaign, ctx->me.id, seq) != 1 ||
+	    cmd_audit(ctx, "quiz.answer", obj,
+		      json_pack("{s:s,s:i,s:b}", "question", q->id, "answer",
+				(int)choice, "correct", correct)) < 0)
+		goto out;
+	if (correct)
+		cmd_reply(ctx, "Correct!\n%s", q->explanation);
+	else
+		cmd_reply(ctx, "Not quite: the answer is %d) %s.\n%s",
+			  q->answer, q->options[q->answer - 1], q->explanation);
+	switch (quiz_advance(ctx, &b, campaign, &ctx->me)) {
+	case 1:
+		cmd_reply(ctx, "\nThe next question follows.");
+		break;
+	case 2: {
+		int64_t n = 0, ok = 0;
+		size_t sent;
+
+		if (db_int(ctx->st, &n,
+			   "SELECT COUNT(answer) FROM quiz_items WHERE "
+			   "campaign_id = ? AND person_id = ?",
+			   "ii", campaign, ctx->me.id) < 0 ||
+		    db_int(ctx->st, &ok,
+			   "SELECT COALESCE(SUM(correct), 0) FROM quiz_items "
+			   "WHERE campaign_id = ? AND person_id = ?",
+			   "ii", campaign, ctx->me.id) < 0)
+			goto out;
+		cmd_reply(ctx, "\nThat was the last question of %s: you got "
+			       "%lld of %lld right. Thank you!",
+			  obj, (long long)ok, (long long)n);
+		/* another campaign may have waited for this one */
+		if (quiz_deliver(ctx, NULL, ctx->me.id, &b, &sent) < 0)
+			goto out;
+		break;
+	}
+	default:
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(s);
+	quiz_bank_free(&b);
+	return rc;
+}
+
+static int
+quiz_list(struct cmd_ctx *ctx)
+{
+	sqlite3_stmt *s;
+	int n = 0;
+
+	if (ctx->cl->npos > 0)
+		return cmd_error(ctx, "usage: quiz list");
+	s = db_prepare(
+	    ctx->st,
+	    "SELECT c.id, c.status, c.deadline_at, c.audience, c.questions, "
+	    "p.person_id IS NOT NULL, (SELECT COUNT(answer) FROM quiz_items "
+	    "i WHERE i.campaign_id = c.id AND i.person_id = ?1), (SELECT "
+	    "COALESCE(SUM(correct), 0) FROM quiz_items i WHERE i.campaign_id "
+	    "= c.id AND i.person_id = ?1) FROM quiz_campaigns c LEFT JOIN "
+	    "quiz_participants p ON p.campaign_id = c.id AND p.person_id = ?1 "
+	    "ORDER BY c.id DESC LIMIT 10",
+	    "i", ctx->me.id);
+	if (s == NULL)
+		return cmd_error(ctx, "database error");
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		char until[16];
+
+		open_until(ctx->cfg, sqlite3_column_int64(s, 2), until);
+		cmd_reply(
+		    ctx, "%sQZ-%lld %s until %s, audience %s: ", n ? "\n" : "",
+		    (long long)sqlite3_column_int64(s, 0),
+		    strcmp(db_col(s, 1), "open") == 0 ? "open"
+						      : "closed; was open",
+		    until, db_col(s, 3));
+		if (sqlite3_column_int(s, 5))
+			cmd_reply(ctx, "you answered %d of %d (%d right)",
+				  sqlite3_column_int(s, 6),
+				  sqlite3_column_int(s, 4),
+				  sqlite3_column_int(s, 7));
+		else
+			cmd_reply(ctx, "not for you");
+		n++;
+	}
+	sqlite3_finalize(s);
+	if (n == 0)
+		cmd_reply(ctx, "No quiz campaign yet.");
+	return 0;
+}
+
+/* Teams whose completion a manager sees: those of their direct reports. */
+#define TEAM_FILTER                                                            \
+	"(?2 = 0 OR p.team IN (SELECT COALESCE(team, '') FROM people WHERE "   \
+	"manager_id = ?2))"
+
+/*
+ * Completion and score per team of a campaign into out, one line each;
+ * mgr 0 for every team. Totals in *people and *done. 0 or -1.
+ */
+static int
+team_lines(struct cmd_ctx *ctx, int64_t campaign, int64_t mgr,
+	   struct buf *out, int64_t *people, int64_t *done)
+{
+	sqlite3_stmt *s = db_prepare(
+	    ctx->st,
+	    "SELECT p.team, COUNT(*), SUM(p.completed_at IS NOT NULL), "
+	    "SUM(a.n), SUM(a.ok) FROM quiz_participants p JOIN (SELECT "
+	    "person_id, COUNT(answer) AS n, COALESCE(SUM(correct), 0) AS ok "
+	    "FROM quiz_items WHERE campaign_id = ?1 GROUP BY person_id) a ON "
+	    "a.person_id = p.person_id WHERE p.campaign_id = ?1 "
+	    "AND " TEAM_FILTER " GROUP BY p.team ORDER BY p.team",
+	    "ii", campaign, mgr);
+	int rc;
+
+	*people = *done = 0;
+	if (s == NULL)
+		return -1;
+	for (rc = sqlite3_step(s); rc == SQLITE_ROW; rc = sqlite3_step(s)) {
+		int64_t n = sqlite3_column_int64(s, 1);
+		int64_t d = sqlite3_column_int64(s, 2);
+		int64_t an = sqlite3_column_int64(s, 3);
+		int64_t ok = sqlite3_column_int64(s, 4);
+
+		buf_printf(out, "  %-16s %lld/%lld completed (%lld%%), ",
+			   *db_col(s, 0) ? db_col(s, 0) : "(no team)",
+			   (long long)d, (long long)n,
+			   (long long)(n ? 100 * d / n : 0));
+		if (an > 0)
+			buf_printf(out, "score %lld%% (%lld of %lld answers "
+					"right)\n",
+				   (long long)(100 * ok / an), (long long)ok,
+				   (long long)an);
+		else
+			buf_printf(out, "no answers yet\n");
+		*people += n;
+		*done += d;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Questions most often answered wrong first. */
+static int
+hardest_lines(struct cmd_ctx *ctx, int64_t campaign, int64_t mgr,
+	      const struct quiz_bank *b, struct buf *out)
+{
+	sqlite3_stmt *s = db_prepare(
+	    ctx->st,
+	    "SELECT i.question_id, COUNT(i.answer), COALESCE(SUM(i.correct), "
+	    "0) FROM quiz_items i JOIN quiz_participants p ON p.campaign_id = "
+	    "i.campaign_id AND p.person_id = i.person_id WHERE i.campaign_id "
+	    "= ?1 AND i.answer IS NOT NULL AND " TEAM_FILTER
+	    " GROUP BY i.question_id ORDER BY 1.0 * SUM(i.correct) / "
+	    "COUNT(i.answer), COUNT(i.answer) DESC, i.question_id LIMIT ?3",
+	    "iii", campaign, mgr, (int64_t)QUIZ_HARDEST);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	for (rc = sqlite3_step(s); rc == SQLITE_ROW; rc = sqlite3_step(s)) {
+		const struct quiz_question *q = quiz_bank_find(b, db_col(s, 0));
+		int64_t n = sqlite3_column_int64(s, 1);
+		int64_t ok = sqlite3_column_int64(s, 2);
+
+		buf_printf(out,
+			   "  %-12s %3lld%% right (%lld of %lld): %.70s%s\n",
+			   db_col(s, 0), (long long)(100 * ok / n),
+			   (long long)ok, (long long)n, q ? q->text : "?",
+			   q && strlen(q->text) > 70 ? "..." : "");
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+quiz_stats(struct cmd_ctx *ctx)
+{
+	struct quiz_bank b = {0};
+	struct buf teams = {0}, hard = {0};
+	sqlite3_stmt *s = NULL;
+	int64_t campaign = 0, people, done, mgr;
+	char until[16];
+	int rc = -1;
+
+	if (ctx->cl->npos > 1) {
+		rc = cmd_error(ctx, "usage: quiz stats [QZ-n]");
+		goto out;
+	}
+	if (ctx->cl->npos == 1) {
+		if (cmd_parse_id(ctx, ctx->cl->pos[0], "QZ", &campaign) < 0)
+			goto out;
+	} else if (db_int(ctx->st, &campaign,
+			  "SELECT COALESCE(MAX(id), 0) FROM quiz_campaigns",
+			  NULL) < 0) {
+		goto out;
+	}
+	if (campaign == 0) {
+		cmd_reply(ctx, "No quiz campaign yet.");
+		rc = 0;
+		goto out;
+	}
+	s = db_prepare(ctx->st,
+		       "SELECT status, deadline_at, audience FROM "
+		       "quiz_campaigns WHERE id = ?",
+		       "i", campaign);
+	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
+		rc = cmd_error(ctx, "no quiz campaign QZ-%lld",
+			       (long long)campaign);
+		goto out;
+	}
+	mgr = has_role(&ctx->me, ROLE_ISMS_MANAGER | ROLE_AUDITOR)
+		  ? 0
+		  : ctx->me.id;
+	if (bank_for(ctx, &b) < 0 ||
+	    team_lines(ctx, campaign, mgr, &teams, &people, &done) < 0 ||
+	    hardest_lines(ctx, campaign, mgr, &b, &hard) < 0)
+		goto out;
+	open_until(ctx->cfg, sqlite3_column_int64(s, 1), until);
+	cmd_reply(
+	    ctx,
+	    "QZ-%lld (%s until %s, audience %s)%s: %lld of %lld "
+	    "people completed (%lld%%).\n",
+	    (long long)campaign,
+	    strcmp(db_col(s, 0), "open") == 0 ? "open" : "closed; was open",
+	    until, db_col(s, 2), mgr ? " in your teams" : "", (long long)done,
+	    (long long)people, (long long)(people ? 100 * done / people : 0));
+	if (people == 0) {
+		cmd_reply(ctx, "None of your direct reports is in it.");
+		rc = 0;
+		goto out;
+	}
+	cmd_reply(ctx, "By team:\n%sQuestions most often answered wrong:\n%s",
+		  buf_str(&teams),
+		  hard.len ? buf_str(&hard) : "  (no answers yet)\n");
+	/* no trailing newline in replies */
+	if (ctx->rp->text.len > 0 &&
+	    ctx->rp->text.data[ctx->rp->text.len - 1] == '\n')
+		ctx->rp->text.data[--ctx->rp->text.len] = '\0';
+	rc = 0;
+out:
+	sqlite3_finalize(s);
+	buf_free(&teams);
+	buf_free(&hard);
+	quiz_bank_free(&b);
+	return rc;
+}
+
+/*
+ * The awareness line of the management report and the review inputs: the
+ * latest two campaigns, completion and score. none when there is none.
+ */
+int
+report_awareness_write(struct cmd_ctx *ctx, const char *none)
+{
+	sqlite3_stmt *s = db_prepare(
+	    ctx->st,
+	    "SELECT c.id, c.status, c.deadline_at, (SELECT COUNT(*) FROM "
+	    "quiz_participants p WHERE p.campaign_id = c.id), (SELECT "
+	    "COUNT(*) FROM quiz_participants p WHERE p.campaign_id = c.id AND "
+	    "p.completed_at IS NOT NULL), (SELECT COUNT(answer) FROM "
+	    "quiz_items i WHERE i.campaign_id = c.id), (SELECT "
+	    "COALESCE(SUM(correct), 0) FROM quiz_items i WHERE i.campaign_id "
+	    "= c.id) FROM quiz_campaigns c ORDER BY c.id DESC LIMIT 2",
+	    NULL);
+	int n = 0;
+
+	if (s == NULL)
+		return cmd_error(ctx, "database error");
+	cmd_reply(ctx, "Quiz completion:");
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		int64_t people = sqlite3_column_int64(s, 3);
+		int64_t done = sqlite3_column_int64(s, 4);
+		int64_t answers = sqlite3_column_int64(s, 5);
+		int64_t right = sqlite3_column_int64(s, 6);
+		char until[16];
+
+		open_until(ctx->cfg, sqlite3_column_int64(s, 2), until);
+		cmd_reply(ctx,
+			  "%s QZ-%lld (%s until %s) %lld of %lld people "
+			  "completed (%lld%%)",
+			  n ? ";" : "", (long long)sqlite3_column_int64(s, 0),
+			  strcmp(db_col(s, 1), "open") == 0 ? "open"
+							    : "closed, "
+							      "ran",
+			  until, (long long)done, (long long)people,
+			  (long long)(people ? 100 * done / people : 0));
+		if (answers > 0)
+			cmd_reply(ctx, ", %lld%% of answers right",
+				  (long long)(100 * right / answers));
+		n++;
+	}
+	sqlite3_finalize(s);
+	if (n == 0)
+		cmd_reply(ctx, " %s", none);
+	cmd_reply(ctx, ".");
+	return 0;
+}
+
+const struct cmd_entry quiz_cmds[] = {
+    {"quiz", "start", ROLE_ISMS_MANAGER, 0, "questions,audience,deadline,seed",
+     "[questions=N] [audience=all|team:<name>] [deadline=YYYY-MM-DD] "
+     "[seed=N]",
+     "start an awareness campaign (QZ-n); questions go out by DM",
+     quiz_start},
+    {"quiz", "answer", 0, 0, NULL, "QZ-n <question> <1-4> | <1-4>",
+     "answer a quiz question (a bare number answers the one waiting)",
+     quiz_answer},
+    {"quiz", "list", 0, CMD_READONLY, NULL, "",
+     "recent campaigns and your progress", quiz_list},
+    {"quiz", "stats", ROLE_MANAGER | ROLE_ISMS_MANAGER | ROLE_AUDITOR,
+     CMD_READONLY, NULL, "[QZ-n]",
+     "completion and score per team and per question", quiz_stats},
+    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+};
+
+/* ---- for transports ---- */
+
+const char *
+quiz_bare_reply(const char *text, char out[32])
+{
+	const char *p = text;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p < '1' || *p > '4')
+		return NULL;
+	snprintf(out, 32, "quiz answer %c", *p);
+	p++;
+	if (*p == ')' || *p == '.')
+		p++;
+	while (isspace((unsigned char)*p))
+		p++;
+	return *p == '\0' ? out : NULL;
+}
+
+int
+quiz_token_command(struct store *st, const char *token, int choice,
+		   char *out, size_t len, int64_t *person_id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (token == NULL || choice < 1 || choice > 4)
+		return 0;
+	s = db_prepare(st,
+		       "SELECT campaign_id, question_id, person_id FROM "
+		       "quiz_items WHERE token = ?",
+		       "t", token);
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		snprintf(out, len, "quiz answer QZ-%lld %s %d",
+			 (long long)sqlite3_column_int64(s, 0), db_col(s, 1),
+			 choice);
+		*person_id = sqlite3_column_int64(s, 2);
+		rc = 1;
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : -1;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* ---- scheduler jobs ---- */
+
+int
+quiz_job_close(struct cmd_ctx *ctx, struct tz_work *w)
+{
+	int64_t *ids;
+	size_t n, i;
+	int rc = 0;
+
+	(void)w;
+	if (nudge_rows(
+		db_prepare(ctx->st,
+			   "SELECT id FROM quiz_campaigns WHERE status = "
+			   "'open' AND deadline_at <= ? ORDER BY id",
+			   "i", ctx->now),
+		1, &ids, &n) < 0)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++) {
+		int64_t people = 0, done = 0;
+		char obj[32];
+
+		snprintf(obj, sizeof(obj), "QZ-%lld", (long long)ids[i]);
+		if (db_exec(ctx->st,
+			    "UPDATE quiz_campaigns SET status = 'closed', "
+			    "closed_at = ? WHERE id = ?",
+			    "ii", ctx->now, ids[i]) < 0 ||
+		    db_int(ctx->st, &people,
+			   "SELECT COUNT(*) FROM quiz_participants WHERE "
+			   "campaign_id = ?",
+			   "i", ids[i]) < 0 ||
+		    db_int(ctx->st, &done,
+			   "SELECT COUNT(*) FROM quiz_participants WHERE "
+			   "campaign_id = ? AND completed_at IS NOT NULL",
+			   "i", ids[i]) < 0 ||
+		    cmd_audit(ctx, "quiz.close", obj,
+			      json_pack("{s:I,s:I}", "participants",
+					(json_int_t)people, "completed",
+					(json_int_t)done)) < 0)
+			rc = -1;
+	}
+	free(ids);
+	return rc;
+}
+
+/* A manager's message at close: their teams, and who did not finish. */
+static int
+results_send(struct cmd_ctx *ctx, struct tz_work *w, int64_t campaign,
+	     const struct person *mgr)
+{
+	struct nudge n = {.kind = "quiz.results", .period = "closed"};
+	struct buf teams = {0}, missing = {0};
+	sqlite3_stmt *s;
+	int64_t people, done;
+	char obj[32], *subject = NULL, *body = NULL;
+	int rc;
+
+	snprintf(obj, sizeof(obj), "QZ-%lld", (long long)campaign);
+	n.object = obj;
+	rc = nudge_ready(ctx, w, &n, mgr);
+	if (rc != 1)
+		return rc < 0 ? -1 : 0;
+	rc = -1;
+	if (team_lines(ctx, campaign, mgr->id, &teams, &people, &done) < 0)
+		goto out;
+	s = db_prepare(ctx->st,
+		       "SELECT pe.handle FROM quiz_participants p JOIN people "
+		       "pe ON pe.id = p.person_id WHERE p.campaign_id = ? AND "
+		       "pe.manager_id = ? AND p.completed_at IS NULL ORDER BY "
+		       "pe.handle",
+		       "ii", campaign, mgr->id);
+	if (s == NULL)
+		goto out;
+	while (sqlite3_step(s) == SQLITE_ROW)
+		buf_printf(&missing, "%s%s", missing.len ? ", " : "",
+			   db_col(s, 0));
+	sqlite3_finalize(s);
+	subject = xasprintf("Security quiz %s closed: %lld of %lld completed "
+			    "in your teams",
+			    obj, (long long)done, (long long)people);
+	body = xasprintf("The awareness quiz %s has closed. Completion and "
+			 "score per team:\n%s\n%s%s%s\nDetails: /isms quiz "
+			 "stats %s",
+			 obj, buf_str(&teams),
+			 missing.len ? "Your direct reports who did not "
+				       "finish: "
+				     : "All your direct reports finished.",
+			 buf_str(&missing), missing.len ? "." : "", obj);
+	rc = nudge_send(ctx, w, &n, mgr, subject, body, NULL) < 0 ? -1 : 0;
+out:
+	buf_free(&teams);
+	buf_free(&missing);
+	free(subject);
+	free(body);
+	return rc;
+}
+
+int
+quiz_job_results(struct cmd_ctx *ctx, struct tz_work *w)
+{
+	int64_t *rows;
+	size_t n, i;
+	int rc = 0;
+
+	if (nudge_rows(db_prepare(
+			   ctx->st,
+			   "SELECT DISTINCT c.id, m.id FROM quiz_campaigns c "
+			   "JOIN quiz_participants p ON p.campaign_id = c.id "
+			   "JOIN people pe ON pe.id = p.person_id JOIN people "
+			   "m ON m.id = pe.manager_id AND m.active WHERE "
+			   "c.status = 'closed' AND c.closed_at >= ? ORDER BY "
+			   "c.id, m.id",
+			   "i", ctx->now - QUIZ_RESULTS_DAYS * DAY),
+		       2, &rows, &n) < 0)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++) {
+		struct person m;
+
+		rc = store_person_by_id(ctx->st, rows[2 * i + 1], &m) == 1
+			 ? results_send(ctx, w, rows[2 * i], &m)
+			 : -1;
+	}
+	free(rows);
+	return rc;
+}
+
+int
+quiz_job_campaign(struct cmd_ctx *ctx, struct tz_work *w)
+{
+	struct quiz_bank b = {0};
+	int64_t start, found = 0, people = 0, id;
+	char key[16], err[320];
+	size_t n;
+	int rc;
+
+	(void)w;
+	rc = nudge_period(ctx, ctx->cfg->quiz_every, &start, key);
+	if (rc <= 0)
+		return rc;
+	rc = nudge_claimed(ctx, "quiz.campaign", "org", key);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (db_int(ctx->st, &people,
+		   "SELECT COUNT(*) FROM people WHERE active", NULL) < 0)
+		return -1;
+	if (people == 0)
+		return 0; /* starts once there is a directory */
+	/* a campaign for everyone started by hand this period counts */
+	if (db_int(ctx->st, &found,
+		   "SELECT COUNT(*) FROM quiz_campaigns WHERE audience = 'all' "
+		   "AND created_at >= ?",
+		   "i", start) < 0)
+		return -1;
+	if (found == 0) {
+		if (quiz_bank_load(&b, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			return -1;
+		}
+		id = campaign_open(ctx, &b, ctx->cfg->quiz_questions, NULL,
+				   tz_day_start(ctx->cfg->org_timezone,
+						ctx->now,
+						ctx->cfg->quiz_deadline_days),
+				   NULL, key, &n);
+		quiz_bank_free(&b);
+		if (id < 0)
+			return -1;
+		log_info("quiz: periodic campaign QZ-%lld for %zu people",
+			 (long long)id, n);
+	}
+	return nudge_claim(ctx, "quiz.campaign", "org", key) < 0 ? -1 : 0;
+}
+
+int
+quiz_job_deliver(struct cmd_ctx *ctx, struct tz_work *w)
+{
+	struct quiz_bank b = {0};
+	char err[320];
+	size_t sent;
+	int64_t waiting = 0;
+	int rc;
+
+	if (db_int(ctx->st, &waiting,
+		   "SELECT EXISTS (SELECT 1 FROM quiz_participants p JOIN "
+		   "quiz_campaigns c ON c.id = p.campaign_id WHERE c.status = "
+		   "'open' AND p.current_seq = 0 AND p.completed_at IS NULL)",
+		   NULL) < 0)
+		return -1;
+	if (!waiting)
+		return 0;
+	if (quiz_bank_load(&b, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	rc = quiz_deliver(ctx, w, 0, &b, &sent);
+	quiz_bank_free(&b);
+	return rc;
+}
+
+int
+quiz_job_remind(struct cmd_ctx *ctx, struct tz_work *w)
+{
+	struct quiz_bank b = {0};
+	int64_t *rows = NULL;
+	size_t n, i;
+	char err[320];
+	int rc = -1;
+
+	if (nudge_rows(
+		db_prepare(
+		    ctx->st,
+		    "SELECT p.campaign_id, p.person_id, "
+		    "p.current_seq, c.created_at FROM "
+		    "quiz_participants p JOIN quiz_campaigns c ON "
+		    "c.id = p.campaign_id AND c.status = 'open' "
+		    "JOIN people pe ON pe.id = p.person_id AND "
+		    "pe.active WHERE p.completed_at IS NULL AND "
+		    "p.current_seq > 0 AND c.created_at <= ?1 "
+		    /* not reminded within the period (a day of
+		     * slack: nudge_ready decides in days) */
+		    "AND NOT EXISTS (SELECT 1 FROM nudges n "
+		    "WHERE n.kind = 'quiz.remind' AND n.object = "
+		    "'QZ-' || p.campaign_id AND n.person_id = "
+		    "p.person_id AND n.address = '' AND "
+		    "n.sent_at > ?1 + 86400) ORDER BY "
+		    "p.campaign_id, p.person_id",
+		    "i", ctx->now - ctx->cfg->nudge_repeat_days * (int64_t)DAY),
+		4, &rows, &n) < 0)
+		return -1;
+	if (n == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (quiz_bank_load(&b, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		int64_t *r = &rows[4 * i];
+		struct nudge nd = {.kind = "quiz.remind", .msg_kind = "quiz"};
+		const struct quiz_question *q;
+		struct person p;
+		struct qitem it;
+		char obj[32], period[48], *subject, *body;
+		json_t *payload;
+		int sent;
+
+		snprintf(obj, sizeof(obj), "QZ-%lld", (long long)r[0]);
+		nd.object = obj;
+		nudge_repeat(ctx, &nd, "remind",
+			     r[3] + ctx->cfg->nudge_repeat_days * (int64_t)DAY,
+			     period, sizeof(period));
+		if (store_person_by_id(ctx->st, r[1], &p) != 1)
+			goto out;
+		sent = nudge_ready(ctx, w, &nd, &p);
+		if (sent < 0)
+			goto out;
+		if (sent == 0)
+			continue;
+		if (item_load(ctx, r[0], r[1], (int)r[2], &it) < 0)
+			goto out;
+		q = quiz_bank_find(&b, it.qid);
+		if (q == NULL)
+			continue;
+		quiz_message(ctx, q, &it, 1, &subject, &body, &payload);
+		sent = nudge_send(ctx, w, &nd, &p, subject, body, payload);
+		free(subject);
+		free(body);
+		if (sent < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(rows);
+	quiz_bank_free(&b);
+	return rc;
+}

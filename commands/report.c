@@ -1,0 +1,258 @@
+/*
+ * The management summary (`report`, also `ismsctl report`, and mailed by
+ * the scheduler): risk levels and matrix, open incidents, overdue actions,
+ * awareness and the reviews coming up in the next 30 days.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../gateway/log.h"
+#include "due.h"
+#include "register.h"
+
+#define REPORT_AHEAD_DAYS 30
+
+int
+report_incidents_write(struct cmd_ctx *ctx, int64_t since)
+{
+	static const char *const severities[] = {"critical", "high", "medium",
+						 "low"};
+	int64_t n, total = 0, clocks = 0, recent = 0;
+	size_t k;
+
+	cmd_reply(ctx, "Open incidents:");
+	for (k = 0; k < ARRAY_LEN(severities); k++) {
+		if (db_int(ctx->st, &n,
+			   "SELECT COUNT(*) FROM incidents WHERE status != "
+			   "'closed' AND severity = ?",
+			   "t", severities[k]) != 1)
+			return cmd_error(ctx, "database error");
+		cmd_reply(ctx, "%s %s %lld", k ? "," : "", severities[k],
+			  (long long)n);
+		total += n;
+	}
+	if (db_int(ctx->st, &clocks,
+		   "SELECT COUNT(*) FROM incidents WHERE personal_data AND "
+		   "breach_outcome IS NULL AND status != 'closed'",
+		   NULL) != 1 ||
+	    db_int(ctx->st, &recent,
+		   "SELECT COUNT(*) FROM incidents WHERE created_at >= ?", "i",
+		   since) != 1)
+		return cmd_error(ctx, "database error");
+	cmd_reply(ctx, " (%lld open; %lld with a running 72-hour clock)",
+		  (long long)total, (long long)clocks);
+	if (since > 0)
+		cmd_reply(ctx, "; %lld reported in the period",
+			  (long long)recent);
+	else
+		cmd_reply(ctx, "; %lld reported in all", (long long)recent);
+	cmd_reply(ctx, ".");
+	return 0;
+}
+
+/* Risks, documents, management reviews and audits due within 30 days. */
+static int
+report_upcoming(struct cmd_ctx *ctx)
+{
+	int64_t until = ctx->now + REPORT_AHEAD_DAYS * 86400;
+	sqlite3_stmt *s;
+	int n = 0;
+
+	s = db_prepare(
+	    ctx->st,
+	    "SELECT at, what FROM ("
+	    "SELECT next_review_at AS at, 'risk review RSK-' || id || ' [' || "
+	    "level || '] ' || title AS what FROM risks WHERE next_review_at "
+	    "<= ?1 "
+	    "UNION ALL SELECT next_review_at, 'document review DOC-' || id || "
+	    "' ' || title FROM docs WHERE next_review_at <= ?1 "
+	    "UNION ALL SELECT planned_at, 'management review MR-' || id FROM "
+	    "reviews WHERE status = 'planned' AND planned_at <= ?1 "
+	    "UNION ALL SELECT planned_at, 'internal audit AUD-' || id || ' ' "
+	    "|| scope FROM audits WHERE status = 'planned' AND planned_at <= "
+	    "?1) ORDER BY at, what",
+	    "i", until);
+	if (s == NULL)
+		return cmd_error(ctx, "database error");
+	cmd_reply(ctx, "Reviews due in the next %d days:", REPORT_AHEAD_DAYS);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		int64_t at = sqlite3_column_int64(s, 0);
+		char date[16];
+
+		time_date(at, date);
+		cmd_reply(ctx, "\n  %s %s%s", date,
+			  at + 86400 <= ctx->now ? "OVERDUE " : "",
+			  db_col(s, 1));
+		n++;
+	}
+	sqlite3_finalize(s);
+	if (n == 0)
+		cmd_reply(ctx, " none");
+	return 0;
+}
+
+static int
+report_all_incidents(struct cmd_ctx *ctx)
+{
+	return report_incidents_write(ctx, 0);
+}
+
+static int
+report_awareness(struct cmd_ctx *ctx)
+{
+	return report_awareness_write(ctx, "no campaigns yet");
+}
+
+/*
+ * The summary's sections in order: each writes reply text; html, when
+ * set, is the section's own mail rendering (else its text is used).
+ */
+static const struct report_section {
+	const char *title;
+	int (*write)(struct cmd_ctx *ctx);
+	int (*html)(struct cmd_ctx *ctx, struct buf *out);
+	const char *after; /* separator in the text */
+} report_sections[] = {
+    {"Risk levels", risk_summary_write, NULL, "\n"},
+    {"Heat map", risk_matrix_write, risk_matrix_html, "\n\n"},
+    {"Incidents", report_all_incidents, NULL, "\n"},
+    {"Actions", action_summary_write, NULL, "\n"},
+    {"Awareness", report_awareness, NULL, "\n"},
+    {"Coming up", report_upcoming, NULL, ""},
+};
+
+/*
+ * Writes the summary as reply text and, with html set, as the HTML part
+ * of a mail: one implementation, two renderings. 0 or -1.
+ */
+static int
+report_render(struct cmd_ctx *ctx, struct buf *html)
+{
+	const char *org = ctx->cfg->org_name ? ctx->cfg->org_name : "";
+	struct buf *text = &ctx->rp->text;
+	char today[16];
+	size_t k;
+
+	time_date(ctx->now, today);
+	cmd_reply(ctx, "ISMS management summary, %s, %s\n\n", org, today);
+	if (html != NULL) {
+		buf_puts(html, "<html><body style=\"font-family:sans-serif\">"
+			       "\n<h1>ISMS management summary</h1>\n<p>");
+		buf_put_html(html, org);
+		buf_printf(html, ", %s</p>\n", today);
+	}
+	for (k = 0; k < ARRAY_LEN(report_sections); k++) {
+		const struct report_section *sec = &report_sections[k];
+		size_t from = text->len;
+
+		if (sec->write(ctx) < 0)
+			return -1;
+		if (html != NULL) {
+			buf_printf(html, "<h2>%s</h2>\n", sec->title);
+			if (sec->html != NULL) {
+				if (sec->html(ctx, html) < 0)
+					return -1;
+			} else {
+				buf_puts(html, "<p style=\"white-space:"
+					       "pre-wrap\">");
+				buf_put_html(html, text->data + from);
+				buf_puts(html, "</p>\n");
+			}
+		}
+		cmd_reply(ctx, "%s", sec->after);
+	}
+	if (html != NULL)
+		buf_puts(html, "</body></html>\n");
+	return 0;
+}
+
+static int
+report(struct cmd_ctx *ctx)
+{
+	if (ctx->cl->npos != 0)
+		return reg_usage(ctx);
+	ctx->rp->confidential = 1;
+	return report_render(ctx, NULL);
+}
+
+/*
+ * The report mailed every [report] every to [report] recipients: e-mail
+ * addresses get a bare-address message, handles that person's. Once per
+ * period and recipient, in the recipient's working time.
+ */
+int
+report_job_mail(struct cmd_ctx *ctx, struct tz_work *w)
+{
+	struct nudge n = {.kind = "report", .object = "org",
+			  .msg_kind = "report"};
+	struct isms_reply scratch = {0};
+	struct cmd_ctx rctx = *ctx;
+	struct buf html = {0};
+	char key[16], *list = NULL, *tok, *save = NULL, *subject = NULL;
+	int64_t start;
+	int rc, composed = 0;
+
+	rc = nudge_period(ctx, ctx->cfg->report_every, &start, key);
+	if (rc <= 0 || str_is_blank(ctx->cfg->report_recipients))
+		return rc < 0 ? -1 : 0;
+	n.period = key;
+	rctx.rp = &scratch;
+	list = xstrdup(ctx->cfg->report_recipients);
+	rc = 0;
+	for (tok = strtok_r(list, ",", &save); tok != NULL && rc == 0;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *r = str_trim(tok);
+		int address = strchr(r, '@') != NULL && r[0] != '@';
+		struct person p;
+		int ready;
+
+		if (*r == '\0')
+			continue;
+		if (!address &&
+		    store_person_find(ctx->st, "handle",
+				      r[0] == '@' ? r + 1 : r, &p) != 1) {
+			/* said once a period, not every minute */
+			if (nudge_claim(ctx, "report.unknown", r, key) == 1)
+				log_warnx("report.recipients: no person %s in "
+					  "the directory",
+					  r);
+			continue;
+		}
+		ready = address ? nudge_ready_address(ctx, w, &n, r)
+				: nudge_ready(ctx, w, &n, &p);
+		if (ready <= 0) {
+			rc = ready;
+			continue;
+		}
+		if (!composed) {
+			char today[16];
+
+			if (report_render(&rctx, &html) < 0) {
+				rc = -1;
+				break;
+			}
+			time_date(ctx->now, today);
+			subject = xasprintf("ISMS management report, %s, %s",
+					    ctx->cfg->org_name
+						? ctx->cfg->org_name
+						: "",
+					    today);
+			composed = 1;
+		}
+		rc = nudge_mail(ctx, w, &n, address ? NULL : &p, r, subject,
+				buf_str(&scratch.text), buf_str(&html)) < 0
+			 ? -1
+			 : 0;
+	}
+	free(list);
+	free(subject);
+	buf_free(&html);
+	reply_free(&scratch);
+	return rc;
+}
+
+const struct cmd_entry report_cmds[] = {
+    {"report", NULL, REG_READERS | ROLE_ADMIN, CMD_READONLY, NULL, "",
+     "the management summary", report},
+    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+};

@@ -1,0 +1,324 @@
+/*
+ * Management reviews (MR-n): planned on a date; their ISO/IEC 27001
+ * clause 9.3.2 inputs compiled from the register; recorded with the
+ * decisions, keeping the inputs as they stood.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "register.h"
+
+static int
+review_plan(struct cmd_ctx *ctx)
+{
+	char obj[32], date[16];
+	int64_t when;
+
+	if (ctx->cl->npos != 0)
+		return reg_usage(ctx);
+	if (reg_key_date(ctx, "date", 1, &when) < 0)
+		return -1;
+	if (db_exec(ctx->st,
+		    "INSERT INTO reviews(planned_at, created_by, created_at) "
+		    "VALUES (?,?,?)",
+		    "iii", when, ctx->me.id, ctx->now) < 0)
+		return -1;
+	reg_obj(obj, "MR", sqlite3_last_insert_rowid(ctx->st->db));
+	time_date(when, date);
+	if (cmd_audit(ctx, "review.plan", obj,
+		      json_pack("{s:s}", "date", date)) < 0 ||
+	    cmd_notify_role(ctx, ROLE_ISMS_MANAGER, ctx->me.id, "register",
+			    "Management review planned",
+			    "A management review is planned; see /isms review "
+			    "list.") < 0)
+		return -1;
+	cmd_reply(ctx, "Management review %s planned for %s. Its inputs: "
+		       "review show %s",
+		  obj, date, obj);
+	return 0;
+}
+
+/* Rows of a statement as indented lines "  <col0>"; how many, or -1. */
+static int
+lines(struct cmd_ctx *ctx, sqlite3_stmt *s, const char *none)
+{
+	int n = 0;
+
+	if (s == NULL)
+		return cmd_error(ctx, "database error");
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		cmd_reply(ctx, "\n  %.300s", db_col(s, 0));
+		n++;
+	}
+	sqlite3_finalize(s);
+	if (n == 0)
+		cmd_reply(ctx, " %s", none);
+	return n;
+}
+
+/*
+ * Clause 9.3.2 inputs as of now, for review id, covering the time since
+ * the previous review that was held (or everything).
+ */
+static int
+review_inputs(struct cmd_ctx *ctx, int64_t id)
+{
+	int64_t since = 0, prev = 0;
+	char since_s[48] = "the start";
+
+	if (db_int(ctx->st, &prev,
+		   "SELECT id FROM reviews WHERE status = 'held' AND id != ? "
+		   "ORDER BY held_at DESC LIMIT 1",
+		   "i", id) < 0 ||
+	    (prev && db_int(ctx->st, &since,
+			    "SELECT held_at FROM reviews WHERE id = ?", "i",
+			    prev) < 0))
+		return cmd_error(ctx, "database error");
+	if (prev) {
+		char date[16];
+
+		time_date(since, date);
+		snprintf(since_s, sizeof(since_s), "%s (MR-%lld)", date,
+			 (long long)prev);
+	}
+	cmd_reply(ctx, "Inputs (ISO/IEC 27001 clause 9.3.2) since %s:\n",
+		  since_s);
+	cmd_reply(ctx, "a) Actions from previous management reviews:");
+	if (lines(ctx,
+		  db_prepare(ctx->st,
+			     "SELECT 'ACT-' || a.id || ' [' || a.status || "
+			     "', due ' || date(a.due_at, 'unixepoch') || "
+			     "'] from MR-' || a.source_id || ': ' || a.text "
+			     "FROM actions a WHERE a.source_kind = 'MR' AND "
+			     "a.source_id < ? ORDER BY a.id",
+			     "i", id),
+		  "none") < 0)
+		return -1;
+	cmd_reply(ctx, "\nb) Changes in the ISMS (scope versions):");
+	if (lines(ctx,
+		  db_prepare(ctx->st,
+			     "SELECT 'version ' || s.id || ' of ' || "
+			     "date(s.set_at, 'unixepoch') || ' by ' || "
+			     "p.handle || ': ' || s.text FROM scope_versions s "
+			     "JOIN people p ON p.id = s.set_by WHERE s.set_at "
+			     ">= ? ORDER BY s.id",
+			     "i", since),
+		  "no scope changes") < 0)
+		return -1;
+	cmd_reply(ctx, "\nc) Nonconformities and corrective actions:");
+	if (lines(ctx,
+		  db_prepare(ctx->st,
+			     "SELECT 'FND-' || f.id || ' [' || f.kind || ', ' "
+			     "|| f.status || '] AUD-' || f.audit_id || ': ' || "
+			     "f.text || ' -- corrective action: ' || "
+			     "COALESCE((SELECT group_concat('ACT-' || x.id || "
+			     "' ' || x.status, ', ') FROM actions x WHERE "
+			     "x.finding_id = f.id), 'NONE') FROM findings f "
+			     "WHERE f.kind IN ('major', 'minor') AND "
+			     "(f.status = 'open' OR f.created_at >= ?) "
+			     "ORDER BY f.id",
+			     "i", since),
+		  "none") < 0)
+		return -1;
+	cmd_reply(ctx, "\nd) Monitoring and measurement:\n  ");
+	if (report_incidents_write(ctx, since) < 0)
+		return -1;
+	cmd_reply(ctx, "\n  ");
+	if (action_summary_write(ctx) < 0)
+		return -1;
+	cmd_reply(ctx, "\ne) Audit results:");
+	if (lines(ctx,
+		  db_prepare(ctx->st,
+			     "SELECT 'AUD-' || a.id || ' ' || "
+			     "date(a.planned_at, 'unixepoch') || ' [' || "
+			     "a.status || '] ' || a.scope || ': ' || (SELECT "
+			     "COUNT(*) FROM findings f WHERE f.audit_id = "
+			     "a.id AND f.kind = 'major') || ' major, ' || "
+			     "(SELECT COUNT(*) FROM findings f WHERE "
+			     "f.audit_id = a.id AND f.kind = 'minor') || "
+			     "' minor, ' || (SELECT COUNT(*) FROM findings f "
+			     "WHERE f.audit_id = a.id AND f.kind IN "
+			     "('observation', 'opportunity')) || "
+			     "' other findings' FROM audits a WHERE a.status "
+			     "= 'planned' OR a.closed_at >= ? ORDER BY "
+			     "a.planned_at, a.id",
+			     "i", since),
+		  "no audits in the period") < 0)
+		return -1;
+	cmd_reply(ctx, "\nf) Fulfilment of objectives:");
+	if (lines(ctx,
+		  db_prepare(ctx->st,
+			     "SELECT 'OBJ-' || o.id || ' [' || o.status || "
+			     "', due ' || date(o.due_at, 'unixepoch') || "
+			     "CASE WHEN o.status = 'open' AND o.due_at + 86400 "
+			     "<= ? "
+			     "THEN ', PAST DUE' ELSE '' END || '] ' || o.text "
+			     "|| ' (target: ' || o.target || ')' FROM "
+			     "objectives o ORDER BY o.due_at, o.id",
+			     "i", ctx->now),
+		  "no objectives set") < 0)
+		return -1;
+	cmd_reply(ctx, "\ng) Risk assessment and treatment:\n  ");
+	if (risk_summary_write(ctx) < 0)
+		return -1;
+	cmd_reply(ctx, "\nh) Awareness:\n  ");
+	if (report_awareness_write(ctx, "no quiz campaigns yet") < 0)
+		return -1;
+	cmd_reply(ctx, "\ni) Opportunities for improvement:");
+	return lines(ctx,
+		     db_prepare(ctx->st,
+				"SELECT 'FND-' || f.id || ' (AUD-' || "
+				"f.audit_id || '): ' || f.text FROM findings f "
+				"WHERE f.kind = 'opportunity' AND "
+				"f.created_at >= ? ORDER BY f.id",
+				"i", since),
+		     "none recorded") < 0
+		   ? -1
+		   : 0;
+}
+
+struct review {
+	struct reg_ref ref;
+	char planned[16];
+	char held[16]; /* "" while planned */
+	char *inputs, *decisions; /* owned; NULL while planned */
+};
+
+static void
+review_free(struct review *r)
+{
+	free(r->inputs);
+	free(r->decisions);
+}
+
+static int
+review_arg(struct cmd_ctx *ctx, struct review *r)
+{
+	sqlite3_stmt *s;
+
+	memset(r, 0, sizeof(*r));
+	if (ctx->cl->npos < 1)
+		return reg_usage(ctx);
+	if (reg_arg(ctx, 0, "MR", &r->ref) < 0)
+		return -1;
+	s = db_prepare(ctx->st,
+		       "SELECT date(planned_at, 'unixepoch'), "
+		       "COALESCE(date(held_at, 'unixepoch'), ''), inputs, "
+		       "decisions FROM reviews WHERE id = ?",
+		       "i", r->ref.id);
+	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return cmd_error(ctx, "database error");
+	}
+	snprintf(r->planned, sizeof(r->planned), "%s", db_col(s, 0));
+	snprintf(r->held, sizeof(r->held), "%s", db_col(s, 1));
+	if (sqlite3_column_type(s, 2) != SQLITE_NULL)
+		r->inputs = xstrdup(db_col(s, 2));
+	if (sqlite3_column_type(s, 3) != SQLITE_NULL)
+		r->decisions = xstrdup(db_col(s, 3));
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static int
+review_show(struct cmd_ctx *ctx)
+{
+	struct review r;
+	int rc = 0;
+
+	if (ctx->cl->npos != 1)
+		return reg_usage(ctx);
+	if (review_arg(ctx, &r) < 0)
+		return -1;
+	ctx->rp->confidential = 1;
+	cmd_reply(ctx, "Management review %s, planned for %s", r.ref.obj,
+		  r.planned);
+	if (*r.held)
+		cmd_reply(ctx, ", held %s.\n%s\nDecisions: %s", r.held,
+			  r.inputs ? r.inputs : "", r.decisions);
+	else {
+		cmd_reply(ctx, " (not held yet).\n");
+		rc = review_inputs(ctx, r.ref.id);
+		cmd_reply(ctx, "\nRecord the outcome with: review record %s "
+			       "<decisions>",
+			  r.ref.obj);
+	}
+	review_free(&r);
+	return rc;
+}
+
+static int
+review_record(struct cmd_ctx *ctx)
+{
+	struct review r;
+	char *decisions = NULL, *inputs = NULL;
+	int rc = -1;
+
+	if (review_arg(ctx, &r) < 0)
+		return -1;
+	if (*r.held) {
+		rc = cmd_error(ctx, "%s was already recorded on %s", r.ref.obj,
+			       r.held);
+		goto out;
+	}
+	decisions = reg_text(ctx, 1, REG_TEXT_MAX, "the decisions");
+	if (decisions == NULL)
+		goto out;
+	/* the inputs as they stand today become part of the record */
+	if (review_inputs(ctx, r.ref.id) < 0)
+		goto out;
+	inputs = buf_steal(&ctx->rp->text);
+	if (db_exec(ctx->st,
+		    "UPDATE reviews SET status = 'held', held_at = ?, inputs = "
+		    "?, decisions = ?, recorded_by = ? WHERE id = ?",
+		    "ittii", ctx->now, inputs, decisions, ctx->me.id,
+		    r.ref.id) < 0 ||
+	    cmd_audit(ctx, "review.record", r.ref.obj,
+		      json_pack("{s:s,s:s}", "decisions", decisions, "planned",
+				r.planned)) < 0)
+		goto out;
+	cmd_reply(ctx, "Management review %s recorded with its decisions and "
+		       "inputs. Follow-up actions: action add <text> owner=@h "
+		       "due=YYYY-MM-DD source=%s",
+		  r.ref.obj, r.ref.obj);
+	rc = 0;
+out:
+	free(decisions);
+	free(inputs);
+	review_free(&r);
+	return rc;
+}
+
+static int
+review_list(struct cmd_ctx *ctx)
+{
+	sqlite3_stmt *s;
+	int n;
+
+	if (ctx->cl->npos != 0)
+		return reg_usage(ctx);
+	s = db_prepare(ctx->st,
+		       "SELECT 'MR-' || id || ' ' || date(planned_at, "
+		       "'unixepoch') || ' [' || status || COALESCE(' ' || "
+		       "date(held_at, 'unixepoch'), '') || ']' || "
+		       "COALESCE(': ' || substr(decisions, 1, 120), '') FROM "
+		       "reviews ORDER BY planned_at, id",
+		       NULL);
+	cmd_reply(ctx, "Management reviews:");
+	n = lines(ctx, s, "none planned yet (review plan date=YYYY-MM-DD)");
+	return n < 0 ? -1 : 0;
+}
+
+const struct cmd_entry review_cmds[] = {
+    {"review", "plan", ROLE_ISMS_MANAGER, 0, "date", "date=YYYY-MM-DD",
+     "plan a management review", review_plan},
+    {"review", "show", REG_READERS, CMD_READONLY, NULL, "MR-n",
+     "the review's inputs (clause 9.3), compiled from the register",
+     review_show},
+    {"review", "record", ROLE_ISMS_MANAGER, 0, NULL, "MR-n <decisions>",
+     "record the review's decisions (keeps the inputs as they stand)",
+     review_record},
+    {"review", "list", REG_READERS, CMD_READONLY, NULL, "",
+     "management reviews", review_list},
+    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+};

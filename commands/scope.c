@@ -1,0 +1,182 @@
+/*
+ * The ISMS scope statement (every version kept) and the measurable
+ * information security objectives (OBJ-n).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "register.h"
+
+static const char *const objective_states[] = {"open", "achieved",
+					       "missed"};
+
+static int
+scope_set(struct cmd_ctx *ctx)
+{
+	char *text, obj[32];
+	int64_t version;
+	int rc = -1;
+
+	text = reg_text(ctx, 0, REG_TEXT_MAX, "the scope statement");
+	if (text == NULL)
+		return -1;
+	if (db_exec(ctx->st,
+		    "INSERT INTO scope_versions(text, set_by, set_at) VALUES "
+		    "(?,?,?)",
+		    "tii", text, ctx->me.id, ctx->now) < 0)
+		goto out;
+	version = sqlite3_last_insert_rowid(ctx->st->db);
+	snprintf(obj, sizeof(obj), "scope-v%lld", (long long)version);
+	if (cmd_audit(ctx, "scope.set", obj,
+		      json_pack("{s:I,s:s}", "version", (json_int_t)version,
+				"text", text)) < 0)
+		goto out;
+	cmd_reply(ctx, "Scope version %lld recorded; earlier versions are "
+		       "kept (scope show).",
+		  (long long)version);
+	rc = 0;
+out:
+	free(text);
+	return rc;
+}
+
+static int
+scope_show(struct cmd_ctx *ctx)
+{
+	sqlite3_stmt *s;
+	int n = 0;
+
+	if (ctx->cl->npos != 0)
+		return reg_usage(ctx);
+	s = db_prepare(ctx->st,
+		       "SELECT s.id, date(s.set_at, 'unixepoch'), p.handle, "
+		       "s.text FROM scope_versions s JOIN people p ON p.id = "
+		       "s.set_by ORDER BY s.id DESC",
+		       NULL);
+	if (s == NULL)
+		return cmd_error(ctx, "database error");
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		if (n == 0)
+			cmd_reply(ctx, "ISMS scope (version %d, %s by %s):\n%s",
+				  sqlite3_column_int(s, 0), db_col(s, 1),
+				  db_col(s, 2), db_col(s, 3));
+		else
+			cmd_reply(ctx, "%s  version %d, %s by %s: %.80s%s",
+				  n == 1 ? "\nEarlier versions:\n" : "\n",
+				  sqlite3_column_int(s, 0), db_col(s, 1),
+				  db_col(s, 2), db_col(s, 3),
+				  strlen(db_col(s, 3)) > 80 ? "..." : "");
+		n++;
+	}
+	sqlite3_finalize(s);
+	if (n == 0)
+		cmd_reply(ctx, "No scope statement yet (an isms_manager sets "
+			       "it with: scope set <text>).");
+	return 0;
+}
+
+static int
+objective_add(struct cmd_ctx *ctx)
+{
+	const char *target = NULL;
+	char obj[32], due_s[16], *text;
+	int64_t due;
+	int rc = -1;
+
+	text = reg_text(ctx, 0, REG_TEXT_MAX, "the objective");
+	if (text == NULL)
+		return -1;
+	if (reg_key_text(ctx, "target", REG_NAME_MAX, 1, &target) < 0 ||
+	    reg_key_date(ctx, "due", 1, &due) < 0)
+		goto out;
+	if (db_exec(ctx->st,
+		    "INSERT INTO objectives(text, target, due_at, created_by, "
+		    "created_at, updated_at) VALUES (?,?,?,?,?,?)",
+		    "ttiiii", text, target, due, ctx->me.id, ctx->now,
+		    ctx->now) < 0)
+		goto out;
+	reg_obj(obj, "OBJ", sqlite3_last_insert_rowid(ctx->st->db));
+	time_date(due, due_s);
+	if (cmd_audit(ctx, "objective.add", obj,
+		      json_pack("{s:s,s:s,s:s}", "text", text, "target",
+				target, "due", due_s)) < 0)
+		goto out;
+	cmd_reply(ctx, "Objective %s added: %s (target: %s, due %s).", obj,
+		  text, target, due_s);
+	rc = 0;
+out:
+	free(text);
+	return rc;
+}
+
+static int
+objective_status(struct cmd_ctx *ctx)
+{
+	struct reg_ref ref;
+	int k;
+
+	k = ctx->cl->npos != 2
+		? -1
+		: reg_one_of(ctx->cl->pos[1], objective_states, 3);
+	if (k < 0)
+		return reg_usage(ctx);
+	if (reg_arg(ctx, 0, "OBJ", &ref) < 0)
+		return -1;
+	if (strcmp(ref.status, objective_states[k]) == 0)
+		return cmd_error(ctx, "%s is already %s", ref.obj, ref.status);
+	if (db_exec(ctx->st,
+		    "UPDATE objectives SET status = ?, updated_at = ? WHERE "
+		    "id = ?",
+		    "tii", objective_states[k], ctx->now, ref.id) < 0 ||
+	    cmd_audit(ctx, "objective.status", ref.obj,
+		      json_pack("{s:[s,s]}", "status", ref.status,
+				objective_states[k])) < 0)
+		return -1;
+	cmd_reply(ctx, "%s is now %s.", ref.obj, objective_states[k]);
+	return 0;
+}
+
+static int
+objective_list(struct cmd_ctx *ctx)
+{
+	sqlite3_stmt *s;
+	int n = 0;
+
+	if (ctx->cl->npos != 0)
+		return reg_usage(ctx);
+	s = db_prepare(ctx->st,
+		       "SELECT id, status, date(due_at, 'unixepoch'), "
+		       "status = 'open' AND due_at + 86400 <= ?, text, target "
+		       "FROM objectives ORDER BY due_at, id",
+		       "i", ctx->now);
+	if (s == NULL)
+		return cmd_error(ctx, "database error");
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		cmd_reply(ctx, "%sOBJ-%lld [%s, due %s%s] %s (target: %s)",
+			  n ? "\n" : "", (long long)sqlite3_column_int64(s, 0),
+			  db_col(s, 1), db_col(s, 2),
+			  sqlite3_column_int(s, 3) ? ", PAST DUE" : "",
+			  db_col(s, 4), db_col(s, 5));
+		n++;
+	}
+	sqlite3_finalize(s);
+	if (n == 0)
+		cmd_reply(ctx, "No objectives yet.");
+	return 0;
+}
+
+const struct cmd_entry scope_cmds[] = {
+    {"scope", "set", ROLE_ISMS_MANAGER, 0, NULL, "<text>",
+     "record a new version of the ISMS scope", scope_set},
+    {"scope", "show", 0, CMD_READONLY, NULL, "",
+     "the current scope and its earlier versions", scope_show},
+    {"objective", "add", ROLE_ISMS_MANAGER, 0, "target,due",
+     "<text> target=... due=YYYY-MM-DD",
+     "add a measurable information security objective", objective_add},
+    {"objective", "status", ROLE_ISMS_MANAGER, 0, NULL,
+     "OBJ-n open|achieved|missed", "record whether an objective was met",
+     objective_status},
+    {"objective", "list", 0, CMD_READONLY, NULL, "",
+     "objectives and their status", objective_list},
+    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+};

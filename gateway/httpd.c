@@ -1,0 +1,966 @@
+/*
+ * httpd.c - minimal HTTP/1.1 server on libuv TCP: incremental request
+ * parser, keep-alive, in-order pipelining, asynchronous responses.
+ */
+#include "httpd.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define STASH_MAX	(64 * 1024)	/* pipelined bytes kept while busy */
+#define LINGER_MS	2000u
+#define READ_BUF	(64 * 1024)
+
+enum { P_HEAD, P_BODY, P_DONE, P_ERROR };
+
+static void *
+xmalloc(size_t sz)
+{
+	void *p = malloc(sz ? sz : 1);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+static void *
+xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz ? sz : 1);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+static void *
+xrealloc(void *p, size_t sz)
+{
+	p = realloc(p, sz ? sz : 1);
+	if (!p)
+		abort();
+	return p;
+}
+
+/* ======================= parser ======================= */
+
+static int
+is_tchar(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+void
+httpd_parser_init(struct httpd_parser *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->state = P_HEAD;
+	p->req.body = "";
+}
+
+void
+httpd_parser_reset(struct httpd_parser *p)
+{
+	char *head = p->head;
+	size_t cap = p->head_cap;
+
+	free(p->body);
+	/* keep a small head buffer around for the next request */
+	if (cap > 4096) {
+		free(head);
+		head = NULL;
+		cap = 0;
+	}
+	httpd_parser_init(p);
+	p->head = head;
+	p->head_cap = cap;
+}
+
+void
+httpd_parser_free(struct httpd_parser *p)
+{
+	if (!p)
+		return;
+	free(p->body);
+	free(p->head);
+	httpd_parser_init(p);
+}
+
+const char *
+httpd_header(const struct httpd_request *r, const char *name)
+{
+	size_t i;
+
+	if (!r || !name)
+		return NULL;
+	for (i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return r->headers[i].value;
+	return NULL;
+}
+
+static int
+parse_request_line(struct httpd_request *r, char *line, size_t len)
+{
+	char *sp1, *target, *sp2, *ver;
+	size_t mlen, tlen, vlen, i;
+
+	sp1 = memchr(line, ' ', len);
+	if (!sp1 || sp1 == line)
+		return 400;
+	mlen = (size_t)(sp1 - line);
+	for (i = 0; i < mlen; i++)
+		if (!is_tchar((unsigned char)line[i]))
+			return 400;
+	if (mlen >= sizeof(r->method))
+		return 501;
+	target = sp1 + 1;
+	sp2 = memchr(target, ' ', len - mlen - 1);
+	if (!sp2 || sp2 == target)
+		return 400;
+	tlen = (size_t)(sp2 - target);
+	for (i = 0; i < tlen; i++)
+		if ((unsigned char)target[i] <= 0x20 ||
+		    (unsigned char)target[i] >= 0x7f)
+			return 400;
+	if (tlen >= sizeof(r->path))
+		return 414;
+	ver = sp2 + 1;
+	vlen = len - (size_t)(ver - line);
+	if (vlen != 8 || memcmp(ver, "HTTP/", 5) != 0 ||
+	    ver[5] < '0' || ver[5] > '9' || ver[6] != '.' ||
+	    ver[7] < '0' || ver[7] > '9')
+		return 400;
+	if (ver[5] != '1')
+		return 505;
+	r->version = ver[7] == '0' ? 10 : 11;
+	memcpy(r->method, line, mlen);
+	r->method[mlen] = '\0';
+	memcpy(r->path, target, tlen);
+	r->path[tlen] = '\0';
+	return 0;
+}
+
+/* splits "name: value" in place; returns 0 or an HTTP status */
+static int
+parse_header_line(struct httpd_request *r, char *line, size_t len)
+{
+	char *colon, *v, *end;
+	size_t i;
+
+	colon = memchr(line, ':', len);
+	if (!colon || colon == line)
+		return 400;
+	for (i = 0; line + i < colon; i++)
+		if (!is_tchar((unsigned char)line[i]))
+			return 400;	/* also catches obs-fold and "a :" */
+	v = colon + 1;
+	end = line + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	for (i = 0; v + i < end; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return 400;
+	}
+	if (r->nheaders >= HTTPD_MAX_HEADERS)
+		return 431;
+	*colon = '\0';
+	*end = '\0';
+	r->headers[r->nheaders].name = line;
+	r->headers[r->nheaders].value = v;
+	r->nheaders++;
+	return 0;
+}
+
+static int
+has_token(const char *list, const char *tok)
+{
+	size_t tl = strlen(tok);
+	const char *s = list;
+
+	while (*s) {
+		size_t n;
+
+		while (*s == ' ' || *s == '\t' || *s == ',')
+			s++;
+		n = strcspn(s, ", \t");
+		if (n == tl && strncasecmp(s, tok, tl) == 0)
+			return 1;
+		s += n;
+	}
+	return 0;
+}
+
+/* interprets the semantic headers; returns 0 or an HTTP status */
+static int
+check_headers(struct httpd_parser *p)
+{
+	struct httpd_request *r = &p->req;
+	int hosts = 0, have_cl = 0, expect = 0, ka;
+	size_t i, cl = 0;
+
+	ka = r->version >= 11;
+	for (i = 0; i < r->nheaders; i++) {
+		const char *n = r->headers[i].name, *v = r->headers[i].value;
+
+		if (!strcasecmp(n, "content-length")) {
+			size_t val = 0;
+			const char *d = v;
+
+			if (!*d)
+				return 400;
+			for (; *d; d++) {
+				if (*d < '0' || *d > '9')
+					return 400;
+				if (val <= HTTPD_MAX_BODY)
+					val = val * 10 + (size_t)(*d - '0');
+			}
+			if (have_cl && val != cl)
+				return 400;
+			have_cl = 1;
+			cl = val;
+		} else if (!strcasecmp(n, "transfer-encoding")) {
+			return 501;
+		} else if (!strcasecmp(n, "host")) {
+			hosts++;
+		} else if (!strcasecmp(n, "connection")) {
+			if (has_token(v, "close"))
+				ka = 0;
+			else if (has_token(v, "keep-alive"))
+				ka = 1;
+		} else if (!strcasecmp(n, "expect")) {
+			if (strcasecmp(v, "100-continue") != 0)
+				return 417;
+			expect = 1;
+		}
+	}
+	if (hosts > 1 || (r->version >= 11 && hosts != 1))
+		return 400;
+	if (cl > HTTPD_MAX_BODY)
+		return 413;
+	r->keep_alive = ka;
+	p->body_want = cl;
+	p->expect_continue = expect && r->version >= 11 && cl > 0;
+	return 0;
+}
+
+/* the head is complete in p->head[0..head_len); returns 0 or a status */
+static int
+parse_head(struct httpd_parser *p)
+{
+	char *s = p->head, *end = p->head + p->head_len, *nl, *line;
+	size_t len;
+	int first = 1, rc;
+
+	if (memchr(s, '\0', p->head_len))
+		return 400;
+	while (s < end) {
+		nl = memchr(s, '\n', (size_t)(end - s));
+		if (!nl)
+			return 400;	/* cannot happen: head ends in LF */
+		line = s;
+		len = (size_t)(nl - s);
+		s = nl + 1;
+		if (len && line[len - 1] == '\r')
+			len--;
+		if (memchr(line, '\r', len))
+			return 400;	/* bare CR */
+		line[len] = '\0';
+		if (!len)
+			break;		/* end of head */
+		if (first) {
+			rc = parse_request_line(&p->req, line, len);
+			first = 0;
+		} else {
+			rc = parse_header_line(&p->req, line, len);
+		}
+		if (rc)
+			return rc;
+	}
+	if (first)
+		return 400;
+	return check_headers(p);
+}
+
+static int
+parse_fail(struct httpd_parser *p, int status, int *out)
+{
+	p->state = P_ERROR;
+	p->status = status;
+	p->expect_continue = 0;
+	if (out)
+		*out = status;
+	return -1;
+}
+
+static void
+head_append(struct httpd_parser *p, const char *d, size_t n)
+{
+	size_t cap;
+
+	if (p->head_len + n + 1 > p->head_cap) {
+		cap = p->head_cap ? p->head_cap : 1024;
+		while (cap < p->head_len + n + 1)
+			cap *= 2;
+		p->head = xrealloc(p->head, cap);
+		p->head_cap = cap;
+	}
+	memcpy(p->head + p->head_len, d, n);
+	p->head_len += n;
+	p->head[p->head_len] = '\0';
+}
+
+static void
+body_done(struct httpd_parser *p)
+{
+	p->state = P_DONE;
+	p->expect_continue = 0;
+	if (p->body) {
+		p->body[p->body_want] = '\0';
+		p->req.body = p->body;
+	} else {
+		p->req.body = "";
+	}
+	p->req.body_len = p->body_want;
+}
+
+int
+httpd_parser_feed(struct httpd_parser *p, const char *data, size_t len,
+		  size_t *used, int *status)
+{
+	size_t i = 0, n;
+	const char *nl;
+	int rc = 0;
+
+	*used = 0;
+	if (p->state == P_ERROR) {
+		if (status)
+			*status = p->status;
+		return -1;
+	}
+	if (p->state == P_DONE)
+		return 1;
+	if (!data)
+		len = 0;
+
+	while (i < len && p->state == P_HEAD) {
+		/* tolerate empty lines before the request line */
+		if (p->head_len == 0 && (data[i] == '\r' || data[i] == '\n')) {
+			i++;
+			if (++p->skipped > HTTPD_MAX_HEAD) {
+				*used = i;
+				return parse_fail(p, 431, status);
+			}
+			continue;
+		}
+		nl = memchr(data + i, '\n', len - i);
+		n = nl ? (size_t)(nl - (data + i)) + 1 : len - i;
+		if (p->head_len + n > HTTPD_MAX_HEAD) {
+			*used = i;
+			return parse_fail(p, 431, status);
+		}
+		head_append(p, data + i, n);
+		i += n;
+		if (!nl)
+			break;
+		n = p->head_len - p->line_start;	/* line incl. LF */
+		if (n == 1 || (n == 2 && p->head[p->line_start] == '\r')) {
+			rc = parse_head(p);
+			if (rc) {
+				*used = i;
+				return parse_fail(p, rc, status);
+			}
+			if (p->body_want) {
+				p->body = xmalloc(p->body_want + 1);
+				p->state = P_BODY;
+			} else {
+				body_done(p);
+			}
+		} else {
+			p->line_start = p->head_len;
+		}
+	}
+	if (p->state == P_BODY && i < len) {
+		n = len - i;
+		if (n > p->body_want - p->body_have)
+			n = p->body_want - p->body_have;
+		memcpy(p->body + p->body_have, data + i, n);
+		p->body_have += n;
+		i += n;
+		if (p->body_have == p->body_want)
+			body_done(p);
+	}
+	*used = i;
+	return p->state == P_DONE ? 1 : 0;
+}
+
+/* ======================= server ======================= */
+
+enum { C_READING, C_HANDLING, C_WRITING, C_LINGER };
+
+struct httpd {
+	uv_loop_t *loop;
+	uv_tcp_t listener;
+	httpd_handler handler;
+	void *arg;
+	unsigned idle_ms;
+	int port;
+	int refs;		/* owner + listener handle + one per conn */
+	int closing;
+	size_t nconns;
+	struct httpd_conn *conns;
+	char rbuf[READ_BUF];
+};
+
+struct httpd_conn {
+	struct httpd *srv;
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	uv_shutdown_t shut;
+	int refs;		/* open tcp + open timer + pending request */
+	int state;
+	int closed;		/* uv_close() issued */
+	int reading;
+	int peer_eof;
+	int close_after;	/* linger-close once the response is out */
+	int discard;		/* drop further input */
+	int sent_continue;
+	struct httpd_parser parser;
+	char *stash;		/* bytes received while not READING */
+	size_t stash_len, stash_cap;
+	struct httpd_conn *prev, *next;
+};
+
+struct wreq {
+	uv_write_t req;
+	struct httpd_conn *c;
+	int is_continue;
+	size_t len;
+	char data[];
+};
+
+static void conn_feed(struct httpd_conn *c, const char *data, size_t len);
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+
+static void
+srv_unref(struct httpd *s)
+{
+	if (--s->refs == 0)
+		free(s);
+}
+
+static void
+conn_unref(struct httpd_conn *c)
+{
+	if (--c->refs > 0)
+		return;
+	httpd_parser_free(&c->parser);
+	free(c->stash);
+	srv_unref(c->srv);
+	free(c);
+}
+
+static void
+on_conn_handle_closed(uv_handle_t *h)
+{
+	conn_unref(h->data);
+}
+
+static void
+conn_close(struct httpd_conn *c)
+{
+	struct httpd *s = c->srv;
+
+	if (c->closed)
+		return;
+	c->closed = 1;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	s->nconns--;
+	uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
+	uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
+}
+
+static void
+on_timer(uv_timer_t *t)
+{
+	conn_close(t->data);
+}
+
+static void
+arm(struct httpd_conn *c, unsigned ms)
+{
+	uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+static void
+alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct httpd_conn *c = h->data;
+
+	(void)suggested;
+	/* one buffer per server: read_cb consumes it before the next alloc */
+	buf->base = c->srv->rbuf;
+	buf->len = sizeof(c->srv->rbuf);
+}
+
+static void
+set_reading(struct httpd_conn *c, int on)
+{
+	if (c->closed || c->peer_eof)
+		on = 0;
+	if (on && !c->reading) {
+		if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb,
+				  on_read) == 0)
+			c->reading = 1;
+	} else if (!on && c->reading) {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->reading = 0;
+	}
+}
+
+static void
+stash_append(struct httpd_conn *c, const char *d, size_t n)
+{
+	size_t cap;
+
+	if (!n)
+		return;
+	if (c->stash_len + n > c->stash_cap) {
+		cap = c->stash_cap ? c->stash_cap : 4096;
+		while (cap < c->stash_len + n)
+			cap *= 2;
+		c->stash = xrealloc(c->stash, cap);
+		c->stash_cap = cap;
+	}
+	memcpy(c->stash + c->stash_len, d, n);
+	c->stash_len += n;
+}
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 417: return "Expectation Failed";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return status < 300 ? "OK" : status < 400 ? "Redirect" :
+		 status < 500 ? "Client Error" : "Server Error";
+	}
+}
+
+static void on_write(uv_write_t *w, int status);
+
+static int
+conn_write(struct httpd_conn *c, struct wreq *wr)
+{
+	uv_buf_t b = uv_buf_init(wr->data, (unsigned)wr->len);
+
+	wr->c = c;
+	if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+		free(wr);
+		conn_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* queues a complete response; the conn enters C_WRITING */
+static int
+send_response(struct httpd_conn *c, int status, const char *ctype,
+	      const char *body, size_t len, int head_only, int keep_alive)
+{
+	char hdr[768], date[64];	/* content types are <= 256 bytes */
+	struct wreq *wr;
+	struct tm tm;
+	time_t now = time(NULL);
+	int hl, with_len = status != 204 && status >= 200;
+
+	if (status == 204 || status == 304)
+		head_only = 1;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	hl = snprintf(hdr, sizeof(hdr),
+		      "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s",
+		      status, reason(status), date,
+		      ctype ? "Content-Type: " : "", ctype ? ctype : "",
+		      ctype ? "\r\n" : "");
+	if (with_len)
+		hl += snprintf(hdr + hl, sizeof(hdr) - (size_t)hl,
+			       "Content-Length: %zu\r\n", len);
+	hl += snprintf(hdr + hl, sizeof(hdr) - (size_t)hl,
+		       "Connection: %s\r\n\r\n",
+		       keep_alive ? "keep-alive" : "close");
+	if (head_only || !body)
+		len = 0;
+	wr = xmalloc(sizeof(*wr) + (size_t)hl + len);
+	wr->is_continue = 0;
+	wr->len = (size_t)hl + len;
+	memcpy(wr->data, hdr, (size_t)hl);
+	if (len)
+		memcpy(wr->data + hl, body, len);
+	c->state = C_WRITING;
+	c->close_after = !keep_alive;
+	arm(c, c->srv->idle_ms);
+	return conn_write(c, wr);
+}
+
+static void
+send_error(struct httpd_conn *c, int status)
+{
+	const char *msg = reason(status);
+
+	c->discard = 1;
+	c->stash_len = 0;
+	send_response(c, status, "text/plain", msg, strlen(msg), 0, 0);
+}
+
+static void
+send_continue(struct httpd_conn *c)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	struct wreq *wr = xmalloc(sizeof(*wr) + sizeof(cont) - 1);
+
+	wr->is_continue = 1;
+	wr->len = sizeof(cont) - 1;
+	memcpy(wr->data, cont, sizeof(cont) - 1);
+	conn_write(c, wr);
+}
+
+static void
+on_shutdown(uv_shutdown_t *req, int status)
+{
+	struct httpd_conn *c = req->data;
+
+	if (status < 0)
+		conn_close(c);
+}
+
+/* half-close, then drain the peer's leftovers briefly before closing */
+static void
+linger_close(struct httpd_conn *c)
+{
+	if (c->closed)
+		return;
+	if (c->peer_eof) {
+		conn_close(c);
+		return;
+	}
+	c->state = C_LINGER;
+	c->discard = 1;
+	c->stash_len = 0;
+	c->shut.data = c;
+	if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+		conn_close(c);
+		return;
+	}
+	arm(c, c->srv->idle_ms < LINGER_MS ? c->srv->idle_ms : LINGER_MS);
+	set_reading(c, 1);
+}
+
+static void
+dispatch(struct httpd_conn *c)
+{
+	c->state = C_HANDLING;
+	c->sent_continue = 0;
+	uv_timer_stop(&c->timer);
+	c->refs++;		/* the request: released by httpd_respond */
+	c->refs++;		/* held across the handler call */
+	c->srv->handler(c->srv->arg, c, &c->parser.req);
+	conn_unref(c);
+}
+
+static void
+conn_feed(struct httpd_conn *c, const char *data, size_t len)
+{
+	size_t used = 0;
+	int status = 500, rc;
+
+	rc = httpd_parser_feed(&c->parser, data, len, &used, &status);
+	if (rc == 1) {
+		stash_append(c, data + used, len - used);
+		dispatch(c);
+	} else if (rc == 0) {
+		if (c->parser.expect_continue && !c->sent_continue) {
+			c->sent_continue = 1;
+			send_continue(c);
+		}
+	} else {
+		send_error(c, status);
+	}
+}
+
+static void
+on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+	struct httpd_conn *c = st->data;
+
+	if (nread == 0 || c->closed)
+		return;
+	if (nread < 0) {
+		if (nread != UV_EOF) {
+			conn_close(c);
+			return;
+		}
+		set_reading(c, 0);
+		c->peer_eof = 1;
+		/* a reply in progress still goes out, then we close */
+		if (c->state == C_READING || c->state == C_LINGER)
+			conn_close(c);
+		return;
+	}
+	if (c->discard)
+		return;
+	switch (c->state) {
+	case C_READING:
+		conn_feed(c, buf->base, (size_t)nread);
+		break;
+	case C_HANDLING:
+	case C_WRITING:
+		stash_append(c, buf->base, (size_t)nread);
+		if (c->stash_len > STASH_MAX)
+			set_reading(c, 0);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+on_write(uv_write_t *w, int status)
+{
+	struct wreq *wr = (struct wreq *)w;
+	struct httpd_conn *c = wr->c;
+	int is_continue = wr->is_continue;
+	char *pending;
+	size_t plen;
+
+	free(wr);
+	if (c->closed)
+		return;
+	if (status < 0) {
+		conn_close(c);
+		return;
+	}
+	if (is_continue)
+		return;
+	if (c->close_after || c->srv->closing) {
+		linger_close(c);
+		return;
+	}
+	c->state = C_READING;
+	arm(c, c->srv->idle_ms);
+	/* replay what arrived meanwhile (pipelined requests) */
+	if (c->stash_len) {
+		pending = c->stash;
+		plen = c->stash_len;
+		c->stash = NULL;
+		c->stash_len = c->stash_cap = 0;
+		conn_feed(c, pending, plen);
+		free(pending);
+	}
+	if (c->closed)
+		return;
+	if (c->state == C_READING && c->peer_eof) {
+		conn_close(c);
+		return;
+	}
+	if (c->state != C_HANDLING || c->stash_len <= STASH_MAX)
+		set_reading(c, 1);
+}
+
+static int
+valid_ctype(const char *s)
+{
+	if (!s)
+		return 1;
+	if (strlen(s) > 256)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+httpd_respond(struct httpd_conn *c, int status, const char *content_type,
+	      const char *body, size_t len)
+{
+	int ok, head_only, ka, ret = -1;
+
+	if (!c || c->state != C_HANDLING)
+		return -1;
+	ok = status >= 200 && status <= 599 && valid_ctype(content_type) &&
+	     (body || !len);
+	if (c->closed)
+		goto out;
+	head_only = !strcmp(c->parser.req.method, "HEAD");
+	ka = c->parser.req.keep_alive && !c->srv->closing && !c->peer_eof;
+	if (!ok) {
+		send_response(c, 500, NULL, NULL, 0, head_only, 0);
+		goto out;
+	}
+	if (send_response(c, status, content_type, body, len, head_only, ka))
+		goto out;
+	ret = 0;
+out:
+	if (!c->closed)
+		httpd_parser_reset(&c->parser);
+	if (c->state == C_HANDLING)
+		c->state = C_WRITING;	/* never answerable twice */
+	conn_unref(c);			/* the request reference */
+	return ret;
+}
+
+static void
+on_connection(uv_stream_t *ls, int status)
+{
+	struct httpd *s = ls->data;
+	struct httpd_conn *c;
+
+	if (status < 0 || s->closing)
+		return;
+	c = xcalloc(1, sizeof(*c));
+	c->srv = s;
+	s->refs++;
+	c->refs = 2;
+	uv_tcp_init(s->loop, &c->tcp);
+	uv_timer_init(s->loop, &c->timer);
+	c->tcp.data = c;
+	c->timer.data = c;
+	httpd_parser_init(&c->parser);
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->nconns++;
+	if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0 ||
+	    s->nconns > HTTPD_MAX_CONNS) {
+		conn_close(c);
+		return;
+	}
+	uv_tcp_nodelay(&c->tcp, 1);
+	c->state = C_READING;
+	arm(c, s->idle_ms);
+	set_reading(c, 1);
+}
+
+static void
+on_listener_closed(uv_handle_t *h)
+{
+	srv_unref(h->data);
+}
+
+struct httpd *
+httpd_new(uv_loop_t *loop, const char *host, int port, httpd_handler h,
+	  void *arg)
+{
+	struct sockaddr_storage ss;
+	struct httpd *s;
+	int namelen = sizeof(ss), rc;
+
+	if (!loop || !host || !h || port < 0 || port > 65535) {
+		fprintf(stderr, "httpd: invalid arguments\n");
+		return NULL;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
+	    uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0) {
+		fprintf(stderr, "httpd: %s is not an IP address literal\n",
+			host);
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->loop = loop;
+	s->handler = h;
+	s->arg = arg;
+	s->idle_ms = HTTPD_DEFAULT_IDLE_MS;
+	s->refs = 2;		/* owner + listener */
+	uv_tcp_init(loop, &s->listener);
+	s->listener.data = s;
+	rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&ss, 0);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
+	if (rc == 0)
+		rc = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss,
+					&namelen);
+	if (rc != 0) {
+		fprintf(stderr, "httpd: cannot listen on %s port %d: %s\n",
+			host, port, uv_strerror(rc));
+		s->closing = 1;
+		uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+		srv_unref(s);
+		return NULL;
+	}
+	if (ss.ss_family == AF_INET)
+		s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	else
+		s->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return s;
+}
+
+int
+httpd_port(const struct httpd *s)
+{
+	return s ? s->port : -1;
+}
+
+void
+httpd_set_idle_timeout(struct httpd *s, unsigned ms)
+{
+	if (s)
+		s->idle_ms = ms ? ms : HTTPD_DEFAULT_IDLE_MS;
+}
+
+void
+httpd_free(struct httpd *s)
+{
+	if (!s || s->closing)
+		return;
+	s->closing = 1;
+	uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+	while (s->conns)
+		conn_close(s->conns);
+	srv_unref(s);
+}

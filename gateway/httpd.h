@@ -1,0 +1,141 @@
+/*
+ * httpd.h - minimal HTTP/1.1 server on libuv TCP (keep-alive, pipelining,
+ * Content-Length bodies only), plus its pure incremental request parser.
+ */
+#ifndef ISMSD_GATEWAY_HTTPD_H
+#define ISMSD_GATEWAY_HTTPD_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#define HTTPD_MAX_HEAD		(16 * 1024)	/* request line + headers */
+#define HTTPD_MAX_BODY		(1024 * 1024)
+#define HTTPD_MAX_HEADERS	64
+#define HTTPD_MAX_CONNS		4096		/* beyond: accepted, closed */
+#define HTTPD_DEFAULT_IDLE_MS	30000u
+
+/* ---- parser (pure: no I/O, no globals; usable from fuzzers) ---- */
+
+struct httpd_hdr {
+	const char *name;	/* NUL-terminated, as received */
+	const char *value;	/* NUL-terminated, surrounding blanks trimmed */
+};
+
+struct httpd_request {
+	char method[16];	/* token, case preserved */
+	char path[1024];	/* request-target as received (path?query) */
+	int version;		/* 10 or 11 (HTTP/1.2+ counts as 11) */
+	int keep_alive;		/* from version and Connection header */
+	size_t nheaders;
+	struct httpd_hdr headers[HTTPD_MAX_HEADERS]; /* point into parser */
+	const char *body;	/* NUL-terminated, never NULL once complete */
+	size_t body_len;
+};
+
+/*
+ * Incremental parser for one request at a time.  Stack- or heap-allocate,
+ * httpd_parser_init(), feed bytes; after a complete request (or an error)
+ * call httpd_parser_reset() before feeding the next one.  Only .req and
+ * .expect_continue are meant to be read by users.
+ */
+struct httpd_parser {
+	struct httpd_request req;	/* valid once feed returned 1 */
+	int expect_continue;		/* head done, body pending, client
+					 * sent "Expect: 100-continue" */
+	/* private */
+	int state;
+	int status;
+	char *head;
+	size_t head_len, head_cap, line_start, skipped;
+	char *body;
+	size_t body_want, body_have;
+};
+
+void httpd_parser_init(struct httpd_parser *p);
+
+/*
+ * Feeds len bytes.  *used is set to the number of bytes consumed: the rest
+ * belongs to the next (pipelined) request.  Returns 1 when p->req holds a
+ * complete request, 0 when more bytes are needed (all were consumed), -1
+ * when the request is malformed, with *status set to the HTTP status to
+ * answer with (400, 413, 414, 417, 431, 501, 505).  Once 1 or -1 has been
+ * returned, further calls return the same until httpd_parser_reset().
+ */
+int httpd_parser_feed(struct httpd_parser *p, const char *data, size_t len,
+		      size_t *used, int *status);
+
+/* Forgets the current request (invalidating p->req's pointers). */
+void httpd_parser_reset(struct httpd_parser *p);
+
+/* Releases the parser's buffers; p may then be re-initialised.  NULL ok. */
+void httpd_parser_free(struct httpd_parser *p);
+
+/* First header named name (case-insensitive); borrowed from r, or NULL. */
+const char *httpd_header(const struct httpd_request *r, const char *name);
+
+/* ---- server ---- */
+
+struct httpd;
+struct httpd_conn;
+
+/*
+ * Called on the loop thread for each complete request.  r and everything
+ * it points to are borrowed until httpd_respond(c, ...) is called.  Each
+ * call must eventually be answered by exactly one httpd_respond(c, ...),
+ * either from inside the handler or later (e.g. after a DB commit).  The
+ * next pipelined request on the same connection is dispatched only after
+ * this response has been written.
+ */
+typedef void (*httpd_handler)(void *arg, struct httpd_conn *c,
+			      const struct httpd_request *r);
+
+/*
+ * Listens on host (an IPv4 or IPv6 literal: "127.0.0.1", "::1", "0.0.0.0",
+ * "::") and port (0 = ephemeral).  On error, prints one line to stderr and
+ * returns NULL; a handle may then still be closing on the loop, so run the
+ * loop before uv_loop_close().  loop is borrowed.  Caller frees with
+ * httpd_free.  The process must ignore SIGPIPE (libuv writes with write()).
+ */
+struct httpd *httpd_new(uv_loop_t *loop, const char *host, int port,
+			httpd_handler h, void *arg);
+
+/* The bound port (useful with port 0). */
+int httpd_port(const struct httpd *s);
+
+/*
+ * Sets the per-connection deadline (default 30 s): a request must arrive
+ * completely, and a response be written, within ms of the connection
+ * becoming idle resp. the response being queued.
+ */
+void httpd_set_idle_timeout(struct httpd *s, unsigned ms);
+
+/*
+ * Answers the request dispatched with c.  Copies content_type (may be NULL:
+ * no Content-Type header) and body (len bytes; may be NULL when len is 0).
+ * Must be called exactly once per dispatched request; c must not be used
+ * afterwards, whatever the result.  Returns 0 when the response was queued,
+ * -1 when the client is already gone (or httpd_free() ran), or when the
+ * status (must be 200..599) or content_type (<= 256 bytes, no control
+ * characters) is invalid, in which case a bare 500 is sent instead.  HEAD
+ * requests get the headers only; 204 and 304 never carry a body.
+ *
+ * Lifetime: a connection object is reference counted: one reference per
+ * open uv handle (released in their close callbacks) and one per request
+ * handed to the handler (released by httpd_respond).  A client disconnect
+ * or httpd_free() closes the socket but the object, and the request r it
+ * carries, stay valid until httpd_respond() is called.
+ */
+int httpd_respond(struct httpd_conn *c, int status, const char *content_type,
+		  const char *body, size_t len);
+
+/*
+ * Stops listening and closes every connection (responses being written are
+ * dropped).  Requests still awaiting httpd_respond() stay valid and must
+ * still be answered (httpd_respond then returns -1).  Memory is released
+ * from uv close callbacks: keep running the loop (uv_run(UV_RUN_DEFAULT)
+ * returns once everything is closed).  Accepts NULL.  May be called from
+ * inside the handler.  Do not use s afterwards.
+ */
+void httpd_free(struct httpd *s);
+
+#endif /* ISMSD_GATEWAY_HTTPD_H */

@@ -1,0 +1,127 @@
+/*
+ * The scheduler's pass: a table of jobs run in order, each in one
+ * transaction, with the store's clock held at the pass's instant.
+ */
+#include "sched.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../commands/due.h"
+#include "../commands/nudge.h"
+#include "../commands/quiz.h"
+#include "log.h"
+
+struct sched_job {
+	const char *name;
+	nudge_job_fn run;
+};
+
+/* Every kind of periodic work; adding one is adding a line. */
+static const struct sched_job sched_jobs[] = {
+    {"breach-clock", nudge_job_breach},
+    {"approvals", nudge_job_approvals},
+    {"quiz-close", quiz_job_close},
+    {"quiz-results", quiz_job_results},
+    {"quiz-campaign", quiz_job_campaign},
+    {"quiz-deliver", quiz_job_deliver},
+    {"quiz-remind", quiz_job_remind},
+    {"risk-reviews", due_job_risks},
+    {"doc-reviews", due_job_docs},
+    {"doc-acks", due_job_acks},
+    {"risk-assessment", due_job_assessment},
+    {"management-review", due_job_management_review},
+    {"audits", due_job_audits},
+    {"actions", due_job_actions},
+    {"report", report_job_mail},
+};
+
+static int64_t
+sched_clock(void *arg)
+{
+	return *(const int64_t *)arg;
+}
+
+static int
+run_job(struct store *st, const struct config *cfg, struct tz_work *w,
+	const struct sched_job *job, int64_t now, struct buf *log)
+{
+	static const struct isms_request rq = {.via = "scheduler",
+					       .id_kind = "handle",
+					       .id = "scheduler"};
+	struct isms_reply rp = {0};
+	struct cmd_ctx ctx = {.st = st, .cfg = cfg, .rq = &rq, .rp = &rp,
+			      .now = now};
+	int64_t before = 0, after = 0;
+	int rc = -1;
+
+	snprintf(ctx.me.handle, sizeof(ctx.me.handle), "scheduler");
+	snprintf(ctx.me.name, sizeof(ctx.me.name), "the ISMS scheduler");
+	if (store_begin(st) < 0)
+		goto out;
+	if (db_int(st, &before, "SELECT COALESCE(MAX(id), 0) FROM outbox",
+		   NULL) < 0 ||
+	    job->run(&ctx, w) < 0 ||
+	    db_int(st, &after,
+		   "SELECT COUNT(*) FROM outbox WHERE id > ?", "i",
+		   before) < 0 ||
+	    store_commit(st) < 0) {
+		store_rollback(st);
+		log_error("scheduler: job %s failed and was rolled back%s%s",
+			  job->name, rp.text.len ? ": " : "",
+			  buf_str(&rp.text));
+		goto out;
+	}
+	if (after > 0 && log != NULL)
+		buf_printf(log, "%s: %lld message%s\n%s", job->name,
+			   (long long)after, after == 1 ? "" : "s",
+			   buf_str(&rp.notices));
+	rc = (int)after;
+out:
+	reply_free(&rp);
+	return rc;
+}
+
+int
+sched_run_log(struct store *st, const struct config *cfg, int64_t now,
+	      struct buf *log)
+{
+	int64_t (*clock)(void *) = st->now;
+	void *clock_arg = st->now_arg;
+	struct tz_work w;
+	size_t i;
+	int total = 0, failed = 0;
+
+	/* everything the pass writes is dated as of its instant */
+	st->now = sched_clock;
+	st->now_arg = &now;
+	tz_work_init(&w, cfg, now);
+	for (i = 0; i < ARRAY_LEN(sched_jobs); i++) {
+		int n = run_job(st, cfg, &w, &sched_jobs[i], now, log);
+
+		if (n < 0)
+			failed++;
+		else
+			total += n;
+	}
+	tz_work_free(&w);
+	st->now = clock;
+	st->now_arg = clock_arg;
+	return failed ? -1 : total;
+}
+
+int
+sched_run(struct store *st, const struct config *cfg, int64_t now)
+{
+	return sched_run_log(st, cfg, now, NULL);
+}
+
+int
+sched_check(char *err, size_t errlen)
+{
+	struct quiz_bank b;
+	int rc = quiz_bank_load(&b, err, errlen);
+
+	quiz_bank_free(&b);
+	return rc;
+}

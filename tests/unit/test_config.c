@@ -1,0 +1,182 @@
+/* Unit tests of the configuration reader. */
+#include "testutil.h"
+
+static int
+load(struct config *cfg, const char *text, struct config_errors *e)
+{
+	config_defaults(cfg);
+	return config_load_string(cfg, "t.conf", text, e);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(cfg.risk_appetite, 6);
+	assert_int_equal(cfg.risk_levels[0], 4);
+	assert_int_equal(cfg.risk_levels[2], 16);
+	assert_int_equal(cfg.work_start_min, 9 * 60);
+	assert_int_equal(cfg.work_end_min, 17 * 60 + 30);
+	assert_int_equal(cfg.work_days, 0x3e); /* mon-fri */
+	assert_string_equal(cfg.slack_mode, "socket");
+	assert_string_equal(config_risk_level(&cfg, 4), "low");
+	assert_string_equal(config_risk_level(&cfg, 9), "medium");
+	assert_string_equal(config_risk_level(&cfg, 16), "high");
+	assert_string_equal(config_risk_level(&cfg, 20), "critical");
+	config_free(&cfg);
+}
+
+static void
+test_values(void **state)
+{
+	struct config cfg;
+	struct config_errors e = {0};
+	int n;
+	char u;
+
+	(void)state;
+	assert_int_equal(load(&cfg,
+			      "# comment\n[org]\nworking_hours = 08:00-16:00\n"
+			      "working_days = mon,wed,fri\n[risk]\n"
+			      "levels = 3, 8, 15\nappetite=9\n[quiz]\n"
+			      "every = 2w\n[log]\nlevel = \"debug\"\n",
+			      &e),
+			 0);
+	assert_int_equal(cfg.work_start_min, 8 * 60);
+	assert_int_equal(cfg.work_days, (1u << 1) | (1u << 3) | (1u << 5));
+	assert_int_equal(cfg.risk_levels[1], 8);
+	assert_int_equal(cfg.risk_appetite, 9);
+	assert_string_equal(cfg.log_level, "debug");
+	assert_int_equal(config_period(cfg.quiz_every, &n, &u), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(u, 'w');
+	config_free(&cfg);
+	buf_free(&e.text);
+}
+
+static void
+test_errors_name_lines(void **state)
+{
+	struct config cfg;
+	struct config_errors e = {0};
+	const char *text = "[org]\nworking_hours = 9-5\n[nope]\nx = 1\n"
+			   "[risk]\nappetite = 30\ncolour = red\n"
+			   "just words\n[slack]\nmode = carrier-pigeon\n"
+			   "enabled = yes\n";
+
+	(void)state;
+	assert_int_equal(load(&cfg, text, &e), -1);
+	assert_non_null(strstr(buf_str(&e.text),
+			       "t.conf:2: org.working_hours: invalid value"));
+	assert_non_null(strstr(buf_str(&e.text), "t.conf:3: unknown section"));
+	assert_non_null(strstr(buf_str(&e.text),
+			       "t.conf:6: risk.appetite: expected a whole "
+			       "number from 1 to 25"));
+	assert_non_null(strstr(buf_str(&e.text),
+			       "t.conf:7: unknown key risk.colour"));
+	assert_non_null(strstr(buf_str(&e.text),
+			       "t.conf:8: expected key = value"));
+	assert_non_null(strstr(buf_str(&e.text), "t.conf:10: slack.mode"));
+	assert_non_null(strstr(buf_str(&e.text), "t.conf:11: slack.enabled"));
+	assert_int_equal(e.count, 7);
+	config_free(&cfg);
+	buf_free(&e.text);
+}
+
+static void
+test_secrets(void **state)
+{
+	struct config cfg;
+	struct config_errors e = {0};
+	char path[] = "/tmp/isms-secret-XXXXXX", text[512];
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "xoxb-from-file\n", 15), 15);
+	close(fd);
+	setenv("ISMS_TEST_APP_TOKEN", "xapp-from-env", 1);
+	snprintf(text, sizeof(text),
+		 "[slack]\nenabled = true\napp_token = env:ISMS_TEST_APP_TOKEN"
+		 "\nbot_token = file:%s\n",
+		 path);
+	assert_int_equal(load(&cfg, text, &e), 0);
+	assert_string_equal(cfg.slack_app_token, "xapp-from-env");
+	assert_string_equal(cfg.slack_bot_token, "xoxb-from-file");
+	config_free(&cfg);
+	unlink(path);
+
+	/* missing sources are errors that never show a secret */
+	assert_int_equal(load(&cfg,
+			      "[slack]\nenabled = true\n"
+			      "app_token = env:ISMS_TEST_UNSET_VAR\n"
+			      "bot_token = file:/nonexistent/secret\n"
+			      "signing_secret = s3cr3t-value-xyz\n"
+			      "mode = bogus\n",
+			      &e),
+			 -1);
+	assert_non_null(strstr(buf_str(&e.text),
+			       "environment variable ISMS_TEST_UNSET_VAR is not "
+			       "set"));
+	assert_non_null(strstr(buf_str(&e.text), "cannot read secret file"));
+	assert_null(strstr(buf_str(&e.text), "s3cr3t"));
+	config_free(&cfg);
+	buf_free(&e.text);
+}
+
+static void
+test_required_when_enabled(void **state)
+{
+	struct config cfg;
+	struct config_errors e = {0};
+
+	(void)state;
+	assert_int_equal(load(&cfg, "[matrix]\nenabled = true\n[mail]\n"
+				    "enabled = true\nrequire_dkim = true\n",
+			      &e),
+			 -1);
+	assert_non_null(strstr(buf_str(&e.text), "matrix.homeserver is required"));
+	assert_non_null(strstr(buf_str(&e.text), "mail.smtp_url is required"));
+	assert_non_null(strstr(buf_str(&e.text),
+			       "mail.authserv_id is required"));
+	config_free(&cfg);
+	buf_free(&e.text);
+}
+
+static void
+test_days_and_hours(void **state)
+{
+	struct config cfg;
+	struct config_errors e = {0};
+
+	(void)state;
+	assert_int_equal(load(&cfg, "[org]\nworking_days = sat-mon\n", &e), 0);
+	assert_int_equal(cfg.work_days, (1u << 6) | 1u | (1u << 1));
+	config_free(&cfg);
+	assert_int_equal(load(&cfg, "[org]\nworking_days = mon,xyz\n", &e), -1);
+	config_free(&cfg);
+	assert_int_equal(load(&cfg, "[org]\nworking_hours = 18:00-09:00\n", &e),
+			 -1);
+	config_free(&cfg);
+	assert_int_equal(load(&cfg, "[risk]\nlevels = 9,4,16\n", &e), -1);
+	config_free(&cfg);
+	buf_free(&e.text);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_errors_name_lines),
+	    cmocka_unit_test(test_secrets),
+	    cmocka_unit_test(test_required_when_enabled),
+	    cmocka_unit_test(test_days_and_hours),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

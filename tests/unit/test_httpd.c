@@ -1,0 +1,1141 @@
+/*
+ * test_httpd.c - cmocka tests for gateway/httpd.c: the pure request parser,
+ * and the server driven by libcurl easy and raw sockets from a helper thread.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <uv.h>
+
+#include "../../gateway/httpd.h"
+
+/* ---- helpers ---- */
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+guard_cb(uv_timer_t *t)
+{
+	*(int *)t->data = 1;
+}
+
+static int
+run_until(uv_loop_t *loop, const int *flag, unsigned ms)
+{
+	uv_timer_t guard;
+	int expired = 0;
+
+	uv_timer_init(loop, &guard);
+	guard.data = &expired;
+	uv_timer_start(&guard, guard_cb, ms, 0);
+	while (!*flag && !expired)
+		uv_run(loop, UV_RUN_ONCE);
+	uv_close((uv_handle_t *)&guard, NULL);
+	uv_run(loop, UV_RUN_NOWAIT);
+	return *flag ? 0 : -1;
+}
+
+static void
+run_for(uv_loop_t *loop, unsigned ms)
+{
+	int never = 0;
+
+	run_until(loop, &never, ms);
+}
+
+static int
+drain(uv_loop_t *loop, unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	while (uv_loop_alive(loop) && now_ms() < end) {
+		uv_run(loop, UV_RUN_NOWAIT);
+		usleep(1000);
+	}
+	return uv_loop_alive(loop) ? -1 : 0;
+}
+
+static int
+feed_all(struct httpd_parser *p, const char *s, size_t len, size_t *used,
+	 int *status)
+{
+	return httpd_parser_feed(p, s, len, used, status);
+}
+
+static int
+parse_str(struct httpd_parser *p, const char *s, int *status)
+{
+	size_t used;
+
+	return feed_all(p, s, strlen(s), &used, status);
+}
+
+/* ---- parser tests ---- */
+
+static void
+test_parse_good(void **state)
+{
+	static const char req[] =
+		"GET /slack/events?x=1 HTTP/1.1\r\n"
+		"Host: example.org\r\n"
+		"X-Slack-Signature:  v0=abc \r\n"
+		"User-Agent: t\r\n"
+		"\r\n";
+	struct httpd_parser p;
+	size_t used;
+	int status = 0;
+
+	(void)state;
+	httpd_parser_init(&p);
+	assert_int_equal(feed_all(&p, req, sizeof(req) - 1, &used, &status), 1);
+	assert_int_equal(used, sizeof(req) - 1);
+	assert_string_equal(p.req.method, "GET");
+	assert_string_equal(p.req.path, "/slack/events?x=1");
+	assert_int_equal(p.req.version, 11);
+	assert_int_equal(p.req.keep_alive, 1);
+	assert_int_equal(p.req.nheaders, 3);
+	assert_string_equal(httpd_header(&p.req, "host"), "example.org");
+	assert_string_equal(httpd_header(&p.req, "X-SLACK-SIGNATURE"),
+			    "v0=abc");
+	assert_null(httpd_header(&p.req, "missing"));
+	assert_string_equal(p.req.body, "");
+	assert_int_equal(p.req.body_len, 0);
+	/* stays complete until reset */
+	assert_int_equal(feed_all(&p, "x", 1, &used, &status), 1);
+	assert_int_equal(used, 0);
+	httpd_parser_free(&p);
+}
+
+static void
+test_parse_body_and_pipelined(void **state)
+{
+	static const char two[] =
+		"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+		"PUT /b HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
+		"Connection: close\r\n\r\nxyz"
+		"GET /c HTTP/1.1\r\n";
+	struct httpd_parser p;
+	size_t used, off = 0, len = sizeof(two) - 1;
+	int status = 0;
+
+	(void)state;
+	httpd_parser_init(&p);
+	assert_int_equal(feed_all(&p, two, len, &used, &status), 1);
+	assert_string_equal(p.req.method, "POST");
+	assert_string_equal(p.req.path, "/a");
+	assert_int_equal(p.req.body_len, 5);
+	assert_string_equal(p.req.body, "hello");
+	off += used;
+	httpd_parser_reset(&p);
+
+	assert_int_equal(feed_all(&p, two + off, len - off, &used, &status), 1);
+	assert_string_equal(p.req.method, "PUT");
+	assert_string_equal(p.req.body, "xyz");
+	assert_int_equal(p.req.keep_alive, 0);
+	off += used;
+	httpd_parser_reset(&p);
+
+	assert_int_equal(feed_all(&p, two + off, len - off, &used, &status), 0);
+	assert_int_equal(off + used, len);
+	assert_int_equal(feed_all(&p, "Host: h\r\n\r\n", 11, &used, &status),
+			 1);
+	assert_string_equal(p.req.path, "/c");
+	httpd_parser_free(&p);
+}
+
+static void
+test_parse_split(void **state)
+{
+	static const char req[] =
+		"\r\nPOST /split HTTP/1.1\r\nHost: h\r\n"
+		"Content-Type: application/json\r\nContent-Length: 11\r\n\r\n"
+		"{\"k\":\"v\"}\r\n";
+	struct httpd_parser p;
+	size_t i, used, len = sizeof(req) - 1, step;
+	int rc = 0, status = 0;
+
+	(void)state;
+	for (step = 1; step <= 7; step += 3) {
+		httpd_parser_init(&p);
+		for (i = 0; i < len; i += step) {
+			size_t n = len - i < step ? len - i : step;
+
+			rc = httpd_parser_feed(&p, req + i, n, &used, &status);
+			assert_int_equal(used, n);
+			if (i + n < len)
+				assert_int_equal(rc, 0);
+		}
+		assert_int_equal(rc, 1);
+		assert_string_equal(p.req.path, "/split");
+		assert_string_equal(httpd_header(&p.req, "content-type"),
+				    "application/json");
+		assert_int_equal(p.req.body_len, 11);
+		assert_memory_equal(p.req.body, "{\"k\":\"v\"}\r\n", 11);
+		httpd_parser_free(&p);
+	}
+}
+
+static void
+test_parse_malformed(void **state)
+{
+	static const struct {
+		const char *in;
+		int status;
+	} cases[] = {
+		{ "GET\r\n\r\n", 400 },
+		{ "GET / \r\n\r\n", 400 },
+		{ "GET /  HTTP/1.1\r\nHost: h\r\n\r\n", 400 },
+		{ " GET / HTTP/1.1\r\nHost: h\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1 extra\r\nHost: h\r\n\r\n", 400 },
+		{ "GET / FTP/1.1\r\nHost: h\r\n\r\n", 400 },
+		{ "GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505 },
+		{ "G(T / HTTP/1.1\r\nHost: h\r\n\r\n", 400 },
+		{ "ABCDEFGHIJKLMNOPQ / HTTP/1.1\r\nHost: h\r\n\r\n", 501 },
+		{ "GET /a\x01 HTTP/1.1\r\nHost: h\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost h\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost : h\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: h\r\nX: a\x7f\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400 },
+		{ "POST / HTTP/1.1\r\nHost: h\r\n"
+		  "Content-Length: x\r\n\r\n", 400 },
+		{ "POST / HTTP/1.1\r\nHost: h\r\n"
+		  "Content-Length: -1\r\n\r\n", 400 },
+		{ "POST / HTTP/1.1\r\nHost: h\r\n"
+		  "Content-Length: 1, 1\r\n\r\n", 400 },
+		{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n"
+		  "Content-Length: 2\r\n\r\n", 400 },
+		{ "POST / HTTP/1.1\r\nHost: h\r\n"
+		  "Transfer-Encoding: chunked\r\n\r\n", 501 },
+		{ "POST / HTTP/1.1\r\nHost: h\r\n"
+		  "Content-Length: 2000000\r\n\r\n", 413 },
+		{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: "
+		  "99999999999999999999999999\r\n\r\n", 413 },
+		{ "GET / HTTP/1.1\r\nHost: h\r\nExpect: magic\r\n\r\n", 417 },
+	};
+	struct httpd_parser p;
+	size_t i, used;
+	int status;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		httpd_parser_init(&p);
+		status = 0;
+		if (parse_str(&p, cases[i].in, &status) != -1 ||
+		    status != cases[i].status)
+			fail_msg("case %zu: got status %d, want %d", i, status,
+				 cases[i].status);
+		/* sticky until reset */
+		status = 0;
+		assert_int_equal(feed_all(&p, "x", 1, &used, &status), -1);
+		assert_int_equal(status, cases[i].status);
+		httpd_parser_free(&p);
+	}
+
+	/* NUL inside the head */
+	httpd_parser_init(&p);
+	assert_int_equal(feed_all(&p, "GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n",
+				  29, &used, &status), -1);
+	assert_int_equal(status, 400);
+	httpd_parser_free(&p);
+}
+
+static void
+test_parse_oversized(void **state)
+{
+	struct httpd_parser p;
+	char *big;
+	size_t used, n;
+	int status = 0, i, rc;
+
+	(void)state;
+	/* header block over 16 KiB, arriving in pieces */
+	big = malloc(2 * HTTPD_MAX_HEAD);
+	n = (size_t)sprintf(big, "GET / HTTP/1.1\r\nHost: h\r\nX-Big: ");
+	memset(big + n, 'a', 2 * HTTPD_MAX_HEAD - n);
+	httpd_parser_init(&p);
+	rc = 0;
+	for (i = 0; i < 2 * HTTPD_MAX_HEAD / 512 && rc == 0; i++)
+		rc = httpd_parser_feed(&p, big + (size_t)i * 512, 512, &used,
+				       &status);
+	assert_int_equal(rc, -1);
+	assert_int_equal(status, 431);
+	httpd_parser_free(&p);
+
+	/* a long path */
+	n = (size_t)sprintf(big, "GET /");
+	memset(big + n, 'p', 1100);
+	sprintf(big + n + 1100, " HTTP/1.1\r\nHost: h\r\n\r\n");
+	httpd_parser_init(&p);
+	assert_int_equal(parse_str(&p, big, &status), -1);
+	assert_int_equal(status, 414);
+	httpd_parser_free(&p);
+
+	/* too many headers */
+	n = (size_t)sprintf(big, "GET / HTTP/1.1\r\nHost: h\r\n");
+	for (i = 0; i < HTTPD_MAX_HEADERS; i++)
+		n += (size_t)sprintf(big + n, "X-%d: v\r\n", i);
+	sprintf(big + n, "\r\n");
+	httpd_parser_init(&p);
+	assert_int_equal(parse_str(&p, big, &status), -1);
+	assert_int_equal(status, 431);
+	httpd_parser_free(&p);
+
+	/* an endless stream of empty lines */
+	memset(big, '\n', HTTPD_MAX_HEAD + 50);
+	httpd_parser_init(&p);
+	assert_int_equal(feed_all(&p, big, HTTPD_MAX_HEAD + 50, &used, &status),
+			 -1);
+	assert_int_equal(status, 431);
+	httpd_parser_free(&p);
+	free(big);
+
+	/* exactly the largest body is fine */
+	big = malloc(HTTPD_MAX_BODY + 200);
+	n = (size_t)sprintf(big, "POST / HTTP/1.1\r\nHost: h\r\n"
+			    "Content-Length: %d\r\n\r\n", HTTPD_MAX_BODY);
+	memset(big + n, 'b', HTTPD_MAX_BODY);
+	httpd_parser_init(&p);
+	assert_int_equal(feed_all(&p, big, n + HTTPD_MAX_BODY, &used, &status),
+			 1);
+	assert_int_equal(p.req.body_len, HTTPD_MAX_BODY);
+	httpd_parser_free(&p);
+	free(big);
+}
+
+static void
+test_parse_misc(void **state)
+{
+	struct httpd_parser p;
+	int status = 0;
+
+	(void)state;
+	/* bare LF line endings, HTTP/1.0 without Host */
+	httpd_parser_init(&p);
+	assert_int_equal(parse_str(&p, "GET /x HTTP/1.0\n\n", &status), 1);
+	assert_int_equal(p.req.version, 10);
+	assert_int_equal(p.req.keep_alive, 0);
+	httpd_parser_free(&p);
+
+	httpd_parser_init(&p);
+	assert_int_equal(parse_str(&p, "GET /x HTTP/1.0\r\n"
+				   "Connection: Keep-Alive\r\n\r\n",
+				   &status), 1);
+	assert_int_equal(p.req.keep_alive, 1);
+	httpd_parser_free(&p);
+
+	httpd_parser_init(&p);
+	assert_int_equal(parse_str(&p, "GET /x HTTP/1.1\r\nHost: h\r\n"
+				   "Connection: upgrade, close\r\n\r\n",
+				   &status), 1);
+	assert_int_equal(p.req.keep_alive, 0);
+	httpd_parser_free(&p);
+
+	/* HTTP/1.9 is treated as 1.1 */
+	httpd_parser_init(&p);
+	assert_int_equal(parse_str(&p, "OPTIONS * HTTP/1.9\r\nHost: h\r\n\r\n",
+				   &status), 1);
+	assert_int_equal(p.req.version, 11);
+	assert_string_equal(p.req.path, "*");
+	httpd_parser_free(&p);
+
+	/* Expect: 100-continue is flagged while the body is pending */
+	httpd_parser_init(&p);
+	assert_int_equal(parse_str(&p, "POST / HTTP/1.1\r\nHost: h\r\n"
+				   "Expect: 100-Continue\r\n"
+				   "Content-Length: 2\r\n\r\n", &status), 0);
+	assert_int_equal(p.expect_continue, 1);
+	assert_int_equal(parse_str(&p, "ok", &status), 1);
+	assert_int_equal(p.expect_continue, 0);
+	assert_string_equal(p.req.body, "ok");
+	httpd_parser_free(&p);
+
+	httpd_parser_free(NULL);
+	assert_null(httpd_header(NULL, "x"));
+}
+
+/* ---- server fixtures ---- */
+
+/* M_DEFER holds /first and /deferred only; M_HOLD holds everything */
+enum mode { M_ECHO, M_DEFER, M_HOLD };
+
+struct srv {
+	uv_loop_t loop;
+	struct httpd *h;
+	int port;
+	enum mode mode;
+	int requests;
+	struct httpd_conn *held[8];
+	int nheld;
+	uv_timer_t later;
+	int later_fired;
+	char last_path[1024];
+};
+
+static void
+handler(void *arg, struct httpd_conn *c, const struct httpd_request *r)
+{
+	struct srv *s = arg;
+	const char *ct;
+
+	s->requests++;
+	snprintf(s->last_path, sizeof(s->last_path), "%s", r->path);
+	if (s->mode == M_ECHO || (s->mode == M_DEFER &&
+	    strcmp(r->path, "/first") != 0 &&
+	    strcmp(r->path, "/deferred") != 0)) {
+		ct = httpd_header(r, "content-type");
+		if (r->body_len)
+			assert_int_equal(httpd_respond(c, 200, ct ? ct :
+						"text/plain", r->body,
+						r->body_len), 0);
+		else
+			assert_int_equal(httpd_respond(c, 200, "text/plain",
+						r->path, strlen(r->path)), 0);
+		return;
+	}
+	assert_true(s->nheld < 8);
+	s->held[s->nheld++] = c;
+}
+
+static void
+srv_start(struct srv *s, const char *host, enum mode mode)
+{
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(uv_loop_init(&s->loop), 0);
+	s->mode = mode;
+	s->h = httpd_new(&s->loop, host, 0, handler, s);
+	assert_non_null(s->h);
+	s->port = httpd_port(s->h);
+	assert_true(s->port > 0);
+}
+
+static void
+srv_stop(struct srv *s)
+{
+	httpd_free(s->h);
+	assert_int_equal(drain(&s->loop, 3000), 0);
+	assert_int_equal(uv_loop_close(&s->loop), 0);
+}
+
+/* a function run on a helper thread while the main thread runs the loop */
+struct job {
+	uv_async_t async;
+	pthread_t th;
+	int done;
+	struct srv *s;
+	void (*fn)(struct job *j);
+	/* results, checked on the main thread */
+	int ok;
+	long status[4];
+	char body[4][256];
+	long new_conns[4];
+	char raw[8192];
+	size_t raw_len;
+	char note[256];
+};
+
+static void
+job_wake(uv_async_t *a)
+{
+	((struct job *)a->data)->done = 1;
+}
+
+static void *
+job_main(void *arg)
+{
+	struct job *j = arg;
+
+	j->fn(j);
+	uv_async_send(&j->async);
+	return NULL;
+}
+
+static void
+job_run(struct srv *s, struct job *j, void (*fn)(struct job *), unsigned ms)
+{
+	j->s = s;
+	j->fn = fn;
+	j->done = 0;
+	uv_async_init(&s->loop, &j->async, job_wake);
+	j->async.data = j;
+	assert_int_equal(pthread_create(&j->th, NULL, job_main, j), 0);
+	run_until(&s->loop, &j->done, ms);
+	pthread_join(j->th, NULL);
+	uv_close((uv_handle_t *)&j->async, NULL);
+	uv_run(&s->loop, UV_RUN_NOWAIT);
+	assert_int_equal(j->done, 1);
+}
+
+struct sink {
+	char *buf;
+	size_t len, cap;
+};
+
+static size_t
+sink_write(char *d, size_t sz, size_t n, void *arg)
+{
+	struct sink *k = arg;
+	size_t len = sz * n;
+
+	if (k->len + len + 1 > k->cap) {
+		k->cap = (k->len + len + 1) * 2;
+		k->buf = realloc(k->buf, k->cap);
+	}
+	memcpy(k->buf + k->len, d, len);
+	k->len += len;
+	k->buf[k->len] = '\0';
+	return len;
+}
+
+static void
+curl_one(struct job *j, CURL *e, int i, const char *path, const char *body)
+{
+	char url[256];
+	struct sink k = { 0 };
+	long nc = -1;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", j->s->port, path);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &k);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 4000L);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	if (body) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)strlen(body));
+	} else {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	}
+	if (curl_easy_perform(e) == CURLE_OK) {
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &j->status[i]);
+		curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &nc);
+	}
+	j->new_conns[i] = nc;
+	snprintf(j->body[i], sizeof(j->body[i]), "%s", k.buf ? k.buf : "");
+	free(k.buf);
+}
+
+static void
+job_curl_basic(struct job *j)
+{
+	CURL *e = curl_easy_init();
+	struct curl_slist *hl;
+
+	curl_one(j, e, 0, "/hello?q=1", NULL);
+	hl = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hl);
+	curl_one(j, e, 1, "/echo", "{\"text\":\"hi\"}");
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+	curl_one(j, e, 2, "/again", NULL);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(hl);
+}
+
+static void
+test_server_curl(void **state)
+{
+	struct srv s;
+	struct job j;
+
+	(void)state;
+	srv_start(&s, "127.0.0.1", M_ECHO);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_curl_basic, 8000);
+	assert_int_equal(j.status[0], 200);
+	assert_string_equal(j.body[0], "/hello?q=1");
+	assert_int_equal(j.status[1], 200);
+	assert_string_equal(j.body[1], "{\"text\":\"hi\"}");
+	assert_int_equal(j.status[2], 200);
+	assert_int_equal(j.new_conns[0], 1);
+	assert_int_equal(j.new_conns[1], 0);	/* keep-alive reuse */
+	assert_int_equal(j.new_conns[2], 0);
+	assert_int_equal(s.requests, 3);
+	srv_stop(&s);
+}
+
+static void
+job_curl_v6(struct job *j)
+{
+	CURL *e = curl_easy_init();
+	char url[128];
+	struct sink k = { 0 };
+
+	snprintf(url, sizeof(url), "http://[::1]:%d/six", j->s->port);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &k);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 4000L);
+	if (curl_easy_perform(e) == CURLE_OK)
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &j->status[0]);
+	snprintf(j->body[0], sizeof(j->body[0]), "%s", k.buf ? k.buf : "");
+	free(k.buf);
+	curl_easy_cleanup(e);
+}
+
+static void
+test_server_ipv6(void **state)
+{
+	struct srv s;
+	struct job j;
+	uv_loop_t probe;
+	uv_tcp_t t;
+	struct sockaddr_in6 a;
+	int have6;
+
+	(void)state;
+	/* skip quietly where the host has no IPv6 loopback */
+	uv_loop_init(&probe);
+	uv_tcp_init(&probe, &t);
+	uv_ip6_addr("::1", 0, &a);
+	have6 = uv_tcp_bind(&t, (struct sockaddr *)&a, 0) == 0;
+	uv_close((uv_handle_t *)&t, NULL);
+	uv_run(&probe, UV_RUN_DEFAULT);
+	uv_loop_close(&probe);
+	if (!have6)
+		skip();
+
+	srv_start(&s, "::1", M_ECHO);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_curl_v6, 8000);
+	assert_int_equal(j.status[0], 200);
+	assert_string_equal(j.body[0], "/six");
+	srv_stop(&s);
+}
+
+/* responds to every held request, oldest first */
+static void
+later_cb(uv_timer_t *t)
+{
+	struct srv *s = t->data;
+	char body[64];
+	int i;
+
+	for (i = 0; i < s->nheld; i++) {
+		snprintf(body, sizeof(body), "late %d", i);
+		assert_int_equal(httpd_respond(s->held[i], 202, "text/plain",
+					       body, strlen(body)), 0);
+	}
+	s->nheld = 0;
+	s->later_fired = 1;
+}
+
+static void
+job_curl_async(struct job *j)
+{
+	CURL *e = curl_easy_init();
+	uint64_t t0 = now_ms();
+
+	curl_one(j, e, 0, "/deferred", NULL);
+	snprintf(j->note, sizeof(j->note), "%llu",
+		 (unsigned long long)(now_ms() - t0));
+	curl_easy_cleanup(e);
+}
+
+static void
+test_server_async(void **state)
+{
+	struct srv s;
+	struct job j;
+
+	(void)state;
+	srv_start(&s, "127.0.0.1", M_DEFER);
+	uv_timer_init(&s.loop, &s.later);
+	s.later.data = &s;
+	uv_timer_start(&s.later, later_cb, 150, 0);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_curl_async, 8000);
+	assert_int_equal(s.later_fired, 1);
+	assert_int_equal(j.status[0], 202);
+	assert_string_equal(j.body[0], "late 0");
+	assert_true(atoi(j.note) >= 100);
+	uv_close((uv_handle_t *)&s.later, NULL);
+	srv_stop(&s);
+}
+
+/* ---- raw socket client helpers (helper thread) ---- */
+
+static int
+raw_connect(int port)
+{
+	struct sockaddr_in a;
+	struct timeval tv = { 3, 0 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* number of complete responses at the start of buf */
+static int
+count_responses(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len, *he, *cl;
+	int n = 0;
+	size_t body;
+
+	while (p < end) {
+		he = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
+		if (!he)
+			break;
+		cl = memmem(p, (size_t)(he - p), "Content-Length: ", 16);
+		body = cl ? (size_t)strtoul(cl + 16, NULL, 10) : 0;
+		if ((size_t)(end - (he + 4)) < body)
+			break;
+		p = he + 4 + body;
+		n++;
+	}
+	return n;
+}
+
+/* reads until want responses arrived, EOF or timeout; 1 if EOF seen */
+static int
+raw_read(struct job *j, int fd, int want)
+{
+	ssize_t n;
+
+	for (;;) {
+		if (want > 0 && count_responses(j->raw, j->raw_len) >= want)
+			return 0;
+		n = read(fd, j->raw + j->raw_len,
+			 sizeof(j->raw) - 1 - j->raw_len);
+		if (n <= 0)
+			return n == 0;
+		j->raw_len += (size_t)n;
+		j->raw[j->raw_len] = '\0';
+	}
+}
+
+static void
+job_pipelined(struct job *j)
+{
+	static const char reqs[] =
+		"GET /first HTTP/1.1\r\nHost: h\r\n\r\n"
+		"GET /now HTTP/1.1\r\nHost: h\r\n\r\n"
+		"POST /third HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n"
+		"Connection: close\r\n\r\nbody";
+	int fd = raw_connect(j->s->port);
+
+	if (fd < 0)
+		return;
+	if (write(fd, reqs, sizeof(reqs) - 1) == (ssize_t)(sizeof(reqs) - 1))
+		j->ok = raw_read(j, fd, -1);	/* until the server closes */
+	close(fd);
+}
+
+static void
+test_server_pipelined(void **state)
+{
+	struct srv s;
+	struct job j;
+	char *a, *b, *c;
+
+	(void)state;
+	srv_start(&s, "127.0.0.1", M_DEFER);
+	uv_timer_init(&s.loop, &s.later);
+	s.later.data = &s;
+	uv_timer_start(&s.later, later_cb, 100, 0);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_pipelined, 8000);
+	assert_int_equal(j.ok, 1);
+	assert_int_equal(count_responses(j.raw, j.raw_len), 3);
+	/* in order, although the first one was answered last */
+	a = strstr(j.raw, "late 0");
+	b = strstr(j.raw, "/now");
+	c = strstr(j.raw, "body");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_true(a < b && b < c);
+	assert_non_null(strstr(j.raw, "HTTP/1.1 202 Accepted\r\n"));
+	assert_non_null(strstr(c - 60, "Connection: close"));
+	assert_int_equal(s.requests, 3);
+	uv_close((uv_handle_t *)&s.later, NULL);
+	srv_stop(&s);
+}
+
+static void
+job_malformed(struct job *j)
+{
+	static const char bad[] = "GET / HTTP/1.1\r\nNoColon\r\n\r\n";
+	int fd = raw_connect(j->s->port);
+
+	if (fd < 0)
+		return;
+	if (write(fd, bad, sizeof(bad) - 1) > 0)
+		j->ok = raw_read(j, fd, -1);
+	close(fd);
+}
+
+static void
+job_too_big(struct job *j)
+{
+	static const char big[] = "POST / HTTP/1.1\r\nHost: h\r\n"
+				  "Content-Length: 5000000\r\n\r\nsome";
+	int fd = raw_connect(j->s->port);
+
+	if (fd < 0)
+		return;
+	if (write(fd, big, sizeof(big) - 1) > 0)
+		j->ok = raw_read(j, fd, -1);
+	close(fd);
+}
+
+static void
+job_continue(struct job *j)
+{
+	static const char head[] = "POST /c HTTP/1.1\r\nHost: h\r\n"
+				   "Expect: 100-continue\r\n"
+				   "Content-Length: 3\r\n\r\n";
+	int fd = raw_connect(j->s->port);
+
+	if (fd < 0)
+		return;
+	if (write(fd, head, sizeof(head) - 1) > 0) {
+		ssize_t n = read(fd, j->raw, sizeof(j->raw) - 1);
+
+		if (n > 0) {
+			j->raw_len = (size_t)n;
+			if (strstr(j->raw, "HTTP/1.1 100 Continue\r\n\r\n") &&
+			    write(fd, "abc", 3) == 3) {
+				j->raw_len = 0;
+				raw_read(j, fd, 1);
+				j->ok = 1;
+			}
+		}
+	}
+	close(fd);
+}
+
+static void
+test_server_errors(void **state)
+{
+	struct srv s;
+	struct job j;
+
+	(void)state;
+	srv_start(&s, "127.0.0.1", M_ECHO);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_malformed, 8000);
+	assert_int_equal(j.ok, 1);	/* server closed the connection */
+	assert_memory_equal(j.raw, "HTTP/1.1 400 Bad Request\r\n", 26);
+	assert_non_null(strstr(j.raw, "Connection: close\r\n"));
+
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_too_big, 8000);
+	assert_int_equal(j.ok, 1);
+	assert_memory_equal(j.raw, "HTTP/1.1 413 ", 13);
+
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_continue, 8000);
+	assert_int_equal(j.ok, 1);
+	assert_non_null(strstr(j.raw, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(j.raw, "\r\n\r\nabc"));
+	assert_int_equal(s.requests, 1);
+	srv_stop(&s);
+}
+
+/* one request dribbled out in 7-byte writes: many reads on the server */
+static void
+job_trickle(struct job *j)
+{
+	static const char req[] = "POST /t HTTP/1.1\r\nHost: h\r\n"
+				  "Content-Type: text/x-trickle\r\n"
+				  "Content-Length: 26\r\n\r\n"
+				  "abcdefghijklmnopqrstuvwxyz";
+	size_t off, n;
+	int fd = raw_connect(j->s->port);
+
+	if (fd < 0)
+		return;
+	for (off = 0; off < sizeof(req) - 1; off += n) {
+		n = sizeof(req) - 1 - off < 7 ? sizeof(req) - 1 - off : 7;
+		if (write(fd, req + off, n) != (ssize_t)n)
+			break;
+		usleep(2000);
+	}
+	raw_read(j, fd, 1);
+	j->ok = count_responses(j->raw, j->raw_len) == 1;
+	close(fd);
+}
+
+static void
+test_server_trickle(void **state)
+{
+	struct srv s;
+	struct job j;
+
+	(void)state;
+	srv_start(&s, "127.0.0.1", M_ECHO);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_trickle, 8000);
+	assert_int_equal(j.ok, 1);
+	assert_non_null(strstr(j.raw, "Content-Type: text/x-trickle\r\n"));
+	assert_non_null(strstr(j.raw, "\r\n\r\nabcdefghijklmnopqrstuvwxyz"));
+	assert_int_equal(s.requests, 1);
+	srv_stop(&s);
+}
+
+static void
+job_idle(struct job *j)
+{
+	uint64_t t0 = now_ms();
+	int fd = raw_connect(j->s->port);
+	char c;
+
+	if (fd < 0)
+		return;
+	/* send half a request line, then nothing */
+	if (write(fd, "GET /", 5) == 5 && read(fd, &c, 1) == 0)
+		j->ok = 1;
+	snprintf(j->note, sizeof(j->note), "%llu",
+		 (unsigned long long)(now_ms() - t0));
+	close(fd);
+}
+
+static void
+test_server_idle_timeout(void **state)
+{
+	struct srv s;
+	struct job j;
+
+	(void)state;
+	srv_start(&s, "127.0.0.1", M_ECHO);
+	httpd_set_idle_timeout(s.h, 200);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_idle, 8000);
+	assert_int_equal(j.ok, 1);
+	assert_in_range(atoi(j.note), 150, 2000);
+	assert_int_equal(s.requests, 0);
+	srv_stop(&s);
+}
+
+#define MANY 200
+
+static void
+job_many(struct job *j)
+{
+	static const char req[] = "GET /m HTTP/1.1\r\nHost: h\r\n\r\n";
+	int fds[MANY], i, good = 0;
+	char buf[512];
+	ssize_t n;
+
+	for (i = 0; i < MANY; i++)
+		fds[i] = raw_connect(j->s->port);
+	for (i = 0; i < MANY; i++)
+		if (fds[i] >= 0 && write(fds[i], req, sizeof(req) - 1) < 0)
+			fds[i] = -1;
+	for (i = 0; i < MANY; i++) {
+		if (fds[i] < 0)
+			continue;
+		n = read(fds[i], buf, sizeof(buf) - 1);
+		if (n > 0) {
+			buf[n] = '\0';
+			if (strstr(buf, "200 OK") && strstr(buf, "\r\n\r\n/m"))
+				good++;
+		}
+		close(fds[i]);
+	}
+	j->ok = good;
+}
+
+static void
+test_server_many(void **state)
+{
+	struct srv s;
+	struct job j;
+
+	(void)state;
+	srv_start(&s, "127.0.0.1", M_ECHO);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_many, 10000);
+	assert_int_equal(j.ok, MANY);
+	assert_int_equal(s.requests, MANY);
+	srv_stop(&s);
+}
+
+/* client goes away while the handler still owns the request */
+static void
+test_server_disconnect(void **state)
+{
+	static const char req[] = "GET /gone HTTP/1.1\r\nHost: h\r\n\r\n";
+	struct linger lg = { 1, 0 };
+	struct srv s;
+	int fd;
+
+	(void)state;
+	srv_start(&s, "127.0.0.1", M_HOLD);
+
+	/* orderly close (FIN): the response is still attempted */
+	fd = raw_connect(s.port);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, req, sizeof(req) - 1), sizeof(req) - 1);
+	close(fd);
+	run_for(&s.loop, 200);
+	assert_int_equal(s.nheld, 1);
+	assert_string_equal(s.last_path, "/gone");
+	httpd_respond(s.held[0], 200, "text/plain", "x", 1);
+	s.nheld = 0;
+	run_for(&s.loop, 100);
+
+	/* reset (RST): the connection is closed, respond reports -1 */
+	fd = raw_connect(s.port);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, req, sizeof(req) - 1), sizeof(req) - 1);
+	run_for(&s.loop, 100);
+	assert_int_equal(s.nheld, 1);
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	run_for(&s.loop, 200);
+	assert_int_equal(httpd_respond(s.held[0], 200, NULL, NULL, 0), -1);
+	s.nheld = 0;
+
+	/* httpd_free while a request is held: respond afterwards is safe */
+	fd = raw_connect(s.port);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, req, sizeof(req) - 1), sizeof(req) - 1);
+	run_for(&s.loop, 100);
+	assert_int_equal(s.nheld, 1);
+	httpd_free(s.h);
+	run_for(&s.loop, 50);
+	assert_string_equal(s.last_path, "/gone");
+	assert_int_equal(httpd_respond(s.held[0], 200, NULL, NULL, 0), -1);
+	close(fd);
+	assert_int_equal(drain(&s.loop, 3000), 0);
+	assert_int_equal(uv_loop_close(&s.loop), 0);
+}
+
+static void
+test_server_bad_args(void **state)
+{
+	struct srv s;
+	uv_loop_t loop;
+	struct httpd *h;
+
+	(void)state;
+	uv_loop_init(&loop);
+	assert_null(httpd_new(&loop, "localhost", 0, handler, NULL));
+	assert_null(httpd_new(&loop, "127.0.0.1", 70000, handler, NULL));
+	assert_null(httpd_new(&loop, "127.0.0.1", 0, NULL, NULL));
+	h = httpd_new(&loop, "0.0.0.0", 0, handler, NULL);
+	assert_non_null(h);
+	httpd_free(h);
+	httpd_free(NULL);
+	assert_int_equal(drain(&loop, 1000), 0);
+	assert_int_equal(uv_loop_close(&loop), 0);
+
+	/* port already taken */
+	srv_start(&s, "127.0.0.1", M_ECHO);
+	assert_null(httpd_new(&s.loop, "127.0.0.1", s.port, handler, NULL));
+	srv_stop(&s);
+}
+
+/* invalid arguments to httpd_respond still produce an answer (500) */
+static void
+job_get_one(struct job *j)
+{
+	static const char req[] = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+	int fd = raw_connect(j->s->port);
+
+	if (fd < 0)
+		return;
+	if (write(fd, req, sizeof(req) - 1) > 0)
+		j->ok = raw_read(j, fd, -1);
+	close(fd);
+}
+
+static void
+bad_respond_cb(uv_timer_t *t)
+{
+	struct srv *s = t->data;
+
+	if (!s->nheld) {
+		uv_timer_start(t, bad_respond_cb, 10, 0);
+		return;
+	}
+	assert_int_equal(httpd_respond(s->held[0], 99, "text/plain", "x", 1),
+			 -1);
+	s->nheld = 0;
+	s->later_fired = 1;
+}
+
+static void
+test_server_bad_respond(void **state)
+{
+	struct srv s;
+	struct job j;
+
+	(void)state;
+	srv_start(&s, "127.0.0.1", M_HOLD);
+	uv_timer_init(&s.loop, &s.later);
+	s.later.data = &s;
+	uv_timer_start(&s.later, bad_respond_cb, 10, 0);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_get_one, 8000);
+	assert_int_equal(s.later_fired, 1);
+	assert_int_equal(j.ok, 1);
+	assert_memory_equal(j.raw, "HTTP/1.1 500 ", 13);
+	uv_close((uv_handle_t *)&s.later, NULL);
+	srv_stop(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_good),
+		cmocka_unit_test(test_parse_body_and_pipelined),
+		cmocka_unit_test(test_parse_split),
+		cmocka_unit_test(test_parse_malformed),
+		cmocka_unit_test(test_parse_oversized),
+		cmocka_unit_test(test_parse_misc),
+		cmocka_unit_test(test_server_curl),
+		cmocka_unit_test(test_server_ipv6),
+		cmocka_unit_test(test_server_async),
+		cmocka_unit_test(test_server_pipelined),
+		cmocka_unit_test(test_server_errors),
+		cmocka_unit_test(test_server_trickle),
+		cmocka_unit_test(test_server_idle_timeout),
+		cmocka_unit_test(test_server_many),
+		cmocka_unit_test(test_server_disconnect),
+		cmocka_unit_test(test_server_bad_args),
+		cmocka_unit_test(test_server_bad_respond),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return cmocka_run_group_tests_name("httpd", tests, NULL, NULL);
+}

@@ -1,0 +1,189 @@
+/* Unit tests of the incident lifecycle, permissions and approvals. */
+#include "testutil.h"
+
+static void
+test_lifecycle(void **state)
+{
+	struct tenv *t = tenv_new();
+	const char *r;
+	int ok;
+
+	(void)state;
+	r = as(t, "alice", "/incident Laptop stolen from car severity=critical "
+			   "category=theft personal_data=yes", &ok);
+	assert_true(ok);
+	assert_non_null(strstr(r, "INC-1"));
+	assert_non_null(strstr(r, "72-hour"));
+	assert_int_equal(count(t, "SELECT personal_data FROM incidents"), 1);
+	/* both isms_managers alerted, not the reporter */
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM outbox WHERE kind = "
+				  "'incident'"),
+			 2);
+	as(t, "carol", "incident assign INC-1 @frank", &ok);
+	assert_true(ok);
+	assert_int_equal(count(t, "SELECT status = 'triaged' FROM incidents"),
+			 1);
+	/* the handler may now work on it */
+	as(t, "frank", "incident status INC-1 contained", &ok);
+	assert_true(ok);
+	as(t, "frank", "incident severity INC-1 high", &ok);
+	assert_true(ok);
+	as(t, "alice", "incident note INC-1 It had a sticker with the PIN", &ok);
+	assert_true(ok);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM incident_timeline"), 5);
+	r = as(t, "alice", "incident show INC-1", &ok);
+	assert_true(ok);
+	assert_non_null(strstr(r, "left to notify"));
+	assert_non_null(strstr(r, "sticker"));
+	/* reporter cannot change status */
+	as(t, "alice", "incident status INC-1 resolved", &ok);
+	assert_false(ok);
+	/* 72-hour clock */
+	as(t, "frank", "incident notified INC-1", &ok);
+	assert_false(ok); /* isms_manager only */
+	as(t, "carol", "incident notifiable INC-1 no encrypted disk", &ok);
+	assert_true(ok);
+	as(t, "carol", "incident notified INC-1", &ok);
+	assert_false(ok); /* already stopped */
+	assert_int_equal(count(t, "SELECT breach_outcome = 'not_notifiable' "
+				  "FROM incidents"),
+			 1);
+	tenv_free(t);
+}
+
+static void
+test_close_approval(void **state)
+{
+	struct tenv *t = tenv_new();
+	const char *r;
+	int ok;
+
+	(void)state;
+	as(t, "alice", "/incident Phish", &ok);
+	as(t, "carol", "incident assign INC-1 @bob", &ok);
+	as(t, "bob", "incident close INC-1", &ok);
+	assert_false(ok); /* lessons are required */
+	r = as(t, "bob", "incident close INC-1 Train people", &ok);
+	assert_true(ok);
+	assert_non_null(strstr(r, "APR-1"));
+	as(t, "bob", "incident close INC-1 again", &ok);
+	assert_false(ok); /* one pending closure at a time */
+	/* routed to carol: bob's manager dana is no isms_manager */
+	assert_int_equal(count(t, "SELECT p.handle = 'carol' FROM approvals a "
+				  "JOIN people p ON p.id = a.approver_id"),
+			 1);
+	as(t, "grace", "approve APR-1", &ok); /* auditor */
+	assert_false(ok);
+	as(t, "bob", "approve APR-1", &ok); /* requester */
+	assert_false(ok);
+	r = as(t, "carol", "reject APR-1", &ok);
+	assert_false(ok); /* a reason is required */
+	assert_non_null(strstr(r, "reason"));
+	as(t, "carol", "reject APR-1 Root cause not found yet", &ok);
+	assert_true(ok);
+	assert_int_equal(count(t, "SELECT status != 'closed' FROM incidents"),
+			 1);
+	/* a second request, approved by erik (any isms_manager) */
+	r = as(t, "bob", "incident close INC-1 Root cause: reused password", &ok);
+	assert_true(ok);
+	as(t, "erik", "approve APR-2", &ok);
+	assert_true(ok);
+	assert_int_equal(count(t, "SELECT status = 'closed' AND lessons LIKE "
+				  "'Root cause%' FROM incidents"),
+			 1);
+	as(t, "carol", "approve APR-2", &ok);
+	assert_false(ok); /* first decision wins */
+	as(t, "carol", "incident note INC-1 late note", &ok);
+	assert_false(ok); /* closed */
+	tenv_free(t);
+}
+
+static void
+test_isms_manager_closing_needs_another(void **state)
+{
+	struct tenv *t = tenv_new();
+	int ok;
+
+	(void)state;
+	as(t, "alice", "/incident x", &ok);
+	as(t, "carol", "incident close INC-1 fine", &ok);
+	assert_true(ok);
+	/* carol's request goes to erik, never to carol herself */
+	assert_int_equal(count(t, "SELECT p.handle = 'erik' FROM approvals a "
+				  "JOIN people p ON p.id = a.approver_id"),
+			 1);
+	as(t, "carol", "approve APR-1", &ok);
+	assert_false(ok);
+	tenv_free(t);
+}
+
+static void
+test_visibility_and_confidentiality(void **state)
+{
+	struct tenv *t = tenv_new();
+	struct isms_request rq = {.via = "slack", .id_kind = "slack",
+				  .id = "U0ALICE", .shared = 1,
+				  .text = "/incident Sensitive thing"};
+	struct isms_reply rp = {0};
+	const char *r;
+	int ok;
+
+	(void)state;
+	assert_int_equal(cmd_run(t->st, &t->cfg, &rq, &rp), 0);
+	assert_true(rp.confidential);
+	reply_free(&rp);
+	r = as(t, "frank", "incident list all", &ok);
+	assert_true(ok);
+	assert_null(strstr(r, "Sensitive"));
+	r = as(t, "grace", "incident list all", &ok); /* auditor reads all */
+	assert_non_null(strstr(r, "Sensitive"));
+	r = as(t, "bob", "incident show INC-1", &ok); /* a manager, not handler */
+	assert_false(ok);
+	assert_null(strstr(r, "Sensitive"));
+	r = as(t, "alice", "incident list", &ok);
+	assert_non_null(strstr(r, "INC-1"));
+	tenv_free(t);
+}
+
+static void
+test_refusals_change_nothing(void **state)
+{
+	static const char *const bad[] = {
+	    "incident assign INC-1 @bob",      "incident status INC-1 triaged",
+	    "incident close INC-1 done",       "incident severity INC-1 low",
+	    "incident notified INC-1",         "incident assign INC-9 @bob",
+	    "incident report",                 "incident report x personal_data=maybe",
+	    "incident list sideways",          "approve",
+	    "reject APR-x",                    "approvals now",
+	};
+	struct tenv *t = tenv_new();
+	int64_t before;
+	size_t i;
+	int ok;
+
+	(void)state;
+	as(t, "alice", "/incident baseline", &ok);
+	before = changes_fingerprint(t);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		as(t, "grace", bad[i], &ok);
+		if (ok)
+			fail_msg("auditor ran \"%s\"", bad[i]);
+	}
+	/* total_changes() counts only this connection's writes */
+	assert_int_equal(changes_fingerprint(t), before);
+	tenv_free(t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_lifecycle),
+	    cmocka_unit_test(test_close_approval),
+	    cmocka_unit_test(test_isms_manager_closing_needs_another),
+	    cmocka_unit_test(test_visibility_and_confidentiality),
+	    cmocka_unit_test(test_refusals_change_nothing),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,807 @@
+/*
+ * Unit tests of the scheduler with a moving clock: nudges sent once across
+ * passes and restarts, catch-up once, quiet hours, the 72-hour clock,
+ * approval reminders and escalation, a quiz campaign from start to close.
+ */
+#include "testutil.h"
+
+#include "../../commands/quiz.h"
+#include "../../gateway/sched.h"
+#include "../../gateway/tz.h"
+
+static void
+set(char **field, const char *value)
+{
+	free(*field);
+	*field = strdup(value);
+}
+
+/*
+ * A test database with the org in Berlin and no periodic campaign; the
+ * directory was imported on 2026-09-01 (the start of this ISMS).
+ */
+static struct tenv *
+env(void)
+{
+	struct tenv *t;
+
+	test_clock = 1788220800;
+	t = tenv_new();
+
+	set(&t->cfg.org_timezone, "Europe/Berlin");
+	set(&t->cfg.quiz_every, "off");
+	return t;
+}
+
+static int64_t
+at(struct tenv *t, const char *when)
+{
+	int64_t v;
+
+	assert_int_equal(tz_parse(t->cfg.org_timezone, when, &v), 0);
+	return v;
+}
+
+/* Sets the clock to when (Berlin time) and runs one pass. */
+static int
+pass(struct tenv *t, const char *when)
+{
+	int n;
+
+	test_clock = at(t, when);
+	n = sched_run(t->st, &t->cfg, test_clock);
+	assert_true(n >= 0);
+	return n;
+}
+
+/* A new store handle on the same file, as after a restart. */
+static void
+restart(struct tenv *t)
+{
+	char err[256];
+
+	store_close(t->st);
+	t->st = store_open(t->path, err, sizeof(err));
+	assert_non_null(t->st);
+	t->st->now = test_now;
+}
+
+static int64_t
+rows(struct tenv *t, const char *sql, const char *arg)
+{
+	int64_t v = -1;
+
+	assert_int_equal(db_int(t->st, &v, sql, "t", arg), 1);
+	return v;
+}
+
+/* Outbox rows of a kind (with subject containing like) since id. */
+static int64_t
+sent(struct tenv *t, const char *kind, const char *like)
+{
+	int64_t v = -1;
+
+	assert_int_equal(db_int(t->st, &v,
+				"SELECT COUNT(*) FROM outbox WHERE kind = ? "
+				"AND subject LIKE '%' || ? || '%'",
+				"tt", kind, like),
+			 1);
+	return v;
+}
+
+/* Outbox rows to handle whose subject contains like. */
+static int64_t
+sent_to(struct tenv *t, const char *handle, const char *like)
+{
+	int64_t v = -1;
+
+	assert_int_equal(db_int(t->st, &v,
+				"SELECT COUNT(*) FROM outbox o JOIN people p "
+				"ON p.id = o.person_id WHERE p.handle = ? AND "
+				"o.subject LIKE '%' || ? || '%'",
+				"tt", handle, like),
+			 1);
+	return v;
+}
+
+/* Runs text as handle at when (Berlin time); it must succeed. */
+static void
+at_do(struct tenv *t, const char *when, const char *handle, const char *text)
+{
+	const char *r;
+	int ok;
+
+	test_clock = at(t, when);
+	r = as(t, handle, text, &ok);
+	if (!ok)
+		fail_msg("%s: %s: %s", handle, text, r);
+}
+
+static void
+test_breach_clock(void **state)
+{
+	struct tenv *t = env();
+	int ok;
+
+	(void)state;
+	test_clock = at(t, "2026-11-23 10:00");
+	as(t, "alice",
+	   "/incident Lost a laptop with HR files personal_data=yes", &ok);
+	assert_true(ok);
+	assert_int_equal(pass(t, "2026-11-24 09:59"), 0);
+	/* 24 h: both isms_managers, at once */
+	assert_int_equal(pass(t, "2026-11-24 10:00"), 2);
+	assert_int_equal(sent(t, "breach", "48 h 00 min left"), 2);
+	assert_int_equal(pass(t, "2026-11-24 10:00"), 0);
+	restart(t);
+	assert_int_equal(pass(t, "2026-11-24 10:01"), 0);
+	assert_int_equal(pass(t, "2026-11-25 09:59"), 0);
+	assert_int_equal(pass(t, "2026-11-25 10:00"), 2); /* 48 h */
+	/* 66 h falls on a Thursday at 04:00: alerts ignore working hours */
+	assert_int_equal(pass(t, "2026-11-26 04:00"), 2);
+	assert_int_equal(sent(t, "breach", "6 h 00 min left"), 2);
+	assert_int_equal(pass(t, "2026-11-27 10:00"), 0); /* no 72 h stage */
+	assert_int_equal(rows(t,
+			      "SELECT COUNT(*) FROM nudges WHERE kind = "
+			      "'breach' AND object = ?",
+			      "INC-1"),
+			 3);
+
+	/* a pass that runs late sends only the latest stage, once */
+	test_clock = at(t, "2026-11-27 10:00");
+	as(t, "frank", "/incident Mail with customer data sent to the wrong "
+		       "person personal_data=yes",
+	   &ok);
+	assert_int_equal(pass(t, "2026-11-30 09:00"), 2); /* 71 h */
+	{
+		char *p = db_text(t->st,
+				  "SELECT group_concat(period) FROM nudges "
+				  "WHERE object = 'INC-2'",
+				  NULL);
+
+		assert_string_equal(p, "66h");
+		free(p);
+	}
+	assert_int_equal(pass(t, "2026-11-30 12:00"), 0);
+	assert_int_equal(sent(t, "breach", "INC-2: 1 h 00 min left"), 2);
+
+	/* a stopped clock stays silent; so does an incident without one */
+	test_clock = at(t, "2026-12-01 10:00");
+	as(t, "alice", "/incident Breach personal_data=yes", &ok);
+	as(t, "alice", "/incident No personal data here", &ok);
+	test_clock = at(t, "2026-12-02 09:00");
+	as(t, "carol", "incident notified INC-3", &ok);
+	assert_true(ok);
+	assert_int_equal(pass(t, "2026-12-05 10:00"), 0);
+	/* every message went to the two isms_managers only */
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM outbox o JOIN people p "
+				  "ON p.id = o.person_id WHERE o.kind = "
+				  "'breach' AND p.handle NOT IN ('carol', "
+				  "'erik')"),
+			 0);
+	tenv_free(t);
+}
+
+/* bob asks to close an incident: APR-1, routed to carol (manager dana). */
+static void
+open_approval(struct tenv *t, const char *when)
+{
+	int ok;
+
+	test_clock = at(t, when);
+	as(t, "alice", "/incident Phishing mail", &ok);
+	as(t, "carol", "incident assign INC-1 @bob", &ok);
+	as(t, "bob", "incident close INC-1 Blocked the sender", &ok);
+	assert_true(ok);
+	assert_int_equal(count(t, "SELECT approver_id = (SELECT id FROM people "
+				  "WHERE handle = 'carol') FROM approvals"),
+			 1);
+}
+
+static void
+test_approval_remind_and_escalate(void **state)
+{
+	struct tenv *t = env();
+	const char *r;
+	int ok;
+
+	(void)state;
+	open_approval(t, "2026-11-23 10:00"); /* Monday; due Thursday */
+	assert_int_equal(pass(t, "2026-11-24 09:59"), 0);
+	assert_int_equal(pass(t, "2026-11-24 10:00"), 1);
+	assert_int_equal(sent(t, "approval", "Reminder: APR-1"), 1);
+	assert_int_equal(pass(t, "2026-11-24 10:30"), 0);
+	assert_int_equal(pass(t, "2026-11-25 10:00"), 0); /* repeat_days */
+	/* past the deadline: to carol's manager, at once (an approval
+	 * request, not a nudge), even at night */
+	assert_int_equal(pass(t, "2026-11-26 09:59"), 0);
+	assert_int_equal(pass(t, "2026-11-26 22:00"), 2);
+	assert_int_equal(count(t,
+			       "SELECT escalated_to = (SELECT id FROM people "
+			       "WHERE handle = 'dana') FROM approvals"),
+			 1);
+	assert_int_equal(sent(t, "approval", "APR-1 (escalated from carol)"),
+			 1);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM outbox o JOIN people p "
+				  "ON p.id = o.person_id WHERE p.handle = "
+				  "'carol' AND o.subject LIKE 'APR-1 escalated "
+				  "to dana%'"),
+			 1);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM audit_log WHERE action "
+				  "= 'approval.escalate' AND actor = "
+				  "'scheduler'"),
+			 1);
+	assert_int_equal(pass(t, "2026-11-27 10:00"), 0);
+	restart(t);
+	assert_int_equal(pass(t, "2026-11-27 10:01"), 0);
+	/* a week after the first reminder, carol again; dana a week after
+	 * the escalation */
+	assert_int_equal(pass(t, "2026-12-01 10:00"), 1);
+	assert_int_equal(pass(t, "2026-12-03 21:59"), 0); /* after hours */
+	assert_int_equal(pass(t, "2026-12-04 09:00"), 1);
+	assert_int_equal(count(t,
+			       "SELECT COUNT(*) FROM outbox o JOIN people p "
+			       "ON p.id = o.person_id WHERE p.handle = "
+			       "'dana' AND o.subject LIKE 'Reminder: APR-1%'"),
+			 1);
+	/* the escalated manager may decide */
+	r = as(t, "dana", "approvals", &ok);
+	assert_non_null(strstr(r, "APR-1 from bob"));
+	as(t, "dana", "approve APR-1 fine", &ok);
+	assert_true(ok);
+	assert_int_equal(pass(t, "2026-12-14 10:00"), 0);
+	tenv_free(t);
+}
+
+static void
+test_quiet_hours(void **state)
+{
+	struct tenv *t = env();
+	int ok;
+
+	(void)state;
+	/* alice works in New York; everyone else in the org's Berlin */
+	db_exec(t->st,
+		"UPDATE people SET timezone = 'America/New_York' WHERE handle "
+		"= 'alice'",
+		NULL);
+	db_exec(t->st, "UPDATE people SET timezone = NULL WHERE handle = "
+		       "'carol'",
+		NULL);
+	/* a campaign started on a Saturday reaches nobody at once */
+	test_clock = at(t, "2026-11-21 11:00");
+	as(t, "carol", "quiz start questions=1 audience=team:eng", &ok);
+	assert_true(ok);
+	/* a breach reported on Friday alerts on Saturday all the same */
+	test_clock = at(t, "2026-11-20 11:00");
+	as(t, "frank", "/incident USB stick lost personal_data=yes", &ok);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM outbox WHERE kind = "
+				  "'quiz'"),
+			 0);
+	assert_int_equal(pass(t, "2026-11-21 11:00"), 2);
+	assert_int_equal(sent(t, "breach", "INC-1"), 2);
+	as(t, "carol", "incident notifiable INC-1 no encrypted", &ok);
+	assert_true(ok);
+	assert_int_equal(pass(t, "2026-11-22 16:00"), 0); /* Sunday */
+	assert_int_equal(pass(t, "2026-11-23 08:59"), 0);
+	/* Monday 09:00 in Berlin: bob and frank; alice (03:00) waits */
+	assert_int_equal(pass(t, "2026-11-23 09:00"), 2);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM outbox o JOIN people p "
+				  "ON p.id = o.person_id WHERE o.kind = 'quiz' "
+				  "AND p.handle IN ('bob', 'frank') AND "
+				  "o.created_at = 1795420800"),
+			 2);
+	assert_int_equal(pass(t, "2026-11-23 14:59"), 0);
+	/* 09:00 in New York */
+	assert_int_equal(pass(t, "2026-11-23 15:00"), 1);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM outbox o JOIN people p "
+				  "ON p.id = o.person_id WHERE o.kind = 'quiz' "
+				  "AND p.handle = 'alice'"),
+			 1);
+	tenv_free(t);
+}
+
+/* Answers handle's waiting question correctly. */
+static void
+answer_right(struct tenv *t, const struct quiz_bank *b, const char *handle)
+{
+	char *qid = db_text(t->st,
+			    "SELECT i.question_id FROM quiz_items i JOIN "
+			    "quiz_participants p USING (campaign_id, "
+			    "person_id) JOIN people pe ON pe.id = p.person_id "
+			    "WHERE pe.handle = ? AND i.seq = p.current_seq AND "
+			    "i.answered_at IS NULL",
+			    "t", handle);
+	char cmd[32];
+	int ok;
+
+	assert_non_null(qid);
+	snprintf(cmd, sizeof(cmd), "quiz answer %d",
+		 quiz_bank_find(b, qid)->answer);
+	as(t, handle, cmd, &ok);
+	assert_true(ok);
+	free(qid);
+}
+
+static void
+test_campaign_start_to_close(void **state)
+{
+	struct tenv *t = env();
+	struct quiz_bank b;
+	char err[320], *body;
+	const char *r;
+	int ok, i;
+
+	(void)state;
+	assert_int_equal(quiz_bank_load(&b, err, sizeof(err)), 0);
+	set(&t->cfg.quiz_every, "3m");
+	t->cfg.quiz_questions = 3;
+	/* the first pass of the quarter opens QZ-1 and sends first questions */
+	assert_int_equal(pass(t, "2026-10-05 10:00"), 7);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM quiz_campaigns WHERE "
+				  "period = '2026-10-01' AND created_by IS "
+				  "NULL"),
+			 1);
+	assert_int_equal(pass(t, "2026-10-05 10:01"), 0);
+	restart(t);
+	assert_int_equal(pass(t, "2026-10-06 10:00"), 0);
+	/* alice finishes; frank answers one of three; all right */
+	for (i = 0; i < 3; i++) {
+		answer_right(t, &b, "alice");
+		if (i == 0)
+			answer_right(t, &b, "frank");
+	}
+	/* a week on: one reminder to each of the six who did not finish */
+	assert_int_equal(pass(t, "2026-10-12 09:59"), 0);
+	assert_int_equal(pass(t, "2026-10-12 10:00"), 6);
+	assert_int_equal(sent(t, "quiz", "Reminder: security quiz QZ-1"), 6);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM outbox o JOIN people p "
+				  "ON p.id = o.person_id WHERE p.handle = "
+				  "'alice' AND o.subject LIKE 'Reminder%'"),
+			 0);
+	/* frank's reminder carries the question he is on, the second */
+	assert_int_equal(count(t, "SELECT json_extract(o.payload, '$.number') "
+				  "FROM outbox o JOIN people p ON p.id = "
+				  "o.person_id WHERE p.handle = 'frank' AND "
+				  "o.subject LIKE 'Reminder%'"),
+			 2);
+	assert_int_equal(pass(t, "2026-10-12 10:01"), 0);
+	assert_int_equal(pass(t, "2026-10-16 10:00"), 0);
+	/* closes at the deadline (the start of day 14); results go to the
+	 * managers in their working time: dana, carol, bob */
+	assert_int_equal(pass(t, "2026-10-18 23:59"), 0);
+	assert_int_equal(pass(t, "2026-10-19 00:00"), 0); /* closed, at night */
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM quiz_campaigns WHERE "
+				  "status = 'closed' AND closed_at = "
+				  "1792360800"),
+			 1);
+	assert_int_equal(pass(t, "2026-10-19 09:00"), 3);
+	body = db_text(t->st,
+		       "SELECT o.body FROM outbox o JOIN people p ON p.id = "
+		       "o.person_id WHERE p.handle = 'bob' AND o.subject LIKE "
+		       "'Security quiz QZ-1 closed%'",
+		       NULL);
+	assert_non_null(body);
+	assert_non_null(strstr(body, "eng              1/3 completed (33%), "
+				     "score 100% (4 of 4 answers right)"));
+	assert_non_null(strstr(body, "did not finish: frank."));
+	free(body);
+	/* dana: security, eng and audit (her reports' teams) */
+	assert_int_equal(sent(t, "nudge", "QZ-1 closed: 1 of 6"), 1);
+	r = as(t, "carol", "quiz stats QZ-1", &ok);
+	assert_true(ok);
+	assert_non_null(strstr(r, "QZ-1 (closed; was open until 2026-10-18"));
+	r = as(t, "frank", "quiz answer 2", &ok);
+	assert_false(ok);
+	/* nothing more for this campaign, across a restart */
+	restart(t);
+	assert_int_equal(pass(t, "2026-10-26 10:00"), 0);
+	assert_int_equal(pass(t, "2026-12-21 10:00"), 0);
+	/* the next quarter; the new year brings the annual risk assessment
+	 * to the two isms_managers */
+	assert_int_equal(pass(t, "2027-01-04 10:00"), 7 + 2);
+	assert_int_equal(sent(t, "quiz", "QZ-2: question 1"), 7);
+	assert_int_equal(sent(t, "nudge", "Annual risk assessment 2027"), 2);
+	/* down from January to August: QZ-2 closes, its results go out, one
+	 * campaign (not two) opens for the current quarter, and planning the
+	 * management review (due six months after the start) is overdue */
+	assert_int_equal(pass(t, "2027-08-02 10:00"), 7 + 3 + 2);
+	assert_int_equal(sent(t, "nudge", "Management review overdue (due "
+					  "2027-03-01): none is planned"),
+			 2);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM quiz_campaigns"), 3);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM quiz_campaigns WHERE "
+				  "period = '2027-07-01' AND status = 'open'"),
+			 1);
+	assert_int_equal(pass(t, "2027-08-02 11:00"), 0);
+	quiz_bank_free(&b);
+	tenv_free(t);
+}
+
+static void
+test_periodic_campaign_rules(void **state)
+{
+	struct tenv *t = env();
+	int ok;
+
+	(void)state;
+	/* off: none */
+	assert_int_equal(pass(t, "2026-10-05 10:00"), 0);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM quiz_campaigns"), 0);
+	/* a campaign for everyone started by hand counts for the period */
+	set(&t->cfg.quiz_every, "1m");
+	test_clock = at(t, "2026-10-05 10:00");
+	as(t, "carol", "quiz start questions=1", &ok);
+	assert_true(ok);
+	assert_int_equal(pass(t, "2026-10-05 10:05"), 0);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM quiz_campaigns"), 1);
+	/* a team campaign does not; next month one opens */
+	as(t, "carol", "quiz start questions=1 audience=team:eng", &ok);
+	assert_int_equal(pass(t, "2026-11-02 10:00") > 0, 1);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM quiz_campaigns WHERE "
+				  "period = '2026-11-01'"),
+			 1);
+	/* weekly: Monday-based weeks */
+	set(&t->cfg.quiz_every, "2w");
+	assert_int_equal(pass(t, "2026-11-04 10:00") >= 0, 1);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM nudges WHERE kind = "
+				  "'quiz.campaign' AND period = '2026-11-02'"),
+			 1);
+	tenv_free(t);
+}
+
+static void
+test_pass_is_pure(void **state)
+{
+	struct tenv *t = env();
+	int64_t when, after;
+	int ok;
+
+	(void)state;
+	test_clock = at(t, "2026-11-20 11:00");
+	as(t, "frank", "/incident Lost phone personal_data=yes", &ok);
+	when = at(t, "2026-11-21 12:00");
+	test_clock = 1; /* the store's clock is not the pass's */
+	assert_int_equal(sched_run(t->st, &t->cfg, when), 2);
+	/* everything the pass wrote is dated as of its instant */
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM outbox WHERE kind = "
+				  "'breach' AND created_at = 1795258800"),
+			 2);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM nudges WHERE sent_at = "
+				  "1795258800"),
+			 1);
+	/* and the store's own clock is back */
+	assert_ptr_equal(t->st->now, test_now);
+	after = store_now(t->st);
+	assert_int_equal(after, 1);
+	tenv_free(t);
+}
+
+/*
+ * For tests of one kind of nudge: the ISMS started at since, and its
+ * management review and internal audit are planned far ahead, so that
+ * nothing else is due.
+ */
+static struct tenv *
+env_quiet(const char *since)
+{
+	struct tenv *t = env();
+	int ok;
+
+	test_clock = at(t, since);
+	db_exec(t->st, "UPDATE people SET created_at = ?", "i", test_clock);
+	as(t, "carol", "review plan date=2030-01-07", &ok);
+	assert_true(ok);
+	as(t, "carol", "audit plan ISMS date=2030-01-07 auditor=@grace", &ok);
+	assert_true(ok);
+	db_exec(t->st, "DELETE FROM outbox", NULL);
+	return t;
+}
+
+static void
+test_risk_review(void **state)
+{
+	struct tenv *t = env_quiet("2027-01-01 08:00");
+
+	(void)state;
+	/* 4 x 4 = 16, high: reviewed every 6 months, due 2027-07-04 */
+	at_do(t, "2027-01-04 10:00", "bob",
+	      "risk add Laptop theft likelihood=4 impact=4");
+	assert_int_equal(pass(t, "2027-06-18 10:00"), 0);
+	/* announced 14 days ahead, on the first working day in the window */
+	assert_int_equal(pass(t, "2027-06-21 09:00"), 1);
+	assert_int_equal(sent_to(t, "bob", "Risk review due on 2027-07-04: "
+					   "RSK-1 [high] Laptop theft"),
+			 1);
+	assert_int_equal(pass(t, "2027-06-28 10:00"), 0);
+	/* due: nudged, then once a week */
+	assert_int_equal(pass(t, "2027-07-05 10:00"), 1);
+	assert_int_equal(sent_to(t, "bob", "Risk review overdue (due "
+					   "2027-07-04): RSK-1"),
+			 1);
+	assert_int_equal(pass(t, "2027-07-06 10:00"), 0);
+	restart(t);
+	assert_int_equal(pass(t, "2027-07-09 10:00"), 0);
+	assert_int_equal(pass(t, "2027-07-12 10:00"), 1);
+	/* down for eight weeks: caught up once */
+	assert_int_equal(pass(t, "2027-09-06 10:00"), 1);
+	assert_int_equal(pass(t, "2027-09-06 11:00"), 0);
+	assert_int_equal(sent_to(t, "bob", "Risk review overdue"), 3);
+	/* re-assessed: a new review date, no more nudges */
+	at_do(t, "2027-09-06 11:30", "bob", "risk update RSK-1 likelihood=2");
+	assert_int_equal(pass(t, "2027-09-13 10:00"), 0);
+	assert_int_equal(pass(t, "2027-10-11 10:00"), 0);
+	tenv_free(t);
+}
+
+static void
+test_action_overdue_escalation(void **state)
+{
+	struct tenv *t = env_quiet("2027-01-01 08:00");
+
+	(void)state;
+	at_do(t, "2027-03-01 10:00", "carol",
+	      "action add Rotate the API keys owner=@frank due=2027-03-15");
+	assert_int_equal(pass(t, "2027-03-05 10:00"), 0);
+	/* seven days ahead */
+	assert_int_equal(pass(t, "2027-03-08 10:00"), 1);
+	assert_int_equal(sent_to(t, "frank", "Action due on 2027-03-15: ACT-1 "
+					     "Rotate the API keys"),
+			 1);
+	assert_int_equal(pass(t, "2027-03-15 10:00"), 0); /* the due day */
+	/* overdue from the day after */
+	assert_int_equal(pass(t, "2027-03-16 10:00"), 1);
+	assert_int_equal(sent_to(t, "frank", "Action overdue (due 2027-03-15)"),
+			 1);
+	assert_int_equal(pass(t, "2027-03-22 10:00"), 0); /* < repeat_days */
+	/* a week on: the owner again, and escalate_after_days (7) have
+	 * passed, so frank's manager bob is told, once */
+	assert_int_equal(pass(t, "2027-03-23 10:00"), 2);
+	assert_int_equal(sent_to(t, "bob", "Overdue action of frank (due "
+					   "2027-03-15): ACT-1"),
+			 1);
+	/* the same weekday and hour after the switch to summer time (six
+	 * days and 23 hours later) is a week later */
+	assert_int_equal(pass(t, "2027-03-30 10:00"), 1);
+	assert_int_equal(sent_to(t, "frank", "Action overdue"), 3);
+	assert_int_equal(sent_to(t, "bob", "Overdue action"), 1);
+	at_do(t, "2027-03-30 11:00", "frank", "action done ACT-1 rotated");
+	assert_int_equal(pass(t, "2027-04-06 10:00"), 0);
+	/* a shorter escalation threshold escalates sooner */
+	t->cfg.nudge_escalate_after_days = 2;
+	at_do(t, "2027-04-06 11:00", "carol",
+	      "action add Patch the VPN owner=@alice due=2027-04-07");
+	assert_int_equal(pass(t, "2027-04-08 10:00"), 1); /* overdue */
+	assert_int_equal(pass(t, "2027-04-09 10:00"), 0);
+	assert_int_equal(pass(t, "2027-04-10 10:00"), 0); /* Saturday */
+	assert_int_equal(pass(t, "2027-04-12 10:00"), 1); /* Monday */
+	assert_int_equal(sent_to(t, "bob", "Overdue action of alice"), 1);
+	tenv_free(t);
+}
+
+static void
+test_documents(void **state)
+{
+	struct tenv *t = env_quiet("2027-01-01 08:00");
+	static const char *const first[] = {"alice", "bob", "carol", "dana",
+					    "erik"};
+	size_t i;
+
+	(void)state;
+	at_do(t, "2027-02-01 10:00", "carol",
+	      "doc add Acceptable use policy review_every=1m ack=required");
+	/* everyone is asked to acknowledge it */
+	assert_int_equal(pass(t, "2027-02-01 10:05"), 7);
+	assert_int_equal(sent(t, "nudge", "Please read and acknowledge DOC-1: "
+					  "Acceptable use policy"),
+			 7);
+	for (i = 0; i < ARRAY_LEN(first); i++)
+		at_do(t, "2027-02-01 11:00", first[i], "doc ack DOC-1");
+	assert_int_equal(pass(t, "2027-02-05 10:05"), 0);
+	/* a week on, the two who have not */
+	assert_int_equal(pass(t, "2027-02-08 10:05"), 2);
+	assert_int_equal(sent_to(t, "frank", "acknowledge DOC-1"), 2);
+	assert_int_equal(sent_to(t, "grace", "acknowledge DOC-1"), 2);
+	/* the review (due 2027-03-01) is announced to the owner */
+	assert_int_equal(pass(t, "2027-02-15 10:05"), 1 + 2);
+	assert_int_equal(sent_to(t, "carol", "Document review due on "
+					     "2027-03-01: DOC-1"),
+			 1);
+	at_do(t, "2027-02-15 11:00", "frank", "doc ack DOC-1");
+	assert_int_equal(pass(t, "2027-02-22 10:05"), 1);
+	assert_int_equal(pass(t, "2027-03-01 10:05"), 2); /* review, grace */
+	assert_int_equal(sent_to(t, "carol", "Document review overdue"), 1);
+	at_do(t, "2027-03-01 11:00", "carol", "doc reviewed DOC-1");
+	at_do(t, "2027-03-01 11:00", "grace", "doc ack DOC-1");
+	assert_int_equal(pass(t, "2027-03-08 10:05"), 0);
+	assert_int_equal(sent_to(t, "grace", "acknowledge DOC-1"), 5);
+	tenv_free(t);
+}
+
+static void
+test_reviews_and_audits(void **state)
+{
+	struct tenv *t = env();
+
+	(void)state;
+	at_do(t, "2027-01-04 10:00", "carol", "review plan date=2027-02-15");
+	at_do(t, "2027-01-04 10:00", "carol",
+	      "audit plan Access control date=2027-03-10 auditor=@grace");
+	/* the year's risk assessment, to both isms_managers */
+	assert_int_equal(pass(t, "2027-01-04 10:05"), 2);
+	assert_int_equal(sent_to(t, "erik", "Annual risk assessment 2027"), 1);
+	assert_int_equal(pass(t, "2027-01-25 10:05"), 0);
+	/* 14 days before the management review */
+	assert_int_equal(pass(t, "2027-02-01 10:05"), 2);
+	assert_int_equal(sent_to(t, "carol", "Management review due on "
+					     "2027-02-15: MR-1"),
+			 1);
+	assert_int_equal(pass(t, "2027-02-08 10:05"), 0);
+	/* its day came and it is not recorded */
+	assert_int_equal(pass(t, "2027-02-15 10:05"), 2);
+	at_do(t, "2027-02-15 16:00", "carol", "review record MR-1 Keep going");
+	assert_int_equal(pass(t, "2027-02-22 10:05"), 0);
+	/* the auditor, 14 days before the audit */
+	assert_int_equal(pass(t, "2027-02-24 10:05"), 1);
+	assert_int_equal(sent_to(t, "grace", "Internal audit due on "
+					     "2027-03-10: AUD-1 Access "
+					     "control"),
+			 1);
+	assert_int_equal(pass(t, "2027-03-10 10:05"), 0);
+	/* the next review is due six months after the last one */
+	assert_int_equal(pass(t, "2027-07-30 10:05"), 0);
+	assert_int_equal(pass(t, "2027-08-02 10:05"), 2);
+	assert_int_equal(sent_to(t, "carol", "Management review due on "
+					     "2027-08-15: none is planned"),
+			 1);
+	assert_int_equal(pass(t, "2027-08-09 10:05"), 0);
+	/* no internal audit planned a year after the last: ask for one */
+	assert_int_equal(pass(t, "2028-02-25 10:05"), 2 + 2 + 2);
+	assert_int_equal(sent_to(t, "erik", "Internal audit plan due on "
+					    "2028-03-10: no audit is planned"),
+			 1);
+	tenv_free(t);
+}
+
+static void
+test_report_mail(void **state)
+{
+	struct tenv *t = env_quiet("2027-01-01 08:00");
+	char *text, *html;
+	int ok;
+
+	(void)state;
+	set(&t->cfg.report_recipients,
+	    "board@example.org, dana,nobody , @grace");
+	db_exec(t->st,
+		"UPDATE people SET timezone = 'America/New_York' WHERE handle "
+		"= 'grace'",
+		NULL);
+	at_do(t, "2027-02-01 10:00", "bob",
+	      "risk add Ransomware <&> backups likelihood=5 impact=5");
+	at_do(t, "2027-02-01 10:00", "bob",
+	      "risk add Shoulder surfing likelihood=3 impact=3");
+	at_do(t, "2027-02-01 10:00", "alice",
+	      "/incident Phishing wave severity=high");
+	at_do(t, "2027-02-01 10:00", "carol",
+	      "action add Train the staff owner=@bob due=2027-02-10");
+	at_do(t, "2027-02-01 10:00", "carol", "quiz start questions=1");
+	as(t, "alice", "quiz answer 1", &ok);
+	db_exec(t->st, "DELETE FROM outbox", NULL);
+	/* March: the board's address and dana at 10:00 Berlin; grace is in
+	 * New York (04:00) and gets hers at 09:00 there */
+	assert_true(pass(t, "2027-03-01 10:00") >= 2);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM outbox WHERE kind = "
+				  "'report' AND address = 'board@example.org' "
+				  "AND person_id IS NULL AND html LIKE "
+				  "'<html>%'"),
+			 1);
+	assert_int_equal(sent_to(t, "dana", "ISMS management report, Example "
+					    "Org, 2027-03-01"),
+			 1);
+	assert_int_equal(sent_to(t, "grace", "ISMS management report"), 0);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM nudges WHERE kind = "
+				  "'report.unknown' AND object = 'nobody'"),
+			 1);
+	text = db_text(t->st,
+		       "SELECT body FROM outbox WHERE address = "
+		       "'board@example.org'",
+		       NULL);
+	html = db_text(t->st,
+		       "SELECT html FROM outbox WHERE address = "
+		       "'board@example.org'",
+		       NULL);
+	/* the text is the report command's, as of the same time */
+	{
+		const char *r = as(t, "dana", "report", &ok);
+
+		assert_true(ok);
+		assert_string_equal(r, text);
+	}
+	assert_non_null(strstr(text, "ISMS management summary, Example Org, "
+				     "2027-03-01"));
+	assert_non_null(strstr(text, "Risks: 2 (critical 1, high 0, medium 1, "
+				     "low 0)"));
+	assert_non_null(strstr(text, "Open incidents: critical 0, high 1, "
+				     "medium 0, low 0 (1 open"));
+	assert_non_null(strstr(text, "Actions: 1 open, 1 overdue, 0 done."));
+	/* the campaign closed before the report was written */
+	assert_non_null(strstr(text, "Quiz completion: QZ-1 (closed, ran until "
+				     "2027-02-14) 1 of 7 people completed "
+				     "(14%), "));
+	assert_non_null(strstr(text, "Reviews due in the next 30 days:"));
+	/* the HTML: sections, the coloured heat map, escaped text */
+	assert_non_null(strstr(html, "<h2>Heat map</h2>\n<table"));
+	assert_non_null(strstr(html, "background:#ff6b6b;border:2px solid "
+				     "#fff;padding:8px 14px\" title=\"critical "
+				     "(25)\">1</td>"));
+	assert_non_null(strstr(html, "title=\"medium (9)\">1</td>"));
+	assert_non_null(strstr(html, "<h2>Incidents</h2>\n<p style=\"white-"
+				     "space:pre-wrap\">Open incidents: "));
+	assert_non_null(strstr(html, "<h2>Awareness</h2>"));
+	assert_null(strstr(html, "```"));
+	free(text);
+	free(html);
+	/* once per period and recipient */
+	assert_int_equal(pass(t, "2027-03-01 10:30"), 0);
+	assert_int_equal(pass(t, "2027-03-01 15:00"), 1); /* grace */
+	assert_int_equal(sent_to(t, "grace", "ISMS management report"), 1);
+	restart(t);
+	assert_int_equal(pass(t, "2027-03-08 15:00") >= 0, 1);
+	assert_int_equal(sent(t, "report", "ISMS management report"), 3);
+	/* down from March to September: one report each, not six */
+	assert_true(pass(t, "2027-09-06 15:00") >= 3);
+	assert_int_equal(sent(t, "report", "ISMS management report"), 6);
+	/* off: none */
+	set(&t->cfg.report_every, "off");
+	assert_true(pass(t, "2027-10-04 15:00") >= 0);
+	assert_int_equal(sent(t, "report", "ISMS management report"), 6);
+	tenv_free(t);
+}
+
+/*
+ * Weekly passes at a fixed local time keep reminding across the switch to
+ * summer time (the repeat windows are counted in days, not seconds).
+ */
+static void
+test_weekly_reminders_across_dst(void **state)
+{
+	struct tenv *t = env_quiet("2027-01-01 08:00");
+	static const char *const mondays[] = {
+	    "2027-03-22", "2027-03-29", "2027-04-05", "2027-04-12"};
+	size_t i;
+
+	(void)state;
+	at_do(t, "2027-03-15 10:00", "carol",
+	      "quiz start questions=1 audience=team:eng deadline=2027-05-01");
+	for (i = 0; i < ARRAY_LEN(mondays); i++) {
+		char when[32];
+
+		snprintf(when, sizeof(when), "%s 10:00", mondays[i]);
+		assert_int_equal(pass(t, when), 3);
+	}
+	assert_int_equal(sent_to(t, "frank", "Reminder: security quiz QZ-1"),
+			 4);
+	tenv_free(t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_breach_clock),
+	    cmocka_unit_test(test_approval_remind_and_escalate),
+	    cmocka_unit_test(test_quiet_hours),
+	    cmocka_unit_test(test_campaign_start_to_close),
+	    cmocka_unit_test(test_periodic_campaign_rules),
+	    cmocka_unit_test(test_pass_is_pure),
+	    cmocka_unit_test(test_risk_review),
+	    cmocka_unit_test(test_action_overdue_escalation),
+	    cmocka_unit_test(test_documents),
+	    cmocka_unit_test(test_reviews_and_audits),
+	    cmocka_unit_test(test_report_mail),
+	    cmocka_unit_test(test_weekly_reminders_across_dst),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

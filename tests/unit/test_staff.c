@@ -1,0 +1,126 @@
+/* Unit tests of the staff CSV import. */
+#include "testutil.h"
+
+#define HDR STAFF_HEADER "\n"
+
+static int
+import(struct tenv *t, const char *csv, char *err, size_t errlen)
+{
+	int c, u;
+
+	return staff_import(t->st, csv, strlen(csv), "test", &c, &u, err,
+			    errlen);
+}
+
+static void
+test_upsert_and_managers(void **state)
+{
+	struct tenv *t = tenv_new();
+	struct person p;
+	char err[256];
+	int c, u;
+	const char *csv =
+	    HDR "zed,Zed Z,zed@example.org,,,yan,ops,UTC,risk_owner\n"
+		"yan,\"Yan, Y\",yan@example.org,U0YAN,@yan:example.org,,ops,,"
+		"manager\n";
+
+	(void)state;
+	assert_int_equal(staff_import(t->st, csv, strlen(csv), "test", &c, &u,
+				      err, sizeof(err)),
+			 0);
+	assert_int_equal(c, 2);
+	assert_int_equal(store_person_find(t->st, "handle", "zed", &p), 1);
+	assert_true(p.roles & ROLE_RISK_OWNER);
+	assert_true(p.roles & ROLE_STAFF);
+	assert_true(p.manager_id > 0); /* manager listed later in the file */
+	assert_int_equal(store_person_find(t->st, "handle", "yan", &p), 1);
+	assert_string_equal(p.name, "Yan, Y");
+	/* re-import updates by handle */
+	csv = HDR "yan,Yan Young,yan@example.org,U0YAN,,,ops,,manager;auditor\n";
+	assert_int_equal(staff_import(t->st, csv, strlen(csv), "test", &c, &u,
+				      err, sizeof(err)),
+			 0);
+	assert_int_equal(u, 1);
+	assert_int_equal(c, 0);
+	assert_int_equal(store_person_find(t->st, "handle", "yan", &p), 1);
+	assert_string_equal(p.name, "Yan Young");
+	assert_true(p.roles & ROLE_AUDITOR);
+	assert_string_equal(p.matrix_id, "");
+	tenv_free(t);
+}
+
+static void
+test_bad_rows_import_nothing(void **state)
+{
+	static const struct {
+		const char *row, *msg;
+	} bad[] = {
+	    {"ok1,Ok,ok1@example.org,,,,,,\nbad handle,X,,,,,,,\n",
+	     "line 3 (bad handle): handle must be"},
+	    {"x,,,,,,,,\n", "line 2 (x): name is required"},
+	    {"x,X,not-an-email,,,,,,\n", "invalid e-mail"},
+	    {"x,X,,u123,,,,,\n", "invalid Slack user id"},
+	    {"x,X,,,alice:example.org,,,,\n", "invalid Matrix id"},
+	    {"x,X,,,,,,Mars/Olympus,\n", "unknown time zone"},
+	    {"x,X,,,,,,,superuser\n", "unknown role"},
+	    {"x,X,,,,ghost,,,\n", "manager \"ghost\" is not in the file"},
+	    {"x,X,,,,x,,,\n", "own manager"},
+	    {"x,X,,,\n", "expected 9 fields, found 5"},
+	    {"x,\"X,,,,,,,\n", "malformed quoting"},
+	    {"x,X,alice@example.org,,,,,,\n", "conflicts with another person"},
+	};
+	struct tenv *t = tenv_new();
+	int64_t before = count(t, "SELECT COUNT(*) FROM people");
+	int64_t audit = count(t, "SELECT COUNT(*) FROM audit_log");
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char csv[512], err[256] = "";
+
+		snprintf(csv, sizeof(csv), HDR "%s", bad[i].row);
+		assert_int_equal(import(t, csv, err, sizeof(err)), -1);
+		if (strstr(err, bad[i].msg) == NULL)
+			fail_msg("row %zu: \"%s\" lacks \"%s\"", i, err,
+				 bad[i].msg);
+	}
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM people"), before);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM audit_log"), audit);
+	tenv_free(t);
+}
+
+static void
+test_header_and_encoding(void **state)
+{
+	struct tenv *t = tenv_new();
+	char err[256];
+
+	(void)state;
+	assert_int_equal(import(t, "handle,name\nx,X\n", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "header must be exactly"));
+	assert_int_equal(import(t, HDR "x,\xff\xfe,,,,,,,\n", err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "UTF-8"));
+	/* a spreadsheet's BOM and CRLF line ends are fine */
+	assert_int_equal(import(t,
+				"\xef\xbb\xbf" STAFF_HEADER
+				"\r\nq,Q\xc3\xa9,,,,,,,\r\n\r\n",
+				err, sizeof(err)),
+			 0);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM people WHERE "
+				  "handle = 'q'"),
+			 1);
+	tenv_free(t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_upsert_and_managers),
+	    cmocka_unit_test(test_bad_rows_import_nothing),
+	    cmocka_unit_test(test_header_and_encoding),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
