@@ -27,10 +27,10 @@
 #include "mailin.h"
 #include "mime.h"
 
-#define SMTP_BATCH 32          /* messages per SMTP session */
-#define SMTP_TIMEOUT_MS 30000  /* per SMTP wait (greeting, reply, data) */
-#define IMAP_BATCH 20          /* messages fetched per poll */
-#define IMAP_TIMEOUT_S 60      /* per IMAP operation */
+#define SMTP_BATCH	   32	 /* messages per SMTP session */
+#define SMTP_TIMEOUT_MS	   30000 /* per SMTP wait (greeting, reply, data) */
+#define IMAP_BATCH	   20	 /* messages fetched per poll */
+#define IMAP_TIMEOUT_S	   60	 /* per IMAP operation */
 #define IMAP_FIRST_POLL_MS 1000
 
 /* One message for SMTP. The worker reads the copies and sets the result. */
@@ -39,10 +39,10 @@ struct smtp_item {
 	int64_t delivery_id;
 	int64_t outbox_id;
 	char *rcpt;
-	char *message;    /* the whole RFC 5322 text */
+	char *message;	  /* the whole RFC 5322 text */
 	char *message_id; /* without angle brackets */
-	char *subject;    /* for a failure notice */
-	int is_notice;    /* itself a failure notice: no notice about it */
+	char *subject;	  /* for a failure notice */
+	int is_notice;	  /* itself a failure notice: no notice about it */
 	void *esmtp_msg;  /* worker only */
 	void *esmtp_rcpt; /* worker only */
 	enum send_result result;
@@ -72,9 +72,9 @@ struct fetched {
 struct imap_job {
 	uv_work_t req;
 	struct mail *m;
-	CURL *curl; /* the adapter's handle, used by one job at a time */
+	CURL *curl;	   /* the adapter's handle, used by one job at a time */
 	atomic_int *abort; /* set on stop: IMAP transfers end early */
-	char *url;  /* imap[s]://host[:port]/MAILBOX */
+	char *url;	   /* imap[s]://host[:port]/MAILBOX */
 	char *user;
 	char *password;
 	long use_ssl;
@@ -95,7 +95,7 @@ struct mail {
 	uv_timer_t poll_timer;
 	CURL *curl;
 	atomic_int abort; /* read by IMAP workers */
-	char *imap_url; /* normalised, with a mailbox */
+	char *imap_url;	  /* normalised, with a mailbox */
 	char *smtp_server;
 	char last_imap_error[CURL_ERROR_SIZE + 96];
 };
@@ -128,8 +128,7 @@ item_free(struct smtp_item *it)
 
 /* Runs in the thread pool: supplies the AUTH user and password. */
 static int
-smtp_interact(auth_client_request_t req, char **result, int fields,
-	      void *arg)
+smtp_interact(auth_client_request_t req, char **result, int fields, void *arg)
 {
 	struct smtp_job *job = arg;
 	int i;
@@ -180,8 +179,7 @@ smtp_event(smtp_session_t session, int event, void *arg, ...)
 }
 
 static void
-status_text(char *out, size_t len, const char *stage,
-	    const smtp_status_t *st)
+status_text(char *out, size_t len, const char *stage, const smtp_status_t *st)
 {
 	char *t = xstrdup(st->text ? st->text : ""), *p;
 
@@ -216,8 +214,8 @@ smtp_classify(const struct smtp_job *job, struct smtp_item *it)
 	} else if (rs->code >= 400) {
 		it->result = SEND_RETRY;
 		status_text(it->error, sizeof(it->error), "RCPT TO", rs);
-	} else if (ms == NULL || ms->code == 0 || (ms->code >= 400 &&
-						   ms->code < 500)) {
+	} else if (ms == NULL || ms->code == 0 ||
+		   (ms->code >= 400 && ms->code < 500)) {
 		it->result = SEND_RETRY;
 		if (ms != NULL && ms->code)
 			status_text(it->error, sizeof(it->error), "DATA", ms);
@@ -302,8 +300,8 @@ smtp_work(uv_work_t *req)
 			it->result = SEND_RETRY;
 			snprintf(it->error, sizeof(it->error),
 				 "SMTP session to %.60s failed: %.80s%s%.80s",
-				 job->server, err, job->tls_error[0] ? "; " : "",
-				 job->tls_error);
+				 job->server, err,
+				 job->tls_error[0] ? "; " : "", job->tls_error);
 		}
 	} else {
 		for (it = job->items; it; it = it->next)
@@ -321,16 +319,19 @@ failure_notice(struct mail *m, const struct smtp_item *it)
 {
 	struct store *st = m->gw->st;
 	struct isms_reply rp = {0};
-	struct isms_request rq = {.via = "mail", .id_kind = "handle",
-				  .id = "system", .text = ""};
-	struct cmd_ctx ctx = {.st = st, .cfg = &m->gw->cfg, .rq = &rq,
-			      .rp = &rp, .now = store_now(st)};
-	json_t *payload = json_pack("{s:I}", "failed_delivery",
-				    (json_int_t)it->outbox_id);
+	struct isms_request rq = {
+	    .via = "mail", .id_kind = "handle", .id = "system", .text = ""};
+	struct cmd_ctx ctx = {.st = st,
+			      .cfg = &m->gw->cfg,
+			      .rq = &rq,
+			      .rp = &rp,
+			      .now = store_now(st)};
+	json_t *payload =
+	    json_pack("{s:I}", "failed_delivery", (json_int_t)it->outbox_id);
 	char *subject, *body;
 
-	subject = xasprintf("Undeliverable mail to %s: %s", it->rcpt,
-			    it->subject);
+	subject =
+	    xasprintf("Undeliverable mail to %s: %s", it->rcpt, it->subject);
 	body = xasprintf("The message \"%s\" could not be delivered to %s "
 			 "(outbox %lld): %s\n\nCheck the address in the "
 			 "directory; the message will not be retried.",
@@ -416,15 +417,13 @@ smtp_kick(struct mail *m)
 	job->server = xstrdup(m->smtp_server);
 	if (cfg->mail_smtp_user != NULL && *cfg->mail_smtp_user != '\0') {
 		job->user = xstrdup(cfg->mail_smtp_user);
-		job->password = xstrdup(cfg->mail_smtp_password
-					    ? cfg->mail_smtp_password
-					    : "");
+		job->password = xstrdup(
+		    cfg->mail_smtp_password ? cfg->mail_smtp_password : "");
 	}
 	job->require_tls = strcmp(cfg->mail_starttls, "required") == 0;
 	job->from = xstrdup(cfg->mail_from);
 	m->smtp_busy = 1;
-	if (uv_queue_work(m->gw->loop, &job->req, smtp_work, smtp_after) !=
-	    0) {
+	if (uv_queue_work(m->gw->loop, &job->req, smtp_work, smtp_after) != 0) {
 		/* cannot happen with a valid loop; report as a retry */
 		m->smtp_busy = 0;
 		log_error("mail: cannot queue SMTP work");
@@ -437,10 +436,10 @@ smtp_kick(struct mail *m)
 static char *
 thread_parent(struct mail *m, const struct outmsg *msg, json_t *payload)
 {
-	const char *irt = json_string_value(json_object_get(payload,
-							    "in_reply_to"));
-	json_int_t apr = json_integer_value(json_object_get(payload,
-							    "approval"));
+	const char *irt =
+	    json_string_value(json_object_get(payload, "in_reply_to"));
+	json_int_t apr =
+	    json_integer_value(json_object_get(payload, "approval"));
 
 	if (irt != NULL && *irt != '\0' && strlen(irt) < 250 &&
 	    strpbrk(irt, "<> \t\r\n") == NULL)
@@ -514,14 +513,14 @@ mail_send(void *state, const struct outmsg *msg)
 	const char *rcpt = msg->address;
 	struct mailbuild b = {0};
 	struct smtp_item *it;
-	json_t *payload = json_loads(msg->payload ? msg->payload : "{}", 0,
-				     NULL);
+	json_t *payload =
+	    json_loads(msg->payload ? msg->payload : "{}", 0, NULL);
 	char *reply_to = NULL, *parent = NULL, *html = NULL, *from_name;
 
 	if (m->stopping) {
 		json_decref(payload);
-		gw_delivery_done(m->gw, msg->delivery_id, SEND_RETRY, NULL, NULL,
-				 0, "the mail transport stopped");
+		gw_delivery_done(m->gw, msg->delivery_id, SEND_RETRY, NULL,
+				 NULL, 0, "the mail transport stopped");
 		return;
 	}
 	if (rcpt == NULL && msg->to != NULL)
@@ -539,13 +538,12 @@ mail_send(void *state, const struct outmsg *msg)
 	it->subject = xstrdup(msg->subject);
 	it->is_notice = json_object_get(payload, "failed_delivery") != NULL;
 	/* stable per delivery: a retry re-sends the same Message-ID */
-	it->message_id = xasprintf("isms.%lld.%lld@%s",
-				   (long long)msg->outbox_id,
-				   (long long)msg->delivery_id,
-				   mailbuild_domain(cfg->mail_from));
+	it->message_id = xasprintf(
+	    "isms.%lld.%lld@%s", (long long)msg->outbox_id,
+	    (long long)msg->delivery_id, mailbuild_domain(cfg->mail_from));
 	if (strcmp(msg->kind, "approval") == 0 && msg->to != NULL) {
-		json_int_t apr = json_integer_value(json_object_get(payload,
-								    "approval"));
+		json_int_t apr =
+		    json_integer_value(json_object_get(payload, "approval"));
 
 		if (apr > 0)
 			reply_to = mailin_reply_address(m->gw->st, cfg, apr,
@@ -554,9 +552,8 @@ mail_send(void *state, const struct outmsg *msg)
 			html = approval_html(msg, reply_to);
 	}
 	parent = thread_parent(m, msg, payload);
-	from_name = xasprintf("%s ISMS", cfg->org_name && *cfg->org_name
-					     ? cfg->org_name
-					     : "");
+	from_name = xasprintf(
+	    "%s ISMS", cfg->org_name && *cfg->org_name ? cfg->org_name : "");
 	b.from = cfg->mail_from;
 	b.from_name = str_trim(from_name);
 	b.to = rcpt;
@@ -742,8 +739,8 @@ imap_store_work(uv_work_t *req)
 	char errbuf[CURL_ERROR_SIZE];
 	struct buf out = {0};
 	struct sink sink = {&out, 1024 * 1024, 0};
-	char *cmd = xasprintf("UID STORE %s +FLAGS ($IsmsDone \\Seen)",
-			      job->store_set);
+	char *cmd =
+	    xasprintf("UID STORE %s +FLAGS ($IsmsDone \\Seen)", job->store_set);
 	CURLcode rc = imap_do(job, job->url, cmd, &sink, errbuf);
 
 	if (rc != CURLE_OK)
@@ -785,9 +782,8 @@ imap_job_new(struct mail *m)
 	job->url = xstrdup(m->imap_url);
 	if (cfg->mail_imap_user != NULL && *cfg->mail_imap_user != '\0') {
 		job->user = xstrdup(cfg->mail_imap_user);
-		job->password = xstrdup(cfg->mail_imap_password
-					    ? cfg->mail_imap_password
-					    : "");
+		job->password = xstrdup(
+		    cfg->mail_imap_password ? cfg->mail_imap_password : "");
 	}
 	job->use_ssl = strcmp(cfg->mail_starttls, "required") == 0
 			   ? (long)CURLUSESSL_ALL

@@ -14,11 +14,11 @@
 
 #include "../gateway/util.h"
 
-#define BOUNDARY "=_isms-alternative"
-#define QP_LINE 76
-#define WORD_BYTES 45 /* bytes per encoded word: 60 base64 characters */
+#define BOUNDARY    "=_isms-alternative"
+#define QP_LINE	    76
+#define WORD_BYTES  45	/* bytes per encoded word: 60 base64 characters */
 #define SUBJECT_MAX 250 /* bytes of a subject before it is cut */
-#define DNAME_MAX 120   /* bytes of a display name */
+#define DNAME_MAX   120 /* bytes of a display name */
 
 int
 mailbuild_address_ok(const char *a)
@@ -128,7 +128,8 @@ put_unstructured(struct buf *b, const char *name, const char *value)
 		while (*p) {
 			size_t w = strcspn(p + 1, " ") + 1;
 
-			if (col + w > 78 && col > strlen(name) + 2 && *p == ' ') {
+			if (col + w > 78 && col > strlen(name) + 2 &&
+			    *p == ' ') {
 				buf_puts(b, "\r\n");
 				col = 0;
 			}

@@ -10,18 +10,18 @@
 
 /* What goes into one message; every pointer borrowed. */
 struct mailbuild {
-	const char *from;        /* address */
-	const char *from_name;   /* display name (UTF-8) or NULL */
-	const char *to;          /* address */
-	const char *to_name;     /* display name or NULL */
-	const char *reply_to;    /* address or NULL */
-	const char *subject;     /* UTF-8; controls become blanks */
-	const char *text;        /* UTF-8 body */
-	const char *html;        /* UTF-8 HTML document, or NULL: from text */
-	const char *message_id;  /* without angle brackets */
+	const char *from;	 /* address */
+	const char *from_name;	 /* display name (UTF-8) or NULL */
+	const char *to;		 /* address */
+	const char *to_name;	 /* display name or NULL */
+	const char *reply_to;	 /* address or NULL */
+	const char *subject;	 /* UTF-8; controls become blanks */
+	const char *text;	 /* UTF-8 body */
+	const char *html;	 /* UTF-8 HTML document, or NULL: from text */
+	const char *message_id;	 /* without angle brackets */
 	const char *in_reply_to; /* Message-ID answered, or NULL */
 	const char *auto_submitted; /* "auto-generated", "auto-replied", NULL */
-	int64_t date;               /* UTC seconds */
+	int64_t date;		    /* UTC seconds */
 };
 
 /* The message with CRLF line ends, NUL-terminated; caller frees. */

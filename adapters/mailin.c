@@ -20,10 +20,10 @@
 #include "mailtoken.h"
 #include "mime.h"
 
-#define TOKEN_GRACE (7 * 86400) /* a token outlives its deadline by this */
+#define TOKEN_GRACE	   (7 * 86400) /* a token outlives its deadline by this */
 #define ATTACHMENTS_LISTED 10
-#define ANSWERS_PER_HOUR 10 /* mail answers to one address */
-#define CUT_NOTE "\n[... cut; the full text is in the mail]"
+#define ANSWERS_PER_HOUR   10 /* mail answers to one address */
+#define CUT_NOTE	   "\n[... cut; the full text is in the mail]"
 
 /* The headers that may carry the address a message was sent to. */
 static const char *const recipient_fields[] = {
@@ -41,9 +41,8 @@ struct inmsg {
 	struct mailin_outcome *out;
 };
 
-static void
-outcome(struct inmsg *in, enum mailin_what what, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void outcome(struct inmsg *in, enum mailin_what what, const char *fmt,
+		    ...) __attribute__((format(printf, 3, 4)));
 
 static void
 outcome(struct inmsg *in, enum mailin_what what, const char *fmt, ...)
@@ -76,8 +75,8 @@ char *
 mailin_reply_address(struct store *st, const struct config *cfg, int64_t apr,
 		     int64_t person_id)
 {
-	struct mailtoken t = {.kind = "approval", .object_id = apr,
-			      .person_id = person_id};
+	struct mailtoken t = {
+	    .kind = "approval", .object_id = apr, .person_id = person_id};
 	char local[128], tok[MAILTOKEN_LEN + 1], *secret = NULL, *r = NULL;
 	const char *domain;
 	int64_t deadline;
@@ -195,8 +194,7 @@ prop_is(const char *resinfo, const char *name, const char *want)
 }
 
 int
-mailin_dkim_pass(const char *value, const char *authserv_id,
-		 const char *domain)
+mailin_dkim_pass(const char *value, const char *authserv_id, const char *domain)
 {
 	char *v = strip_comments(value ? value : ""), *p = v, *piece;
 	int ok = 0;
@@ -239,17 +237,24 @@ static const char *
 automatic(const struct mime_msg *m)
 {
 	static const char *const subjects[] = {
-	    "out of office", "automatic reply", "auto:", "autoreply",
-	    "auto-reply", "auto reply", "abwesenheitsnotiz", "undeliverable:",
-	    "undelivered mail", "delivery status notification",
+	    "out of office",
+	    "automatic reply",
+	    "auto:",
+	    "autoreply",
+	    "auto-reply",
+	    "auto reply",
+	    "abwesenheitsnotiz",
+	    "undeliverable:",
+	    "undelivered mail",
+	    "delivery status notification",
 	};
 	const char *v;
 	size_t i;
 
 	v = mime_get(m, "Auto-Submitted");
-	if (v != NULL && !(str_casecmp_prefix(v, "no") &&
-			   (v[2] == '\0' || v[2] == ';' ||
-			    isspace((unsigned char)v[2]))))
+	if (v != NULL &&
+	    !(str_casecmp_prefix(v, "no") &&
+	      (v[2] == '\0' || v[2] == ';' || isspace((unsigned char)v[2]))))
 		return "Auto-Submitted";
 	v = mime_get(m, "Return-Path");
 	if (v != NULL) {
@@ -263,10 +268,10 @@ automatic(const struct mime_msg *m)
 	if (m->report)
 		return "a delivery or read report (multipart/report)";
 	v = mime_get(m, "Precedence");
-	if (v != NULL && (str_casecmp_prefix(v, "bulk") ||
-			  str_casecmp_prefix(v, "junk") ||
-			  str_casecmp_prefix(v, "list") ||
-			  str_casecmp_prefix(v, "auto_reply")))
+	if (v != NULL &&
+	    (str_casecmp_prefix(v, "bulk") || str_casecmp_prefix(v, "junk") ||
+	     str_casecmp_prefix(v, "list") ||
+	     str_casecmp_prefix(v, "auto_reply")))
 		return "Precedence bulk, list or auto_reply";
 	if (mime_get(m, "X-Autoreply") != NULL ||
 	    mime_get(m, "X-Autorespond") != NULL ||
@@ -386,8 +391,8 @@ answer(struct inmsg *in, const char *body)
 
 	subject = str_casecmp_prefix(in->m.subject, "re:")
 		      ? xstrdup(in->m.subject)
-		      : xasprintf("Re: %s", *in->m.subject ? in->m.subject
-							   : "your mail");
+		      : xasprintf("Re: %s",
+				  *in->m.subject ? in->m.subject : "your mail");
 	payload = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	id = store_outbox_add(in->st, 0, in->sender.email, "reply", subject,
@@ -422,10 +427,13 @@ static int
 triage(struct inmsg *in)
 {
 	struct isms_reply rp = {0};
-	struct isms_request rq = {.via = "mail", .id_kind = "email",
-				  .id = in->m.from, .text = ""};
-	struct cmd_ctx ctx = {.st = in->st, .cfg = in->cfg, .rq = &rq,
-			      .rp = &rp, .now = store_now(in->st)};
+	struct isms_request rq = {
+	    .via = "mail", .id_kind = "email", .id = in->m.from, .text = ""};
+	struct cmd_ctx ctx = {.st = in->st,
+			      .cfg = in->cfg,
+			      .rq = &rq,
+			      .rp = &rp,
+			      .now = store_now(in->st)};
 	char *subject, *body;
 	int rc;
 
@@ -494,8 +502,8 @@ approval_reply(struct inmsg *in, const char *token)
 	 * message for a redelivery. cmd_run nests in our transaction: a
 	 * refused command rolls back to its own savepoint only.
 	 */
-	struct isms_request rq = {.via = "mail", .id_kind = "email",
-				  .id = in->sender.email};
+	struct isms_request rq = {
+	    .via = "mail", .id_kind = "email", .id = in->sender.email};
 	char *secret = store_setting(in->st, "token_secret"), *line = NULL;
 	char *text = NULL, when[16], why[200];
 	enum mailtoken_status ts;
@@ -577,8 +585,9 @@ approval_reply(struct inmsg *in, const char *token)
 		if (rp.notices.len)
 			in->out->queued = 1;
 	} else {
-		outcome(in, MAILIN_REFUSED, "the command engine refused %s "
-					    "APR-%lld",
+		outcome(in, MAILIN_REFUSED,
+			"the command engine refused %s "
+			"APR-%lld",
 			approve ? "approve" : "reject", (long long)t.object_id);
 	}
 	rc = answer(in, buf_str(&rp.text));
@@ -595,8 +604,10 @@ static int
 incident_mail(struct inmsg *in)
 {
 	struct isms_reply rp = {0};
-	struct isms_request rq = {.via = "mail", .id_kind = "email",
-				  .id = in->m.from, .text = "",
+	struct isms_request rq = {.via = "mail",
+				  .id_kind = "email",
+				  .id = in->m.from,
+				  .text = "",
 				  .event_id = in->msgid};
 	struct incident_new inc = {0};
 	struct buf note = {0}, desc = {0};
@@ -668,8 +679,7 @@ dispatch(struct inmsg *in)
 		return 0;
 	}
 	if (in->m.nfrom != 1) {
-		outcome(in, MAILIN_IGNORED, "%zu From addresses",
-			in->m.nfrom);
+		outcome(in, MAILIN_IGNORED, "%zu From addresses", in->m.nfrom);
 		return 0;
 	}
 	if (in->cfg->mail_from != NULL &&
@@ -691,8 +701,9 @@ dispatch(struct inmsg *in)
 	}
 	if (addressed_to(in, in->cfg->mail_incident_address))
 		return incident_mail(in);
-	outcome(in, MAILIN_ANSWERED, "no reply token, not to the incident "
-				     "address");
+	outcome(in, MAILIN_ANSWERED,
+		"no reply token, not to the incident "
+		"address");
 	{
 		const char *ia = in->cfg->mail_incident_address;
 		char *body = xasprintf(

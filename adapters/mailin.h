@@ -15,21 +15,21 @@
 
 /* What became of a message. */
 enum mailin_what {
-	MAILIN_BROKEN,    /* unreadable MIME: nothing done */
+	MAILIN_BROKEN,	  /* unreadable MIME: nothing done */
 	MAILIN_DUPLICATE, /* Message-ID seen before: nothing done */
-	MAILIN_IGNORED,   /* automatic, from ourselves, no usable sender */
-	MAILIN_DECIDED,   /* an approval decision was recorded */
-	MAILIN_REFUSED,   /* a reply that decides nothing; sender told */
+	MAILIN_IGNORED,	  /* automatic, from ourselves, no usable sender */
+	MAILIN_DECIDED,	  /* an approval decision was recorded */
+	MAILIN_REFUSED,	  /* a reply that decides nothing; sender told */
 	MAILIN_INCIDENT,  /* a new incident; the reporter was told */
-	MAILIN_TRIAGE,    /* stranger: isms_managers told, sender not */
+	MAILIN_TRIAGE,	  /* stranger: isms_managers told, sender not */
 	MAILIN_ANSWERED,  /* a known sender told what this address takes */
 };
 
 struct mailin_outcome {
 	enum mailin_what what;
 	char reason[200]; /* for logs and tests; never the body */
-	int64_t object;   /* APR or INC number, when there is one */
-	int queued;       /* outbox rows were written */
+	int64_t object;	  /* APR or INC number, when there is one */
+	int queued;	  /* outbox rows were written */
 };
 
 /*
@@ -39,8 +39,8 @@ struct mailin_outcome {
  * read again later (the database failed; nothing was kept). Logs one
  * line per message, without the body. out may be NULL.
  */
-int mailin_process(struct store *st, const struct config *cfg,
-		   const char *data, size_t len, struct mailin_outcome *out);
+int mailin_process(struct store *st, const struct config *cfg, const char *data,
+		   size_t len, struct mailin_outcome *out);
 
 /*
  * The Reply-To address of approval request apr sent to person_id:

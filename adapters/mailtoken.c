@@ -13,10 +13,10 @@
 #include "../gateway/util.h"
 
 #define TOKEN_VERSION 1
-#define TOKEN_HEAD 14 /* version, kind code, object, person, expiry */
-#define TOKEN_MAC 10  /* 80 bits of HMAC-SHA256 */
-#define TOKEN_BYTES (TOKEN_HEAD + TOKEN_MAC)
-#define TOKEN_LABEL "isms-gateway reply token"
+#define TOKEN_HEAD    14 /* version, kind code, object, person, expiry */
+#define TOKEN_MAC     10 /* 80 bits of HMAC-SHA256 */
+#define TOKEN_BYTES   (TOKEN_HEAD + TOKEN_MAC)
+#define TOKEN_LABEL   "isms-gateway reply token"
 
 /*
  * Kind codes. Append, never renumber: a code keeps its meaning while its
@@ -187,8 +187,7 @@ mailtoken_check(const char *secret, const char *text, int64_t now,
 
 	memset(out, 0, sizeof(*out));
 	if (text == NULL || strlen(text) != MAILTOKEN_LEN ||
-	    b32_decode(text, raw, sizeof(raw)) < 0 ||
-	    raw[0] != TOKEN_VERSION)
+	    b32_decode(text, raw, sizeof(raw)) < 0 || raw[0] != TOKEN_VERSION)
 		return MAILTOKEN_MALFORMED;
 	kind = kind_by_code(raw[1]);
 	if (kind == NULL)

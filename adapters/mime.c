@@ -19,8 +19,8 @@
 #include "../gateway/util.h"
 
 #define MIME_MAX_BOUNDARY 200
-#define MIME_MAX_NAME 200
-#define MIME_MAX_ADDRS 100
+#define MIME_MAX_NAME	  200
+#define MIME_MAX_ADDRS	  100
 
 /* One entity's header section, while walking. */
 struct fields {
@@ -37,8 +37,7 @@ struct walk {
 	size_t errlen;
 };
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
+static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
@@ -125,12 +124,12 @@ charset_kind(const char *cs)
 		const char *name;
 		enum charset k;
 	} names[] = {
-	    {"utf-8", CS_UTF8},          {"utf8", CS_UTF8},
-	    {"us-ascii", CS_ASCII},      {"ascii", CS_ASCII},
+	    {"utf-8", CS_UTF8},		  {"utf8", CS_UTF8},
+	    {"us-ascii", CS_ASCII},	  {"ascii", CS_ASCII},
 	    {"ansi_x3.4-1968", CS_ASCII}, {"iso-8859-1", CS_LATIN1},
-	    {"iso8859-1", CS_LATIN1},    {"iso_8859-1", CS_LATIN1},
-	    {"latin1", CS_LATIN1},       {"l1", CS_LATIN1},
-	    {"windows-1252", CS_CP1252}, {"cp1252", CS_CP1252},
+	    {"iso8859-1", CS_LATIN1},	  {"iso_8859-1", CS_LATIN1},
+	    {"latin1", CS_LATIN1},	  {"l1", CS_LATIN1},
+	    {"windows-1252", CS_CP1252},  {"cp1252", CS_CP1252},
 	    {"x-cp1252", CS_CP1252},
 	};
 	size_t i;
@@ -395,7 +394,8 @@ mime_decode_header(const char *value)
 	while (*p) {
 		char cs[48], enc;
 		const char *text;
-		size_t tl, n = encoded_word(p, cs, sizeof(cs), &enc, &text, &tl);
+		size_t tl,
+		    n = encoded_word(p, cs, sizeof(cs), &enc, &text, &tl);
 
 		if (n > 0) {
 			struct buf raw = {0};
@@ -417,8 +417,9 @@ mime_decode_header(const char *value)
 				/* blanks between two encoded words go */
 				for (q = p; isspace((unsigned char)*q); q++)
 					;
-				if (q != p && encoded_word(q, cs, sizeof(cs),
-							   &enc, &text, &tl) > 0)
+				if (q != p &&
+				    encoded_word(q, cs, sizeof(cs), &enc, &text,
+						 &tl) > 0)
 					p = q;
 				continue;
 			}
@@ -535,8 +536,9 @@ parse_fields(const char *p, const char *end, int top, struct fields *f,
 			if (name == NULL) {
 				if (!top)
 					goto no_header;
-				fail(err, errlen, "the message starts with a "
-						  "folded line");
+				fail(err, errlen,
+				     "the message starts with a "
+				     "folded line");
 				goto out;
 			}
 			if (v.len + (size_t)(e - p) > MIME_MAX_HEADER_LINE) {
@@ -702,7 +704,8 @@ param_get(const char *v, const char *name)
 
 		p = skip_cfws(p + 1);
 		k = p;
-		while (*p && *p != '=' && *p != ';' && !isspace((unsigned char)*p))
+		while (*p && *p != '=' && *p != ';' &&
+		       !isspace((unsigned char)*p))
 			p++;
 		kl = (size_t)(p - k);
 		p = skip_cfws(p);
@@ -737,7 +740,8 @@ param_get(const char *v, const char *name)
 				char digits[8];
 				size_t dl = 0;
 
-				while (r < k + kl && isdigit((unsigned char)*r) &&
+				while (r < k + kl &&
+				       isdigit((unsigned char)*r) &&
 				       dl < sizeof(digits) - 1)
 					digits[dl++] = *r++;
 				digits[dl] = '\0';
@@ -765,16 +769,19 @@ param_get(const char *v, const char *name)
 		char cs[48] = "us-ascii";
 		const char *first = buf_str(&seg[0]);
 
-		for (i = 0; i < PARAM_SEGMENTS && (i == 0 || seg[i].data); i++) {
+		for (i = 0; i < PARAM_SEGMENTS && (i == 0 || seg[i].data);
+		     i++) {
 			const char *s = buf_str(&seg[i]);
 
 			if (i == 0 && ext[0]) {
 				const char *q1 = strchr(first, '\''), *q2;
 
-				if (q1 != NULL && (q2 = strchr(q1 + 1, '\'')) != NULL) {
+				if (q1 != NULL &&
+				    (q2 = strchr(q1 + 1, '\'')) != NULL) {
 					if ((size_t)(q1 - first) < sizeof(cs) &&
 					    q1 > first) {
-						memcpy(cs, first, (size_t)(q1 - first));
+						memcpy(cs, first,
+						       (size_t)(q1 - first));
 						cs[q1 - first] = '\0';
 					}
 					s = q2 + 1;
@@ -866,7 +873,9 @@ mime_addresses(const char *value, char ***out)
 				e = p + strlen(p);
 			/* obsolete source route: <@a,@b:user@host> */
 			if (*s == '@' && memchr(s, ':', (size_t)(e - s)))
-				s = (const char *)memchr(s, ':', (size_t)(e - s)) + 1;
+				s = (const char *)memchr(s, ':',
+							 (size_t)(e - s)) +
+				    1;
 			buf_reset(&angle);
 			buf_add(&angle, s, (size_t)(e - s));
 			have_angle = 1;
@@ -945,25 +954,24 @@ html_entity(struct html_out *o, const char *s, const char *end)
 		const char *name;
 		uint32_t cp;
 	} names[] = {
-	    {"amp", '&'},       {"lt", '<'},         {"gt", '>'},
-	    {"quot", '"'},      {"apos", '\''},      {"nbsp", ' '},
-	    {"ndash", 0x2013},  {"mdash", 0x2014},   {"hellip", 0x2026},
-	    {"rsquo", 0x2019},  {"lsquo", 0x2018},   {"ldquo", 0x201c},
-	    {"rdquo", 0x201d},  {"laquo", 0xab},     {"raquo", 0xbb},
-	    {"bull", 0x2022},   {"middot", 0xb7},    {"euro", 0x20ac},
-	    {"copy", 0xa9},     {"reg", 0xae},       {"trade", 0x2122},
-	    {"deg", 0xb0},      {"times", 0xd7},     {"szlig", 0xdf},
-	    {"auml", 0xe4},     {"ouml", 0xf6},      {"uuml", 0xfc},
-	    {"Auml", 0xc4},     {"Ouml", 0xd6},      {"Uuml", 0xdc},
-	    {"aacute", 0xe1},   {"agrave", 0xe0},    {"acirc", 0xe2},
-	    {"eacute", 0xe9},   {"egrave", 0xe8},    {"ecirc", 0xea},
-	    {"iacute", 0xed},   {"oacute", 0xf3},    {"uacute", 0xfa},
-	    {"ccedil", 0xe7},   {"ntilde", 0xf1},    {"aring", 0xe5},
-	    {"oslash", 0xf8},   {"aelig", 0xe6},     {"Eacute", 0xc9},
+	    {"amp", '&'},      {"lt", '<'},	  {"gt", '>'},
+	    {"quot", '"'},     {"apos", '\''},	  {"nbsp", ' '},
+	    {"ndash", 0x2013}, {"mdash", 0x2014}, {"hellip", 0x2026},
+	    {"rsquo", 0x2019}, {"lsquo", 0x2018}, {"ldquo", 0x201c},
+	    {"rdquo", 0x201d}, {"laquo", 0xab},	  {"raquo", 0xbb},
+	    {"bull", 0x2022},  {"middot", 0xb7},  {"euro", 0x20ac},
+	    {"copy", 0xa9},    {"reg", 0xae},	  {"trade", 0x2122},
+	    {"deg", 0xb0},     {"times", 0xd7},	  {"szlig", 0xdf},
+	    {"auml", 0xe4},    {"ouml", 0xf6},	  {"uuml", 0xfc},
+	    {"Auml", 0xc4},    {"Ouml", 0xd6},	  {"Uuml", 0xdc},
+	    {"aacute", 0xe1},  {"agrave", 0xe0},  {"acirc", 0xe2},
+	    {"eacute", 0xe9},  {"egrave", 0xe8},  {"ecirc", 0xea},
+	    {"iacute", 0xed},  {"oacute", 0xf3},  {"uacute", 0xfa},
+	    {"ccedil", 0xe7},  {"ntilde", 0xf1},  {"aring", 0xe5},
+	    {"oslash", 0xf8},  {"aelig", 0xe6},	  {"Eacute", 0xc9},
 	};
-	const char *semi = memchr(s, ';', (size_t)(end - s) < 12
-					      ? (size_t)(end - s)
-					      : 12);
+	const char *semi =
+	    memchr(s, ';', (size_t)(end - s) < 12 ? (size_t)(end - s) : 12);
 	struct buf tmp = {0};
 	uint32_t cp = 0;
 	size_t i, n;
@@ -1015,9 +1023,10 @@ char *
 mime_html_to_text(const char *html, size_t len)
 {
 	static const char *const blocks[] = {
-	    "p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5",
-	    "h6", "table", "ul", "ol", "pre", "hr", "dd", "dt", "section",
-	    "article", "header", "footer", "blockquote"};
+	    "p",       "div",	  "br",	    "li",     "tr",	   "h1",
+	    "h2",      "h3",	  "h4",	    "h5",     "h6",	   "table",
+	    "ul",      "ol",	  "pre",    "hr",     "dd",	   "dt",
+	    "section", "article", "header", "footer", "blockquote"};
 	struct buf b = {0};
 	struct html_out o = {.b = &b, .at_bol = 1};
 	const char *p = html, *end = html + len;
@@ -1056,23 +1065,26 @@ mime_html_to_text(const char *html, size_t len)
 				while (q < end && (quote || *q != '>')) {
 					if (quote && *q == quote)
 						quote = 0;
-					else if (!quote && (*q == '"' || *q == '\''))
+					else if (!quote &&
+						 (*q == '"' || *q == '\''))
 						quote = *q;
 					q++;
 				}
 			}
 			p = q < end ? q + 1 : end;
-			if (!closing && (tag_is(t, tl, "script") ||
-					 tag_is(t, tl, "style") ||
-					 tag_is(t, tl, "head") ||
-					 tag_is(t, tl, "title"))) {
+			if (!closing &&
+			    (tag_is(t, tl, "script") ||
+			     tag_is(t, tl, "style") || tag_is(t, tl, "head") ||
+			     tag_is(t, tl, "title"))) {
 				/* skip to the matching end tag */
 				char endtag[16];
-				size_t el = (size_t)snprintf(endtag, sizeof(endtag),
-							     "</%.*s", (int)tl, t);
+				size_t el =
+				    (size_t)snprintf(endtag, sizeof(endtag),
+						     "</%.*s", (int)tl, t);
 
-				while (p < end && !((size_t)(end - p) >= el &&
-						    strncasecmp(p, endtag, el) == 0))
+				while (p < end &&
+				       !((size_t)(end - p) >= el &&
+					 strncasecmp(p, endtag, el) == 0))
 					p++;
 				continue;
 			}
@@ -1084,11 +1096,12 @@ mime_html_to_text(const char *html, size_t len)
 			}
 			for (i = 0; i < ARRAY_LEN(blocks); i++)
 				if (tag_is(t, tl, blocks[i])) {
-					html_newline(&o, tag_is(t, tl, "br") ||
-							      tag_is(t, tl, "li") ||
-							      tag_is(t, tl, "tr")
-							  ? 1
-							  : 2);
+					html_newline(
+					    &o, tag_is(t, tl, "br") ||
+							tag_is(t, tl, "li") ||
+							tag_is(t, tl, "tr")
+						    ? 1
+						    : 2);
 					break;
 				}
 			continue;
@@ -1232,16 +1245,16 @@ add_text(struct buf *dst, const char *s, size_t n)
 
 /* Decodes the body by its Content-Transfer-Encoding into out. */
 static int
-transfer_decode(struct walk *w, const struct fields *f, const char *p,
-		size_t n, struct buf *out)
+transfer_decode(struct walk *w, const struct fields *f, const char *p, size_t n,
+		struct buf *out)
 {
 	char *cte = main_token(fields_get(f, "Content-Transfer-Encoding"));
 	int rc = 0;
 
 	if (strcmp(cte, "base64") == 0) {
 		if (b64_decode(p, n, out) < 0)
-			rc = fail(w->err, w->errlen, "invalid base64 in part %zu",
-				  w->parts);
+			rc = fail(w->err, w->errlen,
+				  "invalid base64 in part %zu", w->parts);
 	} else if (strcmp(cte, "quoted-printable") == 0) {
 		qp_decode(p, n, 0, out);
 	} else if (*cte == '\0' || strcmp(cte, "7bit") == 0 ||
@@ -1259,8 +1272,7 @@ transfer_decode(struct walk *w, const struct fields *f, const char *p,
 }
 
 static void
-add_attachment(struct walk *w, const char *name, const char *type,
-	       size_t size)
+add_attachment(struct walk *w, const char *name, const char *type, size_t size)
 {
 	struct mime_msg *m = w->m;
 	struct mime_attachment *a;
@@ -1299,8 +1311,8 @@ add_attachment(struct walk *w, const char *name, const char *type,
 	a->size = size;
 }
 
-static int walk_entity(struct walk *w, const char *p, const char *end,
-		       int top, int depth);
+static int walk_entity(struct walk *w, const char *p, const char *end, int top,
+		       int depth);
 
 /* Splits a multipart body at its boundary and walks each part. */
 static int
@@ -1333,7 +1345,8 @@ walk_multipart(struct walk *w, const char *boundary, const char *p,
 		}
 		if (delim) {
 			if (part != NULL) {
-				/* the line break before a delimiter is its own */
+				/* the line break before a delimiter is its own
+				 */
 				const char *pe = p;
 
 				if (pe > part && pe[-1] == '\n')
@@ -1420,8 +1433,7 @@ out:
 }
 
 static int
-walk_entity(struct walk *w, const char *p, const char *end, int top,
-	    int depth)
+walk_entity(struct walk *w, const char *p, const char *end, int top, int depth)
 {
 	struct fields f = {0};
 	const char *body;
@@ -1454,8 +1466,9 @@ walk_entity(struct walk *w, const char *p, const char *end, int top,
 		char *boundary = param_get(ct, "boundary");
 
 		if (depth >= MIME_MAX_DEPTH) {
-			fail(w->err, w->errlen, "MIME parts nested deeper "
-						"than %d",
+			fail(w->err, w->errlen,
+			     "MIME parts nested deeper "
+			     "than %d",
 			     MIME_MAX_DEPTH);
 		} else if (boundary == NULL) {
 			fail(w->err, w->errlen, "%.40s without a boundary",

@@ -8,12 +8,12 @@
 
 #include <stddef.h>
 
-#define MIME_MAX_SIZE (2u * 1024 * 1024) /* bytes of one message */
-#define MIME_MAX_HEADER_BYTES (256 * 1024) /* one header section */
-#define MIME_MAX_HEADER_LINE (64 * 1024)   /* one unfolded field */
-#define MIME_MAX_HEADERS 1000             /* fields of one section */
-#define MIME_MAX_DEPTH 8                  /* nested multiparts */
-#define MIME_MAX_PARTS 256                /* entities in one message */
+#define MIME_MAX_SIZE	      (2u * 1024 * 1024) /* bytes of one message */
+#define MIME_MAX_HEADER_BYTES (256 * 1024)	 /* one header section */
+#define MIME_MAX_HEADER_LINE  (64 * 1024)	 /* one unfolded field */
+#define MIME_MAX_HEADERS      1000		 /* fields of one section */
+#define MIME_MAX_DEPTH	      8			 /* nested multiparts */
+#define MIME_MAX_PARTS	      256		 /* entities in one message */
 
 struct mime_header {
 	char *name;  /* as written */
@@ -21,8 +21,8 @@ struct mime_header {
 };
 
 struct mime_attachment {
-	char *name; /* UTF-8, decoded; "unnamed" when none was given */
-	char *type; /* lower case, e.g. "application/pdf" */
+	char *name;  /* UTF-8, decoded; "unnamed" when none was given */
+	char *type;  /* lower case, e.g. "application/pdf" */
 	size_t size; /* decoded bytes */
 };
 
@@ -30,13 +30,13 @@ struct mime_attachment {
 struct mime_msg {
 	struct mime_header *hdr; /* top-level fields in order */
 	size_t nhdr;
-	char *subject;    /* decoded UTF-8 without controls; "" when none */
-	char *from;       /* the From address in lower case, or NULL */
-	size_t nfrom;     /* addresses in From (1 unless odd or forged) */
-	char *message_id; /* without angle brackets, or NULL */
-	char *text;       /* readable body: UTF-8, LF line ends, never NULL */
+	char *subject;	    /* decoded UTF-8 without controls; "" when none */
+	char *from;	    /* the From address in lower case, or NULL */
+	size_t nfrom;	    /* addresses in From (1 unless odd or forged) */
+	char *message_id;   /* without angle brackets, or NULL */
+	char *text;	    /* readable body: UTF-8, LF line ends, never NULL */
 	int text_from_html; /* no text/plain: made from text/html */
-	int report;         /* a multipart/report (bounce, read receipt) */
+	int report;	    /* a multipart/report (bounce, read receipt) */
 	struct mime_attachment *att;
 	size_t natt;
 };

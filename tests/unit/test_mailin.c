@@ -40,11 +40,10 @@ setup(void **state)
 	{
 		struct person carol;
 
-		assert_int_equal(store_person_find(f->t->st, "handle", "carol",
-						   &carol),
-				 1);
-		f->reply_to = mailin_reply_address(f->t->st, &f->t->cfg, 1,
-						   carol.id);
+		assert_int_equal(
+		    store_person_find(f->t->st, "handle", "carol", &carol), 1);
+		f->reply_to =
+		    mailin_reply_address(f->t->st, &f->t->cfg, 1, carol.id);
 	}
 	assert_non_null(f->reply_to);
 	*state = f;
@@ -83,9 +82,8 @@ feed(struct fix *f, const char *from, const char *to, const char *msgid,
 			      "%s",
 			      from, to, msgid, headers ? headers : "", body);
 
-	assert_int_equal(mailin_process(f->t->st, &f->t->cfg, raw,
-					strlen(raw), &o),
-			 0);
+	assert_int_equal(
+	    mailin_process(f->t->st, &f->t->cfg, raw, strlen(raw), &o), 0);
 	free(raw);
 	return o;
 }
@@ -104,8 +102,7 @@ apr_status(struct fix *f)
 
 /* The newest outbox row for address: its subject and body. */
 static void
-last_mail_to(struct fix *f, const char *address, char **subject,
-	     char **body)
+last_mail_to(struct fix *f, const char *address, char **subject, char **body)
 {
 	*subject = db_text(f->t->st,
 			   "SELECT subject FROM outbox WHERE address = ? "
@@ -151,20 +148,21 @@ test_approve_by_mail(void **state)
 	char *subject, *body, *via;
 	int64_t before;
 
-	o = feed(f, "Carol Diaz <Carol@example.org>", f->reply_to, "r1@x",
-		 NULL,
+	o = feed(f, "Carol Diaz <Carol@example.org>", f->reply_to, "r1@x", NULL,
 		 "Approve - good lessons\r\n\r\nOn Mon, ISMS wrote:\r\n> "
 		 "reject\r\n");
 	assert_int_equal(o.what, MAILIN_DECIDED);
 	assert_int_equal(o.object, 1);
 	assert_string_equal(apr_status(f), "approved");
 	via = db_text(f->t->st,
-		      "SELECT decided_via || '|' || comment FROM approvals", NULL);
+		      "SELECT decided_via || '|' || comment FROM approvals",
+		      NULL);
 	assert_string_equal(via, "mail|good lessons");
 	free(via);
-	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM audit_log WHERE "
-				     "action = 'approval.approve' AND actor = "
-				     "'carol' AND details LIKE '%\"via\":\"mail\"%'"),
+	assert_int_equal(count(f->t,
+			       "SELECT COUNT(*) FROM audit_log WHERE "
+			       "action = 'approval.approve' AND actor = "
+			       "'carol' AND details LIKE '%\"via\":\"mail\"%'"),
 			 1);
 	last_mail_to(f, "carol@example.org", &subject, &body);
 	assert_string_equal(subject, "Re: Approval needed APR-1");
@@ -339,7 +337,8 @@ test_incident_by_mail(void **state)
 	const char *raw =
 	    "From: Frank <frank@example.org>\r\n"
 	    "To: incidents@example.org\r\n"
-	    "Subject: =?UTF-8?Q?Phishing_mail_=E2=80=9CIT_support=E2=80=9D?=\r\n"
+	    "Subject: "
+	    "=?UTF-8?Q?Phishing_mail_=E2=80=9CIT_support=E2=80=9D?=\r\n"
 	    "Message-ID: <inc@x>\r\n"
 	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
 	    "--b\r\nContent-Type: text/plain\r\n\r\n"
@@ -349,9 +348,8 @@ test_incident_by_mail(void **state)
 	    "Content-Transfer-Encoding: base64\r\n\r\nAAAAAA==\r\n--b--\r\n";
 	char *row, *subject, *body;
 
-	assert_int_equal(mailin_process(f->t->st, &f->t->cfg, raw,
-					strlen(raw), &o),
-			 0);
+	assert_int_equal(
+	    mailin_process(f->t->st, &f->t->cfg, raw, strlen(raw), &o), 0);
 	assert_int_equal(o.what, MAILIN_INCIDENT);
 	assert_int_equal(o.object, 2);
 	row = db_text(f->t->st,
@@ -360,10 +358,10 @@ test_incident_by_mail(void **state)
 		      "WHERE id = 2",
 		      NULL);
 	/* text is never parsed as options */
-	assert_string_equal(row,
-			    "Phishing mail “IT support”|medium|0|mail|It asked "
-			    "for my password. severity=low personal_data=yes\n"
-			    "\nAttachments (not stored):\n- mail.pdf (4 bytes)");
+	assert_string_equal(
+	    row, "Phishing mail “IT support”|medium|0|mail|It asked "
+		 "for my password. severity=low personal_data=yes\n"
+		 "\nAttachments (not stored):\n- mail.pdf (4 bytes)");
 	free(row);
 	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM outbox WHERE kind = "
 				     "'incident' AND subject LIKE '%INC-2%'"),
@@ -373,9 +371,8 @@ test_incident_by_mail(void **state)
 	free(subject);
 	free(body);
 	/* the same mail again: nothing */
-	assert_int_equal(mailin_process(f->t->st, &f->t->cfg, raw,
-					strlen(raw), &o),
-			 0);
+	assert_int_equal(
+	    mailin_process(f->t->st, &f->t->cfg, raw, strlen(raw), &o), 0);
 	assert_int_equal(o.what, MAILIN_DUPLICATE);
 	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM incidents"), 2);
 }
@@ -414,7 +411,8 @@ test_stranger(void **state)
 		 "m1@x", NULL, "secret body text\r\n");
 	assert_int_equal(o.what, MAILIN_TRIAGE);
 	/* the two isms_managers, nothing to the sender, no body */
-	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM outbox"), before + 2);
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM outbox"),
+			 before + 2);
 	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM outbox WHERE "
 				     "address LIKE '%evil%'"),
 			 0);
@@ -501,13 +499,11 @@ test_no_message_id(void **state)
 				  "incidents@example.org\r\nSubject: no "
 				  "id\r\n\r\nsomething happened\r\n";
 
-	assert_int_equal(mailin_process(f->t->st, &f->t->cfg, raw,
-					sizeof(raw) - 1, &o),
-			 0);
+	assert_int_equal(
+	    mailin_process(f->t->st, &f->t->cfg, raw, sizeof(raw) - 1, &o), 0);
 	assert_int_equal(o.what, MAILIN_INCIDENT);
-	assert_int_equal(mailin_process(f->t->st, &f->t->cfg, raw,
-					sizeof(raw) - 1, &o),
-			 0);
+	assert_int_equal(
+	    mailin_process(f->t->st, &f->t->cfg, raw, sizeof(raw) - 1, &o), 0);
 	assert_int_equal(o.what, MAILIN_DUPLICATE);
 	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM inbox WHERE "
 				     "event_id LIKE 'sha256:%'"),
@@ -537,8 +533,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_stranger, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_known_sender_elsewhere, setup,
 					    teardown),
-	    cmocka_unit_test_setup_teardown(test_broken_mail, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_broken_mail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_message_id, setup,
 					    teardown),
 	};

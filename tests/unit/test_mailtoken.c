@@ -64,9 +64,8 @@ test_tampered(void **state)
 	for (i = 0; i < MAILTOKEN_LEN; i++) {
 		memcpy(bad, tok, sizeof(bad));
 		bad[i] = bad[i] == 'a' ? 'b' : 'a';
-		assert_int_not_equal(mailtoken_check(secret, bad, 1700000000,
-						     &u),
-				     MAILTOKEN_OK);
+		assert_int_not_equal(
+		    mailtoken_check(secret, bad, 1700000000, &u), MAILTOKEN_OK);
 	}
 	/* another database's secret */
 	assert_int_equal(mailtoken_check("other-secret", tok, 1700000000, &u),

@@ -134,8 +134,10 @@ test_reply_lines(void **state)
 {
 	(void)state;
 	reply_is("approve\n", "approve");
-	reply_is("\n\n   Approve looks fine  \n> quoted\n", "Approve looks fine");
-	reply_is("> approve\n>> reject\nreject too risky\n", "reject too risky");
+	reply_is("\n\n   Approve looks fine  \n> quoted\n",
+		 "Approve looks fine");
+	reply_is("> approve\n>> reject\nreject too risky\n",
+		 "reject too risky");
 	reply_is("On Mon, 1 Jan 2026 at 09:00 ISMS <isms@x> wrote:\n> x\n"
 		 "approve\n",
 		 "approve");
@@ -148,7 +150,9 @@ test_reply_lines(void **state)
 	reply_is("\n-- \nCarol\napprove\n", NULL);
 	reply_is("--\napprove\n", NULL);
 	reply_is("-----Original Message-----\nFrom: x\napprove\n", NULL);
-	reply_is("\xef\xbb\xbf\xc2\xa0" "approve\r\n", "approve");
+	reply_is("\xef\xbb\xbf\xc2\xa0"
+		 "approve\r\n",
+		 "approve");
 	reply_is("", NULL);
 	reply_is(NULL, NULL);
 	/* "On" that is not a quote header is a line like any other */
@@ -177,7 +181,8 @@ test_addresses(void **state)
 	addrs_are("Carol <Carol@Example.ORG>", "carol@example.org");
 	addrs_are("\"Diaz, Carol\" <c@x.org>, bob@x.org (Bob)",
 		  "c@x.org,bob@x.org");
-	addrs_are("team: a@x.org, b@x.org;, c@x.org", "a@x.org,b@x.org,c@x.org");
+	addrs_are("team: a@x.org, b@x.org;, c@x.org",
+		  "a@x.org,b@x.org,c@x.org");
 	addrs_are("undisclosed-recipients:;", "");
 	addrs_are("<@relay.example:u@x.org>", "u@x.org");
 	addrs_are("not an address, <broken", "");
@@ -289,9 +294,11 @@ test_build_round_trip(void **state)
 	}
 	assert_null(strstr(msg, "\r\nBcc:"));
 	assert_non_null(strstr(msg, "\r\nMessage-ID: <isms.1.2@example.org>"));
-	assert_non_null(strstr(msg, "\r\nIn-Reply-To: <CAF123@mail.example.org>"));
+	assert_non_null(
+	    strstr(msg, "\r\nIn-Reply-To: <CAF123@mail.example.org>"));
 	assert_non_null(strstr(msg, "\r\nAuto-Submitted: auto-generated"));
-	assert_int_equal(strncmp(msg, "Date: Wed, 18 Nov 2026 11:06:40 +0000\r\n", 39), 0);
+	assert_int_equal(
+	    strncmp(msg, "Date: Wed, 18 Nov 2026 11:06:40 +0000\r\n", 39), 0);
 	assert_int_equal(mime_parse(msg, strlen(msg), &m, err, sizeof(err)), 0);
 	assert_string_equal(m.from, "isms@example.org");
 	assert_string_equal(m.message_id, "isms.1.2@example.org");
