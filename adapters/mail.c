@@ -516,6 +516,7 @@ mail_send(void *state, const struct outmsg *msg)
 	json_t *payload =
 	    json_loads(msg->payload ? msg->payload : "{}", 0, NULL);
 	char *reply_to = NULL, *parent = NULL, *html = NULL, *from_name;
+	int64_t nudge = 0;
 
 	if (m->stopping) {
 		json_decref(payload);
@@ -564,10 +565,17 @@ mail_send(void *state, const struct outmsg *msg)
 	b.html = msg->html != NULL ? msg->html : html;
 	b.message_id = it->message_id;
 	b.in_reply_to = parent;
-	/* approval requests want a human answer; the rest is automatic */
+	/*
+	 * Automatic mail says so (out-of-office replies stay away), except a
+	 * first approval request: a person's decision. Its reminders are
+	 * nudges (in the scheduler's ledger) and are marked.
+	 */
 	if (strcmp(msg->kind, "reply") == 0)
 		b.auto_submitted = "auto-replied";
-	else if (strcmp(msg->kind, "approval") != 0)
+	else if (strcmp(msg->kind, "approval") != 0 ||
+		 db_int(m->gw->st, &nudge,
+			"SELECT 1 FROM nudges WHERE outbox_id = ? LIMIT 1", "i",
+			msg->outbox_id) == 1)
 		b.auto_submitted = "auto-generated";
 	b.date = store_now(m->gw->st);
 	it->message = mailbuild_message(&b);
