@@ -212,6 +212,16 @@ expect_in "$T/ismsd.log" "is larger than 2097152 bytes; flagged done without pro
 [ "$(sql "$DB" "SELECT COUNT(*) FROM incidents")" = 3 ] || fail "a broken or huge mail made an incident"
 kill -0 "$DPID" || fail "ismsd died"
 
+# 5b. a decision taken elsewhere is threaded under the approver's request
+printf 'incident assign INC-3 @bob\n' | console "$DB" carol
+printf 'incident close INC-3 Never plug in found media\n' | console "$DB" bob
+expect_in "$T/out" "requested as APR-3; waiting for carol"
+wait_for has_mail "$(box carol)" "Approval needed APR-3" || fail "no approval mail for APR-3"
+printf 'approve APR-3 agreed\n' | console "$DB" erik
+wait_for has_mail "$(box carol)" "APR-3 approved by erik" || fail "carol not told of APR-3"
+[ "$(mq field "$(box carol)" "APR-3 approved by erik" in_reply_to)" = \
+	"$(mq field "$(box carol)" "Approval needed APR-3" message_id)" ] || fail "decision not threaded"
+
 # 6. a permanent SMTP failure is recorded and told to the isms_managers once
 wait_for sh -c "[ \"\$(sqlite3 '$DB' \"SELECT COUNT(*) FROM outbox_delivery WHERE status = 'failed' AND last_error LIKE 'RCPT TO: 550%'\")\" = 1 ]" ||
 	fail "the 550 was not recorded as a failure"
@@ -240,7 +250,7 @@ $PY tests/integration/slow_proxy.py "$IMAP_PORT" "$T/slow-imap.log" >"$T/slow-im
 PIDS="$PIDS $!"
 wait_for test -s "$T/slow-smtp.port" && wait_for test -s "$T/slow-imap.port" || fail "proxies"
 SMTP_PORT=$(cat "$T/slow-smtp.port") IMAP_PORT=$(cat "$T/slow-imap.port") write_conf false
-printf 'incident assign INC-3 @bob\n' | console "$DB" carol
+printf 'incident assign INC-2 @bob\n' | console "$DB" carol
 OUTBOX=$(sql "$DB" "SELECT MAX(id) FROM outbox")
 "$ISMSD" -c "$T/ismsd.conf" 2>"$T/ismsd.log" &
 DPID=$!
