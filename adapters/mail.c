@@ -9,11 +9,11 @@
 /* openssl/ssl.h first: libesmtp.h declares smtp_starttls_set_ctx only then */
 #include <openssl/ssl.h>
 
+#include <openssl/crypto.h>
 #include <auth-client.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <libesmtp.h>
-#include <openssl/crypto.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,6 +311,8 @@ smtp_work(uv_work_t *req)
 	if (auth != NULL)
 		auth_destroy_context(auth);
 	SSL_CTX_free(tls);
+	/* the pool's threads live on: release OpenSSL's state of this one */
+	OPENSSL_thread_stop();
 }
 
 /* Loop thread: a permanent failure tells the isms_managers, once. */
@@ -737,6 +739,7 @@ imap_poll_work(uv_work_t *req)
 		job->more = 1;
 out:
 	buf_free(&out);
+	OPENSSL_thread_stop();
 }
 
 /* Thread pool: flag processed messages done. */
@@ -755,6 +758,7 @@ imap_store_work(uv_work_t *req)
 		imap_error(job, "IMAP store", rc, errbuf);
 	free(cmd);
 	buf_free(&out);
+	OPENSSL_thread_stop();
 }
 
 static void
