@@ -91,6 +91,9 @@ console_run(struct store *st, const struct config *cfg, const char *handle,
 			buf_str(&rp.text));
 		if (rp.notices.len)
 			fprintf(out, "%s", buf_str(&rp.notices));
+		if (rp.nnotices > REPLY_NOTICES_SHOWN)
+			fprintf(out, "-> ... and %d more messages\n",
+				rp.nnotices - REPLY_NOTICES_SHOWN);
 		last = console_show_mail(st, me.id, last, out);
 		fflush(out);
 		reply_free(&rp);

@@ -197,7 +197,8 @@ cmd_notify(struct cmd_ctx *ctx, const struct person *to, const char *kind,
 	id = store_outbox_add(ctx->st, to->id, NULL, kind, subject, body,
 			      NULL, p);
 	free(p);
-	if (id > 0)
+	/* a campaign to 100,000 people lists the first few */
+	if (id > 0 && ctx->rp->nnotices++ < REPLY_NOTICES_SHOWN)
 		buf_printf(&ctx->rp->notices, "-> %s: %s\n", to->handle,
 			   subject);
 	return id;
@@ -503,6 +504,7 @@ cmd_run(struct store *st, const struct config *cfg,
 		rp->error = 1;
 	}
 	buf_reset(&rp->notices);
+	rp->nnotices = 0;
 	mark_seen(st, rq);
 	return -1;
 }

@@ -32,8 +32,11 @@ struct isms_reply {
 	int confidential; /* holds incident or risk details: answer privately */
 	int duplicate; /* a redelivered event: nothing to say */
 	int unknown;   /* the sender is not in the directory */
-	struct buf notices; /* one line per message queued to someone */
+	struct buf notices; /* a line per message queued, the first few */
+	int nnotices;       /* how many messages were queued in all */
 };
+
+#define REPLY_NOTICES_SHOWN 20
 
 void reply_free(struct isms_reply *rp);
 

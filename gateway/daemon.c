@@ -11,6 +11,7 @@
 
 #include "../adapters/mail.h"
 #include "../adapters/matrix.h"
+#include "../adapters/slack.h"
 #include "gw.h"
 #include "http.h"
 #include "ws.h"
@@ -23,9 +24,11 @@
 #define OUTBOX_BATCH 200
 #define OUTBOX_MAX_ATTEMPTS 20
 #define SCHED_FIRST_MS 2000 /* the first pass, soon after start */
+#define STOP_GRACE_MS 250 /* for close frames and acks still being written */
 
 /* The transports, chosen by the configuration's enabled keys. */
 static const struct adapter_ops *const gw_transports[] = {
+    &slack_ops,
     &matrix_ops,
     &mail_ops,
     NULL,
@@ -407,6 +410,12 @@ gw_reload(struct gw *gw)
 }
 
 static void
+on_stop_grace(uv_timer_t *t)
+{
+	uv_stop(t->loop);
+}
+
+static void
 on_signal(uv_signal_t *h, int signum)
 {
 	struct gw *gw = h->data;
@@ -417,10 +426,12 @@ on_signal(uv_signal_t *h, int signum)
 	}
 	gw_stop(gw, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 	/*
-	 * A request in flight (a /sync long-poll) would keep uv_run going
-	 * until it ends; return now so that gw_run cancels it.
+	 * libwebsockets keeps handles on the loop until its context is
+	 * freed, and a request in flight (a /sync long-poll) keeps uv_run
+	 * going until it ends: leave the loop after a moment for close
+	 * frames and acks, then gw_run cancels and frees the clients.
 	 */
-	uv_stop(gw->loop);
+	uv_timer_start(&gw->stop_timer, on_stop_grace, STOP_GRACE_MS, 0);
 }
 
 static void
@@ -468,6 +479,7 @@ gw_run(const char *config_path)
 	gw->loop = &loop;
 	uv_timer_init(gw->loop, &gw->outbox_timer);
 	uv_timer_init(gw->loop, &gw->sched_timer);
+	uv_timer_init(gw->loop, &gw->stop_timer);
 	gw->outbox_timer.data = gw->sched_timer.data = gw;
 	uv_signal_init(gw->loop, &gw->sig_term);
 	uv_signal_init(gw->loop, &gw->sig_int);

@@ -34,6 +34,7 @@ struct gw {
 	size_t nadapters;
 	uv_timer_t outbox_timer;
 	uv_timer_t sched_timer;
+	uv_timer_t stop_timer; /* leaves the loop shortly after SIGTERM */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	int64_t inflight[GW_MAX_INFLIGHT]; /* delivery ids being sent */
 	int stopping;

@@ -292,6 +292,14 @@ parse_int(const char *s, long min, long max, long *out)
 }
 
 void
+str_free_secret(char *s)
+{
+	if (s != NULL)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+void
 time_iso(int64_t t, char out[32])
 {
 	time_t tt = (time_t)t;

@@ -46,6 +46,7 @@ char *str_trim(char *s);                                   /* in place */
 int str_is_blank(const char *s);
 int str_valid_utf8(const char *s, size_t len);
 int parse_int(const char *s, long min, long max, long *out); /* 0 / -1 */
+void str_free_secret(char *s); /* wipes, then frees; NULL is ignored */
 
 /* Time: UTC seconds since the epoch. */
 void time_iso(int64_t t, char out[32]);       /* 2026-01-31T09:00:00Z */

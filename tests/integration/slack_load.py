@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""Sends signed Slack HTTP-mode /incident slash commands to ismsd.
+
+Used by the crash test and the benchmark. Each report k has a unique text
+and trigger_id; with --retry a report is resent (same trigger_id, fresh
+signature) until it is answered with HTTP 200, the way a careful client
+would, so a report must end up stored exactly once whatever happens to the
+daemon. Prints a JSON summary; with --acked FILE, writes the numbers of the
+reports that were answered 200 and which answers carried an INC id.
+"""
+import argparse, hashlib, hmac, http.client, json, sys, threading, time
+import urllib.parse
+
+
+def body_for(k, prefix):
+    return urllib.parse.urlencode({
+        "token": "x", "team_id": "T0FAKETEAM", "team_domain": "ismstest",
+        "channel_id": "D0ALICE", "channel_name": "directmessage",
+        "user_id": "U0ALICE", "user_name": "alice", "command": "/incident",
+        "text": "%s report %06d" % (prefix, k), "api_app_id": "A0FAKEAPP1",
+        "is_enterprise_install": "false",
+        "response_url": "http://127.0.0.1:9/response/%d" % k,
+        "trigger_id": "%s.%d.%06d" % (prefix, k, k)}).encode()
+
+
+def signed(secret, body):
+    ts = str(int(time.time()))
+    mac = hmac.new(secret, b"v0:" + ts.encode() + b":" + body,
+                   hashlib.sha256).hexdigest()
+    return {"Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + mac}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--secret-file", required=True)
+    ap.add_argument("--count", type=int, default=1000)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--retry", action="store_true")
+    ap.add_argument("--deadline", type=float, default=120.0)
+    ap.add_argument("--prefix", default="load")
+    ap.add_argument("--acked")
+    a = ap.parse_args()
+    secret = open(a.secret_file, "rb").read().strip()
+    lock = threading.Lock()
+    todo = list(range(a.count))
+    acked, with_id, lat = {}, set(), []
+    errors = {"connect": 0, "status": 0}
+    stop_at = time.time() + a.deadline
+
+    def worker():
+        conn = None
+        while True:
+            with lock:
+                if not todo:
+                    return
+                k = todo.pop()
+            body = body_for(k, a.prefix)
+            while time.time() < stop_at:
+                try:
+                    if conn is None:
+                        conn = http.client.HTTPConnection(a.host, a.port,
+                                                          timeout=10)
+                    t0 = time.perf_counter()
+                    conn.request("POST", "/slack/events", body,
+                                 signed(secret, body))
+                    r = conn.getresponse()
+                    text = r.read().decode("utf-8", "replace")
+                    dt = time.perf_counter() - t0
+                except (OSError, http.client.HTTPException):
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                    with lock:
+                        errors["connect"] += 1
+                    if not a.retry:
+                        break
+                    time.sleep(0.05)
+                    continue
+                if r.status == 200:
+                    with lock:
+                        acked[k] = True
+                        lat.append(dt)
+                        if "Recorded as INC-" in text:
+                            with_id.add(k)
+                    break
+                with lock:
+                    errors["status"] += 1
+                if not a.retry:
+                    break
+                time.sleep(0.05)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(a.clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    lat.sort()
+    pct = lambda p: round(lat[min(len(lat) - 1, int(p * len(lat)))] * 1000, 2) if lat else None
+    summary = {"sent": a.count, "acked": len(acked), "with_id": len(with_id),
+               "errors": errors, "seconds": round(wall, 3),
+               "per_second": round(len(acked) / wall, 1) if wall else 0,
+               "p50_ms": pct(0.50), "p99_ms": pct(0.99)}
+    if a.acked:
+        with open(a.acked, "w") as f:
+            json.dump({"acked": sorted(acked), "with_id": sorted(with_id)}, f)
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
