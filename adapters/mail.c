@@ -102,16 +102,6 @@ struct mail {
 
 static void smtp_kick(struct mail *m);
 
-/* Secrets are wiped before they are freed. */
-static void
-free_secret(char *s)
-{
-	if (s != NULL) {
-		OPENSSL_cleanse(s, strlen(s));
-		free(s);
-	}
-}
-
 static void
 item_free(struct smtp_item *it)
 {
@@ -388,7 +378,7 @@ smtp_after(uv_work_t *req, int status)
 	}
 	free(job->server);
 	free(job->user);
-	free_secret(job->password);
+	str_free_secret(job->password);
 	free(job->from);
 	free(job);
 	m->smtp_busy = 0;
@@ -773,7 +763,7 @@ imap_job_free(struct imap_job *job)
 	free(job->msgs);
 	free(job->url);
 	free(job->user);
-	free_secret(job->password);
+	str_free_secret(job->password);
 	free(job->store_set);
 	free(job);
 }
@@ -1046,7 +1036,7 @@ mail_start(struct gw *gw, void **state)
 		log_error("mail: the database has no token_secret");
 		goto fail;
 	}
-	free_secret(secret);
+	str_free_secret(secret);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_error("mail: cannot initialise libcurl");
 		goto fail;

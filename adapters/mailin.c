@@ -92,9 +92,7 @@ mailin_reply_address(struct store *st, const struct config *cfg, int64_t apr,
 	secret = store_setting(st, "token_secret");
 	if (secret != NULL && mailtoken_make(secret, &t, tok) == 0)
 		r = xasprintf("%s+%s@%s", local, tok, cfg->mail_reply_domain);
-	if (secret != NULL)
-		OPENSSL_cleanse(secret, strlen(secret));
-	free(secret);
+	str_free_secret(secret);
 	return r;
 }
 
@@ -515,7 +513,6 @@ approval_reply(struct inmsg *in, const char *token)
 	if (secret == NULL)
 		goto out;
 	ts = mailtoken_check(secret, token, store_now(in->st), &t);
-	OPENSSL_cleanse(secret, strlen(secret));
 	if (ts == MAILTOKEN_EXPIRED) {
 		time_date(t.expires, when);
 		snprintf(why, sizeof(why),
@@ -592,7 +589,7 @@ approval_reply(struct inmsg *in, const char *token)
 	}
 	rc = answer(in, buf_str(&rp.text));
 out:
-	free(secret);
+	str_free_secret(secret);
 	free(line);
 	free(text);
 	reply_free(&rp);
