@@ -208,6 +208,15 @@ int
 cmd_notify_role(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
 		const char *kind, const char *subject, const char *body)
 {
+	return cmd_notify_role_payload(ctx, role, skip_id, kind, subject, body,
+				       NULL);
+}
+
+int
+cmd_notify_role_payload(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
+			const char *kind, const char *subject,
+			const char *body, const json_t *payload)
+{
 	sqlite3_stmt *s;
 	int64_t ids[256];
 	size_t n = 0, i;
@@ -225,7 +234,8 @@ cmd_notify_role(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
 		struct person p;
 
 		if (store_person_by_id(ctx->st, ids[i], &p) != 1 ||
-		    cmd_notify(ctx, &p, kind, subject, body, NULL) < 0)
+		    cmd_notify(ctx, &p, kind, subject, body,
+			       payload ? json_deep_copy(payload) : NULL) < 0)
 			return -1;
 	}
 	return 0;

@@ -118,6 +118,12 @@ int64_t cmd_notify(struct cmd_ctx *ctx, const struct person *to,
 int cmd_notify_role(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
 		    const char *kind, const char *subject, const char *body);
 
+/* Same with a payload for every message (borrowed, may be NULL). */
+int cmd_notify_role_payload(struct cmd_ctx *ctx, unsigned role,
+			    int64_t skip_id, const char *kind,
+			    const char *subject, const char *body,
+			    const json_t *payload);
+
 /* Formats a date or "-" for 0. */
 void cmd_date(int64_t t, char out[16]);
 
@@ -161,5 +167,29 @@ int approval_pick_isms_manager(struct cmd_ctx *ctx, int64_t skip_id,
 			       struct person *out);
 
 int incident_visible(struct cmd_ctx *ctx, int64_t id);
+
+#define INCIDENT_TEXT_MAX 2000 /* bytes of a description, note or lesson */
+
+/* An incident as a transport with its own title and text reports it. */
+struct incident_new {
+	const char *title;       /* first line used, cut near 120 bytes */
+	const char *description; /* at most INCIDENT_TEXT_MAX bytes */
+	const char *severity;    /* low|medium|high|critical; NULL: medium */
+	const char *category;    /* NULL for none */
+	int personal_data;       /* starts the 72-hour clock */
+};
+
+/*
+ * Records an incident reported by who in the caller's transaction, with
+ * the validation, audit and alerting of "incident report" (rq names the
+ * transport, e.g. via "mail"). Nothing of the text is parsed as a
+ * command. Returns the INC id, or -1 with an error reply in rp (nothing
+ * written when the input was refused).
+ */
+int64_t incident_report_new(struct store *st, const struct config *cfg,
+			    const struct isms_request *rq,
+			    const struct person *who,
+			    const struct incident_new *in,
+			    struct isms_reply *rp);
 
 #endif

@@ -8,8 +8,6 @@
 
 #include "cmd.h"
 
-#define INCIDENT_TEXT_MAX 2000
-
 static const char *const severities[] = {"low", "medium", "high",
 					 "critical"};
 static const char *const settable_status[] = {"triaged", "investigating",
@@ -142,102 +140,139 @@ touch(struct cmd_ctx *ctx, int64_t id)
 		   : 0;
 }
 
+/*
+ * Validates and records a new incident, audits it and alerts the
+ * isms_managers; shared by "incident report" and the transports that
+ * report with their own title and text (mail). Returns the id or -1 with
+ * an error reply (before anything is written when the input is refused).
+ */
+static int64_t
+incident_create(struct cmd_ctx *ctx, const struct incident_new *in)
+{
+	const char *text = in->description, *sev = in->severity;
+	const char *cat = in->category;
+	char title[121], obj[32], *subject = NULL, *body = NULL;
+	int64_t id = -1;
+	size_t tl;
+	int i;
+
+	if (str_is_blank(text) || str_is_blank(in->title)) {
+		cmd_error(ctx, "usage: incident report <what happened> "
+			       "[severity=low|medium|high|critical] "
+			       "[category=...] [personal_data=yes]");
+		return -1;
+	}
+	if (strlen(text) > INCIDENT_TEXT_MAX) {
+		cmd_error(ctx, "description too long (at most %d characters)",
+			  INCIDENT_TEXT_MAX);
+		return -1;
+	}
+	i = sev == NULL ? 1 : one_of(sev, severities, 4);
+	if (i < 0) {
+		cmd_error(ctx, "severity must be low, medium, high or critical");
+		return -1;
+	}
+	sev = severities[i];
+	if (cat != NULL && (strlen(cat) > 64 || str_is_blank(cat))) {
+		cmd_error(ctx, "category must be 1 to 64 characters");
+		return -1;
+	}
+	/* the title is the first line, cut at a word near 120 bytes */
+	tl = strcspn(in->title, "\n");
+	if (tl > 120) {
+		tl = 120;
+		while (tl > 60 && in->title[tl] != ' ')
+			tl--;
+		/* never cut inside a UTF-8 sequence */
+		while (tl > 0 && ((unsigned char)in->title[tl] & 0xc0) == 0x80)
+			tl--;
+	}
+	memcpy(title, in->title, tl);
+	title[tl] = '\0';
+	if (db_exec(ctx->st,
+		    "INSERT INTO incidents(title, description, severity, "
+		    "category, personal_data, reporter_id, via, created_at, "
+		    "updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+		    "ttttiitii", title, text, sev, cat,
+		    (int64_t)(in->personal_data != 0), ctx->me.id, ctx->rq->via,
+		    ctx->now, ctx->now) < 0)
+		goto out;
+	id = sqlite3_last_insert_rowid(ctx->st->db);
+	snprintf(obj, sizeof(obj), "INC-%lld", (long long)id);
+	subject = xasprintf("New incident %s [%s]%s: %s", obj, sev,
+			    in->personal_data ? " (personal data, 72 h clock)"
+					      : "",
+			    title);
+	body = xasprintf("%s reported %s (severity %s%s%s).\n\n%s\n\n"
+			 "Assign it with: /isms incident assign %s @handle",
+			 ctx->me.name, obj, sev, cat ? ", category " : "",
+			 cat ? cat : "", text, obj);
+	if (timeline(ctx, id, "reported", text) < 0 ||
+	    cmd_audit(ctx, "incident.report", obj,
+		      json_pack("{s:s,s:s,s:s?,s:b}", "title", title,
+				"severity", sev, "category", cat,
+				"personal_data", in->personal_data != 0)) < 0 ||
+	    cmd_notify_role(ctx, ROLE_ISMS_MANAGER, ctx->me.id, "incident",
+			    subject, body) < 0) {
+		id = -1;
+		goto out;
+	}
+	ctx->rp->confidential = 1;
+	cmd_reply(ctx, "Thank you. Recorded as %s (severity %s).%s The ISMS "
+		       "team has been alerted; follow it with /isms incident "
+		       "show %s",
+		  obj, sev,
+		  in->personal_data ? " Personal data is involved: the 72-hour "
+				      "notification clock has started."
+				    : "",
+		  obj);
+out:
+	free(subject);
+	free(body);
+	return id;
+}
+
 static int
 incident_report(struct cmd_ctx *ctx)
 {
-	const char *sev = cmd_key(ctx, "severity");
-	const char *cat = cmd_key(ctx, "category");
 	const char *pd = cmd_key(ctx, "personal_data");
 	char *text = cmdline_join(ctx->cl, 0);
-	char title[121], obj[32], *subject = NULL, *body = NULL;
-	int personal = 0, rc = -1;
-	int64_t id;
-	size_t tl;
+	struct incident_new in = {.title = text, .description = text,
+				  .severity = cmd_key(ctx, "severity"),
+				  .category = cmd_key(ctx, "category")};
+	int rc = -1;
 
-	if (str_is_blank(text)) {
-		rc = cmd_error(ctx, "usage: incident report <what happened> "
-				    "[severity=low|medium|high|critical] "
-				    "[category=...] [personal_data=yes]");
-		goto out;
-	}
-	if (strlen(text) > INCIDENT_TEXT_MAX) {
-		rc = cmd_error(ctx, "description too long (at most %d characters)",
-			       INCIDENT_TEXT_MAX);
-		goto out;
-	}
-	if (sev == NULL)
-		sev = "medium";
-	else if (one_of(sev, severities, 4) < 0) {
-		rc = cmd_error(ctx, "severity must be low, medium, high or "
-				    "critical");
-		goto out;
-	} else
-		sev = severities[one_of(sev, severities, 4)];
-	if (cat != NULL && (strlen(cat) > 64 || str_is_blank(cat))) {
-		rc = cmd_error(ctx, "category must be 1 to 64 characters");
-		goto out;
-	}
 	if (pd != NULL) {
 		if (strcasecmp(pd, "yes") == 0 || strcasecmp(pd, "true") == 0)
-			personal = 1;
+			in.personal_data = 1;
 		else if (strcasecmp(pd, "no") != 0 &&
 			 strcasecmp(pd, "false") != 0) {
 			rc = cmd_error(ctx, "personal_data must be yes or no");
 			goto out;
 		}
 	}
-	/* the title is the first line, cut at a word near 120 bytes */
-	tl = strcspn(text, "\n");
-	if (tl > 120) {
-		tl = 120;
-		while (tl > 60 && text[tl] != ' ')
-			tl--;
-		/* never cut inside a UTF-8 sequence */
-		while (tl > 0 && ((unsigned char)text[tl] & 0xc0) == 0x80)
-			tl--;
-	}
-	memcpy(title, text, tl);
-	title[tl] = '\0';
-	if (db_exec(ctx->st,
-		    "INSERT INTO incidents(title, description, severity, "
-		    "category, personal_data, reporter_id, via, created_at, "
-		    "updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
-		    "ttttiitii", title, text, sev, cat, (int64_t)personal,
-		    ctx->me.id, ctx->rq->via, ctx->now, ctx->now) < 0)
-		goto out;
-	id = sqlite3_last_insert_rowid(ctx->st->db);
-	snprintf(obj, sizeof(obj), "INC-%lld", (long long)id);
-	if (timeline(ctx, id, "reported", text) < 0 ||
-	    cmd_audit(ctx, "incident.report", obj,
-		      json_pack("{s:s,s:s,s:s?,s:b}", "title", title,
-				"severity", sev, "category", cat,
-				"personal_data", personal)) < 0)
-		goto out;
-	subject = xasprintf("New incident %s [%s]%s: %s", obj, sev,
-			    personal ? " (personal data, 72 h clock)" : "",
-			    title);
-	body = xasprintf("%s reported %s (severity %s%s%s).\n\n%s\n\n"
-			 "Assign it with: /isms incident assign %s @handle",
-			 ctx->me.name, obj, sev, cat ? ", category " : "",
-			 cat ? cat : "", text, obj);
-	if (cmd_notify_role(ctx, ROLE_ISMS_MANAGER, ctx->me.id, "incident",
-			    subject, body) < 0)
-		goto out;
-	ctx->rp->confidential = 1;
-	cmd_reply(ctx, "Thank you. Recorded as %s (severity %s).%s The ISMS "
-		       "team has been alerted; follow it with /isms incident "
-		       "show %s",
-		  obj, sev,
-		  personal ? " Personal data is involved: the 72-hour "
-			     "notification clock has started."
-			   : "",
-		  obj);
-	rc = 0;
+	if (incident_create(ctx, &in) > 0)
+		rc = 0;
 out:
 	free(text);
-	free(subject);
-	free(body);
 	return rc;
+}
+
+int64_t
+incident_report_new(struct store *st, const struct config *cfg,
+		    const struct isms_request *rq, const struct person *who,
+		    const struct incident_new *in, struct isms_reply *rp)
+{
+	struct cmd_ctx ctx = {.st = st, .cfg = cfg, .rq = rq, .rp = rp,
+			      .me = *who, .now = store_now(st)};
+	int64_t id = incident_create(&ctx, in);
+
+	if (id < 0 && !rp->error) {
+		buf_reset(&rp->text);
+		buf_puts(&rp->text, "internal error: nothing was changed");
+		rp->error = 1;
+	}
+	return id;
 }
 
 static int

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../adapters/mail.h"
 #include "../adapters/matrix.h"
 #include "../adapters/slack.h"
 #include "gw.h"
@@ -30,6 +31,7 @@
 static const struct adapter_ops *const gw_transports[] = {
     &slack_ops,
     &matrix_ops,
+    &mail_ops,
     NULL,
 };
 

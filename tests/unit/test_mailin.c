@@ -1,0 +1,542 @@
+/*
+ * Unit tests of the inbound mail policy on a throwaway store: approval
+ * replies (valid, spoofed, foreign, expired, forged, without DKIM,
+ * automatic), mailed incidents, strangers, redelivery and broken mail.
+ */
+#include "testutil.h"
+
+#include "../../adapters/mailin.h"
+#include "../../adapters/mailtoken.h"
+
+struct fix {
+	struct tenv *t;
+	char *reply_to; /* Reply-To of APR-1 for carol */
+};
+
+static void
+set(char **field, const char *v)
+{
+	free(*field);
+	*field = xstrdup(v);
+}
+
+static int
+setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	int ok;
+
+	f->t = tenv_new();
+	set(&f->t->cfg.mail_from, "isms@example.org");
+	set(&f->t->cfg.mail_reply_domain, "example.org");
+	set(&f->t->cfg.mail_incident_address, "incidents@example.org");
+	set(&f->t->cfg.mail_authserv_id, "mx.test.example");
+	as(f->t, "alice", "incident report Laptop stolen", &ok);
+	assert_true(ok);
+	as(f->t, "carol", "incident assign INC-1 @bob", &ok);
+	assert_true(ok);
+	as(f->t, "bob", "incident close INC-1 Encrypt laptops", &ok);
+	assert_true(ok);
+	{
+		struct person carol;
+
+		assert_int_equal(
+		    store_person_find(f->t->st, "handle", "carol", &carol), 1);
+		f->reply_to =
+		    mailin_reply_address(f->t->st, &f->t->cfg, 1, carol.id);
+	}
+	assert_non_null(f->reply_to);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fix *f = *state;
+
+	free(f->reply_to);
+	tenv_free(f->t);
+	free(f);
+	return 0;
+}
+
+static int64_t
+person(struct fix *f, const char *handle)
+{
+	struct person p;
+
+	assert_int_equal(store_person_find(f->t->st, "handle", handle, &p), 1);
+	return p.id;
+}
+
+/* Feeds one message; returns its outcome. */
+static struct mailin_outcome
+feed(struct fix *f, const char *from, const char *to, const char *msgid,
+     const char *headers, const char *body)
+{
+	struct mailin_outcome o;
+	char *raw = xasprintf("From: %s\r\nTo: %s\r\nSubject: Re: Approval "
+			      "needed APR-1\r\nMessage-ID: <%s>\r\n%s"
+			      "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+			      "%s",
+			      from, to, msgid, headers ? headers : "", body);
+
+	assert_int_equal(
+	    mailin_process(f->t->st, &f->t->cfg, raw, strlen(raw), &o), 0);
+	free(raw);
+	return o;
+}
+
+static const char *
+apr_status(struct fix *f)
+{
+	static char s[32];
+	char *v = db_text(f->t->st, "SELECT status FROM approvals WHERE id = 1",
+			  NULL);
+
+	snprintf(s, sizeof(s), "%s", v ? v : "?");
+	free(v);
+	return s;
+}
+
+/* The newest outbox row for address: its subject and body. */
+static void
+last_mail_to(struct fix *f, const char *address, char **subject, char **body)
+{
+	*subject = db_text(f->t->st,
+			   "SELECT subject FROM outbox WHERE address = ? "
+			   "ORDER BY id DESC LIMIT 1",
+			   "t", address);
+	*body = db_text(f->t->st,
+			"SELECT body FROM outbox WHERE address = ? ORDER BY id "
+			"DESC LIMIT 1",
+			"t", address);
+	assert_non_null(*subject);
+	assert_non_null(*body);
+}
+
+static void
+test_reply_address(void **state)
+{
+	struct fix *f = *state;
+	struct mailtoken t;
+	char *secret = store_setting(f->t->st, "token_secret");
+	char tok[MAILTOKEN_LEN + 1];
+	int64_t deadline;
+
+	assert_int_equal(strncmp(f->reply_to, "isms+", 5), 0);
+	assert_string_equal(strchr(f->reply_to, '@'), "@example.org");
+	memcpy(tok, f->reply_to + 5, MAILTOKEN_LEN);
+	tok[MAILTOKEN_LEN] = '\0';
+	assert_int_equal(mailtoken_check(secret, tok, test_clock, &t),
+			 MAILTOKEN_OK);
+	assert_int_equal(db_int(f->t->st, &deadline,
+				"SELECT deadline_at FROM approvals", NULL),
+			 1);
+	assert_int_equal(t.expires, deadline + 7 * 86400);
+	assert_int_equal(t.person_id, person(f, "carol"));
+	assert_null(mailin_reply_address(f->t->st, &f->t->cfg, 99, 2));
+	free(secret);
+}
+
+static void
+test_approve_by_mail(void **state)
+{
+	struct fix *f = *state;
+	struct mailin_outcome o;
+	char *subject, *body, *via;
+	int64_t before;
+
+	o = feed(f, "Carol Diaz <Carol@example.org>", f->reply_to, "r1@x", NULL,
+		 "Approve - good lessons\r\n\r\nOn Mon, ISMS wrote:\r\n> "
+		 "reject\r\n");
+	assert_int_equal(o.what, MAILIN_DECIDED);
+	assert_int_equal(o.object, 1);
+	assert_string_equal(apr_status(f), "approved");
+	via = db_text(f->t->st,
+		      "SELECT decided_via || '|' || comment FROM approvals",
+		      NULL);
+	assert_string_equal(via, "mail|good lessons");
+	free(via);
+	assert_int_equal(count(f->t,
+			       "SELECT COUNT(*) FROM audit_log WHERE "
+			       "action = 'approval.approve' AND actor = "
+			       "'carol' AND details LIKE '%\"via\":\"mail\"%'"),
+			 1);
+	last_mail_to(f, "carol@example.org", &subject, &body);
+	assert_string_equal(subject, "Re: Approval needed APR-1");
+	assert_non_null(strstr(body, "APR-1 approved"));
+	free(subject);
+	free(body);
+	/* redelivery of the same Message-ID: nothing at all */
+	before = changes_fingerprint(f->t);
+	o = feed(f, "carol@example.org", f->reply_to, "r1@x", NULL,
+		 "reject changed my mind\r\n");
+	assert_int_equal(o.what, MAILIN_DUPLICATE);
+	assert_int_equal(changes_fingerprint(f->t) / 1000, before / 1000);
+	assert_string_equal(apr_status(f), "approved");
+	/* a new mail after the decision: told it was decided */
+	o = feed(f, "carol@example.org", f->reply_to, "r2@x", NULL,
+		 "reject changed my mind\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	last_mail_to(f, "carol@example.org", &subject, &body);
+	assert_non_null(strstr(body, "already approved"));
+	free(subject);
+	free(body);
+}
+
+static void
+test_reject_needs_reason(void **state)
+{
+	struct fix *f = *state;
+	struct mailin_outcome o;
+
+	o = feed(f, "carol@example.org", f->reply_to, "r3@x", NULL,
+		 "Reject\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	assert_string_equal(apr_status(f), "pending");
+	o = feed(f, "carol@example.org", f->reply_to, "r4@x", NULL,
+		 "reject: not before the audit\r\n");
+	assert_int_equal(o.what, MAILIN_DECIDED);
+	assert_string_equal(apr_status(f), "rejected");
+}
+
+/* Spoofed, foreign, forged, expired, unclear: no change, sender told. */
+static void
+test_refusals(void **state)
+{
+	struct fix *f = *state;
+	struct mailin_outcome o;
+	char *subject, *body, bad[256];
+	int64_t audit = count(f->t, "SELECT COUNT(*) FROM audit_log");
+
+	/* a directory member who is not the addressee */
+	o = feed(f, "erik@example.org", f->reply_to, "s1@x", NULL,
+		 "approve\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	last_mail_to(f, "erik@example.org", &subject, &body);
+	assert_non_null(strstr(body, "APR-1 was sent to someone else"));
+	assert_null(strstr(body, "approve\r\n"));
+	free(subject);
+	free(body);
+	/* a changed token */
+	snprintf(bad, sizeof(bad), "%s", f->reply_to);
+	bad[10] = bad[10] == 'a' ? 'b' : 'a';
+	o = feed(f, "carol@example.org", bad, "s2@x", NULL, "approve\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	assert_non_null(strstr(o.reason, "not valid"));
+	/* no approve/reject on the first line */
+	o = feed(f, "carol@example.org", f->reply_to, "s3@x", NULL,
+		 "Thanks, I'll look at it\r\napprove\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	/* expired: a week after the deadline */
+	test_clock += 11 * 86400;
+	o = feed(f, "carol@example.org", f->reply_to, "s4@x", NULL,
+		 "approve\r\n");
+	test_clock -= 11 * 86400;
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	assert_non_null(strstr(o.reason, "expired"));
+	assert_string_equal(apr_status(f), "pending");
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM audit_log"), audit);
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM inbox WHERE "
+				     "event_id LIKE 's_@x'"),
+			 4);
+}
+
+static void
+test_dkim_required(void **state)
+{
+	struct fix *f = *state;
+	struct mailin_outcome o;
+
+	f->t->cfg.mail_require_dkim = 1;
+	o = feed(f, "carol@example.org", f->reply_to, "d1@x", NULL,
+		 "approve\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	assert_non_null(strstr(o.reason, "DKIM"));
+	o = feed(f, "carol@example.org", f->reply_to, "d2@x",
+		 "Authentication-Results: evil.example; dkim=pass "
+		 "header.d=example.org\r\n",
+		 "approve\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	o = feed(f, "carol@example.org", f->reply_to, "d3@x",
+		 "Authentication-Results: mx.test.example; dkim=pass "
+		 "header.d=evil.example\r\n",
+		 "approve\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	assert_string_equal(apr_status(f), "pending");
+	o = feed(f, "carol@example.org", f->reply_to, "d4@x",
+		 "Authentication-Results: mx.test.example; dkim=pass "
+		 "header.d=example.org\r\n",
+		 "approve\r\n");
+	assert_int_equal(o.what, MAILIN_DECIDED);
+}
+
+static void
+test_automatic_mail(void **state)
+{
+	struct fix *f = *state;
+	struct mailin_outcome o;
+	int64_t outbox = count(f->t, "SELECT COUNT(*) FROM outbox");
+
+	o = feed(f, "carol@example.org", f->reply_to, "a1@x",
+		 "Auto-Submitted: auto-replied\r\n", "approve\r\n");
+	assert_int_equal(o.what, MAILIN_IGNORED);
+	o = feed(f, "carol@example.org", f->reply_to, "a2@x",
+		 "Return-Path: <>\r\n", "approve\r\n");
+	assert_int_equal(o.what, MAILIN_IGNORED);
+	o = feed(f, "carol@example.org", f->reply_to, "a3@x",
+		 "Precedence: bulk\r\n", "approve\r\n");
+	assert_int_equal(o.what, MAILIN_IGNORED);
+	o = feed(f, "carol@example.org", f->reply_to, "a4@x",
+		 "Auto-Submitted: no\r\nX-Autoreply: yes\r\n", "approve\r\n");
+	assert_int_equal(o.what, MAILIN_IGNORED);
+	o = feed(f, "isms@example.org", f->reply_to, "a5@x", NULL,
+		 "approve\r\n");
+	assert_int_equal(o.what, MAILIN_IGNORED);
+	assert_string_equal(apr_status(f), "pending");
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM outbox"), outbox);
+	/* Auto-Submitted: no is a person's mail */
+	o = feed(f, "carol@example.org", f->reply_to, "a6@x",
+		 "Auto-Submitted: no\r\n", "approve\r\n");
+	assert_int_equal(o.what, MAILIN_DECIDED);
+}
+
+static void
+test_escalated(void **state)
+{
+	struct fix *f = *state;
+	struct mailin_outcome o;
+	int64_t erik = person(f, "erik");
+	char *rt;
+
+	assert_int_equal(db_exec(f->t->st,
+				 "UPDATE approvals SET escalated_to = ? WHERE "
+				 "id = 1",
+				 "i", erik),
+			 1);
+	rt = mailin_reply_address(f->t->st, &f->t->cfg, 1, erik);
+	o = feed(f, "erik@example.org", rt, "e1@x", NULL,
+		 "approve escalated\r\n");
+	assert_int_equal(o.what, MAILIN_DECIDED);
+	free(rt);
+	/* a token for someone the request is not routed to: refused */
+	rt = mailin_reply_address(f->t->st, &f->t->cfg, 1, person(f, "dana"));
+	o = feed(f, "dana@example.org", rt, "e2@x", NULL, "approve\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	assert_non_null(strstr(o.reason, "not routed to you"));
+	free(rt);
+}
+
+static void
+test_incident_by_mail(void **state)
+{
+	struct fix *f = *state;
+	struct mailin_outcome o;
+	const char *raw =
+	    "From: Frank <frank@example.org>\r\n"
+	    "To: incidents@example.org\r\n"
+	    "Subject: "
+	    "=?UTF-8?Q?Phishing_mail_=E2=80=9CIT_support=E2=80=9D?=\r\n"
+	    "Message-ID: <inc@x>\r\n"
+	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+	    "--b\r\nContent-Type: text/plain\r\n\r\n"
+	    "It asked for my password. severity=low personal_data=yes\r\n"
+	    "--b\r\nContent-Type: application/pdf\r\n"
+	    "Content-Disposition: attachment; filename=mail.pdf\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nAAAAAA==\r\n--b--\r\n";
+	char *row, *subject, *body;
+
+	assert_int_equal(
+	    mailin_process(f->t->st, &f->t->cfg, raw, strlen(raw), &o), 0);
+	assert_int_equal(o.what, MAILIN_INCIDENT);
+	assert_int_equal(o.object, 2);
+	row = db_text(f->t->st,
+		      "SELECT title || '|' || severity || '|' || personal_data "
+		      "|| '|' || via || '|' || description FROM incidents "
+		      "WHERE id = 2",
+		      NULL);
+	/* text is never parsed as options */
+	assert_string_equal(
+	    row, "Phishing mail “IT support”|medium|0|mail|It asked "
+		 "for my password. severity=low personal_data=yes\n"
+		 "\nAttachments (not stored):\n- mail.pdf (4 bytes)");
+	free(row);
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM outbox WHERE kind = "
+				     "'incident' AND subject LIKE '%INC-2%'"),
+			 2);
+	last_mail_to(f, "frank@example.org", &subject, &body);
+	assert_non_null(strstr(body, "Recorded as INC-2"));
+	free(subject);
+	free(body);
+	/* the same mail again: nothing */
+	assert_int_equal(
+	    mailin_process(f->t->st, &f->t->cfg, raw, strlen(raw), &o), 0);
+	assert_int_equal(o.what, MAILIN_DUPLICATE);
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM incidents"), 2);
+}
+
+static void
+test_long_incident_is_cut(void **state)
+{
+	struct fix *f = *state;
+	struct mailin_outcome o;
+	struct buf b = {0};
+	int i;
+
+	for (i = 0; i < 600; i++)
+		buf_puts(&b, "ünïcödé ");
+	o = feed(f, "frank@example.org", "incidents@example.org", "long@x",
+		 NULL, buf_str(&b));
+	assert_int_equal(o.what, MAILIN_INCIDENT);
+	assert_int_equal(count(f->t, "SELECT length(CAST(description AS BLOB)) "
+				     "<= 2000 FROM incidents WHERE id = 2"),
+			 1);
+	assert_int_equal(count(f->t, "SELECT description LIKE '%[... cut; the "
+				     "full text is in the mail]' FROM "
+				     "incidents WHERE id = 2"),
+			 1);
+	buf_free(&b);
+}
+
+static void
+test_stranger(void **state)
+{
+	struct fix *f = *state;
+	struct mailin_outcome o;
+	int64_t before = count(f->t, "SELECT COUNT(*) FROM outbox");
+
+	o = feed(f, "Mallory <mallory@evil.example>", "incidents@example.org",
+		 "m1@x", NULL, "secret body text\r\n");
+	assert_int_equal(o.what, MAILIN_TRIAGE);
+	/* the two isms_managers, nothing to the sender, no body */
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM outbox"),
+			 before + 2);
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM outbox WHERE "
+				     "address LIKE '%evil%'"),
+			 0);
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM outbox o JOIN "
+				     "people p ON p.id = o.person_id WHERE "
+				     "p.handle IN ('carol','erik') AND "
+				     "o.subject LIKE '%mallory@evil.example%' "
+				     "AND o.body LIKE '%Re: Approval needed%' "
+				     "AND o.body NOT LIKE '%secret body%'"),
+			 2);
+	/* a stranger with a valid token decides nothing either */
+	o = feed(f, "mallory@evil.example", f->reply_to, "m2@x", NULL,
+		 "approve\r\n");
+	assert_int_equal(o.what, MAILIN_TRIAGE);
+	assert_string_equal(apr_status(f), "pending");
+	/* a bounce from a stranger: not even triage */
+	o = feed(f, "MAILER-DAEMON@evil.example", "isms@example.org", "m3@x",
+		 NULL, "bounce\r\n");
+	assert_int_equal(o.what, MAILIN_IGNORED);
+}
+
+static void
+test_known_sender_elsewhere(void **state)
+{
+	struct fix *f = *state;
+	struct mailin_outcome o;
+	char *subject, *body;
+	int i;
+
+	o = feed(f, "alice@example.org", "isms@example.org", "k1@x", NULL,
+		 "thanks!\r\n");
+	assert_int_equal(o.what, MAILIN_ANSWERED);
+	last_mail_to(f, "alice@example.org", &subject, &body);
+	assert_non_null(strstr(body, "incidents@example.org"));
+	free(subject);
+	free(body);
+	/* an auto-responder that ignores Auto-Submitted: no endless loop */
+	for (i = 0; i < 15; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "loop%d@x", i);
+		o = feed(f, "alice@example.org", "isms@example.org", id, NULL,
+			 "I am away\r\n");
+		assert_int_equal(o.what, MAILIN_ANSWERED);
+	}
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM outbox WHERE "
+				     "address = 'alice@example.org'"),
+			 10);
+	test_clock += 3601;
+	o = feed(f, "alice@example.org", "isms@example.org", "later@x", NULL,
+		 "hello again\r\n");
+	test_clock -= 3601;
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM outbox WHERE "
+				     "address = 'alice@example.org'"),
+			 11);
+}
+
+static void
+test_broken_mail(void **state)
+{
+	struct fix *f = *state;
+	struct mailin_outcome o;
+	static const char broken[] =
+	    "From: carol@example.org\r\nSubject: x\r\nContent-Type: "
+	    "multipart/mixed; boundary=zz\r\n\r\nno parts here\r\n";
+	int64_t before = changes_fingerprint(f->t);
+
+	assert_int_equal(mailin_process(f->t->st, &f->t->cfg, broken,
+					sizeof(broken) - 1, &o),
+			 0);
+	assert_int_equal(o.what, MAILIN_BROKEN);
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM inbox"), 0);
+	assert_int_equal(changes_fingerprint(f->t) / 1000,
+			 before / 1000); /* no audit row, no outbox row */
+}
+
+/* No Message-ID: the bytes identify a redelivery. */
+static void
+test_no_message_id(void **state)
+{
+	struct fix *f = *state;
+	struct mailin_outcome o;
+	static const char raw[] = "From: frank@example.org\r\nTo: "
+				  "incidents@example.org\r\nSubject: no "
+				  "id\r\n\r\nsomething happened\r\n";
+
+	assert_int_equal(
+	    mailin_process(f->t->st, &f->t->cfg, raw, sizeof(raw) - 1, &o), 0);
+	assert_int_equal(o.what, MAILIN_INCIDENT);
+	assert_int_equal(
+	    mailin_process(f->t->st, &f->t->cfg, raw, sizeof(raw) - 1, &o), 0);
+	assert_int_equal(o.what, MAILIN_DUPLICATE);
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM inbox WHERE "
+				     "event_id LIKE 'sha256:%'"),
+			 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_reply_address, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_approve_by_mail, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reject_needs_reason, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dkim_required, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_automatic_mail, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_escalated, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_incident_by_mail, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_long_incident_is_cut, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_stranger, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_known_sender_elsewhere, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_broken_mail, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_message_id, setup,
+					    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
