@@ -550,7 +550,7 @@ approval_reply(struct inmsg *in, const char *token)
 		approver = sqlite3_column_int64(s, 0);
 		escalated = sqlite3_column_int64(s, 1);
 	}
-	sqlite3_finalize(s);
+	db_finish(in->st, s);
 	if (in->sender.id != approver && in->sender.id != escalated) {
 		snprintf(why, sizeof(why), "APR-%lld is not routed to you",
 			 (long long)t.object_id);

@@ -7,7 +7,7 @@
 . tests/integration/lib.sh
 . tests/integration/slack.inc
 DB=$T/isms.db
-N=${CRASH_REPORTS:-2000}
+N=${CRASH_REPORTS:-3000}
 new_db "$DB"
 # phase 1: the isms_managers are not on Slack, so the load is the inbound path
 $PY - <<'EOP' >"$T/staff.csv"
@@ -49,7 +49,7 @@ $PY tests/integration/slack_load.py --port "$PORT" --secret-file "$T/secret" \
 LOAD=$!
 kills=0
 while kill -0 $LOAD 2>/dev/null; do
-	sleep "$($PY -c 'import random; print(round(random.uniform(0.2, 0.8), 2))')"
+	sleep "$($PY -c 'import random; print(round(random.uniform(0.05, 0.3), 2))')"
 	kill -0 $LOAD 2>/dev/null || break
 	kill -9 "$ISMSD_PID" 2>/dev/null || true
 	wait "$ISMSD_PID" 2>/dev/null || true
