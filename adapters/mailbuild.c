@@ -238,34 +238,11 @@ char *
 mailbuild_html(const char *text, const char *extra)
 {
 	struct buf b = {0};
-	const char *p;
 
 	buf_puts(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
 		     "</head>\n<body><div style=\"font-family: sans-serif; "
 		     "font-size: 14px;\">\n");
-	for (p = text ? text : ""; *p; p++) {
-		switch (*p) {
-		case '&':
-			buf_puts(&b, "&amp;");
-			break;
-		case '<':
-			buf_puts(&b, "&lt;");
-			break;
-		case '>':
-			buf_puts(&b, "&gt;");
-			break;
-		case '"':
-			buf_puts(&b, "&quot;");
-			break;
-		case '\n':
-			buf_puts(&b, "<br>\n");
-			break;
-		case '\r':
-			break;
-		default:
-			buf_putc(&b, *p);
-		}
-	}
+	buf_put_html_lines(&b, text ? text : "", "<br>\n");
 	buf_puts(&b, "\n</div>\n");
 	if (extra != NULL)
 		buf_puts(&b, extra);

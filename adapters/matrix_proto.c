@@ -496,32 +496,7 @@ utf8_add(struct buf *b, const char *s, size_t max)
 void
 mx_html_escape(struct buf *b, const char *text)
 {
-	for (; *text; text++) {
-		switch (*text) {
-		case '&':
-			buf_puts(b, "&amp;");
-			break;
-		case '<':
-			buf_puts(b, "&lt;");
-			break;
-		case '>':
-			buf_puts(b, "&gt;");
-			break;
-		case '"':
-			buf_puts(b, "&quot;");
-			break;
-		case '\'':
-			buf_puts(b, "&#39;");
-			break;
-		case '\n':
-			buf_puts(b, "<br>");
-			break;
-		case '\r':
-			break;
-		default:
-			buf_putc(b, *text);
-		}
-	}
+	buf_put_html_lines(b, text, "<br>");
 }
 
 /* A message built as plain text and HTML side by side. */

@@ -430,59 +430,66 @@ incident_assign(struct cmd_ctx *ctx)
 	return 0;
 }
 
+/*
+ * Moves one field (severity or status) of pos[0] to the value in pos[1],
+ * one of allowed: the update, a timeline line and an audit row.
+ */
+static int
+incident_change(struct cmd_ctx *ctx, const char *field,
+		const char *const *allowed, size_t nallowed, const char *usage)
+{
+	static const struct {
+		const char *field, *sql;
+	} updates[] = {
+	    {"severity", "UPDATE incidents SET severity = ? WHERE id = ?"},
+	    {"status", "UPDATE incidents SET status = ? WHERE id = ?"},
+	};
+	struct incident inc;
+	char obj[32], line[64], action[32];
+	const char *old, *sql = NULL;
+	size_t k;
+	int i;
+
+	for (k = 0; k < ARRAY_LEN(updates); k++)
+		if (strcmp(updates[k].field, field) == 0)
+			sql = updates[k].sql;
+	if (sql == NULL || incident_arg(ctx, &inc, 1) < 0)
+		return -1;
+	if (ctx->cl->npos != 2 ||
+	    (i = one_of(ctx->cl->pos[1], allowed, nallowed)) < 0)
+		return cmd_error(ctx, "usage: %s", usage);
+	old = strcmp(field, "severity") == 0 ? inc.severity : inc.status;
+	snprintf(obj, sizeof(obj), "INC-%lld", (long long)inc.id);
+	snprintf(line, sizeof(line), "%s -> %s", old, allowed[i]);
+	snprintf(action, sizeof(action), "incident.%s", field);
+	if (db_exec(ctx->st, sql, "ti", allowed[i], inc.id) < 0 ||
+	    touch(ctx, inc.id) < 0 || timeline(ctx, inc.id, field, line) < 0 ||
+	    cmd_audit(ctx, action, obj,
+		      json_pack("{s:s,s:s}", "old", old, "new", allowed[i])) <
+		0)
+		return -1;
+	cmd_reply(ctx, "%s%s is now %s.", obj,
+		  strcmp(field, "severity") == 0 ? " severity" : "",
+		  allowed[i]);
+	return 0;
+}
+
 static int
 incident_severity(struct cmd_ctx *ctx)
 {
-	struct incident inc;
-	char obj[32], line[64];
-	int i;
-
-	if (incident_arg(ctx, &inc, 1) < 0)
-		return -1;
-	if (ctx->cl->npos != 2 ||
-	    (i = one_of(ctx->cl->pos[1], severities, 4)) < 0)
-		return cmd_error(ctx, "usage: incident severity INC-n "
-				      "low|medium|high|critical");
-	snprintf(obj, sizeof(obj), "INC-%lld", (long long)inc.id);
-	snprintf(line, sizeof(line), "%s -> %s", inc.severity, severities[i]);
-	if (db_exec(ctx->st, "UPDATE incidents SET severity = ? WHERE id = ?",
-		    "ti", severities[i], inc.id) < 0 ||
-	    touch(ctx, inc.id) < 0 || timeline(ctx, inc.id, "severity", line) < 0 ||
-	    cmd_audit(ctx, "incident.severity", obj,
-		      json_pack("{s:s,s:s}", "old", inc.severity, "new",
-				severities[i])) < 0)
-		return -1;
-	cmd_reply(ctx, "%s severity is now %s.", obj, severities[i]);
-	return 0;
+	return incident_change(ctx, "severity", severities, 4,
+			       "incident severity INC-n "
+			       "low|medium|high|critical");
 }
 
 static int
 incident_status(struct cmd_ctx *ctx)
 {
-	struct incident inc;
-	char obj[32], line[64];
-	int i;
-
-	if (incident_arg(ctx, &inc, 1) < 0)
-		return -1;
-	if (ctx->cl->npos != 2 ||
-	    (i = one_of(ctx->cl->pos[1], settable_status, 4)) < 0)
-		return cmd_error(ctx, "usage: incident status INC-n "
-				      "triaged|investigating|contained|resolved "
-				      "(closing needs: incident close INC-n "
-				      "<lessons learned>)");
-	snprintf(obj, sizeof(obj), "INC-%lld", (long long)inc.id);
-	snprintf(line, sizeof(line), "%s -> %s", inc.status,
-		 settable_status[i]);
-	if (db_exec(ctx->st, "UPDATE incidents SET status = ? WHERE id = ?",
-		    "ti", settable_status[i], inc.id) < 0 ||
-	    touch(ctx, inc.id) < 0 || timeline(ctx, inc.id, "status", line) < 0 ||
-	    cmd_audit(ctx, "incident.status", obj,
-		      json_pack("{s:s,s:s}", "old", inc.status, "new",
-				settable_status[i])) < 0)
-		return -1;
-	cmd_reply(ctx, "%s is now %s.", obj, settable_status[i]);
-	return 0;
+	return incident_change(ctx, "status", settable_status, 4,
+			       "incident status INC-n "
+			       "triaged|investigating|contained|resolved "
+			       "(closing needs: incident close INC-n <lessons "
+			       "learned>)");
 }
 
 static int

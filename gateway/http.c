@@ -13,6 +13,8 @@
 
 #include <curl/curl.h>
 
+#include "util.h"
+
 struct http_sock {
 	uv_poll_t poll;
 	curl_socket_t fd;
@@ -46,24 +48,7 @@ struct http {
 	int torn_down;
 };
 
-static void *
-xcalloc(size_t n, size_t sz)
-{
-	void *p = calloc(n, sz);
 
-	if (!p)
-		abort();
-	return p;
-}
-
-static void *
-xrealloc(void *p, size_t sz)
-{
-	p = realloc(p, sz);
-	if (!p)
-		abort();
-	return p;
-}
 
 static char *
 xmemdup(const char *s, size_t len)

@@ -11,40 +11,16 @@
 #include <strings.h>
 #include <time.h>
 
+#include "util.h"
+
 #define STASH_MAX	(64 * 1024)	/* pipelined bytes kept while busy */
 #define LINGER_MS	2000u
 #define READ_BUF	(64 * 1024)
 
 enum { P_HEAD, P_BODY, P_DONE, P_ERROR };
 
-static void *
-xmalloc(size_t sz)
-{
-	void *p = malloc(sz ? sz : 1);
 
-	if (!p)
-		abort();
-	return p;
-}
 
-static void *
-xcalloc(size_t n, size_t sz)
-{
-	void *p = calloc(n ? n : 1, sz ? sz : 1);
-
-	if (!p)
-		abort();
-	return p;
-}
-
-static void *
-xrealloc(void *p, size_t sz)
-{
-	p = realloc(p, sz ? sz : 1);
-	if (!p)
-		abort();
-	return p;
-}
 
 /* ======================= parser ======================= */
 

@@ -179,8 +179,9 @@ buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
-void
-buf_put_html(struct buf *b, const char *s)
+/* HTML-escapes s; with br set, a newline becomes br and CR is dropped. */
+static void
+html_escape(struct buf *b, const char *s, const char *br)
 {
 	for (; *s; s++) {
 		switch (*s) {
@@ -199,10 +200,32 @@ buf_put_html(struct buf *b, const char *s)
 		case '\'':
 			buf_puts(b, "&#39;");
 			break;
+		case '\n':
+			if (br != NULL)
+				buf_puts(b, br);
+			else
+				buf_putc(b, '\n');
+			break;
+		case '\r':
+			if (br == NULL)
+				buf_putc(b, '\r');
+			break;
 		default:
 			buf_putc(b, *s);
 		}
 	}
+}
+
+void
+buf_put_html(struct buf *b, const char *s)
+{
+	html_escape(b, s, NULL);
+}
+
+void
+buf_put_html_lines(struct buf *b, const char *s, const char *br)
+{
+	html_escape(b, s, br);
 }
 
 int

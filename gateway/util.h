@@ -39,6 +39,8 @@ void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
 /* Appends s with & < > " ' escaped for HTML text and attributes. */
 void buf_put_html(struct buf *b, const char *s);
+/* The same with each newline written as br (e.g. "<br>") and CR dropped. */
+void buf_put_html_lines(struct buf *b, const char *s, const char *br);
 
 /* Strings. */
 int str_casecmp_prefix(const char *s, const char *prefix); /* 1 if match */

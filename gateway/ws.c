@@ -16,6 +16,8 @@
 
 #include <libwebsockets.h>
 
+#include "util.h"
+
 #define PROTO_NAME	"ismsd-ws"
 #define TEARDOWN_MAX_MS	10000u	/* give lws this long to close its handles */
 #define TEARDOWN_GRACE_MS 500u	/* when they cannot be told apart */
@@ -71,44 +73,9 @@ struct ws_ctx {
 	uint64_t t0;
 };
 
-static void *
-xcalloc(size_t n, size_t sz)
-{
-	void *p = calloc(n ? n : 1, sz ? sz : 1);
 
-	if (!p)
-		abort();
-	return p;
-}
 
-static void *
-xmalloc(size_t sz)
-{
-	void *p = malloc(sz ? sz : 1);
 
-	if (!p)
-		abort();
-	return p;
-}
-
-static void *
-xrealloc(void *p, size_t sz)
-{
-	p = realloc(p, sz ? sz : 1);
-	if (!p)
-		abort();
-	return p;
-}
-
-static char *
-xstrndup(const char *s, size_t n)
-{
-	char *p = xmalloc(n + 1);
-
-	memcpy(p, s, n);
-	p[n] = '\0';
-	return p;
-}
 
 /* ---- connection bookkeeping ---- */
 
