@@ -24,39 +24,12 @@
 #include <uv.h>
 
 #include "../../gateway/httpd.h"
+#include "netutil.h"
 
 /* ---- helpers ---- */
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
-static void
-guard_cb(uv_timer_t *t)
-{
-	*(int *)t->data = 1;
-}
-
-static int
-run_until(uv_loop_t *loop, const int *flag, unsigned ms)
-{
-	uv_timer_t guard;
-	int expired = 0;
-
-	uv_timer_init(loop, &guard);
-	guard.data = &expired;
-	uv_timer_start(&guard, guard_cb, ms, 0);
-	while (!*flag && !expired)
-		uv_run(loop, UV_RUN_ONCE);
-	uv_close((uv_handle_t *)&guard, NULL);
-	uv_run(loop, UV_RUN_NOWAIT);
-	return *flag ? 0 : -1;
-}
 
 static void
 run_for(uv_loop_t *loop, unsigned ms)
@@ -66,17 +39,6 @@ run_for(uv_loop_t *loop, unsigned ms)
 	run_until(loop, &never, ms);
 }
 
-static int
-drain(uv_loop_t *loop, unsigned ms)
-{
-	uint64_t end = now_ms() + ms;
-
-	while (uv_loop_alive(loop) && now_ms() < end) {
-		uv_run(loop, UV_RUN_NOWAIT);
-		usleep(1000);
-	}
-	return uv_loop_alive(loop) ? -1 : 0;
-}
 
 static int
 feed_all(struct httpd_parser *p, const char *s, size_t len, size_t *used,
