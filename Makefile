@@ -36,7 +36,10 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 
-AS      ?= alice
+# the console user; make's own default AS (the assembler) is not a handle
+ifeq ($(origin AS),default)
+AS       = alice
+endif
 DEMO_DB ?= build/demo.db
 
 .PHONY: all deps test-deps run demo-db test unit integration fuzz fuzz-bins bench \
