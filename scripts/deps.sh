@@ -4,11 +4,16 @@
 set -eu
 need_build="pkg-config gcc make libcurl4-openssl-dev libwebsockets-dev libuv1-dev libjansson-dev libsqlite3-dev libesmtp-dev libssl-dev libcmocka-dev tzdata"
 need_test="dovecot-imapd python3-aiosmtpd python3 openssl curl sqlite3 valgrind clang libclang-rt-14-dev"
-need_bench="nodejs npm"
+need_bench="wrk time"
 case "${1:-build}" in
 build) pkgs="$need_build" ;;
 test) pkgs="$need_build $need_test" ;;
-bench) pkgs="$need_build $need_test $need_bench" ;;
+bench)
+	pkgs="$need_build $need_test $need_bench"
+	# a Node.js already on the PATH (with npm) serves the baseline
+	command -v node >/dev/null && command -v npm >/dev/null ||
+		pkgs="$pkgs nodejs npm"
+	;;
 *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 missing=""
