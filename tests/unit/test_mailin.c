@@ -1,12 +1,14 @@
 /*
  * Unit tests of the inbound mail policy on a throwaway store: approval
- * replies (valid, spoofed, foreign, expired, forged, without DKIM,
- * automatic), mailed incidents, strangers, redelivery and broken mail.
+ * replies and quiz answers (valid, spoofed, foreign, expired, forged,
+ * without DKIM, automatic, replayed), mailed incidents, strangers,
+ * redelivery and broken mail.
  */
 #include "testutil.h"
 
 #include "../../adapters/mailin.h"
 #include "../../adapters/mailtoken.h"
+#include "../../commands/quiz.h"
 
 struct fix {
 	struct tenv *t;
@@ -43,7 +45,8 @@ setup(void **state)
 		assert_int_equal(
 		    store_person_find(f->t->st, "handle", "carol", &carol), 1);
 		f->reply_to =
-		    mailin_reply_address(f->t->st, &f->t->cfg, 1, carol.id);
+		    mailin_reply_address(f->t->st, &f->t->cfg, "approval", 1,
+					 carol.id);
 	}
 	assert_non_null(f->reply_to);
 	*state = f;
@@ -136,7 +139,10 @@ test_reply_address(void **state)
 			 1);
 	assert_int_equal(t.expires, deadline + 7 * 86400);
 	assert_int_equal(t.person_id, person(f, "carol"));
-	assert_null(mailin_reply_address(f->t->st, &f->t->cfg, 99, 2));
+	assert_null(
+	    mailin_reply_address(f->t->st, &f->t->cfg, "approval", 99, 2));
+	assert_null(mailin_reply_address(f->t->st, &f->t->cfg, "nonsense", 1,
+					 t.person_id));
 	free(secret);
 }
 
@@ -316,13 +322,14 @@ test_escalated(void **state)
 				 "id = 1",
 				 "i", erik),
 			 1);
-	rt = mailin_reply_address(f->t->st, &f->t->cfg, 1, erik);
+	rt = mailin_reply_address(f->t->st, &f->t->cfg, "approval", 1, erik);
 	o = feed(f, "erik@example.org", rt, "e1@x", NULL,
 		 "approve escalated\r\n");
 	assert_int_equal(o.what, MAILIN_DECIDED);
 	free(rt);
 	/* a token for someone the request is not routed to: refused */
-	rt = mailin_reply_address(f->t->st, &f->t->cfg, 1, person(f, "dana"));
+	rt = mailin_reply_address(f->t->st, &f->t->cfg, "approval", 1,
+				  person(f, "dana"));
 	o = feed(f, "dana@example.org", rt, "e2@x", NULL, "approve\r\n");
 	assert_int_equal(o.what, MAILIN_REFUSED);
 	assert_non_null(strstr(o.reason, "not routed to you"));
