@@ -472,7 +472,6 @@ url_encode(struct buf *b, const char *s)
  */
 static const struct reply_form {
 	const char *kind;	/* outbox kind, and the reply token's kind */
-	const char *object;	/* the payload's key of the object */
 	const char *first_line; /* "the first line of your answer must ..." */
 	const char *text_note;	/* added to the text part, or NULL */
 	struct {
@@ -480,13 +479,11 @@ static const struct reply_form {
 	} button[4];
 } reply_forms[] = {
     {"approval",
-     "approval",
      "start with approve or reject",
      NULL,
      {{"approve", "Approve", "#2e7d32"},
       {"reject <your reason>", "Reject", "#c62828"}}},
     {"quiz",
-     "quiz",
      "be the number of your answer, 1 to 4",
      "To answer by mail, reply to this message with the number of your "
      "answer (1-4) on the first line.",
@@ -514,27 +511,24 @@ reply_form(const char *kind)
  * New string or NULL.
  */
 static char *
-reply_address(struct mail *m, const struct outmsg *msg,
-	      const struct reply_form *f, json_t *payload)
+reply_address(struct mail *m, const struct outmsg *msg, json_t *payload)
 {
-	json_t *v = json_object_get(payload, f->object);
-	json_int_t object = json_integer_value(v);
+	const char *qz = json_string_value(json_object_get(payload, "quiz"));
+	int64_t object = 0;
 
 	if (msg->to == NULL)
 		return NULL;
-	if (strcmp(f->kind, "quiz") == 0) {
-		const char *qz = json_string_value(v);
-
-		object = qz != NULL && strncmp(qz, "QZ-", 3) == 0
-			     ? quiz_item_ref(
-				   strtoll(qz + 3, NULL, 10),
-				   json_integer_value(
-				       json_object_get(payload, "number")))
-			     : 0;
-	}
+	if (strcmp(msg->kind, "approval") == 0)
+		object =
+		    json_integer_value(json_object_get(payload, "approval"));
+	else if (strcmp(msg->kind, "quiz") == 0 && qz != NULL &&
+		 strncmp(qz, "QZ-", 3) == 0)
+		object = quiz_item_ref(
+		    strtoll(qz + 3, NULL, 10),
+		    json_integer_value(json_object_get(payload, "number")));
 	if (object <= 0)
 		return NULL;
-	return mailin_reply_address(m->gw->st, &m->gw->cfg, f->kind, object,
+	return mailin_reply_address(m->gw->st, &m->gw->cfg, msg->kind, object,
 				    msg->to->id);
 }
 
@@ -611,7 +605,7 @@ mail_send(void *state, const struct outmsg *msg)
 	    "isms.%lld.%lld@%s", (long long)msg->outbox_id,
 	    (long long)msg->delivery_id, mailbuild_domain(cfg->mail_from));
 	if (form != NULL)
-		reply_to = reply_address(m, msg, form, payload);
+		reply_to = reply_address(m, msg, payload);
 	if (reply_to != NULL && form->text_note != NULL)
 		text = xasprintf("%s\n\n%s", msg->body, form->text_note);
 	if (reply_to != NULL && msg->html == NULL)

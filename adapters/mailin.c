@@ -466,8 +466,7 @@ refuse(struct inmsg *in, const struct reply_kind *rk, const char *why)
 }
 
 static int
-approval_deadline(struct store *st, int64_t apr, int64_t person,
-		  int64_t *out)
+approval_deadline(struct store *st, int64_t apr, int64_t person, int64_t *out)
 {
 	(void)person; /* the request is checked as routed when answered */
 	return db_int(st, out, "SELECT deadline_at FROM approvals WHERE id = ?",
@@ -509,8 +508,8 @@ decision_word(const char *line, int *approve, const char **rest)
 
 /* "approve APR-n <comment>" or "reject APR-n <reason>". */
 static int
-approval_command(struct inmsg *in, const struct mailtoken *t,
-		 const char *line, char **text, char *what, size_t wl)
+approval_command(struct inmsg *in, const struct mailtoken *t, const char *line,
+		 char **text, char *what, size_t wl)
 {
 	int64_t approver = 0, escalated = 0;
 	const char *rest;
@@ -569,8 +568,8 @@ quiz_command(struct inmsg *in, const struct mailtoken *t, const char *line,
 			 name);
 		return 0;
 	}
-	rc = quiz_item_command(in->st, t->object_id, t->person_id, choice,
-			       cmd, sizeof(cmd), NULL);
+	rc = quiz_item_command(in->st, t->object_id, t->person_id, choice, cmd,
+			       sizeof(cmd), NULL);
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {

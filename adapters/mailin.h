@@ -1,8 +1,8 @@
 /*
  * Inbound mail policy: what one received message means (an approval
  * reply, a quiz answer, a mailed incident, automatic mail, a stranger's
- * mail) and the Reply-To addresses that carry reply tokens. Runs on the loop thread
- * with the store; no network.
+ * mail) and the Reply-To addresses that carry reply tokens. Runs on the loop
+ * thread with the store; no network.
  */
 #ifndef ISMS_MAILIN_H
 #define ISMS_MAILIN_H
@@ -53,8 +53,7 @@ int mailin_process(struct store *st, const struct config *cfg, const char *data,
  * configuration lacks an address.
  */
 char *mailin_reply_address(struct store *st, const struct config *cfg,
-			   const char *kind, int64_t object,
-			   int64_t person_id);
+			   const char *kind, int64_t object, int64_t person_id);
 
 /* Whether the Authentication-Results value says dkim=pass for domain,
  * added by authserv_id. Exposed for tests. */

@@ -1232,8 +1232,7 @@ quiz_reply_choice(const char *line)
 
 	while (isspace((unsigned char)*p))
 		p++;
-	if (strncasecmp(p, "answer", 6) == 0 &&
-	    !isalnum((unsigned char)p[6])) {
+	if (strncasecmp(p, "answer", 6) == 0 && !isalnum((unsigned char)p[6])) {
 		p += 6;
 		while (isspace((unsigned char)*p) || *p == ':')
 			p++;
@@ -1285,22 +1284,22 @@ item_command(struct store *st, sqlite3_stmt *s, int choice, char *out,
 }
 
 int
-quiz_token_command(struct store *st, const char *token, int choice,
-		   char *out, size_t len, int64_t *person_id)
+quiz_token_command(struct store *st, const char *token, int choice, char *out,
+		   size_t len, int64_t *person_id)
 {
+	sqlite3_stmt *s;
+
 	if (token == NULL || choice < 1 || choice > 4)
 		return 0;
-	return item_command(st,
-			    db_prepare(st, ITEM_SELECT "i.token = ?", "t",
-				       token),
-			    choice, out, len, person_id, NULL);
+	s = db_prepare(st, ITEM_SELECT "i.token = ?", "t", token);
+	return item_command(st, s, choice, out, len, person_id, NULL);
 }
 
 int64_t
 quiz_item_ref(int64_t campaign, int64_t seq)
 {
-	if (campaign < 1 || campaign > UINT32_MAX >> QUIZ_SEQ_BITS ||
-	    seq < 1 || seq >= 1 << QUIZ_SEQ_BITS)
+	if (campaign < 1 || campaign > UINT32_MAX >> QUIZ_SEQ_BITS || seq < 1 ||
+	    seq >= 1 << QUIZ_SEQ_BITS)
 		return 0;
 	return campaign << QUIZ_SEQ_BITS | seq;
 }
@@ -1317,16 +1316,16 @@ int
 quiz_item_command(struct store *st, int64_t ref, int64_t person, int choice,
 		  char *out, size_t len, int64_t *deadline)
 {
+	sqlite3_stmt *s;
+
 	if (ref < 1)
 		return 0;
-	return item_command(
-	    st,
-	    db_prepare(st,
-		       ITEM_SELECT "i.campaign_id = ? AND i.person_id = ? "
-				   "AND i.seq = ?",
+	s = db_prepare(st,
+		       ITEM_SELECT "i.campaign_id = ? AND i.person_id = ? AND "
+				   "i.seq = ?",
 		       "iii", ref >> QUIZ_SEQ_BITS, person,
-		       ref & ((1 << QUIZ_SEQ_BITS) - 1)),
-	    choice, out, len, NULL, deadline);
+		       ref & ((1 << QUIZ_SEQ_BITS) - 1));
+	return item_command(st, s, choice, out, len, NULL, deadline);
 }
 
 /* ---- scheduler jobs ---- */

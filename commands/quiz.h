@@ -77,8 +77,8 @@ void quiz_item_name(int64_t ref, char *out, size_t len);
  * *deadline and, for a choice 1..4, its answer command in out (as
  * quiz_token_command; out may be NULL for choice 0); 0 unknown, -1 error.
  */
-int quiz_item_command(struct store *st, int64_t ref, int64_t person,
-		      int choice, char *out, size_t len, int64_t *deadline);
+int quiz_item_command(struct store *st, int64_t ref, int64_t person, int choice,
+		      char *out, size_t len, int64_t *deadline);
 
 /* Jobs of the scheduler's table (gateway/sched.c). */
 int quiz_job_close(struct cmd_ctx *ctx, struct tz_work *w);

@@ -44,9 +44,8 @@ setup(void **state)
 
 		assert_int_equal(
 		    store_person_find(f->t->st, "handle", "carol", &carol), 1);
-		f->reply_to =
-		    mailin_reply_address(f->t->st, &f->t->cfg, "approval", 1,
-					 carol.id);
+		f->reply_to = mailin_reply_address(f->t->st, &f->t->cfg,
+						   "approval", 1, carol.id);
 	}
 	assert_non_null(f->reply_to);
 	*state = f;
@@ -538,9 +537,9 @@ quiz_start(struct fix *f, int n)
 static char *
 quiz_reply_to(struct fix *f, const char *handle, int seq)
 {
-	char *rt = mailin_reply_address(f->t->st, &f->t->cfg, "quiz",
-					quiz_item_ref(1, seq),
-					person(f, handle));
+	char *rt =
+	    mailin_reply_address(f->t->st, &f->t->cfg, "quiz",
+				 quiz_item_ref(1, seq), person(f, handle));
 
 	assert_non_null(rt);
 	return rt;
@@ -703,8 +702,8 @@ test_quiz_reply_forms(void **state)
 	static const char *const ok[][2] = {
 	    {"", ""}, {"", ")"}, {"answer ", ""}, {"#", " - a guess"}};
 	static const char *const bad[] = {
-	    "5",     "0",	  "12",	 "two", "I think it is 2", "2x",
-	    "-- \r\n2", "answers 2", "",
+	    "5",  "0",	      "12",	   "two", "I think it is 2",
+	    "2x", "-- \r\n2", "answers 2", "",
 	};
 	struct fix *f = *state;
 	struct mailin_outcome o;
@@ -744,8 +743,7 @@ test_quiz_reply_forms(void **state)
 
 		rt = quiz_reply_to(f, "alice", (int)i + 1);
 		snprintf(id, sizeof(id), "ok%zu@x", i);
-		snprintf(first, sizeof(first), "%s%d%s", ok[i][0], c,
-			 ok[i][1]);
+		snprintf(first, sizeof(first), "%s%d%s", ok[i][0], c, ok[i][1]);
 		mail = xasprintf("%s\r\n", first);
 		o = feed(f, "alice@example.org", rt, id, NULL, mail);
 		free(mail);
@@ -799,9 +797,9 @@ test_quiz_refusals(void **state)
 		 "2\r\n");
 	test_clock -= 14 * 86400;
 	assert_int_equal(o.what, MAILIN_REFUSED);
-	assert_non_null(
-	    strstr(o.reason, "the reply address of question 1 of QZ-1 "
-			     "expired on 2026-12-0"));
+	assert_non_null(strstr(o.reason,
+			       "the reply address of question 1 of QZ-1 "
+			       "expired on 2026-12-0"));
 	assert_int_equal(quiz_answer_of(f, "alice", 1), 0);
 	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM audit_log"), audit);
 	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM inbox WHERE "
@@ -831,8 +829,8 @@ test_quiz_automatic(void **state)
 	o = feed(f, "alice@example.org", rt, "ooo1@x",
 		 "Auto-Submitted: auto-replied\r\n", "2\r\n");
 	assert_int_equal(o.what, MAILIN_IGNORED);
-	o = feed(f, "alice@example.org", rt, "ooo2@x",
-		 "X-Autoreply: yes\r\n", "1 week away\r\n");
+	o = feed(f, "alice@example.org", rt, "ooo2@x", "X-Autoreply: yes\r\n",
+		 "1 week away\r\n");
 	assert_int_equal(o.what, MAILIN_IGNORED);
 	assert_int_equal(quiz_answer_of(f, "alice", 1), 0);
 	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM outbox"), outbox);
