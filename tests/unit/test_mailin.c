@@ -812,6 +812,26 @@ test_quiz_refusals(void **state)
 	assert_int_equal(o.what, MAILIN_QUIZ);
 	assert_int_equal(quiz_answer_of(f, "alice", 1), 2);
 	free(rt);
+	/* closed, within the token's grace day: the engine says so */
+	rt = quiz_reply_to(f, "alice", 2);
+	assert_int_equal(db_exec(f->t->st,
+				 "UPDATE quiz_campaigns SET status = 'closed', "
+				 "closed_at = deadline_at",
+				 NULL),
+			 1);
+	test_clock += 12 * 86400 + 13 * 3600; /* 2026-12-01 00:06 UTC */
+	o = feed(f, "alice@example.org", rt, "w6@x",
+		 "Authentication-Results: mx.test.example; dkim=pass "
+		 "header.d=example.org\r\n",
+		 "1\r\n");
+	test_clock -= 12 * 86400 + 13 * 3600;
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	last_mail_to(f, "alice@example.org", &subject, &body);
+	assert_non_null(strstr(body, "QZ-1 closed on 2026-12-01"));
+	free(subject);
+	free(body);
+	assert_int_equal(quiz_answer_of(f, "alice", 2), 0);
+	free(rt);
 }
 
 /* Out-of-office replies to a quiz question decide nothing, say nothing. */
