@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <uv.h>
 
+#include "../commands/quiz.h"
 #include "../gateway/gw.h"
 #include "../gateway/log.h"
 #include "mailbuild.h"
@@ -465,34 +466,101 @@ url_encode(struct buf *b, const char *s)
 	}
 }
 
-/* HTML of an approval request: the text and two mailto: buttons. */
+/*
+ * Mail that takes an answer by reply (to its Reply-To token address): the
+ * mailto: buttons of its HTML part and what the first line must be.
+ */
+static const struct reply_form {
+	const char *kind;	/* outbox kind, and the reply token's kind */
+	const char *first_line; /* "the first line of your answer must ..." */
+	const char *text_note;	/* added to the text part, or NULL */
+	struct {
+		const char *body, *label, *colour;
+	} button[4];
+} reply_forms[] = {
+    {"approval",
+     "start with approve or reject",
+     NULL,
+     {{"approve", "Approve", "#2e7d32"},
+      {"reject <your reason>", "Reject", "#c62828"}}},
+    {"quiz",
+     "be the number of your answer, 1 to 4",
+     "To answer by mail, reply to this message with the number of your "
+     "answer (1-4) on the first line.",
+     {{"1", "1", "#1565c0"},
+      {"2", "2", "#1565c0"},
+      {"3", "3", "#1565c0"},
+      {"4", "4", "#1565c0"}}},
+};
+
+static const struct reply_form *
+reply_form(const char *kind)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(reply_forms); i++)
+		if (strcmp(reply_forms[i].kind, kind) == 0)
+			return &reply_forms[i];
+	return NULL;
+}
+
+/*
+ * The Reply-To of a message to a person that takes an answer by mail:
+ * an approval request (payload "approval": the APR number) or a quiz
+ * question (payload "quiz": "QZ-n", "number": the question's place).
+ * New string or NULL.
+ */
 static char *
-approval_html(const struct outmsg *msg, const char *reply_to)
+reply_address(struct mail *m, const struct outmsg *msg, json_t *payload)
+{
+	const char *qz = json_string_value(json_object_get(payload, "quiz"));
+	int64_t object = 0;
+
+	if (msg->to == NULL)
+		return NULL;
+	if (strcmp(msg->kind, "approval") == 0)
+		object =
+		    json_integer_value(json_object_get(payload, "approval"));
+	else if (strcmp(msg->kind, "quiz") == 0 && qz != NULL &&
+		 strncmp(qz, "QZ-", 3) == 0)
+		object = quiz_item_ref(
+		    strtoll(qz + 3, NULL, 10),
+		    json_integer_value(json_object_get(payload, "number")));
+	if (object <= 0)
+		return NULL;
+	return mailin_reply_address(m->gw->st, &m->gw->cfg, msg->kind, object,
+				    msg->to->id);
+}
+
+/* HTML of a mail that takes an answer: the text and mailto: buttons. */
+static char *
+reply_html(const struct outmsg *msg, const struct reply_form *f,
+	   const char *text, const char *reply_to)
 {
 	struct buf x = {0};
 	char *html;
-	int i;
+	size_t i;
 
 	buf_puts(&x, "<p>");
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < ARRAY_LEN(f->button) && f->button[i].body; i++) {
 		buf_printf(&x, "<a href=\"mailto:%s?subject=", reply_to);
 		url_encode(&x, "Re: ");
 		url_encode(&x, msg->subject);
 		buf_puts(&x, "&amp;body=");
-		url_encode(&x, i == 0 ? "approve" : "reject <your reason>");
+		url_encode(&x, f->button[i].body);
 		buf_printf(&x,
 			   "\" style=\"display: inline-block; padding: 8px "
 			   "16px; margin-right: 8px; border-radius: 4px; "
 			   "color: #fff; background: %s; text-decoration: "
 			   "none;\">%s</a>",
-			   i == 0 ? "#2e7d32" : "#c62828",
-			   i == 0 ? "Approve" : "Reject");
+			   f->button[i].colour, f->button[i].label);
 	}
-	buf_puts(&x, "</p>\n<p style=\"color: #666; font-size: 12px;\">Or "
-		     "reply to this mail: the first line of your answer must "
-		     "start with approve or reject; only replies from your "
-		     "own address count.</p>\n");
-	html = mailbuild_html(msg->body, buf_str(&x));
+	buf_printf(&x,
+		   "</p>\n<p style=\"color: #666; font-size: 12px;\">Or "
+		   "reply to this mail: the first line of your answer must "
+		   "%s; only replies from your own address count.</p>\n",
+		   f->first_line);
+	html = mailbuild_html(text, buf_str(&x));
 	buf_free(&x);
 	return html;
 }
@@ -507,7 +575,9 @@ mail_send(void *state, const struct outmsg *msg)
 	struct smtp_item *it;
 	json_t *payload =
 	    json_loads(msg->payload ? msg->payload : "{}", 0, NULL);
+	const struct reply_form *form = reply_form(msg->kind);
 	char *reply_to = NULL, *parent = NULL, *html = NULL, *from_name;
+	char *text = NULL;
 	int64_t nudge = 0;
 
 	if (m->stopping) {
@@ -534,16 +604,12 @@ mail_send(void *state, const struct outmsg *msg)
 	it->message_id = xasprintf(
 	    "isms.%lld.%lld@%s", (long long)msg->outbox_id,
 	    (long long)msg->delivery_id, mailbuild_domain(cfg->mail_from));
-	if (strcmp(msg->kind, "approval") == 0 && msg->to != NULL) {
-		json_int_t apr =
-		    json_integer_value(json_object_get(payload, "approval"));
-
-		if (apr > 0)
-			reply_to = mailin_reply_address(m->gw->st, cfg, apr,
-							msg->to->id);
-		if (reply_to != NULL && msg->html == NULL)
-			html = approval_html(msg, reply_to);
-	}
+	if (form != NULL)
+		reply_to = reply_address(m, msg, payload);
+	if (reply_to != NULL && form->text_note != NULL)
+		text = xasprintf("%s\n\n%s", msg->body, form->text_note);
+	if (reply_to != NULL && msg->html == NULL)
+		html = reply_html(msg, form, text ? text : msg->body, reply_to);
 	parent = thread_parent(m, msg, payload);
 	from_name = xasprintf(
 	    "%s ISMS", cfg->org_name && *cfg->org_name ? cfg->org_name : "");
@@ -553,7 +619,7 @@ mail_send(void *state, const struct outmsg *msg)
 	b.to_name = msg->to != NULL ? msg->to->name : NULL;
 	b.reply_to = reply_to;
 	b.subject = msg->subject;
-	b.text = msg->body;
+	b.text = text != NULL ? text : msg->body;
 	b.html = msg->html != NULL ? msg->html : html;
 	b.message_id = it->message_id;
 	b.in_reply_to = parent;
@@ -574,6 +640,7 @@ mail_send(void *state, const struct outmsg *msg)
 	free(reply_to);
 	free(parent);
 	free(html);
+	free(text);
 	free(from_name);
 	json_decref(payload);
 	*m->tail = it;

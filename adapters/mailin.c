@@ -1,9 +1,9 @@
 /*
  * Inbound mail policy. Every message is one store transaction: its
- * Message-ID de-duplication, then at most one of: an approval decision
- * through the command engine, a new incident, a refusal or answer to a
- * known sender, a triage notice about a stranger. Bodies never reach the
- * log.
+ * Message-ID de-duplication, then at most one of: an approval decision or
+ * a quiz answer through the command engine, a new incident, a refusal or
+ * answer to a known sender, a triage notice about a stranger. Bodies
+ * never reach the log.
  */
 #include "mailin.h"
 
@@ -15,12 +15,12 @@
 #include <strings.h>
 
 #include "../commands/cmd.h"
+#include "../commands/quiz.h"
 #include "../gateway/log.h"
 #include "mailbuild.h"
 #include "mailtoken.h"
 #include "mime.h"
 
-#define TOKEN_GRACE	   (7 * 86400) /* a token outlives its deadline by this */
 #define ATTACHMENTS_LISTED 10
 #define ANSWERS_PER_HOUR   10 /* mail answers to one address */
 #define CUT_NOTE	   "\n[... cut; the full text is in the mail]"
@@ -69,31 +69,6 @@ from_parts(const struct config *cfg, char *local, size_t ll,
 	local[at - from] = '\0';
 	*domain = at + 1;
 	return 0;
-}
-
-char *
-mailin_reply_address(struct store *st, const struct config *cfg, int64_t apr,
-		     int64_t person_id)
-{
-	struct mailtoken t = {
-	    .kind = "approval", .object_id = apr, .person_id = person_id};
-	char local[128], tok[MAILTOKEN_LEN + 1], *secret = NULL, *r = NULL;
-	const char *domain;
-	int64_t deadline;
-
-	if (from_parts(cfg, local, sizeof(local), &domain) < 0 ||
-	    cfg->mail_reply_domain == NULL || *cfg->mail_reply_domain == '\0')
-		return NULL;
-	if (db_int(st, &deadline,
-		   "SELECT deadline_at FROM approvals WHERE id = ?", "i",
-		   apr) != 1)
-		return NULL;
-	t.expires = deadline + TOKEN_GRACE;
-	secret = store_setting(st, "token_secret");
-	if (secret != NULL && mailtoken_make(secret, &t, tok) == 0)
-		r = xasprintf("%s+%s@%s", local, tok, cfg->mail_reply_domain);
-	str_free_secret(secret);
-	return r;
 }
 
 /* ------------------------------------------------------------ DKIM */
@@ -363,10 +338,13 @@ addressed_to(struct inmsg *in, const char *addr)
 /*
  * Queues a mail answer to the sender (kind "reply", bare address). A
  * sender who already got ANSWERS_PER_HOUR answers in the last hour gets
- * no more: a misbehaving auto-responder cannot start a mail loop.
+ * no more: a misbehaving auto-responder cannot start a mail loop. The
+ * answer to a recorded decision or quiz answer (recorded set) goes out
+ * anyway: each used up the request or question it answered, so they
+ * cannot loop, and a quiz of 20 questions may well be done in an hour.
  */
 static int
-answer(struct inmsg *in, const char *body)
+answer(struct inmsg *in, const char *body, int recorded)
 {
 	char *subject, *payload;
 	json_t *j;
@@ -379,7 +357,7 @@ answer(struct inmsg *in, const char *body)
 		    "ti", in->sender.email, (int64_t)(ANSWERS_PER_HOUR - 1));
 	if (rc < 0)
 		return -1;
-	if (rc == 1 && tenth > store_now(in->st) - 3600) {
+	if (!recorded && rc == 1 && tenth > store_now(in->st) - 3600) {
 		log_warnx("mail: not answering %s again: %d answers in the "
 			  "last hour",
 			  in->sender.email, ANSWERS_PER_HOUR);
@@ -401,23 +379,6 @@ answer(struct inmsg *in, const char *body)
 		return -1;
 	in->out->queued = 1;
 	return 0;
-}
-
-/* A reply that decides nothing: logged (no body), the sender told. */
-static int
-refuse(struct inmsg *in, const char *why)
-{
-	char *body;
-	int rc;
-
-	outcome(in, MAILIN_REFUSED, "%s", why);
-	body = xasprintf("Your mail was not accepted: %s.\n\nNothing was "
-			 "changed. You can also answer in chat or with "
-			 "/isms approve APR-n or /isms reject APR-n <reason>.",
-			 why);
-	rc = answer(in, body);
-	free(body);
-	return rc;
 }
 
 /* A stranger's mail: the isms_managers hear of it, the sender does not. */
@@ -462,6 +423,62 @@ triage(struct inmsg *in)
 	return rc;
 }
 
+/* ------------------------------------------------ replies with tokens */
+
+/*
+ * What a reply token of each kind is about and how a reply to it becomes
+ * a command. Every kind shares token_reply's checks: a genuine, unexpired
+ * token, the sender it was sent to, DKIM, the first line of the reply.
+ */
+struct reply_kind {
+	const char *kind;      /* as in mailtoken.c */
+	int64_t grace;	       /* a token outlives the object's deadline */
+	enum mailin_what done; /* the outcome when the command took effect */
+	const char *hint;      /* for refusals: how else to answer */
+	/* The deadline of object for person: 1, 0 unknown, -1 error. */
+	int (*deadline)(struct store *st, int64_t object, int64_t person,
+			int64_t *out);
+	/* "APR-3", "question 2 of QZ-1". */
+	void (*name)(int64_t object, char *out, size_t len);
+	/*
+	 * The command that the reply's first line (NULL: none) asks for:
+	 * 1 with *text (new) and in what a description without words of
+	 * the mail; 0 with the reason to refuse in what; -1 error.
+	 */
+	int (*command)(struct inmsg *in, const struct mailtoken *t,
+		       const char *line, char **text, char *what, size_t wl);
+};
+
+/* A reply that decides nothing: logged (no body), the sender told. */
+static int
+refuse(struct inmsg *in, const struct reply_kind *rk, const char *why)
+{
+	char *body;
+	int rc;
+
+	outcome(in, MAILIN_REFUSED, "%s", why);
+	body = xasprintf("Your mail was not accepted: %s.\n\nNothing was "
+			 "changed.%s",
+			 why, rk != NULL ? rk->hint : "");
+	rc = answer(in, body, 0);
+	free(body);
+	return rc;
+}
+
+static int
+approval_deadline(struct store *st, int64_t apr, int64_t person, int64_t *out)
+{
+	(void)person; /* the request is checked as routed when answered */
+	return db_int(st, out, "SELECT deadline_at FROM approvals WHERE id = ?",
+		      "i", apr);
+}
+
+static void
+approval_name(int64_t apr, char *out, size_t len)
+{
+	snprintf(out, len, "APR-%lld", (long long)apr);
+}
+
 /* The first word of a reply line: approve or reject, and the rest. */
 static int
 decision_word(const char *line, int *approve, const char **rest)
@@ -489,9 +506,135 @@ decision_word(const char *line, int *approve, const char **rest)
 	return 0;
 }
 
+/* "approve APR-n <comment>" or "reject APR-n <reason>". */
 static int
-approval_reply(struct inmsg *in, const char *token)
+approval_command(struct inmsg *in, const struct mailtoken *t, const char *line,
+		 char **text, char *what, size_t wl)
 {
+	int64_t approver = 0, escalated = 0;
+	const char *rest;
+	int approve;
+	sqlite3_stmt *s;
+
+	s = db_prepare(in->st,
+		       "SELECT approver_id, COALESCE(escalated_to, 0) FROM "
+		       "approvals WHERE id = ?",
+		       "i", t->object_id);
+	if (s == NULL)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		approver = sqlite3_column_int64(s, 0);
+		escalated = sqlite3_column_int64(s, 1);
+	}
+	db_finish(in->st, s);
+	if (in->sender.id != approver && in->sender.id != escalated) {
+		snprintf(what, wl, "APR-%lld is not routed to you",
+			 (long long)t->object_id);
+		return 0;
+	}
+	if (line == NULL || decision_word(line, &approve, &rest) < 0) {
+		snprintf(what, wl,
+			 "the first line of your reply must start with "
+			 "approve or reject (\"reject <reason>\")");
+		return 0;
+	}
+	*text = xasprintf("%s APR-%lld %s", approve ? "approve" : "reject",
+			  (long long)t->object_id, rest);
+	snprintf(what, wl, "%s APR-%lld", approve ? "approve" : "reject",
+		 (long long)t->object_id);
+	return 1;
+}
+
+static int
+quiz_deadline(struct store *st, int64_t ref, int64_t person, int64_t *out)
+{
+	return quiz_item_command(st, ref, person, 0, NULL, 0, out);
+}
+
+/* "quiz answer QZ-n <question> <1-4>" for the item the token names. */
+static int
+quiz_command(struct inmsg *in, const struct mailtoken *t, const char *line,
+	     char **text, char *what, size_t wl)
+{
+	char name[64], cmd[160];
+	int choice = line != NULL ? quiz_reply_choice(line) : 0;
+	int rc;
+
+	quiz_item_name(t->object_id, name, sizeof(name));
+	if (choice == 0) {
+		snprintf(what, wl,
+			 "the first line of your reply must start with the "
+			 "number of your answer to %s, 1 to 4",
+			 name);
+		return 0;
+	}
+	rc = quiz_item_command(in->st, t->object_id, t->person_id, choice, cmd,
+			       sizeof(cmd), NULL);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		snprintf(what, wl, "%s is no longer in the quiz", name);
+		return 0;
+	}
+	*text = xstrdup(cmd);
+	snprintf(what, wl, "answer %d to %s", choice, name);
+	return 1;
+}
+
+static const struct reply_kind reply_kinds[] = {
+    {"approval", 7 * 86400, MAILIN_DECIDED,
+     " You can also answer in chat or with /isms approve APR-n or /isms "
+     "reject APR-n <reason>.",
+     approval_deadline, approval_name, approval_command},
+    /* a day after the campaign closed: "closed", not "expired" */
+    {"quiz", 86400, MAILIN_QUIZ,
+     " You can also answer in chat with /isms quiz answer <1-4>.",
+     quiz_deadline, quiz_item_name, quiz_command},
+};
+
+static const struct reply_kind *
+reply_kind(const char *kind)
+{
+	size_t i;
+
+	for (i = 0; kind != NULL && i < ARRAY_LEN(reply_kinds); i++)
+		if (strcmp(reply_kinds[i].kind, kind) == 0)
+			return &reply_kinds[i];
+	return NULL;
+}
+
+char *
+mailin_reply_address(struct store *st, const struct config *cfg,
+		     const char *kind, int64_t object, int64_t person_id)
+{
+	const struct reply_kind *rk = reply_kind(kind);
+	struct mailtoken t = {
+	    .kind = kind, .object_id = object, .person_id = person_id};
+	char local[128], tok[MAILTOKEN_LEN + 1], *secret = NULL, *r = NULL;
+	const char *domain;
+	int64_t deadline;
+
+	if (rk == NULL || from_parts(cfg, local, sizeof(local), &domain) < 0 ||
+	    cfg->mail_reply_domain == NULL || *cfg->mail_reply_domain == '\0')
+		return NULL;
+	if (rk->deadline(st, object, person_id, &deadline) != 1)
+		return NULL;
+	t.expires = deadline + rk->grace;
+	secret = store_setting(st, "token_secret");
+	if (secret != NULL && mailtoken_make(secret, &t, tok) == 0)
+		r = xasprintf("%s+%s@%s", local, tok, cfg->mail_reply_domain);
+	str_free_secret(secret);
+	return r;
+}
+
+/*
+ * A reply to a mail with a token: checked, then run through the command
+ * engine as the sender. The sender gets the engine's answer or a refusal.
+ */
+static int
+token_reply(struct inmsg *in, const char *token)
+{
+	const struct reply_kind *rk = NULL;
 	struct mailtoken t;
 	struct isms_reply rp = {0};
 	/*
@@ -503,58 +646,36 @@ approval_reply(struct inmsg *in, const char *token)
 	struct isms_request rq = {
 	    .via = "mail", .id_kind = "email", .id = in->sender.email};
 	char *secret = store_setting(in->st, "token_secret"), *line = NULL;
-	char *text = NULL, when[16], why[200];
+	char *text = NULL, name[64], when[16], why[200];
 	enum mailtoken_status ts;
-	const char *rest;
-	int64_t approver = 0, escalated = 0;
-	int approve, rc = -1;
-	sqlite3_stmt *s;
+	int rc = -1;
 
 	if (secret == NULL)
 		goto out;
 	ts = mailtoken_check(secret, token, store_now(in->st), &t);
+	if (ts == MAILTOKEN_OK || ts == MAILTOKEN_EXPIRED)
+		rk = reply_kind(t.kind);
+	if (rk == NULL) {
+		rc = refuse(in, NULL,
+			    "the reply address is not valid (was it "
+			    "changed?); reply to the original mail itself");
+		goto out;
+	}
+	rk->name(t.object_id, name, sizeof(name));
+	in->out->object = t.object_id;
 	if (ts == MAILTOKEN_EXPIRED) {
 		time_date(t.expires, when);
 		snprintf(why, sizeof(why),
-			 "the reply address of APR-%lld expired on %s",
-			 (long long)t.object_id, when);
-		rc = refuse(in, why);
-		goto out;
-	}
-	if (ts != MAILTOKEN_OK) {
-		rc = refuse(in, "the reply address is not valid (was it "
-				"changed?); answer the request mail itself");
-		goto out;
-	}
-	in->out->object = t.object_id;
-	if (strcmp(t.kind, "approval") != 0) {
-		/* quiz answers (a later issue) dispatch here by kind */
-		rc = refuse(in, "this reply address takes no answers yet");
+			 "the reply address of %s expired on %s", name, when);
+		rc = refuse(in, rk, why);
 		goto out;
 	}
 	if (t.person_id != in->sender.id) {
 		snprintf(why, sizeof(why),
-			 "APR-%lld was sent to someone else; only they may "
-			 "answer it by mail",
-			 (long long)t.object_id);
-		rc = refuse(in, why);
-		goto out;
-	}
-	s = db_prepare(in->st,
-		       "SELECT approver_id, COALESCE(escalated_to, 0) FROM "
-		       "approvals WHERE id = ?",
-		       "i", t.object_id);
-	if (s == NULL)
-		goto out;
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		approver = sqlite3_column_int64(s, 0);
-		escalated = sqlite3_column_int64(s, 1);
-	}
-	db_finish(in->st, s);
-	if (in->sender.id != approver && in->sender.id != escalated) {
-		snprintf(why, sizeof(why), "APR-%lld is not routed to you",
-			 (long long)t.object_id);
-		rc = refuse(in, why);
+			 "%s was sent to someone else; only they may answer "
+			 "it by mail",
+			 name);
+		rc = refuse(in, rk, why);
 		goto out;
 	}
 	if (in->cfg->mail_require_dkim && !dkim_ok(in)) {
@@ -563,31 +684,27 @@ approval_reply(struct inmsg *in, const char *token)
 			 "%.60s from %.60s)",
 			 mailbuild_domain(in->m.from),
 			 in->cfg->mail_authserv_id);
-		rc = refuse(in, why);
+		rc = refuse(in, rk, why);
 		goto out;
 	}
 	line = mime_reply_line(in->m.text);
-	if (line == NULL || decision_word(line, &approve, &rest) < 0) {
-		rc = refuse(in, "the first line of your reply must start with "
-				"approve or reject (\"reject <reason>\")");
+	rc = rk->command(in, &t, line, &text, why, sizeof(why));
+	if (rc <= 0) {
+		if (rc == 0)
+			rc = refuse(in, rk, why);
 		goto out;
 	}
-	text = xasprintf("%s APR-%lld %s", approve ? "approve" : "reject",
-			 (long long)t.object_id, rest);
 	rq.text = text;
 	if (cmd_run(in->st, in->cfg, &rq, &rp) == 0) {
-		outcome(in, MAILIN_DECIDED, "%s APR-%lld",
-			approve ? "approved" : "rejected",
-			(long long)t.object_id);
+		outcome(in, rk->done, "recorded %s", why);
 		if (rp.notices.len)
 			in->out->queued = 1;
+		rc = answer(in, buf_str(&rp.text), 1);
 	} else {
-		outcome(in, MAILIN_REFUSED,
-			"the command engine refused %s "
-			"APR-%lld",
-			approve ? "approve" : "reject", (long long)t.object_id);
+		outcome(in, MAILIN_REFUSED, "the command engine refused %s",
+			why);
+		rc = answer(in, buf_str(&rp.text), 0);
 	}
-	rc = answer(in, buf_str(&rp.text));
 out:
 	str_free_secret(secret);
 	free(line);
@@ -653,7 +770,7 @@ incident_mail(struct inmsg *in)
 		outcome(in, MAILIN_REFUSED, "incident refused: %.120s",
 			buf_str(&rp.text));
 	}
-	rc = answer(in, buf_str(&rp.text));
+	rc = answer(in, buf_str(&rp.text), 0);
 out:
 	reply_free(&rp);
 	buf_free(&note);
@@ -692,7 +809,7 @@ dispatch(struct inmsg *in)
 		return triage(in);
 	token = find_token(in);
 	if (token != NULL) {
-		rc = approval_reply(in, token);
+		rc = token_reply(in, token);
 		free(token);
 		return rc;
 	}
@@ -706,12 +823,13 @@ dispatch(struct inmsg *in)
 		char *body = xasprintf(
 		    "This address takes replies to approval requests (answer "
 		    "the request mail itself, first line \"approve\" or "
-		    "\"reject <reason>\")%s%s. Nothing was recorded from your "
-		    "mail.",
+		    "\"reject <reason>\"), answers to quiz questions (reply to "
+		    "the question mail with the number of your answer)%s%s. "
+		    "Nothing was recorded from your mail.",
 		    ia && *ia ? " and incident reports sent to " : "",
 		    ia && *ia ? ia : "");
 
-		rc = answer(in, body);
+		rc = answer(in, body, 0);
 		free(body);
 	}
 	return rc;

@@ -1,8 +1,8 @@
 /*
  * Inbound mail policy: what one received message means (an approval
- * reply, a mailed incident, automatic mail, a stranger's mail) and the
- * Reply-To addresses that carry reply tokens. Runs on the loop thread
- * with the store; no network.
+ * reply, a quiz answer, a mailed incident, automatic mail, a stranger's
+ * mail) and the Reply-To addresses that carry reply tokens. Runs on the loop
+ * thread with the store; no network.
  */
 #ifndef ISMS_MAILIN_H
 #define ISMS_MAILIN_H
@@ -19,6 +19,7 @@ enum mailin_what {
 	MAILIN_DUPLICATE, /* Message-ID seen before: nothing done */
 	MAILIN_IGNORED,	  /* automatic, from ourselves, no usable sender */
 	MAILIN_DECIDED,	  /* an approval decision was recorded */
+	MAILIN_QUIZ,	  /* a quiz answer was recorded */
 	MAILIN_REFUSED,	  /* a reply that decides nothing; sender told */
 	MAILIN_INCIDENT,  /* a new incident; the reporter was told */
 	MAILIN_TRIAGE,	  /* stranger: isms_managers told, sender not */
@@ -28,7 +29,7 @@ enum mailin_what {
 struct mailin_outcome {
 	enum mailin_what what;
 	char reason[200]; /* for logs and tests; never the body */
-	int64_t object;	  /* APR or INC number, when there is one */
+	int64_t object;	  /* APR or INC number, quiz_item_ref(), if any */
 	int queued;	  /* outbox rows were written */
 };
 
@@ -43,13 +44,16 @@ int mailin_process(struct store *st, const struct config *cfg, const char *data,
 		   size_t len, struct mailin_outcome *out);
 
 /*
- * The Reply-To address of approval request apr sent to person_id:
- * <local part of mail.from>+<token>@<mail.reply_domain>, the token
- * expiring 7 days after the request's deadline. Caller frees; NULL when
- * the request is unknown or the configuration lacks an address.
+ * The Reply-To address of a mail about object sent to person_id:
+ * <local part of mail.from>+<token>@<mail.reply_domain>. kind "approval":
+ * object is the APR number, the token expires 7 days after the request's
+ * deadline; kind "quiz": object is a quiz_item_ref() of that person's
+ * question, the token expires a day after the campaign's deadline.
+ * Caller frees; NULL for an unknown kind or object, or when the
+ * configuration lacks an address.
  */
 char *mailin_reply_address(struct store *st, const struct config *cfg,
-			   int64_t apr, int64_t person_id);
+			   const char *kind, int64_t object, int64_t person_id);
 
 /* Whether the Authentication-Results value says dkim=pass for domain,
  * added by authserv_id. Exposed for tests. */

@@ -18,13 +18,13 @@
 
 /*
  * What a token is for. The kind travels as a one-letter code; the table
- * in mailtoken.c maps codes to names ("approval" today). Adding a kind
- * (the quiz answers of a later issue) is adding a row there; the format,
- * the length and the verification stay the same.
+ * in mailtoken.c maps codes to names ("approval", "quiz"). Adding a kind
+ * is adding a row there; the format, the length and the verification
+ * stay the same.
  */
 struct mailtoken {
-	const char *kind;  /* "approval", ...; borrowed (static) */
-	int64_t object_id; /* e.g. the APR number; 1 .. 2^32-1 */
+	const char *kind;  /* "approval", "quiz"; borrowed (static) */
+	int64_t object_id; /* the APR number, a quiz_item_ref(); 1 .. 2^32-1 */
 	int64_t person_id; /* to whom the token was issued */
 	int64_t expires;   /* UTC seconds; valid while now <= expires */
 };

@@ -1189,51 +1189,143 @@ const struct cmd_entry quiz_cmds[] = {
 
 /* ---- for transports ---- */
 
+_Static_assert(QUIZ_MAX_QUESTIONS < 1 << QUIZ_SEQ_BITS,
+	       "a quiz_item_ref() must hold every question number");
+
+/* A choice at p: "2", "2)" or "2."; the number with *end after it, or 0. */
+static int
+choice_at(const char *p, const char **end)
+{
+	int c;
+
+	if (*p < '1' || *p > '4' || isdigit((unsigned char)p[1]))
+		return 0;
+	c = *p++ - '0';
+	if (*p == ')' || *p == '.')
+		p++;
+	*end = p;
+	return c;
+}
+
 const char *
 quiz_bare_reply(const char *text, char out[32])
 {
 	const char *p = text;
+	int c;
 
 	while (isspace((unsigned char)*p))
 		p++;
-	if (*p < '1' || *p > '4')
+	c = choice_at(p, &p);
+	if (c == 0)
 		return NULL;
-	snprintf(out, 32, "quiz answer %c", *p);
-	p++;
-	if (*p == ')' || *p == '.')
-		p++;
+	snprintf(out, 32, "quiz answer %d", c);
 	while (isspace((unsigned char)*p))
 		p++;
 	return *p == '\0' ? out : NULL;
 }
 
 int
-quiz_token_command(struct store *st, const char *token, int choice,
-		   char *out, size_t len, int64_t *person_id)
+quiz_reply_choice(const char *line)
 {
-	sqlite3_stmt *s;
+	const char *p = line, *end;
+	int c;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (strncasecmp(p, "answer", 6) == 0 && !isalnum((unsigned char)p[6])) {
+		p += 6;
+		while (isspace((unsigned char)*p) || *p == ':')
+			p++;
+	}
+	if (*p == '#')
+		p++;
+	c = choice_at(p, &end);
+	if (c == 0 || (*end != '\0' && !isspace((unsigned char)*end) &&
+		       strchr(",;:!-", *end) == NULL))
+		return 0;
+	return c;
+}
+
+/* The columns item_command reads, then a condition. */
+#define ITEM_SELECT                                                            \
+	"SELECT i.campaign_id, i.question_id, i.person_id, c.deadline_at "     \
+	"FROM quiz_items i JOIN quiz_campaigns c ON c.id = i.campaign_id "     \
+	"WHERE "
+
+/*
+ * The item s selects (ITEM_SELECT): its answer command for choice 1..4
+ * into out, its person and its campaign's deadline (each may be NULL).
+ * Hands s back. 1 found, 0 none, -1 error.
+ */
+static int
+item_command(struct store *st, sqlite3_stmt *s, int choice, char *out,
+	     size_t len, int64_t *person_id, int64_t *deadline)
+{
 	int rc;
 
-	if (token == NULL || choice < 1 || choice > 4)
-		return 0;
-	s = db_prepare(st,
-		       "SELECT campaign_id, question_id, person_id FROM "
-		       "quiz_items WHERE token = ?",
-		       "t", token);
 	if (s == NULL)
 		return -1;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		snprintf(out, len, "quiz answer QZ-%lld %s %d",
-			 (long long)sqlite3_column_int64(s, 0), db_col(s, 1),
-			 choice);
-		*person_id = sqlite3_column_int64(s, 2);
+		if (out != NULL && choice >= 1 && choice <= 4)
+			snprintf(out, len, "quiz answer QZ-%lld %s %d",
+				 (long long)sqlite3_column_int64(s, 0),
+				 db_col(s, 1), choice);
+		if (person_id != NULL)
+			*person_id = sqlite3_column_int64(s, 2);
+		if (deadline != NULL)
+			*deadline = sqlite3_column_int64(s, 3);
 		rc = 1;
 	} else {
 		rc = rc == SQLITE_DONE ? 0 : -1;
 	}
 	db_finish(st, s);
 	return rc;
+}
+
+int
+quiz_token_command(struct store *st, const char *token, int choice, char *out,
+		   size_t len, int64_t *person_id)
+{
+	sqlite3_stmt *s;
+
+	if (token == NULL || choice < 1 || choice > 4)
+		return 0;
+	s = db_prepare(st, ITEM_SELECT "i.token = ?", "t", token);
+	return item_command(st, s, choice, out, len, person_id, NULL);
+}
+
+int64_t
+quiz_item_ref(int64_t campaign, int64_t seq)
+{
+	if (campaign < 1 || campaign > UINT32_MAX >> QUIZ_SEQ_BITS || seq < 1 ||
+	    seq >= 1 << QUIZ_SEQ_BITS)
+		return 0;
+	return campaign << QUIZ_SEQ_BITS | seq;
+}
+
+void
+quiz_item_name(int64_t ref, char *out, size_t len)
+{
+	snprintf(out, len, "question %lld of QZ-%lld",
+		 (long long)(ref & ((1 << QUIZ_SEQ_BITS) - 1)),
+		 (long long)(ref >> QUIZ_SEQ_BITS));
+}
+
+int
+quiz_item_command(struct store *st, int64_t ref, int64_t person, int choice,
+		  char *out, size_t len, int64_t *deadline)
+{
+	sqlite3_stmt *s;
+
+	if (ref < 1)
+		return 0;
+	s = db_prepare(st,
+		       ITEM_SELECT "i.campaign_id = ? AND i.person_id = ? AND "
+				   "i.seq = ?",
+		       "iii", ref >> QUIZ_SEQ_BITS, person,
+		       ref & ((1 << QUIZ_SEQ_BITS) - 1));
+	return item_command(st, s, choice, out, len, NULL, deadline);
 }
 
 /* ---- scheduler jobs ---- */

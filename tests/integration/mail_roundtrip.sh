@@ -1,7 +1,8 @@
 # The mail transport against real servers (aiosmtpd SMTP into Maildirs,
 # Dovecot IMAP): approval by mail reply with a Reply-To token, refusals
 # (spoofed, stranger, no DKIM), a mailed incident, broken MIME, a
-# redelivery, a permanent SMTP failure and a clean SIGTERM.
+# redelivery, a quiz answered by mail, a permanent SMTP failure and a
+# clean SIGTERM.
 . tests/integration/lib.sh
 PEERS=tests/peers/mail
 M=$T/p # short: Dovecot's sockets live below it
@@ -36,6 +37,8 @@ path = $DB
 every = off
 [org]
 name = Acme
+working_days = mon-sun
+working_hours = 00:00-24:00
 [mail]
 enabled = true
 smtp_url = smtp://127.0.0.1:$SMTP_PORT
@@ -91,9 +94,9 @@ send_raw() { # send_raw FILE [mailctl options]: CRLF, envelope to the gateway
 	$PY $PEERS/mailctl.py send --port "$SMTP_PORT" --raw "$f.crlf" --to isms@example.org "$@" >/dev/null ||
 		fail "SMTP send of $f failed"
 }
-reply() { # reply FILE FROM TO MESSAGE-ID FIRST-LINE
-	printf 'From: %s\nTo: %s\nSubject: Re: Approval needed\nMessage-ID: <%s>\nContent-Type: text/plain; charset=utf-8\n\n%s\n\nOn Mon, Acme ISMS <isms@example.org> wrote:\n> approve or reject\n' \
-		"$2" "$3" "$4" "$5" >"$1"
+reply() { # reply FILE FROM TO MESSAGE-ID FIRST-LINE [SUBJECT]
+	printf 'From: %s\nTo: %s\nSubject: %s\nMessage-ID: <%s>\nContent-Type: text/plain; charset=utf-8\n\n%s\n\nOn Mon, Acme ISMS <isms@example.org> wrote:\n> approve or reject\n' \
+		"$2" "$3" "${6:-Re: Approval needed}" "$4" "$5" >"$1"
 }
 all_done() { # every message in the gateway's INBOX carries $IsmsDone
 	[ "$($PY $PEERS/mailctl.py imap-flags --port "$IMAP_PORT" --user isms@example.org \
@@ -221,6 +224,61 @@ printf 'approve APR-3 agreed\n' | console "$DB" erik
 wait_for has_mail "$(box carol)" "APR-3 approved by erik" || fail "carol not told of APR-3"
 [ "$(mq field "$(box carol)" "APR-3 approved by erik" in_reply_to)" = \
 	"$(mq field "$(box carol)" "Approval needed APR-3" message_id)" ] || fail "decision not threaded"
+
+# 5c. a quiz question by mail, answered by reply (DKIM is still required)
+QZ="Security quiz QZ-1: question"
+printf 'quiz start questions=2 audience=team:people\n' |
+	"$ISMSD" --console -c "$T/ismsd.conf" --as carol >"$T/out" 2>"$T/err"
+expect_in "$T/out" "QZ-1 started: 2 questions each for 2 people"
+wait_for has_mail "$(box heidi)" "$QZ 1 of 2" || fail "no quiz question for heidi"
+QRT=$(mq field "$(box heidi)" "$QZ 1 of 2" Reply-To | tr -d '<>')
+echo "$QRT" | grep -Eq '^isms\+[a-z2-7]{39}@example\.org$' || fail "quiz Reply-To is $QRT"
+mq field "$(box heidi)" "$QZ 1 of 2" text | grep -q "reply to this message with the number of your answer (1-4)" ||
+	fail "the quiz mail does not say how to answer by mail"
+mq field "$(box heidi)" "$QZ 1 of 2" html | grep -q "mailto:$QRT?subject=.*body=2" || fail "no reply buttons"
+right() { # right SEQ: the right answer to heidi's question SEQ
+	q=$(sql "$DB" "SELECT question_id FROM quiz_items i JOIN people p ON p.id = i.person_id WHERE p.handle = 'heidi' AND i.seq = $1")
+	awk -F '\t' -v q="$q" '$1 == q { print $8 }' config/quiz/questions.tsv
+}
+heidi_answers() { sql "$DB" "SELECT COUNT(answer) FROM quiz_items i JOIN people p ON p.id = i.person_id WHERE p.handle = 'heidi'"; }
+# no number on the first line: refused by mail, nothing recorded
+reply "$T/q0.eml" "heidi@example.org" "$QRT" quiz-0@example.org "I am not sure, maybe 2?" "Re: quiz question"
+send_raw "$T/q0.eml" --user heidi@example.org --password heidi-pass
+wait_for has_mail "$(box heidi)" "Re: quiz question" || fail "no refusal for a reply without a number"
+mq field "$(box heidi)" "Re: quiz question" text | grep -q "must start with the number of your answer to question 1 of QZ-1, 1 to 4" ||
+	fail "quiz refusal text"
+[ "$(heidi_answers)" = 0 ] || fail "a reply without a number was recorded"
+# the number: recorded, answered, and the next question follows by mail
+reply "$T/q1.eml" "Heidi Novak <heidi@example.org>" "$QRT" quiz-1@example.org "$(right 1))" "Re: $QZ 1 of 2"
+send_raw "$T/q1.eml" --user heidi@example.org --password heidi-pass
+wait_for has_mail "$(box heidi)" "Re: $QZ 1 of 2" || fail "no answer to the quiz reply: $(tail -5 "$T/ismsd.log")"
+mq field "$(box heidi)" "Re: $QZ 1 of 2" text >"$T/q1.txt"
+expect_in "$T/q1.txt" "Correct!"
+expect_in "$T/q1.txt" "The next question follows."
+[ "$(sql "$DB" "SELECT answer || '|' || correct FROM quiz_items i JOIN people p ON p.id = i.person_id WHERE p.handle = 'heidi' AND i.seq = 1")" = "$(right 1)|1" ] ||
+	fail "the answer is not in quiz_items"
+[ "$(sql "$DB" "SELECT COUNT(*) FROM audit_log WHERE action = 'quiz.answer' AND actor = 'heidi' AND details LIKE '%\"via\":\"mail\"%'")" = 1 ] ||
+	fail "no audit row for the answer by mail"
+wait_for has_mail "$(box heidi)" "$QZ 2 of 2" || fail "no second question"
+QRT2=$(mq field "$(box heidi)" "$QZ 2 of 2" Reply-To | tr -d '<>')
+[ -n "$QRT2" ] && [ "$QRT2" != "$QRT" ] || fail "the second question has the Reply-To $QRT2"
+# the same mail again (a redelivery) changes nothing and is not answered
+wait_done
+before=$(db_digest "$DB")
+send_raw "$T/q1.eml" --user heidi@example.org --password heidi-pass
+sleep 1
+wait_done
+[ "$(db_digest "$DB")" = "$before" ] || fail "a replayed quiz answer changed the database"
+# the last question, wrong on purpose: the result comes back
+wrong=$(($(right 2) % 4 + 1))
+reply "$T/q2.eml" "heidi@example.org" "$QRT2" quiz-2@example.org "answer $wrong" "Re: $QZ 2 of 2"
+send_raw "$T/q2.eml" --user heidi@example.org --password heidi-pass
+wait_for has_mail "$(box heidi)" "Re: $QZ 2 of 2" || fail "no result mail"
+mq field "$(box heidi)" "Re: $QZ 2 of 2" text | grep -q "That was the last question of QZ-1: you got 1 of 2 right" ||
+	fail "result text"
+[ "$(sql "$DB" "SELECT p.completed_at IS NOT NULL FROM quiz_participants p JOIN people pe ON pe.id = p.person_id WHERE pe.handle = 'heidi'")" = 1 ] ||
+	fail "heidi's quiz is not complete"
+[ "$(heidi_answers)" = 2 ] || fail "answers recorded: $(heidi_answers)"
 
 # 6. a permanent SMTP failure is recorded and told to the isms_managers once
 wait_for sh -c "[ \"\$(sqlite3 '$DB' \"SELECT COUNT(*) FROM outbox_delivery WHERE status = 'failed' AND last_error LIKE 'RCPT TO: 550%'\")\" = 1 ]" ||

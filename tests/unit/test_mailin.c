@@ -1,12 +1,14 @@
 /*
  * Unit tests of the inbound mail policy on a throwaway store: approval
- * replies (valid, spoofed, foreign, expired, forged, without DKIM,
- * automatic), mailed incidents, strangers, redelivery and broken mail.
+ * replies and quiz answers (valid, spoofed, foreign, expired, forged,
+ * without DKIM, automatic, replayed), mailed incidents, strangers,
+ * redelivery and broken mail.
  */
 #include "testutil.h"
 
 #include "../../adapters/mailin.h"
 #include "../../adapters/mailtoken.h"
+#include "../../commands/quiz.h"
 
 struct fix {
 	struct tenv *t;
@@ -42,8 +44,8 @@ setup(void **state)
 
 		assert_int_equal(
 		    store_person_find(f->t->st, "handle", "carol", &carol), 1);
-		f->reply_to =
-		    mailin_reply_address(f->t->st, &f->t->cfg, 1, carol.id);
+		f->reply_to = mailin_reply_address(f->t->st, &f->t->cfg,
+						   "approval", 1, carol.id);
 	}
 	assert_non_null(f->reply_to);
 	*state = f;
@@ -136,7 +138,10 @@ test_reply_address(void **state)
 			 1);
 	assert_int_equal(t.expires, deadline + 7 * 86400);
 	assert_int_equal(t.person_id, person(f, "carol"));
-	assert_null(mailin_reply_address(f->t->st, &f->t->cfg, 99, 2));
+	assert_null(
+	    mailin_reply_address(f->t->st, &f->t->cfg, "approval", 99, 2));
+	assert_null(mailin_reply_address(f->t->st, &f->t->cfg, "nonsense", 1,
+					 t.person_id));
 	free(secret);
 }
 
@@ -316,13 +321,14 @@ test_escalated(void **state)
 				 "id = 1",
 				 "i", erik),
 			 1);
-	rt = mailin_reply_address(f->t->st, &f->t->cfg, 1, erik);
+	rt = mailin_reply_address(f->t->st, &f->t->cfg, "approval", 1, erik);
 	o = feed(f, "erik@example.org", rt, "e1@x", NULL,
 		 "approve escalated\r\n");
 	assert_int_equal(o.what, MAILIN_DECIDED);
 	free(rt);
 	/* a token for someone the request is not routed to: refused */
-	rt = mailin_reply_address(f->t->st, &f->t->cfg, 1, person(f, "dana"));
+	rt = mailin_reply_address(f->t->st, &f->t->cfg, "approval", 1,
+				  person(f, "dana"));
 	o = feed(f, "dana@example.org", rt, "e2@x", NULL, "approve\r\n");
 	assert_int_equal(o.what, MAILIN_REFUSED);
 	assert_non_null(strstr(o.reason, "not routed to you"));
@@ -510,6 +516,370 @@ test_no_message_id(void **state)
 			 1);
 }
 
+/* ---- quiz answers by mail ---- */
+
+/* Starts QZ-1 for team eng with n questions: bob, alice and frank. */
+static void
+quiz_start(struct fix *f, int n)
+{
+	char cmd[96];
+	int ok;
+
+	snprintf(cmd, sizeof(cmd),
+		 "quiz start questions=%d audience=team:eng "
+		 "deadline=2026-11-30",
+		 n);
+	as(f->t, "carol", cmd, &ok);
+	assert_true(ok);
+}
+
+/* The Reply-To of handle's question seq of QZ-1; caller frees. */
+static char *
+quiz_reply_to(struct fix *f, const char *handle, int seq)
+{
+	char *rt =
+	    mailin_reply_address(f->t->st, &f->t->cfg, "quiz",
+				 quiz_item_ref(1, seq), person(f, handle));
+
+	assert_non_null(rt);
+	return rt;
+}
+
+/* The right answer (right) or a wrong one to handle's question seq. */
+static int
+quiz_choice(struct fix *f, const char *handle, int seq, int right)
+{
+	struct quiz_bank b;
+	const struct quiz_question *q;
+	char err[320], *qid;
+	int c;
+
+	qid = db_text(f->t->st,
+		      "SELECT question_id FROM quiz_items WHERE campaign_id = "
+		      "1 AND person_id = ? AND seq = ?",
+		      "ii", person(f, handle), (int64_t)seq);
+	assert_non_null(qid);
+	assert_int_equal(quiz_bank_load(&b, err, sizeof(err)), 0);
+	q = quiz_bank_find(&b, qid);
+	assert_non_null(q);
+	c = right ? q->answer : q->answer % 4 + 1;
+	quiz_bank_free(&b);
+	free(qid);
+	return c;
+}
+
+/* handle's answer to question seq of QZ-1 (0: none yet). */
+static int64_t
+quiz_answer_of(struct fix *f, const char *handle, int seq)
+{
+	int64_t v = 0;
+
+	assert_int_equal(db_int(f->t->st, &v,
+				"SELECT COALESCE(answer, 0) FROM quiz_items "
+				"WHERE campaign_id = 1 AND person_id = ? AND "
+				"seq = ?",
+				"ii", person(f, handle), (int64_t)seq),
+			 1);
+	return v;
+}
+
+static void
+test_quiz_reply_address(void **state)
+{
+	struct fix *f = *state;
+	struct mailtoken t;
+	char *secret = store_setting(f->t->st, "token_secret"), *rt;
+	char tok[MAILTOKEN_LEN + 1];
+	int64_t deadline;
+
+	quiz_start(f, 2);
+	rt = quiz_reply_to(f, "alice", 1);
+	assert_int_equal(strncmp(rt, "isms+", 5), 0);
+	memcpy(tok, rt + 5, MAILTOKEN_LEN);
+	tok[MAILTOKEN_LEN] = '\0';
+	assert_int_equal(mailtoken_check(secret, tok, test_clock, &t),
+			 MAILTOKEN_OK);
+	assert_string_equal(t.kind, "quiz");
+	assert_int_equal(t.object_id, quiz_item_ref(1, 1));
+	assert_int_equal(t.person_id, person(f, "alice"));
+	assert_int_equal(db_int(f->t->st, &deadline,
+				"SELECT deadline_at FROM quiz_campaigns", NULL),
+			 1);
+	assert_int_equal(t.expires, deadline + 86400);
+	/* no such item: carol is not in the campaign, QZ-1 has 2 questions */
+	assert_null(mailin_reply_address(f->t->st, &f->t->cfg, "quiz",
+					 quiz_item_ref(1, 1),
+					 person(f, "carol")));
+	assert_null(mailin_reply_address(f->t->st, &f->t->cfg, "quiz",
+					 quiz_item_ref(1, 3),
+					 person(f, "alice")));
+	assert_int_equal(quiz_item_ref(0, 1), 0);
+	assert_int_equal(quiz_item_ref(1, 32), 0);
+	free(rt);
+	free(secret);
+}
+
+static void
+test_quiz_by_mail(void **state)
+{
+	struct fix *f = *state;
+	struct mailin_outcome o;
+	char *rt1, *rt2, *subject, *body, *mail;
+	int64_t before, next;
+	int right;
+
+	quiz_start(f, 2);
+	rt1 = quiz_reply_to(f, "alice", 1);
+	right = quiz_choice(f, "alice", 1, 1);
+	mail = xasprintf("Answer: #%d\r\n\r\nOn Wed, Acme ISMS wrote:\r\n> "
+			 "1) ...\r\n",
+			 right);
+	o = feed(f, "Alice E <Alice@Example.org>", rt1, "q1@x", NULL, mail);
+	free(mail);
+	assert_int_equal(o.what, MAILIN_QUIZ);
+	assert_int_equal(o.object, quiz_item_ref(1, 1));
+	assert_int_equal(quiz_answer_of(f, "alice", 1), right);
+	assert_int_equal(count(f->t, "SELECT correct FROM quiz_items i JOIN "
+				     "people p ON p.id = i.person_id WHERE "
+				     "p.handle = 'alice' AND seq = 1"),
+			 1);
+	assert_int_equal(count(f->t,
+			       "SELECT COUNT(*) FROM audit_log WHERE "
+			       "action = 'quiz.answer' AND actor = 'alice' "
+			       "AND details LIKE '%\"via\":\"mail\"%'"),
+			 1);
+	/* the answer by mail, the next question on its own */
+	last_mail_to(f, "alice@example.org", &subject, &body);
+	assert_string_equal(subject, "Re: Approval needed APR-1");
+	assert_non_null(strstr(body, "Correct!"));
+	assert_non_null(strstr(body, "The next question follows."));
+	free(subject);
+	free(body);
+	next = count(f->t, "SELECT COUNT(*) FROM outbox o JOIN people p ON "
+			   "p.id = o.person_id WHERE p.handle = 'alice' AND "
+			   "o.kind = 'quiz' AND json_extract(o.payload, "
+			   "'$.number') = 2");
+	assert_int_equal(next, 1);
+	/* the same mail again: nothing at all */
+	before = changes_fingerprint(f->t);
+	o = feed(f, "alice@example.org", rt1, "q1@x", NULL, "3\r\n");
+	assert_int_equal(o.what, MAILIN_DUPLICATE);
+	assert_int_equal(changes_fingerprint(f->t) / 1000, before / 1000);
+	assert_int_equal(quiz_answer_of(f, "alice", 1), right);
+	/* another mail to the answered question: told, nothing changed */
+	o = feed(f, "alice@example.org", rt1, "q2@x", NULL, "3\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	assert_non_null(strstr(o.reason, "command engine refused"));
+	assert_int_equal(quiz_answer_of(f, "alice", 1), right);
+	last_mail_to(f, "alice@example.org", &subject, &body);
+	assert_non_null(strstr(body, "already answered"));
+	free(subject);
+	free(body);
+	/* the last question, wrong: the result */
+	rt2 = quiz_reply_to(f, "alice", 2);
+	mail = xasprintf("%d) I think\r\n", quiz_choice(f, "alice", 2, 0));
+	o = feed(f, "alice@example.org", rt2, "q3@x", NULL, mail);
+	free(mail);
+	assert_int_equal(o.what, MAILIN_QUIZ);
+	last_mail_to(f, "alice@example.org", &subject, &body);
+	assert_non_null(strstr(body, "Not quite"));
+	assert_non_null(strstr(body, "you got 1 of 2 right"));
+	free(subject);
+	free(body);
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM quiz_participants "
+				     "p JOIN people pe ON pe.id = p.person_id "
+				     "WHERE pe.handle = 'alice' AND "
+				     "p.completed_at IS NOT NULL"),
+			 1);
+	free(rt1);
+	free(rt2);
+}
+
+/* "2", "2)", "answer 2", "#2" and friends; anything else is refused. */
+static void
+test_quiz_reply_forms(void **state)
+{
+	static const char *const ok[][2] = {
+	    {"", ""}, {"", ")"}, {"answer ", ""}, {"#", " - a guess"}};
+	static const char *const bad[] = {
+	    "5",  "0",	      "12",	   "two", "I think it is 2",
+	    "2x", "-- \r\n2", "answers 2", "",
+	};
+	struct fix *f = *state;
+	struct mailin_outcome o;
+	char *rt, *subject, *body, *mail, id[32];
+	int64_t audit;
+	size_t i;
+
+	quiz_start(f, 4);
+	rt = quiz_reply_to(f, "alice", 1);
+	audit = count(f->t, "SELECT COUNT(*) FROM audit_log");
+	for (i = 0; i < ARRAY_LEN(bad); i++) {
+		snprintf(id, sizeof(id), "bad%zu@x", i);
+		mail = xasprintf("%s\r\n\r\n> 1) ...\r\n", bad[i]);
+		o = feed(f, "alice@example.org", rt, id, NULL, mail);
+		free(mail);
+		assert_int_equal(o.what, MAILIN_REFUSED);
+		assert_non_null(strstr(o.reason, "must start with the number "
+						 "of your answer to question "
+						 "1 of QZ-1, 1 to 4"));
+	}
+	last_mail_to(f, "alice@example.org", &subject, &body);
+	assert_int_equal(strncmp(body,
+				 "Your mail was not accepted: the first line "
+				 "of your reply must start with the number",
+				 72),
+			 0);
+	assert_non_null(strstr(body, "/isms quiz answer <1-4>"));
+	assert_null(strstr(body, "APR-n"));
+	free(subject);
+	free(body);
+	assert_int_equal(quiz_answer_of(f, "alice", 1), 0);
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM audit_log"), audit);
+	free(rt);
+	for (i = 0; i < ARRAY_LEN(ok); i++) {
+		char first[32];
+		int c = quiz_choice(f, "alice", (int)i + 1, i % 2);
+
+		rt = quiz_reply_to(f, "alice", (int)i + 1);
+		snprintf(id, sizeof(id), "ok%zu@x", i);
+		snprintf(first, sizeof(first), "%s%d%s", ok[i][0], c, ok[i][1]);
+		mail = xasprintf("%s\r\n", first);
+		o = feed(f, "alice@example.org", rt, id, NULL, mail);
+		free(mail);
+		free(rt);
+		assert_int_equal(o.what, MAILIN_QUIZ);
+		assert_int_equal(quiz_answer_of(f, "alice", (int)i + 1), c);
+	}
+}
+
+/* Another person, a forged or expired token, no DKIM: nothing changes. */
+static void
+test_quiz_refusals(void **state)
+{
+	struct fix *f = *state;
+	struct mailin_outcome o;
+	char *rt, *subject, *body, bad[256];
+	int64_t audit;
+
+	quiz_start(f, 2);
+	rt = quiz_reply_to(f, "alice", 1);
+	audit = count(f->t, "SELECT COUNT(*) FROM audit_log");
+	/* bob, who has a question 1 of his own */
+	o = feed(f, "bob@example.org", rt, "w1@x", NULL, "2\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	assert_non_null(strstr(o.reason, "question 1 of QZ-1 was sent to "
+					 "someone else"));
+	last_mail_to(f, "bob@example.org", &subject, &body);
+	assert_non_null(strstr(body, "only they may answer it by mail"));
+	free(subject);
+	free(body);
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM quiz_items WHERE "
+				     "answer IS NOT NULL"),
+			 0);
+	/* a changed token */
+	snprintf(bad, sizeof(bad), "%s", rt);
+	bad[12] = bad[12] == 'a' ? 'b' : 'a';
+	o = feed(f, "alice@example.org", bad, "w2@x", NULL, "2\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	assert_non_null(strstr(o.reason, "not valid"));
+	/* DKIM required and missing, then present */
+	f->t->cfg.mail_require_dkim = 1;
+	o = feed(f, "alice@example.org", rt, "w3@x", NULL, "2\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	assert_non_null(strstr(o.reason, "DKIM"));
+	assert_int_equal(quiz_answer_of(f, "alice", 1), 0);
+	/* a day after the deadline (2026-11-30) the address is gone */
+	test_clock += 14 * 86400;
+	o = feed(f, "alice@example.org", rt, "w4@x",
+		 "Authentication-Results: mx.test.example; dkim=pass "
+		 "header.d=example.org\r\n",
+		 "2\r\n");
+	test_clock -= 14 * 86400;
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	assert_non_null(strstr(o.reason,
+			       "the reply address of question 1 of QZ-1 "
+			       "expired on 2026-12-0"));
+	assert_int_equal(quiz_answer_of(f, "alice", 1), 0);
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM audit_log"), audit);
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM inbox WHERE "
+				     "event_id LIKE 'w_@x'"),
+			 4);
+	o = feed(f, "alice@example.org", rt, "w5@x",
+		 "Authentication-Results: mx.test.example; dkim=pass "
+		 "header.d=example.org\r\n",
+		 "2\r\n");
+	assert_int_equal(o.what, MAILIN_QUIZ);
+	assert_int_equal(quiz_answer_of(f, "alice", 1), 2);
+	free(rt);
+	/* closed, within the token's grace day: the engine says so */
+	rt = quiz_reply_to(f, "alice", 2);
+	assert_int_equal(db_exec(f->t->st,
+				 "UPDATE quiz_campaigns SET status = 'closed', "
+				 "closed_at = deadline_at",
+				 NULL),
+			 1);
+	test_clock += 12 * 86400 + 13 * 3600; /* 2026-12-01 00:06 UTC */
+	o = feed(f, "alice@example.org", rt, "w6@x",
+		 "Authentication-Results: mx.test.example; dkim=pass "
+		 "header.d=example.org\r\n",
+		 "1\r\n");
+	test_clock -= 12 * 86400 + 13 * 3600;
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	last_mail_to(f, "alice@example.org", &subject, &body);
+	assert_non_null(strstr(body, "QZ-1 closed on 2026-12-01"));
+	free(subject);
+	free(body);
+	assert_int_equal(quiz_answer_of(f, "alice", 2), 0);
+	free(rt);
+}
+
+/* Out-of-office replies to a quiz question decide nothing, say nothing. */
+static void
+test_quiz_automatic(void **state)
+{
+	struct fix *f = *state;
+	struct mailin_outcome o;
+	int64_t outbox;
+	char *rt;
+
+	quiz_start(f, 2);
+	rt = quiz_reply_to(f, "alice", 1);
+	outbox = count(f->t, "SELECT COUNT(*) FROM outbox");
+	o = feed(f, "alice@example.org", rt, "ooo1@x",
+		 "Auto-Submitted: auto-replied\r\n", "2\r\n");
+	assert_int_equal(o.what, MAILIN_IGNORED);
+	o = feed(f, "alice@example.org", rt, "ooo2@x", "X-Autoreply: yes\r\n",
+		 "1 week away\r\n");
+	assert_int_equal(o.what, MAILIN_IGNORED);
+	assert_int_equal(quiz_answer_of(f, "alice", 1), 0);
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM outbox"), outbox);
+	free(rt);
+}
+
+/* A quiz of 20 questions done by mail within an hour: every answer told. */
+static void
+test_quiz_answers_not_rate_limited(void **state)
+{
+	struct fix *f = *state;
+	struct mailin_outcome o;
+	char *rt, id[32];
+	int i;
+
+	quiz_start(f, 20);
+	for (i = 1; i <= 12; i++) {
+		rt = quiz_reply_to(f, "alice", i);
+		snprintf(id, sizeof(id), "many%d@x", i);
+		o = feed(f, "alice@example.org", rt, id, NULL, "1\r\n");
+		free(rt);
+		assert_int_equal(o.what, MAILIN_QUIZ);
+	}
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM outbox WHERE kind "
+				     "= 'reply' AND address = "
+				     "'alice@example.org'"),
+			 12);
+}
+
 int
 main(void)
 {
@@ -536,6 +906,17 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_broken_mail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_message_id, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_quiz_reply_address, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_quiz_by_mail, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_quiz_reply_forms, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_quiz_refusals, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_quiz_automatic, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_quiz_answers_not_rate_limited,
+					    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

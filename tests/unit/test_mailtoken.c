@@ -1,4 +1,4 @@
-/* Unit tests of reply tokens: round trip, case, tampering, expiry. */
+/* Unit tests of reply tokens: round trip, case, tampering, expiry, kinds. */
 #include "testutil.h"
 
 #include <ctype.h>
@@ -143,6 +143,46 @@ test_make_limits(void **state)
 	assert_int_equal(mailtoken_make("", &t, tok), -1);
 }
 
+/* Quiz tokens: same format; the kind is inside the MAC. */
+static void
+test_quiz_kind(void **state)
+{
+	struct mailtoken q = {"quiz", 1 << 5 | 3, 7, 1800000000};
+	struct mailtoken a = {"approval", 1 << 5 | 3, 7, 1800000000}, u;
+	char tq[MAILTOKEN_LEN + 1], ta[MAILTOKEN_LEN + 1];
+	char mixed[MAILTOKEN_LEN + 1];
+
+	(void)state;
+	make(&q, tq);
+	make(&a, ta);
+	assert_string_not_equal(tq, ta);
+	assert_int_equal(mailtoken_check(secret, tq, 1700000000, &u),
+			 MAILTOKEN_OK);
+	assert_string_equal(u.kind, "quiz");
+	assert_int_equal(u.object_id, 1 << 5 | 3);
+	assert_int_equal(u.person_id, 7);
+	assert_int_equal(mailtoken_check(secret, ta, 1700000000, &u),
+			 MAILTOKEN_OK);
+	assert_string_equal(u.kind, "approval");
+	/* the quiz kind code with the approval's MAC: an approval token
+	 * cannot be turned into a quiz answer, nor the other way round */
+	memcpy(mixed, tq, 22);
+	memcpy(mixed + 22, ta + 22, MAILTOKEN_LEN - 22 + 1);
+	assert_int_equal(mailtoken_check(secret, mixed, 1700000000, &u),
+			 MAILTOKEN_FORGED);
+	/* another person's answer address */
+	q.person_id = 8;
+	make(&q, mixed);
+	assert_int_equal(mailtoken_check(secret, mixed, 1700000000, &u),
+			 MAILTOKEN_OK);
+	assert_int_equal(u.person_id, 8);
+	assert_string_not_equal(mixed, tq);
+	/* expiry as for approvals */
+	assert_int_equal(mailtoken_check(secret, tq, 1800000001, &u),
+			 MAILTOKEN_EXPIRED);
+	assert_string_equal(u.kind, "quiz");
+}
+
 int
 main(void)
 {
@@ -153,6 +193,7 @@ main(void)
 	    cmocka_unit_test(test_wrong_approver),
 	    cmocka_unit_test(test_expiry),
 	    cmocka_unit_test(test_make_limits),
+	    cmocka_unit_test(test_quiz_kind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

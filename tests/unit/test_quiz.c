@@ -178,6 +178,23 @@ test_bare_reply(void **state)
 	assert_null(quiz_bare_reply("2 please", out));
 	assert_null(quiz_bare_reply("approve", out));
 	assert_null(quiz_bare_reply("", out));
+	/* the first line of a mailed answer */
+	assert_int_equal(quiz_reply_choice("2"), 2);
+	assert_int_equal(quiz_reply_choice(" 3) "), 3);
+	assert_int_equal(quiz_reply_choice("4. because"), 4);
+	assert_int_equal(quiz_reply_choice("#1"), 1);
+	assert_int_equal(quiz_reply_choice("Answer 2"), 2);
+	assert_int_equal(quiz_reply_choice("answer: #3, I think"), 3);
+	assert_int_equal(quiz_reply_choice("2 - phishing"), 2);
+	assert_int_equal(quiz_reply_choice("5"), 0);
+	assert_int_equal(quiz_reply_choice("0"), 0);
+	assert_int_equal(quiz_reply_choice("12"), 0);
+	assert_int_equal(quiz_reply_choice("2x"), 0);
+	assert_int_equal(quiz_reply_choice("two"), 0);
+	assert_int_equal(quiz_reply_choice("answers 2"), 0);
+	assert_int_equal(quiz_reply_choice("answer"), 0);
+	assert_int_equal(quiz_reply_choice("## 2"), 0);
+	assert_int_equal(quiz_reply_choice(""), 0);
 }
 
 static void
