@@ -125,7 +125,8 @@ bench: deps
 	@bench/run.sh
 
 lint:
-	clang-format --dry-run --Werror $(foreach d,$(DIRS),$(wildcard $(d)/*.[ch])) tests/unit/*.c
+	clang-format --dry-run --Werror $(foreach d,$(DIRS),$(wildcard $(d)/*.[ch])) \
+		tests/unit/*.[ch] tests/fuzz/*.c
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--std=c11 --suppress=missingIncludeSystem $(DIRS)
 

@@ -17,21 +17,21 @@ struct outmsg {
 	int64_t outbox_id;
 	int64_t delivery_id;
 	const struct person *to; /* NULL when only address is set */
-	const char *address;     /* bare e-mail address, or NULL */
-	const char *kind;        /* notice, incident, approval, decision, quiz, ... */
+	const char *address;	 /* bare e-mail address, or NULL */
+	const char *kind; /* notice, incident, approval, decision, quiz, ... */
 	const char *subject;
 	const char *body;
-	const char *html; /* may be NULL */
+	const char *html;    /* may be NULL */
 	const char *payload; /* JSON object text */
 	int attempts;
 };
 
 /* Result of a send, reported to gw_delivery_done(). */
 enum send_result {
-	SEND_OK,        /* delivered; external_id says where */
-	SEND_RETRY,     /* temporary failure; retry after retry_after_s */
-	SEND_FAIL,      /* permanent failure for this message */
-	SEND_SKIP,      /* this transport cannot reach this person */
+	SEND_OK,    /* delivered; external_id says where */
+	SEND_RETRY, /* temporary failure; retry after retry_after_s */
+	SEND_FAIL,  /* permanent failure for this message */
+	SEND_SKIP,  /* this transport cannot reach this person */
 };
 
 struct adapter_ops {
@@ -62,9 +62,8 @@ struct adapter_ops {
  * reference, may be NULL), channel (may be NULL), error text for logs
  * (never a secret).
  */
-void gw_delivery_done(struct gw *gw, int64_t delivery_id,
-		      enum send_result r, const char *channel,
-		      const char *external_id, long retry_after_s,
-		      const char *error);
+void gw_delivery_done(struct gw *gw, int64_t delivery_id, enum send_result r,
+		      const char *channel, const char *external_id,
+		      long retry_after_s, const char *error);
 
 #endif

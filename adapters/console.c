@@ -14,8 +14,7 @@
 #define CONSOLE_LINE_MAX 8192
 
 static int64_t
-console_show_mail(struct store *st, int64_t person_id, int64_t after,
-		  FILE *out)
+console_show_mail(struct store *st, int64_t person_id, int64_t after, FILE *out)
 {
 	sqlite3_stmt *s = db_prepare(st,
 				     "SELECT id, subject, body FROM outbox "
@@ -27,8 +26,8 @@ console_show_mail(struct store *st, int64_t person_id, int64_t after,
 		return after;
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		after = sqlite3_column_int64(s, 0);
-		fprintf(out, "\n  [message for you] %s\n  %s\n",
-			db_col(s, 1), db_col(s, 2));
+		fprintf(out, "\n  [message for you] %s\n  %s\n", db_col(s, 1),
+			db_col(s, 2));
 	}
 	db_finish(st, s);
 	return after;
@@ -60,9 +59,8 @@ console_run(struct store *st, const struct config *cfg, const char *handle,
 			"for my password severity=high\nEnd with Ctrl-D.\n",
 			me.handle, me.name);
 	for (;;) {
-		struct isms_request rq = {.via = "console",
-					  .id_kind = "handle",
-					  .id = handle};
+		struct isms_request rq = {
+		    .via = "console", .id_kind = "handle", .id = handle};
 		struct isms_reply rp = {0};
 		char *cmd, bare[32];
 
@@ -74,8 +72,9 @@ console_run(struct store *st, const struct config *cfg, const char *handle,
 		if (n < 0)
 			break;
 		if ((size_t)n > CONSOLE_LINE_MAX) {
-			fprintf(out, "error: line too long (at most %d "
-				     "characters)\n",
+			fprintf(out,
+				"error: line too long (at most %d "
+				"characters)\n",
 				CONSOLE_LINE_MAX);
 			continue;
 		}

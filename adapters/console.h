@@ -11,7 +11,7 @@
 #include "../store/store.h"
 
 /* Runs until end of input. Returns 0, or 2 when handle is unknown. */
-int console_run(struct store *st, const struct config *cfg,
-		const char *handle, FILE *in, FILE *out, int interactive);
+int console_run(struct store *st, const struct config *cfg, const char *handle,
+		FILE *in, FILE *out, int interactive);
 
 #endif

@@ -14,21 +14,21 @@
 #include "matrix_proto.h"
 
 #define MX_SYNC_TIMEOUT_MS 30000L /* the server holds /sync this long */
-#define MX_SYNC_SLACK_MS 30000L   /* ... and we wait this much longer */
-#define MX_REQ_TIMEOUT_MS 30000L
-#define MX_TIMELINE_LIMIT 100
-#define MX_REPLY_TRIES 6      /* attempts for a direct answer */
-#define MX_RELOGIN_GAP_MS 3000 /* at most one login per this interval */
-#define MX_PENDING_MAX 20
-#define MX_SETTING_BATCH "matrix.next_batch"
-#define MX_API "/_matrix/client/v3"
+#define MX_SYNC_SLACK_MS   30000L /* ... and we wait this much longer */
+#define MX_REQ_TIMEOUT_MS  30000L
+#define MX_TIMELINE_LIMIT  100
+#define MX_REPLY_TRIES	   6	/* attempts for a direct answer */
+#define MX_RELOGIN_GAP_MS  3000 /* at most one login per this interval */
+#define MX_PENDING_MAX	   20
+#define MX_SETTING_BATCH   "matrix.next_batch"
+#define MX_API		   "/_matrix/client/v3"
 
 /* A message to send: an outbox delivery or a direct answer. */
 struct mx_job {
 	struct mx_job *next;
 	int64_t delivery_id; /* 0 for a direct answer */
-	char *room;          /* NULL until the DM with dm_user is known */
-	char *dm_user;       /* the person, for DMs */
+	char *room;	     /* NULL until the DM with dm_user is known */
+	char *dm_user;	     /* the person, for DMs */
 	char *txn;
 	json_t *content;
 	int attempts;
@@ -52,8 +52,8 @@ struct mx {
 	struct gw *gw;
 	/* copied at start: a reload must not pull them away */
 	char *hs, *self, *token, *password, *allowed, *device;
-	char *since;       /* saved next_batch, NULL before the first sync */
-	uint64_t gen;      /* bumped with each new token */
+	char *since;  /* saved next_batch, NULL before the first sync */
+	uint64_t gen; /* bumped with each new token */
 	int stopped;
 	int need_login, login_busy, login_failures;
 	uint64_t last_login;
@@ -61,7 +61,7 @@ struct mx {
 	int sync_failures;
 	char *batch_next; /* next_batch of the batch in progress */
 	int joins_pending, batch_failed;
-	uint64_t rate_until; /* no sends before this loop time */
+	uint64_t rate_until;  /* no sends before this loop time */
 	uv_timer_t timer;     /* next sync or login attempt */
 	uv_timer_t job_timer; /* next send */
 	struct mx_job *jobs;  /* queued, not in flight */
@@ -73,8 +73,8 @@ struct mx {
 /* The outcome of one request, for the callbacks below. */
 struct mx_res {
 	struct mx_err e;
-	long http;       /* HTTP status, 0 when the transfer failed */
-	json_t *body;    /* parsed body or NULL; borrowed */
+	long http;	 /* HTTP status, 0 when the transfer failed */
+	json_t *body;	 /* parsed body or NULL; borrowed */
 	const char *why; /* short text for logs, never a secret */
 };
 
@@ -264,10 +264,10 @@ mx_resume(struct mx *mx)
 static void
 login_done(struct mx *mx, void *arg, const struct mx_res *r)
 {
-	const char *tok = json_string_value(json_object_get(r->body,
-							    "access_token"));
-	const char *dev = json_string_value(json_object_get(r->body,
-							    "device_id"));
+	const char *tok =
+	    json_string_value(json_object_get(r->body, "access_token"));
+	const char *dev =
+	    json_string_value(json_object_get(r->body, "device_id"));
 	char why[256];
 
 	(void)arg;
@@ -323,11 +323,11 @@ mx_login(struct mx *mx)
 		return;
 	if (uv_is_active((uv_handle_t *)&mx->timer))
 		return; /* a delayed attempt is already planned */
-	body = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:s}", "type",
-			 "m.login.password", "identifier", "type", "m.id.user",
-			 "user", mx->self, "password", mx->password,
-			 "device_id", mx->device,
-			 "initial_device_display_name", "ismsd");
+	body =
+	    json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:s}", "type",
+		      "m.login.password", "identifier", "type", "m.id.user",
+		      "user", mx->self, "password", mx->password, "device_id",
+		      mx->device, "initial_device_display_name", "ismsd");
 	if (body == NULL) {
 		mx_fail(mx, "matrix.user_id, matrix.password or "
 			    "matrix.device_id is not valid UTF-8");
@@ -391,8 +391,8 @@ room_get(struct mx *mx, const char *room, struct mx_roomrow *out)
 }
 
 static void
-room_record(struct mx *mx, const char *room, int64_t joined_at,
-	    int encrypted, int members)
+room_record(struct mx *mx, const char *room, int64_t joined_at, int encrypted,
+	    int members)
 {
 	db_exec(mx->gw->st,
 		"INSERT INTO matrix_rooms(room_id, joined_at, encrypted, "
@@ -436,7 +436,7 @@ job_new(const char *room, const char *dm_user, json_t *content, char *txn,
 	j->room = xstrdup(room);
 	j->dm_user = xstrdup(dm_user);
 	j->content = content; /* stolen */
-	j->txn = txn;         /* stolen */
+	j->txn = txn;	      /* stolen */
 	j->delivery_id = delivery_id;
 	return j;
 }
@@ -541,10 +541,10 @@ job_sent(struct mx *mx, void *arg, const struct mx_res *r)
 				"UPDATE matrix_rooms SET warned = 1 WHERE "
 				"room_id = ?",
 				"t", j->room);
-		job_report(mx, j, SEND_OK,
-			   json_string_value(json_object_get(r->body,
-							     "event_id")),
-			   NULL);
+		job_report(
+		    mx, j, SEND_OK,
+		    json_string_value(json_object_get(r->body, "event_id")),
+		    NULL);
 		return;
 	}
 	/* the person left our DM: open a new one next time */
@@ -565,8 +565,8 @@ job_sent(struct mx *mx, void *arg, const struct mx_res *r)
 static void
 job_send(struct mx *mx, struct mx_job *j)
 {
-	char *path = mx_path("/rooms/", j->room, "/send/m.room.message/",
-			     j->txn);
+	char *path =
+	    mx_path("/rooms/", j->room, "/send/m.room.message/", j->txn);
 
 	if (mx_call(mx, "PUT", path, j->content, MX_REQ_TIMEOUT_MS, job_sent,
 		    j) < 0)
@@ -624,8 +624,8 @@ static void
 dm_created(struct mx *mx, void *arg, const struct mx_res *r)
 {
 	char *user = arg;
-	const char *room = json_string_value(json_object_get(r->body,
-							     "room_id"));
+	const char *room =
+	    json_string_value(json_object_get(r->body, "room_id"));
 	struct mx_job **pp, *j, *failed = NULL;
 
 	busy_del(mx, user);
@@ -754,8 +754,8 @@ say(struct mx *mx, const char *room, const char *event_id, const char *text,
 {
 	char *txn = mx_txn_event(tag, event_id != NULL ? event_id : room);
 
-	job_queue(mx, job_new(room, NULL, mx_render_text(text, event_id), txn,
-			      0));
+	job_queue(mx,
+		  job_new(room, NULL, mx_render_text(text, event_id), txn, 0));
 }
 
 /* ---- m.direct account data ---- */
@@ -809,7 +809,8 @@ direct_add(json_t *content, const char *user, const char *room)
 		list = json_array();
 		json_object_set_new(content, user, list);
 	}
-	json_array_foreach(list, i, v) {
+	json_array_foreach(list, i, v)
+	{
 		if (json_is_string(v) &&
 		    strcmp(json_string_value(v), room) == 0)
 			return 0;
@@ -887,10 +888,12 @@ direct_import(struct mx *mx, json_t *direct)
 	json_t *rooms, *v;
 	size_t i;
 
-	json_object_foreach(direct, user, rooms) {
+	json_object_foreach(direct, user, rooms)
+	{
 		if (mx_server_of(user) == NULL || strlen(user) > MX_ID_MAX)
 			continue;
-		json_array_foreach(rooms, i, v) {
+		json_array_foreach(rooms, i, v)
+		{
 			const char *room = json_string_value(v);
 
 			if (room == NULL)
@@ -938,8 +941,7 @@ room_encrypted(struct mx *mx, const char *room)
 
 /* The kind and payload of our message event_id (callers free). */
 static void
-reply_lookup(struct mx *mx, const char *event_id, char **kind,
-	     char **payload)
+reply_lookup(struct mx *mx, const char *event_id, char **kind, char **payload)
 {
 	sqlite3_stmt *s = db_prepare(
 	    mx->gw->st,
@@ -1003,9 +1005,9 @@ answer(struct mx *mx, const char *room, const struct mx_event *ev,
 		   ? xasprintf("error: %s", buf_str(&rp->text))
 		   : xstrdup(buf_str(&rp->text));
 	if (shared && rp->confidential) {
-		job_queue(mx, job_new(NULL, ev->sender,
-				      mx_render_text(text, NULL),
-				      mx_txn_event("p", ev->event_id), 0));
+		job_queue(mx,
+			  job_new(NULL, ev->sender, mx_render_text(text, NULL),
+				  mx_txn_event("p", ev->event_id), 0));
 		say(mx, room, ev->event_id, "I answered you privately.", "r");
 	} else {
 		say(mx, room, ev->event_id, text, "r");
@@ -1077,7 +1079,7 @@ event_handle(struct mx *mx, const char *room, const struct mx_event *ev)
 	}
 	log_debug("matrix: %s from %s in %s: %s", ev->event_id, ev->sender,
 		  room,
-		  a == MX_RUN   ? "command"
+		  a == MX_RUN	? "command"
 		  : a == MX_SAY ? "answered"
 				: "ignored");
 	if (a == MX_RUN)
@@ -1346,11 +1348,9 @@ matrix_start(struct gw *gw, void **state)
 	mx->self = xstrdup(cfg->matrix_user_id);
 	mx->token = secret_or_null(cfg->matrix_access_token);
 	mx->password = secret_or_null(cfg->matrix_password);
-	mx->allowed = xstrdup(cfg->matrix_allowed_servers
-				  ? cfg->matrix_allowed_servers
-				  : "");
-	mx->device = xstrdup(cfg->matrix_device_id &&
-				     *cfg->matrix_device_id
+	mx->allowed = xstrdup(
+	    cfg->matrix_allowed_servers ? cfg->matrix_allowed_servers : "");
+	mx->device = xstrdup(cfg->matrix_device_id && *cfg->matrix_device_id
 				 ? cfg->matrix_device_id
 				 : "ISMSD");
 	if (mx->token == NULL && mx->password == NULL) {

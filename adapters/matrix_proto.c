@@ -13,10 +13,10 @@
 
 #include "../gateway/log.h"
 
-#define MX_TEXT_MAX 16000     /* bytes of message text sent; the rest is cut */
-#define MX_BATCH_MAX 4096     /* longest next_batch token accepted */
+#define MX_TEXT_MAX	    16000 /* bytes of message text sent; the rest is cut */
+#define MX_BATCH_MAX	    4096 /* longest next_batch token accepted */
 #define MX_RETRY_DEFAULT_MS 5000
-#define MX_RETRY_MAX_MS 3600000L
+#define MX_RETRY_MAX_MS	    3600000L
 
 static const char *const mx_prefixes[] = {
     "!isms", "!incident", "!risk", "/isms", "/incident", "/risk",
@@ -60,16 +60,15 @@ own_membership(json_t *ev, const char *self, const char *membership)
 	const char *m = jstr(json_object_get(ev, "content"), "membership");
 
 	return is_type(ev, "m.room.member") && sk != NULL &&
-	       strcmp(sk, self) == 0 && m != NULL &&
-	       strcmp(m, membership) == 0;
+	       strcmp(sk, self) == 0 && m != NULL && strcmp(m, membership) == 0;
 }
 
 /* Self joining, not a profile change of a member already joined. */
 static int
 own_join(json_t *ev, const char *self)
 {
-	json_t *prev = json_object_get(json_object_get(ev, "unsigned"),
-				       "prev_content");
+	json_t *prev =
+	    json_object_get(json_object_get(ev, "unsigned"), "prev_content");
 	const char *pm = jstr(prev, "membership");
 
 	return own_membership(ev, self, "join") &&
@@ -151,8 +150,7 @@ count_of(json_t *summary, const char *key)
 }
 
 static void
-room_parse(const char *room_id, json_t *jr, const char *self,
-	   struct mx_room *r)
+room_parse(const char *room_id, json_t *jr, const char *self, struct mx_room *r)
 {
 	json_t *summary, *state, *tl, *events, *ev;
 	size_t i, join_at = 0;
@@ -164,7 +162,8 @@ room_parse(const char *room_id, json_t *jr, const char *self,
 	r->members = count_of(summary, "m.joined_member_count");
 	r->invited = count_of(summary, "m.invited_member_count");
 	state = json_object_get(json_object_get(jr, "state"), "events");
-	json_array_foreach(state, i, ev) {
+	json_array_foreach(state, i, ev)
+	{
 		if (is_type(ev, "m.room.encryption"))
 			r->encrypted = 1;
 		if (own_join(ev, self) && jts(ev) > r->joined_at)
@@ -173,7 +172,8 @@ room_parse(const char *room_id, json_t *jr, const char *self,
 	tl = json_object_get(jr, "timeline");
 	r->limited = json_is_true(json_object_get(tl, "limited"));
 	events = json_object_get(tl, "events");
-	json_array_foreach(events, i, ev) {
+	json_array_foreach(events, i, ev)
+	{
 		if (is_type(ev, "m.room.encryption"))
 			r->encrypted = 1;
 		if (own_join(ev, self)) {
@@ -183,7 +183,8 @@ room_parse(const char *room_id, json_t *jr, const char *self,
 				r->joined_at = jts(ev);
 		}
 	}
-	json_array_foreach(events, i, ev) {
+	json_array_foreach(events, i, ev)
+	{
 		struct mx_event e;
 
 		if (!event_parse(ev, self, &e))
@@ -205,7 +206,8 @@ invite_parse(const char *room_id, json_t *ji, const char *self,
 	memset(v, 0, sizeof(*v));
 	v->room_id = xstrdup(room_id);
 	events = json_object_get(json_object_get(ji, "invite_state"), "events");
-	json_array_foreach(events, i, ev) {
+	json_array_foreach(events, i, ev)
+	{
 		if (is_type(ev, "m.room.encryption"))
 			v->encrypted = 1;
 		if (own_membership(ev, self, "invite") &&
@@ -238,33 +240,37 @@ mx_sync_parse_json(json_t *root, const char *self, const char *allowed,
 	out->next_batch = xstrdup(nb);
 	rooms = json_object_get(root, "rooms");
 	section = json_object_get(rooms, "join");
-	json_object_foreach(section, room_id, jr) {
+	json_object_foreach(section, room_id, jr)
+	{
 		if (!valid_id(room_id) || !json_is_object(jr))
 			continue;
-		out->join = xrealloc(out->join,
-				     (out->njoin + 1) * sizeof(*out->join));
+		out->join =
+		    xrealloc(out->join, (out->njoin + 1) * sizeof(*out->join));
 		room_parse(room_id, jr, self, &out->join[out->njoin++]);
 	}
 	section = json_object_get(rooms, "invite");
-	json_object_foreach(section, room_id, jr) {
+	json_object_foreach(section, room_id, jr)
+	{
 		if (!valid_id(room_id) || !json_is_object(jr))
 			continue;
-		out->inv = xrealloc(out->inv,
-				    (out->ninv + 1) * sizeof(*out->inv));
+		out->inv =
+		    xrealloc(out->inv, (out->ninv + 1) * sizeof(*out->inv));
 		invite_parse(room_id, jr, self, allowed,
 			     &out->inv[out->ninv++]);
 	}
 	section = json_object_get(rooms, "leave");
-	json_object_foreach(section, room_id, jr) {
+	json_object_foreach(section, room_id, jr)
+	{
 		if (!valid_id(room_id))
 			continue;
 		out->leave = xrealloc(out->leave,
 				      (out->nleave + 1) * sizeof(*out->leave));
 		out->leave[out->nleave++] = xstrdup(room_id);
 	}
-	events = json_object_get(json_object_get(root, "account_data"),
-				 "events");
-	json_array_foreach(events, i, ev) {
+	events =
+	    json_object_get(json_object_get(root, "account_data"), "events");
+	json_array_foreach(events, i, ev)
+	{
 		json_t *content = json_object_get(ev, "content");
 
 		if (!is_type(ev, "m.direct") || !json_is_object(content))
@@ -407,8 +413,8 @@ mx_sync_path(const char *since, long timeout_ms, int timeline_limit)
 	struct buf b = {0};
 	char *filter = mx_filter_json(timeline_limit);
 
-	buf_printf(&b, "/_matrix/client/v3/sync?timeout=%ld&filter=",
-		   timeout_ms);
+	buf_printf(&b,
+		   "/_matrix/client/v3/sync?timeout=%ld&filter=", timeout_ms);
 	mx_url_escape(&b, filter);
 	if (since != NULL) {
 		buf_puts(&b, "&since=");
@@ -533,10 +539,10 @@ msg_add(struct mx_msg *m, const char *s, const char *html_open,
 static json_t *
 msg_content(struct mx_msg *m, const char *in_reply_to)
 {
-	json_t *c = json_pack("{s:s, s:s, s:s, s:s}", "msgtype", "m.notice",
-			      "body", buf_str(&m->text), "format",
-			      "org.matrix.custom.html", "formatted_body",
-			      buf_str(&m->html));
+	json_t *c =
+	    json_pack("{s:s, s:s, s:s, s:s}", "msgtype", "m.notice", "body",
+		      buf_str(&m->text), "format", "org.matrix.custom.html",
+		      "formatted_body", buf_str(&m->html));
 
 	if (c == NULL)
 		fatalx("out of memory");
@@ -567,7 +573,8 @@ quiz_options(json_t *root)
 
 	if (!json_is_array(opts) || json_array_size(opts) == 0)
 		return NULL;
-	json_array_foreach(opts, i, o) {
+	json_array_foreach(opts, i, o)
+	{
 		if (!json_is_string(o))
 			return NULL;
 	}
@@ -596,9 +603,10 @@ mx_render_outmsg(const char *subject, const char *body, const char *kind,
 	if (opts != NULL &&
 	    strstr(body, json_string_value(json_array_get(opts, 0))) == NULL) {
 		msg_add(&m, "\n", "", "");
-		json_array_foreach(opts, i, o) {
-			char *line = xasprintf("\n%zu. %s", i + 1,
-					       json_string_value(o));
+		json_array_foreach(opts, i, o)
+		{
+			char *line =
+			    xasprintf("\n%zu. %s", i + 1, json_string_value(o));
 
 			msg_add(&m, line, "", "");
 			free(line);
@@ -890,8 +898,9 @@ mx_route(const struct mx_route_in *in, struct buf *out)
 		for (i = 0; i < in->npending; i++)
 			buf_printf(out, "%s APR-%lld", i ? "," : "",
 				   (long long)in->pending[i]);
-		buf_printf(out, ". Reply to the request's message, or type "
-				"%s APR-n %s.",
+		buf_printf(out,
+			   ". Reply to the request's message, or type "
+			   "%s APR-n %s.",
 			   verb,
 			   strcmp(verb, "approve") == 0 ? "[comment]"
 							: "<reason>");

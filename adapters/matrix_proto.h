@@ -18,20 +18,20 @@
 struct mx_event {
 	char *event_id;
 	char *sender;
-	char *body;        /* NULL for encrypted events */
+	char *body;	   /* NULL for encrypted events */
 	char *in_reply_to; /* event id it replies to, or NULL */
-	int64_t ts;        /* origin_server_ts, ms */
-	int encrypted;     /* m.room.encrypted: unreadable */
+	int64_t ts;	   /* origin_server_ts, ms */
+	int encrypted;	   /* m.room.encrypted: unreadable */
 	int before_join;   /* precedes the bot's own join */
 };
 
 struct mx_room {
 	char *room_id;
 	int64_t joined_at; /* ts of the bot's latest join seen, 0 if none */
-	int encrypted;     /* m.room.encryption seen in state or timeline */
-	int members;       /* m.joined_member_count, -1 when absent */
-	int invited;       /* m.invited_member_count, -1 when absent */
-	int limited;       /* the timeline has a gap before it */
+	int encrypted;	   /* m.room.encryption seen in state or timeline */
+	int members;	   /* m.joined_member_count, -1 when absent */
+	int invited;	   /* m.invited_member_count, -1 when absent */
+	int limited;	   /* the timeline has a gap before it */
 	struct mx_event *ev;
 	size_t nev;
 };
@@ -122,7 +122,7 @@ enum mx_status {
 
 struct mx_err {
 	enum mx_status status;
-	long retry_ms;    /* for MX_LIMITED */
+	long retry_ms;	  /* for MX_LIMITED */
 	char errcode[48]; /* M_..., or "" */
 };
 
@@ -140,16 +140,16 @@ long mx_backoff_ms(int failures, long rnd);
 /* What to do with a room message. */
 enum mx_action {
 	MX_IGNORE, /* not for us */
-	MX_RUN,    /* run out as a command for the sender */
-	MX_SAY,    /* answer out without running anything */
+	MX_RUN,	   /* run out as a command for the sender */
+	MX_SAY,	   /* answer out without running anything */
 };
 
 struct mx_route_in {
-	const char *body;          /* reply fallback already removed */
-	int dm;                    /* a direct-message room */
-	const char *reply_kind;    /* kind of our message it replies to */
+	const char *body;	   /* reply fallback already removed */
+	int dm;			   /* a direct-message room */
+	const char *reply_kind;	   /* kind of our message it replies to */
 	const char *reply_payload; /* that message's payload (JSON) */
-	const int64_t *pending;    /* approvals routed to the sender */
+	const int64_t *pending;	   /* approvals routed to the sender */
 	size_t npending;
 	const char *quiz_payload; /* latest quiz question sent to the sender */
 };

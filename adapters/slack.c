@@ -17,17 +17,17 @@
 #include "slack_proto.h"
 #include "slack_sig.h"
 
-#define SLACK_PATH "/slack/events"
-#define SLACK_LOOKUP_TTL (24 * 3600) /* a directory look-up is redone after */
-#define SLACK_LINK_FIRST_MS 1000
-#define SLACK_LINK_EVERY_MS (3600 * 1000)
-#define SLACK_LINK_BATCH 100
+#define SLACK_PATH	     "/slack/events"
+#define SLACK_LOOKUP_TTL     (24 * 3600) /* a directory look-up is redone after */
+#define SLACK_LINK_FIRST_MS  1000
+#define SLACK_LINK_EVERY_MS  (3600 * 1000)
+#define SLACK_LINK_BATCH     100
 #define SLACK_BACKOFF_MIN_MS 500
 #define SLACK_BACKOFF_MAX_MS 30000
-#define SLACK_CLOSE_GRACE_MS 100 /* acks and answers still being written */
-#define SLACK_DRAIN_MS 2000	 /* a replaced connection lives on this long */
-#define SLACK_BOT_TOKEN "bot token (slack.bot_token)"
-#define SLACK_APP_TOKEN "app-level token (slack.app_token)"
+#define SLACK_CLOSE_GRACE_MS 100  /* acks and answers still being written */
+#define SLACK_DRAIN_MS	     2000 /* a replaced connection lives on this long */
+#define SLACK_BOT_TOKEN	     "bot token (slack.bot_token)"
+#define SLACK_APP_TOKEN	     "app-level token (slack.app_token)"
 
 struct slack;
 

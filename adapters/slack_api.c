@@ -11,15 +11,15 @@
 #include "../gateway/http.h"
 #include "../gateway/log.h"
 
-#define API_MAX_INFLIGHT 4
-#define API_PACE_MS 1000 /* chat.postMessage per channel */
-#define API_TIMEOUT_MS 10000L
+#define API_MAX_INFLIGHT    4
+#define API_PACE_MS	    1000 /* chat.postMessage per channel */
+#define API_TIMEOUT_MS	    10000L
 #define API_FAST_TIMEOUT_MS 2000L
-#define API_RETRIES 3	     /* transient failures, SLACK_API_RETRY */
-#define API_MAX_LIMITED 5    /* 429s waited out here, then reported */
-#define API_MAX_WAIT_S 120   /* longer Retry-After: reported at once */
-#define API_DEFAULT_WAIT_S 5 /* a 429 without Retry-After */
-#define API_KEY_MAX 96
+#define API_RETRIES	    3	/* transient failures, SLACK_API_RETRY */
+#define API_MAX_LIMITED	    5	/* 429s waited out here, then reported */
+#define API_MAX_WAIT_S	    120 /* longer Retry-After: reported at once */
+#define API_DEFAULT_WAIT_S  5	/* a 429 without Retry-After */
+#define API_KEY_MAX	    96
 
 struct api_call {
 	struct slack_api *a;

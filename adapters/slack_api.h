@@ -15,8 +15,8 @@ struct http;
 struct slack_api;
 
 #define SLACK_API_APP_TOKEN 0x1 /* authenticate with the app-level token */
-#define SLACK_API_RETRY 0x2	/* retry transient failures a few times */
-#define SLACK_API_FAST 0x4	/* a short timeout: someone is waiting */
+#define SLACK_API_RETRY	    0x2 /* retry transient failures a few times */
+#define SLACK_API_FAST	    0x4 /* a short timeout: someone is waiting */
 
 struct slack_api_result {
 	enum slack_api_status status;

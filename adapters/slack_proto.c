@@ -593,7 +593,8 @@ slack_form_encode(struct buf *b, json_t *obj)
 
 	if (b->data == NULL)
 		buf_puts(b, "");
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		if (!json_is_string(v))
 			continue;
 		if (!first)
@@ -749,7 +750,8 @@ quiz_actions(json_t *payload)
 	    jword(payload, "question", q, sizeof(q)) < 0)
 		return NULL;
 	els = json_array();
-	json_array_foreach(opts, i, o) {
+	json_array_foreach(opts, i, o)
+	{
 		if (i >= SLACK_BUTTONS_MAX || !json_is_string(o))
 			break;
 		snprintf(value, sizeof(value), "%s:%s:%zu",

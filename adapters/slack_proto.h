@@ -12,15 +12,15 @@
 #include "../gateway/util.h"
 
 /* Slack's limits, with room to spare. */
-#define SLACK_TEXT_MAX 39000   /* chat.postMessage text */
-#define SLACK_SECTION_MAX 3000 /* one section block's text */
+#define SLACK_TEXT_MAX	      39000 /* chat.postMessage text */
+#define SLACK_SECTION_MAX     3000  /* one section block's text */
 #define SLACK_BUTTON_TEXT_MAX 75
-#define SLACK_BUTTONS_MAX 25 /* elements of one actions block */
+#define SLACK_BUTTONS_MAX     25 /* elements of one actions block */
 
 /* Action ids of the buttons this gateway renders. */
 #define SLACK_ACTION_APPROVE "isms_approve"
-#define SLACK_ACTION_REJECT "isms_reject"
-#define SLACK_ACTION_QUIZ "isms_quiz"
+#define SLACK_ACTION_REJECT  "isms_reject"
+#define SLACK_ACTION_QUIZ    "isms_quiz"
 
 /* One Socket Mode frame. Release with slack_envelope_free. */
 struct slack_envelope {

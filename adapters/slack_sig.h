@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SLACK_SIG_LEN 67       /* "v0=" and 64 hex digits */
+#define SLACK_SIG_LEN	   67  /* "v0=" and 64 hex digits */
 #define SLACK_SIG_MAX_SKEW 300 /* seconds a timestamp may be off */
 
 enum slack_sig_result {

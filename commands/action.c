@@ -35,8 +35,8 @@ may_add(struct cmd_ctx *ctx, const struct person *owner,
  * major/minor finding without a corrective action yet.
  */
 static int
-finding_of(struct cmd_ctx *ctx, const struct reg_ref *src,
-	   int64_t *source_id, int64_t *finding)
+finding_of(struct cmd_ctx *ctx, const struct reg_ref *src, int64_t *source_id,
+	   int64_t *finding)
 {
 	int rc;
 
@@ -44,8 +44,8 @@ finding_of(struct cmd_ctx *ctx, const struct reg_ref *src,
 	if (strcmp(src->prefix, "FND") == 0) {
 		*finding = src->id;
 		return db_int(ctx->st, source_id,
-			      "SELECT audit_id FROM findings WHERE id = ?",
-			      "i", src->id) == 1
+			      "SELECT audit_id FROM findings WHERE id = ?", "i",
+			      src->id) == 1
 			   ? 0
 			   : -1;
 	}
@@ -148,8 +148,8 @@ action_done(struct cmd_ctx *ctx)
 		   "SELECT created_by FROM actions WHERE id = ?", "i",
 		   ref.id) != 1)
 		goto out;
-	subject = xasprintf("Action %s done by %s: %s", ref.obj,
-			    ctx->me.handle, ref.title);
+	subject = xasprintf("Action %s done by %s: %s", ref.obj, ctx->me.handle,
+			    ref.title);
 	if (reg_tell(ctx, creator, subject, subject) < 0)
 		goto out;
 	cmd_reply(ctx, "%s done. Evidence recorded.", ref.obj);
@@ -162,9 +162,9 @@ out:
 
 /* One line per action of a statement's rows (see ACTION_COLS). */
 #define ACTION_COLS                                                            \
-	"SELECT a.id, a.status, date(a.due_at, 'unixepoch'), "               \
-	REG_OVERDUE ", a.text, p.handle, COALESCE(a.source_kind || '-' || "   \
-	"a.source_id, ''), COALESCE('FND-' || a.finding_id, '') "             \
+	"SELECT a.id, a.status, date(a.due_at, 'unixepoch'), " REG_OVERDUE     \
+	", a.text, p.handle, COALESCE(a.source_kind || '-' || "                \
+	"a.source_id, ''), COALESCE('FND-' || a.finding_id, '') "              \
 	"FROM actions a JOIN people p ON p.id = a.owner_id "
 
 static int
@@ -192,8 +192,7 @@ action_lines(struct cmd_ctx *ctx, sqlite3_stmt *s, const char *indent)
 static int
 action_list(struct cmd_ctx *ctx)
 {
-	static const char *const filters[] = {"mine", "overdue", "open",
-					      "all"};
+	static const char *const filters[] = {"mine", "overdue", "open", "all"};
 	int f = 0, n;
 	sqlite3_stmt *s;
 
@@ -234,11 +233,12 @@ action_show(struct cmd_ctx *ctx)
 	if (reg_arg(ctx, 0, "ACT", &ref) < 0)
 		return -1;
 	if (ref.owner_id != ctx->me.id && !has_role(&ctx->me, REG_READERS))
-		return cmd_error(ctx, "not allowed: %s is visible to its owner "
-				      "and the register's readers",
+		return cmd_error(ctx,
+				 "not allowed: %s is visible to its owner "
+				 "and the register's readers",
 				 ref.obj);
-	s = db_prepare(ctx->st,
-		       ACTION_COLS "WHERE a.id = ?2", "ii", ctx->now, ref.id);
+	s = db_prepare(ctx->st, ACTION_COLS "WHERE a.id = ?2", "ii", ctx->now,
+		       ref.id);
 	if (s == NULL || action_lines(ctx, s, "") != 1) {
 		db_finish(ctx->st, s);
 		return cmd_error(ctx, "database error");
@@ -288,7 +288,7 @@ action_summary_write(struct cmd_ctx *ctx)
 		  (long long)open, (long long)overdue, (long long)done);
 	s = db_prepare(ctx->st,
 		       ACTION_COLS "WHERE " REG_OVERDUE
-		       " ORDER BY a.due_at, a.id LIMIT 10",
+				   " ORDER BY a.due_at, a.id LIMIT 10",
 		       "i", ctx->now);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");

@@ -80,8 +80,8 @@ approval_open(struct cmd_ctx *ctx, const char *kind, const char *object,
 	time_date(due, deadline);
 	if (cmd_audit(ctx, "approval.request", obj,
 		      json_pack("{s:s,s:s,s:s,s:s}", "kind", kind, "object",
-				object, "approver", approver->handle,
-				"summary", summary)) < 0) {
+				object, "approver", approver->handle, "summary",
+				summary)) < 0) {
 		id = -1;
 		goto out;
 	}
@@ -176,11 +176,9 @@ approval_decide(struct cmd_ctx *ctx, int approve)
 		goto out;
 	snprintf(obj, sizeof(obj), "APR-%lld", (long long)a.id);
 	if (!may_decide(ctx, &a)) {
-		rc = cmd_error(ctx, "not allowed: %s is not yours to decide%s",
-			       obj,
-			       ctx->me.id == a.requester_id
-				   ? " (you asked for it)"
-				   : "");
+		rc = cmd_error(
+		    ctx, "not allowed: %s is not yours to decide%s", obj,
+		    ctx->me.id == a.requester_id ? " (you asked for it)" : "");
 		goto out;
 	}
 	if (strcmp(a.status, "pending") != 0) {
@@ -196,13 +194,15 @@ approval_decide(struct cmd_ctx *ctx, int approve)
 	}
 	comment = cmdline_join(ctx->cl, 1);
 	if (!approve && str_is_blank(comment)) {
-		rc = cmd_error(ctx, "usage: reject %s <reason> (a reason is "
-				    "required)",
+		rc = cmd_error(ctx,
+			       "usage: reject %s <reason> (a reason is "
+			       "required)",
 			       obj);
 		goto out;
 	}
 	if (strlen(comment) > 2000) {
-		rc = cmd_error(ctx, "comment too long (at most 2000 characters)");
+		rc = cmd_error(ctx,
+			       "comment too long (at most 2000 characters)");
 		goto out;
 	}
 	k = kind_find(a.kind);
@@ -223,11 +223,10 @@ approval_decide(struct cmd_ctx *ctx, int approve)
 		applied = k->rejected(ctx, a.id, a.object, a.payload);
 	if (applied < 0)
 		goto out;
-	if (cmd_audit(ctx, approve ? "approval.approve" : "approval.reject",
-		      obj,
-		      json_pack("{s:s,s:s,s:s?}", "kind", a.kind, "object",
-				a.object, "comment",
-				*comment ? comment : NULL)) < 0)
+	if (cmd_audit(
+		ctx, approve ? "approval.approve" : "approval.reject", obj,
+		json_pack("{s:s,s:s,s:s?}", "kind", a.kind, "object", a.object,
+			  "comment", *comment ? comment : NULL)) < 0)
 		goto out;
 	if (store_person_by_id(ctx->st, a.requester_id, &requester) != 1 ||
 	    store_person_by_id(ctx->st, a.approver_id, &approver) != 1)

@@ -139,8 +139,9 @@ asset_update(struct cmd_ctx *ctx)
 	if (n < 0)
 		return -1;
 	if (n == 0)
-		return cmd_error(ctx, "nothing to change (usage: asset update "
-				      "%s)",
+		return cmd_error(ctx,
+				 "nothing to change (usage: asset update "
+				 "%s)",
 				 ctx->entry->usage);
 	if (as.owner.id != old.owner.id &&
 	    !has_role(&ctx->me, ROLE_ISMS_MANAGER))
@@ -150,8 +151,7 @@ asset_update(struct cmd_ctx *ctx)
 	reg_diff(changes, "name", old.name, as.name);
 	reg_diff(changes, "type", old.type, as.type);
 	reg_diff(changes, "owner", old.owner.handle, as.owner.handle);
-	reg_diff(changes, "classification",
-		 classifications[old.classification],
+	reg_diff(changes, "classification", classifications[old.classification],
 		 classifications[as.classification]);
 	reg_diff_int(changes, "c", old.c, as.c);
 	reg_diff_int(changes, "i", old.i, as.i);
@@ -171,9 +171,8 @@ asset_update(struct cmd_ctx *ctx)
 		      json_pack("{s:o}", "changes", changes)) < 0)
 		return -1;
 	cmd_reply(ctx, "%s updated: %s (%s, %s, C%d I%d A%d), owner %s.",
-		  ref.obj, as.name, as.type,
-		  classifications[as.classification], as.c, as.i, as.a,
-		  as.owner.handle);
+		  ref.obj, as.name, as.type, classifications[as.classification],
+		  as.c, as.i, as.a, as.owner.handle);
 	return 0;
 }
 
@@ -197,8 +196,9 @@ asset_list(struct cmd_ctx *ctx)
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		cmd_reply(ctx, "%sAST-%lld %s [%s, %s, C%d I%d A%d] owner %s, "
-			       "%d risk%s",
+		cmd_reply(ctx,
+			  "%sAST-%lld %s [%s, %s, C%d I%d A%d] owner %s, "
+			  "%d risk%s",
 			  n ? "\n" : "", (long long)sqlite3_column_int64(s, 0),
 			  db_col(s, 1), db_col(s, 2), db_col(s, 3),
 			  sqlite3_column_int(s, 4), sqlite3_column_int(s, 5),
@@ -209,9 +209,10 @@ asset_list(struct cmd_ctx *ctx)
 	}
 	db_finish(ctx->st, s);
 	if (n == 0)
-		cmd_reply(ctx, "No assets%s yet. Add one with: /isms asset add "
-			       "<name> type=... classification=... c=1-3 "
-			       "i=1-3 a=1-3",
+		cmd_reply(ctx,
+			  "No assets%s yet. Add one with: /isms asset add "
+			  "<name> type=... classification=... c=1-3 "
+			  "i=1-3 a=1-3",
 			  mine ? " of yours" : "");
 	return 0;
 }
@@ -273,9 +274,9 @@ const struct cmd_entry asset_cmds[] = {
      "AST-n [name=...] [type=...] [owner=@h] [classification=...] [c=] "
      "[i=] [a=]",
      "change an asset (its owner or an isms_manager)", asset_update},
-    {"asset", "list", 0, CMD_READONLY, NULL, "[mine]",
-     "the asset inventory", asset_list},
-    {"asset", "show", 0, CMD_READONLY, NULL, "AST-n",
-     "an asset and its risks", asset_show},
+    {"asset", "list", 0, CMD_READONLY, NULL, "[mine]", "the asset inventory",
+     asset_list},
+    {"asset", "show", 0, CMD_READONLY, NULL, "AST-n", "an asset and its risks",
+     asset_show},
     {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
 };

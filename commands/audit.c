@@ -11,9 +11,9 @@
 
 static const char *const kinds[] = {"major", "minor", "observation",
 				    "opportunity"};
-static const char *const kind_names[] = {
-    "major nonconformity", "minor nonconformity", "observation",
-    "opportunity for improvement"};
+static const char *const kind_names[] = {"major nonconformity",
+					 "minor nonconformity", "observation",
+					 "opportunity for improvement"};
 
 static int
 audit_plan(struct cmd_ctx *ctx)
@@ -101,9 +101,10 @@ audit_finding(struct cmd_ctx *ctx)
 	cmd_reply(ctx, "Finding %s recorded on %s: %s.", obj, a.obj,
 		  kind_names[k]);
 	if (k < 2)
-		cmd_reply(ctx, " It needs a corrective action before it can be "
-			       "closed: action add <text> owner=@h "
-			       "due=YYYY-MM-DD source=%s",
+		cmd_reply(ctx,
+			  " It needs a corrective action before it can be "
+			  "closed: action add <text> owner=@h "
+			  "due=YYYY-MM-DD source=%s",
 			  obj);
 	rc = 0;
 out:
@@ -127,9 +128,9 @@ uncovered(struct cmd_ctx *ctx, int64_t audit, int64_t finding, int64_t *first)
 			"iii", audit, finding, finding);
 
 	if (rc == 1) {
-		char *kind = db_text(ctx->st,
-				     "SELECT kind FROM findings WHERE id = ?",
-				     "i", *first);
+		char *kind =
+		    db_text(ctx->st, "SELECT kind FROM findings WHERE id = ?",
+			    "i", *first);
 
 		cmd_error(ctx,
 			  "FND-%lld (%s nonconformity) needs a corrective "
@@ -183,8 +184,7 @@ audit_close(struct cmd_ctx *ctx)
 		return reg_usage(ctx);
 	if (strncasecmp(ctx->cl->pos[0], "FND-", 4) == 0)
 		return close_finding(ctx);
-	if (audit_arg_open(ctx, &a) < 0 ||
-	    uncovered(ctx, a.id, 0, &first) != 0)
+	if (audit_arg_open(ctx, &a) < 0 || uncovered(ctx, a.id, 0, &first) != 0)
 		return -1;
 	if (db_int(ctx->st, &findings,
 		   "SELECT COUNT(*) FROM findings WHERE audit_id = ?", "i",
@@ -217,8 +217,9 @@ audit_show(struct cmd_ctx *ctx)
 	if (reg_arg(ctx, 0, "AUD", &a) < 0)
 		return -1;
 	if (a.owner_id != ctx->me.id && !has_role(&ctx->me, REG_READERS))
-		return cmd_error(ctx, "not allowed: %s is visible to its "
-				      "auditor and the register's readers",
+		return cmd_error(ctx,
+				 "not allowed: %s is visible to its "
+				 "auditor and the register's readers",
 				 a.obj);
 	s = db_prepare(ctx->st,
 		       "SELECT date(a.planned_at, 'unixepoch'), p.handle, "
@@ -230,8 +231,9 @@ audit_show(struct cmd_ctx *ctx)
 		db_finish(ctx->st, s);
 		return cmd_error(ctx, "database error");
 	}
-	cmd_reply(ctx, "%s %s\nDate: %s. Auditor: %s. Status: %s%s%s.\n"
-		       "Findings:",
+	cmd_reply(ctx,
+		  "%s %s\nDate: %s. Auditor: %s. Status: %s%s%s.\n"
+		  "Findings:",
 		  a.obj, a.title, db_col(s, 0), db_col(s, 1), db_col(s, 2),
 		  *db_col(s, 3) ? " on " : "", db_col(s, 3));
 	db_finish(ctx->st, s);
@@ -281,8 +283,9 @@ audit_list(struct cmd_ctx *ctx)
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		cmd_reply(ctx, "%sAUD-%lld %s [%s] %s (auditor %s; %d "
-			       "finding%s, %d nonconformit%s)",
+		cmd_reply(ctx,
+			  "%sAUD-%lld %s [%s] %s (auditor %s; %d "
+			  "finding%s, %d nonconformit%s)",
 			  n ? "\n" : "", (long long)sqlite3_column_int64(s, 0),
 			  db_col(s, 1), db_col(s, 2), db_col(s, 3),
 			  db_col(s, 4), sqlite3_column_int(s, 5),
@@ -311,7 +314,7 @@ const struct cmd_entry audit_cmds[] = {
      audit_close},
     {"audit", "show", 0, CMD_READONLY, NULL, "AUD-n",
      "an audit, its findings and their corrective actions", audit_show},
-    {"audit", "list", REG_READERS, CMD_READONLY, NULL, "",
-     "internal audits", audit_list},
+    {"audit", "list", REG_READERS, CMD_READONLY, NULL, "", "internal audits",
+     audit_list},
     {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
 };

@@ -15,6 +15,7 @@
 #include "../gateway/log.h"
 
 /* Every object file's table; adding an object is adding a line here. */
+/* clang-format off */
 static const struct cmd_entry *const cmd_tables[] = {
     incident_cmds,
     approval_cmds,
@@ -29,6 +30,7 @@ static const struct cmd_entry *const cmd_tables[] = {
     report_cmds,
     quiz_cmds,
 };
+/* clang-format on */
 
 static const struct {
 	const char *object;
@@ -172,9 +174,9 @@ cmd_audit(struct cmd_ctx *ctx, const char *action, const char *object,
 	int rc;
 
 	if (details != NULL) {
-		json_object_set_new(details, "via",
-				    json_string(ctx->rq ? ctx->rq->via
-							: "internal"));
+		json_object_set_new(
+		    details, "via",
+		    json_string(ctx->rq ? ctx->rq->via : "internal"));
 		text = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS);
 		json_decref(details);
 	}
@@ -194,8 +196,8 @@ cmd_notify(struct cmd_ctx *ctx, const struct person *to, const char *kind,
 		p = json_dumps(payload, JSON_COMPACT);
 		json_decref(payload);
 	}
-	id = store_outbox_add(ctx->st, to->id, NULL, kind, subject, body,
-			      NULL, p);
+	id = store_outbox_add(ctx->st, to->id, NULL, kind, subject, body, NULL,
+			      p);
 	free(p);
 	/* a campaign to 100,000 people lists the first few */
 	if (id > 0 && ctx->rp->nnotices++ < REPLY_NOTICES_SHOWN)
@@ -214,17 +216,18 @@ cmd_notify_role(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
 
 int
 cmd_notify_role_payload(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
-			const char *kind, const char *subject,
-			const char *body, const json_t *payload)
+			const char *kind, const char *subject, const char *body,
+			const json_t *payload)
 {
 	sqlite3_stmt *s;
 	int64_t ids[256];
 	size_t n = 0, i;
 
-	s = db_prepare(ctx->st,
-		       "SELECT id FROM people WHERE active AND (roles & ?) != 0 "
-		       "AND id != ? ORDER BY handle LIMIT 256",
-		       "ii", (int64_t)role, skip_id);
+	s = db_prepare(
+	    ctx->st,
+	    "SELECT id FROM people WHERE active AND (roles & ?) != 0 "
+	    "AND id != ? ORDER BY handle LIMIT 256",
+	    "ii", (int64_t)role, skip_id);
 	if (s == NULL)
 		return -1;
 	while (sqlite3_step(s) == SQLITE_ROW)
@@ -278,10 +281,12 @@ cmd_help(struct cmd_ctx *ctx, const char *object)
 		for (t = 0; t < ARRAY_LEN(cmd_tables); t++)
 			for (e = cmd_tables[t]; e->object; e++)
 				if (strcmp(e->object, object) == 0)
-					cmd_reply(ctx, "  /isms %s%s%s %s\n      %s\n",
-						  e->object, e->verb ? " " : "",
-						  e->verb ? e->verb : "",
-						  e->usage, e->help);
+					cmd_reply(
+					    ctx,
+					    "  /isms %s%s%s %s\n      %s\n",
+					    e->object, e->verb ? " " : "",
+					    e->verb ? e->verb : "", e->usage,
+					    e->help);
 		return;
 	}
 	cmd_reply(ctx, "Commands: /isms <object> <verb> [text] [key=value]. "
@@ -350,17 +355,17 @@ check_keys(struct cmd_ctx *ctx)
 		}
 		if (!ok) {
 			if (*keys)
-				return cmd_error(ctx,
-						 "unknown option %s= for %s %s "
-						 "(takes: %s)",
-						 k, ctx->entry->object,
-						 ctx->entry->verb ? ctx->entry->verb
-								  : "",
-						 keys);
-			return cmd_error(ctx, "%s %s takes no key=value options",
-					 ctx->entry->object,
-					 ctx->entry->verb ? ctx->entry->verb
-							  : "");
+				return cmd_error(
+				    ctx,
+				    "unknown option %s= for %s %s "
+				    "(takes: %s)",
+				    k, ctx->entry->object,
+				    ctx->entry->verb ? ctx->entry->verb : "",
+				    keys);
+			return cmd_error(
+			    ctx, "%s %s takes no key=value options",
+			    ctx->entry->object,
+			    ctx->entry->verb ? ctx->entry->verb : "");
 		}
 		if (strlen(ctx->cl->kv[i].value) > 2000)
 			return cmd_error(ctx, "%s= is too long", k);
@@ -405,35 +410,41 @@ cmd_exec(struct cmd_ctx *ctx, const char *text)
 			rc = cmd_error(ctx, "%s needs a verb: %s",
 				       ctx->cl->object, buf_str(&b));
 		else
-			rc = cmd_error(ctx,
-				       "unknown verb \"%.40s\" for %s; expected "
-				       "one of: %s",
-				       ctx->cl->verb, ctx->cl->object,
-				       buf_str(&b));
+			rc = cmd_error(
+			    ctx,
+			    "unknown verb \"%.40s\" for %s; expected "
+			    "one of: %s",
+			    ctx->cl->verb, ctx->cl->object, buf_str(&b));
 		buf_free(&b);
 		return rc;
 	}
 	if (ctx->entry->roles != 0 && !has_role(&ctx->me, ctx->entry->roles))
-		return cmd_error(ctx, "not allowed: %s%s%s needs the %s role",
-				 ctx->entry->object,
-				 ctx->entry->verb ? " " : "",
-				 ctx->entry->verb ? ctx->entry->verb : "",
-				 roles_needed(ctx->entry->roles, need,
-					      sizeof(need)));
+		return cmd_error(
+		    ctx, "not allowed: %s%s%s needs the %s role",
+		    ctx->entry->object, ctx->entry->verb ? " " : "",
+		    ctx->entry->verb ? ctx->entry->verb : "",
+		    roles_needed(ctx->entry->roles, need, sizeof(need)));
 	if (check_keys(ctx) < 0)
 		return -1;
 	return ctx->entry->exec(ctx);
 }
 
 int
-cmd_run_as(struct store *st, const struct config *cfg,
-	   const struct person *who, const char *text, struct isms_reply *rp)
+cmd_run_as(struct store *st, const struct config *cfg, const struct person *who,
+	   const char *text, struct isms_reply *rp)
 {
-	struct isms_request rq = {.via = "internal", .id_kind = "handle",
-				  .id = who->handle, .text = text};
+	struct isms_request rq = {.via = "internal",
+				  .id_kind = "handle",
+				  .id = who->handle,
+				  .text = text};
 	struct cmdline cl = {0};
-	struct cmd_ctx ctx = {.st = st, .cfg = cfg, .rq = &rq, .cl = &cl,
-			      .rp = rp, .me = *who, .now = store_now(st)};
+	struct cmd_ctx ctx = {.st = st,
+			      .cfg = cfg,
+			      .rq = &rq,
+			      .cl = &cl,
+			      .rp = rp,
+			      .me = *who,
+			      .now = store_now(st)};
 	int rc;
 
 	rc = cmd_exec(&ctx, text);
@@ -458,8 +469,8 @@ cmd_run(struct store *st, const struct config *cfg,
 	const struct isms_request *rq, struct isms_reply *rp)
 {
 	struct cmdline cl = {0};
-	struct cmd_ctx ctx = {.st = st, .cfg = cfg, .rq = rq, .cl = &cl,
-			      .rp = rp};
+	struct cmd_ctx ctx = {
+	    .st = st, .cfg = cfg, .rq = rq, .cl = &cl, .rp = rp};
 	int rc, found;
 
 	if (store_begin(st) < 0) {
@@ -482,10 +493,11 @@ cmd_run(struct store *st, const struct config *cfg,
 		store_rollback(st);
 		log_info("refused a %s request from unknown %s identity %.80s",
 			 rq->via, rq->id_kind, rq->id ? rq->id : "");
-		buf_puts(&rp->text,
-			 "Sorry, you are not in the ISMS directory, so I cannot "
-			 "act on this. Please ask your ISMS administrator to "
-			 "add you.");
+		buf_puts(
+		    &rp->text,
+		    "Sorry, you are not in the ISMS directory, so I cannot "
+		    "act on this. Please ask your ISMS administrator to "
+		    "add you.");
 		rp->error = 1;
 		rp->unknown = 1;
 		mark_seen(st, rq);

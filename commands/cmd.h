@@ -19,21 +19,21 @@
 struct isms_request {
 	const char *via;      /* "console", "slack", "matrix", "mail", "cli" */
 	const char *id_kind;  /* "handle", "slack", "matrix", "email" */
-	const char *id;       /* the sender's identity on that transport */
+	const char *id;	      /* the sender's identity on that transport */
 	const char *text;     /* the command line */
-	int shared;           /* typed in a shared channel or room */
+	int shared;	      /* typed in a shared channel or room */
 	const char *event_id; /* platform id for de-duplication, or NULL */
 };
 
 /* What comes back. Release with reply_free. */
 struct isms_reply {
 	struct buf text;
-	int error;     /* refused or malformed: nothing changed */
+	int error;	  /* refused or malformed: nothing changed */
 	int confidential; /* holds incident or risk details: answer privately */
-	int duplicate; /* a redelivered event: nothing to say */
-	int unknown;   /* the sender is not in the directory */
+	int duplicate;	  /* a redelivered event: nothing to say */
+	int unknown;	  /* the sender is not in the directory */
 	struct buf notices; /* a line per message queued, the first few */
-	int nnotices;       /* how many messages were queued in all */
+	int nnotices;	    /* how many messages were queued in all */
 };
 
 #define REPLY_NOTICES_SHOWN 20
@@ -83,7 +83,7 @@ int cmd_run_as(struct store *st, const struct config *cfg,
 
 /* Helpers for command implementations. */
 int cmd_error(struct cmd_ctx *ctx, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));  /* returns -1 */
+    __attribute__((format(printf, 2, 3))); /* returns -1 */
 void cmd_reply(struct cmd_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 const char *cmd_key(struct cmd_ctx *ctx, const char *key);
@@ -93,8 +93,7 @@ int has_role(const struct person *p, unsigned roles);
 int cmd_parse_id(struct cmd_ctx *ctx, const char *word, const char *prefix,
 		 int64_t *id);
 /* Same, but the word must be present: pos[i]. */
-int cmd_pos_id(struct cmd_ctx *ctx, size_t i, const char *prefix,
-	       int64_t *id);
+int cmd_pos_id(struct cmd_ctx *ctx, size_t i, const char *prefix, int64_t *id);
 
 /*
  * A person named as handle, @handle, <@U123>, <@U123|name>, @u:server or
@@ -119,10 +118,9 @@ int cmd_notify_role(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
 		    const char *kind, const char *subject, const char *body);
 
 /* Same with a payload for every message (borrowed, may be NULL). */
-int cmd_notify_role_payload(struct cmd_ctx *ctx, unsigned role,
-			    int64_t skip_id, const char *kind,
-			    const char *subject, const char *body,
-			    const json_t *payload);
+int cmd_notify_role_payload(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
+			    const char *kind, const char *subject,
+			    const char *body, const json_t *payload);
 
 /* Formats a date or "-" for 0. */
 void cmd_date(int64_t t, char out[16]);
@@ -157,10 +155,9 @@ struct approval_kind {
  * of that role except the requester may decide too. Returns the APR id or
  * -1 with an error reply.
  */
-int64_t approval_open(struct cmd_ctx *ctx, const char *kind,
-		      const char *object, const char *summary,
-		      const struct person *approver, unsigned any_role,
-		      json_t *payload);
+int64_t approval_open(struct cmd_ctx *ctx, const char *kind, const char *object,
+		      const char *summary, const struct person *approver,
+		      unsigned any_role, json_t *payload);
 
 /* Finds an isms_manager who is not skip_id. 1 found, 0 none, -1 error. */
 int approval_pick_isms_manager(struct cmd_ctx *ctx, int64_t skip_id,
@@ -172,11 +169,11 @@ int incident_visible(struct cmd_ctx *ctx, int64_t id);
 
 /* An incident as a transport with its own title and text reports it. */
 struct incident_new {
-	const char *title;       /* first line used, cut near 120 bytes */
+	const char *title;	 /* first line used, cut near 120 bytes */
 	const char *description; /* at most INCIDENT_TEXT_MAX bytes */
-	const char *severity;    /* low|medium|high|critical; NULL: medium */
-	const char *category;    /* NULL for none */
-	int personal_data;       /* starts the 72-hour clock */
+	const char *severity;	 /* low|medium|high|critical; NULL: medium */
+	const char *category;	 /* NULL for none */
+	int personal_data;	 /* starts the 72-hour clock */
 };
 
 /*

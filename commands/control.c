@@ -11,8 +11,7 @@
 
 static const char *const themes[] = {"organizational", "people", "physical",
 				     "technological"};
-static const char *const statuses[] = {"not_started", "partial",
-				       "implemented"};
+static const char *const statuses[] = {"not_started", "partial", "implemented"};
 static const char *const yes_no[] = {"no", "yes"};
 
 struct control {
@@ -21,7 +20,7 @@ struct control {
 	char theme[16];
 	char title[128];
 	int applicable;
-	int status; /* index in statuses */
+	int status;	     /* index in statuses */
 	char *justification; /* owned; NULL when none */
 	int64_t owner_id;
 };
@@ -61,8 +60,9 @@ control_arg(struct cmd_ctx *ctx, struct control *c)
 	}
 	db_finish(ctx->st, s);
 	if (rc != SQLITE_ROW)
-		return cmd_error(ctx, "no Annex A control \"%.20s\" (expected "
-				      "an id like 5.15 or 8.7)",
+		return cmd_error(ctx,
+				 "no Annex A control \"%.20s\" (expected "
+				 "an id like 5.15 or 8.7)",
 				 ctx->cl->pos[0]);
 	return 0;
 }
@@ -121,8 +121,9 @@ control_show(struct cmd_ctx *ctx)
 	if (n == 0)
 		cmd_reply(ctx, " none");
 	else if (n > 0 && !readers)
-		cmd_reply(ctx, " %d (details for risk owners, managers, "
-			       "isms_managers and auditors)",
+		cmd_reply(ctx,
+			  " %d (details for risk owners, managers, "
+			  "isms_managers and auditors)",
 			  n);
 	if (readers && n > 0)
 		ctx->rp->confidential = 1;
@@ -177,12 +178,13 @@ control_set(struct cmd_ctx *ctx)
 		r = linked_risks(ctx, c.id, 0);
 		if (r != 0) {
 			if (r > 0)
-				rc = cmd_error(ctx, "control %s is used by %d "
-						    "risk treatment%s (control "
-						    "show %s); change them "
-						    "first",
-					       c.id, r, r == 1 ? "" : "s",
-					       c.id);
+				rc =
+				    cmd_error(ctx,
+					      "control %s is used by %d "
+					      "risk treatment%s (control "
+					      "show %s); change them "
+					      "first",
+					      c.id, r, r == 1 ? "" : "s", c.id);
 			goto out;
 		}
 	}
@@ -195,8 +197,8 @@ control_set(struct cmd_ctx *ctx)
 	if (owner.id != c.owner_id)
 		reg_diff(changes, "owner", old_owner, owner.handle);
 	if (json_object_size(changes) == 0) {
-		rc = cmd_error(ctx, "control %s already has these values",
-			       c.id);
+		rc =
+		    cmd_error(ctx, "control %s already has these values", c.id);
 		goto out;
 	}
 	if (db_exec(ctx->st,
@@ -249,9 +251,8 @@ control_list(struct cmd_ctx *ctx)
 
 		counts[app ? st + 1 : 0]++;
 		cmd_reply(ctx, "%s%-5s [%s] %s (owner %s)", n ? "\n" : "",
-			  db_col(s, 0),
-			  app ? statuses[st] : "not applicable", db_col(s, 1),
-			  db_col(s, 4));
+			  db_col(s, 0), app ? statuses[st] : "not applicable",
+			  db_col(s, 1), db_col(s, 4));
 		n++;
 	}
 	db_finish(ctx->st, s);
@@ -259,8 +260,9 @@ control_list(struct cmd_ctx *ctx)
 		cmd_reply(ctx, "No controls match.");
 		return 0;
 	}
-	cmd_reply(ctx, "\n%d control%s: %lld implemented, %lld partial, %lld "
-		       "not started, %lld not applicable.",
+	cmd_reply(ctx,
+		  "\n%d control%s: %lld implemented, %lld partial, %lld "
+		  "not started, %lld not applicable.",
 		  n, n == 1 ? "" : "s", (long long)counts[3],
 		  (long long)counts[2], (long long)counts[1],
 		  (long long)counts[0]);

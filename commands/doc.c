@@ -8,7 +8,7 @@
 
 #include "register.h"
 
-#define DOC_URL_MAX 500
+#define DOC_URL_MAX	    500
 #define DOC_PERIOD_MAX_DAYS (10 * 366)
 
 /* review_every=12m as the next review date from now; -1 when malformed. */
@@ -89,8 +89,9 @@ doc_add(struct cmd_ctx *ctx)
 			    title, due);
 	if (reg_tell(ctx, owner.id, subject, subject) < 0)
 		goto out;
-	cmd_reply(ctx, "Document %s added: %s, owner %s, reviewed every %s "
-		       "(next %s)%s.",
+	cmd_reply(ctx,
+		  "Document %s added: %s, owner %s, reviewed every %s "
+		  "(next %s)%s.",
 		  obj, title, owner.handle, every, due,
 		  ack_req ? "; everyone must acknowledge it (doc ack)" : "");
 	rc = 0;
@@ -169,8 +170,9 @@ doc_ack(struct cmd_ctx *ctx)
 	    cmd_audit(ctx, "doc.ack", ref.obj,
 		      json_pack("{s:s}", "title", ref.title)) < 0)
 		return -1;
-	cmd_reply(ctx, "Thank you: your acknowledgement of %s (%s) is "
-		       "recorded.",
+	cmd_reply(ctx,
+		  "Thank you: your acknowledgement of %s (%s) is "
+		  "recorded.",
 		  ref.obj, ref.title);
 	return 0;
 }
@@ -245,8 +247,8 @@ doc_show(struct cmd_ctx *ctx)
 		  *db_col(s, 9) ? db_col(s, 9) : "-", db_col(s, 10));
 	n = sqlite3_column_int(s, 5);
 	db_finish(ctx->st, s);
-	if (!n || (ref.owner_id != ctx->me.id &&
-		   !has_role(&ctx->me, REG_READERS)))
+	if (!n ||
+	    (ref.owner_id != ctx->me.id && !has_role(&ctx->me, REG_READERS)))
 		return 0;
 	s = db_prepare(ctx->st,
 		       "SELECT handle FROM people p WHERE active AND NOT "

@@ -90,7 +90,8 @@ due_managers(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 	size_t k, cnt;
 	int rc = 0;
 
-	if (nudge_rows(ctx->st, db_prepare(ctx->st,
+	if (nudge_rows(ctx->st,
+		       db_prepare(ctx->st,
 				  "SELECT id FROM people WHERE active AND "
 				  "(roles & ?) != 0 ORDER BY handle",
 				  "i", (int64_t)ROLE_ISMS_MANAGER),
@@ -129,7 +130,8 @@ due_owned(struct cmd_ctx *ctx, struct tz_work *w, const struct due_kind *k)
 	size_t n, i;
 	int rc = 0;
 
-	if (nudge_rows(ctx->st, db_prepare(ctx->st, k->sql, "i",
+	if (nudge_rows(ctx->st,
+		       db_prepare(ctx->st, k->sql, "i",
 				  ctx->now + (int64_t)k->ahead_days * DAY),
 		       3, &rows, &n) < 0)
 		return -1;
@@ -216,8 +218,8 @@ static int
 audit_describe(struct cmd_ctx *ctx, int64_t id, char *what, size_t wlen,
 	       char **todo)
 {
-	char *scope = db_text(ctx->st, "SELECT scope FROM audits WHERE id = ?",
-			      "i", id);
+	char *scope =
+	    db_text(ctx->st, "SELECT scope FROM audits WHERE id = ?", "i", id);
 
 	if (scope == NULL)
 		return -1;
@@ -231,24 +233,33 @@ audit_describe(struct cmd_ctx *ctx, int64_t id, char *what, size_t wlen,
 }
 
 static const struct due_kind due_risk = {
-    "risk.review", "RSK", "Risk review",
+    "risk.review",
+    "RSK",
+    "Risk review",
     "SELECT r.id, r.owner_id, r.next_review_at FROM risks r WHERE "
     "r.next_review_at <= ?1 ORDER BY r.id",
-    DUE_AHEAD_DAYS, risk_describe};
+    DUE_AHEAD_DAYS,
+    risk_describe};
 
 static const struct due_kind due_doc = {
-    "doc.review", "DOC", "Document review",
+    "doc.review",
+    "DOC",
+    "Document review",
     "SELECT id, owner_id, next_review_at FROM docs WHERE next_review_at "
     "<= ?1 ORDER BY id",
-    DUE_AHEAD_DAYS, doc_describe};
+    DUE_AHEAD_DAYS,
+    doc_describe};
 
 /* Announced to the auditor; the plan itself is nudged below. */
 static const struct due_kind due_audit = {
-    "audit.ahead", "AUD", "Internal audit",
+    "audit.ahead",
+    "AUD",
+    "Internal audit",
     "SELECT id, auditor_id, planned_at FROM audits WHERE status = "
     "'planned' AND planned_at <= ?1 AND planned_at > ?1 - 14 * 86400 "
     "ORDER BY id",
-    DUE_AHEAD_DAYS, audit_describe};
+    DUE_AHEAD_DAYS,
+    audit_describe};
 
 int
 due_job_risks(struct cmd_ctx *ctx, struct tz_work *w)
@@ -271,8 +282,9 @@ due_job_acks(struct cmd_ctx *ctx, struct tz_work *w)
 	size_t n, i;
 	int rc = 0;
 
-	if (nudge_rows(ctx->st, db_prepare(
-			   ctx->st,
+	if (nudge_rows(
+		ctx->st,
+		db_prepare(ctx->st,
 			   "SELECT d.id, p.id, d.created_at FROM docs d JOIN "
 			   "people p ON p.active WHERE d.ack_required AND NOT "
 			   "EXISTS (SELECT 1 FROM doc_acks a WHERE a.doc_id = "
@@ -283,7 +295,7 @@ due_job_acks(struct cmd_ctx *ctx, struct tz_work *w)
 			   "BY d.id, p.id",
 			   /* a day of slack: nudge_ready decides in days */
 			   "i", ctx->now - gap + DAY),
-		       3, &rows, &n) < 0)
+		3, &rows, &n) < 0)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++) {
 		struct nudge nd = {.kind = "doc.ack"};
@@ -311,7 +323,7 @@ due_job_acks(struct cmd_ctx *ctx, struct tz_work *w)
 			      "When you have, confirm with /isms doc ack %s",
 			      subject, obj);
 		rc = nudge_send(ctx, w, &nd, &p, subject, body, NULL) < 0 ? -1
-									 : 0;
+									  : 0;
 		free(title);
 		free(subject);
 		free(body);
@@ -383,7 +395,8 @@ due_job_management_review(struct cmd_ctx *ctx, struct tz_work *w)
 	size_t n, i;
 	int rc = 0;
 
-	if (nudge_rows(ctx->st, db_prepare(ctx->st,
+	if (nudge_rows(ctx->st,
+		       db_prepare(ctx->st,
 				  "SELECT id, planned_at FROM reviews WHERE "
 				  "status = 'planned' ORDER BY planned_at, id",
 				  NULL),
@@ -506,8 +519,8 @@ action_nudge(struct cmd_ctx *ctx, struct tz_work *w, int64_t id,
 		       sizeof(period));
 	if (ph == DUE_NOT_YET)
 		return 0;
-	text = db_text(ctx->st, "SELECT text FROM actions WHERE id = ?", "i",
-		       id);
+	text =
+	    db_text(ctx->st, "SELECT text FROM actions WHERE id = ?", "i", id);
 	if (text == NULL)
 		return -1;
 	snprintf(what, sizeof(what), "%s %.200s", obj, text);
@@ -558,7 +571,8 @@ due_job_actions(struct cmd_ctx *ctx, struct tz_work *w)
 	size_t n, i;
 	int rc = 0;
 
-	if (nudge_rows(ctx->st, 
+	if (nudge_rows(
+		ctx->st,
 		db_prepare(ctx->st,
 			   "SELECT id, owner_id, due_at FROM actions "
 			   "WHERE status = 'open' AND due_at <= ? ORDER "

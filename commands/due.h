@@ -8,10 +8,10 @@
 
 #include "nudge.h"
 
-#define DUE_AHEAD_DAYS 14        /* reviews and audits are announced */
-#define DUE_ACTION_AHEAD_DAYS 7  /* actions due soon */
-#define DUE_REVIEW_EVERY_MONTHS 6 /* management reviews */
-#define DUE_AUDIT_EVERY_MONTHS 12 /* the internal audit programme */
+#define DUE_AHEAD_DAYS		14 /* reviews and audits are announced */
+#define DUE_ACTION_AHEAD_DAYS	7  /* actions due soon */
+#define DUE_REVIEW_EVERY_MONTHS 6  /* management reviews */
+#define DUE_AUDIT_EVERY_MONTHS	12 /* the internal audit programme */
 
 /* Jobs of the scheduler's table (gateway/sched.c). */
 int due_job_risks(struct cmd_ctx *ctx, struct tz_work *w);

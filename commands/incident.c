@@ -8,8 +8,7 @@
 
 #include "cmd.h"
 
-static const char *const severities[] = {"low", "medium", "high",
-					 "critical"};
+static const char *const severities[] = {"low", "medium", "high", "critical"};
 static const char *const settable_status[] = {"triaged", "investigating",
 					      "contained", "resolved"};
 
@@ -38,12 +37,12 @@ struct incident {
 static int
 incident_load(struct cmd_ctx *ctx, int64_t id, struct incident *inc)
 {
-	sqlite3_stmt *s = db_prepare(
-	    ctx->st,
-	    "SELECT title, severity, status, reporter_id, "
-	    "COALESCE(handler_id, 0), personal_data, "
-	    "breach_outcome IS NULL FROM incidents WHERE id = ?",
-	    "i", id);
+	sqlite3_stmt *s =
+	    db_prepare(ctx->st,
+		       "SELECT title, severity, status, reporter_id, "
+		       "COALESCE(handler_id, 0), personal_data, "
+		       "breach_outcome IS NULL FROM incidents WHERE id = ?",
+		       "i", id);
 	int rc;
 
 	if (s == NULL)
@@ -123,10 +122,11 @@ incident_arg(struct cmd_ctx *ctx, struct incident *inc, int handle)
 static int
 timeline(struct cmd_ctx *ctx, int64_t id, const char *kind, const char *text)
 {
-	return db_exec(ctx->st,
-		       "INSERT INTO incident_timeline(incident_id, at, actor_id, "
-		       "kind, text) VALUES (?,?,?,?,?)",
-		       "iiitt", id, ctx->now, ctx->me.id, kind, text) < 0
+	return db_exec(
+		   ctx->st,
+		   "INSERT INTO incident_timeline(incident_id, at, actor_id, "
+		   "kind, text) VALUES (?,?,?,?,?)",
+		   "iiitt", id, ctx->now, ctx->me.id, kind, text) < 0
 		   ? -1
 		   : 0;
 }
@@ -134,8 +134,9 @@ timeline(struct cmd_ctx *ctx, int64_t id, const char *kind, const char *text)
 static int
 touch(struct cmd_ctx *ctx, int64_t id)
 {
-	return db_exec(ctx->st, "UPDATE incidents SET updated_at = ? WHERE id = ?",
-		       "ii", ctx->now, id) < 0
+	return db_exec(ctx->st,
+		       "UPDATE incidents SET updated_at = ? WHERE id = ?", "ii",
+		       ctx->now, id) < 0
 		   ? -1
 		   : 0;
 }
@@ -169,7 +170,8 @@ incident_create(struct cmd_ctx *ctx, const struct incident_new *in)
 	}
 	i = sev == NULL ? 1 : one_of(sev, severities, 4);
 	if (i < 0) {
-		cmd_error(ctx, "severity must be low, medium, high or critical");
+		cmd_error(ctx,
+			  "severity must be low, medium, high or critical");
 		return -1;
 	}
 	sev = severities[i];
@@ -199,10 +201,9 @@ incident_create(struct cmd_ctx *ctx, const struct incident_new *in)
 		goto out;
 	id = sqlite3_last_insert_rowid(ctx->st->db);
 	snprintf(obj, sizeof(obj), "INC-%lld", (long long)id);
-	subject = xasprintf("New incident %s [%s]%s: %s", obj, sev,
-			    in->personal_data ? " (personal data, 72 h clock)"
-					      : "",
-			    title);
+	subject = xasprintf(
+	    "New incident %s [%s]%s: %s", obj, sev,
+	    in->personal_data ? " (personal data, 72 h clock)" : "", title);
 	body = xasprintf("%s reported %s (severity %s%s%s).\n\n%s\n\n"
 			 "Assign it with: /isms incident assign %s @handle",
 			 ctx->me.name, obj, sev, cat ? ", category " : "",
@@ -218,9 +219,10 @@ incident_create(struct cmd_ctx *ctx, const struct incident_new *in)
 		goto out;
 	}
 	ctx->rp->confidential = 1;
-	cmd_reply(ctx, "Thank you. Recorded as %s (severity %s).%s The ISMS "
-		       "team has been alerted; follow it with /isms incident "
-		       "show %s",
+	cmd_reply(ctx,
+		  "Thank you. Recorded as %s (severity %s).%s The ISMS "
+		  "team has been alerted; follow it with /isms incident "
+		  "show %s",
 		  obj, sev,
 		  in->personal_data ? " Personal data is involved: the 72-hour "
 				      "notification clock has started."
@@ -237,7 +239,8 @@ incident_report(struct cmd_ctx *ctx)
 {
 	const char *pd = cmd_key(ctx, "personal_data");
 	char *text = cmdline_join(ctx->cl, 0);
-	struct incident_new in = {.title = text, .description = text,
+	struct incident_new in = {.title = text,
+				  .description = text,
 				  .severity = cmd_key(ctx, "severity"),
 				  .category = cmd_key(ctx, "category")};
 	int rc = -1;
@@ -263,8 +266,12 @@ incident_report_new(struct store *st, const struct config *cfg,
 		    const struct isms_request *rq, const struct person *who,
 		    const struct incident_new *in, struct isms_reply *rp)
 {
-	struct cmd_ctx ctx = {.st = st, .cfg = cfg, .rq = rq, .rp = rp,
-			      .me = *who, .now = store_now(st)};
+	struct cmd_ctx ctx = {.st = st,
+			      .cfg = cfg,
+			      .rq = rq,
+			      .rp = rp,
+			      .me = *who,
+			      .now = store_now(st)};
 	int64_t id = incident_create(&ctx, in);
 
 	if (id < 0 && !rp->error) {
@@ -313,8 +320,7 @@ incident_list(struct cmd_ctx *ctx)
 	}
 	db_finish(ctx->st, s);
 	if (n == 0)
-		cmd_reply(ctx, "No %s incidents.",
-			  mine ? "of your" : which);
+		cmd_reply(ctx, "No %s incidents.", mine ? "of your" : which);
 	return 0;
 }
 
@@ -349,17 +355,19 @@ incident_show(struct cmd_ctx *ctx)
 		  db_col(s, 5), db_col(s, 1), db_col(s, 3), db_col(s, 4),
 		  created, db_col(s, 6));
 	if (inc.personal_data) {
-		int64_t left = sqlite3_column_int64(s, 2) + 72 * 3600 -
-			       ctx->now;
+		int64_t left =
+		    sqlite3_column_int64(s, 2) + 72 * 3600 - ctx->now;
 
 		if (!inc.breach_open)
-			cmd_reply(ctx, "Personal data: yes; breach clock "
-				       "stopped (%s%s%s).\n",
+			cmd_reply(ctx,
+				  "Personal data: yes; breach clock "
+				  "stopped (%s%s%s).\n",
 				  db_col(s, 8), *db_col(s, 9) ? ": " : "",
 				  db_col(s, 9));
 		else if (left > 0)
-			cmd_reply(ctx, "Personal data: yes; %lld h %02lld min "
-				       "left to notify the authority.\n",
+			cmd_reply(ctx,
+				  "Personal data: yes; %lld h %02lld min "
+				  "left to notify the authority.\n",
 				  (long long)(left / 3600),
 				  (long long)(left % 3600 / 60));
 		else
@@ -370,11 +378,12 @@ incident_show(struct cmd_ctx *ctx)
 	if (*db_col(s, 7))
 		cmd_reply(ctx, "Lessons learned: %s\n", db_col(s, 7));
 	db_finish(ctx->st, s);
-	s = db_prepare(ctx->st,
-		       "SELECT t.at, COALESCE(p.handle,'system'), t.kind, t.text "
-		       "FROM incident_timeline t LEFT JOIN people p ON "
-		       "p.id = t.actor_id WHERE t.incident_id = ? ORDER BY t.id",
-		       "i", inc.id);
+	s = db_prepare(
+	    ctx->st,
+	    "SELECT t.at, COALESCE(p.handle,'system'), t.kind, t.text "
+	    "FROM incident_timeline t LEFT JOIN people p ON "
+	    "p.id = t.actor_id WHERE t.incident_id = ? ORDER BY t.id",
+	    "i", inc.id);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
 	cmd_reply(ctx, "Timeline:");
@@ -404,10 +413,11 @@ incident_assign(struct cmd_ctx *ctx)
 	if (cmd_person(ctx, ctx->cl->pos[1], &h) < 0)
 		return -1;
 	snprintf(obj, sizeof(obj), "INC-%lld", (long long)inc.id);
-	if (db_exec(ctx->st,
-		    "UPDATE incidents SET handler_id = ?, status = CASE WHEN "
-		    "status = 'new' THEN 'triaged' ELSE status END WHERE id = ?",
-		    "ii", h.id, inc.id) < 0 ||
+	if (db_exec(
+		ctx->st,
+		"UPDATE incidents SET handler_id = ?, status = CASE WHEN "
+		"status = 'new' THEN 'triaged' ELSE status END WHERE id = ?",
+		"ii", h.id, inc.id) < 0 ||
 	    touch(ctx, inc.id) < 0 ||
 	    timeline(ctx, inc.id, "assigned", h.handle) < 0 ||
 	    cmd_audit(ctx, "incident.assign", obj,
@@ -553,8 +563,9 @@ incident_close(struct cmd_ctx *ctx)
 		   "SELECT id FROM approvals WHERE kind = 'incident.close' AND "
 		   "object = ? AND status = 'pending'",
 		   "t", obj) == 1) {
-		rc = cmd_error(ctx, "closure of %s is already waiting for "
-				    "approval (APR-%lld)",
+		rc = cmd_error(ctx,
+			       "closure of %s is already waiting for "
+			       "approval (APR-%lld)",
 			       obj, (long long)pending);
 		goto out;
 	}
@@ -576,8 +587,9 @@ incident_close(struct cmd_ctx *ctx)
 			    json_pack("{s:s}", "lessons", lessons));
 	if (apr < 0 || timeline(ctx, inc.id, "close_requested", lessons) < 0)
 		goto out;
-	cmd_reply(ctx, "Closure of %s requested as APR-%lld; waiting for %s "
-		       "(or another isms_manager) to approve.",
+	cmd_reply(ctx,
+		  "Closure of %s requested as APR-%lld; waiting for %s "
+		  "(or another isms_manager) to approve.",
 		  obj, (long long)apr, approver.handle);
 	rc = 0;
 out:
@@ -590,8 +602,8 @@ static int
 incident_close_approved(struct cmd_ctx *ctx, int64_t apr, const char *object,
 			json_t *payload)
 {
-	const char *lessons = json_string_value(json_object_get(payload,
-								"lessons"));
+	const char *lessons =
+	    json_string_value(json_object_get(payload, "lessons"));
 	struct incident inc;
 	int64_t id;
 	char line[64];
@@ -643,26 +655,28 @@ breach_stop(struct cmd_ctx *ctx, const char *outcome, const char *reason)
 		return -1;
 	snprintf(obj, sizeof(obj), "INC-%lld", (long long)inc.id);
 	if (!inc.personal_data)
-		return cmd_error(ctx, "%s does not involve personal data: no "
-				      "72-hour clock runs",
+		return cmd_error(ctx,
+				 "%s does not involve personal data: no "
+				 "72-hour clock runs",
 				 obj);
 	if (!inc.breach_open)
-		return cmd_error(ctx, "the 72-hour clock of %s is already "
-				      "stopped",
+		return cmd_error(ctx,
+				 "the 72-hour clock of %s is already "
+				 "stopped",
 				 obj);
-	if (db_exec(ctx->st,
-		    "UPDATE incidents SET breach_outcome = ?, breach_reason = ?, "
-		    "breach_stopped_at = ?, updated_at = ? WHERE id = ?",
-		    "ttiii", outcome, reason, ctx->now, ctx->now, inc.id) < 0 ||
+	if (db_exec(
+		ctx->st,
+		"UPDATE incidents SET breach_outcome = ?, breach_reason = ?, "
+		"breach_stopped_at = ?, updated_at = ? WHERE id = ?",
+		"ttiii", outcome, reason, ctx->now, ctx->now, inc.id) < 0 ||
 	    timeline(ctx, inc.id, "breach", reason ? reason : outcome) < 0 ||
 	    cmd_audit(ctx, "incident.breach", obj,
 		      json_pack("{s:s,s:s?}", "outcome", outcome, "reason",
 				reason)) < 0)
 		return -1;
 	cmd_reply(ctx, "%s: 72-hour clock stopped (%s).", obj,
-		  strcmp(outcome, "notified") == 0
-		      ? "authority notified"
-		      : "not notifiable");
+		  strcmp(outcome, "notified") == 0 ? "authority notified"
+						   : "not notifiable");
 	return 0;
 }
 
@@ -696,26 +710,24 @@ const struct cmd_entry incident_cmds[] = {
      "report an incident (shortcut: /incident <text>)", incident_report},
     {"incident", "list", 0, CMD_READONLY, NULL, "[open|all|mine]",
      "incidents you may see", incident_list},
-    {"incident", "show", 0, CMD_READONLY, NULL, "INC-n",
-     "details and timeline", incident_show},
+    {"incident", "show", 0, CMD_READONLY, NULL, "INC-n", "details and timeline",
+     incident_show},
     {"incident", "assign", ROLE_ISMS_MANAGER, 0, NULL, "INC-n @handle",
      "set the handler", incident_assign},
     {"incident", "severity", 0, 0, NULL, "INC-n low|medium|high|critical",
      "change the severity (handler or isms_manager)", incident_severity},
     {"incident", "status", 0, 0, NULL,
      "INC-n triaged|investigating|contained|resolved",
-     "move through the lifecycle (handler or isms_manager)",
-     incident_status},
-    {"incident", "note", 0, 0, NULL, "INC-n <text>",
-     "add a timeline entry", incident_note},
+     "move through the lifecycle (handler or isms_manager)", incident_status},
+    {"incident", "note", 0, 0, NULL, "INC-n <text>", "add a timeline entry",
+     incident_note},
     {"incident", "close", 0, 0, NULL, "INC-n <lessons learned>",
      "request closure; an isms_manager other than you approves",
      incident_close},
     {"incident", "notified", ROLE_ISMS_MANAGER, 0, NULL, "INC-n",
      "the supervisory authority was notified (stops the 72-hour clock)",
      incident_notified},
-    {"incident", "notifiable", ROLE_ISMS_MANAGER, 0, NULL,
-     "INC-n no <reason>",
+    {"incident", "notifiable", ROLE_ISMS_MANAGER, 0, NULL, "INC-n no <reason>",
      "record why no notification is needed (stops the 72-hour clock)",
      incident_notifiable},
     {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},

@@ -10,7 +10,7 @@
 
 #include "../gateway/log.h"
 
-#define DAY 86400
+#define DAY		      86400
 #define APPROVAL_REMIND_AFTER DAY
 
 /* Ledger key of one recipient: a person, or a bare address. */
@@ -265,7 +265,8 @@ nudge_escalation_target(struct cmd_ctx *ctx, const struct person *of,
 }
 
 int
-nudge_rows(struct store *st, sqlite3_stmt *s, int ncols, int64_t **vals, size_t *nrows)
+nudge_rows(struct store *st, sqlite3_stmt *s, int ncols, int64_t **vals,
+	   size_t *nrows)
 {
 	size_t n = 0, cap = 0;
 	int64_t *v = NULL;
@@ -351,8 +352,8 @@ breach_nudge(struct cmd_ctx *ctx, int64_t id)
 	    "Stop the clock with /isms incident notified %s or /isms "
 	    "incident notifiable %s no <reason>.",
 	    obj, db_col(s, 1), db_col(s, 0), hours, deadline, obj, obj);
-	rc = cmd_notify_role(ctx, ROLE_ISMS_MANAGER, 0, "breach", subject,
-			     body);
+	rc =
+	    cmd_notify_role(ctx, ROLE_ISMS_MANAGER, 0, "breach", subject, body);
 out:
 	db_finish(ctx->st, s);
 	free(subject);
@@ -368,7 +369,8 @@ nudge_job_breach(struct cmd_ctx *ctx, struct tz_work *w)
 	int rc = 0;
 
 	(void)w; /* breach alerts ignore working hours */
-	if (nudge_rows(ctx->st, 
+	if (nudge_rows(
+		ctx->st,
 		db_prepare(ctx->st,
 			   "SELECT id FROM incidents WHERE personal_data "
 			   "AND breach_outcome IS NULL AND created_at "
@@ -396,12 +398,12 @@ struct pending {
 static int
 pending_load(struct cmd_ctx *ctx, int64_t id, struct pending *a)
 {
-	sqlite3_stmt *s = db_prepare(
-	    ctx->st,
-	    "SELECT summary, kind, object, created_at, deadline_at, "
-	    "requester_id, approver_id, COALESCE(escalated_to, 0) "
-	    "FROM approvals WHERE id = ?",
-	    "i", id);
+	sqlite3_stmt *s =
+	    db_prepare(ctx->st,
+		       "SELECT summary, kind, object, created_at, deadline_at, "
+		       "requester_id, approver_id, COALESCE(escalated_to, 0) "
+		       "FROM approvals WHERE id = ?",
+		       "i", id);
 	int64_t req, apr, esc;
 
 	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
@@ -422,15 +424,14 @@ pending_load(struct cmd_ctx *ctx, int64_t id, struct pending *a)
 	if (store_person_by_id(ctx->st, req, &a->requester) != 1 ||
 	    store_person_by_id(ctx->st, apr, &a->approver) != 1)
 		return -1;
-	a->has_escalated = esc != 0 &&
-			   store_person_by_id(ctx->st, esc, &a->escalated) == 1;
+	a->has_escalated =
+	    esc != 0 && store_person_by_id(ctx->st, esc, &a->escalated) == 1;
 	return 0;
 }
 
 static int
-approval_remind(struct cmd_ctx *ctx, struct tz_work *w,
-		const struct pending *a, const struct person *to,
-		int64_t start)
+approval_remind(struct cmd_ctx *ctx, struct tz_work *w, const struct pending *a,
+		const struct person *to, int64_t start)
 {
 	struct nudge n = {.kind = "approval.remind", .msg_kind = "approval"};
 	char obj[32], period[48], asked[16], due[16], *subject, *body;
@@ -445,13 +446,13 @@ approval_remind(struct cmd_ctx *ctx, struct tz_work *w,
 	time_date(a->deadline, due);
 	subject = xasprintf("Reminder: %s waits for your decision: %s", obj,
 			    a->summary);
-	body = xasprintf("%s (%s) asked on %s for approval: %s\n"
-			 "The decision %s due %s.\n\nReply \"approve\" or "
-			 "\"reject <reason>\", or type /isms approve %s or "
-			 "/isms reject %s <reason>.",
-			 a->requester.name, a->requester.handle, asked,
-			 a->summary, ctx->now < a->deadline ? "is" : "was",
-			 due, obj, obj);
+	body =
+	    xasprintf("%s (%s) asked on %s for approval: %s\n"
+		      "The decision %s due %s.\n\nReply \"approve\" or "
+		      "\"reject <reason>\", or type /isms approve %s or "
+		      "/isms reject %s <reason>.",
+		      a->requester.name, a->requester.handle, asked, a->summary,
+		      ctx->now < a->deadline ? "is" : "was", due, obj, obj);
 	rc = nudge_send(ctx, w, &n, to, subject, body,
 			json_pack("{s:I,s:s}", "approval", (json_int_t)a->id,
 				  "object", a->object));
@@ -493,22 +494,22 @@ approval_escalate(struct cmd_ctx *ctx, struct pending *a)
 	/* an approval request, not a nudge: it goes out at once */
 	subject = xasprintf("Approval needed %s (escalated from %s): %s", obj,
 			    a->approver.handle, a->summary);
-	body = xasprintf("%s (%s) asked %s (%s) to approve: %s\n\nThe request "
-			 "is past its deadline, so it is escalated to you: you "
-			 "may decide it. Reply \"approve\" or \"reject "
-			 "<reason>\", or type /isms approve %s or /isms reject "
-			 "%s <reason>.",
-			 a->requester.name, a->requester.handle,
-			 a->approver.name, a->approver.handle, a->summary, obj,
-			 obj);
+	body =
+	    xasprintf("%s (%s) asked %s (%s) to approve: %s\n\nThe request "
+		      "is past its deadline, so it is escalated to you: you "
+		      "may decide it. Reply \"approve\" or \"reject "
+		      "<reason>\", or type /isms approve %s or /isms reject "
+		      "%s <reason>.",
+		      a->requester.name, a->requester.handle, a->approver.name,
+		      a->approver.handle, a->summary, obj, obj);
 	if (cmd_notify(ctx, &to, "approval", subject, body,
 		       json_pack("{s:I,s:s}", "approval", (json_int_t)a->id,
 				 "object", a->object)) < 0)
 		goto out;
 	free(subject);
 	free(body);
-	subject = xasprintf("%s escalated to %s: %s", obj, to.handle,
-			    a->summary);
+	subject =
+	    xasprintf("%s escalated to %s: %s", obj, to.handle, a->summary);
 	body = xasprintf("%s passed its deadline without a decision and was "
 			 "escalated to %s (%s), who may now decide it. You "
 			 "still may, too.",
@@ -531,7 +532,8 @@ nudge_job_approvals(struct cmd_ctx *ctx, struct tz_work *w)
 	size_t n, i;
 	int rc = 0;
 
-	if (nudge_rows(ctx->st, db_prepare(ctx->st,
+	if (nudge_rows(ctx->st,
+		       db_prepare(ctx->st,
 				  "SELECT id FROM approvals WHERE status = "
 				  "'pending' AND created_at <= ? ORDER BY id",
 				  "i", ctx->now - APPROVAL_REMIND_AFTER),

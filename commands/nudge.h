@@ -14,11 +14,11 @@ struct nudge {
 	const char *object;   /* "APR-3" */
 	const char *period;   /* "2026-05-01", "66h", "remind#2" */
 	const char *msg_kind; /* outbox kind; NULL means "nudge" */
-	int anytime;          /* ignores working hours (urgent) */
-	int64_t gap;          /* none again for kind+object+recipient
-			         before this many days (in seconds) have
-			         passed, counted in calendar days of the
-			         recipient's zone; 0: no limit */
+	int anytime;	      /* ignores working hours (urgent) */
+	int64_t gap;	      /* none again for kind+object+recipient
+				 before this many days (in seconds) have
+				 passed, counted in calendar days of the
+				 recipient's zone; 0: no limit */
 };
 
 /*
@@ -66,8 +66,8 @@ int nudge_claimed(struct cmd_ctx *ctx, const char *kind, const char *object,
  * Makes n a nudge repeated every [nudge] repeat_days from start (which must
  * have passed): period "cycle#k" in buf, gap repeat_days.
  */
-void nudge_repeat(const struct cmd_ctx *ctx, struct nudge *n,
-		  const char *cycle, int64_t start, char *buf, size_t len);
+void nudge_repeat(const struct cmd_ctx *ctx, struct nudge *n, const char *cycle,
+		  int64_t start, char *buf, size_t len);
 
 /*
  * The calendar period of ctx->now for a setting such as "3m" in the

@@ -59,8 +59,7 @@ struct token {
  * ordinary character, so "can't" and a stray " stay as typed.
  */
 static int
-tokenize(const char *s, struct token **out, size_t *n, char *err,
-	 size_t errlen)
+tokenize(const char *s, struct token **out, size_t *n, char *err, size_t errlen)
 {
 	struct buf w = {0};
 	struct token *v = NULL;
@@ -95,8 +94,8 @@ tokenize(const char *s, struct token **out, size_t *n, char *err,
 			s = e + endlen;
 		}
 		if (count == CMD_MAX_TOKENS) {
-			snprintf(err, errlen,
-				 "too many words (at most %d)", CMD_MAX_TOKENS);
+			snprintf(err, errlen, "too many words (at most %d)",
+				 CMD_MAX_TOKENS);
 			goto fail;
 		}
 		v = xrealloc(v, (count + 1) * sizeof(*v));
@@ -207,7 +206,8 @@ cmdline_parse(const char *text, struct cmdline *cl, char *err, size_t errlen)
 
 	memset(cl, 0, sizeof(*cl));
 	if (strlen(text) > CMD_MAX_TEXT) {
-		snprintf(err, errlen, "command too long (at most %d characters)",
+		snprintf(err, errlen,
+			 "command too long (at most %d characters)",
 			 CMD_MAX_TEXT);
 		return -1;
 	}
@@ -238,10 +238,11 @@ cmdline_parse(const char *text, struct cmdline *cl, char *err, size_t errlen)
 		cl->object = xstrdup(shortcut);
 		start = 1;
 		if (strcmp(shortcut, "incident") == 0) {
-			/* /incident <text> reports; /incident list still lists */
+			/* /incident <text> reports; /incident list still lists
+			 */
 			static const char *verbs[] = {
-			    "report",   "list",     "show",       "assign",
-			    "severity", "status",   "note",       "close",
+			    "report",	"list",	      "show", "assign",
+			    "severity", "status",     "note", "close",
 			    "notified", "notifiable", "help"};
 			size_t k;
 
@@ -282,7 +283,8 @@ cmdline_parse(const char *text, struct cmdline *cl, char *err, size_t errlen)
 				free(v);
 				goto out;
 			}
-			cl->kv = xrealloc(cl->kv, (cl->nkv + 1) * sizeof(*cl->kv));
+			cl->kv =
+			    xrealloc(cl->kv, (cl->nkv + 1) * sizeof(*cl->kv));
 			cl->kv[cl->nkv].key = k;
 			cl->kv[cl->nkv].value = v;
 			cl->nkv++;

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#define CMD_MAX_TEXT 4000
+#define CMD_MAX_TEXT   4000
 #define CMD_MAX_TOKENS 128
 
 struct cmd_kv {

@@ -16,15 +16,15 @@
 #include "../gateway/log.h"
 #include "register.h"
 
-#define DAY 86400
-#define QUIZ_FIELDS 9
+#define DAY	     86400
+#define QUIZ_FIELDS  9
 #define QUIZ_HARDEST 10
 /* managers' results wait at most this long for their working time */
 #define QUIZ_RESULTS_DAYS 30
 
 static const char *const quiz_topics[] = {
-    "phishing",           "passwords_mfa", "classification",
-    "clean_desk",         "incident_reporting", "remote_work",
+    "phishing",		  "passwords_mfa",	"classification",
+    "clean_desk",	  "incident_reporting", "remote_work",
     "social_engineering", "physical_security"};
 
 static const char quiz_header[] = "id\ttopic\tquestion\toption1\toption2\t"
@@ -64,9 +64,8 @@ valid_qid(const char *id)
 	return 1;
 }
 
-static int
-bank_err(char *err, size_t errlen, int line, const char *id, const char *fmt,
-	 ...) __attribute__((format(printf, 5, 6)));
+static int bank_err(char *err, size_t errlen, int line, const char *id,
+		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static int
 bank_err(char *err, size_t errlen, int line, const char *id, const char *fmt,
@@ -100,8 +99,7 @@ field_problem(const char *f, size_t max)
 }
 
 static int
-bank_question(struct quiz_bank *b, char **f, int line, char *err,
-	      size_t errlen)
+bank_question(struct quiz_bank *b, char **f, int line, char *err, size_t errlen)
 {
 	static const struct {
 		int field;
@@ -109,7 +107,7 @@ bank_question(struct quiz_bank *b, char **f, int line, char *err,
 		const char *name;
 	} limits[] = {
 	    {2, 200, "question"}, {3, 80, "option1"}, {4, 80, "option2"},
-	    {5, 80, "option3"},   {6, 80, "option4"}, {8, 300, "explanation"},
+	    {5, 80, "option3"},	  {6, 80, "option4"}, {8, 300, "explanation"},
 	};
 	struct quiz_question *q;
 	size_t i, j;
@@ -128,8 +126,8 @@ bank_question(struct quiz_bank *b, char **f, int line, char *err,
 		return bank_err(err, errlen, line, f[0],
 				"unknown topic \"%.40s\"", f[1]);
 	for (i = 0; i < ARRAY_LEN(limits); i++) {
-		const char *why = field_problem(f[limits[i].field],
-						limits[i].max);
+		const char *why =
+		    field_problem(f[limits[i].field], limits[i].max);
 
 		if (why != NULL)
 			return bank_err(err, errlen, line, f[0], "%s %s",
@@ -155,8 +153,7 @@ bank_question(struct quiz_bank *b, char **f, int line, char *err,
 }
 
 int
-quiz_bank_parse(const char *text, struct quiz_bank *b, char *err,
-		size_t errlen)
+quiz_bank_parse(const char *text, struct quiz_bank *b, char *err, size_t errlen)
 {
 	char *line, *next;
 	size_t cap = 0;
@@ -295,7 +292,7 @@ fnv1a(const char *s)
 struct pick {
 	size_t idx;
 	int64_t answered; /* times this person answered it before */
-	uint64_t key;     /* seeded order */
+	uint64_t key;	  /* seeded order */
 };
 
 static int
@@ -325,8 +322,8 @@ quiz_pick(const struct quiz_bank *b, sqlite3_stmt *hist, int64_t person,
 
 	for (i = 0; i < b->n; i++) {
 		p[i].idx = i;
-		p[i].key = mix64(seed ^ mix64((uint64_t)person) ^
-				 fnv1a(b->q[i].id));
+		p[i].key =
+		    mix64(seed ^ mix64((uint64_t)person) ^ fnv1a(b->q[i].id));
 	}
 	sqlite3_reset(hist);
 	sqlite3_bind_int64(hist, 1, person);
@@ -387,7 +384,8 @@ campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 		snprintf(audience, sizeof(audience), "team:%s", team);
 	else
 		snprintf(audience, sizeof(audience), "all");
-	if (nudge_rows(ctx->st, db_prepare(ctx->st,
+	if (nudge_rows(ctx->st,
+		       db_prepare(ctx->st,
 				  "SELECT id FROM people WHERE active AND "
 				  "(?1 IS NULL OR team = ?1 COLLATE NOCASE) "
 				  "ORDER BY id",
@@ -514,8 +512,8 @@ item_load(struct cmd_ctx *ctx, int64_t campaign, int64_t person, int seq,
 /* Subject, body and payload of a question (reminder: with a nudge line). */
 static void
 quiz_message(struct cmd_ctx *ctx, const struct quiz_question *q,
-	     const struct qitem *it, int reminder,
-	     char **subject, char **body, json_t **payload)
+	     const struct qitem *it, int reminder, char **subject, char **body,
+	     json_t **payload)
 {
 	char until[16], cmd[96], label[32];
 	struct buf b = {0};
@@ -530,32 +528,33 @@ quiz_message(struct cmd_ctx *ctx, const struct quiz_question *q,
 		    xasprintf("Reminder: security quiz QZ-%lld, question "
 			      "%d of %d is waiting",
 			      (long long)it->campaign, it->seq, it->total);
-		buf_printf(&b, "You have %d question%s left in the security "
-			       "quiz QZ-%lld, open until %s. It takes a "
-			       "minute.\n\n",
+		buf_printf(&b,
+			   "You have %d question%s left in the security "
+			   "quiz QZ-%lld, open until %s. It takes a "
+			   "minute.\n\n",
 			   it->total - it->seq + 1,
 			   it->total - it->seq + 1 == 1 ? "" : "s",
 			   (long long)it->campaign, until);
 	} else {
-		*subject = xasprintf("Security quiz QZ-%lld: question %d of %d",
-				     (long long)it->campaign, it->seq,
-				     it->total);
+		*subject =
+		    xasprintf("Security quiz QZ-%lld: question %d of %d",
+			      (long long)it->campaign, it->seq, it->total);
 	}
 	buf_printf(&b, "%s\n\n", q->text);
 	for (i = 0; i < 4; i++) {
 		buf_printf(&b, "%d) %s\n", i + 1, q->options[i]);
 		json_array_append_new(opts, json_string(q->options[i]));
 	}
-	buf_printf(&b, "\nReply with the number (1-4), or type /isms %s "
-		       "<1-4>. Open until %s.",
+	buf_printf(&b,
+		   "\nReply with the number (1-4), or type /isms %s "
+		   "<1-4>. Open until %s.",
 		   cmd, until);
 	*body = buf_steal(&b);
 	snprintf(label, sizeof(label), "QZ-%lld", (long long)it->campaign);
-	*payload = json_pack("{s:s,s:s,s:s,s:o,s:s,s:i,s:i,s:s}", "quiz",
-			     label, "question", q->id, "text", q->text,
-			     "options", opts, "answer_token", it->token,
-			     "number", it->seq, "total", it->total,
-			     "answer_command", cmd);
+	*payload = json_pack("{s:s,s:s,s:s,s:o,s:s,s:i,s:i,s:s}", "quiz", label,
+			     "question", q->id, "text", q->text, "options",
+			     opts, "answer_token", it->token, "number", it->seq,
+			     "total", it->total, "answer_command", cmd);
 }
 
 /*
@@ -565,8 +564,8 @@ quiz_message(struct cmd_ctx *ctx, const struct quiz_question *q,
  * campaign began is skipped.
  */
 static int
-quiz_advance(struct cmd_ctx *ctx, const struct quiz_bank *b,
-	     int64_t campaign, const struct person *p)
+quiz_advance(struct cmd_ctx *ctx, const struct quiz_bank *b, int64_t campaign,
+	     const struct person *p)
 {
 	for (;;) {
 		const struct quiz_question *q;
@@ -652,8 +651,8 @@ quiz_deliver(struct cmd_ctx *ctx, struct tz_work *w, int64_t person,
 	int rc = 0;
 
 	*sent = 0;
-	if (nudge_rows(ctx->st, db_prepare(ctx->st, WAITING_SQL, "i", person), 2,
-		       &rows, &n) < 0)
+	if (nudge_rows(ctx->st, db_prepare(ctx->st, WAITING_SQL, "i", person),
+		       2, &rows, &n) < 0)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++) {
 		struct person p;
@@ -735,19 +734,20 @@ quiz_start(struct cmd_ctx *ctx)
 			goto out;
 		}
 	} else {
-		deadline = tz_day_start(zone, ctx->now,
-					ctx->cfg->quiz_deadline_days);
+		deadline =
+		    tz_day_start(zone, ctx->now, ctx->cfg->quiz_deadline_days);
 	}
 	if (bank_for(ctx, &b) < 0)
 		goto out;
-	id = campaign_open(ctx, &b, (int)nq, team, deadline,
-			   sd ? &seed : NULL, NULL, &people);
+	id = campaign_open(ctx, &b, (int)nq, team, deadline, sd ? &seed : NULL,
+			   NULL, &people);
 	if (id < 0 || quiz_deliver(ctx, &w, 0, &b, &sent) < 0)
 		goto out;
 	open_until(ctx->cfg, deadline, until);
-	cmd_reply(ctx, "QZ-%lld started: %ld question%s each for %zu "
-		       "%s (audience %s), open until %s. %zu first "
-		       "question%s sent now%s.",
+	cmd_reply(ctx,
+		  "QZ-%lld started: %ld question%s each for %zu "
+		  "%s (audience %s), open until %s. %zu first "
+		  "question%s sent now%s.",
 		  (long long)id, nq > (long)b.n ? (long)b.n : nq,
 		  nq == 1 ? "" : "s", people, people == 1 ? "person" : "people",
 		  team ? aud : "all", until, sent, sent == 1 ? "" : "s",
@@ -899,8 +899,9 @@ quiz_answer(struct cmd_ctx *ctx)
 			   "WHERE campaign_id = ? AND person_id = ?",
 			   "ii", campaign, ctx->me.id) < 0)
 			goto out;
-		cmd_reply(ctx, "\nThat was the last question of %s: you got "
-			       "%lld of %lld right. Thank you!",
+		cmd_reply(ctx,
+			  "\nThat was the last question of %s: you got "
+			  "%lld of %lld right. Thank you!",
 			  obj, (long long)ok, (long long)n);
 		/* another campaign may have waited for this one */
 		if (quiz_deliver(ctx, NULL, ctx->me.id, &b, &sent) < 0)
@@ -972,8 +973,8 @@ quiz_list(struct cmd_ctx *ctx)
  * mgr 0 for every team. Totals in *people and *done. 0 or -1.
  */
 static int
-team_lines(struct cmd_ctx *ctx, int64_t campaign, int64_t mgr,
-	   struct buf *out, int64_t *people, int64_t *done)
+team_lines(struct cmd_ctx *ctx, int64_t campaign, int64_t mgr, struct buf *out,
+	   int64_t *people, int64_t *done)
 {
 	sqlite3_stmt *s = db_prepare(
 	    ctx->st,
@@ -1000,8 +1001,9 @@ team_lines(struct cmd_ctx *ctx, int64_t campaign, int64_t mgr,
 			   (long long)d, (long long)n,
 			   (long long)(n ? 100 * d / n : 0));
 		if (an > 0)
-			buf_printf(out, "score %lld%% (%lld of %lld answers "
-					"right)\n",
+			buf_printf(out,
+				   "score %lld%% (%lld of %lld answers "
+				   "right)\n",
 				   (long long)(100 * ok / an), (long long)ok,
 				   (long long)an);
 		else
@@ -1082,9 +1084,8 @@ quiz_stats(struct cmd_ctx *ctx)
 			       (long long)campaign);
 		goto out;
 	}
-	mgr = has_role(&ctx->me, ROLE_ISMS_MANAGER | ROLE_AUDITOR)
-		  ? 0
-		  : ctx->me.id;
+	mgr = has_role(&ctx->me, ROLE_ISMS_MANAGER | ROLE_AUDITOR) ? 0
+								   : ctx->me.id;
 	if (bank_for(ctx, &b) < 0 ||
 	    team_lines(ctx, campaign, mgr, &teams, &people, &done) < 0 ||
 	    hardest_lines(ctx, campaign, mgr, &b, &hard) < 0)
@@ -1174,8 +1175,7 @@ const struct cmd_entry quiz_cmds[] = {
     {"quiz", "start", ROLE_ISMS_MANAGER, 0, "questions,audience,deadline,seed",
      "[questions=N] [audience=all|team:<name>] [deadline=YYYY-MM-DD] "
      "[seed=N]",
-     "start an awareness campaign (QZ-n); questions go out by DM",
-     quiz_start},
+     "start an awareness campaign (QZ-n); questions go out by DM", quiz_start},
     {"quiz", "answer", 0, 0, NULL, "QZ-n <question> <1-4> | <1-4>",
      "answer a quiz question (a bare number answers the one waiting)",
      quiz_answer},
@@ -1338,7 +1338,8 @@ quiz_job_close(struct cmd_ctx *ctx, struct tz_work *w)
 	int rc = 0;
 
 	(void)w;
-	if (nudge_rows(ctx->st, 
+	if (nudge_rows(
+		ctx->st,
 		db_prepare(ctx->st,
 			   "SELECT id FROM quiz_campaigns WHERE status = "
 			   "'open' AND deadline_at <= ? ORDER BY id",
@@ -1431,8 +1432,9 @@ quiz_job_results(struct cmd_ctx *ctx, struct tz_work *w)
 	size_t n, i;
 	int rc = 0;
 
-	if (nudge_rows(ctx->st, db_prepare(
-			   ctx->st,
+	if (nudge_rows(
+		ctx->st,
+		db_prepare(ctx->st,
 			   "SELECT DISTINCT c.id, m.id FROM quiz_campaigns c "
 			   "JOIN quiz_participants p ON p.campaign_id = c.id "
 			   "JOIN people pe ON pe.id = p.person_id JOIN people "
@@ -1440,7 +1442,7 @@ quiz_job_results(struct cmd_ctx *ctx, struct tz_work *w)
 			   "c.status = 'closed' AND c.closed_at >= ? ORDER BY "
 			   "c.id, m.id",
 			   "i", ctx->now - QUIZ_RESULTS_DAYS * DAY),
-		       2, &rows, &n) < 0)
+		2, &rows, &n) < 0)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++) {
 		struct person m;
@@ -1469,8 +1471,8 @@ quiz_job_campaign(struct cmd_ctx *ctx, struct tz_work *w)
 	rc = nudge_claimed(ctx, "quiz.campaign", "org", key);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	if (db_int(ctx->st, &people,
-		   "SELECT COUNT(*) FROM people WHERE active", NULL) < 0)
+	if (db_int(ctx->st, &people, "SELECT COUNT(*) FROM people WHERE active",
+		   NULL) < 0)
 		return -1;
 	if (people == 0)
 		return 0; /* starts once there is a directory */
@@ -1485,11 +1487,11 @@ quiz_job_campaign(struct cmd_ctx *ctx, struct tz_work *w)
 			log_error("%s", err);
 			return -1;
 		}
-		id = campaign_open(ctx, &b, ctx->cfg->quiz_questions, NULL,
-				   tz_day_start(ctx->cfg->org_timezone,
-						ctx->now,
-						ctx->cfg->quiz_deadline_days),
-				   NULL, key, &n);
+		id =
+		    campaign_open(ctx, &b, ctx->cfg->quiz_questions, NULL,
+				  tz_day_start(ctx->cfg->org_timezone, ctx->now,
+					       ctx->cfg->quiz_deadline_days),
+				  NULL, key, &n);
 		quiz_bank_free(&b);
 		if (id < 0)
 			return -1;
@@ -1534,7 +1536,8 @@ quiz_job_remind(struct cmd_ctx *ctx, struct tz_work *w)
 	char err[320];
 	int rc = -1;
 
-	if (nudge_rows(ctx->st, 
+	if (nudge_rows(
+		ctx->st,
 		db_prepare(
 		    ctx->st,
 		    "SELECT p.campaign_id, p.person_id, "

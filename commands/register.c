@@ -109,8 +109,7 @@ reg_load(struct cmd_ctx *ctx, const char *prefix, int64_t id,
 }
 
 int
-reg_arg(struct cmd_ctx *ctx, size_t i, const char *prefix,
-	struct reg_ref *out)
+reg_arg(struct cmd_ctx *ctx, size_t i, const char *prefix, struct reg_ref *out)
 {
 	int64_t id;
 
@@ -135,8 +134,9 @@ reg_load_ref(struct cmd_ctx *ctx, const char *word, const char *prefixes,
 		p += n + (p[n] == ',');
 	}
 	if (k == NULL)
-		return cmd_error(ctx, "expected one of %s followed by -n (like "
-				      "%.*s-1), got \"%.40s\"",
+		return cmd_error(ctx,
+				 "expected one of %s followed by -n (like "
+				 "%.*s-1), got \"%.40s\"",
 				 prefixes, (int)strcspn(prefixes, ","),
 				 prefixes, word);
 	if (cmd_parse_id(ctx, word, k->prefix, &id) < 0)
@@ -177,20 +177,18 @@ reg_diff(json_t *changes, const char *field, const char *old,
 		new_value = "";
 	if (strcmp(old, new_value) == 0)
 		return 0;
-	json_object_set_new(changes, field,
-			    json_pack("[s,s]", old, new_value));
+	json_object_set_new(changes, field, json_pack("[s,s]", old, new_value));
 	return 1;
 }
 
 int
-reg_diff_int(json_t *changes, const char *field, int64_t old,
-	     int64_t new_value)
+reg_diff_int(json_t *changes, const char *field, int64_t old, int64_t new_value)
 {
 	if (old == new_value)
 		return 0;
-	json_object_set_new(changes, field,
-			    json_pack("[I,I]", (json_int_t)old,
-				      (json_int_t)new_value));
+	json_object_set_new(
+	    changes, field,
+	    json_pack("[I,I]", (json_int_t)old, (json_int_t)new_value));
 	return 1;
 }
 
@@ -257,16 +255,16 @@ reg_key_int(struct cmd_ctx *ctx, const char *key, int min, int max,
 }
 
 int
-reg_key_date(struct cmd_ctx *ctx, const char *key, int required,
-	     int64_t *out)
+reg_key_date(struct cmd_ctx *ctx, const char *key, int required, int64_t *out)
 {
 	const char *v = cmd_key(ctx, key);
 
 	if (v == NULL)
 		return required ? missing(ctx, key) : 0;
 	if (time_parse_date(v, out) < 0)
-		return cmd_error(ctx, "%s= must be a date YYYY-MM-DD, got "
-				      "\"%.20s\"",
+		return cmd_error(ctx,
+				 "%s= must be a date YYYY-MM-DD, got "
+				 "\"%.20s\"",
 				 key, v);
 	return 1;
 }
@@ -297,7 +295,10 @@ reg_key_enum(struct cmd_ctx *ctx, const char *key, const char *const *list,
 	if (*out >= 0)
 		return 1;
 	for (i = 0; i < n; i++)
-		buf_printf(&b, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ",
+		buf_printf(&b, "%s%s",
+			   i == 0	? ""
+			   : i + 1 == n ? " or "
+					: ", ",
 			   list[i]);
 	rc = cmd_error(ctx, "%s= must be %s", key, buf_str(&b));
 	buf_free(&b);
@@ -325,8 +326,7 @@ reg_text(struct cmd_ctx *ctx, size_t from, size_t max, const char *what)
 		struct buf b = {0};
 
 		usage_of(ctx->entry, &b);
-		cmd_error(ctx, "usage: %s (%s is required)", buf_str(&b),
-			  what);
+		cmd_error(ctx, "usage: %s (%s is required)", buf_str(&b), what);
 		buf_free(&b);
 	} else if (strlen(text) > max) {
 		cmd_error(ctx, "%s too long (at most %zu characters)", what,
@@ -349,5 +349,5 @@ reg_tell(struct cmd_ctx *ctx, int64_t person_id, const char *subject,
 	if (store_person_by_id(ctx->st, person_id, &p) != 1)
 		return -1;
 	return cmd_notify(ctx, &p, "register", subject, body, NULL) < 0 ? -1
-									 : 0;
+									: 0;
 }

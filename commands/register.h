@@ -24,7 +24,7 @@ struct reg_ref {
 	const char *noun;   /* "risk"; static storage */
 	int64_t id;
 	int64_t owner_id; /* owner, handler or auditor; 0 when none */
-	char obj[32];     /* "RSK-3" */
+	char obj[32];	  /* "RSK-3" */
 	char title[256];  /* name, title or text */
 	char status[32];
 };
@@ -54,15 +54,15 @@ int reg_usage(struct cmd_ctx *ctx);
  * key=value options. Each returns 1 when given and valid, 0 when absent
  * (an error when required), -1 with a one-line error reply.
  */
-int reg_key_text(struct cmd_ctx *ctx, const char *key, size_t max,
-		 int required, const char **out);
+int reg_key_text(struct cmd_ctx *ctx, const char *key, size_t max, int required,
+		 const char **out);
 int reg_key_int(struct cmd_ctx *ctx, const char *key, int min, int max,
 		int required, int *out);
 int reg_key_date(struct cmd_ctx *ctx, const char *key, int required,
 		 int64_t *out);
 /* out: the index in list */
-int reg_key_enum(struct cmd_ctx *ctx, const char *key,
-		 const char *const *list, size_t n, int required, int *out);
+int reg_key_enum(struct cmd_ctx *ctx, const char *key, const char *const *list,
+		 size_t n, int required, int *out);
 /* A person; out is the sender when absent. */
 int reg_key_person(struct cmd_ctx *ctx, const char *key, struct person *out);
 /* Index of v in list (any case), or -1. */
@@ -72,8 +72,7 @@ int reg_one_of(const char *v, const char *const *list, size_t n);
  * Free text from positional word from on: a new string (caller frees), or
  * NULL with an error reply when blank (usage) or longer than max.
  */
-char *reg_text(struct cmd_ctx *ctx, size_t from, size_t max,
-	       const char *what);
+char *reg_text(struct cmd_ctx *ctx, size_t from, size_t max, const char *what);
 
 /* "RSK-3" into out. */
 void reg_obj(char out[32], const char *prefix, int64_t id);

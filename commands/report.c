@@ -183,8 +183,8 @@ report(struct cmd_ctx *ctx)
 int
 report_job_mail(struct cmd_ctx *ctx, struct tz_work *w)
 {
-	struct nudge n = {.kind = "report", .object = "org",
-			  .msg_kind = "report"};
+	struct nudge n = {
+	    .kind = "report", .object = "org", .msg_kind = "report"};
 	struct isms_reply scratch = {0};
 	struct cmd_ctx rctx = *ctx;
 	struct buf html = {0};
@@ -232,11 +232,10 @@ report_job_mail(struct cmd_ctx *ctx, struct tz_work *w)
 				break;
 			}
 			time_date(ctx->now, today);
-			subject = xasprintf("ISMS management report, %s, %s",
-					    ctx->cfg->org_name
-						? ctx->cfg->org_name
-						: "",
-					    today);
+			subject = xasprintf(
+			    "ISMS management report, %s, %s",
+			    ctx->cfg->org_name ? ctx->cfg->org_name : "",
+			    today);
 			composed = 1;
 		}
 		rc = nudge_mail(ctx, w, &n, address ? NULL : &p, r, subject,

@@ -32,8 +32,9 @@ review_plan(struct cmd_ctx *ctx)
 			    "A management review is planned; see /isms review "
 			    "list.") < 0)
 		return -1;
-	cmd_reply(ctx, "Management review %s planned for %s. Its inputs: "
-		       "review show %s",
+	cmd_reply(ctx,
+		  "Management review %s planned for %s. Its inputs: "
+		  "review show %s",
 		  obj, date, obj);
 	return 0;
 }
@@ -70,9 +71,9 @@ review_inputs(struct cmd_ctx *ctx, int64_t id)
 		   "SELECT id FROM reviews WHERE status = 'held' AND id != ? "
 		   "ORDER BY held_at DESC LIMIT 1",
 		   "i", id) < 0 ||
-	    (prev && db_int(ctx->st, &since,
-			    "SELECT held_at FROM reviews WHERE id = ?", "i",
-			    prev) < 0))
+	    (prev &&
+	     db_int(ctx->st, &since, "SELECT held_at FROM reviews WHERE id = ?",
+		    "i", prev) < 0))
 		return cmd_error(ctx, "database error");
 	if (prev) {
 		char date[16];
@@ -180,7 +181,7 @@ review_inputs(struct cmd_ctx *ctx, int64_t id)
 struct review {
 	struct reg_ref ref;
 	char planned[16];
-	char held[16]; /* "" while planned */
+	char held[16];		  /* "" while planned */
 	char *inputs, *decisions; /* owned; NULL while planned */
 };
 
@@ -239,8 +240,9 @@ review_show(struct cmd_ctx *ctx)
 	else {
 		cmd_reply(ctx, " (not held yet).\n");
 		rc = review_inputs(ctx, r.ref.id);
-		cmd_reply(ctx, "\nRecord the outcome with: review record %s "
-			       "<decisions>",
+		cmd_reply(ctx,
+			  "\nRecord the outcome with: review record %s "
+			  "<decisions>",
 			  r.ref.obj);
 	}
 	review_free(&r);
@@ -277,9 +279,10 @@ review_record(struct cmd_ctx *ctx)
 		      json_pack("{s:s,s:s}", "decisions", decisions, "planned",
 				r.planned)) < 0)
 		goto out;
-	cmd_reply(ctx, "Management review %s recorded with its decisions and "
-		       "inputs. Follow-up actions: action add <text> owner=@h "
-		       "due=YYYY-MM-DD source=%s",
+	cmd_reply(ctx,
+		  "Management review %s recorded with its decisions and "
+		  "inputs. Follow-up actions: action add <text> owner=@h "
+		  "due=YYYY-MM-DD source=%s",
 		  r.ref.obj, r.ref.obj);
 	rc = 0;
 out:

@@ -181,8 +181,9 @@ check_owner(struct cmd_ctx *ctx, const struct person *owner)
 {
 	if (has_role(owner, ROLE_RISK_OWNER | ROLE_ISMS_MANAGER))
 		return 0;
-	return cmd_error(ctx, "%s cannot own a risk: a risk owner needs the "
-			      "risk_owner or isms_manager role",
+	return cmd_error(ctx,
+			 "%s cannot own a risk: a risk owner needs the "
+			 "risk_owner or isms_manager role",
 			 owner->handle);
 }
 
@@ -235,8 +236,8 @@ risk_add(struct cmd_ctx *ctx)
 		    "created_by, created_at, updated_at) "
 		    "VALUES (?,NULLIF(?, 0),?,?,?,?,?,?,?,?,?,?)",
 		    "tiittiitiiii", title, asset_id, owner.id, threat, vuln,
-		    (int64_t)l, (int64_t)i, level, review, ctx->me.id,
-		    ctx->now, ctx->now) < 0)
+		    (int64_t)l, (int64_t)i, level, review, ctx->me.id, ctx->now,
+		    ctx->now) < 0)
 		goto out;
 	id = sqlite3_last_insert_rowid(ctx->st->db);
 	if (asset_id)
@@ -253,13 +254,14 @@ risk_add(struct cmd_ctx *ctx)
 				"threat", threat, "vulnerability", vuln,
 				"next_review", due)) < 0)
 		goto out;
-	subject = xasprintf("You own risk %s: %s (score %s)", obj, title,
-			    score);
+	subject =
+	    xasprintf("You own risk %s: %s (score %s)", obj, title, score);
 	if (reg_tell(ctx, owner.id, subject, subject) < 0)
 		goto out;
 	ctx->rp->confidential = 1;
-	cmd_reply(ctx, "Risk %s recorded: %s. Score %s%s. Owner %s; next "
-		       "review %s.",
+	cmd_reply(ctx,
+		  "Risk %s recorded: %s. Score %s%s. Owner %s; next "
+		  "review %s.",
 		  obj, title, score,
 		  l * i > ctx->cfg->risk_appetite ? ", above the risk appetite"
 						  : "",
@@ -291,8 +293,8 @@ cancel_pending(struct cmd_ctx *ctx, const struct risk *r)
 	    db_int(ctx->st, &approver,
 		   "SELECT approver_id FROM approvals WHERE id = ?", "i",
 		   r->pending) != 1 ||
-	    history(ctx, r->id, "acceptance", apr,
-		    "cancelled: re-assessed") < 0 ||
+	    history(ctx, r->id, "acceptance", apr, "cancelled: re-assessed") <
+		0 ||
 	    cmd_audit(ctx, "approval.cancel", apr,
 		      json_pack("{s:s,s:s}", "object", r->obj, "reason",
 				"the risk was re-assessed")) < 0)
@@ -376,16 +378,17 @@ risk_update(struct cmd_ctx *ctx)
 				due)) < 0)
 		goto out;
 	if (owner.id != r.owner.id) {
-		char *subject = xasprintf("You now own risk %s: %s", r.obj,
-					  title);
+		char *subject =
+		    xasprintf("You now own risk %s: %s", r.obj, title);
 
 		rc = reg_tell(ctx, owner.id, subject, subject);
 		free(subject);
 		if (rc < 0)
 			goto out;
 	}
-	cmd_reply(ctx, "%s updated (%s). Score %d x %d = %d (%s); next review "
-		       "%s.",
+	cmd_reply(ctx,
+		  "%s updated (%s). Score %d x %d = %d (%s); next review "
+		  "%s.",
 		  r.obj,
 		  json_object_get(changes, "reviewed") ? "reviewed, no change"
 						       : "history kept",
@@ -418,18 +421,20 @@ controls_key(struct cmd_ctx *ctx, const char *list)
 
 		if (rc != 1) {
 			if (rc == 0)
-				cmd_error(ctx, "no Annex A control \"%.20s\" "
-					       "(expected ids like 5.15 or "
-					       "8.7)",
+				cmd_error(ctx,
+					  "no Annex A control \"%.20s\" "
+					  "(expected ids like 5.15 or "
+					  "8.7)",
 					  tok);
 			else
 				cmd_error(ctx, "database error");
 			goto out;
 		}
 		if (!applicable) {
-			cmd_error(ctx, "control %s is not applicable in the "
-				       "Statement of Applicability; first: "
-				       "control set %s applicable=yes",
+			cmd_error(ctx,
+				  "control %s is not applicable in the "
+				  "Statement of Applicability; first: "
+				  "control set %s applicable=yes",
 				  tok, tok);
 			goto out;
 		}
@@ -469,8 +474,8 @@ link_controls(struct cmd_ctx *ctx, int64_t id, json_t *controls)
 {
 	size_t k;
 
-	if (db_exec(ctx->st, "DELETE FROM risk_controls WHERE risk_id = ?",
-		    "i", id) < 0)
+	if (db_exec(ctx->st, "DELETE FROM risk_controls WHERE risk_id = ?", "i",
+		    id) < 0)
 		return -1;
 	for (k = 0; k < json_array_size(controls); k++)
 		if (db_exec(ctx->st,
@@ -517,8 +522,8 @@ treat_apply(struct cmd_ctx *ctx, const struct risk *r, const char *option,
 	if (history_changes(ctx, r->id, changes) < 0 ||
 	    cmd_audit(ctx, "risk.treat", r->obj,
 		      json_pack("{s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:o?}", "option",
-				option, "plan", plan, "residual_likelihood",
-				rl, "residual_impact", ri, "residual_score",
+				option, "plan", plan, "residual_likelihood", rl,
+				"residual_impact", ri, "residual_score",
 				rl * ri, "residual_level", rlevel, "controls",
 				new_ctl, "approval",
 				apr ? json_integer(apr) : NULL)) < 0)
@@ -550,8 +555,8 @@ accept_approver(struct cmd_ctx *ctx, const struct person *owner,
 }
 
 static int
-request_acceptance(struct cmd_ctx *ctx, const struct risk *r,
-		   const char *plan, int rl, int ri, json_t *controls)
+request_acceptance(struct cmd_ctx *ctx, const struct risk *r, const char *plan,
+		   int rl, int ri, json_t *controls)
 {
 	struct person approver;
 	unsigned any_role;
@@ -564,9 +569,10 @@ request_acceptance(struct cmd_ctx *ctx, const struct risk *r,
 		break;
 	case 0:
 		json_decref(controls);
-		return cmd_error(ctx, "accepting %s needs approval by an "
-				      "isms_manager other than you, and there "
-				      "is none in the directory",
+		return cmd_error(ctx,
+				 "accepting %s needs approval by an "
+				 "isms_manager other than you, and there "
+				 "is none in the directory",
 				 r->obj);
 	default:
 		json_decref(controls);
@@ -576,12 +582,11 @@ request_acceptance(struct cmd_ctx *ctx, const struct risk *r,
 			    "appetite of %d: %s",
 			    r->obj, r->title, score, level_of(ctx, score),
 			    ctx->cfg->risk_appetite, plan);
-	apr = approval_open(ctx, "risk.accept", r->obj, summary, &approver,
-			    any_role,
-			    json_pack("{s:s,s:i,s:i,s:i,s:o?}", "plan", plan,
-				      "residual_likelihood", rl,
-				      "residual_impact", ri, "score", score,
-				      "controls", controls));
+	apr = approval_open(
+	    ctx, "risk.accept", r->obj, summary, &approver, any_role,
+	    json_pack("{s:s,s:i,s:i,s:i,s:o?}", "plan", plan,
+		      "residual_likelihood", rl, "residual_impact", ri, "score",
+		      score, "controls", controls));
 	free(summary);
 	if (apr < 0)
 		return -1;
@@ -590,12 +595,12 @@ request_acceptance(struct cmd_ctx *ctx, const struct risk *r,
 	if (history(ctx, r->id, "treatment",
 		    *r->treatment ? r->treatment : "untreated", pending) < 0)
 		return -1;
-	cmd_reply(ctx, "Accepting %s (score %d, above the appetite of %d) "
-		       "needs approval: requested as %s from %s%s. Until then "
-		       "the risk stays %s.",
+	cmd_reply(ctx,
+		  "Accepting %s (score %d, above the appetite of %d) "
+		  "needs approval: requested as %s from %s%s. Until then "
+		  "the risk stays %s.",
 		  r->obj, score, ctx->cfg->risk_appetite, apr_obj,
-		  approver.handle,
-		  any_role ? " (or another isms_manager)" : "",
+		  approver.handle, any_role ? " (or another isms_manager)" : "",
 		  *r->treatment ? r->treatment : "untreated");
 	return 0;
 }
@@ -618,15 +623,16 @@ risk_treat(struct cmd_ctx *ctx)
 	if (plan == NULL)
 		goto out;
 	if (r.pending) {
-		rc = cmd_error(ctx, "%s: an acceptance is already waiting for "
-				    "approval (APR-%lld)",
+		rc = cmd_error(ctx,
+			       "%s: an acceptance is already waiting for "
+			       "approval (APR-%lld)",
 			       r.obj, (long long)r.pending);
 		goto out;
 	}
 	rl = r.likelihood;
 	ri = r.impact;
-	if (reg_key_int(ctx, "residual_likelihood", 1, r.likelihood, 0,
-			&rl) < 0 ||
+	if (reg_key_int(ctx, "residual_likelihood", 1, r.likelihood, 0, &rl) <
+		0 ||
 	    reg_key_int(ctx, "residual_impact", 1, r.impact, 0, &ri) < 0 ||
 	    reg_key_text(ctx, "controls", REG_TEXT_MAX, 0, &list) < 0)
 		goto out;
@@ -669,8 +675,8 @@ accept_approved(struct cmd_ctx *ctx, int64_t apr, const char *object,
 	reg_obj(apr_obj, "APR", apr);
 	if (history(ctx, r.id, "acceptance", apr_obj, "approved") < 0 ||
 	    treat_apply(ctx, &r, "accept", plan,
-			(int)json_integer_value(json_object_get(
-			    payload, "residual_likelihood")),
+			(int)json_integer_value(
+			    json_object_get(payload, "residual_likelihood")),
 			(int)json_integer_value(
 			    json_object_get(payload, "residual_impact")),
 			json_is_array(controls) ? controls : NULL, apr) < 0 ||
@@ -681,9 +687,9 @@ accept_approved(struct cmd_ctx *ctx, int64_t apr, const char *object,
 	/* the requester hears from the approval itself; the owner may not */
 	subject = xasprintf("Risk %s accepted (APR-%lld): %s", r.obj,
 			    (long long)apr, r.title);
-	rc = r.owner.id == requester ? 0
-				     : reg_tell(ctx, r.owner.id, subject,
-						subject);
+	rc = r.owner.id == requester
+		 ? 0
+		 : reg_tell(ctx, r.owner.id, subject, subject);
 	free(subject);
 out:
 	risk_free(&r);
@@ -701,8 +707,9 @@ accept_rejected(struct cmd_ctx *ctx, int64_t apr, const char *object,
 	if (cmd_parse_id(ctx, object, "RSK", &id) < 0)
 		return -1;
 	reg_obj(apr_obj, "APR", apr);
-	return history(ctx, id, "acceptance", apr_obj, "rejected: stays as "
-						       "it was");
+	return history(ctx, id, "acceptance", apr_obj,
+		       "rejected: stays as "
+		       "it was");
 }
 
 const struct approval_kind risk_accept_kind = {"risk.accept", accept_approved,
@@ -736,9 +743,8 @@ risk_list(struct cmd_ctx *ctx)
 	ctx->rp->confidential = 1;
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		cmd_reply(ctx, "%sRSK-%lld [%s %d] %s (owner %s; ",
-			  n ? "\n" : "",
-			  (long long)sqlite3_column_int64(s, 0), db_col(s, 1),
-			  sqlite3_column_int(s, 2), db_col(s, 3),
+			  n ? "\n" : "", (long long)sqlite3_column_int64(s, 0),
+			  db_col(s, 1), sqlite3_column_int(s, 2), db_col(s, 3),
 			  db_col(s, 4));
 		if (sqlite3_column_type(s, 9) != SQLITE_NULL)
 			cmd_reply(ctx, "accept pending APR-%lld",
@@ -770,8 +776,9 @@ show_treatment(struct cmd_ctx *ctx, const struct risk *r)
 				    "a.id = ?",
 				    "i", r->pending);
 
-		cmd_reply(ctx, "Acceptance PENDING: waiting for approval "
-			       "APR-%lld by %s.\n",
+		cmd_reply(ctx,
+			  "Acceptance PENDING: waiting for approval "
+			  "APR-%lld by %s.\n",
 			  (long long)r->pending, who ? who : "?");
 		free(who);
 	}
@@ -781,8 +788,9 @@ show_treatment(struct cmd_ctx *ctx, const struct risk *r)
 	}
 	score_text(res, ctx, r->rl, r->ri);
 	ctl = controls_text(ctx, r->id);
-	cmd_reply(ctx, "Treatment: %s. Plan: %s\nResidual risk: %s. "
-		       "Controls: %s.\n",
+	cmd_reply(ctx,
+		  "Treatment: %s. Plan: %s\nResidual risk: %s. "
+		  "Controls: %s.\n",
 		  r->treatment, r->plan ? r->plan : "", res,
 		  *ctl ? ctl : "none linked");
 	free(ctl);
@@ -967,11 +975,12 @@ risk_matrix_html(struct cmd_ctx *ctx, struct buf *out)
 		}
 		buf_puts(out, "</tr>\n");
 	}
-	buf_printf(out,
-		   "</table>\n<p>Risks per cell. Low: score 1-%d, medium %d-%d, "
-		   "high %d-%d, critical %d-25. %d risk%s; appetite %d.</p>\n",
-		   lv[0], lv[0] + 1, lv[1], lv[1] + 1, lv[2], lv[2] + 1, total,
-		   total == 1 ? "" : "s", ctx->cfg->risk_appetite);
+	buf_printf(
+	    out,
+	    "</table>\n<p>Risks per cell. Low: score 1-%d, medium %d-%d, "
+	    "high %d-%d, critical %d-25. %d risk%s; appetite %d.</p>\n",
+	    lv[0], lv[0] + 1, lv[1], lv[1] + 1, lv[2], lv[2] + 1, total,
+	    total == 1 ? "" : "s", ctx->cfg->risk_appetite);
 	return 0;
 }
 
@@ -1016,8 +1025,9 @@ risk_summary_write(struct cmd_ctx *ctx)
 	for (k = 0; k < 4; k++)
 		cmd_reply(ctx, "%s%s %lld", k ? ", " : "", names[k],
 			  (long long)by[k]);
-	cmd_reply(ctx, "); %lld above the appetite of %d; %lld untreated; "
-		       "%lld acceptance%s pending; %lld review%s overdue.",
+	cmd_reply(ctx,
+		  "); %lld above the appetite of %d; %lld untreated; "
+		  "%lld acceptance%s pending; %lld review%s overdue.",
 		  (long long)above, ctx->cfg->risk_appetite,
 		  (long long)untreated, (long long)pending,
 		  pending == 1 ? "" : "s", (long long)overdue,
@@ -1044,9 +1054,8 @@ const struct cmd_entry risk_cmds[] = {
      "[residual_likelihood=1-5] [residual_impact=1-5]",
      "decide the treatment; accepting above the appetite needs approval",
      risk_treat},
-    {"risk", "list", REG_READERS, CMD_READONLY, "above",
-     "[mine] [above=N]", "the risk register, highest score first",
-     risk_list},
+    {"risk", "list", REG_READERS, CMD_READONLY, "above", "[mine] [above=N]",
+     "the risk register, highest score first", risk_list},
     {"risk", "show", REG_READERS, CMD_READONLY, NULL, "RSK-n",
      "a risk, its treatment and its history", risk_show},
     {"risk", "matrix", REG_READERS, CMD_READONLY, NULL, "",

@@ -7,8 +7,7 @@
 
 #include "register.h"
 
-static const char *const objective_states[] = {"open", "achieved",
-					       "missed"};
+static const char *const objective_states[] = {"open", "achieved", "missed"};
 
 static int
 scope_set(struct cmd_ctx *ctx)
@@ -31,8 +30,9 @@ scope_set(struct cmd_ctx *ctx)
 		      json_pack("{s:I,s:s}", "version", (json_int_t)version,
 				"text", text)) < 0)
 		goto out;
-	cmd_reply(ctx, "Scope version %lld recorded; earlier versions are "
-		       "kept (scope show).",
+	cmd_reply(ctx,
+		  "Scope version %lld recorded; earlier versions are "
+		  "kept (scope show).",
 		  (long long)version);
 	rc = 0;
 out:
@@ -98,8 +98,8 @@ objective_add(struct cmd_ctx *ctx)
 	reg_obj(obj, "OBJ", sqlite3_last_insert_rowid(ctx->st->db));
 	time_date(due, due_s);
 	if (cmd_audit(ctx, "objective.add", obj,
-		      json_pack("{s:s,s:s,s:s}", "text", text, "target",
-				target, "due", due_s)) < 0)
+		      json_pack("{s:s,s:s,s:s}", "text", text, "target", target,
+				"due", due_s)) < 0)
 		goto out;
 	cmd_reply(ctx, "Objective %s added: %s (target: %s, due %s).", obj,
 		  text, target, due_s);

@@ -35,7 +35,7 @@ struct centry {
 	size_t off;
 	const char *def;
 	const char *help;
-	long min, max;       /* CT_INT */
+	long min, max;	     /* CT_INT */
 	const char *choices; /* CT_ENUM, '|' separated */
 };
 
@@ -51,23 +51,21 @@ static const struct centry config_table[] = {
     {"org", "working_hours", CT_HOURS, 0, "09:00-17:30",
      "Nudges go out only within these hours (HH:MM-HH:MM).", 0, 0, NULL},
     {"org", "working_days", CT_DAYS, 0, "mon-fri",
-     "Working days: a range (mon-fri) or a list (mon,wed,fri).", 0, 0,
-     NULL},
+     "Working days: a range (mon-fri) or a list (mon,wed,fri).", 0, 0, NULL},
     {"risk", "appetite", CT_INT, OFF(risk_appetite), "6",
-     "Highest score (likelihood x impact) accepted without approval.", 1,
-     25, NULL},
-    {"risk", "levels", CT_LEVELS, 0, "4,9,16",
-     "Upper bounds of low, medium and high; above is critical.", 0, 0,
+     "Highest score (likelihood x impact) accepted without approval.", 1, 25,
      NULL},
+    {"risk", "levels", CT_LEVELS, 0, "4,9,16",
+     "Upper bounds of low, medium and high; above is critical.", 0, 0, NULL},
     {"risk", "accept_by_isms_manager", CT_BOOL,
      OFF(risk_accept_by_isms_manager), "false",
-     "Route risk acceptances to an isms_manager, not the owner's manager.",
-     0, 0, NULL},
+     "Route risk acceptances to an isms_manager, not the owner's manager.", 0,
+     0, NULL},
     {"slack", "enabled", CT_BOOL, OFF(slack_enabled), "false",
      "Connect to Slack.", 0, 0, NULL},
     {"slack", "mode", CT_ENUM, OFF(slack_mode), "socket",
-     "socket (Socket Mode, no public URL) or http (Events API POSTs).", 0,
-     0, "socket|http"},
+     "socket (Socket Mode, no public URL) or http (Events API POSTs).", 0, 0,
+     "socket|http"},
     {"slack", "app_token", CT_SECRET, OFF(slack_app_token), "",
      "App-level token (xapp-...), Socket Mode only.", 0, 0, NULL},
     {"slack", "bot_token", CT_SECRET, OFF(slack_bot_token), "",
@@ -75,10 +73,9 @@ static const struct centry config_table[] = {
     {"slack", "signing_secret", CT_SECRET, OFF(slack_signing_secret), "",
      "Signing secret, HTTP mode only.", 0, 0, NULL},
     {"slack", "listen", CT_STR, OFF(slack_listen), "127.0.0.1:3000",
-     "host:port for HTTP mode; requests arrive on /slack/events.", 0, 0,
-     NULL},
-    {"slack", "api_base", CT_STR, OFF(slack_api_base),
-     "https://slack.com/api", "Web API base URL.", 0, 0, NULL},
+     "host:port for HTTP mode; requests arrive on /slack/events.", 0, 0, NULL},
+    {"slack", "api_base", CT_STR, OFF(slack_api_base), "https://slack.com/api",
+     "Web API base URL.", 0, 0, NULL},
     {"matrix", "enabled", CT_BOOL, OFF(matrix_enabled), "false",
      "Connect to a Matrix homeserver.", 0, 0, NULL},
     {"matrix", "homeserver", CT_STR, OFF(matrix_homeserver), "",
@@ -88,18 +85,16 @@ static const struct centry config_table[] = {
     {"matrix", "access_token", CT_SECRET, OFF(matrix_access_token), "",
      "Access token; or leave empty and set password.", 0, 0, NULL},
     {"matrix", "password", CT_SECRET, OFF(matrix_password), "",
-     "Password for m.login.password (used when no token, or to re-login).",
-     0, 0, NULL},
+     "Password for m.login.password (used when no token, or to re-login).", 0,
+     0, NULL},
     {"matrix", "allowed_servers", CT_STR, OFF(matrix_allowed_servers), "",
-     "Comma-separated server names whose invites are accepted.", 0, 0,
-     NULL},
+     "Comma-separated server names whose invites are accepted.", 0, 0, NULL},
     {"matrix", "device_id", CT_STR, OFF(matrix_device_id), "ISMSD",
      "Device id kept across logins (scopes transaction ids).", 0, 0, NULL},
     {"mail", "enabled", CT_BOOL, OFF(mail_enabled), "false",
      "Send and receive e-mail.", 0, 0, NULL},
     {"mail", "smtp_url", CT_STR, OFF(mail_smtp_url), "",
-     "SMTP server as smtp://host:port (port 587 when omitted).", 0, 0,
-     NULL},
+     "SMTP server as smtp://host:port (port 587 when omitted).", 0, 0, NULL},
     {"mail", "smtp_user", CT_STR, OFF(mail_smtp_user), "",
      "SMTP AUTH user (empty: no AUTH).", 0, 0, NULL},
     {"mail", "smtp_password", CT_SECRET, OFF(mail_smtp_password), "",
@@ -111,20 +106,19 @@ static const struct centry config_table[] = {
     {"mail", "from", CT_STR, OFF(mail_from), "",
      "Sender address, e.g. isms@acme.example.", 0, 0, NULL},
     {"mail", "reply_domain", CT_STR, OFF(mail_reply_domain), "",
-     "Domain of per-request Reply-To addresses (local+token@domain).", 0,
-     0, NULL},
+     "Domain of per-request Reply-To addresses (local+token@domain).", 0, 0,
+     NULL},
     {"mail", "imap_url", CT_STR, OFF(mail_imap_url), "",
      "Mailbox polled for replies, e.g. imaps://host/INBOX.", 0, 0, NULL},
-    {"mail", "imap_user", CT_STR, OFF(mail_imap_user), "",
-     "IMAP user.", 0, 0, NULL},
+    {"mail", "imap_user", CT_STR, OFF(mail_imap_user), "", "IMAP user.", 0, 0,
+     NULL},
     {"mail", "imap_password", CT_SECRET, OFF(mail_imap_password), "",
      "IMAP password.", 0, 0, NULL},
     {"mail", "incident_address", CT_STR, OFF(mail_incident_address), "",
-     "Mail to this address from known staff becomes an incident.", 0, 0,
-     NULL},
+     "Mail to this address from known staff becomes an incident.", 0, 0, NULL},
     {"mail", "require_dkim", CT_BOOL, OFF(mail_require_dkim), "false",
-     "Only accept approval replies with dkim=pass from authserv_id.", 0,
-     0, NULL},
+     "Only accept approval replies with dkim=pass from authserv_id.", 0, 0,
+     NULL},
     {"mail", "authserv_id", CT_STR, OFF(mail_authserv_id), "",
      "authserv-id of the trusted receiving server's "
      "Authentication-Results.",
@@ -137,9 +131,8 @@ static const struct centry config_table[] = {
      "Questions per person per campaign.", 1, 20, NULL},
     {"quiz", "deadline_days", CT_INT, OFF(quiz_deadline_days), "14",
      "Days until a campaign closes.", 1, 365, NULL},
-    {"nudge", "escalate_after_days", CT_INT,
-     OFF(nudge_escalate_after_days), "7",
-     "Overdue days before the owner's manager is told.", 1, 365, NULL},
+    {"nudge", "escalate_after_days", CT_INT, OFF(nudge_escalate_after_days),
+     "7", "Overdue days before the owner's manager is told.", 1, 365, NULL},
     {"nudge", "repeat_days", CT_INT, OFF(nudge_repeat_days), "7",
      "An overdue item is nudged again at most this often.", 1, 365, NULL},
     {"report", "every", CT_PERIOD, OFF(report_every), "1m",
@@ -150,13 +143,11 @@ static const struct centry config_table[] = {
      "error, warn, info or debug.", 0, 0, "error|warn|info|debug"},
 };
 
-static void
-cerr(struct config_errors *e, const char *file, int line, const char *fmt,
-     ...) __attribute__((format(printf, 4, 5)));
+static void cerr(struct config_errors *e, const char *file, int line,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
-cerr(struct config_errors *e, const char *file, int line, const char *fmt,
-     ...)
+cerr(struct config_errors *e, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -285,8 +276,8 @@ config_period(const char *s, int *count, char *unit)
 }
 
 static char *
-read_secret_file(const char *path, const char *name, int line,
-		 const char *key, struct config_errors *e)
+read_secret_file(const char *path, const char *name, int line, const char *key,
+		 struct config_errors *e)
 {
 	FILE *fp = fopen(path, "r");
 	struct buf b = {0};
@@ -433,8 +424,7 @@ config_set(struct config *cfg, const struct centry *ce, const char *v,
 bad:
 	cerr(e, name, line, "%s.%s: invalid value \"%s\"%s%s", ce->section,
 	     ce->key, ce->type == CT_SECRET ? "(hidden)" : v,
-	     ce->choices ? "; expected " : "",
-	     ce->choices ? ce->choices : "");
+	     ce->choices ? "; expected " : "", ce->choices ? ce->choices : "");
 	return -1;
 }
 
@@ -514,8 +504,7 @@ config_require(const struct config *cfg, const char *name,
 		     "matrix.homeserver is required when matrix is enabled");
 		NEED(SET(cfg->matrix_user_id),
 		     "matrix.user_id is required when matrix is enabled");
-		NEED(SET(cfg->matrix_access_token) ||
-			 SET(cfg->matrix_password),
+		NEED(SET(cfg->matrix_access_token) || SET(cfg->matrix_password),
 		     "matrix.access_token or matrix.password is required");
 	}
 	if (cfg->mail_enabled) {
@@ -564,7 +553,8 @@ config_load_string(struct config *cfg, const char *name, const char *text,
 				continue;
 			}
 			*end = '\0';
-			snprintf(section, sizeof(section), "%s", str_trim(s + 1));
+			snprintf(section, sizeof(section), "%s",
+				 str_trim(s + 1));
 			if (!section_known(section))
 				cerr(e, name, lineno, "unknown section [%s]",
 				     section);

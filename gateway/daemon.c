@@ -21,11 +21,11 @@
 #include "submit.h"
 #include "version.h"
 
-#define OUTBOX_POLL_MS 1000
-#define OUTBOX_BATCH 200
+#define OUTBOX_POLL_MS	    1000
+#define OUTBOX_BATCH	    200
 #define OUTBOX_MAX_ATTEMPTS 20
-#define SCHED_FIRST_MS 2000 /* the first pass, soon after start */
-#define STOP_GRACE_MS 250 /* for close frames and acks still being written */
+#define SCHED_FIRST_MS	    2000 /* the first pass, soon after start */
+#define STOP_GRACE_MS	    250 /* for close frames and acks still being written */
 
 /* The transports, chosen by the configuration's enabled keys. */
 static const struct adapter_ops *const gw_transports[] = {
@@ -104,8 +104,9 @@ outbox_route(struct gw *gw)
 		char *kind = NULL, *address = NULL;
 		int routed = 0;
 
-		db_int(st, &pid, "SELECT COALESCE(person_id, 0) FROM outbox "
-				 "WHERE id = ?",
+		db_int(st, &pid,
+		       "SELECT COALESCE(person_id, 0) FROM outbox "
+		       "WHERE id = ?",
 		       "i", ids[i]);
 		kind = db_text(st, "SELECT kind FROM outbox WHERE id = ?", "i",
 			       ids[i]);
@@ -142,7 +143,7 @@ outbox_route(struct gw *gw)
 			    "i", ids[i]) < 0)
 			goto fail;
 		continue;
-fail:
+	fail:
 		free(kind);
 		free(address);
 		store_rollback(st);
@@ -196,8 +197,7 @@ outbox_deliver(struct gw *gw)
 	if (s == NULL)
 		return;
 	while (!gw->stopping && sqlite3_step(s) == SQLITE_ROW) {
-		struct gw_adapter *a =
-		    adapter_by_name(gw, db_col(s, 1));
+		struct gw_adapter *a = adapter_by_name(gw, db_col(s, 1));
 		struct person p;
 		struct outmsg m = {0};
 		int64_t did = sqlite3_column_int64(s, 0);
@@ -283,8 +283,8 @@ gw_delivery_done(struct gw *gw, int64_t delivery_id, enum send_result r,
 		rc = db_exec(st,
 			     "UPDATE outbox_delivery SET status = 'failed', "
 			     "attempts = ?, last_error = ? WHERE id = ?",
-			     "iti", attempts,
-			     error ? error : "undeliverable", delivery_id);
+			     "iti", attempts, error ? error : "undeliverable",
+			     delivery_id);
 		log_warnx("delivery %lld failed for good: %s",
 			  (long long)delivery_id, error ? error : "?");
 		break;
@@ -316,8 +316,7 @@ gw_kick(struct gw *gw)
 }
 
 int
-gw_request(struct gw *gw, const struct isms_request *rq,
-	   struct isms_reply *rp)
+gw_request(struct gw *gw, const struct isms_request *rq, struct isms_reply *rp)
 {
 	int rc = cmd_run(gw->st, &gw->cfg, rq, rp);
 
@@ -392,8 +391,9 @@ gw_reload(struct gw *gw)
 	enum log_level lv;
 
 	if (config_load(&fresh, gw->config_path, &e) < 0) {
-		log_error("reload refused, keeping the running configuration:\n%s",
-			  buf_str(&e.text));
+		log_error(
+		    "reload refused, keeping the running configuration:\n%s",
+		    buf_str(&e.text));
 		buf_free(&e.text);
 		config_free(&fresh);
 		return;
@@ -505,7 +505,8 @@ gw_run(const char *config_path)
 		log_error("cannot start the HTTP client");
 		goto stop;
 	}
-	if (gw->cfg.slack_enabled && strcmp(gw->cfg.slack_mode, "socket") == 0) {
+	if (gw->cfg.slack_enabled &&
+	    strcmp(gw->cfg.slack_mode, "socket") == 0) {
 		gw->ws = ws_ctx_new(gw->loop);
 		if (gw->ws == NULL) {
 			log_error("cannot start the WebSocket client");
@@ -530,9 +531,10 @@ gw_run(const char *config_path)
 	}
 	if (gw->nadapters == 0 && !gw->cfg.slack_enabled &&
 	    !gw->cfg.matrix_enabled && !gw->cfg.mail_enabled)
-		log_warnx("no transport is enabled: messages stay in the outbox "
-			  "(enable slack, matrix or mail in %s)",
-			  config_path);
+		log_warnx(
+		    "no transport is enabled: messages stay in the outbox "
+		    "(enable slack, matrix or mail in %s)",
+		    config_path);
 	log_info("ismsd %s running on %s", ISMS_VERSION, gw->cfg.store_path);
 	gw_sched_start(gw);
 	gw_kick(gw);

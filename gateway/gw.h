@@ -27,8 +27,8 @@ struct gw {
 	struct config cfg;
 	char *config_path;
 	struct store *st;
-	struct http *http;    /* shared HTTP client (libcurl multi) */
-	struct ws_ctx *ws;    /* shared WebSocket client context */
+	struct http *http;	     /* shared HTTP client (libcurl multi) */
+	struct ws_ctx *ws;	     /* shared WebSocket client context */
 	struct submit_queue *submit; /* group commit of adapter requests */
 	struct gw_adapter adapters[GW_MAX_ADAPTERS];
 	size_t nadapters;

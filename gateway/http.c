@@ -19,15 +19,15 @@ struct http_sock {
 	uv_poll_t poll;
 	curl_socket_t fd;
 	struct http *h;
-	struct http_sock *prev, *next;	/* h->socks while open */
+	struct http_sock *prev, *next; /* h->socks while open */
 };
 
 struct http_pending {
 	struct http *h;
 	CURL *easy;
 	struct curl_slist *hdrs;
-	char *body;			/* request body copy */
-	char *resp;			/* response body */
+	char *body; /* request body copy */
+	char *resp; /* response body */
 	size_t resp_len, resp_cap;
 	long retry_after_s;
 	int too_big;
@@ -43,12 +43,10 @@ struct http {
 	uv_timer_t timer;
 	struct http_pending *reqs;
 	struct http_sock *socks;
-	int depth;			/* nesting of dispatch from the loop */
+	int depth; /* nesting of dispatch from the loop */
 	int closing;
 	int torn_down;
 };
-
-
 
 static char *
 xmemdup(const char *s, size_t len)
@@ -160,8 +158,9 @@ check_multi_info(struct http *h)
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
 		if (!(r = priv))
 			continue;
-		req_complete(r, msg->data.result == CURLE_OK ? NULL :
-			     req_error(r, msg->data.result));
+		req_complete(r, msg->data.result == CURLE_OK
+				    ? NULL
+				    : req_error(r, msg->data.result));
 	}
 }
 
@@ -318,7 +317,7 @@ write_cb(char *data, size_t size, size_t nmemb, void *userp)
 
 	if (n > HTTP_MAX_BODY || r->resp_len + n > HTTP_MAX_BODY) {
 		r->too_big = 1;
-		return 0;	/* aborts with CURLE_WRITE_ERROR */
+		return 0; /* aborts with CURLE_WRITE_ERROR */
 	}
 	if (r->resp_len + n + 1 > r->resp_cap) {
 		cap = r->resp_cap ? r->resp_cap : 4096;
@@ -355,7 +354,7 @@ parse_retry_after(const char *v, size_t len)
 		for (i = 0; i < len; i++) {
 			if (!isdigit((unsigned char)v[i]))
 				return -1;
-			if (secs > 100000000L)	/* ~3 years: clamp */
+			if (secs > 100000000L) /* ~3 years: clamp */
 				continue;
 			secs = secs * 10 + (v[i] - '0');
 		}
@@ -488,8 +487,8 @@ http_request(struct http *h, const struct http_req *req, http_cb cb, void *arg)
 
 	timeout = req->timeout_ms ? req->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS;
 	if (curl_easy_setopt(r->easy, CURLOPT_URL, req->url) != CURLE_OK ||
-	    curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https")
-	    != CURLE_OK)
+	    curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https") !=
+		CURLE_OK)
 		goto out;
 	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);

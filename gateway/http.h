@@ -9,10 +9,10 @@
 #include <stddef.h>
 #include <uv.h>
 
-#define HTTP_MAX_BODY		(8u * 1024u * 1024u)	/* response body cap */
-#define HTTP_DEFAULT_TIMEOUT_MS	30000L
+#define HTTP_MAX_BODY		(8u * 1024u * 1024u) /* response body cap */
+#define HTTP_DEFAULT_TIMEOUT_MS 30000L
 
-struct http;	/* one per daemon */
+struct http; /* one per daemon */
 
 /*
  * Creates a client bound to loop (borrowed; must outlive the client's
@@ -35,22 +35,22 @@ void http_free(struct http *h);
 
 /* Redirects are not followed; only http:// and https:// are allowed. */
 struct http_req {
-	const char *method;	/* "GET", "HEAD", "POST", "PUT", ...        */
+	const char *method; /* "GET", "HEAD", "POST", "PUT", ...        */
 	const char *url;
 	const char *const *headers; /* NULL-terminated "Name: value" list,
-				 * may be NULL; no CR/LF in entries        */
-	const char *body;	/* may be NULL; refused with GET and HEAD   */
+				     * may be NULL; no CR/LF in entries */
+	const char *body; /* may be NULL; refused with GET and HEAD   */
 	size_t body_len;
-	long timeout_ms;	/* whole transfer; 0 = 30000                */
+	long timeout_ms; /* whole transfer; 0 = 30000                */
 };
 
 struct http_res {
-	long status;		/* 0 when the transfer failed               */
-	const char *body;	/* NUL-terminated, never NULL; borrowed for
-				 * the callback's duration                 */
+	long status;	  /* 0 when the transfer failed               */
+	const char *body; /* NUL-terminated, never NULL; borrowed for
+			   * the callback's duration                 */
 	size_t body_len;
-	long retry_after_s;	/* Retry-After (delta seconds or HTTP-date)
-				 * in seconds, -1 if absent or invalid     */
+	long retry_after_s;	  /* Retry-After (delta seconds or HTTP-date)
+				   * in seconds, -1 if absent or invalid     */
 	const char *content_type; /* borrowed, may be NULL                */
 };
 

@@ -13,14 +13,11 @@
 
 #include "util.h"
 
-#define STASH_MAX	(64 * 1024)	/* pipelined bytes kept while busy */
-#define LINGER_MS	2000u
-#define READ_BUF	(64 * 1024)
+#define STASH_MAX (64 * 1024) /* pipelined bytes kept while busy */
+#define LINGER_MS 2000u
+#define READ_BUF  (64 * 1024)
 
 enum { P_HEAD, P_BODY, P_DONE, P_ERROR };
-
-
-
 
 /* ======================= parser ======================= */
 
@@ -110,9 +107,8 @@ parse_request_line(struct httpd_request *r, char *line, size_t len)
 		return 414;
 	ver = sp2 + 1;
 	vlen = len - (size_t)(ver - line);
-	if (vlen != 8 || memcmp(ver, "HTTP/", 5) != 0 ||
-	    ver[5] < '0' || ver[5] > '9' || ver[6] != '.' ||
-	    ver[7] < '0' || ver[7] > '9')
+	if (vlen != 8 || memcmp(ver, "HTTP/", 5) != 0 || ver[5] < '0' ||
+	    ver[5] > '9' || ver[6] != '.' || ver[7] < '0' || ver[7] > '9')
 		return 400;
 	if (ver[5] != '1')
 		return 505;
@@ -136,7 +132,7 @@ parse_header_line(struct httpd_request *r, char *line, size_t len)
 		return 400;
 	for (i = 0; line + i < colon; i++)
 		if (!is_tchar((unsigned char)line[i]))
-			return 400;	/* also catches obs-fold and "a :" */
+			return 400; /* also catches obs-fold and "a :" */
 	v = colon + 1;
 	end = line + len;
 	while (v < end && (*v == ' ' || *v == '\t'))
@@ -244,17 +240,17 @@ parse_head(struct httpd_parser *p)
 	while (s < end) {
 		nl = memchr(s, '\n', (size_t)(end - s));
 		if (!nl)
-			return 400;	/* cannot happen: head ends in LF */
+			return 400; /* cannot happen: head ends in LF */
 		line = s;
 		len = (size_t)(nl - s);
 		s = nl + 1;
 		if (len && line[len - 1] == '\r')
 			len--;
 		if (memchr(line, '\r', len))
-			return 400;	/* bare CR */
+			return 400; /* bare CR */
 		line[len] = '\0';
 		if (!len)
-			break;		/* end of head */
+			break; /* end of head */
 		if (first) {
 			rc = parse_request_line(&p->req, line, len);
 			first = 0;
@@ -350,7 +346,7 @@ httpd_parser_feed(struct httpd_parser *p, const char *data, size_t len,
 		i += n;
 		if (!nl)
 			break;
-		n = p->head_len - p->line_start;	/* line incl. LF */
+		n = p->head_len - p->line_start; /* line incl. LF */
 		if (n == 1 || (n == 2 && p->head[p->line_start] == '\r')) {
 			rc = parse_head(p);
 			if (rc) {
@@ -392,7 +388,7 @@ struct httpd {
 	void *arg;
 	unsigned idle_ms;
 	int port;
-	int refs;		/* owner + listener handle + one per conn */
+	int refs; /* owner + listener handle + one per conn */
 	int closing;
 	size_t nconns;
 	struct httpd_conn *conns;
@@ -404,16 +400,16 @@ struct httpd_conn {
 	uv_tcp_t tcp;
 	uv_timer_t timer;
 	uv_shutdown_t shut;
-	int refs;		/* open tcp + open timer + pending request */
+	int refs; /* open tcp + open timer + pending request */
 	int state;
-	int closed;		/* uv_close() issued */
+	int closed; /* uv_close() issued */
 	int reading;
 	int peer_eof;
-	int close_after;	/* linger-close once the response is out */
-	int discard;		/* drop further input */
+	int close_after; /* linger-close once the response is out */
+	int discard;	 /* drop further input */
 	int sent_continue;
 	struct httpd_parser parser;
-	char *stash;		/* bytes received while not READING */
+	char *stash; /* bytes received while not READING */
 	size_t stash_len, stash_cap;
 	struct httpd_conn *prev, *next;
 };
@@ -502,8 +498,8 @@ set_reading(struct httpd_conn *c, int on)
 	if (c->closed || c->peer_eof)
 		on = 0;
 	if (on && !c->reading) {
-		if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb,
-				  on_read) == 0)
+		if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read) ==
+		    0)
 			c->reading = 1;
 	} else if (!on && c->reading) {
 		uv_read_stop((uv_stream_t *)&c->tcp);
@@ -533,36 +529,67 @@ static const char *
 reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 411: return "Length Required";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 415: return "Unsupported Media Type";
-	case 417: return "Expectation Failed";
-	case 422: return "Unprocessable Content";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return status < 300 ? "OK" : status < 400 ? "Redirect" :
-		 status < 500 ? "Client Error" : "Server Error";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 415:
+		return "Unsupported Media Type";
+	case 417:
+		return "Expectation Failed";
+	case 422:
+		return "Unprocessable Content";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return status < 300   ? "OK"
+		       : status < 400 ? "Redirect"
+		       : status < 500 ? "Client Error"
+				      : "Server Error";
 	}
 }
 
@@ -587,7 +614,7 @@ static int
 send_response(struct httpd_conn *c, int status, const char *ctype,
 	      const char *body, size_t len, int head_only, int keep_alive)
 {
-	char hdr[768], date[64];	/* content types are <= 256 bytes */
+	char hdr[768], date[64]; /* content types are <= 256 bytes */
 	struct wreq *wr;
 	struct tm tm;
 	time_t now = time(NULL);
@@ -597,8 +624,7 @@ send_response(struct httpd_conn *c, int status, const char *ctype,
 		head_only = 1;
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	hl = snprintf(hdr, sizeof(hdr),
-		      "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s",
+	hl = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s",
 		      status, reason(status), date,
 		      ctype ? "Content-Type: " : "", ctype ? ctype : "",
 		      ctype ? "\r\n" : "");
@@ -681,8 +707,8 @@ dispatch(struct httpd_conn *c)
 	c->state = C_HANDLING;
 	c->sent_continue = 0;
 	uv_timer_stop(&c->timer);
-	c->refs++;		/* the request: released by httpd_respond */
-	c->refs++;		/* held across the handler call */
+	c->refs++; /* the request: released by httpd_respond */
+	c->refs++; /* held across the handler call */
 	c->srv->handler(c->srv->arg, c, &c->parser.req);
 	conn_unref(c);
 }
@@ -824,8 +850,8 @@ out:
 	if (!c->closed)
 		httpd_parser_reset(&c->parser);
 	if (c->state == C_HANDLING)
-		c->state = C_WRITING;	/* never answerable twice */
-	conn_unref(c);			/* the request reference */
+		c->state = C_WRITING; /* never answerable twice */
+	conn_unref(c);		      /* the request reference */
 	return ret;
 }
 
@@ -892,7 +918,7 @@ httpd_new(uv_loop_t *loop, const char *host, int port, httpd_handler h,
 	s->handler = h;
 	s->arg = arg;
 	s->idle_ms = HTTPD_DEFAULT_IDLE_MS;
-	s->refs = 2;		/* owner + listener */
+	s->refs = 2; /* owner + listener */
 	uv_tcp_init(loop, &s->listener);
 	s->listener.data = s;
 	rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&ss, 0);

@@ -8,27 +8,27 @@
 #include <stddef.h>
 #include <uv.h>
 
-#define HTTPD_MAX_HEAD		(16 * 1024)	/* request line + headers */
-#define HTTPD_MAX_BODY		(1024 * 1024)
-#define HTTPD_MAX_HEADERS	64
-#define HTTPD_MAX_CONNS		4096		/* beyond: accepted, closed */
-#define HTTPD_DEFAULT_IDLE_MS	30000u
+#define HTTPD_MAX_HEAD	      (16 * 1024) /* request line + headers */
+#define HTTPD_MAX_BODY	      (1024 * 1024)
+#define HTTPD_MAX_HEADERS     64
+#define HTTPD_MAX_CONNS	      4096 /* beyond: accepted, closed */
+#define HTTPD_DEFAULT_IDLE_MS 30000u
 
 /* ---- parser (pure: no I/O, no globals; usable from fuzzers) ---- */
 
 struct httpd_hdr {
-	const char *name;	/* NUL-terminated, as received */
-	const char *value;	/* NUL-terminated, surrounding blanks trimmed */
+	const char *name;  /* NUL-terminated, as received */
+	const char *value; /* NUL-terminated, surrounding blanks trimmed */
 };
 
 struct httpd_request {
-	char method[16];	/* token, case preserved */
-	char path[1024];	/* request-target as received (path?query) */
-	int version;		/* 10 or 11 (HTTP/1.2+ counts as 11) */
-	int keep_alive;		/* from version and Connection header */
+	char method[16]; /* token, case preserved */
+	char path[1024]; /* request-target as received (path?query) */
+	int version;	 /* 10 or 11 (HTTP/1.2+ counts as 11) */
+	int keep_alive;	 /* from version and Connection header */
 	size_t nheaders;
 	struct httpd_hdr headers[HTTPD_MAX_HEADERS]; /* point into parser */
-	const char *body;	/* NUL-terminated, never NULL once complete */
+	const char *body; /* NUL-terminated, never NULL once complete */
 	size_t body_len;
 };
 
@@ -39,9 +39,9 @@ struct httpd_request {
  * .expect_continue are meant to be read by users.
  */
 struct httpd_parser {
-	struct httpd_request req;	/* valid once feed returned 1 */
-	int expect_continue;		/* head done, body pending, client
-					 * sent "Expect: 100-continue" */
+	struct httpd_request req; /* valid once feed returned 1 */
+	int expect_continue;	  /* head done, body pending, client
+				   * sent "Expect: 100-continue" */
 	/* private */
 	int state;
 	int status;

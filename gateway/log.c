@@ -34,9 +34,9 @@ log_level_parse(const char *s, enum log_level *out)
 	return -1;
 }
 
-static void
-log_vline(enum log_level l, const char *tag, int err, const char *fmt,
-	  va_list ap) __attribute__((format(printf, 4, 0)));
+static void log_vline(enum log_level l, const char *tag, int err,
+		      const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 static void
 log_vline(enum log_level l, const char *tag, int err, const char *fmt,

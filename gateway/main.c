@@ -133,13 +133,15 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "ismsd: unexpected argument %s\n", argv[optind]);
+		fprintf(stderr, "ismsd: unexpected argument %s\n",
+			argv[optind]);
 		usage(stderr);
 		return 2;
 	}
 	if (check) {
 		if (cfile == NULL) {
-			fprintf(stderr, "ismsd: --check-config needs -c FILE\n");
+			fprintf(stderr,
+				"ismsd: --check-config needs -c FILE\n");
 			return 2;
 		}
 		return check_config(cfile);

@@ -46,12 +46,11 @@ static int
 run_job(struct store *st, const struct config *cfg, struct tz_work *w,
 	const struct sched_job *job, int64_t now, struct buf *log)
 {
-	static const struct isms_request rq = {.via = "scheduler",
-					       .id_kind = "handle",
-					       .id = "scheduler"};
+	static const struct isms_request rq = {
+	    .via = "scheduler", .id_kind = "handle", .id = "scheduler"};
 	struct isms_reply rp = {0};
-	struct cmd_ctx ctx = {.st = st, .cfg = cfg, .rq = &rq, .rp = &rp,
-			      .now = now};
+	struct cmd_ctx ctx = {
+	    .st = st, .cfg = cfg, .rq = &rq, .rp = &rp, .now = now};
 	int64_t before = 0, after = 0;
 	int rc = -1;
 
@@ -62,8 +61,7 @@ run_job(struct store *st, const struct config *cfg, struct tz_work *w,
 	if (db_int(st, &before, "SELECT COALESCE(MAX(id), 0) FROM outbox",
 		   NULL) < 0 ||
 	    job->run(&ctx, w) < 0 ||
-	    db_int(st, &after,
-		   "SELECT COUNT(*) FROM outbox WHERE id > ?", "i",
+	    db_int(st, &after, "SELECT COUNT(*) FROM outbox WHERE id > ?", "i",
 		   before) < 0 ||
 	    store_commit(st) < 0) {
 		store_rollback(st);

@@ -15,7 +15,7 @@
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);           /* NULL stays NULL */
+char *xstrdup(const char *s); /* NULL stays NULL */
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -34,7 +34,7 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 const char *buf_str(const struct buf *b); /* "" when empty; borrowed */
-char *buf_steal(struct buf *b);           /* caller frees; b is reset */
+char *buf_steal(struct buf *b);		  /* caller frees; b is reset */
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
 /* Appends s with & < > " ' escaped for HTML text and attributes. */
@@ -44,15 +44,15 @@ void buf_put_html_lines(struct buf *b, const char *s, const char *br);
 
 /* Strings. */
 int str_casecmp_prefix(const char *s, const char *prefix); /* 1 if match */
-char *str_trim(char *s);                                   /* in place */
+char *str_trim(char *s);				   /* in place */
 int str_is_blank(const char *s);
 int str_valid_utf8(const char *s, size_t len);
 int parse_int(const char *s, long min, long max, long *out); /* 0 / -1 */
 void str_free_secret(char *s); /* wipes, then frees; NULL is ignored */
 
 /* Time: UTC seconds since the epoch. */
-void time_iso(int64_t t, char out[32]);       /* 2026-01-31T09:00:00Z */
-void time_date(int64_t t, char out[16]);      /* 2026-01-31 */
+void time_iso(int64_t t, char out[32]);		  /* 2026-01-31T09:00:00Z */
+void time_date(int64_t t, char out[16]);	  /* 2026-01-31 */
 int time_parse_date(const char *s, int64_t *out); /* YYYY-MM-DD, 00:00 UTC */
 int64_t time_add_months(int64_t t, int months);
 

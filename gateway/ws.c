@@ -18,64 +18,60 @@
 
 #include "util.h"
 
-#define PROTO_NAME	"ismsd-ws"
-#define TEARDOWN_MAX_MS	10000u	/* give lws this long to close its handles */
-#define TEARDOWN_GRACE_MS 500u	/* when they cannot be told apart */
+#define PROTO_NAME	  "ismsd-ws"
+#define TEARDOWN_MAX_MS	  10000u /* give lws this long to close its handles */
+#define TEARDOWN_GRACE_MS 500u	 /* when they cannot be told apart */
 
 enum { S_RESOLVING, S_CONNECTING, S_OPEN };
 
 struct ws_msg {
 	struct ws_msg *next;
 	size_t len;
-	unsigned char buf[];	/* LWS_PRE bytes of headroom, then payload */
+	unsigned char buf[]; /* LWS_PRE bytes of headroom, then payload */
 };
 
 struct ws_conn {
-	struct ws_ctx *x;	/* not valid once orphaned */
+	struct ws_ctx *x; /* not valid once orphaned */
 	struct ws_cbs cbs;
 	void *arg;
 	struct lws *wsi;
 	uv_getaddrinfo_t gai;
 	int state;
-	int resolving;		/* the getaddrinfo request is outstanding */
+	int resolving; /* the getaddrinfo request is outstanding */
 	int close_requested;
-	int in_connect;		/* inside lws_client_connect_via_info() */
-	int finished;		/* on_close delivered (or due) */
-	int orphan;		/* ctx freed while resolving: gai cb frees */
-	const char *why;	/* reason to report when lws closes */
+	int in_connect;	 /* inside lws_client_connect_via_info() */
+	int finished;	 /* on_close delivered (or due) */
+	int orphan;	 /* ctx freed while resolving: gai cb frees */
+	const char *why; /* reason to report when lws closes */
 	char why_buf[96];
-	char *host;		/* for DNS, no brackets */
-	char *hosthdr;		/* Host header / SNI: host[:port] */
+	char *host;    /* for DNS, no brackets */
+	char *hosthdr; /* Host header / SNI: host[:port] */
 	char *path;
 	int port;
 	int tls;
-	char addr[64];		/* numeric address lws connects to */
+	char addr[64]; /* numeric address lws connects to */
 	struct ws_msg *q_head, *q_tail;
 	char *rx;
 	size_t rx_len, rx_cap;
 	int rx_in_msg;
 	int rx_binary;
-	int rx_overflow;	/* a message exceeded WS_MAX_MESSAGE */
+	int rx_overflow; /* a message exceeded WS_MAX_MESSAGE */
 	struct ws_conn *prev, *next;
 };
 
 struct ws_ctx {
 	uv_loop_t *loop;
-	struct lws_context *lws;	/* NULL once fully destroyed */
-	void *lws_id;			/* the context pointer, for uv_walk */
-	struct ws_conn *conns;		/* live connections */
-	struct ws_conn *graveyard;	/* finished, freed at teardown */
+	struct lws_context *lws;   /* NULL once fully destroyed */
+	void *lws_id;		   /* the context pointer, for uv_walk */
+	struct ws_conn *conns;	   /* live connections */
+	struct ws_conn *graveyard; /* finished, freed at teardown */
 	uv_timer_t teardown;
 	int freed;
-	int stage;			/* 0 idle, 1 destroying, 2 done */
-	int found;			/* scratch for walk_cb */
-	int trackable;			/* lws' handles recognisable */
+	int stage;     /* 0 idle, 1 destroying, 2 done */
+	int found;     /* scratch for walk_cb */
+	int trackable; /* lws' handles recognisable */
 	uint64_t t0;
 };
-
-
-
-
 
 /* ---- connection bookkeeping ---- */
 
@@ -134,7 +130,7 @@ conn_finish(struct ws_conn *c, const char *why)
 	c->wsi = NULL;
 	conn_unlink(c);
 	if (c->close_requested)
-		why = "closed";		/* the user asked for it */
+		why = "closed"; /* the user asked for it */
 	if (why != c->why_buf)
 		set_why(c, why);
 	if (c->in_connect)
@@ -176,7 +172,7 @@ on_receive(struct ws_conn *c, struct lws *wsi, void *in, size_t len)
 		c->rx_binary = lws_frame_is_binary(wsi);
 	}
 	if (c->rx_overflow)
-		return 0;	/* discard until the close goes out */
+		return 0; /* discard until the close goes out */
 	if (rx_append(c, in, len) < 0) {
 		/*
 		 * Closing from inside the receive callback crashes lws 4.1;
@@ -197,7 +193,7 @@ on_receive(struct ws_conn *c, struct lws *wsi, void *in, size_t len)
 	if (!c->rx_binary && c->cbs.on_text && !c->close_requested)
 		c->cbs.on_text(c->arg, c, c->rx, c->rx_len);
 	if (c->finished)
-		return 0;	/* ws_ctx_free() ran inside on_text */
+		return 0; /* ws_ctx_free() ran inside on_text */
 	c->rx_len = 0;
 	if (c->rx_cap > 65536) {
 		free(c->rx);
@@ -241,8 +237,8 @@ on_writeable(struct ws_conn *c, struct lws *wsi)
 }
 
 static int
-lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-       void *in, size_t len)
+lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+       size_t len)
 {
 	struct ws_conn *c = wsi ? lws_get_opaque_user_data(wsi) : NULL;
 	const unsigned char *p = in;
@@ -250,7 +246,7 @@ lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 	(void)user;
 	if (!c)
-		return 0;	/* not ours (any more) */
+		return 0; /* not ours (any more) */
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		c->wsi = wsi;
@@ -302,14 +298,12 @@ lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 }
 
 static const struct lws_protocols protocols[] = {
-	{ PROTO_NAME, lws_cb, 0, 0, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 }
-};
+    {PROTO_NAME, lws_cb, 0, 0, 0, NULL, 0}, {NULL, NULL, 0, 0, 0, NULL, 0}};
 
 /* ping after 30 s of silence, give up after 75 s without a valid frame */
 static const lws_retry_bo_t retry_policy = {
-	.secs_since_valid_ping = 30,
-	.secs_since_valid_hangup = 75,
+    .secs_since_valid_ping = 30,
+    .secs_since_valid_hangup = 75,
 };
 
 /* ---- connecting ---- */
@@ -326,7 +320,7 @@ connect_resolved(struct ws_conn *c)
 	i.port = c->port;
 	i.ssl_connection = c->tls ? LCCSCF_USE_SSL : 0;
 	i.path = c->path;
-	i.host = c->hosthdr;	/* also used for SNI and cert name check */
+	i.host = c->hosthdr; /* also used for SNI and cert name check */
 	i.origin = NULL;
 	i.protocol = NULL;
 	i.ietf_version_or_minus_one = -1;
@@ -415,7 +409,7 @@ parse_url(struct ws_conn *c, const char *url)
 	}
 	auth_end = auth + strcspn(auth, "/?#");
 	if (memchr(auth, '@', (size_t)(auth_end - auth)))
-		return -1;	/* no credentials in URLs */
+		return -1; /* no credentials in URLs */
 	if (*auth == '[') {
 		h = auth + 1;
 		h_end = memchr(h, ']', (size_t)(auth_end - h));
@@ -513,7 +507,7 @@ ws_ctx_new(uv_loop_t *loop)
 	info.options = LWS_SERVER_OPTION_LIBUV |
 		       LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
 		       LWS_SERVER_OPTION_VALIDATE_UTF8;
-	info.foreign_loops = loops;	/* only read during creation */
+	info.foreign_loops = loops; /* only read during creation */
 	info.gid = -1;
 	info.uid = -1;
 	x->lws = lws_create_context(&info);
@@ -585,7 +579,7 @@ on_teardown(uv_timer_t *t)
 		/* better a leak than a use-after-free */
 		fprintf(stderr, "ws: lws did not release the loop in time\n");
 	} else {
-		lws_context_destroy(x->lws);	/* second call: frees it */
+		lws_context_destroy(x->lws); /* second call: frees it */
 		x->lws = NULL;
 	}
 	x->stage = 2;
@@ -608,7 +602,7 @@ ws_ctx_free(struct ws_ctx *x)
 			lws_set_opaque_user_data(c->wsi, NULL);
 		c->wsi = NULL;
 		if (c->resolving) {
-			c->orphan = 1;	/* on_resolved() frees it */
+			c->orphan = 1; /* on_resolved() frees it */
 			uv_cancel((uv_req_t *)&c->gai);
 		} else {
 			c->next = x->graveyard;
@@ -689,11 +683,11 @@ ws_close(struct ws_conn *c)
 	c->close_requested = 1;
 	set_why(c, "closed");
 	if (c->resolving) {
-		uv_cancel((uv_req_t *)&c->gai);	/* on_resolved reports */
+		uv_cancel((uv_req_t *)&c->gai); /* on_resolved reports */
 		return;
 	}
 	if (!c->wsi)
-		return;		/* inside connect: handled when it returns */
+		return; /* inside connect: handled when it returns */
 	if (c->state == S_OPEN) {
 		/* close frame from the writeable callback; 5 s backstop */
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, 5);

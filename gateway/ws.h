@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <uv.h>
 
-#define WS_MAX_MESSAGE	(4u * 1024u * 1024u)	/* per message, both ways */
+#define WS_MAX_MESSAGE (4u * 1024u * 1024u) /* per message, both ways */
 
 struct ws_ctx;
 struct ws_conn;

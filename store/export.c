@@ -86,10 +86,9 @@ static const struct {
      "(SELECT COUNT(*) FROM risks r WHERE r.asset_id = a.id) AS risks, "
      "strftime('%Y-%m-%dT%H:%M:%SZ', a.created_at, 'unixepoch') AS created "
      "FROM assets a JOIN people p ON p.id = a.owner_id ORDER BY a.id"},
-    {"staff",
-     "SELECT handle, name, COALESCE(email, '') AS email, "
-     "COALESCE(team, '') AS team, roles FROM people WHERE active "
-     "ORDER BY handle"},
+    {"staff", "SELECT handle, name, COALESCE(email, '') AS email, "
+	      "COALESCE(team, '') AS team, roles FROM people WHERE active "
+	      "ORDER BY handle"},
 };
 
 const char *
@@ -110,8 +109,7 @@ static void
 csv_field(FILE *out, const char *v)
 {
 	/* a leading = + - @ would be a formula in a spreadsheet */
-	int formula = v[0] == '=' || v[0] == '+' || v[0] == '-' ||
-		      v[0] == '@';
+	int formula = v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@';
 
 	if (formula || strpbrk(v, ",\"\r\n") != NULL) {
 		fputc('"', out);
@@ -142,8 +140,8 @@ md_field(FILE *out, const char *v)
 }
 
 int
-export_write(struct store *st, const char *name, const char *format,
-	     FILE *out, char *err, size_t errlen)
+export_write(struct store *st, const char *name, const char *format, FILE *out,
+	     char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
 	json_t *arr = NULL;
@@ -201,14 +199,15 @@ export_write(struct store *st, const char *name, const char *format,
 			if (obj) {
 				json_t *jv =
 				    sqlite3_column_type(s, k) == SQLITE_INTEGER
-					? json_integer(sqlite3_column_int64(s, k))
+					? json_integer(
+					      sqlite3_column_int64(s, k))
 					: json_string(v);
 
-				if (jv == NULL) /* not UTF-8: never in the store */
+				if (jv ==
+				    NULL) /* not UTF-8: never in the store */
 					jv = json_null();
-				json_object_set_new(obj,
-						    sqlite3_column_name(s, k),
-						    jv);
+				json_object_set_new(
+				    obj, sqlite3_column_name(s, k), jv);
 			} else if (format[0] == 'm') {
 				fputs("| ", out);
 				md_field(out, v);

@@ -11,7 +11,7 @@
 
 #include "../gateway/tz.h"
 
-#define STAFF_FIELDS 9
+#define STAFF_FIELDS   9
 #define STAFF_MAX_ROWS 200000
 
 int
@@ -155,9 +155,8 @@ nz(const char *s)
 }
 
 int
-staff_import(struct store *st, const char *text, size_t len,
-	     const char *actor, int *created, int *updated, char *err,
-	     size_t errlen)
+staff_import(struct store *st, const char *text, size_t len, const char *actor,
+	     int *created, int *updated, char *err, size_t errlen)
 {
 	const char *p = text, *end = text + len;
 	char *f[STAFF_FIELDS + 1];
@@ -200,11 +199,12 @@ staff_import(struct store *st, const char *text, size_t len,
 		return -1;
 	}
 	/* prepared once: an import of 100,000 people reuses them */
-	q_exists = db_prepare(st, "SELECT COUNT(*) FROM people WHERE handle = ?",
-			      NULL);
+	q_exists = db_prepare(
+	    st, "SELECT COUNT(*) FROM people WHERE handle = ?", NULL);
 	q_upsert = db_prepare(
 	    st,
-	    "INSERT INTO people(handle, name, email, slack_id, matrix_id, team, "
+	    "INSERT INTO people(handle, name, email, slack_id, matrix_id, "
+	    "team, "
 	    "timezone, roles, active, created_at, updated_at) VALUES "
 	    "(?,?,?,?,?,?,?,?,1,?,?) ON CONFLICT(handle) DO UPDATE SET name = "
 	    "excluded.name, email = excluded.email, slack_id = "
@@ -227,7 +227,8 @@ staff_import(struct store *st, const char *text, size_t len,
 		line++;
 		n = csv_record(&p, end, f, STAFF_FIELDS + 1);
 		if (n < 0) {
-			snprintf(err, errlen, "line %d: malformed quoting", line);
+			snprintf(err, errlen, "line %d: malformed quoting",
+				 line);
 			goto out;
 		}
 		if (n == 1 && f[0][0] == '\0') {
@@ -280,8 +281,10 @@ staff_import(struct store *st, const char *text, size_t len,
 				why = "database error";
 			else
 				existed = sqlite3_column_int64(q_exists, 0);
-			if (why == NULL && sqlite3_step(q_upsert) != SQLITE_DONE)
-				why = "conflicts with another person (same e-mail, "
+			if (why == NULL &&
+			    sqlite3_step(q_upsert) != SQLITE_DONE)
+				why = "conflicts with another person (same "
+				      "e-mail, "
 				      "Slack id or Matrix id)";
 		}
 		if (why != NULL) {
@@ -295,9 +298,10 @@ staff_import(struct store *st, const char *text, size_t len,
 			(*updated)++;
 		else
 			(*created)++;
-		handles = xrealloc(handles, (size_t)(kept + 1) * sizeof(*handles));
-		managers = xrealloc(managers,
-				    (size_t)(kept + 1) * sizeof(*managers));
+		handles =
+		    xrealloc(handles, (size_t)(kept + 1) * sizeof(*handles));
+		managers =
+		    xrealloc(managers, (size_t)(kept + 1) * sizeof(*managers));
 		handles[kept] = f[0];
 		managers[kept] = f[5];
 		kept++;
@@ -313,10 +317,11 @@ staff_import(struct store *st, const char *text, size_t len,
 			if (db_rebind(q_id, "t", managers[i]) < 0)
 				goto dberr;
 			if (sqlite3_step(q_id) != SQLITE_ROW) {
-				snprintf(err, errlen,
-					 "person %.40s: manager \"%.40s\" is not "
-					 "in the file or the directory",
-					 handles[i], managers[i]);
+				snprintf(
+				    err, errlen,
+				    "person %.40s: manager \"%.40s\" is not "
+				    "in the file or the directory",
+				    handles[i], managers[i]);
 				goto out;
 			}
 			mid = sqlite3_column_int64(q_id, 0);
@@ -329,8 +334,7 @@ staff_import(struct store *st, const char *text, size_t len,
 		char details[128];
 
 		snprintf(details, sizeof(details),
-			 "{\"created\":%d,\"updated\":%d}", *created,
-			 *updated);
+			 "{\"created\":%d,\"updated\":%d}", *created, *updated);
 		if (store_audit(st, actor, "staff.import", "directory",
 				details) < 0 ||
 		    store_commit(st) < 0) {

@@ -9,8 +9,9 @@
 
 #include "store.h"
 
-#define STAFF_HEADER "handle,name,email,slack_id,matrix_id,manager,team," \
-		     "timezone,roles"
+#define STAFF_HEADER                                                           \
+	"handle,name,email,slack_id,matrix_id,manager,team,"                   \
+	"timezone,roles"
 
 /*
  * Imports text (the whole file) in one transaction. Returns 0 and the

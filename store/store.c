@@ -433,7 +433,7 @@ store_set_setting(struct store *st, const char *key, const char *value)
 		   : 0;
 }
 
-static const char *role_names[] = {"staff",        "manager", "risk_owner",
+static const char *role_names[] = {"staff",	   "manager", "risk_owner",
 				   "isms_manager", "auditor", "admin"};
 
 const char *
@@ -620,8 +620,8 @@ store_audit(struct store *st, const char *actor, const char *action,
 	if (db_exec(st,
 		    "INSERT INTO audit_log(seq, at, actor, action, object, "
 		    "details, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?)",
-		    "ittttttt", seq, at, actor, action, object, details,
-		    prev, hash) < 0)
+		    "ittttttt", seq, at, actor, action, object, details, prev,
+		    hash) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -673,12 +673,13 @@ store_outbox_add(struct store *st, int64_t person_id, const char *address,
 		 const char *kind, const char *subject, const char *body,
 		 const char *html, const char *payload)
 {
-	if (db_exec(st,
-		    "INSERT INTO outbox(created_at, person_id, address, kind, "
-		    "subject, body, html, payload) VALUES (?,NULLIF(?, 0),?,?,?,"
-		    "?,?,?)",
-		    "iitttttt", store_now(st), person_id, address, kind,
-		    subject, body, html, payload ? payload : "{}") < 0)
+	if (db_exec(
+		st,
+		"INSERT INTO outbox(created_at, person_id, address, kind, "
+		"subject, body, html, payload) VALUES (?,NULLIF(?, 0),?,?,?,"
+		"?,?,?)",
+		"iitttttt", store_now(st), person_id, address, kind, subject,
+		body, html, payload ? payload : "{}") < 0)
 		return -1;
 	return sqlite3_last_insert_rowid(st->db);
 }

@@ -16,7 +16,7 @@
 
 struct store_stmt {
 	const char *key; /* the caller's SQL text pointer (static strings) */
-	char *sql;       /* a copy, compared too */
+	char *sql;	 /* a copy, compared too */
 	sqlite3_stmt *s;
 	int busy;
 };
@@ -148,7 +148,6 @@ int64_t store_outbox_add(struct store *st, int64_t person_id,
 int store_inbox_seen(struct store *st, const char *source, const char *id);
 
 /* Online copy of the database into path. */
-int store_backup(struct store *st, const char *path, char *err,
-		 size_t errlen);
+int store_backup(struct store *st, const char *path, char *err, size_t errlen);
 
 #endif

@@ -98,8 +98,9 @@ ctl_run_scheduler(struct store *st, const struct config *cfg, int argc,
 	if (when == NULL) {
 		now = store_now(st);
 	} else if (tz_parse(cfg->org_timezone, when, &now) < 0) {
-		fprintf(stderr, "ismsctl: --now: expected \"YYYY-MM-DD HH:MM\" "
-				"(read in %s), got \"%s\"\n",
+		fprintf(stderr,
+			"ismsctl: --now: expected \"YYYY-MM-DD HH:MM\" "
+			"(read in %s), got \"%s\"\n",
 			cfg->org_timezone, when);
 		return 2;
 	}
@@ -127,8 +128,8 @@ ctl_run_scheduler(struct store *st, const struct config *cfg, int argc,
 static int
 ctl_report(struct store *st, const struct config *cfg, int argc, char **argv)
 {
-	struct person tool = {.handle = "ismsctl", .name = "ismsctl",
-			      .roles = ROLE_AUDITOR};
+	struct person tool = {
+	    .handle = "ismsctl", .name = "ismsctl", .roles = ROLE_AUDITOR};
 	struct isms_reply rp = {0};
 	int rc;
 
@@ -152,8 +153,10 @@ static const struct {
 		   char **argv);
 	const char *usage;
 } ctl_table[] = {
-    {"seed", ctl_seed, "seed FILE                     run \"handle: command\" lines"},
-    {"report", ctl_report, "report                        the management summary"},
+    {"seed", ctl_seed,
+     "seed FILE                     run \"handle: command\" lines"},
+    {"report", ctl_report,
+     "report                        the management summary"},
     {"run-scheduler", ctl_run_scheduler,
      "run-scheduler [--now \"YYYY-MM-DD HH:MM\"]  one scheduler pass as of "
      "that time\n                                (read in [org] timezone; "

@@ -21,20 +21,21 @@
 static void
 usage(FILE *fp)
 {
-	fprintf(fp,
-		"usage: ismsctl [-c FILE] --db PATH COMMAND\n"
-		"commands:\n"
-		"  init                          create or migrate the database\n"
-		"  staff import FILE             import the staff CSV (upsert)\n"
-		"  staff list                    list the directory\n"
-		"  export KIND --format csv|json|md   write evidence to stdout\n"
-		"                                (KIND: %s)\n"
-		"  audit verify                  check the audit log's hash "
-		"chain\n"
-		"  backup FILE                   online copy of the database\n"
-		"  outbox [pending|failed|all]   messages and their delivery\n"
-		"%s",
-		export_names(), ctl_extra_usage());
+	fprintf(
+	    fp,
+	    "usage: ismsctl [-c FILE] --db PATH COMMAND\n"
+	    "commands:\n"
+	    "  init                          create or migrate the database\n"
+	    "  staff import FILE             import the staff CSV (upsert)\n"
+	    "  staff list                    list the directory\n"
+	    "  export KIND --format csv|json|md   write evidence to stdout\n"
+	    "                                (KIND: %s)\n"
+	    "  audit verify                  check the audit log's hash "
+	    "chain\n"
+	    "  backup FILE                   online copy of the database\n"
+	    "  outbox [pending|failed|all]   messages and their delivery\n"
+	    "%s",
+	    export_names(), ctl_extra_usage());
 }
 
 static int
@@ -74,7 +75,8 @@ cmd_staff(struct store *st, int argc, char **argv)
 		if (read_file(argv[2], &b, err, sizeof(err)) < 0 ||
 		    staff_import(st, buf_str(&b), b.len, "ismsctl", &created,
 				 &updated, err, sizeof(err)) < 0) {
-			fprintf(stderr, "ismsctl: %s: %s\nnothing was imported\n",
+			fprintf(stderr,
+				"ismsctl: %s: %s\nnothing was imported\n",
 				argv[2], err);
 			buf_free(&b);
 			return 1;
@@ -122,7 +124,8 @@ cmd_export(struct store *st, int argc, char **argv)
 	int i;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: ismsctl export %s --format csv|json|md\n",
+		fprintf(stderr,
+			"usage: ismsctl export %s --format csv|json|md\n",
 			export_names());
 		return 2;
 	}
@@ -155,9 +158,10 @@ cmd_audit_verify(struct store *st)
 		return 1;
 	}
 	if (broken > 0) {
-		printf("audit log BROKEN at sequence %lld: the row was altered, "
-		       "removed or inserted after it was written\n",
-		       (long long)broken);
+		printf(
+		    "audit log BROKEN at sequence %lld: the row was altered, "
+		    "removed or inserted after it was written\n",
+		    (long long)broken);
 		return 3;
 	}
 	printf("audit log intact: %lld entries, hash chain verified\n",
@@ -180,8 +184,10 @@ cmd_outbox(struct store *st, const char *which)
 	}
 	s = db_prepare(
 	    st,
-	    "SELECT o.id, COALESCE(p.handle, o.address, ''), o.kind, o.subject, "
-	    "COALESCE((SELECT group_concat(d.transport || ':' || d.status, ' ') "
+	    "SELECT o.id, COALESCE(p.handle, o.address, ''), o.kind, "
+	    "o.subject, "
+	    "COALESCE((SELECT group_concat(d.transport || ':' || d.status, ' "
+	    "') "
 	    "FROM outbox_delivery d WHERE d.outbox_id = o.id), "
 	    "CASE o.routed WHEN 0 THEN 'queued' ELSE '' END) FROM outbox o "
 	    "LEFT JOIN people p ON p.id = o.person_id WHERE ? = 'all' OR "

@@ -85,8 +85,8 @@ run(const uint8_t *data, size_t size, size_t chunk, struct outcome *o)
 			httpd_parser_reset(&p);
 		} else if (rc < 0) {
 			check(status == 400 || status == 413 || status == 414 ||
-			      status == 417 || status == 431 ||
-			      status == 501 || status == 505);
+			      status == 417 || status == 431 || status == 501 ||
+			      status == 505);
 			o->status = status;
 			break;
 		} else {

@@ -41,8 +41,8 @@ peers_dir(char *buf, size_t len)
 }
 
 __attribute__((unused)) static int
-peer_start(struct peer *p, const char *script, const char *a1,
-	   const char *a2, const char *a3)
+peer_start(struct peer *p, const char *script, const char *a1, const char *a2,
+	   const char *a3)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 64], line[32];
 	int out[2], in[2];

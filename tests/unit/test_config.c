@@ -75,10 +75,10 @@ test_errors_name_lines(void **state)
 	assert_non_null(strstr(buf_str(&e.text),
 			       "t.conf:6: risk.appetite: expected a whole "
 			       "number from 1 to 25"));
-	assert_non_null(strstr(buf_str(&e.text),
-			       "t.conf:7: unknown key risk.colour"));
-	assert_non_null(strstr(buf_str(&e.text),
-			       "t.conf:8: expected key = value"));
+	assert_non_null(
+	    strstr(buf_str(&e.text), "t.conf:7: unknown key risk.colour"));
+	assert_non_null(
+	    strstr(buf_str(&e.text), "t.conf:8: expected key = value"));
 	assert_non_null(strstr(buf_str(&e.text), "t.conf:10: slack.mode"));
 	assert_non_null(strstr(buf_str(&e.text), "t.conf:11: slack.enabled"));
 	assert_int_equal(e.count, 7);
@@ -118,9 +118,9 @@ test_secrets(void **state)
 			      "mode = bogus\n",
 			      &e),
 			 -1);
-	assert_non_null(strstr(buf_str(&e.text),
-			       "environment variable ISMS_TEST_UNSET_VAR is not "
-			       "set"));
+	assert_non_null(strstr(
+	    buf_str(&e.text), "environment variable ISMS_TEST_UNSET_VAR is not "
+			      "set"));
 	assert_non_null(strstr(buf_str(&e.text), "cannot read secret file"));
 	assert_null(strstr(buf_str(&e.text), "s3cr3t"));
 	config_free(&cfg);
@@ -134,14 +134,16 @@ test_required_when_enabled(void **state)
 	struct config_errors e = {0};
 
 	(void)state;
-	assert_int_equal(load(&cfg, "[matrix]\nenabled = true\n[mail]\n"
-				    "enabled = true\nrequire_dkim = true\n",
+	assert_int_equal(load(&cfg,
+			      "[matrix]\nenabled = true\n[mail]\n"
+			      "enabled = true\nrequire_dkim = true\n",
 			      &e),
 			 -1);
-	assert_non_null(strstr(buf_str(&e.text), "matrix.homeserver is required"));
+	assert_non_null(
+	    strstr(buf_str(&e.text), "matrix.homeserver is required"));
 	assert_non_null(strstr(buf_str(&e.text), "mail.smtp_url is required"));
-	assert_non_null(strstr(buf_str(&e.text),
-			       "mail.authserv_id is required"));
+	assert_non_null(
+	    strstr(buf_str(&e.text), "mail.authserv_id is required"));
 	config_free(&cfg);
 	buf_free(&e.text);
 }

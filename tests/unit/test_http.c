@@ -27,14 +27,7 @@
 #include "../../gateway/http.h"
 #include "netutil.h"
 
-
-
-
-
-
-
 /* runs the loop until *flag becomes non-zero or ms elapse; 0 if flag set */
-
 
 /* runs the loop until nothing is left on it (bounded); 0 when drained */
 
@@ -132,7 +125,7 @@ do_req(struct env *e, const char *method, const char *path,
        struct result *r, unsigned wait_ms)
 {
 	char u[256];
-	struct http_req req = { 0 };
+	struct http_req req = {0};
 
 	url(u, sizeof(u), path);
 	req.method = method;
@@ -142,7 +135,7 @@ do_req(struct env *e, const char *method, const char *path,
 	req.body_len = body ? strlen(body) : 0;
 	req.timeout_ms = timeout_ms;
 	assert_int_equal(http_request(e->h, &req, collect, r), 0);
-	assert_int_equal(r->done, 0);	/* never synchronous */
+	assert_int_equal(r->done, 0); /* never synchronous */
 	assert_int_equal(run_until(&e->loop, &r->done, wait_ms), 0);
 	assert_int_equal(r->calls, 1);
 }
@@ -153,7 +146,7 @@ static void
 test_get(void **state)
 {
 	struct env e;
-	struct result r = { 0 };
+	struct result r = {0};
 
 	(void)state;
 	env_init(&e);
@@ -176,11 +169,10 @@ test_get(void **state)
 static void
 test_post_put(void **state)
 {
-	static const char *const hdrs[] = {
-		"Content-Type: application/json", "X-Test: abc 123", NULL
-	};
+	static const char *const hdrs[] = {"Content-Type: application/json",
+					   "X-Test: abc 123", NULL};
 	struct env e;
-	struct result r = { 0 };
+	struct result r = {0};
 
 	(void)state;
 	env_init(&e);
@@ -211,7 +203,7 @@ static void
 test_retry_after(void **state)
 {
 	struct env e;
-	struct result r = { 0 };
+	struct result r = {0};
 
 	(void)state;
 	env_init(&e);
@@ -234,7 +226,7 @@ test_body_cap(void **state)
 {
 	char path[64];
 	struct env e;
-	struct result r = { 0 };
+	struct result r = {0};
 
 	(void)state;
 	env_init(&e);
@@ -267,7 +259,7 @@ static void
 test_timeout(void **state)
 {
 	struct env e;
-	struct result r = { 0 };
+	struct result r = {0};
 	uint64_t t0;
 
 	(void)state;
@@ -287,8 +279,8 @@ test_refused(void **state)
 {
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
-	struct http_req req = { 0 };
-	struct result r = { 0 };
+	struct http_req req = {0};
+	struct result r = {0};
 	struct env e;
 	char u[128];
 	int fd;
@@ -327,10 +319,10 @@ test_refused(void **state)
 static void
 test_invalid(void **state)
 {
-	static const char *const bad_hdrs[] = { "X-A: b\r\nX-Evil: 1", NULL };
-	struct http_req req = { 0 };
+	static const char *const bad_hdrs[] = {"X-A: b\r\nX-Evil: 1", NULL};
+	struct http_req req = {0};
 	struct env e;
-	struct result r = { 0 };
+	struct result r = {0};
 
 	(void)state;
 	env_init(&e);
@@ -367,7 +359,7 @@ static void
 chain_cb(void *arg, const struct http_res *res, const char *err)
 {
 	struct chain *c = arg;
-	struct http_req req = { 0 };
+	struct http_req req = {0};
 	char u[128];
 
 	collect(&c->first, res, err);
@@ -382,7 +374,7 @@ chain_cb(void *arg, const struct http_res *res, const char *err)
 static void
 test_chain_and_many(void **state)
 {
-	struct http_req req = { 0 };
+	struct http_req req = {0};
 	struct result many[40];
 	struct chain c;
 	struct env e;
@@ -424,8 +416,8 @@ test_chain_and_many(void **state)
 static void
 test_free_cancels(void **state)
 {
-	struct http_req req = { 0 };
-	struct result r1 = { 0 }, r2 = { 0 };
+	struct http_req req = {0};
+	struct result r1 = {0}, r2 = {0};
 	struct env e;
 	char u[128];
 	int never = 0;
@@ -437,7 +429,7 @@ test_free_cancels(void **state)
 	req.url = u;
 	assert_int_equal(http_request(e.h, &req, collect, &r1), 0);
 	assert_int_equal(http_request(e.h, &req, collect, &r2), 0);
-	run_until(&e.loop, &never, 100);	/* connections in flight */
+	run_until(&e.loop, &never, 100); /* connections in flight */
 	http_free(e.h);
 	assert_int_equal(r1.calls, 1);
 	assert_int_equal(r2.calls, 1);
@@ -460,13 +452,13 @@ static void
 selfkill_cb(void *arg, const struct http_res *res, const char *err)
 {
 	struct selfkill *s = arg;
-	struct http_req req = { 0 };
+	struct http_req req = {0};
 
 	(void)res;
 	assert_null(err);
 	s->done = 1;
 	http_free(s->e->h);
-	assert_int_equal(s->slow.calls, 1);	/* cancelled synchronously */
+	assert_int_equal(s->slow.calls, 1); /* cancelled synchronously */
 	assert_string_equal(s->slow.err, "cancelled");
 	req.method = "GET";
 	req.url = "http://127.0.0.1:1/";
@@ -476,7 +468,7 @@ selfkill_cb(void *arg, const struct http_res *res, const char *err)
 static void
 test_free_in_callback(void **state)
 {
-	struct http_req req = { 0 };
+	struct http_req req = {0};
 	struct selfkill s;
 	struct env e;
 	char u[128], u2[128];
@@ -502,16 +494,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_get),
-		cmocka_unit_test(test_post_put),
-		cmocka_unit_test(test_retry_after),
-		cmocka_unit_test(test_body_cap),
-		cmocka_unit_test(test_timeout),
-		cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_invalid),
-		cmocka_unit_test(test_chain_and_many),
-		cmocka_unit_test(test_free_cancels),
-		cmocka_unit_test(test_free_in_callback),
+	    cmocka_unit_test(test_get),
+	    cmocka_unit_test(test_post_put),
+	    cmocka_unit_test(test_retry_after),
+	    cmocka_unit_test(test_body_cap),
+	    cmocka_unit_test(test_timeout),
+	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_chain_and_many),
+	    cmocka_unit_test(test_free_cancels),
+	    cmocka_unit_test(test_free_in_callback),
 	};
 
 	return cmocka_run_group_tests_name("http", tests, group_setup,

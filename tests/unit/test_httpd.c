@@ -28,9 +28,6 @@
 
 /* ---- helpers ---- */
 
-
-
-
 static void
 run_for(uv_loop_t *loop, unsigned ms)
 {
@@ -38,7 +35,6 @@ run_for(uv_loop_t *loop, unsigned ms)
 
 	run_until(loop, &never, ms);
 }
-
 
 static int
 feed_all(struct httpd_parser *p, const char *s, size_t len, size_t *used,
@@ -60,12 +56,11 @@ parse_str(struct httpd_parser *p, const char *s, int *status)
 static void
 test_parse_good(void **state)
 {
-	static const char req[] =
-		"GET /slack/events?x=1 HTTP/1.1\r\n"
-		"Host: example.org\r\n"
-		"X-Slack-Signature:  v0=abc \r\n"
-		"User-Agent: t\r\n"
-		"\r\n";
+	static const char req[] = "GET /slack/events?x=1 HTTP/1.1\r\n"
+				  "Host: example.org\r\n"
+				  "X-Slack-Signature:  v0=abc \r\n"
+				  "User-Agent: t\r\n"
+				  "\r\n";
 	struct httpd_parser p;
 	size_t used;
 	int status = 0;
@@ -95,10 +90,10 @@ static void
 test_parse_body_and_pipelined(void **state)
 {
 	static const char two[] =
-		"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
-		"PUT /b HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
-		"Connection: close\r\n\r\nxyz"
-		"GET /c HTTP/1.1\r\n";
+	    "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+	    "PUT /b HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
+	    "Connection: close\r\n\r\nxyz"
+	    "GET /c HTTP/1.1\r\n";
 	struct httpd_parser p;
 	size_t used, off = 0, len = sizeof(two) - 1;
 	int status = 0;
@@ -132,9 +127,9 @@ static void
 test_parse_split(void **state)
 {
 	static const char req[] =
-		"\r\nPOST /split HTTP/1.1\r\nHost: h\r\n"
-		"Content-Type: application/json\r\nContent-Length: 11\r\n\r\n"
-		"{\"k\":\"v\"}\r\n";
+	    "\r\nPOST /split HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 11\r\n\r\n"
+	    "{\"k\":\"v\"}\r\n";
 	struct httpd_parser p;
 	size_t i, used, len = sizeof(req) - 1, step;
 	int rc = 0, status = 0;
@@ -167,38 +162,45 @@ test_parse_malformed(void **state)
 		const char *in;
 		int status;
 	} cases[] = {
-		{ "GET\r\n\r\n", 400 },
-		{ "GET / \r\n\r\n", 400 },
-		{ "GET /  HTTP/1.1\r\nHost: h\r\n\r\n", 400 },
-		{ " GET / HTTP/1.1\r\nHost: h\r\n\r\n", 400 },
-		{ "GET / HTTP/1.1 extra\r\nHost: h\r\n\r\n", 400 },
-		{ "GET / FTP/1.1\r\nHost: h\r\n\r\n", 400 },
-		{ "GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505 },
-		{ "G(T / HTTP/1.1\r\nHost: h\r\n\r\n", 400 },
-		{ "ABCDEFGHIJKLMNOPQ / HTTP/1.1\r\nHost: h\r\n\r\n", 501 },
-		{ "GET /a\x01 HTTP/1.1\r\nHost: h\r\n\r\n", 400 },
-		{ "GET / HTTP/1.1\r\nHost h\r\n\r\n", 400 },
-		{ "GET / HTTP/1.1\r\nHost : h\r\n\r\n", 400 },
-		{ "GET / HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n", 400 },
-		{ "GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", 400 },
-		{ "GET / HTTP/1.1\r\nHost: h\r\nX: a\x7f\r\n\r\n", 400 },
-		{ "GET / HTTP/1.1\r\n\r\n", 400 },
-		{ "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400 },
-		{ "POST / HTTP/1.1\r\nHost: h\r\n"
-		  "Content-Length: x\r\n\r\n", 400 },
-		{ "POST / HTTP/1.1\r\nHost: h\r\n"
-		  "Content-Length: -1\r\n\r\n", 400 },
-		{ "POST / HTTP/1.1\r\nHost: h\r\n"
-		  "Content-Length: 1, 1\r\n\r\n", 400 },
-		{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n"
-		  "Content-Length: 2\r\n\r\n", 400 },
-		{ "POST / HTTP/1.1\r\nHost: h\r\n"
-		  "Transfer-Encoding: chunked\r\n\r\n", 501 },
-		{ "POST / HTTP/1.1\r\nHost: h\r\n"
-		  "Content-Length: 2000000\r\n\r\n", 413 },
-		{ "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: "
-		  "99999999999999999999999999\r\n\r\n", 413 },
-		{ "GET / HTTP/1.1\r\nHost: h\r\nExpect: magic\r\n\r\n", 417 },
+	    {"GET\r\n\r\n", 400},
+	    {"GET / \r\n\r\n", 400},
+	    {"GET /  HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+	    {" GET / HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+	    {"GET / HTTP/1.1 extra\r\nHost: h\r\n\r\n", 400},
+	    {"GET / FTP/1.1\r\nHost: h\r\n\r\n", 400},
+	    {"GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505},
+	    {"G(T / HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+	    {"ABCDEFGHIJKLMNOPQ / HTTP/1.1\r\nHost: h\r\n\r\n", 501},
+	    {"GET /a\x01 HTTP/1.1\r\nHost: h\r\n\r\n", 400},
+	    {"GET / HTTP/1.1\r\nHost h\r\n\r\n", 400},
+	    {"GET / HTTP/1.1\r\nHost : h\r\n\r\n", 400},
+	    {"GET / HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n", 400},
+	    {"GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", 400},
+	    {"GET / HTTP/1.1\r\nHost: h\r\nX: a\x7f\r\n\r\n", 400},
+	    {"GET / HTTP/1.1\r\n\r\n", 400},
+	    {"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+	    {"POST / HTTP/1.1\r\nHost: h\r\n"
+	     "Content-Length: x\r\n\r\n",
+	     400},
+	    {"POST / HTTP/1.1\r\nHost: h\r\n"
+	     "Content-Length: -1\r\n\r\n",
+	     400},
+	    {"POST / HTTP/1.1\r\nHost: h\r\n"
+	     "Content-Length: 1, 1\r\n\r\n",
+	     400},
+	    {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n"
+	     "Content-Length: 2\r\n\r\n",
+	     400},
+	    {"POST / HTTP/1.1\r\nHost: h\r\n"
+	     "Transfer-Encoding: chunked\r\n\r\n",
+	     501},
+	    {"POST / HTTP/1.1\r\nHost: h\r\n"
+	     "Content-Length: 2000000\r\n\r\n",
+	     413},
+	    {"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: "
+	     "99999999999999999999999999\r\n\r\n",
+	     413},
+	    {"GET / HTTP/1.1\r\nHost: h\r\nExpect: magic\r\n\r\n", 417},
 	};
 	struct httpd_parser p;
 	size_t i, used;
@@ -222,7 +224,8 @@ test_parse_malformed(void **state)
 	/* NUL inside the head */
 	httpd_parser_init(&p);
 	assert_int_equal(feed_all(&p, "GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n",
-				  29, &used, &status), -1);
+				  29, &used, &status),
+			 -1);
 	assert_int_equal(status, 400);
 	httpd_parser_free(&p);
 }
@@ -279,8 +282,10 @@ test_parse_oversized(void **state)
 
 	/* exactly the largest body is fine */
 	big = malloc(HTTPD_MAX_BODY + 200);
-	n = (size_t)sprintf(big, "POST / HTTP/1.1\r\nHost: h\r\n"
-			    "Content-Length: %d\r\n\r\n", HTTPD_MAX_BODY);
+	n = (size_t)sprintf(big,
+			    "POST / HTTP/1.1\r\nHost: h\r\n"
+			    "Content-Length: %d\r\n\r\n",
+			    HTTPD_MAX_BODY);
 	memset(big + n, 'b', HTTPD_MAX_BODY);
 	httpd_parser_init(&p);
 	assert_int_equal(feed_all(&p, big, n + HTTPD_MAX_BODY, &used, &status),
@@ -305,32 +310,39 @@ test_parse_misc(void **state)
 	httpd_parser_free(&p);
 
 	httpd_parser_init(&p);
-	assert_int_equal(parse_str(&p, "GET /x HTTP/1.0\r\n"
+	assert_int_equal(parse_str(&p,
+				   "GET /x HTTP/1.0\r\n"
 				   "Connection: Keep-Alive\r\n\r\n",
-				   &status), 1);
+				   &status),
+			 1);
 	assert_int_equal(p.req.keep_alive, 1);
 	httpd_parser_free(&p);
 
 	httpd_parser_init(&p);
-	assert_int_equal(parse_str(&p, "GET /x HTTP/1.1\r\nHost: h\r\n"
+	assert_int_equal(parse_str(&p,
+				   "GET /x HTTP/1.1\r\nHost: h\r\n"
 				   "Connection: upgrade, close\r\n\r\n",
-				   &status), 1);
+				   &status),
+			 1);
 	assert_int_equal(p.req.keep_alive, 0);
 	httpd_parser_free(&p);
 
 	/* HTTP/1.9 is treated as 1.1 */
 	httpd_parser_init(&p);
-	assert_int_equal(parse_str(&p, "OPTIONS * HTTP/1.9\r\nHost: h\r\n\r\n",
-				   &status), 1);
+	assert_int_equal(
+	    parse_str(&p, "OPTIONS * HTTP/1.9\r\nHost: h\r\n\r\n", &status), 1);
 	assert_int_equal(p.req.version, 11);
 	assert_string_equal(p.req.path, "*");
 	httpd_parser_free(&p);
 
 	/* Expect: 100-continue is flagged while the body is pending */
 	httpd_parser_init(&p);
-	assert_int_equal(parse_str(&p, "POST / HTTP/1.1\r\nHost: h\r\n"
+	assert_int_equal(parse_str(&p,
+				   "POST / HTTP/1.1\r\nHost: h\r\n"
 				   "Expect: 100-Continue\r\n"
-				   "Content-Length: 2\r\n\r\n", &status), 0);
+				   "Content-Length: 2\r\n\r\n",
+				   &status),
+			 0);
 	assert_int_equal(p.expect_continue, 1);
 	assert_int_equal(parse_str(&p, "ok", &status), 1);
 	assert_int_equal(p.expect_continue, 0);
@@ -367,17 +379,20 @@ handler(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 
 	s->requests++;
 	snprintf(s->last_path, sizeof(s->last_path), "%s", r->path);
-	if (s->mode == M_ECHO || (s->mode == M_DEFER &&
-	    strcmp(r->path, "/first") != 0 &&
-	    strcmp(r->path, "/deferred") != 0)) {
+	if (s->mode == M_ECHO ||
+	    (s->mode == M_DEFER && strcmp(r->path, "/first") != 0 &&
+	     strcmp(r->path, "/deferred") != 0)) {
 		ct = httpd_header(r, "content-type");
 		if (r->body_len)
-			assert_int_equal(httpd_respond(c, 200, ct ? ct :
-						"text/plain", r->body,
-						r->body_len), 0);
+			assert_int_equal(httpd_respond(c, 200,
+						       ct ? ct : "text/plain",
+						       r->body, r->body_len),
+					 0);
 		else
 			assert_int_equal(httpd_respond(c, 200, "text/plain",
-						r->path, strlen(r->path)), 0);
+						       r->path,
+						       strlen(r->path)),
+					 0);
 		return;
 	}
 	assert_true(s->nheld < 8);
@@ -478,7 +493,7 @@ static void
 curl_one(struct job *j, CURL *e, int i, const char *path, const char *body)
 {
 	char url[256];
-	struct sink k = { 0 };
+	struct sink k = {0};
 	long nc = -1;
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", j->s->port, path);
@@ -535,7 +550,7 @@ test_server_curl(void **state)
 	assert_string_equal(j.body[1], "{\"text\":\"hi\"}");
 	assert_int_equal(j.status[2], 200);
 	assert_int_equal(j.new_conns[0], 1);
-	assert_int_equal(j.new_conns[1], 0);	/* keep-alive reuse */
+	assert_int_equal(j.new_conns[1], 0); /* keep-alive reuse */
 	assert_int_equal(j.new_conns[2], 0);
 	assert_int_equal(s.requests, 3);
 	srv_stop(&s);
@@ -546,7 +561,7 @@ job_curl_v6(struct job *j)
 {
 	CURL *e = curl_easy_init();
 	char url[128];
-	struct sink k = { 0 };
+	struct sink k = {0};
 
 	snprintf(url, sizeof(url), "http://[::1]:%d/six", j->s->port);
 	curl_easy_setopt(e, CURLOPT_URL, url);
@@ -601,7 +616,8 @@ later_cb(uv_timer_t *t)
 	for (i = 0; i < s->nheld; i++) {
 		snprintf(body, sizeof(body), "late %d", i);
 		assert_int_equal(httpd_respond(s->held[i], 202, "text/plain",
-					       body, strlen(body)), 0);
+					       body, strlen(body)),
+				 0);
 	}
 	s->nheld = 0;
 	s->later_fired = 1;
@@ -646,7 +662,7 @@ static int
 raw_connect(int port)
 {
 	struct sockaddr_in a;
-	struct timeval tv = { 3, 0 };
+	struct timeval tv = {3, 0};
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	memset(&a, 0, sizeof(a));
@@ -705,16 +721,16 @@ static void
 job_pipelined(struct job *j)
 {
 	static const char reqs[] =
-		"GET /first HTTP/1.1\r\nHost: h\r\n\r\n"
-		"GET /now HTTP/1.1\r\nHost: h\r\n\r\n"
-		"POST /third HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n"
-		"Connection: close\r\n\r\nbody";
+	    "GET /first HTTP/1.1\r\nHost: h\r\n\r\n"
+	    "GET /now HTTP/1.1\r\nHost: h\r\n\r\n"
+	    "POST /third HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n"
+	    "Connection: close\r\n\r\nbody";
 	int fd = raw_connect(j->s->port);
 
 	if (fd < 0)
 		return;
 	if (write(fd, reqs, sizeof(reqs) - 1) == (ssize_t)(sizeof(reqs) - 1))
-		j->ok = raw_read(j, fd, -1);	/* until the server closes */
+		j->ok = raw_read(j, fd, -1); /* until the server closes */
 	close(fd);
 }
 
@@ -812,7 +828,7 @@ test_server_errors(void **state)
 	srv_start(&s, "127.0.0.1", M_ECHO);
 	memset(&j, 0, sizeof(j));
 	job_run(&s, &j, job_malformed, 8000);
-	assert_int_equal(j.ok, 1);	/* server closed the connection */
+	assert_int_equal(j.ok, 1); /* server closed the connection */
 	assert_memory_equal(j.raw, "HTTP/1.1 400 Bad Request\r\n", 26);
 	assert_non_null(strstr(j.raw, "Connection: close\r\n"));
 
@@ -954,7 +970,7 @@ static void
 test_server_disconnect(void **state)
 {
 	static const char req[] = "GET /gone HTTP/1.1\r\nHost: h\r\n\r\n";
-	struct linger lg = { 1, 0 };
+	struct linger lg = {1, 0};
 	struct srv s;
 	int fd;
 
@@ -1078,23 +1094,23 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_good),
-		cmocka_unit_test(test_parse_body_and_pipelined),
-		cmocka_unit_test(test_parse_split),
-		cmocka_unit_test(test_parse_malformed),
-		cmocka_unit_test(test_parse_oversized),
-		cmocka_unit_test(test_parse_misc),
-		cmocka_unit_test(test_server_curl),
-		cmocka_unit_test(test_server_ipv6),
-		cmocka_unit_test(test_server_async),
-		cmocka_unit_test(test_server_pipelined),
-		cmocka_unit_test(test_server_errors),
-		cmocka_unit_test(test_server_trickle),
-		cmocka_unit_test(test_server_idle_timeout),
-		cmocka_unit_test(test_server_many),
-		cmocka_unit_test(test_server_disconnect),
-		cmocka_unit_test(test_server_bad_args),
-		cmocka_unit_test(test_server_bad_respond),
+	    cmocka_unit_test(test_parse_good),
+	    cmocka_unit_test(test_parse_body_and_pipelined),
+	    cmocka_unit_test(test_parse_split),
+	    cmocka_unit_test(test_parse_malformed),
+	    cmocka_unit_test(test_parse_oversized),
+	    cmocka_unit_test(test_parse_misc),
+	    cmocka_unit_test(test_server_curl),
+	    cmocka_unit_test(test_server_ipv6),
+	    cmocka_unit_test(test_server_async),
+	    cmocka_unit_test(test_server_pipelined),
+	    cmocka_unit_test(test_server_errors),
+	    cmocka_unit_test(test_server_trickle),
+	    cmocka_unit_test(test_server_idle_timeout),
+	    cmocka_unit_test(test_server_many),
+	    cmocka_unit_test(test_server_disconnect),
+	    cmocka_unit_test(test_server_bad_args),
+	    cmocka_unit_test(test_server_bad_respond),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -9,8 +9,10 @@ test_lifecycle(void **state)
 	int ok;
 
 	(void)state;
-	r = as(t, "alice", "/incident Laptop stolen from car severity=critical "
-			   "category=theft personal_data=yes", &ok);
+	r = as(t, "alice",
+	       "/incident Laptop stolen from car severity=critical "
+	       "category=theft personal_data=yes",
+	       &ok);
 	assert_true(ok);
 	assert_non_null(strstr(r, "INC-1"));
 	assert_non_null(strstr(r, "72-hour"));
@@ -28,7 +30,8 @@ test_lifecycle(void **state)
 	assert_true(ok);
 	as(t, "frank", "incident severity INC-1 high", &ok);
 	assert_true(ok);
-	as(t, "alice", "incident note INC-1 It had a sticker with the PIN", &ok);
+	as(t, "alice", "incident note INC-1 It had a sticker with the PIN",
+	   &ok);
 	assert_true(ok);
 	assert_int_equal(count(t, "SELECT COUNT(*) FROM incident_timeline"), 5);
 	r = as(t, "alice", "incident show INC-1", &ok);
@@ -84,7 +87,8 @@ test_close_approval(void **state)
 	assert_int_equal(count(t, "SELECT status != 'closed' FROM incidents"),
 			 1);
 	/* a second request, approved by erik (any isms_manager) */
-	r = as(t, "bob", "incident close INC-1 Root cause: reused password", &ok);
+	r = as(t, "bob", "incident close INC-1 Root cause: reused password",
+	       &ok);
 	assert_true(ok);
 	as(t, "erik", "approve APR-2", &ok);
 	assert_true(ok);
@@ -121,8 +125,10 @@ static void
 test_visibility_and_confidentiality(void **state)
 {
 	struct tenv *t = tenv_new();
-	struct isms_request rq = {.via = "slack", .id_kind = "slack",
-				  .id = "U0ALICE", .shared = 1,
+	struct isms_request rq = {.via = "slack",
+				  .id_kind = "slack",
+				  .id = "U0ALICE",
+				  .shared = 1,
 				  .text = "/incident Sensitive thing"};
 	struct isms_reply rp = {0};
 	const char *r;
@@ -137,7 +143,8 @@ test_visibility_and_confidentiality(void **state)
 	assert_null(strstr(r, "Sensitive"));
 	r = as(t, "grace", "incident list all", &ok); /* auditor reads all */
 	assert_non_null(strstr(r, "Sensitive"));
-	r = as(t, "bob", "incident show INC-1", &ok); /* a manager, not handler */
+	r = as(t, "bob", "incident show INC-1",
+	       &ok); /* a manager, not handler */
 	assert_false(ok);
 	assert_null(strstr(r, "Sensitive"));
 	r = as(t, "alice", "incident list", &ok);
@@ -149,12 +156,18 @@ static void
 test_refusals_change_nothing(void **state)
 {
 	static const char *const bad[] = {
-	    "incident assign INC-1 @bob",      "incident status INC-1 triaged",
-	    "incident close INC-1 done",       "incident severity INC-1 low",
-	    "incident notified INC-1",         "incident assign INC-9 @bob",
-	    "incident report",                 "incident report x personal_data=maybe",
-	    "incident list sideways",          "approve",
-	    "reject APR-x",                    "approvals now",
+	    "incident assign INC-1 @bob",
+	    "incident status INC-1 triaged",
+	    "incident close INC-1 done",
+	    "incident severity INC-1 low",
+	    "incident notified INC-1",
+	    "incident assign INC-9 @bob",
+	    "incident report",
+	    "incident report x personal_data=maybe",
+	    "incident list sideways",
+	    "approve",
+	    "reject APR-x",
+	    "approvals now",
 	};
 	struct tenv *t = tenv_new();
 	int64_t before;

@@ -368,8 +368,7 @@ test_render(void **state)
 	/* an outbox message: subject in bold, body escaped */
 	c = mx_render_outmsg("Approval needed APR-1: close <INC-1>",
 			     "bob asks you to approve\nReply approve",
-			     "approval",
-			     "{\"approval\": 1}");
+			     "approval", "{\"approval\": 1}");
 	assert_string_equal(jget(c, "body"),
 			    "Approval needed APR-1: close <INC-1>\n\n"
 			    "bob asks you to approve\nReply approve");

@@ -61,7 +61,8 @@ test_incident_shortcut(void **state)
 	parse_ok("!incident list all", &cl);
 	assert_string_equal(cl.verb, "list");
 	cmdline_free(&cl);
-	/* a report that starts with a verb-like word in quotes stays a report */
+	/* a report that starts with a verb-like word in quotes stays a report
+	 */
 	parse_ok("/incident \"list\" of passwords on a post-it", &cl);
 	assert_string_equal(cl.verb, "report");
 	cmdline_free(&cl);
@@ -79,13 +80,14 @@ test_quotes(void **state)
 
 	(void)state;
 	parse_ok("/isms x y category=\"social engineering\" 'a b' can't", &cl);
-	assert_string_equal(cmdline_get(&cl, "category"),
-			    "social engineering");
+	assert_string_equal(cmdline_get(&cl, "category"), "social engineering");
 	assert_string_equal(cl.pos[0], "a b");
 	assert_string_equal(cl.pos[1], "can't");
 	cmdline_free(&cl);
 	/* typographic quotes from chat clients */
-	parse_ok("/isms x y title=\xe2\x80\x9c" "big one\xe2\x80\x9d", &cl);
+	parse_ok("/isms x y title=\xe2\x80\x9c"
+		 "big one\xe2\x80\x9d",
+		 &cl);
 	assert_string_equal(cmdline_get(&cl, "title"), "big one");
 	cmdline_free(&cl);
 	/* a stray quote is an ordinary character */
@@ -109,9 +111,8 @@ test_errors(void **state)
 	char err[256], big[CMD_MAX_TEXT + 10];
 
 	(void)state;
-	assert_int_equal(cmdline_parse("/isms x y a=1 a=2", &cl, err,
-				       sizeof(err)),
-			 -1);
+	assert_int_equal(
+	    cmdline_parse("/isms x y a=1 a=2", &cl, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "twice"));
 	cmdline_free(&cl);
 	assert_int_equal(cmdline_parse("/foo bar", &cl, err, sizeof(err)), -1);
@@ -135,8 +136,12 @@ static void
 test_person_forms(void **state)
 {
 	struct tenv *t = tenv_new();
-	const char *forms[] = {"bob", "@bob", "<@U0BOB>", "<@U0BOB|bob>",
-			       "@bob:example.org", "bob@example.org",
+	const char *forms[] = {"bob",
+			       "@bob",
+			       "<@U0BOB>",
+			       "<@U0BOB|bob>",
+			       "@bob:example.org",
+			       "bob@example.org",
 			       "BOB"};
 	size_t i;
 	int ok;

@@ -131,9 +131,8 @@ test_bank_broken(void **state)
 	(void)state;
 	for (i = 0; i < ARRAY_LEN(cases); i++) {
 		err[0] = '\0';
-		assert_int_equal(quiz_bank_parse(cases[i].text, &b, err,
-						 sizeof(err)),
-				 -1);
+		assert_int_equal(
+		    quiz_bank_parse(cases[i].text, &b, err, sizeof(err)), -1);
 		if (strstr(err, cases[i].error) == NULL)
 			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err,
 				 cases[i].error);
@@ -521,24 +520,21 @@ test_token_command(void **state)
 	test_clock = 1795000000;
 	as(t, "carol", "quiz start questions=1 audience=team:eng", &ok);
 	alice = count(t, "SELECT id FROM people WHERE handle = 'alice'");
-	token = db_text(t->st,
-			"SELECT token FROM quiz_items WHERE person_id = ?", "i",
-			alice);
+	token =
+	    db_text(t->st, "SELECT token FROM quiz_items WHERE person_id = ?",
+		    "i", alice);
 	qid = db_text(t->st,
 		      "SELECT question_id FROM quiz_items WHERE person_id = ?",
 		      "i", alice);
-	assert_int_equal(quiz_token_command(t->st, token, 3, cmd, sizeof(cmd),
-					    &who),
-			 1);
+	assert_int_equal(
+	    quiz_token_command(t->st, token, 3, cmd, sizeof(cmd), &who), 1);
 	snprintf(want, sizeof(want), "quiz answer QZ-1 %s 3", qid);
 	assert_string_equal(cmd, want);
 	assert_int_equal(who, alice);
-	assert_int_equal(quiz_token_command(t->st, "nope", 3, cmd, sizeof(cmd),
-					    &who),
-			 0);
-	assert_int_equal(quiz_token_command(t->st, token, 5, cmd, sizeof(cmd),
-					    &who),
-			 0);
+	assert_int_equal(
+	    quiz_token_command(t->st, "nope", 3, cmd, sizeof(cmd), &who), 0);
+	assert_int_equal(
+	    quiz_token_command(t->st, token, 5, cmd, sizeof(cmd), &who), 0);
 	free(token);
 	free(qid);
 	tenv_free(t);

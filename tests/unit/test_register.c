@@ -10,8 +10,9 @@ test_assets(void **state)
 	int ok;
 
 	(void)state;
-	r = as(t, "bob", "asset add \"Customer database\" type=data "
-			 "classification=restricted c=3 i=3 a=2",
+	r = as(t, "bob",
+	       "asset add \"Customer database\" type=data "
+	       "classification=restricted c=3 i=3 a=2",
 	       &ok);
 	assert_true(ok);
 	assert_non_null(strstr(r, "Asset AST-1 added: Customer database "
@@ -21,18 +22,22 @@ test_assets(void **state)
 		   "seq DESC LIMIT 1",
 		   "asset.add AST-1");
 	before = everything(t);
-	refused_as(t, "bob", "asset add Mail type=service owner=@carol "
-			     "classification=internal c=1 i=2 a=3",
+	refused_as(t, "bob",
+		   "asset add Mail type=service owner=@carol "
+		   "classification=internal c=1 i=2 a=3",
 		   "only an isms_manager may add an asset owned by someone");
-	refused_as(t, "alice", "asset add Mine type=hardware "
-			       "classification=internal c=1 i=1 a=1",
+	refused_as(t, "alice",
+		   "asset add Mine type=hardware "
+		   "classification=internal c=1 i=1 a=1",
 		   "needs the risk_owner or isms_manager role");
-	refused_as(t, "bob", "asset add X type=hardware classification=secret "
-			     "c=1 i=1 a=1",
+	refused_as(t, "bob",
+		   "asset add X type=hardware classification=secret "
+		   "c=1 i=1 a=1",
 		   "classification= must be public, internal, confidential or "
 		   "restricted");
-	refused_as(t, "bob", "asset add X type=hardware "
-			     "classification=public c=4 i=1 a=1",
+	refused_as(t, "bob",
+		   "asset add X type=hardware "
+		   "classification=public c=4 i=1 a=1",
 		   "c= must be a whole number from 1 to 3");
 	refused_as(t, "bob", "asset add X classification=public c=1 i=1 a=1",
 		   "missing type=");
@@ -41,11 +46,11 @@ test_assets(void **state)
 		   "only an isms_manager may give an asset");
 	refused_as(t, "grace", "asset update AST-1 c=1", "not allowed");
 	assert_int_equal(everything(t), before);
-	ok_as(t, "carol", "asset add Mail type=service owner=@bob "
-			  "classification=internal c=1 i=2 a=3");
+	ok_as(t, "carol",
+	      "asset add Mail type=service owner=@bob "
+	      "classification=internal c=1 i=2 a=3");
 	ok_as(t, "bob", "asset update AST-2 a=2 type=\"SaaS service\"");
-	assert_sql(t,
-		   "SELECT type || '|' || avail FROM assets WHERE id = 2",
+	assert_sql(t, "SELECT type || '|' || avail FROM assets WHERE id = 2",
 		   "SaaS service|2");
 	assert_sql(t,
 		   "SELECT details FROM audit_log WHERE action = "
@@ -102,16 +107,19 @@ test_action_sources(void **state)
 	/* who may add: a risk_owner for themselves or for their risk */
 	refused_as(t, "bob", "action add Fix due=2027-01-31 owner=@alice",
 		   "a risk_owner may add actions they own");
-	refused_as(t, "bob", "action add Fix due=2027-01-31 owner=@alice "
-			     "source=RSK-2",
+	refused_as(t, "bob",
+		   "action add Fix due=2027-01-31 owner=@alice "
+		   "source=RSK-2",
 		   "a risk_owner may add actions they own");
 	refused_as(t, "alice", "action add Fix due=2027-01-31",
 		   "needs the risk_owner or isms_manager role");
 	assert_int_equal(everything(t), before);
-	ok_as(t, "bob", "action add Encrypt due=2027-01-31 owner=@alice "
-			"source=rsk-1");
-	ok_as(t, "carol", "action add New badge process due=2027-02-28 "
-			  "owner=@frank source=INC-1");
+	ok_as(t, "bob",
+	      "action add Encrypt due=2027-01-31 owner=@alice "
+	      "source=rsk-1");
+	ok_as(t, "carol",
+	      "action add New badge process due=2027-02-28 "
+	      "owner=@frank source=INC-1");
 	assert_sql(t,
 		   "SELECT group_concat(source_kind || '-' || source_id || ':' "
 		   "|| p.handle, ' ') FROM actions a JOIN people p ON p.id = "
@@ -136,8 +144,9 @@ test_action_done_and_lists(void **state)
 	int ok;
 
 	(void)state;
-	ok_as(t, "carol", "action add Encrypt laptops due=2026-12-01 "
-			  "owner=@bob");
+	ok_as(t, "carol",
+	      "action add Encrypt laptops due=2026-12-01 "
+	      "owner=@bob");
 	ok_as(t, "carol", "action add Train staff due=2026-11-01 owner=@alice");
 	ok_as(t, "carol", "action add Rotate keys due=2026-11-18 owner=@bob");
 	/* due day not yet over on the due date itself */
@@ -194,9 +203,10 @@ test_docs(void **state)
 	refused_as(t, "carol", "doc add Policy review_every=12m url=ftp://x",
 		   "url= must start with https://");
 	refused_as(t, "carol", "doc add Policy", "missing review_every=");
-	ok_as(t, "carol", "doc add Information security policy owner=@erik "
-			  "review_every=12m url=https://intranet/isp "
-			  "ack=required");
+	ok_as(t, "carol",
+	      "doc add Information security policy owner=@erik "
+	      "review_every=12m url=https://intranet/isp "
+	      "ack=required");
 	ok_as(t, "carol", "doc add Backup procedure review_every=6m");
 	assert_sql(t,
 		   "SELECT group_concat(date(next_review_at, 'unixepoch'), "
@@ -246,13 +256,15 @@ test_audit_nonconformity(void **state)
 	int ok;
 
 	(void)state;
-	refused_as(t, "grace", "audit plan Access date=2027-02-15 "
-			       "auditor=@grace",
+	refused_as(t, "grace",
+		   "audit plan Access date=2027-02-15 "
+		   "auditor=@grace",
 		   "needs the isms_manager role");
 	refused_as(t, "carol", "audit plan Access date=2027-02-15",
 		   "missing auditor=");
-	ok_as(t, "carol", "audit plan Access management date=2027-02-15 "
-			  "auditor=@erik");
+	ok_as(t, "carol",
+	      "audit plan Access management date=2027-02-15 "
+	      "auditor=@erik");
 	/* the designated auditor records findings; others may not */
 	refused_as(t, "bob", "audit finding AUD-1 minor x",
 		   "only the auditor of AUD-1 or an isms_manager");
@@ -274,16 +286,18 @@ test_audit_nonconformity(void **state)
 	/* an observation closes at once */
 	ok_as(t, "erik", "audit close FND-2");
 	/* source=AUD-n corrects the oldest open nonconformity without one */
-	r = as(t, "carol", "action add Quarterly access reviews owner=@bob "
-			   "due=2027-03-31 source=AUD-1",
+	r = as(t, "carol",
+	       "action add Quarterly access reviews owner=@bob "
+	       "due=2027-03-31 source=AUD-1",
 	       &ok);
 	assert_true(ok);
 	assert_non_null(strstr(r, "corrective action for FND-1"));
 	refused_as(t, "erik", "audit close AUD-1",
 		   "FND-3 (minor nonconformity) needs a corrective action");
 	ok_as(t, "erik", "audit close FND-1");
-	ok_as(t, "carol", "action add Disable stale accounts due=2027-03-31 "
-			  "source=FND-3");
+	ok_as(t, "carol",
+	      "action add Disable stale accounts due=2027-03-31 "
+	      "source=FND-3");
 	r = as(t, "grace", "audit show AUD-1", &ok);
 	assert_true(ok);
 	assert_non_null(strstr(r, "FND-3 [minor nonconformity, open] Stale "

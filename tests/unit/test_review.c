@@ -16,8 +16,9 @@ test_scope_versions(void **state)
 	refused_as(t, "carol", "scope set", "the scope statement is required");
 	ok_as(t, "carol", "scope set The SaaS platform and the Berlin office");
 	test_clock = T0 + 86400;
-	r = as(t, "carol", "scope set The SaaS platform and the Berlin and "
-			   "London offices",
+	r = as(t, "carol",
+	       "scope set The SaaS platform and the Berlin and "
+	       "London offices",
 	       &ok);
 	assert_true(ok);
 	assert_non_null(strstr(r, "Scope version 2 recorded"));
@@ -44,13 +45,16 @@ test_objectives(void **state)
 	(void)state;
 	refused_as(t, "carol", "objective add Fewer clicks due=2027-06-30",
 		   "missing target=");
-	refused_as(t, "carol", "objective add Fewer clicks target=5% "
-			       "due=2027-13-01",
+	refused_as(t, "carol",
+		   "objective add Fewer clicks target=5% "
+		   "due=2027-13-01",
 		   "due= must be a date");
-	ok_as(t, "carol", "objective add Phishing click rate below 5% "
-			  "target=\"<5% clicks\" due=2027-06-30");
-	ok_as(t, "carol", "objective add All laptops encrypted target=100% "
-			  "due=2026-10-31");
+	ok_as(t, "carol",
+	      "objective add Phishing click rate below 5% "
+	      "target=\"<5% clicks\" due=2027-06-30");
+	ok_as(t, "carol",
+	      "objective add All laptops encrypted target=100% "
+	      "due=2026-10-31");
 	ok_as(t, "carol", "objective status OBJ-2 achieved");
 	refused_as(t, "carol", "objective status OBJ-2 achieved",
 		   "already achieved");
@@ -70,8 +74,9 @@ static void
 populate(struct tenv *t)
 {
 	ok_as(t, "carol", "scope set The SaaS platform");
-	ok_as(t, "carol", "objective add Encrypt every laptop target=100% "
-			  "due=2026-11-01");
+	ok_as(t, "carol",
+	      "objective add Encrypt every laptop target=100% "
+	      "due=2026-11-01");
 	ok_as(t, "bob", "risk add Stolen laptop likelihood=3 impact=4");
 	ok_as(t, "bob", "risk add Phishing likelihood=4 impact=4");
 	ok_as(t, "bob", "risk treat RSK-2 accept Too costly");
@@ -82,8 +87,9 @@ populate(struct tenv *t)
 	ok_as(t, "carol", "audit plan Access date=2026-12-01 auditor=@erik");
 	ok_as(t, "erik", "audit finding AUD-1 minor Stale accounts");
 	ok_as(t, "erik", "audit finding AUD-1 opportunity Automate reviews");
-	ok_as(t, "carol", "action add Remove stale accounts owner=@bob "
-			  "due=2026-11-10 source=FND-1");
+	ok_as(t, "carol",
+	      "action add Remove stale accounts owner=@bob "
+	      "due=2026-11-10 source=FND-1");
 	ok_as(t, "carol", "doc add Policy review_every=12m ack=required");
 	ok_as(t, "carol", "review plan date=2026-12-10");
 }
@@ -143,8 +149,9 @@ test_review_record(void **state)
 	ok_as(t, "carol", "review record MR-1 Fund MFA; re-assess phishing");
 	refused_as(t, "carol", "review record MR-1 again",
 		   "MR-1 was already recorded on 2026-12-10");
-	ok_as(t, "carol", "action add Buy MFA tokens owner=@bob due=2027-01-31 "
-			  "source=MR-1");
+	ok_as(t, "carol",
+	      "action add Buy MFA tokens owner=@bob due=2027-01-31 "
+	      "source=MR-1");
 	/* the recorded inputs stay as they were */
 	ok_as(t, "carol", "scope set The SaaS platform and the office");
 	inputs = text_of(t, "SELECT inputs FROM reviews WHERE id = 1");

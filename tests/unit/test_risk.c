@@ -80,11 +80,13 @@ test_history(void **state)
 	int ok;
 
 	(void)state;
-	ok_as(t, "bob", "risk add Laptop theft likelihood=3 impact=4 "
-			"threat=theft");
+	ok_as(t, "bob",
+	      "risk add Laptop theft likelihood=3 impact=4 "
+	      "threat=theft");
 	test_clock = T0 + 3600;
-	ok_as(t, "carol", "risk update RSK-1 likelihood=4 title=\"Laptop "
-			  "theft or loss\" vulnerability=\"no encryption\"");
+	ok_as(t, "carol",
+	      "risk update RSK-1 likelihood=4 title=\"Laptop "
+	      "theft or loss\" vulnerability=\"no encryption\"");
 	assert_sql(t,
 		   "SELECT group_concat(row, ' / ') FROM (SELECT p.handle || "
 		   "' ' || h.field || ' ' || COALESCE(h.old_value, '') || '>' "
@@ -137,8 +139,9 @@ test_permissions(void **state)
 		   "needs the risk_owner or isms_manager role");
 	refused_as(t, "alice", "risk list", "not allowed");
 	/* a risk_owner cannot add a risk for someone else */
-	refused_as(t, "bob", "risk add Theirs likelihood=2 impact=2 "
-			     "owner=@erik",
+	refused_as(t, "bob",
+		   "risk add Theirs likelihood=2 impact=2 "
+		   "owner=@erik",
 		   "only an isms_manager may add a risk owned by someone "
 		   "else");
 	/* ... nor change one they do not own, nor give theirs away */
@@ -195,11 +198,11 @@ test_malformed(void **state)
 	refused_as(t, "bob", cmd, "title too long (at most 200");
 	refused_as(t, "bob", "risk update RSK-1", "usage: risk update");
 	refused_as(t, "bob", "risk update RSK-9 impact=2", "no risk RSK-9");
-	refused_as(t, "bob", "risk treat RSK-1 ignore it",
-		   "usage: risk treat");
+	refused_as(t, "bob", "risk treat RSK-1 ignore it", "usage: risk treat");
 	refused_as(t, "bob", "risk treat RSK-1 mitigate", "a plan is required");
-	refused_as(t, "bob", "risk treat RSK-1 mitigate X "
-			     "residual_likelihood=4",
+	refused_as(t, "bob",
+		   "risk treat RSK-1 mitigate X "
+		   "residual_likelihood=4",
 		   "residual_likelihood= must be a whole number from 1 to 3");
 	refused_as(t, "bob", "risk treat RSK-1 mitigate X controls=9.9",
 		   "no Annex A control \"9.9\"");
@@ -217,9 +220,10 @@ test_treatment(void **state)
 
 	(void)state;
 	ok_as(t, "bob", "risk add Laptop theft likelihood=3 impact=4");
-	r = as(t, "bob", "risk treat RSK-1 mitigate Encrypt disks "
-			 "controls=8.1,5.15,8.1 residual_likelihood=1 "
-			 "residual_impact=4",
+	r = as(t, "bob",
+	       "risk treat RSK-1 mitigate Encrypt disks "
+	       "controls=8.1,5.15,8.1 residual_likelihood=1 "
+	       "residual_impact=4",
 	       &ok);
 	assert_true(ok);
 	assert_non_null(strstr(r, "Residual risk 1 x 4 = 4 (low)"));
@@ -242,13 +246,15 @@ test_treatment(void **state)
 	/* no residual given: as assessed */
 	assert_sql(t, "SELECT residual_score FROM risks", "12");
 	/* a control excluded from the SoA cannot treat a risk */
-	ok_as(t, "carol", "control set 7.4 applicable=no "
-			  "justification=\"no premises\"");
+	ok_as(t, "carol",
+	      "control set 7.4 applicable=no "
+	      "justification=\"no premises\"");
 	refused_as(t, "bob", "risk treat RSK-1 mitigate X controls=7.4",
 		   "control 7.4 is not applicable");
 	/* nor can a control in use be excluded */
-	refused_as(t, "carol", "control set 5.20 applicable=no "
-			       "justification=x",
+	refused_as(t, "carol",
+		   "control set 5.20 applicable=no "
+		   "justification=x",
 		   "used by 1 risk treatment");
 	/* accepting within the appetite applies at once */
 	ok_as(t, "bob", "risk add Small likelihood=2 impact=3");
@@ -268,8 +274,9 @@ test_acceptance_approved(void **state)
 
 	(void)state;
 	ok_as(t, "bob", "risk add Phishing likelihood=4 impact=4");
-	r = as(t, "bob", "risk treat RSK-1 accept MFA too costly "
-			 "controls=6.3",
+	r = as(t, "bob",
+	       "risk treat RSK-1 accept MFA too costly "
+	       "controls=6.3",
 	       &ok);
 	assert_true(ok);
 	assert_non_null(strstr(r, "requested as APR-1 from dana"));
@@ -364,8 +371,8 @@ test_acceptance_routing(void **state)
 	assert_sql(t, "SELECT treatment FROM risks", "accept");
 	/* an owner without a manager: an isms_manager */
 	t->cfg.risk_accept_by_isms_manager = 0;
-	assert_int_equal(staff_import(t->st, olga, strlen(olga), "test", &c,
-				      &u, err, sizeof(err)),
+	assert_int_equal(staff_import(t->st, olga, strlen(olga), "test", &c, &u,
+				      err, sizeof(err)),
 			 0);
 	ok_as(t, "olga", "risk add Flood likelihood=3 impact=5");
 	ok_as(t, "olga", "risk treat RSK-2 accept Insured elsewhere");
@@ -398,8 +405,7 @@ test_update_cancels_pending(void **state)
 	assert_sql(t, "SELECT status FROM approvals", "cancelled");
 	refused_as(t, "dana", "approve APR-1", "already cancelled");
 	ok_as(t, "bob", "risk treat RSK-1 accept Still too costly");
-	assert_sql(t,
-		   "SELECT group_concat(status) FROM approvals",
+	assert_sql(t, "SELECT group_concat(status) FROM approvals",
 		   "cancelled,pending");
 	tenv_free(t);
 }

@@ -149,8 +149,9 @@ test_breach_clock(void **state)
 
 	/* a pass that runs late sends only the latest stage, once */
 	test_clock = at(t, "2026-11-27 10:00");
-	as(t, "frank", "/incident Mail with customer data sent to the wrong "
-		       "person personal_data=yes",
+	as(t, "frank",
+	   "/incident Mail with customer data sent to the wrong "
+	   "person personal_data=yes",
 	   &ok);
 	assert_int_equal(pass(t, "2026-11-30 09:00"), 2); /* 71 h */
 	{
@@ -265,8 +266,9 @@ test_quiet_hours(void **state)
 		"UPDATE people SET timezone = 'America/New_York' WHERE handle "
 		"= 'alice'",
 		NULL);
-	db_exec(t->st, "UPDATE people SET timezone = NULL WHERE handle = "
-		       "'carol'",
+	db_exec(t->st,
+		"UPDATE people SET timezone = NULL WHERE handle = "
+		"'carol'",
 		NULL);
 	/* a campaign started on a Saturday reaches nobody at once */
 	test_clock = at(t, "2026-11-21 11:00");
@@ -406,8 +408,9 @@ test_campaign_start_to_close(void **state)
 	 * campaign (not two) opens for the current quarter, and planning the
 	 * management review (due six months after the start) is overdue */
 	assert_int_equal(pass(t, "2027-08-02 10:00"), 7 + 3 + 2);
-	assert_int_equal(sent(t, "nudge", "Management review overdue (due "
-					  "2027-03-01): none is planned"),
+	assert_int_equal(sent(t, "nudge",
+			      "Management review overdue (due "
+			      "2027-03-01): none is planned"),
 			 2);
 	assert_int_equal(count(t, "SELECT COUNT(*) FROM quiz_campaigns"), 3);
 	assert_int_equal(count(t, "SELECT COUNT(*) FROM quiz_campaigns WHERE "
@@ -510,14 +513,16 @@ test_risk_review(void **state)
 	assert_int_equal(pass(t, "2027-06-18 10:00"), 0);
 	/* announced 14 days ahead, on the first working day in the window */
 	assert_int_equal(pass(t, "2027-06-21 09:00"), 1);
-	assert_int_equal(sent_to(t, "bob", "Risk review due on 2027-07-04: "
-					   "RSK-1 [high] Laptop theft"),
+	assert_int_equal(sent_to(t, "bob",
+				 "Risk review due on 2027-07-04: "
+				 "RSK-1 [high] Laptop theft"),
 			 1);
 	assert_int_equal(pass(t, "2027-06-28 10:00"), 0);
 	/* due: nudged, then once a week */
 	assert_int_equal(pass(t, "2027-07-05 10:00"), 1);
-	assert_int_equal(sent_to(t, "bob", "Risk review overdue (due "
-					   "2027-07-04): RSK-1"),
+	assert_int_equal(sent_to(t, "bob",
+				 "Risk review overdue (due "
+				 "2027-07-04): RSK-1"),
 			 1);
 	assert_int_equal(pass(t, "2027-07-06 10:00"), 0);
 	restart(t);
@@ -545,8 +550,9 @@ test_action_overdue_escalation(void **state)
 	assert_int_equal(pass(t, "2027-03-05 10:00"), 0);
 	/* seven days ahead */
 	assert_int_equal(pass(t, "2027-03-08 10:00"), 1);
-	assert_int_equal(sent_to(t, "frank", "Action due on 2027-03-15: ACT-1 "
-					     "Rotate the API keys"),
+	assert_int_equal(sent_to(t, "frank",
+				 "Action due on 2027-03-15: ACT-1 "
+				 "Rotate the API keys"),
 			 1);
 	assert_int_equal(pass(t, "2027-03-15 10:00"), 0); /* the due day */
 	/* overdue from the day after */
@@ -557,8 +563,9 @@ test_action_overdue_escalation(void **state)
 	/* a week on: the owner again, and escalate_after_days (7) have
 	 * passed, so frank's manager bob is told, once */
 	assert_int_equal(pass(t, "2027-03-23 10:00"), 2);
-	assert_int_equal(sent_to(t, "bob", "Overdue action of frank (due "
-					   "2027-03-15): ACT-1"),
+	assert_int_equal(sent_to(t, "bob",
+				 "Overdue action of frank (due "
+				 "2027-03-15): ACT-1"),
 			 1);
 	/* the same weekday and hour after the switch to summer time (six
 	 * days and 23 hours later) is a week later */
@@ -592,8 +599,9 @@ test_documents(void **state)
 	      "doc add Acceptable use policy review_every=1m ack=required");
 	/* everyone is asked to acknowledge it */
 	assert_int_equal(pass(t, "2027-02-01 10:05"), 7);
-	assert_int_equal(sent(t, "nudge", "Please read and acknowledge DOC-1: "
-					  "Acceptable use policy"),
+	assert_int_equal(sent(t, "nudge",
+			      "Please read and acknowledge DOC-1: "
+			      "Acceptable use policy"),
 			 7);
 	for (i = 0; i < ARRAY_LEN(first); i++)
 		at_do(t, "2027-02-01 11:00", first[i], "doc ack DOC-1");
@@ -604,8 +612,9 @@ test_documents(void **state)
 	assert_int_equal(sent_to(t, "grace", "acknowledge DOC-1"), 2);
 	/* the review (due 2027-03-01) is announced to the owner */
 	assert_int_equal(pass(t, "2027-02-15 10:05"), 1 + 2);
-	assert_int_equal(sent_to(t, "carol", "Document review due on "
-					     "2027-03-01: DOC-1"),
+	assert_int_equal(sent_to(t, "carol",
+				 "Document review due on "
+				 "2027-03-01: DOC-1"),
 			 1);
 	at_do(t, "2027-02-15 11:00", "frank", "doc ack DOC-1");
 	assert_int_equal(pass(t, "2027-02-22 10:05"), 1);
@@ -633,8 +642,9 @@ test_reviews_and_audits(void **state)
 	assert_int_equal(pass(t, "2027-01-25 10:05"), 0);
 	/* 14 days before the management review */
 	assert_int_equal(pass(t, "2027-02-01 10:05"), 2);
-	assert_int_equal(sent_to(t, "carol", "Management review due on "
-					     "2027-02-15: MR-1"),
+	assert_int_equal(sent_to(t, "carol",
+				 "Management review due on "
+				 "2027-02-15: MR-1"),
 			 1);
 	assert_int_equal(pass(t, "2027-02-08 10:05"), 0);
 	/* its day came and it is not recorded */
@@ -643,22 +653,25 @@ test_reviews_and_audits(void **state)
 	assert_int_equal(pass(t, "2027-02-22 10:05"), 0);
 	/* the auditor, 14 days before the audit */
 	assert_int_equal(pass(t, "2027-02-24 10:05"), 1);
-	assert_int_equal(sent_to(t, "grace", "Internal audit due on "
-					     "2027-03-10: AUD-1 Access "
-					     "control"),
+	assert_int_equal(sent_to(t, "grace",
+				 "Internal audit due on "
+				 "2027-03-10: AUD-1 Access "
+				 "control"),
 			 1);
 	assert_int_equal(pass(t, "2027-03-10 10:05"), 0);
 	/* the next review is due six months after the last one */
 	assert_int_equal(pass(t, "2027-07-30 10:05"), 0);
 	assert_int_equal(pass(t, "2027-08-02 10:05"), 2);
-	assert_int_equal(sent_to(t, "carol", "Management review due on "
-					     "2027-08-15: none is planned"),
+	assert_int_equal(sent_to(t, "carol",
+				 "Management review due on "
+				 "2027-08-15: none is planned"),
 			 1);
 	assert_int_equal(pass(t, "2027-08-09 10:05"), 0);
 	/* no internal audit planned a year after the last: ask for one */
 	assert_int_equal(pass(t, "2028-02-25 10:05"), 2 + 2 + 2);
-	assert_int_equal(sent_to(t, "erik", "Internal audit plan due on "
-					    "2028-03-10: no audit is planned"),
+	assert_int_equal(sent_to(t, "erik",
+				 "Internal audit plan due on "
+				 "2028-03-10: no audit is planned"),
 			 1);
 	tenv_free(t);
 }
@@ -696,8 +709,9 @@ test_report_mail(void **state)
 				  "AND person_id IS NULL AND html LIKE "
 				  "'<html>%'"),
 			 1);
-	assert_int_equal(sent_to(t, "dana", "ISMS management report, Example "
-					    "Org, 2027-03-01"),
+	assert_int_equal(sent_to(t, "dana",
+				 "ISMS management report, Example "
+				 "Org, 2027-03-01"),
 			 1);
 	assert_int_equal(sent_to(t, "grace", "ISMS management report"), 0);
 	assert_int_equal(count(t, "SELECT COUNT(*) FROM nudges WHERE kind = "
@@ -767,8 +781,8 @@ static void
 test_weekly_reminders_across_dst(void **state)
 {
 	struct tenv *t = env_quiet("2027-01-01 08:00");
-	static const char *const mondays[] = {
-	    "2027-03-22", "2027-03-29", "2027-04-05", "2027-04-12"};
+	static const char *const mondays[] = {"2027-03-22", "2027-03-29",
+					      "2027-04-05", "2027-04-12"};
 	size_t i;
 
 	(void)state;

@@ -494,11 +494,11 @@ test_render_quiz_and_limits(void **state)
 	    "1. A long passphrase");
 	json_decref(m);
 	/* the scheduler's own payload shape: "quiz": "QZ-n" */
-	m = slack_render_post("D1", NULL, "quiz", "Security quiz QZ-4",
-			      "Which?",
-			      "{\"quiz\":\"QZ-4\",\"question\":\"phish-02\","
-			      "\"options\":[\"a\",\"b\",\"c\",\"d\"],"
-			      "\"answer_token\":\"t\",\"number\":1,\"total\":2}");
+	m = slack_render_post(
+	    "D1", NULL, "quiz", "Security quiz QZ-4", "Which?",
+	    "{\"quiz\":\"QZ-4\",\"question\":\"phish-02\","
+	    "\"options\":[\"a\",\"b\",\"c\",\"d\"],"
+	    "\"answer_token\":\"t\",\"number\":1,\"total\":2}");
 	els = json_object_get(block(m, "actions"), "elements");
 	assert_int_equal(json_array_size(els), 4);
 	assert_string_equal(

@@ -29,8 +29,9 @@ test_93_controls(void **state)
 				  "action = 'soa.load'"),
 			 1);
 	/* a lost control comes back on the next open */
-	assert_int_equal(db_exec(t->st, "DELETE FROM controls WHERE id = "
-					"'8.34'",
+	assert_int_equal(db_exec(t->st,
+				 "DELETE FROM controls WHERE id = "
+				 "'8.34'",
 				 NULL),
 			 1);
 	again = store_open(t->path, err, sizeof(err));
@@ -96,8 +97,9 @@ test_control_set(void **state)
 	refused_as(t, "grace", "control set 5.15 status=partial",
 		   "not allowed");
 	assert_int_equal(everything(t), before);
-	ok_as(t, "carol", "control set A.7.4 applicable=no "
-			  "justification=\"Fully remote company\"");
+	ok_as(t, "carol",
+	      "control set A.7.4 applicable=no "
+	      "justification=\"Fully remote company\"");
 	assert_sql(t,
 		   "SELECT applicable || '|' || justification FROM controls "
 		   "WHERE id = '7.4'",
@@ -112,8 +114,9 @@ test_control_set(void **state)
 		   "already has these values");
 	/* the owner may then keep it up to date, not give it away */
 	ok_as(t, "carol", "control set 5.15 owner=@bob");
-	ok_as(t, "bob", "control set 5.15 status=implemented "
-			"justification=\"Access policy in force\"");
+	ok_as(t, "bob",
+	      "control set 5.15 status=implemented "
+	      "justification=\"Access policy in force\"");
 	refused_as(t, "bob", "control set 5.15 owner=@alice",
 		   "only an isms_manager may give a control an owner");
 	/* show with linked risks */
@@ -164,22 +167,28 @@ test_exports(void **state)
 	char *e;
 
 	(void)state;
-	ok_as(t, "carol", "control set 7.4 applicable=no "
-			  "justification=\"Fully remote, no premises\"");
-	ok_as(t, "bob", "asset add Laptops type=hardware "
-			"classification=confidential c=3 i=2 a=2");
-	ok_as(t, "bob", "risk add Stolen laptop likelihood=3 impact=4 "
-			"asset=AST-1");
-	ok_as(t, "bob", "risk treat RSK-1 mitigate Encrypt controls=8.1,5.15 "
-			"residual_likelihood=1");
+	ok_as(t, "carol",
+	      "control set 7.4 applicable=no "
+	      "justification=\"Fully remote, no premises\"");
+	ok_as(t, "bob",
+	      "asset add Laptops type=hardware "
+	      "classification=confidential c=3 i=2 a=2");
+	ok_as(t, "bob",
+	      "risk add Stolen laptop likelihood=3 impact=4 "
+	      "asset=AST-1");
+	ok_as(t, "bob",
+	      "risk treat RSK-1 mitigate Encrypt controls=8.1,5.15 "
+	      "residual_likelihood=1");
 	ok_as(t, "bob", "risk add Phishing likelihood=4 impact=4");
 	ok_as(t, "bob", "risk treat RSK-2 accept Too costly");
-	ok_as(t, "bob", "action add Encrypt the fleet due=2027-01-31 "
-			"source=RSK-1");
+	ok_as(t, "bob",
+	      "action add Encrypt the fleet due=2027-01-31 "
+	      "source=RSK-1");
 	e = export_text(t, "soa", "csv");
 	assert_int_equal(lines_of(e), 94);
-	assert_true(strncmp(e, "control,theme,title,applicable,status,"
-			       "justification,owner,risks,updated\r\n",
+	assert_true(strncmp(e,
+			    "control,theme,title,applicable,status,"
+			    "justification,owner,risks,updated\r\n",
 			    69) == 0);
 	assert_non_null(strstr(e, "\r\n7.4,physical,Physical security "
 				  "monitoring,no,not_started,\"Fully remote, "

@@ -36,7 +36,8 @@ test_upsert_and_managers(void **state)
 	assert_int_equal(store_person_find(t->st, "handle", "yan", &p), 1);
 	assert_string_equal(p.name, "Yan, Y");
 	/* re-import updates by handle */
-	csv = HDR "yan,Yan Young,yan@example.org,U0YAN,,,ops,,manager;auditor\n";
+	csv =
+	    HDR "yan,Yan Young,yan@example.org,U0YAN,,,ops,,manager;auditor\n";
 	assert_int_equal(staff_import(t->st, csv, strlen(csv), "test", &c, &u,
 				      err, sizeof(err)),
 			 0);

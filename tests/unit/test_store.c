@@ -117,8 +117,10 @@ static void
 test_inbox_dedupe(void **state)
 {
 	struct tenv *t = tenv_new();
-	struct isms_request rq = {.via = "slack", .id_kind = "slack",
-				  .id = "U0ALICE", .text = "/incident dup",
+	struct isms_request rq = {.via = "slack",
+				  .id_kind = "slack",
+				  .id = "U0ALICE",
+				  .text = "/incident dup",
 				  .event_id = "Ev123"};
 	struct isms_reply rp = {0};
 
@@ -146,8 +148,10 @@ static void
 test_unknown_sender(void **state)
 {
 	struct tenv *t = tenv_new();
-	struct isms_request rq = {.via = "slack", .id_kind = "slack",
-				  .id = "U0MALLORY", .text = "/incident hi",
+	struct isms_request rq = {.via = "slack",
+				  .id_kind = "slack",
+				  .id = "U0MALLORY",
+				  .text = "/incident hi",
 				  .event_id = "Ev9"};
 	struct isms_reply rp = {0};
 	int64_t before = changes_fingerprint(t);
@@ -178,9 +182,8 @@ test_backup(void **state)
 	assert_int_equal(store_backup(t->st, path, err, sizeof(err)), 0);
 	copy = store_open(path, err, sizeof(err));
 	assert_non_null(copy);
-	assert_int_equal(db_int(copy, &n, "SELECT COUNT(*) FROM incidents",
-				NULL),
-			 1);
+	assert_int_equal(
+	    db_int(copy, &n, "SELECT COUNT(*) FROM incidents", NULL), 1);
 	assert_int_equal(n, 1);
 	assert_int_equal(store_audit_verify(copy, &rows), 0);
 	store_close(copy);

@@ -43,8 +43,10 @@ test_batch(void **state)
 	gw.stopping = 1; /* no outbox delivery in this test */
 	submit_init(&gw);
 	for (i = 0; i < 4; i++) {
-		struct isms_request rq = {.via = "slack", .id_kind = "slack",
-					  .id = "U0ALICE", .text = texts[i]};
+		struct isms_request rq = {.via = "slack",
+					  .id_kind = "slack",
+					  .id = "U0ALICE",
+					  .text = texts[i]};
 		char ev[16];
 
 		snprintf(ev, sizeof(ev), "Ev%zu", i);
@@ -83,8 +85,10 @@ test_stop_flushes(void **state)
 	struct gw gw = {0};
 	uv_loop_t loop;
 	struct answer a = {0};
-	struct isms_request rq = {.via = "slack", .id_kind = "slack",
-				  .id = "U0ALICE", .text = "/incident late"};
+	struct isms_request rq = {.via = "slack",
+				  .id_kind = "slack",
+				  .id = "U0ALICE",
+				  .text = "/incident late"};
 
 	(void)state;
 	uv_loop_init(&loop);

@@ -4,12 +4,12 @@
 #include "../../gateway/tz.h"
 
 /* Expected instants computed independently (Python zoneinfo). */
-#define BERLIN_SPRING_0130Z 1774747800  /* 2026-03-29 01:30Z = 03:30 CEST */
-#define BERLIN_AUTUMN_CEST 1792888200   /* 2026-10-25 02:30 CEST = 00:30Z */
-#define NY_SPRING_0730Z 1772955000      /* 2026-03-08 03:30 EDT */
-#define NY_AUTUMN_EDT 1793511000        /* 2026-11-01 01:30 EDT = 05:30Z */
+#define BERLIN_SPRING_0130Z  1774747800 /* 2026-03-29 01:30Z = 03:30 CEST */
+#define BERLIN_AUTUMN_CEST   1792888200 /* 2026-10-25 02:30 CEST = 00:30Z */
+#define NY_SPRING_0730Z	     1772955000 /* 2026-03-08 03:30 EDT */
+#define NY_AUTUMN_EDT	     1793511000 /* 2026-11-01 01:30 EDT = 05:30Z */
 #define BERLIN_MON_0900_CEST 1774854000 /* 2026-03-30 09:00 = 07:00Z */
-#define BERLIN_MON_0900_CET 1774252800  /* 2026-03-23 09:00 = 08:00Z */
+#define BERLIN_MON_0900_CET  1774252800 /* 2026-03-23 09:00 = 08:00Z */
 
 static int64_t
 parse(const char *zone, const char *text)
@@ -78,10 +78,11 @@ static void
 test_parse_errors(void **state)
 {
 	static const char *bad[] = {
-	    "2026-02-30 10:00", "2026-1-05 10:00", "2026-01-05T10:00",
-	    "2026-01-05 24:00", "2026-01-05 10:60", "2026-01-05 10:00:00",
-	    "yesterday",        "",                "2026-13-01",
-	    " 2026-01-05 10:00",
+	    "2026-02-30 10:00", "2026-1-05 10:00",
+	    "2026-01-05T10:00", "2026-01-05 24:00",
+	    "2026-01-05 10:60", "2026-01-05 10:00:00",
+	    "yesterday",	"",
+	    "2026-13-01",	" 2026-01-05 10:00",
 	};
 	size_t i;
 	int64_t t;
@@ -92,8 +93,7 @@ test_parse_errors(void **state)
 	assert_int_equal(parse("UTC", "2026-01-05"), 1767571200);
 	assert_int_equal(parse("UTC", "2026-01-05 09:00"), 1767603600);
 	/* an unknown zone reads as UTC */
-	assert_int_equal(parse("Nowhere/Land", "2026-01-05 09:00"),
-			 1767603600);
+	assert_int_equal(parse("Nowhere/Land", "2026-01-05 09:00"), 1767603600);
 }
 
 static void
@@ -110,13 +110,13 @@ test_day_start(void **state)
 			     tz_day_start("Europe/Berlin", noon, 0),
 			 23 * 3600);
 	/* local dates: 00:30 in Berlin is still the previous day in UTC */
-	assert_int_equal(tz_day_number("Europe/Berlin",
-				       parse("Europe/Berlin",
-					     "2026-03-29 00:30")),
-			 1774742400 / 86400);
-	assert_int_equal(tz_day_number("UTC", parse("Europe/Berlin",
-						    "2026-03-29 00:30")),
-			 1774742400 / 86400 - 1);
+	assert_int_equal(
+	    tz_day_number("Europe/Berlin",
+			  parse("Europe/Berlin", "2026-03-29 00:30")),
+	    1774742400 / 86400);
+	assert_int_equal(
+	    tz_day_number("UTC", parse("Europe/Berlin", "2026-03-29 00:30")),
+	    1774742400 / 86400 - 1);
 	tz_format("Europe/Berlin", noon, out);
 	assert_string_equal(out, "2026-03-29 12:00 CEST");
 	tz_format("America/New_York", NY_AUTUMN_EDT + 3600, out);

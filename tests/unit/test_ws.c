@@ -28,15 +28,6 @@
 #include "../../gateway/ws.h"
 #include "netutil.h"
 
-
-
-
-
-
-
-
-
-
 /* ---- fixtures ---- */
 
 static struct peer g_peer;
@@ -86,12 +77,12 @@ struct rec {
 	char first[256], last[256];
 	size_t last_len;
 	char why[128];
-	char seq[64];		/* O = open, T = text, C = close */
+	char seq[64]; /* O = open, T = text, C = close */
 	/* scripted reactions */
 	const char *send_on_open;
 	int close_on_text;
 	int free_on_text;
-	int in_connect;		/* set while ws_connect runs */
+	int in_connect; /* set while ws_connect runs */
 };
 
 static void
@@ -115,8 +106,9 @@ on_open(void *arg, struct ws_conn *c)
 	r->opened++;
 	seq_add(r, 'O');
 	if (r->send_on_open)
-		assert_int_equal(ws_send_text(c, r->send_on_open,
-					      strlen(r->send_on_open)), 0);
+		assert_int_equal(
+		    ws_send_text(c, r->send_on_open, strlen(r->send_on_open)),
+		    0);
 }
 
 static void
@@ -134,13 +126,13 @@ on_text(void *arg, struct ws_conn *c, const char *msg, size_t len)
 	r->last_len = len;
 	if (r->close_on_text) {
 		ws_close(c);
-		ws_close(c);	/* idempotent */
+		ws_close(c); /* idempotent */
 		assert_int_equal(ws_send_text(c, "x", 1), -1);
 	}
 	if (r->free_on_text) {
 		ws_ctx_free(r->e->x);
 		r->e->x = NULL;
-		assert_int_equal(r->closed, 1);	/* synchronous */
+		assert_int_equal(r->closed, 1); /* synchronous */
 	}
 }
 
@@ -155,10 +147,10 @@ on_close(void *arg, struct ws_conn *c, const char *why)
 	r->closed++;
 	seq_add(r, 'C');
 	snprintf(r->why, sizeof(r->why), "%s", why);
-	ws_close(c);	/* harmless here */
+	ws_close(c); /* harmless here */
 }
 
-static const struct ws_cbs cbs = { on_open, on_text, on_close };
+static const struct ws_cbs cbs = {on_open, on_text, on_close};
 
 /* runs the loop until r got n messages (or closed, or ms elapsed) */
 static int
@@ -172,7 +164,7 @@ wait_texts(struct env *e, struct rec *r, int n, unsigned ms)
 }
 
 static void connect_rec(struct env *e, struct rec *r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void
 connect_rec(struct env *e, struct rec *r, const char *fmt, ...)
@@ -206,12 +198,12 @@ test_echo_and_close(void **state)
 	connect_rec(&e, &r, "ws://127.0.0.1:%d/echo", g_peer.port);
 	assert_int_equal(run_until(&e.loop, &r.texts, 3000), 0);
 	assert_string_equal(r.last, "hello");
-	assert_int_equal(ws_send_text(r.c, "", 0), 0);	/* empty message */
+	assert_int_equal(ws_send_text(r.c, "", 0), 0); /* empty message */
 	assert_int_equal(ws_send_text(r.c, "second", 6), 0);
 	assert_int_equal(wait_texts(&e, &r, 3, 3000), 0);
 	assert_string_equal(r.last, "second");
 	ws_close(r.c);
-	assert_int_equal(r.closed, 0);	/* not synchronous */
+	assert_int_equal(r.closed, 0); /* not synchronous */
 	assert_int_equal(run_until(&e.loop, &r.closed, 3000), 0);
 	assert_string_equal(r.why, "closed");
 	assert_string_equal(r.seq, "OTTTC");
@@ -310,7 +302,7 @@ test_ping_binary_cap(void **state)
 	r1.send_on_open = "ping";
 	connect_rec(&e, &r1, "ws://127.0.0.1:%d/", g_peer.port);
 	assert_int_equal(run_until(&e.loop, &r1.texts, 3000), 0);
-	assert_string_equal(r1.last, "pong-ok");	/* lws answered */
+	assert_string_equal(r1.last, "pong-ok"); /* lws answered */
 	assert_int_equal(ws_send_text(r1.c, "binary", 6), 0);
 	assert_int_equal(run_until(&e.loop, &r1.closed, 300), -1);
 	assert_int_equal(r1.texts, 2);
@@ -465,7 +457,7 @@ static void
 test_wss(void **state)
 {
 	char dir[] = "/tmp/ws_tls_XXXXXX", cert[128], key[128];
-	struct peer tp = { 0 };
+	struct peer tp = {0};
 	struct env e;
 	struct rec r, bad;
 
@@ -541,7 +533,7 @@ test_close_while_connecting(void **state)
 	memset(&r2, 0, sizeof(r2));
 	connect_rec(&e, &r2, "ws://127.0.0.1:%d/hang", g_peer.port);
 	assert_int_equal(ws_send_text(r1.c, "queued", 6), 0);
-	run_until(&e.loop, &never, 300);	/* TCP up, no 101 yet */
+	run_until(&e.loop, &never, 300); /* TCP up, no 101 yet */
 	assert_int_equal(r1.opened + r1.closed + r2.opened + r2.closed, 0);
 	ws_close(r1.c);
 	assert_int_equal(run_until(&e.loop, &r1.closed, 3000), 0);
@@ -556,17 +548,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ctx_cycles),
-		cmocka_unit_test(test_close_while_connecting),
-		cmocka_unit_test(test_echo_and_close),
-		cmocka_unit_test(test_path_query_and_early_send),
-		cmocka_unit_test(test_fragmented_and_large),
-		cmocka_unit_test(test_server_close_and_drop),
-		cmocka_unit_test(test_ping_binary_cap),
-		cmocka_unit_test(test_close_in_callback),
-		cmocka_unit_test(test_ctx_free_in_callback),
-		cmocka_unit_test(test_failures),
-		cmocka_unit_test(test_wss),
+	    cmocka_unit_test(test_ctx_cycles),
+	    cmocka_unit_test(test_close_while_connecting),
+	    cmocka_unit_test(test_echo_and_close),
+	    cmocka_unit_test(test_path_query_and_early_send),
+	    cmocka_unit_test(test_fragmented_and_large),
+	    cmocka_unit_test(test_server_close_and_drop),
+	    cmocka_unit_test(test_ping_binary_cap),
+	    cmocka_unit_test(test_close_in_callback),
+	    cmocka_unit_test(test_ctx_free_in_callback),
+	    cmocka_unit_test(test_failures),
+	    cmocka_unit_test(test_wss),
 	};
 
 	return cmocka_run_group_tests_name("ws", tests, group_setup,

@@ -94,8 +94,8 @@ __attribute__((unused)) static const char *
 as(struct tenv *t, const char *handle, const char *text, int *ok)
 {
 	static char out[8192];
-	struct isms_request rq = {.via = "console", .id_kind = "handle",
-				  .id = handle, .text = text};
+	struct isms_request rq = {
+	    .via = "console", .id_kind = "handle", .id = handle, .text = text};
 	struct isms_reply rp = {0};
 	int rc = cmd_run(t->st, &t->cfg, &rq, &rp);
 
