@@ -66,7 +66,7 @@ struct mx {
 	uv_timer_t job_timer; /* next send */
 	struct mx_job *jobs;  /* queued, not in flight */
 	struct mx_name *dm_busy;
-	struct mx_pair *direct_todo; /* m.direct additions not yet written */
+	struct mx_pair *direct_pending; /* m.direct additions not yet written */
 	int direct_busy;
 };
 
@@ -763,7 +763,7 @@ say(struct mx *mx, const char *room, const char *event_id, const char *text,
 /*
  * The bot's m.direct lists its DM rooms. Updates are read-modify-write of
  * one document, so they run one at a time: additions queue in
- * mx->direct_todo and the next round merges all of them.
+ * mx->direct_pending and the next round merges all of them.
  */
 static void direct_sync(struct mx *mx);
 
@@ -823,7 +823,7 @@ static void
 direct_got(struct mx *mx, void *arg, const struct mx_res *r)
 {
 	json_t *content = NULL;
-	struct mx_pair *p, *todo;
+	struct mx_pair *p, *batch;
 	char *path = NULL;
 	int changed = 0;
 
@@ -840,11 +840,11 @@ direct_got(struct mx *mx, void *arg, const struct mx_res *r)
 		mx->direct_busy = 0;
 		return;
 	}
-	todo = mx->direct_todo;
-	mx->direct_todo = NULL;
-	for (p = todo; p != NULL; p = p->next)
+	batch = mx->direct_pending;
+	mx->direct_pending = NULL;
+	for (p = batch; p != NULL; p = p->next)
 		changed |= direct_add(content, p->user, p->room);
-	pairs_free(todo);
+	pairs_free(batch);
 	path = direct_path(mx);
 	if (!changed || mx_call(mx, "PUT", path, content, MX_REQ_TIMEOUT_MS,
 				direct_put, NULL) < 0)
@@ -858,7 +858,7 @@ direct_sync(struct mx *mx)
 {
 	char *path;
 
-	if (mx->stopped || mx->direct_busy || mx->direct_todo == NULL)
+	if (mx->stopped || mx->direct_busy || mx->direct_pending == NULL)
 		return;
 	path = direct_path(mx);
 	mx->direct_busy = mx_call(mx, "GET", path, NULL, MX_REQ_TIMEOUT_MS,
@@ -874,8 +874,8 @@ direct_update(struct mx *mx, const char *user, const char *room)
 
 	p->user = xstrdup(user);
 	p->room = xstrdup(room);
-	p->next = mx->direct_todo;
-	mx->direct_todo = p;
+	p->next = mx->direct_pending;
+	mx->direct_pending = p;
 	direct_sync(mx);
 }
 
@@ -1439,7 +1439,7 @@ matrix_free(void *state)
 		free(n->user);
 		free(n);
 	}
-	pairs_free(mx->direct_todo);
+	pairs_free(mx->direct_pending);
 	free(mx->hs);
 	free(mx->self);
 	free(mx->token);

@@ -41,13 +41,13 @@ due_phase(const struct cmd_ctx *ctx, struct nudge *n, int64_t at,
 
 /*
  * Composes and sends one nudge about a dated item: "<noun> due on <date>:
- * <what>" ahead, "<noun> overdue (due <date>): <what>" after; todo says
+ * <what>" ahead, "<noun> overdue (due <date>): <what>" after; advice says
  * how to deal with it. 0 or -1.
  */
 static int
 due_send(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 	 enum due_phase ph, const struct person *to, int64_t shown,
-	 const char *noun, const char *what, const char *todo)
+	 const char *noun, const char *what, const char *advice)
 {
 	char date[16], *subject, *body;
 	int rc;
@@ -60,7 +60,7 @@ due_send(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 	else
 		subject =
 		    xasprintf("%s overdue (due %s): %s", noun, date, what);
-	body = xasprintf("%s\n\n%s", subject, todo);
+	body = xasprintf("%s\n\n%s", subject, advice);
 	rc = nudge_send(ctx, w, n, to, subject, body, NULL);
 	free(subject);
 	free(body);
@@ -84,7 +84,7 @@ due_person(struct cmd_ctx *ctx, int64_t id, struct person *p)
 static int
 due_managers(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 	     enum due_phase ph, int64_t shown, const char *noun,
-	     const char *what, const char *todo)
+	     const char *what, const char *advice)
 {
 	int64_t *ids;
 	size_t k, cnt;
@@ -100,9 +100,10 @@ due_managers(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 	for (k = 0; k < cnt && rc == 0; k++) {
 		struct person p;
 
-		rc = store_person_by_id(ctx->st, ids[k], &p) == 1
-			 ? due_send(ctx, w, n, ph, &p, shown, noun, what, todo)
-			 : -1;
+		rc =
+		    store_person_by_id(ctx->st, ids[k], &p) == 1
+			? due_send(ctx, w, n, ph, &p, shown, noun, what, advice)
+			: -1;
 	}
 	free(ids);
 	return rc;
@@ -111,7 +112,7 @@ due_managers(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 /*
  * Items with an owner and a date: rows of (id, owner_id, at) from sql
  * (bound ?1: the end of the announcement window). describe fills what and
- * todo for one item. 0 or -1.
+ * advice for one item. 0 or -1.
  */
 struct due_kind {
 	const char *kind;   /* ledger kind */
@@ -120,7 +121,7 @@ struct due_kind {
 	const char *sql;
 	int ahead_days;
 	int (*describe)(struct cmd_ctx *ctx, int64_t id, char *what,
-			size_t wlen, char **todo);
+			size_t wlen, char **advice);
 };
 
 static int
@@ -139,7 +140,7 @@ due_owned(struct cmd_ctx *ctx, struct tz_work *w, const struct due_kind *k)
 		struct nudge nd = {.kind = k->kind};
 		struct person to;
 		enum due_phase ph;
-		char obj[32], period[48], what[320], *todo = NULL;
+		char obj[32], period[48], what[320], *advice = NULL;
 
 		snprintf(obj, sizeof(obj), "%s-%lld", k->prefix,
 			 (long long)rows[3 * i]);
@@ -154,11 +155,11 @@ due_owned(struct cmd_ctx *ctx, struct tz_work *w, const struct due_kind *k)
 		rc = nudge_ready(ctx, w, &nd, &to);
 		if (rc <= 0)
 			continue;
-		rc = k->describe(ctx, rows[3 * i], what, sizeof(what), &todo);
+		rc = k->describe(ctx, rows[3 * i], what, sizeof(what), &advice);
 		if (rc == 0)
 			rc = due_send(ctx, w, &nd, ph, &to, rows[3 * i + 2],
-				      k->noun, what, todo);
-		free(todo);
+				      k->noun, what, advice);
+		free(advice);
 	}
 	free(rows);
 	return rc < 0 ? -1 : 0;
@@ -167,7 +168,7 @@ due_owned(struct cmd_ctx *ctx, struct tz_work *w, const struct due_kind *k)
 /* "RSK-3 [high] Title" and what to do about its review. */
 static int
 risk_describe(struct cmd_ctx *ctx, int64_t id, char *what, size_t wlen,
-	      char **todo)
+	      char **advice)
 {
 	sqlite3_stmt *s = db_prepare(ctx->st,
 				     "SELECT level, title FROM risks WHERE "
@@ -181,19 +182,20 @@ risk_describe(struct cmd_ctx *ctx, int64_t id, char *what, size_t wlen,
 	snprintf(what, wlen, "RSK-%lld [%s] %s", (long long)id, db_col(s, 0),
 		 db_col(s, 1));
 	db_finish(ctx->st, s);
-	*todo = xasprintf("You own this risk. Check its likelihood, impact and "
-			  "treatment, then record the review with /isms risk "
-			  "update RSK-%lld likelihood=.. impact=.. (this sets "
-			  "the next review date: 12 months for low and "
-			  "medium, 6 for high, 3 for critical). Details: "
-			  "/isms risk show RSK-%lld",
-			  (long long)id, (long long)id);
+	*advice =
+	    xasprintf("You own this risk. Check its likelihood, impact and "
+		      "treatment, then record the review with /isms risk "
+		      "update RSK-%lld likelihood=.. impact=.. (this sets "
+		      "the next review date: 12 months for low and "
+		      "medium, 6 for high, 3 for critical). Details: "
+		      "/isms risk show RSK-%lld",
+		      (long long)id, (long long)id);
 	return 0;
 }
 
 static int
 doc_describe(struct cmd_ctx *ctx, int64_t id, char *what, size_t wlen,
-	     char **todo)
+	     char **advice)
 {
 	sqlite3_stmt *s = db_prepare(ctx->st,
 				     "SELECT title, review_every, "
@@ -205,18 +207,18 @@ doc_describe(struct cmd_ctx *ctx, int64_t id, char *what, size_t wlen,
 		return -1;
 	}
 	snprintf(what, wlen, "DOC-%lld %s", (long long)id, db_col(s, 0));
-	*todo = xasprintf("You own this document (reviewed every %s%s%s). "
-			  "Review it and record that with /isms doc reviewed "
-			  "DOC-%lld",
-			  db_col(s, 1), *db_col(s, 2) ? "; " : "", db_col(s, 2),
-			  (long long)id);
+	*advice = xasprintf("You own this document (reviewed every %s%s%s). "
+			    "Review it and record that with /isms doc reviewed "
+			    "DOC-%lld",
+			    db_col(s, 1), *db_col(s, 2) ? "; " : "",
+			    db_col(s, 2), (long long)id);
 	db_finish(ctx->st, s);
 	return 0;
 }
 
 static int
 audit_describe(struct cmd_ctx *ctx, int64_t id, char *what, size_t wlen,
-	       char **todo)
+	       char **advice)
 {
 	char *scope =
 	    db_text(ctx->st, "SELECT scope FROM audits WHERE id = ?", "i", id);
@@ -225,10 +227,11 @@ audit_describe(struct cmd_ctx *ctx, int64_t id, char *what, size_t wlen,
 		return -1;
 	snprintf(what, wlen, "AUD-%lld %s", (long long)id, scope);
 	free(scope);
-	*todo = xasprintf("You are the auditor of this internal audit. Record "
-			  "findings with /isms audit finding AUD-%lld "
-			  "major|minor|observation|opportunity <text>",
-			  (long long)id);
+	*advice =
+	    xasprintf("You are the auditor of this internal audit. Record "
+		      "findings with /isms audit finding AUD-%lld "
+		      "major|minor|observation|opportunity <text>",
+		      (long long)id);
 	return 0;
 }
 
@@ -349,7 +352,7 @@ due_job_assessment(struct cmd_ctx *ctx, struct tz_work *w)
 {
 	struct nudge nd = {.kind = "risk.assessment", .object = "org"};
 	int64_t start, epoch, total = 0, overdue = 0, stale = 0;
-	char key[16], year[8], *todo;
+	char key[16], year[8], *advice;
 	int rc;
 
 	if (nudge_period(ctx, "1y", &start, key) != 1 ||
@@ -368,17 +371,18 @@ due_job_assessment(struct cmd_ctx *ctx, struct tz_work *w)
 		   "SELECT COUNT(*) FROM risks WHERE updated_at < ?", "i",
 		   ctx->now - 365LL * DAY) < 0)
 		return -1;
-	todo = xasprintf("The register holds %lld risk%s; %lld %s overdue for "
-			 "review and %lld %s not been re-assessed for a year. "
-			 "Go through the assets, threats and risks with the "
-			 "risk owners (/isms risk list, /isms risk update), "
-			 "and record new risks with /isms risk add.",
-			 (long long)total, total == 1 ? "" : "s",
-			 (long long)overdue, overdue == 1 ? "is" : "are",
-			 (long long)stale, stale == 1 ? "has" : "have");
+	advice =
+	    xasprintf("The register holds %lld risk%s; %lld %s overdue for "
+		      "review and %lld %s not been re-assessed for a year. "
+		      "Go through the assets, threats and risks with the "
+		      "risk owners (/isms risk list, /isms risk update), "
+		      "and record new risks with /isms risk add.",
+		      (long long)total, total == 1 ? "" : "s",
+		      (long long)overdue, overdue == 1 ? "is" : "are",
+		      (long long)stale, stale == 1 ? "has" : "have");
 	rc = due_managers(ctx, w, &nd, DUE_NOTE, start,
-			  "Annual risk assessment", year, todo);
-	free(todo);
+			  "Annual risk assessment", year, advice);
+	free(advice);
 	return rc;
 }
 
@@ -404,7 +408,7 @@ due_job_management_review(struct cmd_ctx *ctx, struct tz_work *w)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++) {
 		struct nudge nd = {.kind = "review.planned"};
-		char obj[32], period[48], *todo;
+		char obj[32], period[48], *advice;
 		enum due_phase ph;
 
 		snprintf(obj, sizeof(obj), "MR-%lld", (long long)rows[2 * i]);
@@ -413,7 +417,7 @@ due_job_management_review(struct cmd_ctx *ctx, struct tz_work *w)
 			       period, sizeof(period));
 		if (ph == DUE_NOT_YET)
 			continue;
-		todo = xasprintf(
+		advice = xasprintf(
 		    ph == DUE_AHEAD ? "The inputs are compiled for you: /isms "
 				      "review show %s. Record the decisions "
 				      "with /isms review record %s <decisions>."
@@ -422,8 +426,8 @@ due_job_management_review(struct cmd_ctx *ctx, struct tz_work *w)
 				      "review show %s).",
 		    obj, obj);
 		rc = due_managers(ctx, w, &nd, ph, rows[2 * i + 1],
-				  "Management review", obj, todo);
-		free(todo);
+				  "Management review", obj, advice);
+		free(advice);
 	}
 	free(rows);
 	if (rc < 0 || n > 0)
@@ -508,7 +512,7 @@ action_nudge(struct cmd_ctx *ctx, struct tz_work *w, int64_t id,
 	struct nudge nd = {.kind = "action.due"};
 	struct person owner, mgr;
 	enum due_phase ph;
-	char obj[32], period[48], date[16], what[320], *text, *todo;
+	char obj[32], period[48], date[16], what[320], *text, *advice;
 	int rc;
 
 	if (due_person(ctx, owner_id, &owner) != 1)
@@ -524,12 +528,12 @@ action_nudge(struct cmd_ctx *ctx, struct tz_work *w, int64_t id,
 	if (text == NULL)
 		return -1;
 	snprintf(what, sizeof(what), "%s %.200s", obj, text);
-	todo = xasprintf("You own this corrective action. When it is done, "
-			 "record the evidence with /isms action done %s "
-			 "<evidence>.",
-			 obj);
-	rc = due_send(ctx, w, &nd, ph, &owner, due_at, "Action", what, todo);
-	free(todo);
+	advice = xasprintf("You own this corrective action. When it is done, "
+			   "record the evidence with /isms action done %s "
+			   "<evidence>.",
+			   obj);
+	rc = due_send(ctx, w, &nd, ph, &owner, due_at, "Action", what, advice);
+	free(advice);
 	if (rc < 0 || ctx->now < escalate_at)
 		goto out;
 	switch (nudge_escalation_target(ctx, &owner, owner.id, 0, &mgr)) {

@@ -45,7 +45,7 @@ def main():
     a = ap.parse_args()
     secret = open(a.secret_file, "rb").read().strip()
     lock = threading.Lock()
-    todo = list(range(a.count))
+    pending = list(range(a.count))
     acked, with_id, lat = {}, set(), []
     errors = {"connect": 0, "status": 0}
     stop_at = time.time() + a.deadline
@@ -54,9 +54,9 @@ def main():
         conn = None
         while True:
             with lock:
-                if not todo:
+                if not pending:
                     return
-                k = todo.pop()
+                k = pending.pop()
             body = body_for(k, a.prefix)
             while time.time() < stop_at:
                 try:
