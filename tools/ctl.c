@@ -147,6 +147,53 @@ ctl_report(struct store *st, const struct config *cfg, int argc, char **argv)
 	return rc < 0 ? 1 : 0;
 }
 
+/*
+ * outbox-retry: failed deliveries go back to pending, and messages no
+ * transport reached are routed again (after a token was fixed, an address
+ * corrected or a transport enabled). A running daemon picks them up.
+ */
+static int
+ctl_outbox_retry(struct store *st, const struct config *cfg, int argc,
+		 char **argv)
+{
+	char details[96];
+	int retried, rerouted;
+
+	(void)cfg;
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: ismsctl outbox-retry\n");
+		return 2;
+	}
+	if (store_begin(st) < 0)
+		return 1;
+	retried = db_exec(st,
+			  "UPDATE outbox_delivery SET status = 'pending', "
+			  "attempts = 0, next_at = 0 WHERE status = 'failed' "
+			  "AND transport != 'none'",
+			  NULL);
+	rerouted = db_exec(st,
+			   "UPDATE outbox SET routed = 0 WHERE id IN (SELECT "
+			   "outbox_id FROM outbox_delivery WHERE transport = "
+			   "'none')",
+			   NULL);
+	snprintf(details, sizeof(details), "{\"retried\":%d,\"rerouted\":%d}",
+		 retried, rerouted);
+	if (retried < 0 || rerouted < 0 ||
+	    db_exec(st, "DELETE FROM outbox_delivery WHERE transport = 'none'",
+		    NULL) < 0 ||
+	    store_audit(st, "ismsctl", "outbox.retry", "outbox", details) < 0 ||
+	    store_commit(st) < 0) {
+		store_rollback(st);
+		fprintf(stderr, "ismsctl: cannot requeue: %s\n", db_errmsg(st));
+		return 1;
+	}
+	printf("requeued %d failed deliveries; %d messages will be routed "
+	       "again\n",
+	       retried, rerouted);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(struct store *st, const struct config *cfg, int argc,
@@ -161,6 +208,8 @@ static const struct {
      "run-scheduler [--now \"YYYY-MM-DD HH:MM\"]  one scheduler pass as of "
      "that time\n                                (read in [org] timezone; "
      "-c FILE for the configuration)"},
+    {"outbox-retry", ctl_outbox_retry,
+     "outbox-retry                  send failed messages again"},
     {NULL, NULL, NULL},
 };
 
