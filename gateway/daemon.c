@@ -82,51 +82,54 @@ kind_fans_out(const char *kind)
 static void
 outbox_route(struct gw *gw)
 {
+	/* what routing needs of a message, read once with the batch */
+	struct route {
+		int64_t id, person_id;
+		int fans_out;
+		char *address;
+	} rows[OUTBOX_BATCH];
 	struct store *st = gw->st;
 	sqlite3_stmt *s;
-	int64_t ids[OUTBOX_BATCH];
 	size_t n = 0, i, k;
 
 	s = db_prepare(st,
-		       "SELECT id FROM outbox WHERE routed = 0 ORDER BY id "
-		       "LIMIT ?",
+		       "SELECT id, COALESCE(person_id, 0), kind, address "
+		       "FROM outbox WHERE routed = 0 ORDER BY id LIMIT ?",
 		       "i", (int64_t)OUTBOX_BATCH);
 	if (s == NULL)
 		return;
-	while (sqlite3_step(s) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(s, 0);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		rows[n].id = sqlite3_column_int64(s, 0);
+		rows[n].person_id = sqlite3_column_int64(s, 1);
+		rows[n].fans_out = kind_fans_out(db_col(s, 2));
+		rows[n].address = sqlite3_column_type(s, 3) == SQLITE_NULL
+				      ? NULL
+				      : xstrdup(db_col(s, 3));
+		n++;
+	}
 	db_finish(st, s);
 	if (n == 0 || store_begin(st) < 0)
-		return;
+		goto out;
 	for (i = 0; i < n; i++) {
 		struct person p, *pp = NULL;
-		int64_t pid = 0;
-		char *kind = NULL, *address = NULL;
 		int routed = 0;
 
-		db_int(st, &pid,
-		       "SELECT COALESCE(person_id, 0) FROM outbox "
-		       "WHERE id = ?",
-		       "i", ids[i]);
-		kind = db_text(st, "SELECT kind FROM outbox WHERE id = ?", "i",
-			       ids[i]);
-		address = db_text(st, "SELECT address FROM outbox WHERE id = ?",
-				  "i", ids[i]);
-		if (pid > 0 && store_person_by_id(st, pid, &p) == 1)
+		if (rows[i].person_id > 0 &&
+		    store_person_by_id(st, rows[i].person_id, &p) == 1)
 			pp = &p;
 		for (k = 0; k < gw->nadapters; k++) {
 			struct gw_adapter *a = &gw->adapters[k];
 
 			if (!a->running ||
-			    !a->ops->reaches(a->state, pp, address))
+			    !a->ops->reaches(a->state, pp, rows[i].address))
 				continue;
 			if (db_exec(st,
 				    "INSERT OR IGNORE INTO outbox_delivery("
 				    "outbox_id, transport) VALUES (?, ?)",
-				    "it", ids[i], a->ops->name) < 0)
+				    "it", rows[i].id, a->ops->name) < 0)
 				goto fail;
 			routed++;
-			if (kind == NULL || !kind_fans_out(kind))
+			if (!rows[i].fans_out)
 				break;
 		}
 		if (routed == 0 &&
@@ -135,22 +138,20 @@ outbox_route(struct gw *gw)
 			    "transport, status, last_error) VALUES (?, 'none', "
 			    "'failed', 'no enabled transport reaches the "
 			    "recipient')",
-			    "i", ids[i]) < 0)
+			    "i", rows[i].id) < 0)
 			goto fail;
-		free(kind);
-		free(address);
 		if (db_exec(st, "UPDATE outbox SET routed = 1 WHERE id = ?",
-			    "i", ids[i]) < 0)
+			    "i", rows[i].id) < 0)
 			goto fail;
-		continue;
-	fail:
-		free(kind);
-		free(address);
-		store_rollback(st);
-		return;
 	}
 	if (store_commit(st) < 0)
 		store_rollback(st);
+	goto out;
+fail:
+	store_rollback(st);
+out:
+	for (i = 0; i < n; i++)
+		free(rows[i].address);
 }
 
 static int
