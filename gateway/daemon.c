@@ -297,6 +297,29 @@ gw_delivery_done(struct gw *gw, int64_t delivery_id, enum send_result r,
 		gw_kick(gw);
 }
 
+/*
+ * A database restored from a backup holds its outbox until an operator
+ * runs "ismsctl outbox release": the original may have sent those
+ * messages already, or may still be running beside the copy.
+ */
+static int
+outbox_held(struct gw *gw)
+{
+	char *hold = store_setting(gw->st, "outbox_hold");
+	int held = hold != NULL;
+
+	if (held && !gw->outbox_held)
+		log_warn("outbox held: %s; nothing is delivered until "
+			 "\"ismsctl outbox release\" (after the original "
+			 "daemon is stopped)",
+			 hold);
+	else if (!held && gw->outbox_held)
+		log_info("outbox released; delivering");
+	gw->outbox_held = held;
+	free(hold);
+	return held;
+}
+
 static void
 outbox_tick(uv_timer_t *t)
 {
@@ -304,6 +327,11 @@ outbox_tick(uv_timer_t *t)
 
 	if (gw->stopping)
 		return;
+	if (outbox_held(gw)) {
+		uv_timer_start(&gw->outbox_timer, outbox_tick, OUTBOX_POLL_MS,
+			       0);
+		return;
+	}
 	outbox_route(gw);
 	outbox_deliver(gw);
 	uv_timer_start(&gw->outbox_timer, outbox_tick, OUTBOX_POLL_MS, 0);
@@ -453,7 +481,7 @@ gw_run(const char *config_path)
 	uv_loop_t loop;
 	char err[512];
 	size_t i;
-	int rc = 1;
+	int rc = 1, missing;
 
 	if (config_load(&gw->cfg, config_path, &e) < 0) {
 		fputs(buf_str(&e.text), stderr);
@@ -481,9 +509,13 @@ gw_run(const char *config_path)
 		log_error("%s", err);
 		goto out;
 	}
-	gw->st = store_open(gw->cfg.store_path, err, sizeof(err));
-	if (gw->st == NULL) {
+	gw->st = store_open_mode(gw->cfg.store_path, STORE_EXISTING, &missing,
+				 err, sizeof(err));
+	if (gw->st == NULL ||
+	    store_lock_exclusive(gw->st, err, sizeof(err)) < 0) {
 		log_error("%s", err);
+		if (gw->st == NULL && missing)
+			rc = 2;
 		goto out;
 	}
 	uv_loop_init(&loop);

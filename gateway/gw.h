@@ -38,6 +38,7 @@ struct gw {
 	uv_signal_t sig_term, sig_int, sig_hup;
 	int64_t inflight[GW_MAX_INFLIGHT]; /* delivery ids being sent */
 	int stopping;
+	int outbox_held;    /* a restored copy: delivery waits for a release */
 	int64_t sched_last; /* minute of the last scheduler pass */
 };
 

@@ -55,7 +55,7 @@ run_console(const char *db, const char *handle, const char *cfile)
 	struct config_errors e = {0};
 	struct store *st;
 	char err[512];
-	int rc;
+	int rc, missing;
 
 	if (cfile != NULL) {
 		if (config_load(&cfg, cfile, &e) < 0) {
@@ -71,11 +71,11 @@ run_console(const char *db, const char *handle, const char *cfile)
 	}
 	buf_free(&e.text);
 	log_set_level(LOG_WARN);
-	st = store_open(db, err, sizeof(err));
+	st = store_open_mode(db, STORE_EXISTING, &missing, err, sizeof(err));
 	if (st == NULL) {
 		fprintf(stderr, "ismsd: %s\n", err);
 		config_free(&cfg);
-		return 1;
+		return missing ? 2 : 1;
 	}
 	rc = console_run(st, &cfg, handle, stdin, stdout, isatty(0));
 	store_close(st);

@@ -87,7 +87,8 @@ static const struct {
      "strftime('%Y-%m-%dT%H:%M:%SZ', a.created_at, 'unixepoch') AS created "
      "FROM assets a JOIN people p ON p.id = a.owner_id ORDER BY a.id"},
     {"staff", "SELECT handle, name, COALESCE(email, '') AS email, "
-	      "COALESCE(team, '') AS team, roles FROM people WHERE active "
+	      "COALESCE(team, '') AS team, role_names(roles) AS roles FROM "
+	      "people WHERE active "
 	      "ORDER BY handle"},
 };
 

@@ -4,6 +4,8 @@
  */
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
@@ -11,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../gateway/embedded.h"
 #include "../gateway/log.h"
@@ -240,15 +245,26 @@ db_col(sqlite3_stmt *s, int col)
 	return t ? (const char *)t : "";
 }
 
-static int
-store_migrate(struct store *st, char *err, size_t errlen)
+/*
+ * The schema version, checked against what this program knows and what
+ * the mode allows: the version, or -1 with err.
+ */
+static int64_t
+store_check_version(struct store *st, enum store_mode mode, char *err,
+		    size_t errlen)
 {
 	int64_t v = 0;
-	int i;
 
 	if (db_int(st, &v, "PRAGMA user_version", NULL) < 0) {
-		snprintf(err, errlen, "%s: cannot read schema version: %s",
+		snprintf(err, errlen, "%s: not a readable database: %s",
 			 st->path, sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if (v == 0 && mode != STORE_CREATE) {
+		snprintf(err, errlen,
+			 "%s: not an isms-gateway database (no schema; create "
+			 "one with \"ismsctl --db %s init\")",
+			 st->path, st->path);
 		return -1;
 	}
 	if (v > embedded_migrations_count) {
@@ -259,6 +275,18 @@ store_migrate(struct store *st, char *err, size_t errlen)
 			 st->path, (long long)v, embedded_migrations_count);
 		return -1;
 	}
+	return v;
+}
+
+static int
+store_migrate(struct store *st, char *err, size_t errlen)
+{
+	int64_t v = 0;
+	int i;
+
+	v = store_check_version(st, STORE_CREATE, err, errlen);
+	if (v < 0)
+		return -1;
 	for (i = (int)v; i < embedded_migrations_count; i++) {
 		char *msg = NULL;
 		char pragma[64];
@@ -291,22 +319,169 @@ fail:
 	return -1;
 }
 
+/*
+ * Checks that path names an existing SQLite file before SQLite is asked to
+ * open it (SQLite would create a missing one, and read a half-written one
+ * as far as it goes). 0, or -1 with err.
+ */
+static int
+store_check_file(const char *path, enum store_mode mode, char *err,
+		 size_t errlen)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[16], journal[4096];
+	struct stat sb;
+	ssize_t n;
+	int fd;
+
+	if (stat(path, &sb) < 0) {
+		if (errno == ENOENT)
+			snprintf(err, errlen,
+				 "%s: no such database (create it with "
+				 "\"ismsctl --db %s init\")",
+				 path, path);
+		else
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "%s: is a directory, not a database",
+			 path);
+		return -1;
+	}
+	if (sb.st_size == 0) {
+		snprintf(err, errlen,
+			 "%s: empty file, not an isms-gateway database", path);
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = read(fd, head, sizeof(head));
+	close(fd);
+	if (n != (ssize_t)sizeof(head) || memcmp(head, magic, 16) != 0) {
+		snprintf(err, errlen, "%s: not an SQLite database", path);
+		return -1;
+	}
+	/* a rollback journal left behind: a copy that was cut short */
+	snprintf(journal, sizeof(journal), "%s-journal", path);
+	if (mode == STORE_READONLY && stat(journal, &sb) == 0 &&
+	    sb.st_size > 0) {
+		snprintf(err, errlen,
+			 "%s: an unfinished write left %s beside it (a "
+			 "partial copy, or a program killed while writing); "
+			 "not read",
+			 path, journal);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * SQL function role_names(roles): the role bits as names separated by
+ * ';', as the staff CSV writes them (exports show roles by name).
+ */
+static void
+sql_role_names(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	char text[256];
+
+	(void)argc;
+	roles_format((unsigned)sqlite3_value_int64(argv[0]), text,
+		     sizeof(text));
+	for (char *p = text; *p; p++)
+		if (*p == ',')
+			*p = ';';
+	sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
+}
+
 struct store *
 store_open(const char *path, char *err, size_t errlen)
 {
+	return store_open_mode(path, STORE_CREATE, NULL, err, errlen);
+}
+
+int
+store_readonly(const struct store *st)
+{
+	return st->readonly;
+}
+
+int
+store_check_current(const struct store *st, char *err, size_t errlen)
+{
+	if (!st->readonly || st->schema >= embedded_migrations_count)
+		return 0;
+	snprintf(err, errlen,
+		 "%s: database schema version %lld is older than this "
+		 "program's (%d) and is not changed when only read; run "
+		 "\"ismsctl --db %s init\" on a copy to upgrade it",
+		 st->path, (long long)st->schema, embedded_migrations_count,
+		 st->path);
+	return -1;
+}
+
+struct store *
+store_open_mode(const char *path, enum store_mode mode, int *missing, char *err,
+		size_t errlen)
+{
 	struct store *st = xcalloc(1, sizeof(*st));
 	char *secret = NULL;
+	int flags = SQLITE_OPEN_READWRITE;
 
+	if (missing != NULL)
+		*missing = 0;
 	st->path = xstrdup(path);
 	st->now = store_wall_clock;
-	if (sqlite3_open_v2(path, &st->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-			    NULL) != SQLITE_OK) {
+	st->lock_fd = -1;
+	if (mode == STORE_CREATE)
+		flags |= SQLITE_OPEN_CREATE;
+	else if (strcmp(path, ":memory:") != 0 &&
+		 store_check_file(path, mode, err, errlen) < 0) {
+		if (missing != NULL)
+			*missing = 1;
+		goto fail;
+	}
+	if (mode == STORE_READONLY) {
+		flags = SQLITE_OPEN_READONLY;
+		st->readonly = 1;
+	}
+	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open database: %s", path,
 			 st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, 10000);
+	sqlite3_create_function(st->db, "role_names", 1,
+				SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+				sql_role_names, NULL, NULL);
+	if (mode == STORE_READONLY) {
+		if (sqlite3_exec(st->db, "PRAGMA query_only=1", NULL, NULL,
+				 NULL) != SQLITE_OK ||
+		    (st->schema = store_check_version(st, mode, err, errlen)) <
+			0) {
+			if (missing != NULL)
+				*missing = 1;
+			goto fail;
+		}
+		return st;
+	}
+	if (sqlite3_db_readonly(st->db, "main") == 1) {
+		snprintf(err, errlen,
+			 "%s: the database is read-only for this user; it "
+			 "must be writable (the file and its directory, for "
+			 "the -wal and -shm files)",
+			 path);
+		goto fail;
+	}
+	if (mode == STORE_EXISTING &&
+	    store_check_version(st, mode, err, errlen) < 0) {
+		if (missing != NULL)
+			*missing = 1;
+		goto fail;
+	}
 	if (sqlite3_exec(st->db,
 			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 			 "PRAGMA foreign_keys=ON;",
@@ -346,6 +521,40 @@ fail:
 	return NULL;
 }
 
+int
+store_lock_exclusive(struct store *st, char *err, size_t errlen)
+{
+	char lock[4096], pid[32];
+	ssize_t n;
+
+	if (strcmp(st->path, ":memory:") == 0 || st->lock_fd >= 0)
+		return 0;
+	snprintf(lock, sizeof(lock), "%s.lock", st->path);
+	st->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (st->lock_fd < 0) {
+		snprintf(err, errlen, "%s: %s", lock, strerror(errno));
+		return -1;
+	}
+	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		n = read(st->lock_fd, pid, sizeof(pid) - 1);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		snprintf(err, errlen,
+			 "%s is in use by another ismsd%s%s%s (lock %s); one "
+			 "daemon per database",
+			 st->path, pid[0] ? " (pid " : "", pid,
+			 pid[0] ? ")" : "", lock);
+		close(st->lock_fd);
+		st->lock_fd = -1;
+		return -1;
+	}
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(st->lock_fd, 0) == 0 &&
+	    write(st->lock_fd, pid, strlen(pid)) < 0)
+		log_debug("%s: cannot record the pid", lock);
+	return 0;
+}
+
 void
 store_close(struct store *st)
 {
@@ -358,6 +567,8 @@ store_close(struct store *st)
 		free(st->cache[i].sql);
 	}
 	sqlite3_close(st->db);
+	if (st->lock_fd >= 0)
+		close(st->lock_fd); /* releases the lock */
 	free(st->path);
 	free(st);
 }
@@ -368,7 +579,8 @@ store_begin(struct store *st)
 	char sql[32];
 
 	if (st->depth == 0)
-		snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE");
+		snprintf(sql, sizeof(sql),
+			 st->readonly ? "BEGIN" : "BEGIN IMMEDIATE");
 	else
 		snprintf(sql, sizeof(sql), "SAVEPOINT sp%d", st->depth);
 	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
@@ -697,31 +909,169 @@ store_inbox_seen(struct store *st, const char *source, const char *id)
 	return rc == 0 ? 1 : 0;
 }
 
+/* fsync of a file or directory by name: 0 or -1 */
+static int
+fsync_path(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Marks the copy as restored-from-backup (its outbox waits for "ismsctl
+ * outbox release"), makes it a single file (rollback journal mode; WAL
+ * comes back when a daemon opens it) and checks it: the copy opens
+ * read-only, passes SQLite's quick_check and its audit chain verifies.
+ */
+static int
+backup_finish_copy(const char *tmp, const char *source, int64_t at, char *err,
+		   size_t errlen)
+{
+	struct store *copy = NULL;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *mark = NULL;
+	char hold[512], when[32], *ck = NULL;
+	int64_t rows, broken;
+	int rc = -1;
+
+	time_iso(at, when);
+	snprintf(hold, sizeof(hold), "this database is a backup of %s made %s",
+		 source, when);
+	/* the mark is the only write, made before the copy is verified */
+	if (sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE, NULL) !=
+		SQLITE_OK ||
+	    sqlite3_exec(db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL) !=
+		SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "INSERT INTO settings(key, value) VALUES "
+			       "('outbox_hold', ?) ON CONFLICT(key) DO UPDATE "
+			       "SET value = excluded.value",
+			       -1, &mark, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(mark, 1, hold, -1, SQLITE_TRANSIENT) !=
+		SQLITE_OK ||
+	    sqlite3_step(mark) != SQLITE_DONE) {
+		snprintf(err, errlen, "%s: cannot mark the copy: %s", tmp,
+			 db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	sqlite3_finalize(mark);
+	mark = NULL;
+	sqlite3_close(db);
+	db = NULL;
+	copy = store_open_mode(tmp, STORE_READONLY, NULL, err, errlen);
+	if (copy == NULL)
+		goto out;
+	ck = db_text(copy, "PRAGMA quick_check", NULL);
+	if (ck == NULL || strcmp(ck, "ok") != 0) {
+		snprintf(err, errlen,
+			 "%s: the copy fails its integrity check: %s", tmp,
+			 ck ? ck : db_errmsg(copy));
+		goto out;
+	}
+	broken = store_audit_verify(copy, &rows);
+	if (broken != 0) {
+		snprintf(err, errlen,
+			 "%s: the copy's audit chain does not verify (%lld)",
+			 tmp, (long long)broken);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(mark);
+	sqlite3_close(db);
+	free(ck);
+	store_close(copy);
+	return rc;
+}
+
 int
 store_backup(struct store *st, const char *path, char *err, size_t errlen)
 {
+	char tmp[4096], dir[4096], *slash;
 	sqlite3 *dst = NULL;
 	sqlite3_backup *b;
-	int rc = -1;
+	struct stat sb;
+	mode_t old;
+	int rc = -1, made = 0, step;
 
-	if (sqlite3_open(path, &dst) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(dst));
+	if (stat(path, &sb) == 0) {
+		snprintf(err, errlen, "%s: already exists; not overwritten",
+			 path);
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.partial-%ld", path, (long)getpid());
+	unlink(tmp);
+	/*
+	 * The backup API in one step copies every page under one read
+	 * transaction: writers go on (WAL), and unlike a step-wise copy a
+	 * write never restarts it. Files are created 0600: the copy holds
+	 * what the database holds.
+	 */
+	old = umask(077);
+	made = 1;
+	if (sqlite3_open_v2(tmp, &dst,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			    NULL) != SQLITE_OK) {
+		umask(old);
+		snprintf(err, errlen, "%s: %s", tmp,
+			 dst ? sqlite3_errmsg(dst) : "out of memory");
 		goto out;
 	}
+	umask(old);
 	b = sqlite3_backup_init(dst, "main", st->db, "main");
 	if (b == NULL) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(dst));
 		goto out;
 	}
-	while (sqlite3_backup_step(b, 256) == SQLITE_OK ||
-	       sqlite3_errcode(dst) == SQLITE_BUSY)
-		sqlite3_sleep(10);
-	if (sqlite3_backup_finish(b) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(dst));
+	step = sqlite3_backup_step(b, -1);
+	if (sqlite3_backup_finish(b) != SQLITE_OK || step != SQLITE_DONE) {
+		snprintf(err, errlen, "%s: %s", path,
+			 step == SQLITE_BUSY || step == SQLITE_LOCKED
+			     ? "the database is locked; try again"
+			     : sqlite3_errmsg(dst));
 		goto out;
 	}
+	if (sqlite3_close(dst) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", tmp, sqlite3_errmsg(dst));
+		goto out;
+	}
+	dst = NULL;
+	rc = -1;
+	if (chmod(tmp, 0600) < 0 ||
+	    backup_finish_copy(tmp, st->path, store_now(st), err, errlen) < 0)
+		goto out;
+	if (fsync_path(tmp, O_RDONLY) < 0 || rename(tmp, path) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	made = 0;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	fsync_path(dir, O_RDONLY | O_DIRECTORY);
 	rc = 0;
 out:
 	sqlite3_close(dst);
+	if (made) {
+		char side[4160];
+
+		unlink(tmp);
+		snprintf(side, sizeof(side), "%s-journal", tmp);
+		unlink(side);
+		snprintf(side, sizeof(side), "%s-wal", tmp);
+		unlink(side);
+		snprintf(side, sizeof(side), "%s-shm", tmp);
+		unlink(side);
+	}
 	return rc;
 }

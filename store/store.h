@@ -28,6 +28,9 @@ struct store {
 	int depth; /* open transactions: 1 = BEGIN, more = savepoints */
 	int64_t (*now)(void *arg); /* clock; tests and --now replace it */
 	void *now_arg;
+	int readonly;	/* opened with STORE_READONLY */
+	int lock_fd;	/* store_lock_exclusive's lock file, or -1 */
+	int64_t schema; /* STORE_READONLY: the file's schema version */
 };
 
 enum role {
@@ -53,10 +56,45 @@ struct person {
 };
 
 /*
- * Opens (creating if needed) and migrates. On error returns NULL and
- * writes a message for a person into err (size errlen).
+ * How a database is opened:
+ * STORE_CREATE   creates the file when missing, then migrates (init, tests)
+ * STORE_EXISTING the file must exist and be an isms database; migrates
+ *                (the daemon, the console, commands that write)
+ * STORE_READONLY the file must exist and be an isms database no newer than
+ *                this program; opened read-only: never created, migrated
+ *                or repaired (audit verify, backup, exports, report).
+ *                An older schema is opened as it is: audit verify and
+ *                backup read any version; store_check_current says
+ *                whether the rest may read it.
  */
+enum store_mode {
+	STORE_CREATE,
+	STORE_EXISTING,
+	STORE_READONLY,
+};
+
+/*
+ * Opens path in the given mode. On error returns NULL and writes a message
+ * for a person into err (size errlen); *missing (when not NULL) is set to
+ * 1 when the reason is that the file does not exist or is not a database
+ * (a usage error rather than a runtime failure).
+ */
+struct store *store_open_mode(const char *path, enum store_mode mode,
+			      int *missing, char *err, size_t errlen);
+/* store_open_mode(path, STORE_CREATE, NULL, err, errlen) */
 struct store *store_open(const char *path, char *err, size_t errlen);
+/* 1 when the store was opened read-only */
+int store_readonly(const struct store *st);
+/*
+ * 0 when the schema is this program's; -1 with err when a read-only store
+ * has an older schema (its tables may lack what a query asks for).
+ */
+int store_check_current(const struct store *st, char *err, size_t errlen);
+/*
+ * Takes the lock that allows one daemon per database (PATH.lock beside
+ * the file, held until store_close). 0, or -1 with err naming the holder.
+ */
+int store_lock_exclusive(struct store *st, char *err, size_t errlen);
 void store_close(struct store *st);
 int store_schema_version(void);
 

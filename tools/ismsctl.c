@@ -34,6 +34,8 @@ usage(FILE *fp)
 	    "chain\n"
 	    "  backup FILE                   online copy of the database\n"
 	    "  outbox [pending|failed|all]   messages and their delivery\n"
+	    "  outbox release                deliver a restored backup's "
+	    "outbox\n"
 	    "%s",
 	    export_names(), ctl_extra_usage());
 }
@@ -169,6 +171,32 @@ cmd_audit_verify(struct store *st)
 	return 0;
 }
 
+/* outbox release: a restored copy's outbox may be delivered again */
+static int
+cmd_outbox_release(struct store *st)
+{
+	char *hold = store_setting(st, "outbox_hold");
+
+	if (hold == NULL) {
+		printf("the outbox is not held\n");
+		return 0;
+	}
+	if (store_begin(st) < 0 ||
+	    db_exec(st, "DELETE FROM settings WHERE key = 'outbox_hold'",
+		    NULL) < 0 ||
+	    store_audit(st, "ismsctl", "outbox.release", "outbox", NULL) < 0 ||
+	    store_commit(st) < 0) {
+		store_rollback(st);
+		fprintf(stderr, "ismsctl: cannot release: %s\n", db_errmsg(st));
+		free(hold);
+		return 1;
+	}
+	printf("outbox released (%s); a running daemon delivers it now\n",
+	       hold);
+	free(hold);
+	return 0;
+}
+
 static int
 cmd_outbox(struct store *st, const char *which)
 {
@@ -207,6 +235,32 @@ cmd_outbox(struct store *st, const char *which)
 	return 0;
 }
 
+/*
+ * How a command opens the database: init creates it; commands that only
+ * read open it read-only and never create, migrate or repair it; the rest
+ * need an existing database.
+ */
+static enum store_mode
+open_mode(int argc, char **argv, int *current)
+{
+	*current = 1;
+	if (strcmp(argv[0], "init") == 0)
+		return STORE_CREATE;
+	if ((strcmp(argv[0], "audit") == 0 && argc >= 2 &&
+	     strcmp(argv[1], "verify") == 0) ||
+	    strcmp(argv[0], "backup") == 0) {
+		*current = 0; /* any schema version */
+		return STORE_READONLY;
+	}
+	if (strcmp(argv[0], "export") == 0 || strcmp(argv[0], "report") == 0 ||
+	    (strcmp(argv[0], "outbox") == 0 &&
+	     (argc < 2 || strcmp(argv[1], "release") != 0)) ||
+	    (strcmp(argv[0], "staff") == 0 && argc >= 2 &&
+	     strcmp(argv[1], "list") == 0))
+		return STORE_READONLY;
+	return STORE_EXISTING;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -222,7 +276,7 @@ main(int argc, char **argv)
 	const char *db = NULL, *cfile = NULL;
 	struct store *st = NULL;
 	char err[512];
-	int c, rc = 2;
+	int c, rc = 2, missing, current;
 
 	while ((c = getopt_long(argc, argv, "+d:c:hV", opts, NULL)) != -1) {
 		switch (c) {
@@ -263,10 +317,12 @@ main(int argc, char **argv)
 		goto out;
 	}
 	log_set_level(LOG_WARN);
-	st = store_open(db, err, sizeof(err));
-	if (st == NULL) {
+	st = store_open_mode(db, open_mode(argc, argv, &current), &missing, err,
+			     sizeof(err));
+	if (st == NULL ||
+	    (current && store_check_current(st, err, sizeof(err)) < 0)) {
 		fprintf(stderr, "ismsctl: %s\n", err);
-		rc = 1;
+		rc = st == NULL && !missing ? 1 : 2;
 		goto out;
 	}
 	if (strcmp(argv[0], "init") == 0 && argc == 1) {
@@ -286,6 +342,9 @@ main(int argc, char **argv)
 			printf("backup written to %s\n", argv[1]);
 			rc = 0;
 		}
+	} else if (strcmp(argv[0], "outbox") == 0 && argc == 2 &&
+		   strcmp(argv[1], "release") == 0) {
+		rc = cmd_outbox_release(st);
 	} else if (strcmp(argv[0], "outbox") == 0 && argc <= 2) {
 		rc = cmd_outbox(st, argc == 2 ? argv[1] : NULL);
 	} else if ((rc = ctl_extra(st, &cfg, argc, argv)) == -1) {
