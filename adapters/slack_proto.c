@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../config/config.h"
+
 #define SLACK_ID_MAX 256 /* envelope ids, event ids: generous */
 
 /* A member's string value, or NULL; borrowed from o. */
@@ -929,30 +931,5 @@ slack_api_classify(long http_status, json_t *body, const char **error)
 int
 slack_parse_listen(const char *s, char *host, size_t hostlen, int *port)
 {
-	const char *colon, *h = s;
-	size_t hl;
-	long p;
-
-	if (s == NULL)
-		return -1;
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-
-		if (close == NULL || close[1] != ':')
-			return -1;
-		h = s + 1;
-		hl = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL || memchr(s, ':', (size_t)(colon - s)))
-			return -1; /* a bare IPv6 literal needs brackets */
-		hl = (size_t)(colon - s);
-	}
-	if (hl == 0 || hl >= hostlen || parse_int(colon + 1, 0, 65535, &p) < 0)
-		return -1;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	*port = (int)p;
-	return 0;
+	return config_parse_listen(s, host, hostlen, port);
 }

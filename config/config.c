@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 
 #include "../gateway/log.h"
@@ -26,6 +27,7 @@ enum ctype {
 	CT_LEVELS,
 	CT_PERIOD,
 	CT_ZONE,
+	CT_LISTEN,
 };
 
 struct centry {
@@ -43,7 +45,11 @@ struct centry {
 
 static const struct centry config_table[] = {
     {"store", "path", CT_STR, OFF(store_path), "isms.db",
-     "SQLite database file (created on first start).", 0, 0, NULL},
+     "SQLite database file (made by \"ismsctl --db PATH init\").", 0, 0, NULL},
+    {"security", "allow_shared_secret_files", CT_BOOL,
+     OFF(allow_shared_secret_files), "false",
+     "Accept file: secrets readable by group or others (with a warning).", 0, 0,
+     NULL},
     {"org", "name", CT_STR, OFF(org_name), "Example Org",
      "Organisation name used in reports and mails.", 0, 0, NULL},
     {"org", "timezone", CT_ZONE, OFF(org_timezone), "UTC",
@@ -72,7 +78,7 @@ static const struct centry config_table[] = {
      "Bot token (xoxb-...).", 0, 0, NULL},
     {"slack", "signing_secret", CT_SECRET, OFF(slack_signing_secret), "",
      "Signing secret, HTTP mode only.", 0, 0, NULL},
-    {"slack", "listen", CT_STR, OFF(slack_listen), "127.0.0.1:3000",
+    {"slack", "listen", CT_LISTEN, OFF(slack_listen), "127.0.0.1:3000",
      "host:port for HTTP mode; requests arrive on /slack/events.", 0, 0, NULL},
     {"slack", "api_base", CT_STR, OFF(slack_api_base), "https://slack.com/api",
      "Web API base URL.", 0, 0, NULL},
@@ -279,11 +285,29 @@ static char *
 read_secret_file(const char *path, const char *name, int line, const char *key,
 		 struct config_errors *e)
 {
-	FILE *fp = fopen(path, "r");
+	FILE *fp;
 	struct buf b = {0};
+	struct stat sb;
 	char chunk[512];
 	size_t n;
 
+	if (stat(path, &sb) < 0) {
+		cerr(e, name, line, "%s: cannot read secret file %s: %s", key,
+		     path, strerror(errno));
+		return NULL;
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		cerr(e, name, line,
+		     "%s: secret file %s is a directory, not a file", key,
+		     path);
+		return NULL;
+	}
+	if (sb.st_mode & 077) {
+		/* judged once the whole file is read ([security] may follow) */
+		buf_printf(&e->shared, "%d\t%s\t%s\t%04o\n", line, key, path,
+			   (unsigned)(sb.st_mode & 0777));
+	}
+	fp = fopen(path, "r");
 	if (fp == NULL) {
 		cerr(e, name, line, "%s: cannot read secret file %s: %s", key,
 		     path, strerror(errno));
@@ -296,6 +320,41 @@ read_secret_file(const char *path, const char *name, int line, const char *key,
 	       (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
 		b.data[--b.len] = '\0';
 	return buf_steal(&b);
+}
+
+/*
+ * file: secrets readable by group or others: errors, or warnings with
+ * [security] allow_shared_secret_files = true.
+ */
+static void
+config_judge_shared(const struct config *cfg, const char *name,
+		    struct config_errors *e)
+{
+	char *list = buf_steal(&e->shared), *line, *save = NULL;
+
+	for (line = strtok_r(list, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char key[64], path[4096], mode[8];
+		int lineno;
+
+		if (sscanf(line, "%d\t%63[^\t]\t%4095[^\t]\t%7s", &lineno, key,
+			   path, mode) != 4)
+			continue;
+		if (cfg->allow_shared_secret_files) {
+			buf_printf(&e->text,
+				   "%s:%d: warning: %s: secret file %s is "
+				   "readable by group or others (mode %s)\n",
+				   name, lineno, key, path, mode);
+			e->warnings++;
+		} else {
+			cerr(e, name, lineno,
+			     "%s: secret file %s is readable by group or "
+			     "others (mode %s); chmod 600 it (or set "
+			     "[security] allow_shared_secret_files = true)",
+			     key, path, mode);
+		}
+	}
+	free(list);
 }
 
 /* Resolves env:NAME and file:/path; a literal stays as it is. */
@@ -334,6 +393,21 @@ config_set(struct config *cfg, const struct centry *ce, const char *v,
 		free(*sp);
 		*sp = xstrdup(v);
 		return 0;
+	case CT_LISTEN: {
+		char host[256];
+		int port;
+
+		if (config_parse_listen(v, host, sizeof(host), &port) < 0) {
+			cerr(e, name, line,
+			     "%s.%s: expected host:port or [ipv6]:port with a "
+			     "port from 0 to 65535, got \"%s\"",
+			     ce->section, ce->key, v);
+			return -1;
+		}
+		free(*sp);
+		*sp = xstrdup(v);
+		return 0;
+	}
 	case CT_SECRET: {
 		char *s = resolve_secret(v, name, line, ce->key, e);
 
@@ -441,6 +515,7 @@ config_defaults(struct config *cfg)
 			fatalx("built-in default %s.%s is invalid",
 			       config_table[i].section, config_table[i].key);
 	buf_free(&e.text);
+	buf_free(&e.shared);
 }
 
 static const struct centry *
@@ -523,15 +598,45 @@ config_require(const struct config *cfg, const char *name,
 }
 
 int
+config_parse_listen(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char *colon, *h = s;
+	size_t hl;
+	long p;
+
+	if (s == NULL)
+		return -1;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':')
+			return -1;
+		h = s + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL || memchr(s, ':', (size_t)(colon - s)))
+			return -1; /* a bare IPv6 literal needs brackets */
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= hostlen || parse_int(colon + 1, 0, 65535, &p) < 0)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (int)p;
+	return 0;
+}
+
+int
 config_load_string(struct config *cfg, const char *name, const char *text,
 		   struct config_errors *e)
 {
 	char *copy = xstrdup(text), *line, *save = NULL;
 	char section[64] = "";
 	int lineno = 0, before = e->count;
-	const char *p = copy;
+	int seen[ARRAY_LEN(config_table)] = {0}; /* line of each key */
 
-	(void)p;
 	for (line = copy; line != NULL; line = save) {
 		char *nl = strchr(line, '\n'), *s, *eq, *key, *val;
 		const struct centry *ce;
@@ -580,9 +685,17 @@ config_load_string(struct config *cfg, const char *name, const char *text,
 				     section, key);
 			continue;
 		}
+		if (seen[ce - config_table] > 0) {
+			cerr(e, name, lineno,
+			     "duplicate key %s.%s (first set on line %d)",
+			     ce->section, ce->key, seen[ce - config_table]);
+			continue;
+		}
+		seen[ce - config_table] = lineno;
 		config_set(cfg, ce, val, name, lineno, e);
 	}
 	free(copy);
+	config_judge_shared(cfg, name, e);
 	config_require(cfg, name, e);
 	return e->count > before ? -1 : 0;
 }
@@ -630,7 +743,7 @@ config_free(struct config *cfg)
 
 		if (ce->type == CT_STR || ce->type == CT_SECRET ||
 		    ce->type == CT_ENUM || ce->type == CT_PERIOD ||
-		    ce->type == CT_ZONE) {
+		    ce->type == CT_ZONE || ce->type == CT_LISTEN) {
 			char **sp = (char **)((char *)cfg + ce->off);
 
 			free(*sp);

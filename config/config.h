@@ -13,6 +13,7 @@ struct config {
 	char *path; /* the file it came from, or NULL for defaults */
 
 	char *store_path;
+	int allow_shared_secret_files; /* [security] */
 
 	char *org_name;
 	char *org_timezone;
@@ -72,6 +73,8 @@ struct config {
 struct config_errors {
 	struct buf text;
 	int count;
+	int warnings;	   /* lines in text that are warnings, not errors */
+	struct buf shared; /* internal: secret files to judge at the end */
 };
 
 /* Fills cfg with the defaults. cfg must be zeroed or freed before. */
@@ -90,6 +93,12 @@ int config_load_string(struct config *cfg, const char *name, const char *text,
 		       struct config_errors *errs);
 
 void config_free(struct config *cfg);
+
+/*
+ * host:port or [ipv6]:port, port 0-65535 (0: any free port). 0, or -1
+ * when malformed; host is written NUL-terminated.
+ */
+int config_parse_listen(const char *s, char *host, size_t hostlen, int *port);
 
 /* Writes the documented example (every key, its default and help). */
 void config_write_example(FILE *fp);

@@ -490,6 +490,8 @@ gw_run(const char *config_path)
 		free(gw);
 		return 2;
 	}
+	if (e.warnings)
+		fputs(buf_str(&e.text), stderr);
 	buf_free(&e.text);
 	gw->config_path = xstrdup(config_path);
 	if (log_level_parse(gw->cfg.log_level, &lv) == 0)

@@ -36,13 +36,13 @@ check_config(const char *path)
 	int rc;
 
 	rc = config_load(&cfg, path, &e);
-	if (rc < 0) {
-		fputs(buf_str(&e.text), stdout);
+	fputs(buf_str(&e.text), stdout);
+	if (rc < 0)
 		printf("%s: %d problem%s\n", path, e.count,
 		       e.count == 1 ? "" : "s");
-	} else {
-		printf("%s: configuration OK\n", path);
-	}
+	else
+		printf("%s: configuration OK%s\n", path,
+		       e.warnings ? " (with warnings)" : "");
 	buf_free(&e.text);
 	config_free(&cfg);
 	return rc < 0 ? 2 : 0;

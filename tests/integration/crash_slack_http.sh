@@ -25,6 +25,7 @@ start_fake
 register_staff config/demo/staff.csv
 PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 printf '%s\n' 9c1f0e7d2b4a6c8e0f1a3b5d7c9e2f4a >"$T/secret"
+chmod 600 "$T/secret"
 cat >"$T/ismsd.conf" <<EOC
 [store]
 path = $DB

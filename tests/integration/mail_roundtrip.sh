@@ -57,6 +57,7 @@ poll_seconds = 1
 EOF
 }
 printf 'isms-pass' >"$T/smtp.secret"
+chmod 600 "$T/smtp.secret"
 export ISMS_TEST_IMAP_PASSWORD=isms-pass
 write_conf false
 "$ISMSD" --check-config -c "$T/ismsd.conf" >/dev/null || fail "config refused"

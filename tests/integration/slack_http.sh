@@ -28,6 +28,7 @@ listen = $LISTEN
 api_base = $FAKE/api
 EOC
 printf '%s\n' "$SIGNING_SECRET" >"$T/secret"
+chmod 600 "$T/secret"
 start_ismsd "$T/ismsd.conf"
 wait_for grep -q "listening on http://" "$T/ismsd.err" || { cat "$T/ismsd.err"; fail "no listener"; }
 URL=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$T/ismsd.err")

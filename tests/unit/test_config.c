@@ -1,6 +1,9 @@
 /* Unit tests of the configuration reader. */
 #include "testutil.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 static int
 load(struct config *cfg, const char *text, struct config_errors *e)
 {
@@ -168,6 +171,98 @@ test_days_and_hours(void **state)
 	buf_free(&e.text);
 }
 
+/*
+ * Hygiene: a duplicate key names both lines, a secret file readable by
+ * others is an error (a warning when allowed), a directory is named, and
+ * listen addresses are checked as start-up checks them.
+ */
+static void
+test_hygiene(void **state)
+{
+	struct config cfg;
+	struct config_errors e = {0};
+	char dir[] = "/tmp/isms-cfg-XXXXXX", file[64], text[512];
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/secret", dir);
+	fd = open(file, O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "xoxb-shared\n", 12), 12);
+	close(fd);
+	assert_int_equal(chmod(file, 0644), 0);
+
+	assert_int_equal(
+	    load(&cfg, "[store]\npath = a.db\n\n[store]\npath = b.db\n", &e),
+	    -1);
+	assert_non_null(strstr(buf_str(&e.text),
+			       "t.conf:5: duplicate key store.path (first set "
+			       "on line 2)"));
+	config_free(&cfg);
+	buf_free(&e.text);
+	e.count = 0;
+
+	snprintf(text, sizeof(text),
+		 "[slack]\nenabled = true\nbot_token = file:%s\n"
+		 "app_token = file:%s\n",
+		 file, dir);
+	assert_int_equal(load(&cfg, text, &e), -1);
+	assert_non_null(
+	    strstr(buf_str(&e.text), "t.conf:3: bot_token: secret file"));
+	assert_non_null(strstr(buf_str(&e.text),
+			       "is readable by group or others (mode 0644)"));
+	assert_non_null(strstr(buf_str(&e.text), "is a directory"));
+	assert_null(strstr(buf_str(&e.text), "xoxb-shared"));
+	config_free(&cfg);
+	buf_free(&e.text);
+	e.count = 0;
+
+	/* allowed: a warning, and the [security] line may come after */
+	snprintf(text, sizeof(text),
+		 "[slack]\nenabled = true\nbot_token = file:%s\n"
+		 "app_token = xapp-1\n[security]\n"
+		 "allow_shared_secret_files = true\n",
+		 file);
+	assert_int_equal(load(&cfg, text, &e), 0);
+	assert_int_equal(e.warnings, 1);
+	assert_non_null(strstr(buf_str(&e.text), "t.conf:3: warning:"));
+	assert_string_equal(cfg.slack_bot_token, "xoxb-shared");
+	config_free(&cfg);
+	buf_free(&e.text);
+	e = (struct config_errors){0};
+
+	assert_int_equal(chmod(file, 0600), 0);
+	snprintf(text, sizeof(text),
+		 "[slack]\nenabled = true\nbot_token = file:%s\n"
+		 "app_token = xapp-1\n",
+		 file);
+	assert_int_equal(load(&cfg, text, &e), 0);
+	assert_int_equal(e.warnings, 0);
+	config_free(&cfg);
+	buf_free(&e.text);
+
+	assert_int_equal(
+	    load(&cfg, "[slack]\nlisten = 127.0.0.1:3000 ; or [::1]:3000\n",
+		 &e),
+	    -1);
+	assert_non_null(strstr(buf_str(&e.text), "slack.listen: expected"));
+	config_free(&cfg);
+	buf_free(&e.text);
+	e.count = 0;
+	assert_int_equal(load(&cfg, "[slack]\nlisten = 127.0.0.1:99999\n", &e),
+			 -1);
+	config_free(&cfg);
+	buf_free(&e.text);
+	e.count = 0;
+	assert_int_equal(load(&cfg, "[slack]\nlisten = [::1]:0\n", &e), 0);
+	config_free(&cfg);
+	buf_free(&e.text);
+
+	unlink(file);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -178,6 +273,7 @@ main(void)
 	    cmocka_unit_test(test_secrets),
 	    cmocka_unit_test(test_required_when_enabled),
 	    cmocka_unit_test(test_days_and_hours),
+	    cmocka_unit_test(test_hygiene),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
