@@ -53,6 +53,15 @@ db_digest() {
 	sqlite3 "$1" .dump | grep -v '^INSERT INTO inbox' | sha256sum | cut -c1-16
 }
 
+# outbox_settled DB: waits (up to 10 s) until every outbox message is
+# routed and no delivery is pending, so a digest taken next is stable.
+outbox_quiet() {
+	[ "$(sqlite3 "$1" "SELECT (SELECT COUNT(*) FROM outbox WHERE routed = 0) + (SELECT COUNT(*) FROM outbox_delivery WHERE status = 'pending')")" = 0 ]
+}
+outbox_settled() {
+	wait_for outbox_quiet "$1"
+}
+
 # wait_for CMD...: retries for up to 10 s.
 wait_for() {
 	i=0

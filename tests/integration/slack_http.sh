@@ -53,6 +53,7 @@ await messages 2
 #    nothing changes, one warning line without the body
 slash U0ALICE C0GENERAL /incident "Forged report MARKER-BODY"
 to_http slash
+outbox_settled "$DB" || fail "deliveries never settled"
 before=$(db_digest "$DB")
 for forgery in --forge "--stale 301" "--timestamp $(($(date +%s) + 400))" --wrong-secret --unsigned; do
 	# shellcheck disable=SC2086
