@@ -800,19 +800,39 @@ store_audit_hash(const char *prev, int64_t seq, const char *at,
 #define GENESIS                                                                \
 	"0000000000000000000000000000000000000000000000000000000000000000"
 
+/*
+ * details with "as_of" added (a new string, caller frees): what a
+ * simulated scheduler pass believed the time to be.
+ */
+static char *
+audit_details_as_of(const char *details, int64_t as_of)
+{
+	char when[32];
+	struct buf b = {0};
+
+	time_iso(as_of, when);
+	buf_printf(&b, "{\"as_of\":\"%s\"", when);
+	if (strcmp(details, "{}") != 0 && details[0] == '{')
+		buf_printf(&b, ",%s", details + 1);
+	else
+		buf_putc(&b, '}');
+	return buf_steal(&b);
+}
+
 int
 store_audit(struct store *st, const char *actor, const char *action,
 	    const char *object, const char *details)
 {
 	sqlite3_stmt *s = NULL;
 	int64_t seq = 1;
-	char prev[65] = GENESIS, hash[65], at[32];
+	char prev[65] = GENESIS, hash[65], at[32], last_at[32] = "";
+	char *with_as_of = NULL;
 	int rc = -1;
 
 	if (details == NULL)
 		details = "{}";
 	s = db_prepare(st,
-		       "SELECT seq, hash FROM audit_log ORDER BY seq DESC "
+		       "SELECT seq, hash, at FROM audit_log ORDER BY seq DESC "
 		       "LIMIT 1",
 		       NULL);
 	if (s == NULL)
@@ -821,13 +841,32 @@ store_audit(struct store *st, const char *actor, const char *action,
 	case SQLITE_ROW:
 		seq = sqlite3_column_int64(s, 0) + 1;
 		copy_col(prev, sizeof(prev), s, 1);
+		copy_col(last_at, sizeof(last_at), s, 2);
 		break;
 	case SQLITE_DONE:
 		break;
 	default:
 		goto out;
 	}
-	time_iso(store_now(st), at);
+	/*
+	 * Rows carry the real time, never earlier than the row before
+	 * (ISO 8601 UTC strings order as the times do): a clock set back
+	 * is logged once and the log keeps its order.
+	 */
+	time_iso((int64_t)time(NULL), at);
+	if (strcmp(at, last_at) < 0) {
+		if (!st->clock_warned)
+			log_warn("the system clock (%s) is behind the audit "
+				 "log's last entry (%s); entries keep that "
+				 "time until the clock catches up",
+				 at, last_at);
+		st->clock_warned = 1;
+		snprintf(at, sizeof(at), "%s", last_at);
+	}
+	if (st->as_of != 0) {
+		with_as_of = audit_details_as_of(details, st->as_of);
+		details = with_as_of;
+	}
 	store_audit_hash(prev, seq, at, actor, action, object, details, hash);
 	if (db_exec(st,
 		    "INSERT INTO audit_log(seq, at, actor, action, object, "
@@ -837,8 +876,15 @@ store_audit(struct store *st, const char *actor, const char *action,
 		goto out;
 	rc = 0;
 out:
+	free(with_as_of);
 	db_finish(st, s);
 	return rc;
+}
+
+void
+store_set_as_of(struct store *st, int64_t as_of)
+{
+	st->as_of = as_of;
 }
 
 int64_t

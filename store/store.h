@@ -28,9 +28,11 @@ struct store {
 	int depth; /* open transactions: 1 = BEGIN, more = savepoints */
 	int64_t (*now)(void *arg); /* clock; tests and --now replace it */
 	void *now_arg;
-	int readonly;	/* opened with STORE_READONLY */
-	int lock_fd;	/* store_lock_exclusive's lock file, or -1 */
-	int64_t schema; /* STORE_READONLY: the file's schema version */
+	int readonly;	  /* opened with STORE_READONLY */
+	int lock_fd;	  /* store_lock_exclusive's lock file, or -1 */
+	int64_t schema;	  /* STORE_READONLY: the file's schema version */
+	int64_t as_of;	  /* a simulated instant noted in audit rows, or 0 */
+	int clock_warned; /* a clock behind the audit log was logged */
 };
 
 enum role {
@@ -152,8 +154,15 @@ int role_parse(const char *s, enum role *out);
 void roles_format(unsigned roles, char *out, size_t len);
 
 /*
+ * Audit rows written from now on note this simulated instant in their
+ * details ("as_of"); their time stays the real one. 0 ends it.
+ */
+void store_set_as_of(struct store *st, int64_t as_of);
+
+/*
  * Appends to the audit log in the current transaction. details is a JSON
- * object text (NULL means "{}"). 0 or -1.
+ * object text (NULL means "{}"). The row is stamped with the real time
+ * (not the store's clock), never earlier than the row before. 0 or -1.
  */
 int store_audit(struct store *st, const char *actor, const char *action,
 		const char *object, const char *details);

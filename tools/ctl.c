@@ -84,16 +84,20 @@ ctl_run_scheduler(struct store *st, const struct config *cfg, int argc,
 	struct buf log = {0};
 	char err[320], at[40];
 	int64_t now;
-	int n;
+	int i, n, dry = 0;
 
-	if (argc == 3 && strcmp(argv[1], "--now") == 0)
-		when = argv[2];
-	else if (argc == 2 && strncmp(argv[1], "--now=", 6) == 0)
-		when = argv[1] + 6;
-	else if (argc != 1) {
-		fprintf(stderr, "usage: ismsctl run-scheduler [--now "
-				"\"YYYY-MM-DD HH:MM\"]\n");
-		return 2;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--now") == 0 && i + 1 < argc)
+			when = argv[++i];
+		else if (strncmp(argv[i], "--now=", 6) == 0)
+			when = argv[i] + 6;
+		else if (strcmp(argv[i], "--dry-run") == 0)
+			dry = 1;
+		else {
+			fprintf(stderr, "usage: ismsctl run-scheduler [--now "
+					"\"YYYY-MM-DD HH:MM\"] [--dry-run]\n");
+			return 2;
+		}
 	}
 	if (when == NULL) {
 		now = store_now(st);
@@ -108,7 +112,20 @@ ctl_run_scheduler(struct store *st, const struct config *cfg, int argc,
 		fprintf(stderr, "ismsctl: %s\n", err);
 		return 1;
 	}
+	/*
+	 * A dry run is the same pass inside one transaction that is rolled
+	 * back: what it prints is exactly what would be sent.
+	 */
+	if (dry && store_begin(st) < 0) {
+		fprintf(stderr, "ismsctl: %s\n", db_errmsg(st));
+		return 1;
+	}
+	if (when != NULL)
+		store_set_as_of(st, now);
 	n = sched_run_log(st, cfg, now, &log);
+	store_set_as_of(st, 0);
+	if (dry)
+		store_rollback(st);
 	tz_format(cfg->org_timezone, now, at);
 	fputs(buf_str(&log), stdout);
 	buf_free(&log);
@@ -119,8 +136,10 @@ ctl_run_scheduler(struct store *st, const struct config *cfg, int argc,
 			at);
 		return 1;
 	}
-	printf("scheduler pass as of %s: %d message%s queued\n", at, n,
-	       n == 1 ? "" : "s");
+	printf("scheduler pass as of %s: %d message%s %s\n", at, n,
+	       n == 1 ? "" : "s",
+	       dry ? "would be queued (dry run: nothing was written)"
+		   : "queued");
 	return 0;
 }
 
@@ -205,9 +224,10 @@ static const struct {
     {"report", ctl_report,
      "report                        the management summary"},
     {"run-scheduler", ctl_run_scheduler,
-     "run-scheduler [--now \"YYYY-MM-DD HH:MM\"]  one scheduler pass as of "
-     "that time\n                                (read in [org] timezone; "
-     "-c FILE for the configuration)"},
+     "run-scheduler [--now \"YYYY-MM-DD HH:MM\"] [--dry-run]  one scheduler "
+     "pass as of\n                                that time (read in [org] "
+     "timezone; -c FILE for the\n                                "
+     "configuration); --dry-run prints and writes nothing"},
     {"outbox-retry", ctl_outbox_retry,
      "outbox-retry                  send failed messages again"},
     {NULL, NULL, NULL},

@@ -128,6 +128,30 @@ wait $PID || fail "ismsd did not stop cleanly"
 [ "$(sql b1.db "SELECT COUNT(*) FROM audit_log WHERE action = 'outbox.release'")" = 1 ] || fail "release not audited"
 "$ISMSCTL" --db b1.db audit verify >/dev/null || fail "audit chain"
 
+# --- times never go backwards; a simulated pass says so; a dry run
+#     writes nothing
+"$ISMSCTL" --db b1.db seed "$W/config/demo/seed.txt" >/dev/null
+sqlite3 b1.db "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+sum=$(sqlite3 b1.db .dump | sha256sum)
+"$ISMSCTL" --db b1.db run-scheduler --now "2027-06-01 10:00" --dry-run >out
+expect_in out "would be queued (dry run: nothing was written)"
+expect_in out "-> "
+[ "$(sqlite3 b1.db .dump | sha256sum)" = "$sum" ] || fail "a dry run wrote"
+last=$(sql b1.db "SELECT MAX(seq) FROM audit_log")
+"$ISMSCTL" --db b1.db run-scheduler --now "2027-06-01 10:00" >out
+[ "$(sql b1.db "SELECT COUNT(*) FROM audit_log WHERE seq > $last AND at > '2027'")" = 0 ] ||
+	fail "a simulated pass wrote future-dated audit rows"
+[ "$(sql b1.db "SELECT COUNT(*) FROM audit_log WHERE seq > $last AND details LIKE '{%as_of%:%2027-06-01T10:00:00Z%'")" -gt 0 ] ||
+	fail "simulated rows do not say as of when"
+# a row from a clock that ran ahead: later rows are not stamped earlier
+sql b1.db "UPDATE audit_log SET at = '2030-01-01T00:00:00Z' WHERE seq = (SELECT MAX(seq) FROM audit_log)"
+printf '/incident Door propped open\n' | console b1.db alice
+expect_in "$T/err" "is behind the audit log's last entry"
+[ "$(sql b1.db "SELECT at FROM audit_log ORDER BY seq DESC LIMIT 1")" = 2030-01-01T00:00:00Z ] ||
+	fail "an audit row went back in time"
+[ "$(sql b1.db "SELECT COUNT(*) FROM audit_log a JOIN audit_log b ON b.seq = a.seq + 1 WHERE b.at < a.at")" = 0 ] ||
+	fail "audit times run backwards"
+
 # --- a backup of a 100 MB database finishes while writes go on
 sql live.db "CREATE TABLE ballast(b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1600) INSERT INTO ballast SELECT randomblob(65536) FROM n"
 (
