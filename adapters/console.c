@@ -26,8 +26,12 @@ console_show_mail(struct store *st, int64_t person_id, int64_t after, FILE *out)
 		return after;
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		after = sqlite3_column_int64(s, 0);
-		fprintf(out, "\n  [message for you] %s\n  %s\n", db_col(s, 1),
-			db_col(s, 2));
+		fputs("\n  [message for you] ", out);
+		fput_printable(out, db_col(s, 1), 0);
+		fputs("\n  ", out);
+		fput_printable(out, db_col(s, 2),
+			       PRINT_KEEP_NL | PRINT_KEEP_TAB);
+		fputc('\n', out);
 	}
 	db_finish(st, s);
 	return after;
@@ -74,8 +78,13 @@ console_run(struct store *st, const struct config *cfg, const char *handle,
 		if ((size_t)n > CONSOLE_LINE_MAX) {
 			fprintf(out,
 				"error: line too long (at most %d "
-				"characters)\n",
+				"bytes); nothing was done\n",
 				CONSOLE_LINE_MAX);
+			continue;
+		}
+		if (memchr(line, '\0', (size_t)n) != NULL) {
+			fprintf(out, "error: the line contains a NUL byte; "
+				     "nothing was done\n");
 			continue;
 		}
 		cmd = str_trim(line);
@@ -86,10 +95,13 @@ console_run(struct store *st, const struct config *cfg, const char *handle,
 		/* a bare "2" answers the quiz question waiting, as in a DM */
 		rq.text = quiz_bare_reply(cmd, bare) ? bare : cmd;
 		cmd_run(st, cfg, &rq, &rp);
-		fprintf(out, "%s%s\n", rp.error ? "error: " : "",
-			buf_str(&rp.text));
+		fputs(rp.error ? "error: " : "", out);
+		fput_printable(out, buf_str(&rp.text),
+			       PRINT_KEEP_NL | PRINT_KEEP_TAB);
+		fputc('\n', out);
 		if (rp.notices.len)
-			fprintf(out, "%s", buf_str(&rp.notices));
+			fput_printable(out, buf_str(&rp.notices),
+				       PRINT_KEEP_NL | PRINT_KEEP_TAB);
 		if (rp.nnotices > REPLY_NOTICES_SHOWN)
 			fprintf(out, "-> ... and %d more messages\n",
 				rp.nnotices - REPLY_NOTICES_SHOWN);

@@ -725,10 +725,16 @@ incident_mail(struct inmsg *in)
 				  .event_id = in->msgid};
 	struct incident_new inc = {0};
 	struct buf note = {0}, desc = {0};
-	char *body = xstrdup(in->m.text), *b = str_trim(body);
+	char *body = xstrdup(in->m.text), *b;
+	char *subject = xstrdup(in->m.subject);
 	size_t i, room;
 	int64_t id;
 	int rc = -1;
+
+	/* as for commands: no control or bidi override reaches a record */
+	str_strip_unsafe(body);
+	str_strip_unsafe(subject);
+	b = str_trim(body);
 
 	if (in->m.natt > 0) {
 		buf_puts(&note, "\n\nAttachments (not stored):");
@@ -740,7 +746,7 @@ incident_mail(struct inmsg *in)
 				   in->m.natt - ATTACHMENTS_LISTED);
 	}
 	if (*b == '\0')
-		b = in->m.subject;
+		b = subject;
 	/* the mail may be longer than a description: cut, and say so */
 	room = INCIDENT_TEXT_MAX - note.len - sizeof(CUT_NOTE);
 	if (strlen(b) > room) {
@@ -754,7 +760,7 @@ incident_mail(struct inmsg *in)
 		buf_puts(&desc, b);
 	}
 	buf_puts(&desc, buf_str(&note));
-	inc.title = *in->m.subject ? in->m.subject : b;
+	inc.title = *subject ? subject : b;
 	inc.description = buf_str(&desc);
 	if (*inc.title == '\0')
 		inc.title = inc.description;
@@ -776,6 +782,7 @@ out:
 	buf_free(&note);
 	buf_free(&desc);
 	free(body);
+	free(subject);
 	return rc;
 }
 

@@ -200,7 +200,7 @@ approval_decide(struct cmd_ctx *ctx, int approve)
 			       obj);
 		goto out;
 	}
-	if (strlen(comment) > 2000) {
+	if (str_utf8_chars(comment) > 2000) {
 		rc = cmd_error(ctx,
 			       "comment too long (at most 2000 characters)");
 		goto out;

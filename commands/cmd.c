@@ -367,8 +367,10 @@ check_keys(struct cmd_ctx *ctx)
 			    ctx->entry->object,
 			    ctx->entry->verb ? ctx->entry->verb : "");
 		}
-		if (strlen(ctx->cl->kv[i].value) > 2000)
-			return cmd_error(ctx, "%s= is too long", k);
+		if (str_utf8_chars(ctx->cl->kv[i].value) > 2000)
+			return cmd_error(
+			    ctx, "%s= is too long (at most 2000 characters)",
+			    k);
 	}
 	return 0;
 }

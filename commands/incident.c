@@ -163,7 +163,7 @@ incident_create(struct cmd_ctx *ctx, const struct incident_new *in)
 			       "[category=...] [personal_data=yes]");
 		return -1;
 	}
-	if (strlen(text) > INCIDENT_TEXT_MAX) {
+	if (str_utf8_chars(text) > INCIDENT_TEXT_MAX) {
 		cmd_error(ctx, "description too long (at most %d characters)",
 			  INCIDENT_TEXT_MAX);
 		return -1;
@@ -518,7 +518,7 @@ incident_note(struct cmd_ctx *ctx)
 		rc = cmd_error(ctx, "usage: incident note INC-n <text>");
 		goto out;
 	}
-	if (strlen(text) > INCIDENT_TEXT_MAX) {
+	if (str_utf8_chars(text) > INCIDENT_TEXT_MAX) {
 		rc = cmd_error(ctx, "note too long (at most %d characters)",
 			       INCIDENT_TEXT_MAX);
 		goto out;
@@ -553,7 +553,7 @@ incident_close(struct cmd_ctx *ctx)
 				    "learned> (lessons are required)");
 		goto out;
 	}
-	if (strlen(lessons) > INCIDENT_TEXT_MAX) {
+	if (str_utf8_chars(lessons) > INCIDENT_TEXT_MAX) {
 		rc = cmd_error(ctx, "lessons too long (at most %d characters)",
 			       INCIDENT_TEXT_MAX);
 		goto out;

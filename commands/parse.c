@@ -197,26 +197,33 @@ cmdline_unshift_verb(struct cmdline *cl)
 }
 
 int
-cmdline_parse(const char *text, struct cmdline *cl, char *err, size_t errlen)
+cmdline_parse(const char *raw, struct cmdline *cl, char *err, size_t errlen)
 {
 	struct token *w = NULL;
 	size_t n = 0, i, start = 0;
 	const char *shortcut = NULL;
+	char *text = NULL;
 	int rc = -1;
 
 	memset(cl, 0, sizeof(*cl));
-	if (strlen(text) > CMD_MAX_TEXT) {
-		snprintf(err, errlen,
-			 "command too long (at most %d characters)",
+	if (strlen(raw) > CMD_MAX_TEXT) {
+		snprintf(err, errlen, "command too long (at most %d bytes)",
 			 CMD_MAX_TEXT);
 		return -1;
 	}
-	if (!str_valid_utf8(text, strlen(text))) {
+	if (!str_valid_utf8(raw, strlen(raw))) {
 		snprintf(err, errlen, "command is not valid UTF-8");
 		return -1;
 	}
+	/*
+	 * Whatever the transport, control characters and bidi overrides
+	 * never reach a record: they could rewrite a terminal that shows
+	 * the record later, or make it read differently from what it is.
+	 */
+	text = xstrdup(raw);
+	str_strip_unsafe(text);
 	if (tokenize(text, &w, &n, err, errlen) < 0)
-		return -1;
+		goto out;
 	if (n > 0) {
 		const char *h = w[0].text;
 
@@ -300,6 +307,7 @@ out:
 		free(w[i].raw);
 	}
 	free(w);
+	free(text);
 	return rc;
 }
 

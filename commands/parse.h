@@ -29,8 +29,10 @@ struct cmdline {
 };
 
 /*
- * Parses text. Returns 0, or -1 with a one-line message for a person in
- * err. out must be released with cmdline_free either way.
+ * Parses text (at most CMD_MAX_TEXT bytes of UTF-8). Control characters
+ * other than newline and tab, and bidi override/isolate characters, are
+ * removed first. Returns 0, or -1 with a one-line message for a person
+ * in err. out must be released with cmdline_free either way.
  */
 int cmdline_parse(const char *text, struct cmdline *out, char *err,
 		  size_t errlen);

@@ -32,17 +32,6 @@ static const char quiz_header[] = "id\ttopic\tquestion\toption1\toption2\t"
 
 /* ---- the bank ---- */
 
-static size_t
-utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 /* prefix-NN: lower-case words joined by '_', a dash, 2 or 3 digits */
 static int
 valid_qid(const char *id)
@@ -93,7 +82,7 @@ field_problem(const char *f, size_t max)
 	if (len == 0 || isspace((unsigned char)f[0]) ||
 	    isspace((unsigned char)f[len - 1]))
 		return "is empty or has surrounding blanks";
-	if (max > 0 && utf8_chars(f) >= max)
+	if (max > 0 && str_utf8_chars(f) >= max)
 		return "is too long";
 	return NULL;
 }

@@ -328,7 +328,7 @@ reg_text(struct cmd_ctx *ctx, size_t from, size_t max, const char *what)
 		usage_of(ctx->entry, &b);
 		cmd_error(ctx, "usage: %s (%s is required)", buf_str(&b), what);
 		buf_free(&b);
-	} else if (strlen(text) > max) {
+	} else if (str_utf8_chars(text) > max) {
 		cmd_error(ctx, "%s too long (at most %zu characters)", what,
 			  max);
 	} else {

@@ -259,43 +259,142 @@ str_is_blank(const char *s)
 }
 
 int
-str_valid_utf8(const char *str, size_t len)
+utf8_decode(const char *str, size_t len, uint32_t *out)
 {
 	const unsigned char *s = (const unsigned char *)str;
+	unsigned char c;
+	size_t n, k;
+	uint32_t cp;
+
+	if (len == 0)
+		return -1;
+	c = s[0];
+	if (c < 0x80) {
+		*out = c;
+		return 1;
+	} else if ((c & 0xe0) == 0xc0) {
+		n = 1;
+		cp = c & 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 2;
+		cp = c & 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 3;
+		cp = c & 0x07;
+	} else {
+		return -1;
+	}
+	for (k = 1; k <= n; k++) {
+		if (k >= len || (s[k] & 0xc0) != 0x80)
+			return -1;
+		cp = (cp << 6) | (s[k] & 0x3f);
+	}
+	if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+	    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*out = cp;
+	return (int)n + 1;
+}
+
+int
+str_valid_utf8(const char *str, size_t len)
+{
 	size_t i = 0;
+	uint32_t cp;
+	int n;
 
 	while (i < len) {
-		unsigned char c = s[i];
-		size_t n, k;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
+		n = utf8_decode(str + i, len - i, &cp);
+		if (n < 0)
 			return 0;
-		}
-		for (k = 1; k <= n; k++) {
-			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += n + 1;
+		i += (size_t)n;
 	}
 	return 1;
+}
+
+size_t
+str_utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/*
+ * Characters a terminal or a text renderer acts on instead of showing:
+ * C0 controls (tab and newline are judged by the caller), DEL, C1
+ * controls, and the bidi embedding, override and isolate characters
+ * that reorder what is shown around them.
+ */
+static int
+cp_unsafe(uint32_t cp)
+{
+	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+size_t
+str_strip_unsafe(char *s)
+{
+	size_t len = strlen(s), i = 0, o = 0, removed = 0;
+	uint32_t cp;
+	int n;
+
+	while (i < len) {
+		n = utf8_decode(s + i, len - i, &cp);
+		if (n < 0) { /* not UTF-8: left for the caller to refuse */
+			s[o++] = s[i++];
+			continue;
+		}
+		if (cp_unsafe(cp) && cp != '\n' && cp != '\t') {
+			removed++;
+		} else {
+			memmove(s + o, s + i, (size_t)n);
+			o += (size_t)n;
+		}
+		i += (size_t)n;
+	}
+	s[o] = '\0';
+	return removed;
+}
+
+void
+buf_put_printable(struct buf *b, const char *s, unsigned keep)
+{
+	size_t len = strlen(s), i = 0;
+	uint32_t cp;
+	int n;
+
+	while (i < len) {
+		n = utf8_decode(s + i, len - i, &cp);
+		if (n < 0) {
+			buf_printf(b, "\\x%02x", (unsigned char)s[i]);
+			i++;
+			continue;
+		}
+		if (!cp_unsafe(cp) || (cp == '\n' && (keep & PRINT_KEEP_NL)) ||
+		    (cp == '\t' && (keep & PRINT_KEEP_TAB)))
+			buf_add(b, s + i, (size_t)n);
+		else if (cp < 0x80)
+			buf_printf(b, "\\x%02x", (unsigned)cp);
+		else
+			buf_printf(b, "\\u%04x", (unsigned)cp);
+		i += (size_t)n;
+	}
+}
+
+void
+fput_printable(FILE *fp, const char *s, unsigned keep)
+{
+	struct buf b = {0};
+
+	buf_put_printable(&b, s, keep);
+	fwrite(buf_str(&b), 1, b.len, fp);
+	buf_free(&b);
 }
 
 int

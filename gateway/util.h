@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -47,6 +48,27 @@ int str_casecmp_prefix(const char *s, const char *prefix); /* 1 if match */
 char *str_trim(char *s);				   /* in place */
 int str_is_blank(const char *s);
 int str_valid_utf8(const char *s, size_t len);
+/*
+ * One UTF-8 character from s (len bytes available): its length (1-4) and
+ * code point in *out, or -1 when the bytes are not well-formed UTF-8.
+ */
+int utf8_decode(const char *s, size_t len, uint32_t *out);
+size_t str_utf8_chars(const char *s); /* characters, not bytes */
+/*
+ * Input cleaning, in place: removes C0 controls other than newline and
+ * tab, DEL, C1 controls and bidi override/isolate characters. Returns
+ * how many were removed. Bytes that are not UTF-8 are left alone.
+ */
+size_t str_strip_unsafe(char *s);
+/*
+ * Output escaping: appends s with those characters (and bytes that are
+ * not UTF-8) written visibly as \xNN or \uNNNN, so nothing stored can
+ * move a terminal's cursor, change its title or reorder a line.
+ */
+#define PRINT_KEEP_NL  1u
+#define PRINT_KEEP_TAB 2u
+void buf_put_printable(struct buf *b, const char *s, unsigned keep);
+void fput_printable(FILE *fp, const char *s, unsigned keep);
 int parse_int(const char *s, long min, long max, long *out); /* 0 / -1 */
 void str_free_secret(char *s); /* wipes, then frees; NULL is ignored */
 

@@ -106,38 +106,54 @@ export_names(void)
 	return names;
 }
 
+/*
+ * A cell as RFC 4180 has it. A leading = + - @ (a formula), TAB or CR (a
+ * formula once a spreadsheet trims them) is defused with a quote; what a
+ * terminal would act on is shown escaped, newlines kept inside quotes.
+ */
 static void
 csv_field(FILE *out, const char *v)
 {
-	/* a leading = + - @ would be a formula in a spreadsheet */
-	int formula = v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@';
+	int defuse = v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' ||
+		     v[0] == '\t' || v[0] == '\r';
+	struct buf b = {0};
+	const char *p;
 
-	if (formula || strpbrk(v, ",\"\r\n") != NULL) {
+	buf_put_printable(&b, v, PRINT_KEEP_NL);
+	p = buf_str(&b);
+	if (defuse || strpbrk(p, ",\"\r\n") != NULL) {
 		fputc('"', out);
-		if (formula)
+		if (defuse)
 			fputc('\'', out);
-		for (; *v; v++) {
-			if (*v == '"')
+		for (; *p; p++) {
+			if (*p == '"')
 				fputc('"', out);
-			fputc(*v, out);
+			fputc(*p, out);
 		}
 		fputc('"', out);
 	} else {
-		fputs(v, out);
+		fputs(p, out);
 	}
+	buf_free(&b);
 }
 
+/* A Markdown table cell: HTML escaped, pipes and line ends kept inside */
 static void
 md_field(FILE *out, const char *v)
 {
-	for (; *v; v++) {
-		if (*v == '|')
+	struct buf b = {0}, h = {0};
+	const char *p;
+
+	buf_put_printable(&b, v, PRINT_KEEP_NL);
+	buf_put_html_lines(&h, buf_str(&b), "<br>");
+	for (p = buf_str(&h); *p; p++) {
+		if (*p == '|')
 			fputs("\\|", out);
-		else if (*v == '\n' || *v == '\r')
-			fputs("<br>", out);
 		else
-			fputc(*v, out);
+			fputc(*p, out);
 	}
+	buf_free(&b);
+	buf_free(&h);
 }
 
 int

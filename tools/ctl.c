@@ -127,7 +127,7 @@ ctl_run_scheduler(struct store *st, const struct config *cfg, int argc,
 	if (dry)
 		store_rollback(st);
 	tz_format(cfg->org_timezone, now, at);
-	fputs(buf_str(&log), stdout);
+	fput_printable(stdout, buf_str(&log), PRINT_KEEP_NL | PRINT_KEEP_TAB);
 	buf_free(&log);
 	if (n < 0) {
 		fprintf(stderr,
@@ -158,10 +158,10 @@ ctl_report(struct store *st, const struct config *cfg, int argc, char **argv)
 		return 2;
 	}
 	rc = cmd_run_as(st, cfg, &tool, "report", &rp);
-	if (rc < 0)
-		fprintf(stderr, "ismsctl: %s\n", buf_str(&rp.text));
-	else
-		printf("%s\n", buf_str(&rp.text));
+	fputs(rc < 0 ? "ismsctl: " : "", rc < 0 ? stderr : stdout);
+	fput_printable(rc < 0 ? stderr : stdout, buf_str(&rp.text),
+		       PRINT_KEEP_NL | PRINT_KEEP_TAB);
+	fputc('\n', rc < 0 ? stderr : stdout);
 	reply_free(&rp);
 	return rc < 0 ? 1 : 0;
 }

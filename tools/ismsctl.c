@@ -103,13 +103,16 @@ cmd_staff(struct store *st, int argc, char **argv)
 		printf("%-12s %-22s %-28s %-12s %-10s %s\n", "HANDLE", "NAME",
 		       "EMAIL", "TEAM", "MANAGER", "ROLES");
 		while (sqlite3_step(s) == SQLITE_ROW) {
-			char roles[128];
+			char roles[128], *line;
 
 			roles_format((unsigned)sqlite3_column_int64(s, 5),
 				     roles, sizeof(roles));
-			printf("%-12s %-22s %-28s %-12s %-10s %s\n",
-			       db_col(s, 0), db_col(s, 1), db_col(s, 2),
-			       db_col(s, 3), db_col(s, 4), roles);
+			line =
+			    xasprintf("%-12s %-22s %-28s %-12s %-10s %s\n",
+				      db_col(s, 0), db_col(s, 1), db_col(s, 2),
+				      db_col(s, 3), db_col(s, 4), roles);
+			fput_printable(stdout, line, PRINT_KEEP_NL);
+			free(line);
 		}
 		db_finish(st, s);
 		return 0;
@@ -227,10 +230,15 @@ cmd_outbox(struct store *st, const char *which)
 	    "ttt", filter, filter, filter);
 	if (s == NULL)
 		return 1;
-	while (sqlite3_step(s) == SQLITE_ROW)
-		printf("%lld\t%s\t%s\t%s\t%s\n",
-		       (long long)sqlite3_column_int64(s, 0), db_col(s, 1),
-		       db_col(s, 2), db_col(s, 4), db_col(s, 3));
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		char *line = xasprintf("%lld\t%s\t%s\t%s\t%s\n",
+				       (long long)sqlite3_column_int64(s, 0),
+				       db_col(s, 1), db_col(s, 2), db_col(s, 4),
+				       db_col(s, 3));
+
+		fput_printable(stdout, line, PRINT_KEEP_NL | PRINT_KEEP_TAB);
+		free(line);
+	}
 	db_finish(st, s);
 	return 0;
 }

@@ -167,6 +167,50 @@ test_person_forms(void **state)
 	tenv_free(t);
 }
 
+/*
+ * Safe text: control characters (but newline and tab) and bidi overrides
+ * and isolates are removed from input, and shown escaped on output.
+ */
+static void
+test_safe_text(void **state)
+{
+	char in[] = "a\x1b]0;t\x07"
+		    "b\x1b[2Jc\xe2\x80\xae"
+		    "d\xc2\x9b"
+		    "e\tf\ng\x7fh\xe2\x81\xa6i\x08j";
+	struct buf b = {0};
+	struct cmdline cl;
+	char err[160], *joined;
+
+	(void)state;
+	assert_int_equal(str_strip_unsafe(in), 8);
+	assert_string_equal(in, "a]0;tb[2Jcde\tf\nghij");
+
+	buf_put_printable(&b, "x\x1b[31my\xe2\x80\xaez\xc2\x85\tw\n\xff", 0);
+	assert_string_equal(buf_str(&b),
+			    "x\\x1b[31my\\u202ez\\u0085\\x09w\\x0a\\xff");
+	buf_reset(&b);
+	buf_put_printable(&b, "t\tn\n\xe2\x80\x8f",
+			  PRINT_KEEP_NL | PRINT_KEEP_TAB);
+	/* tab and newline kept; a right-to-left mark is not an override */
+	assert_string_equal(buf_str(&b), "t\tn\n\xe2\x80\x8f");
+	buf_free(&b);
+	assert_int_equal(str_utf8_chars("h\xc3\xa9llo \xf0\x9f\x94\x92"), 7);
+
+	/* the grammar never sees them; words stay words */
+	assert_int_equal(cmdline_parse("/incident Evil\x1b[2J \xe2\x80\xae"
+				       "title sev\x07"
+				       "erity=high",
+				       &cl, err, sizeof(err)),
+			 0);
+	assert_string_equal(cl.object, "incident");
+	assert_string_equal(cmdline_get(&cl, "severity"), "high");
+	joined = cmdline_join(&cl, 0);
+	assert_string_equal(joined, "Evil[2J title");
+	free(joined);
+	cmdline_free(&cl);
+}
+
 int
 main(void)
 {
@@ -177,6 +221,7 @@ main(void)
 	    cmocka_unit_test(test_quotes),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_person_forms),
+	    cmocka_unit_test(test_safe_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
