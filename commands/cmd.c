@@ -476,7 +476,7 @@ cmd_run(struct store *st, const struct config *cfg,
 	int rc, found;
 
 	if (store_begin(st) < 0) {
-		buf_puts(&rp->text, "the database is busy; try again");
+		buf_puts(&rp->text, store_error_reply(st));
 		rp->error = 1;
 		return -1;
 	}
@@ -509,6 +509,12 @@ cmd_run(struct store *st, const struct config *cfg,
 	if (rc == 0 && store_commit(st) == 0) {
 		cmdline_free(&cl);
 		return 0;
+	}
+	/* a full disk or a damaged file is named, never called "busy" */
+	if (store_failed(st)) {
+		buf_reset(&rp->text);
+		buf_puts(&rp->text, store_error_reply(st));
+		rp->error = 1;
 	}
 	store_rollback(st);
 	cmdline_free(&cl);

@@ -320,6 +320,20 @@ outbox_held(struct gw *gw)
 	return held;
 }
 
+/*
+ * Another process holds the database's write lock: nothing is sent,
+ * since its outcome could not be recorded (it would be sent again).
+ */
+static int
+outbox_locked(struct gw *gw)
+{
+	if (store_begin(gw->st) == 0) {
+		store_rollback(gw->st);
+		return 0;
+	}
+	return store_busy(gw->st);
+}
+
 static void
 outbox_tick(uv_timer_t *t)
 {
@@ -327,7 +341,7 @@ outbox_tick(uv_timer_t *t)
 
 	if (gw->stopping)
 		return;
-	if (outbox_held(gw)) {
+	if (outbox_held(gw) || outbox_locked(gw)) {
 		uv_timer_start(&gw->outbox_timer, outbox_tick, OUTBOX_POLL_MS,
 			       0);
 		return;

@@ -36,6 +36,8 @@ static const struct sched_job sched_jobs[] = {
     {"report", report_job_mail},
 };
 
+#define SCHED_LOCKED (-2) /* run_job: the database was locked */
+
 static int64_t
 sched_clock(void *arg)
 {
@@ -56,8 +58,11 @@ run_job(struct store *st, const struct config *cfg, struct tz_work *w,
 
 	snprintf(ctx.me.handle, sizeof(ctx.me.handle), "scheduler");
 	snprintf(ctx.me.name, sizeof(ctx.me.name), "the ISMS scheduler");
-	if (store_begin(st) < 0)
+	if (store_begin(st) < 0) {
+		if (store_busy(st))
+			rc = SCHED_LOCKED;
 		goto out;
+	}
 	if (db_int(st, &before, "SELECT COALESCE(MAX(id), 0) FROM outbox",
 		   NULL) < 0 ||
 	    job->run(&ctx, w) < 0 ||
@@ -97,6 +102,13 @@ sched_run_log(struct store *st, const struct config *cfg, int64_t now,
 	for (i = 0; i < ARRAY_LEN(sched_jobs); i++) {
 		int n = run_job(st, cfg, &w, &sched_jobs[i], now, log);
 
+		if (n == SCHED_LOCKED) {
+			/* the next pass catches up; the loop must not wait */
+			log_warn("scheduler: the database is locked by another "
+				 "process; this pass is skipped");
+			failed++;
+			break;
+		}
 		if (n < 0)
 			failed++;
 		else

@@ -403,6 +403,65 @@ store_open(const char *path, char *err, size_t errlen)
 	return store_open_mode(path, STORE_CREATE, NULL, err, errlen);
 }
 
+void
+store_set_busy_timeout(struct store *st, int ms)
+{
+	sqlite3_busy_timeout(st->db, ms);
+}
+
+int
+store_busy(const struct store *st)
+{
+	int rc = sqlite3_errcode(st->db);
+
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+}
+
+int
+store_failed(const struct store *st)
+{
+	switch (sqlite3_errcode(st->db) & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_FULL:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_IOERR:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+const char *
+store_error_reply(const struct store *st)
+{
+	switch (sqlite3_errcode(st->db) & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return "the database is busy; nothing was stored, please try "
+		       "again";
+	case SQLITE_FULL:
+		return "the ISMS database's disk is full; nothing was stored. "
+		       "Please tell your ISMS administrator";
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+		return "the ISMS database cannot be written; nothing was "
+		       "stored. Please tell your ISMS administrator";
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return "the ISMS database is damaged; nothing was stored. "
+		       "Please tell your ISMS administrator";
+	default:
+		return "a database error stopped this; nothing was stored, "
+		       "please try again";
+	}
+}
+
 int
 store_readonly(const struct store *st)
 {
@@ -584,7 +643,11 @@ store_begin(struct store *st)
 	else
 		snprintf(sql, sizeof(sql), "SAVEPOINT sp%d", st->depth);
 	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-		log_error("begin: %s", sqlite3_errmsg(st->db));
+		/* a lock held elsewhere is the caller's to retry and report */
+		if (store_busy(st))
+			log_debug("begin: %s", sqlite3_errmsg(st->db));
+		else
+			log_error("begin: %s", sqlite3_errmsg(st->db));
 		return -1;
 	}
 	st->depth++;

@@ -85,6 +85,21 @@ struct store *store_open_mode(const char *path, enum store_mode mode,
 			      int *missing, char *err, size_t errlen);
 /* store_open_mode(path, STORE_CREATE, NULL, err, errlen) */
 struct store *store_open(const char *path, char *err, size_t errlen);
+/*
+ * How long a statement waits for a lock held by another process (the
+ * daemon's loop waits only briefly and retries from the loop instead).
+ */
+void store_set_busy_timeout(struct store *st, int ms);
+/* 1 when the last failure was a lock held elsewhere (worth a retry) */
+int store_busy(const struct store *st);
+/* 1 when the last statement failed for the database's sake (lock, disk) */
+int store_failed(const struct store *st);
+/*
+ * What to tell a person when the last statement failed: busy, disk full,
+ * read-only, damaged or other; every text says nothing was stored.
+ */
+const char *store_error_reply(const struct store *st);
+
 /* 1 when the store was opened read-only */
 int store_readonly(const struct store *st);
 /*
