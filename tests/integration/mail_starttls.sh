@@ -3,6 +3,7 @@
 # an unverifiable certificate and a server without STARTTLS both keep the
 # message pending with a clear error and send nothing in clear.
 . tests/integration/lib.sh
+chmod 711 "$T" # the mail peers run as an unprivileged user when we are root
 PEERS=tests/peers/mail
 TLS=$T/t   # requires STARTTLS, AUTH only after it
 PLAIN=$T/c # offers no STARTTLS at all

@@ -156,6 +156,44 @@ cleanup_on_fail() {
   rm -f "$DIR/smtp.pid" "$DIR/dovecot.pid"
 }
 
+# ---------------------------------------------------------------- user
+# Dovecot refuses to give root a mailbox (uid 0) and to run its login
+# processes as root.  As root, both servers therefore run as an ordinary
+# system user (dovecot, else dovenull, else nobody) through setpriv(1):
+# no user namespace (refused in chroots and under Docker's default seccomp
+# profile), nothing under /etc changes.  DIR is handed to that user; its
+# parent directories must let that user through (o+x).  As an ordinary
+# user everything simply runs as that user.
+PREFIX=()
+if [ "$(id -u)" = 0 ]; then
+  RUN_USER=
+  for u in dovecot dovenull nobody; do
+    if getent passwd "$u" >/dev/null; then RUN_USER=$u; break; fi
+  done
+  [ -n "$RUN_USER" ] || die "running as root but there is no unprivileged system user (dovecot/dovenull/nobody) to run the servers as"
+  command -v setpriv >/dev/null || die "running as root but setpriv (util-linux) is missing"
+  RUN_UID=$(id -u "$RUN_USER"); RUN_GID=$(id -g "$RUN_USER")
+  RUN_GROUP=$(getent group "$RUN_GID" | cut -d: -f1)
+  PREFIX=(setpriv --reuid="$RUN_UID" --regid="$RUN_GID" --clear-groups
+          env HOME="$DIR/home" USER="$RUN_USER" LOGNAME="$RUN_USER")
+  chown -R "$RUN_UID:$RUN_GID" "$DIR" || die "cannot hand $DIR to user $RUN_USER"
+  if ! "${PREFIX[@]}" test -x "$DIR" -a -w "$DIR"; then
+    d=$DIR blocked=
+    while [ "$d" != / ]; do
+      d=$(dirname "$d")
+      "${PREFIX[@]}" test -x "$d" || blocked=$d
+    done
+    die "running as root, the servers run as user $RUN_USER, who cannot reach $DIR${blocked:+ ($blocked denies it: chmod o+x $blocked)}"
+  fi
+else
+  RUN_USER=$(id -un) RUN_UID=$(id -u) RUN_GID=$(id -g) RUN_GROUP=$(id -gn)
+fi
+# own_file FILE: create FILE (empty) owned by the user the servers run as
+own_file() {
+  : >"$1"
+  [ "$(id -u)" != 0 ] || chown "$RUN_UID:$RUN_GID" "$1"
+}
+
 # ---------------------------------------------------------------- SMTP
 smtp_args=(--host 127.0.0.1 --port "$SMTP_PORT" --port-file "$DIR/smtp.port" --pid-file "$DIR/smtp.pid"
            --users "$DIR/users" --policy "$DIR/policy.json" --maildir-root "$DIR/mail"
@@ -168,7 +206,7 @@ smtp_args=(--host 127.0.0.1 --port "$SMTP_PORT" --port-file "$DIR/smtp.port" --p
 if [ "$SMTP_PORT" != 0 ] && port_open "$SMTP_PORT"; then
   die "SMTP port $SMTP_PORT is already in use on 127.0.0.1"
 fi
-"$PY" "$HERE/smtp_server.py" "${smtp_args[@]}" </dev/null >>"$DIR/smtp.log" 2>&1 &
+"${PREFIX[@]}" "$PY" "$HERE/smtp_server.py" "${smtp_args[@]}" </dev/null >>"$DIR/smtp.log" 2>&1 &
 SMTP_PID=$!
 STARTED_PIDS+=("$SMTP_PID")
 
@@ -196,26 +234,7 @@ if [ "$WITH_IMAP" = 1 ]; then
   RUN_DIR="$DIR/dovecot/run"
   [ ${#RUN_DIR} -le 80 ] || { cleanup_on_fail; die "DIR path too long for Dovecot's unix sockets (base_dir '$RUN_DIR' > 80 chars); use a shorter DIR, e.g. mktemp -d"; }
   mkdir -p "$RUN_DIR" "$DIR/dovecot/state"
-
-  # Dovecot refuses to give root a mailbox (uid 0) and refuses to run login
-  # processes as root.  When invoked as root we therefore start it in a user
-  # namespace where our uid 0 is mapped to an ordinary system user: Dovecot
-  # then runs "unprivileged" (rootless mode) and all files stay root-owned
-  # outside.  Nothing under /etc is touched.
-  PREFIX=()
-  if [ "$(id -u)" = 0 ]; then
-    RUN_USER=
-    for u in dovecot dovenull nobody; do
-      if getent passwd "$u" >/dev/null; then RUN_USER=$u; break; fi
-    done
-    [ -n "$RUN_USER" ] || { cleanup_on_fail; die "no unprivileged system user (dovecot/dovenull/nobody) to map root to"; }
-    RUN_UID=$(id -u "$RUN_USER"); RUN_GID=$(id -g "$RUN_USER")
-    RUN_GROUP=$(getent group "$RUN_GID" | cut -d: -f1)
-    PREFIX=(unshare --user --map-user="$RUN_UID" --map-group="$RUN_GID")
-    "${PREFIX[@]}" true 2>/dev/null || { cleanup_on_fail; die "running as root but 'unshare --user' is not permitted here; run the tests as a non-root user"; }
-  else
-    RUN_USER=$(id -un) RUN_UID=$(id -u) RUN_GID=$(id -g) RUN_GROUP=$(id -gn)
-  fi
+  [ "$(id -u)" != 0 ] || chown -R "$RUN_UID:$RUN_GID" "$DIR/dovecot"
 
   if [ "$IMAP_TLS" = 1 ]; then
     SSL_CONF="ssl = yes
@@ -302,7 +321,7 @@ EOF
     if [ -n "$PORT_GIVEN" ] && port_open "$IMAP_PORT"; then
       cleanup_on_fail; die "IMAP port $IMAP_PORT is already in use on 127.0.0.1"
     fi
-    : >"$DIR/dovecot.log"
+    own_file "$DIR/dovecot.log"
     "${PREFIX[@]}" "$DOVECOT" -F -c "$DIR/dovecot.conf" </dev/null >>"$DIR/dovecot.stderr" 2>&1 &
     DOVECOT_PID=$!
     STARTED_PIDS+=("$DOVECOT_PID")
