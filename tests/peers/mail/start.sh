@@ -15,6 +15,7 @@
 #   --users FILE         copy FILE to DIR/users   (address:password lines)
 #   --policy FILE        copy FILE to DIR/policy.json (DKIM simulation + reject rules)
 #   --hostname NAME      SMTP hostname used in banner and Received: (default mx.test.example)
+#   --opendkim-conf CONF DKIM verdicts by OpenDKIM (opendkim -x CONF -t) instead of the policy
 #   --no-imap            do not start Dovecot
 #   --timeout SECS       how long to wait for each server to listen (default 15)
 # Existing DIR/users and DIR/policy.json are kept; missing ones get the defaults.
@@ -27,13 +28,13 @@ DOVECOT=${DOVECOT:-/usr/sbin/dovecot}
 
 die() { echo "mail-peers start.sh: ERROR: $*" >&2; exit 1; }
 
-[ $# -ge 1 ] || die "usage: start.sh DIR [--smtp-port N] [--imap-port N] [--tls|--smtp-tls|--imap-tls] [--require-starttls] [--auth-required] [--auth-require-tls] [--users FILE] [--policy FILE] [--hostname NAME] [--no-imap] [--timeout SECS]"
+[ $# -ge 1 ] || die "usage: start.sh DIR [--smtp-port N] [--imap-port N] [--tls|--smtp-tls|--imap-tls] [--require-starttls] [--auth-required] [--auth-require-tls] [--users FILE] [--policy FILE] [--hostname NAME] [--opendkim-conf CONF] [--no-imap] [--timeout SECS]"
 DIR_ARG=$1; shift
 mkdir -p "$DIR_ARG" || die "cannot create $DIR_ARG"
 DIR="$(cd "$DIR_ARG" && pwd)"
 
 SMTP_PORT=0 IMAP_PORT= SMTP_TLS=0 IMAP_TLS=0 REQUIRE_STARTTLS=0 AUTH_REQUIRED=0 AUTH_REQUIRE_TLS=0
-USERS_SRC= POLICY_SRC= HOSTNAME_SMTP=mx.test.example WITH_IMAP=1 TIMEOUT=15
+USERS_SRC= POLICY_SRC= HOSTNAME_SMTP=mx.test.example WITH_IMAP=1 TIMEOUT=15 OPENDKIM_CONF=
 while [ $# -gt 0 ]; do
   case "$1" in
     --smtp-port) SMTP_PORT=$2; shift 2 ;;
@@ -48,6 +49,7 @@ while [ $# -gt 0 ]; do
     --policy) POLICY_SRC=$2; shift 2 ;;
     --hostname) HOSTNAME_SMTP=$2; shift 2 ;;
     --no-imap) WITH_IMAP=0; shift ;;
+    --opendkim-conf) OPENDKIM_CONF=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     *) die "unknown option: $1" ;;
   esac
@@ -55,6 +57,11 @@ done
 
 [ -x "$PY" ] || die "$PY not found"
 "$PY" -c 'import aiosmtpd' 2>/dev/null || die "python3-aiosmtpd is not installed (apt-get install python3-aiosmtpd)"
+if [ -n "$OPENDKIM_CONF" ]; then
+  [ -x /usr/sbin/opendkim ] || die "opendkim not found (apt-get install opendkim opendkim-tools)"
+  [ -r "$OPENDKIM_CONF" ] || die "cannot read $OPENDKIM_CONF"
+  OPENDKIM_CONF="$(cd "$(dirname "$OPENDKIM_CONF")" && pwd)/$(basename "$OPENDKIM_CONF")"
+fi
 if [ "$WITH_IMAP" = 1 ]; then
   [ -x "$DOVECOT" ] || die "dovecot not found at $DOVECOT (apt-get install dovecot-imapd)"
 fi
@@ -202,6 +209,7 @@ smtp_args=(--host 127.0.0.1 --port "$SMTP_PORT" --port-file "$DIR/smtp.port" --p
 [ "$REQUIRE_STARTTLS" = 1 ] && smtp_args+=(--require-starttls)
 [ "$AUTH_REQUIRED" = 1 ] && smtp_args+=(--auth-required)
 [ "$AUTH_REQUIRE_TLS" = 1 ] && smtp_args+=(--auth-require-tls)
+[ -n "$OPENDKIM_CONF" ] && smtp_args+=(--opendkim-conf "$OPENDKIM_CONF")
 
 if [ "$SMTP_PORT" != 0 ] && port_open "$SMTP_PORT"; then
   die "SMTP port $SMTP_PORT is already in use on 127.0.0.1"
