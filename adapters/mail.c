@@ -182,7 +182,6 @@ smtp_event(smtp_session_t session, int event, void *arg, ...)
 			 "the server's certificate names another host than "
 			 "%.60s",
 			 job->server);
-		what[strcspn(what, "\n")] = '\0';
 		break;
 	case SMTP_EV_UNUSABLE_CA_LIST:
 		snprintf(what, sizeof(what), "no usable CA list for STARTTLS");
@@ -1162,11 +1161,7 @@ mail_start(struct gw *gw, void **state)
 		log_error("mail: cannot initialise libcurl");
 		goto fail;
 	}
-	if (!cfg->mail_tls_verify)
-		log_warnx("mail: mail.tls_verify = false: the SMTP and IMAP "
-			  "servers' certificates and host names are not "
-			  "checked; anyone on the network path can read the "
-			  "mail and the passwords");
+	mail_tls_warning(cfg);
 	auth_client_init();
 	uv_timer_init(gw->loop, &m->poll_timer);
 	m->poll_timer.data = m;
@@ -1183,6 +1178,16 @@ fail:
 	free(m->smtp_server);
 	free(m);
 	return -1;
+}
+
+void
+mail_tls_warning(const struct config *cfg)
+{
+	if (cfg->mail_enabled && !cfg->mail_tls_verify)
+		log_warnx("mail: mail.tls_verify = false: the SMTP and IMAP "
+			  "servers' certificates and host names are not "
+			  "checked; anyone on the network path can read the "
+			  "mail and the passwords");
 }
 
 static int

@@ -129,8 +129,13 @@ start_daemon "smtp://localhost:$(port "$GOOD" SMTP_PORT)" "imaps://localhost:$(p
 	"ca_file = $CA/ours.pem"
 until_sql "SELECT COUNT(*) = 2 FROM outbox_delivery WHERE status = 'sent'"
 wait_for read_done "$GOOD" || { cat "$T/ismsd.log"; fail "the mailbox was not read over IMAPS"; }
-stop_daemon
 expect_not_in "$T/ismsd.log" "tls_verify"
+# turning verification off by a reload is warned about as well
+echo "tls_verify = false" >>"$T/ismsd.conf"
+kill -HUP "$DPID"
+until_log "configuration reloaded"
+until_log "warn mail: mail.tls_verify = false"
+stop_daemon
 [ "$(delivered "$GOOD")" = 2 ] || { cat "$GOOD/smtp-transcript.jsonl" "$GOOD/smtp.log"; fail "not two deliveries over TLS"; }
 [ "$(grep -c '"auth_user": "isms@example.org"' "$GOOD/smtp-transcript.jsonl")" = 2 ] || fail "no AUTH"
 
