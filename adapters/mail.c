@@ -10,10 +10,12 @@
 #include <openssl/ssl.h>
 
 #include <openssl/crypto.h>
+#include <openssl/x509.h>
 #include <auth-client.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <libesmtp.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +61,8 @@ struct smtp_job {
 	char *user;
 	char *password;
 	int require_tls;
+	char *ca_file; /* NULL: the system store */
+	int tls_verify;
 	char *from;
 	char tls_error[160]; /* what the TLS events said */
 };
@@ -79,6 +83,8 @@ struct imap_job {
 	char *user;
 	char *password;
 	long use_ssl;
+	char *ca_file; /* NULL: the system store */
+	int tls_verify;
 	char *store_set; /* a flag job: "uid,uid,..." */
 	struct fetched *msgs;
 	size_t n;
@@ -137,35 +143,58 @@ smtp_interact(auth_client_request_t req, char **result, int fields, void *arg)
 	return 1;
 }
 
-/* Runs in the thread pool: TLS problems go into the job's error. */
+/*
+ * Runs in the thread pool: TLS problems go into the job's error. With
+ * mail.tls_verify = false a certificate problem is accepted (*ok = 1).
+ */
 static void
 smtp_event(smtp_session_t session, int event, void *arg, ...)
 {
 	struct smtp_job *job = arg;
-	const char *what = NULL;
+	char what[160] = "";
+	int *ok = NULL;
+	long vfy;
+	va_list ap;
 
 	(void)session;
+	va_start(ap, arg);
 	switch (event) {
 	case SMTP_EV_EXTNA_STARTTLS:
-		what = "the server does not offer STARTTLS "
-		       "(mail.starttls = required)";
+		snprintf(what, sizeof(what),
+			 "the server does not offer STARTTLS "
+			 "(mail.starttls = required)");
 		break;
 	case SMTP_EV_INVALID_PEER_CERTIFICATE:
-		what = "the server's certificate did not verify";
+		vfy = va_arg(ap, long);
+		ok = va_arg(ap, int *);
+		snprintf(what, sizeof(what),
+			 "the server's certificate did not verify (%s)%s",
+			 X509_verify_cert_error_string(vfy),
+			 job->ca_file ? " against mail.ca_file" : "");
 		break;
 	case SMTP_EV_NO_PEER_CERTIFICATE:
-		what = "the server sent no certificate";
+		ok = va_arg(ap, int *);
+		snprintf(what, sizeof(what), "the server sent no certificate");
 		break;
 	case SMTP_EV_WRONG_PEER_CERTIFICATE:
-		what = "the server's certificate names another host";
+		ok = va_arg(ap, int *);
+		snprintf(what, sizeof(what),
+			 "the server's certificate names another host than "
+			 "%.60s",
+			 job->server);
 		break;
 	case SMTP_EV_UNUSABLE_CA_LIST:
-		what = "no usable CA list for STARTTLS";
+		snprintf(what, sizeof(what), "no usable CA list for STARTTLS");
 		break;
 	default:
 		break;
 	}
-	if (what != NULL && job->tls_error[0] == '\0')
+	va_end(ap);
+	if (ok != NULL && !job->tls_verify) {
+		*ok = 1; /* mail.tls_verify = false, warned at start */
+		return;
+	}
+	if (what[0] != '\0' && job->tls_error[0] == '\0')
 		snprintf(job->tls_error, sizeof(job->tls_error), "%s", what);
 }
 
@@ -252,7 +281,14 @@ smtp_work(uv_work_t *req)
 	if (tls != NULL) {
 		SSL_CTX_set_min_proto_version(tls, TLS1_2_VERSION);
 		SSL_CTX_set_max_proto_version(tls, TLS1_2_VERSION);
-		SSL_CTX_set_default_verify_paths(tls);
+		if (job->ca_file == NULL)
+			SSL_CTX_set_default_verify_paths(tls);
+		else if (SSL_CTX_load_verify_locations(tls, job->ca_file,
+						       NULL) != 1)
+			snprintf(job->tls_error, sizeof(job->tls_error),
+				 "mail.ca_file %.100s holds no usable CA "
+				 "certificate",
+				 job->ca_file);
 		smtp_starttls_set_ctx(session, tls);
 	}
 	smtp_starttls_enable(session, job->require_tls ? Starttls_REQUIRED
@@ -380,6 +416,7 @@ smtp_after(uv_work_t *req, int status)
 	free(job->server);
 	free(job->user);
 	str_free_secret(job->password);
+	free(job->ca_file);
 	free(job->from);
 	free(job);
 	m->smtp_busy = 0;
@@ -414,6 +451,9 @@ smtp_kick(struct mail *m)
 		    cfg->mail_smtp_password ? cfg->mail_smtp_password : "");
 	}
 	job->require_tls = strcmp(cfg->mail_starttls, "required") == 0;
+	if (cfg->mail_ca_file != NULL && *cfg->mail_ca_file != '\0')
+		job->ca_file = xstrdup(cfg->mail_ca_file);
+	job->tls_verify = cfg->mail_tls_verify;
 	job->from = xstrdup(cfg->mail_from);
 	m->smtp_busy = 1;
 	if (uv_queue_work(m->gw->loop, &job->req, smtp_work, smtp_after) != 0) {
@@ -697,6 +737,10 @@ imap_do(struct imap_job *job, const char *url, const char *custom,
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)IMAP_TIMEOUT_S);
 	curl_easy_setopt(c, CURLOPT_USE_SSL, job->use_ssl);
+	if (job->ca_file != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, job->ca_file);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, job->tls_verify ? 1L : 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, job->tls_verify ? 2L : 0L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, imap_progress);
@@ -831,6 +875,7 @@ imap_job_free(struct imap_job *job)
 	free(job->url);
 	free(job->user);
 	str_free_secret(job->password);
+	free(job->ca_file);
 	free(job->store_set);
 	free(job);
 }
@@ -857,6 +902,9 @@ imap_job_new(struct mail *m)
 	job->use_ssl = strcmp(cfg->mail_starttls, "required") == 0
 			   ? (long)CURLUSESSL_ALL
 			   : (long)CURLUSESSL_TRY;
+	if (cfg->mail_ca_file != NULL && *cfg->mail_ca_file != '\0')
+		job->ca_file = xstrdup(cfg->mail_ca_file);
+	job->tls_verify = cfg->mail_tls_verify;
 	return job;
 }
 
@@ -1113,6 +1161,7 @@ mail_start(struct gw *gw, void **state)
 		log_error("mail: cannot initialise libcurl");
 		goto fail;
 	}
+	mail_tls_warning(cfg);
 	auth_client_init();
 	uv_timer_init(gw->loop, &m->poll_timer);
 	m->poll_timer.data = m;
@@ -1129,6 +1178,16 @@ fail:
 	free(m->smtp_server);
 	free(m);
 	return -1;
+}
+
+void
+mail_tls_warning(const struct config *cfg)
+{
+	if (cfg->mail_enabled && !cfg->mail_tls_verify)
+		log_warnx("mail: mail.tls_verify = false: the SMTP and IMAP "
+			  "servers' certificates and host names are not "
+			  "checked; anyone on the network path can read the "
+			  "mail and the passwords");
 }
 
 static int

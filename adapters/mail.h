@@ -5,8 +5,13 @@
 #ifndef ISMS_MAIL_H
 #define ISMS_MAIL_H
 
+#include "../config/config.h"
 #include "adapter.h"
 
 extern const struct adapter_ops mail_ops;
+
+/* Warns when the configuration turns certificate checks off (at start and
+ * after a reload). */
+void mail_tls_warning(const struct config *cfg);
 
 #endif

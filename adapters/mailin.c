@@ -166,21 +166,36 @@ prop_is(const char *resinfo, const char *name, const char *want)
 	return 0;
 }
 
+/* The authserv-id of an Authentication-Results value into id; empty when
+ * there is none. */
+static void
+ar_authserv(const char *value, char *id, size_t len)
+{
+	char *v = strip_comments(value ? value : ""), *p = v, *piece;
+
+	id[0] = '\0';
+	piece = next_piece(&p);
+	if (piece != NULL) {
+		/* authserv-id, optionally followed by a version number */
+		piece = str_trim(piece);
+		piece[strcspn(piece, " \t\r\n")] = '\0';
+		snprintf(id, len, "%s", piece);
+	}
+	free(v);
+}
+
 int
 mailin_dkim_pass(const char *value, const char *authserv_id, const char *domain)
 {
 	char *v = strip_comments(value ? value : ""), *p = v, *piece;
+	char id[256];
 	int ok = 0;
 
-	piece = next_piece(&p);
-	if (piece == NULL || authserv_id == NULL || *authserv_id == '\0' ||
-	    domain == NULL || *domain == '\0')
+	ar_authserv(value, id, sizeof(id));
+	if (authserv_id == NULL || *authserv_id == '\0' || domain == NULL ||
+	    *domain == '\0' || strcasecmp(id, authserv_id) != 0)
 		goto out;
-	/* authserv-id, optionally followed by a version number */
-	piece = str_trim(piece);
-	piece[strcspn(piece, " \t\r\n")] = '\0';
-	if (strcasecmp(piece, authserv_id) != 0)
-		goto out;
+	(void)next_piece(&p); /* the authserv-id */
 	while (!ok && (piece = next_piece(&p)) != NULL)
 		ok = prop_is(piece, "dkim", "pass") &&
 		     prop_is(piece, "header.d", domain);
@@ -189,18 +204,42 @@ out:
 	return ok;
 }
 
+/*
+ * The receiving server's DKIM verdict for the From domain. Each hop
+ * prepends its Authentication-Results, so only the first
+ * mail.trusted_ar_headers of them from the top were written by our own
+ * servers; a header below them is the sender's word whatever authserv-id
+ * it names (RFC 8601 section 5 only asks servers to remove such headers),
+ * and is ignored.
+ */
 static int
 dkim_ok(struct inmsg *in)
 {
 	const char *domain = mailbuild_domain(in->m.from);
+	const char *authserv = in->cfg->mail_authserv_id;
 	const char *v;
 	size_t pos = 0;
+	int n = 0, ok = 0;
+	int trusted = in->cfg->mail_trusted_ar_headers > 0
+			  ? in->cfg->mail_trusted_ar_headers
+			  : 1;
+	char id[256];
 
 	while ((v = mime_get_next(&in->m, "Authentication-Results", &pos)) !=
-	       NULL)
-		if (mailin_dkim_pass(v, in->cfg->mail_authserv_id, domain))
-			return 1;
-	return 0;
+	       NULL) {
+		if (n++ < trusted) {
+			if (mailin_dkim_pass(v, authserv, domain))
+				ok = 1;
+			continue;
+		}
+		ar_authserv(v, id, sizeof(id));
+		if (authserv != NULL && strcasecmp(id, authserv) == 0)
+			log_debug("mail: message %.100s: ignored an "
+				  "Authentication-Results header of %.60s "
+				  "below the %d trusted one(s) at the top",
+				  in->msgid, authserv, trusted);
+	}
+	return ok;
 }
 
 /* ------------------------------------------------------ classifying */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "../gateway/log.h"
 #include "../gateway/tz.h"
@@ -129,8 +130,20 @@ static const struct centry config_table[] = {
      "authserv-id of the trusted receiving server's "
      "Authentication-Results.",
      0, 0, NULL},
+    {"mail", "trusted_ar_headers", CT_INT, OFF(mail_trusted_ar_headers), "1",
+     "How many Authentication-Results headers from the top your own "
+     "servers added; only these may carry the DKIM verdict.",
+     1, 20, NULL},
     {"mail", "poll_seconds", CT_INT, OFF(mail_poll_seconds), "60",
      "IMAP poll interval.", 1, 86400, NULL},
+    {"mail", "ca_file", CT_STR, OFF(mail_ca_file), "",
+     "PEM file of the CAs trusted for the SMTP and IMAP servers "
+     "(empty: the system store).",
+     0, 0, NULL},
+    {"mail", "tls_verify", CT_BOOL, OFF(mail_tls_verify), "true",
+     "Verify the mail servers' certificates and host names; false is "
+     "for tests only and logged as a warning.",
+     0, 0, NULL},
     {"quiz", "every", CT_PERIOD, OFF(quiz_every), "3m",
      "Periodic awareness campaign (7d, 2w, 3m, 1y) or off.", 0, 0, NULL},
     {"quiz", "questions", CT_INT, OFF(quiz_questions), "5",
@@ -592,6 +605,10 @@ config_require(const struct config *cfg, const char *name,
 		NEED(!cfg->mail_require_dkim || SET(cfg->mail_authserv_id),
 		     "mail.authserv_id is required when mail.require_dkim is "
 		     "true");
+		if (SET(cfg->mail_ca_file) &&
+		    access(cfg->mail_ca_file, R_OK) != 0)
+			cerr(e, name, 0, "mail.ca_file %s cannot be read: %s",
+			     cfg->mail_ca_file, strerror(errno));
 	}
 #undef NEED
 #undef SET

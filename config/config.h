@@ -54,7 +54,10 @@ struct config {
 	char *mail_incident_address;
 	int mail_require_dkim;
 	char *mail_authserv_id;
+	int mail_trusted_ar_headers; /* AR headers from the top we trust */
 	int mail_poll_seconds;
+	char *mail_ca_file;
+	int mail_tls_verify;
 
 	char *quiz_every; /* period such as 3m; "off" disables */
 	int quiz_questions;

@@ -451,6 +451,7 @@ gw_reload(struct gw *gw)
 	if (log_level_parse(gw->cfg.log_level, &lv) == 0)
 		log_set_level(lv);
 	log_info("configuration reloaded from %s", gw->config_path);
+	mail_tls_warning(&gw->cfg);
 }
 
 static void

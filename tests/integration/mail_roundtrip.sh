@@ -4,6 +4,7 @@
 # redelivery, a quiz answered by mail, a permanent SMTP failure and a
 # clean SIGTERM.
 . tests/integration/lib.sh
+chmod 711 "$T" # the mail peers run as an unprivileged user when we are root
 PEERS=tests/peers/mail
 M=$T/p # short: Dovecot's sockets live below it
 DB=$T/isms.db

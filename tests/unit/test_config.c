@@ -60,6 +60,48 @@ test_values(void **state)
 	buf_free(&e.text);
 }
 
+/* The mail trust settings: defaults, range, an unreadable CA file. */
+static void
+test_mail_trust(void **state)
+{
+	struct config cfg;
+	struct config_errors e = {0};
+	const char *mail = "[mail]\nenabled = true\nsmtp_url = smtp://mx\n"
+			   "from = isms@example.org\n"
+			   "reply_domain = example.org\n";
+	char *text;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(cfg.mail_trusted_ar_headers, 1);
+	assert_int_equal(cfg.mail_tls_verify, 1);
+	assert_string_equal(cfg.mail_ca_file, "");
+	config_free(&cfg);
+	text = xasprintf("%strusted_ar_headers = 2\ntls_verify = false\n"
+			 "ca_file = /etc/hostname\n",
+			 mail);
+	assert_int_equal(load(&cfg, text, &e), 0);
+	assert_int_equal(cfg.mail_trusted_ar_headers, 2);
+	assert_int_equal(cfg.mail_tls_verify, 0);
+	assert_string_equal(cfg.mail_ca_file, "/etc/hostname");
+	config_free(&cfg);
+	free(text);
+	text = xasprintf("%strusted_ar_headers = 0\n"
+			 "ca_file = /nonexistent/ca.pem\n",
+			 mail);
+	assert_int_equal(load(&cfg, text, &e), -1);
+	assert_non_null(strstr(buf_str(&e.text),
+			       "mail.trusted_ar_headers: expected a whole "
+			       "number from 1 to 20"));
+	assert_non_null(strstr(buf_str(&e.text),
+			       "mail.ca_file /nonexistent/ca.pem cannot be "
+			       "read: No such file or directory"));
+	assert_int_equal(e.count, 2);
+	config_free(&cfg);
+	free(text);
+	buf_free(&e.text);
+}
+
 static void
 test_errors_name_lines(void **state)
 {
@@ -269,6 +311,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_mail_trust),
 	    cmocka_unit_test(test_errors_name_lines),
 	    cmocka_unit_test(test_secrets),
 	    cmocka_unit_test(test_required_when_enabled),

@@ -72,22 +72,32 @@ person(struct fix *f, const char *handle)
 	return p.id;
 }
 
-/* Feeds one message; returns its outcome. */
+/* Feeds one message with top prepended above its own header (the
+ * receiving servers' lines); returns its outcome. */
 static struct mailin_outcome
-feed(struct fix *f, const char *from, const char *to, const char *msgid,
-     const char *headers, const char *body)
+feed_top(struct fix *f, const char *top, const char *from, const char *to,
+	 const char *msgid, const char *headers, const char *body)
 {
 	struct mailin_outcome o;
-	char *raw = xasprintf("From: %s\r\nTo: %s\r\nSubject: Re: Approval "
+	char *raw = xasprintf("%sFrom: %s\r\nTo: %s\r\nSubject: Re: Approval "
 			      "needed APR-1\r\nMessage-ID: <%s>\r\n%s"
 			      "Content-Type: text/plain; charset=utf-8\r\n\r\n"
 			      "%s",
-			      from, to, msgid, headers ? headers : "", body);
+			      top ? top : "", from, to, msgid,
+			      headers ? headers : "", body);
 
 	assert_int_equal(
 	    mailin_process(f->t->st, &f->t->cfg, raw, strlen(raw), &o), 0);
 	free(raw);
 	return o;
+}
+
+/* Feeds one message; returns its outcome. */
+static struct mailin_outcome
+feed(struct fix *f, const char *from, const char *to, const char *msgid,
+     const char *headers, const char *body)
+{
+	return feed_top(f, NULL, from, to, msgid, headers, body);
 }
 
 static const char *
@@ -276,6 +286,94 @@ test_dkim_required(void **state)
 		 "header.d=example.org\r\n",
 		 "approve\r\n");
 	assert_int_equal(o.what, MAILIN_DECIDED);
+}
+
+#define RECEIVED                                                               \
+	"Received: from mail.example.org by mx.test.example; Sun, 6 Dec "      \
+	"2026 10:00:00 +0000\r\n"
+#define FORGED                                                                 \
+	"Authentication-Results: mx.test.example; dkim=pass "                  \
+	"header.d=example.org\r\n"
+
+/*
+ * Only the Authentication-Results headers at the top, as many as
+ * mail.trusted_ar_headers, carry the verdict; one further down is the
+ * sender's, whatever authserv-id it names.
+ */
+static void
+test_dkim_trusted_headers(void **state)
+{
+	struct fix *f = *state;
+	struct mailin_outcome o;
+	int64_t audit = count(f->t, "SELECT COUNT(*) FROM audit_log");
+
+	f->t->cfg.mail_require_dkim = 1;
+	assert_int_equal(f->t->cfg.mail_trusted_ar_headers, 1);
+	/* the server found no signature; the sender's pass below it */
+	o = feed_top(
+	    f,
+	    "Authentication-Results: mx.test.example; dkim=none\r\n" RECEIVED,
+	    "carol@example.org", f->reply_to, "t1@x", FORGED, "approve\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	assert_non_null(strstr(o.reason, "DKIM"));
+	/* the same, the forgery in front of the sender's own Received */
+	o = feed_top(f,
+		     "Authentication-Results: mx.test.example; dkim=fail "
+		     "header.d=example.org\r\n" RECEIVED FORGED
+		     "Received: from laptop by mail.example.org\r\n",
+		     "carol@example.org", f->reply_to, "t2@x", NULL,
+		     "approve\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	/* a pass for another domain at the top, ours forged below */
+	o = feed_top(f,
+		     "Authentication-Results: mx.test.example; dkim=pass "
+		     "header.d=evil.example\r\n" RECEIVED,
+		     "carol@example.org", f->reply_to, "t3@x", FORGED,
+		     "approve\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	/* alignment is strict: a subdomain's signature is not the From's */
+	o = feed_top(f,
+		     "Authentication-Results: mx.test.example; dkim=pass "
+		     "header.d=mail.example.org\r\n" RECEIVED,
+		     "carol@example.org", f->reply_to, "t4@x", NULL,
+		     "approve\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	/* a filter's header on top hides ours when only one is trusted */
+	o = feed_top(f,
+		     "Authentication-Results: filter.example.org; "
+		     "spf=pass smtp.mailfrom=example.org\r\n"
+		     "Authentication-Results: mx.test.example; dkim=pass "
+		     "header.d=example.org\r\n" RECEIVED,
+		     "carol@example.org", f->reply_to, "t5@x", NULL,
+		     "approve\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	/* two trusted: the third from the top is still the sender's */
+	f->t->cfg.mail_trusted_ar_headers = 2;
+	o = feed_top(
+	    f,
+	    "Authentication-Results: filter.example.org; "
+	    "spf=pass smtp.mailfrom=example.org\r\n"
+	    "Authentication-Results: mx.test.example; dkim=none\r\n" RECEIVED,
+	    "carol@example.org", f->reply_to, "t6@x", FORGED, "approve\r\n");
+	assert_int_equal(o.what, MAILIN_REFUSED);
+	assert_string_equal(apr_status(f), "pending");
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM audit_log"), audit);
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM approvals WHERE "
+				     "decided_at IS NOT NULL OR decided_by IS "
+				     "NOT NULL"),
+			 0);
+	/* two trusted, ours the second: it decides */
+	o = feed_top(f,
+		     "Authentication-Results: filter.example.org; "
+		     "spf=pass smtp.mailfrom=example.org\r\n"
+		     "Authentication-Results: mx.test.example (comment); "
+		     "dkim=fail header.d=evil.example; dkim=pass "
+		     "(2048-bit key) header.d=Example.ORG "
+		     "header.s=sel\r\n" RECEIVED,
+		     "Carol <carol@example.org>", f->reply_to, "t7@x", NULL,
+		     "approve\r\n");
+	assert_int_equal(o.what, MAILIN_DECIDED);
+	assert_string_equal(apr_status(f), "approved");
 }
 
 static void
@@ -892,6 +990,8 @@ main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dkim_required, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_dkim_trusted_headers, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_automatic_mail, setup,
 					    teardown),

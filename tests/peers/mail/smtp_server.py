@@ -35,6 +35,15 @@ so a test may rewrite it while the server runs):
      A domain rule may be an object {"result": "pass", "d": "other.example"}
      to claim a signature by another (unaligned) domain.
 
+With --opendkim-conf CONF the simulation above is replaced by Debian's
+OpenDKIM: every accepted message, with this server's Received: on top as an
+MTA hands it to its milters, goes through OpenDKIM's own filter code
+(`opendkim -x CONF -t -`, the verifier run on one message) and the header
+changes it asks for (its Authentication-Results with the AuthservID of
+CONF, or a removal) are applied, Postfix-like, to the delivered copy.  A
+failure to run OpenDKIM answers 451.  Rule 1 (stripping our own authserv-id)
+still applies when the policy asks for it.
+
 Recipient handling: rules in "reject" are checked first (at RCPT, or at the
 end of DATA with "stage": "data" -- such an address passes RCPT even if it
 is no user); a rule with "times": N rejects only the first N attempts and
@@ -49,7 +58,9 @@ import email.utils
 import json
 import mailbox
 import os
+import re
 import signal
+import subprocess
 import socket
 import ssl
 import sys
@@ -269,7 +280,10 @@ class Handler:
                         continue
                 kept.append(e)
             entries = kept
-        ar, dkim_result, dom = self.dkim_header(policy, session, envelope, entries)
+        if self.args.opendkim_conf:
+            ar, dom = None, domain_of(header_value(entries, "From") or "")
+        else:
+            ar, dkim_result, dom = self.dkim_header(policy, session, envelope, entries)
 
         self.seq += 1
         qid = "%X%04X" % (int(time.time()), self.seq)
@@ -288,20 +302,41 @@ class Handler:
         now = email.utils.formatdate(localtime=True)
         msgid = header_value(entries, "Message-ID")
 
+        using = ""
+        if tls:
+            sslobj = session.ssl.get("ssl_object") if isinstance(session.ssl, dict) else None
+            using = "\n\t(using %s)" % (sslobj.version() if sslobj else "TLS")
+        ops = []
+        if self.args.opendkim_conf:
+            received = ("Received: from %s (localhost [%s])%s\n\tby %s (ismsd-test-peer) with %s id %s;"
+                        " %s" % (helo, peer_ip, using, self.args.hostname, proto, qid, now))
+            try:
+                ops, summary = opendkim_filter(self.args.opendkim_conf,
+                                               [received.encode()] + entries, body)
+            except RuntimeError as e:
+                log("DATA opendkim:", e)
+                self.transcript({"event": "data_rejected", "reply": "451 " + str(e),
+                                 "mail_from": envelope.mail_from})
+                return "451 4.7.5 DKIM verification unavailable (test: %s)" % str(e)[:200]
+            log("opendkim:", summary)
+            ars = [v for op, _, n, v in ops if n.lower() == "authentication-results" and v]
+            m = re.search(r"\bdkim=(\w+)", ars[0]) if ars else None
+            dkim_result = m.group(1) if m else "omit"
+
         for rcpt in envelope.rcpt_tos:
             top = []
             top.append("Return-Path: <%s>" % (envelope.mail_from or "").strip("<>"))
             top.append("Delivered-To: %s" % rcpt)
             if ar:
                 top.append(ar)
-            using = ""
-            if tls:
-                sslobj = session.ssl.get("ssl_object") if isinstance(session.ssl, dict) else None
-                using = "\n\t(using %s)" % (sslobj.version() if sslobj else "TLS")
             received = ("Received: from %s (localhost [%s])%s\n\tby %s (ismsd-test-peer) with %s id %s\n"
                         "\tfor <%s>; %s" % (helo, peer_ip, using, self.args.hostname, proto, qid, rcpt, now))
-            top.append(received)
-            data = ("\n".join(top) + "\n").encode() + b"\n".join(entries) + b"\n\n" + body
+            if self.args.opendkim_conf:
+                hdrs = apply_header_ops([received.encode()] + entries, ops)
+            else:
+                top.append(received)
+                hdrs = entries
+            data = ("\n".join(top) + "\n").encode() + b"\n".join(hdrs) + b"\n\n" + body
             md = os.path.join(self.args.maildir_root, rcpt.lower())
             box = mailbox.Maildir(md, factory=None, create=True)
             key = box.add(data)
@@ -314,6 +349,70 @@ class Handler:
             "message_id": msgid, "size": len(envelope.original_content or b""),
         })
         return "250 2.0.0 Ok: queued as %s" % qid
+
+
+OPENDKIM = os.environ.get("OPENDKIM", "/usr/sbin/opendkim")
+
+
+def opendkim_filter(conf, entries, body):
+    """Runs OpenDKIM's filter on one message (header entries with LF line
+    ends, body); returns (operations, summary): operations are
+    (op, idx, name, value) for INSHEADER / ADDHEADER / CHGHEADER, summary
+    OpenDKIM's own verdict line.  Raises RuntimeError when OpenDKIM fails
+    or asks for something this server does not do."""
+    raw = b"\r\n".join(e.replace(b"\n", b"\r\n") for e in entries) + b"\r\n\r\n" + \
+        body.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    try:
+        p = subprocess.run([OPENDKIM, "-x", conf, "-t", "-", "-vv"], input=raw,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise RuntimeError("cannot run %s: %s" % (OPENDKIM, e))
+    out = p.stdout.decode("utf-8", "replace")
+    if p.returncode != 0:
+        err = p.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RuntimeError("opendkim exited with %d: %s" % (p.returncode, (err or [out])[-1]))
+    ops, summary = [], ""
+    for rec in re.findall(r"^(?:### |opendkim: ).*?(?=^### |^opendkim: |\Z)", out, re.M | re.S):
+        rec = rec.rstrip("\n")
+        if rec.startswith("opendkim: "):
+            summary = rec[len("opendkim: "):]
+            continue
+        m = re.match(r"### (\w+): (.*)$", rec, re.S)
+        op, rest = m.group(1), m.group(2)
+        if op == "PROGRESS":
+            continue
+        if op not in ("INSHEADER", "ADDHEADER", "CHGHEADER"):
+            raise RuntimeError("opendkim asked for %s, which this server does not do" % op)
+        idx = re.search(r"idx=(\d+)", rest)
+        name = re.search(r"hname='([^']*)'", rest)
+        value = re.search(r"hvalue='(.*)'$", rest, re.S)
+        if not name or not value:
+            raise RuntimeError("unreadable opendkim output: %r" % rec[:200])
+        ops.append((op, int(idx.group(1)) if idx else 0, name.group(1), value.group(1)))
+    return ops, summary
+
+
+def apply_header_ops(entries, ops):
+    """The milter header changes on a copy of entries (bytes, LF)."""
+    out = list(entries)
+    for op, idx, name, value in ops:
+        line = ("%s: %s" % (name, value)).encode()
+        if op == "INSHEADER":
+            out.insert(min(idx, len(out)), line)
+        elif op == "ADDHEADER":
+            out.append(line)
+        else:  # CHGHEADER: the idx-th (from 1) header of that name
+            n = 0
+            for i, e in enumerate(out):
+                if e.partition(b":")[0].strip().lower() == name.lower().encode():
+                    n += 1
+                    if n == max(idx, 1):
+                        if value in ("", "(null)"):  # how test mode prints a removal
+                            del out[i]
+                        else:
+                            out[i] = line
+                        break
+    return out
 
 
 def make_authenticator(users_path):
@@ -350,6 +449,8 @@ def main():
                     help="reject MAIL before successful AUTH (530)")
     ap.add_argument("--auth-require-tls", action="store_true",
                     help="only offer AUTH after STARTTLS (default: AUTH allowed in clear)")
+    ap.add_argument("--opendkim-conf",
+                    help="verify DKIM with OpenDKIM using this opendkim.conf instead of the policy")
     ap.add_argument("--max-size", type=int, default=10 * 1024 * 1024)
     args = ap.parse_args()
 

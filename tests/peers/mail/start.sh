@@ -15,6 +15,7 @@
 #   --users FILE         copy FILE to DIR/users   (address:password lines)
 #   --policy FILE        copy FILE to DIR/policy.json (DKIM simulation + reject rules)
 #   --hostname NAME      SMTP hostname used in banner and Received: (default mx.test.example)
+#   --opendkim-conf CONF DKIM verdicts by OpenDKIM (opendkim -x CONF -t) instead of the policy
 #   --no-imap            do not start Dovecot
 #   --timeout SECS       how long to wait for each server to listen (default 15)
 # Existing DIR/users and DIR/policy.json are kept; missing ones get the defaults.
@@ -27,13 +28,13 @@ DOVECOT=${DOVECOT:-/usr/sbin/dovecot}
 
 die() { echo "mail-peers start.sh: ERROR: $*" >&2; exit 1; }
 
-[ $# -ge 1 ] || die "usage: start.sh DIR [--smtp-port N] [--imap-port N] [--tls|--smtp-tls|--imap-tls] [--require-starttls] [--auth-required] [--auth-require-tls] [--users FILE] [--policy FILE] [--hostname NAME] [--no-imap] [--timeout SECS]"
+[ $# -ge 1 ] || die "usage: start.sh DIR [--smtp-port N] [--imap-port N] [--tls|--smtp-tls|--imap-tls] [--require-starttls] [--auth-required] [--auth-require-tls] [--users FILE] [--policy FILE] [--hostname NAME] [--opendkim-conf CONF] [--no-imap] [--timeout SECS]"
 DIR_ARG=$1; shift
 mkdir -p "$DIR_ARG" || die "cannot create $DIR_ARG"
 DIR="$(cd "$DIR_ARG" && pwd)"
 
 SMTP_PORT=0 IMAP_PORT= SMTP_TLS=0 IMAP_TLS=0 REQUIRE_STARTTLS=0 AUTH_REQUIRED=0 AUTH_REQUIRE_TLS=0
-USERS_SRC= POLICY_SRC= HOSTNAME_SMTP=mx.test.example WITH_IMAP=1 TIMEOUT=15
+USERS_SRC= POLICY_SRC= HOSTNAME_SMTP=mx.test.example WITH_IMAP=1 TIMEOUT=15 OPENDKIM_CONF=
 while [ $# -gt 0 ]; do
   case "$1" in
     --smtp-port) SMTP_PORT=$2; shift 2 ;;
@@ -48,6 +49,7 @@ while [ $# -gt 0 ]; do
     --policy) POLICY_SRC=$2; shift 2 ;;
     --hostname) HOSTNAME_SMTP=$2; shift 2 ;;
     --no-imap) WITH_IMAP=0; shift ;;
+    --opendkim-conf) OPENDKIM_CONF=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     *) die "unknown option: $1" ;;
   esac
@@ -55,6 +57,11 @@ done
 
 [ -x "$PY" ] || die "$PY not found"
 "$PY" -c 'import aiosmtpd' 2>/dev/null || die "python3-aiosmtpd is not installed (apt-get install python3-aiosmtpd)"
+if [ -n "$OPENDKIM_CONF" ]; then
+  [ -x /usr/sbin/opendkim ] || die "opendkim not found (apt-get install opendkim opendkim-tools)"
+  [ -r "$OPENDKIM_CONF" ] || die "cannot read $OPENDKIM_CONF"
+  OPENDKIM_CONF="$(cd "$(dirname "$OPENDKIM_CONF")" && pwd)/$(basename "$OPENDKIM_CONF")"
+fi
 if [ "$WITH_IMAP" = 1 ]; then
   [ -x "$DOVECOT" ] || die "dovecot not found at $DOVECOT (apt-get install dovecot-imapd)"
 fi
@@ -156,6 +163,44 @@ cleanup_on_fail() {
   rm -f "$DIR/smtp.pid" "$DIR/dovecot.pid"
 }
 
+# ---------------------------------------------------------------- user
+# Dovecot refuses to give root a mailbox (uid 0) and to run its login
+# processes as root.  As root, both servers therefore run as an ordinary
+# system user (dovecot, else dovenull, else nobody) through setpriv(1):
+# no user namespace (refused in chroots and under Docker's default seccomp
+# profile), nothing under /etc changes.  DIR is handed to that user; its
+# parent directories must let that user through (o+x).  As an ordinary
+# user everything simply runs as that user.
+PREFIX=()
+if [ "$(id -u)" = 0 ]; then
+  RUN_USER=
+  for u in dovecot dovenull nobody; do
+    if getent passwd "$u" >/dev/null; then RUN_USER=$u; break; fi
+  done
+  [ -n "$RUN_USER" ] || die "running as root but there is no unprivileged system user (dovecot/dovenull/nobody) to run the servers as"
+  command -v setpriv >/dev/null || die "running as root but setpriv (util-linux) is missing"
+  RUN_UID=$(id -u "$RUN_USER"); RUN_GID=$(id -g "$RUN_USER")
+  RUN_GROUP=$(getent group "$RUN_GID" | cut -d: -f1)
+  PREFIX=(setpriv --reuid="$RUN_UID" --regid="$RUN_GID" --clear-groups
+          env HOME="$DIR/home" USER="$RUN_USER" LOGNAME="$RUN_USER")
+  chown -R "$RUN_UID:$RUN_GID" "$DIR" || die "cannot hand $DIR to user $RUN_USER"
+  if ! "${PREFIX[@]}" test -x "$DIR" -a -w "$DIR"; then
+    d=$DIR blocked=
+    while [ "$d" != / ]; do
+      d=$(dirname "$d")
+      "${PREFIX[@]}" test -x "$d" || blocked=$d
+    done
+    die "running as root, the servers run as user $RUN_USER, who cannot reach $DIR${blocked:+ ($blocked denies it: chmod o+x $blocked)}"
+  fi
+else
+  RUN_USER=$(id -un) RUN_UID=$(id -u) RUN_GID=$(id -g) RUN_GROUP=$(id -gn)
+fi
+# own_file FILE: create FILE (empty) owned by the user the servers run as
+own_file() {
+  : >"$1"
+  [ "$(id -u)" != 0 ] || chown "$RUN_UID:$RUN_GID" "$1"
+}
+
 # ---------------------------------------------------------------- SMTP
 smtp_args=(--host 127.0.0.1 --port "$SMTP_PORT" --port-file "$DIR/smtp.port" --pid-file "$DIR/smtp.pid"
            --users "$DIR/users" --policy "$DIR/policy.json" --maildir-root "$DIR/mail"
@@ -164,11 +209,12 @@ smtp_args=(--host 127.0.0.1 --port "$SMTP_PORT" --port-file "$DIR/smtp.port" --p
 [ "$REQUIRE_STARTTLS" = 1 ] && smtp_args+=(--require-starttls)
 [ "$AUTH_REQUIRED" = 1 ] && smtp_args+=(--auth-required)
 [ "$AUTH_REQUIRE_TLS" = 1 ] && smtp_args+=(--auth-require-tls)
+[ -n "$OPENDKIM_CONF" ] && smtp_args+=(--opendkim-conf "$OPENDKIM_CONF")
 
 if [ "$SMTP_PORT" != 0 ] && port_open "$SMTP_PORT"; then
   die "SMTP port $SMTP_PORT is already in use on 127.0.0.1"
 fi
-"$PY" "$HERE/smtp_server.py" "${smtp_args[@]}" </dev/null >>"$DIR/smtp.log" 2>&1 &
+"${PREFIX[@]}" "$PY" "$HERE/smtp_server.py" "${smtp_args[@]}" </dev/null >>"$DIR/smtp.log" 2>&1 &
 SMTP_PID=$!
 STARTED_PIDS+=("$SMTP_PID")
 
@@ -196,26 +242,7 @@ if [ "$WITH_IMAP" = 1 ]; then
   RUN_DIR="$DIR/dovecot/run"
   [ ${#RUN_DIR} -le 80 ] || { cleanup_on_fail; die "DIR path too long for Dovecot's unix sockets (base_dir '$RUN_DIR' > 80 chars); use a shorter DIR, e.g. mktemp -d"; }
   mkdir -p "$RUN_DIR" "$DIR/dovecot/state"
-
-  # Dovecot refuses to give root a mailbox (uid 0) and refuses to run login
-  # processes as root.  When invoked as root we therefore start it in a user
-  # namespace where our uid 0 is mapped to an ordinary system user: Dovecot
-  # then runs "unprivileged" (rootless mode) and all files stay root-owned
-  # outside.  Nothing under /etc is touched.
-  PREFIX=()
-  if [ "$(id -u)" = 0 ]; then
-    RUN_USER=
-    for u in dovecot dovenull nobody; do
-      if getent passwd "$u" >/dev/null; then RUN_USER=$u; break; fi
-    done
-    [ -n "$RUN_USER" ] || { cleanup_on_fail; die "no unprivileged system user (dovecot/dovenull/nobody) to map root to"; }
-    RUN_UID=$(id -u "$RUN_USER"); RUN_GID=$(id -g "$RUN_USER")
-    RUN_GROUP=$(getent group "$RUN_GID" | cut -d: -f1)
-    PREFIX=(unshare --user --map-user="$RUN_UID" --map-group="$RUN_GID")
-    "${PREFIX[@]}" true 2>/dev/null || { cleanup_on_fail; die "running as root but 'unshare --user' is not permitted here; run the tests as a non-root user"; }
-  else
-    RUN_USER=$(id -un) RUN_UID=$(id -u) RUN_GID=$(id -g) RUN_GROUP=$(id -gn)
-  fi
+  [ "$(id -u)" != 0 ] || chown -R "$RUN_UID:$RUN_GID" "$DIR/dovecot"
 
   if [ "$IMAP_TLS" = 1 ]; then
     SSL_CONF="ssl = yes
@@ -302,7 +329,7 @@ EOF
     if [ -n "$PORT_GIVEN" ] && port_open "$IMAP_PORT"; then
       cleanup_on_fail; die "IMAP port $IMAP_PORT is already in use on 127.0.0.1"
     fi
-    : >"$DIR/dovecot.log"
+    own_file "$DIR/dovecot.log"
     "${PREFIX[@]}" "$DOVECOT" -F -c "$DIR/dovecot.conf" </dev/null >>"$DIR/dovecot.stderr" 2>&1 &
     DOVECOT_PID=$!
     STARTED_PIDS+=("$DOVECOT_PID")
