@@ -481,6 +481,37 @@ test_incident_by_mail(void **state)
 	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM incidents"), 2);
 }
 
+/* Control sequences and bidi overrides in a mailed incident are removed */
+static void
+test_incident_controls_removed(void **state)
+{
+	struct fix *f = *state;
+	struct mailin_outcome o;
+	const char *raw =
+	    "From: Frank <frank@example.org>\r\n"
+	    "To: incidents@example.org\r\n"
+	    "Subject: =?UTF-8?Q?Evil_=1B]0;owned=07_title_=E2=80=AE_here?=\r\n"
+	    "Message-ID: <ctl@x>\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+	    "Screen \x1b[2Jcleared\x08 and \xc2\x9b C1\r\n";
+	char *row;
+
+	assert_int_equal(
+	    mailin_process(f->t->st, &f->t->cfg, raw, strlen(raw), &o), 0);
+	assert_int_equal(o.what, MAILIN_INCIDENT);
+	row = db_text(f->t->st,
+		      "SELECT title || '|' || description FROM incidents "
+		      "WHERE id = 2",
+		      NULL);
+	assert_non_null(strstr(row, "]0;owned"));
+	assert_non_null(strstr(row, "|Screen [2Jcleared and  C1"));
+	for (const char *c = row; *c; c++)
+		assert_false((unsigned char)*c < 0x20 && *c != '\n');
+	assert_null(strstr(row, "\xe2\x80\xae"));
+	assert_null(strstr(row, "\xc2\x9b"));
+	free(row);
+}
+
 static void
 test_long_incident_is_cut(void **state)
 {
@@ -996,6 +1027,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_automatic_mail, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_escalated, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_incident_controls_removed,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_incident_by_mail, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_long_incident_is_cut, setup,
