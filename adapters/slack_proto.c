@@ -295,9 +295,12 @@ word_ok(const char *s, size_t n, size_t max)
 	return 1;
 }
 
-/* "<campaign>:<question>:<n>" as "quiz answer QZ-c q n". */
+/*
+ * "<campaign>:<question>:<n>" as "quiz answer QZ-c q n". suffix is what
+ * follows the action id's prefix: "" or ":<n>", which must then agree.
+ */
 static int
-quiz_command(const char *v, struct buf *out)
+quiz_command(const char *suffix, const char *v, struct buf *out)
 {
 	const char *c1, *c2, *camp = v;
 	size_t cl, ql;
@@ -313,6 +316,9 @@ quiz_command(const char *v, struct buf *out)
 	if (!word_ok(camp, cl, 12) || strspn(camp, "0123456789") != cl ||
 	    !word_ok(c1 + 1, ql, 64) || parse_int(c2 + 1, 1, 99, &n) < 0)
 		return -1;
+	if (*suffix != '\0' &&
+	    (suffix[0] != ':' || strcmp(suffix + 1, c2 + 1) != 0))
+		return -1;
 	buf_printf(out, "quiz answer QZ-%.*s %.*s %ld", (int)cl, camp, (int)ql,
 		   c1 + 1, n);
 	return 0;
@@ -321,10 +327,13 @@ quiz_command(const char *v, struct buf *out)
 static int
 action_command(const struct slack_in *in, struct buf *out)
 {
+	size_t ql = strlen(SLACK_ACTION_QUIZ);
 	long id;
 
-	if (strcmp(in->action_id, SLACK_ACTION_QUIZ) == 0)
-		return quiz_command(in->action_value, out);
+	/* routed by prefix: "isms_quiz" and "isms_quiz:<n>" */
+	if (strncmp(in->action_id, SLACK_ACTION_QUIZ, ql) == 0 &&
+	    (in->action_id[ql] == '\0' || in->action_id[ql] == ':'))
+		return quiz_command(in->action_id + ql, in->action_value, out);
 	id = apr_value(in->action_value);
 	if (id < 0)
 		return -1;
@@ -649,47 +658,173 @@ slack_http_payload(const char *content_type, const char *body, size_t len,
 }
 
 /*
- * A JSON string of at most max bytes: invalid UTF-8 bytes become '?', a
- * longer text is cut at a character boundary and ends with an ellipsis.
+ * The byte length of the UTF-8 character at s[0..n), with its width in
+ * UTF-16 units in *units; 0 when the bytes there are not valid UTF-8.
  */
+static size_t
+u8char(const char *s, size_t n, size_t *units)
+{
+	unsigned char c = (unsigned char)s[0];
+	size_t k = 1;
+
+	*units = 1;
+	if (c < 0x80)
+		return 1;
+	while (k < 4 && k < n && ((unsigned char)s[k] & 0xc0) == 0x80)
+		k++;
+	if (!str_valid_utf8(s, k))
+		return 0;
+	*units = k == 4 ? 2 : 1;
+	return k;
+}
+
+size_t
+slack_text_len(const char *s)
+{
+	size_t i = 0, n = strlen(s), total = 0, u, k;
+
+	while (i < n) {
+		k = u8char(s + i, n - i, &u);
+		total += u;
+		i += k ? k : 1;
+	}
+	return total;
+}
+
+void
+slack_fit(struct buf *b, size_t max, const char *more)
+{
+	struct buf clean = {0}, tail = {0};
+	size_t i = 0, n = b->len, used = 0, budget, cut, amp, u, k;
+	const char *s = b->data;
+
+	buf_puts(&clean, "");
+	for (i = 0; i < n; i += k) {
+		k = u8char(s + i, n - i, &u);
+		if (k == 0 || (k == 1 && s[i] == '\0')) {
+			buf_putc(&clean, '?');
+			k = 1;
+			u = 1;
+		} else {
+			buf_add(&clean, s + i, k);
+		}
+		used += u;
+	}
+	if (used > max) {
+		buf_puts(&tail, "...");
+		if (more != NULL && *more != '\0')
+			buf_printf(&tail, " %s", more);
+		budget = slack_text_len(tail.data);
+		budget = budget < max ? max - budget : 0;
+		used = cut = 0;
+		while (cut < clean.len) {
+			k = u8char(clean.data + cut, clean.len - cut, &u);
+			if (used + u > budget)
+				break;
+			used += u;
+			cut += k;
+		}
+		/* never leave half an entity such as "&am" */
+		for (amp = cut; amp > 0 && cut - amp < 5; amp--)
+			if (clean.data[amp - 1] == '&' ||
+			    clean.data[amp - 1] == ';')
+				break;
+		if (amp > 0 && cut - amp < 5 && clean.data[amp - 1] == '&')
+			cut = amp - 1;
+		clean.len = cut;
+		clean.data[cut] = '\0';
+		if (slack_text_len(tail.data) > max) {
+			buf_reset(&tail);
+			buf_puts(&tail, "...");
+		}
+		buf_puts(&clean, tail.data);
+	}
+	buf_reset(b);
+	buf_add(b, clean.data, clean.len);
+	buf_puts(b, "");
+	buf_free(&clean);
+	buf_free(&tail);
+}
+
+/* A JSON string of s fitted into max characters (see slack_fit). */
 static json_t *
-jtext(const char *s, size_t max)
+jfit(const char *s, size_t max, const char *more)
 {
 	struct buf b = {0};
 	json_t *j;
-	size_t i = 0, n = strlen(s);
 
-	buf_puts(&b, "");
-	while (i < n) {
-		size_t k = 1;
-
-		if ((unsigned char)s[i] >= 0x80) {
-			while (k < 4 && i + k < n &&
-			       ((unsigned char)s[i + k] & 0xc0) == 0x80)
-				k++;
-			if (!str_valid_utf8(s + i, k)) {
-				buf_putc(&b, '?');
-				i++;
-				continue;
-			}
-		}
-		if (b.len + k > max - 3) {
-			buf_puts(&b, "\xe2\x80\xa6");
-			break;
-		}
-		buf_add(&b, s + i, k);
-		i += k;
-	}
+	buf_puts(&b, s);
+	slack_fit(&b, max, more);
 	j = json_string(b.data);
 	buf_free(&b);
 	return j;
 }
 
 static json_t *
-mrkdwn_section(const char *text)
+jtext(const char *s, size_t max)
+{
+	return jfit(s, max, NULL);
+}
+
+/* Record prefixes and the command that shows the full record. */
+static const struct {
+	const char *prefix, *show;
+} record_shows[] = {
+    {"INC", "/isms incident show"}, {"RSK", "/isms risk show"},
+    {"AST", "/isms asset show"},    {"ACT", "/isms action show"},
+    {"DOC", "/isms doc show"},	    {"AUD", "/isms audit show"},
+    {"MR", "/isms review show"},
+};
+
+/* The first "XYZ-n" id in s with a show command; 1 and out set, or 0. */
+static int
+find_record(const char *s, char *out, size_t len)
+{
+	const char *p;
+	size_t i, pl, d;
+
+	for (p = s; p != NULL && *p != '\0'; p++) {
+		if (p != s && isalnum((unsigned char)p[-1]))
+			continue;
+		for (i = 0; i < ARRAY_LEN(record_shows); i++) {
+			pl = strlen(record_shows[i].prefix);
+			if (strncmp(p, record_shows[i].prefix, pl) != 0 ||
+			    p[pl] != '-')
+				continue;
+			d = strspn(p + pl + 1, "0123456789");
+			if (d == 0 || d > 12 ||
+			    isalnum((unsigned char)p[pl + 1 + d]))
+				continue;
+			snprintf(out, len, "see %s %.*s", record_shows[i].show,
+				 (int)(pl + 1 + d), p);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void
+slack_record_pointer(const char *kind, const char *subject, const char *body,
+		     char *out, size_t len)
+{
+	if (find_record(subject, out, len) || find_record(body, out, len))
+		return;
+	if (kind != NULL && strcmp(kind, "report") == 0)
+		snprintf(out, len, "see /isms report");
+	else if (kind != NULL && strcmp(kind, "quiz") == 0)
+		snprintf(out, len, "see /isms quiz list");
+	else if (kind != NULL && (strcmp(kind, "approval") == 0 ||
+				  strcmp(kind, "decision") == 0))
+		snprintf(out, len, "see /isms approvals");
+	else
+		snprintf(out, len, "the full text is in the ISMS record");
+}
+
+static json_t *
+mrkdwn_section(const char *text, const char *more)
 {
 	return json_pack("{s:s,s:{s:s,s:o}}", "type", "section", "text", "type",
-			 "mrkdwn", "text", jtext(text, SLACK_SECTION_MAX));
+			 "mrkdwn", "text", jfit(text, SLACK_SECTION_MAX, more));
 }
 
 static json_t *
@@ -742,7 +877,8 @@ static json_t *
 quiz_actions(json_t *payload)
 {
 	json_t *opts = json_object_get(payload, "options"), *els, *o;
-	char camp[72], q[72], value[160], label[SLACK_BUTTON_TEXT_MAX + 16];
+	char camp[72], q[72], value[160], action[32];
+	struct buf label = {0};
 	size_t i;
 
 	/* the scheduler names the campaign "quiz": "QZ-n" */
@@ -759,11 +895,15 @@ quiz_actions(json_t *payload)
 		snprintf(value, sizeof(value), "%s:%s:%zu",
 			 strncasecmp(camp, "QZ-", 3) == 0 ? camp + 3 : camp, q,
 			 i + 1);
-		snprintf(label, sizeof(label), "%zu. %.*s", i + 1,
-			 SLACK_BUTTON_TEXT_MAX, json_string_value(o));
-		json_array_append_new(
-		    els, button(SLACK_ACTION_QUIZ, label, value, NULL));
+		/* unique within the block, as Slack requires */
+		snprintf(action, sizeof(action), "%s:%zu", SLACK_ACTION_QUIZ,
+			 i + 1);
+		buf_reset(&label);
+		buf_printf(&label, "%zu. %s", i + 1, json_string_value(o));
+		json_array_append_new(els,
+				      button(action, label.data, value, NULL));
 	}
+	buf_free(&label);
 	return json_pack("{s:s,s:s,s:o}", "type", "actions", "block_id",
 			 "isms_quiz", "elements", els);
 }
@@ -774,7 +914,9 @@ slack_render_post(const char *channel, const char *thread_ts, const char *kind,
 {
 	struct buf text = {0};
 	json_t *msg, *pl = NULL, *actions = NULL;
+	char more[96];
 
+	slack_record_pointer(kind, subject, body, more, sizeof(more));
 	buf_puts(&text, "*");
 	slack_escape(&text, subject);
 	buf_puts(&text, "*");
@@ -783,8 +925,8 @@ slack_render_post(const char *channel, const char *thread_ts, const char *kind,
 		slack_escape(&text, body);
 	}
 	msg = json_pack("{s:s,s:o,s:b,s:b}", "channel", channel, "text",
-			jtext(text.data, SLACK_TEXT_MAX), "unfurl_links", 0,
-			"unfurl_media", 0);
+			jfit(text.data, SLACK_TEXT_MAX, more), "unfurl_links",
+			0, "unfurl_media", 0);
 	if (msg == NULL)
 		goto out;
 	if (thread_ts != NULL)
@@ -796,9 +938,10 @@ slack_render_post(const char *channel, const char *thread_ts, const char *kind,
 	else if (kind != NULL && strcmp(kind, "quiz") == 0)
 		actions = quiz_actions(pl);
 	if (actions != NULL)
-		json_object_set_new(
-		    msg, "blocks",
-		    json_pack("[o,o]", mrkdwn_section(text.data), actions));
+		json_object_set_new(msg, "blocks",
+				    json_pack("[o,o]",
+					      mrkdwn_section(text.data, more),
+					      actions));
 out:
 	json_decref(pl);
 	buf_free(&text);
@@ -812,7 +955,10 @@ slack_render_decided(const char *channel, const char *ts,
 {
 	struct buf head = {0}, line = {0}, text = {0};
 	json_t *msg;
+	char more[96];
 
+	slack_record_pointer("decision", approval_subject, decision, more,
+			     sizeof(more));
 	buf_puts(&head, "*");
 	slack_escape(&head, approval_subject);
 	buf_puts(&head, "*");
@@ -823,9 +969,9 @@ slack_render_decided(const char *channel, const char *ts,
 	buf_printf(&text, "%s\n%s", head.data, line.data);
 	msg = json_pack(
 	    "{s:s,s:s,s:o,s:[o,{s:s,s:[{s:s,s:o}]}]}", "channel", channel, "ts",
-	    ts, "text", jtext(text.data, SLACK_TEXT_MAX), "blocks",
-	    mrkdwn_section(head.data), "type", "context", "elements", "type",
-	    "mrkdwn", "text", jtext(line.data, SLACK_SECTION_MAX));
+	    ts, "text", jfit(text.data, SLACK_TEXT_MAX, more), "blocks",
+	    mrkdwn_section(head.data, more), "type", "context", "elements",
+	    "type", "mrkdwn", "text", jfit(line.data, SLACK_SECTION_MAX, more));
 	buf_free(&head);
 	buf_free(&line);
 	buf_free(&text);
@@ -838,6 +984,8 @@ slack_reply_text(struct buf *b, const char *text, int error)
 	if (error)
 		buf_puts(b, ":warning: ");
 	slack_escape(b, text);
+	slack_fit(b, SLACK_TEXT_MAX,
+		  "(the rest did not fit in one Slack message)");
 }
 
 json_t *
@@ -847,8 +995,8 @@ slack_render_ephemeral(const char *text, int error)
 	json_t *j;
 
 	slack_reply_text(&b, text, error);
-	j = json_pack("{s:s,s:o}", "response_type", "ephemeral", "text",
-		      jtext(b.data, SLACK_TEXT_MAX));
+	j = json_pack("{s:s,s:s}", "response_type", "ephemeral", "text",
+		      b.data);
 	buf_free(&b);
 	return j;
 }

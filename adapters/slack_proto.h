@@ -11,13 +11,24 @@
 
 #include "../gateway/util.h"
 
-/* Slack's limits, with room to spare. */
-#define SLACK_TEXT_MAX	      39000 /* chat.postMessage text */
-#define SLACK_SECTION_MAX     3000  /* one section block's text */
-#define SLACK_BUTTON_TEXT_MAX 75
-#define SLACK_BUTTONS_MAX     25 /* elements of one actions block */
+/*
+ * Slack's published limits, in characters as Slack counts them (UTF-16
+ * code units: an emoji outside the BMP counts two).
+ */
+#define SLACK_TEXT_MAX	       39000 /* chat.postMessage text (Slack: 40,000) */
+#define SLACK_SECTION_MAX      3000  /* one section block's text */
+#define SLACK_HEADER_MAX       150   /* a header block's text */
+#define SLACK_BUTTON_TEXT_MAX  75
+#define SLACK_BUTTON_VALUE_MAX 2000
+#define SLACK_BUTTONS_MAX      25  /* elements of one actions block */
+#define SLACK_BLOCKS_MAX       50  /* blocks of one message */
+#define SLACK_ID_MAX_LEN       255 /* block_id, action_id */
 
-/* Action ids of the buttons this gateway renders. */
+/*
+ * Action ids of the buttons this gateway renders. Quiz buttons are
+ * "isms_quiz:1" .. "isms_quiz:n" (unique within their block); a click is
+ * routed by the prefix, so "isms_quiz" alone (older messages) still works.
+ */
 #define SLACK_ACTION_APPROVE "isms_approve"
 #define SLACK_ACTION_REJECT  "isms_reject"
 #define SLACK_ACTION_QUIZ    "isms_quiz"
@@ -104,8 +115,31 @@ int slack_decision_text(const char *text, int64_t apr, struct buf *out);
  */
 void slack_unformat(const char *text, struct buf *out);
 
-/* Appends s with & < > escaped as Slack's mrkdwn requires. */
+/*
+ * Appends s with & < > escaped as Slack's mrkdwn requires, so that
+ * "<!channel>", "<@U1>" or a link typed by a person shows as typed and
+ * pings or links nothing.
+ */
 void slack_escape(struct buf *b, const char *s);
+
+/* The length of s as Slack counts it: UTF-16 code units. */
+size_t slack_text_len(const char *s);
+
+/*
+ * Makes b's text fit in max characters: invalid UTF-8 bytes become '?';
+ * a longer text is cut at a character boundary (never inside an &amp;
+ * entity) and ends with "..." and, when more is not NULL, a space and
+ * more (a pointer to the full record). b holds text on return.
+ */
+void slack_fit(struct buf *b, size_t max, const char *more);
+
+/*
+ * Where the full text of a message is, as a command for the person, e.g.
+ * "see /isms incident show INC-3" for a subject naming INC-3; into out
+ * (len bytes). Always some text.
+ */
+void slack_record_pointer(const char *kind, const char *subject,
+			  const char *body, char *out, size_t len);
 
 /*
  * HTTP mode: the payload of a POST to /slack/events by its content type.
@@ -143,7 +177,10 @@ json_t *slack_render_decided(const char *channel, const char *ts,
 			     const char *approval_subject, const char *decision,
 			     const char *outcome);
 
-/* A reply's text: escaped, with a warning sign for errors; into b. */
+/*
+ * A reply's text: escaped, with a warning sign for errors, fitted into
+ * Slack's message limit; into b (empty on entry).
+ */
 void slack_reply_text(struct buf *b, const char *text, int error);
 
 /* {"response_type":"ephemeral","text":...}: a private answer (new ref). */

@@ -816,7 +816,8 @@ quiz_answer(struct cmd_ctx *ctx)
 	    ctx->st,
 	    "SELECT i.seq, i.sent_at IS NOT NULL, i.answered_at IS "
 	    "NOT NULL, COALESCE(i.answer, 0), c.status, "
-	    "COALESCE(c.closed_at, 0), i.question_id FROM quiz_items "
+	    "COALESCE(c.closed_at, 0), i.question_id, c.deadline_at FROM "
+	    "quiz_items "
 	    "i JOIN quiz_campaigns c ON c.id = i.campaign_id WHERE "
 	    "i.campaign_id = ? AND i.person_id = ? AND "
 	    "i.question_id = ? COLLATE NOCASE",
@@ -831,8 +832,18 @@ quiz_answer(struct cmd_ctx *ctx)
 	}
 	seq = sqlite3_column_int64(s, 0);
 	snprintf(qid, sizeof(qid), "%s", db_col(s, 6));
-	if (strcmp(db_col(s, 4), "open") != 0) {
-		time_date(sqlite3_column_int64(s, 5), closed);
+	/* past the deadline it is closed, whether or not the scheduler has
+	 * recorded that yet */
+	if (strcmp(db_col(s, 4), "open") != 0 ||
+	    ctx->now >= sqlite3_column_int64(s, 7)) {
+		struct tm lt;
+
+		tz_local(ctx->cfg->org_timezone,
+			 strcmp(db_col(s, 4), "open") != 0
+			     ? sqlite3_column_int64(s, 5)
+			     : sqlite3_column_int64(s, 7),
+			 &lt);
+		strftime(closed, sizeof(closed), "%Y-%m-%d", &lt);
 		rc = cmd_error(ctx, "%s closed on %s; answers no longer count",
 			       obj, closed);
 		goto out;

@@ -54,6 +54,11 @@ render(const char *text)
 	char *dump;
 
 	check(m != NULL);
+	/* within Slack's limit, and nothing typed becomes a mention */
+	check(slack_text_len(json_string_value(json_object_get(m, "text"))) <=
+	      SLACK_TEXT_MAX);
+	check(strchr(json_string_value(json_object_get(m, "text")), '<') ==
+	      NULL);
 	dump = json_dumps(m, JSON_COMPACT);
 	check(dump != NULL);
 	again = json_loads(dump, 0, NULL);

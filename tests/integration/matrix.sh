@@ -144,6 +144,19 @@ ANS=$(post send "{\"room_id\":\"$ADM\",\"sender\":\"@alice:example.org\",\"body\
 until_ "len(bot('$ADM')) == $QN + 1"
 [ "$(mx eval "bot('$ADM')[-1]['content']['m.relates_to']['m.in_reply_to']['event_id']")" = "$ANS" ] || fail "quiz answer reply"
 wait_sql "SELECT answer FROM quiz_items WHERE question_id = '$QID' AND person_id = (SELECT id FROM people WHERE handle = 'alice')" 2
+# after the deadline (before the scheduler closes the campaign) a number
+# reply is told when the quiz closed and changes nothing
+DEADLINE=$(sql "$DB" "SELECT deadline_at FROM quiz_campaigns WHERE id = 1")
+sqlite3 "$DB" "UPDATE quiz_campaigns SET deadline_at = strftime('%s', 'now') - 60 WHERE id = 1"
+DAY=$(sql "$DB" "SELECT date(deadline_at, 'unixepoch') FROM quiz_campaigns WHERE id = 1")
+QN=$(mx eval "len(bot('$ADM'))")
+post send "{\"room_id\":\"$ADM\",\"sender\":\"@alice:example.org\",\"body\":\"3\"}" >/dev/null
+until_ "len(bot('$ADM')) == $QN + 1"
+[ "$(mx eval "'QZ-1 closed on $DAY' in bot('$ADM')[-1]['content']['body']")" = True ] ||
+	fail "late quiz reply: $(mx eval "bot('$ADM')[-1]['content']['body']")"
+[ "$(sql "$DB" "SELECT answer FROM quiz_items WHERE question_id = '$QID' AND person_id = (SELECT id FROM people WHERE handle = 'alice')")" = 2 ] ||
+	fail "a late reply changed the answer"
+sqlite3 "$DB" "UPDATE quiz_campaigns SET deadline_at = $DEADLINE WHERE id = 1"
 
 # 5. restart: resumes from the saved next_batch; nothing is replayed, and
 #    what was said while it was down is answered once

@@ -540,6 +540,39 @@ test_token_command(void **state)
 	tenv_free(t);
 }
 
+/*
+ * After the deadline an answer is refused with the day the quiz closed,
+ * even before the scheduler has marked the campaign closed.
+ */
+static void
+test_answer_after_deadline(void **state)
+{
+	struct tenv *t = tenv_new();
+	const char *r;
+	int ok;
+
+	(void)state;
+	test_clock = 1795000000; /* 2026-11-18 */
+	as(t, "carol", "quiz start questions=2 deadline=2026-11-30 seed=7",
+	   &ok);
+	assert_true(ok);
+	answer(t, "alice", 1, &ok);
+	assert_true(ok);
+	test_clock = 1796083200 + 3600; /* 2026-12-01 01:00 UTC */
+	r = answer(t, "alice", 1, &ok);
+	assert_false(ok);
+	assert_non_null(strstr(r, "QZ-1 closed on 2026-12-01; answers no "
+				  "longer count"));
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM quiz_items WHERE "
+				  "answered_at IS NOT NULL"),
+			 1);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM quiz_campaigns WHERE "
+				  "status = 'open'"),
+			 1);
+	test_clock = 1795000000;
+	tenv_free(t);
+}
+
 int
 main(void)
 {
@@ -549,6 +582,7 @@ main(void)
 	    cmocka_unit_test(test_bare_reply),
 	    cmocka_unit_test(test_start_permissions_and_errors),
 	    cmocka_unit_test(test_campaign_flow),
+	    cmocka_unit_test(test_answer_after_deadline),
 	    cmocka_unit_test(test_no_repeat_until_bank_runs_out),
 	    cmocka_unit_test(test_one_question_at_a_time),
 	    cmocka_unit_test(test_token_command),

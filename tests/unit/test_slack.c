@@ -261,6 +261,21 @@ test_block_actions(void **state)
 	assert_int_equal(slack_in_command(&in, NULL, &cmd), 0);
 	assert_string_equal(buf_str(&cmd), "quiz answer QZ-3 q12 2");
 	json_decref(p);
+	/* the numbered action ids of the buttons are routed by prefix */
+	snprintf(text, sizeof(text), fmt, "isms_quiz:2", "3:q12:2");
+	p = parse("interactive", text, &in, 0);
+	assert_int_equal(slack_in_command(&in, NULL, &cmd), 0);
+	assert_string_equal(buf_str(&cmd), "quiz answer QZ-3 q12 2");
+	json_decref(p);
+	/* a button whose id and value disagree, or another id, runs nothing */
+	snprintf(text, sizeof(text), fmt, "isms_quiz:3", "3:q12:2");
+	p = parse("interactive", text, &in, 0);
+	assert_int_equal(slack_in_command(&in, NULL, &cmd), -1);
+	json_decref(p);
+	snprintf(text, sizeof(text), fmt, "isms_quizzes", "3:q12:2");
+	p = parse("interactive", text, &in, 0);
+	assert_int_equal(slack_in_command(&in, NULL, &cmd), -1);
+	json_decref(p);
 	/* malformed values run nothing */
 	snprintf(text, sizeof(text), fmt, "isms_approve", "APR-x; drop");
 	p = parse("interactive", text, &in, 0);
@@ -488,6 +503,9 @@ test_render_quiz_and_limits(void **state)
 	assert_string_equal(
 	    json_string_value(json_object_get(json_array_get(els, 1), "value")),
 	    "2:q7:2");
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(els, 1), "action_id")),
+			    "isms_quiz:2");
 	assert_string_equal(
 	    json_string_value(json_object_get(
 		json_object_get(json_array_get(els, 0), "text"), "text")),
@@ -512,11 +530,17 @@ test_render_quiz_and_limits(void **state)
 	m = slack_render_post("D1", NULL, "approval", "s", big.data,
 			      "{\"approval\":1}");
 	assert_non_null(m);
-	assert_true(strlen(json_string_value(json_object_get(m, "text"))) <=
-		    SLACK_TEXT_MAX);
-	assert_true(strlen(json_string_value(json_object_get(
+	assert_true(slack_text_len(json_string_value(
+			json_object_get(m, "text"))) <= SLACK_TEXT_MAX);
+	assert_true(slack_text_len(json_string_value(json_object_get(
 			json_object_get(block(m, "section"), "text"),
 			"text"))) <= SLACK_SECTION_MAX);
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(
+		       json_object_get(block(m, "section"), "text"), "text")),
+		   "\xc3\xa9... see /isms approvals"));
+	assert_non_null(
+	    strstr(json_string_value(json_object_get(m, "text")), "?"));
 	json_decref(m);
 	buf_free(&big);
 }

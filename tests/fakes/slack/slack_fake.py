@@ -50,9 +50,164 @@ class HttpError(Exception):
 class ApiError(Exception):
     """A Web API failure: body {"ok": false, "error": ...}, HTTP 200 unless said otherwise."""
 
-    def __init__(self, error, status=200, headers=None):
+    def __init__(self, error, status=200, headers=None, extra=None):
         super().__init__(error)
         self.error, self.status, self.headers = error, status, headers or {}
+        self.extra = extra or {}
+
+
+# ------------------------------------------------------------------ Block Kit
+
+BLOCKS_MAX = 50           # blocks in one message
+ACTIONS_ELEMENTS_MAX = 25  # elements of one actions block
+CONTEXT_ELEMENTS_MAX = 10
+SECTION_TEXT_MAX = 3000
+SECTION_FIELDS_MAX, SECTION_FIELD_TEXT_MAX = 10, 2000
+HEADER_TEXT_MAX = 150
+BUTTON_TEXT_MAX, BUTTON_VALUE_MAX, BUTTON_URL_MAX = 75, 2000, 3000
+ID_MAX = 255              # block_id, action_id
+TEXT_OBJECT_TYPES = ("plain_text", "mrkdwn")
+BUTTON_STYLES = ("primary", "danger")
+# elements that carry an action_id (interactive), by the blocks they may sit in
+INTERACTIVE = ("button", "static_select", "external_select", "users_select", "conversations_select",
+               "channels_select", "overflow", "datepicker", "timepicker", "checkboxes", "radio_buttons",
+               "multi_static_select", "multi_users_select", "multi_conversations_select",
+               "multi_channels_select", "multi_external_select", "datetimepicker")
+
+
+def slack_len(s):
+    """Length as Slack counts it (UTF-16 code units: an emoji outside the BMP counts two)."""
+    return len(s.encode("utf-16-le")) // 2
+
+
+class BlockCheck:
+    """Validates a blocks array as Slack's chat.* methods do; errors are (message, json-pointer)."""
+
+    def __init__(self):
+        self.errors = []
+
+    def err(self, message, pointer):
+        self.errors.append((message, pointer))
+
+    def text_obj(self, t, ptr, max_len, plain_only=False):
+        if not isinstance(t, dict):
+            self.err("must be an object", ptr)
+            return
+        ttype = t.get("type")
+        allowed = ("plain_text",) if plain_only else TEXT_OBJECT_TYPES
+        if ttype not in allowed:
+            self.err(f"must be one of {', '.join(allowed)}" if ttype is not None else "missing required field: type",
+                     ptr + "/type")
+        text = t.get("text")
+        if not isinstance(text, str):
+            self.err("missing required field: text", ptr + "/text")
+        elif not text:
+            self.err("must be more than 0 characters", ptr + "/text")
+        elif slack_len(text) > max_len:
+            self.err(f"must be less than {max_len + 1} characters", ptr + "/text")
+
+    def ident(self, value, ptr, seen, what):
+        if not isinstance(value, str) or not value:
+            self.err("must be a non-empty string", ptr)
+        elif slack_len(value) > ID_MAX:
+            self.err(f"must be less than {ID_MAX + 1} characters", ptr)
+        elif value in seen:
+            self.err(f"{what} already exists", ptr)
+        else:
+            seen.add(value)
+
+    def element(self, el, ptr, action_ids):
+        if not isinstance(el, dict) or not isinstance(el.get("type"), str):
+            self.err("missing required field: type", ptr + "/type")
+            return
+        etype = el["type"]
+        if etype in INTERACTIVE and "action_id" in el:
+            self.ident(el["action_id"], ptr + "/action_id", action_ids, "action_id")
+        if etype == "button":
+            if "text" not in el:
+                self.err("missing required field: text", ptr + "/text")
+            else:
+                self.text_obj(el["text"], ptr + "/text", BUTTON_TEXT_MAX, plain_only=True)
+            if "value" in el and (not isinstance(el["value"], str) or slack_len(el["value"]) > BUTTON_VALUE_MAX):
+                self.err(f"must be less than {BUTTON_VALUE_MAX + 1} characters", ptr + "/value")
+            if "url" in el and (not isinstance(el["url"], str) or slack_len(el["url"]) > BUTTON_URL_MAX):
+                self.err(f"must be less than {BUTTON_URL_MAX + 1} characters", ptr + "/url")
+            if "style" in el and el["style"] not in BUTTON_STYLES:
+                self.err("must be one of primary, danger", ptr + "/style")
+        elif etype == "image":
+            for key in ("image_url", "alt_text"):
+                if not isinstance(el.get(key), str) or not el[key]:
+                    self.err(f"missing required field: {key}", ptr + "/" + key)
+        elif etype not in INTERACTIVE and etype not in TEXT_OBJECT_TYPES:
+            self.err(f"unsupported type: {etype}", ptr + "/type")
+
+    def block(self, b, ptr, block_ids):
+        if not isinstance(b, dict):
+            self.err("must be an object", ptr)
+            return
+        btype = b.get("type")
+        if not isinstance(btype, str):
+            self.err("missing required field: type", ptr + "/type")
+            return
+        if "block_id" in b:
+            self.ident(b["block_id"], ptr + "/block_id", block_ids, "block_id")
+        action_ids = set()  # unique within the block
+        if btype == "section":
+            if "text" not in b and "fields" not in b:
+                self.err("must provide text or fields", ptr)
+            if "text" in b:
+                self.text_obj(b["text"], ptr + "/text", SECTION_TEXT_MAX)
+            fields = b.get("fields")
+            if fields is not None:
+                if not isinstance(fields, list) or not 0 < len(fields) <= SECTION_FIELDS_MAX:
+                    self.err(f"must be between 1 and {SECTION_FIELDS_MAX} items", ptr + "/fields")
+                else:
+                    for i, f in enumerate(fields):
+                        self.text_obj(f, f"{ptr}/fields/{i}", SECTION_FIELD_TEXT_MAX)
+            if "accessory" in b:
+                self.element(b["accessory"], ptr + "/accessory", action_ids)
+        elif btype == "header":
+            if "text" not in b:
+                self.err("missing required field: text", ptr + "/text")
+            else:
+                self.text_obj(b["text"], ptr + "/text", HEADER_TEXT_MAX, plain_only=True)
+        elif btype in ("actions", "context"):
+            els, most = b.get("elements"), ACTIONS_ELEMENTS_MAX if btype == "actions" else CONTEXT_ELEMENTS_MAX
+            if not isinstance(els, list) or not els:
+                self.err("missing required field: elements", ptr + "/elements")
+                return
+            if len(els) > most:
+                self.err(f"must be less than {most + 1} items", ptr + "/elements")
+            for i, el in enumerate(els):
+                eptr = f"{ptr}/elements/{i}"
+                if btype == "context" and isinstance(el, dict) and el.get("type") in TEXT_OBJECT_TYPES:
+                    self.text_obj(el, eptr, SECTION_TEXT_MAX)
+                elif btype == "context" and isinstance(el, dict) and el.get("type") != "image":
+                    self.err(f"unsupported type: {el.get('type')}", eptr + "/type")
+                else:
+                    self.element(el, eptr, action_ids)
+        elif btype not in ("divider", "image", "rich_text", "input", "file", "video", "markdown"):
+            self.err(f"unsupported type: {btype}", ptr + "/type")
+
+    def check(self, blocks, base="/blocks"):
+        if not isinstance(blocks, list):
+            self.err("must be an array", base)
+            return self.errors
+        if len(blocks) > BLOCKS_MAX:
+            self.err(f"must be less than {BLOCKS_MAX + 1} items", base)
+        block_ids = set()  # unique within the message
+        for i, b in enumerate(blocks):
+            self.block(b, f"{base}/{i}", block_ids)
+        return self.errors
+
+
+def block_errors(blocks):
+    """Slack's invalid_blocks answer for blocks, or None when they are valid."""
+    errors = BlockCheck().check(blocks)
+    if not errors:
+        return None
+    return {"errors": [f"{m} [json-pointer:{p}]" for m, p in errors],
+            "response_metadata": {"messages": [f"[ERROR] {m} [json-pointer:{p}]" for m, p in errors]}}
 
 
 def stamp():
@@ -490,7 +645,7 @@ class SlackFake:
                     raise make(rule)
             body = {"ok": True, **handler(self, params)}
         except ApiError as e:
-            body, status, headers = {"ok": False, "error": e.error}, e.status, e.headers
+            body, status, headers = {"ok": False, "error": e.error, **e.extra}, e.status, e.headers
         if warnings:
             body.update(warning=",".join(warnings), response_metadata={"warnings": warnings})
         call.update(status=status, ok=body["ok"], error=body.get("error"), response=body)
@@ -523,12 +678,17 @@ class SlackFake:
         text = None if text is None else str(text)
         blocks = self.json_arg(p, "blocks", "invalid_blocks_format")
         attachments = self.json_arg(p, "attachments", "invalid_attachments")
-        if blocks is not None and (not isinstance(blocks, list) or len(blocks) > 50 or
-                                   not all(isinstance(b, dict) and "type" in b for b in blocks)):
-            raise ApiError("invalid_blocks")
+        if blocks is not None:
+            bad = block_errors(blocks)
+            if bad:
+                raise ApiError("invalid_blocks", extra=bad)
+            # Slack only warns; the fake insists on the fallback text
+            # notifications and screen readers need
+            if blocks and not text:
+                raise ApiError("no_text")
         if required and not text and not blocks and not attachments:
             raise ApiError("no_text")
-        if text and len(text) > MAX_TEXT:
+        if text and slack_len(text) > MAX_TEXT:
             raise ApiError("msg_too_long")
         return text, blocks, attachments
 
@@ -630,8 +790,29 @@ class SlackFake:
         except (UnicodeDecodeError, ValueError):
             item["raw"] = req.body.decode("utf-8", "replace")
             status, body = 400, "invalid_payload"
+        if status == 200:
+            problem = self.payload_problem(item["json"])
+            if problem:
+                item["error"] = problem
+                status, body = 400, problem[0]
         self.record("response_posts", {**item, "status": status})
         return status, body, {}
+
+    @staticmethod
+    def payload_problem(p):
+        """Why Slack would refuse a response_url post or an ack payload: (error, details), or None."""
+        if not isinstance(p, dict):
+            return ("invalid_payload", {})
+        if "blocks" in p:
+            bad = block_errors(p["blocks"])
+            if bad:
+                return ("invalid_blocks", bad)
+            if p["blocks"] and not p.get("text"):
+                return ("no_text", {})
+        text = p.get("text")
+        if text is not None and (not isinstance(text, str) or slack_len(text) > MAX_TEXT):
+            return ("msg_too_long", {})
+        return None
 
     # ------------------------------------------------------------ Socket Mode
 
@@ -704,6 +885,9 @@ class SlackFake:
         env = self.envelopes.get(msg["envelope_id"])
         ack = {"conn": ws.id, "envelope_id": msg["envelope_id"], "known": env is not None,
                "has_payload": "payload" in msg, "payload": msg.get("payload")}
+        if "payload" in msg:
+            # Slack shows the person an error instead of such an answer
+            ack["error"] = self.payload_problem(msg["payload"])
         if env is not None:
             ack.update(type=env.type, retry_attempt=env.retry_attempt, duplicate=env.acked,
                        late=env.deadline is not None and time.monotonic() > env.deadline)

@@ -324,5 +324,123 @@ class FakeSlackTest(unittest.TestCase):
         self.assertEqual([r["error"] for r in self.ctl_state()["ws_rejects"]], ["invalid_ticket"] * 2)
 
 
+    # -- Block Kit: the fake refuses what Slack refuses, in Slack's shape
+
+    @staticmethod
+    def button(action_id, text="Go", value="v", **extra):
+        return {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": text},
+                "value": value, **extra}
+
+    def refused(self, blocks, message, pointer, method="chat.postMessage", text="fallback"):
+        """Posts blocks; asserts Slack's invalid_blocks answer naming message at pointer."""
+        args = {"channel": "C0INCIDENT", "blocks": blocks}
+        if method == "chat.postEphemeral":
+            args["user"] = "U0ALICE001"
+        if text is not None:
+            args["text"] = text
+        status, _, out = self.api(method, **args)
+        self.assertEqual(status, 200)
+        self.assertEqual((out["ok"], out["error"]), (False, "invalid_blocks"), out)
+        want = f"{message} [json-pointer:{pointer}]"
+        self.assertIn(want, out["errors"])
+        self.assertIn(f"[ERROR] {want}", out["response_metadata"]["messages"])
+        return out
+
+    def test_block_kit_limits(self):
+        ok = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3000}},
+              {"type": "actions", "block_id": "b1", "elements": [self.button(f"a:{i}") for i in range(25)]},
+              {"type": "header", "text": {"type": "plain_text", "text": "h" * 150}},
+              {"type": "context", "elements": [{"type": "mrkdwn", "text": "c"}]}, {"type": "divider"}]
+        out = self.api("chat.postMessage", channel="C0INCIDENT", text="t", blocks=ok)[2]
+        self.assertTrue(out["ok"], out)
+        # the quiz message the issue was about: one action_id twice in a block
+        self.refused([{"type": "section", "text": {"type": "mrkdwn", "text": "Q?"}},
+                      {"type": "actions", "block_id": "isms_quiz",
+                       "elements": [self.button("isms_quiz"), self.button("isms_quiz")]}],
+                     "action_id already exists", "/blocks/1/elements/1/action_id")
+        # the same action_id in two blocks is fine, a block_id twice is not
+        two = [{"type": "actions", "block_id": "x", "elements": [self.button("a")]},
+               {"type": "actions", "block_id": "x", "elements": [self.button("a")]}]
+        self.refused(two, "block_id already exists", "/blocks/1/block_id")
+        two[1]["block_id"] = "y"
+        self.assertTrue(self.api("chat.postMessage", channel="C0INCIDENT", text="t", blocks=two)[2]["ok"])
+        sect = lambda n: {"type": "section", "text": {"type": "mrkdwn", "text": "x" * n}}  # noqa: E731
+        self.refused([sect(3001)], "must be less than 3001 characters", "/blocks/0/text/text")
+        # counted as Slack counts: an emoji outside the BMP is two
+        self.refused([{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 2999 + "\U0001F600"}}],
+                     "must be less than 3001 characters", "/blocks/0/text/text")
+        self.refused([sect(1)] * 51, "must be less than 51 items", "/blocks")
+        self.refused([{"type": "actions", "elements": [self.button(f"a{i}") for i in range(26)]}],
+                     "must be less than 26 items", "/blocks/0/elements")
+        self.refused([{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}],
+                     "must be less than 151 characters", "/blocks/0/text/text")
+        self.refused([{"type": "header", "text": {"type": "mrkdwn", "text": "h"}}],
+                     "must be one of plain_text", "/blocks/0/text/type")
+        self.refused([{"type": "actions", "elements": [self.button("a", text="b" * 76)]}],
+                     "must be less than 76 characters", "/blocks/0/elements/0/text/text")
+        self.refused([{"type": "actions", "elements": [self.button("a", value="v" * 2001)]}],
+                     "must be less than 2001 characters", "/blocks/0/elements/0/value")
+        self.refused([{"type": "actions", "elements": [self.button("a" * 256)]}],
+                     "must be less than 256 characters", "/blocks/0/elements/0/action_id")
+        self.refused([{"type": "actions", "block_id": "b" * 256, "elements": [self.button("a")]}],
+                     "must be less than 256 characters", "/blocks/0/block_id")
+        btn = self.button("a")
+        btn["text"]["type"] = "mrkdwn"
+        self.refused([{"type": "actions", "elements": [btn]}],
+                     "must be one of plain_text", "/blocks/0/elements/0/text/type")
+        self.refused([{"type": "actions", "elements": [{"type": "button", "action_id": "a"}]}],
+                     "missing required field: text", "/blocks/0/elements/0/text")
+        self.refused([{"text": {"type": "mrkdwn", "text": "x"}}], "missing required field: type", "/blocks/0/type")
+        self.refused([{"type": "section", "text": {"type": "markdown", "text": "x"}}],
+                     "must be one of plain_text, mrkdwn", "/blocks/0/text/type")
+        self.refused([{"type": "section", "text": {"type": "mrkdwn", "text": ""}}],
+                     "must be more than 0 characters", "/blocks/0/text/text")
+        self.refused([{"type": "section"}], "must provide text or fields", "/blocks/0")
+        self.refused([{"type": "actions", "elements": []}], "missing required field: elements", "/blocks/0/elements")
+        self.refused([{"type": "bogus"}], "unsupported type: bogus", "/blocks/0/type")
+        # every method that takes blocks checks them
+        self.refused([sect(3001)], "must be less than 3001 characters", "/blocks/0/text/text",
+                     method="chat.postEphemeral")
+        ts = self.api("chat.postMessage", channel="C0INCIDENT", text="t", blocks=[sect(1)])[2]["ts"]
+        status, _, out = self.api("chat.update", channel="C0INCIDENT", ts=ts, text="t",
+                                  blocks=[sect(1), sect(3001)])
+        self.assertEqual(out["error"], "invalid_blocks")
+        self.assertIn("must be less than 3001 characters [json-pointer:/blocks/1/text/text]", out["errors"])
+        # form bodies carry blocks as a JSON string
+        out = self.api("chat.postMessage", form={"channel": "C0INCIDENT", "text": "t",
+                                                 "blocks": json.dumps([sect(3001)])})[2]
+        self.assertEqual(out["error"], "invalid_blocks")
+        # blocks without a fallback text, and an over-long text
+        out = self.api("chat.postMessage", channel="C0INCIDENT", blocks=[sect(1)])[2]
+        self.assertEqual(out["error"], "no_text")
+        out = self.api("chat.postMessage", channel="C0INCIDENT", text="\U0001F600" * 20001)[2]
+        self.assertEqual(out["error"], "msg_too_long")
+        calls = [c for c in self.ctl_state()["api_calls"] if c["error"] == "invalid_blocks"]
+        self.assertTrue(calls and all(not c["ok"] for c in calls))
+
+    def test_block_kit_response_url_and_ack(self):
+        ws = self.connect()
+        self.ctl("slash", user_id="U0ALICE001", channel_id="C0INCIDENT", command="/isms", text="x")
+        env = ws.recv_json()
+        path = urllib.parse.urlsplit(env["payload"]["response_url"]).path
+        bad = {"text": "t", "blocks": [{"type": "actions", "elements": [self.button("a"), self.button("a")]}]}
+        req = urllib.request.Request(self.base + path, json.dumps(bad).encode(),
+                                     {"Content-Type": "application/json"})
+        with self.assertRaises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(req, timeout=10)
+        self.assertEqual((refused.exception.code, refused.exception.read()), (400, b"invalid_blocks"))
+        refused.exception.close()
+        post = self.ctl_state()["response_posts"][-1]
+        self.assertEqual(post["error"][0], "invalid_blocks")
+        self.assertIn("action_id already exists [json-pointer:/blocks/0/elements/1/action_id]",
+                      post["error"][1]["errors"])
+        ws.send_json({"envelope_id": env["envelope_id"], "payload": bad})
+        self.assertEqual(self.http("/_control/wait?what=acks&count=1&timeout=3")[0], 200)
+        ack = self.ctl_state()["acks"][-1]
+        self.assertEqual(ack["error"][0], "invalid_blocks")
+        good = {"text": "t", "blocks": [{"type": "actions", "elements": [self.button("a:1"), self.button("a:2")]}]}
+        self.assertEqual(self.http(path, good, {"Content-Type": "application/json"})[0], 200)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
