@@ -1,7 +1,12 @@
 /*
  * Group commit of queued requests on a uv_check handle, which runs once
  * per loop iteration right after I/O: everything parsed from the sockets
- * in that iteration shares one COMMIT.
+ * in that iteration shares one COMMIT.  A check handle alone does not keep
+ * the loop from sleeping in poll: a request queued from a callback that
+ * runs before poll (a write completion answering a pipelined request, a
+ * timer) would wait for the next I/O or timer, e.g. a second for the
+ * Slack API's pacing.  An idle handle, active while requests wait, makes
+ * that poll return at once.
  */
 #include "submit.h"
 
@@ -22,6 +27,7 @@ struct submit_item {
 
 struct submit_queue {
 	uv_check_t check;
+	uv_idle_t idle; /* active while items wait: poll does not sleep */
 	struct submit_item *head, **tail;
 	size_t len;
 	int closing;
@@ -105,8 +111,16 @@ on_check(uv_check_t *h)
 	struct gw *gw = h->data;
 
 	submit_flush(gw);
-	if (gw->submit->head == NULL)
+	if (gw->submit->head == NULL) {
 		uv_check_stop(h);
+		uv_idle_stop(&gw->submit->idle);
+	}
+}
+
+static void
+on_idle(uv_idle_t *h)
+{
+	(void)h; /* only there to keep the loop from sleeping */
 }
 
 int
@@ -131,6 +145,7 @@ gw_submit(struct gw *gw, const struct isms_request *rq, gw_done_cb cb,
 	q->tail = &it->next;
 	q->len++;
 	uv_check_start(&q->check, on_check);
+	uv_idle_start(&q->idle, on_idle);
 	return 0;
 }
 
@@ -142,6 +157,8 @@ submit_init(struct gw *gw)
 	q->tail = &q->head;
 	uv_check_init(gw->loop, &q->check);
 	q->check.data = gw;
+	uv_idle_init(gw->loop, &q->idle);
+	q->idle.data = gw;
 	gw->submit = q;
 	return 0;
 }
@@ -149,7 +166,11 @@ submit_init(struct gw *gw)
 static void
 on_closed(uv_handle_t *h)
 {
-	free(h);
+	struct submit_queue *q = h->data;
+
+	/* both handles hold the queue; the second to close frees it */
+	if (++q->closing == 3)
+		free(q);
 }
 
 void
@@ -163,7 +184,10 @@ submit_stop(struct gw *gw)
 		submit_flush(gw);
 	q->closing = 1;
 	uv_check_stop(&q->check);
-	/* the queue's first member is the handle: freed when it closes */
+	uv_idle_stop(&q->idle);
+	q->check.data = q;
+	q->idle.data = q;
 	uv_close((uv_handle_t *)&q->check, on_closed);
+	uv_close((uv_handle_t *)&q->idle, on_closed);
 	gw->submit = NULL;
 }
