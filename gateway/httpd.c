@@ -515,10 +515,10 @@ report_flush(struct httpd *s)
 	if (!ev && !rf && !ad && !to && !bu)
 		return;
 	if (ev)
-		PART("; %lu idle connection%s closed to make room", ev,
+		PART("; %lu idle or slow connection%s closed to make room", ev,
 		     ev == 1 ? "" : "s");
 	if (rf)
-		PART("; %lu new connection%s refused, none idle", rf,
+		PART("; %lu new connection%s refused, all busy", rf,
 		     rf == 1 ? "" : "s");
 	if (ad)
 		PART("; %lu over the limit of %u per client address", ad,
@@ -656,7 +656,7 @@ idle_set(struct httpd_conn *c, int on)
 {
 	struct httpd *s = c->srv;
 
-	if (on == c->idle)
+	if (on == c->idle || (on && c->closed))
 		return;
 	if (on) {
 		c->inext = NULL;
@@ -1211,19 +1211,38 @@ out:
 	return ret;
 }
 
-/* Closes the connection idle longest (from a, when given); 1 if one was. */
+/*
+ * Makes room for self (among a's connections, when given): closes the
+ * connection idle longest, else the oldest one already answered and
+ * closing, else the oldest one still sending its request (a slow client;
+ * requests being handled or answered are never cut).  1 if one was closed.
+ */
 static int
-evict_idle(struct httpd *s, const struct addr_slot *a)
+evict_idle(struct httpd *s, const struct addr_slot *a,
+	   const struct httpd_conn *self)
 {
-	struct httpd_conn *c;
+	struct httpd_conn *c, *slow = NULL, *done = NULL;
 
 	for (c = s->idle_head; c; c = c->inext)
-		if (!a || c->addr == a) {
-			conn_close(c);
-			s->evicted++;
-			return 1;
+		if (!a || c->addr == a)
+			break;
+	if (!c) {
+		/* the list runs newest first: the last match is the oldest */
+		for (c = s->conns; c; c = c->next) {
+			if (c == self || (a && c->addr != a))
+				continue;
+			if (c->state == C_LINGER)
+				done = c;
+			else if (c->state == C_READING && !c->idle)
+				slow = c;
 		}
-	return 0;
+		c = done ? done : slow;
+	}
+	if (!c)
+		return 0;
+	conn_close(c);
+	s->evicted++;
+	return 1;
 }
 
 static void
@@ -1258,7 +1277,7 @@ on_connection(uv_stream_t *ls, int status)
 	    c->addr->conns > s->lim.max_per_addr) {
 		s->addr_hits++;
 		limit_hit(s);
-		if (!evict_idle(s, c->addr)) {
+		if (!evict_idle(s, c->addr, c)) {
 			s->refused++;
 			conn_close(c);
 			return;
@@ -1266,7 +1285,7 @@ on_connection(uv_stream_t *ls, int status)
 	}
 	if (s->nconns > s->cap) {
 		limit_hit(s);
-		if (!evict_idle(s, NULL)) {
+		if (!evict_idle(s, NULL, c)) {
 			s->refused++;
 			conn_close(c);
 			return;

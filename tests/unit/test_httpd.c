@@ -1307,7 +1307,8 @@ test_server_flood(void **state)
 static void
 job_per_addr(struct job *j)
 {
-	int fds[30], busy[10], i, shut = 0;
+	static const char held[] = "GET /deferred HTTP/1.1\r\nHost: h\r\n\r\n";
+	int fds[30], busy[4], slow[4], i, shut = 0;
 
 	for (i = 0; i < 30; i++)
 		fds[i] = raw_connect_from(j->s->port, "127.0.0.2");
@@ -1323,20 +1324,37 @@ job_per_addr(struct job *j)
 			close(fds[i]);
 	}
 	j->ok = shut;
-	/* ten requests under way from one address: an eleventh is refused */
-	for (i = 0; i < 10; i++) {
+	/* four requests being handled from one address: a fifth is refused */
+	for (i = 0; i < 4; i++) {
 		busy[i] = raw_connect_from(j->s->port, "127.0.0.3");
-		if (busy[i] >= 0 && write(busy[i], "GET /", 5) != 5)
+		if (busy[i] < 0 ||
+		    write(busy[i], held, sizeof(held) - 1) != sizeof(held) - 1)
 			j->note[0] = 'w';
 	}
 	usleep(200 * 1000);
-	j->status[2] = get_from(j->s->port, "127.0.0.3", "/eleventh", NULL);
-	for (i = 0; i < 10; i++) {
+	j->status[2] = get_from(j->s->port, "127.0.0.3", "/fifth", NULL);
+	for (i = 0; i < 4; i++)
 		if (busy[i] >= 0 && !closed_by_server(busy[i]))
 			j->status[3]++;
+	/* four slow senders: a fifth request gets in, the oldest is cut */
+	for (i = 0; i < 4; i++) {
+		slow[i] = raw_connect_from(j->s->port, "127.0.0.4");
+		if (slow[i] < 0 || write(slow[i], "GET /", 5) != 5)
+			j->note[0] = 'w';
+		usleep(20 * 1000);
+	}
+	usleep(100 * 1000);
+	j->new_conns[0] = get_from(j->s->port, "127.0.0.4", "/quick", NULL);
+	usleep(100 * 1000);
+	for (i = 0; i < 4; i++) {
+		if (slow[i] >= 0 && closed_by_server(slow[i]))
+			j->new_conns[1] |= 1 << i;
+		if (slow[i] >= 0)
+			close(slow[i]);
+	}
+	for (i = 0; i < 4; i++)
 		if (busy[i] >= 0)
 			close(busy[i]);
-	}
 }
 
 static void
@@ -1346,23 +1364,30 @@ test_server_per_addr(void **state)
 	struct job j;
 	struct httpd_limits l;
 	struct httpd_stats st;
+	int i;
 
 	(void)state;
-	srv_start(&s, "127.0.0.1", M_ECHO);
+	srv_start(&s, "127.0.0.1", M_DEFER);
 	httpd_limits_default(&l);
-	l.max_per_addr = 10;
+	l.max_per_addr = 4;
 	httpd_set_limits(s.h, &l);
 	memset(&j, 0, sizeof(j));
 	job_run(&s, &j, job_per_addr, 20000);
 	assert_int_equal(j.status[0], 1);
 	assert_int_equal(j.status[1], 1);
-	assert_true(j.ok >= 21); /* 30 + 1 from .2, at most 10 stay */
+	assert_true(j.ok >= 27); /* 30 + 1 from .2, at most 4 stay */
 	assert_int_equal(j.status[2], 0);
-	assert_int_equal(j.status[3], 10); /* the busy ones were kept */
+	assert_int_equal(j.status[3], 4); /* the busy ones were kept */
+	assert_int_equal(j.new_conns[0], 1);
+	assert_int_equal(j.new_conns[1], 1); /* only the oldest slow one */
 	assert_int_equal(j.note[0], '\0');
+	assert_int_equal(s.nheld, 4);
+	for (i = 0; i < s.nheld; i++)
+		httpd_respond(s.held[i], 200, NULL, NULL, 0);
+	s.nheld = 0;
 	httpd_get_stats(s.h, &st);
 	assert_int_equal(st.refused, 1);
-	assert_true(st.evicted >= 21);
+	assert_true(st.evicted >= 28);
 	srv_stop(&s);
 }
 
