@@ -129,14 +129,16 @@ void httpd_set_idle_timeout(struct httpd *s, unsigned ms);
 /*
  * Limits against connection floods, slow clients and large bodies.  When
  * max_conns connections are open, the one idle longest (no request under
- * way) is closed to make room for a new one, else the oldest one still
- * sending its request; when all are busy with requests being handled or
- * answered, the new one is refused.  The same holds per client address with
- * max_per_addr.  A request's head and body must arrive within header_ms of its
- * first byte. Bodies being received or awaiting their answer may hold
- * body_budget bytes in all; a request whose Content-Length does not fit is
- * answered 503 with Retry-After before its body is read.  When limits bite, one
- * log line with the counts is written at most every HTTPD_REPORT_MS.
+ * way) is closed to make room for a new one, else the oldest one already
+ * answered and closing, else the oldest one still sending its request;
+ * when all are busy with requests being handled or answered, the new one
+ * is refused.  The same holds per client address with max_per_addr.  A
+ * request's head and body must arrive within header_ms of its first byte.
+ * Bodies being received or awaiting their answer may hold body_budget
+ * bytes in all; a request whose Content-Length does not fit is answered
+ * 503 with Retry-After before its body is read.  When limits bite, one log
+ * line with the counts is written a second later (gathering the burst),
+ * and then at most every HTTPD_REPORT_MS.
  */
 struct httpd_limits {
 	unsigned max_conns;    /* 0: HTTPD_DEFAULT_MAX_CONNS */
@@ -161,7 +163,7 @@ unsigned httpd_max_conns(const struct httpd *s);
 struct httpd_stats {
 	size_t conns;		  /* open now */
 	size_t body_bytes;	  /* body bytes held now */
-	unsigned long evicted;	  /* idle connections closed for room */
+	unsigned long evicted;	  /* idle or slow ones closed for room */
 	unsigned long refused;	  /* new connections refused */
 	unsigned long timeouts;	  /* requests not complete in time */
 	unsigned long budget_503; /* bodies refused for the budget */
