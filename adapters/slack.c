@@ -15,6 +15,7 @@
 #include "../gateway/ws.h"
 #include "slack_api.h"
 #include "slack_proto.h"
+#include "slack_refusals.h"
 #include "slack_sig.h"
 
 #define SLACK_PATH	     "/slack/events"
@@ -49,6 +50,7 @@ struct slack {
 	char *signing_secret;
 	char *bot_user_id; /* from auth.test; NULL until known */
 	struct httpd *httpd;
+	struct slack_refusals *refusals; /* HTTP mode: bad signatures */
 	struct slack_link *links;
 	unsigned link_ids;
 	int opening; /* a new connection is being opened */
@@ -791,8 +793,9 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 	struct slack *s = arg;
 	size_t plen = strcspn(r->path, "?");
 	enum slack_sig_result sig;
-	const char *type;
+	const char *type, *ts, *mac;
 	json_t *payload;
+	int64_t now;
 
 	if (plen != strlen(SLACK_PATH) || strncmp(r->path, SLACK_PATH, plen)) {
 		http_plain(c, 404, "not found\n");
@@ -806,13 +809,15 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 		http_plain(c, 503, "stopping\n");
 		return;
 	}
-	sig = slack_sig_verify(s->signing_secret,
-			       httpd_header(r, "X-Slack-Request-Timestamp"),
-			       httpd_header(r, "X-Slack-Signature"), r->body,
-			       r->body_len, store_now(s->gw->st));
+	ts = httpd_header(r, "X-Slack-Request-Timestamp");
+	mac = httpd_header(r, "X-Slack-Signature");
+	now = store_now(s->gw->st);
+	sig = slack_sig_verify(s->signing_secret, ts, mac, r->body, r->body_len,
+			       now);
 	if (sig != SLACK_SIG_OK) {
-		log_warnx("slack: refused a request with a %s signature",
-			  slack_sig_reason(sig));
+		/* counted; one line a minute at most */
+		slack_refusals_note(s->refusals, sig, s->signing_secret, ts,
+				    mac, r->body, r->body_len, now);
 		http_plain(c, 401, "invalid signature\n");
 		return;
 	}
@@ -1090,6 +1095,25 @@ on_auth_test(void *arg, const struct slack_api_result *r)
 	uv_timer_start(&s->linker, link_pass, SLACK_LINK_FIRST_MS, 0);
 }
 
+/* The [http] section's limits for the HTTP mode server. */
+static void
+slack_http_limits(struct httpd *h, const struct config *cfg)
+{
+	struct httpd_limits l;
+
+	httpd_limits_default(&l);
+	l.max_conns = (unsigned)cfg->http_max_connections;
+	l.max_per_addr = (unsigned)cfg->http_max_per_address;
+	l.idle_ms = (unsigned)cfg->http_idle_timeout * 1000u;
+	l.header_ms = (unsigned)cfg->http_header_timeout * 1000u;
+	l.body_budget = (size_t)cfg->http_max_unauthenticated_bytes;
+	httpd_set_limits(h, &l);
+	if (httpd_max_conns(h) < l.max_conns)
+		log_warnx("slack: http.max_connections lowered to %u to stay "
+			  "below the open-file limit",
+			  httpd_max_conns(h));
+}
+
 static int
 slack_start(struct gw *gw, void **state)
 {
@@ -1113,6 +1137,8 @@ slack_start(struct gw *gw, void **state)
 			free(s);
 			return -1;
 		}
+		slack_http_limits(s->httpd, cfg);
+		s->refusals = slack_refusals_new(gw->loop);
 		s->signing_secret = xstrdup(cfg->slack_signing_secret);
 		log_info("slack: HTTP mode: listening on http://%s%s%s:%d%s",
 			 strchr(host, ':') ? "[" : "", host,
@@ -1171,6 +1197,8 @@ slack_stop(void *state)
 	uv_close((uv_handle_t *)&s->linker, NULL);
 	uv_timer_stop(&s->drainer);
 	uv_close((uv_handle_t *)&s->drainer, NULL);
+	slack_refusals_stop(s->refusals);
+	s->refusals = NULL;
 	uv_timer_start(&s->closer, on_closer, SLACK_CLOSE_GRACE_MS, 0);
 	slack_api_stop(s->api);
 }

@@ -83,6 +83,27 @@ static const struct centry config_table[] = {
      "host:port for HTTP mode; requests arrive on /slack/events.", 0, 0, NULL},
     {"slack", "api_base", CT_STR, OFF(slack_api_base), "https://slack.com/api",
      "Web API base URL.", 0, 0, NULL},
+    {"http", "max_connections", CT_INT, OFF(http_max_connections), "1024",
+     "HTTP mode: open connections at most; at the cap the one idle longest "
+     "is closed for a new one (kept 64 below the open-file limit).",
+     16, 1000000, NULL},
+    {"http", "max_per_address", CT_INT, OFF(http_max_per_address), "256",
+     "Connections from one client address at most (its idle ones are "
+     "closed first); 0 for no limit. Behind a reverse proxy all come from "
+     "the proxy.",
+     0, 1000000, NULL},
+    {"http", "idle_timeout", CT_INT, OFF(http_idle_timeout), "30",
+     "Seconds a connection may wait without a request under way.", 1, 3600,
+     NULL},
+    {"http", "header_timeout", CT_INT, OFF(http_header_timeout), "10",
+     "Seconds a request's head and body may take from its first byte.", 1, 600,
+     NULL},
+    {"http", "max_unauthenticated_bytes", CT_INT,
+     OFF(http_max_unauthenticated_bytes), "8388608",
+     "Request body bytes held at once before their signature is checked "
+     "and they are answered; a request over it gets 503 with Retry-After "
+     "before its body is read.",
+     1048576, 1073741824, NULL},
     {"matrix", "enabled", CT_BOOL, OFF(matrix_enabled), "false",
      "Connect to a Matrix homeserver.", 0, 0, NULL},
     {"matrix", "homeserver", CT_STR, OFF(matrix_homeserver), "",

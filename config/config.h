@@ -33,6 +33,13 @@ struct config {
 	char *slack_listen;
 	char *slack_api_base;
 
+	/* HTTP mode's server limits */
+	int http_max_connections;
+	int http_max_per_address;
+	int http_idle_timeout;	 /* seconds */
+	int http_header_timeout; /* seconds */
+	int http_max_unauthenticated_bytes;
+
 	int matrix_enabled;
 	char *matrix_homeserver;
 	char *matrix_user_id;

@@ -4,20 +4,23 @@
  */
 #include "httpd.h"
 
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 
+#include "log.h"
 #include "util.h"
 
 #define STASH_MAX (64 * 1024) /* pipelined bytes kept while busy */
 #define LINGER_MS 2000u
 #define READ_BUF  (64 * 1024)
 
-enum { P_HEAD, P_BODY, P_DONE, P_ERROR };
+enum { P_HEAD, P_BODY, P_DONE, P_ERROR, P_HOLD };
 
 /* ======================= parser ======================= */
 
@@ -43,6 +46,7 @@ httpd_parser_reset(struct httpd_parser *p)
 {
 	char *head = p->head;
 	size_t cap = p->head_cap;
+	int hold = p->hold_body;
 
 	free(p->body);
 	/* keep a small head buffer around for the next request */
@@ -54,16 +58,30 @@ httpd_parser_reset(struct httpd_parser *p)
 	httpd_parser_init(p);
 	p->head = head;
 	p->head_cap = cap;
+	p->hold_body = hold;
 }
 
 void
 httpd_parser_free(struct httpd_parser *p)
 {
+	int hold;
+
 	if (!p)
 		return;
+	hold = p->hold_body;
 	free(p->body);
 	free(p->head);
 	httpd_parser_init(p);
+	p->hold_body = hold;
+}
+
+void
+httpd_parser_take_body(struct httpd_parser *p)
+{
+	if (p->state != P_HOLD)
+		return;
+	p->body = xmalloc(p->body_want + 1);
+	p->state = P_BODY;
 }
 
 const char *
@@ -323,6 +341,8 @@ httpd_parser_feed(struct httpd_parser *p, const char *data, size_t len,
 	}
 	if (p->state == P_DONE)
 		return 1;
+	if (p->state == P_HOLD)
+		return 2;
 	if (!data)
 		len = 0;
 
@@ -353,7 +373,12 @@ httpd_parser_feed(struct httpd_parser *p, const char *data, size_t len,
 				*used = i;
 				return parse_fail(p, rc, status);
 			}
-			if (p->body_want) {
+			if (p->body_want && p->hold_body) {
+				p->state = P_HOLD;
+				p->req.body_len = p->body_want;
+				*used = i;
+				return 2;
+			} else if (p->body_want) {
 				p->body = xmalloc(p->body_want + 1);
 				p->state = P_BODY;
 			} else {
@@ -380,18 +405,46 @@ httpd_parser_feed(struct httpd_parser *p, const char *data, size_t len,
 /* ======================= server ======================= */
 
 enum { C_READING, C_HANDLING, C_WRITING, C_LINGER };
+enum { T_IDLE, T_REQUEST, T_WRITE, T_LINGER };
+
+#define ADDR_BUCKETS 1024
+#define TRIM_AFTER   (1024 * 1024) /* body bytes freed before a trim */
+#define TRIM_MS	     2000u	   /* a trim at most this often */
+#define REPORT_FIRST 1000u	   /* the first line gathers a burst */
+#define NOFILE_MAX   65536ul	   /* the soft limit is raised to this */
+#define RETRY_AFTER  "Retry-After: 5\r\n"
+
+/* Open connections from one client address. */
+struct addr_slot {
+	unsigned char key[17]; /* family, then the address */
+	unsigned conns;
+	struct addr_slot *next;
+};
 
 struct httpd {
 	uv_loop_t *loop;
 	uv_tcp_t listener;
+	uv_timer_t report; /* the limits' log line */
+	uv_timer_t trim;   /* hands freed body memory back after a burst */
 	httpd_handler handler;
 	void *arg;
-	unsigned idle_ms;
+	struct httpd_limits lim;
+	unsigned cap; /* lim.max_conns below the open-file limit */
+	unsigned long nofile;
 	int port;
-	int refs; /* owner + listener handle + one per conn */
+	int refs; /* owner + listener, report, trim handles + one per conn */
 	int closing;
 	size_t nconns;
+	size_t body_bytes;  /* reserved by the bodies held */
+	size_t freed_bytes; /* body bytes freed since the last trim */
 	struct httpd_conn *conns;
+	struct httpd_conn *idle_head, *idle_tail; /* longest idle first */
+	struct addr_slot *addrs[ADDR_BUCKETS];
+	/* counts since start, and as of the last log line */
+	unsigned long evicted, refused, addr_hits, timeouts, budget_503;
+	unsigned long reports;
+	unsigned long r_evicted, r_refused, r_addr, r_timeouts, r_budget;
+	uint64_t last_report; /* uv_now() of the last line */
 	char rbuf[READ_BUF];
 };
 
@@ -402,16 +455,21 @@ struct httpd_conn {
 	uv_shutdown_t shut;
 	int refs; /* open tcp + open timer + pending request */
 	int state;
+	int tkind;  /* what the timer guards: T_* */
 	int closed; /* uv_close() issued */
 	int reading;
 	int peer_eof;
 	int close_after; /* linger-close once the response is out */
 	int discard;	 /* drop further input */
 	int sent_continue;
+	int idle; /* on the idle list: no request under way */
 	struct httpd_parser parser;
-	char *stash; /* bytes received while not READING */
+	size_t body_bytes;	/* reserved from the server's budget */
+	struct addr_slot *addr; /* NULL when the peer is unknown */
+	char *stash;		/* bytes received while not READING */
 	size_t stash_len, stash_cap;
-	struct httpd_conn *prev, *next;
+	struct httpd_conn *prev, *next;	  /* all connections */
+	struct httpd_conn *iprev, *inext; /* idle ones */
 };
 
 struct wreq {
@@ -425,11 +483,227 @@ struct wreq {
 static void conn_feed(struct httpd_conn *c, const char *data, size_t len);
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 
+/* ---- limits: accounting and the log line ---- */
+
+void
+httpd_limits_default(struct httpd_limits *l)
+{
+	l->max_conns = HTTPD_DEFAULT_MAX_CONNS;
+	l->max_per_addr = HTTPD_DEFAULT_MAX_PER_ADDR;
+	l->idle_ms = HTTPD_DEFAULT_IDLE_MS;
+	l->header_ms = HTTPD_DEFAULT_HEADER_MS;
+	l->body_budget = HTTPD_DEFAULT_BODY_BUDGET;
+}
+
+static void
+report_flush(struct httpd *s)
+{
+	unsigned long ev = s->evicted - s->r_evicted,
+		      rf = s->refused - s->r_refused,
+		      ad = s->addr_hits - s->r_addr,
+		      to = s->timeouts - s->r_timeouts,
+		      bu = s->budget_503 - s->r_budget;
+	char line[640];
+	size_t n = 0;
+
+#define PART(...)                                                              \
+	do {                                                                   \
+		if (n < sizeof(line))                                          \
+			n += (size_t)snprintf(line + n, sizeof(line) - n,      \
+					      __VA_ARGS__);                    \
+	} while (0)
+	if (!ev && !rf && !ad && !to && !bu)
+		return;
+	if (ev)
+		PART("; %lu idle or slow connection%s closed to make room", ev,
+		     ev == 1 ? "" : "s");
+	if (rf)
+		PART("; %lu new connection%s refused, all busy", rf,
+		     rf == 1 ? "" : "s");
+	if (ad)
+		PART("; %lu over the limit of %u per client address", ad,
+		     s->lim.max_per_addr);
+	if (to)
+		PART("; %lu request%s not complete within %u.%u s", to,
+		     to == 1 ? "" : "s", s->lim.header_ms / 1000,
+		     s->lim.header_ms % 1000 / 100);
+	if (bu)
+		PART("; %lu request%s answered 503, their bodies over the "
+		     "%zu bytes allowed in flight",
+		     bu, bu == 1 ? "" : "s", s->lim.body_budget);
+#undef PART
+	log_warnx("http: connection limits in force (at most %u open)%s",
+		  s->cap, line);
+	s->r_evicted = s->evicted;
+	s->r_refused = s->refused;
+	s->r_addr = s->addr_hits;
+	s->r_timeouts = s->timeouts;
+	s->r_budget = s->budget_503;
+	s->reports++;
+	s->last_report = uv_now(s->loop);
+}
+
+static void
+on_report(uv_timer_t *t)
+{
+	report_flush(t->data);
+}
+
+/*
+ * A limit bit: the counts go out in one line shortly (gathering the
+ * burst), and never sooner than HTTPD_REPORT_MS after the last line.
+ */
+static void
+limit_hit(struct httpd *s)
+{
+	uint64_t now = uv_now(s->loop), at = now + REPORT_FIRST;
+
+	if (s->closing || uv_is_active((uv_handle_t *)&s->report))
+		return;
+	if (s->reports && s->last_report + HTTPD_REPORT_MS > at)
+		at = s->last_report + HTTPD_REPORT_MS;
+	uv_timer_start(&s->report, on_report, at - now, 0);
+}
+
+static void
+on_trim(uv_timer_t *t)
+{
+	struct httpd *s = t->data;
+
+	s->freed_bytes = 0;
+	malloc_trim(0);
+}
+
+static void
+body_release(struct httpd_conn *c)
+{
+	struct httpd *s = c->srv;
+
+	if (!c->body_bytes)
+		return;
+	s->body_bytes -= c->body_bytes;
+	s->freed_bytes += c->body_bytes;
+	c->body_bytes = 0;
+	if (s->freed_bytes >= TRIM_AFTER && !s->closing &&
+	    !uv_is_active((uv_handle_t *)&s->trim))
+		uv_timer_start(&s->trim, on_trim, TRIM_MS, 0);
+}
+
+static unsigned
+addr_hash(const unsigned char *k)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < 17; i++)
+		h = (h ^ k[i]) * 16777619u;
+	return h % ADDR_BUCKETS;
+}
+
+/* The slot of the peer's address, its count raised; NULL if unknown. */
+static struct addr_slot *
+addr_get(struct httpd *s, uv_tcp_t *tcp)
+{
+	struct sockaddr_storage ss;
+	unsigned char key[17];
+	struct addr_slot *a;
+	int len = sizeof(ss);
+	unsigned h;
+
+	memset(key, 0, sizeof(key));
+	if (uv_tcp_getpeername(tcp, (struct sockaddr *)&ss, &len) != 0)
+		return NULL;
+	if (ss.ss_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	} else if (ss.ss_family == AF_INET6) {
+		key[0] = 6;
+		memcpy(key + 1, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+	} else {
+		return NULL;
+	}
+	h = addr_hash(key);
+	for (a = s->addrs[h]; a; a = a->next)
+		if (!memcmp(a->key, key, sizeof(key)))
+			break;
+	if (!a) {
+		a = xcalloc(1, sizeof(*a));
+		memcpy(a->key, key, sizeof(key));
+		a->next = s->addrs[h];
+		s->addrs[h] = a;
+	}
+	a->conns++;
+	return a;
+}
+
+static void
+addr_put(struct httpd *s, struct addr_slot *a)
+{
+	struct addr_slot **pp;
+
+	if (!a || --a->conns > 0)
+		return;
+	for (pp = &s->addrs[addr_hash(a->key)]; *pp; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			break;
+		}
+	free(a);
+}
+
+static void
+idle_set(struct httpd_conn *c, int on)
+{
+	struct httpd *s = c->srv;
+
+	if (on == c->idle || (on && c->closed))
+		return;
+	if (on) {
+		c->inext = NULL;
+		c->iprev = s->idle_tail;
+		if (s->idle_tail)
+			s->idle_tail->inext = c;
+		else
+			s->idle_head = c;
+		s->idle_tail = c;
+	} else {
+		if (c->iprev)
+			c->iprev->inext = c->inext;
+		else
+			s->idle_head = c->inext;
+		if (c->inext)
+			c->inext->iprev = c->iprev;
+		else
+			s->idle_tail = c->iprev;
+		c->iprev = c->inext = NULL;
+	}
+	c->idle = on;
+}
+
+/* no byte of a request received yet */
+static int
+parser_empty(const struct httpd_parser *p)
+{
+	return p->state == P_HEAD && p->head_len == 0 && p->skipped == 0;
+}
+
+/* ---- connections ---- */
+
 static void
 srv_unref(struct httpd *s)
 {
-	if (--s->refs == 0)
-		free(s);
+	size_t i;
+
+	if (--s->refs > 0)
+		return;
+	for (i = 0; i < ADDR_BUCKETS; i++)
+		while (s->addrs[i]) {
+			struct addr_slot *a = s->addrs[i];
+
+			s->addrs[i] = a->next;
+			free(a);
+		}
+	free(s);
 }
 
 static void
@@ -437,6 +711,7 @@ conn_unref(struct httpd_conn *c)
 {
 	if (--c->refs > 0)
 		return;
+	body_release(c);
 	httpd_parser_free(&c->parser);
 	free(c->stash);
 	srv_unref(c->srv);
@@ -457,6 +732,9 @@ conn_close(struct httpd_conn *c)
 	if (c->closed)
 		return;
 	c->closed = 1;
+	idle_set(c, 0);
+	addr_put(s, c->addr);
+	c->addr = NULL;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -472,13 +750,34 @@ conn_close(struct httpd_conn *c)
 static void
 on_timer(uv_timer_t *t)
 {
-	conn_close(t->data);
+	struct httpd_conn *c = t->data;
+
+	if (c->tkind == T_REQUEST && c->state == C_READING) {
+		c->srv->timeouts++;
+		limit_hit(c->srv);
+	}
+	conn_close(c);
 }
 
 static void
-arm(struct httpd_conn *c, unsigned ms)
+arm(struct httpd_conn *c, int kind, unsigned ms)
 {
+	c->tkind = kind;
 	uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+/* Waiting for a request: idle until its first byte, then on the clock. */
+static void
+conn_wait(struct httpd_conn *c)
+{
+	c->state = C_READING;
+	if (parser_empty(&c->parser)) {
+		idle_set(c, 1);
+		arm(c, T_IDLE, c->srv->lim.idle_ms);
+	} else {
+		idle_set(c, 0);
+		arm(c, T_REQUEST, c->srv->lim.header_ms);
+	}
 }
 
 static void
@@ -523,6 +822,14 @@ stash_append(struct httpd_conn *c, const char *d, size_t n)
 	}
 	memcpy(c->stash + c->stash_len, d, n);
 	c->stash_len += n;
+}
+
+/* the stash holds the complete head of a next request */
+static int
+stash_has_head(const struct httpd_conn *c)
+{
+	return c->stash_len && (memmem(c->stash, c->stash_len, "\r\n\r\n", 4) ||
+				memmem(c->stash, c->stash_len, "\n\n", 2));
 }
 
 static const char *
@@ -612,7 +919,8 @@ conn_write(struct httpd_conn *c, struct wreq *wr)
 /* queues a complete response; the conn enters C_WRITING */
 static int
 send_response(struct httpd_conn *c, int status, const char *ctype,
-	      const char *body, size_t len, int head_only, int keep_alive)
+	      const char *extra, const char *body, size_t len, int head_only,
+	      int keep_alive)
 {
 	char hdr[768], date[64]; /* content types are <= 256 bytes */
 	struct wreq *wr;
@@ -624,10 +932,10 @@ send_response(struct httpd_conn *c, int status, const char *ctype,
 		head_only = 1;
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	hl = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s",
-		      status, reason(status), date,
-		      ctype ? "Content-Type: " : "", ctype ? ctype : "",
-		      ctype ? "\r\n" : "");
+	hl = snprintf(
+	    hdr, sizeof(hdr), "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s%s", status,
+	    reason(status), date, ctype ? "Content-Type: " : "",
+	    ctype ? ctype : "", ctype ? "\r\n" : "", extra ? extra : "");
 	if (with_len)
 		hl += snprintf(hdr + hl, sizeof(hdr) - (size_t)hl,
 			       "Content-Length: %zu\r\n", len);
@@ -644,18 +952,19 @@ send_response(struct httpd_conn *c, int status, const char *ctype,
 		memcpy(wr->data + hl, body, len);
 	c->state = C_WRITING;
 	c->close_after = !keep_alive;
-	arm(c, c->srv->idle_ms);
+	idle_set(c, 0);
+	arm(c, T_WRITE, c->srv->lim.idle_ms);
 	return conn_write(c, wr);
 }
 
 static void
-send_error(struct httpd_conn *c, int status)
+send_error(struct httpd_conn *c, int status, const char *extra)
 {
 	const char *msg = reason(status);
 
 	c->discard = 1;
 	c->stash_len = 0;
-	send_response(c, status, "text/plain", msg, strlen(msg), 0, 0);
+	send_response(c, status, "text/plain", extra, msg, strlen(msg), 0, 0);
 }
 
 static void
@@ -697,7 +1006,8 @@ linger_close(struct httpd_conn *c)
 		conn_close(c);
 		return;
 	}
-	arm(c, c->srv->idle_ms < LINGER_MS ? c->srv->idle_ms : LINGER_MS);
+	arm(c, T_LINGER,
+	    c->srv->lim.idle_ms < LINGER_MS ? c->srv->lim.idle_ms : LINGER_MS);
 	set_reading(c, 1);
 }
 
@@ -706,11 +1016,34 @@ dispatch(struct httpd_conn *c)
 {
 	c->state = C_HANDLING;
 	c->sent_continue = 0;
+	idle_set(c, 0);
 	uv_timer_stop(&c->timer);
 	c->refs++; /* the request: released by httpd_respond */
 	c->refs++; /* held across the handler call */
 	c->srv->handler(c->srv->arg, c, &c->parser.req);
 	conn_unref(c);
+}
+
+/*
+ * The head declared a body: reserve its size from the budget, or answer
+ * 503 without reading it.  Returns 1 when the body may come in.
+ */
+static int
+body_reserve(struct httpd_conn *c)
+{
+	struct httpd *s = c->srv;
+	size_t want = c->parser.req.body_len;
+
+	if (want > s->lim.body_budget ||
+	    s->body_bytes > s->lim.body_budget - want) {
+		s->budget_503++;
+		limit_hit(s);
+		send_error(c, 503, RETRY_AFTER);
+		return 0;
+	}
+	s->body_bytes += want;
+	c->body_bytes = want;
+	return 1;
 }
 
 static void
@@ -719,7 +1052,16 @@ conn_feed(struct httpd_conn *c, const char *data, size_t len)
 	size_t used = 0;
 	int status = 500, rc;
 
-	rc = httpd_parser_feed(&c->parser, data, len, &used, &status);
+	for (;;) {
+		rc = httpd_parser_feed(&c->parser, data, len, &used, &status);
+		if (rc != 2)
+			break;
+		if (!body_reserve(c))
+			return;
+		httpd_parser_take_body(&c->parser);
+		data += used;
+		len -= used;
+	}
 	if (rc == 1) {
 		stash_append(c, data + used, len - used);
 		dispatch(c);
@@ -729,7 +1071,7 @@ conn_feed(struct httpd_conn *c, const char *data, size_t len)
 			send_continue(c);
 		}
 	} else {
-		send_error(c, status);
+		send_error(c, status, NULL);
 	}
 }
 
@@ -747,7 +1089,10 @@ on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		}
 		set_reading(c, 0);
 		c->peer_eof = 1;
-		/* a reply in progress still goes out, then we close */
+		/*
+		 * A half-close: requests already received are still
+		 * answered, in order, then the connection is closed.
+		 */
 		if (c->state == C_READING || c->state == C_LINGER)
 			conn_close(c);
 		return;
@@ -756,6 +1101,11 @@ on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		return;
 	switch (c->state) {
 	case C_READING:
+		if (c->idle) {
+			/* a request starts: it must be complete in time */
+			idle_set(c, 0);
+			arm(c, T_REQUEST, c->srv->lim.header_ms);
+		}
 		conn_feed(c, buf->base, (size_t)nread);
 		break;
 	case C_HANDLING:
@@ -791,21 +1141,22 @@ on_write(uv_write_t *w, int status)
 		linger_close(c);
 		return;
 	}
-	c->state = C_READING;
-	arm(c, c->srv->idle_ms);
-	/* replay what arrived meanwhile (pipelined requests) */
+	conn_wait(c);
+	/* what arrived meanwhile (pipelined requests) is parsed at once */
 	if (c->stash_len) {
 		pending = c->stash;
 		plen = c->stash_len;
 		c->stash = NULL;
 		c->stash_len = c->stash_cap = 0;
+		idle_set(c, 0);
+		arm(c, T_REQUEST, c->srv->lim.header_ms);
 		conn_feed(c, pending, plen);
 		free(pending);
 	}
 	if (c->closed)
 		return;
 	if (c->state == C_READING && c->peer_eof) {
-		conn_close(c);
+		conn_close(c); /* all answered; nothing more can come */
 		return;
 	}
 	if (c->state != C_HANDLING || c->stash_len <= STASH_MAX)
@@ -838,21 +1189,60 @@ httpd_respond(struct httpd_conn *c, int status, const char *content_type,
 	if (c->closed)
 		goto out;
 	head_only = !strcmp(c->parser.req.method, "HEAD");
-	ka = c->parser.req.keep_alive && !c->srv->closing && !c->peer_eof;
+	/* after a half-close, kept open only for requests already here */
+	ka = c->parser.req.keep_alive && !c->srv->closing &&
+	     (!c->peer_eof || stash_has_head(c));
 	if (!ok) {
-		send_response(c, 500, NULL, NULL, 0, head_only, 0);
+		send_response(c, 500, NULL, NULL, NULL, 0, head_only, 0);
 		goto out;
 	}
-	if (send_response(c, status, content_type, body, len, head_only, ka))
+	if (send_response(c, status, content_type, NULL, body, len, head_only,
+			  ka))
 		goto out;
 	ret = 0;
 out:
-	if (!c->closed)
+	if (!c->closed) {
+		body_release(c);
 		httpd_parser_reset(&c->parser);
+	}
 	if (c->state == C_HANDLING)
 		c->state = C_WRITING; /* never answerable twice */
 	conn_unref(c);		      /* the request reference */
 	return ret;
+}
+
+/*
+ * Makes room for self (among a's connections, when given): closes the
+ * connection idle longest, else the oldest one already answered and
+ * closing, else the oldest one still sending its request (a slow client;
+ * requests being handled or answered are never cut).  1 if one was closed.
+ */
+static int
+evict_idle(struct httpd *s, const struct addr_slot *a,
+	   const struct httpd_conn *self)
+{
+	struct httpd_conn *c, *slow = NULL, *done = NULL;
+
+	for (c = s->idle_head; c; c = c->inext)
+		if (!a || c->addr == a)
+			break;
+	if (!c) {
+		/* the list runs newest first: the last match is the oldest */
+		for (c = s->conns; c; c = c->next) {
+			if (c == self || (a && c->addr != a))
+				continue;
+			if (c->state == C_LINGER)
+				done = c;
+			else if (c->state == C_READING && !c->idle)
+				slow = c;
+		}
+		c = done ? done : slow;
+	}
+	if (!c)
+		return 0;
+	conn_close(c);
+	s->evicted++;
+	return 1;
 }
 
 static void
@@ -872,26 +1262,66 @@ on_connection(uv_stream_t *ls, int status)
 	c->tcp.data = c;
 	c->timer.data = c;
 	httpd_parser_init(&c->parser);
+	c->parser.hold_body = 1;
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
 	s->nconns++;
-	if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0 ||
-	    s->nconns > HTTPD_MAX_CONNS) {
+	if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
 		conn_close(c);
 		return;
 	}
+	c->addr = addr_get(s, &c->tcp);
+	if (s->lim.max_per_addr && c->addr &&
+	    c->addr->conns > s->lim.max_per_addr) {
+		s->addr_hits++;
+		limit_hit(s);
+		if (!evict_idle(s, c->addr, c)) {
+			s->refused++;
+			conn_close(c);
+			return;
+		}
+	}
+	if (s->nconns > s->cap) {
+		limit_hit(s);
+		if (!evict_idle(s, NULL, c)) {
+			s->refused++;
+			conn_close(c);
+			return;
+		}
+	}
 	uv_tcp_nodelay(&c->tcp, 1);
-	c->state = C_READING;
-	arm(c, s->idle_ms);
+	conn_wait(c);
 	set_reading(c, 1);
 }
 
 static void
-on_listener_closed(uv_handle_t *h)
+on_srv_handle_closed(uv_handle_t *h)
 {
 	srv_unref(h->data);
+}
+
+/* The open-file limit, its soft value raised towards the hard one. */
+static unsigned long
+raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 1024;
+	want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > NOFILE_MAX
+		   ? NOFILE_MAX
+		   : rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > NOFILE_MAX
+		   ? NOFILE_MAX
+		   : (unsigned long)rl.rlim_cur;
 }
 
 struct httpd *
@@ -917,7 +1347,7 @@ httpd_new(uv_loop_t *loop, const char *host, int port, httpd_handler h,
 	s->loop = loop;
 	s->handler = h;
 	s->arg = arg;
-	s->idle_ms = HTTPD_DEFAULT_IDLE_MS;
+	s->nofile = raise_nofile();
 	s->refs = 2; /* owner + listener */
 	uv_tcp_init(loop, &s->listener);
 	s->listener.data = s;
@@ -931,7 +1361,7 @@ httpd_new(uv_loop_t *loop, const char *host, int port, httpd_handler h,
 		fprintf(stderr, "httpd: cannot listen on %s port %d: %s\n",
 			host, port, uv_strerror(rc));
 		s->closing = 1;
-		uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+		uv_close((uv_handle_t *)&s->listener, on_srv_handle_closed);
 		srv_unref(s);
 		return NULL;
 	}
@@ -939,6 +1369,17 @@ httpd_new(uv_loop_t *loop, const char *host, int port, httpd_handler h,
 		s->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	else
 		s->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	uv_timer_init(loop, &s->report);
+	uv_timer_init(loop, &s->trim);
+	s->report.data = s;
+	s->trim.data = s;
+	s->refs += 2;
+	{
+		struct httpd_limits l;
+
+		httpd_limits_default(&l);
+		httpd_set_limits(s, &l);
+	}
 	return s;
 }
 
@@ -952,7 +1393,49 @@ void
 httpd_set_idle_timeout(struct httpd *s, unsigned ms)
 {
 	if (s)
-		s->idle_ms = ms ? ms : HTTPD_DEFAULT_IDLE_MS;
+		s->lim.idle_ms = ms ? ms : HTTPD_DEFAULT_IDLE_MS;
+}
+
+void
+httpd_set_limits(struct httpd *s, const struct httpd_limits *l)
+{
+	unsigned long room;
+
+	if (!s || !l)
+		return;
+	s->lim = *l;
+	if (!s->lim.max_conns)
+		s->lim.max_conns = HTTPD_DEFAULT_MAX_CONNS;
+	if (!s->lim.idle_ms)
+		s->lim.idle_ms = HTTPD_DEFAULT_IDLE_MS;
+	if (!s->lim.header_ms)
+		s->lim.header_ms = HTTPD_DEFAULT_HEADER_MS;
+	if (!s->lim.body_budget)
+		s->lim.body_budget = HTTPD_DEFAULT_BODY_BUDGET;
+	room = s->nofile > 2 * HTTPD_FD_RESERVE ? s->nofile - HTTPD_FD_RESERVE
+						: s->nofile / 2;
+	s->cap = s->lim.max_conns < room ? s->lim.max_conns : (unsigned)room;
+}
+
+unsigned
+httpd_max_conns(const struct httpd *s)
+{
+	return s ? s->cap : 0;
+}
+
+void
+httpd_get_stats(const struct httpd *s, struct httpd_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!s)
+		return;
+	st->conns = s->nconns;
+	st->body_bytes = s->body_bytes;
+	st->evicted = s->evicted;
+	st->refused = s->refused;
+	st->timeouts = s->timeouts;
+	st->budget_503 = s->budget_503;
+	st->reports = s->reports;
 }
 
 void
@@ -960,8 +1443,12 @@ httpd_free(struct httpd *s)
 {
 	if (!s || s->closing)
 		return;
+	uv_timer_stop(&s->report);
+	report_flush(s);
 	s->closing = 1;
-	uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+	uv_close((uv_handle_t *)&s->listener, on_srv_handle_closed);
+	uv_close((uv_handle_t *)&s->report, on_srv_handle_closed);
+	uv_close((uv_handle_t *)&s->trim, on_srv_handle_closed);
 	while (s->conns)
 		conn_close(s->conns);
 	srv_unref(s);

@@ -11,8 +11,14 @@
 #define HTTPD_MAX_HEAD	      (16 * 1024) /* request line + headers */
 #define HTTPD_MAX_BODY	      (1024 * 1024)
 #define HTTPD_MAX_HEADERS     64
-#define HTTPD_MAX_CONNS	      4096 /* beyond: accepted, closed */
 #define HTTPD_DEFAULT_IDLE_MS 30000u
+/* defaults of struct httpd_limits */
+#define HTTPD_DEFAULT_MAX_CONNS	   1024u
+#define HTTPD_DEFAULT_MAX_PER_ADDR 256u
+#define HTTPD_DEFAULT_HEADER_MS	   10000u
+#define HTTPD_DEFAULT_BODY_BUDGET  (8u * 1024 * 1024)
+#define HTTPD_FD_RESERVE	   64u	  /* descriptors kept for the rest */
+#define HTTPD_REPORT_MS		   60000u /* limit log lines at most this often */
 
 /* ---- parser (pure: no I/O, no globals; usable from fuzzers) ---- */
 
@@ -42,6 +48,8 @@ struct httpd_parser {
 	struct httpd_request req; /* valid once feed returned 1 */
 	int expect_continue;	  /* head done, body pending, client
 				   * sent "Expect: 100-continue" */
+	int hold_body;		  /* set by the user: stop after the head
+				   * of a request with a body (returns 2) */
 	/* private */
 	int state;
 	int status;
@@ -60,9 +68,18 @@ void httpd_parser_init(struct httpd_parser *p);
  * when the request is malformed, with *status set to the HTTP status to
  * answer with (400, 413, 414, 417, 431, 501, 505).  Once 1 or -1 has been
  * returned, further calls return the same until httpd_parser_reset().
+ *
+ * With p->hold_body set, a request whose head declares a body stops after
+ * the head: 2 is returned (and again on further calls, consuming nothing)
+ * with the head's fields in p->req and the declared length in
+ * p->req.body_len, and no body buffer allocated; httpd_parser_take_body()
+ * then lets the body in.
  */
 int httpd_parser_feed(struct httpd_parser *p, const char *data, size_t len,
 		      size_t *used, int *status);
+
+/* After feed returned 2: allocates the body buffer; feeding goes on. */
+void httpd_parser_take_body(struct httpd_parser *p);
 
 /* Forgets the current request (invalidating p->req's pointers). */
 void httpd_parser_reset(struct httpd_parser *p);
@@ -103,11 +120,57 @@ struct httpd *httpd_new(uv_loop_t *loop, const char *host, int port,
 int httpd_port(const struct httpd *s);
 
 /*
- * Sets the per-connection deadline (default 30 s): a request must arrive
- * completely, and a response be written, within ms of the connection
- * becoming idle resp. the response being queued.
+ * Sets the idle deadline (default 30 s): a connection without a request
+ * under way is closed after ms, and a response must be written within ms
+ * of being queued.
  */
 void httpd_set_idle_timeout(struct httpd *s, unsigned ms);
+
+/*
+ * Limits against connection floods, slow clients and large bodies.  When
+ * max_conns connections are open, the one idle longest (no request under
+ * way) is closed to make room for a new one, else the oldest one already
+ * answered and closing, else the oldest one still sending its request;
+ * when all are busy with requests being handled or answered, the new one
+ * is refused.  The same holds per client address with max_per_addr.  A
+ * request's head and body must arrive within header_ms of its first byte.
+ * Bodies being received or awaiting their answer may hold body_budget
+ * bytes in all; a request whose Content-Length does not fit is answered
+ * 503 with Retry-After before its body is read.  When limits bite, one log
+ * line with the counts is written a second later (gathering the burst),
+ * and then at most every HTTPD_REPORT_MS.
+ */
+struct httpd_limits {
+	unsigned max_conns;    /* 0: HTTPD_DEFAULT_MAX_CONNS */
+	unsigned max_per_addr; /* 0: no per-address limit */
+	unsigned idle_ms;      /* 0: HTTPD_DEFAULT_IDLE_MS */
+	unsigned header_ms;    /* 0: HTTPD_DEFAULT_HEADER_MS */
+	size_t body_budget;    /* 0: HTTPD_DEFAULT_BODY_BUDGET */
+};
+
+void httpd_limits_default(struct httpd_limits *l);
+
+/*
+ * Applies l.  max_conns is lowered to stay HTTPD_FD_RESERVE below the
+ * open-file limit (whose soft value httpd_new raised to the hard one).
+ */
+void httpd_set_limits(struct httpd *s, const struct httpd_limits *l);
+
+/* The connection cap in force (after lowering to the open-file limit). */
+unsigned httpd_max_conns(const struct httpd *s);
+
+/* Counters since start, for tests and logs. */
+struct httpd_stats {
+	size_t conns;		  /* open now */
+	size_t body_bytes;	  /* body bytes held now */
+	unsigned long evicted;	  /* idle or slow ones closed for room */
+	unsigned long refused;	  /* new connections refused */
+	unsigned long timeouts;	  /* requests not complete in time */
+	unsigned long budget_503; /* bodies refused for the budget */
+	unsigned long reports;	  /* limit log lines written */
+};
+
+void httpd_get_stats(const struct httpd *s, struct httpd_stats *st);
 
 /*
  * Answers the request dispatched with c.  Copies content_type (may be NULL:

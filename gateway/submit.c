@@ -1,7 +1,12 @@
 /*
  * Group commit of queued requests on a uv_check handle, which runs once
  * per loop iteration right after I/O: everything parsed from the sockets
- * in that iteration shares one COMMIT.
+ * in that iteration shares one COMMIT.  A check handle alone does not keep
+ * the loop from sleeping in poll: a request queued from a callback that
+ * runs before poll (a write completion answering a pipelined request, a
+ * timer) would wait for the next I/O or timer, e.g. a second for the
+ * Slack API's pacing.  An idle handle, active while requests wait, makes
+ * that poll return at once.
  */
 #include "submit.h"
 
@@ -33,6 +38,7 @@ struct submit_item {
 
 struct submit_queue {
 	uv_check_t check;
+	uv_idle_t idle;	  /* active while items wait: poll does not sleep */
 	uv_timer_t retry; /* armed while the database is locked */
 	struct submit_item *head, **tail;
 	size_t len;
@@ -200,15 +206,25 @@ on_check(uv_check_t *h)
 
 	if (q->locked) { /* the retry timer has it */
 		uv_check_stop(h);
+		uv_idle_stop(&q->idle);
 		return;
 	}
 	if (submit_flush(gw) < 0) {
 		uv_check_stop(h);
+		uv_idle_stop(&q->idle);
 		uv_timer_start(&q->retry, on_retry, SUBMIT_RETRY_MS, 0);
 		return;
 	}
-	if (q->head == NULL)
+	if (q->head == NULL) {
 		uv_check_stop(h);
+		uv_idle_stop(&q->idle);
+	}
+}
+
+static void
+on_idle(uv_idle_t *h)
+{
+	(void)h; /* only there to keep the loop from sleeping */
 }
 
 int
@@ -233,10 +249,12 @@ gw_submit(struct gw *gw, const struct isms_request *rq, gw_done_cb cb,
 	*q->tail = it;
 	q->tail = &it->next;
 	q->len++;
-	if (!q->locked)
+	if (!q->locked) {
 		uv_check_start(&q->check, on_check);
-	else if (!uv_is_active((uv_handle_t *)&q->retry))
+		uv_idle_start(&q->idle, on_idle);
+	} else if (!uv_is_active((uv_handle_t *)&q->retry)) {
 		uv_timer_start(&q->retry, on_retry, 0, 0);
+	}
 	return 0;
 }
 
@@ -248,6 +266,8 @@ submit_init(struct gw *gw)
 	q->tail = &q->head;
 	uv_check_init(gw->loop, &q->check);
 	q->check.data = gw;
+	uv_idle_init(gw->loop, &q->idle);
+	q->idle.data = gw;
 	uv_timer_init(gw->loop, &q->retry);
 	q->retry.data = gw;
 	gw->submit = q;
@@ -260,6 +280,7 @@ on_closed(uv_handle_t *h)
 {
 	struct submit_queue *q = h->data;
 
+	/* the three handles hold the queue; the last to close frees it */
 	if (--q->closing == 0)
 		free(q);
 }
@@ -280,11 +301,13 @@ submit_stop(struct gw *gw)
 				answer_failed(queue_pop(q),
 					      "the database is busy; nothing "
 					      "was stored, please try again");
-	q->closing = 2; /* two handles to close */
+	q->closing = 3; /* three handles to close */
 	uv_check_stop(&q->check);
+	uv_idle_stop(&q->idle);
 	uv_timer_stop(&q->retry);
-	q->check.data = q->retry.data = q;
+	q->check.data = q->idle.data = q->retry.data = q;
 	uv_close((uv_handle_t *)&q->check, on_closed);
+	uv_close((uv_handle_t *)&q->idle, on_closed);
 	uv_close((uv_handle_t *)&q->retry, on_closed);
 	gw->submit = NULL;
 }

@@ -1,6 +1,7 @@
 /*
  * fuzz_httpd.c - libFuzzer harness for the httpd request parser: feeds the
- * input whole and in small chunks, checks invariants and that both agree.
+ * input whole and in small chunks (stopping after each head with a body
+ * when the first byte says so), checks invariants and that both agree.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -64,7 +65,7 @@ check_request(const struct httpd_request *r, struct outcome *o)
 }
 
 static void
-run(const uint8_t *data, size_t size, size_t chunk, struct outcome *o)
+run(const uint8_t *data, size_t size, size_t chunk, int hold, struct outcome *o)
 {
 	struct httpd_parser p;
 	size_t off = 0, n, used;
@@ -73,13 +74,18 @@ run(const uint8_t *data, size_t size, size_t chunk, struct outcome *o)
 	memset(o, 0, sizeof(*o));
 	o->digest = 14695981039346656037UL;
 	httpd_parser_init(&p);
+	p.hold_body = hold;
 	while (off < size) {
 		n = size - off < chunk ? size - off : chunk;
 		rc = httpd_parser_feed(&p, (const char *)data + off, n, &used,
 				       &status);
 		check(used <= n);
 		off += used;
-		if (rc == 1) {
+		if (rc == 2) {
+			check(hold && p.req.body_len > 0 &&
+			      p.req.body_len <= HTTPD_MAX_BODY);
+			httpd_parser_take_body(&p);
+		} else if (rc == 1) {
 			check_request(&p.req, o);
 			o->requests++;
 			httpd_parser_reset(&p);
@@ -103,14 +109,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct outcome whole, split;
 	size_t chunk;
+	int hold;
 
 	if (size < 1)
 		return 0;
 	chunk = (size_t)data[0] % 64 + 1;
+	hold = data[0] >> 6 & 1;
 	data++;
 	size--;
-	run(data, size, size ? size : 1, &whole);
-	run(data, size, chunk, &split);
+	run(data, size, size ? size : 1, 0, &whole);
+	run(data, size, chunk, hold, &split);
 	check(whole.requests == split.requests);
 	check(whole.status == split.status);
 	check(whole.digest == split.digest);

@@ -905,19 +905,102 @@ job_idle(struct job *j)
 }
 
 static void
+job_silent(struct job *j)
+{
+	uint64_t t0 = now_ms();
+	int fd = raw_connect(j->s->port);
+	char c;
+
+	if (fd < 0)
+		return;
+	if (read(fd, &c, 1) == 0)
+		j->ok = 1;
+	snprintf(j->note, sizeof(j->note), "%llu",
+		 (unsigned long long)(now_ms() - t0));
+	close(fd);
+}
+
+static void
 test_server_idle_timeout(void **state)
 {
 	struct srv s;
 	struct job j;
+	struct httpd_limits l;
+	struct httpd_stats st;
 
 	(void)state;
 	srv_start(&s, "127.0.0.1", M_ECHO);
-	httpd_set_idle_timeout(s.h, 200);
+	httpd_limits_default(&l);
+	l.header_ms = 200;
+	httpd_set_limits(s.h, &l);
 	memset(&j, 0, sizeof(j));
 	job_run(&s, &j, job_idle, 8000);
 	assert_int_equal(j.ok, 1);
 	assert_in_range(atoi(j.note), 150, 2000);
 	assert_int_equal(s.requests, 0);
+	httpd_get_stats(s.h, &st);
+	assert_int_equal(st.timeouts, 1);
+
+	/* a connection that never sends a byte: the idle timeout */
+	httpd_set_idle_timeout(s.h, 200);
+	l.header_ms = 5000;
+	l.idle_ms = 200;
+	httpd_set_limits(s.h, &l);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_silent, 8000);
+	assert_int_equal(j.ok, 1);
+	assert_in_range(atoi(j.note), 150, 2000);
+	httpd_get_stats(s.h, &st);
+	assert_int_equal(st.timeouts, 1); /* idle is no request timing out */
+	srv_stop(&s);
+}
+
+/* a header line every 100 ms: still cut at the header timeout */
+static void
+job_slowloris(struct job *j)
+{
+	uint64_t t0 = now_ms();
+	int fd = raw_connect(j->s->port), i;
+	char c;
+
+	if (fd < 0)
+		return;
+	if (write(fd, "GET / HTTP/1.1\r\nHost: h\r\n", 25) != 25)
+		goto out;
+	for (i = 0; i < 40; i++) {
+		usleep(100 * 1000);
+		if (write(fd, "X-A: b\r\n", 8) != 8)
+			break;
+	}
+	if (i < 40 || read(fd, &c, 1) == 0)
+		j->ok = 1;
+out:
+	snprintf(j->note, sizeof(j->note), "%llu",
+		 (unsigned long long)(now_ms() - t0));
+	close(fd);
+}
+
+static void
+test_server_slowloris(void **state)
+{
+	struct srv s;
+	struct job j;
+	struct httpd_limits l;
+	struct httpd_stats st;
+
+	(void)state;
+	srv_start(&s, "127.0.0.1", M_ECHO);
+	httpd_limits_default(&l);
+	l.header_ms = 400;
+	httpd_set_limits(s.h, &l);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_slowloris, 8000);
+	assert_int_equal(j.ok, 1);
+	assert_in_range(atoi(j.note), 300, 2500);
+	assert_int_equal(s.requests, 0);
+	httpd_get_stats(s.h, &st);
+	assert_int_equal(st.timeouts, 1);
+	assert_int_equal(st.conns, 0);
 	srv_stop(&s);
 }
 
@@ -1090,6 +1173,398 @@ test_server_bad_respond(void **state)
 	srv_stop(&s);
 }
 
+/* ---- limits ---- */
+
+/* a connection from a given loopback address (127.0.0.x) */
+static int
+raw_connect_from(int port, const char *src)
+{
+	struct sockaddr_in a, b;
+	struct timeval tv = {3, 0};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return -1;
+	memset(&b, 0, sizeof(b));
+	b.sin_family = AF_INET;
+	inet_pton(AF_INET, src, &b.sin_addr);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (bind(fd, (struct sockaddr *)&b, sizeof(b)) < 0 ||
+	    connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* one GET on a new connection from src: 1 when answered 200 */
+static int
+get_from(int port, const char *src, const char *path, uint64_t *ms)
+{
+	char req[256], buf[1024];
+	uint64_t t0 = now_ms();
+	int fd = raw_connect_from(port, src), n, ok = 0;
+	size_t got = 0;
+
+	if (fd < 0)
+		return 0;
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: h\r\n\r\n",
+		     path);
+	if (write(fd, req, (size_t)n) == n) {
+		while (got < sizeof(buf) - 1 && count_responses(buf, got) < 1) {
+			ssize_t r = read(fd, buf + got, sizeof(buf) - 1 - got);
+
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+			buf[got] = '\0';
+		}
+		ok = got > 12 && !memcmp(buf, "HTTP/1.1 200 ", 13) &&
+		     strstr(buf, path) != NULL;
+	}
+	if (ms)
+		*ms = now_ms() - t0;
+	close(fd);
+	return ok;
+}
+
+/* 1 when the server has closed fd (EOF without blocking) */
+static int
+closed_by_server(int fd)
+{
+	char c;
+	ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+
+	return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+#define FLOOD 600
+
+static void
+job_flood(struct job *j)
+{
+	static int fds[FLOOD];
+	uint64_t ms = 0;
+	int i, shut = 0;
+
+	for (i = 0; i < FLOOD; i++)
+		fds[i] = raw_connect_from(j->s->port, "127.0.0.2");
+	usleep(300 * 1000);
+	/* legitimate traffic on new connections is answered at once */
+	j->status[0] = get_from(j->s->port, "127.0.0.1", "/legit", &ms);
+	j->new_conns[0] = (long)ms;
+	j->status[1] = get_from(j->s->port, "127.0.0.1", "/again", &ms);
+	j->new_conns[1] = (long)ms;
+	usleep(100 * 1000);
+	for (i = 0; i < FLOOD; i++)
+		if (fds[i] >= 0) {
+			shut += closed_by_server(fds[i]);
+			close(fds[i]);
+		} else {
+			shut++; /* refused outright counts as closed */
+		}
+	j->ok = shut;
+}
+
+static void
+test_server_flood(void **state)
+{
+	struct srv s;
+	struct job j;
+	struct httpd_limits l;
+	struct httpd_stats st;
+
+	(void)state;
+	srv_start(&s, "127.0.0.1", M_ECHO);
+	httpd_limits_default(&l);
+	l.max_conns = 200;
+	l.max_per_addr = 0;
+	httpd_set_limits(s.h, &l);
+	assert_int_equal(httpd_max_conns(s.h), 200);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_flood, 20000);
+	assert_int_equal(j.status[0], 1);
+	assert_int_equal(j.status[1], 1);
+	assert_true(j.new_conns[0] < 1000);
+	assert_true(j.new_conns[1] < 1000);
+	/* the oldest idle ones made room: at least FLOOD - 200 closed */
+	assert_true(j.ok >= FLOOD - 200);
+	httpd_get_stats(s.h, &st);
+	assert_true(st.evicted >= FLOOD - 200);
+	assert_true(st.conns <= 200);
+	/* one log line for the whole burst, not one per connection */
+	run_for(&s.loop, 1500);
+	httpd_get_stats(s.h, &st);
+	assert_int_equal(st.reports, 1);
+	srv_stop(&s);
+}
+
+static void
+job_per_addr(struct job *j)
+{
+	static const char held[] = "GET /deferred HTTP/1.1\r\nHost: h\r\n\r\n";
+	int fds[30], busy[4], slow[4], i, shut = 0;
+
+	for (i = 0; i < 30; i++)
+		fds[i] = raw_connect_from(j->s->port, "127.0.0.2");
+	usleep(200 * 1000);
+	j->status[0] = get_from(j->s->port, "127.0.0.1", "/other", NULL);
+	/* the flooding address itself still gets in, at its idle ones' cost */
+	j->status[1] = get_from(j->s->port, "127.0.0.2", "/same", NULL);
+	usleep(100 * 1000);
+	for (i = 0; i < 30; i++) {
+		if (fds[i] < 0 || closed_by_server(fds[i]))
+			shut++;
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+	j->ok = shut;
+	/* four requests being handled from one address: a fifth is refused */
+	for (i = 0; i < 4; i++) {
+		busy[i] = raw_connect_from(j->s->port, "127.0.0.3");
+		if (busy[i] < 0 ||
+		    write(busy[i], held, sizeof(held) - 1) != sizeof(held) - 1)
+			j->note[0] = 'w';
+	}
+	usleep(200 * 1000);
+	j->status[2] = get_from(j->s->port, "127.0.0.3", "/fifth", NULL);
+	for (i = 0; i < 4; i++)
+		if (busy[i] >= 0 && !closed_by_server(busy[i]))
+			j->status[3]++;
+	/* four slow senders: a fifth request gets in, the oldest is cut */
+	for (i = 0; i < 4; i++) {
+		slow[i] = raw_connect_from(j->s->port, "127.0.0.4");
+		if (slow[i] < 0 || write(slow[i], "GET /", 5) != 5)
+			j->note[0] = 'w';
+		usleep(20 * 1000);
+	}
+	usleep(100 * 1000);
+	j->new_conns[0] = get_from(j->s->port, "127.0.0.4", "/quick", NULL);
+	usleep(100 * 1000);
+	for (i = 0; i < 4; i++) {
+		if (slow[i] >= 0 && closed_by_server(slow[i]))
+			j->new_conns[1] |= 1 << i;
+		if (slow[i] >= 0)
+			close(slow[i]);
+	}
+	for (i = 0; i < 4; i++)
+		if (busy[i] >= 0)
+			close(busy[i]);
+}
+
+static void
+test_server_per_addr(void **state)
+{
+	struct srv s;
+	struct job j;
+	struct httpd_limits l;
+	struct httpd_stats st;
+	int i;
+
+	(void)state;
+	srv_start(&s, "127.0.0.1", M_DEFER);
+	httpd_limits_default(&l);
+	l.max_per_addr = 4;
+	httpd_set_limits(s.h, &l);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_per_addr, 20000);
+	assert_int_equal(j.status[0], 1);
+	assert_int_equal(j.status[1], 1);
+	assert_true(j.ok >= 27); /* 30 + 1 from .2, at most 4 stay */
+	assert_int_equal(j.status[2], 0);
+	assert_int_equal(j.status[3], 4); /* the busy ones were kept */
+	assert_int_equal(j.new_conns[0], 1);
+	assert_int_equal(j.new_conns[1], 1); /* only the oldest slow one */
+	assert_int_equal(j.note[0], '\0');
+	assert_int_equal(s.nheld, 4);
+	for (i = 0; i < s.nheld; i++)
+		httpd_respond(s.held[i], 200, NULL, NULL, 0);
+	s.nheld = 0;
+	httpd_get_stats(s.h, &st);
+	assert_int_equal(st.refused, 1);
+	assert_true(st.evicted >= 28);
+	srv_stop(&s);
+}
+
+/* reads one response into buf (NUL-terminated); its length */
+static size_t
+read_response(int fd, char *buf, size_t cap)
+{
+	size_t got = 0;
+
+	while (got < cap - 1 && count_responses(buf, got) < 1) {
+		ssize_t r = read(fd, buf + got, cap - 1 - got);
+
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		buf[got] = '\0';
+	}
+	buf[got] = '\0';
+	return got;
+}
+
+static void
+job_budget(struct job *j)
+{
+	static char body[6000], buf[8192];
+	char head[256];
+	int a, b, n;
+
+	memset(body, 'x', sizeof(body));
+	n = snprintf(
+	    head, sizeof(head),
+	    "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: %zu\r\n\r\n",
+	    sizeof(body));
+	a = raw_connect(j->s->port);
+	b = raw_connect(j->s->port);
+	if (a < 0 || b < 0)
+		return;
+	/* a holds 6000 of the 10000 bytes allowed while its body trickles */
+	if (write(a, head, (size_t)n) != n || write(a, body, 100) != 100)
+		return;
+	usleep(100 * 1000);
+	/* b's 6000 do not fit: 503 before its body is sent at all */
+	if (write(b, head, (size_t)n) != n)
+		return;
+	read_response(b, buf, sizeof(buf));
+	snprintf(j->body[0], sizeof(j->body[0]), "%.255s", buf);
+	j->ok = read(b, buf, sizeof(buf)) == 0; /* then closed */
+	close(b);
+	/* a completes and is answered */
+	if (write(a, body + 100, sizeof(body) - 100) !=
+	    (ssize_t)(sizeof(body) - 100))
+		return;
+	read_response(a, buf, sizeof(buf));
+	j->status[0] = strstr(buf, "HTTP/1.1 200 ") == buf &&
+		       strstr(buf, "\r\n\r\nxxxx") != NULL;
+	close(a);
+	/* once a is answered, the same request fits */
+	b = raw_connect(j->s->port);
+	if (b < 0 || write(b, head, (size_t)n) != n ||
+	    write(b, body, sizeof(body)) != (ssize_t)sizeof(body))
+		return;
+	read_response(b, buf, sizeof(buf));
+	j->status[1] = strstr(buf, "HTTP/1.1 200 ") == buf;
+	close(b);
+	/* a declared body larger than the whole budget never fits */
+	b = raw_connect(j->s->port);
+	n = snprintf(head, sizeof(head),
+		     "POST /big HTTP/1.1\r\nHost: h\r\n"
+		     "Content-Length: 1048576\r\n\r\n");
+	if (b < 0 || write(b, head, (size_t)n) != n)
+		return;
+	read_response(b, buf, sizeof(buf));
+	j->status[2] = strstr(buf, "HTTP/1.1 503 ") == buf;
+	close(b);
+}
+
+static void
+test_server_budget(void **state)
+{
+	struct srv s;
+	struct job j;
+	struct httpd_limits l;
+	struct httpd_stats st;
+
+	(void)state;
+	srv_start(&s, "127.0.0.1", M_ECHO);
+	httpd_limits_default(&l);
+	l.body_budget = 10000;
+	httpd_set_limits(s.h, &l);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_budget, 10000);
+	assert_memory_equal(j.body[0], "HTTP/1.1 503 ", 13);
+	assert_non_null(strstr(j.body[0], "\r\nRetry-After: 5\r\n"));
+	assert_non_null(strstr(j.body[0], "\r\nConnection: close\r\n"));
+	assert_int_equal(j.ok, 1);
+	assert_int_equal(j.status[0], 1);
+	assert_int_equal(j.status[1], 1);
+	assert_int_equal(j.status[2], 1);
+	assert_int_equal(s.requests, 2);
+	run_for(&s.loop, 100);
+	httpd_get_stats(s.h, &st);
+	assert_int_equal(st.budget_503, 2);
+	assert_int_equal(st.body_bytes, 0);
+	srv_stop(&s);
+}
+
+/* eight pipelined requests, then shutdown(SHUT_WR): all eight answered */
+static void
+job_halfclose(struct job *j)
+{
+	char reqs[1024];
+	size_t len = 0;
+	int i, fd = raw_connect(j->s->port);
+
+	if (fd < 0)
+		return;
+	for (i = 0; i < 8; i++)
+		if (i == 0)
+			len += (size_t)snprintf(reqs + len, sizeof(reqs) - len,
+						"GET /first HTTP/1.1\r\n"
+						"Host: h\r\n\r\n");
+		else
+			len += (size_t)snprintf(reqs + len, sizeof(reqs) - len,
+						"GET /p%d HTTP/1.1\r\n"
+						"Host: h\r\n\r\n",
+						i);
+	if (write(fd, reqs, len) == (ssize_t)len && shutdown(fd, SHUT_WR) == 0)
+		j->ok = raw_read(j, fd, -1); /* until the server closes */
+	close(fd);
+}
+
+static void
+check_halfclose(struct job *j, const char *first)
+{
+	char want[32];
+	const char *p = j->raw;
+	int i;
+
+	assert_int_equal(j->ok, 1);
+	assert_int_equal(count_responses(j->raw, j->raw_len), 8);
+	for (i = 0; i < 8; i++) {
+		if (i == 0)
+			snprintf(want, sizeof(want), "%s", first);
+		else
+			snprintf(want, sizeof(want), "/p%d", i);
+		p = strstr(p, want);
+		assert_non_null(p);
+	}
+}
+
+static void
+test_server_halfclose(void **state)
+{
+	struct srv s;
+	struct job j;
+
+	(void)state;
+	/* answered as they come */
+	srv_start(&s, "127.0.0.1", M_ECHO);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_halfclose, 8000);
+	check_halfclose(&j, "/first");
+	assert_int_equal(s.requests, 8);
+	srv_stop(&s);
+
+	/* the first answered later, after the half-close arrived */
+	srv_start(&s, "127.0.0.1", M_DEFER);
+	uv_timer_init(&s.loop, &s.later);
+	s.later.data = &s;
+	uv_timer_start(&s.later, later_cb, 200, 0);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_halfclose, 8000);
+	check_halfclose(&j, "late 0");
+	assert_int_equal(s.requests, 8);
+	uv_close((uv_handle_t *)&s.later, NULL);
+	srv_stop(&s);
+}
+
 int
 main(void)
 {
@@ -1107,6 +1582,11 @@ main(void)
 	    cmocka_unit_test(test_server_errors),
 	    cmocka_unit_test(test_server_trickle),
 	    cmocka_unit_test(test_server_idle_timeout),
+	    cmocka_unit_test(test_server_slowloris),
+	    cmocka_unit_test(test_server_flood),
+	    cmocka_unit_test(test_server_per_addr),
+	    cmocka_unit_test(test_server_budget),
+	    cmocka_unit_test(test_server_halfclose),
 	    cmocka_unit_test(test_server_many),
 	    cmocka_unit_test(test_server_disconnect),
 	    cmocka_unit_test(test_server_bad_args),

@@ -110,12 +110,78 @@ test_stop_flushes(void **state)
 	tenv_free(t);
 }
 
+/* A request queued from a timer, like one from a write completion. */
+struct from_timer {
+	struct gw *gw;
+	struct answer *a;
+};
+
+static void
+submit_later(uv_timer_t *t)
+{
+	struct from_timer *f = t->data;
+	struct isms_request rq = {.via = "slack",
+				  .id_kind = "slack",
+				  .id = "U0ALICE",
+				  .text = "/incident queued from a timer"};
+
+	assert_int_equal(gw_submit(f->gw, &rq, on_done, f->a), 0);
+}
+
+/*
+ * A request queued from a callback that runs before poll is answered at
+ * once, not when the next timer (the Slack API's pacing, here 5 s) or
+ * I/O wakes the loop.
+ */
+static void
+test_no_wait_for_timer(void **state)
+{
+	struct tenv *t = tenv_new();
+	struct gw gw = {0};
+	uv_loop_t loop;
+	uv_timer_t kick, far;
+	struct answer a = {0};
+	struct from_timer f = {&gw, &a};
+	uint64_t t0;
+
+	(void)state;
+	uv_loop_init(&loop);
+	gw.loop = &loop;
+	gw.st = t->st;
+	config_defaults(&gw.cfg);
+	uv_timer_init(&loop, &gw.outbox_timer);
+	gw.outbox_timer.data = &gw;
+	gw.stopping = 1;
+	submit_init(&gw);
+	uv_timer_init(&loop, &kick);
+	uv_timer_init(&loop, &far);
+	kick.data = &f;
+	uv_timer_start(&far, submit_later, 5000, 0); /* never fires here */
+	far.data = &f;
+	uv_timer_start(&kick, submit_later, 1, 0);
+	t0 = uv_hrtime();
+	while (!a.called && uv_hrtime() - t0 < 3000000000ull)
+		uv_run(&loop, UV_RUN_ONCE);
+	assert_int_equal(a.called, 1);
+	assert_true(uv_hrtime() - t0 < 1000000000ull);
+	assert_non_null(strstr(a.text, "INC-1"));
+	uv_close((uv_handle_t *)&kick, NULL);
+	uv_close((uv_handle_t *)&far, NULL);
+	submit_stop(&gw);
+	uv_close((uv_handle_t *)&gw.outbox_timer, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	config_free(&gw.cfg);
+	tenv_free(t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_batch),
 	    cmocka_unit_test(test_stop_flushes),
+	    cmocka_unit_test(test_no_wait_for_timer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
