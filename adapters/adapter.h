@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "../config/config.h"
 #include "../store/store.h"
 
 struct gw;
@@ -36,6 +37,13 @@ enum send_result {
 
 struct adapter_ops {
 	const char *name;
+	/*
+	 * The checks of an enabled transport's settings that the
+	 * configuration table cannot make (forms of addresses and URLs):
+	 * appends one line per problem to out and returns their count. The
+	 * same function serves --check-config and start-up. May be NULL.
+	 */
+	int (*check)(const struct config *cfg, struct buf *out);
 	/* 0 or -1; the adapter keeps its state in *state */
 	int (*start)(struct gw *gw, void **state);
 	/* can this adapter reach the person? */

@@ -1126,25 +1126,13 @@ mail_start(struct gw *gw, void **state)
 	m->gw = gw;
 	m->tail = &m->queue;
 	atomic_init(&m->abort, 0);
-	if (!mailbuild_address_ok(cfg->mail_from)) {
-		log_error("mail: mail.from \"%s\" is not a plain address",
-			  cfg->mail_from ? cfg->mail_from : "");
-		goto fail;
-	}
+	/* mail_check has vouched for the settings */
 	m->smtp_server = smtp_server(cfg->mail_smtp_url);
-	if (m->smtp_server == NULL) {
-		log_error("mail: mail.smtp_url must be smtp://host[:port] "
-			  "(implicit TLS, smtps://, is not supported: use "
-			  "port 587 with starttls = required)");
-		goto fail;
-	}
-	if (cfg->mail_imap_url != NULL && *cfg->mail_imap_url != '\0') {
+	if (cfg->mail_imap_url != NULL && *cfg->mail_imap_url != '\0')
 		m->imap_url = imap_mailbox_url(cfg->mail_imap_url);
-		if (m->imap_url == NULL) {
-			log_error("mail: mail.imap_url must be "
-				  "imap[s]://host[:port][/MAILBOX]");
-			goto fail;
-		}
+	if (m->smtp_server == NULL) {
+		log_error("mail: invalid mail.smtp_url");
+		goto fail;
 	}
 	secret = store_setting(gw->st, "token_secret");
 	if (secret == NULL) {
@@ -1228,8 +1216,40 @@ mail_stop(void *state)
 	uv_close((uv_handle_t *)&m->poll_timer, timer_closed);
 }
 
+static int
+mail_check(const struct config *cfg, struct buf *out)
+{
+	char *url;
+	int n = 0;
+
+	if (!mailbuild_address_ok(cfg->mail_from)) {
+		buf_printf(out, "mail.from \"%s\" is not a plain address\n",
+			   cfg->mail_from ? cfg->mail_from : "");
+		n++;
+	}
+	url = smtp_server(cfg->mail_smtp_url);
+	if (url == NULL) {
+		buf_puts(out, "mail.smtp_url must be smtp://host[:port] "
+			      "(implicit TLS, smtps://, is not supported: use "
+			      "port 587 with starttls = required)\n");
+		n++;
+	}
+	free(url);
+	if (cfg->mail_imap_url != NULL && *cfg->mail_imap_url != '\0') {
+		url = imap_mailbox_url(cfg->mail_imap_url);
+		if (url == NULL) {
+			buf_puts(out, "mail.imap_url must be "
+				      "imap[s]://host[:port][/MAILBOX]\n");
+			n++;
+		}
+		free(url);
+	}
+	return n;
+}
+
 const struct adapter_ops mail_ops = {
     .name = "mail",
+    .check = mail_check,
     .start = mail_start,
     .reaches = mail_reaches,
     .send = mail_send,

@@ -1333,12 +1333,7 @@ matrix_start(struct gw *gw, void **state)
 	struct mx *mx;
 	size_t n;
 
-	if (cfg->matrix_homeserver == NULL || *cfg->matrix_homeserver == '\0' ||
-	    mx_server_of(cfg->matrix_user_id) == NULL) {
-		log_error("matrix: matrix.homeserver and matrix.user_id "
-			  "(@name:server) are required");
-		return -1;
-	}
+	/* matrix_check has vouched for homeserver and user_id */
 	mx = xcalloc(1, sizeof(*mx));
 	mx->gw = gw;
 	mx->hs = xstrdup(cfg->matrix_homeserver);
@@ -1451,8 +1446,33 @@ matrix_free(void *state)
 	free(mx);
 }
 
+static int
+matrix_check(const struct config *cfg, struct buf *out)
+{
+	const char *hs = cfg->matrix_homeserver;
+	int n = 0;
+
+	if (hs != NULL && *hs != '\0' && strncmp(hs, "https://", 8) != 0 &&
+	    strncmp(hs, "http://", 7) != 0) {
+		buf_printf(out,
+			   "matrix.homeserver \"%s\" must start with https:// "
+			   "(or http:// on a trusted network)\n",
+			   hs);
+		n++;
+	}
+	if (mx_server_of(cfg->matrix_user_id) == NULL) {
+		buf_printf(out,
+			   "matrix.user_id \"%s\" must be a Matrix id, "
+			   "@name:server\n",
+			   cfg->matrix_user_id ? cfg->matrix_user_id : "");
+		n++;
+	}
+	return n;
+}
+
 const struct adapter_ops matrix_ops = {
     .name = "matrix",
+    .check = matrix_check,
     .start = matrix_start,
     .reaches = matrix_reaches,
     .send = matrix_send,

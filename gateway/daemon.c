@@ -47,6 +47,19 @@ transport_enabled(const struct config *cfg, const char *name)
 	return 0;
 }
 
+int
+gw_check_transports(const struct config *cfg, struct buf *out)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; gw_transports[i] != NULL; i++)
+		if (gw_transports[i]->check != NULL &&
+		    transport_enabled(cfg, gw_transports[i]->name))
+			n += gw_transports[i]->check(cfg, out);
+	return n;
+}
+
 static struct gw_adapter *
 adapter_by_name(struct gw *gw, const char *name)
 {
@@ -508,6 +521,18 @@ gw_run(const char *config_path)
 	if (e.warnings)
 		fputs(buf_str(&e.text), stderr);
 	buf_free(&e.text);
+	if (gw_check_transports(&gw->cfg, &e.text) > 0) {
+		/* the same words as --check-config, one line each */
+		char *line, *save = NULL, *all = buf_steal(&e.text);
+
+		for (line = strtok_r(all, "\n", &save); line != NULL;
+		     line = strtok_r(NULL, "\n", &save))
+			fprintf(stderr, "%s: %s\n", config_path, line);
+		free(all);
+		config_free(&gw->cfg);
+		free(gw);
+		return 2;
+	}
 	gw->config_path = xstrdup(config_path);
 	if (log_level_parse(gw->cfg.log_level, &lv) == 0)
 		log_set_level(lv);

@@ -44,6 +44,11 @@ struct gw {
 
 /* Runs the daemon until SIGTERM/SIGINT. Returns the exit code. */
 int gw_run(const char *config_path);
+/*
+ * The enabled transports' own checks of their settings (see adapter.h):
+ * one line per problem appended to out; returns how many.
+ */
+int gw_check_transports(const struct config *cfg, struct buf *out);
 
 /*
  * Runs a request from an adapter (on the loop thread) and wakes the

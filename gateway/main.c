@@ -36,6 +36,22 @@ check_config(const char *path)
 	int rc;
 
 	rc = config_load(&cfg, path, &e);
+	{
+		/* what start-up would refuse, in the same words */
+		struct buf t = {0};
+		char *line, *save = NULL, *all;
+		int n = gw_check_transports(&cfg, &t);
+
+		all = buf_steal(&t);
+		for (line = strtok_r(all, "\n", &save); line != NULL;
+		     line = strtok_r(NULL, "\n", &save))
+			buf_printf(&e.text, "%s: %s\n", path, line);
+		free(all);
+		if (n > 0) {
+			e.count += n;
+			rc = -1;
+		}
+	}
 	fputs(buf_str(&e.text), stdout);
 	if (rc < 0)
 		printf("%s: %d problem%s\n", path, e.count,
