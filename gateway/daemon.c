@@ -17,6 +17,7 @@
 #include "http.h"
 #include "ws.h"
 #include "log.h"
+#include "route.h"
 #include "sched.h"
 #include "submit.h"
 #include "version.h"
@@ -228,6 +229,92 @@ outbox_deliver(struct gw *gw)
 	db_finish(st, s);
 }
 
+/*
+ * A delivery failed for good: the message goes to the recipient's next
+ * transport that reaches them and has not been tried (Slack, then Matrix,
+ * then mail). When none is left the message stays failed, with each
+ * transport's reason, for ismsctl outbox failed and the isms_managers'
+ * daily digest.
+ */
+static void
+outbox_fallback(struct gw *gw, int64_t delivery_id)
+{
+	struct store *st = gw->st;
+	struct route_try tried[GW_MAX_ADAPTERS + 2];
+	const char *reach[GW_MAX_ADAPTERS];
+	char names[GW_MAX_ADAPTERS + 2][16], status[GW_MAX_ADAPTERS + 2][16];
+	struct person p, *pp = NULL;
+	char *address = NULL, who[80];
+	int64_t outbox_id = 0, person_id = 0;
+	size_t ntried = 0, nreach = 0, k;
+	sqlite3_stmt *s;
+	int next;
+
+	s = db_prepare(st,
+		       "SELECT o.id, COALESCE(o.person_id, 0), o.address FROM "
+		       "outbox_delivery d JOIN outbox o ON o.id = d.outbox_id "
+		       "WHERE d.id = ?",
+		       "i", delivery_id);
+	if (s == NULL)
+		return;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		outbox_id = sqlite3_column_int64(s, 0);
+		person_id = sqlite3_column_int64(s, 1);
+		if (sqlite3_column_type(s, 2) != SQLITE_NULL)
+			address = xstrdup(db_col(s, 2));
+	}
+	db_finish(st, s);
+	if (outbox_id == 0)
+		goto out;
+	s = db_prepare(st,
+		       "SELECT transport, status FROM outbox_delivery WHERE "
+		       "outbox_id = ? ORDER BY id",
+		       "i", outbox_id);
+	if (s == NULL)
+		goto out;
+	while (ntried < ARRAY_LEN(tried) && sqlite3_step(s) == SQLITE_ROW) {
+		snprintf(names[ntried], sizeof(names[0]), "%s", db_col(s, 0));
+		snprintf(status[ntried], sizeof(status[0]), "%s", db_col(s, 1));
+		tried[ntried].transport = names[ntried];
+		tried[ntried].status = status[ntried];
+		ntried++;
+	}
+	db_finish(st, s);
+	if (person_id > 0 && store_person_by_id(st, person_id, &p) == 1)
+		pp = &p;
+	for (k = 0; k < gw->nadapters; k++) {
+		struct gw_adapter *a = &gw->adapters[k];
+
+		if (a->running && a->ops->reaches(a->state, pp, address))
+			reach[nreach++] = a->ops->name;
+	}
+	snprintf(who, sizeof(who), "%s",
+		 pp ? pp->handle : (address ? address : "?"));
+	next = route_next(reach, nreach, tried, ntried);
+	if (next == ROUTE_DONE)
+		goto out;
+	if (next == ROUTE_UNDELIVERABLE) {
+		log_warnx(
+		    "message %lld to %s could not be delivered by any "
+		    "transport (ismsctl outbox failed); the isms_managers "
+		    "get it in the daily digest",
+		    (long long)outbox_id, who);
+		goto out;
+	}
+	if (db_exec(st,
+		    "INSERT OR IGNORE INTO outbox_delivery(outbox_id, "
+		    "transport) VALUES (?, ?)",
+		    "it", outbox_id, reach[next]) < 0) {
+		log_error("message %lld: cannot queue it for %s",
+			  (long long)outbox_id, reach[next]);
+		goto out;
+	}
+	log_info("message %lld to %s: trying %s next", (long long)outbox_id,
+		 who, reach[next]);
+out:
+	free(address);
+}
+
 static long
 backoff_seconds(int attempts)
 {
@@ -293,6 +380,9 @@ gw_delivery_done(struct gw *gw, int64_t delivery_id, enum send_result r,
 	if (rc < 0)
 		log_error("delivery %lld: cannot record the outcome",
 			  (long long)delivery_id);
+	else if (r == SEND_FAIL || r == SEND_SKIP ||
+		 (r == SEND_RETRY && attempts >= OUTBOX_MAX_ATTEMPTS))
+		outbox_fallback(gw, delivery_id);
 	if (!gw->stopping)
 		gw_kick(gw);
 }

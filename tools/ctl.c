@@ -82,7 +82,7 @@ ctl_run_scheduler(struct store *st, const struct config *cfg, int argc,
 {
 	const char *when = NULL;
 	struct buf log = {0};
-	char err[320], at[40];
+	char err[320], at[40], used[512];
 	int64_t now;
 	int n;
 
@@ -108,6 +108,8 @@ ctl_run_scheduler(struct store *st, const struct config *cfg, int argc,
 		fprintf(stderr, "ismsctl: %s\n", err);
 		return 1;
 	}
+	config_describe(cfg, used, sizeof(used));
+	printf("%s\n", used);
 	n = sched_run_log(st, cfg, now, &log);
 	tz_format(cfg->org_timezone, now, at);
 	fputs(buf_str(&log), stdout);
@@ -207,7 +209,7 @@ static const struct {
     {"run-scheduler", ctl_run_scheduler,
      "run-scheduler [--now \"YYYY-MM-DD HH:MM\"]  one scheduler pass as of "
      "that time\n                                (read in [org] timezone; "
-     "-c FILE for the configuration)"},
+     "prints the configuration used)"},
     {"outbox-retry", ctl_outbox_retry,
      "outbox-retry                  send failed messages again"},
     {NULL, NULL, NULL},

@@ -23,7 +23,10 @@ usage(FILE *fp)
 {
 	fprintf(
 	    fp,
-	    "usage: ismsctl [-c FILE] --db PATH COMMAND\n"
+	    "usage: ismsctl [-c FILE] [--db PATH] COMMAND\n"
+	    "  -c FILE: else $ISMSD_CONFIG, else " CONFIG_SYSTEM_PATH
+	    " when it exists;\n"
+	    "  --db: else the configuration's [store] path\n"
 	    "commands:\n"
 	    "  init                          create or migrate the database\n"
 	    "  staff import FILE             import the staff CSV (upsert)\n"
@@ -245,6 +248,7 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	cfile = config_locate(cfile, NULL);
 	if (cfile != NULL) {
 		if (config_load(&cfg, cfile, &ce) < 0) {
 			fputs(buf_str(&ce.text), stderr);
