@@ -592,6 +592,7 @@ int
 config_load(struct config *cfg, const char *path, struct config_errors *e)
 {
 	FILE *fp = fopen(path, "r");
+	int open_errno = errno;
 	struct buf b = {0};
 	char chunk[4096];
 	size_t n;
@@ -601,7 +602,7 @@ config_load(struct config *cfg, const char *path, struct config_errors *e)
 	free(cfg->path);
 	cfg->path = xstrdup(path);
 	if (fp == NULL) {
-		cerr(e, path, 0, "cannot open: %s", strerror(errno));
+		cerr(e, path, 0, "cannot open: %s", strerror(open_errno));
 		return -1;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
