@@ -169,10 +169,14 @@ ctl_outbox_retry(struct store *st, const struct config *cfg, int argc,
 	}
 	if (store_begin(st) < 0)
 		return 1;
+	/* a message that reached the person on another transport is not
+	 * sent again */
 	retried = db_exec(st,
 			  "UPDATE outbox_delivery SET status = 'pending', "
 			  "attempts = 0, next_at = 0 WHERE status = 'failed' "
-			  "AND transport != 'none'",
+			  "AND transport != 'none' AND NOT EXISTS (SELECT 1 "
+			  "FROM outbox_delivery e WHERE e.outbox_id = "
+			  "outbox_delivery.outbox_id AND e.status = 'sent')",
 			  NULL);
 	rerouted = db_exec(st,
 			   "UPDATE outbox SET routed = 0 WHERE id IN (SELECT "
@@ -183,6 +187,13 @@ ctl_outbox_retry(struct store *st, const struct config *cfg, int argc,
 		 retried, rerouted);
 	if (retried < 0 || rerouted < 0 ||
 	    db_exec(st, "DELETE FROM outbox_delivery WHERE transport = 'none'",
+		    NULL) < 0 ||
+	    /* what fails again is in a later digest again */
+	    db_exec(st,
+		    "DELETE FROM nudges WHERE kind = 'delivery.failed' AND "
+		    "CAST(substr(object, 5) AS INTEGER) IN (SELECT outbox_id "
+		    "FROM outbox_delivery WHERE status = 'pending' UNION "
+		    "SELECT id FROM outbox WHERE routed = 0)",
 		    NULL) < 0 ||
 	    store_audit(st, "ismsctl", "outbox.retry", "outbox", details) < 0 ||
 	    store_commit(st) < 0) {

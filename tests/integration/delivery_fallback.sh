@@ -108,5 +108,14 @@ expect_not_in "$T/digests" "xoxb-"
 sql_wait "$DB" "SELECT COUNT(*) FROM outbox o JOIN outbox_delivery d ON d.outbox_id = o.id WHERE o.kind = 'digest' AND d.status = 'sent'" 2
 kill -TERM "$ISMSD_PID"
 wait "$ISMSD_PID" || fail "ismsd did not stop cleanly"
+# 5. outbox-retry sends frank's again, not bob's (Matrix delivered it),
+# and a renewed failure would be in a later digest
+"$ISMSCTL" --db "$DB" outbox-retry >"$T/out" || fail "outbox-retry"
+expect_in "$T/out" "requeued 1 failed deliveries; 0 messages will be routed again"
+[ "$(sql "$DB" "SELECT status FROM outbox_delivery WHERE outbox_id = 1 AND transport = 'slack'")" = failed ] ||
+	fail "bob's message, delivered over Matrix, was requeued"
+[ "$(sql "$DB" "SELECT status FROM outbox_delivery WHERE outbox_id = 2")" = pending ] || fail "frank's was not requeued"
+[ "$(sql "$DB" "SELECT COUNT(*) FROM nudges WHERE kind = 'delivery.failed'")" = 0 ] ||
+	fail "the requeued message is still marked as reported"
 "$ISMSCTL" --db "$DB" audit verify >/dev/null || fail "audit chain"
 echo "delivery fallback ok"
