@@ -282,10 +282,14 @@ outbox_fallback(struct gw *gw, int64_t delivery_id)
 	db_finish(st, s);
 	if (person_id > 0 && store_person_by_id(st, person_id, &p) == 1)
 		pp = &p;
+	/* a transport stopped for good (a revoked token) is skipped; while
+	 * the daemon stops, all are, and the next one's delivery waits for
+	 * the next start */
 	for (k = 0; k < gw->nadapters; k++) {
 		struct gw_adapter *a = &gw->adapters[k];
 
-		if (a->running && a->ops->reaches(a->state, pp, address))
+		if ((a->running || gw->stopping) &&
+		    a->ops->reaches(a->state, pp, address))
 			reach[nreach++] = a->ops->name;
 	}
 	snprintf(who, sizeof(who), "%s",
