@@ -282,8 +282,9 @@ due_job_docs(struct cmd_ctx *ctx, struct tz_work *w)
  * sent, 0 not due or not now, -1 error.
  */
 static int
-ack_last_call(struct cmd_ctx *ctx, struct tz_work *w, const char *obj,
-	      const struct person *p, int64_t created, int64_t due)
+ack_last_call(struct cmd_ctx *ctx, struct tz_work *w, int64_t doc,
+	      const char *obj, const struct person *p, int64_t created,
+	      int64_t due)
 {
 	struct nudge nd = {
 	    .kind = "doc.ack.lastcall", .object = obj, .period = "last"};
@@ -303,7 +304,7 @@ ack_last_call(struct cmd_ctx *ctx, struct tz_work *w, const char *obj,
 	title = db_text(ctx->st,
 			"SELECT title || COALESCE(' (' || url || ')', '') "
 			"FROM docs WHERE id = ?",
-			"i", (int64_t)atoll(obj + 4));
+			"i", doc);
 	subject = xasprintf("Last call: acknowledge %s by %s: %s", obj, by,
 			    title ? title : "");
 	body = xasprintf("%s\n\nEveryone is asked to read this document and "
@@ -366,7 +367,8 @@ due_job_acks(struct cmd_ctx *ctx, struct tz_work *w)
 			int64_t at = nudge_last_call(
 			    ctx, tz_zone_of(ctx->cfg, &p), r[3]);
 
-			if (ack_last_call(ctx, w, obj, &p, r[2], r[3]) < 0) {
+			if (ack_last_call(ctx, w, r[0], obj, &p, r[2], r[3]) <
+			    0) {
 				rc = -1;
 				break;
 			}
