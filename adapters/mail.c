@@ -45,7 +45,6 @@ struct smtp_item {
 	char *message;	  /* the whole RFC 5322 text */
 	char *message_id; /* without angle brackets */
 	char *subject;	  /* for a failure notice */
-	int is_notice;	  /* itself a failure notice: no notice about it */
 	void *esmtp_msg;  /* worker only */
 	void *esmtp_rcpt; /* worker only */
 	enum send_result result;
@@ -342,51 +341,6 @@ smtp_work(uv_work_t *req)
 	OPENSSL_thread_stop();
 }
 
-/* Loop thread: a permanent failure tells the isms_managers, once. */
-static void
-failure_notice(struct mail *m, const struct smtp_item *it)
-{
-	struct store *st = m->gw->st;
-	struct isms_reply rp = {0};
-	struct isms_request rq = {
-	    .via = "mail", .id_kind = "handle", .id = "system", .text = ""};
-	struct cmd_ctx ctx = {.st = st,
-			      .cfg = &m->gw->cfg,
-			      .rq = &rq,
-			      .rp = &rp,
-			      .now = store_now(st)};
-	json_t *payload =
-	    json_pack("{s:I}", "failed_delivery", (json_int_t)it->outbox_id);
-	char *subject, *body;
-
-	subject =
-	    xasprintf("Undeliverable mail to %s: %s", it->rcpt, it->subject);
-	body = xasprintf("The message \"%s\" could not be delivered to %s "
-			 "(outbox %lld): %s\n\nCheck the address in the "
-			 "directory; the message will not be retried.",
-			 it->subject, it->rcpt, (long long)it->outbox_id,
-			 it->error);
-	if (store_begin(st) == 0) {
-		if (cmd_notify_role_payload(&ctx, ROLE_ISMS_MANAGER, 0,
-					    "notice", subject, body,
-					    payload) < 0 ||
-		    store_commit(st) < 0) {
-			store_rollback(st);
-			log_error("mail: cannot queue the failure notice for "
-				  "outbox %lld",
-				  (long long)it->outbox_id);
-		}
-	} else {
-		log_error("mail: cannot queue the failure notice for outbox "
-			  "%lld",
-			  (long long)it->outbox_id);
-	}
-	json_decref(payload);
-	reply_free(&rp);
-	free(subject);
-	free(body);
-}
-
 /* Loop thread: reports every message of the batch. */
 static void
 smtp_after(uv_work_t *req, int status)
@@ -402,8 +356,6 @@ smtp_after(uv_work_t *req, int status)
 			snprintf(it->error, sizeof(it->error),
 				 "the send was cancelled");
 		}
-		if (it->result == SEND_FAIL && !it->is_notice)
-			failure_notice(m, it);
 		if (it->result == SEND_OK)
 			log_info("mail: sent outbox %lld to %s as <%s>",
 				 (long long)it->outbox_id, it->rcpt,
@@ -639,7 +591,6 @@ mail_send(void *state, const struct outmsg *msg)
 	it->outbox_id = msg->outbox_id;
 	it->rcpt = xstrdup(rcpt);
 	it->subject = xstrdup(msg->subject);
-	it->is_notice = json_object_get(payload, "failed_delivery") != NULL;
 	/* stable per delivery: a retry re-sends the same Message-ID */
 	it->message_id = xasprintf(
 	    "isms.%lld.%lld@%s", (long long)msg->outbox_id,

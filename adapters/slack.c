@@ -82,6 +82,7 @@ struct slack_send {
 	char slack_id[64];
 	char *kind, *subject, *body, *payload;
 	char *channel;
+	int opened; /* channel came from conversations.open just now */
 };
 
 /* A users.lookupByEmail of the linking pass. */
@@ -918,10 +919,11 @@ on_posted(void *arg, const struct slack_api_result *r)
 		send_finish(x, r, jstr2(r->body, "ts", NULL));
 		return;
 	}
-	if (r->status == SLACK_API_FAILED && err != NULL &&
+	if (r->status == SLACK_API_FAILED && err != NULL && !x->opened &&
 	    (strcmp(err, "channel_not_found") == 0 ||
 	     strcmp(err, "is_archived") == 0)) {
-		/* a stale cached DM: open it again next time */
+		/* a stale cached DM: open it again next time; refused in a
+		 * DM opened just now, it is for good (the next transport) */
 		struct slack_api_result retry = *r;
 
 		dm_forget(x->s, x->person_id);
@@ -970,6 +972,7 @@ on_dm_open(void *arg, const struct slack_api_result *r)
 	}
 	dm_remember(x->s, x->person_id, x->slack_id, channel);
 	x->channel = xstrdup(channel);
+	x->opened = 1;
 	send_post(x);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../gateway/tz.h"
 #include "register.h"
 
 #define DOC_URL_MAX	    500
@@ -44,9 +45,9 @@ static int
 doc_add(struct cmd_ctx *ctx)
 {
 	struct person owner;
-	const char *every = NULL, *url = NULL, *ack = NULL;
+	const char *every = NULL, *url = NULL, *ack = NULL, *ack_by = NULL;
 	char obj[32], due[16], *title, *subject = NULL;
-	int64_t next, id;
+	int64_t next, id, ack_due = 0;
 	int rc = -1, ack_req;
 
 	title = reg_text(ctx, 0, REG_NAME_MAX, "a title");
@@ -56,7 +57,8 @@ doc_add(struct cmd_ctx *ctx)
 	    reg_key_text(ctx, "review_every", 32, 1, &every) < 0 ||
 	    next_review(ctx, every, &next) < 0 ||
 	    reg_key_text(ctx, "url", DOC_URL_MAX, 0, &url) < 0 ||
-	    reg_key_text(ctx, "ack", 16, 0, &ack) < 0)
+	    reg_key_text(ctx, "ack", 16, 0, &ack) < 0 ||
+	    reg_key_text(ctx, "ack_by", 16, 0, &ack_by) < 0)
 		goto out;
 	if (ack != NULL && strcasecmp(ack, "required") != 0 &&
 	    strcasecmp(ack, "no") != 0) {
@@ -64,6 +66,26 @@ doc_add(struct cmd_ctx *ctx)
 		goto out;
 	}
 	ack_req = ack != NULL && strcasecmp(ack, "required") == 0;
+	if (ack_by != NULL) {
+		/* acknowledged through that day in the organisation's zone */
+		if (!ack_req) {
+			rc = cmd_error(ctx, "ack_by= needs ack=required");
+			goto out;
+		}
+		if (strlen(ack_by) != 10 ||
+		    tz_parse(ctx->cfg->org_timezone, ack_by, &ack_due) < 0) {
+			rc = cmd_error(ctx,
+				       "ack_by= must be a date YYYY-MM-DD, got "
+				       "\"%.20s\"",
+				       ack_by);
+			goto out;
+		}
+		ack_due = tz_day_start(ctx->cfg->org_timezone, ack_due, 1);
+		if (ack_due <= ctx->now) {
+			rc = cmd_error(ctx, "ack_by= must not be in the past");
+			goto out;
+		}
+	}
 	if (url != NULL && strncmp(url, "https://", 8) != 0 &&
 	    strncmp(url, "http://", 7) != 0) {
 		rc = cmd_error(ctx, "url= must start with https:// or http://");
@@ -71,19 +93,19 @@ doc_add(struct cmd_ctx *ctx)
 	}
 	if (db_exec(ctx->st,
 		    "INSERT INTO docs(title, owner_id, review_every, url, "
-		    "ack_required, next_review_at, created_by, created_at) "
-		    "VALUES (?,?,?,?,?,?,?,?)",
-		    "tittiiii", title, owner.id, every, url, (int64_t)ack_req,
-		    next, ctx->me.id, ctx->now) < 0)
+		    "ack_required, next_review_at, created_by, created_at, "
+		    "ack_due_at) VALUES (?,?,?,?,?,?,?,?,NULLIF(?, 0))",
+		    "tittiiiii", title, owner.id, every, url, (int64_t)ack_req,
+		    next, ctx->me.id, ctx->now, ack_due) < 0)
 		goto out;
 	id = sqlite3_last_insert_rowid(ctx->st->db);
 	reg_obj(obj, "DOC", id);
 	time_date(next, due);
 	if (cmd_audit(ctx, "doc.add", obj,
-		      json_pack("{s:s,s:s,s:s,s:s?,s:b,s:s}", "title", title,
-				"owner", owner.handle, "review_every", every,
-				"url", url, "ack_required", ack_req,
-				"next_review", due)) < 0)
+		      json_pack("{s:s,s:s,s:s,s:s?,s:b,s:s,s:s?}", "title",
+				title, "owner", owner.handle, "review_every",
+				every, "url", url, "ack_required", ack_req,
+				"next_review", due, "ack_by", ack_by)) < 0)
 		goto out;
 	subject = xasprintf("You own document %s: %s (next review %s)", obj,
 			    title, due);
@@ -91,9 +113,10 @@ doc_add(struct cmd_ctx *ctx)
 		goto out;
 	cmd_reply(ctx,
 		  "Document %s added: %s, owner %s, reviewed every %s "
-		  "(next %s)%s.",
+		  "(next %s)%s%s%s.",
 		  obj, title, owner.handle, every, due,
-		  ack_req ? "; everyone must acknowledge it (doc ack)" : "");
+		  ack_req ? "; everyone must acknowledge it (doc ack)" : "",
+		  ack_by ? " by " : "", ack_by ? ack_by : "");
 	rc = 0;
 out:
 	free(title);
@@ -185,7 +208,8 @@ doc_ack(struct cmd_ctx *ctx)
 	"(SELECT COUNT(*) FROM people WHERE active), "                         \
 	"EXISTS (SELECT 1 FROM doc_acks k WHERE k.doc_id = d.id AND "          \
 	"k.person_id = ?1), COALESCE(d.url, ''), "                             \
-	"COALESCE(date(d.last_reviewed_at, 'unixepoch'), 'never') "            \
+	"COALESCE(date(d.last_reviewed_at, 'unixepoch'), 'never'), "           \
+	"COALESCE(d.ack_due_at, 0) "                                           \
 	"FROM docs d JOIN people p ON p.id = d.owner_id "
 
 /* One document line: title, owner, review and acknowledgement status. */
@@ -200,6 +224,16 @@ doc_line(struct cmd_ctx *ctx, sqlite3_stmt *s)
 			  sqlite3_column_int(s, 6), sqlite3_column_int(s, 7),
 			  sqlite3_column_int(s, 8) ? "acked"
 						   : "not yet (doc ack)");
+	if (sqlite3_column_int64(s, 11) > 0) {
+		struct tm lt;
+		char by[16];
+
+		/* the due instant is the start of the day after */
+		tz_local(ctx->cfg->org_timezone,
+			 sqlite3_column_int64(s, 11) - 1, &lt);
+		strftime(by, sizeof(by), "%Y-%m-%d", &lt);
+		cmd_reply(ctx, "; acknowledge by %s", by);
+	}
 	cmd_reply(ctx, ")");
 }
 
@@ -268,8 +302,9 @@ doc_show(struct cmd_ctx *ctx)
 }
 
 const struct cmd_entry doc_cmds[] = {
-    {"doc", "add", ROLE_ISMS_MANAGER, 0, "owner,review_every,url,ack",
-     "<title> [owner=@h] review_every=12m [url=https://...] [ack=required]",
+    {"doc", "add", ROLE_ISMS_MANAGER, 0, "owner,review_every,url,ack,ack_by",
+     "<title> [owner=@h] review_every=12m [url=https://...] [ack=required "
+     "[ack_by=YYYY-MM-DD]]",
      "register a policy or procedure", doc_add},
     {"doc", "reviewed", 0, 0, NULL, "DOC-n",
      "record a review; moves the next review date (owner or isms_manager)",

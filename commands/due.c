@@ -276,7 +276,52 @@ due_job_docs(struct cmd_ctx *ctx, struct tz_work *w)
 	return due_owned(ctx, w, &due_doc);
 }
 
-/* Everyone who has not acknowledged a document that requires it. */
+/*
+ * The last call about a document with an acknowledgement date, once per
+ * person, when nudge_last_call says (at the latest two days before). 1
+ * sent, 0 not due or not now, -1 error.
+ */
+static int
+ack_last_call(struct cmd_ctx *ctx, struct tz_work *w, int64_t doc,
+	      const char *obj, const struct person *p, int64_t created,
+	      int64_t due)
+{
+	struct nudge nd = {
+	    .kind = "doc.ack.lastcall", .object = obj, .period = "last"};
+	int64_t at = nudge_last_call(ctx, tz_zone_of(ctx->cfg, p), due);
+	char *title, *subject, *body, by[16];
+	struct tm lt;
+	int rc;
+
+	/* none when the request itself went out within the day */
+	if (at < created + DAY || ctx->now < at || ctx->now >= due)
+		return 0;
+	rc = nudge_ready(ctx, w, &nd, p);
+	if (rc != 1)
+		return rc;
+	tz_local(ctx->cfg->org_timezone, due - 1, &lt);
+	strftime(by, sizeof(by), "%Y-%m-%d", &lt);
+	title = db_text(ctx->st,
+			"SELECT title || COALESCE(' (' || url || ')', '') "
+			"FROM docs WHERE id = ?",
+			"i", doc);
+	subject = xasprintf("Last call: acknowledge %s by %s: %s", obj, by,
+			    title ? title : "");
+	body = xasprintf("%s\n\nEveryone is asked to read this document and "
+			 "confirm it by %s. When you have, confirm with /isms "
+			 "doc ack %s",
+			 subject, by, obj);
+	rc = nudge_send(ctx, w, &nd, p, subject, body, NULL);
+	free(title);
+	free(subject);
+	free(body);
+	return rc;
+}
+
+/*
+ * Everyone who has not acknowledged a document that requires it, every
+ * repeat_days; with an acknowledgement date, a last call before it.
+ */
 int
 due_job_acks(struct cmd_ctx *ctx, struct tz_work *w)
 {
@@ -287,38 +332,58 @@ due_job_acks(struct cmd_ctx *ctx, struct tz_work *w)
 
 	if (nudge_rows(
 		ctx->st,
-		db_prepare(ctx->st,
-			   "SELECT d.id, p.id, d.created_at FROM docs d JOIN "
-			   "people p ON p.active WHERE d.ack_required AND NOT "
-			   "EXISTS (SELECT 1 FROM doc_acks a WHERE a.doc_id = "
-			   "d.id AND a.person_id = p.id) AND NOT EXISTS "
-			   "(SELECT 1 FROM nudges n WHERE n.kind = 'doc.ack' "
-			   "AND n.object = 'DOC-' || d.id AND n.person_id = "
-			   "p.id AND n.address = '' AND n.sent_at > ?) ORDER "
-			   "BY d.id, p.id",
-			   /* a day of slack: nudge_ready decides in days */
-			   "i", ctx->now - gap + DAY),
-		3, &rows, &n) < 0)
+		db_prepare(
+		    ctx->st,
+		    "SELECT d.id, p.id, d.created_at, COALESCE(d.ack_due_at, "
+		    "0) FROM docs d JOIN people p ON p.active WHERE "
+		    "d.ack_required AND NOT EXISTS (SELECT 1 FROM doc_acks a "
+		    "WHERE a.doc_id = d.id AND a.person_id = p.id) AND (NOT "
+		    "EXISTS (SELECT 1 FROM nudges n WHERE n.kind = 'doc.ack' "
+		    "AND n.object = 'DOC-' || d.id AND n.person_id = p.id AND "
+		    "n.address = '' AND n.sent_at > ?1) OR (d.ack_due_at > ?2 "
+		    "AND d.ack_due_at <= ?2 + ?3 AND NOT EXISTS (SELECT 1 FROM "
+		    "nudges n WHERE n.kind = 'doc.ack.lastcall' AND n.object = "
+		    "'DOC-' || d.id AND n.person_id = p.id AND n.address = "
+		    "''))) ORDER BY d.id, p.id",
+		    /* a day of slack: nudge_ready decides in days */
+		    "iii", ctx->now - gap + DAY, ctx->now,
+		    (NUDGE_LAST_CALL_DAYS + 8) * (int64_t)DAY),
+		4, &rows, &n) < 0)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++) {
+		int64_t *r = &rows[4 * i];
 		struct nudge nd = {.kind = "doc.ack"};
 		struct person p;
 		char obj[32], period[48], *title = NULL, *subject, *body;
 
-		snprintf(obj, sizeof(obj), "DOC-%lld", (long long)rows[3 * i]);
+		snprintf(obj, sizeof(obj), "DOC-%lld", (long long)r[0]);
 		nd.object = obj;
-		nudge_repeat(ctx, &nd, "ack", rows[3 * i + 2], period,
-			     sizeof(period));
-		if (store_person_by_id(ctx->st, rows[3 * i + 1], &p) != 1) {
+		nudge_repeat(ctx, &nd, "ack", r[2], period, sizeof(period));
+		if (store_person_by_id(ctx->st, r[1], &p) != 1) {
 			rc = -1;
 			break;
+		}
+		if (r[3] > 0) {
+			int64_t at = nudge_last_call(
+			    ctx, tz_zone_of(ctx->cfg, &p), r[3]);
+
+			if (ack_last_call(ctx, w, r[0], obj, &p, r[2], r[3]) <
+			    0) {
+				rc = -1;
+				break;
+			}
+			/* from a day before the last call, it does the
+			 * reminding; after the date, the repeats go on */
+			if (at >= r[2] + DAY && ctx->now + DAY >= at &&
+			    ctx->now < r[3])
+				continue;
 		}
 		if (nudge_ready(ctx, w, &nd, &p) != 1)
 			continue;
 		title = db_text(ctx->st,
 				"SELECT title || COALESCE(' (' || url || ')', "
 				"'') FROM docs WHERE id = ?",
-				"i", rows[3 * i]);
+				"i", r[0]);
 		subject = xasprintf("Please read and acknowledge %s: %s", obj,
 				    title ? title : "");
 		body =

@@ -188,6 +188,32 @@ nudge_repeat(const struct cmd_ctx *ctx, struct nudge *n, const char *cycle,
 	n->gap = gap;
 }
 
+int64_t
+nudge_last_call(const struct cmd_ctx *ctx, const char *zone, int64_t deadline)
+{
+	const struct config *cfg = ctx->cfg;
+	int64_t mark = deadline - NUDGE_LAST_CALL_DAYS * (int64_t)DAY, start;
+	struct tm lt;
+	int i;
+
+	if (zone == NULL)
+		zone = cfg->org_timezone;
+	/* back from the mark, day by day, to a working day's start */
+	for (i = 0; i <= 7; i++) {
+		tz_local(zone, tz_day_start(zone, mark, -i), &lt);
+		if (!(cfg->work_days & (1u << lt.tm_wday)))
+			continue;
+		lt.tm_hour = cfg->work_start_min / 60;
+		lt.tm_min = cfg->work_start_min % 60;
+		lt.tm_sec = 0;
+		if (tz_make(zone, &lt, &start) < 0)
+			break;
+		if (start <= mark)
+			return start;
+	}
+	return mark;
+}
+
 int
 nudge_period(const struct cmd_ctx *ctx, const char *every, int64_t *start,
 	     char key[16])

@@ -69,6 +69,19 @@ int nudge_claimed(struct cmd_ctx *ctx, const char *kind, const char *object,
 void nudge_repeat(const struct cmd_ctx *ctx, struct nudge *n, const char *cycle,
 		  int64_t start, char *buf, size_t len);
 
+/* Days before a deadline by which the last call has gone out. */
+#define NUDGE_LAST_CALL_DAYS 2
+
+/*
+ * When the last call about a deadline is due for someone in zone: the
+ * start of the last working period (working day and hours of the
+ * configuration, in zone) that begins at or before NUDGE_LAST_CALL_DAYS
+ * before the deadline, so that it goes out at the latest two days
+ * before it even when those days are a weekend.
+ */
+int64_t nudge_last_call(const struct cmd_ctx *ctx, const char *zone,
+			int64_t deadline);
+
 /*
  * The calendar period of ctx->now for a setting such as "3m" in the
  * organisation's zone: its first instant and key ("2026-10-01").

@@ -498,7 +498,12 @@ item_load(struct cmd_ctx *ctx, int64_t campaign, int64_t person, int seq,
 	return rc;
 }
 
-/* Subject, body and payload of a question (reminder: with a nudge line). */
+/*
+ * Subject, body and payload of a question; reminder 1 adds a nudge line,
+ * QUIZ_LAST_CALL says the campaign is about to close.
+ */
+#define QUIZ_LAST_CALL 2
+
 static void
 quiz_message(struct cmd_ctx *ctx, const struct quiz_question *q,
 	     const struct qitem *it, int reminder, char **subject, char **body,
@@ -512,7 +517,19 @@ quiz_message(struct cmd_ctx *ctx, const struct quiz_question *q,
 	open_until(ctx->cfg, it->deadline, until);
 	snprintf(cmd, sizeof(cmd), "quiz answer QZ-%lld %s",
 		 (long long)it->campaign, q->id);
-	if (reminder) {
+	if (reminder == QUIZ_LAST_CALL) {
+		*subject = xasprintf("Last call: security quiz QZ-%lld closes "
+				     "after %s, question %d of %d is waiting",
+				     (long long)it->campaign, until, it->seq,
+				     it->total);
+		buf_printf(&b,
+			   "The security quiz QZ-%lld closes after %s and "
+			   "you have %d question%s left. It takes a "
+			   "minute.\n\n",
+			   (long long)it->campaign, until,
+			   it->total - it->seq + 1,
+			   it->total - it->seq + 1 == 1 ? "" : "s");
+	} else if (reminder) {
 		*subject =
 		    xasprintf("Reminder: security quiz QZ-%lld, question "
 			      "%d of %d is waiting",
@@ -1527,9 +1544,60 @@ quiz_job_deliver(struct cmd_ctx *ctx, struct tz_work *w)
 	return rc;
 }
 
+/*
+ * When a campaign's last call is due per zone, memoised for a pass
+ * (thousands of participants share a handful of zones).
+ */
+struct last_call_memo {
+	size_t n;
+	struct {
+		int64_t campaign, at;
+		char zone[64];
+	} e[32];
+};
+
+static int64_t
+last_call_at(struct cmd_ctx *ctx, struct last_call_memo *m, int64_t campaign,
+	     int64_t deadline, const struct person *p)
+{
+	const char *zone = tz_zone_of(ctx->cfg, p);
+	int64_t at;
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (m->e[i].campaign == campaign &&
+		    strcmp(m->e[i].zone, zone) == 0)
+			return m->e[i].at;
+	at = nudge_last_call(ctx, zone, deadline);
+	if (m->n < ARRAY_LEN(m->e) && strlen(zone) < sizeof(m->e[0].zone)) {
+		m->e[m->n].campaign = campaign;
+		m->e[m->n].at = at;
+		snprintf(m->e[m->n].zone, sizeof(m->e[0].zone), "%s", zone);
+		m->n++;
+	}
+	return at;
+}
+
+/*
+ * Whether the person's last call is due now: 1 yes, 0 not yet or never
+ * (a campaign so short that the last call would come within a day of
+ * its start; the first question is reminder enough).
+ */
+static int
+last_call_due(struct cmd_ctx *ctx, struct last_call_memo *m, int64_t campaign,
+	      int64_t created, int64_t deadline, const struct person *p)
+{
+	int64_t at = last_call_at(ctx, m, campaign, deadline, p);
+
+	if (at < created + DAY || ctx->now >= deadline)
+		return 0;
+	return ctx->now >= at;
+}
+
 int
 quiz_job_remind(struct cmd_ctx *ctx, struct tz_work *w)
 {
+	struct last_call_memo lc = {0};
 	struct quiz_bank b = {0};
 	int64_t *rows = NULL;
 	size_t n, i;
@@ -1541,7 +1609,7 @@ quiz_job_remind(struct cmd_ctx *ctx, struct tz_work *w)
 		db_prepare(
 		    ctx->st,
 		    "SELECT p.campaign_id, p.person_id, "
-		    "p.current_seq, c.created_at FROM "
+		    "p.current_seq, c.created_at, c.deadline_at FROM "
 		    "quiz_participants p JOIN quiz_campaigns c ON "
 		    "c.id = p.campaign_id AND c.status = 'open' "
 		    "JOIN people pe ON pe.id = p.person_id AND "
@@ -1556,7 +1624,7 @@ quiz_job_remind(struct cmd_ctx *ctx, struct tz_work *w)
 		    "n.sent_at > ?1 + 86400) ORDER BY "
 		    "p.campaign_id, p.person_id",
 		    "i", ctx->now - ctx->cfg->nudge_repeat_days * (int64_t)DAY),
-		4, &rows, &n) < 0)
+		5, &rows, &n) < 0)
 		return -1;
 	if (n == 0) {
 		rc = 0;
@@ -1567,13 +1635,14 @@ quiz_job_remind(struct cmd_ctx *ctx, struct tz_work *w)
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		int64_t *r = &rows[4 * i];
+		int64_t *r = &rows[5 * i];
 		struct nudge nd = {.kind = "quiz.remind", .msg_kind = "quiz"};
 		const struct quiz_question *q;
 		struct person p;
 		struct qitem it;
 		char obj[32], period[48], *subject, *body;
 		json_t *payload;
+		int64_t lca;
 		int sent;
 
 		snprintf(obj, sizeof(obj), "QZ-%lld", (long long)r[0]);
@@ -1583,6 +1652,10 @@ quiz_job_remind(struct cmd_ctx *ctx, struct tz_work *w)
 			     period, sizeof(period));
 		if (store_person_by_id(ctx->st, r[1], &p) != 1)
 			goto out;
+		/* from a day before the last call, the last call does it */
+		lca = last_call_at(ctx, &lc, r[0], r[4], &p);
+		if (lca >= r[3] + DAY && ctx->now + DAY >= lca)
+			continue;
 		sent = nudge_ready(ctx, w, &nd, &p);
 		if (sent < 0)
 			goto out;
@@ -1594,6 +1667,90 @@ quiz_job_remind(struct cmd_ctx *ctx, struct tz_work *w)
 		if (q == NULL)
 			continue;
 		quiz_message(ctx, q, &it, 1, &subject, &body, &payload);
+		sent = nudge_send(ctx, w, &nd, &p, subject, body, payload);
+		free(subject);
+		free(body);
+		if (sent < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(rows);
+	quiz_bank_free(&b);
+	return rc;
+}
+
+/*
+ * The last call: participants who have not finished hear, once, that the
+ * campaign is about to close, on the first pass in their working time
+ * from the start of the last working day that begins at least two days
+ * before the deadline (nudge_last_call), whatever [nudge] repeat_days is.
+ */
+int
+quiz_job_last_call(struct cmd_ctx *ctx, struct tz_work *w)
+{
+	struct last_call_memo lc = {0};
+	struct quiz_bank b = {0};
+	int64_t *rows = NULL;
+	size_t n, i;
+	char err[320];
+	int rc = -1, loaded = 0;
+
+	if (nudge_rows(
+		ctx->st,
+		db_prepare(
+		    ctx->st,
+		    "SELECT p.campaign_id, p.person_id, p.current_seq, "
+		    "c.created_at, c.deadline_at FROM quiz_participants p "
+		    "JOIN quiz_campaigns c ON c.id = p.campaign_id AND "
+		    "c.status = 'open' JOIN people pe ON pe.id = p.person_id "
+		    "AND pe.active WHERE p.completed_at IS NULL AND "
+		    "p.current_seq > 0 AND c.deadline_at > ?1 AND "
+		    /* a week of weekend before the two days, at most */
+		    "c.deadline_at <= ?1 + ?2 AND NOT EXISTS (SELECT 1 FROM "
+		    "nudges n WHERE n.kind = 'quiz.lastcall' AND n.object = "
+		    "'QZ-' || p.campaign_id AND n.person_id = p.person_id AND "
+		    "n.address = '') ORDER BY p.campaign_id, p.person_id",
+		    "ii", ctx->now, (NUDGE_LAST_CALL_DAYS + 8) * (int64_t)DAY),
+		5, &rows, &n) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		int64_t *r = &rows[5 * i];
+		struct nudge nd = {.kind = "quiz.lastcall",
+				   .msg_kind = "quiz",
+				   .period = "last"};
+		const struct quiz_question *q;
+		struct person p;
+		struct qitem it;
+		char obj[32], *subject, *body;
+		json_t *payload;
+		int sent;
+
+		snprintf(obj, sizeof(obj), "QZ-%lld", (long long)r[0]);
+		nd.object = obj;
+		if (store_person_by_id(ctx->st, r[1], &p) != 1)
+			goto out;
+		sent = last_call_due(ctx, &lc, r[0], r[3], r[4], &p);
+		if (sent == 1)
+			sent = nudge_ready(ctx, w, &nd, &p);
+		if (sent < 0)
+			goto out;
+		if (sent == 0)
+			continue;
+		if (!loaded) {
+			if (quiz_bank_load(&b, err, sizeof(err)) < 0) {
+				log_error("%s", err);
+				goto out;
+			}
+			loaded = 1;
+		}
+		if (item_load(ctx, r[0], r[1], (int)r[2], &it) < 0)
+			goto out;
+		q = quiz_bank_find(&b, it.qid);
+		if (q == NULL)
+			continue;
+		quiz_message(ctx, q, &it, QUIZ_LAST_CALL, &subject, &body,
+			     &payload);
 		sent = nudge_send(ctx, w, &nd, &p, subject, body, payload);
 		free(subject);
 		free(body);

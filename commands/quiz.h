@@ -86,5 +86,6 @@ int quiz_job_results(struct cmd_ctx *ctx, struct tz_work *w);
 int quiz_job_campaign(struct cmd_ctx *ctx, struct tz_work *w);
 int quiz_job_deliver(struct cmd_ctx *ctx, struct tz_work *w);
 int quiz_job_remind(struct cmd_ctx *ctx, struct tz_work *w);
+int quiz_job_last_call(struct cmd_ctx *ctx, struct tz_work *w);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../gateway/log.h"
+#include "delivery.h"
 #include "due.h"
 #include "register.h"
 
@@ -97,6 +98,24 @@ report_all_incidents(struct cmd_ctx *ctx)
 	return report_incidents_write(ctx, 0);
 }
 
+/* Messages no transport could deliver (the daily digest lists them). */
+static int
+report_delivery(struct cmd_ctx *ctx)
+{
+	int64_t n = delivery_undelivered_count(ctx->st);
+
+	if (n < 0)
+		return cmd_error(ctx, "database error");
+	if (n == 0)
+		cmd_reply(ctx, "Undelivered messages: none.");
+	else
+		cmd_reply(ctx,
+			  "Undelivered messages: %lld (every transport "
+			  "refused them; ismsctl outbox failed lists them).",
+			  (long long)n);
+	return 0;
+}
+
 static int
 report_awareness(struct cmd_ctx *ctx)
 {
@@ -118,7 +137,8 @@ static const struct report_section {
     {"Incidents", report_all_incidents, NULL, "\n"},
     {"Actions", action_summary_write, NULL, "\n"},
     {"Awareness", report_awareness, NULL, "\n"},
-    {"Coming up", report_upcoming, NULL, ""},
+    {"Coming up", report_upcoming, NULL, "\n"},
+    {"Delivery", report_delivery, NULL, ""},
 };
 
 /*

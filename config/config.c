@@ -742,6 +742,7 @@ int
 config_load(struct config *cfg, const char *path, struct config_errors *e)
 {
 	FILE *fp = fopen(path, "r");
+	int open_errno = errno;
 	struct buf b = {0};
 	char chunk[4096];
 	size_t n;
@@ -751,7 +752,7 @@ config_load(struct config *cfg, const char *path, struct config_errors *e)
 	free(cfg->path);
 	cfg->path = xstrdup(path);
 	if (fp == NULL) {
-		cerr(e, path, 0, "cannot open: %s", strerror(errno));
+		cerr(e, path, 0, "cannot open: %s", strerror(open_errno));
 		return -1;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
@@ -823,4 +824,61 @@ config_risk_level(const struct config *cfg, int score)
 	if (score <= cfg->risk_levels[2])
 		return "high";
 	return "critical";
+}
+
+const char *
+config_locate(const char *explicit_path, const char *system_path)
+{
+	const char *env = getenv(CONFIG_ENV);
+
+	if (explicit_path != NULL)
+		return explicit_path;
+	if (env != NULL && *env != '\0')
+		return env;
+	if (system_path == NULL)
+		system_path = CONFIG_SYSTEM_PATH;
+	if (access(system_path, F_OK) == 0)
+		return system_path;
+	return NULL;
+}
+
+void
+config_describe(const struct config *cfg, char *out, size_t len)
+{
+	static const char *names[] = {"sun", "mon", "tue", "wed",
+				      "thu", "fri", "sat"};
+	char days[40] = "";
+	size_t n = 0;
+	int order[7] = {1, 2, 3, 4, 5, 6, 0}, i, first = -1, last = -1;
+	int runs = 0, prev = 0;
+
+	/* a single run Monday towards Sunday reads "mon-fri" */
+	for (i = 0; i < 7; i++) {
+		int on = (cfg->work_days >> order[i]) & 1;
+
+		if (on && !prev)
+			runs++;
+		if (on && first < 0)
+			first = order[i];
+		if (on)
+			last = order[i];
+		prev = on;
+	}
+	if (runs == 1 && first != last) {
+		snprintf(days, sizeof(days), "%s-%s", names[first],
+			 names[last]);
+	} else {
+		for (i = 0; i < 7; i++)
+			if ((cfg->work_days >> order[i]) & 1)
+				n += (size_t)snprintf(
+				    days + n, sizeof(days) - n, "%s%s",
+				    n ? "," : "", names[order[i]]);
+	}
+	snprintf(out, len,
+		 "configuration %s; time zone %s; working hours "
+		 "%02d:%02d-%02d:%02d on %s",
+		 cfg->path ? cfg->path : "built-in defaults", cfg->org_timezone,
+		 cfg->work_start_min / 60, cfg->work_start_min % 60,
+		 cfg->work_end_min / 60, cfg->work_end_min % 60,
+		 days[0] ? days : "no day");
 }

@@ -119,6 +119,23 @@ void config_write_example(FILE *fp);
  */
 int config_period(const char *s, int *count, char *unit);
 
+/* Where both binaries look for their configuration file. */
+#define CONFIG_ENV	   "ISMSD_CONFIG"
+#define CONFIG_SYSTEM_PATH "/etc/ismsd/ismsd.conf"
+
+/*
+ * The configuration file to read: explicit_path (-c FILE) when given,
+ * else $ISMSD_CONFIG when set and not empty, else system_path (NULL:
+ * CONFIG_SYSTEM_PATH) when it exists. NULL: the built-in defaults.
+ */
+const char *config_locate(const char *explicit_path, const char *system_path);
+
+/*
+ * One line for people: the file it came from (or "built-in defaults"),
+ * the organisation's time zone, working hours and days.
+ */
+void config_describe(const struct config *cfg, char *out, size_t len);
+
 /* Risk level name for a score, from cfg->risk_levels. */
 const char *config_risk_level(const struct config *cfg, int score);
 

@@ -17,6 +17,7 @@
 #include "http.h"
 #include "ws.h"
 #include "log.h"
+#include "route.h"
 #include "sched.h"
 #include "submit.h"
 #include "version.h"
@@ -241,6 +242,96 @@ outbox_deliver(struct gw *gw)
 	db_finish(st, s);
 }
 
+/*
+ * A delivery failed for good: the message goes to the recipient's next
+ * transport that reaches them and has not been tried (Slack, then Matrix,
+ * then mail). When none is left the message stays failed, with each
+ * transport's reason, for ismsctl outbox failed and the isms_managers'
+ * daily digest.
+ */
+static void
+outbox_fallback(struct gw *gw, int64_t delivery_id)
+{
+	struct store *st = gw->st;
+	struct route_try tried[GW_MAX_ADAPTERS + 2];
+	const char *reach[GW_MAX_ADAPTERS];
+	char names[GW_MAX_ADAPTERS + 2][16], status[GW_MAX_ADAPTERS + 2][16];
+	struct person p, *pp = NULL;
+	char *address = NULL, who[80];
+	int64_t outbox_id = 0, person_id = 0;
+	size_t ntried = 0, nreach = 0, k;
+	sqlite3_stmt *s;
+	int next;
+
+	s = db_prepare(st,
+		       "SELECT o.id, COALESCE(o.person_id, 0), o.address FROM "
+		       "outbox_delivery d JOIN outbox o ON o.id = d.outbox_id "
+		       "WHERE d.id = ?",
+		       "i", delivery_id);
+	if (s == NULL)
+		return;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		outbox_id = sqlite3_column_int64(s, 0);
+		person_id = sqlite3_column_int64(s, 1);
+		if (sqlite3_column_type(s, 2) != SQLITE_NULL)
+			address = xstrdup(db_col(s, 2));
+	}
+	db_finish(st, s);
+	if (outbox_id == 0)
+		goto out;
+	s = db_prepare(st,
+		       "SELECT transport, status FROM outbox_delivery WHERE "
+		       "outbox_id = ? ORDER BY id",
+		       "i", outbox_id);
+	if (s == NULL)
+		goto out;
+	while (ntried < ARRAY_LEN(tried) && sqlite3_step(s) == SQLITE_ROW) {
+		snprintf(names[ntried], sizeof(names[0]), "%s", db_col(s, 0));
+		snprintf(status[ntried], sizeof(status[0]), "%s", db_col(s, 1));
+		tried[ntried].transport = names[ntried];
+		tried[ntried].status = status[ntried];
+		ntried++;
+	}
+	db_finish(st, s);
+	if (person_id > 0 && store_person_by_id(st, person_id, &p) == 1)
+		pp = &p;
+	/* a transport stopped for good (a revoked token) is skipped; while
+	 * the daemon stops, all are, and the next one's delivery waits for
+	 * the next start */
+	for (k = 0; k < gw->nadapters; k++) {
+		struct gw_adapter *a = &gw->adapters[k];
+
+		if ((a->running || gw->stopping) &&
+		    a->ops->reaches(a->state, pp, address))
+			reach[nreach++] = a->ops->name;
+	}
+	snprintf(who, sizeof(who), "%s",
+		 pp ? pp->handle : (address ? address : "?"));
+	next = route_next(reach, nreach, tried, ntried);
+	if (next == ROUTE_DONE)
+		goto out;
+	if (next == ROUTE_UNDELIVERABLE) {
+		log_warnx(
+		    "message %lld to %s could not be delivered by any "
+		    "transport (ismsctl outbox failed); the isms_managers "
+		    "get it in the daily digest",
+		    (long long)outbox_id, who);
+		goto out;
+	}
+	if (db_exec(st,
+		    "INSERT OR IGNORE INTO outbox_delivery(outbox_id, "
+		    "transport) VALUES (?, ?)",
+		    "it", outbox_id, reach[next]) < 0) {
+		log_error("message %lld: cannot queue it for %s",
+			  (long long)outbox_id, reach[next]);
+		goto out;
+	}
+	log_info("message %lld to %s: trying %s next", (long long)outbox_id,
+		 who, reach[next]);
+out:
+	free(address);
+}
+
 static long
 backoff_seconds(int attempts)
 {
@@ -250,6 +341,62 @@ backoff_seconds(int attempts)
 		base = 3600;
 	/* jitter of up to a fifth, so retries of a burst spread out */
 	return base + (long)(random() % (base / 5 + 1));
+}
+
+/*
+ * A send's outcome that could not be recorded because another process
+ * held the database's lock: the delivery stays in flight (so it is not
+ * sent again) and the outcome is recorded once the lock is gone.
+ */
+struct unrecorded {
+	struct unrecorded *next;
+	int64_t delivery_id;
+	enum send_result r;
+	char *channel, *external_id, *error;
+	long retry_after_s;
+};
+
+static void
+unrecorded_keep(struct gw *gw, int64_t delivery_id, enum send_result r,
+		const char *channel, const char *external_id,
+		long retry_after_s, const char *error)
+{
+	struct unrecorded *u = xcalloc(1, sizeof(*u));
+
+	u->delivery_id = delivery_id;
+	u->r = r;
+	u->channel = xstrdup(channel);
+	u->external_id = xstrdup(external_id);
+	u->error = xstrdup(error);
+	u->retry_after_s = retry_after_s;
+	u->next = gw->unrecorded;
+	gw->unrecorded = u;
+	inflight_add(gw, delivery_id);
+}
+
+static void
+unrecorded_free(struct unrecorded *u)
+{
+	free(u->channel);
+	free(u->external_id);
+	free(u->error);
+	free(u);
+}
+
+/* Records what was kept; each goes through gw_delivery_done again. */
+static void
+unrecorded_flush(struct gw *gw)
+{
+	struct unrecorded *list = gw->unrecorded, *next;
+
+	gw->unrecorded = NULL;
+	for (; list != NULL; list = next) {
+		next = list->next;
+		gw_delivery_done(gw, list->delivery_id, list->r, list->channel,
+				 list->external_id, list->retry_after_s,
+				 list->error);
+		unrecorded_free(list);
+	}
 }
 
 void
@@ -303,9 +450,20 @@ gw_delivery_done(struct gw *gw, int64_t delivery_id, enum send_result r,
 			  (long long)delivery_id, error ? error : "?");
 		break;
 	}
+	if (rc < 0 && store_busy(st) && !gw->stopping) {
+		log_info("delivery %lld: the database is locked; the outcome "
+			 "is recorded once it is free",
+			 (long long)delivery_id);
+		unrecorded_keep(gw, delivery_id, r, channel, external_id,
+				retry_after_s, error);
+		return;
+	}
 	if (rc < 0)
 		log_error("delivery %lld: cannot record the outcome",
 			  (long long)delivery_id);
+	else if (r == SEND_FAIL || r == SEND_SKIP ||
+		 (r == SEND_RETRY && attempts >= OUTBOX_MAX_ATTEMPTS))
+		outbox_fallback(gw, delivery_id);
 	if (!gw->stopping)
 		gw_kick(gw);
 }
@@ -359,6 +517,7 @@ outbox_tick(uv_timer_t *t)
 			       0);
 		return;
 	}
+	unrecorded_flush(gw);
 	outbox_route(gw);
 	outbox_deliver(gw);
 	uv_timer_start(&gw->outbox_timer, outbox_tick, OUTBOX_POLL_MS, 0);
@@ -632,6 +791,12 @@ stop:
 			gw->adapters[i].ops->free(gw->adapters[i].state);
 	log_info("stopped");
 out:
+	while (gw->unrecorded != NULL) { /* sent again after the restart */
+		struct unrecorded *u = gw->unrecorded;
+
+		gw->unrecorded = u->next;
+		unrecorded_free(u);
+	}
 	store_close(gw->st);
 	config_free(&gw->cfg);
 	free(gw->config_path);

@@ -22,6 +22,8 @@ struct gw_adapter {
 	int running;
 };
 
+struct unrecorded;
+
 struct gw {
 	uv_loop_t *loop;
 	struct config cfg;
@@ -37,6 +39,7 @@ struct gw {
 	uv_timer_t stop_timer; /* leaves the loop shortly after SIGTERM */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	int64_t inflight[GW_MAX_INFLIGHT]; /* delivery ids being sent */
+	struct unrecorded *unrecorded; /* outcomes a lock kept from the store */
 	int stopping;
 	int outbox_held;    /* a restored copy: delivery waits for a release */
 	int64_t sched_last; /* minute of the last scheduler pass */

@@ -17,14 +17,16 @@
 static void
 usage(FILE *fp)
 {
-	fputs("usage: ismsd -c FILE                 run the gateway\n"
+	fputs("usage: ismsd [-c FILE]               run the gateway\n"
 	      "       ismsd --console --db PATH --as HANDLE [-c FILE]\n"
 	      "                                     commands on stdin, replies "
 	      "on stdout\n"
 	      "       ismsd --check-config -c FILE  validate a configuration\n"
 	      "       ismsd --print-config          the documented example "
 	      "configuration\n"
-	      "       ismsd --version | --help\n",
+	      "       ismsd --version | --help\n"
+	      "without -c: $" CONFIG_ENV ", else " CONFIG_SYSTEM_PATH
+	      " when it exists\n",
 	      fp);
 }
 
@@ -154,10 +156,14 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* the same search as ismsctl's: -c, $ISMSD_CONFIG, the system file */
+	cfile = config_locate(cfile, NULL);
 	if (check) {
 		if (cfile == NULL) {
 			fprintf(stderr,
-				"ismsd: --check-config needs -c FILE\n");
+				"ismsd: --check-config: no configuration "
+				"file (-c FILE, $" CONFIG_ENV
+				" or " CONFIG_SYSTEM_PATH ")\n");
 			return 2;
 		}
 		return check_config(cfile);
@@ -172,6 +178,9 @@ main(int argc, char **argv)
 		return run_console(db, as, cfile);
 	}
 	if (cfile == NULL) {
+		fprintf(stderr,
+			"ismsd: no configuration file: give -c FILE, set "
+			"$" CONFIG_ENV " or create " CONFIG_SYSTEM_PATH "\n");
 		usage(stderr);
 		return 2;
 	}

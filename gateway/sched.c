@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../commands/delivery.h"
 #include "../commands/due.h"
 #include "../commands/nudge.h"
 #include "../commands/quiz.h"
@@ -26,6 +27,7 @@ static const struct sched_job sched_jobs[] = {
     {"quiz-campaign", quiz_job_campaign},
     {"quiz-deliver", quiz_job_deliver},
     {"quiz-remind", quiz_job_remind},
+    {"quiz-last-call", quiz_job_last_call},
     {"risk-reviews", due_job_risks},
     {"doc-reviews", due_job_docs},
     {"doc-acks", due_job_acks},
@@ -34,6 +36,7 @@ static const struct sched_job sched_jobs[] = {
     {"audits", due_job_audits},
     {"actions", due_job_actions},
     {"report", report_job_mail},
+    {"delivery-digest", delivery_job_digest},
 };
 
 #define SCHED_LOCKED (-2) /* run_job: the database was locked */

@@ -82,7 +82,7 @@ ctl_run_scheduler(struct store *st, const struct config *cfg, int argc,
 {
 	const char *when = NULL;
 	struct buf log = {0};
-	char err[320], at[40];
+	char err[320], at[40], used[512];
 	int64_t now;
 	int i, n, dry = 0;
 
@@ -112,6 +112,8 @@ ctl_run_scheduler(struct store *st, const struct config *cfg, int argc,
 		fprintf(stderr, "ismsctl: %s\n", err);
 		return 1;
 	}
+	config_describe(cfg, used, sizeof(used));
+	printf("%s\n", used);
 	/*
 	 * A dry run is the same pass inside one transaction that is rolled
 	 * back: what it prints is exactly what would be sent.
@@ -186,10 +188,14 @@ ctl_outbox_retry(struct store *st, const struct config *cfg, int argc,
 	}
 	if (store_begin(st) < 0)
 		return 1;
+	/* a message that reached the person on another transport is not
+	 * sent again */
 	retried = db_exec(st,
 			  "UPDATE outbox_delivery SET status = 'pending', "
 			  "attempts = 0, next_at = 0 WHERE status = 'failed' "
-			  "AND transport != 'none'",
+			  "AND transport != 'none' AND NOT EXISTS (SELECT 1 "
+			  "FROM outbox_delivery e WHERE e.outbox_id = "
+			  "outbox_delivery.outbox_id AND e.status = 'sent')",
 			  NULL);
 	rerouted = db_exec(st,
 			   "UPDATE outbox SET routed = 0 WHERE id IN (SELECT "
@@ -200,6 +206,13 @@ ctl_outbox_retry(struct store *st, const struct config *cfg, int argc,
 		 retried, rerouted);
 	if (retried < 0 || rerouted < 0 ||
 	    db_exec(st, "DELETE FROM outbox_delivery WHERE transport = 'none'",
+		    NULL) < 0 ||
+	    /* what fails again is in a later digest again */
+	    db_exec(st,
+		    "DELETE FROM nudges WHERE kind = 'delivery.failed' AND "
+		    "CAST(substr(object, 5) AS INTEGER) IN (SELECT outbox_id "
+		    "FROM outbox_delivery WHERE status = 'pending' UNION "
+		    "SELECT id FROM outbox WHERE routed = 0)",
 		    NULL) < 0 ||
 	    store_audit(st, "ismsctl", "outbox.retry", "outbox", details) < 0 ||
 	    store_commit(st) < 0) {
@@ -226,8 +239,8 @@ static const struct {
     {"run-scheduler", ctl_run_scheduler,
      "run-scheduler [--now \"YYYY-MM-DD HH:MM\"] [--dry-run]  one scheduler "
      "pass as of\n                                that time (read in [org] "
-     "timezone; -c FILE for the\n                                "
-     "configuration); --dry-run prints and writes nothing"},
+     "timezone; prints the configuration\n                                "
+     "used); --dry-run prints and writes nothing"},
     {"outbox-retry", ctl_outbox_retry,
      "outbox-retry                  send failed messages again"},
     {NULL, NULL, NULL},

@@ -23,7 +23,10 @@ usage(FILE *fp)
 {
 	fprintf(
 	    fp,
-	    "usage: ismsctl [-c FILE] --db PATH COMMAND\n"
+	    "usage: ismsctl [-c FILE] [--db PATH] COMMAND\n"
+	    "  -c FILE: else $ISMSD_CONFIG, else " CONFIG_SYSTEM_PATH
+	    " when it exists;\n"
+	    "  --db: else the configuration's [store] path\n"
 	    "commands:\n"
 	    "  init                          create or migrate the database\n"
 	    "  staff import FILE             import the staff CSV (upsert)\n"
@@ -33,7 +36,9 @@ usage(FILE *fp)
 	    "  audit verify                  check the audit log's hash "
 	    "chain\n"
 	    "  backup FILE                   online copy of the database\n"
-	    "  outbox [pending|failed|all]   messages and their delivery\n"
+	    "  outbox [pending|failed|all]   messages and their delivery per "
+	    "transport,\n"
+	    "                                with the reason when not sent\n"
 	    "  outbox release                deliver a restored backup's "
 	    "outbox\n"
 	    "%s",
@@ -217,9 +222,11 @@ cmd_outbox(struct store *st, const char *which)
 	    st,
 	    "SELECT o.id, COALESCE(p.handle, o.address, ''), o.kind, "
 	    "o.subject, "
-	    "COALESCE((SELECT group_concat(d.transport || ':' || d.status, ' "
-	    "') "
-	    "FROM outbox_delivery d WHERE d.outbox_id = o.id), "
+	    "COALESCE((SELECT group_concat(d.transport || ':' || d.status || "
+	    "CASE WHEN d.status != 'sent' AND d.last_error IS NOT NULL THEN "
+	    "' (' || d.last_error || ')' ELSE '' END, '; ') "
+	    "FROM (SELECT * FROM outbox_delivery d WHERE d.outbox_id = o.id "
+	    "ORDER BY d.id) d), "
 	    "CASE o.routed WHEN 0 THEN 'queued' ELSE '' END) FROM outbox o "
 	    "LEFT JOIN people p ON p.id = o.person_id WHERE ? = 'all' OR "
 	    "(? = 'pending' AND (o.routed = 0 OR EXISTS (SELECT 1 FROM "
@@ -307,6 +314,7 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	cfile = config_locate(cfile, NULL);
 	if (cfile != NULL) {
 		if (config_load(&cfg, cfile, &ce) < 0) {
 			fputs(buf_str(&ce.text), stderr);

@@ -117,6 +117,12 @@ sys.exit(1 if bad else 0)
 EOP
 expect_in "$T/ismsd.err" "the database is locked by another process"
 expect_in "$T/ismsd.err" "the database lock was released"
+# every alert went out once: nothing sent whose outcome was not recorded
+outbox_settled "$DB" || fail "deliveries never settled"
+[ "$(state "sum('Before the lock' in m.get('text', '') for m in d['messages'])")" = 2 ] ||
+	fail "the alert for the first report was not sent exactly once to each isms_manager"
+[ "$(state "sum('After the lock' in m.get('text', '') for m in d['messages'])")" = 2 ] ||
+	fail "the alert for the last report was not sent exactly once to each isms_manager"
 stop_ismsd
 "$ISMSCTL" --db "$DB" audit verify >/dev/null || fail "audit chain"
 echo "locked database ok"

@@ -368,7 +368,15 @@ test_campaign_start_to_close(void **state)
 				  "o.subject LIKE 'Reminder%'"),
 			 2);
 	assert_int_equal(pass(t, "2026-10-12 10:01"), 0);
-	assert_int_equal(pass(t, "2026-10-16 10:00"), 0);
+	/* the deadline is Monday 00:00: two days before is Saturday, so
+	 * the last call goes out on Friday morning, once */
+	assert_int_equal(pass(t, "2026-10-16 08:59"), 0);
+	assert_int_equal(pass(t, "2026-10-16 10:00"), 6);
+	assert_int_equal(sent(t, "quiz",
+			      "Last call: security quiz QZ-1 closes after "
+			      "2026-10-18"),
+			 6);
+	assert_int_equal(pass(t, "2026-10-16 11:00"), 0);
 	/* closes at the deadline (the start of day 14); results go to the
 	 * managers in their working time: dana, carol, bob */
 	assert_int_equal(pass(t, "2026-10-18 23:59"), 0);
@@ -799,6 +807,298 @@ test_weekly_reminders_across_dst(void **state)
 	tenv_free(t);
 }
 
+/*
+ * A seven-day campaign with repeat_days = 7: the regular reminder would
+ * fall on the deadline, so the last call is the one reminder, sent on
+ * the first working pass from the last working day that starts at least
+ * two days before the deadline, once, and not to those who finished.
+ */
+static void
+test_last_call_seven_day_campaign(void **state)
+{
+	struct tenv *t = env_quiet("2026-10-01 08:00");
+	struct quiz_bank b;
+	char err[320], when[40];
+	int64_t deadline, lastcall_at = 0;
+	int ok, d, h, total = 0;
+
+	(void)state;
+	assert_int_equal(quiz_bank_load(&b, err, sizeof(err)), 0);
+	t->cfg.nudge_repeat_days = 7;
+	t->cfg.quiz_deadline_days = 7;
+	/* Monday 10:00: open until Sunday, closing Monday 00:00 */
+	test_clock = at(t, "2026-10-05 10:00");
+	as(t, "carol", "quiz start questions=2", &ok);
+	assert_true(ok);
+	deadline = count(t, "SELECT deadline_at FROM quiz_campaigns");
+	assert_int_equal(deadline, at(t, "2026-10-12 00:00"));
+	answer_right(t, &b, "alice");
+	answer_right(t, &b, "alice");
+	/* every hour of the campaign and a day beyond */
+	for (d = 5; d <= 13; d++)
+		for (h = 0; h < 24; h++) {
+			int n;
+
+			snprintf(when, sizeof(when), "2026-10-%02d %02d:30", d,
+				 h);
+			n = pass(t, when);
+			if (n > 0 && lastcall_at == 0 &&
+			    sent(t, "quiz", "Last call") > 0)
+				lastcall_at = test_clock;
+			total += n;
+		}
+	/* no regular reminder: it would have been due at the deadline */
+	assert_int_equal(sent(t, "quiz", "Reminder:"), 0);
+	/* one last call each to the six who had not finished, on Friday
+	 * (Saturday is two days before the deadline), at 09:30 */
+	assert_int_equal(sent(t, "quiz",
+			      "Last call: security quiz QZ-1 closes after "
+			      "2026-10-11, question 1 of 2 is waiting"),
+			 6);
+	assert_int_equal(sent_to(t, "alice", "Last call"), 0);
+	assert_int_equal(lastcall_at, at(t, "2026-10-09 09:30"));
+	assert_true(lastcall_at <= deadline - 2 * 86400);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM nudges WHERE kind = "
+				  "'quiz.lastcall' AND period = 'last'"),
+			 6);
+	/* the results (to the three managers) and the last calls only */
+	assert_int_equal(total, 6 + 3);
+	/* the last call carries the question and its answer command */
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM outbox WHERE subject "
+				  "LIKE 'Last call%' AND json_extract(payload, "
+				  "'$.answer_command') LIKE 'quiz answer QZ-1 "
+				  "%'"),
+			 6);
+	quiz_bank_free(&b);
+	tenv_free(t);
+}
+
+/* A longer campaign: regular reminders, then the last call, none twice. */
+static void
+test_last_call_after_reminders(void **state)
+{
+	struct tenv *t = env_quiet("2026-10-01 08:00");
+	int ok;
+
+	(void)state;
+	t->cfg.nudge_repeat_days = 3;
+	/* Monday to Wednesday of the next week (deadline Thursday 00:00) */
+	test_clock = at(t, "2026-10-05 10:00");
+	as(t, "carol", "quiz start questions=1 deadline=2026-10-14", &ok);
+	assert_true(ok);
+	assert_int_equal(pass(t, "2026-10-08 10:00"), 7); /* day 3 */
+	assert_int_equal(sent(t, "quiz", "Reminder:"), 7);
+	/* day 6 would be a reminder, but the last call (Monday 09:00, two
+	 * days before Thursday is Tuesday 00:00) is within a day */
+	assert_int_equal(pass(t, "2026-10-11 10:00"), 0); /* Sunday */
+	assert_int_equal(pass(t, "2026-10-12 08:00"), 0);
+	assert_int_equal(pass(t, "2026-10-12 09:00"), 7);
+	assert_int_equal(sent(t, "quiz", "Last call"), 7);
+	assert_int_equal(sent(t, "quiz", "Reminder:"), 7);
+	assert_int_equal(pass(t, "2026-10-13 10:00"), 0);
+	assert_int_equal(pass(t, "2026-10-14 10:00"), 0);
+	/* a two-day campaign gets no last call: its question is fresh */
+	test_clock = at(t, "2026-10-19 10:00");
+	as(t, "carol", "quiz start questions=1 deadline=2026-10-20", &ok);
+	assert_true(ok);
+	pass(t, "2026-10-19 11:00");
+	pass(t, "2026-10-20 11:00");
+	assert_int_equal(sent(t, "quiz", "Last call: security quiz QZ-2"), 0);
+	tenv_free(t);
+}
+
+/* Acknowledgements with a date get a last call before it. */
+static void
+test_ack_last_call(void **state)
+{
+	struct tenv *t = env_quiet("2027-01-01 08:00");
+	static const char *const readers[] = {"alice", "bob", "carol", "dana",
+					      "erik"};
+	const char *r;
+	size_t i;
+	int ok;
+
+	(void)state;
+	test_clock = at(t, "2027-02-01 10:00");
+	r = as(t, "carol",
+	       "doc add Old policy review_every=12m ack_by=2027-03-01", &ok);
+	assert_false(ok);
+	assert_non_null(strstr(r, "ack_by= needs ack=required"));
+	r = as(t, "carol",
+	       "doc add Old policy review_every=12m ack=required "
+	       "ack_by=2027-01-31",
+	       &ok);
+	assert_false(ok);
+	assert_non_null(strstr(r, "ack_by= must not be in the past"));
+	r = as(t, "carol",
+	       "doc add Old policy review_every=12m ack=required ack_by=soon",
+	       &ok);
+	assert_false(ok);
+	assert_non_null(strstr(r, "ack_by= must be a date YYYY-MM-DD"));
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM docs"), 0);
+	at_do(t, "2027-02-01 10:00", "carol",
+	      "doc add Acceptable use policy review_every=12m ack=required "
+	      "ack_by=2027-02-12");
+	r = as(t, "alice", "doc show DOC-1", &ok);
+	assert_true(ok);
+	assert_non_null(strstr(r, "acknowledge by 2027-02-12"));
+	assert_int_equal(pass(t, "2027-02-01 10:05"), 7);
+	for (i = 0; i < ARRAY_LEN(readers); i++)
+		at_do(t, "2027-02-01 11:00", readers[i], "doc ack DOC-1");
+	/* the weekly repeat on Monday, to the two who have not */
+	assert_int_equal(pass(t, "2027-02-08 10:05"), 2);
+	/* due Saturday 00:00: two days before is Thursday 00:00, so the
+	 * last call starts Wednesday 09:00 */
+	assert_int_equal(pass(t, "2027-02-10 08:59"), 0);
+	assert_int_equal(pass(t, "2027-02-10 09:00"), 2);
+	assert_int_equal(
+	    sent_to(t, "frank", "Last call: acknowledge DOC-1 by 2027-02-12"),
+	    1);
+	assert_int_equal(sent_to(t, "grace", "Last call"), 1);
+	assert_int_equal(pass(t, "2027-02-11 10:05"), 0);
+	at_do(t, "2027-02-11 11:00", "frank", "doc ack DOC-1");
+	assert_int_equal(pass(t, "2027-02-12 10:05"), 0);
+	/* past the date the weekly repeats go on for grace */
+	assert_int_equal(pass(t, "2027-02-15 10:05"), 1);
+	assert_int_equal(sent_to(t, "grace", "Please read and acknowledge"), 3);
+	assert_int_equal(sent_to(t, "frank", "Last call"), 1);
+	tenv_free(t);
+}
+
+/* Adds an outbox message to handle with deliveries "transport:status:error". */
+static int64_t
+undelivered(struct tenv *t, const char *handle, const char *kind,
+	    const char *subject, const char *const *deliveries, size_t n)
+{
+	int64_t id, pid;
+	size_t i;
+
+	assert_int_equal(db_int(t->st, &pid,
+				"SELECT id FROM people WHERE handle = ?", "t",
+				handle),
+			 1);
+	id = store_outbox_add(t->st, pid, NULL, kind, subject,
+			      "the body: secret incident details", NULL, NULL);
+	assert_true(id > 0);
+	assert_int_equal(db_exec(t->st,
+				 "UPDATE outbox SET routed = 1 WHERE id = ?",
+				 "i", id),
+			 1);
+	for (i = 0; i < n; i++) {
+		char tr[16], st[16], er[128];
+
+		assert_int_equal(sscanf(deliveries[i],
+					"%15[^:]:%15[^:]:%127[^\n]", tr, st,
+					er),
+				 3);
+		assert_int_equal(
+		    db_exec(t->st,
+			    "INSERT INTO outbox_delivery(outbox_id, transport, "
+			    "status, attempts, last_error) VALUES (?,?,?,1,?)",
+			    "itt"
+			    "t",
+			    id, tr, st, er),
+		    1);
+	}
+	return id;
+}
+
+/*
+ * Messages every transport refused: one digest a day to the
+ * isms_managers in working time, each message listed once, never a body;
+ * nothing when nothing failed; the report counts them.
+ */
+static void
+test_delivery_digest(void **state)
+{
+	struct tenv *t = env_quiet("2027-01-01 08:00");
+	static const char *const both[] = {
+	    "slack:failed:channel_not_found",
+	    "mail:failed:550 5.1.1 <frank@example.org>: mailbox unavailable"};
+	static const char *const fell_back[] = {"slack:failed:not_in_channel",
+						"mail:pending:x"};
+	static const char *const none[] = {
+	    "none:failed:no enabled transport reaches the recipient"};
+	char *body;
+	const char *r;
+	int ok;
+
+	(void)state;
+	/* nothing failed: no digest */
+	assert_int_equal(pass(t, "2027-01-04 10:00"), 0);
+	test_clock = at(t, "2027-01-04 11:00");
+	undelivered(t, "frank", "quiz",
+		    "Security quiz QZ-1: question 1 of 5 about a very long "
+		    "subject that goes on and on beyond sixty characters",
+		    both, 2);
+	undelivered(t, "alice", "nudge", "Please acknowledge DOC-1", fell_back,
+		    2);
+	undelivered(t, "grace", "approval", "Approval needed APR-1", none, 1);
+	r = as(t, "carol", "report", &ok);
+	assert_true(ok);
+	assert_non_null(strstr(r, "Undelivered messages: 2 (every transport "
+				  "refused them"));
+	/* at night it waits for working time */
+	assert_int_equal(pass(t, "2027-01-04 22:00"), 0);
+	assert_int_equal(pass(t, "2027-01-05 09:00"), 2);
+	assert_int_equal(sent(t, "digest",
+			      "Undelivered messages: 2 on "
+			      "2027-01-05"),
+			 2);
+	assert_int_equal(sent_to(t, "carol", "Undelivered messages"), 1);
+	assert_int_equal(sent_to(t, "erik", "Undelivered messages"), 1);
+	body = db_text(t->st,
+		       "SELECT o.body FROM outbox o JOIN people p ON p.id = "
+		       "o.person_id WHERE p.handle = 'erik' AND o.kind = "
+		       "'digest'",
+		       NULL);
+	assert_non_null(body);
+	assert_non_null(strstr(body, "quiz to frank, queued 2027-01-04 11:00"));
+	assert_non_null(
+	    strstr(body, "\"Security quiz QZ-1: question 1 of 5 about a very "
+			 "long subjec...\""));
+	assert_non_null(strstr(body, "tried: slack (1 attempt): "
+				     "channel_not_found; mail (1 attempt): 550 "
+				     "5.1.1 <frank@example.org>: mailbox "
+				     "unavailable"));
+	assert_non_null(strstr(body, "approval to grace"));
+	assert_non_null(strstr(body, "none (1 attempt): no enabled transport "
+				     "reaches the recipient"));
+	assert_null(strstr(body, "alice")); /* still on its way by mail */
+	assert_null(strstr(body, "secret"));
+	free(body);
+	/* once a day; the next day nothing new, so nothing */
+	assert_int_equal(pass(t, "2027-01-05 15:00"), 0);
+	restart(t);
+	assert_int_equal(pass(t, "2027-01-06 10:00"), 0);
+	/* a new failure that day: that day's digest, alone */
+	test_clock = at(t, "2027-01-06 11:00");
+	undelivered(t, "bob", "nudge", "Risk review due", none, 1);
+	assert_int_equal(pass(t, "2027-01-06 12:00"), 2);
+	assert_int_equal(sent(t, "digest",
+			      "Undelivered messages: 1 on "
+			      "2027-01-06"),
+			 2);
+	body = db_text(t->st,
+		       "SELECT body FROM outbox WHERE subject LIKE "
+		       "'Undelivered messages: 1 on%' LIMIT 1",
+		       NULL);
+	assert_non_null(body);
+	assert_non_null(strstr(body, "nudge to bob"));
+	assert_null(strstr(body, "frank"));
+	free(body);
+	/* another the same day waits for the next day's digest */
+	test_clock = at(t, "2027-01-06 13:00");
+	undelivered(t, "dana", "nudge", "Management review due", none, 1);
+	assert_int_equal(pass(t, "2027-01-06 14:00"), 0);
+	assert_int_equal(pass(t, "2027-01-07 09:00"), 2);
+	assert_int_equal(sent(t, "digest", "on 2027-01-07"), 2);
+	r = as(t, "dana", "report", &ok);
+	assert_true(ok);
+	assert_non_null(strstr(r, "Undelivered messages: 4"));
+	tenv_free(t);
+}
+
 int
 main(void)
 {
@@ -815,6 +1115,10 @@ main(void)
 	    cmocka_unit_test(test_reviews_and_audits),
 	    cmocka_unit_test(test_report_mail),
 	    cmocka_unit_test(test_weekly_reminders_across_dst),
+	    cmocka_unit_test(test_last_call_seven_day_campaign),
+	    cmocka_unit_test(test_last_call_after_reminders),
+	    cmocka_unit_test(test_ack_last_call),
+	    cmocka_unit_test(test_delivery_digest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
