@@ -303,72 +303,73 @@ test_hygiene(void **state)
 
 	unlink(file);
 	rmdir(dir);
+}
 
-	/* -c FILE, else $ISMSD_CONFIG, else the system file when it exists. */
-	static void test_locate(void **state)
+/* -c FILE, else $ISMSD_CONFIG, else the system file when it exists. */
+static void
+test_locate(void **state)
+{
+	char dir[] = "/tmp/isms-cfg-XXXXXX", sys[64], line[256];
+	struct config cfg;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sys, sizeof(sys), "%s/ismsd.conf", dir);
+	unsetenv(CONFIG_ENV);
+	assert_null(config_locate(NULL, sys));
+	assert_string_equal(config_locate("/x.conf", sys), "/x.conf");
+	fp = fopen(sys, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_string_equal(config_locate(NULL, sys), sys);
+	setenv(CONFIG_ENV, "/env.conf", 1);
+	assert_string_equal(config_locate(NULL, sys), "/env.conf");
+	assert_string_equal(config_locate("/x.conf", sys), "/x.conf");
+	setenv(CONFIG_ENV, "", 1); /* empty counts as unset */
+	assert_string_equal(config_locate(NULL, sys), sys);
+	unsetenv(CONFIG_ENV);
+	unlink(sys);
+	rmdir(dir);
+
+	config_defaults(&cfg);
+	config_describe(&cfg, line, sizeof(line));
+	assert_string_equal(line, "configuration built-in defaults; time zone "
+				  "UTC; working hours 09:00-17:30 on mon-fri");
+	config_free(&cfg);
 	{
-		char dir[] = "/tmp/isms-cfg-XXXXXX", sys[64], line[256];
-		struct config cfg;
-		FILE *fp;
-
-		(void)state;
-		assert_non_null(mkdtemp(dir));
-		snprintf(sys, sizeof(sys), "%s/ismsd.conf", dir);
-		unsetenv(CONFIG_ENV);
-		assert_null(config_locate(NULL, sys));
-		assert_string_equal(config_locate("/x.conf", sys), "/x.conf");
-		fp = fopen(sys, "w");
-		assert_non_null(fp);
-		fclose(fp);
-		assert_string_equal(config_locate(NULL, sys), sys);
-		setenv(CONFIG_ENV, "/env.conf", 1);
-		assert_string_equal(config_locate(NULL, sys), "/env.conf");
-		assert_string_equal(config_locate("/x.conf", sys), "/x.conf");
-		setenv(CONFIG_ENV, "", 1); /* empty counts as unset */
-		assert_string_equal(config_locate(NULL, sys), sys);
-		unsetenv(CONFIG_ENV);
-		unlink(sys);
-		rmdir(dir);
+		struct config_errors e = {0};
 
 		config_defaults(&cfg);
-		config_describe(&cfg, line, sizeof(line));
-		assert_string_equal(
-		    line, "configuration built-in defaults; time zone "
-			  "UTC; working hours 09:00-17:30 on mon-fri");
-		config_free(&cfg);
-		{
-			struct config_errors e = {0};
-
-			config_defaults(&cfg);
-			assert_int_equal(config_load_string(
-					     &cfg, "t.conf",
-					     "[org]\ntimezone = Europe/Berlin\n"
-					     "working_hours = 08:00-24:00\n"
-					     "working_days = sat-mon\n",
-					     &e),
-					 0);
-			buf_free(&e.text);
-		}
-		config_describe(&cfg, line, sizeof(line));
-		assert_non_null(strstr(line,
-				       "time zone Europe/Berlin; working hours "
-				       "08:00-24:00 on mon,sat,sun"));
-		config_free(&cfg);
+		assert_int_equal(
+		    config_load_string(&cfg, "t.conf",
+				       "[org]\ntimezone = Europe/Berlin\n"
+				       "working_hours = 08:00-24:00\n"
+				       "working_days = sat-mon\n",
+				       &e),
+		    0);
+		buf_free(&e.text);
 	}
+	config_describe(&cfg, line, sizeof(line));
+	assert_non_null(strstr(line, "time zone Europe/Berlin; working hours "
+				     "08:00-24:00 on mon,sat,sun"));
+	config_free(&cfg);
+}
 
-	int main(void)
-	{
-		const struct CMUnitTest tests[] = {
-		    cmocka_unit_test(test_defaults),
-		    cmocka_unit_test(test_values),
-		    cmocka_unit_test(test_mail_trust),
-		    cmocka_unit_test(test_errors_name_lines),
-		    cmocka_unit_test(test_secrets),
-		    cmocka_unit_test(test_required_when_enabled),
-		    cmocka_unit_test(test_days_and_hours),
-		    cmocka_unit_test(test_hygiene),
-		    cmocka_unit_test(test_locate),
-		};
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_mail_trust),
+	    cmocka_unit_test(test_errors_name_lines),
+	    cmocka_unit_test(test_secrets),
+	    cmocka_unit_test(test_required_when_enabled),
+	    cmocka_unit_test(test_days_and_hours),
+	    cmocka_unit_test(test_hygiene),
+	    cmocka_unit_test(test_locate),
+	};
 
-		return cmocka_run_group_tests(tests, NULL, NULL);
-	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
