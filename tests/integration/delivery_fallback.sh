@@ -30,6 +30,7 @@ mx post users '[{"user_id":"@bob:example.org"}]' >/dev/null
 # half a day away, so only the scheduler run by hand below makes a digest
 H=$(( ($(date -u +%H | sed 's/^0//') + 12) % 24 ))
 printf '%s\n' 4b1d2c3e5f60718293a4b5c6d7e8f901 >"$T/secret"
+chmod 600 "$T/secret"
 cat >"$T/ismsd.conf" <<EOC
 [store]
 path = $DB

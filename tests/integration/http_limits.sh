@@ -17,6 +17,7 @@ start_fake
 register_staff config/demo/staff.csv
 PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 printf '%s\n' 5d2e8f1a9c3b7e4d6f0a2c8e1b5d9f3a >"$T/secret"
+chmod 600 "$T/secret"
 cat >"$T/ismsd.conf" <<EOC
 [store]
 path = $DB
