@@ -52,6 +52,10 @@ static const struct centry config_table[] = {
      "the database: file:/path (made by any writing start when missing) or "
      "env:NAME; empty: the file PATH.audit-key beside the database.",
      0, 0, NULL},
+    {"store", "publish_head", CT_BOOL, OFF(store_publish_head), "true",
+     "Send the audit log's head (SEQ:HASH) once a day to the isms_managers "
+     "and auditors, in their working hours.",
+     0, 0, NULL},
     {"security", "allow_shared_secret_files", CT_BOOL,
      OFF(allow_shared_secret_files), "false",
      "Accept file: secrets readable by group or others (with a warning).", 0, 0,

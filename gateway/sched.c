@@ -34,6 +34,7 @@ static const struct sched_job sched_jobs[] = {
     {"audits", due_job_audits},
     {"actions", due_job_actions},
     {"report", report_job_mail},
+    {"audit-head", audit_head_job},
 };
 
 static int64_t
