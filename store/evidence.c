@@ -17,8 +17,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,39 @@ static const struct {
     {"objectives", "OBJ", NULL, NULL},	 {"people", NULL, "handle", "person"},
     {"controls", NULL, "id", "control"},
 };
+
+/*
+ * HMAC-SHA256 with the audit key into hex. The MAC context is made once
+ * (the key's pads computed once) and re-initialised for each message.
+ */
+static void
+mac_hex(struct store *st, const void *data, size_t len, char out[65])
+{
+	EVP_MAC_CTX *ctx = st->mac_ctx;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	size_t mdlen = 0;
+
+	if (ctx == NULL) {
+		char digest[] = "SHA256";
+		OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(
+					   OSSL_MAC_PARAM_DIGEST, digest, 0),
+				       OSSL_PARAM_construct_end()};
+		EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+
+		ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+		EVP_MAC_free(mac); /* the context keeps its reference */
+		if (ctx == NULL ||
+		    EVP_MAC_init(ctx, st->key, sizeof(st->key), params) != 1)
+			fatalx("HMAC-SHA256 is not available");
+		st->mac_ctx = ctx;
+	} else if (EVP_MAC_init(ctx, NULL, 0, NULL) != 1) {
+		fatalx("HMAC-SHA256: cannot re-initialise");
+	}
+	if (EVP_MAC_update(ctx, data, len) != 1 ||
+	    EVP_MAC_final(ctx, md, &mdlen, sizeof(md)) != 1)
+		fatalx("HMAC-SHA256 failed");
+	hex_encode(md, mdlen, out);
+}
 
 int
 evidence_has_keyed(struct store *st)
@@ -488,8 +522,6 @@ row_hash(struct store *st, const char *tbl, int64_t row, sqlite3_stmt *s,
 	 int first, char out[65])
 {
 	struct buf *b = &st->scratch;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
 	int n = sqlite3_column_count(s), c;
 
 	buf_reset(b);
@@ -530,9 +562,7 @@ row_hash(struct store *st, const char *tbl, int64_t row, sqlite3_stmt *s,
 			break;
 		}
 	}
-	HMAC(EVP_sha256(), st->key, sizeof(st->key),
-	     (const unsigned char *)b->data, b->len, md, &mdlen);
-	hex_encode(md, mdlen, out);
+	mac_hex(st, b->data, b->len, out);
 }
 
 static int
@@ -711,6 +741,8 @@ evidence_free(struct store *st)
 	free(st->key_label);
 	free(st->key_problem);
 	st->key_path = st->key_label = st->key_problem = NULL;
+	EVP_MAC_CTX_free(st->mac_ctx);
+	st->mac_ctx = NULL;
 	OPENSSL_cleanse(st->key, sizeof(st->key));
 	st->key_loaded = 0;
 }
@@ -724,7 +756,7 @@ evidence_audit_hash(struct store *st, int keyed, const char *prev, int64_t seq,
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	const char *parts[7];
-	char seqs[32];
+	char seqs[32], num[24];
 	size_t i;
 
 	snprintf(seqs, sizeof(seqs), "%lld", (long long)seq);
@@ -738,14 +770,20 @@ evidence_audit_hash(struct store *st, int keyed, const char *prev, int64_t seq,
 	/* length-prefixed fields: no two rows hash the same by shifting */
 	buf_reset(b);
 	for (i = 0; i < ARRAY_LEN(parts); i++) {
-		buf_printf(b, "%zu:", strlen(parts[i]));
-		buf_puts(b, parts[i]);
+		size_t len = strlen(parts[i]), n = len, k = sizeof(num) - 1;
+
+		num[k] = ':';
+		do
+			num[--k] = (char)('0' + n % 10);
+		while ((n /= 10) > 0);
+		buf_add(b, num + k, sizeof(num) - k);
+		buf_add(b, parts[i], len);
 	}
-	if (keyed)
-		HMAC(EVP_sha256(), st->key, sizeof(st->key),
-		     (const unsigned char *)b->data, b->len, md, &mdlen);
-	else
-		EVP_Digest(b->data, b->len, md, &mdlen, EVP_sha256(), NULL);
+	if (keyed) {
+		mac_hex(st, b->data, b->len, out);
+		return;
+	}
+	EVP_Digest(b->data, b->len, md, &mdlen, EVP_sha256(), NULL);
 	hex_encode(md, mdlen, out);
 }
 

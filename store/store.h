@@ -55,6 +55,7 @@ struct store {
 	struct store_rowref *pending; /* rows written in this transaction */
 	size_t npending, cappending, pending_base;
 	struct buf scratch; /* serialised row being hashed */
+	void *mac_ctx;	    /* EVP_MAC_CTX of the key, made on first use */
 };
 
 /* How a store is opened beyond its mode. */
