@@ -24,19 +24,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../gateway/log.h"
 
+/*
+ * A record table. Rows are hashed one by one by rowid; a table without a
+ * rowid (a link table such as risk_controls) is hashed in groups by its
+ * first key column (all links of RSK-1 together), its changes seen by
+ * temporary triggers instead of the update hook.
+ */
 struct store_rtable {
 	char *name;
-	char *sel_one;	    /* the row's columns by rowid */
-	char *sel_all;	    /* rowid and columns of every row */
-	char *sel_gone;	    /* hashed rows that no longer exist */
+	char *sel_one;	    /* the row's (group's) columns by its key */
+	char *sel_all;	    /* key and columns of every row, by key */
+	char *sel_gone;	    /* hashed keys that no longer exist */
+	char *col;	    /* grouped: the key column, else NULL */
 	const char *prefix; /* "RSK" for RSK-n, or NULL */
 	const char *label;  /* column naming a row ("handle"), or NULL */
-	const char *noun;   /* what label names ("person") */
+	const char *noun;   /* what label names ("person", "controls") */
 };
 
 /* Tables that are not records: the log, delivery and transport state. */
@@ -49,13 +57,21 @@ static const char *const operational[] = {
 static const struct {
 	const char *tbl, *prefix, *label, *noun;
 } record_names[] = {
-    {"incidents", "INC", NULL, NULL},	 {"risks", "RSK", NULL, NULL},
-    {"assets", "AST", NULL, NULL},	 {"actions", "ACT", NULL, NULL},
-    {"docs", "DOC", NULL, NULL},	 {"audits", "AUD", NULL, NULL},
-    {"findings", "FND", NULL, NULL},	 {"reviews", "MR", NULL, NULL},
-    {"approvals", "APR", NULL, NULL},	 {"quiz_campaigns", "QZ", NULL, NULL},
-    {"objectives", "OBJ", NULL, NULL},	 {"people", NULL, "handle", "person"},
+    {"incidents", "INC", NULL, NULL},
+    {"risks", "RSK", NULL, NULL},
+    {"assets", "AST", NULL, NULL},
+    {"actions", "ACT", NULL, NULL},
+    {"docs", "DOC", NULL, NULL},
+    {"audits", "AUD", NULL, NULL},
+    {"findings", "FND", NULL, NULL},
+    {"reviews", "MR", NULL, NULL},
+    {"approvals", "APR", NULL, NULL},
+    {"quiz_campaigns", "QZ", NULL, NULL},
+    {"objectives", "OBJ", NULL, NULL},
+    {"people", NULL, "handle", "person"},
     {"controls", NULL, "id", "control"},
+    {"risk_controls", "RSK", NULL, "controls"},
+    {"doc_acks", "DOC", NULL, "acknowledgements"},
 };
 
 /*
@@ -387,10 +403,52 @@ tables_free(struct store *st)
 		free(st->rtables[i].sel_one);
 		free(st->rtables[i].sel_all);
 		free(st->rtables[i].sel_gone);
+		free(st->rtables[i].col);
 	}
 	free(st->rtables);
 	st->rtables = NULL;
 	st->nrtables = 0;
+}
+
+/*
+ * The key columns of a table without a rowid, quoted and in key order
+ * ("a", "b"; a new string), and the first alone in *first; NULL when
+ * the first is not an integer column (such a table is not grouped).
+ */
+static char *
+key_columns(struct store *st, const char *table, char **first)
+{
+	sqlite3_stmt *s = NULL;
+	struct buf b = {0};
+	int ok = 1;
+
+	*first = NULL;
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT name, type FROM pragma_table_info(?) "
+			       "WHERE pk > 0 ORDER BY pk",
+			       -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC) != SQLITE_OK) {
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		char *q = quoted(db_col(s, 0));
+
+		if (*first == NULL) {
+			ok = strcasecmp(db_col(s, 1), "INTEGER") == 0;
+			*first = xstrdup(q);
+		}
+		buf_printf(&b, "%s%s", b.len ? ", " : "", q);
+		free(q);
+	}
+	sqlite3_finalize(s);
+	if (*first == NULL || !ok) {
+		free(*first);
+		*first = NULL;
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
 }
 
 int
@@ -429,33 +487,51 @@ evidence_tables_load(struct store *st, char *err, size_t errlen)
 		if (skip)
 			continue;
 		q = quoted(name);
-		/* tables without a rowid are not seen by the update hook */
+		/* a table without a rowid is hashed by its first key column */
 		sql = xasprintf("SELECT rowid FROM %s LIMIT 0", q);
 		if (sqlite3_prepare_v2(st->db, sql, -1, &probe, NULL) !=
 		    SQLITE_OK)
 			skip = 1;
 		sqlite3_finalize(probe);
 		free(sql);
-		if (skip) {
-			free(q);
-			continue;
-		}
 		if (st->nrtables == cap) {
 			cap = cap ? cap * 2 : 32;
 			st->rtables =
 			    xrealloc(st->rtables, cap * sizeof(*st->rtables));
 		}
-		t = &st->rtables[st->nrtables++];
+		t = &st->rtables[st->nrtables];
 		memset(t, 0, sizeof(*t));
+		if (skip) {
+			char *pks = key_columns(st, name, &t->col);
+
+			if (pks == NULL) {
+				free(q);
+				continue; /* no integer key: not a record */
+			}
+			t->sel_one = xasprintf(
+			    "SELECT * FROM %s WHERE %s = ? ORDER BY %s", q,
+			    t->col, pks);
+			t->sel_all = xasprintf(
+			    "SELECT %s, * FROM %s ORDER BY %s", t->col, q, pks);
+			t->sel_gone = xasprintf(
+			    "SELECT row, seq FROM record_hashes h WHERE tbl = "
+			    "? AND NOT EXISTS (SELECT 1 FROM %s WHERE %s = "
+			    "h.row) ORDER BY row",
+			    q, t->col);
+			free(pks);
+		} else {
+			t->sel_one =
+			    xasprintf("SELECT * FROM %s WHERE rowid = ?", q);
+			t->sel_all = xasprintf(
+			    "SELECT rowid, * FROM %s ORDER BY rowid", q);
+			t->sel_gone = xasprintf(
+			    "SELECT row, seq FROM record_hashes h WHERE tbl = "
+			    "? AND NOT EXISTS (SELECT 1 FROM %s WHERE rowid = "
+			    "h.row) ORDER BY row",
+			    q);
+		}
+		st->nrtables++;
 		t->name = xstrdup(name);
-		t->sel_one = xasprintf("SELECT * FROM %s WHERE rowid = ?", q);
-		t->sel_all =
-		    xasprintf("SELECT rowid, * FROM %s ORDER BY rowid", q);
-		t->sel_gone = xasprintf(
-		    "SELECT row, seq FROM record_hashes h WHERE tbl = ? AND "
-		    "NOT EXISTS (SELECT 1 FROM %s WHERE rowid = h.row) ORDER "
-		    "BY row",
-		    q);
 		for (i = 0; i < ARRAY_LEN(record_names); i++)
 			if (strcmp(name, record_names[i].tbl) == 0) {
 				t->prefix = record_names[i].prefix;
@@ -475,31 +551,91 @@ fail:
 }
 
 static void
-rec_hook(void *arg, int op, const char *db, const char *tbl, sqlite3_int64 row)
+pending_add(struct store *st, int t, int64_t row)
 {
-	struct store *st = arg;
-	struct store_rowref *last;
-	size_t i;
+	struct store_rowref *last =
+	    st->npending ? &st->pending[st->npending - 1] : NULL;
 
-	(void)op;
-	if (strcmp(db, "main") != 0)
-		return;
-	for (i = 0; i < st->nrtables; i++)
-		if (strcmp(st->rtables[i].name, tbl) == 0)
-			break;
-	if (i == st->nrtables)
-		return;
-	last = st->npending ? &st->pending[st->npending - 1] : NULL;
-	if (last != NULL && last->t == (int)i && last->row == row)
+	if (last != NULL && last->t == t && last->row == row)
 		return;
 	if (st->npending == st->cappending) {
 		st->cappending = st->cappending ? st->cappending * 2 : 64;
 		st->pending = xrealloc(st->pending,
 				       st->cappending * sizeof(*st->pending));
 	}
-	st->pending[st->npending].t = (int)i;
+	st->pending[st->npending].t = t;
 	st->pending[st->npending].row = row;
 	st->npending++;
+}
+
+/* Rows of rowid tables written by this connection (not by others). */
+static void
+rec_hook(void *arg, int op, const char *db, const char *tbl, sqlite3_int64 row)
+{
+	struct store *st = arg;
+	size_t i;
+
+	(void)op;
+	if (strcmp(db, "main") != 0)
+		return;
+	for (i = 0; i < st->nrtables; i++)
+		if (st->rtables[i].col == NULL &&
+		    strcmp(st->rtables[i].name, tbl) == 0) {
+			pending_add(st, (int)i, row);
+			return;
+		}
+}
+
+/* evidence_touch(table index, key): the temporary triggers of grouped
+ * tables, which exist on this connection only */
+static void
+sql_touch(sqlite3_context *c, int argc, sqlite3_value **argv)
+{
+	struct store *st = sqlite3_user_data(c);
+	int64_t t = sqlite3_value_int64(argv[0]);
+
+	(void)argc;
+	if (t >= 0 && (size_t)t < st->nrtables &&
+	    sqlite3_value_type(argv[1]) == SQLITE_INTEGER)
+		pending_add(st, (int)t, sqlite3_value_int64(argv[1]));
+	sqlite3_result_null(c);
+}
+
+static int
+triggers_make(struct store *st)
+{
+	size_t i;
+
+	if (sqlite3_create_function(st->db, "evidence_touch", 2, SQLITE_UTF8,
+				    st, sql_touch, NULL, NULL) != SQLITE_OK)
+		return -1;
+	for (i = 0; i < st->nrtables; i++) {
+		const struct store_rtable *t = &st->rtables[i];
+		char *q, *sql;
+		int rc;
+
+		if (t->col == NULL)
+			continue;
+		q = quoted(t->name);
+		sql = xasprintf(
+		    "CREATE TEMP TRIGGER IF NOT EXISTS \"evidence_%zu_i\" "
+		    "AFTER INSERT ON main.%s BEGIN SELECT evidence_touch(%zu, "
+		    "NEW.%s); END;"
+		    "CREATE TEMP TRIGGER IF NOT EXISTS \"evidence_%zu_u\" "
+		    "AFTER UPDATE ON main.%s BEGIN SELECT evidence_touch(%zu, "
+		    "OLD.%s), evidence_touch(%zu, NEW.%s); END;"
+		    "CREATE TEMP TRIGGER IF NOT EXISTS \"evidence_%zu_d\" "
+		    "AFTER DELETE ON main.%s BEGIN SELECT evidence_touch(%zu, "
+		    "OLD.%s); END;",
+		    i, q, i, t->col, i, q, i, t->col, i, t->col, i, q, i,
+		    t->col);
+		rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+		free(sql);
+		free(q);
+		if (rc != SQLITE_OK)
+			return -1;
+	}
+	return 0;
 }
 
 static void
@@ -514,22 +650,29 @@ put_u64(struct buf *b, uint64_t v)
 }
 
 /*
- * The keyed hash of a row: table, rowid, then each column from first on
- * with its type and, for text and blobs, its length.
+ * A record's hash: its table and key, then each row (one, or a group's
+ * in key order) as its column count and each column from first on with
+ * its type and, for text and blobs, its length.
  */
 static void
-row_hash(struct store *st, const char *tbl, int64_t row, sqlite3_stmt *s,
-	 int first, char out[65])
+ser_begin(struct store *st, const char *tbl, int64_t key)
+{
+	buf_reset(&st->scratch);
+	buf_add(&st->scratch, tbl, strlen(tbl) + 1);
+	put_u64(&st->scratch, (uint64_t)key);
+}
+
+static void
+ser_row(struct store *st, sqlite3_stmt *s, int first)
 {
 	struct buf *b = &st->scratch;
 	int n = sqlite3_column_count(s), c;
 
-	buf_reset(b);
-	buf_add(b, tbl, strlen(tbl) + 1);
-	put_u64(b, (uint64_t)row);
 	put_u64(b, (uint64_t)(n - first));
 	for (c = first; c < n; c++) {
-		switch (sqlite3_column_type(s, c)) {
+		int type = sqlite3_column_type(s, c);
+
+		switch (type) {
 		case SQLITE_INTEGER:
 			buf_putc(b, 'i');
 			put_u64(b, (uint64_t)sqlite3_column_int64(s, c));
@@ -545,13 +688,13 @@ row_hash(struct store *st, const char *tbl, int64_t row, sqlite3_stmt *s,
 		}
 		case SQLITE_TEXT:
 		case SQLITE_BLOB: {
-			int text = sqlite3_column_type(s, c) == SQLITE_TEXT;
 			const void *p =
-			    text ? (const void *)sqlite3_column_text(s, c)
-				 : sqlite3_column_blob(s, c);
+			    type == SQLITE_TEXT
+				? (const void *)sqlite3_column_text(s, c)
+				: sqlite3_column_blob(s, c);
 			int len = sqlite3_column_bytes(s, c);
 
-			buf_putc(b, text ? 't' : 'b');
+			buf_putc(b, type == SQLITE_TEXT ? 't' : 'b');
 			put_u64(b, (uint64_t)len);
 			if (len > 0)
 				buf_add(b, p, (size_t)len);
@@ -562,7 +705,12 @@ row_hash(struct store *st, const char *tbl, int64_t row, sqlite3_stmt *s,
 			break;
 		}
 	}
-	mac_hex(st, b->data, b->len, out);
+}
+
+static void
+ser_end(struct store *st, char out[65])
+{
+	mac_hex(st, st->scratch.data, st->scratch.len, out);
 }
 
 static int
@@ -614,24 +762,26 @@ evidence_flush(struct store *st)
 		int64_t row = st->pending[i].row;
 		sqlite3_stmt *s = db_prepare(st, t->sel_one, "i", row);
 		char hash[65];
-		int rc;
+		int rc, rows = 0;
 
 		if (s == NULL)
 			return -1;
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_ROW)
-			row_hash(st, t->name, row, s, 0, hash);
+		ser_begin(st, t->name, row);
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			ser_row(st, s, 0);
+			rows++;
+		}
 		db_finish(st, s);
-		if (rc == SQLITE_ROW) {
+		if (rc != SQLITE_DONE)
+			return -1;
+		if (rows > 0) {
+			ser_end(st, hash);
 			if (hash_store(st, t->name, row, hash, seq) < 0)
 				return -1;
-		} else if (rc == SQLITE_DONE) {
-			if (db_exec(st,
-				    "DELETE FROM record_hashes WHERE tbl = ? "
-				    "AND row = ?",
-				    "ti", t->name, row) < 0)
-				return -1;
-		} else {
+		} else if (db_exec(st,
+				   "DELETE FROM record_hashes WHERE tbl = ? "
+				   "AND row = ?",
+				   "ti", t->name, row) < 0) {
 			return -1;
 		}
 	}
@@ -650,39 +800,82 @@ evidence_rollback(struct store *st)
 	st->npending = st->pending_base;
 }
 
-/* Hashes every record row anew (after a schema change). 0 or -1. */
+/* Called with each record of a table, its hash and its label. */
+typedef int (*record_fn)(struct store *st, const struct store_rtable *t,
+			 int64_t key, const char *hash, const char *label,
+			 void *arg);
+
+/* Hashes every record of t in key order: 0, or -1. */
+static int
+table_scan(struct store *st, const struct store_rtable *t, record_fn fn,
+	   void *arg)
+{
+	sqlite3_stmt *s = NULL;
+	char hash[65], label[128] = "";
+	int64_t key = 0;
+	int rc, open = 0, lc = -1, c;
+
+	if (sqlite3_prepare_v2(st->db, t->sel_all, -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	for (c = 1; t->label != NULL && c < sqlite3_column_count(s); c++)
+		if (strcmp(sqlite3_column_name(s, c), t->label) == 0)
+			lc = c;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t k = sqlite3_column_int64(s, 0);
+
+		if (open && k != key) {
+			ser_end(st, hash);
+			if (fn(st, t, key, hash, label, arg) < 0)
+				break;
+			open = 0;
+		}
+		if (!open) {
+			ser_begin(st, t->name, k);
+			snprintf(label, sizeof(label), "%s",
+				 lc > 0 ? db_col(s, lc) : "");
+			key = k;
+			open = 1;
+		}
+		ser_row(st, s, 1);
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	if (open) {
+		ser_end(st, hash);
+		if (fn(st, t, key, hash, label, arg) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct scan_seq {
+	int64_t seq;
+};
+
+static int
+rehash_one(struct store *st, const struct store_rtable *t, int64_t key,
+	   const char *hash, const char *label, void *arg)
+{
+	(void)label;
+	return hash_store(st, t->name, key, hash,
+			  ((struct scan_seq *)arg)->seq);
+}
+
+/* Hashes every record anew (after a schema change). 0 or -1. */
 static int
 rehash_all(struct store *st)
 {
-	int64_t seq = 0;
+	struct scan_seq a = {0};
 	size_t i;
 
 	if (db_exec(st, "DELETE FROM record_hashes", NULL) < 0 ||
-	    db_int(st, &seq, "SELECT COALESCE(MAX(seq), 0) FROM audit_log",
+	    db_int(st, &a.seq, "SELECT COALESCE(MAX(seq), 0) FROM audit_log",
 		   NULL) < 0)
 		return -1;
-	for (i = 0; i < st->nrtables; i++) {
-		const struct store_rtable *t = &st->rtables[i];
-		sqlite3_stmt *s = NULL;
-		int rc;
-
-		if (sqlite3_prepare_v2(st->db, t->sel_all, -1, &s, NULL) !=
-		    SQLITE_OK)
+	for (i = 0; i < st->nrtables; i++)
+		if (table_scan(st, &st->rtables[i], rehash_one, &a) < 0)
 			return -1;
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			int64_t row = sqlite3_column_int64(s, 0);
-			char hash[65];
-
-			row_hash(st, t->name, row, s, 1, hash);
-			if (hash_store(st, t->name, row, hash, seq) < 0) {
-				rc = SQLITE_ERROR;
-				break;
-			}
-		}
-		sqlite3_finalize(s);
-		if (rc != SQLITE_DONE)
-			return -1;
-	}
 	return 0;
 }
 
@@ -697,6 +890,8 @@ evidence_finish(struct store *st, int migrated, char *err, size_t errlen)
 	if (evidence_tables_load(st, err, errlen) < 0)
 		return -1;
 	sqlite3_update_hook(st->db, rec_hook, st);
+	if (triggers_make(st) < 0)
+		goto fail;
 	rc = db_int(st, &newest,
 		    "SELECT keyed FROM audit_log ORDER BY seq DESC LIMIT 1",
 		    NULL);
@@ -874,63 +1069,69 @@ static void
 rec_name(char *out, size_t len, const struct store_rtable *t, int64_t row,
 	 const char *label)
 {
-	if (t->prefix != NULL)
+	if (t->prefix != NULL && t->col != NULL)
+		snprintf(out, len, "%s-%lld %s", t->prefix, (long long)row,
+			 t->noun);
+	else if (t->prefix != NULL)
 		snprintf(out, len, "%s-%lld", t->prefix, (long long)row);
 	else if (label != NULL && *label != '\0')
 		snprintf(out, len, "%s %s", t->noun, label);
+	else if (t->col != NULL)
+		snprintf(out, len, "%s rows with %s %lld", t->name, t->col,
+			 (long long)row);
 	else
 		snprintf(out, len, "%s row %lld", t->name, (long long)row);
+}
+
+struct verify_out {
+	struct buf *out;
+	int64_t bad;
+};
+
+static int
+verify_one(struct store *st, const struct store_rtable *t, int64_t key,
+	   const char *hash, const char *label, void *arg)
+{
+	struct verify_out *v = arg;
+	struct buf *out = v->out;
+	sqlite3_stmt *h;
+	char name[192];
+	int rc;
+
+	rec_name(name, sizeof(name), t, key, label);
+	h = db_prepare(st,
+		       "SELECT hash, seq FROM record_hashes WHERE tbl = ? AND "
+		       "row = ?",
+		       "ti", t->name, key);
+	if (h == NULL)
+		return -1;
+	rc = sqlite3_step(h);
+	if (rc == SQLITE_DONE) {
+		buf_printf(out, "%s: added outside ismsd\n", name);
+		rc = 1;
+	} else if (rc == SQLITE_ROW) {
+		rc = strcmp(db_col(h, 0), hash) != 0;
+		if (rc)
+			buf_printf(out,
+				   "%s: changed outside ismsd since seq %lld\n",
+				   name, (long long)sqlite3_column_int64(h, 1));
+	} else {
+		rc = -1;
+	}
+	db_finish(st, h);
+	if (rc > 0)
+		v->bad++;
+	return rc < 0 ? -1 : 0;
 }
 
 static int64_t
 table_verify(struct store *st, const struct store_rtable *t, struct buf *out)
 {
-	sqlite3_stmt *s = NULL, *gone = NULL;
-	int64_t bad = 0;
-	int rc, label = -1, c;
+	struct verify_out v = {out, 0};
+	sqlite3_stmt *gone = NULL;
+	int rc;
 
-	if (sqlite3_prepare_v2(st->db, t->sel_all, -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	for (c = 1; t->label != NULL && c < sqlite3_column_count(s); c++)
-		if (strcmp(sqlite3_column_name(s, c), t->label) == 0)
-			label = c;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t row = sqlite3_column_int64(s, 0);
-		sqlite3_stmt *h;
-		char hash[65], name[160];
-		int hrc;
-
-		row_hash(st, t->name, row, s, 1, hash);
-		rec_name(name, sizeof(name), t, row,
-			 label > 0 ? db_col(s, label) : NULL);
-		h = db_prepare(st,
-			       "SELECT hash, seq FROM record_hashes WHERE tbl "
-			       "= ? AND row = ?",
-			       "ti", t->name, row);
-		if (h == NULL)
-			break;
-		hrc = sqlite3_step(h);
-		if (hrc == SQLITE_DONE) {
-			buf_printf(out, "%s: added outside ismsd\n", name);
-			bad++;
-		} else if (hrc == SQLITE_ROW) {
-			if (strcmp(db_col(h, 0), hash) != 0) {
-				buf_printf(
-				    out,
-				    "%s: changed outside ismsd since "
-				    "seq %lld\n",
-				    name,
-				    (long long)sqlite3_column_int64(h, 1));
-				bad++;
-			}
-		} else {
-			db_finish(st, h);
-			break;
-		}
-		db_finish(st, h);
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	if (table_scan(st, t, verify_one, &v) < 0)
 		return -1;
 	if (sqlite3_prepare_v2(st->db, t->sel_gone, -1, &gone, NULL) !=
 		SQLITE_OK ||
@@ -940,7 +1141,7 @@ table_verify(struct store *st, const struct store_rtable *t, struct buf *out)
 		return -1;
 	}
 	while ((rc = sqlite3_step(gone)) == SQLITE_ROW) {
-		char name[160];
+		char name[192];
 
 		rec_name(name, sizeof(name), t, sqlite3_column_int64(gone, 0),
 			 NULL);
@@ -948,10 +1149,10 @@ table_verify(struct store *st, const struct store_rtable *t, struct buf *out)
 			   "%s: removed outside ismsd (last written at "
 			   "seq %lld)\n",
 			   name, (long long)sqlite3_column_int64(gone, 1));
-		bad++;
+		v.bad++;
 	}
 	sqlite3_finalize(gone);
-	return rc == SQLITE_DONE ? bad : -1;
+	return rc == SQLITE_DONE ? v.bad : -1;
 }
 
 int64_t

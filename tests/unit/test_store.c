@@ -414,6 +414,48 @@ test_records_outside(void **state)
 	tenv_free(t);
 }
 
+/* Link tables without a rowid are hashed per owning record. */
+static void
+test_records_link_tables(void **state)
+{
+	struct tenv *t = tenv_new();
+	struct buf out = {0};
+	int ok;
+
+	(void)state;
+	as(t, "bob", "risk add Laptop theft likelihood=4 impact=4", &ok);
+	assert_true(ok);
+	as(t, "bob", "risk treat RSK-1 mitigate Encrypt disks controls=8.24",
+	   &ok);
+	assert_true(ok);
+	as(t, "carol", "doc add Security policy review_every=12m ack=required",
+	   &ok);
+	assert_true(ok);
+	as(t, "alice", "doc ack DOC-1", &ok);
+	assert_true(ok);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM record_hashes WHERE "
+				  "tbl IN ('risk_controls', 'doc_acks')"),
+			 2);
+	assert_int_equal(store_records_verify(t->st, &out), 0);
+	raw_exec(t->path, "INSERT INTO risk_controls VALUES (1, '5.15');"
+			  "DELETE FROM doc_acks");
+	assert_int_equal(store_records_verify(t->st, &out), 2);
+	assert_non_null(
+	    strstr(buf_str(&out), "RSK-1 controls: changed outside ismsd"));
+	assert_non_null(strstr(
+	    buf_str(&out), "DOC-1 acknowledgements: removed outside ismsd"));
+	/* through the program again: its own */
+	buf_reset(&out);
+	as(t, "bob", "risk treat RSK-1 mitigate Encrypt disks controls=8.24",
+	   &ok);
+	assert_true(ok);
+	as(t, "alice", "doc ack DOC-1", &ok);
+	assert_true(ok);
+	assert_int_equal(store_records_verify(t->st, &out), 0);
+	buf_free(&out);
+	tenv_free(t);
+}
+
 static void
 test_records_rollback_and_nesting(void **state)
 {
@@ -596,6 +638,7 @@ main(void)
 	    cmocka_unit_test(test_audit_head),
 	    cmocka_unit_test(test_records_outside),
 	    cmocka_unit_test(test_records_rollback_and_nesting),
+	    cmocka_unit_test(test_records_link_tables),
 	    cmocka_unit_test(test_key_missing),
 	    cmocka_unit_test(test_upgrade_unkeyed),
 	    cmocka_unit_test(test_memory_store_keyed),
