@@ -191,6 +191,9 @@ test_backup(void **state)
 	assert_int_equal(store_audit_verify(copy, &rows), 0);
 	store_close(copy);
 	unlink(path);
+	/* the key kept beside the database went beside the copy */
+	snprintf(path, sizeof(path), "%s/copy.db.audit-key", t->dir);
+	assert_int_equal(unlink(path), 0);
 	tenv_free(t);
 }
 
