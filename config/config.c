@@ -50,7 +50,8 @@ static const struct centry config_table[] = {
     {"store", "audit_key", CT_KEYSPEC, OFF(store_audit_key), "",
      "Key of the audit log's HMAC chain and record hashes, kept outside "
      "the database: file:/path (made by any writing start when missing) or "
-     "env:NAME; empty: the file PATH.audit-key beside the database.",
+     "env:NAME (holding the file's text); empty: the file PATH.audit-key "
+     "beside the database.",
      0, 0, NULL},
     {"store", "publish_head", CT_BOOL, OFF(store_publish_head), "true",
      "Send the audit log's head (SEQ:HASH) once a day to the isms_managers "
