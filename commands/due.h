@@ -23,5 +23,7 @@ int due_job_audits(struct cmd_ctx *ctx, struct tz_work *w);
 int due_job_actions(struct cmd_ctx *ctx, struct tz_work *w);
 /* The mailed management report (commands/report.c). */
 int report_job_mail(struct cmd_ctx *ctx, struct tz_work *w);
+/* The audit log's head, daily (commands/audithead.c). */
+int audit_head_job(struct cmd_ctx *ctx, struct tz_work *w);
 
 #endif

@@ -92,6 +92,21 @@ report_upcoming(struct cmd_ctx *ctx)
 	return 0;
 }
 
+/* The head a verifier can check with "ismsctl audit verify --head". */
+static int
+report_audit_head(struct cmd_ctx *ctx)
+{
+	char hash[65];
+	int64_t seq;
+	int rc = store_audit_head(ctx->st, &seq, hash);
+
+	if (rc < 0)
+		return cmd_error(ctx, "database error");
+	if (rc == 1)
+		cmd_reply(ctx, "Audit log head: %lld:%s", (long long)seq, hash);
+	return 0;
+}
+
 static int
 report_all_incidents(struct cmd_ctx *ctx)
 {
@@ -139,6 +154,7 @@ static const struct report_section {
     {"Awareness", report_awareness, NULL, "\n"},
     {"Coming up", report_upcoming, NULL, "\n"},
     {"Delivery", report_delivery, NULL, ""},
+    {"Audit log", report_audit_head, NULL, ""},
 };
 
 /*

@@ -29,6 +29,7 @@ enum ctype {
 	CT_PERIOD,
 	CT_ZONE,
 	CT_LISTEN,
+	CT_KEYSPEC,
 };
 
 struct centry {
@@ -47,6 +48,16 @@ struct centry {
 static const struct centry config_table[] = {
     {"store", "path", CT_STR, OFF(store_path), "isms.db",
      "SQLite database file (made by \"ismsctl --db PATH init\").", 0, 0, NULL},
+    {"store", "audit_key", CT_KEYSPEC, OFF(store_audit_key), "",
+     "Key of the audit log's HMAC chain and record hashes, kept outside "
+     "the database: file:/path (made by any writing start when missing) or "
+     "env:NAME (holding the file's text); empty: the file PATH.audit-key "
+     "beside the database.",
+     0, 0, NULL},
+    {"store", "publish_head", CT_BOOL, OFF(store_publish_head), "true",
+     "Send the audit log's head (SEQ:HASH) once a day to the isms_managers "
+     "and auditors, in their working hours.",
+     0, 0, NULL},
     {"security", "allow_shared_secret_files", CT_BOOL,
      OFF(allow_shared_secret_files), "false",
      "Accept file: secrets readable by group or others (with a warning).", 0, 0,
@@ -427,6 +438,20 @@ config_set(struct config *cfg, const struct centry *ce, const char *v,
 		free(*sp);
 		*sp = xstrdup(v);
 		return 0;
+	case CT_KEYSPEC:
+		/* resolved by the store, which may have to make the file */
+		if (*v != '\0' &&
+		    !(strncmp(v, "file:", 5) == 0 && v[5] != '\0') &&
+		    !(strncmp(v, "env:", 4) == 0 && v[4] != '\0')) {
+			cerr(e, name, line,
+			     "%s.%s: expected file:/path or env:NAME, got "
+			     "\"%s\"",
+			     ce->section, ce->key, v);
+			return -1;
+		}
+		free(*sp);
+		*sp = xstrdup(v);
+		return 0;
 	case CT_LISTEN: {
 		char host[256];
 		int port;
@@ -782,7 +807,8 @@ config_free(struct config *cfg)
 
 		if (ce->type == CT_STR || ce->type == CT_SECRET ||
 		    ce->type == CT_ENUM || ce->type == CT_PERIOD ||
-		    ce->type == CT_ZONE || ce->type == CT_LISTEN) {
+		    ce->type == CT_ZONE || ce->type == CT_LISTEN ||
+		    ce->type == CT_KEYSPEC) {
 			char **sp = (char **)((char *)cfg + ce->off);
 
 			free(*sp);

@@ -13,6 +13,8 @@ struct config {
 	char *path; /* the file it came from, or NULL for defaults */
 
 	char *store_path;
+	char *store_audit_key;	       /* key spec: "", file:PATH or env:NAME */
+	int store_publish_head;	       /* the audit head, daily */
 	int allow_shared_secret_files; /* [security] */
 
 	char *org_name;

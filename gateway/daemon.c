@@ -710,8 +710,13 @@ gw_run(const char *config_path)
 		log_error("%s", err);
 		goto out;
 	}
-	gw->st = store_open_mode(gw->cfg.store_path, STORE_EXISTING, &missing,
-				 err, sizeof(err));
+	{
+		struct store_options so = {.audit_key =
+					       gw->cfg.store_audit_key};
+
+		gw->st = store_open_opts(gw->cfg.store_path, STORE_EXISTING,
+					 &so, &missing, err, sizeof(err));
+	}
 	if (gw->st == NULL ||
 	    store_lock_exclusive(gw->st, err, sizeof(err)) < 0) {
 		log_error("%s", err);

@@ -89,7 +89,12 @@ run_console(const char *db, const char *handle, const char *cfile)
 	}
 	buf_free(&e.text);
 	log_set_level(LOG_WARN);
-	st = store_open_mode(db, STORE_EXISTING, &missing, err, sizeof(err));
+	{
+		struct store_options so = {.audit_key = cfg.store_audit_key};
+
+		st = store_open_opts(db, STORE_EXISTING, &so, &missing, err,
+				     sizeof(err));
+	}
 	if (st == NULL) {
 		fprintf(stderr, "ismsd: %s\n", err);
 		config_free(&cfg);

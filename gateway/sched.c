@@ -37,6 +37,7 @@ static const struct sched_job sched_jobs[] = {
     {"actions", due_job_actions},
     {"report", report_job_mail},
     {"delivery-digest", delivery_job_digest},
+    {"audit-head", audit_head_job},
 };
 
 #define SCHED_LOCKED (-2) /* run_job: the database was locked */

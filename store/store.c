@@ -20,6 +20,7 @@
 
 #include "../gateway/embedded.h"
 #include "../gateway/log.h"
+#include "evidence.h"
 
 static int64_t
 store_wall_clock(void *arg)
@@ -278,11 +279,12 @@ store_check_version(struct store *st, enum store_mode mode, char *err,
 	return v;
 }
 
+/* Applies the missing migrations: how many, or -1 with err. */
 static int
 store_migrate(struct store *st, char *err, size_t errlen)
 {
 	int64_t v = 0;
-	int i;
+	int i, n = 0;
 
 	v = store_check_version(st, STORE_CREATE, err, errlen);
 	if (v < 0)
@@ -302,6 +304,7 @@ store_migrate(struct store *st, char *err, size_t errlen)
 			store_rollback(st);
 			return -1;
 		}
+		st->has_keyed = -1; /* the schema changed */
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d",
 			 i + 1);
 		if (sqlite3_exec(st->db, pragma, NULL, NULL, NULL) !=
@@ -310,8 +313,9 @@ store_migrate(struct store *st, char *err, size_t errlen)
 				embedded_migrations[i].name, NULL) < 0 ||
 		    store_commit(st) < 0)
 			goto fail;
+		n++;
 	}
-	return 0;
+	return n;
 fail:
 	snprintf(err, errlen, "%s: migration failed: %s", st->path,
 		 sqlite3_errmsg(st->db));
@@ -486,15 +490,25 @@ struct store *
 store_open_mode(const char *path, enum store_mode mode, int *missing, char *err,
 		size_t errlen)
 {
+	return store_open_opts(path, mode, NULL, missing, err, errlen);
+}
+
+struct store *
+store_open_opts(const char *path, enum store_mode mode,
+		const struct store_options *opts, int *missing, char *err,
+		size_t errlen)
+{
 	struct store *st = xcalloc(1, sizeof(*st));
+	const char *key = opts ? opts->audit_key : NULL;
 	char *secret = NULL;
-	int flags = SQLITE_OPEN_READWRITE;
+	int flags = SQLITE_OPEN_READWRITE, migrated;
 
 	if (missing != NULL)
 		*missing = 0;
 	st->path = xstrdup(path);
 	st->now = store_wall_clock;
 	st->lock_fd = -1;
+	st->has_keyed = -1;
 	if (mode == STORE_CREATE)
 		flags |= SQLITE_OPEN_CREATE;
 	else if (strcmp(path, ":memory:") != 0 &&
@@ -525,6 +539,9 @@ store_open_mode(const char *path, enum store_mode mode, int *missing, char *err,
 				*missing = 1;
 			goto fail;
 		}
+		if (evidence_key_prepare(st, key, mode, err, errlen) < 0 ||
+		    evidence_tables_load(st, err, errlen) < 0)
+			goto fail;
 		return st;
 	}
 	if (sqlite3_db_readonly(st->db, "main") == 1) {
@@ -549,7 +566,14 @@ store_open_mode(const char *path, enum store_mode mode, int *missing, char *err,
 			 sqlite3_errmsg(st->db));
 		goto fail;
 	}
-	if (store_migrate(st, err, errlen) < 0 ||
+	/* the audit key first: the migrations write audit rows */
+	if (evidence_key_prepare(st, key, mode, err, errlen) < 0) {
+		if (missing != NULL)
+			*missing = 1; /* restore the key or fix the setting */
+		goto fail;
+	}
+	if ((migrated = store_migrate(st, err, errlen)) < 0 ||
+	    evidence_finish(st, migrated, err, errlen) < 0 ||
 	    store_annex_load(st, err, errlen) < 0)
 		goto fail;
 	/* the key behind approval reply tokens, made once per database */
@@ -621,6 +645,10 @@ store_close(struct store *st)
 
 	if (st == NULL)
 		return;
+	/* rows written outside a transaction are hashed before leaving */
+	if (st->db != NULL && !st->readonly && st->npending > 0 &&
+	    st->depth == 0 && store_begin(st) == 0 && store_commit(st) < 0)
+		store_rollback(st);
 	for (i = 0; i < STORE_STMT_CACHE; i++) {
 		sqlite3_finalize(st->cache[i].s);
 		free(st->cache[i].sql);
@@ -628,6 +656,7 @@ store_close(struct store *st)
 	sqlite3_close(st->db);
 	if (st->lock_fd >= 0)
 		close(st->lock_fd); /* releases the lock */
+	evidence_free(st);
 	free(st->path);
 	free(st);
 }
@@ -650,6 +679,8 @@ store_begin(struct store *st)
 			log_error("begin: %s", sqlite3_errmsg(st->db));
 		return -1;
 	}
+	if (st->depth == 0)
+		evidence_begin(st);
 	st->depth++;
 	return 0;
 }
@@ -661,6 +692,12 @@ store_commit(struct store *st)
 
 	if (st->depth == 0)
 		return -1;
+	/* the record rows written in the transaction get their hashes */
+	if (st->depth == 1 && evidence_flush(st) < 0) {
+		log_error("commit: cannot hash the records written: %s",
+			  sqlite3_errmsg(st->db));
+		return -1;
+	}
 	st->depth--;
 	if (st->depth == 0)
 		snprintf(sql, sizeof(sql), "COMMIT");
@@ -680,6 +717,7 @@ store_rollback(struct store *st)
 
 	if (st->depth <= 1) {
 		st->depth = 0;
+		evidence_rollback(st);
 		if (sqlite3_get_autocommit(st->db) == 0)
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		return;
@@ -890,7 +928,7 @@ store_audit(struct store *st, const char *actor, const char *action,
 	int64_t seq = 1;
 	char prev[65] = GENESIS, hash[65], at[32], last_at[32] = "";
 	char *with_as_of = NULL;
-	int rc = -1;
+	int rc = -1, has_keyed, keyed;
 
 	if (details == NULL)
 		details = "{}";
@@ -930,12 +968,26 @@ store_audit(struct store *st, const char *actor, const char *action,
 		with_as_of = audit_details_as_of(details, st->as_of);
 		details = with_as_of;
 	}
-	store_audit_hash(prev, seq, at, actor, action, object, details, hash);
-	if (db_exec(st,
-		    "INSERT INTO audit_log(seq, at, actor, action, object, "
-		    "details, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?)",
-		    "ittttttt", seq, at, actor, action, object, details, prev,
-		    hash) < 0)
+	/* keyed with the audit key once the schema has the column */
+	has_keyed = evidence_has_keyed(st);
+	if (has_keyed < 0)
+		goto out;
+	keyed = has_keyed && st->key_loaded;
+	evidence_audit_hash(st, keyed, prev, seq, at, actor, action, object,
+			    details, hash);
+	if (has_keyed
+		? db_exec(st,
+			  "INSERT INTO audit_log(seq, at, actor, action, "
+			  "object, details, prev_hash, hash, keyed) VALUES "
+			  "(?,?,?,?,?,?,?,?,?)",
+			  "ittttttti", seq, at, actor, action, object, details,
+			  prev, hash, (int64_t)keyed) < 0
+		: db_exec(st,
+			  "INSERT INTO audit_log(seq, at, actor, action, "
+			  "object, details, prev_hash, hash) VALUES "
+			  "(?,?,?,?,?,?,?,?)",
+			  "ittttttt", seq, at, actor, action, object, details,
+			  prev, hash) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -956,26 +1008,45 @@ store_audit_verify(struct store *st, int64_t *rows)
 	sqlite3_stmt *s;
 	char prev[65] = GENESIS, hash[65];
 	int64_t expect = 1, broken = 0;
-	int rc;
+	int rc, has_keyed = evidence_has_keyed(st), seen_keyed = 0;
 
 	*rows = 0;
+	if (has_keyed < 0)
+		return -1;
 	s = db_prepare(st,
-		       "SELECT seq, at, actor, action, object, details, "
-		       "prev_hash, hash FROM audit_log ORDER BY seq",
+		       has_keyed ? "SELECT seq, at, actor, action, object, "
+				   "details, prev_hash, hash, keyed FROM "
+				   "audit_log ORDER BY seq"
+				 : "SELECT seq, at, actor, action, object, "
+				   "details, prev_hash, hash, 0 FROM audit_log "
+				   "ORDER BY seq",
 		       NULL);
 	if (s == NULL)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int64_t seq = sqlite3_column_int64(s, 0);
+		int keyed = sqlite3_column_int64(s, 8) != 0;
 
 		(*rows)++;
 		if (seq != expect || strcmp(db_col(s, 6), prev) != 0) {
 			broken = seq != expect ? expect : seq;
 			break;
 		}
-		store_audit_hash(prev, seq, db_col(s, 1), db_col(s, 2),
-				 db_col(s, 3), db_col(s, 4), db_col(s, 5),
-				 hash);
+		/*
+		 * From the key's first row on every row is keyed, and no
+		 * plain row follows a keyed one: a chain recomputed
+		 * without the key does not pass.
+		 */
+		if ((keyed && !st->key_loaded) ||
+		    (!keyed && (seen_keyed ||
+				(st->key_loaded && seq >= st->key_since)))) {
+			broken = seq;
+			break;
+		}
+		seen_keyed |= keyed;
+		evidence_audit_hash(st, keyed, prev, seq, db_col(s, 1),
+				    db_col(s, 2), db_col(s, 3), db_col(s, 4),
+				    db_col(s, 5), hash);
 		if (strcmp(hash, db_col(s, 7)) != 0) {
 			broken = seq;
 			break;
@@ -986,6 +1057,11 @@ store_audit_verify(struct store *st, int64_t *rows)
 	if (broken == 0 && rc != SQLITE_DONE)
 		broken = -1;
 	db_finish(st, s);
+	/* the key was made at a row the log no longer reaches: its end
+	 * was cut off */
+	if (broken == 0 && has_keyed && st->key_loaded &&
+	    st->key_since >= expect)
+		broken = expect;
 	return broken;
 }
 
@@ -1038,9 +1114,10 @@ fsync_path(const char *path, int flags)
  * read-only, passes SQLite's quick_check and its audit chain verifies.
  */
 static int
-backup_finish_copy(const char *tmp, const char *source, int64_t at, char *err,
+backup_finish_copy(const char *tmp, struct store *src, int64_t at, char *err,
 		   size_t errlen)
 {
+	const char *source = src->path;
 	struct store *copy = NULL;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *mark = NULL;
@@ -1075,6 +1152,12 @@ backup_finish_copy(const char *tmp, const char *source, int64_t at, char *err,
 	copy = store_open_mode(tmp, STORE_READONLY, NULL, err, errlen);
 	if (copy == NULL)
 		goto out;
+	/* the copy's chain is checked with the source's key */
+	memcpy(copy->key, src->key, sizeof(copy->key));
+	copy->key_loaded = src->key_loaded;
+	copy->key_since = src->key_since;
+	free(copy->key_problem);
+	copy->key_problem = NULL;
 	ck = db_text(copy, "PRAGMA quick_check", NULL);
 	if (ck == NULL || strcmp(ck, "ok") != 0) {
 		snprintf(err, errlen,
@@ -1095,6 +1178,52 @@ out:
 	sqlite3_close(db);
 	free(ck);
 	store_close(copy);
+	return rc;
+}
+
+/*
+ * The key kept beside the database goes beside the copy, so that the copy
+ * verifies and opens where it is restored; a key configured elsewhere
+ * ([store] audit_key) is not copied. 0, or -1 with err.
+ */
+static int
+backup_key(struct store *st, const char *path, char *err, size_t errlen)
+{
+	char *beside = xasprintf("%s.audit-key", st->path), *dst = NULL;
+	char text[512];
+	ssize_t n;
+	int in = -1, out = -1, rc = -1;
+
+	if (st->key_path == NULL || strcmp(st->key_path, beside) != 0 ||
+	    !st->key_loaded) {
+		free(beside);
+		return 0;
+	}
+	dst = xasprintf("%s.audit-key", path);
+	in = open(beside, O_RDONLY | O_CLOEXEC);
+	n = in < 0 ? -1 : read(in, text, sizeof(text));
+	if (n <= 0) {
+		snprintf(err, errlen, "%s: %s", beside,
+			 n == 0 ? "empty" : strerror(errno));
+		goto out;
+	}
+	unlink(dst); /* a stale key of an earlier copy */
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0 || write(out, text, (size_t)n) != n || fsync(out) < 0) {
+		snprintf(err, errlen, "%s: %s", dst, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	OPENSSL_cleanse(text, sizeof(text));
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (rc < 0 && out >= 0)
+		unlink(dst);
+	free(beside);
+	free(dst);
 	return rc;
 }
 
@@ -1152,13 +1281,15 @@ store_backup(struct store *st, const char *path, char *err, size_t errlen)
 	dst = NULL;
 	rc = -1;
 	if (chmod(tmp, 0600) < 0 ||
-	    backup_finish_copy(tmp, st->path, store_now(st), err, errlen) < 0)
+	    backup_finish_copy(tmp, st, store_now(st), err, errlen) < 0)
 		goto out;
 	if (fsync_path(tmp, O_RDONLY) < 0 || rename(tmp, path) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	made = 0;
+	if (backup_key(st, path, err, errlen) < 0)
+		goto out;
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
 	if (slash == NULL)

@@ -21,6 +21,13 @@ struct store_stmt {
 	int busy;
 };
 
+/* A record table whose rows carry a keyed hash (store/evidence.c). */
+struct store_rtable;
+struct store_rowref {
+	int t; /* index into rtables */
+	int64_t row;
+};
+
 struct store {
 	sqlite3 *db;
 	struct store_stmt cache[STORE_STMT_CACHE]; /* prepared statements */
@@ -33,6 +40,32 @@ struct store {
 	int64_t schema;	  /* STORE_READONLY: the file's schema version */
 	int64_t as_of;	  /* a simulated instant noted in audit rows, or 0 */
 	int clock_warned; /* a clock behind the audit log was logged */
+
+	/* the audit key (store/evidence.c) */
+	int key_loaded;
+	unsigned char key[32];
+	int64_t key_since; /* first sequence number written with it */
+	char *key_path;	   /* its file, or NULL (env:, :memory:) */
+	char *key_label;   /* where it is, for messages */
+	char *key_problem; /* why a read-only store has no key, or NULL */
+	int key_create;	   /* missing: made once the schema is current */
+	int has_keyed;	   /* audit_log has its keyed column: 1, 0, -1 */
+	struct store_rtable *rtables; /* record tables */
+	size_t nrtables;
+	struct store_rowref *pending; /* rows written in this transaction */
+	size_t npending, cappending, pending_base;
+	struct buf scratch; /* serialised row being hashed */
+	void *mac_ctx;	    /* EVP_MAC_CTX of the key, made on first use */
+};
+
+/* How a store is opened beyond its mode. */
+struct store_options {
+	/*
+	 * The audit key: "file:PATH", "env:NAME" (the key file's text), or
+	 * NULL/"" for PATH.audit-key beside the database. A writing open
+	 * makes a missing file while the log has no keyed row yet.
+	 */
+	const char *audit_key;
 };
 
 enum role {
@@ -83,6 +116,10 @@ enum store_mode {
  */
 struct store *store_open_mode(const char *path, enum store_mode mode,
 			      int *missing, char *err, size_t errlen);
+/* Same with options (NULL: the defaults). */
+struct store *store_open_opts(const char *path, enum store_mode mode,
+			      const struct store_options *opts, int *missing,
+			      char *err, size_t errlen);
 /* store_open_mode(path, STORE_CREATE, NULL, err, errlen) */
 struct store *store_open(const char *path, char *err, size_t errlen);
 /*
@@ -184,9 +221,40 @@ int store_audit(struct store *st, const char *actor, const char *action,
 
 /*
  * Verifies the chain. Returns 0 when intact, else the first broken
- * sequence number (>0), or -1 on a database error.
+ * sequence number (>0), or -1 on a database error. Rows from the audit
+ * key's "since" on must be keyed (HMAC-SHA256 with the key), and no
+ * unkeyed row may follow a keyed one; a key made at a row the log no
+ * longer reaches means rows were removed from its end.
  */
 int64_t store_audit_verify(struct store *st, int64_t *rows);
+
+/*
+ * -1 with err when the log has keyed rows but the audit key could not be
+ * read (missing, unreadable or malformed), else 0.
+ */
+int store_audit_key_problem(const struct store *st, char *err, size_t errlen);
+
+/*
+ * The newest audit row: 1 with *seq and hash (hex) set, 0 when the log
+ * is empty, -1 on error.
+ */
+int store_audit_head(struct store *st, int64_t *seq, char hash[65]);
+
+/*
+ * Checks a published head "SEQ:HASH": 0 when that row is there with that
+ * hash, 1 when it is missing or differs (why in err), -1 when head is
+ * malformed or on a database error (err).
+ */
+int store_audit_check_head(struct store *st, const char *head, char *err,
+			   size_t errlen);
+
+/*
+ * Recomputes every record row's keyed hash and appends one line per row
+ * edited, removed or added other than by this program to out ("RSK-1:
+ * changed outside ismsd since seq 42"). Returns the number of such rows,
+ * or -1 on error.
+ */
+int64_t store_records_verify(struct store *st, struct buf *out);
 
 /* Audit hash of one row (hex, 65 bytes). */
 void store_audit_hash(const char *prev, int64_t seq, const char *at,

@@ -33,8 +33,12 @@ usage(FILE *fp)
 	    "  staff list                    list the directory\n"
 	    "  export KIND --format csv|json|md   write evidence to stdout\n"
 	    "                                (KIND: %s)\n"
-	    "  audit verify                  check the audit log's hash "
-	    "chain\n"
+	    "  audit verify [--head SEQ:HASH]  check the audit log's keyed "
+	    "chain,\n"
+	    "                                the records' hashes and a "
+	    "published head\n"
+	    "  audit head                    print the newest row as "
+	    "SEQ:HASH\n"
 	    "  backup FILE                   online copy of the database\n"
 	    "  outbox [pending|failed|all]   messages and their delivery per "
 	    "transport,\n"
@@ -158,13 +162,30 @@ cmd_export(struct store *st, int argc, char **argv)
 }
 
 static int
-cmd_audit_verify(struct store *st)
+cmd_audit_verify(struct store *st, const char *head)
 {
-	int64_t rows, broken = store_audit_verify(st, &rows);
+	struct buf records = {0};
+	int64_t rows, broken, changed;
+	char err[512];
+	int rc = 0, hrc = 0;
 
-	if (broken < 0) {
+	if (store_audit_key_problem(st, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ismsctl: %s\n", err);
+		return 2;
+	}
+	if (head != NULL) {
+		hrc = store_audit_check_head(st, head, err, sizeof(err));
+		if (hrc < 0) {
+			fprintf(stderr, "ismsctl: %s\n", err);
+			return 2;
+		}
+	}
+	broken = store_audit_verify(st, &rows);
+	changed = broken < 0 ? 0 : store_records_verify(st, &records);
+	if (broken < 0 || changed < 0) {
 		fprintf(stderr, "ismsctl: cannot read the audit log: %s\n",
 			db_errmsg(st));
+		buf_free(&records);
 		return 1;
 	}
 	if (broken > 0) {
@@ -172,11 +193,68 @@ cmd_audit_verify(struct store *st)
 		    "audit log BROKEN at sequence %lld: the row was altered, "
 		    "removed or inserted after it was written\n",
 		    (long long)broken);
-		return 3;
+		rc = 3;
+	} else {
+		printf("audit log intact: %lld entries, hash chain verified\n",
+		       (long long)rows);
 	}
-	printf("audit log intact: %lld entries, hash chain verified\n",
-	       (long long)rows);
-	return 0;
+	if (hrc == 1) {
+		printf("audit log BROKEN: %s\n", err);
+		rc = 3;
+	} else if (head != NULL) {
+		printf("published head %s found\n", head);
+	}
+	if (changed > 0) {
+		printf("records changed outside ismsd: %lld\n%s",
+		       (long long)changed, buf_str(&records));
+		rc = 3;
+	} else {
+		printf("records intact: every record matches its hash\n");
+	}
+	buf_free(&records);
+	return rc;
+}
+
+static int
+cmd_audit(struct store *st, int argc, char **argv)
+{
+	const char *head = NULL;
+	int64_t seq;
+	char hash[65], err[512];
+	int i, rc;
+
+	if (argc == 2 && strcmp(argv[1], "head") == 0) {
+		if (store_audit_key_problem(st, err, sizeof(err)) < 0)
+			fprintf(stderr, "ismsctl: warning: %s\n", err);
+		rc = store_audit_head(st, &seq, hash);
+		if (rc < 0) {
+			fprintf(stderr,
+				"ismsctl: cannot read the audit log: %s\n",
+				db_errmsg(st));
+			return 1;
+		}
+		if (rc == 0) {
+			fprintf(stderr, "ismsctl: the audit log is empty\n");
+			return 1;
+		}
+		printf("%lld:%s\n", (long long)seq, hash);
+		return 0;
+	}
+	if (argc < 2 || strcmp(argv[1], "verify") != 0)
+		goto usage;
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--head") == 0 && i + 1 < argc)
+			head = argv[++i];
+		else if (strncmp(argv[i], "--head=", 7) == 0)
+			head = argv[i] + 7;
+		else
+			goto usage;
+	}
+	return cmd_audit_verify(st, head);
+usage:
+	fprintf(stderr,
+		"usage: ismsctl audit verify [--head SEQ:HASH] | audit head\n");
+	return 2;
 }
 
 /* outbox release: a restored copy's outbox may be delivered again */
@@ -261,9 +339,7 @@ open_mode(int argc, char **argv, int *current)
 	*current = 1;
 	if (strcmp(argv[0], "init") == 0)
 		return STORE_CREATE;
-	if ((strcmp(argv[0], "audit") == 0 && argc >= 2 &&
-	     strcmp(argv[1], "verify") == 0) ||
-	    strcmp(argv[0], "backup") == 0) {
+	if (strcmp(argv[0], "audit") == 0 || strcmp(argv[0], "backup") == 0) {
 		*current = 0; /* any schema version */
 		return STORE_READONLY;
 	}
@@ -289,6 +365,7 @@ main(int argc, char **argv)
 	struct config cfg;
 	struct config_errors ce = {0};
 	const char *db = NULL, *cfile = NULL;
+	struct store_options so = {0};
 	struct store *st = NULL;
 	char err[512];
 	int c, rc = 2, missing, current;
@@ -333,8 +410,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 	log_set_level(LOG_WARN);
-	st = store_open_mode(db, open_mode(argc, argv, &current), &missing, err,
-			     sizeof(err));
+	so.audit_key = cfg.store_audit_key;
+	st = store_open_opts(db, open_mode(argc, argv, &current), &so, &missing,
+			     err, sizeof(err));
 	if (st == NULL ||
 	    (current && store_check_current(st, err, sizeof(err)) < 0)) {
 		fprintf(stderr, "ismsctl: %s\n", err);
@@ -347,11 +425,13 @@ main(int argc, char **argv)
 		rc = cmd_staff(st, argc, argv);
 	} else if (strcmp(argv[0], "export") == 0) {
 		rc = cmd_export(st, argc, argv);
-	} else if (strcmp(argv[0], "audit") == 0 && argc == 2 &&
-		   strcmp(argv[1], "verify") == 0) {
-		rc = cmd_audit_verify(st);
+	} else if (strcmp(argv[0], "audit") == 0) {
+		rc = cmd_audit(st, argc, argv);
 	} else if (strcmp(argv[0], "backup") == 0 && argc == 2) {
-		if (store_backup(st, argv[1], err, sizeof(err)) < 0) {
+		if (store_audit_key_problem(st, err, sizeof(err)) < 0) {
+			fprintf(stderr, "ismsctl: backup refused: %s\n", err);
+			rc = 2;
+		} else if (store_backup(st, argv[1], err, sizeof(err)) < 0) {
 			fprintf(stderr, "ismsctl: backup failed: %s\n", err);
 			rc = 1;
 		} else {

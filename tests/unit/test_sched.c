@@ -30,6 +30,7 @@ env(void)
 
 	set(&t->cfg.org_timezone, "Europe/Berlin");
 	set(&t->cfg.quiz_every, "off");
+	t->cfg.store_publish_head = 0; /* test_audit_head_daily has it */
 	return t;
 }
 
@@ -752,6 +753,7 @@ test_report_mail(void **state)
 				     "2027-02-14) 1 of 7 people completed "
 				     "(14%), "));
 	assert_non_null(strstr(text, "Reviews due in the next 30 days:"));
+	assert_non_null(strstr(text, "\nAudit log head: "));
 	/* the HTML: sections, the coloured heat map, escaped text */
 	assert_non_null(strstr(html, "<h2>Heat map</h2>\n<table"));
 	assert_non_null(strstr(html, "background:#ff6b6b;border:2px solid "
@@ -1099,6 +1101,53 @@ test_delivery_digest(void **state)
 	tenv_free(t);
 }
 
+/*
+ * The audit log's head goes to the isms_managers and auditors once a day
+ * in their working time, and says what "audit verify --head" checks.
+ */
+static void
+test_audit_head_daily(void **state)
+{
+	struct tenv *t = env_quiet("2027-01-01 08:00");
+	char hash[65], *body;
+	int64_t seq;
+
+	(void)state;
+	t->cfg.store_publish_head = 1;
+	/* a Saturday: nobody's working day */
+	assert_int_equal(pass(t, "2027-03-06 10:00"), 0);
+	assert_int_equal(pass(t, "2027-03-08 07:00"), 0); /* before hours */
+	assert_int_equal(store_audit_head(t->st, &seq, hash), 1);
+	assert_int_equal(pass(t, "2027-03-08 10:00"), 3);
+	assert_int_equal(sent_to(t, "carol", "Audit log head, 2027-03-08"), 1);
+	assert_int_equal(sent_to(t, "erik", "Audit log head, 2027-03-08"), 1);
+	assert_int_equal(sent_to(t, "grace", "Audit log head, 2027-03-08"), 1);
+	body = db_text(t->st,
+		       "SELECT o.body FROM outbox o JOIN people p ON p.id = "
+		       "o.person_id WHERE p.handle = 'grace' AND o.kind = "
+		       "'audit'",
+		       NULL);
+	assert_non_null(body);
+	{
+		char line[160];
+
+		snprintf(line, sizeof(line), "audit verify --head %lld:%s",
+			 (long long)seq, hash);
+		assert_non_null(strstr(body, line));
+	}
+	free(body);
+	/* once a day per recipient, across restarts */
+	assert_int_equal(pass(t, "2027-03-08 15:00"), 0);
+	restart(t);
+	assert_int_equal(pass(t, "2027-03-08 16:00"), 0);
+	assert_int_equal(pass(t, "2027-03-09 10:00"), 3);
+	assert_int_equal(sent(t, "audit", "Audit log head"), 6);
+	/* off: none */
+	t->cfg.store_publish_head = 0;
+	assert_int_equal(pass(t, "2027-03-10 10:00"), 0);
+	tenv_free(t);
+}
+
 int
 main(void)
 {
@@ -1119,6 +1168,7 @@ main(void)
 	    cmocka_unit_test(test_last_call_after_reminders),
 	    cmocka_unit_test(test_ack_last_call),
 	    cmocka_unit_test(test_delivery_digest),
+	    cmocka_unit_test(test_audit_head_daily),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

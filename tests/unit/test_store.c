@@ -1,6 +1,8 @@
 /* Unit tests of the store: migrations, the audit chain, dedupe, outbox. */
 #include "testutil.h"
 
+#include <sys/stat.h>
+
 static void
 test_migrated(void **state)
 {
@@ -106,7 +108,8 @@ test_audit_chain_deleted_and_inserted(void **state)
 	last = count(t, "SELECT MAX(seq) FROM audit_log");
 	db_exec(t->st,
 		"INSERT INTO audit_log SELECT seq + 1, at, 'mallory', action, "
-		"object, details, hash, 'ffff' FROM audit_log WHERE seq = "
+		"object, details, hash, 'ffff', keyed FROM audit_log WHERE "
+		"seq = "
 		"(SELECT MAX(seq) FROM audit_log)",
 		NULL);
 	assert_int_equal(store_audit_verify(t->st, &rows), last + 1);
@@ -188,7 +191,439 @@ test_backup(void **state)
 	assert_int_equal(store_audit_verify(copy, &rows), 0);
 	store_close(copy);
 	unlink(path);
+	/* the key kept beside the database went beside the copy */
+	snprintf(path, sizeof(path), "%s/copy.db.audit-key", t->dir);
+	assert_int_equal(unlink(path), 0);
 	tenv_free(t);
+}
+
+/* Runs sql on a second connection, as the sqlite3 shell would. */
+static void
+raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg ? msg : "?");
+	sqlite3_close(db);
+}
+
+/*
+ * Rewrites every audit row with plain SHA-256 (keyed = 0 when the column
+ * exists): what someone without the key can do.
+ */
+static void
+raw_rechain_unkeyed(const char *path, int has_keyed)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s, *u;
+	char prev[65] = "0000000000000000000000000000000000000000000000000000"
+			"000000000000",
+	     hash[65];
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+			       "SELECT seq, at, actor, action, object, details "
+			       "FROM audit_log ORDER BY seq",
+			       -1, &s, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(
+			     db,
+			     has_keyed ? "UPDATE audit_log SET prev_hash = ?, "
+					 "hash = ?, keyed = 0 WHERE seq = ?"
+				       : "UPDATE audit_log SET prev_hash = ?, "
+					 "hash = ? WHERE seq = ?",
+			     -1, &u, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		int64_t seq = sqlite3_column_int64(s, 0);
+
+		store_audit_hash(prev, seq,
+				 (const char *)sqlite3_column_text(s, 1),
+				 (const char *)sqlite3_column_text(s, 2),
+				 (const char *)sqlite3_column_text(s, 3),
+				 (const char *)sqlite3_column_text(s, 4),
+				 (const char *)sqlite3_column_text(s, 5), hash);
+		sqlite3_reset(u);
+		sqlite3_bind_text(u, 1, prev, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(u, 2, hash, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(u, 3, seq);
+		assert_int_equal(sqlite3_step(u), SQLITE_DONE);
+		memcpy(prev, hash, sizeof(prev));
+	}
+	sqlite3_finalize(s);
+	sqlite3_finalize(u);
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void
+key_file(const struct tenv *t, char *out, size_t len)
+{
+	snprintf(out, len, "%s.audit-key", t->path);
+}
+
+static void
+test_audit_keyed(void **state)
+{
+	struct tenv *t = tenv_new();
+	char kf[192], text[256];
+	struct stat sb;
+	int64_t rows, since, first_keyed;
+	FILE *fp;
+	size_t n;
+	int ok;
+
+	(void)state;
+	as(t, "alice", "/incident keyed", &ok);
+	assert_true(ok);
+	key_file(t, kf, sizeof(kf));
+	assert_int_equal(stat(kf, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	fp = fopen(kf, "r");
+	assert_non_null(fp);
+	n = fread(text, 1, sizeof(text) - 1, fp);
+	fclose(fp);
+	text[n] = '\0';
+	assert_int_equal(strspn(text, "0123456789abcdef"), 64);
+	assert_int_equal(sscanf(text + 64, "\nsince %lld", (long long *)&since),
+			 1);
+	/* the migrations' rows come before the key; every row from its
+	 * first on is keyed, starting with the audit.keyed row */
+	first_keyed = count(t, "SELECT MIN(seq) FROM audit_log WHERE keyed");
+	assert_int_equal(first_keyed, since);
+	assert_int_equal(count(t,
+			       "SELECT COUNT(*) FROM audit_log WHERE action = "
+			       "'audit.keyed'"),
+			 1);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM audit_log WHERE seq "
+				  ">= (SELECT MIN(seq) FROM audit_log WHERE "
+				  "keyed) AND NOT keyed"),
+			 0);
+	assert_int_equal(store_audit_verify(t->st, &rows), 0);
+
+	/* the whole chain recomputed without the key does not pass */
+	raw_rechain_unkeyed(t->path, 1);
+	assert_int_equal(store_audit_verify(t->st, &rows), since);
+	tenv_free(t);
+}
+
+static void
+test_audit_head(void **state)
+{
+	struct tenv *t = tenv_new();
+	char hash[65], head[128], err[256];
+	int64_t seq, rows, since;
+	int ok;
+
+	(void)state;
+	as(t, "alice", "/incident one", &ok);
+	assert_int_equal(store_audit_head(t->st, &seq, hash), 1);
+	assert_int_equal(seq, count(t, "SELECT MAX(seq) FROM audit_log"));
+	snprintf(head, sizeof(head), "%lld:%s", (long long)seq, hash);
+	assert_int_equal(store_audit_check_head(t->st, head, err, sizeof(err)),
+			 0);
+	/* a row taken off the end: the chain alone still verifies, the
+	 * published head does not */
+	raw_exec(t->path, "DELETE FROM audit_log WHERE seq = (SELECT "
+			  "MAX(seq) FROM audit_log)");
+	assert_int_equal(store_audit_verify(t->st, &rows), 0);
+	assert_int_equal(store_audit_check_head(t->st, head, err, sizeof(err)),
+			 1);
+	snprintf(head, sizeof(head),
+		 "row %lld is missing: the log ends at %lld", (long long)seq,
+		 (long long)seq - 1);
+	assert_non_null(strstr(err, head));
+	/* a different hash at that row */
+	snprintf(head, sizeof(head), "%lld:%064d", (long long)seq - 1, 0);
+	assert_int_equal(store_audit_check_head(t->st, head, err, sizeof(err)),
+			 1);
+	assert_non_null(strstr(err, "not the published"));
+	assert_int_equal(
+	    store_audit_check_head(t->st, "12:xyz", err, sizeof(err)), -1);
+	/* cut back to before the key was made: the key's "since" says
+	 * rows are missing */
+	since = count(t, "SELECT MIN(seq) FROM audit_log WHERE keyed");
+	db_exec(t->st, "DELETE FROM audit_log WHERE seq >= ?", "i", since);
+	assert_int_equal(store_audit_verify(t->st, &rows), since);
+	tenv_free(t);
+}
+
+static void
+test_records_outside(void **state)
+{
+	struct tenv *t = tenv_new();
+	struct buf out = {0};
+	int64_t seq;
+	int ok;
+
+	(void)state;
+	as(t, "alice", "/incident Lost badge", &ok);
+	as(t, "alice", "/incident Second", &ok);
+	as(t, "bob", "risk add Laptop theft likelihood=4 impact=4", &ok);
+	assert_true(ok);
+	assert_int_equal(store_records_verify(t->st, &out), 0);
+	assert_int_equal(out.len, 0);
+	seq = count(t, "SELECT MAX(seq) FROM audit_log");
+
+	/* edits on another connection, as with the sqlite3 shell */
+	raw_exec(t->path,
+		 "UPDATE risks SET likelihood = 1 WHERE id = 1;"
+		 "DELETE FROM incident_timeline WHERE incident_id = 2;"
+		 "DELETE FROM incidents WHERE id = 2;"
+		 "INSERT INTO assets(name, type, owner_id, classification, "
+		 "conf, integ, avail, created_by, created_at, updated_at) "
+		 "VALUES ('Shadow server', 'server', 1, 'public', 1, 1, 1, 1, "
+		 "0, 0);"
+		 "UPDATE people SET roles = 63 WHERE handle = 'alice';"
+		 "UPDATE controls SET status = 'implemented' WHERE id = "
+		 "'5.15'");
+	/* the program's own writes meanwhile do not cover them */
+	as(t, "alice", "/incident Third", &ok);
+	assert_true(ok);
+	assert_int_equal(store_records_verify(t->st, &out), 6);
+	{
+		char line[128];
+
+		snprintf(line, sizeof(line),
+			 "RSK-1: changed outside ismsd since seq %lld\n",
+			 (long long)seq);
+		assert_non_null(strstr(buf_str(&out), line));
+	}
+	assert_non_null(strstr(buf_str(&out), "INC-2: removed outside ismsd"));
+	assert_non_null(strstr(buf_str(&out), "AST-1: added outside ismsd\n"));
+	assert_non_null(
+	    strstr(buf_str(&out), "person alice: changed outside ismsd"));
+	assert_non_null(
+	    strstr(buf_str(&out), "control 5.15: changed outside ismsd"));
+	assert_non_null(
+	    strstr(buf_str(&out), "incident_timeline row 2: removed outside"));
+	assert_null(strstr(buf_str(&out), "INC-1"));
+	assert_null(strstr(buf_str(&out), "INC-3"));
+
+	/* a change made through the program is its own again */
+	buf_reset(&out);
+	as(t, "bob", "risk update RSK-1 likelihood=2", &ok);
+	assert_true(ok);
+	assert_int_equal(store_records_verify(t->st, &out), 5);
+	assert_null(strstr(buf_str(&out), "RSK-1"));
+	buf_free(&out);
+	tenv_free(t);
+}
+
+/* Link tables without a rowid are hashed per owning record. */
+static void
+test_records_link_tables(void **state)
+{
+	struct tenv *t = tenv_new();
+	struct buf out = {0};
+	int ok;
+
+	(void)state;
+	as(t, "bob", "risk add Laptop theft likelihood=4 impact=4", &ok);
+	assert_true(ok);
+	as(t, "bob", "risk treat RSK-1 mitigate Encrypt disks controls=8.24",
+	   &ok);
+	assert_true(ok);
+	as(t, "carol", "doc add Security policy review_every=12m ack=required",
+	   &ok);
+	assert_true(ok);
+	as(t, "alice", "doc ack DOC-1", &ok);
+	assert_true(ok);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM record_hashes WHERE "
+				  "tbl IN ('risk_controls', 'doc_acks')"),
+			 2);
+	assert_int_equal(store_records_verify(t->st, &out), 0);
+	raw_exec(t->path, "INSERT INTO risk_controls VALUES (1, '5.15');"
+			  "DELETE FROM doc_acks");
+	assert_int_equal(store_records_verify(t->st, &out), 2);
+	assert_non_null(
+	    strstr(buf_str(&out), "RSK-1 controls: changed outside ismsd"));
+	assert_non_null(strstr(
+	    buf_str(&out), "DOC-1 acknowledgements: removed outside ismsd"));
+	/* through the program again: its own */
+	buf_reset(&out);
+	as(t, "bob", "risk treat RSK-1 mitigate Encrypt disks controls=8.24",
+	   &ok);
+	assert_true(ok);
+	as(t, "alice", "doc ack DOC-1", &ok);
+	assert_true(ok);
+	assert_int_equal(store_records_verify(t->st, &out), 0);
+	buf_free(&out);
+	tenv_free(t);
+}
+
+static void
+test_records_rollback_and_nesting(void **state)
+{
+	struct tenv *t = tenv_new();
+	struct buf out = {0};
+
+	(void)state;
+	/* a rolled back write leaves no hash behind */
+	assert_int_equal(store_begin(t->st), 0);
+	assert_int_equal(db_exec(t->st,
+				 "UPDATE people SET name = 'Temp' WHERE handle "
+				 "= 'alice'",
+				 NULL),
+			 1);
+	store_rollback(t->st);
+	/* nested: only the outermost commit hashes, savepoints keep rows */
+	assert_int_equal(store_begin(t->st), 0);
+	assert_int_equal(store_begin(t->st), 0);
+	assert_int_equal(db_exec(t->st,
+				 "UPDATE people SET name = 'Bob B' WHERE "
+				 "handle = 'bob'",
+				 NULL),
+			 1);
+	assert_int_equal(store_commit(t->st), 0);
+	assert_int_equal(store_begin(t->st), 0);
+	assert_int_equal(db_exec(t->st,
+				 "UPDATE people SET name = 'Nobody' WHERE "
+				 "handle = 'carol'",
+				 NULL),
+			 1);
+	store_rollback(t->st);
+	assert_int_equal(store_commit(t->st), 0);
+	assert_int_equal(store_records_verify(t->st, &out), 0);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM people WHERE name = "
+				  "'Bob B'"),
+			 1);
+	buf_free(&out);
+	tenv_free(t);
+}
+
+static void
+test_key_missing(void **state)
+{
+	struct tenv *t = tenv_new();
+	char kf[192], moved[200], err[512], path[160];
+	struct store *st;
+	int64_t rows;
+	int missing = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s", t->path);
+	key_file(t, kf, sizeof(kf));
+	snprintf(moved, sizeof(moved), "%s.away", kf);
+	store_close(t->st);
+	assert_int_equal(rename(kf, moved), 0);
+	/* a writing open neither makes a new key nor writes */
+	t->st =
+	    store_open_mode(path, STORE_EXISTING, &missing, err, sizeof(err));
+	assert_null(t->st);
+	assert_true(missing);
+	assert_non_null(strstr(err, "missing: restore it"));
+	assert_int_not_equal(access(kf, F_OK), 0);
+	/* read-only: opens, and says why it cannot verify */
+	st = store_open_mode(path, STORE_READONLY, NULL, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(store_audit_key_problem(st, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "missing: restore it"));
+	store_close(st);
+	/* the key from the environment (the file's text) */
+	{
+		struct store_options so = {.audit_key = "env:ISMS_TEST_KEY"};
+		char text[256];
+		FILE *fp = fopen(moved, "r");
+		size_t n;
+
+		assert_non_null(fp);
+		n = fread(text, 1, sizeof(text) - 1, fp);
+		fclose(fp);
+		text[n] = '\0';
+		unsetenv("ISMS_TEST_KEY");
+		assert_null(store_open_opts(path, STORE_EXISTING, &so, NULL,
+					    err, sizeof(err)));
+		assert_non_null(strstr(err, "env:ISMS_TEST_KEY"));
+		setenv("ISMS_TEST_KEY", text, 1);
+		st = store_open_opts(path, STORE_EXISTING, &so, NULL, err,
+				     sizeof(err));
+		assert_non_null(st);
+		assert_int_equal(store_audit_verify(st, &rows), 0);
+		store_close(st);
+		unsetenv("ISMS_TEST_KEY");
+	}
+	assert_int_equal(rename(moved, kf), 0);
+	t->st = store_open(path, err, sizeof(err));
+	assert_non_null(t->st);
+	assert_int_equal(store_audit_verify(t->st, &rows), 0);
+	tenv_free(t);
+}
+
+static void
+test_upgrade_unkeyed(void **state)
+{
+	struct tenv *t = tenv_new();
+	char kf[192], err[512], path[160], sql[256];
+	struct buf out = {0};
+	int64_t rows, old_last, since;
+	int ok;
+
+	(void)state;
+	as(t, "alice", "/incident Before the upgrade", &ok);
+	snprintf(path, sizeof(path), "%s", t->path);
+	key_file(t, kf, sizeof(kf));
+	store_close(t->st);
+	t->st = NULL;
+	/* the database as the previous version left it: plain hashes, no
+	 * keyed column, no record hashes, no key */
+	snprintf(sql, sizeof(sql),
+		 "DROP TABLE record_hashes; ALTER TABLE audit_log DROP "
+		 "COLUMN keyed; PRAGMA user_version = %d",
+		 store_schema_version() - 1);
+	raw_exec(path, sql);
+	raw_rechain_unkeyed(path, 0);
+	assert_int_equal(unlink(kf), 0);
+
+	t->st = store_open(path, err, sizeof(err));
+	assert_non_null(t->st);
+	t->st->now = test_now;
+	assert_int_equal(access(kf, F_OK), 0);
+	/* the migration's row is the last unkeyed one; the tail is keyed */
+	old_last = count(t, "SELECT MAX(seq) FROM audit_log WHERE action = "
+			    "'incident.report'");
+	since = count(t, "SELECT MIN(seq) FROM audit_log WHERE keyed");
+	assert_true(since > old_last);
+	assert_int_equal(count(t, "SELECT action = 'audit.keyed' FROM "
+				  "audit_log ORDER BY seq DESC LIMIT 1"),
+			 1);
+	assert_int_equal(store_audit_verify(t->st, &rows), 0);
+	/* existing records were hashed on upgrade */
+	assert_true(count(t, "SELECT COUNT(*) FROM record_hashes WHERE tbl = "
+			     "'incidents'") == 1);
+	assert_int_equal(store_records_verify(t->st, &out), 0);
+	as(t, "alice", "/incident After the upgrade", &ok);
+	assert_true(ok);
+	assert_int_equal(store_audit_verify(t->st, &rows), 0);
+	/* and a rewrite without the key is caught from the key's row on */
+	raw_rechain_unkeyed(path, 1);
+	assert_int_equal(store_audit_verify(t->st, &rows), since);
+	buf_free(&out);
+	tenv_free(t);
+}
+
+static void
+test_memory_store_keyed(void **state)
+{
+	char err[256];
+	struct store *st = store_open(":memory:", err, sizeof(err));
+	int64_t rows, n = 0;
+
+	(void)state;
+	assert_non_null(st);
+	assert_int_equal(
+	    db_int(st, &n, "SELECT COUNT(*) FROM audit_log WHERE keyed", NULL),
+	    1);
+	assert_true(n >= 1);
+	assert_int_equal(store_audit_verify(st, &rows), 0);
+	store_close(st);
 }
 
 int
@@ -202,6 +637,14 @@ main(void)
 	    cmocka_unit_test(test_inbox_dedupe),
 	    cmocka_unit_test(test_unknown_sender),
 	    cmocka_unit_test(test_backup),
+	    cmocka_unit_test(test_audit_keyed),
+	    cmocka_unit_test(test_audit_head),
+	    cmocka_unit_test(test_records_outside),
+	    cmocka_unit_test(test_records_rollback_and_nesting),
+	    cmocka_unit_test(test_records_link_tables),
+	    cmocka_unit_test(test_key_missing),
+	    cmocka_unit_test(test_upgrade_unkeyed),
+	    cmocka_unit_test(test_memory_store_keyed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -84,6 +84,8 @@ tenv_free(struct tenv *t)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s-shm", t->path);
 	unlink(p);
+	snprintf(p, sizeof(p), "%s.audit-key", t->path);
+	unlink(p);
 	unlink(t->path);
 	rmdir(t->dir);
 	free(t);
