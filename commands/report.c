@@ -153,7 +153,7 @@ static const struct report_section {
     {"Actions", action_summary_write, NULL, "\n"},
     {"Awareness", report_awareness, NULL, "\n"},
     {"Coming up", report_upcoming, NULL, "\n"},
-    {"Delivery", report_delivery, NULL, ""},
+    {"Delivery", report_delivery, NULL, "\n"},
     {"Audit log", report_audit_head, NULL, ""},
 };
 
