@@ -304,7 +304,7 @@ const struct cmd_entry audit_cmds[] = {
     {"audit", "plan", ROLE_ISMS_MANAGER, 0, "date,auditor",
      "<scope> date=YYYY-MM-DD auditor=@h", "plan an internal audit",
      audit_plan},
-    {"audit", "finding", 0, 0, NULL,
+    {"audit", "finding", 0, CMD_OWN_AUDIT, NULL,
      "AUD-n major|minor|observation|opportunity <text>",
      "record a finding as FND-n (the audit's auditor or an isms_manager)",
      audit_finding},

@@ -97,6 +97,12 @@ has_role(const struct person *p, unsigned roles)
 	return (p->roles & roles) != 0;
 }
 
+int
+auditor_only(const struct person *p)
+{
+	return has_role(p, ROLE_AUDITOR) && !has_role(p, ROLES_ELEVATED);
+}
+
 void
 cmd_date(int64_t t, char out[16])
 {
@@ -163,6 +169,21 @@ cmd_person(struct cmd_ctx *ctx, const char *ref, struct person *out)
 		return cmd_error(ctx, "database error");
 	if (rc == 0)
 		return cmd_error(ctx, "no person %.80s in the directory", ref);
+	return 0;
+}
+
+int
+cmd_assignee(struct cmd_ctx *ctx, const char *ref, const char *what,
+	     struct person *out)
+{
+	if (cmd_person(ctx, ref, out) < 0)
+		return -1;
+	if (auditor_only(out))
+		return cmd_error(ctx,
+				 "not allowed: %s is an auditor and cannot be "
+				 "made %s (auditors stay independent of what "
+				 "they audit)",
+				 out->handle, what);
 	return 0;
 }
 
@@ -251,7 +272,7 @@ roles_needed(unsigned roles, char *out, size_t len)
 	unsigned r;
 
 	out[0] = '\0';
-	for (r = 1; r <= ROLE_ADMIN; r <<= 1)
+	for (r = 1; r <= ROLE_MANAGEMENT; r <<= 1)
 		if (roles & r)
 			n += (size_t)snprintf(out + n, n < len ? len - n : 0,
 					      "%s%s", n ? " or " : "",
@@ -373,6 +394,35 @@ check_keys(struct cmd_ctx *ctx)
 	return 0;
 }
 
+/*
+ * Auditors change nothing (ISO/IEC 27001 clause 9.2.2: objectivity and
+ * impartiality): for a person whose only elevated role is auditor, a
+ * command that is not read-only is refused here, whatever it is, except
+ * recording findings of an audit they are the named auditor of.
+ */
+static int
+auditor_may_write(struct cmd_ctx *ctx)
+{
+	const struct cmd_entry *e = ctx->entry;
+	int64_t id, auditor = 0;
+
+	if ((e->flags & (CMD_READONLY | CMD_SELF)) || !auditor_only(&ctx->me))
+		return 0;
+	if ((e->flags & CMD_OWN_AUDIT) && ctx->cl->npos > 0 &&
+	    cmd_parse_id(ctx, ctx->cl->pos[0], "AUD", &id) == 0 &&
+	    db_int(ctx->st, &auditor,
+		   "SELECT auditor_id FROM audits WHERE id = ?", "i",
+		   id) == 1 &&
+	    auditor == ctx->me.id)
+		return 0;
+	return cmd_error(
+	    ctx,
+	    "not allowed: auditors read and change nothing; %s%s%s "
+	    "is a change (an auditor records findings only of "
+	    "an audit they are the named auditor of)",
+	    e->object, e->verb ? " " : "", e->verb ? e->verb : "");
+}
+
 /* Parses, authorises and executes; the caller owns the transaction. */
 static int
 cmd_exec(struct cmd_ctx *ctx, const char *text)
@@ -424,7 +474,7 @@ cmd_exec(struct cmd_ctx *ctx, const char *text)
 		    ctx->entry->object, ctx->entry->verb ? " " : "",
 		    ctx->entry->verb ? ctx->entry->verb : "",
 		    roles_needed(ctx->entry->roles, need, sizeof(need)));
-	if (check_keys(ctx) < 0)
+	if (auditor_may_write(ctx) < 0 || check_keys(ctx) < 0)
 		return -1;
 	return ctx->entry->exec(ctx);
 }

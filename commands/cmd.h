@@ -42,7 +42,19 @@ void reply_free(struct isms_reply *rp);
 
 struct cmd_ctx;
 
-#define CMD_READONLY 0x1 /* an auditor may run it */
+/*
+ * Command flags. A person whose only elevated role is auditor runs
+ * CMD_READONLY commands and changes no record of the ISMS, with one
+ * exception the engine checks itself: CMD_OWN_AUDIT, recording findings
+ * of an audit whose named auditor they are (pos[0] is the AUD-n).
+ * CMD_SELF marks what every member of staff owes for themselves
+ * (reporting an incident, acknowledging a policy, answering an awareness
+ * quiz): it changes no record someone else is accountable for, and an
+ * auditor is staff too (clauses 7.3, A.6.3, A.6.8).
+ */
+#define CMD_READONLY  0x1
+#define CMD_OWN_AUDIT 0x2
+#define CMD_SELF      0x4
 
 struct cmd_entry {
 	const char *object;
@@ -88,6 +100,8 @@ void cmd_reply(struct cmd_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 const char *cmd_key(struct cmd_ctx *ctx, const char *key);
 int has_role(const struct person *p, unsigned roles);
+/* Holds the auditor role and no role that changes anything. */
+int auditor_only(const struct person *p);
 
 /* "INC-3", "inc-3", "3" with the given prefix; -1 with an error reply. */
 int cmd_parse_id(struct cmd_ctx *ctx, const char *word, const char *prefix,
@@ -100,6 +114,12 @@ int cmd_pos_id(struct cmd_ctx *ctx, size_t i, const char *prefix, int64_t *id);
  * e-mail address. 0, or -1 with an error reply.
  */
 int cmd_person(struct cmd_ctx *ctx, const char *ref, struct person *out);
+/*
+ * The same for someone made handler or owner (what: "handler of INC-3"):
+ * an auditor-only person is refused, auditors stay independent.
+ */
+int cmd_assignee(struct cmd_ctx *ctx, const char *ref, const char *what,
+		 struct person *out);
 
 /* Audit row with the actor; details stolen (may be NULL). */
 int cmd_audit(struct cmd_ctx *ctx, const char *action, const char *object,

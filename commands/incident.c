@@ -403,16 +403,17 @@ incident_assign(struct cmd_ctx *ctx)
 {
 	struct incident inc;
 	struct person h;
-	char obj[32], *subject, *body;
+	char obj[32], what[48], *subject, *body;
 	int rc;
 
 	if (incident_arg(ctx, &inc, 1) < 0)
 		return -1;
 	if (ctx->cl->npos != 2)
 		return cmd_error(ctx, "usage: incident assign INC-n @handle");
-	if (cmd_person(ctx, ctx->cl->pos[1], &h) < 0)
-		return -1;
 	snprintf(obj, sizeof(obj), "INC-%lld", (long long)inc.id);
+	snprintf(what, sizeof(what), "handler of %s", obj);
+	if (cmd_assignee(ctx, ctx->cl->pos[1], what, &h) < 0)
+		return -1;
 	if (db_exec(
 		ctx->st,
 		"UPDATE incidents SET handler_id = ?, status = CASE WHEN "
@@ -704,7 +705,7 @@ incident_notifiable(struct cmd_ctx *ctx)
 }
 
 const struct cmd_entry incident_cmds[] = {
-    {"incident", "report", 0, 0, "severity,category,personal_data",
+    {"incident", "report", 0, CMD_SELF, "severity,category,personal_data",
      "<what happened> [severity=low|medium|high|critical] [category=...] "
      "[personal_data=yes]",
      "report an incident (shortcut: /incident <text>)", incident_report},

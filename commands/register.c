@@ -314,7 +314,10 @@ reg_key_person(struct cmd_ctx *ctx, const char *key, struct person *out)
 		*out = ctx->me;
 		return 0;
 	}
-	return cmd_person(ctx, v, out) < 0 ? -1 : 1;
+	/* an audit names its auditor; everything else its owner */
+	if (strcmp(key, "auditor") == 0)
+		return cmd_person(ctx, v, out) < 0 ? -1 : 1;
+	return cmd_assignee(ctx, v, "an owner", out) < 0 ? -1 : 1;
 }
 
 char *

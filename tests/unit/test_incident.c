@@ -187,6 +187,94 @@ test_refusals_change_nothing(void **state)
 	tenv_free(t);
 }
 
+/* Every command that is not read-only, as text "object verb". */
+static const struct cmd_entry *const all_tables[] = {
+    incident_cmds, approval_cmds, asset_cmds,  risk_cmds,
+    control_cmds,  action_cmds,	  doc_cmds,    audit_cmds,
+    review_cmds,   scope_cmds,	  report_cmds, quiz_cmds,
+};
+
+/*
+ * An auditor changes nothing: the engine refuses every writing command
+ * from the table's flag, before the command runs, except findings of the
+ * auditor's own audit and a member of staff's own obligations.
+ */
+static void
+test_auditor_read_only(void **state)
+{
+	struct tenv *t = tenv_new();
+	const struct cmd_entry *e;
+	int64_t before;
+	size_t i;
+	const char *r;
+	int ok, n = 0;
+
+	(void)state;
+	as(t, "alice", "/incident Phishing mail", &ok);
+	assert_true(ok);
+	as(t, "carol",
+	   "audit plan Access control date=2026-12-01 "
+	   "auditor=@grace",
+	   &ok);
+	assert_true(ok);
+	as(t, "carol", "audit plan Suppliers date=2026-12-02 auditor=@erik",
+	   &ok);
+	assert_true(ok);
+	/* an auditor cannot be made handler or owner of anything */
+	before = changes_fingerprint(t);
+	r = as(t, "carol", "incident assign INC-1 @grace", &ok);
+	assert_false(ok);
+	assert_non_null(strstr(r, "grace is an auditor"));
+	r = as(t, "carol", "risk add Fire likelihood=2 impact=3 owner=@grace",
+	       &ok);
+	assert_false(ok);
+	assert_non_null(strstr(r, "grace is an auditor"));
+	as(t, "carol", "action add Fix owner=@grace due=2026-12-30", &ok);
+	assert_false(ok);
+	as(t, "carol", "control set 5.23 owner=@grace", &ok);
+	assert_false(ok);
+	as(t, "carol", "doc add Policy owner=@grace review_every=12m", &ok);
+	assert_false(ok);
+	assert_int_equal(changes_fingerprint(t), before);
+
+	/* every writing command of every table is refused by the engine */
+	for (i = 0; i < sizeof(all_tables) / sizeof(all_tables[0]); i++)
+		for (e = all_tables[i]; e->object; e++) {
+			char line[128];
+
+			if (e->flags & (CMD_READONLY | CMD_SELF))
+				continue;
+			snprintf(line, sizeof(line), "%s %s INC-1 x y",
+				 e->object, e->verb ? e->verb : "");
+			r = as(t, "grace", line, &ok);
+			if (ok)
+				fail_msg("auditor ran \"%s\": %s", line, r);
+			if ((e->roles == 0 || (e->roles & ROLE_AUDITOR)) &&
+			    strstr(r, "auditors read and change nothing") ==
+				NULL)
+				fail_msg("\"%s\" -> \"%s\"", line, r);
+			n++;
+		}
+	assert_true(n > 20);
+	/* findings of someone else's audit, closing her own: refused */
+	r = as(t, "grace", "audit finding AUD-2 minor No supplier list", &ok);
+	assert_false(ok);
+	assert_non_null(strstr(r, "auditors read and change nothing"));
+	r = as(t, "grace", "audit close AUD-1", &ok);
+	assert_false(ok);
+	assert_int_equal(changes_fingerprint(t), before);
+	/* the one exception: findings of the audit she is auditor of */
+	as(t, "grace", "audit finding AUD-1 minor Leavers keep access", &ok);
+	assert_true(ok);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM findings WHERE "
+				  "audit_id = 1"),
+			 1);
+	/* and what she owes as staff: reporting an incident */
+	as(t, "grace", "/incident Tailgating at the door", &ok);
+	assert_true(ok);
+	tenv_free(t);
+}
+
 int
 main(void)
 {
@@ -196,6 +284,7 @@ main(void)
 	    cmocka_unit_test(test_isms_manager_closing_needs_another),
 	    cmocka_unit_test(test_visibility_and_confidentiality),
 	    cmocka_unit_test(test_refusals_change_nothing),
+	    cmocka_unit_test(test_auditor_read_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -159,7 +159,8 @@ test_action_done_and_lists(void **state)
 	refused_as(t, "bob", "action done ACT-1", "evidence is required");
 	refused_as(t, "alice", "action done ACT-1 done it",
 		   "only the owner of ACT-1 or an isms_manager");
-	refused_as(t, "grace", "action done ACT-1 done it", "only the owner");
+	refused_as(t, "grace", "action done ACT-1 done it",
+		   "auditors read and change nothing");
 	ok_as(t, "bob", "action done ACT-1 BitLocker report attached");
 	refused_as(t, "bob", "action done ACT-1 again", "already done");
 	ok_as(t, "erik", "action done ACT-3 Keys rotated on 2026-11-18");
