@@ -230,13 +230,11 @@ action_show(struct cmd_ctx *ctx)
 
 	if (ctx->cl->npos != 1)
 		return reg_usage(ctx);
-	if (reg_arg(ctx, 0, "ACT", &ref) < 0)
+	if (reg_arg_seen(ctx, 0, "ACT", REG_READERS,
+			 "an action is visible to its owner and the "
+			 "register's readers",
+			 &ref) < 0)
 		return -1;
-	if (ref.owner_id != ctx->me.id && !has_role(&ctx->me, REG_READERS))
-		return cmd_error(ctx,
-				 "not allowed: %s is visible to its owner "
-				 "and the register's readers",
-				 ref.obj);
 	s = db_prepare(ctx->st, ACTION_COLS "WHERE a.id = ?2", "ii", ctx->now,
 		       ref.id);
 	if (s == NULL || action_lines(ctx, s, "") != 1) {

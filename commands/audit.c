@@ -214,13 +214,11 @@ audit_show(struct cmd_ctx *ctx)
 
 	if (ctx->cl->npos != 1)
 		return reg_usage(ctx);
-	if (reg_arg(ctx, 0, "AUD", &a) < 0)
+	if (reg_arg_seen(ctx, 0, "AUD", REG_READERS,
+			 "an audit is visible to its auditor and the "
+			 "register's readers",
+			 &a) < 0)
 		return -1;
-	if (a.owner_id != ctx->me.id && !has_role(&ctx->me, REG_READERS))
-		return cmd_error(ctx,
-				 "not allowed: %s is visible to its "
-				 "auditor and the register's readers",
-				 a.obj);
 	s = db_prepare(ctx->st,
 		       "SELECT date(a.planned_at, 'unixepoch'), p.handle, "
 		       "a.status, COALESCE(date(a.closed_at, 'unixepoch'), '') "

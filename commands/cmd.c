@@ -173,6 +173,14 @@ cmd_person(struct cmd_ctx *ctx, const char *ref, struct person *out)
 }
 
 int
+cmd_hidden(struct cmd_ctx *ctx, const char *obj, const char *noun,
+	   const char *who_sees)
+{
+	return cmd_error(ctx, "%s: no such %s that you may see (%s)", obj, noun,
+			 who_sees);
+}
+
+int
 cmd_assignee(struct cmd_ctx *ctx, const char *ref, const char *what,
 	     struct person *out)
 {

@@ -183,7 +183,19 @@ int64_t approval_open(struct cmd_ctx *ctx, const char *kind, const char *object,
 int approval_pick_isms_manager(struct cmd_ctx *ctx, int64_t skip_id,
 			       struct person *out);
 
+/* 1 when INC-id exists and the sender may see it, else 0. */
 int incident_visible(struct cmd_ctx *ctx, int64_t id);
+
+/*
+ * The one refusal for an object that does not exist and one the sender
+ * may not see, so that nobody can probe for ids: "INC-9: no such
+ * incident that you may see (<who_sees>)". Returns -1.
+ */
+int cmd_hidden(struct cmd_ctx *ctx, const char *obj, const char *noun,
+	       const char *who_sees);
+#define INCIDENT_SEERS                                                         \
+	"incidents are visible to their reporter, their handler, "             \
+	"isms_managers and auditors"
 
 #define INCIDENT_TEXT_MAX 2000 /* bytes of a description, note or lesson */
 

@@ -34,8 +34,9 @@ struct incident {
 	int breach_open;
 };
 
+/* 1 found, 0 none, -1 database error (no reply). */
 static int
-incident_load(struct cmd_ctx *ctx, int64_t id, struct incident *inc)
+incident_find(struct cmd_ctx *ctx, int64_t id, struct incident *inc)
 {
 	sqlite3_stmt *s =
 	    db_prepare(ctx->st,
@@ -46,11 +47,11 @@ incident_load(struct cmd_ctx *ctx, int64_t id, struct incident *inc)
 	int rc;
 
 	if (s == NULL)
-		return cmd_error(ctx, "database error");
+		return -1;
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
 		db_finish(ctx->st, s);
-		return cmd_error(ctx, "no incident INC-%lld", (long long)id);
+		return rc == SQLITE_DONE ? 0 : -1;
 	}
 	memset(inc, 0, sizeof(*inc));
 	inc->id = id;
@@ -62,6 +63,18 @@ incident_load(struct cmd_ctx *ctx, int64_t id, struct incident *inc)
 	inc->personal_data = sqlite3_column_int(s, 5);
 	inc->breach_open = inc->personal_data && sqlite3_column_int(s, 6);
 	db_finish(ctx->st, s);
+	return 1;
+}
+
+static int
+incident_load(struct cmd_ctx *ctx, int64_t id, struct incident *inc)
+{
+	int rc = incident_find(ctx, id, inc);
+
+	if (rc < 0)
+		return cmd_error(ctx, "database error");
+	if (rc == 0)
+		return cmd_error(ctx, "no incident INC-%lld", (long long)id);
 	return 0;
 }
 
@@ -85,9 +98,7 @@ incident_visible(struct cmd_ctx *ctx, int64_t id)
 {
 	struct incident inc;
 
-	if (incident_load(ctx, id, &inc) < 0)
-		return 0;
-	return may_see(ctx, &inc);
+	return incident_find(ctx, id, &inc) == 1 && may_see(ctx, &inc);
 }
 
 /*
@@ -98,17 +109,18 @@ static int
 incident_arg(struct cmd_ctx *ctx, struct incident *inc, int handle)
 {
 	int64_t id;
+	char obj[32];
+	int rc;
 
-	if (cmd_pos_id(ctx, 0, "INC", &id) < 0 ||
-	    incident_load(ctx, id, inc) < 0)
+	if (cmd_pos_id(ctx, 0, "INC", &id) < 0)
 		return -1;
+	rc = incident_find(ctx, id, inc);
+	if (rc < 0)
+		return cmd_error(ctx, "database error");
 	/* the same answer whether it exists or not: no probing */
-	if (!may_see(ctx, inc))
-		return cmd_error(ctx,
-				 "not allowed: INC-%lld is visible only to its "
-				 "reporter, its handler, isms_managers and "
-				 "auditors",
-				 (long long)id);
+	snprintf(obj, sizeof(obj), "INC-%lld", (long long)id);
+	if (rc == 0 || !may_see(ctx, inc))
+		return cmd_hidden(ctx, obj, "incident", INCIDENT_SEERS);
 	if (handle && !may_handle(ctx, inc))
 		return cmd_error(ctx,
 				 "not allowed: only the handler of INC-%lld or "

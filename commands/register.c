@@ -96,15 +96,12 @@ reg_load(struct cmd_ctx *ctx, const char *prefix, int64_t id,
 		copy_cut(out->status, sizeof(out->status), db_col(s, 2));
 	}
 	db_finish(ctx->st, s);
+	/* the same answer as incident show: no probing of others' incidents */
+	if (strcmp(k->prefix, "INC") == 0 &&
+	    (rc != SQLITE_ROW || !incident_visible(ctx, id)))
+		return cmd_hidden(ctx, out->obj, k->noun, INCIDENT_SEERS);
 	if (rc != SQLITE_ROW)
 		return cmd_error(ctx, "no %s %s", k->noun, out->obj);
-	/* the same answer as incident show: no probing of others' incidents */
-	if (strcmp(k->prefix, "INC") == 0 && !incident_visible(ctx, id))
-		return cmd_error(ctx,
-				 "not allowed: %s is visible only to its "
-				 "reporter, its handler, isms_managers and "
-				 "auditors",
-				 out->obj);
 	return 0;
 }
 
@@ -116,6 +113,23 @@ reg_arg(struct cmd_ctx *ctx, size_t i, const char *prefix, struct reg_ref *out)
 	if (cmd_pos_id(ctx, i, prefix, &id) < 0)
 		return -1;
 	return reg_load(ctx, prefix, id, out);
+}
+
+int
+reg_arg_seen(struct cmd_ctx *ctx, size_t i, const char *prefix,
+	     unsigned readers, const char *who_sees, struct reg_ref *out)
+{
+	int64_t id;
+	int rc;
+
+	if (cmd_pos_id(ctx, i, prefix, &id) < 0)
+		return -1;
+	rc = reg_load(ctx, prefix, id, out);
+	if (has_role(&ctx->me, readers))
+		return rc;
+	if (rc < 0 || out->owner_id != ctx->me.id)
+		return cmd_hidden(ctx, out->obj, out->noun, who_sees);
+	return 0;
 }
 
 int

@@ -35,6 +35,13 @@ int reg_load(struct cmd_ctx *ctx, const char *prefix, int64_t id,
 /* Loads positional word i as prefix-n (usage error when absent). */
 int reg_arg(struct cmd_ctx *ctx, size_t i, const char *prefix,
 	    struct reg_ref *out);
+/*
+ * Same for "show": holders of readers see any; anyone else only what they
+ * own, and gets one refusal for "absent" and "not yours" (who_sees says
+ * who may see it).
+ */
+int reg_arg_seen(struct cmd_ctx *ctx, size_t i, const char *prefix,
+		 unsigned readers, const char *who_sees, struct reg_ref *out);
 /* Loads a word "XXX-n" whose prefix is one of prefixes ("RSK,INC"). */
 int reg_load_ref(struct cmd_ctx *ctx, const char *word, const char *prefixes,
 		 struct reg_ref *out);

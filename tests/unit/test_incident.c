@@ -187,6 +187,52 @@ test_refusals_change_nothing(void **state)
 	tenv_free(t);
 }
 
+/* Absent and hidden get the same refusal, word for word. */
+static void
+test_no_existence_oracle(void **state)
+{
+	static const char *const probes[][3] = {
+	    {"frank", "incident show INC-1", "incident show INC-9"},
+	    {"frank", "incident note INC-1 x", "incident note INC-9 x"},
+	    {"frank", "incident severity INC-1 low",
+	     "incident severity INC-9 low"},
+	    {"bob", "action add x due=2027-01-31 source=INC-1",
+	     "action add x due=2027-01-31 source=INC-9"},
+	    {"frank", "action show ACT-1", "action show ACT-9"},
+	    {"frank", "audit show AUD-1", "audit show AUD-9"},
+	};
+	struct tenv *t = tenv_new();
+	char a[4096], *p;
+	size_t i;
+	int ok;
+
+	(void)state;
+	as(t, "alice", "/incident Lost badge", &ok);
+	assert_true(ok);
+	as(t, "carol", "action add Check badges owner=@bob due=2027-01-31",
+	   &ok);
+	assert_true(ok);
+	as(t, "carol", "audit plan HR date=2027-01-31 auditor=@grace", &ok);
+	assert_true(ok);
+	for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		snprintf(a, sizeof(a), "%s",
+			 as(t, probes[i][0], probes[i][1], &ok));
+		assert_false(ok);
+		assert_non_null(strstr(a, "no such"));
+		/* the same words once the number is the same */
+		p = strstr(a, "-1:");
+		assert_non_null(p);
+		p[1] = '9';
+		assert_string_equal(a, as(t, probes[i][0], probes[i][2], &ok));
+		assert_false(ok);
+	}
+	assert_string_equal(as(t, "frank", "incident show INC-9", &ok),
+			    "INC-9: no such incident that you may see "
+			    "(incidents are visible to their reporter, their "
+			    "handler, isms_managers and auditors)");
+	tenv_free(t);
+}
+
 /* Every command that is not read-only, as text "object verb". */
 static const struct cmd_entry *const all_tables[] = {
     incident_cmds, approval_cmds, asset_cmds,  risk_cmds,
@@ -285,6 +331,7 @@ main(void)
 	    cmocka_unit_test(test_visibility_and_confidentiality),
 	    cmocka_unit_test(test_refusals_change_nothing),
 	    cmocka_unit_test(test_auditor_read_only),
+	    cmocka_unit_test(test_no_existence_oracle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -95,10 +95,10 @@ test_action_sources(void **state)
 	refused_as(t, "carol", "action add Fix due=2027-01-31 source=DOC-1",
 		   "expected one of RSK,INC,AUD,FND,MR");
 	refused_as(t, "carol", "action add Fix due=2027-01-31 source=INC-2",
-		   "no incident INC-2");
+		   "INC-2: no such incident that you may see");
 	/* ... and be visible to whoever links it */
 	refused_as(t, "bob", "action add Fix due=2027-01-31 source=INC-1",
-		   "INC-1 is visible only");
+		   "INC-1: no such incident that you may see");
 	refused_as(t, "carol", "action add Fix due=31.01.2027",
 		   "due= must be a date YYYY-MM-DD");
 	refused_as(t, "carol", "action add Fix", "missing due=");
@@ -171,7 +171,7 @@ test_action_done_and_lists(void **state)
 		   "1:done:bob 3:done:erik");
 	r = as(t, "bob", "action show ACT-1", &ok);
 	assert_non_null(strstr(r, "Evidence: BitLocker report attached"));
-	refused_as(t, "frank", "action show ACT-1", "not allowed");
+	refused_as(t, "frank", "action show ACT-1", "no such action");
 	r = as(t, "alice", "action show ACT-2", &ok);
 	assert_true(ok);
 	r = as(t, "carol", "action list all", &ok);
