@@ -104,6 +104,12 @@ int reg_diff_int(json_t *changes, const char *field, int64_t old,
 int reg_tell(struct cmd_ctx *ctx, int64_t person_id, const char *subject,
 	     const char *body);
 
+/*
+ * Re-opens the acceptance of RSK-id as an approval when it has expired
+ * (the scheduler). 0 (also when nothing was due) or -1.
+ */
+int risk_acceptance_expire(struct cmd_ctx *ctx, int64_t id);
+
 /* Report sections, shared by report and review show (reply text). */
 int risk_matrix_write(struct cmd_ctx *ctx);
 /* The same matrix as a coloured HTML table (mail), appended to out. */

@@ -27,6 +27,7 @@ static const struct sched_job sched_jobs[] = {
     {"quiz-deliver", quiz_job_deliver},
     {"quiz-remind", quiz_job_remind},
     {"risk-reviews", due_job_risks},
+    {"risk-acceptances", due_job_acceptances},
     {"doc-reviews", due_job_docs},
     {"doc-acks", due_job_acks},
     {"risk-assessment", due_job_assessment},

@@ -799,10 +799,55 @@ test_weekly_reminders_across_dst(void **state)
 	tenv_free(t);
 }
 
+/* A risk acceptance ends: its owner hears 30 days ahead, then it re-opens. */
+static void
+test_acceptance_expiry(void **state)
+{
+	struct tenv *t = env();
+	int ok;
+
+	(void)state;
+	test_clock = at(t, "2026-11-23 10:00");
+	as(t, "bob", "risk add Datacenter fire likelihood=2 impact=3", &ok);
+	assert_true(ok);
+	as(t, "bob", "risk treat RSK-1 accept Cheap", &ok);
+	assert_true(ok);
+	t->cfg.risk_acceptance_months = 6;
+	/* bound at the time of treatment with 12 months */
+	assert_int_equal(count(t, "SELECT date(accepted_until, 'unixepoch') "
+				  "= '2027-11-23' FROM risks"),
+			 1);
+	pass(t, "2027-10-23 09:00");
+	assert_int_equal(sent(t, "nudge", "Risk acceptance"), 0);
+	pass(t, "2027-10-25 10:00");
+	pass(t, "2027-10-26 10:00");
+	assert_int_equal(sent_to(t, "bob",
+				 "Risk acceptance of RSK-1 ends on "
+				 "2027-11-23"),
+			 1);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM approvals"), 0);
+	pass(t, "2027-11-23 10:05");
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM approvals WHERE kind "
+				  "= 'risk.accept' AND status = 'pending'"),
+			 1);
+	assert_int_equal(count(t, "SELECT treatment IS NULL FROM risks"), 1);
+	pass(t, "2027-11-24 10:05");
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM approvals"), 1);
+	/* approved anew: six months now */
+	test_clock = at(t, "2027-11-24 11:00");
+	as(t, "dana", "approve APR-1", &ok);
+	assert_true(ok);
+	assert_int_equal(count(t, "SELECT date(accepted_until, 'unixepoch') "
+				  "= '2028-05-24' FROM risks"),
+			 1);
+	tenv_free(t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_acceptance_expiry),
 	    cmocka_unit_test(test_breach_clock),
 	    cmocka_unit_test(test_approval_remind_and_escalate),
 	    cmocka_unit_test(test_quiet_hours),
