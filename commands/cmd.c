@@ -273,6 +273,53 @@ cmd_notify_role_payload(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
 	return 0;
 }
 
+int
+cmd_management(struct cmd_ctx *ctx, int64_t *ids, size_t max)
+{
+	static const char *const q[] = {
+	    "SELECT id FROM people WHERE active AND (roles & ?) != 0 "
+	    "ORDER BY handle",
+	    "SELECT p.id FROM people p WHERE p.active AND ? > 0 AND "
+	    "p.manager_id IS NULL AND EXISTS (SELECT 1 FROM people r WHERE "
+	    "r.manager_id = p.id AND r.active) ORDER BY p.handle",
+	};
+	size_t k, n = 0;
+
+	for (k = 0; k < ARRAY_LEN(q) && n == 0; k++) {
+		sqlite3_stmt *s =
+		    db_prepare(ctx->st, q[k], "i", (int64_t)ROLE_MANAGEMENT);
+
+		if (s == NULL)
+			return -1;
+		while (n < max && sqlite3_step(s) == SQLITE_ROW)
+			ids[n++] = sqlite3_column_int64(s, 0);
+		db_finish(ctx->st, s);
+	}
+	return (int)n;
+}
+
+int
+cmd_notify_ids(struct cmd_ctx *ctx, const int64_t *ids, size_t n,
+	       int64_t skip_id, const char *kind, const char *subject,
+	       const char *body)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		struct person p;
+		int dup = ids[i] == skip_id || ids[i] <= 0;
+
+		for (j = 0; j < i && !dup; j++)
+			dup = ids[j] == ids[i];
+		if (dup)
+			continue;
+		if (store_person_by_id(ctx->st, ids[i], &p) != 1 ||
+		    cmd_notify(ctx, &p, kind, subject, body, NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static const char *
 roles_needed(unsigned roles, char *out, size_t len)
 {

@@ -142,6 +142,22 @@ int cmd_notify_role_payload(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
 			    const char *kind, const char *subject,
 			    const char *body, const json_t *payload);
 
+/*
+ * Top management (ISO/IEC 27001 clause 5): the active holders of the
+ * management role, or when nobody holds it the active people at the top of
+ * the reporting lines (no manager, managing someone). Up to max ids into
+ * ids; returns how many, or -1.
+ */
+int cmd_management(struct cmd_ctx *ctx, int64_t *ids, size_t max);
+
+/*
+ * Queues the same message once for each person of ids[0..n) (duplicates
+ * and skip_id left out). 0 or -1.
+ */
+int cmd_notify_ids(struct cmd_ctx *ctx, const int64_t *ids, size_t n,
+		   int64_t skip_id, const char *kind, const char *subject,
+		   const char *body);
+
 /* Formats a date or "-" for 0. */
 void cmd_date(int64_t t, char out[16]);
 

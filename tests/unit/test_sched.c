@@ -121,6 +121,7 @@ static void
 test_breach_clock(void **state)
 {
 	struct tenv *t = env();
+	const char *r;
 	int ok;
 
 	(void)state;
@@ -140,12 +141,31 @@ test_breach_clock(void **state)
 	/* 66 h falls on a Thursday at 04:00: alerts ignore working hours */
 	assert_int_equal(pass(t, "2026-11-26 04:00"), 2);
 	assert_int_equal(sent(t, "breach", "6 h 00 min left"), 2);
-	assert_int_equal(pass(t, "2026-11-27 10:00"), 0); /* no 72 h stage */
+	/* 72 h: the isms_managers and top management (no one holds the
+	 * management role here: dana heads the reporting lines) */
+	assert_int_equal(pass(t, "2026-11-26 10:00"), 3);
+	assert_int_equal(sent_to(t, "dana", "INC-1: deadline passed"), 1);
+	assert_int_equal(pass(t, "2026-11-26 11:00"), 0);
+	/* and again each day until the outcome is recorded */
+	assert_int_equal(pass(t, "2026-11-27 08:00"), 3);
+	assert_int_equal(sent(t, "breach", "INC-1: deadline passed"), 6);
+	test_clock = at(t, "2026-11-27 09:00");
+	r = as(t, "carol", "incident notified INC-1", &ok);
+	assert_false(ok);
+	assert_non_null(strstr(r, "give the reasons for the delay"));
+	as(t, "carol", "incident notified INC-1 Forensics took three days",
+	   &ok);
+	assert_true(ok);
+	assert_int_equal(count(t, "SELECT breach_delay_reason = 'Forensics "
+				  "took three days' FROM incidents WHERE id = "
+				  "1"),
+			 1);
+	assert_int_equal(pass(t, "2026-11-28 10:00"), 0);
 	assert_int_equal(rows(t,
 			      "SELECT COUNT(*) FROM nudges WHERE kind = "
 			      "'breach' AND object = ?",
 			      "INC-1"),
-			 3);
+			 5);
 
 	/* a pass that runs late sends only the latest stage, once */
 	test_clock = at(t, "2026-11-27 10:00");
@@ -163,8 +183,12 @@ test_breach_clock(void **state)
 		assert_string_equal(p, "66h");
 		free(p);
 	}
-	assert_int_equal(pass(t, "2026-11-30 12:00"), 0);
 	assert_int_equal(sent(t, "breach", "INC-2: 1 h 00 min left"), 2);
+	assert_int_equal(pass(t, "2026-11-30 12:00"), 3); /* 74 h */
+	test_clock = at(t, "2026-11-30 13:00");
+	as(t, "carol", "incident notifiable INC-2 no Encrypted attachment",
+	   &ok);
+	assert_true(ok);
 
 	/* a stopped clock stays silent; so does an incident without one */
 	test_clock = at(t, "2026-12-01 10:00");
@@ -174,12 +198,81 @@ test_breach_clock(void **state)
 	as(t, "carol", "incident notified INC-3", &ok);
 	assert_true(ok);
 	assert_int_equal(pass(t, "2026-12-05 10:00"), 0);
-	/* every message went to the two isms_managers only */
+	/* the isms_managers; top management only once the deadline passed */
 	assert_int_equal(count(t, "SELECT COUNT(*) FROM outbox o JOIN people p "
 				  "ON p.id = o.person_id WHERE o.kind = "
 				  "'breach' AND p.handle NOT IN ('carol', "
-				  "'erik')"),
+				  "'erik') AND o.subject NOT LIKE '%deadline "
+				  "passed%'"),
 			 0);
+	tenv_free(t);
+}
+
+/*
+ * Personal data found out after the report: the clock runs from the
+ * marking, for any incident (also one reported by mail), and the handler
+ * and a management role holder hear when the deadline passes.
+ */
+static void
+test_breach_clock_from_awareness(void **state)
+{
+	struct tenv *t = env();
+	struct isms_request rq = {.via = "mail", .id_kind = "email"};
+	struct incident_new in = {.title = "Strange mail",
+				  .description = "A mail with a CSV"};
+	struct isms_reply rp = {0};
+	struct person alice;
+	int64_t before;
+	const char *r;
+	int ok;
+
+	(void)state;
+	test_clock = at(t, "2026-11-23 10:00");
+	assert_int_equal(store_person_find(t->st, "handle", "alice", &alice),
+			 1);
+	assert_int_equal(store_begin(t->st), 0);
+	assert_int_equal(
+	    incident_report_new(t->st, &t->cfg, &rq, &alice, &in, &rp), 1);
+	assert_int_equal(store_commit(t->st), 0);
+	reply_free(&rp);
+	at_do(t, "2026-11-23 11:00", "carol", "incident assign INC-1 @bob");
+	/* only the handler or an isms_manager; an auditor never */
+	before = changes_fingerprint(t);
+	r = as(t, "frank", "incident personal_data INC-1 yes", &ok);
+	assert_false(ok);
+	assert_non_null(strstr(r, "no such incident"));
+	r = as(t, "grace", "incident personal_data INC-1 yes", &ok);
+	assert_false(ok);
+	as(t, "bob", "incident personal_data INC-1 maybe", &ok);
+	assert_false(ok);
+	assert_int_equal(changes_fingerprint(t), before);
+	/* the handler finds out two days later: the clock starts then */
+	at_do(t, "2026-11-25 10:00", "bob",
+	      "incident personal_data INC-1 yes The CSV holds payroll data");
+	assert_int_equal(count(t, "SELECT personal_data_at - created_at FROM "
+				  "incidents"),
+			 2 * 86400);
+	r = as(t, "bob", "incident personal_data INC-1 yes", &ok);
+	assert_false(ok);
+	assert_int_equal(pass(t, "2026-11-26 09:59"), 0);
+	assert_int_equal(pass(t, "2026-11-26 10:00"), 2); /* 24 h */
+	/* management is a role now */
+	assert_int_equal(db_exec(t->st,
+				 "UPDATE people SET roles = roles | ? WHERE "
+				 "handle = 'erik'",
+				 "i", (int64_t)ROLE_MANAGEMENT),
+			 1);
+	pass(t, "2026-11-28 10:00");
+	assert_int_equal(sent_to(t, "bob", "INC-1: deadline passed"), 1);
+	assert_int_equal(sent_to(t, "erik", "INC-1: deadline passed"), 1);
+	assert_int_equal(sent_to(t, "carol", "INC-1: deadline passed"), 1);
+	assert_int_equal(sent_to(t, "dana", "INC-1: deadline passed"), 0);
+	/* not personal data after all: the clock stops */
+	at_do(t, "2026-11-28 11:00", "carol",
+	      "incident personal_data INC-1 no Test data, no real people");
+	assert_int_equal(pass(t, "2026-11-29 10:00"), 0);
+	r = as(t, "carol", "incident show INC-1", &ok);
+	assert_non_null(strstr(r, "no personal data involved after all"));
 	tenv_free(t);
 }
 
@@ -848,6 +941,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_acceptance_expiry),
+	    cmocka_unit_test(test_breach_clock_from_awareness),
 	    cmocka_unit_test(test_breach_clock),
 	    cmocka_unit_test(test_approval_remind_and_escalate),
 	    cmocka_unit_test(test_quiet_hours),
