@@ -28,3 +28,7 @@ UPDATE risks SET accepted_score = score, accepted_residual = residual_score,
 	accepted_until = CAST(strftime('%s', treated_at, 'unixepoch',
 				       '+12 months') AS INTEGER)
 	WHERE treatment = 'accept' AND treated_at IS NOT NULL;
+
+-- A control owner's implementation notes (applicability and its
+-- justification are the isms_managers').
+ALTER TABLE controls ADD COLUMN notes TEXT;
