@@ -115,6 +115,12 @@ action_add(struct cmd_ctx *ctx)
 		  owner.handle, due_s, source ? ", from " : "",
 		  source ? src.obj : "", *fnd ? "; corrective action for " : "",
 		  fnd);
+	if (reg_date_past(ctx, due))
+		cmd_reply(ctx,
+			  " Warning: %s is already past, so the action is "
+			  "overdue from the start; if that is not meant, set "
+			  "a later date (a new action).",
+			  due_s);
 	rc = 0;
 out:
 	free(text);

@@ -284,6 +284,26 @@ reg_key_date(struct cmd_ctx *ctx, const char *key, int required, int64_t *out)
 }
 
 int
+reg_key_plan_date(struct cmd_ctx *ctx, const char *key, int required,
+		  int64_t *out)
+{
+	int rc = reg_key_date(ctx, key, required, out);
+
+	if (rc == 1 && reg_date_past(ctx, *out))
+		return cmd_error(ctx,
+				 "%s=%s is in the past: a plan needs today or "
+				 "a later date",
+				 key, cmd_key(ctx, key));
+	return rc;
+}
+
+int
+reg_date_past(const struct cmd_ctx *ctx, int64_t day)
+{
+	return day + 86400 <= ctx->now;
+}
+
+int
 reg_one_of(const char *v, const char *const *list, size_t n)
 {
 	size_t i;

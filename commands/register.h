@@ -67,6 +67,11 @@ int reg_key_int(struct cmd_ctx *ctx, const char *key, int min, int max,
 		int required, int *out);
 int reg_key_date(struct cmd_ctx *ctx, const char *key, int required,
 		 int64_t *out);
+/* Same, refusing a day that is already over (plans). */
+int reg_key_plan_date(struct cmd_ctx *ctx, const char *key, int required,
+		      int64_t *out);
+/* The day starting at day (a parsed date) is over. */
+int reg_date_past(const struct cmd_ctx *ctx, int64_t day);
 /* out: the index in list */
 int reg_key_enum(struct cmd_ctx *ctx, const char *key, const char *const *list,
 		 size_t n, int required, int *out);

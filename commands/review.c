@@ -16,7 +16,7 @@ review_plan(struct cmd_ctx *ctx)
 
 	if (ctx->cl->npos != 0)
 		return reg_usage(ctx);
-	if (reg_key_date(ctx, "date", 1, &when) < 0)
+	if (reg_key_plan_date(ctx, "date", 1, &when) < 0)
 		return -1;
 	if (db_exec(ctx->st,
 		    "INSERT INTO reviews(planned_at, created_by, created_at) "
@@ -266,6 +266,18 @@ review_record(struct cmd_ctx *ctx)
 	decisions = reg_text(ctx, 1, REG_TEXT_MAX, "the decisions");
 	if (decisions == NULL)
 		goto out;
+	{
+		int64_t planned = 0;
+
+		if (time_parse_date(r.planned, &planned) == 0 &&
+		    ctx->now < planned) {
+			rc = cmd_error(ctx,
+				       "%s is planned for %s: it is recorded "
+				       "on or after that date",
+				       r.ref.obj, r.planned);
+			goto out;
+		}
+	}
 	/* the inputs as they stand today become part of the record */
 	if (review_inputs(ctx, r.ref.id) < 0)
 		goto out;
