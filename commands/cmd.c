@@ -29,6 +29,7 @@ static const struct cmd_entry *const cmd_tables[] = {
     scope_cmds,
     report_cmds,
     quiz_cmds,
+    staff_cmds,
 };
 /* clang-format on */
 
@@ -51,6 +52,7 @@ static const struct {
     {"objective", "measurable information security objectives"},
     {"report", "the management summary"},
     {"quiz", "awareness quizzes: start a campaign, answer, see results"},
+    {"staff", "the directory: deactivate a leaver (admin)"},
 };
 
 void

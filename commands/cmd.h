@@ -174,6 +174,7 @@ extern const struct cmd_entry review_cmds[];
 extern const struct cmd_entry scope_cmds[];
 extern const struct cmd_entry report_cmds[];
 extern const struct cmd_entry quiz_cmds[];
+extern const struct cmd_entry staff_cmds[];
 
 /* Approval kinds: what happens when a request is decided. */
 struct approval_kind {
