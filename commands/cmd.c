@@ -495,6 +495,11 @@ cmd_exec(struct cmd_ctx *ctx, const char *text)
 		return 0;
 	}
 	if (strcmp(ctx->cl->object, "help") == 0) {
+		if (ctx->cl->verb != NULL && object_help(ctx->cl->verb) == NULL)
+			return cmd_error(ctx,
+					 "unknown object \"%.40s\"; try /isms "
+					 "help",
+					 ctx->cl->verb);
 		cmd_help(ctx, ctx->cl->verb);
 		return 0;
 	}

@@ -337,7 +337,12 @@ incident_list(struct cmd_ctx *ctx)
 	}
 	db_finish(ctx->st, s);
 	if (n == 0)
-		cmd_reply(ctx, "No %s incidents.", mine ? "of your" : which);
+		cmd_reply(ctx, "%s",
+			  mine ? "You have no incidents (as reporter or "
+				 "handler)."
+			  : strcasecmp(which, "open") == 0
+			      ? "No open incidents."
+			      : "No incidents.");
 	return 0;
 }
 
@@ -455,6 +460,24 @@ incident_assign(struct cmd_ctx *ctx)
 			: 0);
 	free(subject);
 	free(body);
+	/* the previous handler hears that it is no longer theirs */
+	if (rc == 0 && inc.handler_id != 0 && inc.handler_id != h.id &&
+	    inc.handler_id != ctx->me.id) {
+		struct person old;
+
+		subject = xasprintf("%s reassigned to %s: %s", obj, h.handle,
+				    inc.title);
+		body = xasprintf("%s gave %s [%s] to %s; you are no longer its "
+				 "handler.",
+				 ctx->me.name, obj, inc.severity, h.handle);
+		rc = store_person_by_id(ctx->st, inc.handler_id, &old) == 1 &&
+			     cmd_notify(ctx, &old, "incident", subject, body,
+					NULL) > 0
+			 ? 0
+			 : -1;
+		free(subject);
+		free(body);
+	}
 	if (rc < 0)
 		return -1;
 	cmd_reply(ctx, "%s assigned to %s.", obj, h.handle);
@@ -644,7 +667,34 @@ incident_close_approved(struct cmd_ctx *ctx, int64_t apr, const char *object,
 		      json_pack("{s:s?,s:I}", "lessons", lessons, "approval",
 				(json_int_t)apr)) < 0)
 		return -1;
-	return 0;
+	/* the reporter hears the outcome (requester and approver hear the
+	 * decision from the approval itself) */
+	{
+		int64_t requester = 0;
+		struct person rep;
+		char *subject, *body;
+		int rc = 0;
+
+		if (db_int(ctx->st, &requester,
+			   "SELECT requester_id FROM approvals WHERE id = ?",
+			   "i", apr) != 1)
+			return -1;
+		if (inc.reporter_id == requester ||
+		    inc.reporter_id == ctx->me.id)
+			return 0;
+		if (store_person_by_id(ctx->st, inc.reporter_id, &rep) != 1)
+			return -1;
+		subject = xasprintf("Your incident %s is closed: %s", object,
+				    inc.title);
+		body = xasprintf("%s \"%s\", which you reported, is closed.\n\n"
+				 "Lessons learned: %s",
+				 object, inc.title, lessons ? lessons : "-");
+		if (cmd_notify(ctx, &rep, "incident", subject, body, NULL) < 0)
+			rc = -1;
+		free(subject);
+		free(body);
+		return rc;
+	}
 }
 
 static int

@@ -32,3 +32,6 @@ UPDATE risks SET accepted_score = score, accepted_residual = residual_score,
 -- A control owner's implementation notes (applicability and its
 -- justification are the isms_managers').
 ALTER TABLE controls ADD COLUMN notes TEXT;
+
+-- The title of Annex A 7.6 as ISO/IEC 27001:2022 spells it.
+UPDATE controls SET title = 'Working in secure areas' WHERE id = '7.6';

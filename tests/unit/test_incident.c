@@ -187,6 +187,73 @@ test_refusals_change_nothing(void **state)
 	tenv_free(t);
 }
 
+static int64_t
+told(struct tenv *t, const char *handle, const char *subject)
+{
+	int64_t v = -1;
+
+	assert_int_equal(
+	    db_int(t->st, &v,
+		   "SELECT COUNT(*) FROM outbox o JOIN people p ON "
+		   "p.id = o.person_id WHERE p.handle = ? AND "
+		   "o.subject = ?",
+		   "tt", handle, subject),
+	    1);
+	return v;
+}
+
+/* Who is told what, and the words of empty lists and unknown help. */
+static void
+test_notices_and_wording(void **state)
+{
+	struct tenv *t = tenv_new();
+	const char *r;
+	int ok;
+
+	(void)state;
+	r = as(t, "frank", "incident list", &ok);
+	assert_string_equal(r, "You have no incidents (as reporter or "
+			       "handler).");
+	r = as(t, "carol", "incident list all", &ok);
+	assert_string_equal(r, "No incidents.");
+	r = as(t, "carol", "help supplier", &ok);
+	assert_false(ok);
+	assert_string_equal(r, "unknown object \"supplier\"; try /isms help");
+	as(t, "carol", "help risk", &ok);
+	assert_true(ok);
+	/* a reassigned handler is told */
+	as(t, "alice", "/incident Phishing mail", &ok);
+	as(t, "carol", "incident assign INC-1 @bob", &ok);
+	as(t, "carol", "incident assign INC-1 @erik", &ok);
+	assert_true(ok);
+	assert_int_equal(
+	    told(t, "bob", "INC-1 reassigned to erik: Phishing mail"), 1);
+	/* the reporter is told of the closure */
+	as(t, "erik", "incident close INC-1 Sender blocked", &ok);
+	assert_true(ok);
+	as(t, "carol", "approve APR-1", &ok);
+	assert_true(ok);
+	assert_int_equal(
+	    told(t, "alice", "Your incident INC-1 is closed: Phishing mail"),
+	    1);
+	/* a planned review: its id and date, to top management and the
+	 * isms_managers (not the planner) */
+	as(t, "carol", "review plan date=2027-03-10", &ok);
+	assert_true(ok);
+	assert_int_equal(
+	    told(t, "dana", "Management review MR-1 planned for 2027-03-10"),
+	    1);
+	assert_int_equal(
+	    told(t, "erik", "Management review MR-1 planned for 2027-03-10"),
+	    1);
+	assert_int_equal(
+	    told(t, "carol", "Management review MR-1 planned for 2027-03-10"),
+	    0);
+	r = as(t, "alice", "control show 7.6", &ok);
+	assert_non_null(strstr(r, "7.6 Working in secure areas (physical)"));
+	tenv_free(t);
+}
+
 /* Absent and hidden get the same refusal, word for word. */
 static void
 test_no_existence_oracle(void **state)
@@ -332,6 +399,7 @@ main(void)
 	    cmocka_unit_test(test_refusals_change_nothing),
 	    cmocka_unit_test(test_auditor_read_only),
 	    cmocka_unit_test(test_no_existence_oracle),
+	    cmocka_unit_test(test_notices_and_wording),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
