@@ -127,7 +127,8 @@ int cmd_audit(struct cmd_ctx *ctx, const char *action, const char *object,
 
 /*
  * Queues a message for a person; payload stolen (may be NULL). Records a
- * notice line for the console. Returns the outbox id or -1.
+ * notice line for the console. Returns the outbox id, 0 when the person
+ * is inactive (a leaver: nothing is queued), or -1.
  */
 int64_t cmd_notify(struct cmd_ctx *ctx, const struct person *to,
 		   const char *kind, const char *subject, const char *body,

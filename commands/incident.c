@@ -472,7 +472,7 @@ incident_assign(struct cmd_ctx *ctx)
 				 ctx->me.name, obj, inc.severity, h.handle);
 		rc = store_person_by_id(ctx->st, inc.handler_id, &old) == 1 &&
 			     cmd_notify(ctx, &old, "incident", subject, body,
-					NULL) > 0
+					NULL) >= 0
 			 ? 0
 			 : -1;
 		free(subject);

@@ -56,6 +56,18 @@ ready(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 	/* outside working time the nudge waits for a later pass */
 	if (!n->anytime && !tz_work_zone(w, to->zone))
 		return 0;
+	/* a leaver gets no nudges */
+	if (to->person_id > 0) {
+		int64_t active = 0;
+
+		rc = db_int(ctx->st, &active,
+			    "SELECT active FROM people WHERE id = ?", "i",
+			    to->person_id);
+		if (rc < 0)
+			return -1;
+		if (!active)
+			return 0;
+	}
 	rc = ledger_has(ctx, n, to);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;

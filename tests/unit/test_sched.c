@@ -292,6 +292,35 @@ open_approval(struct tenv *t, const char *when)
 			 1);
 }
 
+/* A leaver gets no nudges, not even reminders of an approval. */
+static void
+test_no_nudges_for_leavers(void **state)
+{
+	struct tenv *t = env();
+	int64_t last;
+	int ok;
+
+	(void)state;
+	open_approval(t, "2026-11-23 10:00");
+	as(t, "dana", "staff deactivate @carol", &ok);
+	assert_true(ok);
+	last = count(t, "SELECT MAX(id) FROM outbox");
+	pass(t, "2026-11-24 10:30");
+	pass(t, "2026-11-25 10:30");
+	pass(t, "2026-11-30 10:30");
+	/* the reminders and the escalation went to others */
+	assert_true(count(t, "SELECT MAX(id) FROM outbox") > last);
+	assert_int_equal(
+	    db_int(t->st, &last,
+		   "SELECT COUNT(*) FROM outbox o JOIN people p ON "
+		   "p.id = o.person_id WHERE p.handle = 'carol' "
+		   "AND o.id > ?",
+		   "i", last),
+	    1);
+	assert_int_equal(last, 0);
+	tenv_free(t);
+}
+
 static void
 test_approval_remind_and_escalate(void **state)
 {
@@ -942,6 +971,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_acceptance_expiry),
 	    cmocka_unit_test(test_breach_clock_from_awareness),
+	    cmocka_unit_test(test_no_nudges_for_leavers),
 	    cmocka_unit_test(test_breach_clock),
 	    cmocka_unit_test(test_approval_remind_and_escalate),
 	    cmocka_unit_test(test_quiet_hours),
