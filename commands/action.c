@@ -115,6 +115,12 @@ action_add(struct cmd_ctx *ctx)
 		  owner.handle, due_s, source ? ", from " : "",
 		  source ? src.obj : "", *fnd ? "; corrective action for " : "",
 		  fnd);
+	if (reg_date_past(ctx, due))
+		cmd_reply(ctx,
+			  " Warning: %s is already past, so the action is "
+			  "overdue from the start; if that is not meant, set "
+			  "a later date (a new action).",
+			  due_s);
 	rc = 0;
 out:
 	free(text);
@@ -230,13 +236,11 @@ action_show(struct cmd_ctx *ctx)
 
 	if (ctx->cl->npos != 1)
 		return reg_usage(ctx);
-	if (reg_arg(ctx, 0, "ACT", &ref) < 0)
+	if (reg_arg_seen(ctx, 0, "ACT", REG_READERS,
+			 "an action is visible to its owner and the "
+			 "register's readers",
+			 &ref) < 0)
 		return -1;
-	if (ref.owner_id != ctx->me.id && !has_role(&ctx->me, REG_READERS))
-		return cmd_error(ctx,
-				 "not allowed: %s is visible to its owner "
-				 "and the register's readers",
-				 ref.obj);
 	s = db_prepare(ctx->st, ACTION_COLS "WHERE a.id = ?2", "ii", ctx->now,
 		       ref.id);
 	if (s == NULL || action_lines(ctx, s, "") != 1) {

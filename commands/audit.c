@@ -26,7 +26,7 @@ audit_plan(struct cmd_ctx *ctx)
 	scope = reg_text(ctx, 0, REG_NAME_MAX, "a scope");
 	if (scope == NULL)
 		return -1;
-	if (reg_key_date(ctx, "date", 1, &when) < 0)
+	if (reg_key_plan_date(ctx, "date", 1, &when) < 0)
 		goto out;
 	if (cmd_key(ctx, "auditor") == NULL) {
 		rc = cmd_error(ctx, "missing auditor= (usage: audit plan %s)",
@@ -145,53 +145,115 @@ uncovered(struct cmd_ctx *ctx, int64_t audit, int64_t finding, int64_t *first)
 	return rc;
 }
 
+/*
+ * A finding closes when its corrective actions are done; an isms_manager
+ * may close it before that, giving the reason, which is recorded.
+ */
 static int
 close_finding(struct cmd_ctx *ctx)
 {
 	struct reg_ref f;
-	int64_t audit = 0, first;
-	char audit_obj[32];
+	int64_t audit = 0, first, open = 0;
+	char audit_obj[32], *reason = NULL, *acts = NULL;
+	int rc = -1, manager = has_role(&ctx->me, ROLE_ISMS_MANAGER);
 
 	if (reg_arg(ctx, 0, "FND", &f) < 0 ||
 	    reg_may_change(ctx, f.owner_id, f.obj, "auditor") < 0)
 		return -1;
 	if (strcmp(f.status, "closed") == 0)
 		return cmd_error(ctx, "%s is already closed", f.obj);
+	if (ctx->cl->npos > 1)
+		reason = cmdline_join(ctx->cl, 1);
+	if (reason != NULL && strlen(reason) > REG_TEXT_MAX) {
+		rc = cmd_error(ctx, "reason too long (at most %d characters)",
+			       REG_TEXT_MAX);
+		goto out;
+	}
 	if (db_int(ctx->st, &audit,
 		   "SELECT audit_id FROM findings WHERE id = ?", "i",
 		   f.id) != 1 ||
+	    db_int(ctx->st, &open,
+		   "SELECT COUNT(*) FROM actions WHERE finding_id = ? AND "
+		   "status = 'open'",
+		   "i", f.id) != 1) {
+		rc = cmd_error(ctx, "database error");
+		goto out;
+	}
+	if (open > 0 && (!manager || reason == NULL)) {
+		acts = db_text(ctx->st,
+			       "SELECT group_concat('ACT-' || id, ', ') FROM "
+			       "actions WHERE finding_id = ? AND status = "
+			       "'open'",
+			       "i", f.id);
+		rc = cmd_error(ctx,
+			       "%s has corrective action%s still open (%s): "
+			       "it closes when %s done, or an isms_manager "
+			       "closes it with the reason: audit close %s "
+			       "<reason>",
+			       f.obj, open == 1 ? "" : "s", acts ? acts : "?",
+			       open == 1 ? "it is" : "they are", f.obj);
+		goto out;
+	}
+	if (!(manager && reason != NULL) &&
 	    uncovered(ctx, audit, f.id, &first) != 0)
-		return -1;
+		goto out;
 	reg_obj(audit_obj, "AUD", audit);
 	if (db_exec(ctx->st,
 		    "UPDATE findings SET status = 'closed', closed_by = ?, "
-		    "closed_at = ? WHERE id = ?",
-		    "iii", ctx->me.id, ctx->now, f.id) < 0 ||
+		    "closed_at = ?, close_reason = ? WHERE id = ?",
+		    "iiti", ctx->me.id, ctx->now, reason, f.id) < 0 ||
 	    cmd_audit(ctx, "audit.finding_close", f.obj,
-		      json_pack("{s:s}", "audit", audit_obj)) < 0)
-		return -1;
-	cmd_reply(ctx, "%s closed.", f.obj);
-	return 0;
+		      json_pack("{s:s,s:s?,s:I}", "audit", audit_obj, "reason",
+				reason, "open_actions", (json_int_t)open)) < 0)
+		goto out;
+	cmd_reply(ctx, "%s closed%s%s.", f.obj, reason ? ": " : "",
+		  reason ? reason : "");
+	rc = 0;
+out:
+	free(reason);
+	free(acts);
+	return rc;
 }
 
 static int
 audit_close(struct cmd_ctx *ctx)
 {
 	struct reg_ref a;
-	int64_t first, findings = 0;
+	int64_t first, findings = 0, planned = 0, still = 0;
 
+	if (ctx->cl->npos >= 1 && strncasecmp(ctx->cl->pos[0], "FND-", 4) == 0)
+		return close_finding(ctx);
 	if (ctx->cl->npos != 1)
 		return reg_usage(ctx);
-	if (strncasecmp(ctx->cl->pos[0], "FND-", 4) == 0)
-		return close_finding(ctx);
 	if (audit_arg_open(ctx, &a) < 0 || uncovered(ctx, a.id, 0, &first) != 0)
 		return -1;
+	if (db_int(ctx->st, &planned,
+		   "SELECT planned_at FROM audits WHERE id = ?", "i",
+		   a.id) != 1)
+		return cmd_error(ctx, "database error");
+	if (ctx->now < planned) {
+		char date[16];
+
+		time_date(planned, date);
+		return cmd_error(ctx,
+				 "%s is planned for %s: it closes on or "
+				 "after that date",
+				 a.obj, date);
+	}
+	/* findings whose corrective actions are open stay open */
 	if (db_int(ctx->st, &findings,
 		   "SELECT COUNT(*) FROM findings WHERE audit_id = ?", "i",
 		   a.id) != 1 ||
+	    db_int(ctx->st, &still,
+		   "SELECT COUNT(*) FROM findings f WHERE f.audit_id = ? AND "
+		   "f.status = 'open' AND EXISTS (SELECT 1 FROM actions x "
+		   "WHERE x.finding_id = f.id AND x.status = 'open')",
+		   "i", a.id) != 1 ||
 	    db_exec(ctx->st,
 		    "UPDATE findings SET status = 'closed', closed_by = ?, "
-		    "closed_at = ? WHERE audit_id = ? AND status = 'open'",
+		    "closed_at = ? WHERE audit_id = ? AND status = 'open' AND "
+		    "NOT EXISTS (SELECT 1 FROM actions x WHERE x.finding_id = "
+		    "findings.id AND x.status = 'open')",
 		    "iii", ctx->me.id, ctx->now, a.id) < 0 ||
 	    db_exec(ctx->st,
 		    "UPDATE audits SET status = 'closed', closed_by = ?, "
@@ -202,6 +264,12 @@ audit_close(struct cmd_ctx *ctx)
 		return -1;
 	cmd_reply(ctx, "%s closed with %lld finding%s.", a.obj,
 		  (long long)findings, findings == 1 ? "" : "s");
+	if (still > 0)
+		cmd_reply(ctx,
+			  " %lld stay%s open until %s corrective actions are "
+			  "done.",
+			  (long long)still, still == 1 ? "s" : "",
+			  still == 1 ? "its" : "their");
 	return 0;
 }
 
@@ -214,13 +282,11 @@ audit_show(struct cmd_ctx *ctx)
 
 	if (ctx->cl->npos != 1)
 		return reg_usage(ctx);
-	if (reg_arg(ctx, 0, "AUD", &a) < 0)
+	if (reg_arg_seen(ctx, 0, "AUD", REG_READERS,
+			 "an audit is visible to its auditor and the "
+			 "register's readers",
+			 &a) < 0)
 		return -1;
-	if (a.owner_id != ctx->me.id && !has_role(&ctx->me, REG_READERS))
-		return cmd_error(ctx,
-				 "not allowed: %s is visible to its "
-				 "auditor and the register's readers",
-				 a.obj);
 	s = db_prepare(ctx->st,
 		       "SELECT date(a.planned_at, 'unixepoch'), p.handle, "
 		       "a.status, COALESCE(date(a.closed_at, 'unixepoch'), '') "
@@ -304,13 +370,13 @@ const struct cmd_entry audit_cmds[] = {
     {"audit", "plan", ROLE_ISMS_MANAGER, 0, "date,auditor",
      "<scope> date=YYYY-MM-DD auditor=@h", "plan an internal audit",
      audit_plan},
-    {"audit", "finding", 0, 0, NULL,
+    {"audit", "finding", 0, CMD_OWN_AUDIT, NULL,
      "AUD-n major|minor|observation|opportunity <text>",
      "record a finding as FND-n (the audit's auditor or an isms_manager)",
      audit_finding},
-    {"audit", "close", 0, 0, NULL, "AUD-n|FND-n",
-     "close a finding or a whole audit; nonconformities need a corrective "
-     "action (source=FND-n) first",
+    {"audit", "close", 0, 0, NULL, "AUD-n | FND-n [reason]",
+     "close an audit (on or after its date) or a finding (once its "
+     "corrective actions are done, or by an isms_manager with a reason)",
      audit_close},
     {"audit", "show", 0, CMD_READONLY, NULL, "AUD-n",
      "an audit, its findings and their corrective actions", audit_show},

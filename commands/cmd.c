@@ -29,6 +29,7 @@ static const struct cmd_entry *const cmd_tables[] = {
     scope_cmds,
     report_cmds,
     quiz_cmds,
+    staff_cmds,
 };
 /* clang-format on */
 
@@ -51,6 +52,7 @@ static const struct {
     {"objective", "measurable information security objectives"},
     {"report", "the management summary"},
     {"quiz", "awareness quizzes: start a campaign, answer, see results"},
+    {"staff", "the directory: deactivate a leaver (admin)"},
 };
 
 void
@@ -95,6 +97,12 @@ int
 has_role(const struct person *p, unsigned roles)
 {
 	return (p->roles & roles) != 0;
+}
+
+int
+auditor_only(const struct person *p)
+{
+	return has_role(p, ROLE_AUDITOR) && !has_role(p, ROLES_ELEVATED);
 }
 
 void
@@ -167,6 +175,29 @@ cmd_person(struct cmd_ctx *ctx, const char *ref, struct person *out)
 }
 
 int
+cmd_hidden(struct cmd_ctx *ctx, const char *obj, const char *noun,
+	   const char *who_sees)
+{
+	return cmd_error(ctx, "%s: no such %s that you may see (%s)", obj, noun,
+			 who_sees);
+}
+
+int
+cmd_assignee(struct cmd_ctx *ctx, const char *ref, const char *what,
+	     struct person *out)
+{
+	if (cmd_person(ctx, ref, out) < 0)
+		return -1;
+	if (auditor_only(out))
+		return cmd_error(ctx,
+				 "not allowed: %s is an auditor and cannot be "
+				 "made %s (auditors stay independent of what "
+				 "they audit)",
+				 out->handle, what);
+	return 0;
+}
+
+int
 cmd_audit(struct cmd_ctx *ctx, const char *action, const char *object,
 	  json_t *details)
 {
@@ -190,8 +221,15 @@ cmd_notify(struct cmd_ctx *ctx, const struct person *to, const char *kind,
 	   const char *subject, const char *body, json_t *payload)
 {
 	char *p = NULL;
-	int64_t id;
+	int64_t id, active = 0;
 
+	/* a leaver is told nothing more */
+	id = db_int(ctx->st, &active, "SELECT active FROM people WHERE id = ?",
+		    "i", to->id);
+	if (id < 0 || !active) {
+		json_decref(payload);
+		return id < 0 ? -1 : 0;
+	}
 	if (payload != NULL) {
 		p = json_dumps(payload, JSON_COMPACT);
 		json_decref(payload);
@@ -244,6 +282,53 @@ cmd_notify_role_payload(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
 	return 0;
 }
 
+int
+cmd_management(struct cmd_ctx *ctx, int64_t *ids, size_t max)
+{
+	static const char *const q[] = {
+	    "SELECT id FROM people WHERE active AND (roles & ?) != 0 "
+	    "ORDER BY handle",
+	    "SELECT p.id FROM people p WHERE p.active AND ? > 0 AND "
+	    "p.manager_id IS NULL AND EXISTS (SELECT 1 FROM people r WHERE "
+	    "r.manager_id = p.id AND r.active) ORDER BY p.handle",
+	};
+	size_t k, n = 0;
+
+	for (k = 0; k < ARRAY_LEN(q) && n == 0; k++) {
+		sqlite3_stmt *s =
+		    db_prepare(ctx->st, q[k], "i", (int64_t)ROLE_MANAGEMENT);
+
+		if (s == NULL)
+			return -1;
+		while (n < max && sqlite3_step(s) == SQLITE_ROW)
+			ids[n++] = sqlite3_column_int64(s, 0);
+		db_finish(ctx->st, s);
+	}
+	return (int)n;
+}
+
+int
+cmd_notify_ids(struct cmd_ctx *ctx, const int64_t *ids, size_t n,
+	       int64_t skip_id, const char *kind, const char *subject,
+	       const char *body)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		struct person p;
+		int dup = ids[i] == skip_id || ids[i] <= 0;
+
+		for (j = 0; j < i && !dup; j++)
+			dup = ids[j] == ids[i];
+		if (dup)
+			continue;
+		if (store_person_by_id(ctx->st, ids[i], &p) != 1 ||
+		    cmd_notify(ctx, &p, kind, subject, body, NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static const char *
 roles_needed(unsigned roles, char *out, size_t len)
 {
@@ -251,7 +336,7 @@ roles_needed(unsigned roles, char *out, size_t len)
 	unsigned r;
 
 	out[0] = '\0';
-	for (r = 1; r <= ROLE_ADMIN; r <<= 1)
+	for (r = 1; r <= ROLE_MANAGEMENT; r <<= 1)
 		if (roles & r)
 			n += (size_t)snprintf(out + n, n < len ? len - n : 0,
 					      "%s%s", n ? " or " : "",
@@ -375,6 +460,35 @@ check_keys(struct cmd_ctx *ctx)
 	return 0;
 }
 
+/*
+ * Auditors change nothing (ISO/IEC 27001 clause 9.2.2: objectivity and
+ * impartiality): for a person whose only elevated role is auditor, a
+ * command that is not read-only is refused here, whatever it is, except
+ * recording findings of an audit they are the named auditor of.
+ */
+static int
+auditor_may_write(struct cmd_ctx *ctx)
+{
+	const struct cmd_entry *e = ctx->entry;
+	int64_t id, auditor = 0;
+
+	if ((e->flags & (CMD_READONLY | CMD_SELF)) || !auditor_only(&ctx->me))
+		return 0;
+	if ((e->flags & CMD_OWN_AUDIT) && ctx->cl->npos > 0 &&
+	    cmd_parse_id(ctx, ctx->cl->pos[0], "AUD", &id) == 0 &&
+	    db_int(ctx->st, &auditor,
+		   "SELECT auditor_id FROM audits WHERE id = ?", "i",
+		   id) == 1 &&
+	    auditor == ctx->me.id)
+		return 0;
+	return cmd_error(
+	    ctx,
+	    "not allowed: auditors read and change nothing; %s%s%s "
+	    "is a change (an auditor records findings only of "
+	    "an audit they are the named auditor of)",
+	    e->object, e->verb ? " " : "", e->verb ? e->verb : "");
+}
+
 /* Parses, authorises and executes; the caller owns the transaction. */
 static int
 cmd_exec(struct cmd_ctx *ctx, const char *text)
@@ -390,6 +504,11 @@ cmd_exec(struct cmd_ctx *ctx, const char *text)
 		return 0;
 	}
 	if (strcmp(ctx->cl->object, "help") == 0) {
+		if (ctx->cl->verb != NULL && object_help(ctx->cl->verb) == NULL)
+			return cmd_error(ctx,
+					 "unknown object \"%.40s\"; try /isms "
+					 "help",
+					 ctx->cl->verb);
 		cmd_help(ctx, ctx->cl->verb);
 		return 0;
 	}
@@ -426,7 +545,7 @@ cmd_exec(struct cmd_ctx *ctx, const char *text)
 		    ctx->entry->object, ctx->entry->verb ? " " : "",
 		    ctx->entry->verb ? ctx->entry->verb : "",
 		    roles_needed(ctx->entry->roles, need, sizeof(need)));
-	if (check_keys(ctx) < 0)
+	if (auditor_may_write(ctx) < 0 || check_keys(ctx) < 0)
 		return -1;
 	return ctx->entry->exec(ctx);
 }

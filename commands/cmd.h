@@ -42,7 +42,19 @@ void reply_free(struct isms_reply *rp);
 
 struct cmd_ctx;
 
-#define CMD_READONLY 0x1 /* an auditor may run it */
+/*
+ * Command flags. A person whose only elevated role is auditor runs
+ * CMD_READONLY commands and changes no record of the ISMS, with one
+ * exception the engine checks itself: CMD_OWN_AUDIT, recording findings
+ * of an audit whose named auditor they are (pos[0] is the AUD-n).
+ * CMD_SELF marks what every member of staff owes for themselves
+ * (reporting an incident, acknowledging a policy, answering an awareness
+ * quiz): it changes no record someone else is accountable for, and an
+ * auditor is staff too (clauses 7.3, A.6.3, A.6.8).
+ */
+#define CMD_READONLY  0x1
+#define CMD_OWN_AUDIT 0x2
+#define CMD_SELF      0x4
 
 struct cmd_entry {
 	const char *object;
@@ -88,6 +100,8 @@ void cmd_reply(struct cmd_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 const char *cmd_key(struct cmd_ctx *ctx, const char *key);
 int has_role(const struct person *p, unsigned roles);
+/* Holds the auditor role and no role that changes anything. */
+int auditor_only(const struct person *p);
 
 /* "INC-3", "inc-3", "3" with the given prefix; -1 with an error reply. */
 int cmd_parse_id(struct cmd_ctx *ctx, const char *word, const char *prefix,
@@ -100,6 +114,12 @@ int cmd_pos_id(struct cmd_ctx *ctx, size_t i, const char *prefix, int64_t *id);
  * e-mail address. 0, or -1 with an error reply.
  */
 int cmd_person(struct cmd_ctx *ctx, const char *ref, struct person *out);
+/*
+ * The same for someone made handler or owner (what: "handler of INC-3"):
+ * an auditor-only person is refused, auditors stay independent.
+ */
+int cmd_assignee(struct cmd_ctx *ctx, const char *ref, const char *what,
+		 struct person *out);
 
 /* Audit row with the actor; details stolen (may be NULL). */
 int cmd_audit(struct cmd_ctx *ctx, const char *action, const char *object,
@@ -107,7 +127,8 @@ int cmd_audit(struct cmd_ctx *ctx, const char *action, const char *object,
 
 /*
  * Queues a message for a person; payload stolen (may be NULL). Records a
- * notice line for the console. Returns the outbox id or -1.
+ * notice line for the console. Returns the outbox id, 0 when the person
+ * is inactive (a leaver: nothing is queued), or -1.
  */
 int64_t cmd_notify(struct cmd_ctx *ctx, const struct person *to,
 		   const char *kind, const char *subject, const char *body,
@@ -121,6 +142,22 @@ int cmd_notify_role(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
 int cmd_notify_role_payload(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
 			    const char *kind, const char *subject,
 			    const char *body, const json_t *payload);
+
+/*
+ * Top management (ISO/IEC 27001 clause 5): the active holders of the
+ * management role, or when nobody holds it the active people at the top of
+ * the reporting lines (no manager, managing someone). Up to max ids into
+ * ids; returns how many, or -1.
+ */
+int cmd_management(struct cmd_ctx *ctx, int64_t *ids, size_t max);
+
+/*
+ * Queues the same message once for each person of ids[0..n) (duplicates
+ * and skip_id left out). 0 or -1.
+ */
+int cmd_notify_ids(struct cmd_ctx *ctx, const int64_t *ids, size_t n,
+		   int64_t skip_id, const char *kind, const char *subject,
+		   const char *body);
 
 /* Formats a date or "-" for 0. */
 void cmd_date(int64_t t, char out[16]);
@@ -138,6 +175,7 @@ extern const struct cmd_entry review_cmds[];
 extern const struct cmd_entry scope_cmds[];
 extern const struct cmd_entry report_cmds[];
 extern const struct cmd_entry quiz_cmds[];
+extern const struct cmd_entry staff_cmds[];
 
 /* Approval kinds: what happens when a request is decided. */
 struct approval_kind {
@@ -163,7 +201,19 @@ int64_t approval_open(struct cmd_ctx *ctx, const char *kind, const char *object,
 int approval_pick_isms_manager(struct cmd_ctx *ctx, int64_t skip_id,
 			       struct person *out);
 
+/* 1 when INC-id exists and the sender may see it, else 0. */
 int incident_visible(struct cmd_ctx *ctx, int64_t id);
+
+/*
+ * The one refusal for an object that does not exist and one the sender
+ * may not see, so that nobody can probe for ids: "INC-9: no such
+ * incident that you may see (<who_sees>)". Returns -1.
+ */
+int cmd_hidden(struct cmd_ctx *ctx, const char *obj, const char *noun,
+	       const char *who_sees);
+#define INCIDENT_SEERS                                                         \
+	"incidents are visible to their reporter, their handler, "             \
+	"isms_managers and auditors"
 
 #define INCIDENT_TEXT_MAX 2000 /* bytes of a description, note or lesson */
 

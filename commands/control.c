@@ -22,6 +22,7 @@ struct control {
 	int applicable;
 	int status;	     /* index in statuses */
 	char *justification; /* owned; NULL when none */
+	char *notes;	     /* owned; NULL when none */
 	int64_t owner_id;
 };
 
@@ -41,8 +42,8 @@ control_arg(struct cmd_ctx *ctx, struct control *c)
 		word += 2;
 	s = db_prepare(ctx->st,
 		       "SELECT id, theme, title, applicable, status, "
-		       "justification, COALESCE(owner_id, 0) FROM controls "
-		       "WHERE id = ?",
+		       "justification, COALESCE(owner_id, 0), notes FROM "
+		       "controls WHERE id = ?",
 		       "t", word);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
@@ -57,6 +58,8 @@ control_arg(struct cmd_ctx *ctx, struct control *c)
 		if (sqlite3_column_type(s, 5) != SQLITE_NULL)
 			c->justification = xstrdup(db_col(s, 5));
 		c->owner_id = sqlite3_column_int64(s, 6);
+		if (sqlite3_column_type(s, 7) != SQLITE_NULL)
+			c->notes = xstrdup(db_col(s, 7));
 	}
 	db_finish(ctx->st, s);
 	if (rc != SQLITE_ROW)
@@ -112,11 +115,12 @@ control_show(struct cmd_ctx *ctx)
 			  "t", c.id);
 	cmd_reply(ctx,
 		  "%s %s (%s)\nApplicable: %s. Status: %s. Owner: %s.\n"
-		  "Justification: %s\nLast changed: %s.\nLinked risks:",
+		  "Justification: %s\nNotes: %s\nLast changed: %s.\n"
+		  "Linked risks:",
 		  c.id, c.title, c.theme, yes_no[c.applicable],
 		  statuses[c.status], owner ? owner : "none",
 		  c.justification ? c.justification : "-",
-		  changed ? changed : "never");
+		  c.notes ? c.notes : "-", changed ? changed : "never");
 	n = linked_risks(ctx, c.id, readers);
 	if (n == 0)
 		cmd_reply(ctx, " none");
@@ -130,6 +134,7 @@ control_show(struct cmd_ctx *ctx)
 	free(owner);
 	free(changed);
 	free(c.justification);
+	free(c.notes);
 	return n < 0 ? -1 : 0;
 }
 
@@ -138,7 +143,7 @@ control_set(struct cmd_ctx *ctx)
 {
 	struct control c;
 	struct person owner;
-	const char *just = NULL;
+	const char *just = NULL, *notes = NULL;
 	char *old_owner = NULL;
 	json_t *changes = json_object();
 	int applicable, status, r, rc = -1;
@@ -154,11 +159,39 @@ control_set(struct cmd_ctx *ctx)
 	applicable = c.applicable;
 	status = c.status;
 	just = c.justification;
+	notes = c.notes;
 	owner.id = c.owner_id;
 	if (reg_key_enum(ctx, "applicable", yes_no, 2, 0, &applicable) < 0 ||
 	    reg_key_enum(ctx, "status", statuses, 3, 0, &status) < 0 ||
-	    reg_key_text(ctx, "justification", REG_TEXT_MAX, 0, &just) < 0)
+	    reg_key_text(ctx, "justification", REG_TEXT_MAX, 0, &just) < 0 ||
+	    reg_key_text(ctx, "notes", REG_TEXT_MAX, 0, &notes) < 0)
 		goto out;
+	/*
+	 * The Statement of Applicability is the isms_managers' (clause
+	 * 6.1.3 d): whether a control applies, and why, changes only by them
+	 * and always with a justification; owners record status and notes.
+	 */
+	if ((applicable != c.applicable ||
+	     cmd_key(ctx, "justification") != NULL) &&
+	    !has_role(&ctx->me, ROLE_ISMS_MANAGER)) {
+		rc = cmd_error(ctx,
+			       "not allowed: only an isms_manager decides "
+			       "whether %s applies and why (the Statement of "
+			       "Applicability); as its owner you set status= "
+			       "and notes=",
+			       c.id);
+		goto out;
+	}
+	if (applicable != c.applicable &&
+	    str_is_blank(cmd_key(ctx, "justification"))) {
+		rc = cmd_error(ctx,
+			       "applicable=%s needs a justification in the "
+			       "same command (justification=\"why the control "
+			       "is %s\")",
+			       yes_no[applicable],
+			       applicable ? "included" : "excluded");
+		goto out;
+	}
 	if (cmd_key(ctx, "owner") != NULL) {
 		if (!has_role(&ctx->me, ROLE_ISMS_MANAGER)) {
 			rc = cmd_error(ctx, "not allowed: only an isms_manager "
@@ -194,6 +227,7 @@ control_set(struct cmd_ctx *ctx)
 		 yes_no[applicable]);
 	reg_diff(changes, "status", statuses[c.status], statuses[status]);
 	reg_diff(changes, "justification", c.justification, just);
+	reg_diff(changes, "notes", c.notes, notes);
 	if (owner.id != c.owner_id)
 		reg_diff(changes, "owner", old_owner, owner.handle);
 	if (json_object_size(changes) == 0) {
@@ -203,10 +237,10 @@ control_set(struct cmd_ctx *ctx)
 	}
 	if (db_exec(ctx->st,
 		    "UPDATE controls SET applicable = ?, status = ?, "
-		    "justification = ?, owner_id = NULLIF(?, 0), updated_by = "
-		    "?, updated_at = ? WHERE id = ?",
-		    "ittiiit", (int64_t)applicable, statuses[status], just,
-		    owner.id, ctx->me.id, ctx->now, c.id) < 0 ||
+		    "justification = ?, notes = ?, owner_id = NULLIF(?, 0), "
+		    "updated_by = ?, updated_at = ? WHERE id = ?",
+		    "itttiiit", (int64_t)applicable, statuses[status], just,
+		    notes, owner.id, ctx->me.id, ctx->now, c.id) < 0 ||
 	    cmd_audit(ctx, "control.set", c.obj,
 		      json_pack("{s:O}", "changes", changes)) < 0)
 		goto out;
@@ -217,6 +251,7 @@ out:
 	json_decref(changes);
 	free(old_owner);
 	free(c.justification);
+	free(c.notes);
 	return rc;
 }
 
@@ -276,11 +311,11 @@ const struct cmd_entry control_cmds[] = {
      "the Statement of Applicability (93 Annex A controls)", control_list},
     {"control", "show", 0, CMD_READONLY, NULL, "5.15",
      "a control, its status and the risks it treats", control_show},
-    {"control", "set", 0, 0, "applicable,status,justification,owner",
-     "5.15 [applicable=yes|no] [status=not_started|partial|implemented] "
-     "[justification=...] [owner=@h]",
-     "record applicability and status (the control's owner or an "
-     "isms_manager)",
+    {"control", "set", 0, 0, "applicable,status,justification,notes,owner",
+     "5.15 [applicable=yes|no justification=...] "
+     "[status=not_started|partial|implemented] [notes=...] [owner=@h]",
+     "status and notes (the control's owner or an isms_manager); "
+     "applicability with its justification and the owner (isms_manager)",
      control_set},
     {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
 };

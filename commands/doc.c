@@ -309,7 +309,7 @@ const struct cmd_entry doc_cmds[] = {
     {"doc", "reviewed", 0, 0, NULL, "DOC-n",
      "record a review; moves the next review date (owner or isms_manager)",
      doc_reviewed},
-    {"doc", "ack", 0, 0, NULL, "DOC-n",
+    {"doc", "ack", 0, CMD_SELF, NULL, "DOC-n",
      "acknowledge that you have read a document (once)", doc_ack},
     {"doc", "list", 0, CMD_READONLY, NULL, "",
      "documents with review dates and acknowledgements", doc_list},

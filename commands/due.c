@@ -5,6 +5,8 @@
  */
 #include "due.h"
 
+#include "register.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -655,4 +657,63 @@ due_job_actions(struct cmd_ctx *ctx, struct tz_work *w)
 				  rows[3 * i + 2]);
 	free(rows);
 	return rc;
+}
+
+/*
+ * Risk acceptances: the owner hears 30 days before one ends; at its end it
+ * waits for approval again (once, claimed in the ledger).
+ */
+int
+due_job_acceptances(struct cmd_ctx *ctx, struct tz_work *w)
+{
+	int64_t *rows;
+	size_t n, i;
+	int rc = 0;
+
+	if (nudge_rows(
+		ctx->st,
+		db_prepare(ctx->st,
+			   "SELECT id, owner_id, accepted_until FROM "
+			   "risks WHERE treatment = 'accept' AND "
+			   "accepted_until <= ? ORDER BY id",
+			   "i",
+			   ctx->now + (int64_t)DUE_ACCEPT_AHEAD_DAYS * DAY),
+		3, &rows, &n) < 0)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++) {
+		struct nudge nd = {.kind = "risk.acceptance"};
+		struct person to;
+		char obj[32], date[16], period[32], *advice, *subject, *body;
+
+		snprintf(obj, sizeof(obj), "RSK-%lld", (long long)rows[3 * i]);
+		time_date(rows[3 * i + 2], date);
+		nd.object = obj;
+		if (ctx->now >= rows[3 * i + 2]) {
+			snprintf(period, sizeof(period), "%s:expired", date);
+			rc = nudge_claim(ctx, nd.kind, obj, period);
+			if (rc == 1)
+				rc = risk_acceptance_expire(ctx, rows[3 * i]);
+			continue;
+		}
+		snprintf(period, sizeof(period), "%s:ahead", date);
+		nd.period = period;
+		rc = due_person(ctx, rows[3 * i + 1], &to);
+		if (rc <= 0)
+			continue;
+		advice = xasprintf(
+		    "You accepted this risk until %s. Then the acceptance "
+		    "waits for approval again. Review it now: /isms risk "
+		    "show %s; accept it anew with /isms risk treat %s accept "
+		    "<plan>, or choose another treatment.",
+		    date, obj, obj);
+		subject =
+		    xasprintf("Risk acceptance of %s ends on %s", obj, date);
+		body = xasprintf("%s\n\n%s", subject, advice);
+		rc = nudge_send(ctx, w, &nd, &to, subject, body, NULL);
+		free(subject);
+		free(body);
+		free(advice);
+	}
+	free(rows);
+	return rc < 0 ? -1 : 0;
 }

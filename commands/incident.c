@@ -32,25 +32,28 @@ struct incident {
 	int64_t handler_id;
 	int personal_data;
 	int breach_open;
+	int64_t personal_data_at; /* the 72-hour clock runs from here */
 };
 
+/* 1 found, 0 none, -1 database error (no reply). */
 static int
-incident_load(struct cmd_ctx *ctx, int64_t id, struct incident *inc)
+incident_find(struct cmd_ctx *ctx, int64_t id, struct incident *inc)
 {
 	sqlite3_stmt *s =
 	    db_prepare(ctx->st,
 		       "SELECT title, severity, status, reporter_id, "
 		       "COALESCE(handler_id, 0), personal_data, "
-		       "breach_outcome IS NULL FROM incidents WHERE id = ?",
+		       "breach_outcome IS NULL, COALESCE(personal_data_at, "
+		       "created_at) FROM incidents WHERE id = ?",
 		       "i", id);
 	int rc;
 
 	if (s == NULL)
-		return cmd_error(ctx, "database error");
+		return -1;
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
 		db_finish(ctx->st, s);
-		return cmd_error(ctx, "no incident INC-%lld", (long long)id);
+		return rc == SQLITE_DONE ? 0 : -1;
 	}
 	memset(inc, 0, sizeof(*inc));
 	inc->id = id;
@@ -61,7 +64,20 @@ incident_load(struct cmd_ctx *ctx, int64_t id, struct incident *inc)
 	inc->handler_id = sqlite3_column_int64(s, 4);
 	inc->personal_data = sqlite3_column_int(s, 5);
 	inc->breach_open = inc->personal_data && sqlite3_column_int(s, 6);
+	inc->personal_data_at = sqlite3_column_int64(s, 7);
 	db_finish(ctx->st, s);
+	return 1;
+}
+
+static int
+incident_load(struct cmd_ctx *ctx, int64_t id, struct incident *inc)
+{
+	int rc = incident_find(ctx, id, inc);
+
+	if (rc < 0)
+		return cmd_error(ctx, "database error");
+	if (rc == 0)
+		return cmd_error(ctx, "no incident INC-%lld", (long long)id);
 	return 0;
 }
 
@@ -85,9 +101,7 @@ incident_visible(struct cmd_ctx *ctx, int64_t id)
 {
 	struct incident inc;
 
-	if (incident_load(ctx, id, &inc) < 0)
-		return 0;
-	return may_see(ctx, &inc);
+	return incident_find(ctx, id, &inc) == 1 && may_see(ctx, &inc);
 }
 
 /*
@@ -98,17 +112,18 @@ static int
 incident_arg(struct cmd_ctx *ctx, struct incident *inc, int handle)
 {
 	int64_t id;
+	char obj[32];
+	int rc;
 
-	if (cmd_pos_id(ctx, 0, "INC", &id) < 0 ||
-	    incident_load(ctx, id, inc) < 0)
+	if (cmd_pos_id(ctx, 0, "INC", &id) < 0)
 		return -1;
+	rc = incident_find(ctx, id, inc);
+	if (rc < 0)
+		return cmd_error(ctx, "database error");
 	/* the same answer whether it exists or not: no probing */
-	if (!may_see(ctx, inc))
-		return cmd_error(ctx,
-				 "not allowed: INC-%lld is visible only to its "
-				 "reporter, its handler, isms_managers and "
-				 "auditors",
-				 (long long)id);
+	snprintf(obj, sizeof(obj), "INC-%lld", (long long)id);
+	if (rc == 0 || !may_see(ctx, inc))
+		return cmd_hidden(ctx, obj, "incident", INCIDENT_SEERS);
 	if (handle && !may_handle(ctx, inc))
 		return cmd_error(ctx,
 				 "not allowed: only the handler of INC-%lld or "
@@ -193,10 +208,12 @@ incident_create(struct cmd_ctx *ctx, const struct incident_new *in)
 	title[tl] = '\0';
 	if (db_exec(ctx->st,
 		    "INSERT INTO incidents(title, description, severity, "
-		    "category, personal_data, reporter_id, via, created_at, "
-		    "updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
-		    "ttttiitii", title, text, sev, cat,
-		    (int64_t)(in->personal_data != 0), ctx->me.id, ctx->rq->via,
+		    "category, personal_data, personal_data_at, reporter_id, "
+		    "via, created_at, updated_at) VALUES "
+		    "(?,?,?,?,?,NULLIF(?, 0),?,?,?,?)",
+		    "ttttiiitii", title, text, sev, cat,
+		    (int64_t)(in->personal_data != 0),
+		    in->personal_data ? ctx->now : 0, ctx->me.id, ctx->rq->via,
 		    ctx->now, ctx->now) < 0)
 		goto out;
 	id = sqlite3_last_insert_rowid(ctx->st->db);
@@ -320,7 +337,12 @@ incident_list(struct cmd_ctx *ctx)
 	}
 	db_finish(ctx->st, s);
 	if (n == 0)
-		cmd_reply(ctx, "No %s incidents.", mine ? "of your" : which);
+		cmd_reply(ctx, "%s",
+			  mine ? "You have no incidents (as reporter or "
+				 "handler)."
+			  : strcasecmp(which, "open") == 0
+			      ? "No open incidents."
+			      : "No incidents.");
 	return 0;
 }
 
@@ -355,8 +377,11 @@ incident_show(struct cmd_ctx *ctx)
 		  db_col(s, 5), db_col(s, 1), db_col(s, 3), db_col(s, 4),
 		  created, db_col(s, 6));
 	if (inc.personal_data) {
-		int64_t left =
-		    sqlite3_column_int64(s, 2) + 72 * 3600 - ctx->now;
+		int64_t left = inc.personal_data_at + 72 * 3600 - ctx->now;
+		char known[32];
+
+		time_iso(inc.personal_data_at, known);
+		cmd_reply(ctx, "Personal data known since %s.\n", known);
 
 		if (!inc.breach_open)
 			cmd_reply(ctx,
@@ -403,16 +428,17 @@ incident_assign(struct cmd_ctx *ctx)
 {
 	struct incident inc;
 	struct person h;
-	char obj[32], *subject, *body;
+	char obj[32], what[48], *subject, *body;
 	int rc;
 
 	if (incident_arg(ctx, &inc, 1) < 0)
 		return -1;
 	if (ctx->cl->npos != 2)
 		return cmd_error(ctx, "usage: incident assign INC-n @handle");
-	if (cmd_person(ctx, ctx->cl->pos[1], &h) < 0)
-		return -1;
 	snprintf(obj, sizeof(obj), "INC-%lld", (long long)inc.id);
+	snprintf(what, sizeof(what), "handler of %s", obj);
+	if (cmd_assignee(ctx, ctx->cl->pos[1], what, &h) < 0)
+		return -1;
 	if (db_exec(
 		ctx->st,
 		"UPDATE incidents SET handler_id = ?, status = CASE WHEN "
@@ -434,6 +460,24 @@ incident_assign(struct cmd_ctx *ctx)
 			: 0);
 	free(subject);
 	free(body);
+	/* the previous handler hears that it is no longer theirs */
+	if (rc == 0 && inc.handler_id != 0 && inc.handler_id != h.id &&
+	    inc.handler_id != ctx->me.id) {
+		struct person old;
+
+		subject = xasprintf("%s reassigned to %s: %s", obj, h.handle,
+				    inc.title);
+		body = xasprintf("%s gave %s [%s] to %s; you are no longer its "
+				 "handler.",
+				 ctx->me.name, obj, inc.severity, h.handle);
+		rc = store_person_by_id(ctx->st, inc.handler_id, &old) == 1 &&
+			     cmd_notify(ctx, &old, "incident", subject, body,
+					NULL) >= 0
+			 ? 0
+			 : -1;
+		free(subject);
+		free(body);
+	}
 	if (rc < 0)
 		return -1;
 	cmd_reply(ctx, "%s assigned to %s.", obj, h.handle);
@@ -623,7 +667,34 @@ incident_close_approved(struct cmd_ctx *ctx, int64_t apr, const char *object,
 		      json_pack("{s:s?,s:I}", "lessons", lessons, "approval",
 				(json_int_t)apr)) < 0)
 		return -1;
-	return 0;
+	/* the reporter hears the outcome (requester and approver hear the
+	 * decision from the approval itself) */
+	{
+		int64_t requester = 0;
+		struct person rep;
+		char *subject, *body;
+		int rc = 0;
+
+		if (db_int(ctx->st, &requester,
+			   "SELECT requester_id FROM approvals WHERE id = ?",
+			   "i", apr) != 1)
+			return -1;
+		if (inc.reporter_id == requester ||
+		    inc.reporter_id == ctx->me.id)
+			return 0;
+		if (store_person_by_id(ctx->st, inc.reporter_id, &rep) != 1)
+			return -1;
+		subject = xasprintf("Your incident %s is closed: %s", object,
+				    inc.title);
+		body = xasprintf("%s \"%s\", which you reported, is closed.\n\n"
+				 "Lessons learned: %s",
+				 object, inc.title, lessons ? lessons : "-");
+		if (cmd_notify(ctx, &rep, "incident", subject, body, NULL) < 0)
+			rc = -1;
+		free(subject);
+		free(body);
+		return rc;
+	}
 }
 
 static int
@@ -664,11 +735,27 @@ breach_stop(struct cmd_ctx *ctx, const char *outcome, const char *reason)
 				 "the 72-hour clock of %s is already "
 				 "stopped",
 				 obj);
+	if (strcmp(outcome, "notified") == 0 &&
+	    ctx->now > inc.personal_data_at + 72 * 3600 &&
+	    (reason == NULL || str_is_blank(reason))) {
+		char deadline[32];
+
+		time_iso(inc.personal_data_at + 72 * 3600, deadline);
+		return cmd_error(ctx,
+				 "the 72-hour deadline of %s passed on %s: "
+				 "give the reasons for the delay (GDPR art. "
+				 "33(1)): incident notified %s <reason for the "
+				 "delay>",
+				 obj, deadline, obj);
+	}
 	if (db_exec(
 		ctx->st,
 		"UPDATE incidents SET breach_outcome = ?, breach_reason = ?, "
-		"breach_stopped_at = ?, updated_at = ? WHERE id = ?",
-		"ttiii", outcome, reason, ctx->now, ctx->now, inc.id) < 0 ||
+		"breach_delay_reason = ?, breach_stopped_at = ?, updated_at = "
+		"? WHERE id = ?",
+		"tttiii", outcome, reason,
+		strcmp(outcome, "notified") == 0 ? reason : NULL, ctx->now,
+		ctx->now, inc.id) < 0 ||
 	    timeline(ctx, inc.id, "breach", reason ? reason : outcome) < 0 ||
 	    cmd_audit(ctx, "incident.breach", obj,
 		      json_pack("{s:s,s:s?}", "outcome", outcome, "reason",
@@ -683,9 +770,100 @@ breach_stop(struct cmd_ctx *ctx, const char *outcome, const char *reason)
 static int
 incident_notified(struct cmd_ctx *ctx)
 {
-	if (ctx->cl->npos != 1)
-		return cmd_error(ctx, "usage: incident notified INC-n");
-	return breach_stop(ctx, "notified", NULL);
+	char *reason = NULL;
+	int rc;
+
+	if (ctx->cl->npos < 1)
+		return cmd_error(ctx, "usage: incident notified INC-n "
+				      "[reason for a delay]");
+	if (ctx->cl->npos > 1)
+		reason = cmdline_join(ctx->cl, 1);
+	rc = breach_stop(ctx, "notified", reason);
+	free(reason);
+	return rc;
+}
+
+/*
+ * personal_data INC-n yes|no [reason]: personal data became known (the
+ * 72-hour clock starts now) or turned out not to be involved (it stops).
+ */
+static int
+incident_personal_data(struct cmd_ctx *ctx)
+{
+	struct incident inc;
+	char obj[32], at[32], *reason = NULL, *line = NULL, *subject = NULL;
+	int yes, rc = -1;
+
+	if (ctx->cl->npos < 2 || (strcasecmp(ctx->cl->pos[1], "yes") != 0 &&
+				  strcasecmp(ctx->cl->pos[1], "no") != 0))
+		return cmd_error(ctx, "usage: incident personal_data INC-n "
+				      "yes|no [reason]");
+	yes = strcasecmp(ctx->cl->pos[1], "yes") == 0;
+	if (incident_arg(ctx, &inc, 1) < 0)
+		return -1;
+	snprintf(obj, sizeof(obj), "INC-%lld", (long long)inc.id);
+	if (yes && inc.personal_data)
+		return cmd_error(ctx,
+				 "%s already involves personal data; its "
+				 "72-hour clock runs from when that was known",
+				 obj);
+	if (!yes && !inc.personal_data)
+		return cmd_error(ctx,
+				 "%s is not marked as involving personal "
+				 "data",
+				 obj);
+	if (ctx->cl->npos > 2)
+		reason = cmdline_join(ctx->cl, 2);
+	if (reason != NULL && strlen(reason) > INCIDENT_TEXT_MAX) {
+		rc = cmd_error(ctx, "reason too long (at most %d characters)",
+			       INCIDENT_TEXT_MAX);
+		goto out;
+	}
+	time_iso(ctx->now, at);
+	line = xasprintf("%s since %s%s%s",
+			 yes ? "personal data involved, known"
+			     : "no personal data involved after all,",
+			 at, reason ? ": " : "", reason ? reason : "");
+	if (db_exec(ctx->st,
+		    yes ? "UPDATE incidents SET personal_data = 1, "
+			  "personal_data_at = ?1, personal_data_cleared_at = "
+			  "NULL, breach_outcome = NULL, breach_reason = NULL, "
+			  "breach_stopped_at = NULL, updated_at = ?1 WHERE id "
+			  "= ?2"
+			: "UPDATE incidents SET personal_data = 0, "
+			  "personal_data_cleared_at = ?1, updated_at = ?1 "
+			  "WHERE id = ?2",
+		    "ii", ctx->now, inc.id) < 0 ||
+	    timeline(ctx, inc.id, "personal_data", line) < 0 ||
+	    cmd_audit(ctx, "incident.personal_data", obj,
+		      json_pack("{s:b,s:s,s:s?}", "personal_data", yes, "at",
+				at, "reason", reason)) < 0)
+		goto out;
+	if (yes) {
+		subject = xasprintf("%s involves personal data: the 72-hour "
+				    "clock runs from %s",
+				    obj, at);
+		if (cmd_notify_role(ctx, ROLE_ISMS_MANAGER, ctx->me.id,
+				    "breach", subject, line) < 0)
+			goto out;
+	}
+	ctx->rp->confidential = 1;
+	if (yes)
+		cmd_reply(ctx,
+			  "%s involves personal data: the 72-hour clock to "
+			  "notify the authority runs from now (%s).",
+			  obj, at);
+	else
+		cmd_reply(ctx,
+			  "%s: no personal data involved; the 72-hour clock "
+			  "is stopped.",
+			  obj);
+	rc = 0;
+out:
+	free(reason);
+	free(line);
+	free(subject);
+	return rc;
 }
 
 static int
@@ -704,7 +882,7 @@ incident_notifiable(struct cmd_ctx *ctx)
 }
 
 const struct cmd_entry incident_cmds[] = {
-    {"incident", "report", 0, 0, "severity,category,personal_data",
+    {"incident", "report", 0, CMD_SELF, "severity,category,personal_data",
      "<what happened> [severity=low|medium|high|critical] [category=...] "
      "[personal_data=yes]",
      "report an incident (shortcut: /incident <text>)", incident_report},
@@ -724,8 +902,14 @@ const struct cmd_entry incident_cmds[] = {
     {"incident", "close", 0, 0, NULL, "INC-n <lessons learned>",
      "request closure; an isms_manager other than you approves",
      incident_close},
-    {"incident", "notified", ROLE_ISMS_MANAGER, 0, NULL, "INC-n",
-     "the supervisory authority was notified (stops the 72-hour clock)",
+    {"incident", "personal_data", 0, 0, NULL, "INC-n yes|no [reason]",
+     "personal data is (or is not) involved: starts or stops the 72-hour "
+     "clock now (handler or isms_manager)",
+     incident_personal_data},
+    {"incident", "notified", ROLE_ISMS_MANAGER, 0, NULL,
+     "INC-n [reason for the delay]",
+     "the supervisory authority was notified (stops the 72-hour clock; "
+     "after the deadline the reason for the delay is required)",
      incident_notified},
     {"incident", "notifiable", ROLE_ISMS_MANAGER, 0, NULL, "INC-n no <reason>",
      "record why no notification is needed (stops the 72-hour clock)",

@@ -56,6 +56,18 @@ ready(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 	/* outside working time the nudge waits for a later pass */
 	if (!n->anytime && !tz_work_zone(w, to->zone))
 		return 0;
+	/* a leaver gets no nudges */
+	if (to->person_id > 0) {
+		int64_t active = 0;
+
+		rc = db_int(ctx->st, &active,
+			    "SELECT active FROM people WHERE id = ?", "i",
+			    to->person_id);
+		if (rc < 0)
+			return -1;
+		if (!active)
+			return 0;
+	}
 	rc = ledger_has(ctx, n, to);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
@@ -323,33 +335,47 @@ nudge_rows(struct store *st, sqlite3_stmt *s, int ncols, int64_t **vals,
 }
 
 /*
- * The 72-hour clock of a personal-data incident: the isms_managers hear of
- * it at 24, 48 and 66 hours. A late pass sends only the latest stage due.
+ * The 72-hour clock of a personal-data incident runs from when personal
+ * data became known (reported with it, or marked later): the
+ * isms_managers hear of it at 24, 48 and 66 hours; from 72 hours the
+ * isms_managers, the handler and top management hear "deadline passed"
+ * once a day until the outcome is recorded. A late pass sends only the
+ * latest stage due.
  */
 static const int breach_stages[] = {24, 48, 66};
+
+#define BREACH_MAX_TO 64
 
 static int
 breach_nudge(struct cmd_ctx *ctx, int64_t id)
 {
 	sqlite3_stmt *s;
-	char obj[32], stage[8], deadline[32];
+	char obj[32], stage[32], deadline[32], day[16];
 	char *subject = NULL, *body = NULL;
-	int64_t created, left;
-	size_t i;
-	int rc = -1, hours = 0;
+	int64_t start, left, to[BREACH_MAX_TO], handler;
+	size_t i, n = 0;
+	int rc = -1, hours = 0, passed, m;
 
 	s = db_prepare(ctx->st,
-		       "SELECT title, severity, created_at FROM incidents "
+		       "SELECT title, severity, personal_data_at, "
+		       "COALESCE((SELECT h.id FROM people h WHERE h.id = "
+		       "i.handler_id AND h.active), 0) FROM incidents i "
 		       "WHERE id = ?",
 		       "i", id);
 	if (s == NULL || sqlite3_step(s) != SQLITE_ROW)
 		goto out;
-	created = sqlite3_column_int64(s, 2);
+	start = sqlite3_column_int64(s, 2);
+	handler = sqlite3_column_int64(s, 3);
 	for (i = 0; i < ARRAY_LEN(breach_stages); i++)
-		if (ctx->now >= created + breach_stages[i] * 3600LL)
+		if (ctx->now >= start + breach_stages[i] * 3600LL)
 			hours = breach_stages[i];
+	passed = ctx->now >= start + 72 * 3600LL;
 	snprintf(obj, sizeof(obj), "INC-%lld", (long long)id);
-	snprintf(stage, sizeof(stage), "%dh", hours);
+	time_date(ctx->now, day);
+	if (passed)
+		snprintf(stage, sizeof(stage), "passed:%s", day);
+	else
+		snprintf(stage, sizeof(stage), "%dh", hours);
 	switch (nudge_claim(ctx, "breach", obj, stage)) {
 	case 1:
 		break;
@@ -359,27 +385,55 @@ breach_nudge(struct cmd_ctx *ctx, int64_t id)
 	default:
 		goto out;
 	}
-	left = created + 72 * 3600 - ctx->now;
-	time_iso(created + 72 * 3600, deadline);
-	if (left > 0)
+	left = start + 72 * 3600 - ctx->now;
+	time_iso(start + 72 * 3600, deadline);
+	if (!passed)
 		subject =
 		    xasprintf("72-hour clock %s: %lld h %02lld min left to "
 			      "notify the authority",
 			      obj, (long long)(left / 3600),
 			      (long long)(left % 3600 / 60));
 	else
-		subject = xasprintf("72-hour clock %s: the notification "
-				    "deadline has PASSED",
-				    obj);
+		subject = xasprintf("72-hour clock %s: deadline passed on %s; "
+				    "the authority is not notified yet",
+				    obj, deadline);
 	body = xasprintf(
-	    "%s [%s] \"%s\" involves personal data and was reported %d hours "
-	    "ago or more. GDPR art. 33: notify the supervisory authority by "
-	    "%s, or record why no notification is needed.\n\n"
-	    "Stop the clock with /isms incident notified %s or /isms "
+	    "%s [%s] \"%s\" involves personal data, known since %lld hours "
+	    "or more. GDPR art. 33: notify the supervisory authority by "
+	    "%s, or record why no notification is needed%s.\n\n"
+	    "Stop the clock with /isms incident notified %s%s or /isms "
 	    "incident notifiable %s no <reason>.",
-	    obj, db_col(s, 1), db_col(s, 0), hours, deadline, obj, obj);
-	rc =
-	    cmd_notify_role(ctx, ROLE_ISMS_MANAGER, 0, "breach", subject, body);
+	    obj, db_col(s, 1), db_col(s, 0),
+	    (long long)((ctx->now - start) / 3600), deadline,
+	    passed ? "; a notification made now must give the reasons for "
+		     "the delay"
+		   : "",
+	    obj, passed ? " <reason for the delay>" : "", obj);
+	if (!passed) {
+		rc = cmd_notify_role(ctx, ROLE_ISMS_MANAGER, 0, "breach",
+				     subject, body);
+		goto out;
+	}
+	/* deadline passed: isms_managers, the handler, top management */
+	{
+		sqlite3_stmt *q = db_prepare(ctx->st,
+					     "SELECT id FROM people WHERE "
+					     "active AND (roles & ?) != 0 "
+					     "ORDER BY handle",
+					     "i", (int64_t)ROLE_ISMS_MANAGER);
+
+		if (q == NULL)
+			goto out;
+		while (n < BREACH_MAX_TO - 1 && sqlite3_step(q) == SQLITE_ROW)
+			to[n++] = sqlite3_column_int64(q, 0);
+		db_finish(ctx->st, q);
+	}
+	to[n++] = handler;
+	m = cmd_management(ctx, to + n, BREACH_MAX_TO - n);
+	if (m < 0)
+		goto out;
+	n += (size_t)m;
+	rc = cmd_notify_ids(ctx, to, n, 0, "breach", subject, body);
 out:
 	db_finish(ctx->st, s);
 	free(subject);
@@ -399,7 +453,7 @@ nudge_job_breach(struct cmd_ctx *ctx, struct tz_work *w)
 		ctx->st,
 		db_prepare(ctx->st,
 			   "SELECT id FROM incidents WHERE personal_data "
-			   "AND breach_outcome IS NULL AND created_at "
+			   "AND breach_outcome IS NULL AND personal_data_at "
 			   "<= ? ORDER BY id",
 			   "i", ctx->now - breach_stages[0] * 3600LL),
 		1, &ids, &n) < 0)

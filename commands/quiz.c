@@ -1193,7 +1193,7 @@ const struct cmd_entry quiz_cmds[] = {
      "[questions=N] [audience=all|team:<name>] [deadline=YYYY-MM-DD] "
      "[seed=N]",
      "start an awareness campaign (QZ-n); questions go out by DM", quiz_start},
-    {"quiz", "answer", 0, 0, NULL, "QZ-n <question> <1-4> | <1-4>",
+    {"quiz", "answer", 0, CMD_SELF, NULL, "QZ-n <question> <1-4> | <1-4>",
      "answer a quiz question (a bare number answers the one waiting)",
      quiz_answer},
     {"quiz", "list", 0, CMD_READONLY, NULL, "",

@@ -96,15 +96,12 @@ reg_load(struct cmd_ctx *ctx, const char *prefix, int64_t id,
 		copy_cut(out->status, sizeof(out->status), db_col(s, 2));
 	}
 	db_finish(ctx->st, s);
+	/* the same answer as incident show: no probing of others' incidents */
+	if (strcmp(k->prefix, "INC") == 0 &&
+	    (rc != SQLITE_ROW || !incident_visible(ctx, id)))
+		return cmd_hidden(ctx, out->obj, k->noun, INCIDENT_SEERS);
 	if (rc != SQLITE_ROW)
 		return cmd_error(ctx, "no %s %s", k->noun, out->obj);
-	/* the same answer as incident show: no probing of others' incidents */
-	if (strcmp(k->prefix, "INC") == 0 && !incident_visible(ctx, id))
-		return cmd_error(ctx,
-				 "not allowed: %s is visible only to its "
-				 "reporter, its handler, isms_managers and "
-				 "auditors",
-				 out->obj);
 	return 0;
 }
 
@@ -116,6 +113,23 @@ reg_arg(struct cmd_ctx *ctx, size_t i, const char *prefix, struct reg_ref *out)
 	if (cmd_pos_id(ctx, i, prefix, &id) < 0)
 		return -1;
 	return reg_load(ctx, prefix, id, out);
+}
+
+int
+reg_arg_seen(struct cmd_ctx *ctx, size_t i, const char *prefix,
+	     unsigned readers, const char *who_sees, struct reg_ref *out)
+{
+	int64_t id;
+	int rc;
+
+	if (cmd_pos_id(ctx, i, prefix, &id) < 0)
+		return -1;
+	rc = reg_load(ctx, prefix, id, out);
+	if (has_role(&ctx->me, readers))
+		return rc;
+	if (rc < 0 || out->owner_id != ctx->me.id)
+		return cmd_hidden(ctx, out->obj, out->noun, who_sees);
+	return 0;
 }
 
 int
@@ -270,6 +284,26 @@ reg_key_date(struct cmd_ctx *ctx, const char *key, int required, int64_t *out)
 }
 
 int
+reg_key_plan_date(struct cmd_ctx *ctx, const char *key, int required,
+		  int64_t *out)
+{
+	int rc = reg_key_date(ctx, key, required, out);
+
+	if (rc == 1 && reg_date_past(ctx, *out))
+		return cmd_error(ctx,
+				 "%s=%s is in the past: a plan needs today or "
+				 "a later date",
+				 key, cmd_key(ctx, key));
+	return rc;
+}
+
+int
+reg_date_past(const struct cmd_ctx *ctx, int64_t day)
+{
+	return day + 86400 <= ctx->now;
+}
+
+int
 reg_one_of(const char *v, const char *const *list, size_t n)
 {
 	size_t i;
@@ -314,7 +348,10 @@ reg_key_person(struct cmd_ctx *ctx, const char *key, struct person *out)
 		*out = ctx->me;
 		return 0;
 	}
-	return cmd_person(ctx, v, out) < 0 ? -1 : 1;
+	/* an audit names its auditor; everything else its owner */
+	if (strcmp(key, "auditor") == 0)
+		return cmd_person(ctx, v, out) < 0 ? -1 : 1;
+	return cmd_assignee(ctx, v, "an owner", out) < 0 ? -1 : 1;
 }
 
 char *

@@ -35,6 +35,13 @@ int reg_load(struct cmd_ctx *ctx, const char *prefix, int64_t id,
 /* Loads positional word i as prefix-n (usage error when absent). */
 int reg_arg(struct cmd_ctx *ctx, size_t i, const char *prefix,
 	    struct reg_ref *out);
+/*
+ * Same for "show": holders of readers see any; anyone else only what they
+ * own, and gets one refusal for "absent" and "not yours" (who_sees says
+ * who may see it).
+ */
+int reg_arg_seen(struct cmd_ctx *ctx, size_t i, const char *prefix,
+		 unsigned readers, const char *who_sees, struct reg_ref *out);
 /* Loads a word "XXX-n" whose prefix is one of prefixes ("RSK,INC"). */
 int reg_load_ref(struct cmd_ctx *ctx, const char *word, const char *prefixes,
 		 struct reg_ref *out);
@@ -60,6 +67,11 @@ int reg_key_int(struct cmd_ctx *ctx, const char *key, int min, int max,
 		int required, int *out);
 int reg_key_date(struct cmd_ctx *ctx, const char *key, int required,
 		 int64_t *out);
+/* Same, refusing a day that is already over (plans). */
+int reg_key_plan_date(struct cmd_ctx *ctx, const char *key, int required,
+		      int64_t *out);
+/* The day starting at day (a parsed date) is over. */
+int reg_date_past(const struct cmd_ctx *ctx, int64_t day);
 /* out: the index in list */
 int reg_key_enum(struct cmd_ctx *ctx, const char *key, const char *const *list,
 		 size_t n, int required, int *out);
@@ -96,6 +108,12 @@ int reg_diff_int(json_t *changes, const char *field, int64_t old,
 /* Queues a message for person_id unless it is the sender. 0 or -1. */
 int reg_tell(struct cmd_ctx *ctx, int64_t person_id, const char *subject,
 	     const char *body);
+
+/*
+ * Re-opens the acceptance of RSK-id as an approval when it has expired
+ * (the scheduler). 0 (also when nothing was due) or -1.
+ */
+int risk_acceptance_expire(struct cmd_ctx *ctx, int64_t id);
 
 /* Report sections, shared by report and review show (reply text). */
 int risk_matrix_write(struct cmd_ctx *ctx);

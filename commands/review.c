@@ -8,6 +8,43 @@
 
 #include "register.h"
 
+/*
+ * A planned review is announced to top management (clause 9.3: they hold
+ * it) and the isms_managers, with its id and date.
+ */
+static int
+review_notice(struct cmd_ctx *ctx, const char *obj, const char *date)
+{
+	int64_t ids[128];
+	char *subject, *body;
+	size_t n = 0;
+	int m, rc = -1;
+	sqlite3_stmt *s = db_prepare(ctx->st,
+				     "SELECT id FROM people WHERE active AND "
+				     "(roles & ?) != 0 ORDER BY handle LIMIT "
+				     "64",
+				     "i", (int64_t)ROLE_ISMS_MANAGER);
+
+	if (s == NULL)
+		return -1;
+	while (sqlite3_step(s) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(s, 0);
+	db_finish(ctx->st, s);
+	m = cmd_management(ctx, ids + n, ARRAY_LEN(ids) - n);
+	if (m < 0)
+		return -1;
+	n += (size_t)m;
+	subject = xasprintf("Management review %s planned for %s", obj, date);
+	body = xasprintf("%s planned management review %s for %s "
+			 "(ISO/IEC 27001 clause 9.3). Its inputs: /isms "
+			 "review show %s",
+			 ctx->me.name, obj, date, obj);
+	rc = cmd_notify_ids(ctx, ids, n, ctx->me.id, "register", subject, body);
+	free(subject);
+	free(body);
+	return rc;
+}
+
 static int
 review_plan(struct cmd_ctx *ctx)
 {
@@ -16,7 +53,7 @@ review_plan(struct cmd_ctx *ctx)
 
 	if (ctx->cl->npos != 0)
 		return reg_usage(ctx);
-	if (reg_key_date(ctx, "date", 1, &when) < 0)
+	if (reg_key_plan_date(ctx, "date", 1, &when) < 0)
 		return -1;
 	if (db_exec(ctx->st,
 		    "INSERT INTO reviews(planned_at, created_by, created_at) "
@@ -27,10 +64,7 @@ review_plan(struct cmd_ctx *ctx)
 	time_date(when, date);
 	if (cmd_audit(ctx, "review.plan", obj,
 		      json_pack("{s:s}", "date", date)) < 0 ||
-	    cmd_notify_role(ctx, ROLE_ISMS_MANAGER, ctx->me.id, "register",
-			    "Management review planned",
-			    "A management review is planned; see /isms review "
-			    "list.") < 0)
+	    review_notice(ctx, obj, date) < 0)
 		return -1;
 	cmd_reply(ctx,
 		  "Management review %s planned for %s. Its inputs: "
@@ -266,6 +300,18 @@ review_record(struct cmd_ctx *ctx)
 	decisions = reg_text(ctx, 1, REG_TEXT_MAX, "the decisions");
 	if (decisions == NULL)
 		goto out;
+	{
+		int64_t planned = 0;
+
+		if (time_parse_date(r.planned, &planned) == 0 &&
+		    ctx->now < planned) {
+			rc = cmd_error(ctx,
+				       "%s is planned for %s: it is recorded "
+				       "on or after that date",
+				       r.ref.obj, r.planned);
+			goto out;
+		}
+	}
 	/* the inputs as they stand today become part of the record */
 	if (review_inputs(ctx, r.ref.id) < 0)
 		goto out;

@@ -23,6 +23,8 @@ struct risk {
 	char treatment[16]; /* "" when untreated */
 	int rl, ri;	    /* residual, 0 when untreated */
 	int64_t pending;    /* APR id of a pending acceptance, or 0 */
+	int accepted_score, accepted_residual; /* 0 when not accepted */
+	int64_t accepted_until;		       /* 0 when not accepted */
 };
 
 static void
@@ -57,8 +59,10 @@ risk_load(struct cmd_ctx *ctx, int64_t id, struct risk *r)
 		       "COALESCE(residual_likelihood, 0), "
 		       "COALESCE(residual_impact, 0), (SELECT ap.id FROM "
 		       "approvals ap WHERE ap.object = ? AND ap.kind = "
-		       "'risk.accept' AND ap.status = 'pending') "
-		       "FROM risks WHERE id = ?",
+		       "'risk.accept' AND ap.status = 'pending'), "
+		       "COALESCE(accepted_score, 0), "
+		       "COALESCE(accepted_residual, 0), "
+		       "COALESCE(accepted_until, 0) FROM risks WHERE id = ?",
 		       "ti", obj, id);
 	memset(r, 0, sizeof(*r));
 	if (s == NULL)
@@ -80,6 +84,9 @@ risk_load(struct cmd_ctx *ctx, int64_t id, struct risk *r)
 	r->rl = sqlite3_column_int(s, 9);
 	r->ri = sqlite3_column_int(s, 10);
 	r->pending = sqlite3_column_int64(s, 11);
+	r->accepted_score = sqlite3_column_int(s, 12);
+	r->accepted_residual = sqlite3_column_int(s, 13);
+	r->accepted_until = sqlite3_column_int64(s, 14);
 	if (store_person_by_id(ctx->st, sqlite3_column_int64(s, 2),
 			       &r->owner) != 1) {
 		rc = cmd_error(ctx, "database error");
@@ -273,6 +280,9 @@ out:
 	return rc;
 }
 
+static int reopen_acceptance(struct cmd_ctx *ctx, const struct risk *r,
+			     int score, const char *why);
+
 /* An acceptance waiting for approval no longer fits a new score. */
 static int
 cancel_pending(struct cmd_ctx *ctx, const struct risk *r)
@@ -313,7 +323,7 @@ risk_update(struct cmd_ctx *ctx)
 	const char *title, *threat, *vuln, *level, *old_level;
 	char old_asset[32] = "", new_asset[32] = "", due[16];
 	json_t *changes = NULL;
-	int l, i, rc = -1;
+	int l, i, rc = -1, reopened = 0;
 	int64_t asset_id, review;
 
 	if (ctx->cl->npos != 1 || ctx->cl->nkv == 0)
@@ -341,6 +351,22 @@ risk_update(struct cmd_ctx *ctx)
 	if (owner.id != r.owner.id && !has_role(&ctx->me, ROLE_ISMS_MANAGER)) {
 		rc = cmd_error(ctx, "not allowed: only an isms_manager may "
 				    "give a risk to another owner");
+		goto out;
+	}
+	/* the residual risk never exceeds the inherent risk */
+	if (r.rl > l || r.ri > i) {
+		int rlike = r.rl > l;
+
+		rc = cmd_error(
+		    ctx,
+		    "%s: the residual risk %d x %d would exceed the risk "
+		    "itself (%d x %d); first lower %s to %d or less: risk "
+		    "treat %s %s <plan> %s=%d",
+		    r.obj, r.rl, r.ri, l, i,
+		    rlike ? "residual_likelihood" : "residual_impact",
+		    rlike ? l : i, r.obj, r.treatment,
+		    rlike ? "residual_likelihood" : "residual_impact",
+		    rlike ? l : i);
 		goto out;
 	}
 	old_level = level_of(ctx, r.likelihood * r.impact);
@@ -377,6 +403,19 @@ risk_update(struct cmd_ctx *ctx)
 		      json_pack("{s:O,s:s}", "changes", changes, "next_review",
 				due)) < 0)
 		goto out;
+	/* an acceptance holds only for the score it was given for */
+	if (strcmp(r.treatment, "accept") == 0 && r.accepted_score > 0 &&
+	    l * i > r.accepted_score) {
+		char *why = xasprintf("its score rose from the accepted %d to "
+				      "%d",
+				      r.accepted_score, l * i);
+		int apr = reopen_acceptance(ctx, &r, l * i, why);
+
+		free(why);
+		if (apr < 0)
+			goto out;
+		reopened = apr;
+	}
 	if (owner.id != r.owner.id) {
 		char *subject =
 		    xasprintf("You now own risk %s: %s", r.obj, title);
@@ -393,6 +432,12 @@ risk_update(struct cmd_ctx *ctx)
 		  json_object_get(changes, "reviewed") ? "reviewed, no change"
 						       : "history kept",
 		  l, i, l * i, level, due);
+	if (reopened)
+		cmd_reply(ctx,
+			  " The acceptance was given for a score of %d: it "
+			  "waits for approval again as APR-%d (accept "
+			  "pending); until then the risk is untreated.",
+			  r.accepted_score, reopened);
 	rc = 0;
 out:
 	json_decref(changes);
@@ -504,13 +549,27 @@ treat_apply(struct cmd_ctx *ctx, const struct risk *r, const char *option,
 		score_text(old_res, ctx, r->rl, r->ri);
 	score_text(new_res, ctx, rl, ri);
 	old_ctl = controls_text(ctx, r->id);
+	int accepted = strcmp(option, "accept") == 0;
+	int64_t until =
+	    accepted
+		? time_add_months(ctx->now, ctx->cfg->risk_acceptance_months)
+		: 0;
+	char until_s[16] = "";
+
+	if (accepted)
+		time_date(until, until_s);
 	if (db_exec(ctx->st,
 		    "UPDATE risks SET treatment = ?, plan = ?, "
 		    "residual_likelihood = ?, residual_impact = ?, "
 		    "residual_level = ?, treated_at = ?, accept_approval_id = "
+		    "NULLIF(?, 0), accepted_score = NULLIF(?, 0), "
+		    "accepted_residual = NULLIF(?, 0), accepted_until = "
 		    "NULLIF(?, 0), updated_at = ? WHERE id = ?",
-		    "ttiitiiii", option, plan, (int64_t)rl, (int64_t)ri, rlevel,
-		    ctx->now, apr, ctx->now, r->id) < 0 ||
+		    "ttiitiiiiiii", option, plan, (int64_t)rl, (int64_t)ri,
+		    rlevel, ctx->now, apr,
+		    (int64_t)(accepted ? r->likelihood * r->impact : 0),
+		    (int64_t)(accepted ? rl * ri : 0), until, ctx->now,
+		    r->id) < 0 ||
 	    (controls != NULL && link_controls(ctx, r->id, controls) < 0))
 		goto out;
 	new_ctl = controls_text(ctx, r->id);
@@ -519,14 +578,17 @@ treat_apply(struct cmd_ctx *ctx, const struct risk *r, const char *option,
 	reg_diff(changes, "plan", r->plan, plan);
 	reg_diff(changes, "residual", old_res, new_res);
 	reg_diff(changes, "controls", old_ctl, new_ctl);
+	if (accepted)
+		reg_diff(changes, "accepted_until", "", until_s);
 	if (history_changes(ctx, r->id, changes) < 0 ||
-	    cmd_audit(ctx, "risk.treat", r->obj,
-		      json_pack("{s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:o?}", "option",
-				option, "plan", plan, "residual_likelihood", rl,
-				"residual_impact", ri, "residual_score",
-				rl * ri, "residual_level", rlevel, "controls",
-				new_ctl, "approval",
-				apr ? json_integer(apr) : NULL)) < 0)
+	    cmd_audit(
+		ctx, "risk.treat", r->obj,
+		json_pack("{s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:o?,s:s?}", "option",
+			  option, "plan", plan, "residual_likelihood", rl,
+			  "residual_impact", ri, "residual_score", rl * ri,
+			  "residual_level", rlevel, "controls", new_ctl,
+			  "approval", apr ? json_integer(apr) : NULL,
+			  "accepted_until", accepted ? until_s : NULL)) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -603,6 +665,95 @@ request_acceptance(struct cmd_ctx *ctx, const struct risk *r, const char *plan,
 		  approver.handle, any_role ? " (or another isms_manager)" : "",
 		  *r->treatment ? r->treatment : "untreated");
 	return 0;
+}
+
+/*
+ * An acceptance no longer covers the risk (a higher score or residual, or
+ * its end): it waits for approval again. The treatment is cleared until
+ * then, so the register shows "accept pending" and nobody reads the old
+ * acceptance as valid; approving it accepts the risk as it now stands,
+ * rejecting it leaves the risk untreated. The request comes from the
+ * sender, or from the owner when the scheduler re-opens it.
+ */
+static int
+reopen_acceptance(struct cmd_ctx *ctx, const struct risk *r, int score,
+		  const char *why)
+{
+	struct person approver, me = ctx->me;
+	unsigned any_role;
+	char apr_obj[32], *summary = NULL, *line = NULL;
+	int64_t apr = -1;
+	int rl = r->rl ? r->rl : r->likelihood, ri = r->ri ? r->ri : r->impact;
+	int rc = -1;
+
+	if (ctx->me.id == 0)
+		ctx->me = r->owner;
+	switch (accept_approver(ctx, &r->owner, &approver, &any_role)) {
+	case 1:
+		break;
+	case 0:
+		cmd_error(ctx,
+			  "%s is accepted and %s, so the acceptance needs "
+			  "approval again, but there is no isms_manager "
+			  "other than you in the directory to decide it",
+			  r->obj, why);
+		goto out;
+	default:
+		goto out;
+	}
+	summary =
+	    xasprintf("accept risk %s \"%s\" again: %s; it now scores "
+		      "%d (%s), residual %d, appetite %d; plan: %s",
+		      r->obj, r->title, why, score, level_of(ctx, score),
+		      rl * ri, ctx->cfg->risk_appetite, r->plan ? r->plan : "");
+	apr = approval_open(
+	    ctx, "risk.accept", r->obj, summary, &approver, any_role,
+	    json_pack("{s:s,s:i,s:i,s:i,s:s}", "plan", r->plan ? r->plan : "",
+		      "residual_likelihood", rl, "residual_impact", ri, "score",
+		      score, "reopened", why));
+	if (apr < 0)
+		goto out;
+	reg_obj(apr_obj, "APR", apr);
+	line = xasprintf("re-opened as %s: %s", apr_obj, why);
+	if (db_exec(ctx->st,
+		    "UPDATE risks SET treatment = NULL, accepted_score = NULL, "
+		    "accepted_residual = NULL, accepted_until = NULL, "
+		    "accept_approval_id = NULL, updated_at = ? WHERE id = ?",
+		    "ii", ctx->now, r->id) < 0 ||
+	    history(ctx, r->id, "acceptance", "accept", line) < 0 ||
+	    cmd_audit(ctx, "risk.accept_reopen", r->obj,
+		      json_pack("{s:s,s:s,s:i,s:i}", "approval", apr_obj,
+				"reason", why, "score", score, "accepted_score",
+				r->accepted_score)) < 0)
+		goto out;
+	rc = 0;
+out:
+	ctx->me = me;
+	free(summary);
+	free(line);
+	return rc < 0 ? -1 : (int)apr;
+}
+
+int
+risk_acceptance_expire(struct cmd_ctx *ctx, int64_t id)
+{
+	struct risk r;
+	char until[16], *why;
+	int rc;
+
+	if (risk_load(ctx, id, &r) < 0)
+		return -1;
+	if (strcmp(r.treatment, "accept") != 0 || r.pending ||
+	    r.accepted_until == 0 || r.accepted_until > ctx->now) {
+		risk_free(&r);
+		return 0;
+	}
+	time_date(r.accepted_until, until);
+	why = xasprintf("its acceptance expired on %s", until);
+	rc = reopen_acceptance(ctx, &r, r.likelihood * r.impact, why);
+	free(why);
+	risk_free(&r);
+	return rc < 0 ? -1 : 0;
 }
 
 static int
@@ -715,6 +866,55 @@ accept_rejected(struct cmd_ctx *ctx, int64_t apr, const char *object,
 const struct approval_kind risk_accept_kind = {"risk.accept", accept_approved,
 					       accept_rejected};
 
+/*
+ * Residual exposure: the risks still above the appetite once treated
+ * (untreated ones count with their own score), and the acceptances that
+ * wait for approval or have expired.
+ */
+static int
+risk_exposure_write(struct cmd_ctx *ctx)
+{
+	int64_t total = 0, above = 0, pending = 0, expired = 0;
+	sqlite3_stmt *s;
+	struct buf ids = {0};
+
+	s = db_prepare(
+	    ctx->st,
+	    "SELECT r.id, CASE WHEN r.treatment IS NULL THEN r.score ELSE "
+	    "COALESCE(r.residual_score, r.score) END AS res, r.treatment "
+	    "= 'accept' AND r.accepted_until <= ?1, EXISTS (SELECT 1 FROM "
+	    "approvals ap WHERE ap.object = 'RSK-' || r.id AND ap.kind = "
+	    "'risk.accept' AND ap.status = 'pending') FROM risks r "
+	    "ORDER BY res DESC, r.id",
+	    "i", ctx->now);
+	if (s == NULL)
+		return cmd_error(ctx, "database error");
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		int res = sqlite3_column_int(s, 1);
+
+		total++;
+		if (res > ctx->cfg->risk_appetite) {
+			if (above++ < 10)
+				buf_printf(
+				    &ids, "%sRSK-%lld %d", ids.len ? ", " : "",
+				    (long long)sqlite3_column_int64(s, 0), res);
+		}
+		expired += sqlite3_column_int(s, 2);
+		pending += sqlite3_column_int(s, 3);
+	}
+	db_finish(ctx->st, s);
+	cmd_reply(ctx,
+		  "Residual exposure: %lld of %lld risk%s above the appetite "
+		  "of %d after treatment%s%s%s; acceptances: %lld pending, "
+		  "%lld expired.",
+		  (long long)above, (long long)total, total == 1 ? "" : "s",
+		  ctx->cfg->risk_appetite, above ? " (" : "", buf_str(&ids),
+		  above ? (above > 10 ? ", ...)" : ")") : "",
+		  (long long)pending, (long long)expired);
+	buf_free(&ids);
+	return 0;
+}
+
 static int
 risk_list(struct cmd_ctx *ctx)
 {
@@ -733,11 +933,13 @@ risk_list(struct cmd_ctx *ctx)
 	    "COALESCE(r.treatment, 'untreated'), r.residual_score, "
 	    "r.residual_level, date(r.next_review_at, 'unixepoch'), "
 	    "(SELECT ap.id FROM approvals ap WHERE ap.object = 'RSK-' || r.id "
-	    "AND ap.kind = 'risk.accept' AND ap.status = 'pending') "
+	    "AND ap.kind = 'risk.accept' AND ap.status = 'pending'), "
+	    "COALESCE(date(r.accepted_until, 'unixepoch'), ''), "
+	    "r.accepted_until <= ?4 "
 	    "FROM risks r JOIN people p ON p.id = r.owner_id "
-	    "WHERE r.score > ? AND (? = 0 OR r.owner_id = ?) "
+	    "WHERE r.score > ?1 AND (?2 = 0 OR r.owner_id = ?3) "
 	    "ORDER BY r.score DESC, r.id",
-	    "iii", (int64_t)above, (int64_t)mine, ctx->me.id);
+	    "iiii", (int64_t)above, (int64_t)mine, ctx->me.id, ctx->now);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
 	ctx->rp->confidential = 1;
@@ -751,6 +953,11 @@ risk_list(struct cmd_ctx *ctx)
 				  (long long)sqlite3_column_int64(s, 9));
 		else
 			cmd_reply(ctx, "%s", db_col(s, 5));
+		if (*db_col(s, 10))
+			cmd_reply(ctx, " %s %s",
+				  sqlite3_column_int(s, 11) ? "EXPIRED on"
+							    : "until",
+				  db_col(s, 10));
 		if (sqlite3_column_type(s, 6) != SQLITE_NULL)
 			cmd_reply(ctx, ", residual %d %s",
 				  sqlite3_column_int(s, 6), db_col(s, 7));
@@ -758,10 +965,13 @@ risk_list(struct cmd_ctx *ctx)
 		n++;
 	}
 	db_finish(ctx->st, s);
-	if (n == 0)
+	if (n == 0) {
 		cmd_reply(ctx, "No risks%s%s.", mine ? " of yours" : "",
 			  above >= 0 ? " above that score" : "");
-	return 0;
+		return 0;
+	}
+	cmd_reply(ctx, "\n");
+	return risk_exposure_write(ctx);
 }
 
 static int
@@ -1032,7 +1242,8 @@ risk_summary_write(struct cmd_ctx *ctx)
 		  (long long)untreated, (long long)pending,
 		  pending == 1 ? "" : "s", (long long)overdue,
 		  overdue == 1 ? "" : "s");
-	return 0;
+	cmd_reply(ctx, "\n");
+	return risk_exposure_write(ctx);
 }
 
 const struct cmd_entry risk_cmds[] = {

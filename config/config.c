@@ -79,6 +79,10 @@ static const struct centry config_table[] = {
      OFF(risk_accept_by_isms_manager), "false",
      "Route risk acceptances to an isms_manager, not the owner's manager.", 0,
      0, NULL},
+    {"risk", "acceptance_months", CT_INT, OFF(risk_acceptance_months), "12",
+     "A risk acceptance holds this many months; its owner is reminded 30 "
+     "days ahead, and at expiry it waits for approval again.",
+     1, 60, NULL},
     {"slack", "enabled", CT_BOOL, OFF(slack_enabled), "false",
      "Connect to Slack.", 0, 0, NULL},
     {"slack", "mode", CT_ENUM, OFF(slack_mode), "socket",

@@ -26,6 +26,7 @@ struct config {
 	int risk_appetite;
 	int risk_levels[3]; /* upper bounds of low, medium, high */
 	int risk_accept_by_isms_manager;
+	int risk_acceptance_months;
 
 	int slack_enabled;
 	char *slack_mode; /* "socket" or "http" */

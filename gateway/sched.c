@@ -29,6 +29,7 @@ static const struct sched_job sched_jobs[] = {
     {"quiz-remind", quiz_job_remind},
     {"quiz-last-call", quiz_job_last_call},
     {"risk-reviews", due_job_risks},
+    {"risk-acceptances", due_job_acceptances},
     {"doc-reviews", due_job_docs},
     {"doc-acks", due_job_acks},
     {"risk-assessment", due_job_assessment},

@@ -158,6 +158,52 @@ int
 staff_import(struct store *st, const char *text, size_t len, const char *actor,
 	     int *created, int *updated, char *err, size_t errlen)
 {
+	return staff_import_missing(st, text, len, actor, created, updated,
+				    NULL, NULL, err, errlen);
+}
+
+/* Active handles not among handles[0..n), into *out. 0 or -1. */
+static int
+missing_handles(struct store *st, char **handles, int n, char ***out,
+		size_t *nout)
+{
+	sqlite3_stmt *s;
+	int i;
+
+	*out = NULL;
+	*nout = 0;
+	if (db_exec(st,
+		    "CREATE TEMP TABLE IF NOT EXISTS staff_seen(handle TEXT "
+		    "PRIMARY KEY COLLATE NOCASE)",
+		    NULL) < 0 ||
+	    db_exec(st, "DELETE FROM staff_seen", NULL) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (db_exec(st,
+			    "INSERT OR IGNORE INTO staff_seen(handle) VALUES "
+			    "(?)",
+			    "t", handles[i]) < 0)
+			return -1;
+	s = db_prepare(st,
+		       "SELECT handle FROM people WHERE active AND handle NOT "
+		       "IN (SELECT handle FROM staff_seen) ORDER BY handle",
+		       NULL);
+	if (s == NULL)
+		return -1;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		*out = xrealloc(*out, (*nout + 1) * sizeof(**out));
+		(*out)[(*nout)++] = xstrdup(db_col(s, 0));
+	}
+	db_finish(st, s);
+	return db_exec(st, "DELETE FROM staff_seen", NULL) < 0 ? -1 : 0;
+}
+
+int
+staff_import_missing(struct store *st, const char *text, size_t len,
+		     const char *actor, int *created, int *updated,
+		     char ***missing, size_t *nmissing, char *err,
+		     size_t errlen)
+{
 	const char *p = text, *end = text + len;
 	char *f[STAFF_FIELDS + 1];
 	char **managers = NULL, **handles = NULL;
@@ -167,6 +213,10 @@ staff_import(struct store *st, const char *text, size_t len, const char *actor,
 	int64_t now = store_now(st);
 
 	*created = *updated = 0;
+	if (missing != NULL) {
+		*missing = NULL;
+		*nmissing = 0;
+	}
 	if (!str_valid_utf8(text, len) || memchr(text, '\0', len)) {
 		snprintf(err, errlen, "the file is not valid UTF-8 text");
 		return -1;
@@ -269,7 +319,7 @@ staff_import(struct store *st, const char *text, size_t len, const char *actor,
 			      "Europe/Berlin)";
 		else if (parse_roles(f[8], &roles) < 0)
 			why = "unknown role (staff, manager, risk_owner, "
-			      "isms_manager, auditor, admin)";
+			      "isms_manager, auditor, admin, management)";
 		else if (++rows > STAFF_MAX_ROWS)
 			why = "too many rows";
 		if (why == NULL) {
@@ -330,6 +380,9 @@ staff_import(struct store *st, const char *text, size_t len, const char *actor,
 		    sqlite3_step(q_manager) != SQLITE_DONE)
 			goto dberr;
 	}
+	if (missing != NULL &&
+	    missing_handles(st, handles, kept, missing, nmissing) < 0)
+		goto dberr;
 	{
 		char details[128];
 
@@ -355,6 +408,15 @@ out:
 	if (rc < 0) {
 		store_rollback(st);
 		*created = *updated = 0;
+		if (missing != NULL) {
+			size_t k;
+
+			for (k = 0; k < *nmissing; k++)
+				free((*missing)[k]);
+			free(*missing);
+			*missing = NULL;
+			*nmissing = 0;
+		}
 	}
 	for (i = 0; i < kept; i++) {
 		free(handles[i]);

@@ -22,6 +22,16 @@ int staff_import(struct store *st, const char *text, size_t len,
 		 size_t errlen);
 
 /*
+ * Same; when missing is not NULL it also returns the handles of active
+ * people the file does not name (a new array of new strings, the caller
+ * frees each and the array), for deactivating leavers.
+ */
+int staff_import_missing(struct store *st, const char *text, size_t len,
+			 const char *actor, int *created, int *updated,
+			 char ***missing, size_t *nmissing, char *err,
+			 size_t errlen);
+
+/*
  * Splits one CSV record starting at *p (RFC 4180 quoting) into at most
  * max fields, each a new string the caller frees. Advances *p past the
  * record. Returns the field count, or -1 for malformed quoting.

@@ -747,7 +747,8 @@ store_set_setting(struct store *st, const char *key, const char *value)
 }
 
 static const char *role_names[] = {"staff",	   "manager", "risk_owner",
-				   "isms_manager", "auditor", "admin"};
+				   "isms_manager", "auditor", "admin",
+				   "management"};
 
 const char *
 role_name(enum role r)

@@ -75,7 +75,13 @@ enum role {
 	ROLE_ISMS_MANAGER = 1 << 3,
 	ROLE_AUDITOR = 1 << 4,
 	ROLE_ADMIN = 1 << 5,
+	ROLE_MANAGEMENT = 1 << 6, /* top management (ISO/IEC 27001 clause 5) */
 };
+
+/* Roles that give more than reading: anyone holding none is read-only. */
+#define ROLES_ELEVATED                                                         \
+	(ROLE_MANAGER | ROLE_RISK_OWNER | ROLE_ISMS_MANAGER | ROLE_ADMIN |     \
+	 ROLE_MANAGEMENT)
 
 struct person {
 	int64_t id;

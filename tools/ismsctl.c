@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../commands/cmd.h"
 #include "../config/config.h"
 #include "../gateway/log.h"
 #include "../gateway/version.h"
@@ -29,7 +30,10 @@ usage(FILE *fp)
 	    "  --db: else the configuration's [store] path\n"
 	    "commands:\n"
 	    "  init                          create or migrate the database\n"
-	    "  staff import FILE             import the staff CSV (upsert)\n"
+	    "  staff import [--deactivate-missing] FILE\n"
+	    "                                import the staff CSV (upsert); "
+	    "deactivate who is not in it\n"
+	    "  staff deactivate HANDLE       a leaver: lists what they hold\n"
 	    "  staff list                    list the directory\n"
 	    "  export KIND --format csv|json|md   write evidence to stdout\n"
 	    "                                (KIND: %s)\n"
@@ -74,11 +78,83 @@ read_file(const char *path, struct buf *b, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Deactivates the leavers handles[0..n) as the directory's administrator,
+ * in the caller's transaction; prints what each still holds. 0 or -1.
+ */
 static int
-cmd_staff(struct store *st, int argc, char **argv)
+staff_deactivate(struct store *st, const struct config *cfg,
+		 char *const *handles, size_t n)
+{
+	struct person tool = {
+	    .handle = "ismsctl", .name = "ismsctl", .roles = ROLE_ADMIN};
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct isms_reply rp = {0};
+		char line[128];
+		int rc;
+
+		snprintf(line, sizeof(line), "staff deactivate @%s",
+			 handles[i]);
+		rc = cmd_run_as(st, cfg, &tool, line, &rp);
+		fprintf(rc < 0 ? stderr : stdout, "%s%s\n",
+			rc < 0 ? "ismsctl: " : "", buf_str(&rp.text));
+		reply_free(&rp);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_staff(struct store *st, const struct config *cfg, int argc, char **argv)
 {
 	char err[512];
 
+	if (argc == 3 && strcmp(argv[1], "deactivate") == 0) {
+		if (store_begin(st) < 0 ||
+		    staff_deactivate(st, cfg, &argv[2], 1) < 0 ||
+		    store_commit(st) < 0) {
+			store_rollback(st);
+			return 1;
+		}
+		return 0;
+	}
+	if (argc == 4 && strcmp(argv[1], "import") == 0 &&
+	    strcmp(argv[2], "--deactivate-missing") == 0) {
+		struct buf b = {0};
+		char **missing = NULL;
+		size_t nmissing = 0, i;
+		int created, updated, rc = 1;
+
+		if (read_file(argv[3], &b, err, sizeof(err)) < 0 ||
+		    store_begin(st) < 0) {
+			fprintf(stderr, "ismsctl: %s: %s\n", argv[3], err);
+			buf_free(&b);
+			return 1;
+		}
+		if (staff_import_missing(st, buf_str(&b), b.len, "ismsctl",
+					 &created, &updated, &missing,
+					 &nmissing, err, sizeof(err)) < 0)
+			fprintf(stderr,
+				"ismsctl: %s: %s\nnothing was imported\n",
+				argv[3], err);
+		else if (staff_deactivate(st, cfg, missing, nmissing) == 0 &&
+			 store_commit(st) == 0)
+			rc = 0;
+		if (rc != 0)
+			store_rollback(st);
+		else
+			printf("imported %d people (%d new, %d updated); %zu "
+			       "deactivated\n",
+			       created + updated, created, updated, nmissing);
+		for (i = 0; i < nmissing; i++)
+			free(missing[i]);
+		free(missing);
+		buf_free(&b);
+		return rc;
+	}
 	if (argc >= 2 && strcmp(argv[1], "import") == 0 && argc == 3) {
 		struct buf b = {0};
 		int created, updated;
@@ -126,7 +202,8 @@ cmd_staff(struct store *st, int argc, char **argv)
 		db_finish(st, s);
 		return 0;
 	}
-	fprintf(stderr, "usage: ismsctl staff import FILE | staff list\n");
+	fprintf(stderr, "usage: ismsctl staff import [--deactivate-missing] "
+			"FILE | staff deactivate HANDLE | staff list\n");
 	return 2;
 }
 
@@ -216,7 +293,7 @@ cmd_audit_verify(struct store *st, const char *head)
 }
 
 static int
-cmd_audit(struct store *st, int argc, char **argv)
+ctl_audit(struct store *st, int argc, char **argv)
 {
 	const char *head = NULL;
 	int64_t seq;
@@ -422,11 +499,11 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "init") == 0 && argc == 1) {
 		rc = ctl_init(st, &cfg);
 	} else if (strcmp(argv[0], "staff") == 0) {
-		rc = cmd_staff(st, argc, argv);
+		rc = cmd_staff(st, &cfg, argc, argv);
 	} else if (strcmp(argv[0], "export") == 0) {
 		rc = cmd_export(st, argc, argv);
 	} else if (strcmp(argv[0], "audit") == 0) {
-		rc = cmd_audit(st, argc, argv);
+		rc = ctl_audit(st, argc, argv);
 	} else if (strcmp(argv[0], "backup") == 0 && argc == 2) {
 		if (store_audit_key_problem(st, err, sizeof(err)) < 0) {
 			fprintf(stderr, "ismsctl: backup refused: %s\n", err);

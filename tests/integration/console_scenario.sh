@@ -16,18 +16,22 @@ expect_in "$T/out" "Recorded as INC-1 (severity high)"
 before=$(db_digest "$DB")
 printf 'incident assign INC-1 @bob\nincident status INC-1 resolved\n' | console "$DB" grace
 expect_in "$T/out" "error: not allowed: incident assign needs the isms_manager role"
+expect_in "$T/out" "error: not allowed: auditors read and change nothing; incident status is a change"
+printf 'incident status INC-1 resolved\n' | console "$DB" alice # the reporter, not the handler
 expect_in "$T/out" "error: not allowed: only the handler of INC-1 or an isms_manager may change it"
-printf 'incident show INC-1\nincident note INC-1 curious\n' | console "$DB" frank
-expect_in "$T/out" "error: not allowed: INC-1 is visible only to its reporter"
+printf 'incident show INC-1\nincident note INC-1 curious\nincident show INC-99\n' | console "$DB" frank
+# the same refusal whether the incident exists or not
+expect_in "$T/out" "error: INC-1: no such incident that you may see (incidents are visible to their reporter"
+expect_in "$T/out" "error: INC-99: no such incident that you may see (incidents are visible to their reporter"
 printf 'incident show INC-1\n' | console "$DB" bob # a manager, not the handler
-expect_in "$T/out" "error: not allowed: INC-1 is visible only"
+expect_in "$T/out" "error: INC-1: no such incident that you may see"
 printf '%s\n' 'incident frobnicate INC-1' 'incident status INC-1 closed' \
 	'incident severity INC-99 high' 'incident report' 'incident report x severity=extreme' \
 	'/isms nothing here' 'incident assign INC-1' '/isms incident report a b=c' \
 	'approve APR-1' 'incident show INC-abc' | console "$DB" carol
 expect_in "$T/out" 'error: unknown verb "frobnicate" for incident'
 expect_in "$T/out" "error: usage: incident status INC-n triaged|investigating|contained|resolved"
-expect_in "$T/out" "error: no incident INC-99"
+expect_in "$T/out" "error: INC-99: no such incident that you may see"
 expect_in "$T/out" "error: usage: incident report <what happened>"
 expect_in "$T/out" "error: severity must be low, medium, high or critical"
 expect_in "$T/out" 'error: unknown object "nothing"'

@@ -15,7 +15,7 @@ EOC
 printf '/incident Lost laptop with payroll data personal_data=yes\n' | console "$DB" ivan
 expect_in "$T/out" "Recorded as INC-1"
 # reported 25 hours ago
-sql "$DB" "UPDATE incidents SET created_at = created_at - 25 * 3600"
+sql "$DB" "UPDATE incidents SET created_at = created_at - 25 * 3600, personal_data_at = personal_data_at - 25 * 3600"
 breach() { [ "$(sql "$DB" "SELECT COUNT(*) FROM outbox WHERE kind = 'breach'")" = "$1" ]; }
 for round in 1 2; do
 	"$ISMSD" -c "$T/ismsd.conf" 2>"$T/log$round" &

@@ -46,7 +46,7 @@ ctl seed "$T/seed.txt" >/dev/null
 sql "$DB" "UPDATE people SET created_at = $(at '2026-12-01 09:00');
 UPDATE risks SET next_review_at = $(date -u -d 2027-03-01 +%s);
 UPDATE docs SET created_at = $(at '2027-01-01 00:00'), next_review_at = $(date -u -d 2027-06-01 +%s);
-UPDATE incidents SET created_at = $(at '2027-02-10 09:00') WHERE id = 1;
+UPDATE incidents SET created_at = $(at '2027-02-10 09:00'), personal_data_at = $(at '2027-02-10 09:00') WHERE id = 1;
 UPDATE approvals SET created_at = $(at '2027-03-03 10:00'), deadline_at = $(at '2027-03-06 10:00');"
 
 # pass DATE [TIME]: one scheduler pass; its messages go to the transcript
@@ -123,7 +123,7 @@ cat >"$T/want" <<'EOW'
 2027-02-01 Please read and acknowledge DOC-1: Acceptable use policy -> ivan
 2027-02-01 ISMS management report, Example Org, 2027-02-01 -> board@example.org,dana
 2027-02-08 Please read and acknowledge DOC-1: Acceptable use policy -> ivan
-2027-02-13 72-hour clock INC-1: the notification deadline has PASSED -> carol,erik
+2027-02-13 72-hour clock INC-1: deadline passed on 2027-02-13T08:00:00Z; the authority is not notified yet -> carol,dana,erik
 2027-02-15 Risk review due on 2027-03-01: RSK-1 [high] Laptop theft -> bob
 2027-02-15 Please read and acknowledge DOC-1: Acceptable use policy -> ivan
 2027-02-22 Please read and acknowledge DOC-1: Acceptable use policy -> ivan

@@ -95,10 +95,10 @@ test_action_sources(void **state)
 	refused_as(t, "carol", "action add Fix due=2027-01-31 source=DOC-1",
 		   "expected one of RSK,INC,AUD,FND,MR");
 	refused_as(t, "carol", "action add Fix due=2027-01-31 source=INC-2",
-		   "no incident INC-2");
+		   "INC-2: no such incident that you may see");
 	/* ... and be visible to whoever links it */
 	refused_as(t, "bob", "action add Fix due=2027-01-31 source=INC-1",
-		   "INC-1 is visible only");
+		   "INC-1: no such incident that you may see");
 	refused_as(t, "carol", "action add Fix due=31.01.2027",
 		   "due= must be a date YYYY-MM-DD");
 	refused_as(t, "carol", "action add Fix", "missing due=");
@@ -147,7 +147,10 @@ test_action_done_and_lists(void **state)
 	ok_as(t, "carol",
 	      "action add Encrypt laptops due=2026-12-01 "
 	      "owner=@bob");
-	ok_as(t, "carol", "action add Train staff due=2026-11-01 owner=@alice");
+	r = as(t, "carol", "action add Train staff due=2026-11-01 owner=@alice",
+	       &ok);
+	assert_true(ok); /* accepted, with a warning */
+	assert_non_null(strstr(r, "Warning: 2026-11-01 is already past"));
 	ok_as(t, "carol", "action add Rotate keys due=2026-11-18 owner=@bob");
 	/* due day not yet over on the due date itself */
 	r = as(t, "carol", "action list overdue", &ok);
@@ -159,7 +162,8 @@ test_action_done_and_lists(void **state)
 	refused_as(t, "bob", "action done ACT-1", "evidence is required");
 	refused_as(t, "alice", "action done ACT-1 done it",
 		   "only the owner of ACT-1 or an isms_manager");
-	refused_as(t, "grace", "action done ACT-1 done it", "only the owner");
+	refused_as(t, "grace", "action done ACT-1 done it",
+		   "auditors read and change nothing");
 	ok_as(t, "bob", "action done ACT-1 BitLocker report attached");
 	refused_as(t, "bob", "action done ACT-1 again", "already done");
 	ok_as(t, "erik", "action done ACT-3 Keys rotated on 2026-11-18");
@@ -170,7 +174,7 @@ test_action_done_and_lists(void **state)
 		   "1:done:bob 3:done:erik");
 	r = as(t, "bob", "action show ACT-1", &ok);
 	assert_non_null(strstr(r, "Evidence: BitLocker report attached"));
-	refused_as(t, "frank", "action show ACT-1", "not allowed");
+	refused_as(t, "frank", "action show ACT-1", "no such action");
 	r = as(t, "alice", "action show ACT-2", &ok);
 	assert_true(ok);
 	r = as(t, "carol", "action list all", &ok);
@@ -294,6 +298,13 @@ test_audit_nonconformity(void **state)
 	assert_non_null(strstr(r, "corrective action for FND-1"));
 	refused_as(t, "erik", "audit close AUD-1",
 		   "FND-3 (minor nonconformity) needs a corrective action");
+	/* a finding closes once its corrective action is done */
+	before = everything(t);
+	refused_as(t, "erik", "audit close FND-1",
+		   "FND-1 has corrective action still open (ACT-1): it closes "
+		   "when it is done");
+	assert_int_equal(everything(t), before);
+	ok_as(t, "bob", "action done ACT-1 First review held");
 	ok_as(t, "erik", "audit close FND-1");
 	ok_as(t, "carol",
 	      "action add Disable stale accounts due=2027-03-31 "
@@ -302,11 +313,26 @@ test_audit_nonconformity(void **state)
 	assert_true(ok);
 	assert_non_null(strstr(r, "FND-3 [minor nonconformity, open] Stale "
 				  "accounts -- corrective action: ACT-2 open"));
-	ok_as(t, "erik", "audit close AUD-1");
+	/* an audit closes on or after its date */
+	before = everything(t);
+	refused_as(t, "erik", "audit close AUD-1",
+		   "AUD-1 is planned for 2027-02-15: it closes on or after "
+		   "that date");
+	assert_int_equal(everything(t), before);
+	test_clock = T0 + 100 * 86400;
+	r = as(t, "erik", "audit close AUD-1", &ok);
+	assert_true(ok);
+	assert_non_null(strstr(r, "1 stays open until its corrective actions "
+				  "are done"));
 	assert_sql(t,
 		   "SELECT a.status || ' ' || (SELECT group_concat(status) "
 		   "FROM findings) FROM audits a",
-		   "closed closed,closed,closed");
+		   "closed closed,closed,open");
+	/* an isms_manager may close it early, with the reason recorded */
+	refused_as(t, "grace", "audit close FND-3 Accepted", "not allowed");
+	ok_as(t, "carol", "audit close FND-3 Accounts are disabled by HR now");
+	assert_sql(t, "SELECT close_reason FROM findings WHERE id = 3",
+		   "Accounts are disabled by HR now");
 	refused_as(t, "erik", "audit finding AUD-1 minor late",
 		   "AUD-1 is closed");
 	r = as(t, "carol", "audit list", &ok);

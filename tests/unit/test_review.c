@@ -139,12 +139,24 @@ test_review_record(void **state)
 	struct tenv *t = setup();
 	const char *r;
 	char *inputs;
+	int64_t before;
 	int ok;
 
 	(void)state;
 	populate(t);
 	refused_as(t, "bob", "review record MR-1 ok", "needs the isms_manager");
 	refused_as(t, "carol", "review record MR-1", "decisions is required");
+	/* not before its date, and plans are not made for the past */
+	before = everything(t);
+	refused_as(t, "carol", "review record MR-1 Fund MFA",
+		   "MR-1 is planned for 2026-12-10: it is recorded on or after "
+		   "that date");
+	refused_as(t, "carol", "review plan date=2026-01-01",
+		   "date=2026-01-01 is in the past: a plan needs today or a "
+		   "later date");
+	refused_as(t, "carol", "audit plan ISMS date=2026-11-17 auditor=@grace",
+		   "date=2026-11-17 is in the past");
+	assert_int_equal(everything(t), before);
 	test_clock = T0 + 22 * 86400; /* 2026-12-10 */
 	ok_as(t, "carol", "review record MR-1 Fund MFA; re-assess phishing");
 	refused_as(t, "carol", "review record MR-1 again",

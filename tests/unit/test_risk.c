@@ -440,6 +440,123 @@ test_matrix(void **state)
 	tenv_free(t);
 }
 
+/*
+ * An acceptance holds for the score it was given for: re-scoring above it
+ * re-opens it as an approval, whether it was accepted at once (within the
+ * appetite) or approved.
+ */
+static void
+test_acceptance_bound_to_score(void **state)
+{
+	struct tenv *t = setup();
+	const char *r;
+	int ok;
+
+	(void)state;
+	ok_as(t, "bob", "risk add Datacenter fire likelihood=2 impact=3");
+	r = as(t, "bob", "risk treat RSK-1 accept Cheap", &ok);
+	assert_true(ok);
+	/* bound to 6, residual 6, for 12 months */
+	assert_sql(t,
+		   "SELECT treatment || '|' || accepted_score || '|' || "
+		   "accepted_residual || '|' || date(accepted_until, "
+		   "'unixepoch') FROM risks",
+		   "accept|6|6|2027-11-18");
+	r = as(t, "bob", "risk list", &ok);
+	assert_non_null(strstr(r, "accept until 2027-11-18"));
+	/* the same score keeps the acceptance */
+	ok_as(t, "bob", "risk update RSK-1 threat=Wiring");
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM approvals"), 0);
+	assert_sql(t, "SELECT treatment FROM risks", "accept");
+	/* the breaking sequence: 25 and still "accept" */
+	r = as(t, "bob", "risk update RSK-1 likelihood=5 impact=5", &ok);
+	assert_true(ok);
+	assert_non_null(strstr(r, "waits for approval again as APR-1"));
+	assert_sql(t,
+		   "SELECT a.kind || '|' || a.status || '|' || p.handle FROM "
+		   "approvals a JOIN people p ON p.id = a.approver_id",
+		   "risk.accept|pending|dana");
+	assert_int_equal(count(t, "SELECT treatment IS NULL AND "
+				  "accepted_score IS NULL FROM risks"),
+			 1);
+	r = as(t, "bob", "risk list", &ok);
+	assert_non_null(strstr(r, "accept pending APR-1"));
+	assert_non_null(strstr(r, "acceptances: 1 pending, 0 expired"));
+	r = as(t, "dana", "report", &ok);
+	assert_true(ok);
+	assert_non_null(strstr(r, "1 acceptance pending"));
+	assert_non_null(strstr(r, "Residual exposure: 1 of 1 risk above the "
+				  "appetite of 6 after treatment (RSK-1 25)"));
+	/* approved: accepted again, at 25 */
+	ok_as(t, "dana", "approve APR-1 Board knows");
+	assert_sql(t, "SELECT treatment || '|' || accepted_score FROM risks",
+		   "accept|25");
+	tenv_free(t);
+}
+
+static void
+test_approved_acceptance_reopens(void **state)
+{
+	struct tenv *t = setup();
+	int64_t before;
+	int ok;
+
+	(void)state;
+	ok_as(t, "bob", "risk add Phishing likelihood=4 impact=4");
+	ok_as(t, "bob", "risk treat RSK-1 accept MFA too costly");
+	ok_as(t, "dana", "approve APR-1");
+	assert_sql(t, "SELECT accepted_score FROM risks", "16");
+	/* carol re-scores it: the acceptance goes back to dana */
+	as(t, "carol", "risk update RSK-1 likelihood=5 impact=5", &ok);
+	assert_true(ok);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM approvals WHERE "
+				  "status = 'pending' AND kind = "
+				  "'risk.accept'"),
+			 1);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM risk_history WHERE "
+				  "field = 'acceptance' AND new_value LIKE "
+				  "'re-opened as APR-2: its score rose from "
+				  "the accepted 16 to 25'"),
+			 1);
+	/* rejected: the risk stays untreated */
+	ok_as(t, "dana", "reject APR-2 Mitigate it");
+	assert_int_equal(count(t, "SELECT treatment IS NULL FROM risks"), 1);
+	before = everything(t);
+	(void)before;
+	tenv_free(t);
+}
+
+/* The residual risk never exceeds the risk itself. */
+static void
+test_residual_not_above_inherent(void **state)
+{
+	struct tenv *t = setup();
+	int64_t before;
+
+	(void)state;
+	ok_as(t, "bob", "risk add Flooding likelihood=3 impact=3");
+	ok_as(t, "bob",
+	      "risk treat RSK-1 transfer Insurance "
+	      "residual_likelihood=3 residual_impact=3");
+	before = everything(t);
+	refused_as(t, "bob", "risk update RSK-1 likelihood=1",
+		   "RSK-1: the residual risk 3 x 3 would exceed the risk "
+		   "itself (1 x 3); first lower residual_likelihood to 1 or "
+		   "less: risk treat RSK-1 transfer <plan> "
+		   "residual_likelihood=1");
+	refused_as(t, "bob", "risk update RSK-1 impact=2",
+		   "first lower residual_impact to 2");
+	assert_int_equal(everything(t), before);
+	assert_sql(t, "SELECT score || '|' || residual_score FROM risks",
+		   "9|9");
+	/* lowering the residual first, then the risk, works */
+	ok_as(t, "bob",
+	      "risk treat RSK-1 transfer Insurance "
+	      "residual_likelihood=1 residual_impact=3");
+	ok_as(t, "bob", "risk update RSK-1 likelihood=1");
+	tenv_free(t);
+}
+
 int
 main(void)
 {
@@ -455,6 +572,9 @@ main(void)
 	    cmocka_unit_test(test_acceptance_routing),
 	    cmocka_unit_test(test_update_cancels_pending),
 	    cmocka_unit_test(test_matrix),
+	    cmocka_unit_test(test_acceptance_bound_to_score),
+	    cmocka_unit_test(test_approved_acceptance_reopens),
+	    cmocka_unit_test(test_residual_not_above_inherent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -122,6 +122,7 @@ static void
 test_breach_clock(void **state)
 {
 	struct tenv *t = env();
+	const char *r;
 	int ok;
 
 	(void)state;
@@ -141,12 +142,31 @@ test_breach_clock(void **state)
 	/* 66 h falls on a Thursday at 04:00: alerts ignore working hours */
 	assert_int_equal(pass(t, "2026-11-26 04:00"), 2);
 	assert_int_equal(sent(t, "breach", "6 h 00 min left"), 2);
-	assert_int_equal(pass(t, "2026-11-27 10:00"), 0); /* no 72 h stage */
+	/* 72 h: the isms_managers and top management (no one holds the
+	 * management role here: dana heads the reporting lines) */
+	assert_int_equal(pass(t, "2026-11-26 10:00"), 3);
+	assert_int_equal(sent_to(t, "dana", "INC-1: deadline passed"), 1);
+	assert_int_equal(pass(t, "2026-11-26 11:00"), 0);
+	/* and again each day until the outcome is recorded */
+	assert_int_equal(pass(t, "2026-11-27 08:00"), 3);
+	assert_int_equal(sent(t, "breach", "INC-1: deadline passed"), 6);
+	test_clock = at(t, "2026-11-27 09:00");
+	r = as(t, "carol", "incident notified INC-1", &ok);
+	assert_false(ok);
+	assert_non_null(strstr(r, "give the reasons for the delay"));
+	as(t, "carol", "incident notified INC-1 Forensics took three days",
+	   &ok);
+	assert_true(ok);
+	assert_int_equal(count(t, "SELECT breach_delay_reason = 'Forensics "
+				  "took three days' FROM incidents WHERE id = "
+				  "1"),
+			 1);
+	assert_int_equal(pass(t, "2026-11-28 10:00"), 0);
 	assert_int_equal(rows(t,
 			      "SELECT COUNT(*) FROM nudges WHERE kind = "
 			      "'breach' AND object = ?",
 			      "INC-1"),
-			 3);
+			 5);
 
 	/* a pass that runs late sends only the latest stage, once */
 	test_clock = at(t, "2026-11-27 10:00");
@@ -164,8 +184,12 @@ test_breach_clock(void **state)
 		assert_string_equal(p, "66h");
 		free(p);
 	}
-	assert_int_equal(pass(t, "2026-11-30 12:00"), 0);
 	assert_int_equal(sent(t, "breach", "INC-2: 1 h 00 min left"), 2);
+	assert_int_equal(pass(t, "2026-11-30 12:00"), 3); /* 74 h */
+	test_clock = at(t, "2026-11-30 13:00");
+	as(t, "carol", "incident notifiable INC-2 no Encrypted attachment",
+	   &ok);
+	assert_true(ok);
 
 	/* a stopped clock stays silent; so does an incident without one */
 	test_clock = at(t, "2026-12-01 10:00");
@@ -175,12 +199,81 @@ test_breach_clock(void **state)
 	as(t, "carol", "incident notified INC-3", &ok);
 	assert_true(ok);
 	assert_int_equal(pass(t, "2026-12-05 10:00"), 0);
-	/* every message went to the two isms_managers only */
+	/* the isms_managers; top management only once the deadline passed */
 	assert_int_equal(count(t, "SELECT COUNT(*) FROM outbox o JOIN people p "
 				  "ON p.id = o.person_id WHERE o.kind = "
 				  "'breach' AND p.handle NOT IN ('carol', "
-				  "'erik')"),
+				  "'erik') AND o.subject NOT LIKE '%deadline "
+				  "passed%'"),
 			 0);
+	tenv_free(t);
+}
+
+/*
+ * Personal data found out after the report: the clock runs from the
+ * marking, for any incident (also one reported by mail), and the handler
+ * and a management role holder hear when the deadline passes.
+ */
+static void
+test_breach_clock_from_awareness(void **state)
+{
+	struct tenv *t = env();
+	struct isms_request rq = {.via = "mail", .id_kind = "email"};
+	struct incident_new in = {.title = "Strange mail",
+				  .description = "A mail with a CSV"};
+	struct isms_reply rp = {0};
+	struct person alice;
+	int64_t before;
+	const char *r;
+	int ok;
+
+	(void)state;
+	test_clock = at(t, "2026-11-23 10:00");
+	assert_int_equal(store_person_find(t->st, "handle", "alice", &alice),
+			 1);
+	assert_int_equal(store_begin(t->st), 0);
+	assert_int_equal(
+	    incident_report_new(t->st, &t->cfg, &rq, &alice, &in, &rp), 1);
+	assert_int_equal(store_commit(t->st), 0);
+	reply_free(&rp);
+	at_do(t, "2026-11-23 11:00", "carol", "incident assign INC-1 @bob");
+	/* only the handler or an isms_manager; an auditor never */
+	before = changes_fingerprint(t);
+	r = as(t, "frank", "incident personal_data INC-1 yes", &ok);
+	assert_false(ok);
+	assert_non_null(strstr(r, "no such incident"));
+	r = as(t, "grace", "incident personal_data INC-1 yes", &ok);
+	assert_false(ok);
+	as(t, "bob", "incident personal_data INC-1 maybe", &ok);
+	assert_false(ok);
+	assert_int_equal(changes_fingerprint(t), before);
+	/* the handler finds out two days later: the clock starts then */
+	at_do(t, "2026-11-25 10:00", "bob",
+	      "incident personal_data INC-1 yes The CSV holds payroll data");
+	assert_int_equal(count(t, "SELECT personal_data_at - created_at FROM "
+				  "incidents"),
+			 2 * 86400);
+	r = as(t, "bob", "incident personal_data INC-1 yes", &ok);
+	assert_false(ok);
+	assert_int_equal(pass(t, "2026-11-26 09:59"), 0);
+	assert_int_equal(pass(t, "2026-11-26 10:00"), 2); /* 24 h */
+	/* management is a role now */
+	assert_int_equal(db_exec(t->st,
+				 "UPDATE people SET roles = roles | ? WHERE "
+				 "handle = 'erik'",
+				 "i", (int64_t)ROLE_MANAGEMENT),
+			 1);
+	pass(t, "2026-11-28 10:00");
+	assert_int_equal(sent_to(t, "bob", "INC-1: deadline passed"), 1);
+	assert_int_equal(sent_to(t, "erik", "INC-1: deadline passed"), 1);
+	assert_int_equal(sent_to(t, "carol", "INC-1: deadline passed"), 1);
+	assert_int_equal(sent_to(t, "dana", "INC-1: deadline passed"), 0);
+	/* not personal data after all: the clock stops */
+	at_do(t, "2026-11-28 11:00", "carol",
+	      "incident personal_data INC-1 no Test data, no real people");
+	assert_int_equal(pass(t, "2026-11-29 10:00"), 0);
+	r = as(t, "carol", "incident show INC-1", &ok);
+	assert_non_null(strstr(r, "no personal data involved after all"));
 	tenv_free(t);
 }
 
@@ -198,6 +291,35 @@ open_approval(struct tenv *t, const char *when)
 	assert_int_equal(count(t, "SELECT approver_id = (SELECT id FROM people "
 				  "WHERE handle = 'carol') FROM approvals"),
 			 1);
+}
+
+/* A leaver gets no nudges, not even reminders of an approval. */
+static void
+test_no_nudges_for_leavers(void **state)
+{
+	struct tenv *t = env();
+	int64_t last;
+	int ok;
+
+	(void)state;
+	open_approval(t, "2026-11-23 10:00");
+	as(t, "dana", "staff deactivate @carol", &ok);
+	assert_true(ok);
+	last = count(t, "SELECT MAX(id) FROM outbox");
+	pass(t, "2026-11-24 10:30");
+	pass(t, "2026-11-25 10:30");
+	pass(t, "2026-11-30 10:30");
+	/* the reminders and the escalation went to others */
+	assert_true(count(t, "SELECT MAX(id) FROM outbox") > last);
+	assert_int_equal(
+	    db_int(t->st, &last,
+		   "SELECT COUNT(*) FROM outbox o JOIN people p ON "
+		   "p.id = o.person_id WHERE p.handle = 'carol' "
+		   "AND o.id > ?",
+		   "i", last),
+	    1);
+	assert_int_equal(last, 0);
+	tenv_free(t);
 }
 
 static void
@@ -1148,10 +1270,57 @@ test_audit_head_daily(void **state)
 	tenv_free(t);
 }
 
+/* A risk acceptance ends: its owner hears 30 days ahead, then it re-opens. */
+static void
+test_acceptance_expiry(void **state)
+{
+	struct tenv *t = env();
+	int ok;
+
+	(void)state;
+	test_clock = at(t, "2026-11-23 10:00");
+	as(t, "bob", "risk add Datacenter fire likelihood=2 impact=3", &ok);
+	assert_true(ok);
+	as(t, "bob", "risk treat RSK-1 accept Cheap", &ok);
+	assert_true(ok);
+	t->cfg.risk_acceptance_months = 6;
+	/* bound at the time of treatment with 12 months */
+	assert_int_equal(count(t, "SELECT date(accepted_until, 'unixepoch') "
+				  "= '2027-11-23' FROM risks"),
+			 1);
+	pass(t, "2027-10-23 09:00");
+	assert_int_equal(sent(t, "nudge", "Risk acceptance"), 0);
+	pass(t, "2027-10-25 10:00");
+	pass(t, "2027-10-26 10:00");
+	assert_int_equal(sent_to(t, "bob",
+				 "Risk acceptance of RSK-1 ends on "
+				 "2027-11-23"),
+			 1);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM approvals"), 0);
+	pass(t, "2027-11-23 10:05");
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM approvals WHERE kind "
+				  "= 'risk.accept' AND status = 'pending'"),
+			 1);
+	assert_int_equal(count(t, "SELECT treatment IS NULL FROM risks"), 1);
+	pass(t, "2027-11-24 10:05");
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM approvals"), 1);
+	/* approved anew: six months now */
+	test_clock = at(t, "2027-11-24 11:00");
+	as(t, "dana", "approve APR-1", &ok);
+	assert_true(ok);
+	assert_int_equal(count(t, "SELECT date(accepted_until, 'unixepoch') "
+				  "= '2028-05-24' FROM risks"),
+			 1);
+	tenv_free(t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_acceptance_expiry),
+	    cmocka_unit_test(test_breach_clock_from_awareness),
+	    cmocka_unit_test(test_no_nudges_for_leavers),
 	    cmocka_unit_test(test_breach_clock),
 	    cmocka_unit_test(test_approval_remind_and_escalate),
 	    cmocka_unit_test(test_quiet_hours),

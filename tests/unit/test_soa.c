@@ -116,7 +116,22 @@ test_control_set(void **state)
 	ok_as(t, "carol", "control set 5.15 owner=@bob");
 	ok_as(t, "bob",
 	      "control set 5.15 status=implemented "
-	      "justification=\"Access policy in force\"");
+	      "notes=\"Access policy in force\"");
+	r = as(t, "bob", "control show 5.15", &ok);
+	assert_non_null(strstr(r, "Notes: Access policy in force"));
+	/* ... but not decide whether it applies, nor why */
+	before = everything(t);
+	refused_as(t, "bob",
+		   "control set 5.15 applicable=no justification=\"Not "
+		   "needed\"",
+		   "not allowed: only an isms_manager decides whether 5.15 "
+		   "applies and why");
+	refused_as(t, "bob", "control set 5.15 justification=\"Because\"",
+		   "only an isms_manager decides");
+	/* and an isms_manager gives a justification for either change */
+	refused_as(t, "carol", "control set 7.4 applicable=yes",
+		   "applicable=yes needs a justification in the same command");
+	assert_int_equal(everything(t), before);
 	refused_as(t, "bob", "control set 5.15 owner=@alice",
 		   "only an isms_manager may give a control an owner");
 	/* show with linked risks */

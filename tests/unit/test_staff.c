@@ -114,6 +114,76 @@ test_header_and_encoding(void **state)
 	tenv_free(t);
 }
 
+static int
+run(struct tenv *t, const char *who, const char *text, const char **reply)
+{
+	int ok;
+
+	*reply = as(t, who, text, &ok);
+	return ok;
+}
+
+/* A leaver: deactivated by an admin, their open work listed. */
+static void
+test_deactivate(void **state)
+{
+	struct tenv *t = tenv_new();
+	const char *r;
+	int64_t before;
+	char **missing = NULL;
+	size_t nmissing = 0, i;
+	char err[256];
+	int c, u;
+
+	(void)state;
+	assert_true(run(t, "frank", "/incident Door left open", &r));
+	assert_true(run(t, "carol", "incident assign INC-1 @frank", &r));
+	assert_true(run(t, "carol",
+			"action add Fix the door owner=@frank due=2027-01-31",
+			&r));
+	before = changes_fingerprint(t);
+	assert_false(run(t, "carol", "staff deactivate @frank", &r));
+	assert_non_null(strstr(r, "needs the admin role"));
+	assert_false(run(t, "grace", "staff deactivate @frank", &r));
+	assert_false(run(t, "dana", "staff deactivate @dana", &r));
+	assert_int_equal(changes_fingerprint(t), before);
+	assert_true(run(t, "dana", "staff deactivate @frank", &r));
+	assert_non_null(strstr(r, "frank deactivated"));
+	assert_non_null(strstr(r, "INC-1 incident they handle"));
+	assert_non_null(strstr(r, "ACT-1 action due 2027-01-31"));
+	/* the isms_managers get the list */
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM outbox o JOIN people p "
+				  "ON p.id = o.person_id WHERE p.handle IN "
+				  "('carol', 'erik') AND o.subject = 'Leaver "
+				  "frank deactivated: 2 open items to "
+				  "reassign'"),
+			 2);
+	/* a leaver runs nothing and is given nothing new */
+	assert_false(run(t, "frank", "incident list", &r));
+	assert_non_null(strstr(r, "not in the ISMS directory"));
+	assert_false(run(t, "carol", "incident assign INC-1 @frank", &r));
+	assert_non_null(strstr(r, "no person @frank"));
+	assert_true(run(t, "carol", "incident assign INC-1 @bob", &r));
+	/* a re-import that leaves someone out names them */
+	{
+		const char *csv = STAFF_HEADER "\n"
+					       "dana,Dana O,dana@example.org,"
+					       "U0DANA,@dana:example.org,,mgmt,"
+					       ",manager;admin\n";
+
+		assert_int_equal(staff_import_missing(
+				     t->st, csv, strlen(csv), "test", &c, &u,
+				     &missing, &nmissing, err, sizeof(err)),
+				 0);
+	}
+	assert_int_equal(nmissing, 5); /* alice bob carol erik grace */
+	assert_string_equal(missing[0], "alice");
+	for (i = 0; i < nmissing; i++)
+		free(missing[i]);
+	free(missing);
+	tenv_free(t);
+}
+
 int
 main(void)
 {
@@ -121,6 +191,7 @@ main(void)
 	    cmocka_unit_test(test_upsert_and_managers),
 	    cmocka_unit_test(test_bad_rows_import_nothing),
 	    cmocka_unit_test(test_header_and_encoding),
+	    cmocka_unit_test(test_deactivate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,112 @@
+/*
+ * The directory from chat: deactivating a leaver. An inactive person
+ * cannot run commands, gets no nudges or quizzes and cannot be named for
+ * new work; what they still hold is listed to the isms_managers for
+ * reassignment.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "register.h"
+
+/* What a person still holds, one line each, into b; how many, or -1. */
+static int
+open_items(struct cmd_ctx *ctx, int64_t id, struct buf *b)
+{
+	static const char *const q[] = {
+	    "SELECT 'RSK-' || id || ' risk: ' || title || ' -> risk update "
+	    "RSK-' || id || ' owner=@...' FROM risks WHERE owner_id = ?1 "
+	    "ORDER BY id",
+	    "SELECT 'ACT-' || id || ' action due ' || date(due_at, "
+	    "'unixepoch') || ': ' || text FROM actions WHERE owner_id = ?1 "
+	    "AND status = 'open' ORDER BY id",
+	    "SELECT 'DOC-' || id || ' document: ' || title FROM docs WHERE "
+	    "owner_id = ?1 ORDER BY id",
+	    "SELECT 'AST-' || id || ' asset: ' || name || ' -> asset update "
+	    "AST-' || id || ' owner=@...' FROM assets WHERE owner_id = ?1 "
+	    "ORDER BY id",
+	    "SELECT id || ' control: ' || title || ' -> control set ' || id "
+	    "|| ' owner=@...' FROM controls WHERE owner_id = ?1 ORDER BY seq",
+	    "SELECT 'INC-' || id || ' incident they handle: ' || title || ' "
+	    "-> incident assign INC-' || id || ' @...' FROM incidents WHERE "
+	    "handler_id = ?1 AND status != 'closed' ORDER BY id",
+	    "SELECT 'APR-' || id || ' approval waiting for them: ' || "
+	    "summary FROM approvals WHERE status = 'pending' AND "
+	    "(approver_id = ?1 OR escalated_to = ?1) ORDER BY id",
+	    "SELECT 'AUD-' || id || ' internal audit they are auditor of: ' "
+	    "|| scope FROM audits WHERE auditor_id = ?1 AND status = "
+	    "'planned' ORDER BY id",
+	};
+	size_t k;
+	int n = 0;
+
+	for (k = 0; k < ARRAY_LEN(q); k++) {
+		sqlite3_stmt *s = db_prepare(ctx->st, q[k], "i", id);
+
+		if (s == NULL)
+			return -1;
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			buf_printf(b, "\n  %.300s", db_col(s, 0));
+			n++;
+		}
+		db_finish(ctx->st, s);
+	}
+	return n;
+}
+
+static int
+staff_deactivate(struct cmd_ctx *ctx)
+{
+	struct person p;
+	struct buf items = {0};
+	char *subject = NULL, *body = NULL;
+	int n, rc = -1;
+
+	if (ctx->cl->npos != 1)
+		return reg_usage(ctx);
+	if (cmd_person(ctx, ctx->cl->pos[0], &p) < 0)
+		return -1;
+	if (p.id == ctx->me.id)
+		return cmd_error(ctx, "you cannot deactivate yourself");
+	n = open_items(ctx, p.id, &items);
+	if (n < 0 ||
+	    db_exec(ctx->st,
+		    "UPDATE people SET active = 0, deactivated_at = ?1, "
+		    "updated_at = ?1 WHERE id = ?2",
+		    "ii", ctx->now, p.id) < 0 ||
+	    cmd_audit(ctx, "staff.deactivate", p.handle,
+		      json_pack("{s:s,s:i}", "name", p.name, "open_items", n)) <
+		0)
+		goto out;
+	if (n > 0) {
+		subject = xasprintf("Leaver %s deactivated: %d open item%s to "
+				    "reassign",
+				    p.handle, n, n == 1 ? "" : "s");
+		body = xasprintf("%s (%s) was deactivated by %s and still "
+				 "holds:%s\n\nGive each to someone else.",
+				 p.handle, p.name, ctx->me.handle,
+				 buf_str(&items));
+		if (cmd_notify_role(ctx, ROLE_ISMS_MANAGER, ctx->me.id,
+				    "register", subject, body) < 0)
+			goto out;
+	}
+	cmd_reply(ctx,
+		  "%s deactivated: no more commands, nudges or quizzes. %d "
+		  "open item%s to reassign%s%s",
+		  p.handle, n, n == 1 ? "" : "s", n ? ":" : ".",
+		  buf_str(&items));
+	rc = 0;
+out:
+	buf_free(&items);
+	free(subject);
+	free(body);
+	return rc;
+}
+
+const struct cmd_entry staff_cmds[] = {
+    {"staff", "deactivate", ROLE_ADMIN, 0, NULL, "@handle",
+     "a leaver: no more commands, nudges or quizzes; their open items go "
+     "to the isms_managers for reassignment",
+     staff_deactivate},
+    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+};
