@@ -21,27 +21,94 @@ ctl_init(struct store *st, const struct config *cfg)
 }
 
 /* seed FILE: "handle: command" lines through the command engine. */
+static int64_t
+fixed_clock(void *arg)
+{
+	return *(const int64_t *)arg;
+}
+
+/*
+ * A seed line with each "{+Nd}" replaced by the date N days after now
+ * (YYYY-MM-DD in the organisation's time zone), so demo data stays in
+ * the future whenever it is loaded. A new string (caller frees), or NULL
+ * when a placeholder is malformed.
+ */
+static char *
+seed_expand(const char *line, const struct config *cfg, int64_t now)
+{
+	struct buf b = {0};
+	const char *p = line, *open;
+
+	while ((open = strstr(p, "{+")) != NULL) {
+		char *end, date[40];
+		long days = strtol(open + 2, &end, 10);
+
+		if (end == open + 2 || end[0] != 'd' || end[1] != '}' ||
+		    days < 0 || days > 3650) {
+			buf_free(&b);
+			return NULL;
+		}
+		buf_add(&b, p, (size_t)(open - p));
+		tz_format(cfg->org_timezone, now + days * 86400, date);
+		date[10] = '\0'; /* the day of "YYYY-MM-DD HH:MM ..." */
+		buf_puts(&b, date);
+		p = end + 2;
+	}
+	buf_puts(&b, p);
+	return buf_steal(&b);
+}
+
+/*
+ * seed FILE [--now "YYYY-MM-DD HH:MM"]: "handle: command" lines through
+ * the command engine, as of now or of the given time.
+ */
 static int
 ctl_seed(struct store *st, const struct config *cfg, int argc, char **argv)
 {
+	int64_t (*clock)(void *) = st->now;
+	void *clock_arg = st->now_arg;
+	const char *file = NULL, *when = NULL;
 	FILE *fp;
 	char *line = NULL;
 	size_t cap = 0;
-	int lineno = 0, rc = 0;
+	int64_t now;
+	int i, lineno = 0, rc = 0;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: ismsctl seed FILE\n");
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--now") == 0 && i + 1 < argc)
+			when = argv[++i];
+		else if (file == NULL && argv[i][0] != '-')
+			file = argv[i];
+		else
+			break;
+	}
+	if (file == NULL || i < argc) {
+		fprintf(stderr, "usage: ismsctl seed FILE [--now \"YYYY-MM-DD "
+				"HH:MM\"]\n");
 		return 2;
 	}
-	fp = fopen(argv[1], "r");
+	now = store_now(st);
+	if (when != NULL && tz_parse(cfg->org_timezone, when, &now) < 0) {
+		fprintf(stderr,
+			"ismsctl: --now: expected \"YYYY-MM-DD HH:MM\" (read "
+			"in %s), got \"%s\"\n",
+			cfg->org_timezone, when);
+		return 2;
+	}
+	fp = fopen(file, "r");
 	if (fp == NULL) {
-		perror(argv[1]);
+		perror(file);
 		return 1;
+	}
+	if (when != NULL) {
+		st->now = fixed_clock;
+		st->now_arg = &now;
+		store_set_as_of(st, now);
 	}
 	while (getline(&line, &cap, fp) >= 0) {
 		struct isms_request rq = {.via = "cli", .id_kind = "handle"};
 		struct isms_reply rp = {0};
-		char *text = str_trim(line), *colon;
+		char *text = str_trim(line), *colon, *cmd;
 
 		lineno++;
 		if (*text == '\0' || *text == '#')
@@ -49,26 +116,39 @@ ctl_seed(struct store *st, const struct config *cfg, int argc, char **argv)
 		colon = strchr(text, ':');
 		if (colon == NULL) {
 			fprintf(stderr, "%s:%d: expected \"handle: command\"\n",
-				argv[1], lineno);
+				file, lineno);
 			rc = 2;
 			break;
 		}
 		*colon = '\0';
+		cmd = seed_expand(str_trim(colon + 1), cfg, now);
+		if (cmd == NULL) {
+			fprintf(stderr,
+				"%s:%d: a date placeholder is {+Nd} (N days "
+				"from now, 0-3650)\n",
+				file, lineno);
+			rc = 2;
+			break;
+		}
 		rq.id = str_trim(text);
-		rq.text = str_trim(colon + 1);
+		rq.text = cmd;
 		if (cmd_run(st, cfg, &rq, &rp) < 0) {
-			fprintf(stderr, "%s:%d: %s\n", argv[1], lineno,
+			fprintf(stderr, "%s:%d: %s\n", file, lineno,
 				buf_str(&rp.text));
 			rc = 1;
 		}
 		reply_free(&rp);
+		free(cmd);
 		if (rc)
 			break;
 	}
+	st->now = clock;
+	st->now_arg = clock_arg;
+	store_set_as_of(st, 0);
 	free(line);
 	fclose(fp);
 	if (rc == 0)
-		printf("seeded %s\n", argv[1]);
+		printf("seeded %s\n", file);
 	return rc;
 }
 
@@ -233,7 +313,9 @@ static const struct {
 	const char *usage;
 } ctl_table[] = {
     {"seed", ctl_seed,
-     "seed FILE                     run \"handle: command\" lines"},
+     "seed FILE [--now \"YYYY-MM-DD HH:MM\"]  run \"handle: command\" "
+     "lines ({+Nd}: the\n                                date N days "
+     "from now)"},
     {"report", ctl_report,
      "report                        the management summary"},
     {"run-scheduler", ctl_run_scheduler,

@@ -42,7 +42,7 @@ alice: /incident Phishing mail
 carol: incident assign INC-2 @bob
 bob: incident close INC-2 Blocked the sender
 EOS
-ctl seed "$T/seed.txt" >/dev/null
+ctl seed "$T/seed.txt" --now "2026-12-01 09:00" >/dev/null
 sql "$DB" "UPDATE people SET created_at = $(at '2026-12-01 09:00');
 UPDATE risks SET next_review_at = $(date -u -d 2027-03-01 +%s);
 UPDATE docs SET created_at = $(at '2027-01-01 00:00'), next_review_at = $(date -u -d 2027-06-01 +%s);
