@@ -270,18 +270,6 @@ b64_decode(const char *s, size_t len, struct buf *out)
 	return 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Quoted-printable; a malformed '=' stays as written (RFC 2045 6.7). */
 static void
 qp_decode(const char *s, size_t len, int header, struct buf *out)
@@ -294,10 +282,11 @@ qp_decode(const char *s, size_t len, int header, struct buf *out)
 		if (c == '_' && header) {
 			buf_putc(out, ' ');
 			i++;
-		} else if (c == '=' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
-			   hexval(s[i + 2]) >= 0) {
-			buf_putc(out, (char)(hexval(s[i + 1]) * 16 +
-					     hexval(s[i + 2])));
+		} else if (c == '=' && i + 2 < len &&
+			   hex_digit(s[i + 1]) >= 0 &&
+			   hex_digit(s[i + 2]) >= 0) {
+			buf_putc(out, (char)(hex_digit(s[i + 1]) * 16 +
+					     hex_digit(s[i + 2])));
 			i += 3;
 		} else if (c == '=' && !header) {
 			/* soft line break, possibly after trailing blanks */
@@ -669,8 +658,9 @@ static void
 pct_decode(const char *s, struct buf *b)
 {
 	for (; *s; s++) {
-		if (*s == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
-			buf_putc(b, (char)(hexval(s[1]) * 16 + hexval(s[2])));
+		if (*s == '%' && hex_digit(s[1]) >= 0 && hex_digit(s[2]) >= 0) {
+			buf_putc(
+			    b, (char)(hex_digit(s[1]) * 16 + hex_digit(s[2])));
 			s += 2;
 		} else {
 			buf_putc(b, *s);

@@ -501,17 +501,6 @@ slack_escape(struct buf *b, const char *s)
 	}
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decodes one form component; -1 on a bad escape or a NUL byte. */
 static int
 form_unescape(const char *s, size_t n, struct buf *out)
@@ -533,8 +522,8 @@ form_unescape(const char *s, size_t n, struct buf *out)
 		}
 		if (i + 2 >= n)
 			return -1;
-		hi = hexval((unsigned char)s[i + 1]);
-		lo = hexval((unsigned char)s[i + 2]);
+		hi = hex_digit((unsigned char)s[i + 1]);
+		lo = hex_digit((unsigned char)s[i + 2]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 			return -1;
 		buf_putc(out, (char)(hi << 4 | lo));

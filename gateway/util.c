@@ -495,6 +495,18 @@ time_add_months(int64_t t, int months)
 	return (int64_t)timegm(&tm);
 }
 
+int
+hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void
 hex_encode(const unsigned char *in, size_t n, char *out)
 {

@@ -80,5 +80,6 @@ int64_t time_add_months(int64_t t, int months);
 
 /* Hex encoding of bytes; out needs 2 * n + 1. */
 void hex_encode(const unsigned char *in, size_t n, char *out);
+int hex_digit(int c); /* 0-15 for 0-9, a-f, A-F; else -1 */
 
 #endif

@@ -139,18 +139,6 @@ log_has_keyed_rows(struct store *st)
 	return n != 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "HEX64 [since N]": 0, or -1 with err. */
 static int
 key_parse(struct store *st, const char *text, char *err, size_t errlen)
@@ -162,8 +150,8 @@ key_parse(struct store *st, const char *text, char *err, size_t errlen)
 	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
 		p++;
 	for (i = 0; i < sizeof(st->key); i++) {
-		int hi = hexval((unsigned char)p[2 * i]),
-		    lo = hi < 0 ? -1 : hexval((unsigned char)p[2 * i + 1]);
+		int hi = hex_digit((unsigned char)p[2 * i]),
+		    lo = hi < 0 ? -1 : hex_digit((unsigned char)p[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			goto bad;
@@ -942,14 +930,13 @@ evidence_free(struct store *st)
 	st->key_loaded = 0;
 }
 
-void
-evidence_audit_hash(struct store *st, int keyed, const char *prev, int64_t seq,
-		    const char *at, const char *actor, const char *action,
-		    const char *object, const char *details, char out[65])
+/* An audit row's fields, each length-prefixed: no two rows serialise the
+ * same by shifting text from one field to the next. */
+static void
+audit_fields(struct buf *b, const char *prev, int64_t seq, const char *at,
+	     const char *actor, const char *action, const char *object,
+	     const char *details)
 {
-	struct buf *b = &st->scratch;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
 	const char *parts[7];
 	char seqs[32], num[24];
 	size_t i;
@@ -962,7 +949,6 @@ evidence_audit_hash(struct store *st, int keyed, const char *prev, int64_t seq,
 	parts[4] = action;
 	parts[5] = object;
 	parts[6] = details;
-	/* length-prefixed fields: no two rows hash the same by shifting */
 	buf_reset(b);
 	for (i = 0; i < ARRAY_LEN(parts); i++) {
 		size_t len = strlen(parts[i]), n = len, k = sizeof(num) - 1;
@@ -974,12 +960,42 @@ evidence_audit_hash(struct store *st, int keyed, const char *prev, int64_t seq,
 		buf_add(b, num + k, sizeof(num) - k);
 		buf_add(b, parts[i], len);
 	}
-	if (keyed) {
-		mac_hex(st, b->data, b->len, out);
-		return;
-	}
+}
+
+static void
+sha256_hex(const struct buf *b, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
 	EVP_Digest(b->data, b->len, md, &mdlen, EVP_sha256(), NULL);
 	hex_encode(md, mdlen, out);
+}
+
+void
+evidence_audit_hash(struct store *st, int keyed, const char *prev, int64_t seq,
+		    const char *at, const char *actor, const char *action,
+		    const char *object, const char *details, char out[65])
+{
+	struct buf *b = &st->scratch;
+
+	audit_fields(b, prev, seq, at, actor, action, object, details);
+	if (keyed)
+		mac_hex(st, b->data, b->len, out);
+	else
+		sha256_hex(b, out);
+}
+
+void
+store_audit_hash(const char *prev, int64_t seq, const char *at,
+		 const char *actor, const char *action, const char *object,
+		 const char *details, char out[65])
+{
+	struct buf b = {0};
+
+	audit_fields(&b, prev, seq, at, actor, action, object, details);
+	sha256_hex(&b, out);
+	buf_free(&b);
 }
 
 int

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -861,42 +860,6 @@ store_person_by_id(struct store *st, int64_t id, struct person *out)
 	rc = person_row(s, out);
 	db_finish(st, s);
 	return rc;
-}
-
-void
-store_audit_hash(const char *prev, int64_t seq, const char *at,
-		 const char *actor, const char *action, const char *object,
-		 const char *details, char out[65])
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int dlen = 0;
-	char seqs[32];
-	const char *parts[7];
-	size_t i;
-
-	snprintf(seqs, sizeof(seqs), "%lld", (long long)seq);
-	parts[0] = prev;
-	parts[1] = seqs;
-	parts[2] = at;
-	parts[3] = actor;
-	parts[4] = action;
-	parts[5] = object;
-	parts[6] = details;
-	if (md == NULL)
-		fatalx("out of memory");
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	/* length-prefixed fields: no two rows hash the same by shifting */
-	for (i = 0; i < ARRAY_LEN(parts); i++) {
-		char len[24];
-
-		snprintf(len, sizeof(len), "%zu:", strlen(parts[i]));
-		EVP_DigestUpdate(md, len, strlen(len));
-		EVP_DigestUpdate(md, parts[i], strlen(parts[i]));
-	}
-	EVP_DigestFinal_ex(md, digest, &dlen);
-	EVP_MD_CTX_free(md);
-	hex_encode(digest, dlen, out);
 }
 
 #define GENESIS                                                                \

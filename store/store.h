@@ -262,7 +262,7 @@ int store_audit_check_head(struct store *st, const char *head, char *err,
  */
 int64_t store_records_verify(struct store *st, struct buf *out);
 
-/* Audit hash of one row (hex, 65 bytes). */
+/* The unkeyed audit hash of one row, as rows before the key have it. */
 void store_audit_hash(const char *prev, int64_t seq, const char *at,
 		      const char *actor, const char *action, const char *object,
 		      const char *details, char out[65]);
