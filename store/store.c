@@ -961,6 +961,13 @@ out:
 }
 
 void
+store_set_clock(struct store *st, int64_t (*now)(void *arg), void *arg)
+{
+	st->now = now != NULL ? now : store_wall_clock;
+	st->now_arg = now != NULL ? arg : NULL;
+}
+
+void
 store_set_as_of(struct store *st, int64_t as_of)
 {
 	st->as_of = as_of;

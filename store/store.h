@@ -216,6 +216,11 @@ void roles_format(unsigned roles, char *out, size_t len);
  * details ("as_of"); their time stays the real one. 0 ends it.
  */
 void store_set_as_of(struct store *st, int64_t as_of);
+/*
+ * The clock commands read through store_now: now(arg), or the real time
+ * again when now is NULL. arg is borrowed until the clock is set again.
+ */
+void store_set_clock(struct store *st, int64_t (*now)(void *arg), void *arg);
 
 /*
  * Appends to the audit log in the current transaction. details is a JSON

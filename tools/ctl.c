@@ -65,8 +65,6 @@ seed_expand(const char *line, const struct config *cfg, int64_t now)
 static int
 ctl_seed(struct store *st, const struct config *cfg, int argc, char **argv)
 {
-	int64_t (*clock)(void *) = st->now;
-	void *clock_arg = st->now_arg;
 	const char *file = NULL, *when = NULL;
 	FILE *fp;
 	char *line = NULL;
@@ -101,8 +99,7 @@ ctl_seed(struct store *st, const struct config *cfg, int argc, char **argv)
 		return 1;
 	}
 	if (when != NULL) {
-		st->now = fixed_clock;
-		st->now_arg = &now;
+		store_set_clock(st, fixed_clock, &now);
 		store_set_as_of(st, now);
 	}
 	while (getline(&line, &cap, fp) >= 0) {
@@ -142,8 +139,7 @@ ctl_seed(struct store *st, const struct config *cfg, int argc, char **argv)
 		if (rc)
 			break;
 	}
-	st->now = clock;
-	st->now_arg = clock_arg;
+	store_set_clock(st, NULL, NULL);
 	store_set_as_of(st, 0);
 	free(line);
 	fclose(fp);
