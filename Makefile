@@ -8,27 +8,36 @@ CC      ?= cc
 PKGS     = libcurl libwebsockets libuv jansson sqlite3 libesmtp-1.0 libssl libcrypto
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wformat=2 -Wwrite-strings -Werror
+# CFLAGS and LDFLAGS are the user's (make CFLAGS=-O0 keeps everything
+# below); what the build needs is in ISMS_CFLAGS and ISMS_LDFLAGS.
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ISMS_CFLAGS  = -std=c11 -D_GNU_SOURCE $(WARN) \
+	       $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ISMS_LDFLAGS =
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 ifeq ($(FUZZ),1)
 BUILD    = build/fuzz
 CC       = clang
-CFLAGS  += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
-LDFLAGS += -fsanitize=fuzzer,address,undefined
+ISMS_CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined \
+		-fno-omit-frame-pointer
+ISMS_OPT     = -O1
+ISMS_LDFLAGS += -fsanitize=fuzzer,address,undefined
 endif
 ifeq ($(SAN),1)
 BUILD    = build/san
-CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
-	   -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+ISMS_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer \
+		-fno-sanitize-recover=undefined
+ISMS_OPT     = -O1
+ISMS_LDFLAGS += -fsanitize=address,undefined
 endif
+# sanitizer and fuzzer builds are always -O1, after the user's flags
+ALL_CFLAGS  = $(ISMS_CFLAGS) $(CFLAGS) $(ISMS_OPT)
+ALL_LDFLAGS = $(ISMS_LDFLAGS) $(LDFLAGS)
 
 DIRS     = gateway adapters commands store config tools
 MAINS    = gateway/main.c tools/ismsctl.c
 LIB_SRCS = $(filter-out $(MAINS),$(foreach d,$(DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
-HDRS     = $(foreach d,$(DIRS),$(wildcard $(d)/*.h))
 MIGRATIONS = $(sort $(wildcard store/migrations/*.sql))
 DATA     = config/annex-a.tsv $(wildcard config/quiz/questions.tsv)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
@@ -42,13 +51,17 @@ AS       = alice
 endif
 DEMO_DB ?= build/demo.db
 
-.PHONY: all deps test-deps run demo-db test unit integration fuzz fuzz-bins bench \
+.PHONY: all check-deps deps test-deps run demo-db test unit integration fuzz fuzz-bins bench \
 	lint clean check-config-example
 
-all: deps
+# make (all) only says what is missing; make deps, run and test install it
+all: check-deps
 	@$(MAKE) --no-print-directory binaries
 
 binaries: $(BUILD)/ismsd $(BUILD)/ismsctl
+
+check-deps:
+	@scripts/deps.sh build --check
 
 deps:
 	@scripts/deps.sh build
@@ -63,12 +76,12 @@ $(BUILD)/gen/embedded.c: tools/embed.sh $(MIGRATIONS) $(DATA)
 $(BUILD)/obj/embedded.o: $(BUILD)/gen/embedded.c gateway/embedded.h
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
-	@$(CC) $(CFLAGS) -I. -Wno-overlength-strings -c -o $@ $<
+	@$(CC) $(ALL_CFLAGS) -I. -Wno-overlength-strings -c -o $@ $<
 
-$(BUILD)/obj/%.o: %.c $(HDRS)
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
-	@$(CC) $(CFLAGS) -c -o $@ $<
+	@$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/libisms.a: $(LIB_OBJS)
 	@rm -f $@
@@ -76,33 +89,34 @@ $(BUILD)/libisms.a: $(LIB_OBJS)
 
 $(BUILD)/ismsd: $(BUILD)/obj/gateway/main.o $(BUILD)/libisms.a
 	@echo "  LD  $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/ismsctl: $(BUILD)/obj/tools/ismsctl.o $(BUILD)/libisms.a
 	@echo "  LD  $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libisms.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
-	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libisms.a $(LDLIBS) -lcmocka
+	@$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libisms.a $(LDLIBS) -lcmocka
 
 unit-bins: $(UNIT_BINS)
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libisms.a
 	@echo "  CC  $<"
-	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libisms.a $(LDLIBS)
+	@$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libisms.a $(LDLIBS)
 
 fuzz-bins: $(FUZZ_BINS)
 
 # The demo database: staff, then the seed commands, made once.
 $(DEMO_DB): config/demo/staff.csv config/demo/seed.txt | $(BUILD)/ismsctl
-	@rm -f $@ $@-wal $@-shm
+	@rm -f $@ $@-wal $@-shm $@.audit-key $@.lock
 	@$(BUILD)/ismsctl --db $@ init >/dev/null
 	@$(BUILD)/ismsctl --db $@ staff import config/demo/staff.csv
 	@$(BUILD)/ismsctl --db $@ seed config/demo/seed.txt
 
-demo-db: all
+demo-db: deps
+	@$(MAKE) --no-print-directory binaries
 	@$(MAKE) --no-print-directory $(DEMO_DB)
 
 run: demo-db
@@ -135,3 +149,6 @@ check-config-example: binaries
 
 clean:
 	rm -rf build
+
+# header dependencies written by -MMD -MP beside each object
+-include $(LIB_OBJS:.o=.d) $(MAINS:%.c=$(BUILD)/obj/%.d)

@@ -80,8 +80,8 @@ signed_right(const char *secret, const char *timestamp, const char *signature,
 	for (d = timestamp; *d; d++)
 		if (*d < '0' || *d > '9')
 			return 0;
-	slack_sig_compute(secret, timestamp, body, len, want);
-	ok = CRYPTO_memcmp(want, signature, SLACK_SIG_LEN) == 0;
+	ok = slack_sig_compute(secret, timestamp, body, len, want) == 0 &&
+	     CRYPTO_memcmp(want, signature, SLACK_SIG_LEN) == 0;
 	OPENSSL_cleanse(want, sizeof(want));
 	return ok;
 }

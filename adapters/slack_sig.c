@@ -13,22 +13,30 @@
 
 #include "../gateway/util.h"
 
-void
+int
 slack_sig_compute(const char *secret, const char *timestamp, const char *body,
 		  size_t len, char out[SLACK_SIG_LEN + 1])
 {
 	struct buf base = {0};
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
+	int rc = -1;
 
 	buf_printf(&base, "v0:%s:", timestamp);
 	buf_add(&base, body, len);
-	HMAC(EVP_sha256(), secret, (int)strlen(secret),
-	     (const unsigned char *)base.data, base.len, md, &mdlen);
-	memcpy(out, "v0=", 3);
-	hex_encode(md, 32, out + 3);
+	if (HMAC(EVP_sha256(), secret, (int)strlen(secret),
+		 (const unsigned char *)base.data, base.len, md,
+		 &mdlen) != NULL &&
+	    mdlen == 32) {
+		memcpy(out, "v0=", 3);
+		hex_encode(md, 32, out + 3);
+		rc = 0;
+	} else {
+		memset(out, 0, SLACK_SIG_LEN + 1); /* matches nothing */
+	}
 	OPENSSL_cleanse(md, sizeof(md));
 	buf_free(&base);
+	return rc;
 }
 
 /* The timestamp is all digits and within SLACK_SIG_MAX_SKEW of now. */
@@ -60,9 +68,9 @@ slack_sig_verify(const char *secret, const char *timestamp,
 		return SLACK_SIG_MISSING;
 	if (!timestamp_fresh(timestamp, now))
 		return SLACK_SIG_STALE;
-	slack_sig_compute(secret, timestamp, body, len, want);
 	/* the length is public (fixed); only the bytes need constant time */
-	if (strlen(signature) != SLACK_SIG_LEN)
+	if (slack_sig_compute(secret, timestamp, body, len, want) < 0 ||
+	    strlen(signature) != SLACK_SIG_LEN)
 		r = SLACK_SIG_BAD;
 	else
 		r = CRYPTO_memcmp(want, signature, SLACK_SIG_LEN) == 0

@@ -18,10 +18,14 @@ enum slack_sig_result {
 	SLACK_SIG_BAD,	   /* signature does not match */
 };
 
-/* Writes "v0=<hex>" (SLACK_SIG_LEN + 1 bytes with the NUL) into out. */
-void slack_sig_compute(const char *secret, const char *timestamp,
-		       const char *body, size_t len,
-		       char out[SLACK_SIG_LEN + 1]);
+/*
+ * Writes "v0=<hex>" (SLACK_SIG_LEN + 1 bytes with the NUL) into out: 0,
+ * or -1 when the HMAC could not be computed (out is then all NUL, which
+ * no signature matches).
+ */
+int slack_sig_compute(const char *secret, const char *timestamp,
+		      const char *body, size_t len,
+		      char out[SLACK_SIG_LEN + 1]);
 
 /*
  * Checks the X-Slack-Request-Timestamp and X-Slack-Signature values (either

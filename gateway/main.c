@@ -3,6 +3,7 @@
  * and configuration checking (--check-config).
  */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,8 @@ main(int argc, char **argv)
 	const char *cfile = NULL, *db = NULL, *as = NULL;
 	int c, console = 0, check = 0;
 
+	/* JSON trees come from the same allocator as everything else */
+	json_set_alloc_funcs(xmalloc, free);
 	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

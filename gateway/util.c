@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,14 +87,17 @@ xasprintf(const char *fmt, ...)
 static void
 buf_grow(struct buf *b, size_t extra)
 {
-	size_t need = b->len + extra + 1;
+	size_t need;
 
+	if (extra > SIZE_MAX - b->len - 1)
+		oom(); /* no size_t holds it: as if memory ran out */
+	need = b->len + extra + 1;
 	if (need <= b->cap)
 		return;
 	if (b->cap == 0)
 		b->cap = 64;
 	while (b->cap < need)
-		b->cap *= 2;
+		b->cap = b->cap > SIZE_MAX / 2 ? need : b->cap * 2;
 	b->data = xrealloc(b->data, b->cap);
 }
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages a target needs, only when something is
-# missing. Usage: scripts/deps.sh build|test|fuzz|bench
+# missing; with --check it only names what is missing (exit 1).
+# Usage: scripts/deps.sh build|test|bench [--check]
 set -eu
 need_build="pkg-config gcc make libcurl4-openssl-dev libwebsockets-dev libuv1-dev libjansson-dev libsqlite3-dev libesmtp-dev libssl-dev libcmocka-dev tzdata"
 need_test="dovecot-imapd python3-aiosmtpd opendkim opendkim-tools python3 openssl curl sqlite3 valgrind clang libclang-rt-14-dev clang-format cppcheck"
@@ -22,6 +23,11 @@ for p in $pkgs; do
 		missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
+if [ "${2:-}" = "--check" ]; then
+	echo "missing packages:$missing" >&2
+	echo "install them with: make deps (as root or with sudo)" >&2
+	exit 1
+fi
 echo "installing:$missing"
 if [ "$(id -u)" -ne 0 ]; then
 	SUDO=sudo

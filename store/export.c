@@ -95,14 +95,16 @@ static const struct {
 const char *
 export_names(void)
 {
-	static char names[256];
-	size_t i, n = 0;
+	static char names[512];
+	struct buf b = {0};
+	size_t i;
 
-	if (names[0] == '\0')
+	if (names[0] == '\0') {
 		for (i = 0; i < ARRAY_LEN(exports); i++)
-			n += (size_t)snprintf(names + n, sizeof(names) - n,
-					      "%s%s", i ? "|" : "",
-					      exports[i].name);
+			buf_printf(&b, "%s%s", i ? "|" : "", exports[i].name);
+		snprintf(names, sizeof(names), "%s", buf_str(&b));
+		buf_free(&b);
+	}
 	return names;
 }
 

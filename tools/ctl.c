@@ -338,11 +338,13 @@ ctl_extra(struct store *st, const struct config *cfg, int argc, char **argv)
 const char *
 ctl_extra_usage(void)
 {
-	static char text[1024];
-	size_t i, n = 0;
+	static char text[4096];
+	struct buf b = {0};
+	size_t i;
 
 	for (i = 0; ctl_table[i].name; i++)
-		n += (size_t)snprintf(text + n, sizeof(text) - n, "  %s\n",
-				      ctl_table[i].usage);
+		buf_printf(&b, "  %s\n", ctl_table[i].usage);
+	snprintf(text, sizeof(text), "%s", buf_str(&b));
+	buf_free(&b);
 	return text;
 }

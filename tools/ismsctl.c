@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,6 +448,8 @@ main(int argc, char **argv)
 	char err[512];
 	int c, rc = 2, missing, current;
 
+	/* JSON trees come from the same allocator as everything else */
+	json_set_alloc_funcs(xmalloc, free);
 	while ((c = getopt_long(argc, argv, "+d:c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
