@@ -1594,6 +1594,35 @@ last_call_due(struct cmd_ctx *ctx, struct last_call_memo *m, int64_t campaign,
 	return ctx->now >= at;
 }
 
+/*
+ * Sends a participant's current question again (row r: campaign,
+ * person, current seq) as nudge nd; how: 1 a reminder, QUIZ_LAST_CALL
+ * the last call. 1 sent, 0 not (not due, or the question left the
+ * bank), -1 on error.
+ */
+static int
+quiz_send_current(struct cmd_ctx *ctx, struct tz_work *w,
+		  const struct nudge *nd, const struct person *p,
+		  const struct quiz_bank *b, const int64_t *r, int how)
+{
+	const struct quiz_question *q;
+	struct qitem it;
+	char *subject, *body;
+	json_t *payload;
+	int sent;
+
+	if (item_load(ctx, r[0], r[1], (int)r[2], &it) < 0)
+		return -1;
+	q = quiz_bank_find(b, it.qid);
+	if (q == NULL)
+		return 0;
+	quiz_message(ctx, q, &it, how, &subject, &body, &payload);
+	sent = nudge_send(ctx, w, nd, p, subject, body, payload);
+	free(subject);
+	free(body);
+	return sent;
+}
+
 int
 quiz_job_remind(struct cmd_ctx *ctx, struct tz_work *w)
 {
@@ -1637,11 +1666,8 @@ quiz_job_remind(struct cmd_ctx *ctx, struct tz_work *w)
 	for (i = 0; i < n; i++) {
 		int64_t *r = &rows[5 * i];
 		struct nudge nd = {.kind = "quiz.remind", .msg_kind = "quiz"};
-		const struct quiz_question *q;
 		struct person p;
-		struct qitem it;
-		char obj[32], period[48], *subject, *body;
-		json_t *payload;
+		char obj[32], period[48];
 		int64_t lca;
 		int sent;
 
@@ -1661,16 +1687,7 @@ quiz_job_remind(struct cmd_ctx *ctx, struct tz_work *w)
 			goto out;
 		if (sent == 0)
 			continue;
-		if (item_load(ctx, r[0], r[1], (int)r[2], &it) < 0)
-			goto out;
-		q = quiz_bank_find(&b, it.qid);
-		if (q == NULL)
-			continue;
-		quiz_message(ctx, q, &it, 1, &subject, &body, &payload);
-		sent = nudge_send(ctx, w, &nd, &p, subject, body, payload);
-		free(subject);
-		free(body);
-		if (sent < 0)
+		if (quiz_send_current(ctx, w, &nd, &p, &b, r, 1) < 0)
 			goto out;
 	}
 	rc = 0;
@@ -1719,11 +1736,8 @@ quiz_job_last_call(struct cmd_ctx *ctx, struct tz_work *w)
 		struct nudge nd = {.kind = "quiz.lastcall",
 				   .msg_kind = "quiz",
 				   .period = "last"};
-		const struct quiz_question *q;
 		struct person p;
-		struct qitem it;
-		char obj[32], *subject, *body;
-		json_t *payload;
+		char obj[32];
 		int sent;
 
 		snprintf(obj, sizeof(obj), "QZ-%lld", (long long)r[0]);
@@ -1744,17 +1758,8 @@ quiz_job_last_call(struct cmd_ctx *ctx, struct tz_work *w)
 			}
 			loaded = 1;
 		}
-		if (item_load(ctx, r[0], r[1], (int)r[2], &it) < 0)
-			goto out;
-		q = quiz_bank_find(&b, it.qid);
-		if (q == NULL)
-			continue;
-		quiz_message(ctx, q, &it, QUIZ_LAST_CALL, &subject, &body,
-			     &payload);
-		sent = nudge_send(ctx, w, &nd, &p, subject, body, payload);
-		free(subject);
-		free(body);
-		if (sent < 0)
+		if (quiz_send_current(ctx, w, &nd, &p, &b, r, QUIZ_LAST_CALL) <
+		    0)
 			goto out;
 	}
 	rc = 0;

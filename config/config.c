@@ -439,9 +439,7 @@ config_set(struct config *cfg, const struct centry *ce, const char *v,
 
 	switch (ce->type) {
 	case CT_STR:
-		free(*sp);
-		*sp = xstrdup(v);
-		return 0;
+		goto set_str;
 	case CT_KEYSPEC:
 		/* resolved by the store, which may have to make the file */
 		if (*v != '\0' &&
@@ -453,9 +451,7 @@ config_set(struct config *cfg, const struct centry *ce, const char *v,
 			     ce->section, ce->key, v);
 			return -1;
 		}
-		free(*sp);
-		*sp = xstrdup(v);
-		return 0;
+		goto set_str;
 	case CT_LISTEN: {
 		char host[256];
 		int port;
@@ -467,9 +463,7 @@ config_set(struct config *cfg, const struct centry *ce, const char *v,
 			     ce->section, ce->key, v);
 			return -1;
 		}
-		free(*sp);
-		*sp = xstrdup(v);
-		return 0;
+		goto set_str;
 	}
 	case CT_SECRET: {
 		char *s = resolve_secret(v, name, line, ce->key, e);
@@ -506,9 +500,7 @@ config_set(struct config *cfg, const struct centry *ce, const char *v,
 			size_t cl = bar ? (size_t)(bar - c) : strlen(c);
 
 			if (cl == len && strncmp(c, v, len) == 0) {
-				free(*sp);
-				*sp = xstrdup(v);
-				return 0;
+				goto set_str;
 			}
 			c = bar ? bar + 1 : NULL;
 		}
@@ -543,9 +535,7 @@ config_set(struct config *cfg, const struct centry *ce, const char *v,
 	case CT_PERIOD:
 		if (strcmp(v, "off") != 0 && config_period(v, &cnt, &unit) < 0)
 			goto bad;
-		free(*sp);
-		*sp = xstrdup(v);
-		return 0;
+		goto set_str;
 	case CT_ZONE:
 		if (!tz_valid(v)) {
 			cerr(e, name, line,
@@ -554,10 +544,14 @@ config_set(struct config *cfg, const struct centry *ce, const char *v,
 			     ce->section, ce->key, v);
 			return -1;
 		}
-		free(*sp);
-		*sp = xstrdup(v);
-		return 0;
+		goto set_str;
 	}
+	goto bad; /* a type without a case */
+set_str:
+	/* the string types, once their value passed its check */
+	free(*sp);
+	*sp = xstrdup(v);
+	return 0;
 bad:
 	cerr(e, name, line, "%s.%s: invalid value \"%s\"%s%s", ce->section,
 	     ce->key, ce->type == CT_SECRET ? "(hidden)" : v,

@@ -43,12 +43,6 @@ static const struct sched_job sched_jobs[] = {
 
 #define SCHED_LOCKED (-2) /* run_job: the database was locked */
 
-static int64_t
-sched_clock(void *arg)
-{
-	return *(const int64_t *)arg;
-}
-
 static int
 run_job(struct store *st, const struct config *cfg, struct tz_work *w,
 	const struct sched_job *job, int64_t now, struct buf *log)
@@ -94,15 +88,13 @@ int
 sched_run_log(struct store *st, const struct config *cfg, int64_t now,
 	      struct buf *log)
 {
-	int64_t (*clock)(void *) = st->now;
-	void *clock_arg = st->now_arg;
+	int64_t held;
 	struct tz_work w;
 	size_t i;
 	int total = 0, failed = 0;
 
 	/* everything the pass writes is dated as of its instant */
-	st->now = sched_clock;
-	st->now_arg = &now;
+	held = store_hold_time(st, now);
 	tz_work_init(&w, cfg, now);
 	for (i = 0; i < ARRAY_LEN(sched_jobs); i++) {
 		int n = run_job(st, cfg, &w, &sched_jobs[i], now, log);
@@ -120,8 +112,7 @@ sched_run_log(struct store *st, const struct config *cfg, int64_t now,
 			total += n;
 	}
 	tz_work_free(&w);
-	st->now = clock;
-	st->now_arg = clock_arg;
+	store_hold_time(st, held);
 	return failed ? -1 : total;
 }
 

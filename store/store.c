@@ -31,7 +31,16 @@ store_wall_clock(void *arg)
 int64_t
 store_now(const struct store *st)
 {
-	return st->now(st->now_arg);
+	return st->held_now != 0 ? st->held_now : st->now(st->now_arg);
+}
+
+int64_t
+store_hold_time(struct store *st, int64_t t)
+{
+	int64_t prev = st->held_now;
+
+	st->held_now = t;
+	return prev;
 }
 
 int
@@ -958,13 +967,6 @@ out:
 	free(with_as_of);
 	db_finish(st, s);
 	return rc;
-}
-
-void
-store_set_clock(struct store *st, int64_t (*now)(void *arg), void *arg)
-{
-	st->now = now != NULL ? now : store_wall_clock;
-	st->now_arg = now != NULL ? arg : NULL;
 }
 
 void

@@ -33,8 +33,9 @@ struct store {
 	struct store_stmt cache[STORE_STMT_CACHE]; /* prepared statements */
 	char *path;
 	int depth; /* open transactions: 1 = BEGIN, more = savepoints */
-	int64_t (*now)(void *arg); /* clock; tests and --now replace it */
+	int64_t (*now)(void *arg); /* clock; tests replace it */
 	void *now_arg;
+	int64_t held_now; /* store_hold_time's instant, or 0 */
 	int readonly;	  /* opened with STORE_READONLY */
 	int lock_fd;	  /* store_lock_exclusive's lock file, or -1 */
 	int64_t schema;	  /* STORE_READONLY: the file's schema version */
@@ -217,10 +218,11 @@ void roles_format(unsigned roles, char *out, size_t len);
  */
 void store_set_as_of(struct store *st, int64_t as_of);
 /*
- * The clock commands read through store_now: now(arg), or the real time
- * again when now is NULL. arg is borrowed until the clock is set again.
+ * Holds the time store_now returns at t (a scheduler pass, a seed run
+ * as of an instant); 0 lets the clock run again. Returns the time held
+ * before, so holds nest.
  */
-void store_set_clock(struct store *st, int64_t (*now)(void *arg), void *arg);
+int64_t store_hold_time(struct store *st, int64_t t);
 
 /*
  * Appends to the audit log in the current transaction. details is a JSON

@@ -20,13 +20,6 @@ ctl_init(struct store *st, const struct config *cfg)
 	return 0;
 }
 
-/* seed FILE: "handle: command" lines through the command engine. */
-static int64_t
-fixed_clock(void *arg)
-{
-	return *(const int64_t *)arg;
-}
-
 /*
  * A seed line with each "{+Nd}" replaced by the date N days after now
  * (YYYY-MM-DD in the organisation's time zone), so demo data stays in
@@ -99,7 +92,7 @@ ctl_seed(struct store *st, const struct config *cfg, int argc, char **argv)
 		return 1;
 	}
 	if (when != NULL) {
-		store_set_clock(st, fixed_clock, &now);
+		store_hold_time(st, now);
 		store_set_as_of(st, now);
 	}
 	while (getline(&line, &cap, fp) >= 0) {
@@ -139,7 +132,7 @@ ctl_seed(struct store *st, const struct config *cfg, int argc, char **argv)
 		if (rc)
 			break;
 	}
-	store_set_clock(st, NULL, NULL);
+	store_hold_time(st, 0);
 	store_set_as_of(st, 0);
 	free(line);
 	fclose(fp);
