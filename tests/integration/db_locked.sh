@@ -123,6 +123,31 @@ outbox_settled "$DB" || fail "deliveries never settled"
 	fail "the alert for the first report was not sent exactly once to each isms_manager"
 [ "$(state "sum('After the lock' in m.get('text', '') for m in d['messages'])")" = 2 ] ||
 	fail "the alert for the last report was not sent exactly once to each isms_manager"
+
+# a send in flight when the lock begins: its outcome waits for the lock,
+# and the message is not sent again
+ctl delay '{"method":"chat.postMessage","count":2,"seconds":2}'
+$PY - "$URL" "$SIGNING_SECRET" "$DB" >"$T/slow.txt" <<'EOP'
+import sqlite3, sys, time
+sys.path.insert(0, "tests/fakes/slack")
+from slack_sign import post, signed_headers, slash_body
+url, secret, db = sys.argv[1:]
+body = slash_body(command="/incident", text="Slow delivery", user_id="U0ALICE",
+                  channel_id="C0GENERAL")
+print(post(url, body, signed_headers(secret, body), timeout=20)[1])
+time.sleep(0.5)
+lock = sqlite3.connect(db, timeout=30, isolation_level=None)
+lock.execute("BEGIN EXCLUSIVE")
+time.sleep(4)
+lock.execute("ROLLBACK")
+EOP
+expect_in "$T/slow.txt" "Recorded as INC-"
+outbox_settled "$DB" || fail "deliveries never settled after the slow sends"
+expect_in "$T/ismsd.err" "the database is locked; the outcome is recorded once it is free"
+[ "$(state "sum('Slow delivery' in m.get('text', '') for m in d['messages'])")" = 2 ] ||
+	fail "a message sent while the database was locked was sent again"
+[ "$(sql "$DB" "SELECT COUNT(*) FROM outbox_delivery d JOIN outbox o ON o.id = d.outbox_id WHERE o.subject LIKE '%Slow delivery%' AND d.status = 'sent'")" = 2 ] ||
+	fail "the outcomes kept during the lock were not recorded"
 stop_ismsd
 "$ISMSCTL" --db "$DB" audit verify >/dev/null || fail "audit chain"
 echo "locked database ok"

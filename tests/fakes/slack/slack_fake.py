@@ -449,6 +449,7 @@ class SlackFake:
         self.changed = asyncio.Condition()
         self.tasks = set()
         self.ratelimits, self.failures, self.revoked = {}, {}, set()
+        self.delays = {}
         self.envelopes, self.pending = {}, collections.deque(maxlen=MAX_RECORDS)
         self.reset()
 
@@ -460,6 +461,7 @@ class SlackFake:
         self.conn_log = collections.deque((ws.info for ws in self.sockets), maxlen=MAX_RECORDS)
         self.ratelimits.clear()
         self.failures.clear()
+        self.delays.clear()
         self.revoked.clear()
         for env in self.envelopes.values():
             if env.timer:
@@ -625,6 +627,10 @@ class SlackFake:
                 "headers": {k: v for k, v in req.headers.items() if k != "authorization"},
                 "has_authorization": "authorization" in req.headers, "auth": None}
         warnings, status, headers = [], 200, {}
+        delay = self.delays.get(method)
+        if delay and delay["count"] > 0:
+            delay["count"] -= 1
+            await asyncio.sleep(delay["seconds"])  # a slow platform
         try:
             params, warnings = self.api_params(req)
             call["params"] = {k: v for k, v in params.items() if k != "token"}
@@ -1131,6 +1137,12 @@ class SlackFake:
                                          "error": body.get("error", "internal_error"),
                                          "http_status": int(body.get("http_status", 200))}
         return {"failures": self.failures}
+
+    async def ctl_delay(self, body):
+        self.require(body, "method")
+        self.delays[body["method"]] = {"count": int(body.get("count", 1)),
+                                       "seconds": min(float(body.get("seconds", 1)), 30.0)}
+        return {"delays": self.delays}
 
     async def ctl_revoke(self, body):
         self.require(body, "token")
