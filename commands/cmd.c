@@ -221,14 +221,12 @@ cmd_notify(struct cmd_ctx *ctx, const struct person *to, const char *kind,
 	   const char *subject, const char *body, json_t *payload)
 {
 	char *p = NULL;
-	int64_t id, active = 0;
+	int64_t id;
 
 	/* a leaver is told nothing more */
-	id = db_int(ctx->st, &active, "SELECT active FROM people WHERE id = ?",
-		    "i", to->id);
-	if (id < 0 || !active) {
+	if (!to->active) {
 		json_decref(payload);
-		return id < 0 ? -1 : 0;
+		return 0;
 	}
 	if (payload != NULL) {
 		p = json_dumps(payload, JSON_COMPACT);

@@ -804,7 +804,7 @@ copy_col(char *dst, size_t len, sqlite3_stmt *s, int col)
 #define PERSON_COLS                                                            \
 	"SELECT id, handle, name, COALESCE(email,''), COALESCE(slack_id,''), " \
 	"COALESCE(matrix_id,''), COALESCE(team,''), COALESCE(timezone,''), "   \
-	"COALESCE(manager_id,0), roles FROM people "
+	"COALESCE(manager_id,0), roles, active FROM people "
 
 static int
 person_row(sqlite3_stmt *s, struct person *p)
@@ -826,6 +826,7 @@ person_row(sqlite3_stmt *s, struct person *p)
 	copy_col(p->timezone, sizeof(p->timezone), s, 7);
 	p->manager_id = sqlite3_column_int64(s, 8);
 	p->roles = (unsigned)sqlite3_column_int64(s, 9);
+	p->active = sqlite3_column_int(s, 10);
 	return 1;
 }
 

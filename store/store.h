@@ -95,6 +95,7 @@ struct person {
 	char timezone[64];
 	int64_t manager_id; /* 0 when none */
 	unsigned roles;
+	int active; /* 0 once deactivated (a leaver) */
 };
 
 /*
