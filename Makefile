@@ -34,7 +34,7 @@ endif
 ALL_CFLAGS  = $(ISMS_CFLAGS) $(CFLAGS) $(ISMS_OPT)
 ALL_LDFLAGS = $(ISMS_LDFLAGS) $(LDFLAGS)
 
-DIRS     = gateway adapters commands store config tools
+DIRS     = base net gateway adapters commands store config tools
 MAINS    = gateway/main.c tools/ismsctl.c
 LIB_SRCS = $(filter-out $(MAINS),$(foreach d,$(DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
@@ -52,7 +52,7 @@ endif
 DEMO_DB ?= build/demo.db
 
 .PHONY: all check-deps deps test-deps run demo-db test unit integration fuzz fuzz-bins bench \
-	lint clean check-config-example
+	lint clean check-config-example check-layers
 
 # make (all) only says what is missing; make deps, run and test install it
 all: check-deps
@@ -73,7 +73,7 @@ $(BUILD)/gen/embedded.c: tools/embed.sh $(MIGRATIONS) $(DATA)
 	@mkdir -p $(dir $@)
 	@tools/embed.sh $(MIGRATIONS) -- $(DATA) > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/obj/embedded.o: $(BUILD)/gen/embedded.c gateway/embedded.h
+$(BUILD)/obj/embedded.o: $(BUILD)/gen/embedded.c base/embedded.h
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
 	@$(CC) $(ALL_CFLAGS) -I. -Wno-overlength-strings -c -o $@ $<
@@ -143,6 +143,10 @@ lint:
 		tests/unit/*.[ch] tests/fuzz/*.c
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--std=c11 --suppress=missingIncludeSystem $(DIRS)
+
+# each folder includes only the folders below it (README: Layout)
+check-layers:
+	@scripts/check-layers.sh
 
 check-config-example: binaries
 	$(BUILD)/ismsd --print-config | diff -u config/ismsd.conf.example -

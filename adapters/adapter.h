@@ -1,17 +1,22 @@
 /*
  * The transport interface. Each adapter (console, slack, matrix, mail) is
  * one table of function pointers chosen by configuration; it turns wire
- * events into struct isms_request and delivers outbox rows.
+ * events into struct isms_request and delivers outbox rows. Adapters sit
+ * below the gateway: what they need of it (the loop, the store, the shared
+ * HTTP and WebSocket clients, running a request, reporting a send) comes
+ * through struct host, which the gateway fills in.
  */
 #ifndef ISMS_ADAPTER_H
 #define ISMS_ADAPTER_H
 
 #include <stdint.h>
+#include <uv.h>
 
+#include "../commands/cmd.h"
 #include "../config/config.h"
 #include "../store/store.h"
 
-struct gw;
+struct host;
 
 /* One outbox message as handed to an adapter for delivery; borrowed. */
 struct outmsg {
@@ -27,7 +32,7 @@ struct outmsg {
 	int attempts;
 };
 
-/* Result of a send, reported to gw_delivery_done(). */
+/* Result of a send, reported with host_delivery_done(). */
 enum send_result {
 	SEND_OK,    /* delivered; external_id says where */
 	SEND_RETRY, /* temporary failure; retry after retry_after_s */
@@ -45,19 +50,19 @@ struct adapter_ops {
 	 */
 	int (*check)(const struct config *cfg, struct buf *out);
 	/* 0 or -1; the adapter keeps its state in *state */
-	int (*start)(struct gw *gw, void **state);
+	int (*start)(struct host *host, void **state);
 	/* can this adapter reach the person? */
 	int (*reaches)(void *state, const struct person *p,
 		       const char *address);
 	/*
-	 * Starts delivering msg; must eventually call gw_delivery_done
+	 * Starts delivering msg; must eventually call host_delivery_done
 	 * exactly once (possibly before returning). msg is borrowed for the
 	 * call only: copy what is needed.
 	 */
 	void (*send)(void *state, const struct outmsg *msg);
 	/*
 	 * Begins a clean stop: close connections, stop timers. Callbacks of
-	 * requests still pending on gw->http or gw->ws arrive afterwards
+	 * requests still pending on host->http or host->ws arrive afterwards
 	 * with the error "cancelled"; they must not start new work.
 	 */
 	void (*stop)(void *state);
@@ -66,12 +71,78 @@ struct adapter_ops {
 };
 
 /*
- * Called by adapters when a send finishes: external_id (thread / message
- * reference, may be NULL), channel (may be NULL), error text for logs
- * (never a secret).
+ * Called on the loop thread once a submitted request's batch committed
+ * (rc 0) or failed (rc -1: nothing of it is stored; rp says so). rp is
+ * borrowed for the call.
  */
-void gw_delivery_done(struct gw *gw, int64_t delivery_id, enum send_result r,
-		      const char *channel, const char *external_id,
-		      long retry_after_s, const char *error);
+typedef void (*host_done_cb)(void *arg, const struct isms_reply *rp, int rc);
+
+struct host_ops {
+	/* runs a request now, in its own transaction; see cmd_run */
+	int (*request)(struct host *h, const struct isms_request *rq,
+		       struct isms_reply *rp);
+	/* queues a request for the next group commit: 0, or -1 stopping */
+	int (*submit)(struct host *h, const struct isms_request *rq,
+		      host_done_cb cb, void *arg);
+	/* wakes outbox delivery soon (coalesced) */
+	void (*kick)(struct host *h);
+	/* a send finished (see host_delivery_done) */
+	void (*delivery_done)(struct host *h, int64_t delivery_id,
+			      enum send_result r, const char *channel,
+			      const char *external_id, long retry_after_s,
+			      const char *error);
+	/* the adapter stops for good (revoked token and the like) */
+	void (*failed)(struct host *h, const char *name, const char *why);
+};
+
+/* What the gateway lends every adapter; fields are read-only to them. */
+struct host {
+	uv_loop_t *loop;
+	const struct config *cfg;
+	struct store *st;
+	struct http *http; /* shared HTTP client (libcurl multi) */
+	struct ws_ctx *ws; /* shared WebSocket client, or NULL */
+	int stopping;	   /* set once the daemon began to stop */
+	const struct host_ops *ops;
+};
+
+static inline int
+host_request(struct host *h, const struct isms_request *rq,
+	     struct isms_reply *rp)
+{
+	return h->ops->request(h, rq, rp);
+}
+
+static inline int
+host_submit(struct host *h, const struct isms_request *rq, host_done_cb cb,
+	    void *arg)
+{
+	return h->ops->submit(h, rq, cb, arg);
+}
+
+static inline void
+host_kick(struct host *h)
+{
+	h->ops->kick(h);
+}
+
+/*
+ * Reports a finished send: external_id (thread / message reference, may
+ * be NULL), channel (may be NULL), error text for logs (never a secret).
+ */
+static inline void
+host_delivery_done(struct host *h, int64_t delivery_id, enum send_result r,
+		   const char *channel, const char *external_id,
+		   long retry_after_s, const char *error)
+{
+	h->ops->delivery_done(h, delivery_id, r, channel, external_id,
+			      retry_after_s, error);
+}
+
+static inline void
+host_failed(struct host *h, const char *name, const char *why)
+{
+	h->ops->failed(h, name, why);
+}
 
 #endif

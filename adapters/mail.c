@@ -24,8 +24,8 @@
 #include <uv.h>
 
 #include "../commands/quiz.h"
-#include "../gateway/gw.h"
-#include "../gateway/log.h"
+#include "adapter.h"
+#include "../base/log.h"
 #include "mailbuild.h"
 #include "mailin.h"
 #include "mime.h"
@@ -92,7 +92,7 @@ struct imap_job {
 };
 
 struct mail {
-	struct gw *gw;
+	struct host *host;
 	struct smtp_item *queue, **tail;
 	int smtp_busy;
 	int imap_busy;
@@ -360,9 +360,10 @@ smtp_after(uv_work_t *req, int status)
 			log_info("mail: sent outbox %lld to %s as <%s>",
 				 (long long)it->outbox_id, it->rcpt,
 				 it->message_id);
-		gw_delivery_done(m->gw, it->delivery_id, it->result, it->rcpt,
-				 it->result == SEND_OK ? it->message_id : NULL,
-				 0, it->result == SEND_OK ? NULL : it->error);
+		host_delivery_done(
+		    m->host, it->delivery_id, it->result, it->rcpt,
+		    it->result == SEND_OK ? it->message_id : NULL, 0,
+		    it->result == SEND_OK ? NULL : it->error);
 		item_free(it);
 	}
 	free(job->server);
@@ -379,7 +380,7 @@ smtp_after(uv_work_t *req, int status)
 static void
 smtp_kick(struct mail *m)
 {
-	const struct config *cfg = &m->gw->cfg;
+	const struct config *cfg = m->host->cfg;
 	struct smtp_job *job;
 	struct smtp_item **pp;
 	size_t n = 0;
@@ -408,7 +409,8 @@ smtp_kick(struct mail *m)
 	job->tls_verify = cfg->mail_tls_verify;
 	job->from = xstrdup(cfg->mail_from);
 	m->smtp_busy = 1;
-	if (uv_queue_work(m->gw->loop, &job->req, smtp_work, smtp_after) != 0) {
+	if (uv_queue_work(m->host->loop, &job->req, smtp_work, smtp_after) !=
+	    0) {
 		/* cannot happen with a valid loop; report as a retry */
 		m->smtp_busy = 0;
 		log_error("mail: cannot queue SMTP work");
@@ -430,7 +432,7 @@ thread_parent(struct mail *m, const struct outmsg *msg, json_t *payload)
 	    strpbrk(irt, "<> \t\r\n") == NULL)
 		return xstrdup(irt);
 	if (apr > 0 && msg->to != NULL && strcmp(msg->kind, "approval") != 0)
-		return db_text(m->gw->st,
+		return db_text(m->host->st,
 			       "SELECT d.external_id FROM outbox_delivery d "
 			       "JOIN outbox o ON o.id = d.outbox_id WHERE "
 			       "d.transport = 'mail' AND d.status = 'sent' AND "
@@ -520,8 +522,8 @@ reply_address(struct mail *m, const struct outmsg *msg, json_t *payload)
 		    json_integer_value(json_object_get(payload, "number")));
 	if (object <= 0)
 		return NULL;
-	return mailin_reply_address(m->gw->st, &m->gw->cfg, msg->kind, object,
-				    msg->to->id);
+	return mailin_reply_address(m->host->st, m->host->cfg, msg->kind,
+				    object, msg->to->id);
 }
 
 /* HTML of a mail that takes an answer: the text and mailto: buttons. */
@@ -561,7 +563,7 @@ static void
 mail_send(void *state, const struct outmsg *msg)
 {
 	struct mail *m = state;
-	const struct config *cfg = &m->gw->cfg;
+	const struct config *cfg = m->host->cfg;
 	const char *rcpt = msg->address;
 	struct mailbuild b = {0};
 	struct smtp_item *it;
@@ -574,16 +576,16 @@ mail_send(void *state, const struct outmsg *msg)
 
 	if (m->stopping) {
 		json_decref(payload);
-		gw_delivery_done(m->gw, msg->delivery_id, SEND_RETRY, NULL,
-				 NULL, 0, "the mail transport stopped");
+		host_delivery_done(m->host, msg->delivery_id, SEND_RETRY, NULL,
+				   NULL, 0, "the mail transport stopped");
 		return;
 	}
 	if (rcpt == NULL && msg->to != NULL)
 		rcpt = msg->to->email;
 	if (!mailbuild_address_ok(rcpt)) {
 		json_decref(payload);
-		gw_delivery_done(m->gw, msg->delivery_id, SEND_FAIL, NULL, NULL,
-				 0, "no usable e-mail address");
+		host_delivery_done(m->host, msg->delivery_id, SEND_FAIL, NULL,
+				   NULL, 0, "no usable e-mail address");
 		return;
 	}
 	it = xcalloc(1, sizeof(*it));
@@ -622,11 +624,11 @@ mail_send(void *state, const struct outmsg *msg)
 	if (strcmp(msg->kind, "reply") == 0)
 		b.auto_submitted = "auto-replied";
 	else if (strcmp(msg->kind, "approval") != 0 ||
-		 db_int(m->gw->st, &nudge,
+		 db_int(m->host->st, &nudge,
 			"SELECT 1 FROM nudges WHERE outbox_id = ? LIMIT 1", "i",
 			msg->outbox_id) == 1)
 		b.auto_submitted = "auto-generated";
-	b.date = store_now(m->gw->st);
+	b.date = store_now(m->host->st);
 	it->message = mailbuild_message(&b);
 	free(reply_to);
 	free(parent);
@@ -837,7 +839,7 @@ static void imap_store_after(uv_work_t *req, int status);
 static struct imap_job *
 imap_job_new(struct mail *m)
 {
-	const struct config *cfg = &m->gw->cfg;
+	const struct config *cfg = m->host->cfg;
 	struct imap_job *job = xcalloc(1, sizeof(*job));
 
 	job->m = m;
@@ -872,7 +874,7 @@ imap_schedule(struct mail *m, uint64_t ms)
 static uint64_t
 poll_interval(const struct mail *m)
 {
-	return (uint64_t)m->gw->cfg.mail_poll_seconds * 1000;
+	return (uint64_t)m->host->cfg->mail_poll_seconds * 1000;
 }
 
 /* Logs an IMAP problem once, and when it clears. */
@@ -921,7 +923,7 @@ imap_poll_after(uv_work_t *req, int status)
 				  "bytes; flagged done without processing",
 				  f->uid, MIME_MAX_SIZE);
 		} else {
-			done = mailin_process(m->gw->st, &m->gw->cfg,
+			done = mailin_process(m->host->st, m->host->cfg,
 					      buf_str(&f->data), f->data.len,
 					      &o) == 0;
 			kick |= done && o.queued;
@@ -932,7 +934,7 @@ imap_poll_after(uv_work_t *req, int status)
 		}
 	}
 	if (kick)
-		gw_kick(m->gw);
+		host_kick(m->host);
 	if (set.len > 0) {
 		struct imap_job *sj = imap_job_new(m);
 
@@ -940,7 +942,7 @@ imap_poll_after(uv_work_t *req, int status)
 		/* more waiting and all of this batch done: go on at once */
 		sj->more = job->more && flagged == job->n && !job->error[0];
 		m->imap_busy = 1;
-		if (uv_queue_work(m->gw->loop, &sj->req, imap_store_work,
+		if (uv_queue_work(m->host->loop, &sj->req, imap_store_work,
 				  imap_store_after) != 0) {
 			m->imap_busy = 0;
 			imap_job_free(sj);
@@ -981,7 +983,7 @@ poll_tick(uv_timer_t *t)
 		return;
 	job = imap_job_new(m);
 	m->imap_busy = 1;
-	if (uv_queue_work(m->gw->loop, &job->req, imap_poll_work,
+	if (uv_queue_work(m->host->loop, &job->req, imap_poll_work,
 			  imap_poll_after) != 0) {
 		m->imap_busy = 0;
 		imap_job_free(job);
@@ -1068,13 +1070,13 @@ timer_closed(uv_handle_t *h)
 }
 
 static int
-mail_start(struct gw *gw, void **state)
+mail_start(struct host *host, void **state)
 {
-	const struct config *cfg = &gw->cfg;
+	const struct config *cfg = host->cfg;
 	struct mail *m = xcalloc(1, sizeof(*m));
 	char *secret;
 
-	m->gw = gw;
+	m->host = host;
 	m->tail = &m->queue;
 	atomic_init(&m->abort, 0);
 	/* mail_check has vouched for the settings */
@@ -1085,7 +1087,7 @@ mail_start(struct gw *gw, void **state)
 		log_error("mail: invalid mail.smtp_url");
 		goto fail;
 	}
-	secret = store_setting(gw->st, "token_secret");
+	secret = store_setting(host->st, "token_secret");
 	if (secret == NULL) {
 		log_error("mail: the database has no token_secret");
 		goto fail;
@@ -1102,7 +1104,7 @@ mail_start(struct gw *gw, void **state)
 	}
 	mail_tls_warning(cfg);
 	auth_client_init();
-	uv_timer_init(gw->loop, &m->poll_timer);
+	uv_timer_init(host->loop, &m->poll_timer);
 	m->poll_timer.data = m;
 	m->timer_open = 1;
 	if (m->imap_url != NULL)
@@ -1152,10 +1154,10 @@ mail_stop(void *state)
 	 * only this transport stops, handed back for a later retry */
 	for (it = m->queue; it; it = next) {
 		next = it->next;
-		if (!m->gw->stopping)
-			gw_delivery_done(m->gw, it->delivery_id, SEND_RETRY,
-					 NULL, NULL, 0,
-					 "the mail transport stopped");
+		if (!m->host->stopping)
+			host_delivery_done(m->host, it->delivery_id, SEND_RETRY,
+					   NULL, NULL, 0,
+					   "the mail transport stopped");
 		item_free(it);
 	}
 	m->queue = NULL;

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../gateway/util.h"
+#include "../base/util.h"
 
 #define BOUNDARY    "=_isms-alternative"
 #define QP_LINE	    76

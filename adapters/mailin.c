@@ -16,7 +16,7 @@
 
 #include "../commands/cmd.h"
 #include "../commands/quiz.h"
-#include "../gateway/log.h"
+#include "../base/log.h"
 #include "mailbuild.h"
 #include "mailtoken.h"
 #include "mime.h"

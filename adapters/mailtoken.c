@@ -10,7 +10,7 @@
 #include <openssl/hmac.h>
 #include <string.h>
 
-#include "../gateway/util.h"
+#include "../base/util.h"
 
 #define TOKEN_VERSION 1
 #define TOKEN_HEAD    14 /* version, kind code, object, person, expiry */

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../gateway/gw.h"
-#include "../gateway/http.h"
-#include "../gateway/log.h"
+#include "adapter.h"
+#include "../net/http.h"
+#include "../base/log.h"
 #include "matrix_proto.h"
 
 #define MX_SYNC_TIMEOUT_MS 30000L /* the server holds /sync this long */
@@ -49,7 +49,7 @@ struct mx_pair {
 };
 
 struct mx {
-	struct gw *gw;
+	struct host *host;
 	/* copied at start: a reload must not pull them away */
 	char *hs, *self, *token, *password, *allowed, *device;
 	char *since;  /* saved next_batch, NULL before the first sync */
@@ -95,14 +95,14 @@ static void jobs_kick(struct mx *mx);
 static uint64_t
 mx_now(const struct mx *mx)
 {
-	return uv_now(mx->gw->loop);
+	return uv_now(mx->host->loop);
 }
 
 static void
 mx_fail(struct mx *mx, const char *why)
 {
 	if (!mx->stopped)
-		gw_adapter_failed(mx->gw, "matrix", why);
+		host_failed(mx->host, "matrix", why);
 }
 
 /* ---- requests ---- */
@@ -199,7 +199,7 @@ mx_call(struct mx *mx, const char *method, const char *path, json_t *body,
 	rq.body = text;
 	rq.body_len = text != NULL ? strlen(text) : 0;
 	rq.timeout_ms = timeout_ms;
-	rc = http_request(mx->gw->http, &rq, mx_http_done, c);
+	rc = http_request(mx->host->http, &rq, mx_http_done, c);
 	if (rc < 0)
 		free(c);
 	if (auth != NULL) {
@@ -369,7 +369,7 @@ static void
 room_get(struct mx *mx, const char *room, struct mx_roomrow *out)
 {
 	sqlite3_stmt *s = db_prepare(
-	    mx->gw->st,
+	    mx->host->st,
 	    "SELECT joined_at, encrypted, warned, members, "
 	    "direct_user IS NOT NULL OR EXISTS (SELECT 1 FROM matrix_dm d "
 	    "WHERE d.room_id = r.room_id) FROM matrix_rooms r "
@@ -387,14 +387,14 @@ room_get(struct mx *mx, const char *room, struct mx_roomrow *out)
 		out->members = sqlite3_column_int(s, 3);
 		out->direct = sqlite3_column_int(s, 4);
 	}
-	db_finish(mx->gw->st, s);
+	db_finish(mx->host->st, s);
 }
 
 static void
 room_record(struct mx *mx, const char *room, int64_t joined_at, int encrypted,
 	    int members)
 {
-	db_exec(mx->gw->st,
+	db_exec(mx->host->st,
 		"INSERT INTO matrix_rooms(room_id, joined_at, encrypted, "
 		"members) VALUES (?, ?, ?, ?) ON CONFLICT(room_id) DO UPDATE "
 		"SET joined_at = MAX(joined_at, excluded.joined_at), "
@@ -408,7 +408,7 @@ room_record(struct mx *mx, const char *room, int64_t joined_at, int encrypted,
 static char *
 dm_room(struct mx *mx, const char *user)
 {
-	return db_text(mx->gw->st,
+	return db_text(mx->host->st,
 		       "SELECT d.room_id FROM matrix_dm d LEFT JOIN "
 		       "matrix_rooms r ON r.room_id = d.room_id WHERE "
 		       "d.user_id = ? AND COALESCE(r.encrypted, 0) = 0",
@@ -418,9 +418,9 @@ dm_room(struct mx *mx, const char *user)
 static void
 dm_forget(struct mx *mx, const char *room)
 {
-	db_exec(mx->gw->st, "DELETE FROM matrix_dm WHERE room_id = ?", "t",
+	db_exec(mx->host->st, "DELETE FROM matrix_dm WHERE room_id = ?", "t",
 		room);
-	db_exec(mx->gw->st,
+	db_exec(mx->host->st,
 		"UPDATE matrix_rooms SET direct_user = NULL WHERE room_id = ?",
 		"t", room);
 }
@@ -469,8 +469,8 @@ job_report(struct mx *mx, struct mx_job *j, enum send_result r,
 	   const char *event_id, const char *why)
 {
 	if (j->delivery_id != 0)
-		gw_delivery_done(mx->gw, j->delivery_id, r, j->room, event_id,
-				 0, why);
+		host_delivery_done(mx->host, j->delivery_id, r, j->room,
+				   event_id, 0, why);
 	else if (r != SEND_OK)
 		log_warnx("matrix: an answer to %s was not sent: %s",
 			  j->room != NULL ? j->room : j->dm_user,
@@ -487,8 +487,8 @@ job_retry(struct mx *mx, struct mx_job *j, long ms, const char *why)
 {
 	j->attempts++;
 	if (j->delivery_id != 0) {
-		gw_delivery_done(mx->gw, j->delivery_id, SEND_RETRY, NULL, NULL,
-				 (ms + 999) / 1000, why);
+		host_delivery_done(mx->host, j->delivery_id, SEND_RETRY, NULL,
+				   NULL, (ms + 999) / 1000, why);
 		job_free(j);
 		return;
 	}
@@ -537,7 +537,7 @@ job_sent(struct mx *mx, void *arg, const struct mx_res *r)
 
 	if (r->e.status == MX_OK) {
 		if (j->enc_warning)
-			db_exec(mx->gw->st,
+			db_exec(mx->host->st,
 				"UPDATE matrix_rooms SET warned = 1 WHERE "
 				"room_id = ?",
 				"t", j->room);
@@ -606,7 +606,7 @@ static void direct_update(struct mx *mx, const char *user, const char *room);
 static void
 dm_remember(struct mx *mx, const char *user, const char *room)
 {
-	struct store *st = mx->gw->st;
+	struct store *st = mx->host->st;
 
 	db_exec(st,
 		"INSERT OR IGNORE INTO matrix_dm(user_id, room_id, created_at) "
@@ -883,7 +883,7 @@ direct_update(struct mx *mx, const char *user, const char *room)
 static void
 direct_import(struct mx *mx, json_t *direct)
 {
-	struct store *st = mx->gw->st;
+	struct store *st = mx->host->st;
 	const char *user;
 	json_t *rooms, *v;
 	size_t i;
@@ -944,7 +944,7 @@ static void
 reply_lookup(struct mx *mx, const char *event_id, char **kind, char **payload)
 {
 	sqlite3_stmt *s = db_prepare(
-	    mx->gw->st,
+	    mx->host->st,
 	    "SELECT o.kind, o.payload FROM outbox_delivery d JOIN outbox o "
 	    "ON o.id = d.outbox_id WHERE d.transport = 'matrix' AND "
 	    "d.external_id = ? ORDER BY d.id DESC LIMIT 1",
@@ -957,7 +957,7 @@ reply_lookup(struct mx *mx, const char *event_id, char **kind, char **payload)
 		*kind = xstrdup(db_col(s, 0));
 		*payload = xstrdup(db_col(s, 1));
 	}
-	db_finish(mx->gw->st, s);
+	db_finish(mx->host->st, s);
 }
 
 /* Approvals routed to person p, at most MX_PENDING_MAX. */
@@ -965,7 +965,7 @@ static size_t
 approvals_pending(struct mx *mx, const struct person *p, int64_t *ids)
 {
 	sqlite3_stmt *s = db_prepare(
-	    mx->gw->st,
+	    mx->host->st,
 	    "SELECT id FROM approvals WHERE status = 'pending' AND "
 	    "requester_id != ?1 AND (approver_id = ?1 OR escalated_to = ?1) "
 	    "ORDER BY id LIMIT ?2",
@@ -976,7 +976,7 @@ approvals_pending(struct mx *mx, const struct person *p, int64_t *ids)
 		return 0;
 	while (n < MX_PENDING_MAX && sqlite3_step(s) == SQLITE_ROW)
 		ids[n++] = sqlite3_column_int64(s, 0);
-	db_finish(mx->gw->st, s);
+	db_finish(mx->host->st, s);
 	return n;
 }
 
@@ -984,7 +984,7 @@ approvals_pending(struct mx *mx, const struct person *p, int64_t *ids)
 static char *
 quiz_latest(struct mx *mx, const struct person *p)
 {
-	return db_text(mx->gw->st,
+	return db_text(mx->host->st,
 		       "SELECT o.payload FROM outbox o JOIN outbox_delivery d "
 		       "ON d.outbox_id = o.id WHERE o.person_id = ? AND "
 		       "o.kind = 'quiz' AND d.transport = 'matrix' AND "
@@ -1027,7 +1027,7 @@ run_command(struct mx *mx, const char *room, const struct mx_event *ev,
 				  .event_id = ev->event_id};
 	struct isms_reply rp = {0};
 
-	gw_request(mx->gw, &rq, &rp);
+	host_request(mx->host, &rq, &rp);
 	answer(mx, room, ev, &rp, shared);
 	reply_free(&rp);
 }
@@ -1061,7 +1061,7 @@ event_handle(struct mx *mx, const char *room, const struct mx_event *ev)
 		reply_lookup(mx, ev->in_reply_to, &kind, &payload);
 	in.reply_kind = kind;
 	in.reply_payload = payload;
-	if (store_person_find(mx->gw->st, "matrix", ev->sender, &p) == 1) {
+	if (store_person_find(mx->host->st, "matrix", ev->sender, &p) == 1) {
 		if (in.dm) {
 			in.npending = approvals_pending(mx, &p, pending);
 			in.pending = pending;
@@ -1171,7 +1171,7 @@ invite_handle(struct mx *mx, const struct mx_invite *v)
 static void
 batch_finish(struct mx *mx)
 {
-	struct store *st = mx->gw->st;
+	struct store *st = mx->host->st;
 	char *next = mx->batch_next;
 
 	mx->batch_next = NULL;
@@ -1327,15 +1327,15 @@ secret_or_null(const char *s)
 }
 
 static int
-matrix_start(struct gw *gw, void **state)
+matrix_start(struct host *host, void **state)
 {
-	const struct config *cfg = &gw->cfg;
+	const struct config *cfg = host->cfg;
 	struct mx *mx;
 	size_t n;
 
 	/* matrix_check has vouched for homeserver and user_id */
 	mx = xcalloc(1, sizeof(*mx));
-	mx->gw = gw;
+	mx->host = host;
 	mx->hs = xstrdup(cfg->matrix_homeserver);
 	n = strlen(mx->hs);
 	while (n > 0 && mx->hs[n - 1] == '/')
@@ -1358,9 +1358,9 @@ matrix_start(struct gw *gw, void **state)
 		return -1;
 	}
 	mx->need_login = mx->token == NULL;
-	mx->since = store_setting(gw->st, MX_SETTING_BATCH);
-	uv_timer_init(gw->loop, &mx->timer);
-	uv_timer_init(gw->loop, &mx->job_timer);
+	mx->since = store_setting(host->st, MX_SETTING_BATCH);
+	uv_timer_init(host->loop, &mx->timer);
+	uv_timer_init(host->loop, &mx->job_timer);
 	mx->timer.data = mx->job_timer.data = mx;
 	log_info("matrix: %s on %s, %s", mx->self, mx->hs,
 		 mx->since != NULL ? "resuming from the saved sync position"
@@ -1387,13 +1387,13 @@ matrix_send(void *state, const struct outmsg *msg)
 	char txn[32];
 
 	if (msg->to == NULL || mx_server_of(msg->to->matrix_id) == NULL) {
-		gw_delivery_done(mx->gw, msg->delivery_id, SEND_SKIP, NULL,
-				 NULL, 0, "the recipient has no Matrix id");
+		host_delivery_done(mx->host, msg->delivery_id, SEND_SKIP, NULL,
+				   NULL, 0, "the recipient has no Matrix id");
 		return;
 	}
 	if (mx->stopped) {
-		gw_delivery_done(mx->gw, msg->delivery_id, SEND_RETRY, NULL,
-				 NULL, 0, "matrix adapter stopped");
+		host_delivery_done(mx->host, msg->delivery_id, SEND_RETRY, NULL,
+				   NULL, 0, "matrix adapter stopped");
 		return;
 	}
 	mx_txn_delivery(msg->delivery_id, txn);

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../gateway/log.h"
+#include "../base/log.h"
 
 #define MX_TEXT_MAX	    16000 /* bytes of message text sent; the rest is cut */
 #define MX_BATCH_MAX	    4096 /* longest next_batch token accepted */

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../gateway/util.h"
+#include "../base/util.h"
 
 #define MX_ID_MAX 255 /* longest user, room or event id accepted */
 

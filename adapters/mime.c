@@ -16,7 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../gateway/util.h"
+#include "../base/util.h"
 
 #define MIME_MAX_BOUNDARY 200
 #define MIME_MAX_NAME	  200

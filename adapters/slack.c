@@ -8,11 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../gateway/gw.h"
-#include "../gateway/httpd.h"
-#include "../gateway/log.h"
-#include "../gateway/submit.h"
-#include "../gateway/ws.h"
+#include "adapter.h"
+#include "../net/httpd.h"
+#include "../base/log.h"
+#include "../net/ws.h"
 #include "slack_api.h"
 #include "slack_proto.h"
 #include "slack_refusals.h"
@@ -43,7 +42,7 @@ struct slack_link {
 };
 
 struct slack {
-	struct gw *gw;
+	struct host *host;
 	struct slack_api *api;
 	int http_mode;
 	int stopped;
@@ -118,7 +117,7 @@ slack_fail(struct slack *s, const char *what, const char *error)
 	snprintf(why, sizeof(why),
 		 "Slack refused the %s (%s); fix it and restart ismsd", what,
 		 error ? error : "?");
-	gw_adapter_failed(s->gw, "slack", why);
+	host_failed(s->host, "slack", why);
 	slack_stop(s); /* no-op when gw_adapter_failed stopped it */
 }
 
@@ -150,7 +149,7 @@ on_api_logged(void *arg, const struct slack_api_result *r)
 static char *
 dm_cached(struct slack *s, int64_t person_id, const char *slack_id)
 {
-	return db_text(s->gw->st,
+	return db_text(s->host->st,
 		       "SELECT channel FROM slack_dm WHERE person_id = ? AND "
 		       "slack_id = ?",
 		       "it", person_id, slack_id);
@@ -160,20 +159,20 @@ static void
 dm_remember(struct slack *s, int64_t person_id, const char *slack_id,
 	    const char *channel)
 {
-	if (db_exec(s->gw->st,
+	if (db_exec(s->host->st,
 		    "INSERT INTO slack_dm(person_id, slack_id, channel, "
 		    "opened_at) VALUES (?,?,?,?) ON CONFLICT(person_id) DO "
 		    "UPDATE SET slack_id = excluded.slack_id, channel = "
 		    "excluded.channel, opened_at = excluded.opened_at",
 		    "itti", person_id, slack_id, channel,
-		    store_now(s->gw->st)) < 0)
+		    store_now(s->host->st)) < 0)
 		log_warnx("slack: cannot cache a DM channel");
 }
 
 static void
 dm_forget(struct slack *s, int64_t person_id)
 {
-	db_exec(s->gw->st, "DELETE FROM slack_dm WHERE person_id = ?", "i",
+	db_exec(s->host->st, "DELETE FROM slack_dm WHERE person_id = ?", "i",
 		person_id);
 }
 
@@ -193,7 +192,7 @@ lookup_key(const char *kind, const char *value)
 static int
 lookup_recent(struct slack *s, const char *kind, const char *value)
 {
-	struct store *st = s->gw->st;
+	struct store *st = s->host->st;
 	char *key = lookup_key(kind, value);
 	int64_t n = 0;
 
@@ -208,7 +207,7 @@ lookup_recent(struct slack *s, const char *kind, const char *value)
 static void
 lookup_note(struct slack *s, const char *kind, const char *value)
 {
-	struct store *st = s->gw->st;
+	struct store *st = s->host->st;
 	char *key = lookup_key(kind, value);
 
 	db_exec(st,
@@ -226,7 +225,7 @@ static void
 link_person(struct slack *s, int64_t person_id, const char *slack_id,
 	    const char *how)
 {
-	struct store *st = s->gw->st;
+	struct store *st = s->host->st;
 	char *handle = NULL, *details = NULL;
 	json_t *d = NULL;
 	int rc;
@@ -268,7 +267,7 @@ approval_of_message(struct slack *s, const char *channel, const char *ts)
 {
 	int64_t apr = 0;
 
-	db_int(s->gw->st, &apr,
+	db_int(s->host->st, &apr,
 	       "SELECT COALESCE(json_extract(o.payload, '$.approval'), 0) "
 	       "FROM outbox_delivery d JOIN outbox o ON o.id = d.outbox_id "
 	       "WHERE d.transport = 'slack' AND d.external_id = ? AND "
@@ -438,7 +437,7 @@ job_run(struct slack_job *j)
 	rq.text = buf_str(&j->cmd);
 	rq.shared = j->in.shared;
 	rq.event_id = j->dedupe;
-	if (gw_submit(j->s->gw, &rq, on_job_done, j) < 0)
+	if (host_submit(j->s->host, &rq, on_job_done, j) < 0)
 		job_free(j); /* stopping: unanswered, Slack retries */
 }
 
@@ -463,7 +462,7 @@ on_sender_info(void *arg, const struct slack_api_result *r)
 			  "email"))
 		    : NULL;
 	if (email != NULL &&
-	    store_person_find(s->gw->st, "email", email, &p) == 1 &&
+	    store_person_find(s->host->st, "email", email, &p) == 1 &&
 	    p.slack_id[0] == '\0')
 		link_person(s, p.id, j->in.user, "users.info");
 	job_run(j);
@@ -473,7 +472,7 @@ on_sender_info(void *arg, const struct slack_api_result *r)
 static void
 job_reject_prompt(struct slack_job *j)
 {
-	struct store *st = j->s->gw->st;
+	struct store *st = j->s->host->st;
 	char *text;
 	int seen = 0;
 
@@ -547,7 +546,7 @@ job_start(struct slack_job *j)
 		return;
 	}
 	/* a sender not in the directory may be linked by e-mail first */
-	if (store_person_find(s->gw->st, "slack", j->in.user, &p) == 0 &&
+	if (store_person_find(s->host->st, "slack", j->in.user, &p) == 0 &&
 	    !lookup_recent(s, "user", j->in.user)) {
 		lookup_note(s, "user", j->in.user);
 		args = json_pack("{s:s}", "user", j->in.user);
@@ -758,7 +757,7 @@ on_connections_open(void *arg, const struct slack_api_result *r)
 	link = xcalloc(1, sizeof(*link));
 	link->s = s;
 	link->id = ++s->link_ids;
-	link->c = ws_connect(s->gw->ws, url, &cbs, link);
+	link->c = ws_connect(s->host->ws, url, &cbs, link);
 	if (link->c == NULL) {
 		free(link);
 		log_warnx("slack: cannot open the Socket Mode WebSocket");
@@ -812,7 +811,7 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 	}
 	ts = httpd_header(r, "X-Slack-Request-Timestamp");
 	mac = httpd_header(r, "X-Slack-Signature");
-	now = store_now(s->gw->st);
+	now = store_now(s->host->st);
 	sig = slack_sig_verify(s->signing_secret, ts, mac, r->body, r->body_len,
 			       now);
 	if (sig != SLACK_SIG_OK) {
@@ -868,8 +867,8 @@ send_finish(struct slack_send *x, const struct slack_api_result *r,
 		res = SEND_RETRY;
 		break;
 	}
-	gw_delivery_done(s->gw, x->delivery_id, res, x->channel, ts,
-			 r->retry_after_s, r->error);
+	host_delivery_done(s->host, x->delivery_id, res, x->channel, ts,
+			   r->retry_after_s, r->error);
 	send_free(x);
 }
 
@@ -886,7 +885,7 @@ send_decided(struct slack_send *x)
 
 	if (!json_is_integer(apr))
 		goto out;
-	st = db_prepare(s->gw->st,
+	st = db_prepare(s->host->st,
 			"SELECT d.channel, d.external_id, o.subject FROM "
 			"outbox_delivery d JOIN outbox o ON o.id = d.outbox_id "
 			"WHERE d.transport = 'slack' AND d.status = 'sent' AND "
@@ -902,7 +901,7 @@ send_decided(struct slack_send *x)
 		    slack_render_decided(db_col(st, 0), db_col(st, 1),
 					 db_col(st, 2), x->subject, outcome),
 		    SLACK_API_RETRY, on_api_logged, s);
-	db_finish(s->gw->st, st);
+	db_finish(s->host->st, st);
 out:
 	json_decref(pl);
 }
@@ -993,8 +992,8 @@ slack_send(void *state, const struct outmsg *m)
 				     .error = "stopping"};
 
 	if (!slack_reaches(s, m->to, m->address)) {
-		gw_delivery_done(s->gw, m->delivery_id, SEND_SKIP, NULL, NULL,
-				 0, "no Slack user id");
+		host_delivery_done(s->host, m->delivery_id, SEND_SKIP, NULL,
+				   NULL, 0, "no Slack user id");
 		return;
 	}
 	x = xcalloc(1, sizeof(*x));
@@ -1036,7 +1035,7 @@ static void
 link_pass(uv_timer_t *t)
 {
 	struct slack *s = t->data;
-	struct store *st = s->gw->st;
+	struct store *st = s->host->st;
 	sqlite3_stmt *q;
 	int64_t ids[SLACK_LINK_BATCH];
 	char *emails[SLACK_LINK_BATCH];
@@ -1118,46 +1117,46 @@ slack_http_limits(struct httpd *h, const struct config *cfg)
 }
 
 static int
-slack_start(struct gw *gw, void **state)
+slack_start(struct host *host, void **state)
 {
-	const struct config *cfg = &gw->cfg;
+	const struct config *cfg = host->cfg;
 	struct slack *s = xcalloc(1, sizeof(*s));
-	char host[128];
+	char addr[128];
 	int port;
 
-	s->gw = gw;
+	s->host = host;
 	s->http_mode = strcmp(cfg->slack_mode, "http") == 0;
 	if (s->http_mode) {
-		if (slack_parse_listen(cfg->slack_listen, host, sizeof(host),
+		if (slack_parse_listen(cfg->slack_listen, addr, sizeof(addr),
 				       &port) < 0) {
 			log_error("slack: slack.listen must be host:port, "
 				  "e.g. 127.0.0.1:3000 or [::1]:3000");
 			free(s);
 			return -1;
 		}
-		s->httpd = httpd_new(gw->loop, host, port, on_http, s);
+		s->httpd = httpd_new(host->loop, addr, port, on_http, s);
 		if (s->httpd == NULL) {
 			free(s);
 			return -1;
 		}
 		slack_http_limits(s->httpd, cfg);
-		s->refusals = slack_refusals_new(gw->loop);
+		s->refusals = slack_refusals_new(host->loop);
 		s->signing_secret = xstrdup(cfg->slack_signing_secret);
 		log_info("slack: HTTP mode: listening on http://%s%s%s:%d%s",
-			 strchr(host, ':') ? "[" : "", host,
-			 strchr(host, ':') ? "]" : "", httpd_port(s->httpd),
+			 strchr(addr, ':') ? "[" : "", addr,
+			 strchr(addr, ':') ? "]" : "", httpd_port(s->httpd),
 			 SLACK_PATH);
-	} else if (gw->ws == NULL) {
+	} else if (host->ws == NULL) {
 		log_error("slack: Socket Mode needs the WebSocket client");
 		free(s);
 		return -1;
 	}
-	s->api = slack_api_new(gw->http, gw->loop, cfg->slack_api_base,
+	s->api = slack_api_new(host->http, host->loop, cfg->slack_api_base,
 			       cfg->slack_bot_token, cfg->slack_app_token);
-	uv_timer_init(gw->loop, &s->reconnect);
-	uv_timer_init(gw->loop, &s->linker);
-	uv_timer_init(gw->loop, &s->closer);
-	uv_timer_init(gw->loop, &s->drainer);
+	uv_timer_init(host->loop, &s->reconnect);
+	uv_timer_init(host->loop, &s->linker);
+	uv_timer_init(host->loop, &s->closer);
+	uv_timer_init(host->loop, &s->drainer);
 	s->reconnect.data = s->linker.data = s->closer.data = s;
 	s->drainer.data = s;
 	if (!s->http_mode)

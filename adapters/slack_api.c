@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../gateway/http.h"
-#include "../gateway/log.h"
+#include "../net/http.h"
+#include "../base/log.h"
 
 #define API_MAX_INFLIGHT    4
 #define API_PACE_MS	    1000 /* chat.postMessage per channel */

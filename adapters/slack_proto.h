@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../gateway/util.h"
+#include "../base/util.h"
 
 /*
  * Slack's published limits, in characters as Slack counts them (UTF-16

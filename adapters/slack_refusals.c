@@ -9,8 +9,8 @@
 
 #include <openssl/crypto.h>
 
-#include "../gateway/log.h"
-#include "../gateway/util.h"
+#include "../base/log.h"
+#include "../base/util.h"
 
 struct slack_refusals {
 	uv_timer_t timer; /* its close frees the struct */

@@ -11,7 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "../gateway/util.h"
+#include "../base/util.h"
 
 int
 slack_sig_compute(const char *secret, const char *timestamp, const char *body,

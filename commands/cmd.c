@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../gateway/log.h"
+#include "../base/log.h"
 
 /* Every object file's table; adding an object is adding a line here. */
 /* clang-format off */

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "../config/config.h"
-#include "../gateway/util.h"
+#include "../base/util.h"
 #include "../store/store.h"
 #include "parse.h"
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../gateway/log.h"
+#include "../base/log.h"
 
 #define DIGEST_SUBJECT_MAX 60
 #define DIGEST_ERROR_MAX   120

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../gateway/log.h"
+#include "../base/log.h"
 
 #define DAY		      86400
 #define APPROVAL_REMIND_AFTER DAY

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../gateway/util.h"
+#include "../base/util.h"
 
 /* Typographic quotes that chat clients substitute for ASCII ones. */
 static size_t

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../gateway/embedded.h"
-#include "../gateway/log.h"
+#include "../base/embedded.h"
+#include "../base/log.h"
 #include "register.h"
 
 #define DAY	     86400

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../gateway/log.h"
+#include "../base/log.h"
 #include "delivery.h"
 #include "due.h"
 #include "register.h"

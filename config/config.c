@@ -14,7 +14,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "../gateway/log.h"
+#include "../base/log.h"
 #include "../gateway/tz.h"
 
 enum ctype {

@@ -7,7 +7,7 @@
 
 #include <stdio.h>
 
-#include "../gateway/util.h"
+#include "../base/util.h"
 
 struct config {
 	char *path; /* the file it came from, or NULL for defaults */

@@ -14,13 +14,13 @@
 #include "../adapters/matrix.h"
 #include "../adapters/slack.h"
 #include "gw.h"
-#include "http.h"
-#include "ws.h"
-#include "log.h"
+#include "../net/http.h"
+#include "../net/ws.h"
+#include "../base/log.h"
 #include "route.h"
-#include "sched.h"
+#include "../commands/sched.h"
 #include "submit.h"
-#include "version.h"
+#include "../base/version.h"
 
 #define OUTBOX_POLL_MS	    1000
 #define OUTBOX_BATCH	    200
@@ -102,7 +102,7 @@ outbox_route(struct gw *gw)
 		int fans_out;
 		char *address;
 	} rows[OUTBOX_BATCH];
-	struct store *st = gw->st;
+	struct store *st = gw->host.st;
 	sqlite3_stmt *s;
 	size_t n = 0, i, k;
 
@@ -198,7 +198,7 @@ inflight_del(struct gw *gw, int64_t id)
 static void
 outbox_deliver(struct gw *gw)
 {
-	struct store *st = gw->st;
+	struct store *st = gw->host.st;
 	sqlite3_stmt *s;
 
 	s = db_prepare(
@@ -211,7 +211,7 @@ outbox_deliver(struct gw *gw)
 	    "ii", store_now(st), (int64_t)GW_MAX_INFLIGHT);
 	if (s == NULL)
 		return;
-	while (!gw->stopping && sqlite3_step(s) == SQLITE_ROW) {
+	while (!gw->host.stopping && sqlite3_step(s) == SQLITE_ROW) {
 		struct gw_adapter *a = adapter_by_name(gw, db_col(s, 1));
 		struct person p;
 		struct outmsg m = {0};
@@ -252,7 +252,7 @@ outbox_deliver(struct gw *gw)
 static void
 outbox_fallback(struct gw *gw, int64_t delivery_id)
 {
-	struct store *st = gw->st;
+	struct store *st = gw->host.st;
 	struct route_try tried[GW_MAX_ADAPTERS + 2];
 	const char *reach[GW_MAX_ADAPTERS];
 	char names[GW_MAX_ADAPTERS + 2][16], status[GW_MAX_ADAPTERS + 2][16];
@@ -301,7 +301,7 @@ outbox_fallback(struct gw *gw, int64_t delivery_id)
 	for (k = 0; k < gw->nadapters; k++) {
 		struct gw_adapter *a = &gw->adapters[k];
 
-		if ((a->running || gw->stopping) &&
+		if ((a->running || gw->host.stopping) &&
 		    a->ops->reaches(a->state, pp, address))
 			reach[nreach++] = a->ops->name;
 	}
@@ -404,7 +404,7 @@ gw_delivery_done(struct gw *gw, int64_t delivery_id, enum send_result r,
 		 const char *channel, const char *external_id,
 		 long retry_after_s, const char *error)
 {
-	struct store *st = gw->st;
+	struct store *st = gw->host.st;
 	int64_t attempts = 0, now = store_now(st);
 	int rc = 0;
 
@@ -450,7 +450,7 @@ gw_delivery_done(struct gw *gw, int64_t delivery_id, enum send_result r,
 			  (long long)delivery_id, error ? error : "?");
 		break;
 	}
-	if (rc < 0 && store_busy(st) && !gw->stopping) {
+	if (rc < 0 && store_busy(st) && !gw->host.stopping) {
 		log_info("delivery %lld: the database is locked; the outcome "
 			 "is recorded once it is free",
 			 (long long)delivery_id);
@@ -464,7 +464,7 @@ gw_delivery_done(struct gw *gw, int64_t delivery_id, enum send_result r,
 	else if (r == SEND_FAIL || r == SEND_SKIP ||
 		 (r == SEND_RETRY && attempts >= OUTBOX_MAX_ATTEMPTS))
 		outbox_fallback(gw, delivery_id);
-	if (!gw->stopping)
+	if (!gw->host.stopping)
 		gw_kick(gw);
 }
 
@@ -476,7 +476,7 @@ gw_delivery_done(struct gw *gw, int64_t delivery_id, enum send_result r,
 static int
 outbox_held(struct gw *gw)
 {
-	char *hold = store_setting(gw->st, "outbox_hold");
+	char *hold = store_setting(gw->host.st, "outbox_hold");
 	int held = hold != NULL;
 
 	if (held && !gw->outbox_held)
@@ -498,11 +498,11 @@ outbox_held(struct gw *gw)
 static int
 outbox_locked(struct gw *gw)
 {
-	if (store_begin(gw->st) == 0) {
-		store_rollback(gw->st);
+	if (store_begin(gw->host.st) == 0) {
+		store_rollback(gw->host.st);
 		return 0;
 	}
-	return store_busy(gw->st);
+	return store_busy(gw->host.st);
 }
 
 static void
@@ -510,7 +510,7 @@ outbox_tick(uv_timer_t *t)
 {
 	struct gw *gw = t->data;
 
-	if (gw->stopping)
+	if (gw->host.stopping)
 		return;
 	if (outbox_held(gw) || outbox_locked(gw)) {
 		uv_timer_start(&gw->outbox_timer, outbox_tick, OUTBOX_POLL_MS,
@@ -526,14 +526,14 @@ outbox_tick(uv_timer_t *t)
 void
 gw_kick(struct gw *gw)
 {
-	if (!gw->stopping)
+	if (!gw->host.stopping)
 		uv_timer_start(&gw->outbox_timer, outbox_tick, 0, 0);
 }
 
 int
 gw_request(struct gw *gw, const struct isms_request *rq, struct isms_reply *rp)
 {
-	int rc = cmd_run(gw->st, &gw->cfg, rq, rp);
+	int rc = cmd_run(gw->host.st, &gw->cfg, rq, rp);
 
 	if (rp->notices.len)
 		gw_kick(gw);
@@ -551,13 +551,13 @@ sched_tick(uv_timer_t *t)
 	int64_t now, minute;
 	int n;
 
-	if (gw->stopping)
+	if (gw->host.stopping)
 		return;
-	now = store_now(gw->st);
+	now = store_now(gw->host.st);
 	minute = now / 60;
 	if (minute != gw->sched_last) {
 		gw->sched_last = minute;
-		n = sched_run(gw->st, &gw->cfg, now);
+		n = sched_run(gw->host.st, &gw->cfg, now);
 		if (n > 0) {
 			log_info("scheduler: %d message%s queued", n,
 				 n == 1 ? "" : "s");
@@ -580,10 +580,10 @@ gw_stop(struct gw *gw, const char *why)
 {
 	size_t i;
 
-	if (gw->stopping)
+	if (gw->host.stopping)
 		return;
 	log_info("stopping (%s)", why);
-	gw->stopping = 1;
+	gw->host.stopping = 1;
 	uv_timer_stop(&gw->outbox_timer);
 	uv_timer_stop(&gw->sched_timer);
 	uv_signal_stop(&gw->sig_term);
@@ -651,6 +651,56 @@ on_signal(uv_signal_t *h, int signum)
 	uv_timer_start(&gw->stop_timer, on_stop_grace, STOP_GRACE_MS, 0);
 }
 
+/* The gateway as adapters see it (adapter.h): each hook finds its gw. */
+static struct gw *
+gw_of(struct host *h)
+{
+	return (struct gw *)(void *)((char *)h - offsetof(struct gw, host));
+}
+
+static int
+host_request_gw(struct host *h, const struct isms_request *rq,
+		struct isms_reply *rp)
+{
+	return gw_request(gw_of(h), rq, rp);
+}
+
+static int
+host_submit_gw(struct host *h, const struct isms_request *rq, host_done_cb cb,
+	       void *arg)
+{
+	return gw_submit(gw_of(h), rq, cb, arg);
+}
+
+static void
+host_kick_gw(struct host *h)
+{
+	gw_kick(gw_of(h));
+}
+
+static void
+host_delivery_done_gw(struct host *h, int64_t delivery_id, enum send_result r,
+		      const char *channel, const char *external_id,
+		      long retry_after_s, const char *error)
+{
+	gw_delivery_done(gw_of(h), delivery_id, r, channel, external_id,
+			 retry_after_s, error);
+}
+
+static void
+host_failed_gw(struct host *h, const char *name, const char *why)
+{
+	gw_adapter_failed(gw_of(h), name, why);
+}
+
+static const struct host_ops gw_host_ops = {
+    .request = host_request_gw,
+    .submit = host_submit_gw,
+    .kick = host_kick_gw,
+    .delivery_done = host_delivery_done_gw,
+    .failed = host_failed_gw,
+};
+
 static void
 close_walk(uv_handle_t *h, void *arg)
 {
@@ -693,6 +743,8 @@ gw_run(const char *config_path)
 		return 2;
 	}
 	gw->config_path = xstrdup(config_path);
+	gw->host.cfg = &gw->cfg;
+	gw->host.ops = &gw_host_ops;
 	if (log_level_parse(gw->cfg.log_level, &lv) == 0)
 		log_set_level(lv);
 	signal(SIGPIPE, SIG_IGN);
@@ -714,40 +766,41 @@ gw_run(const char *config_path)
 		struct store_options so = {.audit_key =
 					       gw->cfg.store_audit_key};
 
-		gw->st = store_open_opts(gw->cfg.store_path, STORE_EXISTING,
-					 &so, &missing, err, sizeof(err));
+		gw->host.st =
+		    store_open_opts(gw->cfg.store_path, STORE_EXISTING, &so,
+				    &missing, err, sizeof(err));
 	}
-	if (gw->st == NULL ||
-	    store_lock_exclusive(gw->st, err, sizeof(err)) < 0) {
+	if (gw->host.st == NULL ||
+	    store_lock_exclusive(gw->host.st, err, sizeof(err)) < 0) {
 		log_error("%s", err);
-		if (gw->st == NULL && missing)
+		if (gw->host.st == NULL && missing)
 			rc = 2;
 		goto out;
 	}
 	uv_loop_init(&loop);
-	gw->loop = &loop;
-	uv_timer_init(gw->loop, &gw->outbox_timer);
-	uv_timer_init(gw->loop, &gw->sched_timer);
-	uv_timer_init(gw->loop, &gw->stop_timer);
+	gw->host.loop = &loop;
+	uv_timer_init(gw->host.loop, &gw->outbox_timer);
+	uv_timer_init(gw->host.loop, &gw->sched_timer);
+	uv_timer_init(gw->host.loop, &gw->stop_timer);
 	gw->outbox_timer.data = gw->sched_timer.data = gw;
-	uv_signal_init(gw->loop, &gw->sig_term);
-	uv_signal_init(gw->loop, &gw->sig_int);
-	uv_signal_init(gw->loop, &gw->sig_hup);
+	uv_signal_init(gw->host.loop, &gw->sig_term);
+	uv_signal_init(gw->host.loop, &gw->sig_int);
+	uv_signal_init(gw->host.loop, &gw->sig_hup);
 	gw->sig_term.data = gw->sig_int.data = gw->sig_hup.data = gw;
 	uv_signal_start(&gw->sig_term, on_signal, SIGTERM);
 	uv_signal_start(&gw->sig_int, on_signal, SIGINT);
 	uv_signal_start(&gw->sig_hup, on_signal, SIGHUP);
 	submit_init(gw);
 	/* the shared clients every network transport uses */
-	gw->http = http_new(gw->loop);
-	if (gw->http == NULL) {
+	gw->host.http = http_new(gw->host.loop);
+	if (gw->host.http == NULL) {
 		log_error("cannot start the HTTP client");
 		goto stop;
 	}
 	if (gw->cfg.slack_enabled &&
 	    strcmp(gw->cfg.slack_mode, "socket") == 0) {
-		gw->ws = ws_ctx_new(gw->loop);
-		if (gw->ws == NULL) {
+		gw->host.ws = ws_ctx_new(gw->host.loop);
+		if (gw->host.ws == NULL) {
 			log_error("cannot start the WebSocket client");
 			goto stop;
 		}
@@ -760,7 +813,7 @@ gw_run(const char *config_path)
 			continue;
 		a = &gw->adapters[gw->nadapters++];
 		a->ops = ops;
-		if (ops->start(gw, &a->state) < 0) {
+		if (ops->start(&gw->host, &a->state) < 0) {
 			log_error("%s: cannot start", ops->name);
 			gw->nadapters--;
 			goto stop;
@@ -777,19 +830,19 @@ gw_run(const char *config_path)
 	log_info("ismsd %s running on %s", ISMS_VERSION, gw->cfg.store_path);
 	gw_sched_start(gw);
 	gw_kick(gw);
-	uv_run(gw->loop, UV_RUN_DEFAULT);
+	uv_run(gw->host.loop, UV_RUN_DEFAULT);
 	rc = 0;
 stop:
 	gw_stop(gw, rc == 0 ? "done" : "start-up failure");
 	/* pending requests call back with "cancelled", then close */
-	http_free(gw->http);
-	gw->http = NULL;
-	ws_ctx_free(gw->ws);
-	gw->ws = NULL;
-	uv_run(gw->loop, UV_RUN_DEFAULT);
-	uv_walk(gw->loop, close_walk, NULL);
-	uv_run(gw->loop, UV_RUN_DEFAULT);
-	if (uv_loop_close(gw->loop) != 0)
+	http_free(gw->host.http);
+	gw->host.http = NULL;
+	ws_ctx_free(gw->host.ws);
+	gw->host.ws = NULL;
+	uv_run(gw->host.loop, UV_RUN_DEFAULT);
+	uv_walk(gw->host.loop, close_walk, NULL);
+	uv_run(gw->host.loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(gw->host.loop) != 0)
 		log_warnx("event loop closed with handles still open");
 	for (i = 0; i < gw->nadapters; i++)
 		if (gw->adapters[i].ops->free != NULL)
@@ -802,7 +855,7 @@ out:
 		gw->unrecorded = u->next;
 		unrecorded_free(u);
 	}
-	store_close(gw->st);
+	store_close(gw->host.st);
 	config_free(&gw->cfg);
 	free(gw->config_path);
 	free(gw);

@@ -25,12 +25,9 @@ struct gw_adapter {
 struct unrecorded;
 
 struct gw {
-	uv_loop_t *loop;
+	struct host host; /* loop, store, shared clients: lent to adapters */
 	struct config cfg;
 	char *config_path;
-	struct store *st;
-	struct http *http;	     /* shared HTTP client (libcurl multi) */
-	struct ws_ctx *ws;	     /* shared WebSocket client context */
 	struct submit_queue *submit; /* group commit of adapter requests */
 	struct gw_adapter adapters[GW_MAX_ADAPTERS];
 	size_t nadapters;
@@ -40,7 +37,6 @@ struct gw {
 	uv_signal_t sig_term, sig_int, sig_hup;
 	int64_t inflight[GW_MAX_INFLIGHT]; /* delivery ids being sent */
 	struct unrecorded *unrecorded; /* outcomes a lock kept from the store */
-	int stopping;
 	int outbox_held;    /* a restored copy: delivery waits for a release */
 	int64_t sched_last; /* minute of the last scheduler pass */
 };
@@ -65,5 +61,10 @@ void gw_kick(struct gw *gw);
 
 /* Stops one adapter for good (revoked token and the like). */
 void gw_adapter_failed(struct gw *gw, const char *name, const char *why);
+
+/* A send finished; see host_delivery_done in adapter.h. */
+void gw_delivery_done(struct gw *gw, int64_t delivery_id, enum send_result r,
+		      const char *channel, const char *external_id,
+		      long retry_after_s, const char *error);
 
 #endif

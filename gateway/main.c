@@ -12,8 +12,8 @@
 #include "../adapters/console.h"
 #include "../config/config.h"
 #include "gw.h"
-#include "log.h"
-#include "version.h"
+#include "../base/log.h"
+#include "../base/version.h"
 
 static void
 usage(FILE *fp)

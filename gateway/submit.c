@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "../base/log.h"
 
 #define SUBMIT_MAX_BATCH 256
 /*
@@ -32,7 +32,7 @@ struct submit_item {
 	char *via, *id_kind, *id, *text, *event_id;
 	int shared;
 	uint64_t queued_ms; /* uv_now when it arrived */
-	gw_done_cb cb;
+	host_done_cb cb;
 	void *arg;
 };
 
@@ -89,7 +89,7 @@ static void
 submit_locked(struct gw *gw)
 {
 	struct submit_queue *q = gw->submit;
-	uint64_t now = uv_now(gw->loop);
+	uint64_t now = uv_now(gw->host.loop);
 	size_t dropped = 0;
 
 	while (q->head != NULL &&
@@ -126,12 +126,12 @@ submit_flush(struct gw *gw)
 
 	if (batch == NULL)
 		return 0;
-	if (store_begin(gw->st) < 0) {
-		if (store_busy(gw->st) && !q->closing) {
+	if (store_begin(gw->host.st) < 0) {
+		if (store_busy(gw->host.st) && !q->closing) {
 			submit_locked(gw);
 			return -1;
 		}
-		why = store_error_reply(gw->st);
+		why = store_error_reply(gw->host.st);
 		log_error("requests could not be stored: %s", why);
 		while (q->head != NULL)
 			answer_failed(queue_pop(q), why);
@@ -157,13 +157,13 @@ submit_flush(struct gw *gw)
 					  .shared = it->shared,
 					  .event_id = it->event_id};
 
-		rcs[i] = cmd_run(gw->st, &gw->cfg, &rq, &replies[i]);
+		rcs[i] = cmd_run(gw->host.st, &gw->cfg, &rq, &replies[i]);
 		kicked |= replies[i].notices.len > 0;
 	}
-	commit_rc = store_commit(gw->st);
+	commit_rc = store_commit(gw->host.st);
 	if (commit_rc < 0) {
-		why = store_error_reply(gw->st);
-		store_rollback(gw->st);
+		why = store_error_reply(gw->host.st);
+		store_rollback(gw->host.st);
 		log_error("a batch of %zu requests could not be stored: %s", n,
 			  why);
 	}
@@ -228,7 +228,7 @@ on_idle(uv_idle_t *h)
 }
 
 int
-gw_submit(struct gw *gw, const struct isms_request *rq, gw_done_cb cb,
+gw_submit(struct gw *gw, const struct isms_request *rq, host_done_cb cb,
 	  void *arg)
 {
 	struct submit_queue *q = gw->submit;
@@ -243,7 +243,7 @@ gw_submit(struct gw *gw, const struct isms_request *rq, gw_done_cb cb,
 	it->text = xstrdup(rq->text);
 	it->event_id = xstrdup(rq->event_id);
 	it->shared = rq->shared;
-	it->queued_ms = uv_now(gw->loop);
+	it->queued_ms = uv_now(gw->host.loop);
 	it->cb = cb;
 	it->arg = arg;
 	*q->tail = it;
@@ -264,14 +264,14 @@ submit_init(struct gw *gw)
 	struct submit_queue *q = xcalloc(1, sizeof(*q));
 
 	q->tail = &q->head;
-	uv_check_init(gw->loop, &q->check);
+	uv_check_init(gw->host.loop, &q->check);
 	q->check.data = gw;
-	uv_idle_init(gw->loop, &q->idle);
+	uv_idle_init(gw->host.loop, &q->idle);
 	q->idle.data = gw;
-	uv_timer_init(gw->loop, &q->retry);
+	uv_timer_init(gw->host.loop, &q->retry);
 	q->retry.data = gw;
 	gw->submit = q;
-	store_set_busy_timeout(gw->st, SUBMIT_LOCK_WAIT_MS);
+	store_set_busy_timeout(gw->host.st, SUBMIT_LOCK_WAIT_MS);
 	return 0;
 }
 
@@ -293,7 +293,7 @@ submit_stop(struct gw *gw)
 	if (q == NULL || q->closing)
 		return;
 	/* stopping: a lock still held answers the rest "not stored" */
-	store_set_busy_timeout(gw->st, SUBMIT_DEADLINE_MS);
+	store_set_busy_timeout(gw->host.st, SUBMIT_DEADLINE_MS);
 	q->locked = 0;
 	while (q->head != NULL)
 		if (submit_flush(gw) < 0)

@@ -9,15 +9,8 @@
 
 #include "gw.h"
 
-/*
- * Called on the loop thread after the batch committed (rc 0) or failed
- * (rc -1: nothing of the batch is stored; rp says so). rp is borrowed for
- * the call.
- */
-typedef void (*gw_done_cb)(void *arg, const struct isms_reply *rp, int rc);
-
 /* Queues a request (copied). Returns 0, or -1 while stopping. */
-int gw_submit(struct gw *gw, const struct isms_request *rq, gw_done_cb cb,
+int gw_submit(struct gw *gw, const struct isms_request *rq, host_done_cb cb,
 	      void *arg);
 
 int submit_init(struct gw *gw);

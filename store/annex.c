@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../gateway/embedded.h"
+#include "../base/embedded.h"
 
 /* Inserts the controls of one "id<TAB>theme<TAB>title" line; 1/0/-1. */
 static int

@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../gateway/log.h"
+#include "../base/log.h"
 
 /*
  * A record table. Rows are hashed one by one by rowid; a table without a

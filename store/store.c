@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../gateway/embedded.h"
-#include "../gateway/log.h"
+#include "../base/embedded.h"
+#include "../base/log.h"
 #include "evidence.h"
 
 static int64_t

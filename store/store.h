@@ -10,7 +10,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#include "../gateway/util.h"
+#include "../base/util.h"
 
 #define STORE_STMT_CACHE 512
 

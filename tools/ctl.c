@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "../commands/cmd.h"
-#include "../gateway/sched.h"
+#include "../commands/sched.h"
 #include "../gateway/tz.h"
 
 int

@@ -13,8 +13,8 @@
 
 #include "../commands/cmd.h"
 #include "../config/config.h"
-#include "../gateway/log.h"
-#include "../gateway/version.h"
+#include "../base/log.h"
+#include "../base/version.h"
 #include "../store/export.h"
 #include "../store/staff.h"
 #include "../store/store.h"

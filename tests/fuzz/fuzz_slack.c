@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "../../adapters/slack_proto.h"
-#include "../../gateway/util.h"
+#include "../../base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /*
- * test_http.c - cmocka tests for gateway/http.c against a loopback Python
+ * test_http.c - cmocka tests for net/http.c against a loopback Python
  * peer (tests/unit/peers/http_peer.py).
  */
 #include <errno.h>
@@ -24,7 +24,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "../../gateway/http.h"
+#include "../../net/http.h"
 #include "netutil.h"
 
 /* runs the loop until *flag becomes non-zero or ms elapse; 0 if flag set */

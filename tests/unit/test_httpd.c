@@ -1,5 +1,5 @@
 /*
- * test_httpd.c - cmocka tests for gateway/httpd.c: the pure request parser,
+ * test_httpd.c - cmocka tests for net/httpd.c: the pure request parser,
  * and the server driven by libcurl easy and raw sockets from a helper thread.
  */
 #include <errno.h>
@@ -23,7 +23,7 @@
 #include <curl/curl.h>
 #include <uv.h>
 
-#include "../../gateway/httpd.h"
+#include "../../net/httpd.h"
 #include "netutil.h"
 
 /* ---- helpers ---- */

@@ -6,7 +6,7 @@
 #include "testutil.h"
 
 #include "../../commands/quiz.h"
-#include "../../gateway/sched.h"
+#include "../../commands/sched.h"
 #include "../../gateway/tz.h"
 
 static void

@@ -35,12 +35,12 @@ test_batch(void **state)
 
 	(void)state;
 	uv_loop_init(&loop);
-	gw.loop = &loop;
-	gw.st = t->st;
+	gw.host.loop = &loop;
+	gw.host.st = t->st;
 	config_defaults(&gw.cfg);
 	uv_timer_init(&loop, &gw.outbox_timer);
 	gw.outbox_timer.data = &gw;
-	gw.stopping = 1; /* no outbox delivery in this test */
+	gw.host.stopping = 1; /* no outbox delivery in this test */
 	submit_init(&gw);
 	for (i = 0; i < 4; i++) {
 		struct isms_request rq = {.via = "slack",
@@ -92,9 +92,9 @@ test_stop_flushes(void **state)
 
 	(void)state;
 	uv_loop_init(&loop);
-	gw.loop = &loop;
-	gw.st = t->st;
-	gw.stopping = 1;
+	gw.host.loop = &loop;
+	gw.host.st = t->st;
+	gw.host.stopping = 1;
 	config_defaults(&gw.cfg);
 	uv_timer_init(&loop, &gw.outbox_timer);
 	submit_init(&gw);
@@ -146,12 +146,12 @@ test_no_wait_for_timer(void **state)
 
 	(void)state;
 	uv_loop_init(&loop);
-	gw.loop = &loop;
-	gw.st = t->st;
+	gw.host.loop = &loop;
+	gw.host.st = t->st;
 	config_defaults(&gw.cfg);
 	uv_timer_init(&loop, &gw.outbox_timer);
 	gw.outbox_timer.data = &gw;
-	gw.stopping = 1;
+	gw.host.stopping = 1;
 	submit_init(&gw);
 	uv_timer_init(&loop, &kick);
 	uv_timer_init(&loop, &far);

@@ -1,5 +1,5 @@
 /*
- * test_ws.c - cmocka tests for gateway/ws.c against a hand-written asyncio
+ * test_ws.c - cmocka tests for net/ws.c against a hand-written asyncio
  * WebSocket peer (tests/unit/peers/ws_peer.py), plain and TLS.
  */
 #include <errno.h>
@@ -25,7 +25,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "../../gateway/ws.h"
+#include "../../net/ws.h"
 #include "netutil.h"
 
 /* ---- fixtures ---- */

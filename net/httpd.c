@@ -13,8 +13,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "log.h"
-#include "util.h"
+#include "../base/log.h"
+#include "../base/util.h"
 
 #define STASH_MAX (64 * 1024) /* pipelined bytes kept while busy */
 #define LINGER_MS 2000u

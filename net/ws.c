@@ -16,7 +16,7 @@
 
 #include <libwebsockets.h>
 
-#include "util.h"
+#include "../base/util.h"
 
 #define PROTO_NAME	  "ismsd-ws"
 #define TEARDOWN_MAX_MS	  10000u /* give lws this long to close its handles */

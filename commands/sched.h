@@ -10,7 +10,7 @@
 
 #include "../config/config.h"
 #include "../store/store.h"
-#include "util.h"
+#include "../base/util.h"
 
 /*
  * One pass as of now: each job in its own transaction, so a failing job

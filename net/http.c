@@ -13,7 +13,7 @@
 
 #include <curl/curl.h>
 
-#include "util.h"
+#include "../base/util.h"
 
 struct http_sock {
 	uv_poll_t poll;

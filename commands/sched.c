@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../commands/delivery.h"
-#include "../commands/due.h"
-#include "../commands/nudge.h"
-#include "../commands/quiz.h"
-#include "log.h"
+#include "delivery.h"
+#include "due.h"
+#include "nudge.h"
+#include "quiz.h"
+#include "../base/log.h"
 
 struct sched_job {
 	const char *name;
