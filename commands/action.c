@@ -301,18 +301,42 @@ action_summary_write(struct cmd_ctx *ctx)
 	return 0;
 }
 
-const struct cmd_entry action_cmds[] = {
-    {"action", "add", ROLE_RISK_OWNER | ROLE_ISMS_MANAGER, 0,
-     "owner,due,source",
-     "<text> [owner=@h] due=YYYY-MM-DD [source=RSK-n|INC-n|AUD-n|FND-n|MR-n]",
-     "add a corrective or treatment action (owner defaults to you)",
-     action_add},
-    {"action", "done", 0, 0, NULL, "ACT-n <evidence>",
-     "close an action with its evidence (its owner or an isms_manager)",
-     action_done},
-    {"action", "list", 0, CMD_READONLY, NULL, "[mine|overdue|open|all]",
-     "actions (yours unless you read the register)", action_list},
-    {"action", "show", 0, CMD_READONLY, NULL, "ACT-n",
-     "an action, its source and evidence", action_show},
-    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+static const struct cmd_entry action_commands[] = {
+    {
+	.verb = "add",
+	.roles = ROLE_RISK_OWNER | ROLE_ISMS_MANAGER,
+	.keys = "owner,due,source",
+	.usage = "<text> [owner=@h] due=YYYY-MM-DD "
+		 "[source=RSK-n|INC-n|AUD-n|FND-n|MR-n]",
+	.help = "add a corrective or treatment action (owner defaults to you)",
+	.exec = action_add,
+    },
+    {
+	.verb = "done",
+	.usage = "ACT-n <evidence>",
+	.help =
+	    "close an action with its evidence (its owner or an isms_manager)",
+	.exec = action_done,
+    },
+    {
+	.verb = "list",
+	.flags = CMD_READONLY,
+	.usage = "[mine|overdue|open|all]",
+	.help = "actions (yours unless you read the register)",
+	.exec = action_list,
+    },
+    {
+	.verb = "show",
+	.flags = CMD_READONLY,
+	.usage = "ACT-n",
+	.help = "an action, its source and evidence",
+	.exec = action_show,
+    },
+    {0},
+};
+
+const struct cmd_object action_object = {
+    .name = "action",
+    .help = "corrective and treatment actions with evidence",
+    .commands = action_commands,
 };

@@ -300,12 +300,32 @@ approval_list(struct cmd_ctx *ctx)
 	return 0;
 }
 
-const struct cmd_entry approval_cmds[] = {
-    {"approve", NULL, 0, 0, NULL, "APR-n [comment]",
-     "approve a request routed to you", approval_approve},
-    {"reject", NULL, 0, 0, NULL, "APR-n <reason>",
-     "reject a request routed to you", approval_reject},
-    {"approvals", NULL, 0, CMD_READONLY, NULL, "",
-     "requests waiting for your decision", approval_list},
-    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+static const struct cmd_entry approval_commands[] = {
+    {
+	.verb = "approve",
+	.usage = "APR-n [comment]",
+	.help = "approve a request routed to you",
+	.exec = approval_approve,
+    },
+    {
+	.verb = "reject",
+	.usage = "APR-n <reason>",
+	.help = "reject a request routed to you",
+	.exec = approval_reject,
+    },
+    {
+	.verb = "approvals",
+	.flags = CMD_READONLY,
+	.usage = "",
+	.help = "requests waiting for your decision",
+	.exec = approval_list,
+    },
+    {0},
+};
+
+const struct cmd_object approval_object = {
+    .name = "approval",
+    .help = "decisions on requests routed to you",
+    .toplevel = 1,
+    .commands = approval_commands,
 };

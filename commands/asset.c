@@ -262,21 +262,47 @@ asset_show(struct cmd_ctx *ctx)
 	return 0;
 }
 
-const struct cmd_entry asset_cmds[] = {
-    {"asset", "add", ROLE_RISK_OWNER | ROLE_ISMS_MANAGER, 0,
-     "type,owner,classification,c,i,a",
-     "<name> type=... [owner=@h] "
-     "classification=public|internal|confidential|restricted c=1-3 i=1-3 "
-     "a=1-3",
-     "add an asset to the inventory (owner defaults to you)", asset_add},
-    {"asset", "update", ROLE_RISK_OWNER | ROLE_ISMS_MANAGER, 0,
-     "name,type,owner,classification,c,i,a",
-     "AST-n [name=...] [type=...] [owner=@h] [classification=...] [c=] "
-     "[i=] [a=]",
-     "change an asset (its owner or an isms_manager)", asset_update},
-    {"asset", "list", 0, CMD_READONLY, NULL, "[mine]", "the asset inventory",
-     asset_list},
-    {"asset", "show", 0, CMD_READONLY, NULL, "AST-n", "an asset and its risks",
-     asset_show},
-    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+static const struct cmd_entry asset_commands[] = {
+    {
+	.verb = "add",
+	.roles = ROLE_RISK_OWNER | ROLE_ISMS_MANAGER,
+	.keys = "type,owner,classification,c,i,a",
+	.usage = "<name> type=... [owner=@h] "
+		 "classification=public|internal|confidential|restricted c=1-3 "
+		 "i=1-3 "
+		 "a=1-3",
+	.help = "add an asset to the inventory (owner defaults to you)",
+	.exec = asset_add,
+    },
+    {
+	.verb = "update",
+	.roles = ROLE_RISK_OWNER | ROLE_ISMS_MANAGER,
+	.keys = "name,type,owner,classification,c,i,a",
+	.usage =
+	    "AST-n [name=...] [type=...] [owner=@h] [classification=...] [c=] "
+	    "[i=] [a=]",
+	.help = "change an asset (its owner or an isms_manager)",
+	.exec = asset_update,
+    },
+    {
+	.verb = "list",
+	.flags = CMD_READONLY,
+	.usage = "[mine]",
+	.help = "the asset inventory",
+	.exec = asset_list,
+    },
+    {
+	.verb = "show",
+	.flags = CMD_READONLY,
+	.usage = "AST-n",
+	.help = "an asset and its risks",
+	.exec = asset_show,
+    },
+    {0},
+};
+
+const struct cmd_object asset_object = {
+    .name = "asset",
+    .help = "the asset inventory: owners, classification, C/I/A",
+    .commands = asset_commands,
 };

@@ -366,21 +366,51 @@ audit_list(struct cmd_ctx *ctx)
 	return 0;
 }
 
-const struct cmd_entry audit_cmds[] = {
-    {"audit", "plan", ROLE_ISMS_MANAGER, 0, "date,auditor",
-     "<scope> date=YYYY-MM-DD auditor=@h", "plan an internal audit",
-     audit_plan},
-    {"audit", "finding", 0, CMD_OWN_AUDIT, NULL,
-     "AUD-n major|minor|observation|opportunity <text>",
-     "record a finding as FND-n (the audit's auditor or an isms_manager)",
-     audit_finding},
-    {"audit", "close", 0, 0, NULL, "AUD-n | FND-n [reason]",
-     "close an audit (on or after its date) or a finding (once its "
-     "corrective actions are done, or by an isms_manager with a reason)",
-     audit_close},
-    {"audit", "show", 0, CMD_READONLY, NULL, "AUD-n",
-     "an audit, its findings and their corrective actions", audit_show},
-    {"audit", "list", REG_READERS, CMD_READONLY, NULL, "", "internal audits",
-     audit_list},
-    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+static const struct cmd_entry audit_commands[] = {
+    {
+	.verb = "plan",
+	.roles = ROLE_ISMS_MANAGER,
+	.keys = "date,auditor",
+	.usage = "<scope> date=YYYY-MM-DD auditor=@h",
+	.help = "plan an internal audit",
+	.exec = audit_plan,
+    },
+    {
+	.verb = "finding",
+	.flags = CMD_OWN_AUDIT,
+	.usage = "AUD-n major|minor|observation|opportunity <text>",
+	.help = "record a finding as FND-n (the audit's auditor or an "
+		"isms_manager)",
+	.exec = audit_finding,
+    },
+    {
+	.verb = "close",
+	.usage = "AUD-n | FND-n [reason]",
+	.help =
+	    "close an audit (on or after its date) or a finding (once its "
+	    "corrective actions are done, or by an isms_manager with a reason)",
+	.exec = audit_close,
+    },
+    {
+	.verb = "show",
+	.flags = CMD_READONLY,
+	.usage = "AUD-n",
+	.help = "an audit, its findings and their corrective actions",
+	.exec = audit_show,
+    },
+    {
+	.verb = "list",
+	.roles = REG_READERS,
+	.flags = CMD_READONLY,
+	.usage = "",
+	.help = "internal audits",
+	.exec = audit_list,
+    },
+    {0},
+};
+
+const struct cmd_object audit_object = {
+    .name = "audit",
+    .help = "internal audits and their findings",
+    .commands = audit_commands,
 };

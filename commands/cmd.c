@@ -14,46 +14,32 @@
 
 #include "../base/log.h"
 
-/* Every object file's table; adding an object is adding a line here. */
-/* clang-format off */
-static const struct cmd_entry *const cmd_tables[] = {
-    incident_cmds,
-    approval_cmds,
-    asset_cmds,
-    risk_cmds,
-    control_cmds,
-    action_cmds,
-    doc_cmds,
-    audit_cmds,
-    review_cmds,
-    scope_cmds,
-    report_cmds,
-    quiz_cmds,
-    staff_cmds,
+/* Every command object; adding an object is adding a line here. */
+static const struct cmd_object *const cmd_objects[] = {
+    &incident_object, &approval_object, &asset_object,	   &risk_object,
+    &control_object,  &action_object,	&doc_object,	   &audit_object,
+    &review_object,   &scope_object,	&objective_object, &report_object,
+    &quiz_object,     &staff_object,
 };
-/* clang-format on */
 
-static const struct {
-	const char *object;
-	const char *help;
-} cmd_objects[] = {
-    {"incident", "report and handle security incidents"},
-    {"approve", "approve a pending request (approve APR-n [comment])"},
-    {"reject", "reject a pending request (reject APR-n <reason>)"},
-    {"approvals", "requests waiting for your decision"},
-    {"asset", "the asset inventory: owners, classification, C/I/A"},
-    {"risk", "risk assessment, treatment, acceptance and the matrix"},
-    {"control", "the Statement of Applicability (Annex A controls)"},
-    {"action", "corrective and treatment actions with evidence"},
-    {"doc", "policies and procedures: reviews and acknowledgements"},
-    {"audit", "internal audits and their findings"},
-    {"review", "management reviews and their compiled inputs"},
-    {"scope", "the ISMS scope statement (versioned)"},
-    {"objective", "measurable information security objectives"},
-    {"report", "the management summary"},
-    {"quiz", "awareness quizzes: start a campaign, answer, see results"},
-    {"staff", "the directory: deactivate a leaver (admin)"},
-};
+/* Iterates over every entry of every object. */
+#define FOREACH_ENTRY(o, e, i)                                                 \
+	for ((i) = 0; (i) < ARRAY_LEN(cmd_objects); (i)++)                     \
+		for ((o) = cmd_objects[i], (e) = (o)->commands; (e)->exec;     \
+		     (e)++)
+
+const char *
+cmd_words(const struct cmd_ctx *ctx, char *out, size_t len)
+{
+	const struct cmd_entry *e = ctx->entry;
+
+	if (ctx->object->toplevel)
+		snprintf(out, len, "%s", e->verb);
+	else
+		snprintf(out, len, "%s%s%s", ctx->object->name,
+			 e->verb ? " " : "", e->verb ? e->verb : "");
+	return out;
+}
 
 void
 reply_free(struct isms_reply *rp)
@@ -134,9 +120,11 @@ cmd_parse_id(struct cmd_ctx *ctx, const char *word, const char *prefix,
 int
 cmd_pos_id(struct cmd_ctx *ctx, size_t i, const char *prefix, int64_t *id)
 {
+	char words[64];
+
 	if (i >= ctx->cl->npos)
-		return cmd_error(ctx, "usage: %s %s %s", ctx->entry->object,
-				 ctx->entry->verb ? ctx->entry->verb : "",
+		return cmd_error(ctx, "usage: %s %s",
+				 cmd_words(ctx, words, sizeof(words)),
 				 ctx->entry->usage);
 	return cmd_parse_id(ctx, ctx->cl->pos[i], prefix, id);
 }
@@ -342,78 +330,110 @@ roles_needed(unsigned roles, char *out, size_t len)
 	return out;
 }
 
-static const char *
-object_help(const char *object)
+/*
+ * The object a word names: an object's name, or a toplevel object's
+ * verb (then *verb is that entry). NULL when none.
+ */
+static const struct cmd_object *
+object_named(const char *word, const struct cmd_entry **verb)
 {
+	const struct cmd_object *o;
+	const struct cmd_entry *e;
 	size_t i;
 
-	for (i = 0; i < ARRAY_LEN(cmd_objects); i++)
-		if (strcmp(cmd_objects[i].object, object) == 0)
-			return cmd_objects[i].help;
+	*verb = NULL;
+	for (i = 0; i < ARRAY_LEN(cmd_objects); i++) {
+		o = cmd_objects[i];
+		if (!o->toplevel) {
+			if (strcmp(o->name, word) == 0)
+				return o;
+			continue;
+		}
+		for (e = o->commands; e->exec; e++)
+			if (strcmp(e->verb, word) == 0) {
+				*verb = e;
+				return o;
+			}
+	}
 	return NULL;
 }
 
 static void
-cmd_help(struct cmd_ctx *ctx, const char *object)
+cmd_help(struct cmd_ctx *ctx, const char *word)
 {
-	size_t t;
-	const struct cmd_entry *e;
+	const struct cmd_object *o;
+	const struct cmd_entry *e, *only;
+	size_t i;
 
-	if (object != NULL && object_help(object) != NULL) {
-		cmd_reply(ctx, "%s: %s\n", object, object_help(object));
-		for (t = 0; t < ARRAY_LEN(cmd_tables); t++)
-			for (e = cmd_tables[t]; e->object; e++)
-				if (strcmp(e->object, object) == 0)
-					cmd_reply(
-					    ctx,
-					    "  /isms %s%s%s %s\n      %s\n",
-					    e->object, e->verb ? " " : "",
-					    e->verb ? e->verb : "", e->usage,
-					    e->help);
+	if (word != NULL && (o = object_named(word, &only)) != NULL) {
+		if (only != NULL) {
+			cmd_reply(ctx, "%s: %s\n  /isms %s %s\n", only->verb,
+				  only->help, only->verb, only->usage);
+			return;
+		}
+		cmd_reply(ctx, "%s: %s\n", o->name, o->help);
+		for (e = o->commands; e->exec; e++)
+			cmd_reply(ctx, "  /isms %s%s%s %s\n      %s\n", o->name,
+				  e->verb ? " " : "", e->verb ? e->verb : "",
+				  e->usage, e->help);
 		return;
 	}
 	cmd_reply(ctx, "Commands: /isms <object> <verb> [text] [key=value]. "
 		       "Shortcuts: /incident <text>, /risk ...\n");
-	for (t = 0; t < ARRAY_LEN(cmd_objects); t++)
-		cmd_reply(ctx, "  %-10s %s\n", cmd_objects[t].object,
-			  cmd_objects[t].help);
+	for (i = 0; i < ARRAY_LEN(cmd_objects); i++) {
+		o = cmd_objects[i];
+		if (!o->toplevel) {
+			cmd_reply(ctx, "  %-10s %s\n", o->name, o->help);
+			continue;
+		}
+		for (e = o->commands; e->exec; e++)
+			cmd_reply(ctx, "  %-10s %s (%s %s)\n", e->verb, e->help,
+				  e->verb, e->usage);
+	}
 	cmd_reply(ctx, "Details: /isms help <object>");
 }
 
-/* Exact (object, verb), else an object-only entry taking verb as a word. */
+/*
+ * The entry for what was typed: an exact (object, verb), else the
+ * object's entry without a verb, taking the verb as a word. A toplevel
+ * object's verb is the first word; what follows is all words.
+ */
 static const struct cmd_entry *
-cmd_lookup(struct cmdline *cl, int *object_known)
+cmd_lookup(struct cmd_ctx *ctx, int *object_known)
 {
+	struct cmdline *cl = ctx->cl;
+	const struct cmd_object *o;
 	const struct cmd_entry *e, *bare = NULL;
-	size_t t;
 
 	*object_known = 0;
-	for (t = 0; t < ARRAY_LEN(cmd_tables); t++)
-		for (e = cmd_tables[t]; e->object; e++) {
-			if (strcmp(e->object, cl->object) != 0)
-				continue;
-			*object_known = 1;
-			if (e->verb == NULL)
-				bare = e;
-			else if (cl->verb && strcmp(e->verb, cl->verb) == 0)
-				return e;
-		}
+	o = object_named(cl->object, &e);
+	if (o == NULL)
+		return NULL;
+	*object_known = 1;
+	ctx->object = o;
+	if (e != NULL) {
+		cmdline_unshift_verb(cl);
+		return e;
+	}
+	for (e = o->commands; e->exec; e++) {
+		if (e->verb == NULL)
+			bare = e;
+		else if (cl->verb && strcmp(e->verb, cl->verb) == 0)
+			return e;
+	}
 	if (bare != NULL)
 		cmdline_unshift_verb(cl);
 	return bare;
 }
 
 static void
-verbs_of(const char *object, struct buf *b)
+verbs_of(const struct cmd_object *o, struct buf *b)
 {
 	const struct cmd_entry *e;
-	size_t t;
 
-	for (t = 0; t < ARRAY_LEN(cmd_tables); t++)
-		for (e = cmd_tables[t]; e->object; e++)
-			if (strcmp(e->object, object) == 0 && e->verb)
-				buf_printf(b, "%s%s", b->len ? ", " : "",
-					   e->verb);
+	for (e = o->commands; e->exec; e++)
+		if (e->verb)
+			buf_printf(b, "%s%s", b->len ? ", " : "", e->verb);
 }
 
 static int
@@ -437,18 +457,16 @@ check_keys(struct cmd_ctx *ctx)
 				p++;
 		}
 		if (!ok) {
+			char words[64];
+
+			cmd_words(ctx, words, sizeof(words));
 			if (*keys)
-				return cmd_error(
-				    ctx,
-				    "unknown option %s= for %s %s "
-				    "(takes: %s)",
-				    k, ctx->entry->object,
-				    ctx->entry->verb ? ctx->entry->verb : "",
-				    keys);
-			return cmd_error(
-			    ctx, "%s %s takes no key=value options",
-			    ctx->entry->object,
-			    ctx->entry->verb ? ctx->entry->verb : "");
+				return cmd_error(ctx,
+						 "unknown option %s= for %s "
+						 "(takes: %s)",
+						 k, words, keys);
+			return cmd_error(ctx, "%s takes no key=value options",
+					 words);
 		}
 		if (str_utf8_chars(ctx->cl->kv[i].value) > 2000)
 			return cmd_error(
@@ -469,6 +487,7 @@ auditor_may_write(struct cmd_ctx *ctx)
 {
 	const struct cmd_entry *e = ctx->entry;
 	int64_t id, auditor = 0;
+	char words[64];
 
 	if ((e->flags & (CMD_READONLY | CMD_SELF)) || !auditor_only(&ctx->me))
 		return 0;
@@ -479,21 +498,19 @@ auditor_may_write(struct cmd_ctx *ctx)
 		   id) == 1 &&
 	    auditor == ctx->me.id)
 		return 0;
-	return cmd_error(
-	    ctx,
-	    "not allowed: auditors read and change nothing; %s%s%s "
-	    "is a change (an auditor records findings only of "
-	    "an audit they are the named auditor of)",
-	    e->object, e->verb ? " " : "", e->verb ? e->verb : "");
+	return cmd_error(ctx,
+			 "not allowed: auditors read and change nothing; %s "
+			 "is a change (an auditor records findings only of "
+			 "an audit they are the named auditor of)",
+			 cmd_words(ctx, words, sizeof(words)));
 }
 
 /* Parses, authorises and executes; the caller owns the transaction. */
 static int
 cmd_exec(struct cmd_ctx *ctx, const char *text)
 {
-	char err[256];
-	int known;
-	char need[128];
+	char err[256], need[128], words[64];
+	int known, rc;
 
 	if (cmdline_parse(text, ctx->cl, err, sizeof(err)) < 0)
 		return cmd_error(ctx, "%s", err);
@@ -502,7 +519,10 @@ cmd_exec(struct cmd_ctx *ctx, const char *text)
 		return 0;
 	}
 	if (strcmp(ctx->cl->object, "help") == 0) {
-		if (ctx->cl->verb != NULL && object_help(ctx->cl->verb) == NULL)
+		const struct cmd_entry *only;
+
+		if (ctx->cl->verb != NULL &&
+		    object_named(ctx->cl->verb, &only) == NULL)
 			return cmd_error(ctx,
 					 "unknown object \"%.40s\"; try /isms "
 					 "help",
@@ -514,17 +534,16 @@ cmd_exec(struct cmd_ctx *ctx, const char *text)
 		cmd_help(ctx, ctx->cl->object);
 		return 0;
 	}
-	ctx->entry = cmd_lookup(ctx->cl, &known);
+	ctx->entry = cmd_lookup(ctx, &known);
 	if (ctx->entry == NULL) {
 		struct buf b = {0};
-		int rc;
 
 		if (!known)
 			return cmd_error(ctx,
 					 "unknown object \"%.40s\"; try /isms "
 					 "help",
 					 ctx->cl->object);
-		verbs_of(ctx->cl->object, &b);
+		verbs_of(ctx->object, &b);
 		if (ctx->cl->verb == NULL)
 			rc = cmd_error(ctx, "%s needs a verb: %s",
 				       ctx->cl->object, buf_str(&b));
@@ -539,13 +558,19 @@ cmd_exec(struct cmd_ctx *ctx, const char *text)
 	}
 	if (ctx->entry->roles != 0 && !has_role(&ctx->me, ctx->entry->roles))
 		return cmd_error(
-		    ctx, "not allowed: %s%s%s needs the %s role",
-		    ctx->entry->object, ctx->entry->verb ? " " : "",
-		    ctx->entry->verb ? ctx->entry->verb : "",
+		    ctx, "not allowed: %s needs the %s role",
+		    cmd_words(ctx, words, sizeof(words)),
 		    roles_needed(ctx->entry->roles, need, sizeof(need)));
 	if (auditor_may_write(ctx) < 0 || check_keys(ctx) < 0)
 		return -1;
-	return ctx->entry->exec(ctx);
+	if (!(ctx->entry->flags & CMD_READONLY))
+		return ctx->entry->exec(ctx);
+	/* a read-only command cannot write, whatever its code does */
+	if (store_query_only(ctx->st, 1) < 0)
+		return cmd_error(ctx, "%s", store_error_reply(ctx->st));
+	rc = ctx->entry->exec(ctx);
+	store_query_only(ctx->st, 0);
+	return rc;
 }
 
 int

@@ -56,9 +56,10 @@ struct cmd_ctx;
 #define CMD_OWN_AUDIT 0x2
 #define CMD_SELF      0x4
 
+/* One verb of a command object; rows use named fields. */
 struct cmd_entry {
-	const char *object;
-	const char *verb;
+	const char
+	    *verb;	/* NULL: the object alone ("report", "incident ...") */
 	unsigned roles; /* holders of any of these may run it; 0 = everyone */
 	unsigned flags;
 	const char *keys;  /* allowed key=value names, comma separated */
@@ -67,10 +68,23 @@ struct cmd_entry {
 	int (*exec)(struct cmd_ctx *ctx);
 };
 
+/*
+ * A command object: one file exports one, the engine's table lists them,
+ * and help is made from the same rows. A toplevel object's verbs are
+ * typed alone ("approve APR-3") and listed one by one in help.
+ */
+struct cmd_object {
+	const char *name; /* the word after /isms */
+	const char *help; /* one line */
+	int toplevel;
+	const struct cmd_entry *commands; /* ends with an empty row */
+};
+
 struct cmd_ctx {
 	struct store *st;
 	const struct config *cfg;
 	const struct isms_request *rq;
+	const struct cmd_object *object;
 	const struct cmd_entry *entry;
 	struct cmdline *cl;
 	struct isms_reply *rp;
@@ -162,20 +176,27 @@ int cmd_notify_ids(struct cmd_ctx *ctx, const int64_t *ids, size_t n,
 /* Formats a date or "-" for 0. */
 void cmd_date(int64_t t, char out[16]);
 
-/* Command tables, one per object file; NULL-terminated. */
-extern const struct cmd_entry incident_cmds[];
-extern const struct cmd_entry approval_cmds[];
-extern const struct cmd_entry asset_cmds[];
-extern const struct cmd_entry risk_cmds[];
-extern const struct cmd_entry control_cmds[];
-extern const struct cmd_entry action_cmds[];
-extern const struct cmd_entry doc_cmds[];
-extern const struct cmd_entry audit_cmds[];
-extern const struct cmd_entry review_cmds[];
-extern const struct cmd_entry scope_cmds[];
-extern const struct cmd_entry report_cmds[];
-extern const struct cmd_entry quiz_cmds[];
-extern const struct cmd_entry staff_cmds[];
+/* The command objects, one per file (the engine's table is in cmd.c). */
+extern const struct cmd_object incident_object;
+extern const struct cmd_object approval_object;
+extern const struct cmd_object asset_object;
+extern const struct cmd_object risk_object;
+extern const struct cmd_object control_object;
+extern const struct cmd_object action_object;
+extern const struct cmd_object doc_object;
+extern const struct cmd_object audit_object;
+extern const struct cmd_object review_object;
+extern const struct cmd_object scope_object;
+extern const struct cmd_object objective_object;
+extern const struct cmd_object report_object;
+extern const struct cmd_object quiz_object;
+extern const struct cmd_object staff_object;
+
+/*
+ * The words that run e ("risk add", "approve") into out; for messages
+ * such as usage lines and refusals.
+ */
+const char *cmd_words(const struct cmd_ctx *ctx, char *out, size_t len);
 
 /* Approval kinds: what happens when a request is decided. */
 struct approval_kind {

@@ -304,18 +304,39 @@ control_list(struct cmd_ctx *ctx)
 	return 0;
 }
 
-const struct cmd_entry control_cmds[] = {
-    {"control", "list", 0, CMD_READONLY, "theme,status,applicable",
-     "[theme=organizational|people|physical|technological] "
-     "[status=not_started|partial|implemented] [applicable=yes|no]",
-     "the Statement of Applicability (93 Annex A controls)", control_list},
-    {"control", "show", 0, CMD_READONLY, NULL, "5.15",
-     "a control, its status and the risks it treats", control_show},
-    {"control", "set", 0, 0, "applicable,status,justification,notes,owner",
-     "5.15 [applicable=yes|no justification=...] "
-     "[status=not_started|partial|implemented] [notes=...] [owner=@h]",
-     "status and notes (the control's owner or an isms_manager); "
-     "applicability with its justification and the owner (isms_manager)",
-     control_set},
-    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+static const struct cmd_entry control_commands[] = {
+    {
+	.verb = "list",
+	.flags = CMD_READONLY,
+	.keys = "theme,status,applicable",
+	.usage = "[theme=organizational|people|physical|technological] "
+		 "[status=not_started|partial|implemented] [applicable=yes|no]",
+	.help = "the Statement of Applicability (93 Annex A controls)",
+	.exec = control_list,
+    },
+    {
+	.verb = "show",
+	.flags = CMD_READONLY,
+	.usage = "5.15",
+	.help = "a control, its status and the risks it treats",
+	.exec = control_show,
+    },
+    {
+	.verb = "set",
+	.keys = "applicable,status,justification,notes,owner",
+	.usage =
+	    "5.15 [applicable=yes|no justification=...] "
+	    "[status=not_started|partial|implemented] [notes=...] [owner=@h]",
+	.help =
+	    "status and notes (the control's owner or an isms_manager); "
+	    "applicability with its justification and the owner (isms_manager)",
+	.exec = control_set,
+    },
+    {0},
+};
+
+const struct cmd_object control_object = {
+    .name = "control",
+    .help = "the Statement of Applicability (Annex A controls)",
+    .commands = control_commands,
 };

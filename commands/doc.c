@@ -301,19 +301,50 @@ doc_show(struct cmd_ctx *ctx)
 	return 0;
 }
 
-const struct cmd_entry doc_cmds[] = {
-    {"doc", "add", ROLE_ISMS_MANAGER, 0, "owner,review_every,url,ack,ack_by",
-     "<title> [owner=@h] review_every=12m [url=https://...] [ack=required "
-     "[ack_by=YYYY-MM-DD]]",
-     "register a policy or procedure", doc_add},
-    {"doc", "reviewed", 0, 0, NULL, "DOC-n",
-     "record a review; moves the next review date (owner or isms_manager)",
-     doc_reviewed},
-    {"doc", "ack", 0, CMD_SELF, NULL, "DOC-n",
-     "acknowledge that you have read a document (once)", doc_ack},
-    {"doc", "list", 0, CMD_READONLY, NULL, "",
-     "documents with review dates and acknowledgements", doc_list},
-    {"doc", "show", 0, CMD_READONLY, NULL, "DOC-n",
-     "a document and who has not acknowledged it yet", doc_show},
-    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+static const struct cmd_entry doc_commands[] = {
+    {
+	.verb = "add",
+	.roles = ROLE_ISMS_MANAGER,
+	.keys = "owner,review_every,url,ack,ack_by",
+	.usage = "<title> [owner=@h] review_every=12m [url=https://...] "
+		 "[ack=required "
+		 "[ack_by=YYYY-MM-DD]]",
+	.help = "register a policy or procedure",
+	.exec = doc_add,
+    },
+    {
+	.verb = "reviewed",
+	.usage = "DOC-n",
+	.help = "record a review; moves the next review date (owner or "
+		"isms_manager)",
+	.exec = doc_reviewed,
+    },
+    {
+	.verb = "ack",
+	.flags = CMD_SELF,
+	.usage = "DOC-n",
+	.help = "acknowledge that you have read a document (once)",
+	.exec = doc_ack,
+    },
+    {
+	.verb = "list",
+	.flags = CMD_READONLY,
+	.usage = "",
+	.help = "documents with review dates and acknowledgements",
+	.exec = doc_list,
+    },
+    {
+	.verb = "show",
+	.flags = CMD_READONLY,
+	.usage = "DOC-n",
+	.help = "a document and who has not acknowledged it yet",
+	.exec = doc_show,
+    },
+    {0},
+};
+
+const struct cmd_object doc_object = {
+    .name = "doc",
+    .help = "policies and procedures: reviews and acknowledgements",
+    .commands = doc_commands,
 };

@@ -881,38 +881,92 @@ incident_notifiable(struct cmd_ctx *ctx)
 	return rc;
 }
 
-const struct cmd_entry incident_cmds[] = {
-    {"incident", "report", 0, CMD_SELF, "severity,category,personal_data",
-     "<what happened> [severity=low|medium|high|critical] [category=...] "
-     "[personal_data=yes]",
-     "report an incident (shortcut: /incident <text>)", incident_report},
-    {"incident", "list", 0, CMD_READONLY, NULL, "[open|all|mine]",
-     "incidents you may see", incident_list},
-    {"incident", "show", 0, CMD_READONLY, NULL, "INC-n", "details and timeline",
-     incident_show},
-    {"incident", "assign", ROLE_ISMS_MANAGER, 0, NULL, "INC-n @handle",
-     "set the handler", incident_assign},
-    {"incident", "severity", 0, 0, NULL, "INC-n low|medium|high|critical",
-     "change the severity (handler or isms_manager)", incident_severity},
-    {"incident", "status", 0, 0, NULL,
-     "INC-n triaged|investigating|contained|resolved",
-     "move through the lifecycle (handler or isms_manager)", incident_status},
-    {"incident", "note", 0, 0, NULL, "INC-n <text>", "add a timeline entry",
-     incident_note},
-    {"incident", "close", 0, 0, NULL, "INC-n <lessons learned>",
-     "request closure; an isms_manager other than you approves",
-     incident_close},
-    {"incident", "personal_data", 0, 0, NULL, "INC-n yes|no [reason]",
-     "personal data is (or is not) involved: starts or stops the 72-hour "
-     "clock now (handler or isms_manager)",
-     incident_personal_data},
-    {"incident", "notified", ROLE_ISMS_MANAGER, 0, NULL,
-     "INC-n [reason for the delay]",
-     "the supervisory authority was notified (stops the 72-hour clock; "
-     "after the deadline the reason for the delay is required)",
-     incident_notified},
-    {"incident", "notifiable", ROLE_ISMS_MANAGER, 0, NULL, "INC-n no <reason>",
-     "record why no notification is needed (stops the 72-hour clock)",
-     incident_notifiable},
-    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+static const struct cmd_entry incident_commands[] = {
+    {
+	.verb = "report",
+	.flags = CMD_SELF,
+	.keys = "severity,category,personal_data",
+	.usage = "<what happened> [severity=low|medium|high|critical] "
+		 "[category=...] "
+		 "[personal_data=yes]",
+	.help = "report an incident (shortcut: /incident <text>)",
+	.exec = incident_report,
+    },
+    {
+	.verb = "list",
+	.flags = CMD_READONLY,
+	.usage = "[open|all|mine]",
+	.help = "incidents you may see",
+	.exec = incident_list,
+    },
+    {
+	.verb = "show",
+	.flags = CMD_READONLY,
+	.usage = "INC-n",
+	.help = "details and timeline",
+	.exec = incident_show,
+    },
+    {
+	.verb = "assign",
+	.roles = ROLE_ISMS_MANAGER,
+	.usage = "INC-n @handle",
+	.help = "set the handler",
+	.exec = incident_assign,
+    },
+    {
+	.verb = "severity",
+	.usage = "INC-n low|medium|high|critical",
+	.help = "change the severity (handler or isms_manager)",
+	.exec = incident_severity,
+    },
+    {
+	.verb = "status",
+	.usage = "INC-n triaged|investigating|contained|resolved",
+	.help = "move through the lifecycle (handler or isms_manager)",
+	.exec = incident_status,
+    },
+    {
+	.verb = "note",
+	.usage = "INC-n <text>",
+	.help = "add a timeline entry",
+	.exec = incident_note,
+    },
+    {
+	.verb = "close",
+	.usage = "INC-n <lessons learned>",
+	.help = "request closure; an isms_manager other than you approves",
+	.exec = incident_close,
+    },
+    {
+	.verb = "personal_data",
+	.usage = "INC-n yes|no [reason]",
+	.help = "personal data is (or is not) involved: starts or stops the "
+		"72-hour "
+		"clock now (handler or isms_manager)",
+	.exec = incident_personal_data,
+    },
+    {
+	.verb = "notified",
+	.roles = ROLE_ISMS_MANAGER,
+	.usage = "INC-n [reason for the delay]",
+	.help =
+	    "the supervisory authority was notified (stops the 72-hour clock; "
+	    "after the deadline the reason for the delay is required)",
+	.exec = incident_notified,
+    },
+    {
+	.verb = "notifiable",
+	.roles = ROLE_ISMS_MANAGER,
+	.usage = "INC-n no <reason>",
+	.help =
+	    "record why no notification is needed (stops the 72-hour clock)",
+	.exec = incident_notifiable,
+    },
+    {0},
+};
+
+const struct cmd_object incident_object = {
+    .name = "incident",
+    .help = "report and handle security incidents",
+    .commands = incident_commands,
 };

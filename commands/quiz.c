@@ -1188,20 +1188,47 @@ report_awareness_write(struct cmd_ctx *ctx, const char *none)
 	return 0;
 }
 
-const struct cmd_entry quiz_cmds[] = {
-    {"quiz", "start", ROLE_ISMS_MANAGER, 0, "questions,audience,deadline,seed",
-     "[questions=N] [audience=all|team:<name>] [deadline=YYYY-MM-DD] "
-     "[seed=N]",
-     "start an awareness campaign (QZ-n); questions go out by DM", quiz_start},
-    {"quiz", "answer", 0, CMD_SELF, NULL, "QZ-n <question> <1-4> | <1-4>",
-     "answer a quiz question (a bare number answers the one waiting)",
-     quiz_answer},
-    {"quiz", "list", 0, CMD_READONLY, NULL, "",
-     "recent campaigns and your progress", quiz_list},
-    {"quiz", "stats", ROLE_MANAGER | ROLE_ISMS_MANAGER | ROLE_AUDITOR,
-     CMD_READONLY, NULL, "[QZ-n]",
-     "completion and score per team and per question", quiz_stats},
-    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+static const struct cmd_entry quiz_commands[] = {
+    {
+	.verb = "start",
+	.roles = ROLE_ISMS_MANAGER,
+	.keys = "questions,audience,deadline,seed",
+	.usage =
+	    "[questions=N] [audience=all|team:<name>] [deadline=YYYY-MM-DD] "
+	    "[seed=N]",
+	.help = "start an awareness campaign (QZ-n); questions go out by DM",
+	.exec = quiz_start,
+    },
+    {
+	.verb = "answer",
+	.flags = CMD_SELF,
+	.usage = "QZ-n <question> <1-4> | <1-4>",
+	.help =
+	    "answer a quiz question (a bare number answers the one waiting)",
+	.exec = quiz_answer,
+    },
+    {
+	.verb = "list",
+	.flags = CMD_READONLY,
+	.usage = "",
+	.help = "recent campaigns and your progress",
+	.exec = quiz_list,
+    },
+    {
+	.verb = "stats",
+	.roles = ROLE_MANAGER | ROLE_ISMS_MANAGER | ROLE_AUDITOR,
+	.flags = CMD_READONLY,
+	.usage = "[QZ-n]",
+	.help = "completion and score per team and per question",
+	.exec = quiz_stats,
+    },
+    {0},
+};
+
+const struct cmd_object quiz_object = {
+    .name = "quiz",
+    .help = "awareness quizzes: start a campaign, answer, see results",
+    .commands = quiz_commands,
 };
 
 /* ---- for transports ---- */

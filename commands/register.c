@@ -208,10 +208,12 @@ reg_diff_int(json_t *changes, const char *field, int64_t old, int64_t new_value)
 
 /* "risk add <title> ..." into b. */
 static void
-usage_of(const struct cmd_entry *e, struct buf *b)
+usage_of(const struct cmd_ctx *ctx, struct buf *b)
 {
-	buf_printf(b, "%s%s%s%s%s", e->object, e->verb ? " " : "",
-		   e->verb ? e->verb : "", *e->usage ? " " : "", e->usage);
+	char words[64];
+
+	buf_printf(b, "%s%s%s", cmd_words(ctx, words, sizeof(words)),
+		   *ctx->entry->usage ? " " : "", ctx->entry->usage);
 }
 
 int
@@ -219,7 +221,7 @@ reg_usage(struct cmd_ctx *ctx)
 {
 	struct buf b = {0};
 
-	usage_of(ctx->entry, &b);
+	usage_of(ctx, &b);
 	cmd_error(ctx, "usage: %s", buf_str(&b));
 	buf_free(&b);
 	return -1;
@@ -230,7 +232,7 @@ missing(struct cmd_ctx *ctx, const char *key)
 {
 	struct buf b = {0};
 
-	usage_of(ctx->entry, &b);
+	usage_of(ctx, &b);
 	cmd_error(ctx, "missing %s= (usage: %s)", key, buf_str(&b));
 	buf_free(&b);
 	return -1;
@@ -362,7 +364,7 @@ reg_text(struct cmd_ctx *ctx, size_t from, size_t max, const char *what)
 	if (str_is_blank(text)) {
 		struct buf b = {0};
 
-		usage_of(ctx->entry, &b);
+		usage_of(ctx, &b);
 		cmd_error(ctx, "usage: %s (%s is required)", buf_str(&b), what);
 		buf_free(&b);
 	} else if (str_utf8_chars(text) > max) {

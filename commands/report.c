@@ -286,8 +286,19 @@ report_job_mail(struct cmd_ctx *ctx, struct tz_work *w)
 	return rc;
 }
 
-const struct cmd_entry report_cmds[] = {
-    {"report", NULL, REG_READERS | ROLE_ADMIN, CMD_READONLY, NULL, "",
-     "the management summary", report},
-    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+static const struct cmd_entry report_commands[] = {
+    {
+	.roles = REG_READERS | ROLE_ADMIN,
+	.flags = CMD_READONLY,
+	.usage = "",
+	.help = "the management summary",
+	.exec = report,
+    },
+    {0},
+};
+
+const struct cmd_object report_object = {
+    .name = "report",
+    .help = "the management summary",
+    .commands = report_commands,
 };

@@ -358,16 +358,44 @@ review_list(struct cmd_ctx *ctx)
 	return n < 0 ? -1 : 0;
 }
 
-const struct cmd_entry review_cmds[] = {
-    {"review", "plan", ROLE_ISMS_MANAGER, 0, "date", "date=YYYY-MM-DD",
-     "plan a management review", review_plan},
-    {"review", "show", REG_READERS, CMD_READONLY, NULL, "MR-n",
-     "the review's inputs (clause 9.3), compiled from the register",
-     review_show},
-    {"review", "record", ROLE_ISMS_MANAGER, 0, NULL, "MR-n <decisions>",
-     "record the review's decisions (keeps the inputs as they stand)",
-     review_record},
-    {"review", "list", REG_READERS, CMD_READONLY, NULL, "",
-     "management reviews", review_list},
-    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+static const struct cmd_entry review_commands[] = {
+    {
+	.verb = "plan",
+	.roles = ROLE_ISMS_MANAGER,
+	.keys = "date",
+	.usage = "date=YYYY-MM-DD",
+	.help = "plan a management review",
+	.exec = review_plan,
+    },
+    {
+	.verb = "show",
+	.roles = REG_READERS,
+	.flags = CMD_READONLY,
+	.usage = "MR-n",
+	.help = "the review's inputs (clause 9.3), compiled from the register",
+	.exec = review_show,
+    },
+    {
+	.verb = "record",
+	.roles = ROLE_ISMS_MANAGER,
+	.usage = "MR-n <decisions>",
+	.help =
+	    "record the review's decisions (keeps the inputs as they stand)",
+	.exec = review_record,
+    },
+    {
+	.verb = "list",
+	.roles = REG_READERS,
+	.flags = CMD_READONLY,
+	.usage = "",
+	.help = "management reviews",
+	.exec = review_list,
+    },
+    {0},
+};
+
+const struct cmd_object review_object = {
+    .name = "review",
+    .help = "management reviews and their compiled inputs",
+    .commands = review_commands,
 };

@@ -1246,30 +1246,68 @@ risk_summary_write(struct cmd_ctx *ctx)
 	return risk_exposure_write(ctx);
 }
 
-const struct cmd_entry risk_cmds[] = {
-    {"risk", "add", ROLE_RISK_OWNER | ROLE_ISMS_MANAGER, 0,
-     "likelihood,impact,asset,owner,threat,vulnerability",
-     "<title> likelihood=1-5 impact=1-5 [asset=AST-n] [owner=@h] "
-     "[threat=..] [vulnerability=..]",
-     "assess a new risk (owner defaults to you)", risk_add},
-    {"risk", "update", ROLE_RISK_OWNER | ROLE_ISMS_MANAGER, 0,
-     "likelihood,impact,title,owner,asset,threat,vulnerability",
-     "RSK-n [likelihood=1-5] [impact=1-5] [title=..] [owner=@h] "
-     "[asset=AST-n|none] [threat=..] [vulnerability=..]",
-     "re-assess a risk (its owner or an isms_manager); resets the review "
-     "date",
-     risk_update},
-    {"risk", "treat", ROLE_RISK_OWNER | ROLE_ISMS_MANAGER, 0,
-     "controls,residual_likelihood,residual_impact",
-     "RSK-n mitigate|accept|transfer|avoid <plan> [controls=5.15,8.7] "
-     "[residual_likelihood=1-5] [residual_impact=1-5]",
-     "decide the treatment; accepting above the appetite needs approval",
-     risk_treat},
-    {"risk", "list", REG_READERS, CMD_READONLY, "above", "[mine] [above=N]",
-     "the risk register, highest score first", risk_list},
-    {"risk", "show", REG_READERS, CMD_READONLY, NULL, "RSK-n",
-     "a risk, its treatment and its history", risk_show},
-    {"risk", "matrix", REG_READERS, CMD_READONLY, NULL, "",
-     "5x5 heat map of likelihood x impact", risk_matrix},
-    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+static const struct cmd_entry risk_commands[] = {
+    {
+	.verb = "add",
+	.roles = ROLE_RISK_OWNER | ROLE_ISMS_MANAGER,
+	.keys = "likelihood,impact,asset,owner,threat,vulnerability",
+	.usage = "<title> likelihood=1-5 impact=1-5 [asset=AST-n] [owner=@h] "
+		 "[threat=..] [vulnerability=..]",
+	.help = "assess a new risk (owner defaults to you)",
+	.exec = risk_add,
+    },
+    {
+	.verb = "update",
+	.roles = ROLE_RISK_OWNER | ROLE_ISMS_MANAGER,
+	.keys = "likelihood,impact,title,owner,asset,threat,vulnerability",
+	.usage = "RSK-n [likelihood=1-5] [impact=1-5] [title=..] [owner=@h] "
+		 "[asset=AST-n|none] [threat=..] [vulnerability=..]",
+	.help = "re-assess a risk (its owner or an isms_manager); resets the "
+		"review "
+		"date",
+	.exec = risk_update,
+    },
+    {
+	.verb = "treat",
+	.roles = ROLE_RISK_OWNER | ROLE_ISMS_MANAGER,
+	.keys = "controls,residual_likelihood,residual_impact",
+	.usage =
+	    "RSK-n mitigate|accept|transfer|avoid <plan> [controls=5.15,8.7] "
+	    "[residual_likelihood=1-5] [residual_impact=1-5]",
+	.help =
+	    "decide the treatment; accepting above the appetite needs approval",
+	.exec = risk_treat,
+    },
+    {
+	.verb = "list",
+	.roles = REG_READERS,
+	.flags = CMD_READONLY,
+	.keys = "above",
+	.usage = "[mine] [above=N]",
+	.help = "the risk register, highest score first",
+	.exec = risk_list,
+    },
+    {
+	.verb = "show",
+	.roles = REG_READERS,
+	.flags = CMD_READONLY,
+	.usage = "RSK-n",
+	.help = "a risk, its treatment and its history",
+	.exec = risk_show,
+    },
+    {
+	.verb = "matrix",
+	.roles = REG_READERS,
+	.flags = CMD_READONLY,
+	.usage = "",
+	.help = "5x5 heat map of likelihood x impact",
+	.exec = risk_matrix,
+    },
+    {0},
+};
+
+const struct cmd_object risk_object = {
+    .name = "risk",
+    .help = "risk assessment, treatment, acceptance and the matrix",
+    .commands = risk_commands,
 };

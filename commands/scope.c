@@ -165,18 +165,58 @@ objective_list(struct cmd_ctx *ctx)
 	return 0;
 }
 
-const struct cmd_entry scope_cmds[] = {
-    {"scope", "set", ROLE_ISMS_MANAGER, 0, NULL, "<text>",
-     "record a new version of the ISMS scope", scope_set},
-    {"scope", "show", 0, CMD_READONLY, NULL, "",
-     "the current scope and its earlier versions", scope_show},
-    {"objective", "add", ROLE_ISMS_MANAGER, 0, "target,due",
-     "<text> target=... due=YYYY-MM-DD",
-     "add a measurable information security objective", objective_add},
-    {"objective", "status", ROLE_ISMS_MANAGER, 0, NULL,
-     "OBJ-n open|achieved|missed", "record whether an objective was met",
-     objective_status},
-    {"objective", "list", 0, CMD_READONLY, NULL, "",
-     "objectives and their status", objective_list},
-    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+static const struct cmd_entry scope_commands[] = {
+    {
+	.verb = "set",
+	.roles = ROLE_ISMS_MANAGER,
+	.usage = "<text>",
+	.help = "record a new version of the ISMS scope",
+	.exec = scope_set,
+    },
+    {
+	.verb = "show",
+	.flags = CMD_READONLY,
+	.usage = "",
+	.help = "the current scope and its earlier versions",
+	.exec = scope_show,
+    },
+    {0},
+};
+
+const struct cmd_object scope_object = {
+    .name = "scope",
+    .help = "the ISMS scope statement (versioned)",
+    .commands = scope_commands,
+};
+
+static const struct cmd_entry objective_commands[] = {
+    {
+	.verb = "add",
+	.roles = ROLE_ISMS_MANAGER,
+	.keys = "target,due",
+	.usage = "<text> target=... due=YYYY-MM-DD",
+	.help = "add a measurable information security objective",
+	.exec = objective_add,
+    },
+    {
+	.verb = "status",
+	.roles = ROLE_ISMS_MANAGER,
+	.usage = "OBJ-n open|achieved|missed",
+	.help = "record whether an objective was met",
+	.exec = objective_status,
+    },
+    {
+	.verb = "list",
+	.flags = CMD_READONLY,
+	.usage = "",
+	.help = "objectives and their status",
+	.exec = objective_list,
+    },
+    {0},
+};
+
+const struct cmd_object objective_object = {
+    .name = "objective",
+    .help = "measurable information security objectives",
+    .commands = objective_commands,
 };

@@ -103,10 +103,21 @@ out:
 	return rc;
 }
 
-const struct cmd_entry staff_cmds[] = {
-    {"staff", "deactivate", ROLE_ADMIN, 0, NULL, "@handle",
-     "a leaver: no more commands, nudges or quizzes; their open items go "
-     "to the isms_managers for reassignment",
-     staff_deactivate},
-    {NULL, NULL, 0, 0, NULL, NULL, NULL, NULL},
+static const struct cmd_entry staff_commands[] = {
+    {
+	.verb = "deactivate",
+	.roles = ROLE_ADMIN,
+	.usage = "@handle",
+	.help = "a leaver: no more commands, nudges or quizzes; their open "
+		"items go "
+		"to the isms_managers for reassignment",
+	.exec = staff_deactivate,
+    },
+    {0},
+};
+
+const struct cmd_object staff_object = {
+    .name = "staff",
+    .help = "the directory: deactivate a leaver (admin)",
+    .commands = staff_commands,
 };

@@ -670,6 +670,18 @@ store_close(struct store *st)
 }
 
 int
+store_query_only(struct store *st, int on)
+{
+	if (st->readonly)
+		return 0; /* already so for the whole connection */
+	return sqlite3_exec(st->db,
+			    on ? "PRAGMA query_only=1" : "PRAGMA query_only=0",
+			    NULL, NULL, NULL) == SQLITE_OK
+		   ? 0
+		   : -1;
+}
+
+int
 store_begin(struct store *st)
 {
 	char sql[32];

@@ -175,6 +175,11 @@ int64_t store_now(const struct store *st);
  * all-or-nothing change.
  */
 int store_begin(struct store *st);
+/*
+ * While on, every statement that would change the database fails (the
+ * engine runs read-only commands so). 0 or -1.
+ */
+int store_query_only(struct store *st, int on);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
 

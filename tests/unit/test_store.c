@@ -116,6 +116,36 @@ test_audit_chain_deleted_and_inserted(void **state)
 	tenv_free(t);
 }
 
+/*
+ * Read-only commands run with the store refusing writes: a write in one
+ * fails and changes nothing, and writing works again afterwards.
+ */
+static void
+test_query_only(void **state)
+{
+	struct tenv *t = tenv_new();
+
+	(void)state;
+	assert_int_equal(store_begin(t->st), 0);
+	assert_int_equal(store_query_only(t->st, 1), 0);
+	assert_int_equal(db_exec(t->st,
+				 "UPDATE settings SET value = 'x' "
+				 "WHERE key = 'token_secret'",
+				 ""),
+			 -1);
+	assert_int_equal(store_query_only(t->st, 0), 0);
+	assert_int_equal(store_commit(t->st), 0);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM settings WHERE "
+				  "value = 'x'"),
+			 0);
+	assert_int_equal(db_exec(t->st,
+				 "INSERT INTO settings(key, value) "
+				 "VALUES ('probe', 'x')",
+				 ""),
+			 1);
+	tenv_free(t);
+}
+
 static void
 test_inbox_dedupe(void **state)
 {
@@ -634,6 +664,7 @@ main(void)
 	    cmocka_unit_test(test_newer_database_refused),
 	    cmocka_unit_test(test_audit_chain),
 	    cmocka_unit_test(test_audit_chain_deleted_and_inserted),
+	    cmocka_unit_test(test_query_only),
 	    cmocka_unit_test(test_inbox_dedupe),
 	    cmocka_unit_test(test_unknown_sender),
 	    cmocka_unit_test(test_backup),
