@@ -34,7 +34,7 @@ endif
 ALL_CFLAGS  = $(ISMS_CFLAGS) $(CFLAGS) $(ISMS_OPT)
 ALL_LDFLAGS = $(ISMS_LDFLAGS) $(LDFLAGS)
 
-DIRS     = gateway adapters commands store config tools
+DIRS     = base gateway adapters commands store config tools
 MAINS    = gateway/main.c tools/ismsctl.c
 LIB_SRCS = $(filter-out $(MAINS),$(foreach d,$(DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o

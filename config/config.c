@@ -14,8 +14,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "../base/tz.h"
 #include "../gateway/log.h"
-#include "../gateway/tz.h"
 
 enum ctype {
 	CT_STR,

@@ -1,7 +1,8 @@
 /* Unit tests of time zones: DST gaps and folds, parsing, working time. */
 #include "testutil.h"
 
-#include "../../gateway/tz.h"
+#include "../../base/tz.h"
+#include "../../commands/worktime.h"
 
 /* Expected instants computed independently (Python zoneinfo). */
 #define BERLIN_SPRING_0130Z  1774747800 /* 2026-03-29 01:30Z = 03:30 CEST */
