@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../gateway/tz.h"
+#include "../base/tz.h"
 #include "register.h"
 
 #define DOC_URL_MAX	    500

@@ -6,8 +6,8 @@
 #ifndef ISMS_NUDGE_H
 #define ISMS_NUDGE_H
 
-#include "../gateway/tz.h"
 #include "cmd.h"
+#include "worktime.h"
 
 struct nudge {
 	const char *kind;     /* ledger kind, e.g. "approval.remind" */

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "../base/log.h"
-#include "../gateway/tz.h"
+#include "../base/tz.h"
 
 enum ctype {
 	CT_STR,

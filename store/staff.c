@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../gateway/tz.h"
+#include "../base/tz.h"
 
 #define STAFF_FIELDS   9
 #define STAFF_MAX_ROWS 200000

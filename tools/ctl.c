@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/tz.h"
 #include "../commands/cmd.h"
 #include "../commands/sched.h"
-#include "../gateway/tz.h"
 
 int
 ctl_init(struct store *st, const struct config *cfg)

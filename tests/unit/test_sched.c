@@ -5,9 +5,9 @@
  */
 #include "testutil.h"
 
+#include "../../base/tz.h"
 #include "../../commands/quiz.h"
 #include "../../commands/sched.h"
-#include "../../gateway/tz.h"
 
 static void
 set(char **field, const char *value)
