@@ -179,7 +179,7 @@ extern const struct cmd_entry staff_cmds[];
 
 /* Approval kinds: what happens when a request is decided. */
 struct approval_kind {
-	const char *kind;
+	const char *name; /* as stored in approvals.kind */
 	/* applies the approved change; payload borrowed */
 	int (*approved)(struct cmd_ctx *ctx, int64_t apr, const char *object,
 			json_t *payload);
@@ -189,13 +189,21 @@ struct approval_kind {
 };
 
 /*
+ * The kinds, one row each in the file of the object they change; callers
+ * of approval_open() name the row, so a misspelt kind does not compile.
+ */
+extern const struct approval_kind incident_close_kind;
+extern const struct approval_kind risk_accept_kind;
+
+/*
  * Opens an approval request and tells the approver. any_role: any holder
  * of that role except the requester may decide too. Returns the APR id or
  * -1 with an error reply.
  */
-int64_t approval_open(struct cmd_ctx *ctx, const char *kind, const char *object,
-		      const char *summary, const struct person *approver,
-		      unsigned any_role, json_t *payload);
+int64_t approval_open(struct cmd_ctx *ctx, const struct approval_kind *kind,
+		      const char *object, const char *summary,
+		      const struct person *approver, unsigned any_role,
+		      json_t *payload);
 
 /* Finds an isms_manager who is not skip_id. 1 found, 0 none, -1 error. */
 int approval_pick_isms_manager(struct cmd_ctx *ctx, int64_t skip_id,

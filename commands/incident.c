@@ -626,7 +626,7 @@ incident_close(struct cmd_ctx *ctx)
 	}
 	summary = xasprintf("close %s \"%s\" with lessons learned: %s", obj,
 			    inc.title, lessons);
-	apr = approval_open(ctx, "incident.close", obj, summary, &approver,
+	apr = approval_open(ctx, &incident_close_kind, obj, summary, &approver,
 			    ROLE_ISMS_MANAGER,
 			    json_pack("{s:s}", "lessons", lessons));
 	if (apr < 0 || timeline(ctx, inc.id, "close_requested", lessons) < 0)
@@ -713,7 +713,9 @@ incident_close_rejected(struct cmd_ctx *ctx, int64_t apr, const char *object,
 }
 
 const struct approval_kind incident_close_kind = {
-    "incident.close", incident_close_approved, incident_close_rejected};
+    .name = "incident.close",
+    .approved = incident_close_approved,
+    .rejected = incident_close_rejected};
 
 /* notified / notifiable: stop the 72-hour clock with an outcome. */
 static int
