@@ -92,7 +92,7 @@ approval_open(struct cmd_ctx *ctx, const struct approval_kind *kind,
 			 "approve %s or /isms reject %s <reason>.",
 			 ctx->me.name, ctx->me.handle, summary, deadline, obj,
 			 obj);
-	if (cmd_notify(ctx, approver, "approval", subject, body,
+	if (cmd_notify(ctx, approver, MSG_APPROVAL, subject, body,
 		       json_pack("{s:I,s:s}", "approval", (json_int_t)id,
 				 "object", object)) < 0)
 		id = -1;
@@ -235,12 +235,12 @@ approval_decide(struct cmd_ctx *ctx, int approve)
 			    a.summary);
 	body = xasprintf("%s %s %s (%s).%s%s", ctx->me.name, verdict, obj,
 			 a.summary, *comment ? "\nComment: " : "", comment);
-	if (cmd_notify(ctx, &requester, "decision", subject, body,
+	if (cmd_notify(ctx, &requester, MSG_DECISION, subject, body,
 		       json_pack("{s:I,s:s}", "approval", (json_int_t)a.id,
 				 "decision", verdict)) < 0)
 		goto out;
 	if (approver.id != ctx->me.id &&
-	    cmd_notify(ctx, &approver, "decision", subject, body,
+	    cmd_notify(ctx, &approver, MSG_DECISION, subject, body,
 		       json_pack("{s:I,s:s}", "approval", (json_int_t)a.id,
 				 "decision", verdict)) < 0)
 		goto out;

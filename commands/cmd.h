@@ -13,6 +13,7 @@
 #include "../config/config.h"
 #include "../gateway/util.h"
 #include "../store/store.h"
+#include "msgkind.h"
 #include "parse.h"
 
 /* What an adapter hands in. Every pointer is borrowed for the call. */
@@ -131,16 +132,16 @@ int cmd_audit(struct cmd_ctx *ctx, const char *action, const char *object,
  * is inactive (a leaver: nothing is queued), or -1.
  */
 int64_t cmd_notify(struct cmd_ctx *ctx, const struct person *to,
-		   const char *kind, const char *subject, const char *body,
+		   enum msg_kind kind, const char *subject, const char *body,
 		   json_t *payload);
 
 /* Same for every holder of a role (except skip_id). */
 int cmd_notify_role(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
-		    const char *kind, const char *subject, const char *body);
+		    enum msg_kind kind, const char *subject, const char *body);
 
 /* Same with a payload for every message (borrowed, may be NULL). */
 int cmd_notify_role_payload(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
-			    const char *kind, const char *subject,
+			    enum msg_kind kind, const char *subject,
 			    const char *body, const json_t *payload);
 
 /*
@@ -156,7 +157,7 @@ int cmd_management(struct cmd_ctx *ctx, int64_t *ids, size_t max);
  * and skip_id left out). 0 or -1.
  */
 int cmd_notify_ids(struct cmd_ctx *ctx, const int64_t *ids, size_t n,
-		   int64_t skip_id, const char *kind, const char *subject,
+		   int64_t skip_id, enum msg_kind kind, const char *subject,
 		   const char *body);
 
 /* Formats a date or "-" for 0. */
