@@ -645,11 +645,13 @@ reply_kind(const char *kind)
 
 char *
 mailin_reply_address(struct store *st, const struct config *cfg,
-		     const char *kind, int64_t object, int64_t person_id)
+		     enum msg_kind kind, int64_t object, int64_t person_id)
 {
-	const struct reply_kind *rk = reply_kind(kind);
-	struct mailtoken t = {
-	    .kind = kind, .object_id = object, .person_id = person_id};
+	/* a reply token's kind is named as the outbox kind it answers */
+	const struct reply_kind *rk = reply_kind(msg_kind_name(kind));
+	struct mailtoken t = {.kind = msg_kind_name(kind),
+			      .object_id = object,
+			      .person_id = person_id};
 	char local[128], tok[MAILTOKEN_LEN + 1], *secret = NULL, *r = NULL;
 	const char *domain;
 	int64_t deadline;
