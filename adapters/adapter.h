@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "../commands/cmd.h"
+#include "../commands/msgkind.h"
 #include "../config/config.h"
 #include "../store/store.h"
 
@@ -24,7 +25,8 @@ struct outmsg {
 	int64_t delivery_id;
 	const struct person *to; /* NULL when only address is set */
 	const char *address;	 /* bare e-mail address, or NULL */
-	const char *kind; /* notice, incident, approval, decision, quiz, ... */
+	/* from outbox.kind; a name this version does not know: notice */
+	enum msg_kind kind;
 	const char *subject;
 	const char *body;
 	const char *html;    /* may be NULL */

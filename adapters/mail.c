@@ -431,7 +431,8 @@ thread_parent(struct mail *m, const struct outmsg *msg, json_t *payload)
 	if (irt != NULL && *irt != '\0' && strlen(irt) < 250 &&
 	    strpbrk(irt, "<> \t\r\n") == NULL)
 		return xstrdup(irt);
-	if (apr > 0 && msg->to != NULL && strcmp(msg->kind, "approval") != 0)
+	if (apr > 0 && msg->to != NULL &&
+	    !(msg_kind_flags(msg->kind) & MSGK_ASKS_DECISION))
 		return db_text(m->host->st,
 			       "SELECT d.external_id FROM outbox_delivery d "
 			       "JOIN outbox o ON o.id = d.outbox_id WHERE "
@@ -465,19 +466,19 @@ url_encode(struct buf *b, const char *s)
  * mailto: buttons of its HTML part and what the first line must be.
  */
 static const struct reply_form {
-	const char *kind;	/* outbox kind, and the reply token's kind */
+	enum msg_kind kind;	/* outbox kind, and the reply token's kind */
 	const char *first_line; /* "the first line of your answer must ..." */
 	const char *text_note;	/* added to the text part, or NULL */
 	struct {
 		const char *body, *label, *colour;
 	} button[4];
 } reply_forms[] = {
-    {"approval",
+    {MSG_APPROVAL,
      "start with approve or reject",
      NULL,
      {{"approve", "Approve", "#2e7d32"},
       {"reject <your reason>", "Reject", "#c62828"}}},
-    {"quiz",
+    {MSG_QUIZ,
      "be the number of your answer, 1 to 4",
      "To answer by mail, reply to this message with the number of your "
      "answer (1-4) on the first line.",
@@ -488,12 +489,12 @@ static const struct reply_form {
 };
 
 static const struct reply_form *
-reply_form(const char *kind)
+reply_form(enum msg_kind kind)
 {
 	size_t i;
 
 	for (i = 0; i < ARRAY_LEN(reply_forms); i++)
-		if (strcmp(reply_forms[i].kind, kind) == 0)
+		if (reply_forms[i].kind == kind)
 			return &reply_forms[i];
 	return NULL;
 }
@@ -508,14 +509,15 @@ static char *
 reply_address(struct mail *m, const struct outmsg *msg, json_t *payload)
 {
 	const char *qz = json_string_value(json_object_get(payload, "quiz"));
+	unsigned flags = msg_kind_flags(msg->kind);
 	int64_t object = 0;
 
 	if (msg->to == NULL)
 		return NULL;
-	if (strcmp(msg->kind, "approval") == 0)
+	if (flags & MSGK_ASKS_DECISION)
 		object =
 		    json_integer_value(json_object_get(payload, "approval"));
-	else if (strcmp(msg->kind, "quiz") == 0 && qz != NULL &&
+	else if ((flags & MSGK_ASKS_ANSWER) && qz != NULL &&
 		 strncmp(qz, "QZ-", 3) == 0)
 		object = quiz_item_ref(
 		    strtoll(qz + 3, NULL, 10),
@@ -621,9 +623,9 @@ mail_send(void *state, const struct outmsg *msg)
 	 * first approval request: a person's decision. Its reminders are
 	 * nudges (in the scheduler's ledger) and are marked.
 	 */
-	if (strcmp(msg->kind, "reply") == 0)
+	if (msg_kind_flags(msg->kind) & MSGK_AUTO_REPLY)
 		b.auto_submitted = "auto-replied";
-	else if (strcmp(msg->kind, "approval") != 0 ||
+	else if (!(msg_kind_flags(msg->kind) & MSGK_ASKS_DECISION) ||
 		 db_int(m->host->st, &nudge,
 			"SELECT 1 FROM nudges WHERE outbox_id = ? LIMIT 1", "i",
 			msg->outbox_id) == 1)

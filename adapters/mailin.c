@@ -410,8 +410,9 @@ answer(struct inmsg *in, const char *body, int recorded)
 				  *in->m.subject ? in->m.subject : "your mail");
 	payload = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
-	id = store_outbox_add(in->st, 0, in->sender.email, "reply", subject,
-			      body, NULL, payload);
+	id = store_outbox_add(in->st, 0, in->sender.email,
+			      msg_kind_name(MSG_REPLY), subject, body, NULL,
+			      payload);
 	free(subject);
 	free(payload);
 	if (id < 0)
@@ -452,7 +453,7 @@ triage(struct inmsg *in)
 		? in->cfg->mail_incident_address
 		: "",
 	    *in->m.subject ? in->m.subject : "(no subject)");
-	rc = cmd_notify_role(&ctx, ROLE_ISMS_MANAGER, 0, "notice", subject,
+	rc = cmd_notify_role(&ctx, ROLE_ISMS_MANAGER, 0, MSG_NOTICE, subject,
 			     body);
 	if (rp.notices.len)
 		in->out->queued = 1;
@@ -644,11 +645,13 @@ reply_kind(const char *kind)
 
 char *
 mailin_reply_address(struct store *st, const struct config *cfg,
-		     const char *kind, int64_t object, int64_t person_id)
+		     enum msg_kind kind, int64_t object, int64_t person_id)
 {
-	const struct reply_kind *rk = reply_kind(kind);
-	struct mailtoken t = {
-	    .kind = kind, .object_id = object, .person_id = person_id};
+	/* a reply token's kind is named as the outbox kind it answers */
+	const struct reply_kind *rk = reply_kind(msg_kind_name(kind));
+	struct mailtoken t = {.kind = msg_kind_name(kind),
+			      .object_id = object,
+			      .person_id = person_id};
 	char local[128], tok[MAILTOKEN_LEN + 1], *secret = NULL, *r = NULL;
 	const char *domain;
 	int64_t deadline;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../commands/msgkind.h"
 #include "../config/config.h"
 #include "../store/store.h"
 
@@ -45,15 +46,16 @@ int mailin_process(struct store *st, const struct config *cfg, const char *data,
 
 /*
  * The Reply-To address of a mail about object sent to person_id:
- * <local part of mail.from>+<token>@<mail.reply_domain>. kind "approval":
+ * <local part of mail.from>+<token>@<mail.reply_domain>. MSG_APPROVAL:
  * object is the APR number, the token expires 7 days after the request's
- * deadline; kind "quiz": object is a quiz_item_ref() of that person's
+ * deadline; MSG_QUIZ: object is a quiz_item_ref() of that person's
  * question, the token expires a day after the campaign's deadline.
- * Caller frees; NULL for an unknown kind or object, or when the
+ * Caller frees; NULL for another kind, an unknown object, or when the
  * configuration lacks an address.
  */
 char *mailin_reply_address(struct store *st, const struct config *cfg,
-			   const char *kind, int64_t object, int64_t person_id);
+			   enum msg_kind kind, int64_t object,
+			   int64_t person_id);
 
 /* Whether the Authentication-Results value says dkim=pass for domain,
  * added by authserv_id. Exposed for tests. */

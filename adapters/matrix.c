@@ -939,9 +939,14 @@ room_encrypted(struct mx *mx, const char *room)
 	job_queue(mx, j);
 }
 
-/* The kind and payload of our message event_id (callers free). */
+/*
+ * The kind and payload (caller frees) of our message event_id. The kind
+ * stays MSG_NOTICE for none, or a name this version does not know: such
+ * a reply is read as any other message, not as an answer.
+ */
 static void
-reply_lookup(struct mx *mx, const char *event_id, char **kind, char **payload)
+reply_lookup(struct mx *mx, const char *event_id, enum msg_kind *kind,
+	     char **payload)
 {
 	sqlite3_stmt *s = db_prepare(
 	    mx->host->st,
@@ -950,11 +955,12 @@ reply_lookup(struct mx *mx, const char *event_id, char **kind, char **payload)
 	    "d.external_id = ? ORDER BY d.id DESC LIMIT 1",
 	    "t", event_id);
 
-	*kind = *payload = NULL;
+	*kind = MSG_NOTICE;
+	*payload = NULL;
 	if (s == NULL)
 		return;
 	if (sqlite3_step(s) == SQLITE_ROW) {
-		*kind = xstrdup(db_col(s, 0));
+		(void)msg_kind_parse(db_col(s, 0), kind);
 		*payload = xstrdup(db_col(s, 1));
 	}
 	db_finish(mx->host->st, s);
@@ -1039,7 +1045,8 @@ event_handle(struct mx *mx, const char *room, const struct mx_event *ev)
 	struct mx_roomrow row;
 	struct person p;
 	struct buf out = {0};
-	char *body, *kind = NULL, *payload = NULL, *quiz = NULL;
+	char *body, *payload = NULL, *quiz = NULL;
+	enum msg_kind kind = MSG_NOTICE;
 	int64_t pending[MX_PENDING_MAX];
 	enum mx_action a;
 
@@ -1088,7 +1095,6 @@ event_handle(struct mx *mx, const char *room, const struct mx_event *ev)
 		say(mx, room, ev->event_id, buf_str(&out), "r");
 	buf_free(&out);
 	free(body);
-	free(kind);
 	free(payload);
 	free(quiz);
 }

@@ -582,7 +582,7 @@ quiz_options(json_t *root)
 }
 
 json_t *
-mx_render_outmsg(const char *subject, const char *body, const char *kind,
+mx_render_outmsg(const char *subject, const char *body, enum msg_kind kind,
 		 const char *payload)
 {
 	struct mx_msg m = {.room = MX_TEXT_MAX};
@@ -595,7 +595,7 @@ mx_render_outmsg(const char *subject, const char *body, const char *kind,
 		msg_add(&m, "\n\n", "", "");
 	}
 	msg_add(&m, body, "", "");
-	if (kind != NULL && strcmp(kind, "quiz") == 0 && payload != NULL) {
+	if ((msg_kind_flags(kind) & MSGK_ASKS_ANSWER) && payload != NULL) {
 		root = json_loads(payload, 0, NULL);
 		opts = quiz_options(root);
 	}
@@ -858,7 +858,7 @@ mx_route(const struct mx_route_in *in, struct buf *out)
 	const char *text = skip_space(in->body), *verb, *rest;
 	size_t wl = word_len(text), rl, i;
 	long number = bare_number(text);
-	const char *kind = in->reply_kind != NULL ? in->reply_kind : "";
+	unsigned reply = msg_kind_flags(in->reply_kind);
 	enum mx_action a = MX_IGNORE;
 	int64_t apr = 0;
 
@@ -869,13 +869,13 @@ mx_route(const struct mx_route_in *in, struct buf *out)
 	rl = word_len(rest);
 	/* an answer to the approval request or quiz it replies to */
 	if (verb != NULL && !names_request(rest, rl) &&
-	    strcmp(kind, "approval") == 0)
+	    (reply & MSGK_ASKS_DECISION))
 		apr = payload_approval(in->reply_payload);
 	if (apr > 0) {
 		decision_command(out, verb, apr, rest);
 		return MX_RUN;
 	}
-	if (strcmp(kind, "quiz") == 0)
+	if (reply & MSGK_ASKS_ANSWER)
 		a = route_quiz(in->reply_payload, number, out);
 	if (a != MX_IGNORE)
 		return a;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "../base/util.h"
+#include "../commands/msgkind.h"
 
 #define MX_ID_MAX 255 /* longest user, room or event id accepted */
 
@@ -102,11 +103,12 @@ void mx_html_escape(struct buf *b, const char *text);
 json_t *mx_render_text(const char *text, const char *in_reply_to);
 
 /*
- * The content for an outbox message: subject, body and, for a quiz whose
- * payload has "options", the numbered options. New reference.
+ * The content for an outbox message: subject, body and, for a kind that
+ * asks for an answer (a quiz) whose payload has "options", the numbered
+ * options. New reference.
  */
 json_t *mx_render_outmsg(const char *subject, const char *body,
-			 const char *kind, const char *payload);
+			 enum msg_kind kind, const char *payload);
 
 /* Removes the "> " quote a client puts before a reply. Caller frees. */
 char *mx_strip_reply_fallback(const char *body);
@@ -147,7 +149,7 @@ enum mx_action {
 struct mx_route_in {
 	const char *body;	   /* reply fallback already removed */
 	int dm;			   /* a direct-message room */
-	const char *reply_kind;	   /* kind of our message it replies to */
+	enum msg_kind reply_kind;  /* our message it replies to, or notice */
 	const char *reply_payload; /* that message's payload (JSON) */
 	const int64_t *pending;	   /* approvals routed to the sender */
 	size_t npending;

@@ -79,7 +79,8 @@ struct slack_send {
 	int64_t delivery_id;
 	int64_t person_id;
 	char slack_id[64];
-	char *kind, *subject, *body, *payload;
+	enum msg_kind kind;
+	char *subject, *body, *payload;
 	char *channel;
 	int opened; /* channel came from conversations.open just now */
 };
@@ -836,7 +837,6 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 static void
 send_free(struct slack_send *x)
 {
-	free(x->kind);
 	free(x->subject);
 	free(x->body);
 	free(x->payload);
@@ -913,7 +913,8 @@ on_posted(void *arg, const struct slack_api_result *r)
 	const char *err = r->error;
 
 	if (r->status == SLACK_API_OK) {
-		if (strcmp(x->kind, "decision") == 0 && !x->s->stopped)
+		if ((msg_kind_flags(x->kind) & MSGK_SHOWS_DECISION) &&
+		    !x->s->stopped)
 			send_decided(x);
 		send_finish(x, r, jstr2(r->body, "ts", NULL));
 		return;
@@ -1001,7 +1002,7 @@ slack_send(void *state, const struct outmsg *m)
 	x->delivery_id = m->delivery_id;
 	x->person_id = m->to->id;
 	snprintf(x->slack_id, sizeof(x->slack_id), "%s", m->to->slack_id);
-	x->kind = xstrdup(m->kind);
+	x->kind = m->kind;
 	x->subject = xstrdup(m->subject);
 	x->body = xstrdup(m->body);
 	x->payload = xstrdup(m->payload ? m->payload : "{}");

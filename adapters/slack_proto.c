@@ -793,18 +793,15 @@ find_record(const char *s, char *out, size_t len)
 }
 
 void
-slack_record_pointer(const char *kind, const char *subject, const char *body,
+slack_record_pointer(enum msg_kind kind, const char *subject, const char *body,
 		     char *out, size_t len)
 {
+	const char *see = msg_kind_info(kind)->see;
+
 	if (find_record(subject, out, len) || find_record(body, out, len))
 		return;
-	if (kind != NULL && strcmp(kind, "report") == 0)
-		snprintf(out, len, "see /isms report");
-	else if (kind != NULL && strcmp(kind, "quiz") == 0)
-		snprintf(out, len, "see /isms quiz list");
-	else if (kind != NULL && (strcmp(kind, "approval") == 0 ||
-				  strcmp(kind, "decision") == 0))
-		snprintf(out, len, "see /isms approvals");
+	if (see != NULL)
+		snprintf(out, len, "see /isms %s", see);
 	else
 		snprintf(out, len, "the full text is in the ISMS record");
 }
@@ -898,8 +895,9 @@ quiz_actions(json_t *payload)
 }
 
 json_t *
-slack_render_post(const char *channel, const char *thread_ts, const char *kind,
-		  const char *subject, const char *body, const char *payload)
+slack_render_post(const char *channel, const char *thread_ts,
+		  enum msg_kind kind, const char *subject, const char *body,
+		  const char *payload)
 {
 	struct buf text = {0};
 	json_t *msg, *pl = NULL, *actions = NULL;
@@ -922,9 +920,9 @@ slack_render_post(const char *channel, const char *thread_ts, const char *kind,
 		json_object_set_new(msg, "thread_ts", json_string(thread_ts));
 	if (payload != NULL)
 		pl = json_loads(payload, 0, NULL);
-	if (kind != NULL && strcmp(kind, "approval") == 0)
+	if (msg_kind_flags(kind) & MSGK_ASKS_DECISION)
 		actions = approval_actions(pl);
-	else if (kind != NULL && strcmp(kind, "quiz") == 0)
+	else if (msg_kind_flags(kind) & MSGK_ASKS_ANSWER)
 		actions = quiz_actions(pl);
 	if (actions != NULL)
 		json_object_set_new(msg, "blocks",
@@ -946,7 +944,7 @@ slack_render_decided(const char *channel, const char *ts,
 	json_t *msg;
 	char more[96];
 
-	slack_record_pointer("decision", approval_subject, decision, more,
+	slack_record_pointer(MSG_DECISION, approval_subject, decision, more,
 			     sizeof(more));
 	buf_puts(&head, "*");
 	slack_escape(&head, approval_subject);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "../base/util.h"
+#include "../commands/msgkind.h"
 
 /*
  * Slack's published limits, in characters as Slack counts them (UTF-16
@@ -136,9 +137,10 @@ void slack_fit(struct buf *b, size_t max, const char *more);
 /*
  * Where the full text of a message is, as a command for the person, e.g.
  * "see /isms incident show INC-3" for a subject naming INC-3; into out
- * (len bytes). Always some text.
+ * (len bytes); otherwise the command its kind's row names. Always some
+ * text.
  */
-void slack_record_pointer(const char *kind, const char *subject,
+void slack_record_pointer(enum msg_kind kind, const char *subject,
 			  const char *body, char *out, size_t len);
 
 /*
@@ -162,11 +164,11 @@ void slack_form_encode(struct buf *b, json_t *obj);
 /*
  * chat.postMessage arguments for one outbox message (new reference):
  * subject and body as escaped mrkdwn, the fallback text always, Block Kit
- * buttons for kind "approval" (Approve/Reject) and "quiz" (one button per
- * option of payload "options"). thread_ts may be NULL.
+ * buttons for a kind that asks for a decision (Approve/Reject) or an answer
+ * (one button per option of payload "options"). thread_ts may be NULL.
  */
 json_t *slack_render_post(const char *channel, const char *thread_ts,
-			  const char *kind, const char *subject,
+			  enum msg_kind kind, const char *subject,
 			  const char *body, const char *payload);
 
 /*

@@ -10,10 +10,10 @@
 
 #define APPROVAL_DAYS 3
 
-extern const struct approval_kind incident_close_kind;
-extern const struct approval_kind risk_accept_kind;
-
-/* What a decision applies, by kind; adding a kind is adding a line. */
+/*
+ * What a decision applies, by the kind stored with the request; adding a
+ * kind is adding a line.
+ */
 static const struct approval_kind *const approval_kinds[] = {
     &incident_close_kind,
     &risk_accept_kind,
@@ -25,7 +25,7 @@ kind_find(const char *kind)
 	size_t i;
 
 	for (i = 0; i < ARRAY_LEN(approval_kinds); i++)
-		if (strcmp(approval_kinds[i]->kind, kind) == 0)
+		if (strcmp(approval_kinds[i]->name, kind) == 0)
 			return approval_kinds[i];
 	return NULL;
 }
@@ -55,9 +55,9 @@ approval_pick_isms_manager(struct cmd_ctx *ctx, int64_t skip_id,
 }
 
 int64_t
-approval_open(struct cmd_ctx *ctx, const char *kind, const char *object,
-	      const char *summary, const struct person *approver,
-	      unsigned any_role, json_t *payload)
+approval_open(struct cmd_ctx *ctx, const struct approval_kind *kind,
+	      const char *object, const char *summary,
+	      const struct person *approver, unsigned any_role, json_t *payload)
 {
 	char *ptext = NULL, *subject = NULL, *body = NULL, obj[32];
 	char deadline[16];
@@ -72,16 +72,16 @@ approval_open(struct cmd_ctx *ctx, const char *kind, const char *object,
 		    "INSERT INTO approvals(kind, object, summary, payload, "
 		    "requester_id, approver_id, any_role, created_at, "
 		    "deadline_at) VALUES (?,?,?,?,?,?,?,?,?)",
-		    "ttttiiiii", kind, object, summary, ptext, ctx->me.id,
+		    "ttttiiiii", kind->name, object, summary, ptext, ctx->me.id,
 		    approver->id, (int64_t)any_role, ctx->now, due) < 0)
 		goto out;
 	id = sqlite3_last_insert_rowid(ctx->st->db);
 	snprintf(obj, sizeof(obj), "APR-%lld", (long long)id);
 	time_date(due, deadline);
 	if (cmd_audit(ctx, "approval.request", obj,
-		      json_pack("{s:s,s:s,s:s,s:s}", "kind", kind, "object",
-				object, "approver", approver->handle, "summary",
-				summary)) < 0) {
+		      json_pack("{s:s,s:s,s:s,s:s}", "kind", kind->name,
+				"object", object, "approver", approver->handle,
+				"summary", summary)) < 0) {
 		id = -1;
 		goto out;
 	}
@@ -92,7 +92,7 @@ approval_open(struct cmd_ctx *ctx, const char *kind, const char *object,
 			 "approve %s or /isms reject %s <reason>.",
 			 ctx->me.name, ctx->me.handle, summary, deadline, obj,
 			 obj);
-	if (cmd_notify(ctx, approver, "approval", subject, body,
+	if (cmd_notify(ctx, approver, MSG_APPROVAL, subject, body,
 		       json_pack("{s:I,s:s}", "approval", (json_int_t)id,
 				 "object", object)) < 0)
 		id = -1;
@@ -235,12 +235,12 @@ approval_decide(struct cmd_ctx *ctx, int approve)
 			    a.summary);
 	body = xasprintf("%s %s %s (%s).%s%s", ctx->me.name, verdict, obj,
 			 a.summary, *comment ? "\nComment: " : "", comment);
-	if (cmd_notify(ctx, &requester, "decision", subject, body,
+	if (cmd_notify(ctx, &requester, MSG_DECISION, subject, body,
 		       json_pack("{s:I,s:s}", "approval", (json_int_t)a.id,
 				 "decision", verdict)) < 0)
 		goto out;
 	if (approver.id != ctx->me.id &&
-	    cmd_notify(ctx, &approver, "decision", subject, body,
+	    cmd_notify(ctx, &approver, MSG_DECISION, subject, body,
 		       json_pack("{s:I,s:s}", "approval", (json_int_t)a.id,
 				 "decision", verdict)) < 0)
 		goto out;

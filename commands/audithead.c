@@ -13,7 +13,7 @@ int
 audit_head_job(struct cmd_ctx *ctx, struct tz_work *w)
 {
 	struct nudge n = {
-	    .kind = "audit.head", .object = "audit_log", .msg_kind = "audit"};
+	    .kind = "audit.head", .object = "audit_log", .msg_kind = MSG_AUDIT};
 	char key[16], hash[65], *subject = NULL, *body = NULL;
 	int64_t start, seq, *ids = NULL;
 	size_t nids = 0, i;

@@ -205,7 +205,7 @@ cmd_audit(struct cmd_ctx *ctx, const char *action, const char *object,
 }
 
 int64_t
-cmd_notify(struct cmd_ctx *ctx, const struct person *to, const char *kind,
+cmd_notify(struct cmd_ctx *ctx, const struct person *to, enum msg_kind kind,
 	   const char *subject, const char *body, json_t *payload)
 {
 	char *p = NULL;
@@ -220,8 +220,8 @@ cmd_notify(struct cmd_ctx *ctx, const struct person *to, const char *kind,
 		p = json_dumps(payload, JSON_COMPACT);
 		json_decref(payload);
 	}
-	id = store_outbox_add(ctx->st, to->id, NULL, kind, subject, body, NULL,
-			      p);
+	id = store_outbox_add(ctx->st, to->id, NULL, msg_kind_name(kind),
+			      subject, body, NULL, p);
 	free(p);
 	/* a campaign to 100,000 people lists the first few */
 	if (id > 0 && ctx->rp->nnotices++ < REPLY_NOTICES_SHOWN)
@@ -232,7 +232,7 @@ cmd_notify(struct cmd_ctx *ctx, const struct person *to, const char *kind,
 
 int
 cmd_notify_role(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
-		const char *kind, const char *subject, const char *body)
+		enum msg_kind kind, const char *subject, const char *body)
 {
 	return cmd_notify_role_payload(ctx, role, skip_id, kind, subject, body,
 				       NULL);
@@ -240,8 +240,8 @@ cmd_notify_role(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
 
 int
 cmd_notify_role_payload(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
-			const char *kind, const char *subject, const char *body,
-			const json_t *payload)
+			enum msg_kind kind, const char *subject,
+			const char *body, const json_t *payload)
 {
 	sqlite3_stmt *s;
 	int64_t ids[256];
@@ -295,7 +295,7 @@ cmd_management(struct cmd_ctx *ctx, int64_t *ids, size_t max)
 
 int
 cmd_notify_ids(struct cmd_ctx *ctx, const int64_t *ids, size_t n,
-	       int64_t skip_id, const char *kind, const char *subject,
+	       int64_t skip_id, enum msg_kind kind, const char *subject,
 	       const char *body)
 {
 	size_t i, j;

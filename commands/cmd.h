@@ -13,6 +13,7 @@
 #include "../config/config.h"
 #include "../base/util.h"
 #include "../store/store.h"
+#include "msgkind.h"
 #include "parse.h"
 
 /* What an adapter hands in. Every pointer is borrowed for the call. */
@@ -145,16 +146,16 @@ int cmd_audit(struct cmd_ctx *ctx, const char *action, const char *object,
  * is inactive (a leaver: nothing is queued), or -1.
  */
 int64_t cmd_notify(struct cmd_ctx *ctx, const struct person *to,
-		   const char *kind, const char *subject, const char *body,
+		   enum msg_kind kind, const char *subject, const char *body,
 		   json_t *payload);
 
 /* Same for every holder of a role (except skip_id). */
 int cmd_notify_role(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
-		    const char *kind, const char *subject, const char *body);
+		    enum msg_kind kind, const char *subject, const char *body);
 
 /* Same with a payload for every message (borrowed, may be NULL). */
 int cmd_notify_role_payload(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
-			    const char *kind, const char *subject,
+			    enum msg_kind kind, const char *subject,
 			    const char *body, const json_t *payload);
 
 /*
@@ -170,7 +171,7 @@ int cmd_management(struct cmd_ctx *ctx, int64_t *ids, size_t max);
  * and skip_id left out). 0 or -1.
  */
 int cmd_notify_ids(struct cmd_ctx *ctx, const int64_t *ids, size_t n,
-		   int64_t skip_id, const char *kind, const char *subject,
+		   int64_t skip_id, enum msg_kind kind, const char *subject,
 		   const char *body);
 
 /* Formats a date or "-" for 0. */
@@ -200,7 +201,7 @@ const char *cmd_words(const struct cmd_ctx *ctx, char *out, size_t len);
 
 /* Approval kinds: what happens when a request is decided. */
 struct approval_kind {
-	const char *kind;
+	const char *name; /* as stored in approvals.kind */
 	/* applies the approved change; payload borrowed */
 	int (*approved)(struct cmd_ctx *ctx, int64_t apr, const char *object,
 			json_t *payload);
@@ -210,13 +211,21 @@ struct approval_kind {
 };
 
 /*
+ * The kinds, one row each in the file of the object they change; callers
+ * of approval_open() name the row, so a misspelt kind does not compile.
+ */
+extern const struct approval_kind incident_close_kind;
+extern const struct approval_kind risk_accept_kind;
+
+/*
  * Opens an approval request and tells the approver. any_role: any holder
  * of that role except the requester may decide too. Returns the APR id or
  * -1 with an error reply.
  */
-int64_t approval_open(struct cmd_ctx *ctx, const char *kind, const char *object,
-		      const char *summary, const struct person *approver,
-		      unsigned any_role, json_t *payload);
+int64_t approval_open(struct cmd_ctx *ctx, const struct approval_kind *kind,
+		      const char *object, const char *summary,
+		      const struct person *approver, unsigned any_role,
+		      json_t *payload);
 
 /* Finds an isms_manager who is not skip_id. 1 found, 0 none, -1 error. */
 int approval_pick_isms_manager(struct cmd_ctx *ctx, int64_t skip_id,

@@ -148,7 +148,7 @@ delivery_job_digest(struct cmd_ctx *ctx, struct tz_work *w)
 			   (long long)more);
 	subject = xasprintf("Undelivered messages: %zu on %s", n, key);
 	payload = json_pack("{s:s,s:I}", "digest", key, "count", (json_int_t)n);
-	rc = cmd_notify_role_payload(ctx, ROLE_ISMS_MANAGER, 0, "digest",
+	rc = cmd_notify_role_payload(ctx, ROLE_ISMS_MANAGER, 0, MSG_DIGEST,
 				     subject, buf_str(&body), payload);
 out:
 	json_decref(payload);

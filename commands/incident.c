@@ -230,7 +230,7 @@ incident_create(struct cmd_ctx *ctx, const struct incident_new *in)
 		      json_pack("{s:s,s:s,s:s?,s:b}", "title", title,
 				"severity", sev, "category", cat,
 				"personal_data", in->personal_data != 0)) < 0 ||
-	    cmd_notify_role(ctx, ROLE_ISMS_MANAGER, ctx->me.id, "incident",
+	    cmd_notify_role(ctx, ROLE_ISMS_MANAGER, ctx->me.id, MSG_INCIDENT,
 			    subject, body) < 0) {
 		id = -1;
 		goto out;
@@ -455,7 +455,7 @@ incident_assign(struct cmd_ctx *ctx)
 			 ctx->me.name, obj, inc.severity, inc.title, obj);
 	rc = h.id == ctx->me.id
 		 ? 0
-		 : (cmd_notify(ctx, &h, "incident", subject, body, NULL) < 0
+		 : (cmd_notify(ctx, &h, MSG_INCIDENT, subject, body, NULL) < 0
 			? -1
 			: 0);
 	free(subject);
@@ -471,7 +471,7 @@ incident_assign(struct cmd_ctx *ctx)
 				 "handler.",
 				 ctx->me.name, obj, inc.severity, h.handle);
 		rc = store_person_by_id(ctx->st, inc.handler_id, &old) == 1 &&
-			     cmd_notify(ctx, &old, "incident", subject, body,
+			     cmd_notify(ctx, &old, MSG_INCIDENT, subject, body,
 					NULL) >= 0
 			 ? 0
 			 : -1;
@@ -626,7 +626,7 @@ incident_close(struct cmd_ctx *ctx)
 	}
 	summary = xasprintf("close %s \"%s\" with lessons learned: %s", obj,
 			    inc.title, lessons);
-	apr = approval_open(ctx, "incident.close", obj, summary, &approver,
+	apr = approval_open(ctx, &incident_close_kind, obj, summary, &approver,
 			    ROLE_ISMS_MANAGER,
 			    json_pack("{s:s}", "lessons", lessons));
 	if (apr < 0 || timeline(ctx, inc.id, "close_requested", lessons) < 0)
@@ -689,7 +689,8 @@ incident_close_approved(struct cmd_ctx *ctx, int64_t apr, const char *object,
 		body = xasprintf("%s \"%s\", which you reported, is closed.\n\n"
 				 "Lessons learned: %s",
 				 object, inc.title, lessons ? lessons : "-");
-		if (cmd_notify(ctx, &rep, "incident", subject, body, NULL) < 0)
+		if (cmd_notify(ctx, &rep, MSG_INCIDENT, subject, body, NULL) <
+		    0)
 			rc = -1;
 		free(subject);
 		free(body);
@@ -713,7 +714,9 @@ incident_close_rejected(struct cmd_ctx *ctx, int64_t apr, const char *object,
 }
 
 const struct approval_kind incident_close_kind = {
-    "incident.close", incident_close_approved, incident_close_rejected};
+    .name = "incident.close",
+    .approved = incident_close_approved,
+    .rejected = incident_close_rejected};
 
 /* notified / notifiable: stop the 72-hour clock with an outcome. */
 static int
@@ -844,7 +847,7 @@ incident_personal_data(struct cmd_ctx *ctx)
 				    "clock runs from %s",
 				    obj, at);
 		if (cmd_notify_role(ctx, ROLE_ISMS_MANAGER, ctx->me.id,
-				    "breach", subject, line) < 0)
+				    MSG_BREACH, subject, line) < 0)
 			goto out;
 	}
 	ctx->rp->confidential = 1;

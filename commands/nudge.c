@@ -113,8 +113,7 @@ nudge_send(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 		json_decref(payload);
 		return rc;
 	}
-	id = cmd_notify(ctx, to, n->msg_kind ? n->msg_kind : "nudge", subject,
-			body, payload);
+	id = cmd_notify(ctx, to, n->msg_kind, subject, body, payload);
 	if (id < 0 || ledger_add(ctx, n, &t, id) < 0)
 		return -1;
 	return 1;
@@ -148,8 +147,8 @@ nudge_mail(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 	if (rc != 1)
 		return rc;
 	id = store_outbox_add(ctx->st, t.person_id, to ? NULL : address,
-			      n->msg_kind ? n->msg_kind : "nudge", subject,
-			      body, html, NULL);
+			      msg_kind_name(n->msg_kind), subject, body, html,
+			      NULL);
 	if (id < 0 || ledger_add(ctx, n, &t, id) < 0)
 		return -1;
 	buf_printf(&ctx->rp->notices, "-> %s: %s\n", to ? to->handle : address,
@@ -410,7 +409,7 @@ breach_nudge(struct cmd_ctx *ctx, int64_t id)
 		   : "",
 	    obj, passed ? " <reason for the delay>" : "", obj);
 	if (!passed) {
-		rc = cmd_notify_role(ctx, ROLE_ISMS_MANAGER, 0, "breach",
+		rc = cmd_notify_role(ctx, ROLE_ISMS_MANAGER, 0, MSG_BREACH,
 				     subject, body);
 		goto out;
 	}
@@ -433,7 +432,7 @@ breach_nudge(struct cmd_ctx *ctx, int64_t id)
 	if (m < 0)
 		goto out;
 	n += (size_t)m;
-	rc = cmd_notify_ids(ctx, to, n, 0, "breach", subject, body);
+	rc = cmd_notify_ids(ctx, to, n, 0, MSG_BREACH, subject, body);
 out:
 	db_finish(ctx->st, s);
 	free(subject);
@@ -513,7 +512,7 @@ static int
 approval_remind(struct cmd_ctx *ctx, struct tz_work *w, const struct pending *a,
 		const struct person *to, int64_t start)
 {
-	struct nudge n = {.kind = "approval.remind", .msg_kind = "approval"};
+	struct nudge n = {.kind = "approval.remind", .msg_kind = MSG_APPROVAL};
 	char obj[32], period[48], asked[16], due[16], *subject, *body;
 	int rc;
 
@@ -582,7 +581,7 @@ approval_escalate(struct cmd_ctx *ctx, struct pending *a)
 		      "%s <reason>.",
 		      a->requester.name, a->requester.handle, a->approver.name,
 		      a->approver.handle, a->summary, obj, obj);
-	if (cmd_notify(ctx, &to, "approval", subject, body,
+	if (cmd_notify(ctx, &to, MSG_APPROVAL, subject, body,
 		       json_pack("{s:I,s:s}", "approval", (json_int_t)a->id,
 				 "object", a->object)) < 0)
 		goto out;
@@ -594,7 +593,7 @@ approval_escalate(struct cmd_ctx *ctx, struct pending *a)
 			 "escalated to %s (%s), who may now decide it. You "
 			 "still may, too.",
 			 obj, to.name, to.handle);
-	if (cmd_notify(ctx, &a->approver, "notice", subject, body, NULL) < 0)
+	if (cmd_notify(ctx, &a->approver, MSG_NOTICE, subject, body, NULL) < 0)
 		goto out;
 	a->escalated = to;
 	a->has_escalated = 1;

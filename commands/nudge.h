@@ -10,15 +10,15 @@
 #include "worktime.h"
 
 struct nudge {
-	const char *kind;     /* ledger kind, e.g. "approval.remind" */
-	const char *object;   /* "APR-3" */
-	const char *period;   /* "2026-05-01", "66h", "remind#2" */
-	const char *msg_kind; /* outbox kind; NULL means "nudge" */
-	int anytime;	      /* ignores working hours (urgent) */
-	int64_t gap;	      /* none again for kind+object+recipient
-				 before this many days (in seconds) have
-				 passed, counted in calendar days of the
-				 recipient's zone; 0: no limit */
+	const char *kind;	/* ledger kind, e.g. "approval.remind" */
+	const char *object;	/* "APR-3" */
+	const char *period;	/* "2026-05-01", "66h", "remind#2" */
+	enum msg_kind msg_kind; /* outbox kind; MSG_NUDGE when not set */
+	int anytime;		/* ignores working hours (urgent) */
+	int64_t gap;		/* none again for kind+object+recipient
+				   before this many days (in seconds) have
+				   passed, counted in calendar days of the
+				   recipient's zone; 0: no limit */
 };
 
 /*

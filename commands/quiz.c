@@ -612,7 +612,7 @@ quiz_advance(struct cmd_ctx *ctx, const struct quiz_bank *b, int64_t campaign,
 			continue;
 		}
 		quiz_message(ctx, q, &it, 0, &subject, &body, &payload);
-		rc = cmd_notify(ctx, p, "quiz", subject, body, payload) < 0 ||
+		rc = cmd_notify(ctx, p, MSG_QUIZ, subject, body, payload) < 0 ||
 			     db_exec(ctx->st,
 				     "UPDATE quiz_items SET sent_at = ? WHERE "
 				     "campaign_id = ? AND person_id = ? AND "
@@ -1692,7 +1692,7 @@ quiz_job_remind(struct cmd_ctx *ctx, struct tz_work *w)
 	}
 	for (i = 0; i < n; i++) {
 		int64_t *r = &rows[5 * i];
-		struct nudge nd = {.kind = "quiz.remind", .msg_kind = "quiz"};
+		struct nudge nd = {.kind = "quiz.remind", .msg_kind = MSG_QUIZ};
 		struct person p;
 		char obj[32], period[48];
 		int64_t lca;
@@ -1761,7 +1761,7 @@ quiz_job_last_call(struct cmd_ctx *ctx, struct tz_work *w)
 	for (i = 0; i < n; i++) {
 		int64_t *r = &rows[5 * i];
 		struct nudge nd = {.kind = "quiz.lastcall",
-				   .msg_kind = "quiz",
+				   .msg_kind = MSG_QUIZ,
 				   .period = "last"};
 		struct person p;
 		char obj[32];

@@ -387,6 +387,6 @@ reg_tell(struct cmd_ctx *ctx, int64_t person_id, const char *subject,
 		return 0;
 	if (store_person_by_id(ctx->st, person_id, &p) != 1)
 		return -1;
-	return cmd_notify(ctx, &p, "register", subject, body, NULL) < 0 ? -1
-									: 0;
+	return cmd_notify(ctx, &p, MSG_REGISTER, subject, body, NULL) < 0 ? -1
+									  : 0;
 }

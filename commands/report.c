@@ -220,7 +220,7 @@ int
 report_job_mail(struct cmd_ctx *ctx, struct tz_work *w)
 {
 	struct nudge n = {
-	    .kind = "report", .object = "org", .msg_kind = "report"};
+	    .kind = "report", .object = "org", .msg_kind = MSG_REPORT};
 	struct isms_reply scratch = {0};
 	struct cmd_ctx rctx = *ctx;
 	struct buf html = {0};

@@ -39,7 +39,8 @@ review_notice(struct cmd_ctx *ctx, const char *obj, const char *date)
 			 "(ISO/IEC 27001 clause 9.3). Its inputs: /isms "
 			 "review show %s",
 			 ctx->me.name, obj, date, obj);
-	rc = cmd_notify_ids(ctx, ids, n, ctx->me.id, "register", subject, body);
+	rc = cmd_notify_ids(ctx, ids, n, ctx->me.id, MSG_REGISTER, subject,
+			    body);
 	free(subject);
 	free(body);
 	return rc;

@@ -645,7 +645,7 @@ request_acceptance(struct cmd_ctx *ctx, const struct risk *r, const char *plan,
 			    r->obj, r->title, score, level_of(ctx, score),
 			    ctx->cfg->risk_appetite, plan);
 	apr = approval_open(
-	    ctx, "risk.accept", r->obj, summary, &approver, any_role,
+	    ctx, &risk_accept_kind, r->obj, summary, &approver, any_role,
 	    json_pack("{s:s,s:i,s:i,s:i,s:o?}", "plan", plan,
 		      "residual_likelihood", rl, "residual_impact", ri, "score",
 		      score, "controls", controls));
@@ -707,7 +707,7 @@ reopen_acceptance(struct cmd_ctx *ctx, const struct risk *r, int score,
 		      r->obj, r->title, why, score, level_of(ctx, score),
 		      rl * ri, ctx->cfg->risk_appetite, r->plan ? r->plan : "");
 	apr = approval_open(
-	    ctx, "risk.accept", r->obj, summary, &approver, any_role,
+	    ctx, &risk_accept_kind, r->obj, summary, &approver, any_role,
 	    json_pack("{s:s,s:i,s:i,s:i,s:s}", "plan", r->plan ? r->plan : "",
 		      "residual_likelihood", rl, "residual_impact", ri, "score",
 		      score, "reopened", why));
@@ -863,8 +863,9 @@ accept_rejected(struct cmd_ctx *ctx, int64_t apr, const char *object,
 		       "it was");
 }
 
-const struct approval_kind risk_accept_kind = {"risk.accept", accept_approved,
-					       accept_rejected};
+const struct approval_kind risk_accept_kind = {.name = "risk.accept",
+					       .approved = accept_approved,
+					       .rejected = accept_rejected};
 
 /*
  * Residual exposure: the risks still above the appetite once treated

@@ -87,7 +87,7 @@ staff_deactivate(struct cmd_ctx *ctx)
 				 p.handle, p.name, ctx->me.handle,
 				 buf_str(&items));
 		if (cmd_notify_role(ctx, ROLE_ISMS_MANAGER, ctx->me.id,
-				    "register", subject, body) < 0)
+				    MSG_REGISTER, subject, body) < 0)
 			goto out;
 	}
 	cmd_reply(ctx,

@@ -85,12 +85,22 @@ gw_adapter_failed(struct gw *gw, const char *name, const char *why)
 	}
 }
 
-/* Messages that go to every channel a person has; others to the first. */
-static int
-kind_fans_out(const char *kind)
+/*
+ * The kind of outbox row id as stored. A name this version does not know
+ * (a newer version's row, or one written by hand) is logged and delivered
+ * as a notice: the text still reaches the person, on one transport, with
+ * no buttons and no reply token, so nothing can be decided through it.
+ */
+static enum msg_kind
+outbox_kind(int64_t id, const char *name)
 {
-	return strcmp(kind, "approval") == 0 || strcmp(kind, "incident") == 0 ||
-	       strcmp(kind, "breach") == 0;
+	enum msg_kind k;
+
+	if (msg_kind_parse(name, &k) == 0)
+		return k;
+	log_warnx("outbox %lld: unknown kind \"%s\", sent as a notice",
+		  (long long)id, name != NULL ? name : "");
+	return MSG_NOTICE;
 }
 
 static void
@@ -115,7 +125,10 @@ outbox_route(struct gw *gw)
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		rows[n].id = sqlite3_column_int64(s, 0);
 		rows[n].person_id = sqlite3_column_int64(s, 1);
-		rows[n].fans_out = kind_fans_out(db_col(s, 2));
+		/* every channel the person has, or only the first */
+		rows[n].fans_out =
+		    (msg_kind_flags(outbox_kind(rows[n].id, db_col(s, 2))) &
+		     MSGK_FANOUT) != 0;
 		rows[n].address = sqlite3_column_type(s, 3) == SQLITE_NULL
 				      ? NULL
 				      : xstrdup(db_col(s, 3));
@@ -230,7 +243,7 @@ outbox_deliver(struct gw *gw)
 		m.address = sqlite3_column_type(s, 5) == SQLITE_NULL
 				? NULL
 				: db_col(s, 5);
-		m.kind = db_col(s, 6);
+		m.kind = outbox_kind(m.outbox_id, db_col(s, 6));
 		m.subject = db_col(s, 7);
 		m.body = db_col(s, 8);
 		m.html = sqlite3_column_type(s, 9) == SQLITE_NULL

@@ -27,7 +27,7 @@ check_event(const struct mx_event *e)
 	body = mx_strip_reply_fallback(e->body);
 	in.body = body;
 	in.dm = e->ts & 1;
-	in.reply_kind = e->in_reply_to != NULL ? "approval" : NULL;
+	in.reply_kind = e->in_reply_to != NULL ? MSG_APPROVAL : MSG_NOTICE;
 	in.reply_payload = "{\"approval\": 3}";
 	in.pending = pending;
 	in.npending = (size_t)(e->ts & 3) % 3;

@@ -48,8 +48,8 @@ inbound(const char *type, json_t *payload)
 static void
 render(const char *text)
 {
-	json_t *m =
-		   slack_render_post("D1", "1.1", "approval", text, text, text),
+	json_t *m = slack_render_post("D1", "1.1", MSG_APPROVAL, text, text,
+				      text),
 	       *again;
 	char *dump;
 
@@ -66,7 +66,7 @@ render(const char *text)
 	json_decref(again);
 	free(dump);
 	json_decref(m);
-	m = slack_render_post("D1", NULL, "quiz", "q", "b", text);
+	m = slack_render_post("D1", NULL, MSG_QUIZ, "q", "b", text);
 	check(m != NULL);
 	json_decref(m);
 	m = slack_render_ephemeral(text, 1);

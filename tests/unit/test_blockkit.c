@@ -298,32 +298,33 @@ inputs_teardown(void **state)
 
 /* Every kind the outbox carries, with the payload its producer attaches. */
 static const struct {
-	const char *kind, *subject, *payload;
+	enum msg_kind kind;
+	const char *subject, *payload;
 } kinds[] = {
-    {"incident", "New incident INC-3 [high]", NULL},
-    {"approval", "Approval needed APR-2: close INC-3",
+    {MSG_INCIDENT, "New incident INC-3 [high]", NULL},
+    {MSG_APPROVAL, "Approval needed APR-2: close INC-3",
      "{\"approval\":2,\"object\":\"INC-3\"}"},
-    {"decision", "APR-2 approved by erik: close INC-3",
+    {MSG_DECISION, "APR-2 approved by erik: close INC-3",
      "{\"approval\":2,\"decision\":\"approved\"}"},
-    {"quiz", "Security quiz QZ-4, question 1 of 3",
+    {MSG_QUIZ, "Security quiz QZ-4, question 1 of 3",
      "{\"quiz\":\"QZ-4\",\"question\":\"phish-02\",\"options\":"
      "[\"Report it\",\"Click\",\"Forward\",\"Ignore\"],\"answer_token\":\"t\","
      "\"number\":1,\"total\":3}"},
-    {"quiz", "Reminder: QZ-4 waits for your answers",
+    {MSG_QUIZ, "Reminder: QZ-4 waits for your answers",
      "{\"quiz\":\"QZ-4\",\"question\":\"phish-02\",\"options\":"
      "[\"Report it\",\"Click\",\"Forward\",\"Ignore\"]}"},
-    {"approval", "Reminder: APR-2 waits for your decision",
+    {MSG_APPROVAL, "Reminder: APR-2 waits for your decision",
      "{\"approval\":2,\"object\":\"INC-3\"}"},
-    {"nudge", "Risk review due on 2026-12-01: RSK-4 Office flooding", NULL},
-    {"nudge", "Action overdue (due 2026-11-30): ACT-2 Roll out MFA", NULL},
-    {"nudge", "Please read and acknowledge DOC-1: Acceptable use", NULL},
-    {"nudge", "Overdue action of bob (due 2026-11-30): ACT-2", NULL},
-    {"nudge", "Management review MR-1 is planned for 2026-12-10", NULL},
-    {"nudge", "Audit plan: no audit planned for 2027", NULL},
-    {"notice", "APR-2 is still waiting; escalated to dana", NULL},
-    {"register", "RSK-4 assigned to you: Office flooding", NULL},
-    {"report", "ISMS report for December 2026", "{}"},
-    {"reply", "Re: your mail", NULL},
+    {MSG_NUDGE, "Risk review due on 2026-12-01: RSK-4 Office flooding", NULL},
+    {MSG_NUDGE, "Action overdue (due 2026-11-30): ACT-2 Roll out MFA", NULL},
+    {MSG_NUDGE, "Please read and acknowledge DOC-1: Acceptable use", NULL},
+    {MSG_NUDGE, "Overdue action of bob (due 2026-11-30): ACT-2", NULL},
+    {MSG_NUDGE, "Management review MR-1 is planned for 2026-12-10", NULL},
+    {MSG_NUDGE, "Audit plan: no audit planned for 2027", NULL},
+    {MSG_NOTICE, "APR-2 is still waiting; escalated to dana", NULL},
+    {MSG_REGISTER, "RSK-4 assigned to you: Office flooding", NULL},
+    {MSG_REPORT, "ISMS report for December 2026", "{}"},
+    {MSG_REPLY, "Re: your mail", NULL},
 };
 
 static void
@@ -334,7 +335,8 @@ expect_valid(json_t *m, const char *what, size_t kind, int t_subj, int t_body)
 	if (validate(m, &v) < 0)
 		fail_msg(
 		    "%s of kind %zu (%s), subject text %d, body text %d: %s",
-		    what, kind, kinds[kind].kind, t_subj, t_body, v.why);
+		    what, kind, msg_kind_name(kinds[kind].kind), t_subj, t_body,
+		    v.why);
 }
 
 /* The section's text of a rendered post, or NULL. */
@@ -378,13 +380,13 @@ test_buttons_present(void **state)
 	json_t *m, *els;
 
 	(void)state;
-	m = slack_render_post("D1", NULL, "quiz", kinds[3].subject, "Which?",
+	m = slack_render_post("D1", NULL, MSG_QUIZ, kinds[3].subject, "Which?",
 			      kinds[3].payload);
 	els = json_object_get(json_array_get(json_object_get(m, "blocks"), 1),
 			      "elements");
 	assert_int_equal(json_array_size(els), 4);
 	json_decref(m);
-	m = slack_render_post("D1", NULL, "approval", kinds[1].subject, "Why",
+	m = slack_render_post("D1", NULL, MSG_APPROVAL, kinds[1].subject, "Why",
 			      kinds[1].payload);
 	els = json_object_get(json_array_get(json_object_get(m, "blocks"), 1),
 			      "elements");
@@ -411,7 +413,7 @@ test_quiz_options_at_limits(void **state)
 		buf_printf(&pl, "%s\"%s <!channel> & %zu\"", i ? "," : "",
 			   longopt, i);
 	buf_puts(&pl, "]}");
-	m = slack_render_post("D1", NULL, "quiz", texts[T_MENTIONS],
+	m = slack_render_post("D1", NULL, MSG_QUIZ, texts[T_MENTIONS],
 			      texts[T_EMOJI_LONG], pl.data);
 	if (validate(m, &v) < 0)
 		fail_msg("quiz with 40 long options: %s", v.why);
@@ -435,14 +437,14 @@ test_cut_visible_with_pointer(void **state)
 	size_t n;
 
 	(void)state;
-	m = slack_render_post("D1", NULL, "approval", SUBJ, texts[T_AT_LIMIT],
+	m = slack_render_post("D1", NULL, MSG_APPROVAL, SUBJ, texts[T_AT_LIMIT],
 			      "{\"approval\":2}");
 	s = section_text(m);
 	assert_int_equal(units(s), LIM_SECTION);
 	assert_null(strstr(s, "..."));
 	json_decref(m);
-	m = slack_render_post("D1", NULL, "approval", SUBJ, texts[T_OVER_LIMIT],
-			      "{\"approval\":2}");
+	m = slack_render_post("D1", NULL, MSG_APPROVAL, SUBJ,
+			      texts[T_OVER_LIMIT], "{\"approval\":2}");
 	s = section_text(m);
 	assert_true(units(s) <= LIM_SECTION);
 	n = strlen(s);
@@ -455,20 +457,20 @@ test_cut_visible_with_pointer(void **state)
 	    strstr(json_string_value(json_object_get(m, "text")), "..."));
 	json_decref(m);
 	/* an emoji across the limit is dropped whole, never halved */
-	m = slack_render_post("D1", NULL, "approval", SUBJ, texts[T_EMOJI_CUT],
-			      "{\"approval\":2}");
+	m = slack_render_post("D1", NULL, MSG_APPROVAL, SUBJ,
+			      texts[T_EMOJI_CUT], "{\"approval\":2}");
 	s = section_text(m);
 	assert_true(units(s) >= 0 && units(s) <= LIM_SECTION);
 	assert_non_null(strstr(s, EMOJI "... see /isms incident show INC-3"));
 	json_decref(m);
 	/* an entity across the limit is dropped whole */
-	m = slack_render_post("D1", NULL, "approval", SUBJ, texts[T_ENTITIES],
+	m = slack_render_post("D1", NULL, MSG_APPROVAL, SUBJ, texts[T_ENTITIES],
 			      "{\"approval\":2}");
 	s = section_text(m);
 	assert_non_null(strstr(s, "&amp;... see /isms incident show INC-3"));
 	json_decref(m);
 	/* the message limit too, counted in characters, not bytes */
-	m = slack_render_post("D1", NULL, "incident", SUBJ, texts[T_ACCENTS],
+	m = slack_render_post("D1", NULL, MSG_INCIDENT, SUBJ, texts[T_ACCENTS],
 			      NULL);
 	s = json_string_value(json_object_get(m, "text"));
 	assert_true(units(s) <= LIM_TEXT);
@@ -485,7 +487,7 @@ test_mentions_escaped(void **state)
 	const char *s;
 
 	(void)state;
-	m = slack_render_post("D1", NULL, "incident", "New incident INC-3",
+	m = slack_render_post("D1", NULL, MSG_INCIDENT, "New incident INC-3",
 			      texts[T_MENTIONS], NULL);
 	s = json_string_value(json_object_get(m, "text"));
 	assert_non_null(strstr(s, "&lt;!channel&gt; &lt;!here&gt;"));

@@ -45,7 +45,7 @@ setup(void **state)
 		assert_int_equal(
 		    store_person_find(f->t->st, "handle", "carol", &carol), 1);
 		f->reply_to = mailin_reply_address(f->t->st, &f->t->cfg,
-						   "approval", 1, carol.id);
+						   MSG_APPROVAL, 1, carol.id);
 	}
 	assert_non_null(f->reply_to);
 	*state = f;
@@ -149,8 +149,8 @@ test_reply_address(void **state)
 	assert_int_equal(t.expires, deadline + 7 * 86400);
 	assert_int_equal(t.person_id, person(f, "carol"));
 	assert_null(
-	    mailin_reply_address(f->t->st, &f->t->cfg, "approval", 99, 2));
-	assert_null(mailin_reply_address(f->t->st, &f->t->cfg, "nonsense", 1,
+	    mailin_reply_address(f->t->st, &f->t->cfg, MSG_APPROVAL, 99, 2));
+	assert_null(mailin_reply_address(f->t->st, &f->t->cfg, MSG_NOTICE, 1,
 					 t.person_id));
 	free(secret);
 }
@@ -419,13 +419,13 @@ test_escalated(void **state)
 				 "id = 1",
 				 "i", erik),
 			 1);
-	rt = mailin_reply_address(f->t->st, &f->t->cfg, "approval", 1, erik);
+	rt = mailin_reply_address(f->t->st, &f->t->cfg, MSG_APPROVAL, 1, erik);
 	o = feed(f, "erik@example.org", rt, "e1@x", NULL,
 		 "approve escalated\r\n");
 	assert_int_equal(o.what, MAILIN_DECIDED);
 	free(rt);
 	/* a token for someone the request is not routed to: refused */
-	rt = mailin_reply_address(f->t->st, &f->t->cfg, "approval", 1,
+	rt = mailin_reply_address(f->t->st, &f->t->cfg, MSG_APPROVAL, 1,
 				  person(f, "dana"));
 	o = feed(f, "dana@example.org", rt, "e2@x", NULL, "approve\r\n");
 	assert_int_equal(o.what, MAILIN_REFUSED);
@@ -667,7 +667,7 @@ static char *
 quiz_reply_to(struct fix *f, const char *handle, int seq)
 {
 	char *rt =
-	    mailin_reply_address(f->t->st, &f->t->cfg, "quiz",
+	    mailin_reply_address(f->t->st, &f->t->cfg, MSG_QUIZ,
 				 quiz_item_ref(1, seq), person(f, handle));
 
 	assert_non_null(rt);
@@ -736,10 +736,10 @@ test_quiz_reply_address(void **state)
 			 1);
 	assert_int_equal(t.expires, deadline + 86400);
 	/* no such item: carol is not in the campaign, QZ-1 has 2 questions */
-	assert_null(mailin_reply_address(f->t->st, &f->t->cfg, "quiz",
+	assert_null(mailin_reply_address(f->t->st, &f->t->cfg, MSG_QUIZ,
 					 quiz_item_ref(1, 1),
 					 person(f, "carol")));
-	assert_null(mailin_reply_address(f->t->st, &f->t->cfg, "quiz",
+	assert_null(mailin_reply_address(f->t->st, &f->t->cfg, MSG_QUIZ,
 					 quiz_item_ref(1, 3),
 					 person(f, "alice")));
 	assert_int_equal(quiz_item_ref(0, 1), 0);

@@ -368,7 +368,7 @@ test_render(void **state)
 	/* an outbox message: subject in bold, body escaped */
 	c = mx_render_outmsg("Approval needed APR-1: close <INC-1>",
 			     "bob asks you to approve\nReply approve",
-			     "approval", "{\"approval\": 1}");
+			     MSG_APPROVAL, "{\"approval\": 1}");
 	assert_string_equal(jget(c, "body"),
 			    "Approval needed APR-1: close <INC-1>\n\n"
 			    "bob asks you to approve\nReply approve");
@@ -378,7 +378,7 @@ test_render(void **state)
 				  "to approve<br>Reply approve");
 	json_decref(c);
 	/* a body that starts with the subject does not repeat it */
-	c = mx_render_outmsg("New incident", "New incident INC-2", "incident",
+	c = mx_render_outmsg("New incident", "New incident INC-2", MSG_INCIDENT,
 			     "{}");
 	assert_string_equal(jget(c, "body"), "New incident INC-2");
 	json_decref(c);
@@ -395,7 +395,7 @@ test_render_quiz_and_limits(void **state)
 	size_t i;
 
 	(void)state;
-	c = mx_render_outmsg("Quiz QZ-3", "Which is right?", "quiz", payload);
+	c = mx_render_outmsg("Quiz QZ-3", "Which is right?", MSG_QUIZ, payload);
 	assert_string_equal(jget(c, "body"),
 			    "Quiz QZ-3\n\nWhich is right?\n\n1. Click <it>\n"
 			    "2. Report it\n\nReply with the number of your "
@@ -405,7 +405,7 @@ test_render_quiz_and_limits(void **state)
 	json_decref(c);
 	/* options already in the body (the scheduler numbers them) */
 	c = mx_render_outmsg("Quiz", "Which?\n1) Click <it>\n2) Report it",
-			     "quiz", payload);
+			     MSG_QUIZ, payload);
 	assert_null(strstr(jget(c, "body"), "Reply with the number"));
 	json_decref(c);
 	/* very long text is cut on a character boundary */
@@ -491,7 +491,7 @@ test_backoff(void **state)
 }
 
 static enum mx_action
-route(const char *body, int dm, const char *reply_kind,
+route(const char *body, int dm, enum msg_kind reply_kind,
       const char *reply_payload, size_t npending, const char *quiz,
       struct buf *out)
 {
@@ -515,25 +515,28 @@ test_route_commands(void **state)
 
 	(void)state;
 	/* shared room: only with a prefix */
-	assert_int_equal(route("hello all", 0, NULL, NULL, 0, NULL, &b),
+	assert_int_equal(route("hello all", 0, MSG_NOTICE, NULL, 0, NULL, &b),
 			 MX_IGNORE);
-	assert_int_equal(route("incident list", 0, NULL, NULL, 0, NULL, &b),
-			 MX_IGNORE);
-	assert_int_equal(route("  !incident Phish", 0, NULL, NULL, 0, NULL, &b),
-			 MX_RUN);
+	assert_int_equal(
+	    route("incident list", 0, MSG_NOTICE, NULL, 0, NULL, &b),
+	    MX_IGNORE);
+	assert_int_equal(
+	    route("  !incident Phish", 0, MSG_NOTICE, NULL, 0, NULL, &b),
+	    MX_RUN);
 	assert_string_equal(buf_str(&b), "!incident Phish");
-	assert_int_equal(route("!ISMS help", 0, NULL, NULL, 0, NULL, &b),
+	assert_int_equal(route("!ISMS help", 0, MSG_NOTICE, NULL, 0, NULL, &b),
 			 MX_RUN);
-	assert_int_equal(route("/isms risk list", 0, NULL, NULL, 0, NULL, &b),
-			 MX_RUN);
-	assert_int_equal(route("!risky", 0, NULL, NULL, 0, NULL, &b),
+	assert_int_equal(
+	    route("/isms risk list", 0, MSG_NOTICE, NULL, 0, NULL, &b), MX_RUN);
+	assert_int_equal(route("!risky", 0, MSG_NOTICE, NULL, 0, NULL, &b),
 			 MX_IGNORE);
-	assert_int_equal(route("approve", 0, NULL, NULL, 1, NULL, &b),
+	assert_int_equal(route("approve", 0, MSG_NOTICE, NULL, 1, NULL, &b),
 			 MX_IGNORE);
-	assert_int_equal(route("   ", 1, NULL, NULL, 0, NULL, &b), MX_IGNORE);
+	assert_int_equal(route("   ", 1, MSG_NOTICE, NULL, 0, NULL, &b),
+			 MX_IGNORE);
 	/* DM: any text */
-	assert_int_equal(route("incident list", 1, NULL, NULL, 0, NULL, &b),
-			 MX_RUN);
+	assert_int_equal(
+	    route("incident list", 1, MSG_NOTICE, NULL, 0, NULL, &b), MX_RUN);
 	assert_string_equal(buf_str(&b), "incident list");
 	buf_free(&b);
 }
@@ -545,42 +548,46 @@ test_route_approvals(void **state)
 
 	(void)state;
 	/* a reply to the approval message, in any room */
-	assert_int_equal(route("Approve, looks fine", 0, "approval",
+	assert_int_equal(route("Approve, looks fine", 0, MSG_APPROVAL,
 			       "{\"approval\": 12, \"object\": \"INC-3\"}", 0,
 			       NULL, &b),
 			 MX_RUN);
 	assert_string_equal(buf_str(&b), "approve APR-12 looks fine");
-	assert_int_equal(route("REJECT not yet", 1, "approval",
+	assert_int_equal(route("REJECT not yet", 1, MSG_APPROVAL,
 			       "{\"approval\": 12}", 2, NULL, &b),
 			 MX_RUN);
 	assert_string_equal(buf_str(&b), "reject APR-12 not yet");
 	/* a reply to something else is an ordinary message */
-	assert_int_equal(route("approve", 0, "incident", "{}", 0, NULL, &b),
+	assert_int_equal(route("approve", 0, MSG_INCIDENT, "{}", 0, NULL, &b),
 			 MX_IGNORE);
 	/* in the DM: the one pending request */
-	assert_int_equal(route("approve ok", 1, NULL, NULL, 1, NULL, &b),
+	assert_int_equal(route("approve ok", 1, MSG_NOTICE, NULL, 1, NULL, &b),
 			 MX_RUN);
 	assert_string_equal(buf_str(&b), "approve APR-4 ok");
-	assert_int_equal(route("approve", 1, NULL, NULL, 1, NULL, &b), MX_RUN);
+	assert_int_equal(route("approve", 1, MSG_NOTICE, NULL, 1, NULL, &b),
+			 MX_RUN);
 	assert_string_equal(buf_str(&b), "approve APR-4");
 	/* none, or several: say so */
-	assert_int_equal(route("approve", 1, NULL, NULL, 0, NULL, &b), MX_SAY);
+	assert_int_equal(route("approve", 1, MSG_NOTICE, NULL, 0, NULL, &b),
+			 MX_SAY);
 	assert_string_equal(buf_str(&b),
 			    "Nothing is waiting for your approval.");
-	assert_int_equal(route("reject too risky", 1, NULL, NULL, 2, NULL, &b),
-			 MX_SAY);
+	assert_int_equal(
+	    route("reject too risky", 1, MSG_NOTICE, NULL, 2, NULL, &b),
+	    MX_SAY);
 	assert_non_null(strstr(buf_str(&b), "APR-4, APR-7"));
 	assert_non_null(strstr(buf_str(&b), "reject APR-n <reason>"));
 	/* a named request is taken as typed */
-	assert_int_equal(route("approve APR-7 ok", 1, NULL, NULL, 2, NULL, &b),
-			 MX_RUN);
+	assert_int_equal(
+	    route("approve APR-7 ok", 1, MSG_NOTICE, NULL, 2, NULL, &b),
+	    MX_RUN);
 	assert_string_equal(buf_str(&b), "approve APR-7 ok");
-	assert_int_equal(route("approve apr-7", 1, "approval",
+	assert_int_equal(route("approve apr-7", 1, MSG_APPROVAL,
 			       "{\"approval\": 4}", 2, NULL, &b),
 			 MX_RUN);
 	assert_string_equal(buf_str(&b), "approve apr-7");
 	/* approved is not approve */
-	assert_int_equal(route("approved?", 1, NULL, NULL, 1, NULL, &b),
+	assert_int_equal(route("approved?", 1, MSG_NOTICE, NULL, 1, NULL, &b),
 			 MX_RUN);
 	assert_string_equal(buf_str(&b), "approved?");
 	buf_free(&b);
@@ -598,25 +605,27 @@ test_route_quiz(void **state)
 	struct buf b = {0};
 
 	(void)state;
-	assert_int_equal(route(" 2 ", 1, NULL, NULL, 0, sched, &b), MX_RUN);
+	assert_int_equal(route(" 2 ", 1, MSG_NOTICE, NULL, 0, sched, &b),
+			 MX_RUN);
 	assert_string_equal(buf_str(&b), "quiz answer QZ-3 pw-2 2");
-	assert_int_equal(route("1", 1, NULL, NULL, 0, plain, &b), MX_RUN);
+	assert_int_equal(route("1", 1, MSG_NOTICE, NULL, 0, plain, &b), MX_RUN);
 	assert_string_equal(buf_str(&b), "quiz answer QZ-5 17 1");
-	assert_int_equal(route("3", 1, NULL, NULL, 0, plain, &b), MX_SAY);
+	assert_int_equal(route("3", 1, MSG_NOTICE, NULL, 0, plain, &b), MX_SAY);
 	assert_string_equal(buf_str(&b),
 			    "Please answer with a number from 1 to 2.");
 	/* a reply to the quiz message uses that question */
-	assert_int_equal(route("4", 0, "quiz", sched, 0, plain, &b), MX_RUN);
+	assert_int_equal(route("4", 0, MSG_QUIZ, sched, 0, plain, &b), MX_RUN);
 	assert_string_equal(buf_str(&b), "quiz answer QZ-3 pw-2 4");
 	/* no quiz, or not a bare number: an ordinary message */
-	assert_int_equal(route("2", 1, NULL, NULL, 0, NULL, &b), MX_RUN);
+	assert_int_equal(route("2", 1, MSG_NOTICE, NULL, 0, NULL, &b), MX_RUN);
 	assert_string_equal(buf_str(&b), "2");
-	assert_int_equal(route("2 apples", 1, NULL, NULL, 0, plain, &b),
+	assert_int_equal(route("2 apples", 1, MSG_NOTICE, NULL, 0, plain, &b),
 			 MX_RUN);
 	assert_string_equal(buf_str(&b), "2 apples");
-	assert_int_equal(route("2", 1, NULL, NULL, 0, "{\"options\": 3}", &b),
-			 MX_RUN);
-	assert_int_equal(route("2", 0, NULL, NULL, 0, plain, &b), MX_IGNORE);
+	assert_int_equal(
+	    route("2", 1, MSG_NOTICE, NULL, 0, "{\"options\": 3}", &b), MX_RUN);
+	assert_int_equal(route("2", 0, MSG_NOTICE, NULL, 0, plain, &b),
+			 MX_IGNORE);
 	assert_int_equal(mx_quiz_command("not json", 1, &b), -1);
 	buf_free(&b);
 }

@@ -78,14 +78,14 @@ rows(struct tenv *t, const char *sql, const char *arg)
 
 /* Outbox rows of a kind (with subject containing like) since id. */
 static int64_t
-sent(struct tenv *t, const char *kind, const char *like)
+sent(struct tenv *t, enum msg_kind kind, const char *like)
 {
 	int64_t v = -1;
 
 	assert_int_equal(db_int(t->st, &v,
 				"SELECT COUNT(*) FROM outbox WHERE kind = ? "
 				"AND subject LIKE '%' || ? || '%'",
-				"tt", kind, like),
+				"tt", msg_kind_name(kind), like),
 			 1);
 	return v;
 }
@@ -133,7 +133,7 @@ test_breach_clock(void **state)
 	assert_int_equal(pass(t, "2026-11-24 09:59"), 0);
 	/* 24 h: both isms_managers, at once */
 	assert_int_equal(pass(t, "2026-11-24 10:00"), 2);
-	assert_int_equal(sent(t, "breach", "48 h 00 min left"), 2);
+	assert_int_equal(sent(t, MSG_BREACH, "48 h 00 min left"), 2);
 	assert_int_equal(pass(t, "2026-11-24 10:00"), 0);
 	restart(t);
 	assert_int_equal(pass(t, "2026-11-24 10:01"), 0);
@@ -141,7 +141,7 @@ test_breach_clock(void **state)
 	assert_int_equal(pass(t, "2026-11-25 10:00"), 2); /* 48 h */
 	/* 66 h falls on a Thursday at 04:00: alerts ignore working hours */
 	assert_int_equal(pass(t, "2026-11-26 04:00"), 2);
-	assert_int_equal(sent(t, "breach", "6 h 00 min left"), 2);
+	assert_int_equal(sent(t, MSG_BREACH, "6 h 00 min left"), 2);
 	/* 72 h: the isms_managers and top management (no one holds the
 	 * management role here: dana heads the reporting lines) */
 	assert_int_equal(pass(t, "2026-11-26 10:00"), 3);
@@ -149,7 +149,7 @@ test_breach_clock(void **state)
 	assert_int_equal(pass(t, "2026-11-26 11:00"), 0);
 	/* and again each day until the outcome is recorded */
 	assert_int_equal(pass(t, "2026-11-27 08:00"), 3);
-	assert_int_equal(sent(t, "breach", "INC-1: deadline passed"), 6);
+	assert_int_equal(sent(t, MSG_BREACH, "INC-1: deadline passed"), 6);
 	test_clock = at(t, "2026-11-27 09:00");
 	r = as(t, "carol", "incident notified INC-1", &ok);
 	assert_false(ok);
@@ -184,7 +184,7 @@ test_breach_clock(void **state)
 		assert_string_equal(p, "66h");
 		free(p);
 	}
-	assert_int_equal(sent(t, "breach", "INC-2: 1 h 00 min left"), 2);
+	assert_int_equal(sent(t, MSG_BREACH, "INC-2: 1 h 00 min left"), 2);
 	assert_int_equal(pass(t, "2026-11-30 12:00"), 3); /* 74 h */
 	test_clock = at(t, "2026-11-30 13:00");
 	as(t, "carol", "incident notifiable INC-2 no Encrypted attachment",
@@ -333,7 +333,7 @@ test_approval_remind_and_escalate(void **state)
 	open_approval(t, "2026-11-23 10:00"); /* Monday; due Thursday */
 	assert_int_equal(pass(t, "2026-11-24 09:59"), 0);
 	assert_int_equal(pass(t, "2026-11-24 10:00"), 1);
-	assert_int_equal(sent(t, "approval", "Reminder: APR-1"), 1);
+	assert_int_equal(sent(t, MSG_APPROVAL, "Reminder: APR-1"), 1);
 	assert_int_equal(pass(t, "2026-11-24 10:30"), 0);
 	assert_int_equal(pass(t, "2026-11-25 10:00"), 0); /* repeat_days */
 	/* past the deadline: to carol's manager, at once (an approval
@@ -344,7 +344,7 @@ test_approval_remind_and_escalate(void **state)
 			       "SELECT escalated_to = (SELECT id FROM people "
 			       "WHERE handle = 'dana') FROM approvals"),
 			 1);
-	assert_int_equal(sent(t, "approval", "APR-1 (escalated from carol)"),
+	assert_int_equal(sent(t, MSG_APPROVAL, "APR-1 (escalated from carol)"),
 			 1);
 	assert_int_equal(count(t, "SELECT COUNT(*) FROM outbox o JOIN people p "
 				  "ON p.id = o.person_id WHERE p.handle = "
@@ -404,7 +404,7 @@ test_quiet_hours(void **state)
 				  "'quiz'"),
 			 0);
 	assert_int_equal(pass(t, "2026-11-21 11:00"), 2);
-	assert_int_equal(sent(t, "breach", "INC-1"), 2);
+	assert_int_equal(sent(t, MSG_BREACH, "INC-1"), 2);
 	as(t, "carol", "incident notifiable INC-1 no encrypted", &ok);
 	assert_true(ok);
 	assert_int_equal(pass(t, "2026-11-22 16:00"), 0); /* Sunday */
@@ -479,7 +479,7 @@ test_campaign_start_to_close(void **state)
 	/* a week on: one reminder to each of the six who did not finish */
 	assert_int_equal(pass(t, "2026-10-12 09:59"), 0);
 	assert_int_equal(pass(t, "2026-10-12 10:00"), 6);
-	assert_int_equal(sent(t, "quiz", "Reminder: security quiz QZ-1"), 6);
+	assert_int_equal(sent(t, MSG_QUIZ, "Reminder: security quiz QZ-1"), 6);
 	assert_int_equal(count(t, "SELECT COUNT(*) FROM outbox o JOIN people p "
 				  "ON p.id = o.person_id WHERE p.handle = "
 				  "'alice' AND o.subject LIKE 'Reminder%'"),
@@ -495,7 +495,7 @@ test_campaign_start_to_close(void **state)
 	 * the last call goes out on Friday morning, once */
 	assert_int_equal(pass(t, "2026-10-16 08:59"), 0);
 	assert_int_equal(pass(t, "2026-10-16 10:00"), 6);
-	assert_int_equal(sent(t, "quiz",
+	assert_int_equal(sent(t, MSG_QUIZ,
 			      "Last call: security quiz QZ-1 closes after "
 			      "2026-10-18"),
 			 6);
@@ -520,7 +520,7 @@ test_campaign_start_to_close(void **state)
 	assert_non_null(strstr(body, "did not finish: frank."));
 	free(body);
 	/* dana: security, eng and audit (her reports' teams) */
-	assert_int_equal(sent(t, "nudge", "QZ-1 closed: 1 of 6"), 1);
+	assert_int_equal(sent(t, MSG_NUDGE, "QZ-1 closed: 1 of 6"), 1);
 	r = as(t, "carol", "quiz stats QZ-1", &ok);
 	assert_true(ok);
 	assert_non_null(strstr(r, "QZ-1 (closed; was open until 2026-10-18"));
@@ -533,13 +533,13 @@ test_campaign_start_to_close(void **state)
 	/* the next quarter; the new year brings the annual risk assessment
 	 * to the two isms_managers */
 	assert_int_equal(pass(t, "2027-01-04 10:00"), 7 + 2);
-	assert_int_equal(sent(t, "quiz", "QZ-2: question 1"), 7);
-	assert_int_equal(sent(t, "nudge", "Annual risk assessment 2027"), 2);
+	assert_int_equal(sent(t, MSG_QUIZ, "QZ-2: question 1"), 7);
+	assert_int_equal(sent(t, MSG_NUDGE, "Annual risk assessment 2027"), 2);
 	/* down from January to August: QZ-2 closes, its results go out, one
 	 * campaign (not two) opens for the current quarter, and planning the
 	 * management review (due six months after the start) is overdue */
 	assert_int_equal(pass(t, "2027-08-02 10:00"), 7 + 3 + 2);
-	assert_int_equal(sent(t, "nudge",
+	assert_int_equal(sent(t, MSG_NUDGE,
 			      "Management review overdue (due "
 			      "2027-03-01): none is planned"),
 			 2);
@@ -730,7 +730,7 @@ test_documents(void **state)
 	      "doc add Acceptable use policy review_every=1m ack=required");
 	/* everyone is asked to acknowledge it */
 	assert_int_equal(pass(t, "2027-02-01 10:05"), 7);
-	assert_int_equal(sent(t, "nudge",
+	assert_int_equal(sent(t, MSG_NUDGE,
 			      "Please read and acknowledge DOC-1: "
 			      "Acceptable use policy"),
 			 7);
@@ -894,14 +894,14 @@ test_report_mail(void **state)
 	assert_int_equal(sent_to(t, "grace", "ISMS management report"), 1);
 	restart(t);
 	assert_int_equal(pass(t, "2027-03-08 15:00") >= 0, 1);
-	assert_int_equal(sent(t, "report", "ISMS management report"), 3);
+	assert_int_equal(sent(t, MSG_REPORT, "ISMS management report"), 3);
 	/* down from March to September: one report each, not six */
 	assert_true(pass(t, "2027-09-06 15:00") >= 3);
-	assert_int_equal(sent(t, "report", "ISMS management report"), 6);
+	assert_int_equal(sent(t, MSG_REPORT, "ISMS management report"), 6);
 	/* off: none */
 	set(&t->cfg.report_every, "off");
 	assert_true(pass(t, "2027-10-04 15:00") >= 0);
-	assert_int_equal(sent(t, "report", "ISMS management report"), 6);
+	assert_int_equal(sent(t, MSG_REPORT, "ISMS management report"), 6);
 	tenv_free(t);
 }
 
@@ -967,15 +967,15 @@ test_last_call_seven_day_campaign(void **state)
 				 h);
 			n = pass(t, when);
 			if (n > 0 && lastcall_at == 0 &&
-			    sent(t, "quiz", "Last call") > 0)
+			    sent(t, MSG_QUIZ, "Last call") > 0)
 				lastcall_at = test_clock;
 			total += n;
 		}
 	/* no regular reminder: it would have been due at the deadline */
-	assert_int_equal(sent(t, "quiz", "Reminder:"), 0);
+	assert_int_equal(sent(t, MSG_QUIZ, "Reminder:"), 0);
 	/* one last call each to the six who had not finished, on Friday
 	 * (Saturday is two days before the deadline), at 09:30 */
-	assert_int_equal(sent(t, "quiz",
+	assert_int_equal(sent(t, MSG_QUIZ,
 			      "Last call: security quiz QZ-1 closes after "
 			      "2026-10-11, question 1 of 2 is waiting"),
 			 6);
@@ -1011,14 +1011,14 @@ test_last_call_after_reminders(void **state)
 	as(t, "carol", "quiz start questions=1 deadline=2026-10-14", &ok);
 	assert_true(ok);
 	assert_int_equal(pass(t, "2026-10-08 10:00"), 7); /* day 3 */
-	assert_int_equal(sent(t, "quiz", "Reminder:"), 7);
+	assert_int_equal(sent(t, MSG_QUIZ, "Reminder:"), 7);
 	/* day 6 would be a reminder, but the last call (Monday 09:00, two
 	 * days before Thursday is Tuesday 00:00) is within a day */
 	assert_int_equal(pass(t, "2026-10-11 10:00"), 0); /* Sunday */
 	assert_int_equal(pass(t, "2026-10-12 08:00"), 0);
 	assert_int_equal(pass(t, "2026-10-12 09:00"), 7);
-	assert_int_equal(sent(t, "quiz", "Last call"), 7);
-	assert_int_equal(sent(t, "quiz", "Reminder:"), 7);
+	assert_int_equal(sent(t, MSG_QUIZ, "Last call"), 7);
+	assert_int_equal(sent(t, MSG_QUIZ, "Reminder:"), 7);
 	assert_int_equal(pass(t, "2026-10-13 10:00"), 0);
 	assert_int_equal(pass(t, "2026-10-14 10:00"), 0);
 	/* a two-day campaign gets no last call: its question is fresh */
@@ -1027,7 +1027,7 @@ test_last_call_after_reminders(void **state)
 	assert_true(ok);
 	pass(t, "2026-10-19 11:00");
 	pass(t, "2026-10-20 11:00");
-	assert_int_equal(sent(t, "quiz", "Last call: security quiz QZ-2"), 0);
+	assert_int_equal(sent(t, MSG_QUIZ, "Last call: security quiz QZ-2"), 0);
 	tenv_free(t);
 }
 
@@ -1091,7 +1091,7 @@ test_ack_last_call(void **state)
 
 /* Adds an outbox message to handle with deliveries "transport:status:error". */
 static int64_t
-undelivered(struct tenv *t, const char *handle, const char *kind,
+undelivered(struct tenv *t, const char *handle, enum msg_kind kind,
 	    const char *subject, const char *const *deliveries, size_t n)
 {
 	int64_t id, pid;
@@ -1101,7 +1101,7 @@ undelivered(struct tenv *t, const char *handle, const char *kind,
 				"SELECT id FROM people WHERE handle = ?", "t",
 				handle),
 			 1);
-	id = store_outbox_add(t->st, pid, NULL, kind, subject,
+	id = store_outbox_add(t->st, pid, NULL, msg_kind_name(kind), subject,
 			      "the body: secret incident details", NULL, NULL);
 	assert_true(id > 0);
 	assert_int_equal(db_exec(t->st,
@@ -1151,13 +1151,13 @@ test_delivery_digest(void **state)
 	/* nothing failed: no digest */
 	assert_int_equal(pass(t, "2027-01-04 10:00"), 0);
 	test_clock = at(t, "2027-01-04 11:00");
-	undelivered(t, "frank", "quiz",
+	undelivered(t, "frank", MSG_QUIZ,
 		    "Security quiz QZ-1: question 1 of 5 about a very long "
 		    "subject that goes on and on beyond sixty characters",
 		    both, 2);
-	undelivered(t, "alice", "nudge", "Please acknowledge DOC-1", fell_back,
-		    2);
-	undelivered(t, "grace", "approval", "Approval needed APR-1", none, 1);
+	undelivered(t, "alice", MSG_NUDGE, "Please acknowledge DOC-1",
+		    fell_back, 2);
+	undelivered(t, "grace", MSG_APPROVAL, "Approval needed APR-1", none, 1);
 	r = as(t, "carol", "report", &ok);
 	assert_true(ok);
 	assert_non_null(strstr(r, "Undelivered messages: 2 (every transport "
@@ -1165,7 +1165,7 @@ test_delivery_digest(void **state)
 	/* at night it waits for working time */
 	assert_int_equal(pass(t, "2027-01-04 22:00"), 0);
 	assert_int_equal(pass(t, "2027-01-05 09:00"), 2);
-	assert_int_equal(sent(t, "digest",
+	assert_int_equal(sent(t, MSG_DIGEST,
 			      "Undelivered messages: 2 on "
 			      "2027-01-05"),
 			 2);
@@ -1197,9 +1197,9 @@ test_delivery_digest(void **state)
 	assert_int_equal(pass(t, "2027-01-06 10:00"), 0);
 	/* a new failure that day: that day's digest, alone */
 	test_clock = at(t, "2027-01-06 11:00");
-	undelivered(t, "bob", "nudge", "Risk review due", none, 1);
+	undelivered(t, "bob", MSG_NUDGE, "Risk review due", none, 1);
 	assert_int_equal(pass(t, "2027-01-06 12:00"), 2);
-	assert_int_equal(sent(t, "digest",
+	assert_int_equal(sent(t, MSG_DIGEST,
 			      "Undelivered messages: 1 on "
 			      "2027-01-06"),
 			 2);
@@ -1213,10 +1213,10 @@ test_delivery_digest(void **state)
 	free(body);
 	/* another the same day waits for the next day's digest */
 	test_clock = at(t, "2027-01-06 13:00");
-	undelivered(t, "dana", "nudge", "Management review due", none, 1);
+	undelivered(t, "dana", MSG_NUDGE, "Management review due", none, 1);
 	assert_int_equal(pass(t, "2027-01-06 14:00"), 0);
 	assert_int_equal(pass(t, "2027-01-07 09:00"), 2);
-	assert_int_equal(sent(t, "digest", "on 2027-01-07"), 2);
+	assert_int_equal(sent(t, MSG_DIGEST, "on 2027-01-07"), 2);
 	r = as(t, "dana", "report", &ok);
 	assert_true(ok);
 	assert_non_null(strstr(r, "Undelivered messages: 4"));
@@ -1263,7 +1263,7 @@ test_audit_head_daily(void **state)
 	restart(t);
 	assert_int_equal(pass(t, "2027-03-08 16:00"), 0);
 	assert_int_equal(pass(t, "2027-03-09 10:00"), 3);
-	assert_int_equal(sent(t, "audit", "Audit log head"), 6);
+	assert_int_equal(sent(t, MSG_AUDIT, "Audit log head"), 6);
 	/* off: none */
 	t->cfg.store_publish_head = 0;
 	assert_int_equal(pass(t, "2027-03-10 10:00"), 0);
@@ -1289,7 +1289,7 @@ test_acceptance_expiry(void **state)
 				  "= '2027-11-23' FROM risks"),
 			 1);
 	pass(t, "2027-10-23 09:00");
-	assert_int_equal(sent(t, "nudge", "Risk acceptance"), 0);
+	assert_int_equal(sent(t, MSG_NUDGE, "Risk acceptance"), 0);
 	pass(t, "2027-10-25 10:00");
 	pass(t, "2027-10-26 10:00");
 	assert_int_equal(sent_to(t, "bob",

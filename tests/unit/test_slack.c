@@ -442,7 +442,7 @@ test_render_approval(void **state)
 
 	(void)state;
 	m = slack_render_post(
-	    "D1", NULL, "approval", "Approval needed APR-4: Close INC-1",
+	    "D1", NULL, MSG_APPROVAL, "Approval needed APR-4: Close INC-1",
 	    "bob asks <you> & carol", "{\"approval\":4,\"object\":\"INC-1\"}");
 	assert_non_null(m);
 	assert_string_equal(json_string_value(json_object_get(m, "channel")),
@@ -473,7 +473,7 @@ test_render_approval(void **state)
 	free(text);
 	json_decref(m);
 	/* a notice: text only, in a thread */
-	m = slack_render_post("D1", "9.9", "notice", "Hello", "", NULL);
+	m = slack_render_post("D1", "9.9", MSG_NOTICE, "Hello", "", NULL);
 	assert_null(json_object_get(m, "blocks"));
 	assert_string_equal(json_string_value(json_object_get(m, "thread_ts")),
 			    "9.9");
@@ -481,7 +481,7 @@ test_render_approval(void **state)
 			    "*Hello*");
 	json_decref(m);
 	/* an approval whose payload lacks the id gets no buttons */
-	m = slack_render_post("D1", NULL, "approval", "x", "y", "{}");
+	m = slack_render_post("D1", NULL, MSG_APPROVAL, "x", "y", "{}");
 	assert_null(json_object_get(m, "blocks"));
 	json_decref(m);
 }
@@ -494,7 +494,7 @@ test_render_quiz_and_limits(void **state)
 	size_t i;
 
 	(void)state;
-	m = slack_render_post("D1", NULL, "quiz", "Quiz QZ-2, question 1",
+	m = slack_render_post("D1", NULL, MSG_QUIZ, "Quiz QZ-2, question 1",
 			      "Which is safest?",
 			      "{\"campaign\":2,\"question\":\"q7\",\"options\":"
 			      "[\"A long passphrase\",\"Post-it\",\"1234\"]}");
@@ -513,7 +513,7 @@ test_render_quiz_and_limits(void **state)
 	json_decref(m);
 	/* the scheduler's own payload shape: "quiz": "QZ-n" */
 	m = slack_render_post(
-	    "D1", NULL, "quiz", "Security quiz QZ-4", "Which?",
+	    "D1", NULL, MSG_QUIZ, "Security quiz QZ-4", "Which?",
 	    "{\"quiz\":\"QZ-4\",\"question\":\"phish-02\","
 	    "\"options\":[\"a\",\"b\",\"c\",\"d\"],"
 	    "\"answer_token\":\"t\",\"number\":1,\"total\":2}");
@@ -527,7 +527,7 @@ test_render_quiz_and_limits(void **state)
 	for (i = 0; i < 30000; i++)
 		buf_puts(&big, "\xc3\xa9");
 	buf_puts(&big, "\xff");
-	m = slack_render_post("D1", NULL, "approval", "s", big.data,
+	m = slack_render_post("D1", NULL, MSG_APPROVAL, "s", big.data,
 			      "{\"approval\":1}");
 	assert_non_null(m);
 	assert_true(slack_text_len(json_string_value(
