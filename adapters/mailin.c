@@ -553,7 +553,7 @@ approval_command(struct inmsg *in, const struct mailtoken *t, const char *line,
 	int64_t approver = 0, escalated = 0;
 	const char *rest;
 	int approve;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	s = db_prepare(in->st,
 		       "SELECT approver_id, COALESCE(escalated_to, 0) FROM "
@@ -561,9 +561,9 @@ approval_command(struct inmsg *in, const struct mailtoken *t, const char *line,
 		       "i", t->object_id);
 	if (s == NULL)
 		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		approver = sqlite3_column_int64(s, 0);
-		escalated = sqlite3_column_int64(s, 1);
+	if (db_step(s) == DB_ROW) {
+		approver = db_col_int(s, 0);
+		escalated = db_col_int(s, 1);
 	}
 	db_finish(in->st, s);
 	if (in->sender.id != approver && in->sender.id != escalated) {

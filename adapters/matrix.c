@@ -368,7 +368,7 @@ struct mx_roomrow {
 static void
 room_get(struct mx *mx, const char *room, struct mx_roomrow *out)
 {
-	sqlite3_stmt *s = db_prepare(
+	struct db_stmt *s = db_prepare(
 	    mx->gw->st,
 	    "SELECT joined_at, encrypted, warned, members, "
 	    "direct_user IS NOT NULL OR EXISTS (SELECT 1 FROM matrix_dm d "
@@ -380,12 +380,12 @@ room_get(struct mx *mx, const char *room, struct mx_roomrow *out)
 	out->members = -1;
 	if (s == NULL)
 		return;
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		out->joined_at = sqlite3_column_int64(s, 0);
-		out->encrypted = sqlite3_column_int(s, 1);
-		out->warned = sqlite3_column_int(s, 2);
-		out->members = sqlite3_column_int(s, 3);
-		out->direct = sqlite3_column_int(s, 4);
+	if (db_step(s) == DB_ROW) {
+		out->joined_at = db_col_int(s, 0);
+		out->encrypted = (int)db_col_int(s, 1);
+		out->warned = (int)db_col_int(s, 2);
+		out->members = (int)db_col_int(s, 3);
+		out->direct = (int)db_col_int(s, 4);
 	}
 	db_finish(mx->gw->st, s);
 }
@@ -943,7 +943,7 @@ room_encrypted(struct mx *mx, const char *room)
 static void
 reply_lookup(struct mx *mx, const char *event_id, char **kind, char **payload)
 {
-	sqlite3_stmt *s = db_prepare(
+	struct db_stmt *s = db_prepare(
 	    mx->gw->st,
 	    "SELECT o.kind, o.payload FROM outbox_delivery d JOIN outbox o "
 	    "ON o.id = d.outbox_id WHERE d.transport = 'matrix' AND "
@@ -953,7 +953,7 @@ reply_lookup(struct mx *mx, const char *event_id, char **kind, char **payload)
 	*kind = *payload = NULL;
 	if (s == NULL)
 		return;
-	if (sqlite3_step(s) == SQLITE_ROW) {
+	if (db_step(s) == DB_ROW) {
 		*kind = xstrdup(db_col(s, 0));
 		*payload = xstrdup(db_col(s, 1));
 	}
@@ -964,7 +964,7 @@ reply_lookup(struct mx *mx, const char *event_id, char **kind, char **payload)
 static size_t
 approvals_pending(struct mx *mx, const struct person *p, int64_t *ids)
 {
-	sqlite3_stmt *s = db_prepare(
+	struct db_stmt *s = db_prepare(
 	    mx->gw->st,
 	    "SELECT id FROM approvals WHERE status = 'pending' AND "
 	    "requester_id != ?1 AND (approver_id = ?1 OR escalated_to = ?1) "
@@ -974,8 +974,8 @@ approvals_pending(struct mx *mx, const struct person *p, int64_t *ids)
 
 	if (s == NULL)
 		return 0;
-	while (n < MX_PENDING_MAX && sqlite3_step(s) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(s, 0);
+	while (n < MX_PENDING_MAX && db_step(s) == DB_ROW)
+		ids[n++] = db_col_int(s, 0);
 	db_finish(mx->gw->st, s);
 	return n;
 }

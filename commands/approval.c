@@ -75,7 +75,7 @@ approval_open(struct cmd_ctx *ctx, const char *kind, const char *object,
 		    "ttttiiiii", kind, object, summary, ptext, ctx->me.id,
 		    approver->id, (int64_t)any_role, ctx->now, due) < 0)
 		goto out;
-	id = sqlite3_last_insert_rowid(ctx->st->db);
+	id = db_last_id(ctx->st);
 	snprintf(obj, sizeof(obj), "APR-%lld", (long long)id);
 	time_date(due, deadline);
 	if (cmd_audit(ctx, "approval.request", obj,
@@ -119,7 +119,7 @@ struct approval {
 static int
 approval_load(struct cmd_ctx *ctx, int64_t id, struct approval *a)
 {
-	sqlite3_stmt *s = db_prepare(
+	struct db_stmt *s = db_prepare(
 	    ctx->st,
 	    "SELECT kind, object, summary, status, requester_id, approver_id, "
 	    "COALESCE(escalated_to,0), COALESCE(decided_by,0), any_role, "
@@ -128,7 +128,7 @@ approval_load(struct cmd_ctx *ctx, int64_t id, struct approval *a)
 
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	if (sqlite3_step(s) != SQLITE_ROW) {
+	if (db_step(s) != DB_ROW) {
 		db_finish(ctx->st, s);
 		return cmd_error(ctx, "no approval request APR-%lld",
 				 (long long)id);
@@ -139,12 +139,12 @@ approval_load(struct cmd_ctx *ctx, int64_t id, struct approval *a)
 	snprintf(a->object, sizeof(a->object), "%s", db_col(s, 1));
 	snprintf(a->summary, sizeof(a->summary), "%s", db_col(s, 2));
 	snprintf(a->status, sizeof(a->status), "%s", db_col(s, 3));
-	a->requester_id = sqlite3_column_int64(s, 4);
-	a->approver_id = sqlite3_column_int64(s, 5);
-	a->escalated_to = sqlite3_column_int64(s, 6);
-	a->decided_by = sqlite3_column_int64(s, 7);
-	a->any_role = (unsigned)sqlite3_column_int64(s, 8);
-	a->decided_at = sqlite3_column_int64(s, 9);
+	a->requester_id = db_col_int(s, 4);
+	a->approver_id = db_col_int(s, 5);
+	a->escalated_to = db_col_int(s, 6);
+	a->decided_by = db_col_int(s, 7);
+	a->any_role = (unsigned)db_col_int(s, 8);
+	a->decided_at = db_col_int(s, 9);
 	a->payload = json_loads(db_col(s, 10), 0, NULL);
 	db_finish(ctx->st, s);
 	if (a->payload == NULL)
@@ -269,7 +269,7 @@ approval_reject(struct cmd_ctx *ctx)
 static int
 approval_list(struct cmd_ctx *ctx)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int n = 0;
 
 	if (ctx->cl->npos > 0)
@@ -283,13 +283,13 @@ approval_list(struct cmd_ctx *ctx)
 	    "ii", ctx->me.id, (int64_t)ctx->me.roles);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		char due[16];
 
-		time_date(sqlite3_column_int64(s, 3), due);
+		time_date(db_col_int(s, 3), due);
 		cmd_reply(ctx, "%sAPR-%lld from %s, due %s: %s", n ? "\n" : "",
-			  (long long)sqlite3_column_int64(s, 0), db_col(s, 2),
-			  due, db_col(s, 1));
+			  (long long)db_col_int(s, 0), db_col(s, 2), due,
+			  db_col(s, 1));
 		n++;
 	}
 	db_finish(ctx->st, s);

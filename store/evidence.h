@@ -7,7 +7,7 @@
 #ifndef ISMS_EVIDENCE_H
 #define ISMS_EVIDENCE_H
 
-#include "store.h"
+#include "store_impl.h"
 
 /*
  * Before the migrations: resolves spec and loads the key. A writing open
