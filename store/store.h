@@ -195,7 +195,7 @@ int64_t db_last_id(struct store *st);
 /* The engine's text for the last failure; borrowed until the next call. */
 const char *db_errmsg(struct store *st);
 
-/* Settings (key/value); db_setting returns a new string or NULL. */
+/* Settings (key/value); store_setting returns a new string or NULL. */
 char *store_setting(struct store *st, const char *key);
 int store_set_setting(struct store *st, const char *key, const char *value);
 
