@@ -430,14 +430,8 @@ thread_parent(struct mail *m, const struct outmsg *msg, json_t *payload)
 	    strpbrk(irt, "<> \t\r\n") == NULL)
 		return xstrdup(irt);
 	if (apr > 0 && msg->to != NULL && strcmp(msg->kind, "approval") != 0)
-		return db_text(m->gw->st,
-			       "SELECT d.external_id FROM outbox_delivery d "
-			       "JOIN outbox o ON o.id = d.outbox_id WHERE "
-			       "d.transport = 'mail' AND d.status = 'sent' AND "
-			       "o.kind = 'approval' AND o.person_id = ? AND "
-			       "json_extract(o.payload, '$.approval') = ? "
-			       "ORDER BY d.id DESC LIMIT 1",
-			       "ii", msg->to->id, (int64_t)apr);
+		return store_outbox_approval_sent(m->gw->st, "mail",
+						  msg->to->id, (int64_t)apr);
 	return NULL;
 }
 

@@ -943,53 +943,23 @@ room_encrypted(struct mx *mx, const char *room)
 static void
 reply_lookup(struct mx *mx, const char *event_id, char **kind, char **payload)
 {
-	struct db_stmt *s = db_prepare(
-	    mx->gw->st,
-	    "SELECT o.kind, o.payload FROM outbox_delivery d JOIN outbox o "
-	    "ON o.id = d.outbox_id WHERE d.transport = 'matrix' AND "
-	    "d.external_id = ? ORDER BY d.id DESC LIMIT 1",
-	    "t", event_id);
-
-	*kind = *payload = NULL;
-	if (s == NULL)
-		return;
-	if (db_step(s) == DB_ROW) {
-		*kind = xstrdup(db_col(s, 0));
-		*payload = xstrdup(db_col(s, 1));
-	}
-	db_finish(mx->gw->st, s);
+	store_outbox_delivered(mx->gw->st, "matrix", event_id, kind, payload);
 }
 
-/* Approvals routed to person p, at most MX_PENDING_MAX. */
+/* Approvals person p may decide, at most MX_PENDING_MAX. */
 static size_t
 approvals_pending(struct mx *mx, const struct person *p, int64_t *ids)
 {
-	struct db_stmt *s = db_prepare(
-	    mx->gw->st,
-	    "SELECT id FROM approvals WHERE status = 'pending' AND "
-	    "requester_id != ?1 AND (approver_id = ?1 OR escalated_to = ?1) "
-	    "ORDER BY id LIMIT ?2",
-	    "ii", p->id, (int64_t)MX_PENDING_MAX);
-	size_t n = 0;
+	int n = approval_pending_for(mx->gw->st, p, ids, MX_PENDING_MAX);
 
-	if (s == NULL)
-		return 0;
-	while (n < MX_PENDING_MAX && db_step(s) == DB_ROW)
-		ids[n++] = db_col_int(s, 0);
-	db_finish(mx->gw->st, s);
-	return n;
+	return n < 0 ? 0 : (size_t)n;
 }
 
 /* Payload of the latest quiz question delivered to p here; caller frees. */
 static char *
 quiz_latest(struct mx *mx, const struct person *p)
 {
-	return db_text(mx->gw->st,
-		       "SELECT o.payload FROM outbox o JOIN outbox_delivery d "
-		       "ON d.outbox_id = o.id WHERE o.person_id = ? AND "
-		       "o.kind = 'quiz' AND d.transport = 'matrix' AND "
-		       "d.status = 'sent' ORDER BY o.id DESC LIMIT 1",
-		       "i", p->id);
+	return store_outbox_last_sent(mx->gw->st, "matrix", p->id, "quiz");
 }
 
 /* Sends the engine's answer: privately when it must not be shared. */

@@ -266,15 +266,7 @@ out:
 static int64_t
 approval_of_message(struct slack *s, const char *channel, const char *ts)
 {
-	int64_t apr = 0;
-
-	db_int(s->gw->st, &apr,
-	       "SELECT COALESCE(json_extract(o.payload, '$.approval'), 0) "
-	       "FROM outbox_delivery d JOIN outbox o ON o.id = d.outbox_id "
-	       "WHERE d.transport = 'slack' AND d.external_id = ? AND "
-	       "d.channel = ? AND o.kind = 'approval'",
-	       "tt", ts, channel);
-	return apr;
+	return store_outbox_approval_at(s->gw->st, "slack", channel, ts);
 }
 
 /* ---- answering inbound requests ---- */

@@ -1114,6 +1114,74 @@ store_outbox_add(struct store *st, int64_t person_id, const char *address,
 }
 
 int
+store_outbox_delivered(struct store *st, const char *transport,
+		       const char *external_id, char **kind, char **payload)
+{
+	struct db_stmt *s = db_prepare(
+	    st,
+	    "SELECT o.kind, o.payload FROM outbox_delivery d JOIN outbox o "
+	    "ON o.id = d.outbox_id WHERE d.transport = ? AND "
+	    "d.external_id = ? ORDER BY d.id DESC LIMIT 1",
+	    "tt", transport, external_id);
+	int rc;
+
+	*kind = *payload = NULL;
+	if (s == NULL)
+		return -1;
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*kind = xstrdup(db_col(s, 0));
+		*payload = xstrdup(db_col(s, 1));
+		rc = 1;
+	} else {
+		rc = rc == DB_DONE ? 0 : -1;
+	}
+	db_finish(st, s);
+	return rc;
+}
+
+int64_t
+store_outbox_approval_at(struct store *st, const char *transport,
+			 const char *channel, const char *external_id)
+{
+	int64_t apr = 0;
+
+	db_int(st, &apr,
+	       "SELECT COALESCE(json_extract(o.payload, '$.approval'), 0) "
+	       "FROM outbox_delivery d JOIN outbox o ON o.id = d.outbox_id "
+	       "WHERE d.transport = ? AND d.external_id = ? AND "
+	       "d.channel = ? AND o.kind = 'approval'",
+	       "ttt", transport, external_id, channel);
+	return apr;
+}
+
+char *
+store_outbox_approval_sent(struct store *st, const char *transport,
+			   int64_t person_id, int64_t apr)
+{
+	return db_text(st,
+		       "SELECT d.external_id FROM outbox_delivery d "
+		       "JOIN outbox o ON o.id = d.outbox_id WHERE "
+		       "d.transport = ? AND d.status = 'sent' AND "
+		       "o.kind = 'approval' AND o.person_id = ? AND "
+		       "json_extract(o.payload, '$.approval') = ? "
+		       "ORDER BY d.id DESC LIMIT 1",
+		       "tii", transport, person_id, apr);
+}
+
+char *
+store_outbox_last_sent(struct store *st, const char *transport,
+		       int64_t person_id, const char *kind)
+{
+	return db_text(st,
+		       "SELECT o.payload FROM outbox o JOIN outbox_delivery d "
+		       "ON d.outbox_id = o.id WHERE o.person_id = ? AND "
+		       "o.kind = ? AND d.transport = ? AND "
+		       "d.status = 'sent' ORDER BY o.id DESC LIMIT 1",
+		       "itt", person_id, kind, transport);
+}
+
+int
 store_inbox_seen(struct store *st, const char *source, const char *id)
 {
 	int rc = db_exec(st,

@@ -280,6 +280,34 @@ int64_t store_outbox_add(struct store *st, int64_t person_id,
 			 const char *html, const char *payload);
 
 /*
+ * Which message a reply answers. The newest message a transport
+ * delivered as external_id (a Matrix event id): 1 with its outbox kind
+ * and payload as new strings (caller frees), 0 none (both NULL), -1.
+ */
+int store_outbox_delivered(struct store *st, const char *transport,
+			   const char *external_id, char **kind,
+			   char **payload);
+/*
+ * The approval (APR id) whose request a transport delivered as
+ * external_id in channel (a Slack thread), or 0.
+ */
+int64_t store_outbox_approval_at(struct store *st, const char *transport,
+				 const char *channel, const char *external_id);
+/*
+ * The external id of the newest request for approval apr sent to
+ * person_id by transport (the mail Message-ID to thread under), a new
+ * string (caller frees), or NULL.
+ */
+char *store_outbox_approval_sent(struct store *st, const char *transport,
+				 int64_t person_id, int64_t apr);
+/*
+ * The payload of the newest message of kind sent to person_id by
+ * transport (a new string, caller frees), or NULL.
+ */
+char *store_outbox_last_sent(struct store *st, const char *transport,
+			     int64_t person_id, const char *kind);
+
+/*
  * Inbound de-duplication: records (source, id). Returns 1 when it was
  * already there (a redelivery), 0 when new, -1 on error.
  */
