@@ -16,16 +16,16 @@
 static int64_t
 console_show_mail(struct store *st, int64_t person_id, int64_t after, FILE *out)
 {
-	sqlite3_stmt *s = db_prepare(st,
-				     "SELECT id, subject, body FROM outbox "
-				     "WHERE person_id = ? AND id > ? "
-				     "ORDER BY id",
-				     "ii", person_id, after);
+	struct db_stmt *s = db_prepare(st,
+				       "SELECT id, subject, body FROM outbox "
+				       "WHERE person_id = ? AND id > ? "
+				       "ORDER BY id",
+				       "ii", person_id, after);
 
 	if (s == NULL)
 		return after;
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		after = sqlite3_column_int64(s, 0);
+	while (db_step(s) == DB_ROW) {
+		after = db_col_int(s, 0);
 		fputs("\n  [message for you] ", out);
 		fput_printable(out, db_col(s, 1), 0);
 		fputs("\n  ", out);

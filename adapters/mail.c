@@ -433,14 +433,8 @@ thread_parent(struct mail *m, const struct outmsg *msg, json_t *payload)
 		return xstrdup(irt);
 	if (apr > 0 && msg->to != NULL &&
 	    !(msg_kind_flags(msg->kind) & MSGK_ASKS_DECISION))
-		return db_text(m->host->st,
-			       "SELECT d.external_id FROM outbox_delivery d "
-			       "JOIN outbox o ON o.id = d.outbox_id WHERE "
-			       "d.transport = 'mail' AND d.status = 'sent' AND "
-			       "o.kind = 'approval' AND o.person_id = ? AND "
-			       "json_extract(o.payload, '$.approval') = ? "
-			       "ORDER BY d.id DESC LIMIT 1",
-			       "ii", msg->to->id, (int64_t)apr);
+		return store_outbox_approval_sent(m->host->st, "mail",
+						  msg->to->id, (int64_t)apr);
 	return NULL;
 }
 

@@ -509,8 +509,7 @@ static int
 approval_deadline(struct store *st, int64_t apr, int64_t person, int64_t *out)
 {
 	(void)person; /* the request is checked as routed when answered */
-	return db_int(st, out, "SELECT deadline_at FROM approvals WHERE id = ?",
-		      "i", apr);
+	return approval_deadline_of(st, apr, out);
 }
 
 static void
@@ -551,23 +550,13 @@ static int
 approval_command(struct inmsg *in, const struct mailtoken *t, const char *line,
 		 char **text, char *what, size_t wl)
 {
-	int64_t approver = 0, escalated = 0;
 	const char *rest;
-	int approve;
-	sqlite3_stmt *s;
+	int approve, routed;
 
-	s = db_prepare(in->st,
-		       "SELECT approver_id, COALESCE(escalated_to, 0) FROM "
-		       "approvals WHERE id = ?",
-		       "i", t->object_id);
-	if (s == NULL)
+	routed = approval_routed_to(in->st, t->object_id, &in->sender);
+	if (routed < 0)
 		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		approver = sqlite3_column_int64(s, 0);
-		escalated = sqlite3_column_int64(s, 1);
-	}
-	db_finish(in->st, s);
-	if (in->sender.id != approver && in->sender.id != escalated) {
+	if (!routed) {
 		snprintf(what, wl, "APR-%lld is not routed to you",
 			 (long long)t->object_id);
 		return 0;

@@ -368,7 +368,7 @@ struct mx_roomrow {
 static void
 room_get(struct mx *mx, const char *room, struct mx_roomrow *out)
 {
-	sqlite3_stmt *s = db_prepare(
+	struct db_stmt *s = db_prepare(
 	    mx->host->st,
 	    "SELECT joined_at, encrypted, warned, members, "
 	    "direct_user IS NOT NULL OR EXISTS (SELECT 1 FROM matrix_dm d "
@@ -380,12 +380,12 @@ room_get(struct mx *mx, const char *room, struct mx_roomrow *out)
 	out->members = -1;
 	if (s == NULL)
 		return;
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		out->joined_at = sqlite3_column_int64(s, 0);
-		out->encrypted = sqlite3_column_int(s, 1);
-		out->warned = sqlite3_column_int(s, 2);
-		out->members = sqlite3_column_int(s, 3);
-		out->direct = sqlite3_column_int(s, 4);
+	if (db_step(s) == DB_ROW) {
+		out->joined_at = db_col_int(s, 0);
+		out->encrypted = (int)db_col_int(s, 1);
+		out->warned = (int)db_col_int(s, 2);
+		out->members = (int)db_col_int(s, 3);
+		out->direct = (int)db_col_int(s, 4);
 	}
 	db_finish(mx->host->st, s);
 }
@@ -948,54 +948,31 @@ static void
 reply_lookup(struct mx *mx, const char *event_id, enum msg_kind *kind,
 	     char **payload)
 {
-	sqlite3_stmt *s = db_prepare(
-	    mx->host->st,
-	    "SELECT o.kind, o.payload FROM outbox_delivery d JOIN outbox o "
-	    "ON o.id = d.outbox_id WHERE d.transport = 'matrix' AND "
-	    "d.external_id = ? ORDER BY d.id DESC LIMIT 1",
-	    "t", event_id);
+	char *name = NULL;
 
 	*kind = MSG_NOTICE;
 	*payload = NULL;
-	if (s == NULL)
-		return;
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		(void)msg_kind_parse(db_col(s, 0), kind);
-		*payload = xstrdup(db_col(s, 1));
-	}
-	db_finish(mx->host->st, s);
+	if (store_outbox_delivered(mx->host->st, "matrix", event_id, &name,
+				   payload) == 1)
+		(void)msg_kind_parse(name, kind);
+	free(name);
 }
 
-/* Approvals routed to person p, at most MX_PENDING_MAX. */
+/* Approvals person p may decide, at most MX_PENDING_MAX. */
 static size_t
 approvals_pending(struct mx *mx, const struct person *p, int64_t *ids)
 {
-	sqlite3_stmt *s = db_prepare(
-	    mx->host->st,
-	    "SELECT id FROM approvals WHERE status = 'pending' AND "
-	    "requester_id != ?1 AND (approver_id = ?1 OR escalated_to = ?1) "
-	    "ORDER BY id LIMIT ?2",
-	    "ii", p->id, (int64_t)MX_PENDING_MAX);
-	size_t n = 0;
+	int n = approval_pending_for(mx->host->st, p, ids, MX_PENDING_MAX);
 
-	if (s == NULL)
-		return 0;
-	while (n < MX_PENDING_MAX && sqlite3_step(s) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(s, 0);
-	db_finish(mx->host->st, s);
-	return n;
+	return n < 0 ? 0 : (size_t)n;
 }
 
 /* Payload of the latest quiz question delivered to p here; caller frees. */
 static char *
 quiz_latest(struct mx *mx, const struct person *p)
 {
-	return db_text(mx->host->st,
-		       "SELECT o.payload FROM outbox o JOIN outbox_delivery d "
-		       "ON d.outbox_id = o.id WHERE o.person_id = ? AND "
-		       "o.kind = 'quiz' AND d.transport = 'matrix' AND "
-		       "d.status = 'sent' ORDER BY o.id DESC LIMIT 1",
-		       "i", p->id);
+	return store_outbox_last_sent(mx->host->st, "matrix", p->id,
+				      msg_kind_name(MSG_QUIZ));
 }
 
 /* Sends the engine's answer: privately when it must not be shared. */

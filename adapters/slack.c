@@ -266,15 +266,7 @@ out:
 static int64_t
 approval_of_message(struct slack *s, const char *channel, const char *ts)
 {
-	int64_t apr = 0;
-
-	db_int(s->host->st, &apr,
-	       "SELECT COALESCE(json_extract(o.payload, '$.approval'), 0) "
-	       "FROM outbox_delivery d JOIN outbox o ON o.id = d.outbox_id "
-	       "WHERE d.transport = 'slack' AND d.external_id = ? AND "
-	       "d.channel = ? AND o.kind = 'approval'",
-	       "tt", ts, channel);
-	return apr;
+	return store_outbox_approval_at(s->host->st, "slack", channel, ts);
 }
 
 /* ---- answering inbound requests ---- */
@@ -881,7 +873,7 @@ send_decided(struct slack_send *x)
 	json_t *apr = json_object_get(pl, "approval");
 	const char *outcome =
 	    json_string_value(json_object_get(pl, "decision"));
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	if (!json_is_integer(apr))
 		goto out;
@@ -895,7 +887,7 @@ send_decided(struct slack_send *x)
 			"i", (int64_t)json_integer_value(apr));
 	if (st == NULL)
 		goto out;
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while (db_step(st) == DB_ROW)
 		slack_api_call(
 		    s->api, "chat.update",
 		    slack_render_decided(db_col(st, 0), db_col(st, 1),
@@ -1037,7 +1029,7 @@ link_pass(uv_timer_t *t)
 {
 	struct slack *s = t->data;
 	struct store *st = s->host->st;
-	sqlite3_stmt *q;
+	struct db_stmt *q;
 	int64_t ids[SLACK_LINK_BATCH];
 	char *emails[SLACK_LINK_BATCH];
 	size_t n = 0, i;
@@ -1050,9 +1042,8 @@ link_pass(uv_timer_t *t)
 		       "l.checked_at > ?) ORDER BY id LIMIT ?",
 		       "ii", store_now(st) - SLACK_LOOKUP_TTL,
 		       (int64_t)SLACK_LINK_BATCH);
-	while (q != NULL && n < SLACK_LINK_BATCH &&
-	       sqlite3_step(q) == SQLITE_ROW) {
-		ids[n] = sqlite3_column_int64(q, 0);
+	while (q != NULL && n < SLACK_LINK_BATCH && db_step(q) == DB_ROW) {
+		ids[n] = db_col_int(q, 0);
 		emails[n++] = xstrdup(db_col(q, 1));
 	}
 	db_finish(st, q);

@@ -99,7 +99,7 @@ action_add(struct cmd_ctx *ctx)
 		    "tiitiiii", text, owner.id, due, kind, source_id, finding,
 		    ctx->me.id, ctx->now) < 0)
 		goto out;
-	id = sqlite3_last_insert_rowid(ctx->st->db);
+	id = db_last_id(ctx->st);
 	reg_obj(obj, "ACT", id);
 	time_date(due, due_s);
 	if (cmd_audit(ctx, "action.add", obj,
@@ -174,16 +174,16 @@ out:
 	"FROM actions a JOIN people p ON p.id = a.owner_id "
 
 static int
-action_lines(struct cmd_ctx *ctx, sqlite3_stmt *s, const char *indent)
+action_lines(struct cmd_ctx *ctx, struct db_stmt *s, const char *indent)
 {
 	int n = 0;
 
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		cmd_reply(ctx, "%s%sACT-%lld [%s, due %s%s] %.200s (owner %s",
 			  n || *indent ? "\n" : "", indent,
-			  (long long)sqlite3_column_int64(s, 0), db_col(s, 1),
+			  (long long)db_col_int(s, 0), db_col(s, 1),
 			  db_col(s, 2),
-			  sqlite3_column_int(s, 3) ? ", OVERDUE" : "",
+			  (int)db_col_int(s, 3) ? ", OVERDUE" : "",
 			  db_col(s, 4), db_col(s, 5));
 		if (*db_col(s, 6))
 			cmd_reply(ctx, "; from %s", db_col(s, 6));
@@ -200,7 +200,7 @@ action_list(struct cmd_ctx *ctx)
 {
 	static const char *const filters[] = {"mine", "overdue", "open", "all"};
 	int f = 0, n;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (ctx->cl->npos == 1)
 		f = reg_one_of(ctx->cl->pos[0], filters, 4);
@@ -231,7 +231,7 @@ static int
 action_show(struct cmd_ctx *ctx)
 {
 	struct reg_ref ref;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	char created[16];
 
 	if (ctx->cl->npos != 1)
@@ -255,16 +255,16 @@ action_show(struct cmd_ctx *ctx)
 		       "a.created_by LEFT JOIN people d ON d.id = a.done_by "
 		       "WHERE a.id = ?",
 		       "i", ref.id);
-	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
+	if (s == NULL || db_step(s) != DB_ROW) {
 		db_finish(ctx->st, s);
 		return cmd_error(ctx, "database error");
 	}
-	cmd_date(sqlite3_column_int64(s, 0), created);
+	cmd_date(db_col_int(s, 0), created);
 	cmd_reply(ctx, "\nAdded %s by %s.", created, db_col(s, 1));
 	if (*db_col(s, 3)) {
 		char done[16];
 
-		cmd_date(sqlite3_column_int64(s, 4), done);
+		cmd_date(db_col_int(s, 4), done);
 		cmd_reply(ctx, "\nDone %s by %s. Evidence: %s", done,
 			  db_col(s, 3), db_col(s, 2));
 	}
@@ -276,7 +276,7 @@ int
 action_summary_write(struct cmd_ctx *ctx)
 {
 	int64_t open = 0, overdue = 0, done = 0;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (db_int(ctx->st, &open,
 		   "SELECT COUNT(*) FROM actions WHERE status = 'open'",

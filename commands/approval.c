@@ -75,7 +75,7 @@ approval_open(struct cmd_ctx *ctx, const struct approval_kind *kind,
 		    "ttttiiiii", kind->name, object, summary, ptext, ctx->me.id,
 		    approver->id, (int64_t)any_role, ctx->now, due) < 0)
 		goto out;
-	id = sqlite3_last_insert_rowid(ctx->st->db);
+	id = db_last_id(ctx->st);
 	snprintf(obj, sizeof(obj), "APR-%lld", (long long)id);
 	time_date(due, deadline);
 	if (cmd_audit(ctx, "approval.request", obj,
@@ -119,7 +119,7 @@ struct approval {
 static int
 approval_load(struct cmd_ctx *ctx, int64_t id, struct approval *a)
 {
-	sqlite3_stmt *s = db_prepare(
+	struct db_stmt *s = db_prepare(
 	    ctx->st,
 	    "SELECT kind, object, summary, status, requester_id, approver_id, "
 	    "COALESCE(escalated_to,0), COALESCE(decided_by,0), any_role, "
@@ -128,7 +128,7 @@ approval_load(struct cmd_ctx *ctx, int64_t id, struct approval *a)
 
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	if (sqlite3_step(s) != SQLITE_ROW) {
+	if (db_step(s) != DB_ROW) {
 		db_finish(ctx->st, s);
 		return cmd_error(ctx, "no approval request APR-%lld",
 				 (long long)id);
@@ -139,12 +139,12 @@ approval_load(struct cmd_ctx *ctx, int64_t id, struct approval *a)
 	snprintf(a->object, sizeof(a->object), "%s", db_col(s, 1));
 	snprintf(a->summary, sizeof(a->summary), "%s", db_col(s, 2));
 	snprintf(a->status, sizeof(a->status), "%s", db_col(s, 3));
-	a->requester_id = sqlite3_column_int64(s, 4);
-	a->approver_id = sqlite3_column_int64(s, 5);
-	a->escalated_to = sqlite3_column_int64(s, 6);
-	a->decided_by = sqlite3_column_int64(s, 7);
-	a->any_role = (unsigned)sqlite3_column_int64(s, 8);
-	a->decided_at = sqlite3_column_int64(s, 9);
+	a->requester_id = db_col_int(s, 4);
+	a->approver_id = db_col_int(s, 5);
+	a->escalated_to = db_col_int(s, 6);
+	a->decided_by = db_col_int(s, 7);
+	a->any_role = (unsigned)db_col_int(s, 8);
+	a->decided_at = db_col_int(s, 9);
 	a->payload = json_loads(db_col(s, 10), 0, NULL);
 	db_finish(ctx->st, s);
 	if (a->payload == NULL)
@@ -152,13 +152,80 @@ approval_load(struct cmd_ctx *ctx, int64_t id, struct approval *a)
 	return 0;
 }
 
+/*
+ * approval_may_decide as SQL over approvals a, for ?1 the person's id and
+ * ?2 their roles.
+ */
+#define APPROVAL_DECIDER                                                       \
+	"a.requester_id != ?1 AND (a.approver_id = ?1 OR a.escalated_to = "    \
+	"?1 OR (a.any_role & ?2) != 0)"
+
+int
+approval_may_decide(const struct person *p, int64_t requester_id,
+		    int64_t approver_id, int64_t escalated_to,
+		    unsigned any_role)
+{
+	if (p->id == requester_id)
+		return 0;
+	return p->id == approver_id || p->id == escalated_to ||
+	       (any_role && has_role(p, any_role));
+}
+
+int
+approval_pending_for(struct store *st, const struct person *p, int64_t *ids,
+		     size_t max)
+{
+	struct db_stmt *s = db_prepare(
+	    st,
+	    "SELECT a.id FROM approvals a WHERE a.status = 'pending' "
+	    "AND " APPROVAL_DECIDER " ORDER BY a.id LIMIT ?3",
+	    "iii", p->id, (int64_t)p->roles, (int64_t)max);
+	size_t n = 0;
+	int rc = DB_DONE;
+
+	if (s == NULL)
+		return -1;
+	while (n < max && (rc = db_step(s)) == DB_ROW)
+		ids[n++] = db_col_int(s, 0);
+	db_finish(st, s);
+	return n < max && rc == DB_ERROR ? -1 : (int)n;
+}
+
+int
+approval_routed_to(struct store *st, int64_t id, const struct person *p)
+{
+	struct db_stmt *s = db_prepare(
+	    st,
+	    "SELECT requester_id, approver_id, COALESCE(escalated_to, 0), "
+	    "any_role FROM approvals WHERE id = ?",
+	    "i", id);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		rc = approval_may_decide(p, db_col_int(s, 0), db_col_int(s, 1),
+					 db_col_int(s, 2),
+					 (unsigned)db_col_int(s, 3));
+	else
+		rc = rc == DB_DONE ? 0 : -1;
+	db_finish(st, s);
+	return rc;
+}
+
+int
+approval_deadline_of(struct store *st, int64_t id, int64_t *out)
+{
+	return db_int(st, out, "SELECT deadline_at FROM approvals WHERE id = ?",
+		      "i", id);
+}
+
 static int
 may_decide(const struct cmd_ctx *ctx, const struct approval *a)
 {
-	if (ctx->me.id == a->requester_id)
-		return 0;
-	return ctx->me.id == a->approver_id || ctx->me.id == a->escalated_to ||
-	       (a->any_role && has_role(&ctx->me, a->any_role));
+	return approval_may_decide(&ctx->me, a->requester_id, a->approver_id,
+				   a->escalated_to, a->any_role);
 }
 
 static int
@@ -269,7 +336,7 @@ approval_reject(struct cmd_ctx *ctx)
 static int
 approval_list(struct cmd_ctx *ctx)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int n = 0;
 
 	if (ctx->cl->npos > 0)
@@ -278,18 +345,17 @@ approval_list(struct cmd_ctx *ctx)
 	    ctx->st,
 	    "SELECT a.id, a.summary, r.handle, a.deadline_at FROM approvals a "
 	    "JOIN people r ON r.id = a.requester_id WHERE a.status = "
-	    "'pending' AND a.requester_id != ?1 AND (a.approver_id = ?1 OR "
-	    "a.escalated_to = ?1 OR (a.any_role & ?2) != 0) ORDER BY a.id",
+	    "'pending' AND " APPROVAL_DECIDER " ORDER BY a.id",
 	    "ii", ctx->me.id, (int64_t)ctx->me.roles);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		char due[16];
 
-		time_date(sqlite3_column_int64(s, 3), due);
+		time_date(db_col_int(s, 3), due);
 		cmd_reply(ctx, "%sAPR-%lld from %s, due %s: %s", n ? "\n" : "",
-			  (long long)sqlite3_column_int64(s, 0), db_col(s, 2),
-			  due, db_col(s, 1));
+			  (long long)db_col_int(s, 0), db_col(s, 2), due,
+			  db_col(s, 1));
 		n++;
 	}
 	db_finish(ctx->st, s);

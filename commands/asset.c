@@ -24,24 +24,23 @@ struct asset {
 static int
 asset_load(struct cmd_ctx *ctx, int64_t id, struct asset *as)
 {
-	sqlite3_stmt *s = db_prepare(ctx->st,
-				     "SELECT name, type, owner_id, "
-				     "classification, conf, integ, avail "
-				     "FROM assets WHERE id = ?",
-				     "i", id);
+	struct db_stmt *s = db_prepare(ctx->st,
+				       "SELECT name, type, owner_id, "
+				       "classification, conf, integ, avail "
+				       "FROM assets WHERE id = ?",
+				       "i", id);
 	int rc = -1;
 
 	memset(as, 0, sizeof(*as));
-	if (s == NULL || sqlite3_step(s) != SQLITE_ROW)
+	if (s == NULL || db_step(s) != DB_ROW)
 		goto out;
 	snprintf(as->name, sizeof(as->name), "%s", db_col(s, 0));
 	snprintf(as->type, sizeof(as->type), "%s", db_col(s, 1));
 	as->classification = reg_one_of(db_col(s, 3), classifications, 4);
-	as->c = sqlite3_column_int(s, 4);
-	as->i = sqlite3_column_int(s, 5);
-	as->a = sqlite3_column_int(s, 6);
-	if (store_person_by_id(ctx->st, sqlite3_column_int64(s, 2),
-			       &as->owner) == 1)
+	as->c = (int)db_col_int(s, 4);
+	as->i = (int)db_col_int(s, 5);
+	as->a = (int)db_col_int(s, 6);
+	if (store_person_by_id(ctx->st, db_col_int(s, 2), &as->owner) == 1)
 		rc = 0;
 out:
 	db_finish(ctx->st, s);
@@ -98,7 +97,7 @@ asset_add(struct cmd_ctx *ctx)
 		    (int64_t)as.i, (int64_t)as.a, ctx->me.id, ctx->now,
 		    ctx->now) < 0)
 		goto out;
-	id = sqlite3_last_insert_rowid(ctx->st->db);
+	id = db_last_id(ctx->st);
 	reg_obj(obj, "AST", id);
 	if (cmd_audit(ctx, "asset.add", obj,
 		      json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:i}", "name",
@@ -179,7 +178,7 @@ asset_update(struct cmd_ctx *ctx)
 static int
 asset_list(struct cmd_ctx *ctx)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int n = 0, mine;
 
 	if (ctx->cl->npos > 1 ||
@@ -195,16 +194,16 @@ asset_list(struct cmd_ctx *ctx)
 		       "ii", (int64_t)mine, ctx->me.id);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		cmd_reply(ctx,
 			  "%sAST-%lld %s [%s, %s, C%d I%d A%d] owner %s, "
 			  "%d risk%s",
-			  n ? "\n" : "", (long long)sqlite3_column_int64(s, 0),
+			  n ? "\n" : "", (long long)db_col_int(s, 0),
 			  db_col(s, 1), db_col(s, 2), db_col(s, 3),
-			  sqlite3_column_int(s, 4), sqlite3_column_int(s, 5),
-			  sqlite3_column_int(s, 6), db_col(s, 7),
-			  sqlite3_column_int(s, 8),
-			  sqlite3_column_int(s, 8) == 1 ? "" : "s");
+			  (int)db_col_int(s, 4), (int)db_col_int(s, 5),
+			  (int)db_col_int(s, 6), db_col(s, 7),
+			  (int)db_col_int(s, 8),
+			  (int)db_col_int(s, 8) == 1 ? "" : "s");
 		n++;
 	}
 	db_finish(ctx->st, s);
@@ -222,7 +221,7 @@ asset_show(struct cmd_ctx *ctx)
 {
 	struct reg_ref ref;
 	struct asset as;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	char created[16];
 	int64_t at = 0;
 	int n = 0;
@@ -250,10 +249,10 @@ asset_show(struct cmd_ctx *ctx)
 		return cmd_error(ctx, "database error");
 	ctx->rp->confidential = 1;
 	cmd_reply(ctx, "\nRisks:");
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		cmd_reply(ctx, "\n  RSK-%lld [%s %d] %s",
-			  (long long)sqlite3_column_int64(s, 0), db_col(s, 1),
-			  sqlite3_column_int(s, 2), db_col(s, 3));
+			  (long long)db_col_int(s, 0), db_col(s, 1),
+			  (int)db_col_int(s, 2), db_col(s, 3));
 		n++;
 	}
 	db_finish(ctx->st, s);

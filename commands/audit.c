@@ -40,7 +40,7 @@ audit_plan(struct cmd_ctx *ctx)
 		    "created_by, created_at) VALUES (?,?,?,?,?)",
 		    "tiiii", scope, when, auditor.id, ctx->me.id, ctx->now) < 0)
 		goto out;
-	id = sqlite3_last_insert_rowid(ctx->st->db);
+	id = db_last_id(ctx->st);
 	reg_obj(obj, "AUD", id);
 	time_date(when, date);
 	if (cmd_audit(ctx, "audit.plan", obj,
@@ -93,7 +93,7 @@ audit_finding(struct cmd_ctx *ctx)
 		    "created_at) VALUES (?,?,?,?,?)",
 		    "ittii", a.id, kinds[k], text, ctx->me.id, ctx->now) < 0)
 		goto out;
-	reg_obj(obj, "FND", sqlite3_last_insert_rowid(ctx->st->db));
+	reg_obj(obj, "FND", db_last_id(ctx->st));
 	if (cmd_audit(ctx, "audit.finding", obj,
 		      json_pack("{s:s,s:s,s:s}", "audit", a.obj, "kind",
 				kinds[k], "text", text)) < 0)
@@ -277,7 +277,7 @@ static int
 audit_show(struct cmd_ctx *ctx)
 {
 	struct reg_ref a;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int n = 0;
 
 	if (ctx->cl->npos != 1)
@@ -293,7 +293,7 @@ audit_show(struct cmd_ctx *ctx)
 		       "FROM audits a JOIN people p ON p.id = a.auditor_id "
 		       "WHERE a.id = ?",
 		       "i", a.id);
-	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
+	if (s == NULL || db_step(s) != DB_ROW) {
 		db_finish(ctx->st, s);
 		return cmd_error(ctx, "database error");
 	}
@@ -311,11 +311,11 @@ audit_show(struct cmd_ctx *ctx)
 		       "i", a.id);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		int k = reg_one_of(db_col(s, 1), kinds, 4);
 
 		cmd_reply(ctx, "\n  FND-%lld [%s, %s] %.300s",
-			  (long long)sqlite3_column_int64(s, 0),
+			  (long long)db_col_int(s, 0),
 			  kind_names[k < 0 ? 0 : k], db_col(s, 2),
 			  db_col(s, 3));
 		if (k < 2)
@@ -332,7 +332,7 @@ audit_show(struct cmd_ctx *ctx)
 static int
 audit_list(struct cmd_ctx *ctx)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int n = 0;
 
 	if (ctx->cl->npos != 0)
@@ -348,16 +348,16 @@ audit_list(struct cmd_ctx *ctx)
 		       NULL);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		cmd_reply(ctx,
 			  "%sAUD-%lld %s [%s] %s (auditor %s; %d "
 			  "finding%s, %d nonconformit%s)",
-			  n ? "\n" : "", (long long)sqlite3_column_int64(s, 0),
+			  n ? "\n" : "", (long long)db_col_int(s, 0),
 			  db_col(s, 1), db_col(s, 2), db_col(s, 3),
-			  db_col(s, 4), sqlite3_column_int(s, 5),
-			  sqlite3_column_int(s, 5) == 1 ? "" : "s",
-			  sqlite3_column_int(s, 6),
-			  sqlite3_column_int(s, 6) == 1 ? "y" : "ies");
+			  db_col(s, 4), (int)db_col_int(s, 5),
+			  (int)db_col_int(s, 5) == 1 ? "" : "s",
+			  (int)db_col_int(s, 6),
+			  (int)db_col_int(s, 6) == 1 ? "y" : "ies");
 		n++;
 	}
 	db_finish(ctx->st, s);

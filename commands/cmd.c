@@ -243,7 +243,7 @@ cmd_notify_role_payload(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
 			enum msg_kind kind, const char *subject,
 			const char *body, const json_t *payload)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t ids[256];
 	size_t n = 0, i;
 
@@ -254,8 +254,8 @@ cmd_notify_role_payload(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
 	    "ii", (int64_t)role, skip_id);
 	if (s == NULL)
 		return -1;
-	while (sqlite3_step(s) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(s, 0);
+	while (db_step(s) == DB_ROW)
+		ids[n++] = db_col_int(s, 0);
 	db_finish(ctx->st, s);
 	for (i = 0; i < n; i++) {
 		struct person p;
@@ -281,13 +281,13 @@ cmd_management(struct cmd_ctx *ctx, int64_t *ids, size_t max)
 	size_t k, n = 0;
 
 	for (k = 0; k < ARRAY_LEN(q) && n == 0; k++) {
-		sqlite3_stmt *s =
+		struct db_stmt *s =
 		    db_prepare(ctx->st, q[k], "i", (int64_t)ROLE_MANAGEMENT);
 
 		if (s == NULL)
 			return -1;
-		while (n < max && sqlite3_step(s) == SQLITE_ROW)
-			ids[n++] = sqlite3_column_int64(s, 0);
+		while (n < max && db_step(s) == DB_ROW)
+			ids[n++] = db_col_int(s, 0);
 		db_finish(ctx->st, s);
 	}
 	return (int)n;

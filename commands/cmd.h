@@ -227,6 +227,28 @@ int64_t approval_open(struct cmd_ctx *ctx, const struct approval_kind *kind,
 		      const struct person *approver, unsigned any_role,
 		      json_t *payload);
 
+/*
+ * Who may decide an approval: never its requester; its approver, the
+ * person it was escalated to, or (any_role) a holder of one of those
+ * roles. The SQL condition below states the same rule for lists.
+ */
+int approval_may_decide(const struct person *p, int64_t requester_id,
+			int64_t approver_id, int64_t escalated_to,
+			unsigned any_role);
+/*
+ * The pending approvals p may decide, oldest first: at most max ids into
+ * ids. Returns how many, or -1.
+ */
+int approval_pending_for(struct store *st, const struct person *p, int64_t *ids,
+			 size_t max);
+/*
+ * Whether p may decide APR-id: 1 yes, 0 no (or no such request), -1 on a
+ * database error.
+ */
+int approval_routed_to(struct store *st, int64_t id, const struct person *p);
+/* The deadline of APR-id: 1 with *out set, 0 no such request, -1. */
+int approval_deadline_of(struct store *st, int64_t id, int64_t *out);
+
 /* Finds an isms_manager who is not skip_id. 1 found, 0 none, -1 error. */
 int approval_pick_isms_manager(struct cmd_ctx *ctx, int64_t skip_id,
 			       struct person *out);

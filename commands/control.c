@@ -31,7 +31,7 @@ static int
 control_arg(struct cmd_ctx *ctx, struct control *c)
 {
 	const char *word;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
@@ -47,22 +47,22 @@ control_arg(struct cmd_ctx *ctx, struct control *c)
 		       "t", word);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	rc = db_step(s);
+	if (rc == DB_ROW) {
 		snprintf(c->id, sizeof(c->id), "%s", db_col(s, 0));
 		snprintf(c->obj, sizeof(c->obj), "A.%s", c->id);
 		snprintf(c->theme, sizeof(c->theme), "%s", db_col(s, 1));
 		snprintf(c->title, sizeof(c->title), "%s", db_col(s, 2));
-		c->applicable = sqlite3_column_int(s, 3);
+		c->applicable = (int)db_col_int(s, 3);
 		c->status = reg_one_of(db_col(s, 4), statuses, 3);
-		if (sqlite3_column_type(s, 5) != SQLITE_NULL)
+		if (!db_col_null(s, 5))
 			c->justification = xstrdup(db_col(s, 5));
-		c->owner_id = sqlite3_column_int64(s, 6);
-		if (sqlite3_column_type(s, 7) != SQLITE_NULL)
+		c->owner_id = db_col_int(s, 6);
+		if (!db_col_null(s, 7))
 			c->notes = xstrdup(db_col(s, 7));
 	}
 	db_finish(ctx->st, s);
-	if (rc != SQLITE_ROW)
+	if (rc != DB_ROW)
 		return cmd_error(ctx,
 				 "no Annex A control \"%.20s\" (expected "
 				 "an id like 5.15 or 8.7)",
@@ -74,7 +74,7 @@ control_arg(struct cmd_ctx *ctx, struct control *c)
 static int
 linked_risks(struct cmd_ctx *ctx, const char *id, int list)
 {
-	sqlite3_stmt *s = db_prepare(
+	struct db_stmt *s = db_prepare(
 	    ctx->st,
 	    "SELECT r.id, r.level, r.score, r.title, "
 	    "COALESCE(r.treatment, 'untreated') FROM risk_controls rc "
@@ -85,12 +85,12 @@ linked_risks(struct cmd_ctx *ctx, const char *id, int list)
 
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		if (list)
 			cmd_reply(ctx, "\n  RSK-%lld [%s %d] %s (%s)",
-				  (long long)sqlite3_column_int64(s, 0),
-				  db_col(s, 1), sqlite3_column_int(s, 2),
-				  db_col(s, 3), db_col(s, 4));
+				  (long long)db_col_int(s, 0), db_col(s, 1),
+				  (int)db_col_int(s, 2), db_col(s, 3),
+				  db_col(s, 4));
 		n++;
 	}
 	db_finish(ctx->st, s);
@@ -258,7 +258,7 @@ out:
 static int
 control_list(struct cmd_ctx *ctx)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int theme = -1, status = -1, applicable = -1, n = 0;
 	int64_t counts[4] = {0}; /* not applicable, not_started, partial,
 				    implemented */
@@ -280,8 +280,8 @@ control_list(struct cmd_ctx *ctx)
 		       (int64_t)applicable);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		int app = sqlite3_column_int(s, 2);
+	while (db_step(s) == DB_ROW) {
+		int app = (int)db_col_int(s, 2);
 		int st = reg_one_of(db_col(s, 3), statuses, 3);
 
 		counts[app ? st + 1 : 0]++;

@@ -53,7 +53,7 @@ put_short(struct buf *b, const char *s, size_t max)
 static int
 digest_line(struct cmd_ctx *ctx, int64_t id, struct buf *out)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	char when[40];
 	int n = 0;
 
@@ -62,11 +62,11 @@ digest_line(struct cmd_ctx *ctx, int64_t id, struct buf *out)
 		       "o.created_at, o.subject FROM outbox o LEFT JOIN people "
 		       "p ON p.id = o.person_id WHERE o.id = ?",
 		       "i", id);
-	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
+	if (s == NULL || db_step(s) != DB_ROW) {
 		db_finish(ctx->st, s);
 		return -1;
 	}
-	tz_format(ctx->cfg->org_timezone, sqlite3_column_int64(s, 2), when);
+	tz_format(ctx->cfg->org_timezone, db_col_int(s, 2), when);
 	buf_printf(out, "- message %lld, %s to %s, queued %s: \"",
 		   (long long)id, db_col(s, 0), db_col(s, 1), when);
 	put_short(out, db_col(s, 3), DIGEST_SUBJECT_MAX);
@@ -79,10 +79,10 @@ digest_line(struct cmd_ctx *ctx, int64_t id, struct buf *out)
 		       "i", id);
 	if (s == NULL)
 		return -1;
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		buf_printf(out, "%s%s (%d attempt%s): ", n++ ? "; " : "",
-			   db_col(s, 0), sqlite3_column_int(s, 1),
-			   sqlite3_column_int(s, 1) == 1 ? "" : "s");
+			   db_col(s, 0), (int)db_col_int(s, 1),
+			   (int)db_col_int(s, 1) == 1 ? "" : "s");
 		put_short(out, db_col(s, 2), DIGEST_ERROR_MAX);
 	}
 	db_finish(ctx->st, s);

@@ -98,7 +98,7 @@ doc_add(struct cmd_ctx *ctx)
 		    "tittiiiii", title, owner.id, every, url, (int64_t)ack_req,
 		    next, ctx->me.id, ctx->now, ack_due) < 0)
 		goto out;
-	id = sqlite3_last_insert_rowid(ctx->st->db);
+	id = db_last_id(ctx->st);
 	reg_obj(obj, "DOC", id);
 	time_date(next, due);
 	if (cmd_audit(ctx, "doc.add", obj,
@@ -214,23 +214,22 @@ doc_ack(struct cmd_ctx *ctx)
 
 /* One document line: title, owner, review and acknowledgement status. */
 static void
-doc_line(struct cmd_ctx *ctx, sqlite3_stmt *s)
+doc_line(struct cmd_ctx *ctx, struct db_stmt *s)
 {
 	cmd_reply(ctx, "DOC-%lld %s (owner %s; reviewed every %s, next %s",
-		  (long long)sqlite3_column_int64(s, 0), db_col(s, 1),
-		  db_col(s, 2), db_col(s, 3), db_col(s, 4));
-	if (sqlite3_column_int(s, 5))
+		  (long long)db_col_int(s, 0), db_col(s, 1), db_col(s, 2),
+		  db_col(s, 3), db_col(s, 4));
+	if ((int)db_col_int(s, 5))
 		cmd_reply(ctx, "; acknowledged %d/%d required, you: %s",
-			  sqlite3_column_int(s, 6), sqlite3_column_int(s, 7),
-			  sqlite3_column_int(s, 8) ? "acked"
-						   : "not yet (doc ack)");
-	if (sqlite3_column_int64(s, 11) > 0) {
+			  (int)db_col_int(s, 6), (int)db_col_int(s, 7),
+			  (int)db_col_int(s, 8) ? "acked"
+						: "not yet (doc ack)");
+	if (db_col_int(s, 11) > 0) {
 		struct tm lt;
 		char by[16];
 
 		/* the due instant is the start of the day after */
-		tz_local(ctx->cfg->org_timezone,
-			 sqlite3_column_int64(s, 11) - 1, &lt);
+		tz_local(ctx->cfg->org_timezone, db_col_int(s, 11) - 1, &lt);
 		strftime(by, sizeof(by), "%Y-%m-%d", &lt);
 		cmd_reply(ctx, "; acknowledge by %s", by);
 	}
@@ -240,7 +239,7 @@ doc_line(struct cmd_ctx *ctx, sqlite3_stmt *s)
 static int
 doc_list(struct cmd_ctx *ctx)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int n = 0;
 
 	if (ctx->cl->npos != 0)
@@ -248,7 +247,7 @@ doc_list(struct cmd_ctx *ctx)
 	s = db_prepare(ctx->st, DOC_COLS "ORDER BY d.id", "i", ctx->me.id);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		if (n++)
 			cmd_reply(ctx, "\n");
 		doc_line(ctx, s);
@@ -263,7 +262,7 @@ static int
 doc_show(struct cmd_ctx *ctx)
 {
 	struct reg_ref ref;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int n = 0;
 
 	if (ctx->cl->npos != 1)
@@ -272,14 +271,14 @@ doc_show(struct cmd_ctx *ctx)
 		return -1;
 	s = db_prepare(ctx->st, DOC_COLS "WHERE d.id = ?2", "ii", ctx->me.id,
 		       ref.id);
-	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
+	if (s == NULL || db_step(s) != DB_ROW) {
 		db_finish(ctx->st, s);
 		return cmd_error(ctx, "database error");
 	}
 	doc_line(ctx, s);
 	cmd_reply(ctx, "\nLink: %s\nLast reviewed: %s.",
 		  *db_col(s, 9) ? db_col(s, 9) : "-", db_col(s, 10));
-	n = sqlite3_column_int(s, 5);
+	n = (int)db_col_int(s, 5);
 	db_finish(ctx->st, s);
 	if (!n ||
 	    (ref.owner_id != ctx->me.id && !has_role(&ctx->me, REG_READERS)))
@@ -292,7 +291,7 @@ doc_show(struct cmd_ctx *ctx)
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
 	n = 0;
-	while (sqlite3_step(s) == SQLITE_ROW)
+	while (db_step(s) == DB_ROW)
 		cmd_reply(ctx, "%s%s", n++ ? ", " : "\nNot yet acknowledged: ",
 			  db_col(s, 0));
 	db_finish(ctx->st, s);

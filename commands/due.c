@@ -172,12 +172,12 @@ static int
 risk_describe(struct cmd_ctx *ctx, int64_t id, char *what, size_t wlen,
 	      char **advice)
 {
-	sqlite3_stmt *s = db_prepare(ctx->st,
-				     "SELECT level, title FROM risks WHERE "
-				     "id = ?",
-				     "i", id);
+	struct db_stmt *s = db_prepare(ctx->st,
+				       "SELECT level, title FROM risks WHERE "
+				       "id = ?",
+				       "i", id);
 
-	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
+	if (s == NULL || db_step(s) != DB_ROW) {
 		db_finish(ctx->st, s);
 		return -1;
 	}
@@ -199,12 +199,13 @@ static int
 doc_describe(struct cmd_ctx *ctx, int64_t id, char *what, size_t wlen,
 	     char **advice)
 {
-	sqlite3_stmt *s = db_prepare(ctx->st,
-				     "SELECT title, review_every, "
-				     "COALESCE(url, '') FROM docs WHERE id = ?",
-				     "i", id);
+	struct db_stmt *s =
+	    db_prepare(ctx->st,
+		       "SELECT title, review_every, "
+		       "COALESCE(url, '') FROM docs WHERE id = ?",
+		       "i", id);
 
-	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
+	if (s == NULL || db_step(s) != DB_ROW) {
 		db_finish(ctx->st, s);
 		return -1;
 	}

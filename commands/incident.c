@@ -39,7 +39,7 @@ struct incident {
 static int
 incident_find(struct cmd_ctx *ctx, int64_t id, struct incident *inc)
 {
-	sqlite3_stmt *s =
+	struct db_stmt *s =
 	    db_prepare(ctx->st,
 		       "SELECT title, severity, status, reporter_id, "
 		       "COALESCE(handler_id, 0), personal_data, "
@@ -50,21 +50,21 @@ incident_find(struct cmd_ctx *ctx, int64_t id, struct incident *inc)
 
 	if (s == NULL)
 		return -1;
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
+	rc = db_step(s);
+	if (rc != DB_ROW) {
 		db_finish(ctx->st, s);
-		return rc == SQLITE_DONE ? 0 : -1;
+		return rc == DB_DONE ? 0 : -1;
 	}
 	memset(inc, 0, sizeof(*inc));
 	inc->id = id;
 	snprintf(inc->title, sizeof(inc->title), "%s", db_col(s, 0));
 	snprintf(inc->severity, sizeof(inc->severity), "%s", db_col(s, 1));
 	snprintf(inc->status, sizeof(inc->status), "%s", db_col(s, 2));
-	inc->reporter_id = sqlite3_column_int64(s, 3);
-	inc->handler_id = sqlite3_column_int64(s, 4);
-	inc->personal_data = sqlite3_column_int(s, 5);
-	inc->breach_open = inc->personal_data && sqlite3_column_int(s, 6);
-	inc->personal_data_at = sqlite3_column_int64(s, 7);
+	inc->reporter_id = db_col_int(s, 3);
+	inc->handler_id = db_col_int(s, 4);
+	inc->personal_data = (int)db_col_int(s, 5);
+	inc->breach_open = inc->personal_data && (int)db_col_int(s, 6);
+	inc->personal_data_at = db_col_int(s, 7);
 	db_finish(ctx->st, s);
 	return 1;
 }
@@ -216,7 +216,7 @@ incident_create(struct cmd_ctx *ctx, const struct incident_new *in)
 		    in->personal_data ? ctx->now : 0, ctx->me.id, ctx->rq->via,
 		    ctx->now, ctx->now) < 0)
 		goto out;
-	id = sqlite3_last_insert_rowid(ctx->st->db);
+	id = db_last_id(ctx->st);
 	snprintf(obj, sizeof(obj), "INC-%lld", (long long)id);
 	subject = xasprintf(
 	    "New incident %s [%s]%s: %s", obj, sev,
@@ -304,7 +304,7 @@ incident_list(struct cmd_ctx *ctx)
 {
 	const char *which = ctx->cl->npos > 0 ? ctx->cl->pos[0] : NULL;
 	int all_seer = has_role(&ctx->me, ROLE_ISMS_MANAGER | ROLE_AUDITOR);
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int n = 0, mine;
 
 	if (which == NULL)
@@ -328,9 +328,9 @@ incident_list(struct cmd_ctx *ctx)
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
 	ctx->rp->confidential = 1;
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		cmd_reply(ctx, "%sINC-%lld [%s] %s: %s (handler %s)",
-			  n ? "\n" : "", (long long)sqlite3_column_int64(s, 0),
+			  n ? "\n" : "", (long long)db_col_int(s, 0),
 			  db_col(s, 1), db_col(s, 2), db_col(s, 3),
 			  db_col(s, 4));
 		n++;
@@ -350,7 +350,7 @@ static int
 incident_show(struct cmd_ctx *ctx)
 {
 	struct incident inc;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	char created[32];
 
 	if (incident_arg(ctx, &inc, 0) < 0)
@@ -364,12 +364,12 @@ incident_show(struct cmd_ctx *ctx)
 	    "JOIN people r ON r.id = i.reporter_id "
 	    "LEFT JOIN people h ON h.id = i.handler_id WHERE i.id = ?",
 	    "i", inc.id);
-	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
+	if (s == NULL || db_step(s) != DB_ROW) {
 		db_finish(ctx->st, s);
 		return cmd_error(ctx, "database error");
 	}
 	ctx->rp->confidential = 1;
-	time_iso(sqlite3_column_int64(s, 2), created);
+	time_iso(db_col_int(s, 2), created);
 	cmd_reply(ctx,
 		  "INC-%lld [%s] %s\nStatus: %s. Handler: %s. Category: %s.\n"
 		  "Reported by %s (%s) at %s via %s.\n",
@@ -412,10 +412,10 @@ incident_show(struct cmd_ctx *ctx)
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
 	cmd_reply(ctx, "Timeline:");
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		char at[32];
 
-		time_iso(sqlite3_column_int64(s, 0), at);
+		time_iso(db_col_int(s, 0), at);
 		cmd_reply(ctx, "\n  %s %s %s: %.200s", at, db_col(s, 1),
 			  db_col(s, 2), db_col(s, 3));
 	}

@@ -302,7 +302,7 @@ nudge_escalation_target(struct cmd_ctx *ctx, const struct person *of,
 }
 
 int
-nudge_rows(struct store *st, sqlite3_stmt *s, int ncols, int64_t **vals,
+nudge_rows(struct store *st, struct db_stmt *s, int ncols, int64_t **vals,
 	   size_t *nrows)
 {
 	size_t n = 0, cap = 0;
@@ -313,18 +313,17 @@ nudge_rows(struct store *st, sqlite3_stmt *s, int ncols, int64_t **vals,
 	*nrows = 0;
 	if (s == NULL)
 		return -1;
-	for (rc = sqlite3_step(s); rc == SQLITE_ROW; rc = sqlite3_step(s)) {
+	for (rc = db_step(s); rc == DB_ROW; rc = db_step(s)) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
 			v = xrealloc(v, cap * (size_t)ncols * sizeof(*v));
 		}
 		for (c = 0; c < ncols; c++)
-			v[n * (size_t)ncols + (size_t)c] =
-			    sqlite3_column_int64(s, c);
+			v[n * (size_t)ncols + (size_t)c] = db_col_int(s, c);
 		n++;
 	}
 	db_finish(st, s);
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		free(v);
 		return -1;
 	}
@@ -348,7 +347,7 @@ static const int breach_stages[] = {24, 48, 66};
 static int
 breach_nudge(struct cmd_ctx *ctx, int64_t id)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	char obj[32], stage[32], deadline[32], day[16];
 	char *subject = NULL, *body = NULL;
 	int64_t start, left, to[BREACH_MAX_TO], handler;
@@ -361,10 +360,10 @@ breach_nudge(struct cmd_ctx *ctx, int64_t id)
 		       "i.handler_id AND h.active), 0) FROM incidents i "
 		       "WHERE id = ?",
 		       "i", id);
-	if (s == NULL || sqlite3_step(s) != SQLITE_ROW)
+	if (s == NULL || db_step(s) != DB_ROW)
 		goto out;
-	start = sqlite3_column_int64(s, 2);
-	handler = sqlite3_column_int64(s, 3);
+	start = db_col_int(s, 2);
+	handler = db_col_int(s, 3);
 	for (i = 0; i < ARRAY_LEN(breach_stages); i++)
 		if (ctx->now >= start + breach_stages[i] * 3600LL)
 			hours = breach_stages[i];
@@ -415,16 +414,16 @@ breach_nudge(struct cmd_ctx *ctx, int64_t id)
 	}
 	/* deadline passed: isms_managers, the handler, top management */
 	{
-		sqlite3_stmt *q = db_prepare(ctx->st,
-					     "SELECT id FROM people WHERE "
-					     "active AND (roles & ?) != 0 "
-					     "ORDER BY handle",
-					     "i", (int64_t)ROLE_ISMS_MANAGER);
+		struct db_stmt *q = db_prepare(ctx->st,
+					       "SELECT id FROM people WHERE "
+					       "active AND (roles & ?) != 0 "
+					       "ORDER BY handle",
+					       "i", (int64_t)ROLE_ISMS_MANAGER);
 
 		if (q == NULL)
 			goto out;
-		while (n < BREACH_MAX_TO - 1 && sqlite3_step(q) == SQLITE_ROW)
-			to[n++] = sqlite3_column_int64(q, 0);
+		while (n < BREACH_MAX_TO - 1 && db_step(q) == DB_ROW)
+			to[n++] = db_col_int(q, 0);
 		db_finish(ctx->st, q);
 	}
 	to[n++] = handler;
@@ -477,7 +476,7 @@ struct pending {
 static int
 pending_load(struct cmd_ctx *ctx, int64_t id, struct pending *a)
 {
-	sqlite3_stmt *s =
+	struct db_stmt *s =
 	    db_prepare(ctx->st,
 		       "SELECT summary, kind, object, created_at, deadline_at, "
 		       "requester_id, approver_id, COALESCE(escalated_to, 0) "
@@ -485,7 +484,7 @@ pending_load(struct cmd_ctx *ctx, int64_t id, struct pending *a)
 		       "i", id);
 	int64_t req, apr, esc;
 
-	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
+	if (s == NULL || db_step(s) != DB_ROW) {
 		db_finish(ctx->st, s);
 		return -1;
 	}
@@ -494,11 +493,11 @@ pending_load(struct cmd_ctx *ctx, int64_t id, struct pending *a)
 	snprintf(a->summary, sizeof(a->summary), "%s", db_col(s, 0));
 	snprintf(a->kind, sizeof(a->kind), "%s", db_col(s, 1));
 	snprintf(a->object, sizeof(a->object), "%s", db_col(s, 2));
-	a->created = sqlite3_column_int64(s, 3);
-	a->deadline = sqlite3_column_int64(s, 4);
-	req = sqlite3_column_int64(s, 5);
-	apr = sqlite3_column_int64(s, 6);
-	esc = sqlite3_column_int64(s, 7);
+	a->created = db_col_int(s, 3);
+	a->deadline = db_col_int(s, 4);
+	req = db_col_int(s, 5);
+	apr = db_col_int(s, 6);
+	esc = db_col_int(s, 7);
 	db_finish(ctx->st, s);
 	if (store_person_by_id(ctx->st, req, &a->requester) != 1 ||
 	    store_person_by_id(ctx->st, apr, &a->approver) != 1)

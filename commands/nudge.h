@@ -103,7 +103,7 @@ int nudge_escalation_target(struct cmd_ctx *ctx, const struct person *of,
  * list their work before changing tables. 0, or -1 when s is NULL or a
  * step fails.
  */
-int nudge_rows(struct store *st, sqlite3_stmt *s, int ncols, int64_t **vals,
+int nudge_rows(struct store *st, struct db_stmt *s, int ncols, int64_t **vals,
 	       size_t *nrows);
 
 /* Jobs of the scheduler's table (gateway/sched.c). */

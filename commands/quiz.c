@@ -302,7 +302,7 @@ pick_cmp(const void *a, const void *b)
  * hist is "SELECT question_id, COUNT(*) ... WHERE person_id = ?1".
  */
 static int
-quiz_pick(const struct quiz_bank *b, sqlite3_stmt *hist, int64_t person,
+quiz_pick(const struct quiz_bank *b, struct db_stmt *hist, int64_t person,
 	  uint64_t seed, size_t nq, size_t *out)
 {
 	struct pick *p = xcalloc(b->n, sizeof(*p));
@@ -314,21 +314,22 @@ quiz_pick(const struct quiz_bank *b, sqlite3_stmt *hist, int64_t person,
 		p[i].key =
 		    mix64(seed ^ mix64((uint64_t)person) ^ fnv1a(b->q[i].id));
 	}
-	sqlite3_reset(hist);
-	sqlite3_bind_int64(hist, 1, person);
-	for (rc = sqlite3_step(hist); rc == SQLITE_ROW;
-	     rc = sqlite3_step(hist)) {
+	if (db_rebind(hist, "i", person) < 0) {
+		free(p);
+		return -1;
+	}
+	for (rc = db_step(hist); rc == DB_ROW; rc = db_step(hist)) {
 		const struct quiz_question *q =
 		    quiz_bank_find(b, db_col(hist, 0));
 
 		if (q != NULL)
-			p[q - b->q].answered = sqlite3_column_int64(hist, 1);
+			p[q - b->q].answered = db_col_int(hist, 1);
 	}
 	qsort(p, b->n, sizeof(*p), pick_cmp);
 	for (i = 0; i < nq; i++)
 		out[i] = p[i].idx;
 	free(p);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 static void
@@ -361,7 +362,7 @@ campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 	      const char *team, int64_t deadline, const int64_t *seed,
 	      const char *period, size_t *people)
 {
-	sqlite3_stmt *hist = NULL, *ins = NULL;
+	struct db_stmt *hist = NULL, *ins = NULL;
 	int64_t *ids = NULL, id = -1, result = -1;
 	size_t n = 0, i, k, *picked = NULL;
 	char *secret = NULL, obj[32], audience[96], until[16];
@@ -396,7 +397,7 @@ campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 		    "tiiiit", audience, (int64_t)nq, ctx->me.id, ctx->now,
 		    deadline, period) < 0)
 		goto out;
-	id = sqlite3_last_insert_rowid(ctx->st->db);
+	id = db_last_id(ctx->st);
 	secret = store_setting(ctx->st, "token_secret");
 	useed = seed ? (uint64_t)*seed
 		     : mix64(fnv1a(secret ? secret : "") ^ (uint64_t)id);
@@ -427,14 +428,9 @@ campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 			char token[33];
 
 			new_token(token);
-			sqlite3_reset(ins);
-			sqlite3_bind_int64(ins, 1, id);
-			sqlite3_bind_int64(ins, 2, ids[i]);
-			sqlite3_bind_int64(ins, 3, (int64_t)k + 1);
-			sqlite3_bind_text(ins, 4, b->q[picked[k]].id, -1,
-					  SQLITE_STATIC);
-			sqlite3_bind_text(ins, 5, token, -1, SQLITE_TRANSIENT);
-			if (sqlite3_step(ins) != SQLITE_DONE)
+			if (db_rebind(ins, "iiitt", id, ids[i], (int64_t)k + 1,
+				      b->q[picked[k]].id, token) < 0 ||
+			    db_step(ins) != DB_DONE)
 				goto out;
 		}
 	}
@@ -475,7 +471,7 @@ static int
 item_load(struct cmd_ctx *ctx, int64_t campaign, int64_t person, int seq,
 	  struct qitem *it)
 {
-	sqlite3_stmt *s = db_prepare(
+	struct db_stmt *s = db_prepare(
 	    ctx->st,
 	    "SELECT i.question_id, i.token, c.questions, c.deadline_at FROM "
 	    "quiz_items i JOIN quiz_campaigns c ON c.id = i.campaign_id "
@@ -483,15 +479,15 @@ item_load(struct cmd_ctx *ctx, int64_t campaign, int64_t person, int seq,
 	    "iii", campaign, person, (int64_t)seq);
 	int rc = -1;
 
-	if (s != NULL && sqlite3_step(s) == SQLITE_ROW) {
+	if (s != NULL && db_step(s) == DB_ROW) {
 		memset(it, 0, sizeof(*it));
 		it->campaign = campaign;
 		it->person = person;
 		it->seq = seq;
 		snprintf(it->qid, sizeof(it->qid), "%s", db_col(s, 0));
 		snprintf(it->token, sizeof(it->token), "%s", db_col(s, 1));
-		it->total = sqlite3_column_int(s, 2);
-		it->deadline = sqlite3_column_int64(s, 3);
+		it->total = (int)db_col_int(s, 2);
+		it->deadline = db_col_int(s, 3);
 		rc = 0;
 	}
 	db_finish(ctx->st, s);
@@ -773,7 +769,7 @@ answer_target(struct cmd_ctx *ctx, int64_t *campaign, char qid[64],
 	      long *choice)
 {
 	const char *num;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (ctx->cl->npos == 1) {
 		num = ctx->cl->pos[0];
@@ -790,13 +786,13 @@ answer_target(struct cmd_ctx *ctx, int64_t *campaign, char qid[64],
 		    "i", ctx->me.id);
 		if (s == NULL)
 			return cmd_error(ctx, "database error");
-		if (sqlite3_step(s) != SQLITE_ROW) {
+		if (db_step(s) != DB_ROW) {
 			db_finish(ctx->st, s);
 			return cmd_error(ctx,
 					 "You have no quiz question waiting "
 					 "for an answer.");
 		}
-		*campaign = sqlite3_column_int64(s, 0);
+		*campaign = db_col_int(s, 0);
 		snprintf(qid, 64, "%s", db_col(s, 1));
 		db_finish(ctx->st, s);
 	} else if (ctx->cl->npos == 3) {
@@ -820,7 +816,7 @@ quiz_answer(struct cmd_ctx *ctx)
 {
 	const struct quiz_question *q;
 	struct quiz_bank b = {0};
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int64_t campaign, seq;
 	char qid[64], obj[32], closed[16];
 	long choice;
@@ -843,36 +839,34 @@ quiz_answer(struct cmd_ctx *ctx)
 		rc = cmd_error(ctx, "database error");
 		goto out;
 	}
-	if (sqlite3_step(s) != SQLITE_ROW) {
+	if (db_step(s) != DB_ROW) {
 		rc = cmd_error(ctx, "%s has no question %s for you", obj, qid);
 		goto out;
 	}
-	seq = sqlite3_column_int64(s, 0);
+	seq = db_col_int(s, 0);
 	snprintf(qid, sizeof(qid), "%s", db_col(s, 6));
 	/* past the deadline it is closed, whether or not the scheduler has
 	 * recorded that yet */
-	if (strcmp(db_col(s, 4), "open") != 0 ||
-	    ctx->now >= sqlite3_column_int64(s, 7)) {
+	if (strcmp(db_col(s, 4), "open") != 0 || ctx->now >= db_col_int(s, 7)) {
 		struct tm lt;
 
 		tz_local(ctx->cfg->org_timezone,
-			 strcmp(db_col(s, 4), "open") != 0
-			     ? sqlite3_column_int64(s, 5)
-			     : sqlite3_column_int64(s, 7),
+			 strcmp(db_col(s, 4), "open") != 0 ? db_col_int(s, 5)
+							   : db_col_int(s, 7),
 			 &lt);
 		strftime(closed, sizeof(closed), "%Y-%m-%d", &lt);
 		rc = cmd_error(ctx, "%s closed on %s; answers no longer count",
 			       obj, closed);
 		goto out;
 	}
-	if (!sqlite3_column_int(s, 1)) {
+	if (!(int)db_col_int(s, 1)) {
 		rc = cmd_error(ctx, "question %s of %s has not been asked yet",
 			       qid, obj);
 		goto out;
 	}
-	if (sqlite3_column_int(s, 2)) {
+	if ((int)db_col_int(s, 2)) {
 		rc = cmd_error(ctx, "you already answered %s of %s (with %d)",
-			       qid, obj, sqlite3_column_int(s, 3));
+			       qid, obj, (int)db_col_int(s, 3));
 		goto out;
 	}
 	if (bank_for(ctx, &b) < 0)
@@ -938,7 +932,7 @@ out:
 static int
 quiz_list(struct cmd_ctx *ctx)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int n = 0;
 
 	if (ctx->cl->npos > 0)
@@ -955,21 +949,20 @@ quiz_list(struct cmd_ctx *ctx)
 	    "i", ctx->me.id);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		char until[16];
 
-		open_until(ctx->cfg, sqlite3_column_int64(s, 2), until);
+		open_until(ctx->cfg, db_col_int(s, 2), until);
 		cmd_reply(
 		    ctx, "%sQZ-%lld %s until %s, audience %s: ", n ? "\n" : "",
-		    (long long)sqlite3_column_int64(s, 0),
+		    (long long)db_col_int(s, 0),
 		    strcmp(db_col(s, 1), "open") == 0 ? "open"
 						      : "closed; was open",
 		    until, db_col(s, 3));
-		if (sqlite3_column_int(s, 5))
+		if ((int)db_col_int(s, 5))
 			cmd_reply(ctx, "you answered %d of %d (%d right)",
-				  sqlite3_column_int(s, 6),
-				  sqlite3_column_int(s, 4),
-				  sqlite3_column_int(s, 7));
+				  (int)db_col_int(s, 6), (int)db_col_int(s, 4),
+				  (int)db_col_int(s, 7));
 		else
 			cmd_reply(ctx, "not for you");
 		n++;
@@ -993,7 +986,7 @@ static int
 team_lines(struct cmd_ctx *ctx, int64_t campaign, int64_t mgr, struct buf *out,
 	   int64_t *people, int64_t *done)
 {
-	sqlite3_stmt *s = db_prepare(
+	struct db_stmt *s = db_prepare(
 	    ctx->st,
 	    "SELECT p.team, COUNT(*), SUM(p.completed_at IS NOT NULL), "
 	    "SUM(a.n), SUM(a.ok) FROM quiz_participants p JOIN (SELECT "
@@ -1007,11 +1000,11 @@ team_lines(struct cmd_ctx *ctx, int64_t campaign, int64_t mgr, struct buf *out,
 	*people = *done = 0;
 	if (s == NULL)
 		return -1;
-	for (rc = sqlite3_step(s); rc == SQLITE_ROW; rc = sqlite3_step(s)) {
-		int64_t n = sqlite3_column_int64(s, 1);
-		int64_t d = sqlite3_column_int64(s, 2);
-		int64_t an = sqlite3_column_int64(s, 3);
-		int64_t ok = sqlite3_column_int64(s, 4);
+	for (rc = db_step(s); rc == DB_ROW; rc = db_step(s)) {
+		int64_t n = db_col_int(s, 1);
+		int64_t d = db_col_int(s, 2);
+		int64_t an = db_col_int(s, 3);
+		int64_t ok = db_col_int(s, 4);
 
 		buf_printf(out, "  %-16s %lld/%lld completed (%lld%%), ",
 			   *db_col(s, 0) ? db_col(s, 0) : "(no team)",
@@ -1029,7 +1022,7 @@ team_lines(struct cmd_ctx *ctx, int64_t campaign, int64_t mgr, struct buf *out,
 		*done += d;
 	}
 	db_finish(ctx->st, s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* Questions most often answered wrong first. */
@@ -1037,7 +1030,7 @@ static int
 hardest_lines(struct cmd_ctx *ctx, int64_t campaign, int64_t mgr,
 	      const struct quiz_bank *b, struct buf *out)
 {
-	sqlite3_stmt *s = db_prepare(
+	struct db_stmt *s = db_prepare(
 	    ctx->st,
 	    "SELECT i.question_id, COUNT(i.answer), COALESCE(SUM(i.correct), "
 	    "0) FROM quiz_items i JOIN quiz_participants p ON p.campaign_id = "
@@ -1050,10 +1043,10 @@ hardest_lines(struct cmd_ctx *ctx, int64_t campaign, int64_t mgr,
 
 	if (s == NULL)
 		return -1;
-	for (rc = sqlite3_step(s); rc == SQLITE_ROW; rc = sqlite3_step(s)) {
+	for (rc = db_step(s); rc == DB_ROW; rc = db_step(s)) {
 		const struct quiz_question *q = quiz_bank_find(b, db_col(s, 0));
-		int64_t n = sqlite3_column_int64(s, 1);
-		int64_t ok = sqlite3_column_int64(s, 2);
+		int64_t n = db_col_int(s, 1);
+		int64_t ok = db_col_int(s, 2);
 
 		buf_printf(out,
 			   "  %-12s %3lld%% right (%lld of %lld): %.70s%s\n",
@@ -1062,7 +1055,7 @@ hardest_lines(struct cmd_ctx *ctx, int64_t campaign, int64_t mgr,
 			   q && strlen(q->text) > 70 ? "..." : "");
 	}
 	db_finish(ctx->st, s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 static int
@@ -1070,7 +1063,7 @@ quiz_stats(struct cmd_ctx *ctx)
 {
 	struct quiz_bank b = {0};
 	struct buf teams = {0}, hard = {0};
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int64_t campaign = 0, people, done, mgr;
 	char until[16];
 	int rc = -1;
@@ -1096,7 +1089,7 @@ quiz_stats(struct cmd_ctx *ctx)
 		       "SELECT status, deadline_at, audience FROM "
 		       "quiz_campaigns WHERE id = ?",
 		       "i", campaign);
-	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
+	if (s == NULL || db_step(s) != DB_ROW) {
 		rc = cmd_error(ctx, "no quiz campaign QZ-%lld",
 			       (long long)campaign);
 		goto out;
@@ -1107,7 +1100,7 @@ quiz_stats(struct cmd_ctx *ctx)
 	    team_lines(ctx, campaign, mgr, &teams, &people, &done) < 0 ||
 	    hardest_lines(ctx, campaign, mgr, &b, &hard) < 0)
 		goto out;
-	open_until(ctx->cfg, sqlite3_column_int64(s, 1), until);
+	open_until(ctx->cfg, db_col_int(s, 1), until);
 	cmd_reply(
 	    ctx,
 	    "QZ-%lld (%s until %s, audience %s)%s: %lld of %lld "
@@ -1144,7 +1137,7 @@ out:
 int
 report_awareness_write(struct cmd_ctx *ctx, const char *none)
 {
-	sqlite3_stmt *s = db_prepare(
+	struct db_stmt *s = db_prepare(
 	    ctx->st,
 	    "SELECT c.id, c.status, c.deadline_at, (SELECT COUNT(*) FROM "
 	    "quiz_participants p WHERE p.campaign_id = c.id), (SELECT "
@@ -1159,18 +1152,18 @@ report_awareness_write(struct cmd_ctx *ctx, const char *none)
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
 	cmd_reply(ctx, "Quiz completion:");
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		int64_t people = sqlite3_column_int64(s, 3);
-		int64_t done = sqlite3_column_int64(s, 4);
-		int64_t answers = sqlite3_column_int64(s, 5);
-		int64_t right = sqlite3_column_int64(s, 6);
+	while (db_step(s) == DB_ROW) {
+		int64_t people = db_col_int(s, 3);
+		int64_t done = db_col_int(s, 4);
+		int64_t answers = db_col_int(s, 5);
+		int64_t right = db_col_int(s, 6);
 		char until[16];
 
-		open_until(ctx->cfg, sqlite3_column_int64(s, 2), until);
+		open_until(ctx->cfg, db_col_int(s, 2), until);
 		cmd_reply(ctx,
 			  "%s QZ-%lld (%s until %s) %lld of %lld people "
 			  "completed (%lld%%)",
-			  n ? ";" : "", (long long)sqlite3_column_int64(s, 0),
+			  n ? ";" : "", (long long)db_col_int(s, 0),
 			  strcmp(db_col(s, 1), "open") == 0 ? "open"
 							    : "closed, "
 							      "ran",
@@ -1302,26 +1295,26 @@ quiz_reply_choice(const char *line)
  * Hands s back. 1 found, 0 none, -1 error.
  */
 static int
-item_command(struct store *st, sqlite3_stmt *s, int choice, char *out,
+item_command(struct store *st, struct db_stmt *s, int choice, char *out,
 	     size_t len, int64_t *person_id, int64_t *deadline)
 {
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	rc = db_step(s);
+	if (rc == DB_ROW) {
 		if (out != NULL && choice >= 1 && choice <= 4)
 			snprintf(out, len, "quiz answer QZ-%lld %s %d",
-				 (long long)sqlite3_column_int64(s, 0),
-				 db_col(s, 1), choice);
+				 (long long)db_col_int(s, 0), db_col(s, 1),
+				 choice);
 		if (person_id != NULL)
-			*person_id = sqlite3_column_int64(s, 2);
+			*person_id = db_col_int(s, 2);
 		if (deadline != NULL)
-			*deadline = sqlite3_column_int64(s, 3);
+			*deadline = db_col_int(s, 3);
 		rc = 1;
 	} else {
-		rc = rc == SQLITE_DONE ? 0 : -1;
+		rc = rc == DB_DONE ? 0 : -1;
 	}
 	db_finish(st, s);
 	return rc;
@@ -1331,7 +1324,7 @@ int
 quiz_token_command(struct store *st, const char *token, int choice, char *out,
 		   size_t len, int64_t *person_id)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (token == NULL || choice < 1 || choice > 4)
 		return 0;
@@ -1360,7 +1353,7 @@ int
 quiz_item_command(struct store *st, int64_t ref, int64_t person, int choice,
 		  char *out, size_t len, int64_t *deadline)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (ref < 1)
 		return 0;
@@ -1424,7 +1417,7 @@ results_send(struct cmd_ctx *ctx, struct tz_work *w, int64_t campaign,
 {
 	struct nudge n = {.kind = "quiz.results", .period = "closed"};
 	struct buf teams = {0}, missing = {0};
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t people, done;
 	char obj[32], *subject = NULL, *body = NULL;
 	int rc;
@@ -1445,7 +1438,7 @@ results_send(struct cmd_ctx *ctx, struct tz_work *w, int64_t campaign,
 		       "ii", campaign, mgr->id);
 	if (s == NULL)
 		goto out;
-	while (sqlite3_step(s) == SQLITE_ROW)
+	while (db_step(s) == DB_ROW)
 		buf_printf(&missing, "%s%s", missing.len ? ", " : "",
 			   db_col(s, 0));
 	db_finish(ctx->st, s);

@@ -75,7 +75,7 @@ reg_load(struct cmd_ctx *ctx, const char *prefix, int64_t id,
 	 struct reg_ref *out)
 {
 	const struct reg_kind *k = kind_find(prefix, strlen(prefix));
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	if (k == NULL)
@@ -89,18 +89,18 @@ reg_load(struct cmd_ctx *ctx, const char *prefix, int64_t id,
 	s = db_prepare(ctx->st, k->sql, "i", id);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		out->owner_id = sqlite3_column_int64(s, 0);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		out->owner_id = db_col_int(s, 0);
 		copy_cut(out->title, sizeof(out->title), db_col(s, 1));
 		copy_cut(out->status, sizeof(out->status), db_col(s, 2));
 	}
 	db_finish(ctx->st, s);
 	/* the same answer as incident show: no probing of others' incidents */
 	if (strcmp(k->prefix, "INC") == 0 &&
-	    (rc != SQLITE_ROW || !incident_visible(ctx, id)))
+	    (rc != DB_ROW || !incident_visible(ctx, id)))
 		return cmd_hidden(ctx, out->obj, k->noun, INCIDENT_SEERS);
-	if (rc != SQLITE_ROW)
+	if (rc != DB_ROW)
 		return cmd_error(ctx, "no %s %s", k->noun, out->obj);
 	return 0;
 }

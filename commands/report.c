@@ -56,7 +56,7 @@ static int
 report_upcoming(struct cmd_ctx *ctx)
 {
 	int64_t until = ctx->now + REPORT_AHEAD_DAYS * 86400;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int n = 0;
 
 	s = db_prepare(
@@ -76,8 +76,8 @@ report_upcoming(struct cmd_ctx *ctx)
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
 	cmd_reply(ctx, "Reviews due in the next %d days:", REPORT_AHEAD_DAYS);
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		int64_t at = sqlite3_column_int64(s, 0);
+	while (db_step(s) == DB_ROW) {
+		int64_t at = db_col_int(s, 0);
 		char date[16];
 
 		time_date(at, date);

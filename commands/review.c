@@ -19,16 +19,16 @@ review_notice(struct cmd_ctx *ctx, const char *obj, const char *date)
 	char *subject, *body;
 	size_t n = 0;
 	int m, rc = -1;
-	sqlite3_stmt *s = db_prepare(ctx->st,
-				     "SELECT id FROM people WHERE active AND "
-				     "(roles & ?) != 0 ORDER BY handle LIMIT "
-				     "64",
-				     "i", (int64_t)ROLE_ISMS_MANAGER);
+	struct db_stmt *s = db_prepare(ctx->st,
+				       "SELECT id FROM people WHERE active AND "
+				       "(roles & ?) != 0 ORDER BY handle LIMIT "
+				       "64",
+				       "i", (int64_t)ROLE_ISMS_MANAGER);
 
 	if (s == NULL)
 		return -1;
-	while (sqlite3_step(s) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(s, 0);
+	while (db_step(s) == DB_ROW)
+		ids[n++] = db_col_int(s, 0);
 	db_finish(ctx->st, s);
 	m = cmd_management(ctx, ids + n, ARRAY_LEN(ids) - n);
 	if (m < 0)
@@ -61,7 +61,7 @@ review_plan(struct cmd_ctx *ctx)
 		    "VALUES (?,?,?)",
 		    "iii", when, ctx->me.id, ctx->now) < 0)
 		return -1;
-	reg_obj(obj, "MR", sqlite3_last_insert_rowid(ctx->st->db));
+	reg_obj(obj, "MR", db_last_id(ctx->st));
 	time_date(when, date);
 	if (cmd_audit(ctx, "review.plan", obj,
 		      json_pack("{s:s}", "date", date)) < 0 ||
@@ -76,13 +76,13 @@ review_plan(struct cmd_ctx *ctx)
 
 /* Rows of a statement as indented lines "  <col0>"; how many, or -1. */
 static int
-lines(struct cmd_ctx *ctx, sqlite3_stmt *s, const char *none)
+lines(struct cmd_ctx *ctx, struct db_stmt *s, const char *none)
 {
 	int n = 0;
 
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		cmd_reply(ctx, "\n  %.300s", db_col(s, 0));
 		n++;
 	}
@@ -230,7 +230,7 @@ review_free(struct review *r)
 static int
 review_arg(struct cmd_ctx *ctx, struct review *r)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	memset(r, 0, sizeof(*r));
 	if (ctx->cl->npos < 1)
@@ -242,15 +242,15 @@ review_arg(struct cmd_ctx *ctx, struct review *r)
 		       "COALESCE(date(held_at, 'unixepoch'), ''), inputs, "
 		       "decisions FROM reviews WHERE id = ?",
 		       "i", r->ref.id);
-	if (s == NULL || sqlite3_step(s) != SQLITE_ROW) {
+	if (s == NULL || db_step(s) != DB_ROW) {
 		db_finish(ctx->st, s);
 		return cmd_error(ctx, "database error");
 	}
 	snprintf(r->planned, sizeof(r->planned), "%s", db_col(s, 0));
 	snprintf(r->held, sizeof(r->held), "%s", db_col(s, 1));
-	if (sqlite3_column_type(s, 2) != SQLITE_NULL)
+	if (!db_col_null(s, 2))
 		r->inputs = xstrdup(db_col(s, 2));
-	if (sqlite3_column_type(s, 3) != SQLITE_NULL)
+	if (!db_col_null(s, 3))
 		r->decisions = xstrdup(db_col(s, 3));
 	db_finish(ctx->st, s);
 	return 0;
@@ -342,7 +342,7 @@ out:
 static int
 review_list(struct cmd_ctx *ctx)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int n;
 
 	if (ctx->cl->npos != 0)

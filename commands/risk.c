@@ -37,18 +37,16 @@ risk_free(struct risk *r)
 }
 
 static char *
-col_dup(sqlite3_stmt *s, int col)
+col_dup(struct db_stmt *s, int col)
 {
-	return sqlite3_column_type(s, col) == SQLITE_NULL
-		   ? NULL
-		   : xstrdup(db_col(s, col));
+	return db_col_null(s, col) ? NULL : xstrdup(db_col(s, col));
 }
 
 static int
 risk_load(struct cmd_ctx *ctx, int64_t id, struct risk *r)
 {
 	char obj[32];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc = -1;
 
 	reg_obj(obj, "RSK", id);
@@ -67,28 +65,27 @@ risk_load(struct cmd_ctx *ctx, int64_t id, struct risk *r)
 	memset(r, 0, sizeof(*r));
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	if (sqlite3_step(s) != SQLITE_ROW) {
+	if (db_step(s) != DB_ROW) {
 		rc = cmd_error(ctx, "no risk %s", obj);
 		goto out;
 	}
 	r->id = id;
 	memcpy(r->obj, obj, sizeof(obj));
 	snprintf(r->title, sizeof(r->title), "%s", db_col(s, 0));
-	r->asset_id = sqlite3_column_int64(s, 1);
+	r->asset_id = db_col_int(s, 1);
 	r->threat = col_dup(s, 3);
 	r->vulnerability = col_dup(s, 4);
 	r->plan = col_dup(s, 5);
-	r->likelihood = sqlite3_column_int(s, 6);
-	r->impact = sqlite3_column_int(s, 7);
+	r->likelihood = (int)db_col_int(s, 6);
+	r->impact = (int)db_col_int(s, 7);
 	snprintf(r->treatment, sizeof(r->treatment), "%s", db_col(s, 8));
-	r->rl = sqlite3_column_int(s, 9);
-	r->ri = sqlite3_column_int(s, 10);
-	r->pending = sqlite3_column_int64(s, 11);
-	r->accepted_score = sqlite3_column_int(s, 12);
-	r->accepted_residual = sqlite3_column_int(s, 13);
-	r->accepted_until = sqlite3_column_int64(s, 14);
-	if (store_person_by_id(ctx->st, sqlite3_column_int64(s, 2),
-			       &r->owner) != 1) {
+	r->rl = (int)db_col_int(s, 9);
+	r->ri = (int)db_col_int(s, 10);
+	r->pending = db_col_int(s, 11);
+	r->accepted_score = (int)db_col_int(s, 12);
+	r->accepted_residual = (int)db_col_int(s, 13);
+	r->accepted_until = db_col_int(s, 14);
+	if (store_person_by_id(ctx->st, db_col_int(s, 2), &r->owner) != 1) {
 		rc = cmd_error(ctx, "database error");
 		goto out;
 	}
@@ -246,7 +243,7 @@ risk_add(struct cmd_ctx *ctx)
 		    (int64_t)l, (int64_t)i, level, review, ctx->me.id, ctx->now,
 		    ctx->now) < 0)
 		goto out;
-	id = sqlite3_last_insert_rowid(ctx->st->db);
+	id = db_last_id(ctx->st);
 	if (asset_id)
 		reg_obj(asset, "AST", asset_id);
 	reg_obj(obj, "RSK", id);
@@ -876,7 +873,7 @@ static int
 risk_exposure_write(struct cmd_ctx *ctx)
 {
 	int64_t total = 0, above = 0, pending = 0, expired = 0;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	struct buf ids = {0};
 
 	s = db_prepare(
@@ -890,18 +887,18 @@ risk_exposure_write(struct cmd_ctx *ctx)
 	    "i", ctx->now);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		int res = sqlite3_column_int(s, 1);
+	while (db_step(s) == DB_ROW) {
+		int res = (int)db_col_int(s, 1);
 
 		total++;
 		if (res > ctx->cfg->risk_appetite) {
 			if (above++ < 10)
-				buf_printf(
-				    &ids, "%sRSK-%lld %d", ids.len ? ", " : "",
-				    (long long)sqlite3_column_int64(s, 0), res);
+				buf_printf(&ids, "%sRSK-%lld %d",
+					   ids.len ? ", " : "",
+					   (long long)db_col_int(s, 0), res);
 		}
-		expired += sqlite3_column_int(s, 2);
-		pending += sqlite3_column_int(s, 3);
+		expired += (int)db_col_int(s, 2);
+		pending += (int)db_col_int(s, 3);
 	}
 	db_finish(ctx->st, s);
 	cmd_reply(ctx,
@@ -920,7 +917,7 @@ static int
 risk_list(struct cmd_ctx *ctx)
 {
 	int above = -1, mine = 0, n = 0;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (ctx->cl->npos > 1 ||
 	    (ctx->cl->npos == 1 && strcasecmp(ctx->cl->pos[0], "mine") != 0))
@@ -944,24 +941,24 @@ risk_list(struct cmd_ctx *ctx)
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
 	ctx->rp->confidential = 1;
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		cmd_reply(ctx, "%sRSK-%lld [%s %d] %s (owner %s; ",
-			  n ? "\n" : "", (long long)sqlite3_column_int64(s, 0),
-			  db_col(s, 1), sqlite3_column_int(s, 2), db_col(s, 3),
+			  n ? "\n" : "", (long long)db_col_int(s, 0),
+			  db_col(s, 1), (int)db_col_int(s, 2), db_col(s, 3),
 			  db_col(s, 4));
-		if (sqlite3_column_type(s, 9) != SQLITE_NULL)
+		if (!db_col_null(s, 9))
 			cmd_reply(ctx, "accept pending APR-%lld",
-				  (long long)sqlite3_column_int64(s, 9));
+				  (long long)db_col_int(s, 9));
 		else
 			cmd_reply(ctx, "%s", db_col(s, 5));
 		if (*db_col(s, 10))
 			cmd_reply(ctx, " %s %s",
-				  sqlite3_column_int(s, 11) ? "EXPIRED on"
-							    : "until",
+				  (int)db_col_int(s, 11) ? "EXPIRED on"
+							 : "until",
 				  db_col(s, 10));
-		if (sqlite3_column_type(s, 6) != SQLITE_NULL)
+		if (!db_col_null(s, 6))
 			cmd_reply(ctx, ", residual %d %s",
-				  sqlite3_column_int(s, 6), db_col(s, 7));
+				  (int)db_col_int(s, 6), db_col(s, 7));
 		cmd_reply(ctx, "; review %s)", db_col(s, 8));
 		n++;
 	}
@@ -1012,7 +1009,7 @@ static int
 risk_show(struct cmd_ctx *ctx)
 {
 	struct risk r;
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	char score[64], asset[300] = "none";
 	int rc = -1;
 
@@ -1042,7 +1039,7 @@ risk_show(struct cmd_ctx *ctx)
 		       "SELECT date(next_review_at, 'unixepoch') FROM risks "
 		       "WHERE id = ?",
 		       "i", r.id);
-	if (s == NULL || sqlite3_step(s) != SQLITE_ROW)
+	if (s == NULL || db_step(s) != DB_ROW)
 		goto out;
 	cmd_reply(ctx, "Next review: %s.\nHistory:", db_col(s, 0));
 	db_finish(ctx->st, s);
@@ -1054,10 +1051,10 @@ risk_show(struct cmd_ctx *ctx)
 		       "i", r.id);
 	if (s == NULL)
 		goto out;
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		char at[32];
 
-		time_iso(sqlite3_column_int64(s, 0), at);
+		time_iso(db_col_int(s, 0), at);
 		cmd_reply(ctx, "\n  %s %s %s: ", at, db_col(s, 1),
 			  db_col(s, 2));
 		if (*db_col(s, 3))
@@ -1092,7 +1089,7 @@ level_mark(const char *level, char *letter, const char **square)
 static int
 matrix_counts(struct cmd_ctx *ctx, int cnt[6][6], int *total)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int l, i;
 
 	memset(cnt, 0, 6 * sizeof(cnt[0]));
@@ -1103,11 +1100,11 @@ matrix_counts(struct cmd_ctx *ctx, int cnt[6][6], int *total)
 		       NULL);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		l = sqlite3_column_int(s, 0);
-		i = sqlite3_column_int(s, 1);
+	while (db_step(s) == DB_ROW) {
+		l = (int)db_col_int(s, 0);
+		i = (int)db_col_int(s, 1);
 		if (l >= 1 && l <= 5 && i >= 1 && i <= 5) {
-			cnt[l][i] = sqlite3_column_int(s, 2);
+			cnt[l][i] = (int)db_col_int(s, 2);
 			*total += cnt[l][i];
 		}
 	}
@@ -1210,7 +1207,7 @@ risk_summary_write(struct cmd_ctx *ctx)
 					    "low"};
 	int64_t by[4] = {0}, total = 0, untreated = 0, pending = 0, above = 0,
 		overdue = 0;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t k;
 
 	s = db_prepare(ctx->st,
@@ -1221,14 +1218,14 @@ risk_summary_write(struct cmd_ctx *ctx)
 		       "i", ctx->now);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		int score = sqlite3_column_int(s, 0);
+	while (db_step(s) == DB_ROW) {
+		int score = (int)db_col_int(s, 0);
 
 		by[reg_one_of(level_of(ctx, score), names, 4)]++;
 		total++;
-		untreated += sqlite3_column_int(s, 1);
-		overdue += sqlite3_column_int(s, 2);
-		pending += sqlite3_column_int(s, 3);
+		untreated += (int)db_col_int(s, 1);
+		overdue += (int)db_col_int(s, 2);
+		pending += (int)db_col_int(s, 3);
 		above += score > ctx->cfg->risk_appetite;
 	}
 	db_finish(ctx->st, s);

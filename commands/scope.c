@@ -24,7 +24,7 @@ scope_set(struct cmd_ctx *ctx)
 		    "(?,?,?)",
 		    "tii", text, ctx->me.id, ctx->now) < 0)
 		goto out;
-	version = sqlite3_last_insert_rowid(ctx->st->db);
+	version = db_last_id(ctx->st);
 	snprintf(obj, sizeof(obj), "scope-v%lld", (long long)version);
 	if (cmd_audit(ctx, "scope.set", obj,
 		      json_pack("{s:I,s:s}", "version", (json_int_t)version,
@@ -43,7 +43,7 @@ out:
 static int
 scope_show(struct cmd_ctx *ctx)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int n = 0;
 
 	if (ctx->cl->npos != 0)
@@ -55,15 +55,15 @@ scope_show(struct cmd_ctx *ctx)
 		       NULL);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		if (n == 0)
 			cmd_reply(ctx, "ISMS scope (version %d, %s by %s):\n%s",
-				  sqlite3_column_int(s, 0), db_col(s, 1),
+				  (int)db_col_int(s, 0), db_col(s, 1),
 				  db_col(s, 2), db_col(s, 3));
 		else
 			cmd_reply(ctx, "%s  version %d, %s by %s: %.80s%s",
 				  n == 1 ? "\nEarlier versions:\n" : "\n",
-				  sqlite3_column_int(s, 0), db_col(s, 1),
+				  (int)db_col_int(s, 0), db_col(s, 1),
 				  db_col(s, 2), db_col(s, 3),
 				  strlen(db_col(s, 3)) > 80 ? "..." : "");
 		n++;
@@ -95,7 +95,7 @@ objective_add(struct cmd_ctx *ctx)
 		    "ttiiii", text, target, due, ctx->me.id, ctx->now,
 		    ctx->now) < 0)
 		goto out;
-	reg_obj(obj, "OBJ", sqlite3_last_insert_rowid(ctx->st->db));
+	reg_obj(obj, "OBJ", db_last_id(ctx->st));
 	time_date(due, due_s);
 	if (cmd_audit(ctx, "objective.add", obj,
 		      json_pack("{s:s,s:s,s:s}", "text", text, "target", target,
@@ -139,7 +139,7 @@ objective_status(struct cmd_ctx *ctx)
 static int
 objective_list(struct cmd_ctx *ctx)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int n = 0;
 
 	if (ctx->cl->npos != 0)
@@ -151,11 +151,11 @@ objective_list(struct cmd_ctx *ctx)
 		       "i", ctx->now);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		cmd_reply(ctx, "%sOBJ-%lld [%s, due %s%s] %s (target: %s)",
-			  n ? "\n" : "", (long long)sqlite3_column_int64(s, 0),
+			  n ? "\n" : "", (long long)db_col_int(s, 0),
 			  db_col(s, 1), db_col(s, 2),
-			  sqlite3_column_int(s, 3) ? ", PAST DUE" : "",
+			  (int)db_col_int(s, 3) ? ", PAST DUE" : "",
 			  db_col(s, 4), db_col(s, 5));
 		n++;
 	}

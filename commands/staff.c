@@ -41,11 +41,11 @@ open_items(struct cmd_ctx *ctx, int64_t id, struct buf *b)
 	int n = 0;
 
 	for (k = 0; k < ARRAY_LEN(q); k++) {
-		sqlite3_stmt *s = db_prepare(ctx->st, q[k], "i", id);
+		struct db_stmt *s = db_prepare(ctx->st, q[k], "i", id);
 
 		if (s == NULL)
 			return -1;
-		while (sqlite3_step(s) == SQLITE_ROW) {
+		while (db_step(s) == DB_ROW) {
 			buf_printf(b, "\n  %.300s", db_col(s, 0));
 			n++;
 		}

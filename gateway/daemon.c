@@ -113,7 +113,7 @@ outbox_route(struct gw *gw)
 		char *address;
 	} rows[OUTBOX_BATCH];
 	struct store *st = gw->host.st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t n = 0, i, k;
 
 	s = db_prepare(st,
@@ -122,16 +122,15 @@ outbox_route(struct gw *gw)
 		       "i", (int64_t)OUTBOX_BATCH);
 	if (s == NULL)
 		return;
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		rows[n].id = sqlite3_column_int64(s, 0);
-		rows[n].person_id = sqlite3_column_int64(s, 1);
+	while (db_step(s) == DB_ROW) {
+		rows[n].id = db_col_int(s, 0);
+		rows[n].person_id = db_col_int(s, 1);
 		/* every channel the person has, or only the first */
 		rows[n].fans_out =
 		    (msg_kind_flags(outbox_kind(rows[n].id, db_col(s, 2))) &
 		     MSGK_FANOUT) != 0;
-		rows[n].address = sqlite3_column_type(s, 3) == SQLITE_NULL
-				      ? NULL
-				      : xstrdup(db_col(s, 3));
+		rows[n].address =
+		    db_col_null(s, 3) ? NULL : xstrdup(db_col(s, 3));
 		n++;
 	}
 	db_finish(st, s);
@@ -212,7 +211,7 @@ static void
 outbox_deliver(struct gw *gw)
 {
 	struct store *st = gw->host.st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	s = db_prepare(
 	    st,
@@ -224,31 +223,27 @@ outbox_deliver(struct gw *gw)
 	    "ii", store_now(st), (int64_t)GW_MAX_INFLIGHT);
 	if (s == NULL)
 		return;
-	while (!gw->host.stopping && sqlite3_step(s) == SQLITE_ROW) {
+	while (!gw->host.stopping && db_step(s) == DB_ROW) {
 		struct gw_adapter *a = adapter_by_name(gw, db_col(s, 1));
 		struct person p;
 		struct outmsg m = {0};
-		int64_t did = sqlite3_column_int64(s, 0);
-		int64_t pid = sqlite3_column_int64(s, 4);
+		int64_t did = db_col_int(s, 0);
+		int64_t pid = db_col_int(s, 4);
 
 		if (a == NULL || !a->running)
 			continue;
 		if (!inflight_add(gw, did))
 			continue;
 		m.delivery_id = did;
-		m.attempts = sqlite3_column_int(s, 2);
-		m.outbox_id = sqlite3_column_int64(s, 3);
+		m.attempts = (int)db_col_int(s, 2);
+		m.outbox_id = db_col_int(s, 3);
 		if (pid > 0 && store_person_by_id(st, pid, &p) == 1)
 			m.to = &p;
-		m.address = sqlite3_column_type(s, 5) == SQLITE_NULL
-				? NULL
-				: db_col(s, 5);
+		m.address = db_col_text(s, 5);
 		m.kind = outbox_kind(m.outbox_id, db_col(s, 6));
 		m.subject = db_col(s, 7);
 		m.body = db_col(s, 8);
-		m.html = sqlite3_column_type(s, 9) == SQLITE_NULL
-			     ? NULL
-			     : db_col(s, 9);
+		m.html = db_col_text(s, 9);
 		m.payload = db_col(s, 10);
 		a->ops->send(a->state, &m);
 	}
@@ -273,7 +268,7 @@ outbox_fallback(struct gw *gw, int64_t delivery_id)
 	char *address = NULL, who[80];
 	int64_t outbox_id = 0, person_id = 0;
 	size_t ntried = 0, nreach = 0, k;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int next;
 
 	s = db_prepare(st,
@@ -283,10 +278,10 @@ outbox_fallback(struct gw *gw, int64_t delivery_id)
 		       "i", delivery_id);
 	if (s == NULL)
 		return;
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		outbox_id = sqlite3_column_int64(s, 0);
-		person_id = sqlite3_column_int64(s, 1);
-		if (sqlite3_column_type(s, 2) != SQLITE_NULL)
+	if (db_step(s) == DB_ROW) {
+		outbox_id = db_col_int(s, 0);
+		person_id = db_col_int(s, 1);
+		if (!db_col_null(s, 2))
 			address = xstrdup(db_col(s, 2));
 	}
 	db_finish(st, s);
@@ -298,7 +293,7 @@ outbox_fallback(struct gw *gw, int64_t delivery_id)
 		       "i", outbox_id);
 	if (s == NULL)
 		goto out;
-	while (ntried < ARRAY_LEN(tried) && sqlite3_step(s) == SQLITE_ROW) {
+	while (ntried < ARRAY_LEN(tried) && db_step(s) == DB_ROW) {
 		snprintf(names[ntried], sizeof(names[0]), "%s", db_col(s, 0));
 		snprintf(status[ntried], sizeof(status[0]), "%s", db_col(s, 1));
 		tried[ntried].transport = names[ntried];

@@ -2,7 +2,7 @@
  * Reference data: the ISO/IEC 27001:2022 Annex A controls, loaded from the
  * embedded annex-a.tsv into the controls table right after the migrations.
  */
-#include "store.h"
+#include "store_impl.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -420,10 +420,10 @@ key_columns(struct store *st, const char *table, char **first)
 		return NULL;
 	}
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		char *q = quoted(db_col(s, 0));
+		char *q = quoted(db_col(db_wrap(s), 0));
 
 		if (*first == NULL) {
-			ok = strcasecmp(db_col(s, 1), "INTEGER") == 0;
+			ok = strcasecmp(db_col(db_wrap(s), 1), "INTEGER") == 0;
 			*first = xstrdup(q);
 		}
 		buf_printf(&b, "%s%s", b.len ? ", " : "", q);
@@ -462,7 +462,7 @@ evidence_tables_load(struct store *st, char *err, size_t errlen)
 			       -1, &s, NULL) != SQLITE_OK)
 		goto fail;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *name = db_col(s, 0);
+		const char *name = db_col(db_wrap(s), 0);
 		struct store_rtable *t;
 		sqlite3_stmt *probe = NULL;
 		char *q, *sql;
@@ -748,7 +748,7 @@ evidence_flush(struct store *st)
 	for (i = 0; i < n; i++) {
 		const struct store_rtable *t = &st->rtables[st->pending[i].t];
 		int64_t row = st->pending[i].row;
-		sqlite3_stmt *s = db_prepare(st, t->sel_one, "i", row);
+		sqlite3_stmt *s = db_raw(db_prepare(st, t->sel_one, "i", row));
 		char hash[65];
 		int rc, rows = 0;
 
@@ -759,7 +759,7 @@ evidence_flush(struct store *st)
 			ser_row(st, s, 0);
 			rows++;
 		}
-		db_finish(st, s);
+		db_finish(st, db_wrap(s));
 		if (rc != SQLITE_DONE)
 			return -1;
 		if (rows > 0) {
@@ -820,7 +820,7 @@ table_scan(struct store *st, const struct store_rtable *t, record_fn fn,
 		if (!open) {
 			ser_begin(st, t->name, k);
 			snprintf(label, sizeof(label), "%s",
-				 lc > 0 ? db_col(s, lc) : "");
+				 lc > 0 ? db_col(db_wrap(s), lc) : "");
 			key = k;
 			open = 1;
 		}
@@ -1010,20 +1010,20 @@ store_audit_key_problem(const struct store *st, char *err, size_t errlen)
 int
 store_audit_head(struct store *st, int64_t *seq, char hash[65])
 {
-	sqlite3_stmt *s = db_prepare(
+	struct db_stmt *s = db_prepare(
 	    st, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
 	    NULL);
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*seq = sqlite3_column_int64(s, 0);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*seq = db_col_int(s, 0);
 		snprintf(hash, 65, "%s", db_col(s, 1));
 		rc = 1;
 	} else {
-		rc = rc == SQLITE_DONE ? 0 : -1;
+		rc = rc == DB_DONE ? 0 : -1;
 	}
 	db_finish(st, s);
 	return rc;
@@ -1110,7 +1110,7 @@ verify_one(struct store *st, const struct store_rtable *t, int64_t key,
 {
 	struct verify_out *v = arg;
 	struct buf *out = v->out;
-	sqlite3_stmt *h;
+	struct db_stmt *h;
 	char name[192];
 	int rc;
 
@@ -1121,16 +1121,16 @@ verify_one(struct store *st, const struct store_rtable *t, int64_t key,
 		       "ti", t->name, key);
 	if (h == NULL)
 		return -1;
-	rc = sqlite3_step(h);
-	if (rc == SQLITE_DONE) {
+	rc = db_step(h);
+	if (rc == DB_DONE) {
 		buf_printf(out, "%s: added outside ismsd\n", name);
 		rc = 1;
-	} else if (rc == SQLITE_ROW) {
+	} else if (rc == DB_ROW) {
 		rc = strcmp(db_col(h, 0), hash) != 0;
 		if (rc)
 			buf_printf(out,
 				   "%s: changed outside ismsd since seq %lld\n",
-				   name, (long long)sqlite3_column_int64(h, 1));
+				   name, (long long)db_col_int(h, 1));
 	} else {
 		rc = -1;
 	}
@@ -1197,7 +1197,8 @@ store_records_verify(struct store *st, struct buf *out)
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		buf_printf(out,
 			   "table %s (%lld records): removed outside ismsd\n",
-			   db_col(s, 0), (long long)sqlite3_column_int64(s, 1));
+			   db_col(db_wrap(s), 0),
+			   (long long)sqlite3_column_int64(s, 1));
 		bad++;
 	}
 	sqlite3_finalize(s);

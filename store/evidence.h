@@ -7,13 +7,13 @@
 #ifndef ISMS_EVIDENCE_H
 #define ISMS_EVIDENCE_H
 
-#include "store.h"
+#include "store_impl.h"
 
 /*
  * Before the migrations: resolves spec and loads the key. A writing open
  * fails when the key is missing but the log has keyed rows (or when an
  * env: key is unset); a missing file is noted and made by
- * evidence_key_finish. A read-only open never fails for the key: the
+ * evidence_finish. A read-only open never fails for the key: the
  * reason is kept for store_audit_key_problem. 0, or -1 with err.
  */
 int evidence_key_prepare(struct store *st, const char *spec,

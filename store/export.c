@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_impl.h"
+
 static const struct {
 	const char *name;
 	const char *sql;
@@ -181,7 +183,7 @@ export_write(struct store *st, const char *name, const char *format, FILE *out,
 			 format);
 		return -1;
 	}
-	s = db_prepare(st, exports[i].sql, NULL);
+	s = db_raw(db_prepare(st, exports[i].sql, NULL));
 	if (s == NULL) {
 		snprintf(err, errlen, "database error: %s", db_errmsg(st));
 		return -1;
@@ -213,7 +215,7 @@ export_write(struct store *st, const char *name, const char *format, FILE *out,
 
 		row++;
 		for (k = 0; k < ncol; k++) {
-			const char *v = db_col(s, k);
+			const char *v = db_col(db_wrap(s), k);
 
 			if (obj) {
 				json_t *jv =
@@ -254,6 +256,6 @@ export_write(struct store *st, const char *name, const char *format, FILE *out,
 out:
 	(void)row;
 	json_decref(arr);
-	db_finish(st, s);
+	db_finish(st, db_wrap(s));
 	return rc;
 }

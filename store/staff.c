@@ -167,7 +167,7 @@ static int
 missing_handles(struct store *st, char **handles, int n, char ***out,
 		size_t *nout)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int i;
 
 	*out = NULL;
@@ -190,7 +190,7 @@ missing_handles(struct store *st, char **handles, int n, char ***out,
 		       NULL);
 	if (s == NULL)
 		return -1;
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == DB_ROW) {
 		*out = xrealloc(*out, (*nout + 1) * sizeof(**out));
 		(*out)[(*nout)++] = xstrdup(db_col(s, 0));
 	}
@@ -207,8 +207,8 @@ staff_import_missing(struct store *st, const char *text, size_t len,
 	const char *p = text, *end = text + len;
 	char *f[STAFF_FIELDS + 1];
 	char **managers = NULL, **handles = NULL;
-	sqlite3_stmt *q_exists = NULL, *q_upsert = NULL, *q_id = NULL;
-	sqlite3_stmt *q_manager = NULL;
+	struct db_stmt *q_exists = NULL, *q_upsert = NULL, *q_id = NULL;
+	struct db_stmt *q_manager = NULL;
 	int n, i, line = 1, rows = 0, kept = 0, rc = -1;
 	int64_t now = store_now(st);
 
@@ -324,15 +324,14 @@ staff_import_missing(struct store *st, const char *text, size_t len,
 			why = "too many rows";
 		if (why == NULL) {
 			if (db_rebind(q_exists, "t", f[0]) < 0 ||
-			    sqlite3_step(q_exists) != SQLITE_ROW ||
+			    db_step(q_exists) != DB_ROW ||
 			    db_rebind(q_upsert, "tttttttiii", f[0], f[1],
 				      nz(f[2]), nz(f[3]), nz(f[4]), nz(f[6]),
 				      nz(f[7]), (int64_t)roles, now, now) < 0)
 				why = "database error";
 			else
-				existed = sqlite3_column_int64(q_exists, 0);
-			if (why == NULL &&
-			    sqlite3_step(q_upsert) != SQLITE_DONE)
+				existed = db_col_int(q_exists, 0);
+			if (why == NULL && db_step(q_upsert) != DB_DONE)
 				why = "conflicts with another person (same "
 				      "e-mail, "
 				      "Slack id or Matrix id)";
@@ -366,7 +365,7 @@ staff_import_missing(struct store *st, const char *text, size_t len,
 		if (managers[i][0] != '\0') {
 			if (db_rebind(q_id, "t", managers[i]) < 0)
 				goto dberr;
-			if (sqlite3_step(q_id) != SQLITE_ROW) {
+			if (db_step(q_id) != DB_ROW) {
 				snprintf(
 				    err, errlen,
 				    "person %.40s: manager \"%.40s\" is not "
@@ -374,10 +373,10 @@ staff_import_missing(struct store *st, const char *text, size_t len,
 				    handles[i], managers[i]);
 				goto out;
 			}
-			mid = sqlite3_column_int64(q_id, 0);
+			mid = db_col_int(q_id, 0);
 		}
 		if (db_rebind(q_manager, "it", mid, handles[i]) < 0 ||
-		    sqlite3_step(q_manager) != SQLITE_DONE)
+		    db_step(q_manager) != DB_DONE)
 			goto dberr;
 	}
 	if (missing != NULL &&

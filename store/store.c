@@ -2,7 +2,7 @@
  * SQLite store: open and migrate, parameter binding helpers, people,
  * settings, the audit chain, the outbox and the inbound de-duplication.
  */
-#include "store.h"
+#include "store_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +32,25 @@ int64_t
 store_now(const struct store *st)
 {
 	return st->held_now != 0 ? st->held_now : st->now(st->now_arg);
+}
+
+void
+store_set_clock(struct store *st, int64_t (*now)(void *arg), void *arg)
+{
+	st->now = now;
+	st->now_arg = arg;
+}
+
+const char *
+store_path(const struct store *st)
+{
+	return st->path;
+}
+
+int
+store_tx_depth(const struct store *st)
+{
+	return st->depth;
 }
 
 int64_t
@@ -125,15 +144,16 @@ prepare_va(struct store *st, const char *sql, const char *fmt, va_list ap)
 	}
 	if (bind_va(s, fmt, ap) < 0) {
 		log_error("sql bind: %s", sqlite3_errmsg(st->db));
-		db_finish(st, s);
+		db_finish(st, db_wrap(s));
 		return NULL;
 	}
 	return s;
 }
 
 void
-db_finish(struct store *st, sqlite3_stmt *s)
+db_finish(struct store *st, struct db_stmt *ds)
 {
+	sqlite3_stmt *s = db_raw(ds);
 	size_t i;
 
 	if (s == NULL)
@@ -148,7 +168,7 @@ db_finish(struct store *st, sqlite3_stmt *s)
 	sqlite3_finalize(s);
 }
 
-sqlite3_stmt *
+struct db_stmt *
 db_prepare(struct store *st, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *s;
@@ -157,12 +177,13 @@ db_prepare(struct store *st, const char *sql, const char *fmt, ...)
 	va_start(ap, fmt);
 	s = prepare_va(st, sql, fmt, ap);
 	va_end(ap);
-	return s;
+	return db_wrap(s);
 }
 
 int
-db_rebind(sqlite3_stmt *s, const char *fmt, ...)
+db_rebind(struct db_stmt *ds, const char *fmt, ...)
 {
+	sqlite3_stmt *s = db_raw(ds);
 	va_list ap;
 	int rc;
 
@@ -187,7 +208,7 @@ db_exec(struct store *st, const char *sql, const char *fmt, ...)
 	if (s == NULL)
 		return -1;
 	rc = sqlite3_step(s);
-	db_finish(st, s);
+	db_finish(st, db_wrap(s));
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		log_error("sql: %s", sqlite3_errmsg(st->db));
 		return -1;
@@ -217,7 +238,7 @@ db_int(struct store *st, int64_t *out, const char *sql, const char *fmt, ...)
 		log_error("sql: %s", sqlite3_errmsg(st->db));
 		rc = -1;
 	}
-	db_finish(st, s);
+	db_finish(st, db_wrap(s));
 	return rc;
 }
 
@@ -236,7 +257,7 @@ db_text(struct store *st, const char *sql, const char *fmt, ...)
 	if (sqlite3_step(s) == SQLITE_ROW &&
 	    sqlite3_column_type(s, 0) != SQLITE_NULL)
 		r = xstrdup((const char *)sqlite3_column_text(s, 0));
-	db_finish(st, s);
+	db_finish(st, db_wrap(s));
 	return r;
 }
 
@@ -246,12 +267,49 @@ db_errmsg(struct store *st)
 	return sqlite3_errmsg(st->db);
 }
 
-const char *
-db_col(sqlite3_stmt *s, int col)
+int
+db_step(struct db_stmt *s)
 {
-	const unsigned char *t = sqlite3_column_text(s, col);
+	switch (sqlite3_step(db_raw(s))) {
+	case SQLITE_ROW:
+		return DB_ROW;
+	case SQLITE_DONE:
+		return DB_DONE;
+	default:
+		return DB_ERROR;
+	}
+}
+
+int64_t
+db_col_int(struct db_stmt *s, int col)
+{
+	return sqlite3_column_int64(db_raw(s), col);
+}
+
+const char *
+db_col(struct db_stmt *s, int col)
+{
+	const unsigned char *t = sqlite3_column_text(db_raw(s), col);
 
 	return t ? (const char *)t : "";
+}
+
+const char *
+db_col_text(struct db_stmt *s, int col)
+{
+	return (const char *)sqlite3_column_text(db_raw(s), col);
+}
+
+int
+db_col_null(struct db_stmt *s, int col)
+{
+	return sqlite3_column_type(db_raw(s), col) == SQLITE_NULL;
+}
+
+int64_t
+db_last_id(struct store *st)
+{
+	return sqlite3_last_insert_rowid(st->db);
 }
 
 /*
@@ -808,7 +866,7 @@ roles_format(unsigned roles, char *out, size_t len)
 }
 
 static void
-copy_col(char *dst, size_t len, sqlite3_stmt *s, int col)
+copy_col(char *dst, size_t len, struct db_stmt *s, int col)
 {
 	snprintf(dst, len, "%s", db_col(s, col));
 }
@@ -819,16 +877,16 @@ copy_col(char *dst, size_t len, sqlite3_stmt *s, int col)
 	"COALESCE(manager_id,0), roles, active FROM people "
 
 static int
-person_row(sqlite3_stmt *s, struct person *p)
+person_row(struct db_stmt *s, struct person *p)
 {
-	int rc = sqlite3_step(s);
+	int rc = db_step(s);
 
-	if (rc == SQLITE_DONE)
+	if (rc == DB_DONE)
 		return 0;
-	if (rc != SQLITE_ROW)
+	if (rc != DB_ROW)
 		return -1;
 	memset(p, 0, sizeof(*p));
-	p->id = sqlite3_column_int64(s, 0);
+	p->id = db_col_int(s, 0);
 	copy_col(p->handle, sizeof(p->handle), s, 1);
 	copy_col(p->name, sizeof(p->name), s, 2);
 	copy_col(p->email, sizeof(p->email), s, 3);
@@ -836,9 +894,9 @@ person_row(sqlite3_stmt *s, struct person *p)
 	copy_col(p->matrix_id, sizeof(p->matrix_id), s, 5);
 	copy_col(p->team, sizeof(p->team), s, 6);
 	copy_col(p->timezone, sizeof(p->timezone), s, 7);
-	p->manager_id = sqlite3_column_int64(s, 8);
-	p->roles = (unsigned)sqlite3_column_int64(s, 9);
-	p->active = sqlite3_column_int(s, 10);
+	p->manager_id = db_col_int(s, 8);
+	p->roles = (unsigned)db_col_int(s, 9);
+	p->active = (int)db_col_int(s, 10);
 	return 1;
 }
 
@@ -854,7 +912,7 @@ store_person_find(struct store *st, const char *kind, const char *value,
 	    {"slack", PERSON_COLS "WHERE slack_id = ? AND active"},
 	    {"matrix", PERSON_COLS "WHERE matrix_id = ? AND active"},
 	};
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t i;
 	int rc;
 
@@ -874,7 +932,7 @@ store_person_find(struct store *st, const char *kind, const char *value,
 int
 store_person_by_id(struct store *st, int64_t id, struct person *out)
 {
-	sqlite3_stmt *s = db_prepare(st, PERSON_COLS "WHERE id = ?", "i", id);
+	struct db_stmt *s = db_prepare(st, PERSON_COLS "WHERE id = ?", "i", id);
 	int rc;
 
 	if (s == NULL)
@@ -910,7 +968,7 @@ int
 store_audit(struct store *st, const char *actor, const char *action,
 	    const char *object, const char *details)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	int64_t seq = 1;
 	char prev[65] = GENESIS, hash[65], at[32], last_at[32] = "";
 	char *with_as_of = NULL;
@@ -924,13 +982,13 @@ store_audit(struct store *st, const char *actor, const char *action,
 		       NULL);
 	if (s == NULL)
 		goto out;
-	switch (sqlite3_step(s)) {
-	case SQLITE_ROW:
-		seq = sqlite3_column_int64(s, 0) + 1;
+	switch (db_step(s)) {
+	case DB_ROW:
+		seq = db_col_int(s, 0) + 1;
 		copy_col(prev, sizeof(prev), s, 1);
 		copy_col(last_at, sizeof(last_at), s, 2);
 		break;
-	case SQLITE_DONE:
+	case DB_DONE:
 		break;
 	default:
 		goto out;
@@ -991,7 +1049,7 @@ store_set_as_of(struct store *st, int64_t as_of)
 int64_t
 store_audit_verify(struct store *st, int64_t *rows)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	char prev[65] = GENESIS, hash[65];
 	int64_t expect = 1, broken = 0;
 	int rc, has_keyed = evidence_has_keyed(st), seen_keyed = 0;
@@ -1009,9 +1067,9 @@ store_audit_verify(struct store *st, int64_t *rows)
 		       NULL);
 	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t seq = sqlite3_column_int64(s, 0);
-		int keyed = sqlite3_column_int64(s, 8) != 0;
+	while ((rc = db_step(s)) == DB_ROW) {
+		int64_t seq = db_col_int(s, 0);
+		int keyed = db_col_int(s, 8) != 0;
 
 		(*rows)++;
 		if (seq != expect || strcmp(db_col(s, 6), prev) != 0) {
@@ -1040,7 +1098,7 @@ store_audit_verify(struct store *st, int64_t *rows)
 		memcpy(prev, hash, sizeof(prev));
 		expect++;
 	}
-	if (broken == 0 && rc != SQLITE_DONE)
+	if (broken == 0 && rc != DB_DONE)
 		broken = -1;
 	db_finish(st, s);
 	/* the key was made at a row the log no longer reaches: its end
@@ -1068,6 +1126,74 @@ store_outbox_add(struct store *st, int64_t person_id, const char *address,
 }
 
 int
+store_outbox_delivered(struct store *st, const char *transport,
+		       const char *external_id, char **kind, char **payload)
+{
+	struct db_stmt *s = db_prepare(
+	    st,
+	    "SELECT o.kind, o.payload FROM outbox_delivery d JOIN outbox o "
+	    "ON o.id = d.outbox_id WHERE d.transport = ? AND "
+	    "d.external_id = ? ORDER BY d.id DESC LIMIT 1",
+	    "tt", transport, external_id);
+	int rc;
+
+	*kind = *payload = NULL;
+	if (s == NULL)
+		return -1;
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*kind = xstrdup(db_col(s, 0));
+		*payload = xstrdup(db_col(s, 1));
+		rc = 1;
+	} else {
+		rc = rc == DB_DONE ? 0 : -1;
+	}
+	db_finish(st, s);
+	return rc;
+}
+
+int64_t
+store_outbox_approval_at(struct store *st, const char *transport,
+			 const char *channel, const char *external_id)
+{
+	int64_t apr = 0;
+
+	db_int(st, &apr,
+	       "SELECT COALESCE(json_extract(o.payload, '$.approval'), 0) "
+	       "FROM outbox_delivery d JOIN outbox o ON o.id = d.outbox_id "
+	       "WHERE d.transport = ? AND d.external_id = ? AND "
+	       "d.channel = ? AND o.kind = 'approval'",
+	       "ttt", transport, external_id, channel);
+	return apr;
+}
+
+char *
+store_outbox_approval_sent(struct store *st, const char *transport,
+			   int64_t person_id, int64_t apr)
+{
+	return db_text(st,
+		       "SELECT d.external_id FROM outbox_delivery d "
+		       "JOIN outbox o ON o.id = d.outbox_id WHERE "
+		       "d.transport = ? AND d.status = 'sent' AND "
+		       "o.kind = 'approval' AND o.person_id = ? AND "
+		       "json_extract(o.payload, '$.approval') = ? "
+		       "ORDER BY d.id DESC LIMIT 1",
+		       "tii", transport, person_id, apr);
+}
+
+char *
+store_outbox_last_sent(struct store *st, const char *transport,
+		       int64_t person_id, const char *kind)
+{
+	return db_text(st,
+		       "SELECT o.payload FROM outbox o JOIN outbox_delivery d "
+		       "ON d.outbox_id = o.id WHERE o.person_id = ? AND "
+		       "o.kind = ? AND d.transport = ? AND "
+		       "d.status = 'sent' ORDER BY o.id DESC LIMIT 1",
+		       "itt", person_id, kind, transport);
+}
+
+int
 store_inbox_seen(struct store *st, const char *source, const char *id)
 {
 	int rc = db_exec(st,
@@ -1078,6 +1204,30 @@ store_inbox_seen(struct store *st, const char *source, const char *id)
 	if (rc < 0)
 		return -1;
 	return rc == 0 ? 1 : 0;
+}
+
+int
+store_exec_foreign(const char *path, const char *sql, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+	int rc = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path,
+			 db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, msg ? msg : "?");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_free(msg);
+	sqlite3_close(db);
+	return rc;
 }
 
 /* fsync of a file or directory by name: 0 or -1 */

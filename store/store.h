@@ -7,57 +7,16 @@
 #ifndef ISMS_STORE_H
 #define ISMS_STORE_H
 
-#include <sqlite3.h>
 #include <stdint.h>
 
 #include "../base/util.h"
 
-#define STORE_STMT_CACHE 512
-
-struct store_stmt {
-	const char *key; /* the caller's SQL text pointer (static strings) */
-	char *sql;	 /* a copy, compared too */
-	sqlite3_stmt *s;
-	int busy;
-};
-
-/* A record table whose rows carry a keyed hash (store/evidence.c). */
-struct store_rtable;
-struct store_rowref {
-	int t; /* index into rtables */
-	int64_t row;
-};
-
-struct store {
-	sqlite3 *db;
-	struct store_stmt cache[STORE_STMT_CACHE]; /* prepared statements */
-	char *path;
-	int depth; /* open transactions: 1 = BEGIN, more = savepoints */
-	int64_t (*now)(void *arg); /* clock; tests replace it */
-	void *now_arg;
-	int64_t held_now; /* store_hold_time's instant, or 0 */
-	int readonly;	  /* opened with STORE_READONLY */
-	int lock_fd;	  /* store_lock_exclusive's lock file, or -1 */
-	int64_t schema;	  /* STORE_READONLY: the file's schema version */
-	int64_t as_of;	  /* a simulated instant noted in audit rows, or 0 */
-	int clock_warned; /* a clock behind the audit log was logged */
-
-	/* the audit key (store/evidence.c) */
-	int key_loaded;
-	unsigned char key[32];
-	int64_t key_since; /* first sequence number written with it */
-	char *key_path;	   /* its file, or NULL (env:, :memory:) */
-	char *key_label;   /* where it is, for messages */
-	char *key_problem; /* why a read-only store has no key, or NULL */
-	int key_create;	   /* missing: made once the schema is current */
-	int has_keyed;	   /* audit_log has its keyed column: 1, 0, -1 */
-	struct store_rtable *rtables; /* record tables */
-	size_t nrtables;
-	struct store_rowref *pending; /* rows written in this transaction */
-	size_t npending, cappending, pending_base;
-	struct buf scratch; /* serialised row being hashed */
-	void *mac_ctx;	    /* EVP_MAC_CTX of the key, made on first use */
-};
+/*
+ * The store and its statements are opaque: only store/ knows the engine
+ * (store/store_impl.h). Everything else goes through the functions below.
+ */
+struct store;
+struct db_stmt;
 
 /* How a store is opened beyond its mode. */
 struct store_options {
@@ -166,7 +125,17 @@ int store_schema_version(void);
  */
 int store_annex_load(struct store *st, char *err, size_t errlen);
 
+/* The store's time: a held instant (store_hold_time), else its clock. */
 int64_t store_now(const struct store *st);
+/*
+ * Replaces the clock store_now reads (the wall clock by default; tests
+ * set a fixed one). now(arg) returns seconds since the epoch.
+ */
+void store_set_clock(struct store *st, int64_t (*now)(void *arg), void *arg);
+/* The database file's path as opened; borrowed until store_close. */
+const char *store_path(const struct store *st);
+/* Open transactions: 0 none, 1 a BEGIN, more for nested savepoints. */
+int store_tx_depth(const struct store *st);
 
 /*
  * Transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK, 0 or -1. They nest:
@@ -185,28 +154,53 @@ void store_rollback(struct store *st);
 
 /*
  * Prepared statements with bound parameters. fmt has one letter per
- * parameter: 'i' int64_t, 't' const char * (NULL binds NULL), 'n' NULL.
- * db_prepare returns a statement, or NULL (logged); the caller hands it
- * back with db_finish (never sqlite3_finalize): statements are cached by
- * their SQL text and reused, so SQL is parsed once per process.
+ * parameter: 'i' int64_t, 't' const char * (NULL binds NULL; the text is
+ * copied), 'n' NULL. db_prepare returns a statement, or NULL (logged);
+ * the caller hands it back with db_finish: statements are cached by
+ * their SQL text (a static string) and reused, so SQL is parsed once per
+ * process. A statement is borrowed from the store until db_finish.
  */
-sqlite3_stmt *db_prepare(struct store *st, const char *sql, const char *fmt,
-			 ...);
-void db_finish(struct store *st, sqlite3_stmt *s);
+struct db_stmt *db_prepare(struct store *st, const char *sql, const char *fmt,
+			   ...);
+/* Resets s and returns it to the cache (or frees it); NULL is ignored. */
+void db_finish(struct store *st, struct db_stmt *s);
 /* Resets a prepared statement and binds new parameters: 0 or -1. */
-int db_rebind(sqlite3_stmt *s, const char *fmt, ...);
-/* Runs a statement; returns changes() or -1. */
+int db_rebind(struct db_stmt *s, const char *fmt, ...);
+
+/* What db_step found. */
+enum db_step_result {
+	DB_ERROR = -1, /* the statement failed; see store_busy and friends */
+	DB_DONE = 0,   /* no (more) rows: the statement ran to its end */
+	DB_ROW = 1,    /* a row is ready for the column readers */
+};
+/*
+ * Runs s to its next row. On DB_ERROR the failure stays recorded on the
+ * store, so store_busy, store_failed, store_error_reply and db_errmsg
+ * describe it until the next statement runs. Nothing is logged.
+ */
+int db_step(struct db_stmt *s);
+/*
+ * Column readers for the row db_step just returned (col from 0). Texts
+ * are borrowed until the next db_step, db_rebind or db_finish of s.
+ */
+int64_t db_col_int(struct db_stmt *s, int col);	     /* NULL reads as 0 */
+const char *db_col(struct db_stmt *s, int col);	     /* never NULL: "" */
+const char *db_col_text(struct db_stmt *s, int col); /* NULL for NULL */
+int db_col_null(struct db_stmt *s, int col);	     /* 1 when SQL NULL */
+
+/* Runs a statement; returns the rows it changed, or -1 (logged). */
 int db_exec(struct store *st, const char *sql, const char *fmt, ...);
 /* First column of the first row as int64; returns 1 found, 0 none, -1. */
 int db_int(struct store *st, int64_t *out, const char *sql, const char *fmt,
 	   ...);
 /* First column of the first row as a new string (caller frees) or NULL. */
 char *db_text(struct store *st, const char *sql, const char *fmt, ...);
+/* The rowid of the connection's last INSERT (an id just made). */
+int64_t db_last_id(struct store *st);
+/* The engine's text for the last failure; borrowed until the next call. */
 const char *db_errmsg(struct store *st);
-/* Column text that is never NULL; borrowed until the next step. */
-const char *db_col(sqlite3_stmt *s, int col);
 
-/* Settings (key/value); db_setting returns a new string or NULL. */
+/* Settings (key/value); store_setting returns a new string or NULL. */
 char *store_setting(struct store *st, const char *key);
 int store_set_setting(struct store *st, const char *key, const char *value);
 
@@ -291,10 +285,49 @@ int64_t store_outbox_add(struct store *st, int64_t person_id,
 			 const char *html, const char *payload);
 
 /*
+ * Which message a reply answers. The newest message a transport
+ * delivered as external_id (a Matrix event id): 1 with its outbox kind
+ * and payload as new strings (caller frees), 0 none (both NULL), -1.
+ */
+int store_outbox_delivered(struct store *st, const char *transport,
+			   const char *external_id, char **kind,
+			   char **payload);
+/*
+ * The approval (APR id) whose request a transport delivered as
+ * external_id in channel (a Slack thread), or 0.
+ */
+int64_t store_outbox_approval_at(struct store *st, const char *transport,
+				 const char *channel, const char *external_id);
+/*
+ * The external id of the newest request for approval apr sent to
+ * person_id by transport (the mail Message-ID to thread under), a new
+ * string (caller frees), or NULL.
+ */
+char *store_outbox_approval_sent(struct store *st, const char *transport,
+				 int64_t person_id, int64_t apr);
+/*
+ * The payload of the newest message of kind sent to person_id by
+ * transport (a new string, caller frees), or NULL.
+ */
+char *store_outbox_last_sent(struct store *st, const char *transport,
+			     int64_t person_id, const char *kind);
+
+/*
  * Inbound de-duplication: records (source, id). Returns 1 when it was
  * already there (a redelivery), 0 when new, -1 on error.
  */
 int store_inbox_seen(struct store *st, const char *source, const char *id);
+
+/*
+ * Runs an SQL script on a connection of its own to the database file at
+ * path, as another program (the sqlite3 shell) would: none of the
+ * store's machinery runs (no audit row, no record hash, no migration).
+ * For tests that change a database behind the store's back to show the
+ * change is caught; the daemon and ismsctl never call it. 0, or -1 with
+ * the engine's message in err.
+ */
+int store_exec_foreign(const char *path, const char *sql, char *err,
+		       size_t errlen);
 
 /* Online copy of the database into path. */
 int store_backup(struct store *st, const char *path, char *err, size_t errlen);

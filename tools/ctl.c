@@ -15,7 +15,7 @@ int
 ctl_init(struct store *st, const struct config *cfg)
 {
 	(void)cfg;
-	printf("database %s ready (schema version %d)\n", st->path,
+	printf("database %s ready (schema version %d)\n", store_path(st),
 	       store_schema_version());
 	return 0;
 }

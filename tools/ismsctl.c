@@ -175,7 +175,7 @@ cmd_staff(struct store *st, const struct config *cfg, int argc, char **argv)
 		return 0;
 	}
 	if (argc == 2 && strcmp(argv[1], "list") == 0) {
-		sqlite3_stmt *s = db_prepare(
+		struct db_stmt *s = db_prepare(
 		    st,
 		    "SELECT p.handle, p.name, COALESCE(p.email,''), "
 		    "COALESCE(p.team,''), COALESCE(m.handle,''), p.roles, "
@@ -188,11 +188,11 @@ cmd_staff(struct store *st, const struct config *cfg, int argc, char **argv)
 			return 1;
 		printf("%-12s %-22s %-28s %-12s %-10s %s\n", "HANDLE", "NAME",
 		       "EMAIL", "TEAM", "MANAGER", "ROLES");
-		while (sqlite3_step(s) == SQLITE_ROW) {
+		while (db_step(s) == DB_ROW) {
 			char roles[128], *line;
 
-			roles_format((unsigned)sqlite3_column_int64(s, 5),
-				     roles, sizeof(roles));
+			roles_format((unsigned)db_col_int(s, 5), roles,
+				     sizeof(roles));
 			line =
 			    xasprintf("%-12s %-22s %-28s %-12s %-10s %s\n",
 				      db_col(s, 0), db_col(s, 1), db_col(s, 2),
@@ -364,7 +364,7 @@ cmd_outbox_release(struct store *st)
 static int
 cmd_outbox(struct store *st, const char *which)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	const char *filter = "all";
 
 	if (which != NULL)
@@ -393,11 +393,10 @@ cmd_outbox(struct store *st, const char *which)
 	    "ttt", filter, filter, filter);
 	if (s == NULL)
 		return 1;
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		char *line = xasprintf("%lld\t%s\t%s\t%s\t%s\n",
-				       (long long)sqlite3_column_int64(s, 0),
-				       db_col(s, 1), db_col(s, 2), db_col(s, 4),
-				       db_col(s, 3));
+	while (db_step(s) == DB_ROW) {
+		char *line = xasprintf(
+		    "%lld\t%s\t%s\t%s\t%s\n", (long long)db_col_int(s, 0),
+		    db_col(s, 1), db_col(s, 2), db_col(s, 4), db_col(s, 3));
 
 		fput_printable(stdout, line, PRINT_KEEP_NL | PRINT_KEEP_TAB);
 		free(line);

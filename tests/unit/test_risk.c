@@ -366,6 +366,25 @@ test_acceptance_routing(void **state)
 		   "SELECT p.handle || '|' || a.any_role FROM approvals a "
 		   "JOIN people p ON p.id = a.approver_id",
 		   "carol|8");
+	/* every transport asks the same rule: any isms_manager but the
+	 * asker, and nobody else */
+	{
+		struct person p;
+		int64_t ids[4];
+
+		assert_int_equal(store_person_find(t->st, "handle", "erik", &p),
+				 1);
+		assert_int_equal(approval_pending_for(t->st, &p, ids, 4), 1);
+		assert_int_equal(ids[0], 1);
+		assert_int_equal(approval_routed_to(t->st, 1, &p), 1);
+		assert_int_equal(store_person_find(t->st, "handle", "dana", &p),
+				 1);
+		assert_int_equal(approval_pending_for(t->st, &p, ids, 4), 0);
+		assert_int_equal(approval_routed_to(t->st, 1, &p), 0);
+		assert_int_equal(store_person_find(t->st, "handle", "bob", &p),
+				 1);
+		assert_int_equal(approval_routed_to(t->st, 1, &p), 0);
+	}
 	refused_as(t, "dana", "approve APR-1", "not yours to decide");
 	ok_as(t, "erik", "approve APR-1");
 	assert_sql(t, "SELECT treatment FROM risks", "accept");

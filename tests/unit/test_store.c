@@ -37,14 +37,12 @@ test_newer_database_refused(void **state)
 	t->st = store_open(path, err, sizeof(err)); /* still refused */
 	assert_null(t->st);
 	{
-		sqlite3 *db;
 		char sql[64];
 
-		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 			 store_schema_version());
-		sqlite3_exec(db, sql, NULL, NULL, NULL);
-		sqlite3_close(db);
+		assert_int_equal(
+		    store_exec_foreign(path, sql, err, sizeof(err)), 0);
 	}
 	t->st = store_open(path, err, sizeof(err));
 	assert_non_null(t->st);
@@ -227,70 +225,57 @@ test_backup(void **state)
 	tenv_free(t);
 }
 
-/* Runs sql on a second connection, as the sqlite3 shell would. */
+/* Runs sql on a second connection, as the SQLite shell would. */
 static void
 raw_exec(const char *path, const char *sql)
 {
-	sqlite3 *db;
-	char *msg = NULL;
+	char err[512];
 
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg ? msg : "?");
-	sqlite3_close(db);
+	if (store_exec_foreign(path, sql, err, sizeof(err)) < 0)
+		fail_msg("%s: %s", sql, err);
 }
 
 /*
  * Rewrites every audit row with plain SHA-256 (keyed = 0 when the column
- * exists): what someone without the key can do.
+ * exists): what someone without the key can do. The rows are read on a
+ * read-only handle and rewritten in one script on a second connection.
  */
 static void
 raw_rechain_unkeyed(const char *path, int has_keyed)
 {
-	sqlite3 *db;
-	sqlite3_stmt *s, *u;
+	struct store *ro;
+	struct db_stmt *s;
+	struct buf script = {0};
 	char prev[65] = "0000000000000000000000000000000000000000000000000000"
 			"000000000000",
-	     hash[65];
+	     hash[65], err[512];
 
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL),
-			 SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_prepare_v2(db,
-			       "SELECT seq, at, actor, action, object, details "
-			       "FROM audit_log ORDER BY seq",
-			       -1, &s, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(
-			     db,
-			     has_keyed ? "UPDATE audit_log SET prev_hash = ?, "
-					 "hash = ?, keyed = 0 WHERE seq = ?"
-				       : "UPDATE audit_log SET prev_hash = ?, "
-					 "hash = ? WHERE seq = ?",
-			     -1, &u, NULL),
-			 SQLITE_OK);
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		int64_t seq = sqlite3_column_int64(s, 0);
+	ro = store_open_mode(path, STORE_READONLY, NULL, err, sizeof(err));
+	assert_non_null(ro);
+	s = db_prepare(ro,
+		       "SELECT seq, at, actor, action, object, details FROM "
+		       "audit_log ORDER BY seq",
+		       NULL);
+	assert_non_null(s);
+	buf_puts(&script, "BEGIN;");
+	while (db_step(s) == DB_ROW) {
+		int64_t seq = db_col_int(s, 0);
 
-		store_audit_hash(prev, seq,
-				 (const char *)sqlite3_column_text(s, 1),
-				 (const char *)sqlite3_column_text(s, 2),
-				 (const char *)sqlite3_column_text(s, 3),
-				 (const char *)sqlite3_column_text(s, 4),
-				 (const char *)sqlite3_column_text(s, 5), hash);
-		sqlite3_reset(u);
-		sqlite3_bind_text(u, 1, prev, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(u, 2, hash, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(u, 3, seq);
-		assert_int_equal(sqlite3_step(u), SQLITE_DONE);
+		store_audit_hash(prev, seq, db_col(s, 1), db_col(s, 2),
+				 db_col(s, 3), db_col(s, 4), db_col(s, 5),
+				 hash);
+		buf_printf(&script,
+			   "UPDATE audit_log SET prev_hash = '%s', hash = "
+			   "'%s'%s WHERE seq = %lld;",
+			   prev, hash, has_keyed ? ", keyed = 0" : "",
+			   (long long)seq);
 		memcpy(prev, hash, sizeof(prev));
 	}
-	sqlite3_finalize(s);
-	sqlite3_finalize(u);
-	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
-			 SQLITE_OK);
-	sqlite3_close(db);
+	db_finish(ro, s);
+	store_close(ro);
+	buf_puts(&script, "COMMIT;");
+	raw_exec(path, script.data);
+	buf_free(&script);
 }
 
 static void
@@ -402,7 +387,7 @@ test_records_outside(void **state)
 	assert_int_equal(out.len, 0);
 	seq = count(t, "SELECT MAX(seq) FROM audit_log");
 
-	/* edits on another connection, as with the sqlite3 shell */
+	/* edits on another connection, as with the SQLite shell */
 	raw_exec(t->path,
 		 "UPDATE risks SET likelihood = 1 WHERE id = 1;"
 		 "DELETE FROM incident_timeline WHERE incident_id = 2;"
@@ -614,7 +599,7 @@ test_upgrade_unkeyed(void **state)
 
 	t->st = store_open(path, err, sizeof(err));
 	assert_non_null(t->st);
-	t->st->now = test_now;
+	store_set_clock(t->st, test_now, NULL);
 	assert_int_equal(access(kf, F_OK), 0);
 	/* the migration's row is the last unkeyed one; the tail is keyed */
 	old_last = count(t, "SELECT MAX(seq) FROM audit_log WHERE action = "

@@ -64,7 +64,7 @@ test_batch(void **state)
 	assert_non_null(strstr(a[3].text, "INC-3"));
 	assert_int_equal(count(t, "SELECT COUNT(*) FROM incidents"), 3);
 	assert_int_equal(count(t, "SELECT COUNT(*) FROM inbox"), 4);
-	assert_int_equal(t->st->depth, 0);
+	assert_int_equal(store_tx_depth(t->st), 0);
 	{
 		int64_t rows;
 

@@ -64,7 +64,7 @@ tenv_new(void)
 	snprintf(t->path, sizeof(t->path), "%s/t.db", t->dir);
 	t->st = store_open(t->path, err, sizeof(err));
 	assert_non_null(t->st);
-	t->st->now = test_now;
+	store_set_clock(t->st, test_now, NULL);
 	config_defaults(&t->cfg);
 	assert_int_equal(staff_import(t->st, test_staff_csv,
 				      strlen(test_staff_csv), "test", &c, &u,
