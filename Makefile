@@ -124,6 +124,7 @@ run: demo-db
 	@$(BUILD)/ismsd --console --db $(DEMO_DB) --as $(AS)
 
 test: deps test-deps
+	@scripts/check-layers.sh
 	@$(MAKE) --no-print-directory SAN=1 binaries unit-bins
 	@$(MAKE) --no-print-directory binaries
 	@$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
