@@ -112,20 +112,91 @@ due_managers(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 }
 
 /*
- * Items with an owner and a date: rows of (id, owner_id, at) from sql
- * (bound ?1: the end of the announcement window). describe fills what and
- * advice for one item. 0 or -1.
+ * Items with an owner and a date, one row a kind: sql gives rows of (id,
+ * owner_id, at), bound ?1 to the end of the announcement window;
+ * describe gives, for ?1 an id, what the item is and what to do about
+ * it.
  */
-struct due_kind {
+enum due_kind_id { DUE_RISK, DUE_DOC, DUE_AUDIT };
+
+static const struct due_kind {
 	const char *kind;   /* ledger kind */
 	const char *prefix; /* "RSK" */
 	const char *noun;   /* "Risk review" */
 	const char *sql;
 	int ahead_days;
-	int (*describe)(struct cmd_ctx *ctx, int64_t id, char *what,
-			size_t wlen, char **advice);
+	const char *describe; /* (what, advice) */
+} due_kinds[] = {
+    [DUE_RISK] =
+	{
+	    .kind = "risk.review",
+	    .prefix = "RSK",
+	    .noun = "Risk review",
+	    .sql = "SELECT r.id, r.owner_id, r.next_review_at FROM risks r "
+		   "WHERE r.next_review_at <= ?1 ORDER BY r.id",
+	    .ahead_days = DUE_AHEAD_DAYS,
+	    /* "RSK-3 [high] Title" and what to do about its review */
+	    .describe =
+		"SELECT 'RSK-' || id || ' [' || level || '] ' || title, "
+		"'You own this risk. Check its likelihood, impact and "
+		"treatment, then record the review with /isms risk update "
+		"RSK-' || id || ' likelihood=.. impact=.. (this sets the "
+		"next review date: 12 months for low and medium, 6 for "
+		"high, 3 for critical). Details: /isms risk show RSK-' || "
+		"id FROM risks WHERE id = ?1",
+	},
+    [DUE_DOC] =
+	{
+	    .kind = "doc.review",
+	    .prefix = "DOC",
+	    .noun = "Document review",
+	    .sql = "SELECT id, owner_id, next_review_at FROM docs WHERE "
+		   "next_review_at <= ?1 ORDER BY id",
+	    .ahead_days = DUE_AHEAD_DAYS,
+	    .describe =
+		"SELECT 'DOC-' || id || ' ' || title, 'You own this "
+		"document (reviewed every ' || review_every || "
+		"COALESCE('; ' || NULLIF(url, ''), '') || '). Review it "
+		"and record that with /isms doc reviewed DOC-' || id FROM "
+		"docs WHERE id = ?1",
+	},
+    /* announced to the auditor; the plan itself is nudged below */
+    [DUE_AUDIT] =
+	{
+	    .kind = "audit.ahead",
+	    .prefix = "AUD",
+	    .noun = "Internal audit",
+	    .sql = "SELECT id, auditor_id, planned_at FROM audits WHERE "
+		   "status = 'planned' AND planned_at <= ?1 AND planned_at > "
+		   "?1 - 14 * 86400 ORDER BY id",
+	    .ahead_days = DUE_AHEAD_DAYS,
+	    .describe =
+		"SELECT 'AUD-' || id || ' ' || scope, 'You are the auditor "
+		"of this internal audit. Record findings with /isms audit "
+		"finding AUD-' || id || ' "
+		"major|minor|observation|opportunity <text>' FROM audits "
+		"WHERE id = ?1",
+	},
 };
 
+/* What item id of kind k is, into what, and its advice (caller frees). */
+static int
+due_describe(struct cmd_ctx *ctx, const struct due_kind *k, int64_t id,
+	     char *what, size_t wlen, char **advice)
+{
+	struct db_stmt *s = db_prepare(ctx->st, k->describe, "i", id);
+
+	if (s == NULL || db_step(s) != DB_ROW) {
+		db_finish(ctx->st, s);
+		return -1;
+	}
+	snprintf(what, wlen, "%s", db_col(s, 0));
+	*advice = xstrdup(db_col(s, 1));
+	db_finish(ctx->st, s);
+	return 0;
+}
+
+/* Nudges the owner of each item of kind k that is due or ahead. 0 or -1. */
 static int
 due_owned(struct cmd_ctx *ctx, struct tz_work *w, const struct due_kind *k)
 {
@@ -157,7 +228,8 @@ due_owned(struct cmd_ctx *ctx, struct tz_work *w, const struct due_kind *k)
 		rc = nudge_ready(ctx, w, &nd, &to);
 		if (rc <= 0)
 			continue;
-		rc = k->describe(ctx, rows[3 * i], what, sizeof(what), &advice);
+		rc = due_describe(ctx, k, rows[3 * i], what, sizeof(what),
+				  &advice);
 		if (rc == 0)
 			rc = due_send(ctx, w, &nd, ph, &to, rows[3 * i + 2],
 				      k->noun, what, advice);
@@ -167,116 +239,16 @@ due_owned(struct cmd_ctx *ctx, struct tz_work *w, const struct due_kind *k)
 	return rc < 0 ? -1 : 0;
 }
 
-/* "RSK-3 [high] Title" and what to do about its review. */
-static int
-risk_describe(struct cmd_ctx *ctx, int64_t id, char *what, size_t wlen,
-	      char **advice)
-{
-	struct db_stmt *s = db_prepare(ctx->st,
-				       "SELECT level, title FROM risks WHERE "
-				       "id = ?",
-				       "i", id);
-
-	if (s == NULL || db_step(s) != DB_ROW) {
-		db_finish(ctx->st, s);
-		return -1;
-	}
-	snprintf(what, wlen, "RSK-%lld [%s] %s", (long long)id, db_col(s, 0),
-		 db_col(s, 1));
-	db_finish(ctx->st, s);
-	*advice =
-	    xasprintf("You own this risk. Check its likelihood, impact and "
-		      "treatment, then record the review with /isms risk "
-		      "update RSK-%lld likelihood=.. impact=.. (this sets "
-		      "the next review date: 12 months for low and "
-		      "medium, 6 for high, 3 for critical). Details: "
-		      "/isms risk show RSK-%lld",
-		      (long long)id, (long long)id);
-	return 0;
-}
-
-static int
-doc_describe(struct cmd_ctx *ctx, int64_t id, char *what, size_t wlen,
-	     char **advice)
-{
-	struct db_stmt *s =
-	    db_prepare(ctx->st,
-		       "SELECT title, review_every, "
-		       "COALESCE(url, '') FROM docs WHERE id = ?",
-		       "i", id);
-
-	if (s == NULL || db_step(s) != DB_ROW) {
-		db_finish(ctx->st, s);
-		return -1;
-	}
-	snprintf(what, wlen, "DOC-%lld %s", (long long)id, db_col(s, 0));
-	*advice = xasprintf("You own this document (reviewed every %s%s%s). "
-			    "Review it and record that with /isms doc reviewed "
-			    "DOC-%lld",
-			    db_col(s, 1), *db_col(s, 2) ? "; " : "",
-			    db_col(s, 2), (long long)id);
-	db_finish(ctx->st, s);
-	return 0;
-}
-
-static int
-audit_describe(struct cmd_ctx *ctx, int64_t id, char *what, size_t wlen,
-	       char **advice)
-{
-	char *scope =
-	    db_text(ctx->st, "SELECT scope FROM audits WHERE id = ?", "i", id);
-
-	if (scope == NULL)
-		return -1;
-	snprintf(what, wlen, "AUD-%lld %s", (long long)id, scope);
-	free(scope);
-	*advice =
-	    xasprintf("You are the auditor of this internal audit. Record "
-		      "findings with /isms audit finding AUD-%lld "
-		      "major|minor|observation|opportunity <text>",
-		      (long long)id);
-	return 0;
-}
-
-static const struct due_kind due_risk = {
-    "risk.review",
-    "RSK",
-    "Risk review",
-    "SELECT r.id, r.owner_id, r.next_review_at FROM risks r WHERE "
-    "r.next_review_at <= ?1 ORDER BY r.id",
-    DUE_AHEAD_DAYS,
-    risk_describe};
-
-static const struct due_kind due_doc = {
-    "doc.review",
-    "DOC",
-    "Document review",
-    "SELECT id, owner_id, next_review_at FROM docs WHERE next_review_at "
-    "<= ?1 ORDER BY id",
-    DUE_AHEAD_DAYS,
-    doc_describe};
-
-/* Announced to the auditor; the plan itself is nudged below. */
-static const struct due_kind due_audit = {
-    "audit.ahead",
-    "AUD",
-    "Internal audit",
-    "SELECT id, auditor_id, planned_at FROM audits WHERE status = "
-    "'planned' AND planned_at <= ?1 AND planned_at > ?1 - 14 * 86400 "
-    "ORDER BY id",
-    DUE_AHEAD_DAYS,
-    audit_describe};
-
 int
 due_job_risks(struct cmd_ctx *ctx, struct tz_work *w)
 {
-	return due_owned(ctx, w, &due_risk);
+	return due_owned(ctx, w, &due_kinds[DUE_RISK]);
 }
 
 int
 due_job_docs(struct cmd_ctx *ctx, struct tz_work *w)
 {
-	return due_owned(ctx, w, &due_doc);
+	return due_owned(ctx, w, &due_kinds[DUE_DOC]);
 }
 
 /*
@@ -539,7 +511,7 @@ due_job_audits(struct cmd_ctx *ctx, struct tz_work *w)
 	enum due_phase ph;
 	char period[48];
 
-	if (due_owned(ctx, w, &due_audit) < 0 ||
+	if (due_owned(ctx, w, &due_kinds[DUE_AUDIT]) < 0 ||
 	    db_int(ctx->st, &planned,
 		   "SELECT COUNT(*) FROM audits WHERE status = 'planned' AND "
 		   "planned_at >= ?",

@@ -92,6 +92,136 @@ lines(struct cmd_ctx *ctx, struct db_stmt *s, const char *none)
 	return n;
 }
 
+/* What a query of the inputs is bound to (its one parameter). */
+enum input_param {
+	INPUT_REVIEW, /* the review's id */
+	INPUT_SINCE,  /* when the previous review was held, or 0 */
+	INPUT_NOW,
+};
+
+/* Sections written by the report and register modules. */
+static int
+inputs_monitoring(struct cmd_ctx *ctx, int64_t since)
+{
+	if (report_incidents_write(ctx, since) < 0)
+		return -1;
+	cmd_reply(ctx, "\n  ");
+	return action_summary_write(ctx);
+}
+
+static int
+inputs_risks(struct cmd_ctx *ctx, int64_t since)
+{
+	(void)since;
+	return risk_summary_write(ctx);
+}
+
+static int
+inputs_awareness(struct cmd_ctx *ctx, int64_t since)
+{
+	(void)since;
+	return report_awareness_write(ctx, "no quiz campaigns yet");
+}
+
+/*
+ * The inputs of clause 9.3.2 a) to i), in order: a heading, then either
+ * the rows of sql (one line each, empty when there are none) or what
+ * write says, on the next line.
+ */
+static const struct review_input {
+	const char *heading;
+	const char *sql; /* one text column; ?1 bound as param says */
+	enum input_param param;
+	const char *empty;
+	int (*write)(struct cmd_ctx *ctx, int64_t since);
+} review_inputs_table[] = {
+    {
+	.heading = "a) Actions from previous management reviews:",
+	.sql = "SELECT 'ACT-' || a.id || ' [' || a.status || "
+	       "', due ' || date(a.due_at, 'unixepoch') || "
+	       "'] from MR-' || a.source_id || ': ' || a.text "
+	       "FROM actions a WHERE a.source_kind = 'MR' AND "
+	       "a.source_id < ? ORDER BY a.id",
+	.param = INPUT_REVIEW,
+	.empty = "none",
+    },
+    {
+	.heading = "b) Changes in the ISMS (scope versions):",
+	.sql = "SELECT 'version ' || s.id || ' of ' || "
+	       "date(s.set_at, 'unixepoch') || ' by ' || "
+	       "p.handle || ': ' || s.text FROM scope_versions s "
+	       "JOIN people p ON p.id = s.set_by WHERE s.set_at "
+	       ">= ? ORDER BY s.id",
+	.param = INPUT_SINCE,
+	.empty = "no scope changes",
+    },
+    {
+	.heading = "c) Nonconformities and corrective actions:",
+	.sql = "SELECT 'FND-' || f.id || ' [' || f.kind || ', ' "
+	       "|| f.status || '] AUD-' || f.audit_id || ': ' || "
+	       "f.text || ' -- corrective action: ' || "
+	       "COALESCE((SELECT group_concat('ACT-' || x.id || "
+	       "' ' || x.status, ', ') FROM actions x WHERE "
+	       "x.finding_id = f.id), 'NONE') FROM findings f "
+	       "WHERE f.kind IN ('major', 'minor') AND "
+	       "(f.status = 'open' OR f.created_at >= ?) "
+	       "ORDER BY f.id",
+	.param = INPUT_SINCE,
+	.empty = "none",
+    },
+    {
+	.heading = "d) Monitoring and measurement:",
+	.write = inputs_monitoring,
+    },
+    {
+	.heading = "e) Audit results:",
+	.sql = "SELECT 'AUD-' || a.id || ' ' || "
+	       "date(a.planned_at, 'unixepoch') || ' [' || "
+	       "a.status || '] ' || a.scope || ': ' || (SELECT "
+	       "COUNT(*) FROM findings f WHERE f.audit_id = "
+	       "a.id AND f.kind = 'major') || ' major, ' || "
+	       "(SELECT COUNT(*) FROM findings f WHERE "
+	       "f.audit_id = a.id AND f.kind = 'minor') || "
+	       "' minor, ' || (SELECT COUNT(*) FROM findings f "
+	       "WHERE f.audit_id = a.id AND f.kind IN "
+	       "('observation', 'opportunity')) || "
+	       "' other findings' FROM audits a WHERE a.status "
+	       "= 'planned' OR a.closed_at >= ? ORDER BY "
+	       "a.planned_at, a.id",
+	.param = INPUT_SINCE,
+	.empty = "no audits in the period",
+    },
+    {
+	.heading = "f) Fulfilment of objectives:",
+	.sql = "SELECT 'OBJ-' || o.id || ' [' || o.status || "
+	       "', due ' || date(o.due_at, 'unixepoch') || "
+	       "CASE WHEN o.status = 'open' AND o.due_at + 86400 "
+	       "<= ? "
+	       "THEN ', PAST DUE' ELSE '' END || '] ' || o.text "
+	       "|| ' (target: ' || o.target || ')' FROM "
+	       "objectives o ORDER BY o.due_at, o.id",
+	.param = INPUT_NOW,
+	.empty = "no objectives set",
+    },
+    {
+	.heading = "g) Risk assessment and treatment:",
+	.write = inputs_risks,
+    },
+    {
+	.heading = "h) Awareness:",
+	.write = inputs_awareness,
+    },
+    {
+	.heading = "i) Opportunities for improvement:",
+	.sql = "SELECT 'FND-' || f.id || ' (AUD-' || "
+	       "f.audit_id || '): ' || f.text FROM findings f "
+	       "WHERE f.kind = 'opportunity' AND "
+	       "f.created_at >= ? ORDER BY f.id",
+	.param = INPUT_SINCE,
+	.empty = "none recorded",
+    },
+};
+
 /*
  * Clause 9.3.2 inputs as of now, for review id, covering the time since
  * the previous review that was held (or everything).
@@ -101,6 +231,7 @@ review_inputs(struct cmd_ctx *ctx, int64_t id)
 {
 	int64_t since = 0, prev = 0;
 	char since_s[48] = "the start";
+	size_t i;
 
 	if (db_int(ctx->st, &prev,
 		   "SELECT id FROM reviews WHERE status = 'held' AND id != ? "
@@ -119,98 +250,21 @@ review_inputs(struct cmd_ctx *ctx, int64_t id)
 	}
 	cmd_reply(ctx, "Inputs (ISO/IEC 27001 clause 9.3.2) since %s:\n",
 		  since_s);
-	cmd_reply(ctx, "a) Actions from previous management reviews:");
-	if (lines(ctx,
-		  db_prepare(ctx->st,
-			     "SELECT 'ACT-' || a.id || ' [' || a.status || "
-			     "', due ' || date(a.due_at, 'unixepoch') || "
-			     "'] from MR-' || a.source_id || ': ' || a.text "
-			     "FROM actions a WHERE a.source_kind = 'MR' AND "
-			     "a.source_id < ? ORDER BY a.id",
-			     "i", id),
-		  "none") < 0)
-		return -1;
-	cmd_reply(ctx, "\nb) Changes in the ISMS (scope versions):");
-	if (lines(ctx,
-		  db_prepare(ctx->st,
-			     "SELECT 'version ' || s.id || ' of ' || "
-			     "date(s.set_at, 'unixepoch') || ' by ' || "
-			     "p.handle || ': ' || s.text FROM scope_versions s "
-			     "JOIN people p ON p.id = s.set_by WHERE s.set_at "
-			     ">= ? ORDER BY s.id",
-			     "i", since),
-		  "no scope changes") < 0)
-		return -1;
-	cmd_reply(ctx, "\nc) Nonconformities and corrective actions:");
-	if (lines(ctx,
-		  db_prepare(ctx->st,
-			     "SELECT 'FND-' || f.id || ' [' || f.kind || ', ' "
-			     "|| f.status || '] AUD-' || f.audit_id || ': ' || "
-			     "f.text || ' -- corrective action: ' || "
-			     "COALESCE((SELECT group_concat('ACT-' || x.id || "
-			     "' ' || x.status, ', ') FROM actions x WHERE "
-			     "x.finding_id = f.id), 'NONE') FROM findings f "
-			     "WHERE f.kind IN ('major', 'minor') AND "
-			     "(f.status = 'open' OR f.created_at >= ?) "
-			     "ORDER BY f.id",
-			     "i", since),
-		  "none") < 0)
-		return -1;
-	cmd_reply(ctx, "\nd) Monitoring and measurement:\n  ");
-	if (report_incidents_write(ctx, since) < 0)
-		return -1;
-	cmd_reply(ctx, "\n  ");
-	if (action_summary_write(ctx) < 0)
-		return -1;
-	cmd_reply(ctx, "\ne) Audit results:");
-	if (lines(ctx,
-		  db_prepare(ctx->st,
-			     "SELECT 'AUD-' || a.id || ' ' || "
-			     "date(a.planned_at, 'unixepoch') || ' [' || "
-			     "a.status || '] ' || a.scope || ': ' || (SELECT "
-			     "COUNT(*) FROM findings f WHERE f.audit_id = "
-			     "a.id AND f.kind = 'major') || ' major, ' || "
-			     "(SELECT COUNT(*) FROM findings f WHERE "
-			     "f.audit_id = a.id AND f.kind = 'minor') || "
-			     "' minor, ' || (SELECT COUNT(*) FROM findings f "
-			     "WHERE f.audit_id = a.id AND f.kind IN "
-			     "('observation', 'opportunity')) || "
-			     "' other findings' FROM audits a WHERE a.status "
-			     "= 'planned' OR a.closed_at >= ? ORDER BY "
-			     "a.planned_at, a.id",
-			     "i", since),
-		  "no audits in the period") < 0)
-		return -1;
-	cmd_reply(ctx, "\nf) Fulfilment of objectives:");
-	if (lines(ctx,
-		  db_prepare(ctx->st,
-			     "SELECT 'OBJ-' || o.id || ' [' || o.status || "
-			     "', due ' || date(o.due_at, 'unixepoch') || "
-			     "CASE WHEN o.status = 'open' AND o.due_at + 86400 "
-			     "<= ? "
-			     "THEN ', PAST DUE' ELSE '' END || '] ' || o.text "
-			     "|| ' (target: ' || o.target || ')' FROM "
-			     "objectives o ORDER BY o.due_at, o.id",
-			     "i", ctx->now),
-		  "no objectives set") < 0)
-		return -1;
-	cmd_reply(ctx, "\ng) Risk assessment and treatment:\n  ");
-	if (risk_summary_write(ctx) < 0)
-		return -1;
-	cmd_reply(ctx, "\nh) Awareness:\n  ");
-	if (report_awareness_write(ctx, "no quiz campaigns yet") < 0)
-		return -1;
-	cmd_reply(ctx, "\ni) Opportunities for improvement:");
-	return lines(ctx,
-		     db_prepare(ctx->st,
-				"SELECT 'FND-' || f.id || ' (AUD-' || "
-				"f.audit_id || '): ' || f.text FROM findings f "
-				"WHERE f.kind = 'opportunity' AND "
-				"f.created_at >= ? ORDER BY f.id",
-				"i", since),
-		     "none recorded") < 0
-		   ? -1
-		   : 0;
+	for (i = 0; i < ARRAY_LEN(review_inputs_table); i++) {
+		const struct review_input *in = &review_inputs_table[i];
+		int64_t param = in->param == INPUT_REVIEW  ? id
+				: in->param == INPUT_SINCE ? since
+							   : ctx->now;
+
+		cmd_reply(ctx, "%s%s%s", i ? "\n" : "", in->heading,
+			  in->write ? "\n  " : "");
+		if (in->write
+			? in->write(ctx, since) < 0
+			: lines(ctx, db_prepare(ctx->st, in->sql, "i", param),
+				in->empty) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 struct review {

@@ -198,212 +198,320 @@ missing_handles(struct store *st, char **handles, int n, char ***out,
 	return db_exec(st, "DELETE FROM staff_seen", NULL) < 0 ? -1 : 0;
 }
 
-int
-staff_import_missing(struct store *st, const char *text, size_t len,
-		     const char *actor, int *created, int *updated,
-		     char ***missing, size_t *nmissing, char *err,
-		     size_t errlen)
+/* One import under way: the input, the statements, what was kept. */
+struct import {
+	struct store *st;
+	const char *p, *end; /* the rest of the input */
+	int line;	     /* the line last read */
+	int rows;	     /* valid rows so far */
+	int kept;	     /* handles[0..kept), managers[0..kept): owned */
+	char **handles, **managers;
+	struct db_stmt *q_exists, *q_upsert, *q_id, *q_manager;
+	int64_t now;
+	int *created, *updated;
+	char *err;
+	size_t errlen;
+};
+
+/* "line N: database error: ..." into err. Returns -1. */
+static int
+import_db_error(struct import *im)
 {
-	const char *p = text, *end = text + len;
+	snprintf(im->err, im->errlen, "line %d: database error: %s", im->line,
+		 db_errmsg(im->st));
+	return -1;
+}
+
+/*
+ * The header check: UTF-8 text without NUL, a spreadsheet's byte-order
+ * mark skipped, and line 1 exactly STAFF_HEADER (blanks around names
+ * allowed). 0, or -1 with err.
+ */
+static int
+import_header(struct import *im, size_t len)
+{
 	char *f[STAFF_FIELDS + 1];
-	char **managers = NULL, **handles = NULL;
-	struct db_stmt *q_exists = NULL, *q_upsert = NULL, *q_id = NULL;
-	struct db_stmt *q_manager = NULL;
-	int n, i, line = 1, rows = 0, kept = 0, rc = -1;
-	int64_t now = store_now(st);
+	struct buf h = {0};
+	int n, i;
 
-	*created = *updated = 0;
-	if (missing != NULL) {
-		*missing = NULL;
-		*nmissing = 0;
-	}
-	if (!str_valid_utf8(text, len) || memchr(text, '\0', len)) {
-		snprintf(err, errlen, "the file is not valid UTF-8 text");
+	if (!str_valid_utf8(im->p, len) || memchr(im->p, '\0', len)) {
+		snprintf(im->err, im->errlen,
+			 "the file is not valid UTF-8 text");
 		return -1;
 	}
-	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
-		p += 3; /* spreadsheet byte-order mark */
-	n = csv_record(&p, end, f, STAFF_FIELDS + 1);
+	if (len >= 3 && memcmp(im->p, "\xef\xbb\xbf", 3) == 0)
+		im->p += 3; /* spreadsheet byte-order mark */
+	n = csv_record(&im->p, im->end, f, STAFF_FIELDS + 1);
 	if (n < 0) {
-		snprintf(err, errlen, "line 1: malformed header");
+		snprintf(im->err, im->errlen, "line 1: malformed header");
 		return -1;
 	}
-	{
-		struct buf h = {0};
-
-		for (i = 0; i < n; i++) {
-			buf_printf(&h, "%s%s", i ? "," : "", str_trim(f[i]));
-			free(f[i]);
-		}
-		if (strcmp(buf_str(&h), STAFF_HEADER) != 0) {
-			snprintf(err, errlen,
-				 "line 1: the header must be exactly: %s",
-				 STAFF_HEADER);
-			buf_free(&h);
-			return -1;
-		}
+	for (i = 0; i < n; i++) {
+		buf_printf(&h, "%s%s", i ? "," : "", str_trim(f[i]));
+		free(f[i]);
+	}
+	if (strcmp(buf_str(&h), STAFF_HEADER) != 0) {
+		snprintf(im->err, im->errlen,
+			 "line 1: the header must be exactly: %s",
+			 STAFF_HEADER);
 		buf_free(&h);
-	}
-	if (store_begin(st) < 0) {
-		snprintf(err, errlen, "database busy");
 		return -1;
 	}
-	/* prepared once: an import of 100,000 people reuses them */
-	q_exists = db_prepare(
-	    st, "SELECT COUNT(*) FROM people WHERE handle = ?", NULL);
-	q_upsert = db_prepare(
-	    st,
+	buf_free(&h);
+	return 0;
+}
+
+/*
+ * Prepares the statements once: an import of 100,000 people reuses them.
+ * 0, or -1 with err.
+ */
+static int
+import_prepare(struct import *im)
+{
+	im->q_exists = db_prepare(
+	    im->st, "SELECT COUNT(*) FROM people WHERE handle = ?", NULL);
+	im->q_upsert = db_prepare(
+	    im->st,
 	    "INSERT INTO people(handle, name, email, slack_id, matrix_id, "
-	    "team, "
-	    "timezone, roles, active, created_at, updated_at) VALUES "
+	    "team, timezone, roles, active, created_at, updated_at) VALUES "
 	    "(?,?,?,?,?,?,?,?,1,?,?) ON CONFLICT(handle) DO UPDATE SET name = "
 	    "excluded.name, email = excluded.email, slack_id = "
 	    "excluded.slack_id, matrix_id = excluded.matrix_id, team = "
 	    "excluded.team, timezone = excluded.timezone, roles = "
 	    "excluded.roles, active = 1, updated_at = excluded.updated_at",
 	    NULL);
-	q_id = db_prepare(st, "SELECT id FROM people WHERE handle = ?", NULL);
-	q_manager = db_prepare(st,
-			       "UPDATE people SET manager_id = NULLIF(?, 0) "
-			       "WHERE handle = ?",
-			       NULL);
-	if (!q_exists || !q_upsert || !q_id || !q_manager)
-		goto dberr;
-	while (p < end) {
-		int64_t existed = 0;
-		unsigned roles;
-		const char *why = NULL;
+	im->q_id =
+	    db_prepare(im->st, "SELECT id FROM people WHERE handle = ?", NULL);
+	im->q_manager = db_prepare(im->st,
+				   "UPDATE people SET manager_id = NULLIF(?, "
+				   "0) WHERE handle = ?",
+				   NULL);
+	if (!im->q_exists || !im->q_upsert || !im->q_id || !im->q_manager)
+		return import_db_error(im);
+	return 0;
+}
 
-		line++;
-		n = csv_record(&p, end, f, STAFF_FIELDS + 1);
+/*
+ * Row validation: what is wrong with the trimmed fields f of a row, or
+ * NULL, with its roles in *roles. A valid row counts towards
+ * STAFF_MAX_ROWS.
+ */
+static const char *
+row_problem(struct import *im, char **f, unsigned *roles)
+{
+	if (!valid_handle(f[0]))
+		return "handle must be 1-32 letters, digits, . _ -";
+	if (f[1][0] == '\0' || strlen(f[1]) > 120)
+		return "name is required (at most 120 characters)";
+	if (!valid_email(f[2]))
+		return "invalid e-mail address";
+	if (!valid_slack(f[3]))
+		return "invalid Slack user id (like U0123ABC)";
+	if (!valid_matrix(f[4]))
+		return "invalid Matrix id (like @alice:example.org)";
+	if (f[5][0] && !valid_handle(f[5]))
+		return "invalid manager handle";
+	if (strcasecmp(f[5], f[0]) == 0)
+		return "a person cannot be their own manager";
+	if (strlen(f[6]) > 60)
+		return "team is too long";
+	if (*f[7] != '\0' && !tz_valid(f[7]))
+		return "unknown time zone (use an IANA name like "
+		       "Europe/Berlin)";
+	if (parse_roles(f[8], roles) < 0)
+		return "unknown role (staff, manager, risk_owner, "
+		       "isms_manager, auditor, admin, management)";
+	if (++im->rows > STAFF_MAX_ROWS)
+		return "too many rows";
+	return NULL;
+}
+
+/*
+ * The upsert: the person of a valid row inserted, or updated by handle
+ * (and made active again); counted as created or updated. What went
+ * wrong, or NULL.
+ */
+static const char *
+row_upsert(struct import *im, char **f, unsigned roles)
+{
+	int64_t existed;
+
+	if (db_rebind(im->q_exists, "t", f[0]) < 0 ||
+	    db_step(im->q_exists) != DB_ROW ||
+	    db_rebind(im->q_upsert, "tttttttiii", f[0], f[1], nz(f[2]),
+		      nz(f[3]), nz(f[4]), nz(f[6]), nz(f[7]), (int64_t)roles,
+		      im->now, im->now) < 0)
+		return "database error";
+	existed = db_col_int(im->q_exists, 0);
+	if (db_step(im->q_upsert) != DB_DONE)
+		return "conflicts with another person (same e-mail, "
+		       "Slack id or Matrix id)";
+	if (existed)
+		(*im->updated)++;
+	else
+		(*im->created)++;
+	return NULL;
+}
+
+/*
+ * The rows after the header, each validated and upserted (blank lines
+ * skipped); handles and managers kept for the manager pass. 0, or -1
+ * with "line N (handle): problem" in err.
+ */
+static int
+import_rows(struct import *im)
+{
+	char *f[STAFF_FIELDS + 1];
+	int n, i;
+
+	while (im->p < im->end) {
+		unsigned roles;
+		const char *why;
+
+		im->line++;
+		n = csv_record(&im->p, im->end, f, STAFF_FIELDS + 1);
 		if (n < 0) {
-			snprintf(err, errlen, "line %d: malformed quoting",
-				 line);
-			goto out;
+			snprintf(im->err, im->errlen,
+				 "line %d: malformed quoting", im->line);
+			return -1;
 		}
 		if (n == 1 && f[0][0] == '\0') {
 			free(f[0]);
 			continue; /* blank line */
 		}
 		if (n != STAFF_FIELDS) {
-			snprintf(err, errlen,
-				 "line %d: expected %d fields, found %d", line,
-				 STAFF_FIELDS, n);
+			snprintf(im->err, im->errlen,
+				 "line %d: expected %d fields, found %d",
+				 im->line, STAFF_FIELDS, n);
 			for (i = 0; i < n; i++)
 				free(f[i]);
-			goto out;
+			return -1;
 		}
 		for (i = 0; i < n; i++) {
 			char *t = str_trim(f[i]);
 
 			memmove(f[i], t, strlen(t) + 1);
 		}
-		if (!valid_handle(f[0]))
-			why = "handle must be 1-32 letters, digits, . _ -";
-		else if (f[1][0] == '\0' || strlen(f[1]) > 120)
-			why = "name is required (at most 120 characters)";
-		else if (!valid_email(f[2]))
-			why = "invalid e-mail address";
-		else if (!valid_slack(f[3]))
-			why = "invalid Slack user id (like U0123ABC)";
-		else if (!valid_matrix(f[4]))
-			why = "invalid Matrix id (like @alice:example.org)";
-		else if (f[5][0] && !valid_handle(f[5]))
-			why = "invalid manager handle";
-		else if (strcasecmp(f[5], f[0]) == 0)
-			why = "a person cannot be their own manager";
-		else if (strlen(f[6]) > 60)
-			why = "team is too long";
-		else if (*f[7] != '\0' && !tz_valid(f[7]))
-			why = "unknown time zone (use an IANA name like "
-			      "Europe/Berlin)";
-		else if (parse_roles(f[8], &roles) < 0)
-			why = "unknown role (staff, manager, risk_owner, "
-			      "isms_manager, auditor, admin, management)";
-		else if (++rows > STAFF_MAX_ROWS)
-			why = "too many rows";
-		if (why == NULL) {
-			if (db_rebind(q_exists, "t", f[0]) < 0 ||
-			    db_step(q_exists) != DB_ROW ||
-			    db_rebind(q_upsert, "tttttttiii", f[0], f[1],
-				      nz(f[2]), nz(f[3]), nz(f[4]), nz(f[6]),
-				      nz(f[7]), (int64_t)roles, now, now) < 0)
-				why = "database error";
-			else
-				existed = db_col_int(q_exists, 0);
-			if (why == NULL && db_step(q_upsert) != DB_DONE)
-				why = "conflicts with another person (same "
-				      "e-mail, "
-				      "Slack id or Matrix id)";
-		}
+		why = row_problem(im, f, &roles);
+		if (why == NULL)
+			why = row_upsert(im, f, roles);
 		if (why != NULL) {
-			snprintf(err, errlen, "line %d (%.40s): %s", line, f[0],
-				 why);
+			snprintf(im->err, im->errlen, "line %d (%.40s): %s",
+				 im->line, f[0], why);
 			for (i = 0; i < n; i++)
 				free(f[i]);
-			goto out;
+			return -1;
 		}
-		if (existed)
-			(*updated)++;
-		else
-			(*created)++;
-		handles =
-		    xrealloc(handles, (size_t)(kept + 1) * sizeof(*handles));
-		managers =
-		    xrealloc(managers, (size_t)(kept + 1) * sizeof(*managers));
-		handles[kept] = f[0];
-		managers[kept] = f[5];
-		kept++;
+		im->handles = xrealloc(im->handles, (size_t)(im->kept + 1) *
+							sizeof(*im->handles));
+		im->managers =
+		    xrealloc(im->managers,
+			     (size_t)(im->kept + 1) * sizeof(*im->managers));
+		im->handles[im->kept] = f[0];
+		im->managers[im->kept] = f[5];
+		im->kept++;
 		for (i = 1; i < n; i++)
 			if (i != 5)
 				free(f[i]);
 	}
-	/* second pass: managers may appear later in the file */
-	for (i = 0; i < kept; i++) {
+	return 0;
+}
+
+/*
+ * The manager pass, after all rows because managers may appear later in
+ * the file: each kept person's manager set from a handle in the file or
+ * the directory, or cleared when the row names none. 0, or -1 with err.
+ */
+static int
+import_managers(struct import *im)
+{
+	int i;
+
+	for (i = 0; i < im->kept; i++) {
 		int64_t mid = 0;
 
-		if (managers[i][0] != '\0') {
-			if (db_rebind(q_id, "t", managers[i]) < 0)
-				goto dberr;
-			if (db_step(q_id) != DB_ROW) {
-				snprintf(
-				    err, errlen,
-				    "person %.40s: manager \"%.40s\" is not "
-				    "in the file or the directory",
-				    handles[i], managers[i]);
-				goto out;
+		if (im->managers[i][0] != '\0') {
+			if (db_rebind(im->q_id, "t", im->managers[i]) < 0)
+				return import_db_error(im);
+			if (db_step(im->q_id) != DB_ROW) {
+				snprintf(im->err, im->errlen,
+					 "person %.40s: manager \"%.40s\" is "
+					 "not in the file or the directory",
+					 im->handles[i], im->managers[i]);
+				return -1;
 			}
-			mid = db_col_int(q_id, 0);
+			mid = db_col_int(im->q_id, 0);
 		}
-		if (db_rebind(q_manager, "it", mid, handles[i]) < 0 ||
-		    db_step(q_manager) != DB_DONE)
-			goto dberr;
+		if (db_rebind(im->q_manager, "it", mid, im->handles[i]) < 0 ||
+		    db_step(im->q_manager) != DB_DONE)
+			return import_db_error(im);
 	}
-	if (missing != NULL &&
-	    missing_handles(st, handles, kept, missing, nmissing) < 0)
-		goto dberr;
-	{
-		char details[128];
+	return 0;
+}
 
-		snprintf(details, sizeof(details),
-			 "{\"created\":%d,\"updated\":%d}", *created, *updated);
-		if (store_audit(st, actor, "staff.import", "directory",
-				details) < 0 ||
-		    store_commit(st) < 0) {
-			snprintf(err, errlen, "database error");
-			goto out;
-		}
+/* The audit row with the counts, and the commit. 0, or -1 with err. */
+static int
+import_commit(struct import *im, const char *actor)
+{
+	char details[128];
+
+	snprintf(details, sizeof(details), "{\"created\":%d,\"updated\":%d}",
+		 *im->created, *im->updated);
+	if (store_audit(im->st, actor, "staff.import", "directory", details) <
+		0 ||
+	    store_commit(im->st) < 0) {
+		snprintf(im->err, im->errlen, "database error");
+		return -1;
 	}
+	return 0;
+}
+
+int
+staff_import_missing(struct store *st, const char *text, size_t len,
+		     const char *actor, int *created, int *updated,
+		     char ***missing, size_t *nmissing, char *err,
+		     size_t errlen)
+{
+	struct import im = {
+	    .st = st,
+	    .p = text,
+	    .end = text + len,
+	    .line = 1,
+	    .now = store_now(st),
+	    .created = created,
+	    .updated = updated,
+	    .err = err,
+	    .errlen = errlen,
+	};
+	int i, rc = -1;
+
+	*created = *updated = 0;
+	if (missing != NULL) {
+		*missing = NULL;
+		*nmissing = 0;
+	}
+	if (import_header(&im, len) < 0)
+		return -1;
+	if (store_begin(st) < 0) {
+		snprintf(err, errlen, "database busy");
+		return -1;
+	}
+	if (import_prepare(&im) < 0 || import_rows(&im) < 0 ||
+	    import_managers(&im) < 0)
+		goto out;
+	if (missing != NULL &&
+	    missing_handles(st, im.handles, im.kept, missing, nmissing) < 0) {
+		import_db_error(&im);
+		goto out;
+	}
+	if (import_commit(&im, actor) < 0)
+		goto out;
 	rc = 0;
-	goto out;
-dberr:
-	snprintf(err, errlen, "line %d: database error: %s", line,
-		 db_errmsg(st));
 out:
-	db_finish(st, q_exists);
-	db_finish(st, q_upsert);
-	db_finish(st, q_id);
-	db_finish(st, q_manager);
+	db_finish(st, im.q_exists);
+	db_finish(st, im.q_upsert);
+	db_finish(st, im.q_id);
+	db_finish(st, im.q_manager);
 	if (rc < 0) {
 		store_rollback(st);
 		*created = *updated = 0;
@@ -417,11 +525,11 @@ out:
 			*nmissing = 0;
 		}
 	}
-	for (i = 0; i < kept; i++) {
-		free(handles[i]);
-		free(managers[i]);
+	for (i = 0; i < im.kept; i++) {
+		free(im.handles[i]);
+		free(im.managers[i]);
 	}
-	free(handles);
-	free(managers);
+	free(im.handles);
+	free(im.managers);
 	return rc;
 }
