@@ -1166,6 +1166,12 @@ mail_stop(void *state)
 }
 
 static int
+mail_enabled(const struct config *cfg)
+{
+	return cfg->mail_enabled;
+}
+
+static int
 mail_check(const struct config *cfg, struct buf *out)
 {
 	char *url;
@@ -1198,6 +1204,7 @@ mail_check(const struct config *cfg, struct buf *out)
 
 const struct adapter_ops mail_ops = {
     .name = "mail",
+    .enabled = mail_enabled,
     .check = mail_check,
     .start = mail_start,
     .reaches = mail_reaches,

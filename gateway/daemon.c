@@ -26,24 +26,34 @@
 #define SCHED_FIRST_MS 2000 /* the first pass, soon after start */
 #define STOP_GRACE_MS  250  /* for close frames and acks still being written */
 
-/* The transports, chosen by the configuration's enabled keys. */
+/*
+ * The transports in order of preference (the outbox's first choice and
+ * fallback order); each row's enabled hook reads its configuration key.
+ * Adding a transport is a file and a row here.
+ */
 static const struct adapter_ops *const gw_transports[] = {
     &slack_ops,
     &matrix_ops,
     &mail_ops,
-    NULL,
 };
 
-static int
-transport_enabled(const struct config *cfg, const char *name)
+_Static_assert(ARRAY_LEN(gw_transports) <= GW_MAX_ADAPTERS,
+	       "more transport rows than GW_MAX_ADAPTERS slots");
+
+/* "slack, matrix or mail": the transport rows' names, for messages. */
+static const char *
+transport_names(char *out, size_t size)
 {
-	if (strcmp(name, "slack") == 0)
-		return cfg->slack_enabled;
-	if (strcmp(name, "matrix") == 0)
-		return cfg->matrix_enabled;
-	if (strcmp(name, "mail") == 0)
-		return cfg->mail_enabled;
-	return 0;
+	size_t i, n = ARRAY_LEN(gw_transports), len = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(out + len, size - len, "%s%s",
+					i == 0	     ? ""
+					: i == n - 1 ? " or "
+						     : ", ",
+					gw_transports[i]->name);
+	return out;
 }
 
 int
@@ -52,9 +62,9 @@ gw_check_transports(const struct config *cfg, struct buf *out)
 	size_t i;
 	int n = 0;
 
-	for (i = 0; gw_transports[i] != NULL; i++)
+	for (i = 0; i < ARRAY_LEN(gw_transports); i++)
 		if (gw_transports[i]->check != NULL &&
-		    transport_enabled(cfg, gw_transports[i]->name))
+		    gw_transports[i]->enabled(cfg))
 			n += gw_transports[i]->check(cfg, out);
 	return n;
 }
@@ -306,7 +316,7 @@ gw_run(const char *config_path)
 	struct config_errors e = {0};
 	enum log_level lv;
 	uv_loop_t loop;
-	char err[512];
+	char err[512], names[64];
 	size_t i;
 	int rc = 1, missing;
 
@@ -396,29 +406,25 @@ gw_run(const char *config_path)
 			goto stop;
 		}
 	}
-	for (i = 0; gw_transports[i] != NULL; i++) {
+	for (i = 0; i < ARRAY_LEN(gw_transports); i++) {
 		const struct adapter_ops *ops = gw_transports[i];
-		struct gw_adapter *a;
+		struct gw_adapter *a = &gw->adapters[gw->nadapters];
 
-		if (!transport_enabled(&gw->cfg, ops->name))
+		if (!ops->enabled(&gw->cfg))
 			continue;
-		a = &gw->adapters[gw->nadapters++];
 		a->ops = ops;
 		if (ops->start(&gw->host, &a->state) < 0) {
 			log_error("%s: cannot start", ops->name);
-			gw->nadapters--;
 			goto stop;
 		}
 		a->running = 1;
-		gw->ob.nad = gw->nadapters;
+		gw->ob.nad = ++gw->nadapters;
 		log_info("%s: started", ops->name);
 	}
-	if (gw->nadapters == 0 && !gw->cfg.slack_enabled &&
-	    !gw->cfg.matrix_enabled && !gw->cfg.mail_enabled)
-		log_warnx(
-		    "no transport is enabled: messages stay in the outbox "
-		    "(enable slack, matrix or mail in %s)",
-		    config_path);
+	if (gw->nadapters == 0)
+		log_warnx("no transport is enabled: messages stay in the "
+			  "outbox (enable %s in %s)",
+			  transport_names(names, sizeof(names)), config_path);
 	log_info("ismsd %s running on %s", ISMS_VERSION, gw->cfg.store_path);
 	gw_sched_start(gw);
 	gw_kick(gw);
