@@ -120,7 +120,7 @@ item_free(struct smtp_item *it)
 	free(it);
 }
 
-/* ------------------------------------------------------------ SMTP */
+/* ---- SMTP ---- */
 
 /* Runs in the thread pool: supplies the AUTH user and password. */
 static int
@@ -637,7 +637,7 @@ mail_send(void *state, const struct outmsg *msg)
 	smtp_kick(m);
 }
 
-/* ------------------------------------------------------------ IMAP */
+/* ---- IMAP ---- */
 
 struct sink {
 	struct buf *b;
@@ -987,7 +987,7 @@ poll_tick(uv_timer_t *t)
 	}
 }
 
-/* ------------------------------------------------------- the adapter */
+/* ---- the adapter ---- */
 
 /* "smtp://host[:port]" as libesmtp's "host:port"; NULL if unusable. */
 static char *
