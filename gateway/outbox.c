@@ -491,10 +491,10 @@ outbox_held(struct outbox *ob)
 	int held = hold != NULL;
 
 	if (held && !ob->held)
-		log_warn("outbox held: %s; nothing is delivered until "
-			 "\"ismsctl outbox release\" (after the original "
-			 "daemon is stopped)",
-			 hold);
+		log_warnx("outbox held: %s; nothing is delivered until "
+			  "\"ismsctl outbox release\" (after the original "
+			  "daemon is stopped)",
+			  hold);
 	else if (!held && ob->held)
 		log_info("outbox released; delivering");
 	ob->held = held;
