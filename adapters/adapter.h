@@ -44,6 +44,8 @@ enum send_result {
 
 struct adapter_ops {
 	const char *name;
+	/* is the transport switched on in cfg (its "enabled" key)? */
+	int (*enabled)(const struct config *cfg);
 	/*
 	 * The checks of an enabled transport's settings that the
 	 * configuration table cannot make (forms of addresses and URLs):

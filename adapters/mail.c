@@ -120,7 +120,7 @@ item_free(struct smtp_item *it)
 	free(it);
 }
 
-/* ------------------------------------------------------------ SMTP */
+/* ---- SMTP ---- */
 
 /* Runs in the thread pool: supplies the AUTH user and password. */
 static int
@@ -637,7 +637,7 @@ mail_send(void *state, const struct outmsg *msg)
 	smtp_kick(m);
 }
 
-/* ------------------------------------------------------------ IMAP */
+/* ---- IMAP ---- */
 
 struct sink {
 	struct buf *b;
@@ -987,7 +987,7 @@ poll_tick(uv_timer_t *t)
 	}
 }
 
-/* ------------------------------------------------------- the adapter */
+/* ---- the adapter ---- */
 
 /* "smtp://host[:port]" as libesmtp's "host:port"; NULL if unusable. */
 static char *
@@ -1166,6 +1166,12 @@ mail_stop(void *state)
 }
 
 static int
+mail_enabled(const struct config *cfg)
+{
+	return cfg->mail_enabled;
+}
+
+static int
 mail_check(const struct config *cfg, struct buf *out)
 {
 	char *url;
@@ -1198,6 +1204,7 @@ mail_check(const struct config *cfg, struct buf *out)
 
 const struct adapter_ops mail_ops = {
     .name = "mail",
+    .enabled = mail_enabled,
     .check = mail_check,
     .start = mail_start,
     .reaches = mail_reaches,

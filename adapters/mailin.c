@@ -71,7 +71,7 @@ from_parts(const struct config *cfg, char *local, size_t ll,
 	return 0;
 }
 
-/* ------------------------------------------------------------ DKIM */
+/* ---- DKIM ---- */
 
 /* Copies v without comments; quoted strings kept as written. */
 static char *
@@ -242,7 +242,7 @@ dkim_ok(struct inmsg *in)
 	return ok;
 }
 
-/* ------------------------------------------------------ classifying */
+/* ---- classifying ---- */
 
 /* Why the message is automatic (and decides nothing), or NULL. */
 static const char *
@@ -372,7 +372,7 @@ addressed_to(struct inmsg *in, const char *addr)
 	return hit;
 }
 
-/* ---------------------------------------------------------- answers */
+/* ---- answers ---- */
 
 /*
  * Queues a mail answer to the sender (kind "reply", bare address). A
@@ -463,7 +463,7 @@ triage(struct inmsg *in)
 	return rc;
 }
 
-/* ------------------------------------------------ replies with tokens */
+/* ---- replies with tokens ---- */
 
 /*
  * What a reply token of each kind is about and how a reply to it becomes

@@ -1430,6 +1430,12 @@ matrix_free(void *state)
 }
 
 static int
+matrix_enabled(const struct config *cfg)
+{
+	return cfg->matrix_enabled;
+}
+
+static int
 matrix_check(const struct config *cfg, struct buf *out)
 {
 	const char *hs = cfg->matrix_homeserver;
@@ -1455,6 +1461,7 @@ matrix_check(const struct config *cfg, struct buf *out)
 
 const struct adapter_ops matrix_ops = {
     .name = "matrix",
+    .enabled = matrix_enabled,
     .check = matrix_check,
     .start = matrix_start,
     .reaches = matrix_reaches,

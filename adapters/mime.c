@@ -51,7 +51,7 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-/* ------------------------------------------------------------ UTF-8 */
+/* ---- UTF-8 ---- */
 
 static void
 put_cp(struct buf *b, uint32_t cp)
@@ -218,7 +218,7 @@ to_utf8(struct buf *b, const char *s, size_t len, const char *cs)
 	return 0;
 }
 
-/* -------------------------------------------------- transfer encodings */
+/* ---- transfer encodings ---- */
 
 static int
 b64_value(int c)
@@ -311,7 +311,7 @@ qp_decode(const char *s, size_t len, int header, struct buf *out)
 	}
 }
 
-/* --------------------------------------------------------- RFC 2047 */
+/* ---- RFC 2047 ---- */
 
 /* "=?charset?B|Q?text?=" at s; returns its length or 0. */
 static size_t
@@ -426,7 +426,7 @@ mime_decode_header(const char *value)
 	return no_controls(buf_steal(&out));
 }
 
-/* ---------------------------------------------------------- headers */
+/* ---- headers ---- */
 
 static void
 fields_free(struct fields *f)
@@ -593,7 +593,7 @@ out:
 	return rc;
 }
 
-/* ------------------------------------------------------- parameters */
+/* ---- parameters ---- */
 
 /* The value's main token ("text/plain"), lower case; caller frees. */
 static char *
@@ -795,7 +795,7 @@ param_get(const char *v, const char *name)
 	return res;
 }
 
-/* -------------------------------------------------------- addresses */
+/* ---- addresses ---- */
 
 static int
 plausible_address(const char *a)
@@ -893,7 +893,7 @@ mime_addrs_free(char **v, size_t n)
 	free(v);
 }
 
-/* ------------------------------------------------------------- HTML */
+/* ---- HTML ---- */
 
 struct html_out {
 	struct buf *b;
@@ -1124,7 +1124,7 @@ mime_html_to_text(const char *html, size_t len)
 	return buf_steal(&b);
 }
 
-/* ------------------------------------------------------ reply lines */
+/* ---- reply lines ---- */
 
 static int
 ends_with_wrote(const char *s, size_t n)
@@ -1211,7 +1211,7 @@ mime_reply_line(const char *text)
 	return NULL;
 }
 
-/* ------------------------------------------------------------ walk */
+/* ---- walk ---- */
 
 /* Normalises line ends to LF and appends; a NUL is refused. */
 static int
@@ -1485,7 +1485,7 @@ out:
 	return rc;
 }
 
-/* ------------------------------------------------------ the message */
+/* ---- the message ---- */
 
 static char *
 message_id(const char *v)

@@ -1109,6 +1109,12 @@ slack_http_limits(struct httpd *h, const struct config *cfg)
 }
 
 static int
+slack_enabled(const struct config *cfg)
+{
+	return cfg->slack_enabled;
+}
+
+static int
 slack_start(struct host *host, void **state)
 {
 	const struct config *cfg = host->cfg;
@@ -1215,6 +1221,7 @@ slack_free(void *state)
 
 const struct adapter_ops slack_ops = {
     .name = "slack",
+    .enabled = slack_enabled,
     .start = slack_start,
     .reaches = slack_reaches,
     .send = slack_send,

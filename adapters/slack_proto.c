@@ -405,7 +405,7 @@ slack_decision_text(const char *text, int64_t apr, struct buf *out)
 		return 0;
 	rest = p + n;
 	if (*rest != '\0' && !isspace((unsigned char)*rest) &&
-	    !strchr(".,:;!", *rest))
+	    strchr(".,:;!", *rest) == NULL)
 		return 0; /* "approved", "rejection", "approve-ish" */
 	while (*rest != '\0' &&
 	       (isspace((unsigned char)*rest) || strchr(".,:;!", *rest)))

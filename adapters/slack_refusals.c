@@ -74,8 +74,9 @@ signed_right(const char *secret, const char *timestamp, const char *signature,
 	const char *d;
 	int ok;
 
-	if (!secret || !timestamp || !signature || !*timestamp ||
-	    strlen(signature) != SLACK_SIG_LEN || strlen(timestamp) > 18)
+	if (secret == NULL || timestamp == NULL || signature == NULL ||
+	    !*timestamp || strlen(signature) != SLACK_SIG_LEN ||
+	    strlen(timestamp) > 18)
 		return 0;
 	for (d = timestamp; *d; d++)
 		if (*d < '0' || *d > '9')

@@ -70,7 +70,6 @@ log_vline(enum log_level l, const char *tag, int err, const char *fmt,
 		errno = saved;                                                 \
 	}
 
-LOG_FN(log_warn, LOG_WARN, "warn", 1)
 LOG_FN(log_warnx, LOG_WARN, "warn", 0)
 LOG_FN(log_error, LOG_ERROR, "error", 0)
 LOG_FN(log_info, LOG_INFO, "info", 0)

@@ -101,8 +101,9 @@ sched_run_log(struct store *st, const struct config *cfg, int64_t now,
 
 		if (n == SCHED_LOCKED) {
 			/* the next pass catches up; the loop must not wait */
-			log_warn("scheduler: the database is locked by another "
-				 "process; this pass is skipped");
+			log_warnx(
+			    "scheduler: the database is locked by another "
+			    "process; this pass is skipped");
 			failed++;
 			break;
 		}

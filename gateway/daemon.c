@@ -1,6 +1,6 @@
 /*
- * The daemon: one libuv loop with the adapters, outbox routing and
- * delivery with retries, the scheduler timer and signals. Everything runs
+ * The daemon: one libuv loop with the adapters, the outbox timer (delivery
+ * itself is in outbox.c), the scheduler timer and signals. Everything runs
  * on the loop thread.
  */
 #include <malloc.h>
@@ -17,35 +17,43 @@
 #include "../net/http.h"
 #include "../net/ws.h"
 #include "../base/log.h"
-#include "route.h"
+#include "outbox.h"
 #include "../commands/sched.h"
 #include "submit.h"
 #include "../base/version.h"
 
-#define OUTBOX_POLL_MS	    1000
-#define OUTBOX_BATCH	    200
-#define OUTBOX_MAX_ATTEMPTS 20
-#define SCHED_FIRST_MS	    2000 /* the first pass, soon after start */
-#define STOP_GRACE_MS	    250 /* for close frames and acks still being written */
+#define OUTBOX_POLL_MS 1000
+#define SCHED_FIRST_MS 2000 /* the first pass, soon after start */
+#define STOP_GRACE_MS  250  /* for close frames and acks still being written */
 
-/* The transports, chosen by the configuration's enabled keys. */
+/*
+ * The transports in order of preference (the outbox's first choice and
+ * fallback order); each row's enabled hook reads its configuration key.
+ * Adding a transport is a file and a row here.
+ */
 static const struct adapter_ops *const gw_transports[] = {
     &slack_ops,
     &matrix_ops,
     &mail_ops,
-    NULL,
 };
 
-static int
-transport_enabled(const struct config *cfg, const char *name)
+_Static_assert(ARRAY_LEN(gw_transports) <= GW_MAX_ADAPTERS,
+	       "more transport rows than GW_MAX_ADAPTERS slots");
+
+/* "slack, matrix or mail": the transport rows' names, for messages. */
+static const char *
+transport_names(char *out, size_t size)
 {
-	if (strcmp(name, "slack") == 0)
-		return cfg->slack_enabled;
-	if (strcmp(name, "matrix") == 0)
-		return cfg->matrix_enabled;
-	if (strcmp(name, "mail") == 0)
-		return cfg->mail_enabled;
-	return 0;
+	size_t i, n = ARRAY_LEN(gw_transports), len = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(out + len, size - len, "%s%s",
+					i == 0	     ? ""
+					: i == n - 1 ? " or "
+						     : ", ",
+					gw_transports[i]->name);
+	return out;
 }
 
 int
@@ -54,9 +62,9 @@ gw_check_transports(const struct config *cfg, struct buf *out)
 	size_t i;
 	int n = 0;
 
-	for (i = 0; gw_transports[i] != NULL; i++)
+	for (i = 0; i < ARRAY_LEN(gw_transports); i++)
 		if (gw_transports[i]->check != NULL &&
-		    transport_enabled(cfg, gw_transports[i]->name))
+		    gw_transports[i]->enabled(cfg))
 			n += gw_transports[i]->check(cfg, out);
 	return n;
 }
@@ -85,432 +93,16 @@ gw_adapter_failed(struct gw *gw, const char *name, const char *why)
 	}
 }
 
-/*
- * The kind of outbox row id as stored. A name this version does not know
- * (a newer version's row, or one written by hand) is logged and delivered
- * as a notice: the text still reaches the person, on one transport, with
- * no buttons and no reply token, so nothing can be decided through it.
- */
-static enum msg_kind
-outbox_kind(int64_t id, const char *name)
-{
-	enum msg_kind k;
-
-	if (msg_kind_parse(name, &k) == 0)
-		return k;
-	log_warnx("outbox %lld: unknown kind \"%s\", sent as a notice",
-		  (long long)id, name != NULL ? name : "");
-	return MSG_NOTICE;
-}
-
-static void
-outbox_route(struct gw *gw)
-{
-	/* what routing needs of a message, read once with the batch */
-	struct route {
-		int64_t id, person_id;
-		int fans_out;
-		char *address;
-	} rows[OUTBOX_BATCH];
-	struct store *st = gw->host.st;
-	struct db_stmt *s;
-	size_t n = 0, i, k;
-
-	s = db_prepare(st,
-		       "SELECT id, COALESCE(person_id, 0), kind, address "
-		       "FROM outbox WHERE routed = 0 ORDER BY id LIMIT ?",
-		       "i", (int64_t)OUTBOX_BATCH);
-	if (s == NULL)
-		return;
-	while (db_step(s) == DB_ROW) {
-		rows[n].id = db_col_int(s, 0);
-		rows[n].person_id = db_col_int(s, 1);
-		/* every channel the person has, or only the first */
-		rows[n].fans_out =
-		    (msg_kind_flags(outbox_kind(rows[n].id, db_col(s, 2))) &
-		     MSGK_FANOUT) != 0;
-		rows[n].address =
-		    db_col_null(s, 3) ? NULL : xstrdup(db_col(s, 3));
-		n++;
-	}
-	db_finish(st, s);
-	if (n == 0 || store_begin(st) < 0)
-		goto out;
-	for (i = 0; i < n; i++) {
-		struct person p, *pp = NULL;
-		int routed = 0;
-
-		if (rows[i].person_id > 0 &&
-		    store_person_by_id(st, rows[i].person_id, &p) == 1)
-			pp = &p;
-		for (k = 0; k < gw->nadapters; k++) {
-			struct gw_adapter *a = &gw->adapters[k];
-
-			if (!a->running ||
-			    !a->ops->reaches(a->state, pp, rows[i].address))
-				continue;
-			if (db_exec(st,
-				    "INSERT OR IGNORE INTO outbox_delivery("
-				    "outbox_id, transport) VALUES (?, ?)",
-				    "it", rows[i].id, a->ops->name) < 0)
-				goto fail;
-			routed++;
-			if (!rows[i].fans_out)
-				break;
-		}
-		if (routed == 0 &&
-		    db_exec(st,
-			    "INSERT OR IGNORE INTO outbox_delivery(outbox_id, "
-			    "transport, status, last_error) VALUES (?, 'none', "
-			    "'failed', 'no enabled transport reaches the "
-			    "recipient')",
-			    "i", rows[i].id) < 0)
-			goto fail;
-		if (db_exec(st, "UPDATE outbox SET routed = 1 WHERE id = ?",
-			    "i", rows[i].id) < 0)
-			goto fail;
-	}
-	if (store_commit(st) < 0)
-		store_rollback(st);
-	goto out;
-fail:
-	store_rollback(st);
-out:
-	for (i = 0; i < n; i++)
-		free(rows[i].address);
-}
-
-static int
-inflight_add(struct gw *gw, int64_t id)
-{
-	size_t i, free_slot = GW_MAX_INFLIGHT;
-
-	for (i = 0; i < GW_MAX_INFLIGHT; i++) {
-		if (gw->inflight[i] == id)
-			return 0;
-		if (gw->inflight[i] == 0 && free_slot == GW_MAX_INFLIGHT)
-			free_slot = i;
-	}
-	if (free_slot == GW_MAX_INFLIGHT)
-		return 0;
-	gw->inflight[free_slot] = id;
-	return 1;
-}
-
-static void
-inflight_del(struct gw *gw, int64_t id)
-{
-	size_t i;
-
-	for (i = 0; i < GW_MAX_INFLIGHT; i++)
-		if (gw->inflight[i] == id)
-			gw->inflight[i] = 0;
-}
-
-static void
-outbox_deliver(struct gw *gw)
-{
-	struct store *st = gw->host.st;
-	struct db_stmt *s;
-
-	s = db_prepare(
-	    st,
-	    "SELECT d.id, d.transport, d.attempts, o.id, "
-	    "COALESCE(o.person_id, 0), o.address, o.kind, o.subject, o.body, "
-	    "o.html, o.payload FROM outbox_delivery d JOIN outbox o ON "
-	    "o.id = d.outbox_id WHERE d.status = 'pending' AND d.next_at <= ? "
-	    "ORDER BY d.next_at, d.id LIMIT ?",
-	    "ii", store_now(st), (int64_t)GW_MAX_INFLIGHT);
-	if (s == NULL)
-		return;
-	while (!gw->host.stopping && db_step(s) == DB_ROW) {
-		struct gw_adapter *a = adapter_by_name(gw, db_col(s, 1));
-		struct person p;
-		struct outmsg m = {0};
-		int64_t did = db_col_int(s, 0);
-		int64_t pid = db_col_int(s, 4);
-
-		if (a == NULL || !a->running)
-			continue;
-		if (!inflight_add(gw, did))
-			continue;
-		m.delivery_id = did;
-		m.attempts = (int)db_col_int(s, 2);
-		m.outbox_id = db_col_int(s, 3);
-		if (pid > 0 && store_person_by_id(st, pid, &p) == 1)
-			m.to = &p;
-		m.address = db_col_text(s, 5);
-		m.kind = outbox_kind(m.outbox_id, db_col(s, 6));
-		m.subject = db_col(s, 7);
-		m.body = db_col(s, 8);
-		m.html = db_col_text(s, 9);
-		m.payload = db_col(s, 10);
-		a->ops->send(a->state, &m);
-	}
-	db_finish(st, s);
-}
-
-/*
- * A delivery failed for good: the message goes to the recipient's next
- * transport that reaches them and has not been tried (Slack, then Matrix,
- * then mail). When none is left the message stays failed, with each
- * transport's reason, for ismsctl outbox failed and the isms_managers'
- * daily digest.
- */
-static void
-outbox_fallback(struct gw *gw, int64_t delivery_id)
-{
-	struct store *st = gw->host.st;
-	struct route_try tried[GW_MAX_ADAPTERS + 2];
-	const char *reach[GW_MAX_ADAPTERS];
-	char names[GW_MAX_ADAPTERS + 2][16], status[GW_MAX_ADAPTERS + 2][16];
-	struct person p, *pp = NULL;
-	char *address = NULL, who[80];
-	int64_t outbox_id = 0, person_id = 0;
-	size_t ntried = 0, nreach = 0, k;
-	struct db_stmt *s;
-	int next;
-
-	s = db_prepare(st,
-		       "SELECT o.id, COALESCE(o.person_id, 0), o.address FROM "
-		       "outbox_delivery d JOIN outbox o ON o.id = d.outbox_id "
-		       "WHERE d.id = ?",
-		       "i", delivery_id);
-	if (s == NULL)
-		return;
-	if (db_step(s) == DB_ROW) {
-		outbox_id = db_col_int(s, 0);
-		person_id = db_col_int(s, 1);
-		if (!db_col_null(s, 2))
-			address = xstrdup(db_col(s, 2));
-	}
-	db_finish(st, s);
-	if (outbox_id == 0)
-		goto out;
-	s = db_prepare(st,
-		       "SELECT transport, status FROM outbox_delivery WHERE "
-		       "outbox_id = ? ORDER BY id",
-		       "i", outbox_id);
-	if (s == NULL)
-		goto out;
-	while (ntried < ARRAY_LEN(tried) && db_step(s) == DB_ROW) {
-		snprintf(names[ntried], sizeof(names[0]), "%s", db_col(s, 0));
-		snprintf(status[ntried], sizeof(status[0]), "%s", db_col(s, 1));
-		tried[ntried].transport = names[ntried];
-		tried[ntried].status = status[ntried];
-		ntried++;
-	}
-	db_finish(st, s);
-	if (person_id > 0 && store_person_by_id(st, person_id, &p) == 1)
-		pp = &p;
-	/* a transport stopped for good (a revoked token) is skipped; while
-	 * the daemon stops, all are, and the next one's delivery waits for
-	 * the next start */
-	for (k = 0; k < gw->nadapters; k++) {
-		struct gw_adapter *a = &gw->adapters[k];
-
-		if ((a->running || gw->host.stopping) &&
-		    a->ops->reaches(a->state, pp, address))
-			reach[nreach++] = a->ops->name;
-	}
-	snprintf(who, sizeof(who), "%s",
-		 pp ? pp->handle : (address ? address : "?"));
-	next = route_next(reach, nreach, tried, ntried);
-	if (next == ROUTE_DONE)
-		goto out;
-	if (next == ROUTE_UNDELIVERABLE) {
-		log_warnx(
-		    "message %lld to %s could not be delivered by any "
-		    "transport (ismsctl outbox failed); the isms_managers "
-		    "get it in the daily digest",
-		    (long long)outbox_id, who);
-		goto out;
-	}
-	if (db_exec(st,
-		    "INSERT OR IGNORE INTO outbox_delivery(outbox_id, "
-		    "transport) VALUES (?, ?)",
-		    "it", outbox_id, reach[next]) < 0) {
-		log_error("message %lld: cannot queue it for %s",
-			  (long long)outbox_id, reach[next]);
-		goto out;
-	}
-	log_info("message %lld to %s: trying %s next", (long long)outbox_id,
-		 who, reach[next]);
-out:
-	free(address);
-}
-
-static long
-backoff_seconds(int attempts)
-{
-	long base = 5L << (attempts < 10 ? attempts : 10);
-
-	if (base > 3600)
-		base = 3600;
-	/* jitter of up to a fifth, so retries of a burst spread out */
-	return base + (long)(random() % (base / 5 + 1));
-}
-
-/*
- * A send's outcome that could not be recorded because another process
- * held the database's lock: the delivery stays in flight (so it is not
- * sent again) and the outcome is recorded once the lock is gone.
- */
-struct unrecorded {
-	struct unrecorded *next;
-	int64_t delivery_id;
-	enum send_result r;
-	char *channel, *external_id, *error;
-	long retry_after_s;
-};
-
-static void
-unrecorded_keep(struct gw *gw, int64_t delivery_id, enum send_result r,
-		const char *channel, const char *external_id,
-		long retry_after_s, const char *error)
-{
-	struct unrecorded *u = xcalloc(1, sizeof(*u));
-
-	u->delivery_id = delivery_id;
-	u->r = r;
-	u->channel = xstrdup(channel);
-	u->external_id = xstrdup(external_id);
-	u->error = xstrdup(error);
-	u->retry_after_s = retry_after_s;
-	u->next = gw->unrecorded;
-	gw->unrecorded = u;
-	inflight_add(gw, delivery_id);
-}
-
-static void
-unrecorded_free(struct unrecorded *u)
-{
-	free(u->channel);
-	free(u->external_id);
-	free(u->error);
-	free(u);
-}
-
-/* Records what was kept; each goes through gw_delivery_done again. */
-static void
-unrecorded_flush(struct gw *gw)
-{
-	struct unrecorded *list = gw->unrecorded, *next;
-
-	gw->unrecorded = NULL;
-	for (; list != NULL; list = next) {
-		next = list->next;
-		gw_delivery_done(gw, list->delivery_id, list->r, list->channel,
-				 list->external_id, list->retry_after_s,
-				 list->error);
-		unrecorded_free(list);
-	}
-}
-
 void
 gw_delivery_done(struct gw *gw, int64_t delivery_id, enum send_result r,
 		 const char *channel, const char *external_id,
 		 long retry_after_s, const char *error)
 {
-	struct store *st = gw->host.st;
-	int64_t attempts = 0, now = store_now(st);
-	int rc = 0;
-
-	inflight_del(gw, delivery_id);
-	db_int(st, &attempts,
-	       "SELECT attempts FROM outbox_delivery WHERE id = ?", "i",
-	       delivery_id);
-	attempts++;
-	switch (r) {
-	case SEND_OK:
-		rc = db_exec(st,
-			     "UPDATE outbox_delivery SET status = 'sent', "
-			     "attempts = ?, sent_at = ?, channel = ?, "
-			     "external_id = ?, last_error = NULL WHERE id = ?",
-			     "iitti", attempts, now, channel, external_id,
-			     delivery_id);
-		break;
-	case SEND_RETRY:
-		if (attempts < OUTBOX_MAX_ATTEMPTS) {
-			long wait = backoff_seconds((int)attempts);
-
-			if (retry_after_s > wait)
-				wait = retry_after_s;
-			rc = db_exec(st,
-				     "UPDATE outbox_delivery SET attempts = ?, "
-				     "next_at = ?, last_error = ? WHERE id = ?",
-				     "iiti", attempts, now + wait, error,
-				     delivery_id);
-			log_info("delivery %lld: retry in %ld s: %s",
-				 (long long)delivery_id, wait,
-				 error ? error : "temporary failure");
-			break;
-		}
-		/* FALLTHROUGH */
-	case SEND_FAIL:
-	case SEND_SKIP:
-		rc = db_exec(st,
-			     "UPDATE outbox_delivery SET status = 'failed', "
-			     "attempts = ?, last_error = ? WHERE id = ?",
-			     "iti", attempts, error ? error : "undeliverable",
-			     delivery_id);
-		log_warnx("delivery %lld failed for good: %s",
-			  (long long)delivery_id, error ? error : "?");
-		break;
-	}
-	if (rc < 0 && store_busy(st) && !gw->host.stopping) {
-		log_info("delivery %lld: the database is locked; the outcome "
-			 "is recorded once it is free",
-			 (long long)delivery_id);
-		unrecorded_keep(gw, delivery_id, r, channel, external_id,
-				retry_after_s, error);
+	if (outbox_done(&gw->ob, delivery_id, r, channel, external_id,
+			retry_after_s, error) == 1)
 		return;
-	}
-	if (rc < 0)
-		log_error("delivery %lld: cannot record the outcome",
-			  (long long)delivery_id);
-	else if (r == SEND_FAIL || r == SEND_SKIP ||
-		 (r == SEND_RETRY && attempts >= OUTBOX_MAX_ATTEMPTS))
-		outbox_fallback(gw, delivery_id);
 	if (!gw->host.stopping)
 		gw_kick(gw);
-}
-
-/*
- * A database restored from a backup holds its outbox until an operator
- * runs "ismsctl outbox release": the original may have sent those
- * messages already, or may still be running beside the copy.
- */
-static int
-outbox_held(struct gw *gw)
-{
-	char *hold = store_setting(gw->host.st, "outbox_hold");
-	int held = hold != NULL;
-
-	if (held && !gw->outbox_held)
-		log_warn("outbox held: %s; nothing is delivered until "
-			 "\"ismsctl outbox release\" (after the original "
-			 "daemon is stopped)",
-			 hold);
-	else if (!held && gw->outbox_held)
-		log_info("outbox released; delivering");
-	gw->outbox_held = held;
-	free(hold);
-	return held;
-}
-
-/*
- * Another process holds the database's write lock: nothing is sent,
- * since its outcome could not be recorded (it would be sent again).
- */
-static int
-outbox_locked(struct gw *gw)
-{
-	if (store_begin(gw->host.st) == 0) {
-		store_rollback(gw->host.st);
-		return 0;
-	}
-	return store_busy(gw->host.st);
 }
 
 static void
@@ -520,14 +112,14 @@ outbox_tick(uv_timer_t *t)
 
 	if (gw->host.stopping)
 		return;
-	if (outbox_held(gw) || outbox_locked(gw)) {
+	if (outbox_held(&gw->ob) || outbox_locked(&gw->ob)) {
 		uv_timer_start(&gw->outbox_timer, outbox_tick, OUTBOX_POLL_MS,
 			       0);
 		return;
 	}
-	unrecorded_flush(gw);
-	outbox_route(gw);
-	outbox_deliver(gw);
+	outbox_flush(&gw->ob);
+	outbox_route(&gw->ob);
+	outbox_deliver(&gw->ob);
 	uv_timer_start(&gw->outbox_timer, outbox_tick, OUTBOX_POLL_MS, 0);
 }
 
@@ -724,7 +316,7 @@ gw_run(const char *config_path)
 	struct config_errors e = {0};
 	enum log_level lv;
 	uv_loop_t loop;
-	char err[512];
+	char err[512], names[64];
 	size_t i;
 	int rc = 1, missing;
 
@@ -785,6 +377,7 @@ gw_run(const char *config_path)
 			rc = 2;
 		goto out;
 	}
+	outbox_init(&gw->ob, gw->host.st, gw->adapters, 0, &gw->host.stopping);
 	uv_loop_init(&loop);
 	gw->host.loop = &loop;
 	uv_timer_init(gw->host.loop, &gw->outbox_timer);
@@ -813,28 +406,25 @@ gw_run(const char *config_path)
 			goto stop;
 		}
 	}
-	for (i = 0; gw_transports[i] != NULL; i++) {
+	for (i = 0; i < ARRAY_LEN(gw_transports); i++) {
 		const struct adapter_ops *ops = gw_transports[i];
-		struct gw_adapter *a;
+		struct gw_adapter *a = &gw->adapters[gw->nadapters];
 
-		if (!transport_enabled(&gw->cfg, ops->name))
+		if (!ops->enabled(&gw->cfg))
 			continue;
-		a = &gw->adapters[gw->nadapters++];
 		a->ops = ops;
 		if (ops->start(&gw->host, &a->state) < 0) {
 			log_error("%s: cannot start", ops->name);
-			gw->nadapters--;
 			goto stop;
 		}
 		a->running = 1;
+		gw->ob.nad = ++gw->nadapters;
 		log_info("%s: started", ops->name);
 	}
-	if (gw->nadapters == 0 && !gw->cfg.slack_enabled &&
-	    !gw->cfg.matrix_enabled && !gw->cfg.mail_enabled)
-		log_warnx(
-		    "no transport is enabled: messages stay in the outbox "
-		    "(enable slack, matrix or mail in %s)",
-		    config_path);
+	if (gw->nadapters == 0)
+		log_warnx("no transport is enabled: messages stay in the "
+			  "outbox (enable %s in %s)",
+			  transport_names(names, sizeof(names)), config_path);
 	log_info("ismsd %s running on %s", ISMS_VERSION, gw->cfg.store_path);
 	gw_sched_start(gw);
 	gw_kick(gw);
@@ -857,12 +447,7 @@ stop:
 			gw->adapters[i].ops->free(gw->adapters[i].state);
 	log_info("stopped");
 out:
-	while (gw->unrecorded != NULL) { /* sent again after the restart */
-		struct unrecorded *u = gw->unrecorded;
-
-		gw->unrecorded = u->next;
-		unrecorded_free(u);
-	}
+	outbox_free(&gw->ob); /* what was not recorded is sent again */
 	store_close(gw->host.st);
 	config_free(&gw->cfg);
 	free(gw->config_path);

@@ -12,17 +12,7 @@
 #include "../commands/cmd.h"
 #include "../config/config.h"
 #include "../store/store.h"
-
-#define GW_MAX_ADAPTERS 4
-#define GW_MAX_INFLIGHT 64
-
-struct gw_adapter {
-	const struct adapter_ops *ops;
-	void *state;
-	int running;
-};
-
-struct unrecorded;
+#include "outbox.h"
 
 struct gw {
 	struct host host; /* loop, store, shared clients: lent to adapters */
@@ -35,9 +25,7 @@ struct gw {
 	uv_timer_t sched_timer;
 	uv_timer_t stop_timer; /* leaves the loop shortly after SIGTERM */
 	uv_signal_t sig_term, sig_int, sig_hup;
-	int64_t inflight[GW_MAX_INFLIGHT]; /* delivery ids being sent */
-	struct unrecorded *unrecorded; /* outcomes a lock kept from the store */
-	int outbox_held;    /* a restored copy: delivery waits for a release */
+	struct outbox ob;   /* delivery state; borrows the adapters above */
 	int64_t sched_last; /* minute of the last scheduler pass */
 };
 

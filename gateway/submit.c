@@ -100,13 +100,13 @@ submit_locked(struct gw *gw)
 		dropped++;
 	}
 	if (!q->locked)
-		log_warn("the database is locked by another process; requests "
-			 "wait up to %d ms, then are answered \"not stored\"",
-			 SUBMIT_DEADLINE_MS);
+		log_warnx("the database is locked by another process; requests "
+			  "wait up to %d ms, then are answered \"not stored\"",
+			  SUBMIT_DEADLINE_MS);
 	if (dropped)
-		log_warn("%zu request%s answered \"not stored\": the database "
-			 "stayed locked",
-			 dropped, dropped == 1 ? "" : "s");
+		log_warnx("%zu request%s answered \"not stored\": the database "
+			  "stayed locked",
+			  dropped, dropped == 1 ? "" : "s");
 	q->locked = 1;
 }
 

@@ -85,7 +85,7 @@ req_unlink(struct http *h, struct http_pending *r)
 static void
 req_destroy(struct http_pending *r)
 {
-	if (!r)
+	if (r == NULL)
 		return;
 	if (r->easy)
 		curl_easy_cleanup(r->easy);
@@ -113,7 +113,7 @@ req_complete(struct http_pending *r, const char *err)
 	memset(&res, 0, sizeof(res));
 	res.body = "";
 	res.retry_after_s = -1;
-	if (!err) {
+	if (err == NULL) {
 		/* ctype stays owned by the easy handle until req_destroy */
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 		curl_easy_getinfo(r->easy, CURLINFO_CONTENT_TYPE, &ctype);
@@ -151,12 +151,16 @@ check_multi_info(struct http *h)
 	int left;
 
 	/* the callbacks may add requests or free h (then h->closing is set) */
-	while (!h->closing && (msg = curl_multi_info_read(h->multi, &left))) {
+	while (!h->closing) {
+		msg = curl_multi_info_read(h->multi, &left);
+		if (msg == NULL)
+			break;
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		priv = NULL;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-		if (!(r = priv))
+		r = priv;
+		if (r == NULL)
 			continue;
 		req_complete(r, msg->data.result == CURLE_OK
 				    ? NULL
@@ -270,7 +274,7 @@ socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 		}
 		return 0;
 	}
-	if (!s) {
+	if (s == NULL) {
 		s = xcalloc(1, sizeof(*s));
 		s->fd = fd;
 		s->h = h;
@@ -393,14 +397,14 @@ http_new(uv_loop_t *loop)
 {
 	struct http *h;
 
-	if (!loop)
+	if (loop == NULL)
 		return NULL;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return NULL;
 	h = xcalloc(1, sizeof(*h));
 	h->loop = loop;
 	h->multi = curl_multi_init();
-	if (!h->multi) {
+	if (h->multi == NULL) {
 		free(h);
 		curl_global_cleanup();
 		return NULL;
@@ -417,7 +421,7 @@ http_new(uv_loop_t *loop)
 void
 http_free(struct http *h)
 {
-	if (!h || h->closing)
+	if (h == NULL || h->closing)
 		return;
 	h->closing = 1;
 	/* the callbacks below may not start requests: h->closing is set */
@@ -432,7 +436,7 @@ valid_method(const char *m)
 {
 	size_t i, n;
 
-	if (!m)
+	if (m == NULL)
 		return 0;
 	n = strlen(m);
 	if (n == 0 || n > 15)
@@ -457,9 +461,9 @@ http_request(struct http *h, const struct http_req *req, http_cb cb, void *arg)
 	long timeout;
 	int bodyless, ret = -1;
 
-	if (!h || h->closing || !req || !cb || !req->url || !*req->url ||
-	    !valid_method(req->method) || (req->body_len && !req->body) ||
-	    req->timeout_ms < 0)
+	if (h == NULL || h->closing || req == NULL || cb == NULL ||
+	    req->url == NULL || !*req->url || !valid_method(req->method) ||
+	    (req->body_len && req->body == NULL) || req->timeout_ms < 0)
 		goto out;
 	bodyless = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
 	if (bodyless && req->body)
@@ -475,14 +479,17 @@ http_request(struct http *h, const struct http_req *req, http_cb cb, void *arg)
 	r->arg = arg;
 	r->retry_after_s = -1;
 	r->easy = curl_easy_init();
-	if (!r->easy)
+	if (r->easy == NULL)
 		goto out;
-	if (req->headers)
-		for (hp = req->headers; *hp; hp++)
-			if (!(r->hdrs = curl_slist_append(r->hdrs, *hp)))
+	if (req->headers != NULL)
+		for (hp = req->headers; *hp != NULL; hp++) {
+			r->hdrs = curl_slist_append(r->hdrs, *hp);
+			if (r->hdrs == NULL)
 				abort();
+		}
 	/* never wait for "100 Continue" */
-	if (!(r->hdrs = curl_slist_append(r->hdrs, "Expect:")))
+	r->hdrs = curl_slist_append(r->hdrs, "Expect:");
+	if (r->hdrs == NULL)
 		abort();
 
 	timeout = req->timeout_ms ? req->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS;

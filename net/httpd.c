@@ -22,7 +22,7 @@
 
 enum { P_HEAD, P_BODY, P_DONE, P_ERROR, P_HOLD };
 
-/* ======================= parser ======================= */
+/* ---- parser ---- */
 
 static int
 is_tchar(unsigned char c)
@@ -66,7 +66,7 @@ httpd_parser_free(struct httpd_parser *p)
 {
 	int hold;
 
-	if (!p)
+	if (p == NULL)
 		return;
 	hold = p->hold_body;
 	free(p->body);
@@ -89,7 +89,7 @@ httpd_header(const struct httpd_request *r, const char *name)
 {
 	size_t i;
 
-	if (!r || !name)
+	if (r == NULL || name == NULL)
 		return NULL;
 	for (i = 0; i < r->nheaders; i++)
 		if (strcasecmp(r->headers[i].name, name) == 0)
@@ -104,7 +104,7 @@ parse_request_line(struct httpd_request *r, char *line, size_t len)
 	size_t mlen, tlen, vlen, i;
 
 	sp1 = memchr(line, ' ', len);
-	if (!sp1 || sp1 == line)
+	if (sp1 == NULL || sp1 == line)
 		return 400;
 	mlen = (size_t)(sp1 - line);
 	for (i = 0; i < mlen; i++)
@@ -114,7 +114,7 @@ parse_request_line(struct httpd_request *r, char *line, size_t len)
 		return 501;
 	target = sp1 + 1;
 	sp2 = memchr(target, ' ', len - mlen - 1);
-	if (!sp2 || sp2 == target)
+	if (sp2 == NULL || sp2 == target)
 		return 400;
 	tlen = (size_t)(sp2 - target);
 	for (i = 0; i < tlen; i++)
@@ -146,7 +146,7 @@ parse_header_line(struct httpd_request *r, char *line, size_t len)
 	size_t i;
 
 	colon = memchr(line, ':', len);
-	if (!colon || colon == line)
+	if (colon == NULL || colon == line)
 		return 400;
 	for (i = 0; line + i < colon; i++)
 		if (!is_tchar((unsigned char)line[i]))
@@ -257,7 +257,7 @@ parse_head(struct httpd_parser *p)
 		return 400;
 	while (s < end) {
 		nl = memchr(s, '\n', (size_t)(end - s));
-		if (!nl)
+		if (nl == NULL)
 			return 400; /* cannot happen: head ends in LF */
 		line = s;
 		len = (size_t)(nl - s);
@@ -343,7 +343,7 @@ httpd_parser_feed(struct httpd_parser *p, const char *data, size_t len,
 		return 1;
 	if (p->state == P_HOLD)
 		return 2;
-	if (!data)
+	if (data == NULL)
 		len = 0;
 
 	while (i < len && p->state == P_HEAD) {
@@ -364,7 +364,7 @@ httpd_parser_feed(struct httpd_parser *p, const char *data, size_t len,
 		}
 		head_append(p, data + i, n);
 		i += n;
-		if (!nl)
+		if (nl == NULL)
 			break;
 		n = p->head_len - p->line_start; /* line incl. LF */
 		if (n == 1 || (n == 2 && p->head[p->line_start] == '\r')) {
@@ -402,7 +402,7 @@ httpd_parser_feed(struct httpd_parser *p, const char *data, size_t len,
 	return p->state == P_DONE ? 1 : 0;
 }
 
-/* ======================= server ======================= */
+/* ---- server ---- */
 
 enum { C_READING, C_HANDLING, C_WRITING, C_LINGER };
 enum { T_IDLE, T_REQUEST, T_WRITE, T_LINGER };
@@ -626,7 +626,7 @@ addr_get(struct httpd *s, uv_tcp_t *tcp)
 	for (a = s->addrs[h]; a; a = a->next)
 		if (!memcmp(a->key, key, sizeof(key)))
 			break;
-	if (!a) {
+	if (a == NULL) {
 		a = xcalloc(1, sizeof(*a));
 		memcpy(a->key, key, sizeof(key));
 		a->next = s->addrs[h];
@@ -641,7 +641,7 @@ addr_put(struct httpd *s, struct addr_slot *a)
 {
 	struct addr_slot **pp;
 
-	if (!a || --a->conns > 0)
+	if (a == NULL || --a->conns > 0)
 		return;
 	for (pp = &s->addrs[addr_hash(a->key)]; *pp; pp = &(*pp)->next)
 		if (*pp == a) {
@@ -942,7 +942,7 @@ send_response(struct httpd_conn *c, int status, const char *ctype,
 	hl += snprintf(hdr + hl, sizeof(hdr) - (size_t)hl,
 		       "Connection: %s\r\n\r\n",
 		       keep_alive ? "keep-alive" : "close");
-	if (head_only || !body)
+	if (head_only || body == NULL)
 		len = 0;
 	wr = xmalloc(sizeof(*wr) + (size_t)hl + len);
 	wr->is_continue = 0;
@@ -1166,7 +1166,7 @@ on_write(uv_write_t *w, int status)
 static int
 valid_ctype(const char *s)
 {
-	if (!s)
+	if (s == NULL)
 		return 1;
 	if (strlen(s) > 256)
 		return 0;
@@ -1182,7 +1182,7 @@ httpd_respond(struct httpd_conn *c, int status, const char *content_type,
 {
 	int ok, head_only, ka, ret = -1;
 
-	if (!c || c->state != C_HANDLING)
+	if (c == NULL || c->state != C_HANDLING)
 		return -1;
 	ok = status >= 200 && status <= 599 && valid_ctype(content_type) &&
 	     (body || !len);
@@ -1224,9 +1224,9 @@ evict_idle(struct httpd *s, const struct addr_slot *a,
 	struct httpd_conn *c, *slow = NULL, *done = NULL;
 
 	for (c = s->idle_head; c; c = c->inext)
-		if (!a || c->addr == a)
+		if (a == NULL || c->addr == a)
 			break;
-	if (!c) {
+	if (c == NULL) {
 		/* the list runs newest first: the last match is the oldest */
 		for (c = s->conns; c; c = c->next) {
 			if (c == self || (a && c->addr != a))
@@ -1238,7 +1238,7 @@ evict_idle(struct httpd *s, const struct addr_slot *a,
 		}
 		c = done ? done : slow;
 	}
-	if (!c)
+	if (c == NULL)
 		return 0;
 	conn_close(c);
 	s->evicted++;
@@ -1332,7 +1332,8 @@ httpd_new(uv_loop_t *loop, const char *host, int port, httpd_handler h,
 	struct httpd *s;
 	int namelen = sizeof(ss), rc;
 
-	if (!loop || !host || !h || port < 0 || port > 65535) {
+	if (loop == NULL || host == NULL || h == NULL || port < 0 ||
+	    port > 65535) {
 		fprintf(stderr, "httpd: invalid arguments\n");
 		return NULL;
 	}
@@ -1401,7 +1402,7 @@ httpd_set_limits(struct httpd *s, const struct httpd_limits *l)
 {
 	unsigned long room;
 
-	if (!s || !l)
+	if (s == NULL || l == NULL)
 		return;
 	s->lim = *l;
 	if (!s->lim.max_conns)
@@ -1427,7 +1428,7 @@ void
 httpd_get_stats(const struct httpd *s, struct httpd_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	if (!s)
+	if (s == NULL)
 		return;
 	st->conns = s->nconns;
 	st->body_bytes = s->body_bytes;
@@ -1441,7 +1442,7 @@ httpd_get_stats(const struct httpd *s, struct httpd_stats *st)
 void
 httpd_free(struct httpd *s)
 {
-	if (!s || s->closing)
+	if (s == NULL || s->closing)
 		return;
 	uv_timer_stop(&s->report);
 	report_flush(s);

@@ -80,7 +80,7 @@ conn_free_mem(struct ws_conn *c)
 {
 	struct ws_msg *m;
 
-	if (!c)
+	if (c == NULL)
 		return;
 	while ((m = c->q_head)) {
 		c->q_head = m->next;
@@ -219,10 +219,10 @@ on_writeable(struct ws_conn *c, struct lws *wsi)
 		return -1;
 	}
 	m = c->q_head;
-	if (!m)
+	if (m == NULL)
 		return 0;
 	c->q_head = m->next;
-	if (!c->q_head)
+	if (c->q_head == NULL)
 		c->q_tail = NULL;
 	n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
 	if (n < 0 || (size_t)n < m->len) {
@@ -245,7 +245,7 @@ lws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 	char buf[64];
 
 	(void)user;
-	if (!c)
+	if (c == NULL)
 		return 0; /* not ours (any more) */
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
@@ -340,7 +340,7 @@ connect_resolved(struct ws_conn *c)
 		conn_free_mem(c);
 		return;
 	}
-	if (!wsi) {
+	if (wsi == NULL) {
 		conn_finish(c, "connect failed");
 		return;
 	}
@@ -413,7 +413,7 @@ parse_url(struct ws_conn *c, const char *url)
 	if (*auth == '[') {
 		h = auth + 1;
 		h_end = memchr(h, ']', (size_t)(auth_end - h));
-		if (!h_end)
+		if (h_end == NULL)
 			return -1;
 		for (p = h; p < h_end; p++)
 			if (!isxdigit((unsigned char)*p) && *p != ':' &&
@@ -495,7 +495,7 @@ ws_ctx_new(uv_loop_t *loop)
 	struct ws_ctx *x;
 	void *loops[1];
 
-	if (!loop)
+	if (loop == NULL)
 		return NULL;
 	lws_set_log_level(LLL_ERR, log_emit);
 	x = xcalloc(1, sizeof(*x));
@@ -511,7 +511,7 @@ ws_ctx_new(uv_loop_t *loop)
 	info.gid = -1;
 	info.uid = -1;
 	x->lws = lws_create_context(&info);
-	if (!x->lws) {
+	if (x->lws == NULL) {
 		free(x);
 		return NULL;
 	}
@@ -592,7 +592,7 @@ ws_ctx_free(struct ws_ctx *x)
 {
 	struct ws_conn *c;
 
-	if (!x || x->freed)
+	if (x == NULL || x->freed)
 		return;
 	x->freed = 1;
 	while ((c = x->conns)) {
@@ -622,7 +622,7 @@ ws_connect(struct ws_ctx *x, const char *url, const struct ws_cbs *cbs,
 	struct addrinfo hints;
 	struct ws_conn *c;
 
-	if (!x || x->freed || !url)
+	if (x == NULL || x->freed || url == NULL)
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
 	c->x = x;
@@ -657,8 +657,8 @@ ws_send_text(struct ws_conn *c, const char *msg, size_t len)
 {
 	struct ws_msg *m;
 
-	if (!c || c->finished || c->close_requested || len > WS_MAX_MESSAGE ||
-	    (!msg && len))
+	if (c == NULL || c->finished || c->close_requested ||
+	    len > WS_MAX_MESSAGE || (msg == NULL && len))
 		return -1;
 	m = xmalloc(sizeof(*m) + LWS_PRE + len);
 	m->next = NULL;
@@ -678,7 +678,7 @@ ws_send_text(struct ws_conn *c, const char *msg, size_t len)
 void
 ws_close(struct ws_conn *c)
 {
-	if (!c || c->finished || c->close_requested)
+	if (c == NULL || c->finished || c->close_requested)
 		return;
 	c->close_requested = 1;
 	set_why(c, "closed");
@@ -686,7 +686,7 @@ ws_close(struct ws_conn *c)
 		uv_cancel((uv_req_t *)&c->gai); /* on_resolved reports */
 		return;
 	}
-	if (!c->wsi)
+	if (c->wsi == NULL)
 		return; /* inside connect: handled when it returns */
 	if (c->state == S_OPEN) {
 		/* close frame from the writeable callback; 5 s backstop */

@@ -1001,10 +1001,10 @@ store_audit(struct store *st, const char *actor, const char *action,
 	time_iso((int64_t)time(NULL), at);
 	if (strcmp(at, last_at) < 0) {
 		if (!st->clock_warned)
-			log_warn("the system clock (%s) is behind the audit "
-				 "log's last entry (%s); entries keep that "
-				 "time until the clock catches up",
-				 at, last_at);
+			log_warnx("the system clock (%s) is behind the audit "
+				  "log's last entry (%s); entries keep that "
+				  "time until the clock catches up",
+				  at, last_at);
 		st->clock_warned = 1;
 		snprintf(at, sizeof(at), "%s", last_at);
 	}
