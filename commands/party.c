@@ -262,14 +262,15 @@ party_changes_write(struct cmd_ctx *ctx, int64_t since, const char *none)
 	s = db_prepare(
 	    ctx->st,
 	    "SELECT at, id, what FROM ("
-	    "SELECT p.created_at AS at, p.id, 'PTY-' || p.id || ' ' || "
+	    "SELECT p.created_at AS at, 0 AS k, p.id, 'PTY-' || p.id || ' ' || "
 	    "p.name || ' added, needs: ' || p.needs AS what FROM parties p "
 	    "WHERE p.created_at >= ?1 "
-	    "UNION ALL SELECT h.at, h.id, 'PTY-' || p.id || ' ' || p.name || "
-	    "' needs changed by ' || a.handle || ': ' || h.new_needs || "
+	    "UNION ALL SELECT h.at, 1, h.id, 'PTY-' || p.id || ' ' || "
+	    "p.name || ' needs changed by ' || a.handle || ': ' || "
+	    "h.new_needs || "
 	    "' (before: ' || h.old_needs || ')' FROM party_needs_history h "
 	    "JOIN parties p ON p.id = h.party_id JOIN people a ON a.id = "
-	    "h.actor_id WHERE h.at >= ?1) ORDER BY at, id",
+	    "h.actor_id WHERE h.at >= ?1) ORDER BY at, k, id",
 	    "i", since);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
