@@ -16,10 +16,11 @@
 
 /* Every command object; adding an object is adding a line here. */
 static const struct cmd_object *const cmd_objects[] = {
-    &incident_object, &approval_object, &asset_object,	   &risk_object,
-    &control_object,  &action_object,	&doc_object,	   &audit_object,
-    &review_object,   &scope_object,	&objective_object, &report_object,
-    &quiz_object,     &staff_object,
+    &incident_object,	&approval_object, &asset_object,     &risk_object,
+    &control_object,	&action_object,	  &doc_object,	     &audit_object,
+    &review_object,	&scope_object,	  &objective_object, &report_object,
+    &quiz_object,	&staff_object,	  &context_object,   &party_object,
+    &obligation_object,
 };
 
 /* Iterates over every entry of every object. */

@@ -35,6 +35,11 @@ static const struct reg_kind {
     {"INC", "incident",
      "SELECT COALESCE(handler_id, 0), title, status FROM incidents "
      "WHERE id = ?"},
+    {"CTX", "context issue",
+     "SELECT 0, text, status FROM context_issues WHERE id = ?"},
+    {"PTY", "interested party", "SELECT 0, name, '' FROM parties WHERE id = ?"},
+    {"OBL", "obligation",
+     "SELECT owner_id, title, source FROM obligations WHERE id = ?"},
 };
 
 static const struct reg_kind *

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../base/log.h"
+#include "context.h"
 #include "delivery.h"
 #include "due.h"
 #include "register.h"
@@ -131,6 +132,13 @@ report_delivery(struct cmd_ctx *ctx)
 	return 0;
 }
 
+/* Obligations due for review, the overdue ones by name. */
+static int
+report_obligations(struct cmd_ctx *ctx)
+{
+	return obligation_report_write(ctx, REPORT_AHEAD_DAYS);
+}
+
 static int
 report_awareness(struct cmd_ctx *ctx)
 {
@@ -153,6 +161,7 @@ static const struct report_section {
     {"Actions", action_summary_write, NULL, "\n"},
     {"Awareness", report_awareness, NULL, "\n"},
     {"Coming up", report_upcoming, NULL, "\n"},
+    {"Obligations", report_obligations, NULL, "\n"},
     {"Delivery", report_delivery, NULL, "\n"},
     {"Audit log", report_audit_head, NULL, ""},
 };

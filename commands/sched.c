@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "context.h"
 #include "delivery.h"
 #include "due.h"
 #include "nudge.h"
@@ -32,6 +33,7 @@ static const struct sched_job sched_jobs[] = {
     {"risk-acceptances", due_job_acceptances},
     {"doc-reviews", due_job_docs},
     {"doc-acks", due_job_acks},
+    {"obligation-reviews", obligation_job_reviews},
     {"risk-assessment", due_job_assessment},
     {"management-review", due_job_management_review},
     {"audits", due_job_audits},

@@ -92,6 +92,39 @@ static const struct {
 	      "COALESCE(team, '') AS team, role_names(roles) AS roles FROM "
 	      "people WHERE active "
 	      "ORDER BY handle"},
+    {"context",
+     "SELECT 'CTX-' || c.id AS id, c.kind, c.text, c.status, "
+     "COALESCE((SELECT group_concat('RSK-' || x.risk_id, ' ') FROM (SELECT "
+     "risk_id FROM context_risks WHERE issue_id = c.id ORDER BY risk_id) "
+     "x), '') AS risks, COALESCE(c.retired_reason, '') AS retired_reason, "
+     "COALESCE(r.handle, '') AS retired_by, "
+     "COALESCE(strftime('%Y-%m-%dT%H:%M:%SZ', c.retired_at, 'unixepoch'), "
+     "'') AS retired, p.handle AS created_by, "
+     "strftime('%Y-%m-%dT%H:%M:%SZ', c.created_at, 'unixepoch') AS created "
+     "FROM context_issues c JOIN people p ON p.id = c.created_by LEFT JOIN "
+     "people r ON r.id = c.retired_by ORDER BY c.id"},
+    {"parties",
+     "SELECT 'PTY-' || t.id AS id, t.name, t.needs, COALESCE((SELECT "
+     "group_concat('OBL-' || x.obligation_id, ' ') FROM (SELECT "
+     "obligation_id FROM party_obligations WHERE party_id = t.id ORDER BY "
+     "obligation_id) x), '') AS obligations, (SELECT COUNT(*) FROM "
+     "party_needs_history h WHERE h.party_id = t.id) AS needs_changes, "
+     "p.handle AS created_by, "
+     "strftime('%Y-%m-%dT%H:%M:%SZ', t.created_at, 'unixepoch') AS created, "
+     "strftime('%Y-%m-%dT%H:%M:%SZ', t.updated_at, 'unixepoch') AS updated "
+     "FROM parties t JOIN people p ON p.id = t.created_by ORDER BY t.id"},
+    {"obligations",
+     "SELECT 'OBL-' || o.id AS id, o.title, o.source, o.ref, p.handle AS "
+     "owner, COALESCE((SELECT group_concat(x.control_id, ' ') FROM (SELECT "
+     "c.control_id FROM obligation_controls c JOIN controls k ON k.id = "
+     "c.control_id WHERE c.obligation_id = o.id ORDER BY k.seq) x), '') AS "
+     "controls, COALESCE((SELECT group_concat('PTY-' || x.party_id, ' ') "
+     "FROM (SELECT party_id FROM party_obligations WHERE obligation_id = "
+     "o.id ORDER BY party_id) x), '') AS parties, o.review_every, "
+     "COALESCE(date(o.last_reviewed_at, 'unixepoch'), '') AS last_review, "
+     "date(o.next_review_at, 'unixepoch') AS next_review, "
+     "strftime('%Y-%m-%dT%H:%M:%SZ', o.created_at, 'unixepoch') AS created "
+     "FROM obligations o JOIN people p ON p.id = o.owner_id ORDER BY o.id"},
 };
 
 const char *
