@@ -217,6 +217,7 @@ struct approval_kind {
  */
 extern const struct approval_kind incident_close_kind;
 extern const struct approval_kind risk_accept_kind;
+extern const struct approval_kind doc_version_kind;
 
 /*
  * Opens an approval request and tells the approver. any_role: any holder
