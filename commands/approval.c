@@ -17,6 +17,7 @@
 static const struct approval_kind *const approval_kinds[] = {
     &incident_close_kind,
     &risk_accept_kind,
+    &doc_version_kind,
 };
 
 static const struct approval_kind *

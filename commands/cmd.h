@@ -195,6 +195,7 @@ extern const struct cmd_object staff_object;
 extern const struct cmd_object context_object;
 extern const struct cmd_object party_object;
 extern const struct cmd_object obligation_object;
+extern const struct cmd_object training_object;
 
 /*
  * The words that run e ("risk add", "approve") into out; for messages
@@ -219,6 +220,7 @@ struct approval_kind {
  */
 extern const struct approval_kind incident_close_kind;
 extern const struct approval_kind risk_accept_kind;
+extern const struct approval_kind doc_version_kind;
 
 /*
  * Opens an approval request and tells the approver. any_role: any holder

@@ -32,6 +32,8 @@ static const struct reg_kind {
      "status FROM reviews WHERE id = ?"},
     {"OBJ", "objective",
      "SELECT created_by, text, status FROM objectives WHERE id = ?"},
+    {"TRN", "training record",
+     "SELECT person_id, course, '' FROM training WHERE id = ?"},
     {"INC", "incident",
      "SELECT COALESCE(handler_id, 0), title, status FROM incidents "
      "WHERE id = ?"},

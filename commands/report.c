@@ -11,6 +11,7 @@
 #include "delivery.h"
 #include "due.h"
 #include "register.h"
+#include "training.h"
 
 #define REPORT_AHEAD_DAYS 30
 
@@ -160,6 +161,7 @@ static const struct report_section {
     {"Incidents", report_all_incidents, NULL, "\n"},
     {"Actions", action_summary_write, NULL, "\n"},
     {"Awareness", report_awareness, NULL, "\n"},
+    {"Training", training_report_write, NULL, "\n"},
     {"Coming up", report_upcoming, NULL, "\n"},
     {"Obligations", report_obligations, NULL, "\n"},
     {"Delivery", report_delivery, NULL, "\n"},

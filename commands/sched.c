@@ -12,6 +12,7 @@
 #include "due.h"
 #include "nudge.h"
 #include "quiz.h"
+#include "training.h"
 #include "../base/log.h"
 
 struct sched_job {
@@ -38,6 +39,7 @@ static const struct sched_job sched_jobs[] = {
     {"management-review", due_job_management_review},
     {"audits", due_job_audits},
     {"actions", due_job_actions},
+    {"training-due", training_job_due},
     {"report", report_job_mail},
     {"delivery-digest", delivery_job_digest},
     {"audit-head", audit_head_job},

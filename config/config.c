@@ -30,6 +30,7 @@ enum ctype {
 	CT_ZONE,
 	CT_LISTEN,
 	CT_KEYSPEC,
+	CT_TRAINING,
 };
 
 struct centry {
@@ -190,6 +191,13 @@ static const struct centry config_table[] = {
      "7", "Overdue days before the owner's manager is told.", 1, 365, NULL},
     {"nudge", "repeat_days", CT_INT, OFF(nudge_repeat_days), "7",
      "An overdue item is nudged again at most this often.", 1, 365, NULL},
+    {"training", "required", CT_TRAINING, OFF(training_required), "",
+     "Courses each role must have completed, \"role: course\" separated "
+     "by semicolons (staff: everyone), e.g. \"staff: Security basics; "
+     "isms_manager: ISO 27001 lead implementer\"; a role may be named "
+     "more than once. A completed awareness quiz counts as \"Awareness "
+     "quiz\" for a year. People missing one are nudged.",
+     0, 0, NULL},
     {"report", "every", CT_PERIOD, OFF(report_every), "1m",
      "Management report period (7d, 2w, 1m, 3m) or off.", 0, 0, NULL},
     {"report", "recipients", CT_STR, OFF(report_recipients), "",
@@ -197,6 +205,10 @@ static const struct centry config_table[] = {
     {"log", "level", CT_ENUM, OFF(log_level), "info",
      "error, warn, info or debug.", 0, 0, "error|warn|info|debug"},
 };
+
+/* The role names of the directory (store/staff), for [training] required. */
+#define TRAINING_ROLES                                                         \
+	"staff, manager, risk_owner, isms_manager, auditor, admin, management"
 
 static void cerr(struct config_errors *e, const char *file, int line,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -307,6 +319,53 @@ parse_levels(const char *v, int lv[3])
 	if (lv[0] < 1 || lv[0] >= lv[1] || lv[1] >= lv[2] || lv[2] >= 25)
 		return -1;
 	return 0;
+}
+
+/* Copies [s, s + n) trimmed into out; -1 when empty or too long. */
+static int
+copy_trimmed(const char *s, size_t n, char *out, size_t len)
+{
+	while (n > 0 && isspace((unsigned char)*s)) {
+		s++;
+		n--;
+	}
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		n--;
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int
+config_training_next(const char **p, char *role, size_t rolelen, char *course,
+		     size_t courselen)
+{
+	static const char *const roles[] = {
+	    "staff",   "manager", "risk_owner", "isms_manager",
+	    "auditor", "admin",	  "management"};
+	const char *s = *p, *colon;
+	size_t n, i;
+
+	while (*s == ';' || isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0') {
+		*p = s;
+		return 0;
+	}
+	n = strcspn(s, ";");
+	colon = memchr(s, ':', n);
+	if (colon == NULL ||
+	    copy_trimmed(s, (size_t)(colon - s), role, rolelen) < 0 ||
+	    copy_trimmed(colon + 1, n - (size_t)(colon - s) - 1, course,
+			 courselen) < 0)
+		return -1;
+	*p = s + n;
+	for (i = 0; i < ARRAY_LEN(roles); i++)
+		if (strcmp(role, roles[i]) == 0)
+			return 1;
+	return -1;
 }
 
 int
@@ -536,6 +595,23 @@ config_set(struct config *cfg, const struct centry *ce, const char *v,
 		if (strcmp(v, "off") != 0 && config_period(v, &cnt, &unit) < 0)
 			goto bad;
 		goto set_str;
+	case CT_TRAINING: {
+		const char *p = v;
+		char role[32], course[CONFIG_COURSE_MAX + 1];
+
+		do
+			cnt = config_training_next(&p, role, sizeof(role),
+						   course, sizeof(course));
+		while (cnt > 0);
+		if (cnt < 0) {
+			cerr(e, name, line,
+			     "%s.%s: expected \"role: course\" separated by "
+			     "semicolons, roles among %s, got \"%s\"",
+			     ce->section, ce->key, TRAINING_ROLES, v);
+			return -1;
+		}
+		goto set_str;
+	}
 	case CT_ZONE:
 		if (!tz_valid(v)) {
 			cerr(e, name, line,
@@ -806,7 +882,7 @@ config_free(struct config *cfg)
 		if (ce->type == CT_STR || ce->type == CT_SECRET ||
 		    ce->type == CT_ENUM || ce->type == CT_PERIOD ||
 		    ce->type == CT_ZONE || ce->type == CT_LISTEN ||
-		    ce->type == CT_KEYSPEC) {
+		    ce->type == CT_KEYSPEC || ce->type == CT_TRAINING) {
 			char **sp = (char **)((char *)cfg + ce->off);
 
 			free(*sp);

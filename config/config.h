@@ -76,6 +76,8 @@ struct config {
 	int nudge_escalate_after_days;
 	int nudge_repeat_days;
 
+	char *training_required; /* "role: course; role: course" */
+
 	char *report_every;
 	char *report_recipients;
 
@@ -121,6 +123,17 @@ void config_write_example(FILE *fp);
  * 'd', 'w', 'm', 'y'. Returns -1 for anything else, including "off".
  */
 int config_period(const char *s, int *count, char *unit);
+
+#define CONFIG_COURSE_MAX 200 /* bytes of a course name */
+
+/*
+ * The next "role: course" of a [training] required value from *p, which
+ * moves past it: 1 with role and course written (trimmed), 0 at the end,
+ * -1 when malformed (no colon, an empty or too long part, or a role that
+ * does not exist).
+ */
+int config_training_next(const char **p, char *role, size_t rolelen,
+			 char *course, size_t courselen);
 
 /* Where both binaries look for their configuration file. */
 #define CONFIG_ENV	   "ISMSD_CONFIG"

@@ -125,6 +125,28 @@ static const struct {
      "date(o.next_review_at, 'unixepoch') AS next_review, "
      "strftime('%Y-%m-%dT%H:%M:%SZ', o.created_at, 'unixepoch') AS created "
      "FROM obligations o JOIN people p ON p.id = o.owner_id ORDER BY o.id"},
+    {"training", "SELECT r.ref AS id, p.handle AS person, r.course, "
+		 "date(r.completed_at, 'unixepoch') AS completed, "
+		 "COALESCE(date(r.expires_at, 'unixepoch'), '') AS expires, "
+		 "COALESCE(b.handle, '') AS recorded_by "
+		 "FROM training_records r JOIN people p ON p.id = r.person_id "
+		 "LEFT JOIN people b ON b.id = r.recorded_by "
+		 "ORDER BY p.handle, r.completed_at, r.ref"},
+    {"documents",
+     "SELECT 'DOC-' || d.id AS id, d.title, o.handle AS owner, d.version, "
+     "COALESCE(d.url, '') AS url, COALESCE(a.handle, '') AS approver, "
+     "date(v.approved_at, 'unixepoch') AS approved, "
+     "CASE WHEN d.retired_at IS NULL THEN 'in force' ELSE 'retired' END "
+     "AS status, d.review_every, "
+     "CASE WHEN d.retired_at IS NULL THEN date(d.next_review_at, "
+     "'unixepoch') ELSE '' END AS next_review, "
+     "CASE WHEN d.ack_required THEN (SELECT COUNT(*) FROM doc_acks k JOIN "
+     "people q ON q.id = k.person_id WHERE k.doc_id = d.id AND q.active) "
+     "|| '/' || (SELECT COUNT(*) FROM people WHERE active) ELSE '' END "
+     "AS acknowledged, COALESCE(d.retired_reason, '') AS retired_reason "
+     "FROM docs d JOIN people o ON o.id = d.owner_id LEFT JOIN "
+     "doc_versions v ON v.doc_id = d.id AND v.version = d.version LEFT "
+     "JOIN people a ON a.id = v.approver_id ORDER BY d.id"},
 };
 
 const char *
