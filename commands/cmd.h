@@ -192,6 +192,8 @@ extern const struct cmd_object objective_object;
 extern const struct cmd_object report_object;
 extern const struct cmd_object quiz_object;
 extern const struct cmd_object staff_object;
+extern const struct cmd_object evidence_object;
+extern const struct cmd_object soa_object;
 
 /*
  * The words that run e ("risk add", "approve") into out; for messages

@@ -9,7 +9,9 @@
 #include "../base/log.h"
 #include "delivery.h"
 #include "due.h"
+#include "evidence_cmd.h"
 #include "register.h"
+#include "soa.h"
 
 #define REPORT_AHEAD_DAYS 30
 
@@ -151,6 +153,8 @@ static const struct report_section {
     {"Heat map", risk_matrix_write, risk_matrix_html, "\n\n"},
     {"Incidents", report_all_incidents, NULL, "\n"},
     {"Actions", action_summary_write, NULL, "\n"},
+    {"Statement of Applicability", soa_report_write, NULL, "\n"},
+    {"Evidence", evidence_report_write, NULL, "\n"},
     {"Awareness", report_awareness, NULL, "\n"},
     {"Coming up", report_upcoming, NULL, "\n"},
     {"Delivery", report_delivery, NULL, "\n"},

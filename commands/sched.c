@@ -9,6 +9,7 @@
 
 #include "delivery.h"
 #include "due.h"
+#include "evidence_cmd.h"
 #include "nudge.h"
 #include "quiz.h"
 #include "../base/log.h"
@@ -36,6 +37,7 @@ static const struct sched_job sched_jobs[] = {
     {"management-review", due_job_management_review},
     {"audits", due_job_audits},
     {"actions", due_job_actions},
+    {"evidence-expiry", evidence_job_expiry},
     {"report", report_job_mail},
     {"delivery-digest", delivery_job_digest},
     {"audit-head", audit_head_job},

@@ -203,13 +203,15 @@ test_exports(void **state)
 	assert_int_equal(lines_of(e), 94);
 	assert_true(strncmp(e,
 			    "control,theme,title,applicable,status,"
-			    "justification,owner,risks,updated\r\n",
-			    69) == 0);
+			    "justification,owner,risks,updated,custom,reason,"
+			    "implementation,evidence,soa\r\n",
+			    115) == 0);
 	assert_non_null(strstr(e, "\r\n7.4,physical,Physical security "
 				  "monitoring,no,not_started,\"Fully remote, "
 				  "no premises\",,,"));
 	assert_non_null(strstr(e, "\r\n8.1,technological,User end point "
-				  "devices,yes,not_started,,,RSK-1,\r\n"));
+				  "devices,yes,not_started,,,RSK-1,,no,,,0,"
+				  "draft\r\n"));
 	free(e);
 	e = export_text(t, "risks", "csv");
 	assert_int_equal(lines_of(e), 3);
