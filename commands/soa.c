@@ -299,7 +299,7 @@ soa_show(struct cmd_ctx *ctx)
 		}
 		while (db_step(s) == DB_ROW)
 			if (n++ < SOA_CHANGES_SHOWN)
-				cmd_reply(ctx, "%s%s (%s)", n > 1 ? "," : "",
+				cmd_reply(ctx, "%s%s (%s)", n > 1 ? ", " : " ",
 					  db_col(s, 0), db_col(s, 1));
 		db_finish(ctx->st, s);
 		if (n > SOA_CHANGES_SHOWN)
