@@ -1,6 +1,8 @@
 /* Unit tests of the store: migrations, the audit chain, dedupe, outbox. */
 #include "testutil.h"
 
+#include "../../base/embedded.h"
+
 #include <sys/stat.h>
 
 static void
@@ -572,6 +574,19 @@ test_key_missing(void **state)
 	tenv_free(t);
 }
 
+/* The position of a migration by its file name (its user_version - 1). */
+static int
+migration_index(const char *name)
+{
+	int i;
+
+	for (i = 0; i < embedded_migrations_count; i++)
+		if (strstr(embedded_migrations[i].name, name) != NULL)
+			return i;
+	fail_msg("no migration %s", name);
+	return -1;
+}
+
 static void
 test_upgrade_unkeyed(void **state)
 {
@@ -587,12 +602,19 @@ test_upgrade_unkeyed(void **state)
 	key_file(t, kf, sizeof(kf));
 	store_close(t->st);
 	t->st = NULL;
-	/* the database as the previous version left it: plain hashes, no
-	 * keyed column, no record hashes, no key */
+	/* the database as the version before 008_evidence left it: plain
+	 * hashes, no keyed column, no record hashes, no key, and nothing of
+	 * the migrations after it (011_soa) */
+	raw_exec(path, "DROP VIEW soa_draft; DROP VIEW soa_current; DROP TABLE "
+		       "soa_version_controls; DROP TABLE soa_versions; DROP "
+		       "TABLE evidence_items; ALTER TABLE controls DROP COLUMN "
+		       "reason; ALTER TABLE controls DROP COLUMN "
+		       "implementation; ALTER TABLE controls DROP COLUMN "
+		       "custom");
 	snprintf(sql, sizeof(sql),
 		 "DROP TABLE record_hashes; ALTER TABLE audit_log DROP "
 		 "COLUMN keyed; PRAGMA user_version = %d",
-		 store_schema_version() - 1);
+		 migration_index("008_evidence.sql"));
 	raw_exec(path, sql);
 	raw_rechain_unkeyed(path, 0);
 	assert_int_equal(unlink(kf), 0);
