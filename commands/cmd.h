@@ -196,6 +196,8 @@ extern const struct cmd_object context_object;
 extern const struct cmd_object party_object;
 extern const struct cmd_object obligation_object;
 extern const struct cmd_object training_object;
+extern const struct cmd_object evidence_object;
+extern const struct cmd_object soa_object;
 
 /*
  * The words that run e ("risk add", "approve") into out; for messages

@@ -1,18 +1,26 @@
 /*
- * The Statement of Applicability: the 93 Annex A controls with their
- * applicability, justification, implementation status, owner and the
- * risks whose treatment uses them.
+ * The Statement of Applicability: the 93 Annex A controls and the
+ * organisation's own, with their applicability, justification, reason
+ * for inclusion, implementation, status, owner, evidence and the risks
+ * whose treatment uses them.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "evidence_cmd.h"
 #include "register.h"
+#include "soa.h"
+
+#define CONTROL_ID_MAX 15 /* bytes of a custom control's id */
 
 static const char *const themes[] = {"organizational", "people", "physical",
 				     "technological"};
 static const char *const statuses[] = {"not_started", "partial", "implemented"};
 static const char *const yes_no[] = {"no", "yes"};
+/* Why an applicable control is included, in the order they are stored. */
+static const char *const reasons[] = {"risk", "legal", "contract", "business"};
 
 struct control {
 	char id[16];
@@ -20,37 +28,86 @@ struct control {
 	char theme[16];
 	char title[128];
 	int applicable;
-	int status;	     /* index in statuses */
-	char *justification; /* owned; NULL when none */
-	char *notes;	     /* owned; NULL when none */
+	int status;	      /* index in statuses */
+	char *justification;  /* owned; NULL when none */
+	char *notes;	      /* owned; NULL when none */
+	char *reason;	      /* owned; "risk,legal"; NULL when none */
+	char *implementation; /* owned; NULL when none */
+	int custom;
 	int64_t owner_id;
 };
+
+int
+control_lookup(struct cmd_ctx *ctx, const char *word, char id[16], int *custom)
+{
+	struct db_stmt *s;
+	int rc;
+
+	/* Annex A ids are written with or without their "A." */
+	if (strncasecmp(word, "A.", 2) == 0 && isdigit((unsigned char)word[2]))
+		word += 2;
+	s = db_prepare(ctx->st,
+		       "SELECT id, custom FROM controls WHERE id = ? COLLATE "
+		       "NOCASE",
+		       "t", word);
+	if (s == NULL)
+		return -1;
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		snprintf(id, 16, "%s", db_col(s, 0));
+		*custom = (int)db_col_int(s, 1);
+	}
+	db_finish(ctx->st, s);
+	return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
+}
+
+void
+control_obj(char out[24], const char *id, int custom)
+{
+	snprintf(out, 24, "%s%s", custom ? "" : "A.", id);
+}
+
+static void
+control_free(struct control *c)
+{
+	free(c->justification);
+	free(c->notes);
+	free(c->reason);
+	free(c->implementation);
+}
 
 /* pos[0] as "5.15" or "A.5.15"; 0, or -1 with an error reply. */
 static int
 control_arg(struct cmd_ctx *ctx, struct control *c)
 {
-	const char *word;
+	char id[16];
 	struct db_stmt *s;
-	int rc;
+	int rc, custom;
 
 	memset(c, 0, sizeof(*c));
 	if (ctx->cl->npos != 1)
 		return reg_usage(ctx);
-	word = ctx->cl->pos[0];
-	if (strncasecmp(word, "A.", 2) == 0)
-		word += 2;
+	rc = control_lookup(ctx, ctx->cl->pos[0], id, &custom);
+	if (rc < 0)
+		return cmd_error(ctx, "database error");
+	if (rc == 0)
+		return cmd_error(ctx,
+				 "no Annex A control \"%.20s\" (expected "
+				 "an id like 5.15 or 8.7, or a custom "
+				 "control's id: control list)",
+				 ctx->cl->pos[0]);
 	s = db_prepare(ctx->st,
 		       "SELECT id, theme, title, applicable, status, "
-		       "justification, COALESCE(owner_id, 0), notes FROM "
-		       "controls WHERE id = ?",
-		       "t", word);
+		       "justification, COALESCE(owner_id, 0), notes, reason, "
+		       "implementation, custom FROM controls WHERE id = ?",
+		       "t", id);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
 	rc = db_step(s);
 	if (rc == DB_ROW) {
 		snprintf(c->id, sizeof(c->id), "%s", db_col(s, 0));
-		snprintf(c->obj, sizeof(c->obj), "A.%s", c->id);
+		c->custom = (int)db_col_int(s, 10);
+		control_obj(c->obj, c->id, c->custom);
 		snprintf(c->theme, sizeof(c->theme), "%s", db_col(s, 1));
 		snprintf(c->title, sizeof(c->title), "%s", db_col(s, 2));
 		c->applicable = (int)db_col_int(s, 3);
@@ -60,14 +117,53 @@ control_arg(struct cmd_ctx *ctx, struct control *c)
 		c->owner_id = db_col_int(s, 6);
 		if (!db_col_null(s, 7))
 			c->notes = xstrdup(db_col(s, 7));
+		if (!db_col_null(s, 8))
+			c->reason = xstrdup(db_col(s, 8));
+		if (!db_col_null(s, 9))
+			c->implementation = xstrdup(db_col(s, 9));
 	}
 	db_finish(ctx->st, s);
 	if (rc != DB_ROW)
-		return cmd_error(ctx,
-				 "no Annex A control \"%.20s\" (expected "
-				 "an id like 5.15 or 8.7)",
-				 ctx->cl->pos[0]);
+		return cmd_error(ctx, "database error");
 	return 0;
+}
+
+/*
+ * reason=risk,legal as the stored list, in the order of reasons[] and
+ * each once; NULL with an error reply naming the allowed ones.
+ */
+static char *
+reason_parse(struct cmd_ctx *ctx, const char *v)
+{
+	char *copy = xstrdup(v), *tok, *save = NULL;
+	struct buf b = {0};
+	int seen[ARRAY_LEN(reasons)] = {0}, k, any = 0;
+	size_t i;
+
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		k = reg_one_of(tok, reasons, ARRAY_LEN(reasons));
+		if (k < 0) {
+			cmd_error(ctx,
+				  "reason= must be risk, legal, contract or "
+				  "business (or several: reason=risk,legal), "
+				  "got \"%.20s\"",
+				  tok);
+			free(copy);
+			return NULL;
+		}
+		seen[k] = any = 1;
+	}
+	free(copy);
+	if (!any) {
+		cmd_error(ctx, "reason= must be risk, legal, contract or "
+			       "business");
+		return NULL;
+	}
+	for (i = 0; i < ARRAY_LEN(reasons); i++)
+		if (seen[i])
+			buf_printf(&b, "%s%s", b.len ? "," : "", reasons[i]);
+	return buf_steal(&b);
 }
 
 /* Linked risk treatments, one line each; the count, or -1. */
@@ -97,12 +193,46 @@ linked_risks(struct cmd_ctx *ctx, const char *id, int list)
 	return n;
 }
 
+/*
+ * The obligations (OBL-n) that need control id, when this database keeps
+ * them (a link table obligation_controls): one line, or nothing.
+ */
+static int
+linked_obligations(struct cmd_ctx *ctx, const char *id)
+{
+	struct db_stmt *s;
+	int64_t have = 0;
+	int n = 0;
+
+	if (db_int(ctx->st, &have,
+		   "SELECT COUNT(*) FROM pragma_table_info("
+		   "'obligation_controls') WHERE name IN ('obligation_id', "
+		   "'control_id')",
+		   NULL) < 0)
+		return cmd_error(ctx, "database error");
+	if (have != 2)
+		return 0;
+	s = db_prepare(ctx->st,
+		       "SELECT obligation_id FROM obligation_controls WHERE "
+		       "control_id = ? ORDER BY obligation_id",
+		       "t", id);
+	if (s == NULL)
+		return cmd_error(ctx, "database error");
+	while (db_step(s) == DB_ROW)
+		cmd_reply(ctx, "%sOBL-%lld", n++ ? ", " : "\nObligations: ",
+			  (long long)db_col_int(s, 0));
+	db_finish(ctx->st, s);
+	return n;
+}
+
 static int
 control_show(struct cmd_ctx *ctx)
 {
 	struct control c;
-	char *owner = NULL, *changed = NULL;
-	int n, readers = has_role(&ctx->me, REG_READERS);
+	char *owner = NULL, *changed = NULL, state[96];
+	const char *p;
+	size_t len;
+	int n, rc = -1, readers = has_role(&ctx->me, REG_READERS);
 
 	if (control_arg(ctx, &c) < 0)
 		return -1;
@@ -114,11 +244,12 @@ control_show(struct cmd_ctx *ctx)
 			  "c.updated_by WHERE c.id = ?",
 			  "t", c.id);
 	cmd_reply(ctx,
-		  "%s %s (%s)\nApplicable: %s. Status: %s. Owner: %s.\n"
+		  "%s %s (%s%s)\nApplicable: %s. Status: %s. Owner: %s.\n"
 		  "Justification: %s\nNotes: %s\nLast changed: %s.\n"
 		  "Linked risks:",
-		  c.id, c.title, c.theme, yes_no[c.applicable],
-		  statuses[c.status], owner ? owner : "none",
+		  c.id, c.title, c.theme, c.custom ? ", custom" : "",
+		  yes_no[c.applicable], statuses[c.status],
+		  owner ? owner : "none",
 		  c.justification ? c.justification : "-",
 		  c.notes ? c.notes : "-", changed ? changed : "never");
 	n = linked_risks(ctx, c.id, readers);
@@ -131,11 +262,37 @@ control_show(struct cmd_ctx *ctx)
 			  n);
 	if (readers && n > 0)
 		ctx->rp->confidential = 1;
+	/* the reasons given, and risk treatment whenever risks use it */
+	cmd_reply(ctx, "\nReason for inclusion: ");
+	if (!c.applicable || c.reason == NULL)
+		cmd_reply(ctx, "%s", c.applicable ? "-" : "- (not applicable)");
+	/* stored "risk,legal", shown "risk, legal" */
+	for (p = c.reason; c.applicable && p != NULL && *p; p += len) {
+		len = strcspn(p, ",");
+		cmd_reply(ctx, "%s%.*s", p == c.reason ? "" : ", ", (int)len,
+			  p);
+		if (p[len] == ',')
+			len++;
+	}
+	if (c.applicable && n > 0 &&
+	    (c.reason == NULL || strstr(c.reason, "risk") == NULL))
+		cmd_reply(ctx, "%srisk treatment (%d linked risk%s)",
+			  c.reason ? "; " : " ", n, n == 1 ? "" : "s");
+	cmd_reply(ctx, "\nImplementation: %s",
+		  c.implementation ? c.implementation : "-");
+	if (n < 0 || linked_obligations(ctx, c.id) < 0)
+		goto out;
+	cmd_reply(ctx, "\nEvidence:");
+	if (evidence_control_write(ctx, c.id, readers) < 0 ||
+	    soa_control_state(ctx, c.id, state, sizeof(state)) < 0)
+		goto out;
+	cmd_reply(ctx, "\nSoA: %s.", state);
+	rc = 0;
+out:
 	free(owner);
 	free(changed);
-	free(c.justification);
-	free(c.notes);
-	return n < 0 ? -1 : 0;
+	control_free(&c);
+	return rc;
 }
 
 static int
@@ -143,8 +300,8 @@ control_set(struct cmd_ctx *ctx)
 {
 	struct control c;
 	struct person owner;
-	const char *just = NULL, *notes = NULL;
-	char *old_owner = NULL;
+	const char *just = NULL, *notes = NULL, *impl = NULL, *rtext;
+	char *old_owner = NULL, *reason = NULL, *subject = NULL, state[96];
 	json_t *changes = json_object();
 	int applicable, status, r, rc = -1;
 
@@ -160,27 +317,51 @@ control_set(struct cmd_ctx *ctx)
 	status = c.status;
 	just = c.justification;
 	notes = c.notes;
+	impl = c.implementation;
 	owner.id = c.owner_id;
 	if (reg_key_enum(ctx, "applicable", yes_no, 2, 0, &applicable) < 0 ||
 	    reg_key_enum(ctx, "status", statuses, 3, 0, &status) < 0 ||
 	    reg_key_text(ctx, "justification", REG_TEXT_MAX, 0, &just) < 0 ||
-	    reg_key_text(ctx, "notes", REG_TEXT_MAX, 0, &notes) < 0)
+	    reg_key_text(ctx, "notes", REG_TEXT_MAX, 0, &notes) < 0 ||
+	    reg_key_text(ctx, "implementation", REG_TEXT_MAX, 0, &impl) < 0 ||
+	    reg_key_text(ctx, "reason", 64, 0, &rtext) < 0)
 		goto out;
+	if (cmd_key(ctx, "reason") != NULL) {
+		reason = reason_parse(ctx, cmd_key(ctx, "reason"));
+		if (reason == NULL)
+			goto out;
+	} else if (c.reason != NULL) {
+		reason = xstrdup(c.reason);
+	}
 	/*
 	 * The Statement of Applicability is the isms_managers' (clause
 	 * 6.1.3 d): whether a control applies, and why, changes only by them
 	 * and always with a justification; owners record status and notes.
 	 */
 	if ((applicable != c.applicable ||
-	     cmd_key(ctx, "justification") != NULL) &&
+	     cmd_key(ctx, "justification") != NULL ||
+	     cmd_key(ctx, "reason") != NULL) &&
 	    !has_role(&ctx->me, ROLE_ISMS_MANAGER)) {
 		rc = cmd_error(ctx,
 			       "not allowed: only an isms_manager decides "
 			       "whether %s applies and why (the Statement of "
-			       "Applicability); as its owner you set status= "
-			       "and notes=",
+			       "Applicability); as its owner you set status=, "
+			       "implementation= and notes=",
 			       c.id);
 		goto out;
+	}
+	/* a reason says why a control is in; an excluded one has none */
+	if (!applicable && cmd_key(ctx, "reason") != NULL) {
+		rc = cmd_error(ctx,
+			       "reason= says why an applicable control is "
+			       "included; %s is not applicable (its "
+			       "justification says why it is excluded)",
+			       c.id);
+		goto out;
+	}
+	if (!applicable) {
+		free(reason);
+		reason = NULL;
 	}
 	if (applicable != c.applicable &&
 	    str_is_blank(cmd_key(ctx, "justification"))) {
@@ -228,6 +409,8 @@ control_set(struct cmd_ctx *ctx)
 	reg_diff(changes, "status", statuses[c.status], statuses[status]);
 	reg_diff(changes, "justification", c.justification, just);
 	reg_diff(changes, "notes", c.notes, notes);
+	reg_diff(changes, "reason", c.reason, reason);
+	reg_diff(changes, "implementation", c.implementation, impl);
 	if (owner.id != c.owner_id)
 		reg_diff(changes, "owner", old_owner, owner.handle);
 	if (json_object_size(changes) == 0) {
@@ -238,20 +421,38 @@ control_set(struct cmd_ctx *ctx)
 	if (db_exec(ctx->st,
 		    "UPDATE controls SET applicable = ?, status = ?, "
 		    "justification = ?, notes = ?, owner_id = NULLIF(?, 0), "
-		    "updated_by = ?, updated_at = ? WHERE id = ?",
-		    "itttiiit", (int64_t)applicable, statuses[status], just,
-		    notes, owner.id, ctx->me.id, ctx->now, c.id) < 0 ||
+		    "updated_by = ?, updated_at = ?, reason = ?, "
+		    "implementation = ? WHERE id = ?",
+		    "itttiiittt", (int64_t)applicable, statuses[status], just,
+		    notes, owner.id, ctx->me.id, ctx->now, reason, impl,
+		    c.id) < 0 ||
 	    cmd_audit(ctx, "control.set", c.obj,
 		      json_pack("{s:O}", "changes", changes)) < 0)
 		goto out;
+	if (owner.id != c.owner_id) {
+		subject = xasprintf("You own control %s %s in the Statement of "
+				    "Applicability: keep its status, "
+				    "implementation and evidence current "
+				    "(control show %s)",
+				    c.obj, c.title, c.id);
+		if (reg_tell(ctx, owner.id, subject, subject) < 0)
+			goto out;
+	}
 	cmd_reply(ctx, "Control %s %s: applicable %s, status %s.", c.id,
 		  c.title, yes_no[applicable], statuses[status]);
+	r = soa_control_state(ctx, c.id, state, sizeof(state));
+	if (r < 0)
+		goto out;
+	if (r == 1)
+		cmd_reply(ctx, " SoA: %s; soa approve by top management.",
+			  state);
 	rc = 0;
 out:
 	json_decref(changes);
 	free(old_owner);
-	free(c.justification);
-	free(c.notes);
+	free(reason);
+	free(subject);
+	control_free(&c);
 	return rc;
 }
 
@@ -271,7 +472,8 @@ control_list(struct cmd_ctx *ctx)
 		return -1;
 	s = db_prepare(ctx->st,
 		       "SELECT c.id, c.title, c.applicable, c.status, "
-		       "COALESCE(p.handle, '-') FROM controls c LEFT JOIN "
+		       "COALESCE(p.handle, '-'), c.custom FROM controls c "
+		       "LEFT JOIN "
 		       "people p ON p.id = c.owner_id WHERE (?1 IS NULL OR "
 		       "c.theme = ?1) AND (?2 IS NULL OR c.status = ?2) AND "
 		       "(?3 < 0 OR c.applicable = ?3) ORDER BY c.seq",
@@ -285,9 +487,10 @@ control_list(struct cmd_ctx *ctx)
 		int st = reg_one_of(db_col(s, 3), statuses, 3);
 
 		counts[app ? st + 1 : 0]++;
-		cmd_reply(ctx, "%s%-5s [%s] %s (owner %s)", n ? "\n" : "",
+		cmd_reply(ctx, "%s%-5s [%s] %s (owner %s%s)", n ? "\n" : "",
 			  db_col(s, 0), app ? statuses[st] : "not applicable",
-			  db_col(s, 1), db_col(s, 4));
+			  db_col(s, 1), db_col(s, 4),
+			  db_col_int(s, 5) ? "; custom" : "");
 		n++;
 	}
 	db_finish(ctx->st, s);
@@ -304,6 +507,88 @@ control_list(struct cmd_ctx *ctx)
 	return 0;
 }
 
+/*
+ * A custom id: letters, digits, dots and dashes, starting with a letter
+ * so that it can never be (or later become) an Annex A id, and not
+ * "A.": that prefix names Annex A.
+ */
+static int
+custom_id_ok(const char *id)
+{
+	size_t i, n = strlen(id);
+
+	if (n == 0 || n > CONTROL_ID_MAX || !isalpha((unsigned char)id[0]) ||
+	    strncasecmp(id, "A.", 2) == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)id[i]) && id[i] != '.' &&
+		    id[i] != '-')
+			return 0;
+	return 1;
+}
+
+static int
+control_add(struct cmd_ctx *ctx)
+{
+	char id[CONTROL_ID_MAX + 1], found[16], *title = NULL;
+	int theme = 0, custom, rc = -1;
+	int64_t seq;
+	size_t i;
+
+	if (ctx->cl->npos < 2)
+		return reg_usage(ctx);
+	if (!custom_id_ok(ctx->cl->pos[0]))
+		return cmd_error(ctx,
+				 "a custom control's id is a letter followed "
+				 "by letters, digits, dots or dashes, at most "
+				 "%d characters, not starting with A. (like "
+				 "X.1 or ORG-1), got \"%.20s\"",
+				 CONTROL_ID_MAX, ctx->cl->pos[0]);
+	/* ids in capitals: "org-1" and "ORG-1" are the same control */
+	for (i = 0; ctx->cl->pos[0][i]; i++)
+		id[i] = (char)toupper((unsigned char)ctx->cl->pos[0][i]);
+	id[i] = '\0';
+	rc = control_lookup(ctx, id, found, &custom);
+	if (rc != 0) {
+		if (rc > 0)
+			cmd_error(ctx,
+				  "control %s already exists (control show %s)",
+				  found, found);
+		else
+			cmd_error(ctx, "database error");
+		return -1;
+	}
+	rc = -1;
+	title = reg_text(ctx, 1, REG_NAME_MAX, "a title");
+	if (title == NULL)
+		return -1;
+	if (reg_key_enum(ctx, "theme", themes, 4, 0, &theme) < 0)
+		goto out;
+	/* after the 93 of Annex A, in the order they were added */
+	if (db_int(ctx->st, &seq,
+		   "SELECT MAX(MAX(seq), 1000) + 1 FROM controls", NULL) != 1 ||
+	    db_exec(ctx->st,
+		    "INSERT INTO controls(id, seq, theme, title, custom, "
+		    "updated_by, updated_at) VALUES (?,?,?,?,1,?,?)",
+		    "tittii", id, seq, themes[theme], title, ctx->me.id,
+		    ctx->now) != 1 ||
+	    cmd_audit(ctx, "control.add", id,
+		      json_pack("{s:s,s:s,s:b}", "title", title, "theme",
+				themes[theme], "custom", 1)) < 0) {
+		cmd_error(ctx, "database error");
+		goto out;
+	}
+	cmd_reply(ctx,
+		  "Custom control %s added: %s (%s), applicable, status "
+		  "not_started. It is a draft change of the SoA until "
+		  "soa approve.",
+		  id, title, themes[theme]);
+	rc = 0;
+out:
+	free(title);
+	return rc;
+}
+
 static const struct cmd_entry control_commands[] = {
     {
 	.verb = "list",
@@ -311,25 +596,39 @@ static const struct cmd_entry control_commands[] = {
 	.keys = "theme,status,applicable",
 	.usage = "[theme=organizational|people|physical|technological] "
 		 "[status=not_started|partial|implemented] [applicable=yes|no]",
-	.help = "the Statement of Applicability (93 Annex A controls)",
+	.help = "the Statement of Applicability (93 Annex A controls and "
+		"custom ones)",
 	.exec = control_list,
     },
     {
 	.verb = "show",
 	.flags = CMD_READONLY,
 	.usage = "5.15",
-	.help = "a control, its status and the risks it treats",
+	.help = "a control, its status, the risks it treats, its evidence "
+		"and whether it is as approved in the SoA",
 	.exec = control_show,
     },
     {
+	.verb = "add",
+	.roles = ROLE_ISMS_MANAGER,
+	.keys = "theme",
+	.usage = "<id> <title> "
+		 "[theme=organizational|people|physical|technological]",
+	.help = "a custom control of the organisation's own (id like X.1 "
+		"or ORG-1)",
+	.exec = control_add,
+    },
+    {
 	.verb = "set",
-	.keys = "applicable,status,justification,notes,owner",
-	.usage =
-	    "5.15 [applicable=yes|no justification=...] "
-	    "[status=not_started|partial|implemented] [notes=...] [owner=@h]",
-	.help =
-	    "status and notes (the control's owner or an isms_manager); "
-	    "applicability with its justification and the owner (isms_manager)",
+	.keys = "applicable,status,justification,notes,owner,reason,"
+		"implementation",
+	.usage = "5.15 [applicable=yes|no justification=...] "
+		 "[reason=risk|legal|contract|business] "
+		 "[status=not_started|partial|implemented] "
+		 "[implementation=...] [notes=...] [owner=@h]",
+	.help = "status, implementation and notes (the control's owner or "
+		"an isms_manager); applicability with its justification, the "
+		"reason for inclusion and the owner (isms_manager)",
 	.exec = control_set,
     },
     {0},

@@ -42,6 +42,9 @@ static const struct reg_kind {
     {"PTY", "interested party", "SELECT 0, name, '' FROM parties WHERE id = ?"},
     {"OBL", "obligation",
      "SELECT owner_id, title, source FROM obligations WHERE id = ?"},
+    {"EV", "evidence",
+     "SELECT owner_id, title, ref_kind || ' ' || ref_id FROM "
+     "evidence_items WHERE id = ?"},
 };
 
 static const struct reg_kind *
@@ -54,6 +57,12 @@ kind_find(const char *prefix, size_t len)
 		    strncasecmp(reg_kinds[i].prefix, prefix, len) == 0)
 			return &reg_kinds[i];
 	return NULL;
+}
+
+int
+reg_kind_known(const char *prefix)
+{
+	return kind_find(prefix, strlen(prefix)) != NULL;
 }
 
 /* Copies at most len - 1 bytes, never cutting a UTF-8 sequence. */

@@ -10,8 +10,10 @@
 #include "context.h"
 #include "delivery.h"
 #include "due.h"
+#include "evidence_cmd.h"
 #include "register.h"
 #include "training.h"
+#include "soa.h"
 
 #define REPORT_AHEAD_DAYS 30
 
@@ -160,6 +162,8 @@ static const struct report_section {
     {"Heat map", risk_matrix_write, risk_matrix_html, "\n\n"},
     {"Incidents", report_all_incidents, NULL, "\n"},
     {"Actions", action_summary_write, NULL, "\n"},
+    {"Statement of Applicability", soa_report_write, NULL, "\n"},
+    {"Evidence", evidence_report_write, NULL, "\n"},
     {"Awareness", report_awareness, NULL, "\n"},
     {"Training", training_report_write, NULL, "\n"},
     {"Coming up", report_upcoming, NULL, "\n"},

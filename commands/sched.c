@@ -10,6 +10,7 @@
 #include "context.h"
 #include "delivery.h"
 #include "due.h"
+#include "evidence_cmd.h"
 #include "nudge.h"
 #include "quiz.h"
 #include "training.h"
@@ -40,6 +41,7 @@ static const struct sched_job sched_jobs[] = {
     {"audits", due_job_audits},
     {"actions", due_job_actions},
     {"training-due", training_job_due},
+    {"evidence-expiry", evidence_job_expiry},
     {"report", report_job_mail},
     {"delivery-digest", delivery_job_digest},
     {"audit-head", audit_head_job},

@@ -11,10 +11,13 @@
 
 #include "store_impl.h"
 
-static const struct {
+struct export
+{
 	const char *name;
 	const char *sql;
-} exports[] = {
+};
+
+static const struct export exports[] = {
     {"incidents",
      "SELECT 'INC-' || i.id AS id, i.title, i.severity, i.status, "
      "COALESCE(i.category, '') AS category, "
@@ -72,16 +75,14 @@ static const struct {
      "FROM actions a JOIN people p ON p.id = a.owner_id JOIN people c ON "
      "c.id = a.created_by LEFT JOIN people d ON d.id = a.done_by "
      "ORDER BY a.id"},
+    /* the current SoA; soa is "approved vN" where the row is as version
+       N was approved, else "draft" */
     {"soa",
-     "SELECT c.id AS control, c.theme, c.title, CASE c.applicable WHEN 1 "
-     "THEN 'yes' ELSE 'no' END AS applicable, c.status, "
-     "COALESCE(c.justification, '') AS justification, "
-     "COALESCE(p.handle, '') AS owner, COALESCE((SELECT "
-     "group_concat('RSK-' || rc.risk_id, ' ') FROM risk_controls rc WHERE "
-     "rc.control_id = c.id), '') AS risks, "
-     "COALESCE(strftime('%Y-%m-%dT%H:%M:%SZ', c.updated_at, 'unixepoch'), "
-     "'') AS updated FROM controls c LEFT JOIN people p ON p.id = "
-     "c.owner_id ORDER BY c.seq"},
+     "SELECT c.control, c.theme, c.title, c.applicable, c.status, "
+     "c.justification, c.owner, c.risks, c.updated, c.custom, c.reason, "
+     "c.implementation, c.evidence, CASE WHEN d.change = '' THEN "
+     "'approved v' || d.version ELSE 'draft' END AS soa FROM soa_current "
+     "c JOIN soa_draft d ON d.control = c.control ORDER BY c.seq"},
     {"assets",
      "SELECT 'AST-' || a.id AS id, a.name, a.type, p.handle AS owner, "
      "a.classification, a.conf AS c, a.integ AS i, a.avail AS a, "
@@ -147,6 +148,27 @@ static const struct {
      "FROM docs d JOIN people o ON o.id = d.owner_id LEFT JOIN "
      "doc_versions v ON v.doc_id = d.id AND v.version = d.version LEFT "
      "JOIN people a ON a.id = v.approver_id ORDER BY d.id"},
+    {"evidence",
+     "SELECT 'EV-' || e.id AS id, e.title, CASE e.ref_kind WHEN 'control' "
+     "THEN CASE WHEN c.custom THEN e.ref_id ELSE 'A.' || e.ref_id END "
+     "WHEN 'action' THEN 'ACT-' || e.ref_id WHEN 'risk' THEN 'RSK-' || "
+     "e.ref_id ELSE 'SUP-' || e.ref_id END AS ref, COALESCE(e.url, '') AS "
+     "url, p.handle AS owner, COALESCE(date(e.expires_at, 'unixepoch'), "
+     "'') AS expires, CASE WHEN e.expires_at + 86400 <= store_now() THEN "
+     "'yes' ELSE 'no' END AS stale, k.handle AS created_by, "
+     "strftime('%Y-%m-%dT%H:%M:%SZ', e.created_at, 'unixepoch') AS created, "
+     "COALESCE(strftime('%Y-%m-%dT%H:%M:%SZ', e.renewed_at, 'unixepoch'), "
+     "'') AS renewed FROM evidence_items e JOIN people p ON p.id = "
+     "e.owner_id JOIN people k ON k.id = e.created_by LEFT JOIN controls c "
+     "ON e.ref_kind = 'control' AND c.id = e.ref_id ORDER BY e.id"},
+};
+
+/* Exports that keep versions: the same columns as of version ?1. */
+static const struct export versioned[] = {
+    {"soa", "SELECT control, theme, title, applicable, status, justification, "
+	    "owner, risks, updated, custom, reason, implementation, evidence, "
+	    "'approved v' || version_id AS soa FROM soa_version_controls WHERE "
+	    "version_id = ?1 ORDER BY seq"},
 };
 
 const char *
@@ -219,9 +241,16 @@ int
 export_write(struct store *st, const char *name, const char *format, FILE *out,
 	     char *err, size_t errlen)
 {
+	return export_write_version(st, name, format, 0, out, err, errlen);
+}
+
+int
+export_write_version(struct store *st, const char *name, const char *format,
+		     int64_t version, FILE *out, char *err, size_t errlen)
+{
 	sqlite3_stmt *s = NULL;
 	json_t *arr = NULL;
-	size_t i;
+	size_t i, vi = 0;
 	int c, ncol, rc = -1, row = 0;
 
 	for (i = 0; i < ARRAY_LEN(exports); i++)
@@ -238,11 +267,26 @@ export_write(struct store *st, const char *name, const char *format, FILE *out,
 			 format);
 		return -1;
 	}
-	s = db_raw(db_prepare(st, exports[i].sql, NULL));
+	for (vi = 0; version > 0 && vi < ARRAY_LEN(versioned); vi++)
+		if (strcmp(versioned[vi].name, name) == 0)
+			break;
+	if (version > 0 && vi == ARRAY_LEN(versioned)) {
+		snprintf(err, errlen, "export %s has no versions", name);
+		return -1;
+	}
+	s = db_raw(version > 0 ? db_prepare(st, versioned[vi].sql, "i", version)
+			       : db_prepare(st, exports[i].sql, NULL));
 	if (s == NULL) {
 		snprintf(err, errlen, "database error: %s", db_errmsg(st));
 		return -1;
 	}
+	/* a version always has rows: none means there is no such version */
+	if (version > 0 && sqlite3_step(s) != SQLITE_ROW) {
+		snprintf(err, errlen, "no version %lld of %s",
+			 (long long)version, name);
+		goto out;
+	}
+	sqlite3_reset(s);
 	ncol = sqlite3_column_count(s);
 	if (strcmp(format, "json") == 0)
 		arr = json_array();
@@ -303,13 +347,13 @@ export_write(struct store *st, const char *name, const char *format, FILE *out,
 		snprintf(err, errlen, "database error: %s", db_errmsg(st));
 		goto out;
 	}
+	(void)row;
 	if (arr) {
 		json_dumpf(arr, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', out);
 	}
 	rc = 0;
 out:
-	(void)row;
 	json_decref(arr);
 	db_finish(st, db_wrap(s));
 	return rc;

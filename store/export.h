@@ -12,6 +12,13 @@
 int export_write(struct store *st, const char *name, const char *format,
 		 FILE *out, char *err, size_t errlen);
 
+/*
+ * Same as of an earlier version (version > 0) of an export that keeps
+ * versions (soa); -1 with err when it keeps none or has no such version.
+ */
+int export_write_version(struct store *st, const char *name, const char *format,
+			 int64_t version, FILE *out, char *err, size_t errlen);
+
 /* "incidents, audit-log, ..." for usage lines; static storage. */
 const char *export_names(void);
 

@@ -467,6 +467,20 @@ sql_role_names(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
 }
 
+/*
+ * SQL function store_now(): the store's time (held or clock), so that
+ * queries such as exports judge "expired" as of the same instant as the
+ * commands and the scheduler.
+ */
+static void
+sql_store_now(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	(void)argv;
+	sqlite3_result_int64(
+	    ctx, store_now((const struct store *)sqlite3_user_data(ctx)));
+}
+
 struct store *
 store_open(const char *path, char *err, size_t errlen)
 {
@@ -596,6 +610,8 @@ store_open_opts(const char *path, enum store_mode mode,
 	sqlite3_create_function(st->db, "role_names", 1,
 				SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
 				sql_role_names, NULL, NULL);
+	sqlite3_create_function(st->db, "store_now", 0, SQLITE_UTF8, st,
+				sql_store_now, NULL, NULL);
 	if (mode == STORE_READONLY) {
 		if (sqlite3_exec(st->db, "PRAGMA query_only=1", NULL, NULL,
 				 NULL) != SQLITE_OK ||

@@ -37,7 +37,8 @@ usage(FILE *fp)
 	    "  staff deactivate HANDLE       a leaver: lists what they hold\n"
 	    "  staff list                    list the directory\n"
 	    "  export KIND --format csv|json|md   write evidence to stdout\n"
-	    "                                (KIND: %s)\n"
+	    "                                (KIND: %s; soa --version N: "
+	    "as approved)\n"
 	    "  audit verify [--head SEQ:HASH]  check the audit log's keyed "
 	    "chain,\n"
 	    "                                the records' hashes and a "
@@ -211,13 +212,15 @@ cmd_staff(struct store *st, const struct config *cfg, int argc, char **argv)
 static int
 cmd_export(struct store *st, int argc, char **argv)
 {
-	const char *format = "csv";
+	const char *format = "csv", *version = NULL;
 	char err[256];
+	long v = 0;
 	int i;
 
 	if (argc < 2) {
 		fprintf(stderr,
-			"usage: ismsctl export %s --format csv|json|md\n",
+			"usage: ismsctl export %s --format csv|json|md "
+			"[--version N]\n",
 			export_names());
 		return 2;
 	}
@@ -226,13 +229,25 @@ cmd_export(struct store *st, int argc, char **argv)
 			format = argv[++i];
 		else if (strncmp(argv[i], "--format=", 9) == 0)
 			format = argv[i] + 9;
+		else if (strcmp(argv[i], "--version") == 0 && i + 1 < argc)
+			version = argv[++i];
+		else if (strncmp(argv[i], "--version=", 10) == 0)
+			version = argv[i] + 10;
 		else {
 			fprintf(stderr, "ismsctl: unexpected argument %s\n",
 				argv[i]);
 			return 2;
 		}
 	}
-	if (export_write(st, argv[1], format, stdout, err, sizeof(err)) < 0) {
+	if (version != NULL && parse_int(version, 1, INT32_MAX, &v) < 0) {
+		fprintf(stderr,
+			"ismsctl: --version must be a version number (1, 2, "
+			"...), got %s\n",
+			version);
+		return 2;
+	}
+	if (export_write_version(st, argv[1], format, v, stdout, err,
+				 sizeof(err)) < 0) {
 		fprintf(stderr, "ismsctl: %s\n", err);
 		return 2;
 	}

@@ -1,6 +1,8 @@
 /* Unit tests of the store: migrations, the audit chain, dedupe, outbox. */
 #include "testutil.h"
 
+#include "../../base/embedded.h"
+
 #include <sys/stat.h>
 
 #include "../../base/embedded.h"
