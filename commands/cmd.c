@@ -19,7 +19,7 @@ static const struct cmd_object *const cmd_objects[] = {
     &incident_object, &approval_object, &asset_object,	   &risk_object,
     &control_object,  &action_object,	&doc_object,	   &audit_object,
     &review_object,   &scope_object,	&objective_object, &report_object,
-    &quiz_object,     &staff_object,
+    &quiz_object,     &staff_object,	&supplier_object,
 };
 
 /* Iterates over every entry of every object. */

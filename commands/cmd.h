@@ -192,6 +192,7 @@ extern const struct cmd_object objective_object;
 extern const struct cmd_object report_object;
 extern const struct cmd_object quiz_object;
 extern const struct cmd_object staff_object;
+extern const struct cmd_object supplier_object;
 
 /*
  * The words that run e ("risk add", "approve") into out; for messages

@@ -35,6 +35,8 @@ static const struct reg_kind {
     {"INC", "incident",
      "SELECT COALESCE(handler_id, 0), title, status FROM incidents "
      "WHERE id = ?"},
+    {"SUP", "supplier",
+     "SELECT owner_id, name, status FROM suppliers WHERE id = ?"},
 };
 
 static const struct reg_kind *

@@ -10,6 +10,7 @@
 #include "delivery.h"
 #include "due.h"
 #include "register.h"
+#include "supplier.h"
 
 #define REPORT_AHEAD_DAYS 30
 
@@ -153,6 +154,7 @@ static const struct report_section {
     {"Actions", action_summary_write, NULL, "\n"},
     {"Awareness", report_awareness, NULL, "\n"},
     {"Coming up", report_upcoming, NULL, "\n"},
+    {"Suppliers", supplier_report_write, NULL, "\n"},
     {"Delivery", report_delivery, NULL, "\n"},
     {"Audit log", report_audit_head, NULL, ""},
 };

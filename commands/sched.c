@@ -11,6 +11,7 @@
 #include "due.h"
 #include "nudge.h"
 #include "quiz.h"
+#include "supplier.h"
 #include "../base/log.h"
 
 struct sched_job {
@@ -36,6 +37,7 @@ static const struct sched_job sched_jobs[] = {
     {"management-review", due_job_management_review},
     {"audits", due_job_audits},
     {"actions", due_job_actions},
+    {"supplier-reviews", supplier_job_reviews},
     {"report", report_job_mail},
     {"delivery-digest", delivery_job_digest},
     {"audit-head", audit_head_job},
