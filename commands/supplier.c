@@ -129,7 +129,11 @@ out:
 	return rc < 0 ? cmd_error(ctx, "database error") : 0;
 }
 
-/* An owner must be someone still here: a leaver owns nothing new. */
+/*
+ * An owner must be someone still here: a leaver owns nothing new. The
+ * directory finds only active people by name today; this keeps the rule
+ * should a lookup ever return a leaver.
+ */
 static int
 check_owner(struct cmd_ctx *ctx, const struct person *owner)
 {
