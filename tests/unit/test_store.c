@@ -3,6 +3,8 @@
 
 #include <sys/stat.h>
 
+#include "../../base/embedded.h"
+
 static void
 test_migrated(void **state)
 {
@@ -572,14 +574,75 @@ test_key_missing(void **state)
 	tenv_free(t);
 }
 
+/* The index of the migration named name, which must exist. */
+static int
+migration_index(const char *name)
+{
+	int i;
+
+	for (i = 0; i < embedded_migrations_count; i++)
+		if (strcmp(embedded_migrations[i].name, name) == 0)
+			return i;
+	fail_msg("no migration %s", name);
+	return -1;
+}
+
+/*
+ * Appends to script what undoes the migrations after index k (newest
+ * first: indexes, added columns, then tables), so that an upgrade from
+ * the version k + 1 left can replay them. Migrations create with CREATE
+ * TABLE / INDEX and ALTER TABLE ... ADD COLUMN, name and object on one
+ * line.
+ */
+/* What undoes one line of a migration in pass p (see below), if any. */
+static void
+undo_line(int p, const char *line, struct buf *script)
+{
+	char a[64], b[64];
+
+	if (p == 0 && (sscanf(line, "CREATE INDEX %63s", a) == 1 ||
+		       sscanf(line, "CREATE UNIQUE INDEX %63s", a) == 1))
+		buf_printf(script, "DROP INDEX %s;", a);
+	else if (p == 1 &&
+		 sscanf(line, "ALTER TABLE %63s ADD COLUMN %63s", a, b) == 2)
+		buf_printf(script, "ALTER TABLE %s DROP COLUMN %s;", a, b);
+	else if (p == 2 && sscanf(line, "CREATE TABLE %63s", a) == 1)
+		buf_printf(script, "DROP TABLE %s;", a);
+}
+
+/*
+ * Appends to script what undoes the migrations after index k (newest
+ * first; in each, indexes, then added columns, then tables), so that an
+ * upgrade from the version k + 1 left can replay them. Migrations create
+ * with CREATE TABLE / INDEX and ALTER TABLE ... ADD COLUMN, the name on
+ * the same line.
+ */
+static void
+undo_migrations_after(int k, struct buf *script)
+{
+	int i, p;
+
+	for (i = embedded_migrations_count - 1; i > k; i--)
+		for (p = 0; p < 3; p++) {
+			const char *line = embedded_migrations[i].text;
+
+			while (line != NULL && *line) {
+				undo_line(p, line, script);
+				line = strchr(line, '\n');
+				if (line != NULL)
+					line++;
+			}
+		}
+}
+
 static void
 test_upgrade_unkeyed(void **state)
 {
 	struct tenv *t = tenv_new();
-	char kf[192], err[512], path[160], sql[256];
-	struct buf out = {0};
+	char kf[192], err[512], path[160];
+	struct buf out = {0}, script = {0};
 	int64_t rows, old_last, since;
-	int ok;
+	int ok, k;
 
 	(void)state;
 	as(t, "alice", "/incident Before the upgrade", &ok);
@@ -587,13 +650,17 @@ test_upgrade_unkeyed(void **state)
 	key_file(t, kf, sizeof(kf));
 	store_close(t->st);
 	t->st = NULL;
-	/* the database as the previous version left it: plain hashes, no
-	 * keyed column, no record hashes, no key */
-	snprintf(sql, sizeof(sql),
-		 "DROP TABLE record_hashes; ALTER TABLE audit_log DROP "
-		 "COLUMN keyed; PRAGMA user_version = %d",
-		 store_schema_version() - 1);
-	raw_exec(path, sql);
+	/* the database as the version before 008_evidence left it: plain
+	 * hashes, no keyed column, no record hashes, no key (and nothing of
+	 * the migrations after it, which the upgrade applies again) */
+	k = migration_index("008_evidence.sql");
+	undo_migrations_after(k, &script);
+	buf_printf(&script,
+		   "DROP TABLE record_hashes; ALTER TABLE audit_log DROP "
+		   "COLUMN keyed; PRAGMA user_version = %d",
+		   k);
+	raw_exec(path, buf_str(&script));
+	buf_free(&script);
 	raw_rechain_unkeyed(path, 0);
 	assert_int_equal(unlink(kf), 0);
 
