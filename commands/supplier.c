@@ -25,6 +25,9 @@ static const char *const criticalities[] = {"low", "medium", "high",
 					    "critical"};
 static const char *const data_kinds[] = {"none", "internal", "confidential",
 					 "personal"};
+/* the same in a phrase: "no data", "personal data" */
+static const char *const data_words[] = {"no", "internal", "confidential",
+					 "personal"};
 static const char *const yes_no[] = {"yes", "no"};
 
 #define DATA_PERSONAL 3
@@ -232,7 +235,7 @@ supplier_add(struct cmd_ctx *ctx)
 		  "Supplier %s added: %s (%s, %s data, %s), owner %s; "
 		  "reviewed every %s (next %s).",
 		  obj, sp.name, criticalities[sp.criticality],
-		  data_kinds[sp.data], dpa_text(sp.dpa), sp.owner.handle,
+		  data_words[sp.data], dpa_text(sp.dpa), sp.owner.handle,
 		  sp.every, due);
 	if (lacks_dpa(&sp))
 		cmd_reply(ctx,
@@ -350,7 +353,7 @@ supplier_update(struct cmd_ctx *ctx)
 		  "%s updated: %s (%s, %s data, %s), owner %s; reviewed "
 		  "every %s (next %s).",
 		  ref.obj, sp.name, criticalities[sp.criticality],
-		  data_kinds[sp.data], dpa_text(sp.dpa), sp.owner.handle,
+		  data_words[sp.data], dpa_text(sp.dpa), sp.owner.handle,
 		  sp.every, due);
 	if (lacks_dpa(&sp))
 		cmd_reply(ctx,
@@ -464,7 +467,8 @@ out:
  * supplier, others their own), ?2: the end of the "due" window.
  */
 #define SUP_COLS                                                               \
-	"SELECT s.id, s.name, s.criticality, s.data, p.handle, "               \
+	"SELECT s.id, s.name, s.criticality, CASE s.data WHEN 'none' THEN "    \
+	"'no' ELSE s.data END, p.handle, "                                     \
 	"date(s.next_review_at, 'unixepoch'), s.next_review_at, "              \
 	"COALESCE(s.dpa, ''), s.status, COALESCE(s.service, '') FROM "         \
 	"suppliers s JOIN people p ON p.id = s.owner_id WHERE (?3 OR "         \
@@ -778,7 +782,7 @@ review_nudge(struct cmd_ctx *ctx, struct tz_work *w, int64_t id, int64_t at)
 		    "/isms supplier review %s <result> [next=YYYY-MM-DD]. "
 		    "Details: /isms supplier show %s",
 		    subject, sp.service, *sp.service ? ", " : "",
-		    data_kinds[sp.data], sp.every, obj, obj);
+		    data_words[sp.data], sp.every, obj, obj);
 		rc = nudge_send(ctx, w, &nd, &sp.owner, subject, body, NULL);
 		free(subject);
 		free(body);
