@@ -84,7 +84,9 @@ expect_in "$T/out" "  RSK-1 [high 12] CRM outage at the host"
 ismsctl_pass() {
 	ctl run-scheduler --now "$1 10:00" >"$T/pass" || { cat "$T/pass"; fail "pass $1"; }
 }
-ctl staff deactivate frank >/dev/null
+# frank leaves: the isms_managers are told what he still holds
+ctl staff deactivate frank >"$T/leaver"
+expect_in "$T/leaver" "SUP-3 supplier: Frank Tools -> supplier update SUP-3 owner=@..."
 ismsctl_pass "$(day -13)"
 expect_in "$T/pass" "-> bob: Supplier review due on $DUE: SUP-1 Acme Cloud [critical]"
 expect_not_in "$T/pass" "frank"
