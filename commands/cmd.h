@@ -198,6 +198,7 @@ extern const struct cmd_object obligation_object;
 extern const struct cmd_object training_object;
 extern const struct cmd_object evidence_object;
 extern const struct cmd_object soa_object;
+extern const struct cmd_object supplier_object;
 
 /*
  * The words that run e ("risk add", "approve") into out; for messages

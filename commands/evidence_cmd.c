@@ -104,12 +104,6 @@ ev_target(struct cmd_ctx *ctx, const char **kind, char ref_id[24],
 			return cmd_error(ctx, "database error");
 		return 0;
 	}
-	/* suppliers are a register of their own, not in every version */
-	if (!reg_kind_known(refs[k].prefix))
-		return cmd_error(
-		    ctx, "supplier= needs the supplier register, which "
-			 "this version does not have; link the evidence "
-			 "to a control, an action or a risk");
 	if (cmd_parse_id(ctx, v, refs[k].prefix, &id) < 0 ||
 	    reg_load(ctx, refs[k].prefix, id, &ref) < 0)
 		return -1;

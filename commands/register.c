@@ -45,6 +45,8 @@ static const struct reg_kind {
     {"EV", "evidence",
      "SELECT owner_id, title, ref_kind || ' ' || ref_id FROM "
      "evidence_items WHERE id = ?"},
+    {"SUP", "supplier",
+     "SELECT owner_id, name, status FROM suppliers WHERE id = ?"},
 };
 
 static const struct reg_kind *
@@ -57,12 +59,6 @@ kind_find(const char *prefix, size_t len)
 		    strncasecmp(reg_kinds[i].prefix, prefix, len) == 0)
 			return &reg_kinds[i];
 	return NULL;
-}
-
-int
-reg_kind_known(const char *prefix)
-{
-	return kind_find(prefix, strlen(prefix)) != NULL;
 }
 
 /* Copies at most len - 1 bytes, never cutting a UTF-8 sequence. */

@@ -29,9 +29,6 @@ struct reg_ref {
 	char status[32];
 };
 
-/* 1 when objects with this prefix ("SUP") are in this version, else 0. */
-int reg_kind_known(const char *prefix);
-
 /* Loads prefix-id. 0, or -1 with an error reply ("no risk RSK-9"). */
 int reg_load(struct cmd_ctx *ctx, const char *prefix, int64_t id,
 	     struct reg_ref *out);

@@ -14,6 +14,7 @@
 #include "register.h"
 #include "training.h"
 #include "soa.h"
+#include "supplier.h"
 
 #define REPORT_AHEAD_DAYS 30
 
@@ -168,6 +169,7 @@ static const struct report_section {
     {"Training", training_report_write, NULL, "\n"},
     {"Coming up", report_upcoming, NULL, "\n"},
     {"Obligations", report_obligations, NULL, "\n"},
+    {"Suppliers", supplier_report_write, NULL, "\n"},
     {"Delivery", report_delivery, NULL, "\n"},
     {"Audit log", report_audit_head, NULL, ""},
 };

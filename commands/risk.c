@@ -17,6 +17,8 @@ struct risk {
 	char obj[32];
 	char title[REG_NAME_MAX + 1];
 	int64_t asset_id; /* 0 when none */
+	/* the supplier the risk comes from, 0 when none */
+	int64_t supplier_id;
 	struct person owner;
 	char *threat, *vulnerability, *plan; /* owned; risk_free */
 	int likelihood, impact;
@@ -60,7 +62,8 @@ risk_load(struct cmd_ctx *ctx, int64_t id, struct risk *r)
 		       "'risk.accept' AND ap.status = 'pending'), "
 		       "COALESCE(accepted_score, 0), "
 		       "COALESCE(accepted_residual, 0), "
-		       "COALESCE(accepted_until, 0) FROM risks WHERE id = ?",
+		       "COALESCE(accepted_until, 0), COALESCE(supplier_id, 0) "
+		       "FROM risks WHERE id = ?",
 		       "ti", obj, id);
 	memset(r, 0, sizeof(*r));
 	if (s == NULL)
@@ -85,6 +88,7 @@ risk_load(struct cmd_ctx *ctx, int64_t id, struct risk *r)
 	r->accepted_score = (int)db_col_int(s, 12);
 	r->accepted_residual = (int)db_col_int(s, 13);
 	r->accepted_until = db_col_int(s, 14);
+	r->supplier_id = db_col_int(s, 15);
 	if (store_person_by_id(ctx->st, db_col_int(s, 2), &r->owner) != 1) {
 		rc = cmd_error(ctx, "database error");
 		goto out;
@@ -210,15 +214,43 @@ asset_key(struct cmd_ctx *ctx, int64_t *asset_id, int clear)
 	return 1;
 }
 
+/*
+ * supplier=SUP-n (or none when clear is allowed) into *supplier_id; a
+ * retired supplier is named by no new risk.
+ */
+static int
+supplier_key(struct cmd_ctx *ctx, int64_t *supplier_id, int clear)
+{
+	const char *v = cmd_key(ctx, "supplier");
+	struct reg_ref s;
+	int64_t id;
+
+	if (v == NULL)
+		return 0;
+	if (clear && strcasecmp(v, "none") == 0) {
+		*supplier_id = 0;
+		return 1;
+	}
+	if (cmd_parse_id(ctx, v, "SUP", &id) < 0 ||
+	    reg_load(ctx, "SUP", id, &s) < 0)
+		return -1;
+	if (strcmp(s.status, "retired") == 0 && id != *supplier_id)
+		return cmd_error(ctx,
+				 "%s (%s) is retired: a risk cannot name it",
+				 s.obj, s.title);
+	*supplier_id = id;
+	return 1;
+}
+
 static int
 risk_add(struct cmd_ctx *ctx)
 {
 	struct person owner;
 	const char *threat = NULL, *vuln = NULL, *level;
 	char obj[32], asset[32] = "", score[64], due[16], *title;
-	char *subject = NULL;
+	char *subject = NULL, supplier[32] = "";
 	int l, i, rc = -1;
-	int64_t id, asset_id = 0, review;
+	int64_t id, asset_id = 0, review, supplier_id = 0;
 
 	title = reg_text(ctx, 0, REG_NAME_MAX, "a title");
 	if (title == NULL)
@@ -229,6 +261,7 @@ risk_add(struct cmd_ctx *ctx)
 	    check_owner(ctx, &owner) < 0 ||
 	    reg_may_own(ctx, &owner, "a risk") < 0 ||
 	    asset_key(ctx, &asset_id, 0) < 0 ||
+	    supplier_key(ctx, &supplier_id, 0) < 0 ||
 	    reg_key_text(ctx, "threat", REG_TEXT_MAX, 0, &threat) < 0 ||
 	    reg_key_text(ctx, "vulnerability", REG_TEXT_MAX, 0, &vuln) < 0)
 		goto out;
@@ -237,26 +270,30 @@ risk_add(struct cmd_ctx *ctx)
 	if (db_exec(ctx->st,
 		    "INSERT INTO risks(title, asset_id, owner_id, threat, "
 		    "vulnerability, likelihood, impact, level, next_review_at, "
-		    "created_by, created_at, updated_at) "
-		    "VALUES (?,NULLIF(?, 0),?,?,?,?,?,?,?,?,?,?)",
-		    "tiittiitiiii", title, asset_id, owner.id, threat, vuln,
+		    "created_by, created_at, updated_at, supplier_id) "
+		    "VALUES (?,NULLIF(?, 0),?,?,?,?,?,?,?,?,?,?,NULLIF(?, 0))",
+		    "tiittiitiiiii", title, asset_id, owner.id, threat, vuln,
 		    (int64_t)l, (int64_t)i, level, review, ctx->me.id, ctx->now,
-		    ctx->now) < 0)
+		    ctx->now, supplier_id) < 0)
 		goto out;
 	id = db_last_id(ctx->st);
 	if (asset_id)
 		reg_obj(asset, "AST", asset_id);
+	if (supplier_id)
+		reg_obj(supplier, "SUP", supplier_id);
 	reg_obj(obj, "RSK", id);
 	score_text(score, ctx, l, i);
 	time_date(review, due);
 	if (history(ctx, id, "created", NULL, score) < 0 ||
 	    cmd_audit(ctx, "risk.add", obj,
-		      json_pack("{s:s,s:i,s:i,s:i,s:s,s:s,s:s?,s:s?,s:s?,s:s}",
+		      json_pack("{s:s,s:i,s:i,s:i,s:s,s:s,s:s?,s:s?,s:s?,s:s,"
+				"s:s?}",
 				"title", title, "likelihood", l, "impact", i,
 				"score", l * i, "level", level, "owner",
 				owner.handle, "asset", asset_id ? asset : NULL,
 				"threat", threat, "vulnerability", vuln,
-				"next_review", due)) < 0)
+				"next_review", due, "supplier",
+				supplier_id ? supplier : NULL)) < 0)
 		goto out;
 	subject =
 	    xasprintf("You own risk %s: %s (score %s)", obj, title, score);
@@ -319,9 +356,10 @@ risk_update(struct cmd_ctx *ctx)
 	struct person owner;
 	const char *title, *threat, *vuln, *level, *old_level;
 	char old_asset[32] = "", new_asset[32] = "", due[16];
+	char old_supplier[32] = "", new_supplier[32] = "";
 	json_t *changes = NULL;
 	int l, i, rc = -1, reopened = 0;
-	int64_t asset_id, review;
+	int64_t asset_id, review, supplier_id;
 
 	if (ctx->cl->npos != 1 || ctx->cl->nkv == 0)
 		return reg_usage(ctx);
@@ -334,12 +372,14 @@ risk_update(struct cmd_ctx *ctx)
 	i = r.impact;
 	owner = r.owner;
 	asset_id = r.asset_id;
+	supplier_id = r.supplier_id;
 	if (reg_key_text(ctx, "title", REG_NAME_MAX, 0, &title) < 0 ||
 	    reg_key_int(ctx, "likelihood", 1, 5, 0, &l) < 0 ||
 	    reg_key_int(ctx, "impact", 1, 5, 0, &i) < 0 ||
 	    reg_key_text(ctx, "threat", REG_TEXT_MAX, 0, &threat) < 0 ||
 	    reg_key_text(ctx, "vulnerability", REG_TEXT_MAX, 0, &vuln) < 0 ||
-	    asset_key(ctx, &asset_id, 1) < 0)
+	    asset_key(ctx, &asset_id, 1) < 0 ||
+	    supplier_key(ctx, &supplier_id, 1) < 0)
 		goto out;
 	if (cmd_key(ctx, "owner") != NULL &&
 	    (reg_key_person(ctx, "owner", &owner) < 0 ||
@@ -373,6 +413,10 @@ risk_update(struct cmd_ctx *ctx)
 		reg_obj(old_asset, "AST", r.asset_id);
 	if (asset_id)
 		reg_obj(new_asset, "AST", asset_id);
+	if (r.supplier_id)
+		reg_obj(old_supplier, "SUP", r.supplier_id);
+	if (supplier_id)
+		reg_obj(new_supplier, "SUP", supplier_id);
 	changes = json_object();
 	reg_diff(changes, "title", r.title, title);
 	reg_diff_int(changes, "likelihood", r.likelihood, l);
@@ -380,6 +424,7 @@ risk_update(struct cmd_ctx *ctx)
 	reg_diff(changes, "level", old_level, level);
 	reg_diff(changes, "owner", r.owner.handle, owner.handle);
 	reg_diff(changes, "asset", old_asset, new_asset);
+	reg_diff(changes, "supplier", old_supplier, new_supplier);
 	reg_diff(changes, "threat", r.threat, threat);
 	reg_diff(changes, "vulnerability", r.vulnerability, vuln);
 	if (json_object_size(changes) == 0)
@@ -390,10 +435,10 @@ risk_update(struct cmd_ctx *ctx)
 		    "UPDATE risks SET title = ?, likelihood = ?, impact = ?, "
 		    "level = ?, owner_id = ?, asset_id = NULLIF(?, 0), "
 		    "threat = ?, vulnerability = ?, next_review_at = ?, "
-		    "updated_at = ? WHERE id = ?",
-		    "tiitiittiii", title, (int64_t)l, (int64_t)i, level,
+		    "updated_at = ?, supplier_id = NULLIF(?, 0) WHERE id = ?",
+		    "tiitiittiiii", title, (int64_t)l, (int64_t)i, level,
 		    owner.id, asset_id, threat, vuln, review, ctx->now,
-		    r.id) < 0 ||
+		    supplier_id, r.id) < 0 ||
 	    history_changes(ctx, r.id, changes) < 0 ||
 	    (l * i != r.likelihood * r.impact && cancel_pending(ctx, &r) < 0) ||
 	    cmd_audit(ctx, "risk.update", r.obj,
@@ -1010,7 +1055,7 @@ risk_show(struct cmd_ctx *ctx)
 {
 	struct risk r;
 	struct db_stmt *s = NULL;
-	char score[64], asset[300] = "none";
+	char score[64], asset[300] = "none", supplier[300] = "none";
 	int rc = -1;
 
 	if (ctx->cl->npos != 1)
@@ -1025,13 +1070,23 @@ risk_show(struct cmd_ctx *ctx)
 			goto out;
 		snprintf(asset, sizeof(asset), "%s %s", a.obj, a.title);
 	}
+	if (r.supplier_id) {
+		struct reg_ref sp;
+
+		if (reg_load(ctx, "SUP", r.supplier_id, &sp) < 0)
+			goto out;
+		snprintf(supplier, sizeof(supplier), "%s %s%s", sp.obj,
+			 sp.title,
+			 strcmp(sp.status, "retired") == 0 ? " (retired)" : "");
+	}
 	cmd_reply(ctx,
 		  "%s %s\nScore: likelihood x impact = %s; appetite %d (%s).\n"
-		  "Owner: %s (%s). Asset: %s.\nThreat: %s\nVulnerability: %s\n",
+		  "Owner: %s (%s). Asset: %s. Supplier: %s.\nThreat: "
+		  "%s\nVulnerability: %s\n",
 		  r.obj, r.title, score, ctx->cfg->risk_appetite,
 		  r.likelihood * r.impact > ctx->cfg->risk_appetite ? "above"
 								    : "within",
-		  r.owner.handle, r.owner.name, asset,
+		  r.owner.handle, r.owner.name, asset, supplier,
 		  r.threat ? r.threat : "-",
 		  r.vulnerability ? r.vulnerability : "-");
 	show_treatment(ctx, &r);
@@ -1248,18 +1303,20 @@ static const struct cmd_entry risk_commands[] = {
     {
 	.verb = "add",
 	.roles = ROLE_RISK_OWNER | ROLE_ISMS_MANAGER,
-	.keys = "likelihood,impact,asset,owner,threat,vulnerability",
+	.keys = "likelihood,impact,asset,owner,threat,vulnerability,supplier",
 	.usage = "<title> likelihood=1-5 impact=1-5 [asset=AST-n] [owner=@h] "
-		 "[threat=..] [vulnerability=..]",
+		 "[threat=..] [vulnerability=..] [supplier=SUP-n]",
 	.help = "assess a new risk (owner defaults to you)",
 	.exec = risk_add,
     },
     {
 	.verb = "update",
 	.roles = ROLE_RISK_OWNER | ROLE_ISMS_MANAGER,
-	.keys = "likelihood,impact,title,owner,asset,threat,vulnerability",
+	.keys = "likelihood,impact,title,owner,asset,threat,vulnerability,"
+		"supplier",
 	.usage = "RSK-n [likelihood=1-5] [impact=1-5] [title=..] [owner=@h] "
-		 "[asset=AST-n|none] [threat=..] [vulnerability=..]",
+		 "[asset=AST-n|none] [threat=..] [vulnerability=..] "
+		 "[supplier=SUP-n|none]",
 	.help = "re-assess a risk (its owner or an isms_manager); resets the "
 		"review "
 		"date",

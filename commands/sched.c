@@ -14,6 +14,7 @@
 #include "nudge.h"
 #include "quiz.h"
 #include "training.h"
+#include "supplier.h"
 #include "../base/log.h"
 
 struct sched_job {
@@ -42,6 +43,7 @@ static const struct sched_job sched_jobs[] = {
     {"actions", due_job_actions},
     {"training-due", training_job_due},
     {"evidence-expiry", evidence_job_expiry},
+    {"supplier-reviews", supplier_job_reviews},
     {"report", report_job_mail},
     {"delivery-digest", delivery_job_digest},
     {"audit-head", audit_head_job},

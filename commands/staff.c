@@ -36,6 +36,9 @@ open_items(struct cmd_ctx *ctx, int64_t id, struct buf *b)
 	    "SELECT 'AUD-' || id || ' internal audit they are auditor of: ' "
 	    "|| scope FROM audits WHERE auditor_id = ?1 AND status = "
 	    "'planned' ORDER BY id",
+	    "SELECT 'SUP-' || id || ' supplier: ' || name || ' -> supplier "
+	    "update SUP-' || id || ' owner=@...' FROM suppliers WHERE "
+	    "owner_id = ?1 AND status = 'active' ORDER BY id",
 	};
 	size_t k;
 	int n = 0;

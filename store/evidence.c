@@ -68,6 +68,7 @@ static const struct {
     {"approvals", "APR", NULL, NULL},
     {"quiz_campaigns", "QZ", NULL, NULL},
     {"objectives", "OBJ", NULL, NULL},
+    {"suppliers", "SUP", NULL, NULL},
     {"people", NULL, "handle", "person"},
     {"controls", NULL, "id", "control"},
     {"risk_controls", "RSK", NULL, "controls"},

@@ -51,7 +51,7 @@ expect_in "$T/out" 'error: no control "9.99"'
 expect_in "$T/out" "error: url= must start with https:// or http://"
 expect_in "$T/out" "error: expires=2020-01-01 is in the past"
 expect_in "$T/out" "error: not allowed: grace is an auditor and cannot be made an owner"
-expect_in "$T/out" "error: supplier= needs the supplier register"
+expect_in "$T/out" "error: no supplier SUP-1"
 expect_in "$T/out" "error: evidence is for one control or record"
 expect_in "$T/out" "error: usage: evidence renew EV-n"
 printf 'evidence add Mine control=5.15\nevidence renew EV-1 expires=2099-01-01\n' | console "$DB" alice

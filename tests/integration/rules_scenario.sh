@@ -52,7 +52,7 @@ refused alice 'control set 5.23 applicable=no justification="We use no cloud"'
 
 # audits and reviews keep their dates and open work
 refused erik 'audit close FND-1' 'audit close AUD-1'
-refused carol 'review plan date=2026-01-01' 'review record MR-1 Held early' 'help supplier'
-expect_in "$T/out" 'error: unknown object "supplier"'
+refused carol 'review plan date=2026-01-01' 'review record MR-1 Held early' 'help spaceship'
+expect_in "$T/out" 'error: unknown object "spaceship"'
 
 "$ISMSCTL" --db "$DB" audit verify >/dev/null || fail "audit chain"

@@ -129,7 +129,7 @@ test_evidence_add(void **state)
 	refused_as(t, "carol", "evidence add X action=ACT-9",
 		   "no action ACT-9");
 	refused_as(t, "carol", "evidence add X supplier=SUP-1",
-		   "supplier= needs the supplier register");
+		   "no supplier SUP-1");
 	refused_as(t, "carol", "evidence add X control=5.15 url=ftp://x/y",
 		   "url= must start with https:// or http://");
 	refused_as(t, "carol", "evidence add X control=5.15 expires=2026-11-17",
@@ -142,6 +142,15 @@ test_evidence_add(void **state)
 	refused_as(t, "alice", "evidence show EV-1",
 		   "EV-1: no such evidence that you may see");
 	assert_int_equal(ev_fingerprint(t), before);
+	/* evidence for a supplier: its owner is the evidence's default */
+	ok_as(t, "carol",
+	      "supplier add Acme Payroll criticality=high data=personal "
+	      "owner=@bob dpa=yes");
+	ok_as(t, "carol", "evidence add Signed DPA supplier=sup-1");
+	assert_sql(t,
+		   "SELECT ref_kind || ' ' || ref_id FROM evidence_items "
+		   "ORDER BY id DESC LIMIT 1",
+		   "supplier 1");
 	/* a leaver owns nothing new */
 	ok_as(t, "dana", "staff deactivate @frank");
 	before = ev_fingerprint(t);

@@ -216,9 +216,9 @@ test_notices_and_wording(void **state)
 			       "handler).");
 	r = as(t, "carol", "incident list all", &ok);
 	assert_string_equal(r, "No incidents.");
-	r = as(t, "carol", "help supplier", &ok);
+	r = as(t, "carol", "help spaceship", &ok);
 	assert_false(ok);
-	assert_string_equal(r, "unknown object \"supplier\"; try /isms help");
+	assert_string_equal(r, "unknown object \"spaceship\"; try /isms help");
 	as(t, "carol", "help risk", &ok);
 	assert_true(ok);
 	/* a reassigned handler is told */
