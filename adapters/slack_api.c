@@ -276,9 +276,16 @@ on_done(void *arg, const struct http_res *res, const char *err)
 	struct api_call *c = arg;
 	struct slack_api *a = c->a;
 	struct slack_api_result r = {0};
-	uint64_t now = uv_now(a->loop);
+	uint64_t now;
 	json_t *body = NULL;
 
+	/*
+	 * The loop's clock is read once per iteration; on a busy machine it
+	 * can be milliseconds behind, and a pause of Retry-After seconds
+	 * counted from it would end early. Count from now.
+	 */
+	uv_update_time(a->loop);
+	now = uv_now(a->loop);
 	a->inflight--;
 	if (err != NULL && strcmp(err, "cancelled") == 0) {
 		call_cancel(c);

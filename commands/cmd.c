@@ -389,8 +389,12 @@ cmd_help(struct cmd_ctx *ctx, const char *word)
 			continue;
 		}
 		for (e = o->commands; e->exec; e++)
-			cmd_reply(ctx, "  %-10s %s (%s %s)\n", e->verb, e->help,
-				  e->verb, e->usage);
+			if (*e->usage != '\0')
+				cmd_reply(ctx, "  %-10s %s (%s %s)\n", e->verb,
+					  e->help, e->verb, e->usage);
+			else
+				cmd_reply(ctx, "  %-10s %s\n", e->verb,
+					  e->help);
 	}
 	cmd_reply(ctx, "Details: /isms help <object>");
 }
