@@ -5,7 +5,8 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS     = libcurl libwebsockets libuv jansson sqlite3 libesmtp-1.0 libssl libcrypto
+PKGS     = libcurl libwebsockets libuv jansson sqlite3 libesmtp-1.0 libssl libcrypto \
+	   libarchive
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wformat=2 -Wwrite-strings -Werror
 # CFLAGS and LDFLAGS are the user's (make CFLAGS=-O0 keeps everything

@@ -179,6 +179,42 @@ static const struct export exports[] = {
      "'') AS renewed FROM evidence_items e JOIN people p ON p.id = "
      "e.owner_id JOIN people k ON k.id = e.created_by LEFT JOIN controls c "
      "ON e.ref_kind = 'control' AND c.id = e.ref_id ORDER BY e.id"},
+    /* who acknowledged which version of a document: the version in force
+       (doc_acks) and the earlier ones (doc_ack_history) */
+    {"acknowledgements",
+     "SELECT 'DOC-' || k.doc_id AS doc, d.title, k.version, p.handle AS "
+     "person, strftime('%Y-%m-%dT%H:%M:%SZ', k.at, 'unixepoch') AS "
+     "acknowledged, CASE WHEN k.version = d.version THEN 'in force' ELSE "
+     "'earlier' END AS status FROM (SELECT doc_id, (SELECT version FROM "
+     "docs WHERE id = doc_id) AS version, person_id, at FROM doc_acks "
+     "UNION ALL SELECT doc_id, version, person_id, at FROM "
+     "doc_ack_history) k JOIN docs d ON d.id = k.doc_id JOIN people p ON "
+     "p.id = k.person_id ORDER BY k.doc_id, k.version, p.handle"},
+    {"quiz-results",
+     "SELECT 'QZ-' || q.campaign_id AS quiz, p.handle AS person, q.team, "
+     "c.questions, (SELECT COUNT(*) FROM quiz_items i WHERE i.campaign_id "
+     "= q.campaign_id AND i.person_id = q.person_id AND i.answered_at IS "
+     "NOT NULL) AS answered, (SELECT COUNT(*) FROM quiz_items i WHERE "
+     "i.campaign_id = q.campaign_id AND i.person_id = q.person_id AND "
+     "i.correct) AS correct, COALESCE(strftime('%Y-%m-%dT%H:%M:%SZ', "
+     "q.completed_at, 'unixepoch'), '') AS completed, "
+     "date(c.deadline_at, 'unixepoch') AS deadline, c.status "
+     "FROM quiz_participants q JOIN quiz_campaigns c ON c.id = "
+     "q.campaign_id JOIN people p ON p.id = q.person_id "
+     "ORDER BY q.campaign_id, p.handle"},
+    {"findings",
+     "SELECT 'FND-' || f.id AS id, 'AUD-' || f.audit_id AS audit, "
+     "a.scope AS audit_scope, f.kind, f.text, f.status, "
+     "COALESCE((SELECT group_concat(x.id, ' ') FROM (SELECT 'ACT-' || "
+     "t.id AS id FROM actions t WHERE t.finding_id = f.id ORDER BY t.id) "
+     "x), '') AS actions, c.handle AS created_by, "
+     "strftime('%Y-%m-%dT%H:%M:%SZ', f.created_at, 'unixepoch') AS created, "
+     "COALESCE(d.handle, '') AS closed_by, "
+     "COALESCE(strftime('%Y-%m-%dT%H:%M:%SZ', f.closed_at, 'unixepoch'), "
+     "'') AS closed, COALESCE(f.close_reason, '') AS close_reason "
+     "FROM findings f JOIN audits a ON a.id = f.audit_id "
+     "JOIN people c ON c.id = f.created_by LEFT JOIN people d ON d.id = "
+     "f.closed_by ORDER BY f.id"},
 };
 
 /* Exports that keep versions: the same columns as of version ?1. */
@@ -203,6 +239,12 @@ export_names(void)
 		buf_free(&b);
 	}
 	return names;
+}
+
+const char *
+export_name(size_t i)
+{
+	return i < ARRAY_LEN(exports) ? exports[i].name : NULL;
 }
 
 /*

@@ -22,4 +22,7 @@ int export_write_version(struct store *st, const char *name, const char *format,
 /* "incidents, audit-log, ..." for usage lines; static storage. */
 const char *export_names(void);
 
+/* The i-th export's name, NULL past the last; static storage. */
+const char *export_name(size_t i);
+
 #endif

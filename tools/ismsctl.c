@@ -16,6 +16,7 @@
 #include "../base/log.h"
 #include "../base/version.h"
 #include "../store/export.h"
+#include "../store/pack.h"
 #include "../store/staff.h"
 #include "../store/store.h"
 #include "ctl.h"
@@ -39,6 +40,11 @@ usage(FILE *fp)
 	    "  export KIND --format csv|json|md   write evidence to stdout\n"
 	    "                                (KIND: %s; soa --version N: "
 	    "as approved)\n"
+	    "  export audit-pack FILE.tar.gz [--force]\n"
+	    "                                every export, the SoA versions, "
+	    "the audit log\n"
+	    "                                and its verification, with a "
+	    "SHA-256 manifest\n"
 	    "  audit verify [--head SEQ:HASH]  check the audit log's keyed "
 	    "chain,\n"
 	    "                                the records' hashes and a "
@@ -255,7 +261,7 @@ cmd_export(struct store *st, int argc, char **argv)
 }
 
 static int
-cmd_audit_verify(struct store *st, const char *head)
+cmd_audit_verify(struct store *st, const char *head, FILE *out)
 {
 	struct buf records = {0};
 	int64_t rows, broken, changed;
@@ -282,30 +288,99 @@ cmd_audit_verify(struct store *st, const char *head)
 		return 1;
 	}
 	if (broken > 0) {
-		printf(
+		fprintf(
+		    out,
 		    "audit log BROKEN at sequence %lld: the row was altered, "
 		    "removed or inserted after it was written\n",
 		    (long long)broken);
 		rc = 3;
 	} else {
-		printf("audit log intact: %lld entries, hash chain verified\n",
-		       (long long)rows);
+		fprintf(out,
+			"audit log intact: %lld entries, hash chain verified\n",
+			(long long)rows);
 	}
 	if (hrc == 1) {
-		printf("audit log BROKEN: %s\n", err);
+		fprintf(out, "audit log BROKEN: %s\n", err);
 		rc = 3;
 	} else if (head != NULL) {
-		printf("published head %s found\n", head);
+		fprintf(out, "published head %s found\n", head);
 	}
 	if (changed > 0) {
-		printf("records changed outside ismsd: %lld\n%s",
-		       (long long)changed, buf_str(&records));
+		fprintf(out, "records changed outside ismsd: %lld\n%s",
+			(long long)changed, buf_str(&records));
 		rc = 3;
 	} else {
-		printf("records intact: every record matches its hash\n");
+		fprintf(out, "records intact: every record matches its hash\n");
 	}
 	buf_free(&records);
 	return rc;
+}
+
+/*
+ * export audit-pack FILE [--force]. The verification and the pack read one
+ * snapshot, so that verify.txt speaks of the rows packed; a log that does
+ * not verify is packed all the same (the auditor needs to see it) and
+ * exits 3 like audit verify.
+ */
+static int
+cmd_pack(struct store *st, int argc, char **argv)
+{
+	const char *path = NULL;
+	char *text = NULL, err[512];
+	size_t len = 0;
+	FILE *mem;
+	int i, force = 0, bad = 0, vrc, n;
+
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--force") == 0)
+			force = 1;
+		else if (path == NULL && argv[i][0] != '-')
+			path = argv[i];
+		else
+			bad = 1;
+	}
+	if (path == NULL || bad) {
+		fprintf(stderr, "usage: ismsctl export audit-pack FILE.tar.gz "
+				"[--force]\n");
+		return 2;
+	}
+	if (store_begin(st) < 0) {
+		fprintf(stderr, "ismsctl: cannot read the database: %s\n",
+			db_errmsg(st));
+		return 1;
+	}
+	mem = open_memstream(&text, &len);
+	if (mem == NULL) {
+		store_rollback(st);
+		fprintf(stderr, "ismsctl: %s\n", strerror(errno));
+		return 1;
+	}
+	vrc = cmd_audit_verify(st, NULL, mem);
+	fclose(mem);
+	if (vrc == 1 || vrc == 2) {
+		store_rollback(st);
+		free(text);
+		fprintf(stderr, "ismsctl: no audit pack written\n");
+		return vrc;
+	}
+	n = pack_write(st, path, text, force, err, sizeof(err));
+	store_rollback(st);
+	free(text);
+	if (n < 0) {
+		fprintf(stderr, "ismsctl: %s\nno audit pack written\n", err);
+		return 1;
+	}
+	printf("audit pack written to %s: %d files, checked by "
+	       "%s/MANIFEST.sha256\n",
+	       path, n, PACK_DIR);
+	if (vrc == 3) {
+		fprintf(stderr,
+			"ismsctl: the audit log or the records do not verify: "
+			"see %s/verify.txt in the pack\n",
+			PACK_DIR);
+		return 3;
+	}
+	return 0;
 }
 
 static int
@@ -343,7 +418,7 @@ ctl_audit(struct store *st, int argc, char **argv)
 		else
 			goto usage;
 	}
-	return cmd_audit_verify(st, head);
+	return cmd_audit_verify(st, head, stdout);
 usage:
 	fprintf(stderr,
 		"usage: ismsctl audit verify [--head SEQ:HASH] | audit head\n");
@@ -517,6 +592,9 @@ main(int argc, char **argv)
 		rc = ctl_init(st, &cfg);
 	} else if (strcmp(argv[0], "staff") == 0) {
 		rc = cmd_staff(st, &cfg, argc, argv);
+	} else if (strcmp(argv[0], "export") == 0 && argc >= 2 &&
+		   strcmp(argv[1], "audit-pack") == 0) {
+		rc = cmd_pack(st, argc, argv);
 	} else if (strcmp(argv[0], "export") == 0) {
 		rc = cmd_export(st, argc, argv);
 	} else if (strcmp(argv[0], "audit") == 0) {
