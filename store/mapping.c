@@ -37,10 +37,9 @@ mapping_framework_names(void)
 
 	if (names[0] == '\0')
 		for (i = 0; i < ARRAY_LEN(frameworks); i++)
-			len += (size_t)snprintf(names + len,
-						sizeof(names) - len, "%s%s",
-						i ? "|" : "",
-						frameworks[i].name);
+			len += (size_t)snprintf(
+			    names + len, sizeof(names) - len, "%s%s",
+			    i ? "|" : "", frameworks[i].name);
 	return names;
 }
 
@@ -76,7 +75,7 @@ mapping_each(const char *framework,
 	struct mapping_row r;
 	const char *text = NULL;
 	char *copy = NULL, *line, *next, *article, *title, *controls, *tok,
-	    *save;
+	     *save;
 	size_t i;
 	int rc = 0;
 
@@ -84,8 +83,9 @@ mapping_each(const char *framework,
 		if (strcasecmp(framework, frameworks[i].name) == 0)
 			break;
 	if (i == ARRAY_LEN(frameworks)) {
-		snprintf(err, errlen, "unknown framework \"%.20s\" (expected %s)",
-			 framework, mapping_framework_names());
+		snprintf(err, errlen,
+			 "unknown framework \"%.20s\" (expected %s)", framework,
+			 mapping_framework_names());
 		return -1;
 	}
 	text = embedded_get(frameworks[i].file);
