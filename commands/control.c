@@ -240,8 +240,8 @@ mapped_row(void *arg, const struct mapping_row *r)
 	if (strcmp(r->control, m->control) != 0 ||
 	    (m->last != NULL && strcmp(m->last, r->article) == 0))
 		return 0;
-	buf_printf(m->out, "%s%s Art. %s %s", m->out->len ? "; " : "",
-		   r->label, r->article, r->title);
+	buf_printf(m->out, "%s%s Art. %s %s", m->out->len ? "; " : "", r->label,
+		   r->article, r->title);
 	m->last = r->article;
 	return 0;
 }

@@ -331,8 +331,8 @@ int
 export_write_version(struct store *st, const char *name, const char *format,
 		     int64_t version, FILE *out, char *err, size_t errlen)
 {
-	return export_write_framework(st, name, format, version, NULL, out,
-				      err, errlen);
+	return export_write_framework(st, name, format, version, NULL, out, err,
+				      errlen);
 }
 
 int
@@ -372,9 +372,9 @@ export_write_framework(struct store *st, const char *name, const char *format,
 	if (rows[0] != '\0')
 		s = db_raw(db_prepare(st, exports[i].sql, "t", rows));
 	else
-		s = db_raw(version > 0 ? db_prepare(st, versioned[vi].sql, "i",
-						    version)
-				       : db_prepare(st, exports[i].sql, NULL));
+		s = db_raw(version > 0
+			       ? db_prepare(st, versioned[vi].sql, "i", version)
+			       : db_prepare(st, exports[i].sql, NULL));
 	free(rows);
 	if (s == NULL) {
 		snprintf(err, errlen, "database error: %s", db_errmsg(st));
