@@ -40,7 +40,8 @@ MAINS    = gateway/main.c tools/ismsctl.c
 LIB_SRCS = $(filter-out $(MAINS),$(foreach d,$(DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
 MIGRATIONS = $(sort $(wildcard store/migrations/*.sql))
-DATA     = config/annex-a.tsv $(wildcard config/quiz/questions.tsv)
+DATA     = config/annex-a.tsv $(wildcard config/quiz/questions.tsv) \
+	   $(sort $(wildcard config/mappings/*.tsv))
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../store/mapping.h"
 #include "evidence_cmd.h"
 #include "register.h"
 #include "soa.h"
@@ -225,6 +226,52 @@ linked_obligations(struct cmd_ctx *ctx, const char *id)
 	return n;
 }
 
+struct mapped {
+	const char *control;
+	struct buf *out;
+	const char *last; /* the article last written, to write each once */
+};
+
+static int
+mapped_row(void *arg, const struct mapping_row *r)
+{
+	struct mapped *m = arg;
+
+	if (strcmp(r->control, m->control) != 0 ||
+	    (m->last != NULL && strcmp(m->last, r->article) == 0))
+		return 0;
+	buf_printf(m->out, "%s%s Art. %s %s", m->out->len ? "; " : "", r->label,
+		   r->article, r->title);
+	m->last = r->article;
+	return 0;
+}
+
+/*
+ * The points of NIS2 and GDPR (config/mappings/) an Annex A control
+ * addresses, as one line; nothing for a control none maps to.
+ */
+static int
+linked_frameworks(struct cmd_ctx *ctx, const char *id, int custom)
+{
+	struct buf b = {0};
+	struct mapped m = {id, &b, NULL};
+	const char *fw;
+	char err[128];
+	int i, rc = 0;
+
+	for (i = 0; !custom && (fw = mapping_framework(i)) != NULL; i++) {
+		m.last = NULL;
+		if (mapping_each(fw, mapped_row, &m, err, sizeof(err)) < 0) {
+			rc = cmd_error(ctx, "%s", err);
+			break;
+		}
+	}
+	if (rc == 0 && b.len > 0)
+		cmd_reply(ctx, "\nMaps to: %s", buf_str(&b));
+	buf_free(&b);
+	return rc;
+}
+
 static int
 control_show(struct cmd_ctx *ctx)
 {
@@ -280,7 +327,8 @@ control_show(struct cmd_ctx *ctx)
 			  c.reason ? "; " : " ", n, n == 1 ? "" : "s");
 	cmd_reply(ctx, "\nImplementation: %s",
 		  c.implementation ? c.implementation : "-");
-	if (n < 0 || linked_obligations(ctx, c.id) < 0)
+	if (n < 0 || linked_obligations(ctx, c.id) < 0 ||
+	    linked_frameworks(ctx, c.id, c.custom) < 0)
 		goto out;
 	cmd_reply(ctx, "\nEvidence:");
 	if (evidence_control_write(ctx, c.id, readers) < 0 ||

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../base/log.h"
+#include "../store/mapping.h"
 #include "context.h"
 #include "delivery.h"
 #include "due.h"
@@ -149,6 +150,88 @@ report_awareness(struct cmd_ctx *ctx)
 	return report_awareness_write(ctx, "no campaigns yet");
 }
 
+struct coverage {
+	struct cmd_ctx *ctx;
+	struct buf gaps;	/* " 21(2)(a)" for each article without one */
+	char article[32];	/* the article being counted */
+	char label[16];		/* "NIS2" */
+	int covered;		/* it has an implemented control so far */
+	int articles, done, rc; /* rc: -1 on a database error */
+};
+
+/* Ends the article counted so far: a gap unless a control covered it. */
+static void
+coverage_close(struct coverage *c)
+{
+	if (c->article[0] == '\0')
+		return;
+	c->articles++;
+	if (c->covered)
+		c->done++;
+	else
+		buf_printf(&c->gaps, " %s", c->article);
+	c->article[0] = '\0';
+	c->covered = 0;
+}
+
+static int
+coverage_row(void *arg, const struct mapping_row *r)
+{
+	struct coverage *c = arg;
+	int64_t ok = 0;
+
+	snprintf(c->label, sizeof(c->label), "%s", r->label);
+	if (strcmp(c->article, r->article) != 0) {
+		coverage_close(c);
+		snprintf(c->article, sizeof(c->article), "%s", r->article);
+	}
+	if (c->covered)
+		return 0;
+	if (db_int(c->ctx->st, &ok,
+		   "SELECT COUNT(*) FROM controls WHERE id = ? AND applicable "
+		   "= 1 AND status = 'implemented'",
+		   "t", r->control) < 0) {
+		c->rc = -1;
+		return -1;
+	}
+	c->covered = ok > 0;
+	return 0;
+}
+
+/*
+ * Per framework beside ISO 27001 (config/mappings/), how many of its
+ * articles have an applicable, implemented control, and which have none.
+ */
+static int
+report_frameworks(struct cmd_ctx *ctx)
+{
+	struct coverage c;
+	const char *fw;
+	char err[128];
+	int i, rc = 0;
+
+	cmd_reply(ctx, "Frameworks (articles with an implemented control):");
+	for (i = 0; rc == 0 && (fw = mapping_framework(i)) != NULL; i++) {
+		memset(&c, 0, sizeof(c));
+		c.ctx = ctx;
+		if (mapping_each(fw, coverage_row, &c, err, sizeof(err)) < 0) {
+			rc = c.rc < 0 ? cmd_error(ctx, "database error")
+				      : cmd_error(ctx, "%s", err);
+			buf_free(&c.gaps);
+			break;
+		}
+		coverage_close(&c);
+		cmd_reply(ctx, "%s %s %d of %d", i ? ";" : "",
+			  c.label[0] ? c.label : fw, c.done, c.articles);
+		if (c.gaps.len > 0)
+			cmd_reply(ctx, ", none for%s", buf_str(&c.gaps));
+		buf_free(&c.gaps);
+	}
+	if (rc == 0)
+		cmd_reply(ctx, ".");
+	return rc;
+}
+
 /*
  * The summary's sections in order: each writes reply text; html, when
  * set, is the section's own mail rendering (else its text is used).
@@ -164,6 +247,7 @@ static const struct report_section {
     {"Incidents", report_all_incidents, NULL, "\n"},
     {"Actions", action_summary_write, NULL, "\n"},
     {"Statement of Applicability", soa_report_write, NULL, "\n"},
+    {"Frameworks", report_frameworks, NULL, "\n"},
     {"Evidence", evidence_report_write, NULL, "\n"},
     {"Awareness", report_awareness, NULL, "\n"},
     {"Training", training_report_write, NULL, "\n"},

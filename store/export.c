@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mapping.h"
 #include "store_impl.h"
 
 struct export
@@ -215,6 +216,27 @@ static const struct export exports[] = {
      "FROM findings f JOIN audits a ON a.id = f.audit_id "
      "JOIN people c ON c.id = f.created_by LEFT JOIN people d ON d.id = "
      "f.closed_by ORDER BY f.id"},
+    /* ?1: the framework's (article, control) pairs as a JSON array of
+       [framework, article, title, control]; gap is "yes" on every row of
+       an article none of whose controls is applicable and implemented */
+    {"mapping",
+     "WITH m AS (SELECT CAST(j.key AS INTEGER) AS n, json_extract(j.value, "
+     "'$[0]') AS framework, json_extract(j.value, '$[1]') AS article, "
+     "json_extract(j.value, '$[2]') AS article_title, "
+     "json_extract(j.value, '$[3]') AS control FROM json_each(?1) j), "
+     "g AS (SELECT m.article, MAX(COALESCE(c.applicable = 1 AND c.status "
+     "= 'implemented', 0)) AS done FROM m LEFT JOIN controls c ON c.id = "
+     "m.control GROUP BY m.article) "
+     "SELECT m.framework, m.article, m.article_title, m.control, "
+     "COALESCE(c.title, '') AS control_title, CASE c.applicable WHEN 1 "
+     "THEN 'yes' ELSE 'no' END AS applicable, COALESCE(c.status, '') AS "
+     "status, (SELECT COUNT(*) FROM evidence_items e WHERE e.ref_kind = "
+     "'control' AND e.ref_id = m.control) AS evidence, (SELECT COUNT(*) "
+     "FROM evidence_items e WHERE e.ref_kind = 'control' AND e.ref_id = "
+     "m.control AND e.expires_at + 86400 <= store_now()) AS stale_evidence, "
+     "CASE g.done WHEN 1 THEN 'no' ELSE 'yes' END AS gap FROM m JOIN g ON "
+     "g.article = m.article LEFT JOIN controls c ON c.id = m.control "
+     "ORDER BY m.n"},
 };
 
 /* Exports that keep versions: the same columns as of version ?1. */
@@ -297,6 +319,49 @@ md_field(FILE *out, const char *v)
 	buf_free(&h);
 }
 
+/* Exports of a framework's mapping to the controls: --framework. */
+static const char *const framed[] = {"mapping"};
+
+static int
+framed_row(void *arg, const struct mapping_row *r)
+{
+	json_array_append_new(arg, json_pack("[ssss]", r->label, r->article,
+					     r->title, r->control));
+	return 0;
+}
+
+/*
+ * The framework's rows as the JSON text the mapping export reads (caller
+ * frees), or NULL with err.
+ */
+static char *
+framed_rows(const char *name, const char *framework, char *err, size_t errlen)
+{
+	json_t *rows;
+	char *text = NULL;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(framed); i++)
+		if (strcmp(framed[i], name) == 0)
+			break;
+	if (i == ARRAY_LEN(framed) && framework != NULL) {
+		snprintf(err, errlen, "export %s has no --framework", name);
+		return NULL;
+	}
+	if (i == ARRAY_LEN(framed))
+		return xstrdup(""); /* not framed: nothing to bind */
+	if (framework == NULL) {
+		snprintf(err, errlen, "export %s needs --framework %s", name,
+			 mapping_framework_names());
+		return NULL;
+	}
+	rows = json_array();
+	if (mapping_each(framework, framed_row, rows, err, errlen) == 0)
+		text = json_dumps(rows, JSON_COMPACT);
+	json_decref(rows);
+	return text;
+}
+
 int
 export_write(struct store *st, const char *name, const char *format, FILE *out,
 	     char *err, size_t errlen)
@@ -308,8 +373,18 @@ int
 export_write_version(struct store *st, const char *name, const char *format,
 		     int64_t version, FILE *out, char *err, size_t errlen)
 {
+	return export_write_framework(st, name, format, version, NULL, out, err,
+				      errlen);
+}
+
+int
+export_write_framework(struct store *st, const char *name, const char *format,
+		       int64_t version, const char *framework, FILE *out,
+		       char *err, size_t errlen)
+{
 	sqlite3_stmt *s = NULL;
 	json_t *arr = NULL;
+	char *rows = NULL;
 	size_t i, vi = 0;
 	int c, ncol, rc = -1, row = 0;
 
@@ -334,8 +409,15 @@ export_write_version(struct store *st, const char *name, const char *format,
 		snprintf(err, errlen, "export %s has no versions", name);
 		return -1;
 	}
-	s = db_raw(version > 0 ? db_prepare(st, versioned[vi].sql, "i", version)
+	if ((rows = framed_rows(name, framework, err, errlen)) == NULL)
+		return -1;
+	if (rows[0] != '\0')
+		s = db_raw(db_prepare(st, exports[i].sql, "t", rows));
+	else
+		s = db_raw(version > 0
+			       ? db_prepare(st, versioned[vi].sql, "i", version)
 			       : db_prepare(st, exports[i].sql, NULL));
+	free(rows);
 	if (s == NULL) {
 		snprintf(err, errlen, "database error: %s", db_errmsg(st));
 		return -1;

@@ -19,6 +19,15 @@ int export_write(struct store *st, const char *name, const char *format,
 int export_write_version(struct store *st, const char *name, const char *format,
 			 int64_t version, FILE *out, char *err, size_t errlen);
 
+/*
+ * Same with the framework (nis2, gdpr) an export of a mapping needs
+ * (mapping); -1 with err when it needs none, or one and none is given.
+ */
+int export_write_framework(struct store *st, const char *name,
+			   const char *format, int64_t version,
+			   const char *framework, FILE *out, char *err,
+			   size_t errlen);
+
 /* "incidents, audit-log, ..." for usage lines; static storage. */
 const char *export_names(void);
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "mapping.h"
 
 static const char *const formats[] = {"csv", "json", "md"};
 
@@ -75,10 +76,14 @@ pack_free(struct pack_file *files, size_t n)
 	free(files);
 }
 
-/* One export (of a version when version > 0) into f. 0 or -1 with err. */
+/*
+ * One export (of a version when version > 0, of a framework's mapping
+ * when framework is set) into f. 0 or -1 with err.
+ */
 static int
-pack_export(struct store *st, struct pack_file *f, const char *name,
-	    const char *format, int64_t version, char *err, size_t errlen)
+pack_export_of(struct store *st, struct pack_file *f, const char *name,
+	       const char *format, int64_t version, const char *framework,
+	       char *err, size_t errlen)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -90,7 +95,8 @@ pack_export(struct store *st, struct pack_file *f, const char *name,
 			 strerror(errno));
 		return -1;
 	}
-	rc = export_write_version(st, name, format, version, mem, err, errlen);
+	rc = export_write_framework(st, name, format, version, framework, mem,
+				    err, errlen);
 	if (fclose(mem) != 0 && rc == 0) {
 		snprintf(err, errlen, "cannot buffer the %s export", name);
 		rc = -1;
@@ -99,6 +105,13 @@ pack_export(struct store *st, struct pack_file *f, const char *name,
 		buf_add(&f->data, text, len);
 	free(text);
 	return rc;
+}
+
+static int
+pack_export(struct store *st, struct pack_file *f, const char *name,
+	    const char *format, int64_t version, char *err, size_t errlen)
+{
+	return pack_export_of(st, f, name, format, version, NULL, err, errlen);
 }
 
 /* Every file but the manifest, read in the caller's transaction. */
@@ -141,9 +154,13 @@ pack_collect(struct store *st, const char *verify, struct pack_file **files,
 	f = pack_add(files, n, "audit-log.json");
 	if (pack_export(st, f, "audit-log", "json", 0, err, errlen) < 0)
 		return -1;
-	/* the audit log is above; every other export is a register */
+	/*
+	 * The audit log is above; every other export is a register but the
+	 * framework mappings, one file per framework below.
+	 */
 	for (i = 0; (name = export_name(i)) != NULL; i++) {
-		if (strcmp(name, "audit-log") == 0)
+		if (strcmp(name, "audit-log") == 0 ||
+		    strcmp(name, "mapping") == 0)
 			continue;
 		for (k = 0; k < ARRAY_LEN(formats); k++) {
 			f = pack_add(files, n, "registers/%s.%s", name,
@@ -153,6 +170,14 @@ pack_collect(struct store *st, const char *verify, struct pack_file **files,
 				return -1;
 		}
 	}
+	for (i = 0; (name = mapping_framework((int)i)) != NULL; i++)
+		for (k = 0; k < ARRAY_LEN(formats); k++) {
+			f = pack_add(files, n, "mappings/%s.%s", name,
+				     formats[k]);
+			if (pack_export_of(st, f, "mapping", formats[k], 0,
+					   name, err, errlen) < 0)
+				return -1;
+		}
 	s = db_prepare(st, "SELECT id FROM soa_versions ORDER BY id", NULL);
 	if (s == NULL)
 		goto dberr;

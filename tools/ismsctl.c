@@ -17,6 +17,7 @@
 #include "../base/version.h"
 #include "../store/export.h"
 #include "../store/pack.h"
+#include "../store/mapping.h"
 #include "../store/staff.h"
 #include "../store/store.h"
 #include "ctl.h"
@@ -40,6 +41,8 @@ usage(FILE *fp)
 	    "  export KIND --format csv|json|md   write evidence to stdout\n"
 	    "                                (KIND: %s; soa --version N: "
 	    "as approved)\n"
+	    "                                (mapping --framework %s: "
+	    "articles and controls)\n"
 	    "  export audit-pack FILE.tar.gz [--force]\n"
 	    "                                every export, the SoA versions, "
 	    "the audit log\n"
@@ -58,7 +61,7 @@ usage(FILE *fp)
 	    "  outbox release                deliver a restored backup's "
 	    "outbox\n"
 	    "%s",
-	    export_names(), ctl_extra_usage());
+	    export_names(), mapping_framework_names(), ctl_extra_usage());
 }
 
 static int
@@ -218,7 +221,7 @@ cmd_staff(struct store *st, const struct config *cfg, int argc, char **argv)
 static int
 cmd_export(struct store *st, int argc, char **argv)
 {
-	const char *format = "csv", *version = NULL;
+	const char *format = "csv", *version = NULL, *framework = NULL;
 	char err[256];
 	long v = 0;
 	int i;
@@ -226,8 +229,8 @@ cmd_export(struct store *st, int argc, char **argv)
 	if (argc < 2) {
 		fprintf(stderr,
 			"usage: ismsctl export %s --format csv|json|md "
-			"[--version N]\n",
-			export_names());
+			"[--version N] [--framework %s]\n",
+			export_names(), mapping_framework_names());
 		return 2;
 	}
 	for (i = 2; i < argc; i++) {
@@ -239,6 +242,10 @@ cmd_export(struct store *st, int argc, char **argv)
 			version = argv[++i];
 		else if (strncmp(argv[i], "--version=", 10) == 0)
 			version = argv[i] + 10;
+		else if (strcmp(argv[i], "--framework") == 0 && i + 1 < argc)
+			framework = argv[++i];
+		else if (strncmp(argv[i], "--framework=", 12) == 0)
+			framework = argv[i] + 12;
 		else {
 			fprintf(stderr, "ismsctl: unexpected argument %s\n",
 				argv[i]);
@@ -252,8 +259,8 @@ cmd_export(struct store *st, int argc, char **argv)
 			version);
 		return 2;
 	}
-	if (export_write_version(st, argv[1], format, v, stdout, err,
-				 sizeof(err)) < 0) {
+	if (export_write_framework(st, argv[1], format, v, framework, stdout,
+				   err, sizeof(err)) < 0) {
 		fprintf(stderr, "ismsctl: %s\n", err);
 		return 2;
 	}

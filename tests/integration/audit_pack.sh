@@ -45,6 +45,11 @@ done
 for f in csv json md; do
 	[ -s "$P/soa/soa-v1.$f" ] || fail "soa/soa-v1.$f missing"
 done
+# each framework's mapping, as ismsctl exports it
+for fw in nis2 gdpr; do
+	"$ISMSCTL" --db "$DB" export mapping --framework $fw --format csv >"$T/map.csv"
+	cmp -s "$T/map.csv" "$P/mappings/$fw.csv" || fail "mappings/$fw.csv differs"
+done
 "$ISMSCTL" --db "$DB" export soa --version 1 --format csv >"$T/soa1.csv"
 cmp -s "$T/soa1.csv" "$P/soa/soa-v1.csv" || fail "soa-v1.csv differs"
 expect_in "$P/registers/risks.csv" "RSK-1,Stolen laptop exposes customer data"
