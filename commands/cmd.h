@@ -199,6 +199,7 @@ extern const struct cmd_object training_object;
 extern const struct cmd_object evidence_object;
 extern const struct cmd_object soa_object;
 extern const struct cmd_object supplier_object;
+extern const struct cmd_object finding_object;
 
 /*
  * The words that run e ("risk add", "approve") into out; for messages
