@@ -270,7 +270,7 @@ finding_effective(struct cmd_ctx *ctx)
 	char kind[16], act_obj[32] = "", *note = NULL, *acts = NULL;
 	char *subject = NULL, *cause = NULL;
 	int64_t audit, needs, total = 0, open = 0, act = 0;
-	int yes, rc = -1;
+	int yes, upd, rc = -1;
 
 	yes = ctx->cl->npos < 2 ? -1 : reg_one_of(ctx->cl->pos[1], answers, 2);
 	if (yes < 0)
@@ -338,21 +338,26 @@ finding_effective(struct cmd_ctx *ctx)
 		    ctx->now) < 0)
 		goto out;
 	/* "yes" closes it (if the audit did not already); "no" re-opens */
-	if (yes ? db_exec(ctx->st,
-			  "UPDATE findings SET status = 'closed', closed_by = "
-			  "COALESCE(closed_by, ?), closed_at = "
-			  "COALESCE(closed_at, ?) WHERE id = ?",
-			  "iii", ctx->me.id, ctx->now, f.id)
-		: db_exec(ctx->st,
-			  "UPDATE findings SET status = 'open', closed_by = "
-			  "NULL, closed_at = NULL, close_reason = NULL, "
-			  "needs_action = ? WHERE id = ?",
-			  "ii", (int64_t)(act == 0), f.id) < 0)
+	if (yes)
+		upd =
+		    db_exec(ctx->st,
+			    "UPDATE findings SET status = 'closed', closed_by "
+			    "= COALESCE(closed_by, ?), closed_at = "
+			    "COALESCE(closed_at, ?) WHERE id = ?",
+			    "iii", ctx->me.id, ctx->now, f.id);
+	else
+		upd =
+		    db_exec(ctx->st,
+			    "UPDATE findings SET status = 'open', closed_by = "
+			    "NULL, closed_at = NULL, close_reason = NULL, "
+			    "needs_action = ? WHERE id = ?",
+			    "ii", (int64_t)(act == 0), f.id);
+	if (upd < 0)
 		goto out;
 	if (cmd_audit(ctx, "finding.effective", f.obj,
 		      json_pack("{s:s,s:s,s:s,s:s?}", "effective",
 				yes ? "yes" : "no", "note", note, "status",
-				yes ? "closed" : "open",
+				yes ? "closed" : "open", "action",
 				act ? act_obj : NULL)) < 0)
 		goto out;
 	subject =
