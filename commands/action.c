@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "finding.h"
 #include "register.h"
 
 /* source= ids an action may come from */
@@ -55,8 +56,8 @@ finding_of(struct cmd_ctx *ctx, const struct reg_ref *src, int64_t *source_id,
 	rc = db_int(ctx->st, finding,
 		    "SELECT f.id FROM findings f WHERE f.audit_id = ? AND "
 		    "f.kind IN ('major', 'minor') AND f.status = 'open' AND "
-		    "NOT EXISTS (SELECT 1 FROM actions a WHERE a.finding_id = "
-		    "f.id) ORDER BY f.id LIMIT 1",
+		    "(f.needs_action OR NOT EXISTS (SELECT 1 FROM actions a "
+		    "WHERE a.finding_id = f.id)) ORDER BY f.id LIMIT 1",
 		    "i", src->id);
 	return rc < 0 ? -1 : 0;
 }
@@ -100,6 +101,12 @@ action_add(struct cmd_ctx *ctx)
 		    ctx->me.id, ctx->now) < 0)
 		goto out;
 	id = db_last_id(ctx->st);
+	/* a finding re-opened as not effective is covered again */
+	if (finding && db_exec(ctx->st,
+			       "UPDATE findings SET needs_action = 0 WHERE "
+			       "id = ?",
+			       "i", finding) < 0)
+		goto out;
 	reg_obj(obj, "ACT", id);
 	time_date(due, due_s);
 	if (cmd_audit(ctx, "action.add", obj,
@@ -141,6 +148,8 @@ action_done(struct cmd_ctx *ctx)
 		return -1;
 	if (strcmp(ref.status, "done") == 0)
 		return cmd_error(ctx, "%s is already done", ref.obj);
+	if (finding_action_closable(ctx, ref.id) < 0)
+		return -1;
 	evidence = reg_text(ctx, 1, REG_TEXT_MAX, "evidence");
 	if (evidence == NULL)
 		return -1;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "finding.h"
 #include "register.h"
 
 static const char *const kinds[] = {"major", "minor", "observation",
@@ -77,35 +78,50 @@ static int
 audit_finding(struct cmd_ctx *ctx)
 {
 	struct reg_ref a;
-	char obj[32], *text = NULL;
+	const char *clause;
+	char obj[32], control[16], *text = NULL;
 	int k, rc = -1;
 
 	k = ctx->cl->npos < 2 ? -1 : reg_one_of(ctx->cl->pos[1], kinds, 4);
 	if (k < 0)
 		return reg_usage(ctx);
-	if (audit_arg_open(ctx, &a) < 0)
+	if (audit_arg_open(ctx, &a) < 0 ||
+	    finding_cites(ctx, &clause, control) < 0)
 		return -1;
 	text = reg_text(ctx, 2, REG_TEXT_MAX, "the finding");
 	if (text == NULL)
 		return -1;
 	if (db_exec(ctx->st,
-		    "INSERT INTO findings(audit_id, kind, text, created_by, "
-		    "created_at) VALUES (?,?,?,?,?)",
-		    "ittii", a.id, kinds[k], text, ctx->me.id, ctx->now) < 0)
+		    "INSERT INTO findings(audit_id, kind, text, clause, "
+		    "control_id, created_by, created_at) VALUES "
+		    "(?,?,?,?,NULLIF(?, ''),?,?)",
+		    "ittttii", a.id, kinds[k], text, clause, control,
+		    ctx->me.id, ctx->now) < 0)
 		goto out;
 	reg_obj(obj, "FND", db_last_id(ctx->st));
 	if (cmd_audit(ctx, "audit.finding", obj,
-		      json_pack("{s:s,s:s,s:s}", "audit", a.obj, "kind",
-				kinds[k], "text", text)) < 0)
+		      json_pack("{s:s,s:s,s:s,s:s?,s:s?}", "audit", a.obj,
+				"kind", kinds[k], "text", text, "clause",
+				clause, "control", *control ? control : NULL)) <
+	    0)
 		goto out;
 	cmd_reply(ctx, "Finding %s recorded on %s: %s.", obj, a.obj,
 		  kind_names[k]);
+	if (clause != NULL || *control)
+		cmd_reply(ctx, " It cites%s%s%s%s.", clause ? " clause " : "",
+			  clause ? clause : "",
+			  !*control ? ""
+			  : clause  ? ", control "
+				    : " control ",
+			  control);
 	if (k < 2)
 		cmd_reply(ctx,
 			  " It needs a corrective action before it can be "
 			  "closed: action add <text> owner=@h "
-			  "due=YYYY-MM-DD source=%s",
-			  obj);
+			  "due=YYYY-MM-DD source=%s; and its root cause "
+			  "before the action is done: finding cause %s "
+			  "<cause>",
+			  obj, obj);
 	rc = 0;
 out:
 	free(text);
@@ -122,9 +138,9 @@ uncovered(struct cmd_ctx *ctx, int64_t audit, int64_t finding, int64_t *first)
 	int rc = db_int(ctx->st, first,
 			"SELECT f.id FROM findings f WHERE f.audit_id = ? AND "
 			"(? = 0 OR f.id = ?) AND f.status = 'open' AND f.kind "
-			"IN ('major', 'minor') AND NOT EXISTS (SELECT 1 FROM "
-			"actions a WHERE a.finding_id = f.id) ORDER BY f.id "
-			"LIMIT 1",
+			"IN ('major', 'minor') AND (f.needs_action OR NOT "
+			"EXISTS (SELECT 1 FROM actions a WHERE a.finding_id = "
+			"f.id)) ORDER BY f.id LIMIT 1",
 			"iii", audit, finding, finding);
 
 	if (rc == 1) {
@@ -306,7 +322,11 @@ audit_show(struct cmd_ctx *ctx)
 	s = db_prepare(ctx->st,
 		       "SELECT f.id, f.kind, f.status, f.text, (SELECT "
 		       "group_concat('ACT-' || x.id || ' ' || x.status, ', ') "
-		       "FROM actions x WHERE x.finding_id = f.id) FROM "
+		       "FROM actions x WHERE x.finding_id = f.id), "
+		       "COALESCE(f.clause, ''), COALESCE(f.control_id, ''), "
+		       "f.cause IS NOT NULL, f.needs_action, " FINDING_UNCHECKED
+		       ", (SELECT c.effective FROM finding_checks c WHERE "
+		       "c.finding_id = f.id ORDER BY c.id DESC LIMIT 1) FROM "
 		       "findings f WHERE f.audit_id = ? ORDER BY f.id",
 		       "i", a.id);
 	if (s == NULL)
@@ -318,9 +338,24 @@ audit_show(struct cmd_ctx *ctx)
 			  (long long)db_col_int(s, 0),
 			  kind_names[k < 0 ? 0 : k], db_col(s, 2),
 			  db_col(s, 3));
+		if (*db_col(s, 5))
+			cmd_reply(ctx, " (clause %s)", db_col(s, 5));
+		if (*db_col(s, 6))
+			cmd_reply(ctx, " (control %s)", db_col(s, 6));
 		if (k < 2)
 			cmd_reply(ctx, " -- corrective action: %s",
 				  *db_col(s, 4) ? db_col(s, 4) : "NONE YET");
+		if (k < 2)
+			cmd_reply(
+			    ctx, "; root cause %s; effectiveness: %s",
+			    db_col_int(s, 7) ? "recorded" : "NOT RECORDED",
+			    db_col_int(s, 8)	 ? "NOT effective, new action "
+						   "needed"
+			    : db_col_int(s, 9)	 ? "awaiting check"
+			    : db_col_null(s, 10) ? "not checked yet"
+			    : db_col_int(s, 10)	 ? "confirmed"
+						 : "not effective at the last "
+						   "check");
 		n++;
 	}
 	db_finish(ctx->st, s);
@@ -378,7 +413,9 @@ static const struct cmd_entry audit_commands[] = {
     {
 	.verb = "finding",
 	.flags = CMD_OWN_AUDIT,
-	.usage = "AUD-n major|minor|observation|opportunity <text>",
+	.keys = "clause,control",
+	.usage = "AUD-n major|minor|observation|opportunity <text> "
+		 "[clause=9.2] [control=5.15]",
 	.help = "record a finding as FND-n (the audit's auditor or an "
 		"isms_manager)",
 	.exec = audit_finding,

@@ -12,6 +12,7 @@
 #include "delivery.h"
 #include "due.h"
 #include "evidence_cmd.h"
+#include "finding.h"
 #include "register.h"
 #include "training.h"
 #include "soa.h"
@@ -246,6 +247,7 @@ static const struct report_section {
     {"Heat map", risk_matrix_write, risk_matrix_html, "\n\n"},
     {"Incidents", report_all_incidents, NULL, "\n"},
     {"Actions", action_summary_write, NULL, "\n"},
+    {"Nonconformities", finding_report_write, NULL, "\n"},
     {"Statement of Applicability", soa_report_write, NULL, "\n"},
     {"Frameworks", report_frameworks, NULL, "\n"},
     {"Evidence", evidence_report_write, NULL, "\n"},

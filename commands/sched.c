@@ -11,6 +11,7 @@
 #include "delivery.h"
 #include "due.h"
 #include "evidence_cmd.h"
+#include "finding.h"
 #include "nudge.h"
 #include "quiz.h"
 #include "training.h"
@@ -44,6 +45,7 @@ static const struct sched_job sched_jobs[] = {
     {"training-due", training_job_due},
     {"evidence-expiry", evidence_job_expiry},
     {"supplier-reviews", supplier_job_reviews},
+    {"findings", finding_job_nudges},
     {"report", report_job_mail},
     {"delivery-digest", delivery_job_digest},
     {"audit-head", audit_head_job},

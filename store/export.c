@@ -76,6 +76,28 @@ static const struct export exports[] = {
      "FROM actions a JOIN people p ON p.id = a.owner_id JOIN people c ON "
      "c.id = a.created_by LEFT JOIN people d ON d.id = a.done_by "
      "ORDER BY a.id"},
+    /* findings with what they cite, the root cause (clause 10.2 b) and
+       the last effectiveness check (10.2 d): "" when none yet */
+    {"findings",
+     "SELECT 'FND-' || f.id AS id, 'AUD-' || f.audit_id AS audit, f.kind, "
+     "f.status, f.text, COALESCE(f.clause, '') AS clause, "
+     "COALESCE(f.control_id, '') AS control, COALESCE(f.cause, '') AS "
+     "cause, COALESCE(cb.handle, '') AS cause_by, COALESCE((SELECT "
+     "group_concat(x.id, ' ') FROM (SELECT 'ACT-' || a.id || ':' || "
+     "a.status AS id FROM actions a WHERE a.finding_id = f.id ORDER BY "
+     "a.id) x), '') AS actions, COALESCE((SELECT CASE c.effective WHEN 1 "
+     "THEN 'yes' ELSE 'no' END FROM finding_checks c WHERE c.finding_id = "
+     "f.id ORDER BY c.id DESC LIMIT 1), '') AS effective, "
+     "COALESCE((SELECT c.note FROM finding_checks c WHERE c.finding_id = "
+     "f.id ORDER BY c.id DESC LIMIT 1), '') AS check_note, "
+     "COALESCE((SELECT date(c.checked_at, 'unixepoch') FROM finding_checks "
+     "c WHERE c.finding_id = f.id ORDER BY c.id DESC LIMIT 1), '') AS "
+     "checked, r.handle AS recorded_by, "
+     "strftime('%Y-%m-%dT%H:%M:%SZ', f.created_at, 'unixepoch') AS created, "
+     "COALESCE(strftime('%Y-%m-%dT%H:%M:%SZ', f.closed_at, 'unixepoch'), "
+     "'') AS closed, COALESCE(f.close_reason, '') AS close_reason "
+     "FROM findings f JOIN people r ON r.id = f.created_by LEFT JOIN people "
+     "cb ON cb.id = f.cause_by ORDER BY f.id"},
     /* the current SoA; soa is "approved vN" where the row is as version
        N was approved, else "draft" */
     {"soa",
@@ -203,19 +225,6 @@ static const struct export exports[] = {
      "FROM quiz_participants q JOIN quiz_campaigns c ON c.id = "
      "q.campaign_id JOIN people p ON p.id = q.person_id "
      "ORDER BY q.campaign_id, p.handle"},
-    {"findings",
-     "SELECT 'FND-' || f.id AS id, 'AUD-' || f.audit_id AS audit, "
-     "a.scope AS audit_scope, f.kind, f.text, f.status, "
-     "COALESCE((SELECT group_concat(x.id, ' ') FROM (SELECT 'ACT-' || "
-     "t.id AS id FROM actions t WHERE t.finding_id = f.id ORDER BY t.id) "
-     "x), '') AS actions, c.handle AS created_by, "
-     "strftime('%Y-%m-%dT%H:%M:%SZ', f.created_at, 'unixepoch') AS created, "
-     "COALESCE(d.handle, '') AS closed_by, "
-     "COALESCE(strftime('%Y-%m-%dT%H:%M:%SZ', f.closed_at, 'unixepoch'), "
-     "'') AS closed, COALESCE(f.close_reason, '') AS close_reason "
-     "FROM findings f JOIN audits a ON a.id = f.audit_id "
-     "JOIN people c ON c.id = f.created_by LEFT JOIN people d ON d.id = "
-     "f.closed_by ORDER BY f.id"},
     /* ?1: the framework's (article, control) pairs as a JSON array of
        [framework, article, title, control]; gap is "yes" on every row of
        an article none of whose controls is applicable and implemented */

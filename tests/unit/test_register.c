@@ -304,6 +304,7 @@ test_audit_nonconformity(void **state)
 		   "FND-1 has corrective action still open (ACT-1): it closes "
 		   "when it is done");
 	assert_int_equal(everything(t), before);
+	ok_as(t, "bob", "finding cause FND-1 Nobody owned the reviews");
 	ok_as(t, "bob", "action done ACT-1 First review held");
 	ok_as(t, "erik", "audit close FND-1");
 	ok_as(t, "carol",
