@@ -11,6 +11,7 @@
 #include "delivery.h"
 #include "due.h"
 #include "evidence_cmd.h"
+#include "objective.h"
 #include "register.h"
 #include "training.h"
 #include "soa.h"
@@ -170,6 +171,8 @@ static const struct report_section {
     {"Coming up", report_upcoming, NULL, "\n"},
     {"Obligations", report_obligations, NULL, "\n"},
     {"Suppliers", supplier_report_write, NULL, "\n"},
+    {"Objectives", objective_report_write, NULL, "\n"},
+    {"Management review", review_report_write, NULL, "\n"},
     {"Delivery", report_delivery, NULL, "\n"},
     {"Audit log", report_audit_head, NULL, ""},
 };
