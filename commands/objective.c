@@ -210,7 +210,7 @@ objective_trend(struct cmd_ctx *ctx, int64_t id)
 
 /*
  * Objectives one line each: "OBJ-1 [open, due D, PAST DUE] text
- * (target: T)" and the trend when measured; lead goes before each line.
+ * (target: T)" and the trend when measured; lead goes between lines.
  */
 static int
 objective_lines(struct cmd_ctx *ctx, const char *lead)
@@ -242,12 +242,11 @@ objective_lines(struct cmd_ctx *ctx, const char *lead)
 			free(trend);
 			return -1;
 		}
-		cmd_reply(ctx, "%sOBJ-%lld [%s, due %s%s] %s (target: %s)%s%s",
-			  k ? lead : lead + (*lead == '\n'), (long long)ids[k],
-			  db_col(s, 0), db_col(s, 1),
-			  (int)db_col_int(s, 2) ? ", PAST DUE" : "",
-			  db_col(s, 3), db_col(s, 4), *trend ? "; " : "",
-			  trend);
+		cmd_reply(
+		    ctx, "%sOBJ-%lld [%s, due %s%s] %s (target: %s)%s%s",
+		    k ? lead : "", (long long)ids[k], db_col(s, 0),
+		    db_col(s, 1), (int)db_col_int(s, 2) ? ", PAST DUE" : "",
+		    db_col(s, 3), db_col(s, 4), *trend ? "; " : "", trend);
 		db_finish(ctx->st, s);
 		free(trend);
 	}
@@ -320,6 +319,8 @@ objective_report_write(struct cmd_ctx *ctx)
 		    (long long)db_col_int(s, 1), (long long)db_col_int(s, 4),
 		    (long long)db_col_int(s, 2), (long long)db_col_int(s, 3));
 	db_finish(ctx->st, s);
+	if (total > 0)
+		cmd_reply(ctx, "\n  ");
 	if (total > 0 && objective_lines(ctx, "\n  ") < 0)
 		return cmd_error(ctx, "database error");
 	return 0;
