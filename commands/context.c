@@ -223,6 +223,38 @@ context_list(struct cmd_ctx *ctx)
 	return 0;
 }
 
+int
+context_changes_write(struct cmd_ctx *ctx, int64_t since, const char *none)
+{
+	struct db_stmt *s;
+	int n = 0;
+
+	s = db_prepare(
+	    ctx->st,
+	    "SELECT at, what FROM ("
+	    "SELECT c.created_at AS at, 0 AS k, c.id, 'CTX-' || c.id || ' [' "
+	    "|| c.kind || '] ' || c.text || ' added' AS what FROM "
+	    "context_issues c WHERE c.created_at >= ?1 "
+	    "UNION ALL SELECT c.retired_at, 1, c.id, 'CTX-' || c.id || ' [' || "
+	    "c.kind || '] ' || c.text || ' retired: ' || c.retired_reason "
+	    "FROM context_issues c WHERE c.status = 'retired' AND "
+	    "c.retired_at >= ?1) ORDER BY at, k, id",
+	    "i", since);
+	if (s == NULL)
+		return cmd_error(ctx, "database error");
+	while (db_step(s) == DB_ROW) {
+		char date[16];
+
+		time_date(db_col_int(s, 0), date);
+		cmd_reply(ctx, "%s%s %.300s", n++ ? "\n  " : "", date,
+			  db_col(s, 1));
+	}
+	db_finish(ctx->st, s);
+	if (n == 0)
+		cmd_reply(ctx, "%s", none);
+	return 0;
+}
+
 static const struct cmd_entry context_commands[] = {
     {
 	.verb = "add",

@@ -38,4 +38,17 @@ int obligation_report_write(struct cmd_ctx *ctx, int ahead_days);
  */
 int party_changes_write(struct cmd_ctx *ctx, int64_t since, const char *none);
 
+/*
+ * The context issues added or retired since `since` (reply text, one line
+ * each), for the management review's inputs (clause 9.3.2 b). none: the
+ * text when there were none. 0 or -1.
+ */
+int context_changes_write(struct cmd_ctx *ctx, int64_t since, const char *none);
+
+/*
+ * Feedback from interested parties recorded since `since` (party
+ * feedback; reply text, one line each), for clause 9.3.2 e. 0 or -1.
+ */
+int party_feedback_write(struct cmd_ctx *ctx, int64_t since, const char *none);
+
 #endif

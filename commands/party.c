@@ -158,6 +158,43 @@ out:
 	return rc;
 }
 
+/*
+ * Feedback from an interested party (clause 9.3.2 e): a complaint, a
+ * customer's questionnaire, a regulator's letter, as the isms_manager
+ * received it; kept for the next management review.
+ */
+static int
+party_feedback(struct cmd_ctx *ctx)
+{
+	struct reg_ref ref;
+	char *text;
+	int rc = -1;
+
+	if (ctx->cl->npos < 1)
+		return reg_usage(ctx);
+	if (reg_arg(ctx, 0, "PTY", &ref) < 0)
+		return -1;
+	text = reg_text(ctx, 1, REG_TEXT_MAX, "the feedback");
+	if (text == NULL)
+		return -1;
+	if (db_exec(ctx->st,
+		    "INSERT INTO party_feedback(party_id, text, recorded_by, "
+		    "recorded_at) VALUES (?,?,?,?)",
+		    "itii", ref.id, text, ctx->me.id, ctx->now) != 1 ||
+	    cmd_audit(ctx, "party.feedback", ref.obj,
+		      json_pack("{s:s,s:s}", "name", ref.title, "feedback",
+				text)) < 0)
+		goto out;
+	cmd_reply(ctx,
+		  "Feedback from %s %s recorded; the next management review "
+		  "lists it.",
+		  ref.obj, ref.title);
+	rc = 0;
+out:
+	free(text);
+	return rc;
+}
+
 #define PARTY_COLS                                                             \
 	"SELECT p.id, p.name, p.needs, COALESCE((SELECT group_concat('OBL-' "  \
 	"|| x.obligation_id, ', ') FROM (SELECT obligation_id FROM "           \
@@ -250,6 +287,42 @@ party_show(struct cmd_ctx *ctx)
 			  n++ ? "\n" : "\nNeeds changed:\n", db_col(s, 0),
 			  db_col(s, 1), db_col(s, 2));
 	db_finish(ctx->st, s);
+	s = db_prepare(ctx->st,
+		       "SELECT date(f.recorded_at, 'unixepoch'), a.handle, "
+		       "f.text FROM party_feedback f JOIN people a ON a.id = "
+		       "f.recorded_by WHERE f.party_id = ? ORDER BY "
+		       "f.recorded_at, f.id",
+		       "i", ref.id);
+	if (s == NULL)
+		return cmd_error(ctx, "database error");
+	n = 0;
+	while (db_step(s) == DB_ROW)
+		cmd_reply(ctx, "%s  %s (recorded by %s): %.300s",
+			  n++ ? "\n" : "\nFeedback:\n", db_col(s, 0),
+			  db_col(s, 1), db_col(s, 2));
+	db_finish(ctx->st, s);
+	return 0;
+}
+
+int
+party_feedback_write(struct cmd_ctx *ctx, int64_t since, const char *none)
+{
+	struct db_stmt *s;
+	int n = 0;
+
+	s = db_prepare(ctx->st,
+		       "SELECT date(f.recorded_at, 'unixepoch') || ' PTY-' || "
+		       "p.id || ' ' || p.name || ': ' || f.text FROM "
+		       "party_feedback f JOIN parties p ON p.id = f.party_id "
+		       "WHERE f.recorded_at >= ? ORDER BY f.recorded_at, f.id",
+		       "i", since);
+	if (s == NULL)
+		return cmd_error(ctx, "database error");
+	while (db_step(s) == DB_ROW)
+		cmd_reply(ctx, "%s%.300s", n++ ? "\n  " : "", db_col(s, 0));
+	db_finish(ctx->st, s);
+	if (n == 0)
+		cmd_reply(ctx, "%s", none);
 	return 0;
 }
 
@@ -303,6 +376,13 @@ static const struct cmd_entry party_commands[] = {
 	.usage = "PTY-n [needs=<text>] [obligations=OBL-n,...|none]",
 	.help = "change a party's needs or obligations; changes are kept",
 	.exec = party_update,
+    },
+    {
+	.verb = "feedback",
+	.roles = ROLE_ISMS_MANAGER,
+	.usage = "PTY-n <text>",
+	.help = "record feedback from a party for the management review",
+	.exec = party_feedback,
     },
     {
 	.verb = "list",

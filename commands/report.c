@@ -13,6 +13,7 @@
 #include "due.h"
 #include "evidence_cmd.h"
 #include "finding.h"
+#include "objective.h"
 #include "register.h"
 #include "training.h"
 #include "soa.h"
@@ -256,6 +257,8 @@ static const struct report_section {
     {"Coming up", report_upcoming, NULL, "\n"},
     {"Obligations", report_obligations, NULL, "\n"},
     {"Suppliers", supplier_report_write, NULL, "\n"},
+    {"Objectives", objective_report_write, NULL, "\n"},
+    {"Management review", review_report_write, NULL, "\n"},
     {"Delivery", report_delivery, NULL, "\n"},
     {"Audit log", report_audit_head, NULL, ""},
 };

@@ -1,12 +1,17 @@
 /*
  * Management reviews (MR-n): planned on a date; their ISO/IEC 27001
- * clause 9.3.2 inputs compiled from the register; recorded with the
- * decisions, keeping the inputs as they stood.
+ * clause 9.3.2 inputs compiled from the register; recorded by top
+ * management with the decisions and who attended (9.3.3), keeping the
+ * inputs as they stood.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "context.h"
+#include "objective.h"
 #include "register.h"
+
+#define REVIEW_ATTENDEES_MAX 64
 
 /*
  * A planned review is announced to top management (clause 9.3: they hold
@@ -101,12 +106,43 @@ enum input_param {
 
 /* Sections written by the report and register modules. */
 static int
+inputs_context(struct cmd_ctx *ctx, int64_t since)
+{
+	return context_changes_write(ctx, since, "no issues added or retired");
+}
+
+static int
+inputs_parties(struct cmd_ctx *ctx, int64_t since)
+{
+	return party_changes_write(ctx, since, "  no changes recorded");
+}
+
+static int
 inputs_monitoring(struct cmd_ctx *ctx, int64_t since)
 {
 	if (report_incidents_write(ctx, since) < 0)
 		return -1;
 	cmd_reply(ctx, "\n  ");
-	return action_summary_write(ctx);
+	if (action_summary_write(ctx) < 0)
+		return -1;
+	cmd_reply(ctx, "\n  Awareness: ");
+	if (report_awareness_write(ctx, "no quiz campaigns yet") < 0)
+		return -1;
+	cmd_reply(ctx, "\n  Objective measurements in the period:\n  ");
+	return objective_measurements_write(ctx, since, "none recorded");
+}
+
+static int
+inputs_objectives(struct cmd_ctx *ctx, int64_t since)
+{
+	(void)since;
+	return objective_fulfilment_write(ctx, "no objectives set");
+}
+
+static int
+inputs_feedback(struct cmd_ctx *ctx, int64_t since)
+{
+	return party_feedback_write(ctx, since, "none recorded");
 }
 
 static int
@@ -116,17 +152,10 @@ inputs_risks(struct cmd_ctx *ctx, int64_t since)
 	return risk_summary_write(ctx);
 }
 
-static int
-inputs_awareness(struct cmd_ctx *ctx, int64_t since)
-{
-	(void)since;
-	return report_awareness_write(ctx, "no quiz campaigns yet");
-}
-
 /*
- * The inputs of clause 9.3.2 a) to i), in order: a heading, then either
- * the rows of sql (one line each, empty when there are none) or what
- * write says, on the next line.
+ * The inputs of clause 9.3.2 a) to g), in the standard's order (b and d
+ * in parts): a heading, then either the rows of sql (one line each,
+ * empty when there are none) or what write says, on the next line.
  */
 static const struct review_input {
 	const char *heading;
@@ -134,6 +163,7 @@ static const struct review_input {
 	enum input_param param;
 	const char *empty;
 	int (*write)(struct cmd_ctx *ctx, int64_t since);
+	int indented; /* write starts its lines itself ("  ...") */
 } review_inputs_table[] = {
     {
 	.heading = "a) Actions from previous management reviews:",
@@ -146,6 +176,10 @@ static const struct review_input {
 	.empty = "none",
     },
     {
+	.heading = "b) Changes in external and internal issues:",
+	.write = inputs_context,
+    },
+    {
 	.heading = "b) Changes in the ISMS (scope versions):",
 	.sql = "SELECT 'version ' || s.id || ' of ' || "
 	       "date(s.set_at, 'unixepoch') || ' by ' || "
@@ -156,7 +190,13 @@ static const struct review_input {
 	.empty = "no scope changes",
     },
     {
-	.heading = "c) Nonconformities and corrective actions:",
+	.heading = "c) Changes in the needs and expectations of interested "
+		   "parties:",
+	.write = inputs_parties,
+	.indented = 1,
+    },
+    {
+	.heading = "d1) Nonconformities and corrective actions:",
 	.sql = "SELECT 'FND-' || f.id || ' [' || f.kind || ', ' "
 	       "|| f.status || '] AUD-' || f.audit_id || ': ' || "
 	       "f.text || ' -- corrective action: ' || "
@@ -170,11 +210,11 @@ static const struct review_input {
 	.empty = "none",
     },
     {
-	.heading = "d) Monitoring and measurement:",
+	.heading = "d2) Monitoring and measurement results:",
 	.write = inputs_monitoring,
     },
     {
-	.heading = "e) Audit results:",
+	.heading = "d3) Audit results:",
 	.sql = "SELECT 'AUD-' || a.id || ' ' || "
 	       "date(a.planned_at, 'unixepoch') || ' [' || "
 	       "a.status || '] ' || a.scope || ': ' || (SELECT "
@@ -192,27 +232,19 @@ static const struct review_input {
 	.empty = "no audits in the period",
     },
     {
-	.heading = "f) Fulfilment of objectives:",
-	.sql = "SELECT 'OBJ-' || o.id || ' [' || o.status || "
-	       "', due ' || date(o.due_at, 'unixepoch') || "
-	       "CASE WHEN o.status = 'open' AND o.due_at + 86400 "
-	       "<= ? "
-	       "THEN ', PAST DUE' ELSE '' END || '] ' || o.text "
-	       "|| ' (target: ' || o.target || ')' FROM "
-	       "objectives o ORDER BY o.due_at, o.id",
-	.param = INPUT_NOW,
-	.empty = "no objectives set",
+	.heading = "d4) Fulfilment of objectives (with their trend):",
+	.write = inputs_objectives,
     },
     {
-	.heading = "g) Risk assessment and treatment:",
+	.heading = "e) Feedback from interested parties:",
+	.write = inputs_feedback,
+    },
+    {
+	.heading = "f) Risk assessment and treatment:",
 	.write = inputs_risks,
     },
     {
-	.heading = "h) Awareness:",
-	.write = inputs_awareness,
-    },
-    {
-	.heading = "i) Opportunities for improvement:",
+	.heading = "g) Opportunities for improvement:",
 	.sql = "SELECT 'FND-' || f.id || ' (AUD-' || "
 	       "f.audit_id || '): ' || f.text FROM findings f "
 	       "WHERE f.kind = 'opportunity' AND "
@@ -257,7 +289,9 @@ review_inputs(struct cmd_ctx *ctx, int64_t id)
 							   : ctx->now;
 
 		cmd_reply(ctx, "%s%s%s", i ? "\n" : "", in->heading,
-			  in->write ? "\n  " : "");
+			  !in->write	 ? ""
+			  : in->indented ? "\n"
+					 : "\n  ");
 		if (in->write
 			? in->write(ctx, since) < 0
 			: lines(ctx, db_prepare(ctx->st, in->sql, "i", param),
@@ -310,6 +344,37 @@ review_arg(struct cmd_ctx *ctx, struct review *r)
 	return 0;
 }
 
+/* Who attended MR-id and the actions that came from it (9.3.3). */
+static int
+review_outcome(struct cmd_ctx *ctx, int64_t id)
+{
+	struct db_stmt *s;
+	int n = 0;
+
+	s = db_prepare(ctx->st,
+		       "SELECT COALESCE((SELECT group_concat(handle, ', ') "
+		       "FROM (SELECT p.handle FROM review_attendees a JOIN "
+		       "people p ON p.id = a.person_id WHERE a.review_id = ? "
+		       "ORDER BY a.id)), 'not recorded')",
+		       "i", id);
+	if (s == NULL || db_step(s) != DB_ROW) {
+		db_finish(ctx->st, s);
+		return cmd_error(ctx, "database error");
+	}
+	cmd_reply(ctx, "\nAttendees: %s", db_col(s, 0));
+	db_finish(ctx->st, s);
+	s = db_prepare(ctx->st,
+		       "SELECT 'ACT-' || a.id || ' [' || a.status || ', "
+		       "owner ' || p.handle || ', due ' || date(a.due_at, "
+		       "'unixepoch') || '] ' || a.text FROM actions a JOIN "
+		       "people p ON p.id = a.owner_id WHERE a.source_kind = "
+		       "'MR' AND a.source_id = ? ORDER BY a.id",
+		       "i", id);
+	cmd_reply(ctx, "\nFollow-up actions:");
+	n = lines(ctx, s, "none yet");
+	return n < 0 ? -1 : 0;
+}
+
 static int
 review_show(struct cmd_ctx *ctx)
 {
@@ -323,18 +388,99 @@ review_show(struct cmd_ctx *ctx)
 	ctx->rp->confidential = 1;
 	cmd_reply(ctx, "Management review %s, planned for %s", r.ref.obj,
 		  r.planned);
-	if (*r.held)
+	if (*r.held) {
 		cmd_reply(ctx, ", held %s.\n%s\nDecisions: %s", r.held,
 			  r.inputs ? r.inputs : "", r.decisions);
-	else {
+		rc = review_outcome(ctx, r.ref.id);
+	} else {
 		cmd_reply(ctx, " (not held yet).\n");
 		rc = review_inputs(ctx, r.ref.id);
 		cmd_reply(ctx,
 			  "\nRecord the outcome with: review record %s "
-			  "<decisions>",
+			  "<decisions> attendees=@a,@b",
 			  r.ref.obj);
 	}
 	review_free(&r);
+	return rc;
+}
+
+/*
+ * Whether the sender is top management (cmd_management): 1, 0 with the
+ * refusal naming who is, or -1.
+ */
+static int
+review_by_management(struct cmd_ctx *ctx)
+{
+	int64_t ids[REVIEW_ATTENDEES_MAX];
+	struct buf names = {0};
+	int n = cmd_management(ctx, ids, ARRAY_LEN(ids)), i, me = 0;
+
+	if (n < 0)
+		return cmd_error(ctx, "database error");
+	for (i = 0; i < n; i++) {
+		struct person p;
+
+		me |= ids[i] == ctx->me.id;
+		if (store_person_by_id(ctx->st, ids[i], &p) == 1)
+			buf_printf(&names, "%s%s", names.len ? ", " : "",
+				   p.handle);
+	}
+	if (!me)
+		cmd_error(ctx,
+			  "not allowed: top management records the management "
+			  "review and its decisions (clause 9.3; now: %s)",
+			  names.len ? buf_str(&names) : "nobody");
+	buf_free(&names);
+	return me;
+}
+
+/*
+ * attendees=@a,@b: known, active people, duplicates dropped, into ids;
+ * the recorder attends and is added. How many, or -1 with an error reply.
+ */
+static int
+review_attendees(struct cmd_ctx *ctx, int64_t *ids, size_t max,
+		 struct buf *names)
+{
+	const char *v = cmd_key(ctx, "attendees");
+	char *copy, *tok, *save = NULL;
+	size_t n = 0, k;
+	int rc = -1;
+
+	if (v == NULL)
+		return cmd_error(ctx, "missing attendees= (who took part, "
+				      "e.g. attendees=@dana,@carol)");
+	copy = xstrdup(v);
+	ids[n++] = ctx->me.id;
+	buf_printf(names, "%s", ctx->me.handle);
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		struct person p;
+		int dup = 0;
+
+		if (cmd_person(ctx, tok, &p) < 0)
+			goto out;
+		if (!p.active) {
+			cmd_error(ctx,
+				  "%s is not active: attendees are people "
+				  "in the directory today",
+				  p.handle);
+			goto out;
+		}
+		for (k = 0; k < n; k++)
+			dup |= ids[k] == p.id;
+		if (dup)
+			continue;
+		if (n == max) {
+			cmd_error(ctx, "too many attendees (at most %zu)", max);
+			goto out;
+		}
+		ids[n++] = p.id;
+		buf_printf(names, ", %s", p.handle);
+	}
+	rc = (int)n;
+out:
+	free(copy);
 	return rc;
 }
 
@@ -342,11 +488,16 @@ static int
 review_record(struct cmd_ctx *ctx)
 {
 	struct review r;
+	struct buf names = {0};
+	int64_t ids[REVIEW_ATTENDEES_MAX];
 	char *decisions = NULL, *inputs = NULL;
-	int rc = -1;
+	int rc = -1, n, k, top;
 
 	if (review_arg(ctx, &r) < 0)
 		return -1;
+	top = review_by_management(ctx);
+	if (top <= 0)
+		goto out;
 	if (*r.held) {
 		rc = cmd_error(ctx, "%s was already recorded on %s", r.ref.obj,
 			       r.held);
@@ -354,6 +505,9 @@ review_record(struct cmd_ctx *ctx)
 	}
 	decisions = reg_text(ctx, 1, REG_TEXT_MAX, "the decisions");
 	if (decisions == NULL)
+		goto out;
+	n = review_attendees(ctx, ids, ARRAY_LEN(ids), &names);
+	if (n < 0)
 		goto out;
 	{
 		int64_t planned = 0;
@@ -371,26 +525,70 @@ review_record(struct cmd_ctx *ctx)
 	if (review_inputs(ctx, r.ref.id) < 0)
 		goto out;
 	inputs = buf_steal(&ctx->rp->text);
+	for (k = 0; k < n; k++)
+		if (db_exec(ctx->st,
+			    "INSERT INTO review_attendees(review_id, "
+			    "person_id) VALUES (?,?)",
+			    "ii", r.ref.id, ids[k]) != 1)
+			goto out;
 	if (db_exec(ctx->st,
 		    "UPDATE reviews SET status = 'held', held_at = ?, inputs = "
 		    "?, decisions = ?, recorded_by = ? WHERE id = ?",
 		    "ittii", ctx->now, inputs, decisions, ctx->me.id,
 		    r.ref.id) < 0 ||
 	    cmd_audit(ctx, "review.record", r.ref.obj,
-		      json_pack("{s:s,s:s}", "decisions", decisions, "planned",
-				r.planned)) < 0)
+		      json_pack("{s:s,s:s,s:s}", "decisions", decisions,
+				"planned", r.planned, "attendees",
+				buf_str(&names))) < 0)
 		goto out;
 	cmd_reply(ctx,
-		  "Management review %s recorded with its decisions and "
-		  "inputs. Follow-up actions: action add <text> owner=@h "
-		  "due=YYYY-MM-DD source=%s",
-		  r.ref.obj, r.ref.obj);
+		  "Management review %s recorded with its decisions, inputs "
+		  "and attendees (%s). Follow-up actions: action add <text> "
+		  "owner=@h due=YYYY-MM-DD source=%s",
+		  r.ref.obj, buf_str(&names), r.ref.obj);
 	rc = 0;
 out:
+	buf_free(&names);
 	free(decisions);
 	free(inputs);
 	review_free(&r);
 	return rc;
+}
+
+int
+review_report_write(struct cmd_ctx *ctx)
+{
+	struct db_stmt *s;
+
+	s = db_prepare(
+	    ctx->st,
+	    "SELECT (SELECT 'MR-' || id || ' held ' || date(held_at, "
+	    "'unixepoch') FROM reviews WHERE status = 'held' ORDER BY "
+	    "held_at DESC, id DESC LIMIT 1), (SELECT COUNT(*) FROM actions "
+	    "WHERE source_kind = 'MR' AND status = 'open'), (SELECT COUNT(*) "
+	    "FROM actions WHERE source_kind = 'MR' AND status = 'open' AND "
+	    "due_at + 86400 <= ?1), (SELECT 'MR-' || id || ' planned for ' || "
+	    "date(planned_at, "
+	    "'unixepoch') FROM reviews WHERE status = 'planned' ORDER BY "
+	    "planned_at, id LIMIT 1)",
+	    "i", ctx->now);
+	if (s == NULL || db_step(s) != DB_ROW) {
+		db_finish(ctx->st, s);
+		return cmd_error(ctx, "database error");
+	}
+	if (db_col_null(s, 0))
+		cmd_reply(ctx, "Management review: none held yet");
+	else
+		cmd_reply(ctx,
+			  "Management review: last %s; %lld follow-up "
+			  "action%s open (%lld overdue)",
+			  db_col(s, 0), (long long)db_col_int(s, 1),
+			  db_col_int(s, 1) == 1 ? "" : "s",
+			  (long long)db_col_int(s, 2));
+	cmd_reply(ctx, "; next: %s.",
+		  db_col_null(s, 3) ? "none planned" : db_col(s, 3));
+	db_finish(ctx->st, s);
+	return 0;
 }
 
 static int
@@ -432,10 +630,10 @@ static const struct cmd_entry review_commands[] = {
     },
     {
 	.verb = "record",
-	.roles = ROLE_ISMS_MANAGER,
-	.usage = "MR-n <decisions>",
-	.help =
-	    "record the review's decisions (keeps the inputs as they stand)",
+	.keys = "attendees",
+	.usage = "MR-n <decisions> attendees=@a,@b",
+	.help = "top management records the review's decisions and who "
+		"attended (keeps the inputs as they stand)",
 	.exec = review_record,
     },
     {

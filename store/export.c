@@ -246,6 +246,32 @@ static const struct export exports[] = {
      "CASE g.done WHEN 1 THEN 'no' ELSE 'yes' END AS gap FROM m JOIN g ON "
      "g.article = m.article LEFT JOIN controls c ON c.id = m.control "
      "ORDER BY m.n"},
+    {"objective-measurements",
+     "SELECT 'OBJ-' || o.id AS objective, o.text, o.target, o.status, "
+     "date(o.due_at, 'unixepoch') AS due, printf('%g', m.value) AS value, "
+     "date(m.measured_at, 'unixepoch') AS measured, COALESCE(m.note, '') "
+     "AS note, p.handle AS recorded_by, strftime('%Y-%m-%dT%H:%M:%SZ', "
+     "m.recorded_at, 'unixepoch') AS recorded FROM objective_measurements "
+     "m JOIN objectives o ON o.id = m.objective_id JOIN people p ON p.id = "
+     "m.recorded_by ORDER BY o.id, m.measured_at, m.id"},
+    {"reviews",
+     "SELECT 'MR-' || r.id AS id, date(r.planned_at, 'unixepoch') AS "
+     "planned, r.status, COALESCE(date(r.held_at, 'unixepoch'), '') AS "
+     "held, COALESCE(q.handle, '') AS recorded_by, COALESCE((SELECT "
+     "group_concat(handle, ' ') FROM (SELECT p.handle FROM "
+     "review_attendees a JOIN people p ON p.id = a.person_id WHERE "
+     "a.review_id = r.id ORDER BY a.id)), '') AS attendees, "
+     "COALESCE(r.decisions, '') AS decisions, COALESCE((SELECT "
+     "group_concat(x, ' ') FROM (SELECT 'ACT-' || a.id AS x FROM actions a "
+     "WHERE a.source_kind = 'MR' AND a.source_id = r.id ORDER BY a.id)), "
+     "'') AS actions FROM reviews r LEFT JOIN people q ON q.id = "
+     "r.recorded_by ORDER BY r.id"},
+    {"party-feedback",
+     "SELECT 'PTY-' || p.id AS party, p.name, f.text AS feedback, "
+     "q.handle AS recorded_by, strftime('%Y-%m-%dT%H:%M:%SZ', "
+     "f.recorded_at, 'unixepoch') AS recorded FROM party_feedback f JOIN "
+     "parties p ON p.id = f.party_id JOIN people q ON q.id = f.recorded_by "
+     "ORDER BY f.id"},
 };
 
 /* Exports that keep versions: the same columns as of version ?1. */

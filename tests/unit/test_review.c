@@ -126,7 +126,7 @@ test_review_inputs(void **state)
 				  "low 1); 2 above the appetite of 6; 2 "
 				  "untreated; 1 acceptance pending"));
 	assert_non_null(strstr(r, "no quiz campaigns yet"));
-	assert_non_null(strstr(r, "i) Opportunities for improvement:\n  FND-2 "
+	assert_non_null(strstr(r, "g) Opportunities for improvement:\n  FND-2 "
 				  "(AUD-1): Automate reviews"));
 	refused_as(t, "alice", "review show MR-1", "not allowed");
 	refused_as(t, "carol", "review show MR-2", "no management review MR-2");
@@ -144,11 +144,16 @@ test_review_record(void **state)
 
 	(void)state;
 	populate(t);
-	refused_as(t, "bob", "review record MR-1 ok", "needs the isms_manager");
-	refused_as(t, "carol", "review record MR-1", "decisions is required");
+	refused_as(t, "bob", "review record MR-1 ok attendees=@carol",
+		   "not allowed: top management records the management "
+		   "review and its decisions (clause 9.3; now: dana)");
+	refused_as(t, "carol", "review record MR-1 ok attendees=@dana",
+		   "not allowed: top management");
+	refused_as(t, "dana", "review record MR-1 attendees=@carol",
+		   "decisions is required");
 	/* not before its date, and plans are not made for the past */
 	before = everything(t);
-	refused_as(t, "carol", "review record MR-1 Fund MFA",
+	refused_as(t, "dana", "review record MR-1 Fund MFA attendees=@carol",
 		   "MR-1 is planned for 2026-12-10: it is recorded on or after "
 		   "that date");
 	refused_as(t, "carol", "review plan date=2026-01-01",
@@ -158,8 +163,10 @@ test_review_record(void **state)
 		   "date=2026-11-17 is in the past");
 	assert_int_equal(everything(t), before);
 	test_clock = T0 + 22 * 86400; /* 2026-12-10 */
-	ok_as(t, "carol", "review record MR-1 Fund MFA; re-assess phishing");
-	refused_as(t, "carol", "review record MR-1 again",
+	ok_as(t, "dana",
+	      "review record MR-1 Fund MFA; re-assess phishing "
+	      "attendees=@carol,@bob");
+	refused_as(t, "dana", "review record MR-1 again attendees=@carol",
 		   "MR-1 was already recorded on 2026-12-10");
 	ok_as(t, "carol",
 	      "action add Buy MFA tokens owner=@bob due=2027-01-31 "

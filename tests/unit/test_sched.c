@@ -779,7 +779,8 @@ test_reviews_and_audits(void **state)
 	assert_int_equal(pass(t, "2027-02-08 10:05"), 0);
 	/* its day came and it is not recorded */
 	assert_int_equal(pass(t, "2027-02-15 10:05"), 2);
-	at_do(t, "2027-02-15 16:00", "carol", "review record MR-1 Keep going");
+	at_do(t, "2027-02-15 16:00", "dana",
+	      "review record MR-1 Keep going attendees=@carol");
 	assert_int_equal(pass(t, "2027-02-22 10:05"), 0);
 	/* the auditor, 14 days before the audit */
 	assert_int_equal(pass(t, "2027-02-24 10:05"), 1);
