@@ -301,4 +301,23 @@ int64_t incident_report_new(struct store *st, const struct config *cfg,
 			    const struct incident_new *in,
 			    struct isms_reply *rp);
 
+/*
+ * NIS2 art. 23: the reports a significant incident owes, in this order.
+ * The clock runs from when the incident was marked significant (when the
+ * organisation became aware of it as such).
+ */
+enum nis2_stage { NIS2_EARLY, NIS2_NOTIFICATION, NIS2_FINAL, NIS2_STAGES };
+extern const char *const nis2_stage_names[NIS2_STAGES];	 /* as stored */
+extern const char *const nis2_stage_titles[NIS2_STAGES]; /* as said */
+
+/*
+ * The deadline of a stage for an incident significant since aware: 24
+ * and 72 hours from aware; the final report one month after the
+ * notification (recorded at notified), 0 while it is not recorded.
+ */
+int64_t nis2_due(int stage, int64_t aware, int64_t notified);
+
+/* The report's lines on NIS2 clocks and GDPR art. 34 decisions. 0, -1. */
+int incident_nis2_report_write(struct cmd_ctx *ctx);
+
 #endif

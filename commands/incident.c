@@ -1,6 +1,7 @@
 /*
  * Incidents: report, list, show, assign, severity, status, note, close
- * (through an approval) and the GDPR art. 33 72-hour breach clock.
+ * (through an approval), the GDPR art. 33 72-hour breach clock and art. 34
+ * decision, and the NIS2 art. 23 reports of a significant incident.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ struct incident {
 	int personal_data;
 	int breach_open;
 	int64_t personal_data_at; /* the 72-hour clock runs from here */
+	int significant;	  /* NIS2 art. 23 */
+	int64_t significant_at;	  /* the NIS2 clock runs from here */
 };
 
 /* 1 found, 0 none, -1 database error (no reply). */
@@ -44,7 +47,8 @@ incident_find(struct cmd_ctx *ctx, int64_t id, struct incident *inc)
 		       "SELECT title, severity, status, reporter_id, "
 		       "COALESCE(handler_id, 0), personal_data, "
 		       "breach_outcome IS NULL, COALESCE(personal_data_at, "
-		       "created_at) FROM incidents WHERE id = ?",
+		       "created_at), significant, COALESCE(significant_at, 0) "
+		       "FROM incidents WHERE id = ?",
 		       "i", id);
 	int rc;
 
@@ -65,6 +69,8 @@ incident_find(struct cmd_ctx *ctx, int64_t id, struct incident *inc)
 	inc->personal_data = (int)db_col_int(s, 5);
 	inc->breach_open = inc->personal_data && (int)db_col_int(s, 6);
 	inc->personal_data_at = db_col_int(s, 7);
+	inc->significant = (int)db_col_int(s, 8);
+	inc->significant_at = db_col_int(s, 9);
 	db_finish(ctx->st, s);
 	return 1;
 }
@@ -106,8 +112,11 @@ incident_visible(struct cmd_ctx *ctx, int64_t id)
 
 /*
  * Loads pos[0] as an incident the sender may see; with handle set, one
- * the sender may also change.
+ * the sender may also change; INCIDENT_EVEN_CLOSED also when it is closed
+ * (what is owed to authorities and data subjects outlives the closure).
  */
+#define INCIDENT_EVEN_CLOSED 2
+
 static int
 incident_arg(struct cmd_ctx *ctx, struct incident *inc, int handle)
 {
@@ -129,7 +138,7 @@ incident_arg(struct cmd_ctx *ctx, struct incident *inc, int handle)
 				 "not allowed: only the handler of INC-%lld or "
 				 "an isms_manager may change it",
 				 (long long)id);
-	if (handle && strcmp(inc->status, "closed") == 0)
+	if (handle == 1 && strcmp(inc->status, "closed") == 0)
 		return cmd_error(ctx, "INC-%lld is closed", (long long)id);
 	return 0;
 }
@@ -346,6 +355,9 @@ incident_list(struct cmd_ctx *ctx)
 	return 0;
 }
 
+static int art34_show(struct cmd_ctx *ctx, const struct incident *inc);
+static int nis2_show(struct cmd_ctx *ctx, const struct incident *inc);
+
 static int
 incident_show(struct cmd_ctx *ctx)
 {
@@ -398,6 +410,10 @@ incident_show(struct cmd_ctx *ctx)
 		else
 			cmd_reply(ctx, "Personal data: yes; the 72-hour "
 				       "notification deadline has PASSED.\n");
+	}
+	if (art34_show(ctx, &inc) < 0 || nis2_show(ctx, &inc) < 0) {
+		db_finish(ctx->st, s);
+		return cmd_error(ctx, "database error");
 	}
 	cmd_reply(ctx, "Description: %s\n", db_col(s, 0));
 	if (*db_col(s, 7))
@@ -884,6 +900,506 @@ incident_notifiable(struct cmd_ctx *ctx)
 	return rc;
 }
 
+/* NIS2 art. 23 (see cmd.h for the clock). */
+const char *const nis2_stage_names[NIS2_STAGES] = {"early", "notification",
+						   "final"};
+const char *const nis2_stage_titles[NIS2_STAGES] = {
+    "early warning", "incident notification", "final report"};
+
+int64_t
+nis2_due(int stage, int64_t aware, int64_t notified)
+{
+	switch (stage) {
+	case NIS2_EARLY:
+		return aware + 24 * 3600;
+	case NIS2_NOTIFICATION:
+		return aware + 72 * 3600;
+	default:
+		/* art. 23(4)(d): one month after the notification */
+		return notified ? time_add_months(notified, 1) : 0;
+	}
+}
+
+/* One recorded stage: when and by whom (at 0: not recorded). */
+struct nis2_report {
+	int64_t at, due;
+	char by[64];
+	char note[256];
+};
+
+/* The recorded stages of INC-id into r[NIS2_STAGES]. 0 or -1. */
+static int
+nis2_reports(struct cmd_ctx *ctx, int64_t id, struct nis2_report *r)
+{
+	struct db_stmt *s;
+	int rc, k;
+
+	memset(r, 0, NIS2_STAGES * sizeof(*r));
+	s = db_prepare(ctx->st,
+		       "SELECT x.stage, x.reported_at, x.due_at, p.handle, "
+		       "COALESCE(x.note, '') FROM incident_reports x JOIN "
+		       "people p ON p.id = x.reported_by WHERE "
+		       "x.incident_id = ?",
+		       "i", id);
+	if (s == NULL)
+		return -1;
+	while ((rc = db_step(s)) == DB_ROW) {
+		k = one_of(db_col(s, 0), nis2_stage_names, NIS2_STAGES);
+		if (k < 0)
+			continue;
+		r[k].at = db_col_int(s, 1);
+		r[k].due = db_col_int(s, 2);
+		snprintf(r[k].by, sizeof(r[k].by), "%s", db_col(s, 3));
+		snprintf(r[k].note, sizeof(r[k].note), "%s", db_col(s, 4));
+	}
+	db_finish(ctx->st, s);
+	return rc == DB_DONE ? 0 : -1;
+}
+
+/* "3 h 05 min" after or before: the distance of t from now. */
+static void
+nis2_left(int64_t secs, char *out, size_t len)
+{
+	if (secs < 0)
+		secs = -secs;
+	if (secs >= 2 * 86400)
+		snprintf(out, len, "%lld days %lld h",
+			 (long long)(secs / 86400),
+			 (long long)(secs % 86400 / 3600));
+	else
+		snprintf(out, len, "%lld h %02lld min",
+			 (long long)(secs / 3600),
+			 (long long)(secs % 3600 / 60));
+}
+
+/* The NIS2 block of "incident show". */
+static int
+nis2_show(struct cmd_ctx *ctx, const struct incident *inc)
+{
+	struct nis2_report r[NIS2_STAGES];
+	char at[32], due[32], left[32];
+	int k;
+
+	if (nis2_reports(ctx, inc->id, r) < 0)
+		return -1;
+	if (!inc->significant && r[NIS2_EARLY].at == 0)
+		return 0;
+	if (inc->significant) {
+		time_iso(inc->significant_at, at);
+		cmd_reply(ctx, "NIS2: significant incident since %s.\n", at);
+	} else {
+		cmd_reply(ctx, "NIS2: no longer significant; no clock runs.\n");
+	}
+	for (k = 0; k < NIS2_STAGES; k++) {
+		int64_t d =
+		    nis2_due(k, inc->significant_at, r[NIS2_NOTIFICATION].at);
+
+		if (r[k].at) {
+			time_iso(r[k].at, at);
+			cmd_reply(ctx, "  %s: sent %s, recorded by %s%s%s%s\n",
+				  nis2_stage_titles[k], at, r[k].by,
+				  r[k].at > r[k].due ? " (late)" : "",
+				  *r[k].note ? ": " : "", r[k].note);
+			continue;
+		}
+		if (!inc->significant)
+			continue;
+		if (d == 0) {
+			cmd_reply(ctx,
+				  "  %s: due one month after the incident "
+				  "notification\n",
+				  nis2_stage_titles[k]);
+			continue;
+		}
+		time_iso(d, due);
+		nis2_left(d - ctx->now, left, sizeof(left));
+		if (d > ctx->now)
+			cmd_reply(ctx, "  %s: due by %s (%s left)\n",
+				  nis2_stage_titles[k], due, left);
+		else
+			cmd_reply(ctx, "  %s: due by %s, PASSED %s ago\n",
+				  nis2_stage_titles[k], due, left);
+	}
+	return 0;
+}
+
+/* The GDPR art. 34 line of "incident show". */
+static int
+art34_show(struct cmd_ctx *ctx, const struct incident *inc)
+{
+	struct db_stmt *s;
+	char at[32];
+
+	if (!inc->personal_data)
+		return 0;
+	s = db_prepare(
+	    ctx->st,
+	    "SELECT i.subjects_informed, COALESCE(i.subjects_reason, "
+	    "''), COALESCE(i.subjects_decided_at, 0), "
+	    "COALESCE(p.handle, '-') FROM incidents i LEFT JOIN "
+	    "people p ON p.id = i.subjects_decided_by WHERE i.id = ?",
+	    "i", inc->id);
+	if (s == NULL || db_step(s) != DB_ROW) {
+		db_finish(ctx->st, s);
+		return -1;
+	}
+	if (db_col_int(s, 2) == 0) {
+		cmd_reply(ctx, "Data subjects (GDPR art. 34): not decided yet "
+			       "(incident subjects-informed INC-n yes|no "
+			       "<reason>).\n");
+	} else {
+		time_iso(db_col_int(s, 2), at);
+		cmd_reply(ctx,
+			  "Data subjects (GDPR art. 34): %s, decided by %s "
+			  "at %s%s%s.\n",
+			  strcmp(db_col(s, 0), "yes") == 0 ? "informed"
+							   : "not informed",
+			  db_col(s, 3), at, *db_col(s, 1) ? ": " : "",
+			  db_col(s, 1));
+	}
+	db_finish(ctx->st, s);
+	return 0;
+}
+
+/*
+ * Tells the isms_managers and the handler (when neither the sender nor an
+ * isms_manager) at once: a NIS2 clock is urgent.
+ */
+static int
+nis2_alert(struct cmd_ctx *ctx, const struct incident *inc, const char *subject,
+	   const char *body)
+{
+	struct person h;
+
+	if (cmd_notify_role(ctx, ROLE_ISMS_MANAGER, ctx->me.id, MSG_BREACH,
+			    subject, body) < 0)
+		return -1;
+	if (inc->handler_id == 0 || inc->handler_id == ctx->me.id)
+		return 0;
+	if (store_person_by_id(ctx->st, inc->handler_id, &h) != 1)
+		return -1;
+	if (has_role(&h, ROLE_ISMS_MANAGER))
+		return 0;
+	return cmd_notify(ctx, &h, MSG_BREACH, subject, body, NULL) < 0 ? -1
+									: 0;
+}
+
+/*
+ * significant INC-n yes|no [reason]: NIS2 art. 23. Yes starts the clock
+ * now, the moment the organisation is aware the incident is significant
+ * (a later yes after a no starts it afresh); no stops it. Reports
+ * already recorded stay.
+ */
+static int
+incident_significant(struct cmd_ctx *ctx)
+{
+	struct incident inc;
+	char obj[32], at[32], early[32], notif[32];
+	char *reason = NULL, *line = NULL, *subject = NULL, *body = NULL;
+	int yes, rc = -1;
+
+	if (ctx->cl->npos < 2 || (strcasecmp(ctx->cl->pos[1], "yes") != 0 &&
+				  strcasecmp(ctx->cl->pos[1], "no") != 0))
+		return cmd_error(ctx, "usage: incident significant INC-n "
+				      "yes|no [reason] (yes or no)");
+	yes = strcasecmp(ctx->cl->pos[1], "yes") == 0;
+	if (incident_arg(ctx, &inc, INCIDENT_EVEN_CLOSED) < 0)
+		return -1;
+	snprintf(obj, sizeof(obj), "INC-%lld", (long long)inc.id);
+	if (yes && inc.significant)
+		return cmd_error(ctx,
+				 "%s is already significant; its NIS2 clock "
+				 "runs from when that was known",
+				 obj);
+	if (!yes && !inc.significant)
+		return cmd_error(ctx, "%s is not marked significant", obj);
+	if (ctx->cl->npos > 2)
+		reason = cmdline_join(ctx->cl, 2);
+	if (reason != NULL && str_utf8_chars(reason) > INCIDENT_TEXT_MAX) {
+		rc = cmd_error(ctx, "reason too long (at most %d characters)",
+			       INCIDENT_TEXT_MAX);
+		goto out;
+	}
+	time_iso(ctx->now, at);
+	time_iso(nis2_due(NIS2_EARLY, ctx->now, 0), early);
+	time_iso(nis2_due(NIS2_NOTIFICATION, ctx->now, 0), notif);
+	line = xasprintf("%s %s%s%s",
+			 yes ? "significant (NIS2 art. 23), known since"
+			     : "not significant after all, since",
+			 at, reason ? ": " : "", reason ? reason : "");
+	if (db_exec(ctx->st,
+		    yes ? "UPDATE incidents SET significant = 1, "
+			  "significant_at = ?1, significant_cleared_at = NULL, "
+			  "updated_at = ?1 WHERE id = ?2"
+			: "UPDATE incidents SET significant = 0, "
+			  "significant_cleared_at = ?1, updated_at = ?1 WHERE "
+			  "id = ?2",
+		    "ii", ctx->now, inc.id) < 0 ||
+	    timeline(ctx, inc.id, "significant", line) < 0 ||
+	    cmd_audit(ctx, "incident.significant", obj,
+		      yes ? json_pack("{s:b,s:s,s:s,s:s,s:s?}", "significant",
+				      1, "at", at, "early_warning_due", early,
+				      "notification_due", notif, "reason",
+				      reason)
+			  : json_pack("{s:b,s:s,s:s?}", "significant", 0, "at",
+				      at, "reason", reason)) < 0)
+		goto out;
+	if (yes) {
+		subject = xasprintf("%s is a significant incident (NIS2): "
+				    "early warning due by %s",
+				    obj, early);
+		body = xasprintf(
+		    "%s marked %s [%s] \"%s\" significant under NIS2 art. 23 "
+		    "at %s.\n\nDue to the CSIRT or competent authority: the "
+		    "early warning by %s, the incident notification by %s and "
+		    "a final report within one month of the notification.\n\n"
+		    "Record each with /isms incident reported %s "
+		    "early|notification|final.",
+		    ctx->me.name, obj, inc.severity, inc.title, at, early,
+		    notif, obj);
+		inc.significant_at = ctx->now;
+		if (nis2_alert(ctx, &inc, subject, body) < 0)
+			goto out;
+	}
+	ctx->rp->confidential = 1;
+	if (yes)
+		cmd_reply(ctx,
+			  "%s is significant (NIS2 art. 23); the clock runs "
+			  "from now (%s): early warning due by %s, incident "
+			  "notification by %s, final report within one month "
+			  "of the notification.",
+			  obj, at, early, notif);
+	else
+		cmd_reply(ctx,
+			  "%s is not significant; its NIS2 clock is stopped.",
+			  obj);
+	rc = 0;
+out:
+	free(reason);
+	free(line);
+	free(subject);
+	free(body);
+	return rc;
+}
+
+/*
+ * reported INC-n early|notification|final [note]: a NIS2 report was sent,
+ * in order; who and when are recorded with the deadline it had.
+ */
+static int
+incident_reported(struct cmd_ctx *ctx)
+{
+	struct nis2_report r[NIS2_STAGES];
+	struct incident inc;
+	char obj[32], at[32], due[32], next[32], late[48];
+	char *note = NULL, *line = NULL;
+	int64_t d;
+	int k, rc = -1;
+
+	if (ctx->cl->npos < 2)
+		return cmd_error(ctx, "usage: incident reported INC-n "
+				      "early|notification|final [note]");
+	k = one_of(ctx->cl->pos[1], nis2_stage_names, NIS2_STAGES);
+	if (k < 0)
+		return cmd_error(ctx,
+				 "stage must be early, notification or final "
+				 "(NIS2 art. 23: early warning, incident "
+				 "notification, final report)");
+	if (incident_arg(ctx, &inc, INCIDENT_EVEN_CLOSED) < 0)
+		return -1;
+	snprintf(obj, sizeof(obj), "INC-%lld", (long long)inc.id);
+	if (!inc.significant)
+		return cmd_error(ctx,
+				 "%s is not marked significant: mark it first "
+				 "with incident significant %s yes",
+				 obj, obj);
+	if (nis2_reports(ctx, inc.id, r) < 0)
+		return cmd_error(ctx, "database error");
+	if (r[k].at) {
+		time_iso(r[k].at, at);
+		return cmd_error(ctx,
+				 "the %s of %s is already recorded (%s by %s)",
+				 nis2_stage_titles[k], obj, at, r[k].by);
+	}
+	if (k > 0 && r[k - 1].at == 0)
+		return cmd_error(ctx,
+				 "the %s of %s is not recorded yet: the %s "
+				 "comes after it",
+				 nis2_stage_titles[k - 1], obj,
+				 nis2_stage_titles[k]);
+	if (ctx->cl->npos > 2)
+		note = cmdline_join(ctx->cl, 2);
+	if (note != NULL && str_utf8_chars(note) > INCIDENT_TEXT_MAX) {
+		rc = cmd_error(ctx, "note too long (at most %d characters)",
+			       INCIDENT_TEXT_MAX);
+		goto out;
+	}
+	d = nis2_due(k, inc.significant_at, r[NIS2_NOTIFICATION].at);
+	time_iso(ctx->now, at);
+	time_iso(d, due);
+	late[0] = '\0';
+	if (ctx->now > d) {
+		char gap[32];
+
+		nis2_left(ctx->now - d, gap, sizeof(gap));
+		snprintf(late, sizeof(late), "%s late", gap);
+	}
+	line = xasprintf("NIS2 %s sent (due %s%s%s)%s%s", nis2_stage_titles[k],
+			 due, *late ? ", " : "", late, note ? ": " : "",
+			 note ? note : "");
+	if (db_exec(ctx->st,
+		    "INSERT INTO incident_reports(incident_id, stage, due_at, "
+		    "reported_at, reported_by, note) VALUES (?,?,?,?,?,?)",
+		    "itiiit", inc.id, nis2_stage_names[k], d, ctx->now,
+		    ctx->me.id, note) < 0 ||
+	    touch(ctx, inc.id) < 0 || timeline(ctx, inc.id, "nis2", line) < 0 ||
+	    cmd_audit(ctx, "incident.reported", obj,
+		      json_pack("{s:s,s:s,s:s,s:b,s:s?}", "stage",
+				nis2_stage_names[k], "at", at, "due", due,
+				"late", ctx->now > d, "note", note)) < 0)
+		goto out;
+	ctx->rp->confidential = 1;
+	cmd_reply(ctx, "%s: NIS2 %s recorded as sent at %s by %s (%s).", obj,
+		  nis2_stage_titles[k], at, ctx->me.handle,
+		  *late ? late : "on time");
+	if (k + 1 < NIS2_STAGES) {
+		time_iso(nis2_due(k + 1, inc.significant_at,
+				  k == NIS2_NOTIFICATION
+				      ? ctx->now
+				      : r[NIS2_NOTIFICATION].at),
+			 next);
+		cmd_reply(ctx, " Next: the %s, due by %s.",
+			  nis2_stage_titles[k + 1], next);
+	} else {
+		cmd_reply(ctx, " All NIS2 reports are recorded.");
+	}
+	rc = 0;
+out:
+	free(note);
+	free(line);
+	return rc;
+}
+
+/*
+ * subjects-informed INC-n yes|no <reason>: GDPR art. 34, whether the data
+ * subjects of a personal-data breach were told; "no" must say why (art.
+ * 34(3)). A later decision replaces the earlier; the timeline keeps both.
+ */
+static int
+incident_subjects_informed(struct cmd_ctx *ctx)
+{
+	struct incident inc;
+	char obj[32], *reason = NULL, *line = NULL;
+	int yes, rc = -1;
+
+	if (ctx->cl->npos < 2 || (strcasecmp(ctx->cl->pos[1], "yes") != 0 &&
+				  strcasecmp(ctx->cl->pos[1], "no") != 0))
+		return cmd_error(ctx, "usage: incident subjects-informed INC-n "
+				      "yes|no <reason> (yes or no)");
+	yes = strcasecmp(ctx->cl->pos[1], "yes") == 0;
+	if (incident_arg(ctx, &inc, INCIDENT_EVEN_CLOSED) < 0)
+		return -1;
+	snprintf(obj, sizeof(obj), "INC-%lld", (long long)inc.id);
+	if (!inc.personal_data)
+		return cmd_error(ctx,
+				 "%s does not involve personal data: GDPR "
+				 "art. 34 does not apply",
+				 obj);
+	if (ctx->cl->npos > 2)
+		reason = cmdline_join(ctx->cl, 2);
+	if (!yes && (reason == NULL || str_is_blank(reason))) {
+		rc = cmd_error(ctx,
+			       "say why the data subjects are not informed "
+			       "(GDPR art. 34(3)): incident subjects-informed "
+			       "%s no <reason>",
+			       obj);
+		goto out;
+	}
+	if (reason != NULL && str_utf8_chars(reason) > INCIDENT_TEXT_MAX) {
+		rc = cmd_error(ctx, "reason too long (at most %d characters)",
+			       INCIDENT_TEXT_MAX);
+		goto out;
+	}
+	line =
+	    xasprintf("data subjects %s%s%s", yes ? "informed" : "not informed",
+		      reason ? ": " : "", reason ? reason : "");
+	if (db_exec(ctx->st,
+		    "UPDATE incidents SET subjects_informed = ?, "
+		    "subjects_reason = ?, subjects_decided_at = ?, "
+		    "subjects_decided_by = ?, updated_at = ? WHERE id = ?",
+		    "ttiiii", yes ? "yes" : "no", reason, ctx->now, ctx->me.id,
+		    ctx->now, inc.id) < 0 ||
+	    timeline(ctx, inc.id, "art34", line) < 0 ||
+	    cmd_audit(ctx, "incident.subjects_informed", obj,
+		      json_pack("{s:s,s:s?}", "informed", yes ? "yes" : "no",
+				"reason", reason)) < 0)
+		goto out;
+	ctx->rp->confidential = 1;
+	cmd_reply(ctx, "%s: data subjects %s (GDPR art. 34) recorded.", obj,
+		  yes ? "informed" : "not informed");
+	rc = 0;
+out:
+	free(reason);
+	free(line);
+	return rc;
+}
+
+int
+incident_nis2_report_write(struct cmd_ctx *ctx)
+{
+	struct db_stmt *s;
+	int64_t running = 0, undecided = 0;
+	int overdue = 0;
+
+	s = db_prepare(ctx->st,
+		       "SELECT id, significant_at, (SELECT group_concat(stage) "
+		       "FROM incident_reports x WHERE x.incident_id = i.id), "
+		       "COALESCE((SELECT reported_at FROM incident_reports x "
+		       "WHERE x.incident_id = i.id AND stage = "
+		       "'notification'), 0) FROM incidents i WHERE "
+		       "significant AND significant_at IS NOT NULL AND NOT "
+		       "EXISTS (SELECT 1 FROM incident_reports x WHERE "
+		       "x.incident_id = i.id AND x.stage = 'final') ORDER BY "
+		       "id",
+		       NULL);
+	if (s == NULL)
+		return cmd_error(ctx, "database error");
+	cmd_reply(ctx, "NIS2 significant incidents:");
+	while (db_step(s) == DB_ROW) {
+		const char *done = db_col(s, 2);
+		int k;
+
+		running++;
+		for (k = 0; k < NIS2_STAGES; k++) {
+			int64_t d =
+			    nis2_due(k, db_col_int(s, 1), db_col_int(s, 3));
+			char due[32];
+
+			if (strstr(done, nis2_stage_names[k]) != NULL ||
+			    d == 0 || d > ctx->now)
+				continue;
+			time_iso(d, due);
+			cmd_reply(ctx, "\n  INC-%lld %s OVERDUE (due %s)",
+				  (long long)db_col_int(s, 0),
+				  nis2_stage_titles[k], due);
+			overdue++;
+		}
+	}
+	db_finish(ctx->st, s);
+	if (db_int(ctx->st, &undecided,
+		   "SELECT COUNT(*) FROM incidents WHERE personal_data AND "
+		   "subjects_decided_at IS NULL AND status != 'closed'",
+		   NULL) != 1)
+		return cmd_error(ctx, "database error");
+	cmd_reply(ctx,
+		  "%s%lld with reports outstanding, %d report%s overdue.\n"
+		  "Personal-data breaches without a GDPR art. 34 decision: "
+		  "%lld open.",
+		  overdue ? "\n  " : " ", (long long)running, overdue,
+		  overdue == 1 ? "" : "s", (long long)undecided);
+	return 0;
+}
+
 static const struct cmd_entry incident_commands[] = {
     {
 	.verb = "report",
@@ -964,6 +1480,27 @@ static const struct cmd_entry incident_commands[] = {
 	.help =
 	    "record why no notification is needed (stops the 72-hour clock)",
 	.exec = incident_notifiable,
+    },
+    {
+	.verb = "significant",
+	.usage = "INC-n yes|no [reason]",
+	.help = "a significant incident under NIS2 art. 23: starts (or stops) "
+		"its clock now (handler or isms_manager)",
+	.exec = incident_significant,
+    },
+    {
+	.verb = "reported",
+	.usage = "INC-n early|notification|final [note]",
+	.help = "a NIS2 report was sent: early warning (24 h), incident "
+		"notification (72 h), final report (one month later), in order",
+	.exec = incident_reported,
+    },
+    {
+	.verb = "subjects-informed",
+	.usage = "INC-n yes|no <reason>",
+	.help = "GDPR art. 34: the data subjects of a personal-data breach "
+		"were (not) informed; no needs the reason",
+	.exec = incident_subjects_informed,
     },
     {0},
 };

@@ -1,6 +1,7 @@
 /*
  * The nudge ledger and the jobs that nudge about incidents and approvals:
- * the GDPR art. 33 72-hour clock, approval reminders and escalation.
+ * the GDPR art. 33 72-hour clock, the NIS2 art. 23 reporting clock,
+ * approval reminders and escalation.
  */
 #include "nudge.h"
 
@@ -636,6 +637,185 @@ nudge_job_approvals(struct cmd_ctx *ctx, struct tz_work *w)
 			    ctx, w, &a, &a.escalated,
 			    a.deadline + ctx->cfg->nudge_repeat_days * DAY);
 	}
+	free(ids);
+	return rc;
+}
+
+/*
+ * The NIS2 art. 23 clock of a significant incident: each report not yet
+ * recorded is nudged to the isms_managers and the handler twice before
+ * its deadline and once a day after it, at any hour, until it is
+ * recorded or the incident is no longer significant. A late pass sends
+ * only the latest nudge due.
+ */
+static const struct {
+	int64_t before[2]; /* seconds before the deadline, earlier first */
+} nis2_marks[NIS2_STAGES] = {
+    {{12 * 3600, 4 * 3600}}, /* early warning: at 12 h and 20 h */
+    {{24 * 3600, 6 * 3600}}, /* notification: at 48 h and 66 h */
+    {{7 * (int64_t)DAY, 2 * (int64_t)DAY}}, /* final report */
+};
+
+#define NIS2_MAX_TO 64
+
+/* The ledger period due now for a stage with deadline due, or NULL. */
+static const char *
+nis2_period(const struct cmd_ctx *ctx, int stage, int64_t due, char *buf,
+	    size_t len)
+{
+	char day[16];
+	int i;
+
+	if (ctx->now >= due) {
+		time_date(ctx->now, day);
+		snprintf(buf, len, "%s:passed:%s", nis2_stage_names[stage],
+			 day);
+		return buf;
+	}
+	for (i = 1; i >= 0; i--)
+		if (ctx->now >= due - nis2_marks[stage].before[i]) {
+			snprintf(
+			    buf, len, "%s:%lldh-left", nis2_stage_names[stage],
+			    (long long)(nis2_marks[stage].before[i] / 3600));
+			return buf;
+		}
+	return NULL;
+}
+
+static int
+nis2_nudge_stage(struct cmd_ctx *ctx, struct tz_work *w, int64_t id,
+		 const char *title, const char *severity, int64_t aware,
+		 int stage, int64_t due, const int64_t *to, size_t nto)
+{
+	struct nudge n = {.kind = "nis2", .msg_kind = MSG_BREACH, .anytime = 1};
+	char obj[32], period[64], deadline[32], since[32], left[48];
+	char *subject = NULL, *body = NULL;
+	int64_t secs = due - ctx->now;
+	size_t i;
+	int rc = 0;
+
+	if (nis2_period(ctx, stage, due, period, sizeof(period)) == NULL)
+		return 0;
+	snprintf(obj, sizeof(obj), "INC-%lld", (long long)id);
+	n.object = obj;
+	n.period = period;
+	time_iso(due, deadline);
+	time_iso(aware, since);
+	if (secs > 0) {
+		if (secs >= 2 * DAY)
+			snprintf(left, sizeof(left), "%lld days %lld h",
+				 (long long)(secs / DAY),
+				 (long long)(secs % DAY / 3600));
+		else
+			snprintf(left, sizeof(left), "%lld h %02lld min",
+				 (long long)(secs / 3600),
+				 (long long)(secs % 3600 / 60));
+		subject =
+		    xasprintf("NIS2 %s for %s: %s left (due %s)",
+			      nis2_stage_titles[stage], obj, left, deadline);
+	} else {
+		subject = xasprintf("NIS2 %s for %s: deadline passed on %s; "
+				    "not recorded as sent",
+				    nis2_stage_titles[stage], obj, deadline);
+	}
+	body = xasprintf(
+	    "%s [%s] \"%s\" is a significant incident (NIS2 art. 23), known "
+	    "as such since %s. Its %s to the CSIRT or competent authority "
+	    "is due by %s.\n\nRecord it with /isms incident reported %s %s "
+	    "[note], or /isms incident significant %s no <reason> if it is "
+	    "not significant after all.",
+	    obj, severity, title, since, nis2_stage_titles[stage], deadline,
+	    obj, nis2_stage_names[stage], obj);
+	for (i = 0; i < nto && rc >= 0; i++) {
+		struct person p;
+
+		if (store_person_by_id(ctx->st, to[i], &p) != 1) {
+			rc = -1;
+			break;
+		}
+		rc = nudge_send(ctx, w, &n, &p, subject, body,
+				json_pack("{s:s,s:s}", "incident", obj, "stage",
+					  nis2_stage_names[stage]));
+	}
+	free(subject);
+	free(body);
+	return rc < 0 ? -1 : 0;
+}
+
+static int
+nis2_nudge(struct cmd_ctx *ctx, struct tz_work *w, int64_t id)
+{
+	struct db_stmt *s;
+	int64_t to[NIS2_MAX_TO], aware, handler, at[NIS2_STAGES] = {0};
+	char title[256], severity[16];
+	size_t n = 0;
+	int k, rc;
+
+	s = db_prepare(ctx->st,
+		       "SELECT title, severity, significant_at, "
+		       "COALESCE(handler_id, 0) FROM incidents WHERE id = ?",
+		       "i", id);
+	if (s == NULL || db_step(s) != DB_ROW) {
+		db_finish(ctx->st, s);
+		return -1;
+	}
+	snprintf(title, sizeof(title), "%s", db_col(s, 0));
+	snprintf(severity, sizeof(severity), "%s", db_col(s, 1));
+	aware = db_col_int(s, 2);
+	handler = db_col_int(s, 3);
+	db_finish(ctx->st, s);
+	s = db_prepare(ctx->st,
+		       "SELECT stage, reported_at FROM incident_reports "
+		       "WHERE incident_id = ?",
+		       "i", id);
+	if (s == NULL)
+		return -1;
+	while (db_step(s) == DB_ROW)
+		for (k = 0; k < NIS2_STAGES; k++)
+			if (strcmp(db_col(s, 0), nis2_stage_names[k]) == 0)
+				at[k] = db_col_int(s, 1);
+	db_finish(ctx->st, s);
+	/* the isms_managers and the handler, each once */
+	s = db_prepare(ctx->st,
+		       "SELECT id FROM people WHERE active AND ((roles & ?) "
+		       "!= 0 OR id = ?) ORDER BY handle",
+		       "ii", (int64_t)ROLE_ISMS_MANAGER, handler);
+	if (s == NULL)
+		return -1;
+	while (n < NIS2_MAX_TO && db_step(s) == DB_ROW)
+		to[n++] = db_col_int(s, 0);
+	db_finish(ctx->st, s);
+	rc = 0;
+	for (k = 0; k < NIS2_STAGES && rc == 0; k++) {
+		int64_t due = nis2_due(k, aware, at[NIS2_NOTIFICATION]);
+
+		if (at[k] != 0 || due == 0)
+			continue;
+		rc = nis2_nudge_stage(ctx, w, id, title, severity, aware, k,
+				      due, to, n);
+	}
+	return rc;
+}
+
+int
+nudge_job_nis2(struct cmd_ctx *ctx, struct tz_work *w)
+{
+	int64_t *ids;
+	size_t n, i;
+	int rc = 0;
+
+	if (nudge_rows(ctx->st,
+		       db_prepare(ctx->st,
+				  "SELECT id FROM incidents i WHERE "
+				  "significant AND significant_at IS NOT NULL "
+				  "AND NOT EXISTS (SELECT 1 FROM "
+				  "incident_reports x WHERE x.incident_id = "
+				  "i.id AND x.stage = 'final') ORDER BY id",
+				  NULL),
+		       1, &ids, &n) < 0)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++)
+		rc = nis2_nudge(ctx, w, ids[i]);
 	free(ids);
 	return rc;
 }

@@ -109,5 +109,6 @@ int nudge_rows(struct store *st, struct db_stmt *s, int ncols, int64_t **vals,
 /* Jobs of the scheduler's table (gateway/sched.c). */
 int nudge_job_breach(struct cmd_ctx *ctx, struct tz_work *w);
 int nudge_job_approvals(struct cmd_ctx *ctx, struct tz_work *w);
+int nudge_job_nis2(struct cmd_ctx *ctx, struct tz_work *w);
 
 #endif

@@ -247,6 +247,7 @@ static const struct report_section {
     {"Risk levels", risk_summary_write, NULL, "\n"},
     {"Heat map", risk_matrix_write, risk_matrix_html, "\n\n"},
     {"Incidents", report_all_incidents, NULL, "\n"},
+    {"NIS2", incident_nis2_report_write, NULL, "\n"},
     {"Actions", action_summary_write, NULL, "\n"},
     {"Nonconformities", finding_report_write, NULL, "\n"},
     {"Statement of Applicability", soa_report_write, NULL, "\n"},

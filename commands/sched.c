@@ -26,6 +26,7 @@ struct sched_job {
 /* Every kind of periodic work; adding one is adding a line. */
 static const struct sched_job sched_jobs[] = {
     {"breach-clock", nudge_job_breach},
+    {"nis2-clock", nudge_job_nis2},
     {"approvals", nudge_job_approvals},
     {"quiz-close", quiz_job_close},
     {"quiz-results", quiz_job_results},
