@@ -10,9 +10,8 @@
 #include "../base/tz.h"
 #include "register.h"
 
-#define DOC_URL_MAX	    500
-#define DOC_PERIOD_MAX_DAYS (10 * 366)
-#define DOC_NOTE_MAX	    500
+#define DOC_URL_MAX  500
+#define DOC_NOTE_MAX 500
 
 /*
  * The next review of a retired document: none. The review and
@@ -73,35 +72,6 @@ doc_url_check(struct cmd_ctx *ctx, const char *url)
 	return 0;
 }
 
-/* review_every=12m as the next review date from now; -1 when malformed. */
-static int
-next_review(struct cmd_ctx *ctx, const char *every, int64_t *out)
-{
-	int count;
-	char unit;
-
-	if (config_period(every, &count, &unit) < 0)
-		return cmd_error(ctx, "review_every= must be a period like "
-				      "12m, 6m, 1y, 2w or 30d");
-	switch (unit) {
-	case 'd':
-		*out = ctx->now + (int64_t)count * 86400;
-		break;
-	case 'w':
-		*out = ctx->now + (int64_t)count * 7 * 86400;
-		break;
-	case 'm':
-		*out = time_add_months(ctx->now, count);
-		break;
-	default:
-		*out = time_add_months(ctx->now, count * 12);
-		break;
-	}
-	if (*out - ctx->now > (int64_t)DOC_PERIOD_MAX_DAYS * 86400)
-		return cmd_error(ctx, "review_every= must be at most 10 years");
-	return 0;
-}
-
 static int
 doc_add(struct cmd_ctx *ctx)
 {
@@ -116,7 +86,7 @@ doc_add(struct cmd_ctx *ctx)
 		return -1;
 	if (reg_key_person(ctx, "owner", &owner) < 0 ||
 	    reg_key_text(ctx, "review_every", 32, 1, &every) < 0 ||
-	    next_review(ctx, every, &next) < 0 ||
+	    reg_period_after(ctx, every, ctx->now, &next) < 0 ||
 	    reg_key_text(ctx, "url", DOC_URL_MAX, 0, &url) < 0 ||
 	    reg_key_text(ctx, "ack", 16, 0, &ack) < 0 ||
 	    reg_key_text(ctx, "ack_by", 16, 0, &ack_by) < 0)
@@ -219,7 +189,7 @@ doc_reviewed(struct cmd_ctx *ctx)
 		rc = cmd_error(ctx, "database error");
 		goto out;
 	}
-	if (next_review(ctx, every, &next) < 0)
+	if (reg_period_after(ctx, every, ctx->now, &next) < 0)
 		goto out;
 	time_date(next, due);
 	if (db_exec(ctx->st,
@@ -692,7 +662,8 @@ doc_update(struct cmd_ctx *ctx)
 	if (given < 0 ||
 	    reg_key_text(ctx, "title", REG_NAME_MAX, 0, &title) < 0 ||
 	    reg_key_text(ctx, "review_every", 32, 0, &every) < 0 ||
-	    (every != NULL && next_review(ctx, every, &next) < 0))
+	    (every != NULL &&
+	     reg_period_after(ctx, every, ctx->now, &next) < 0))
 		return -1;
 	if (!given && title == NULL && every == NULL)
 		return cmd_error(ctx,

@@ -12,9 +12,8 @@
 #include "due.h"
 #include "register.h"
 
-#define OBL_PERIOD_MAX_DAYS (10 * 366)
-#define OBL_REVIEW_DEFAULT  "12m"
-#define DAY		    86400
+#define OBL_REVIEW_DEFAULT "12m"
+#define DAY		   86400
 
 #define OBL_SEERS                                                              \
 	"obligations are visible to their owner, managers, risk owners, "      \
@@ -22,35 +21,6 @@
 
 static const char *const obl_sources[] = {"law", "regulation", "contract",
 					  "standard"};
-
-/* review_every=12m as the next review from now; -1 with an error reply. */
-static int
-obl_next_review(struct cmd_ctx *ctx, const char *every, int64_t *out)
-{
-	int count;
-	char unit;
-
-	if (config_period(every, &count, &unit) < 0)
-		return cmd_error(ctx, "review_every= must be a period like "
-				      "12m, 6m, 1y, 2w or 30d");
-	switch (unit) {
-	case 'd':
-		*out = ctx->now + (int64_t)count * DAY;
-		break;
-	case 'w':
-		*out = ctx->now + (int64_t)count * 7 * DAY;
-		break;
-	case 'm':
-		*out = time_add_months(ctx->now, count);
-		break;
-	default:
-		*out = time_add_months(ctx->now, count * 12);
-		break;
-	}
-	if (*out - ctx->now > (int64_t)OBL_PERIOD_MAX_DAYS * DAY)
-		return cmd_error(ctx, "review_every= must be at most 10 years");
-	return 0;
-}
 
 /*
  * controls=5.31,A.5.34 as a JSON array of existing Annex A control ids
@@ -122,7 +92,7 @@ obligation_add(struct cmd_ctx *ctx)
 	    reg_key_text(ctx, "owner", REG_NAME_MAX, 1, &who) < 0 ||
 	    reg_key_person(ctx, "owner", &owner) < 0 ||
 	    reg_key_text(ctx, "review_every", 32, 0, &every) < 0 ||
-	    obl_next_review(ctx, every, &next) < 0 ||
+	    reg_period_after(ctx, every, ctx->now, &next) < 0 ||
 	    reg_key_text(ctx, "controls", REG_TEXT_MAX, 0, &list) < 0)
 		goto out;
 	/* a leaver can no longer answer for anything */
@@ -220,7 +190,7 @@ obligation_reviewed(struct cmd_ctx *ctx)
 		rc = cmd_error(ctx, "database error");
 		goto out;
 	}
-	if (obl_next_review(ctx, every, &next) < 0)
+	if (reg_period_after(ctx, every, ctx->now, &next) < 0)
 		goto out;
 	time_date(next, due);
 	if (db_exec(ctx->st,

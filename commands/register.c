@@ -229,6 +229,35 @@ usage_of(const struct cmd_ctx *ctx, struct buf *b)
 }
 
 int
+reg_period_after(struct cmd_ctx *ctx, const char *every, int64_t from,
+		 int64_t *out)
+{
+	int count;
+	char unit;
+
+	if (config_period(every, &count, &unit) < 0 || count <= 0)
+		return cmd_error(ctx, "review_every= must be a period like "
+				      "12m, 6m, 1y, 2w or 30d");
+	switch (unit) {
+	case 'd':
+		*out = from + (int64_t)count * 86400;
+		break;
+	case 'w':
+		*out = from + (int64_t)count * 7 * 86400;
+		break;
+	case 'm':
+		*out = time_add_months(from, count);
+		break;
+	default:
+		*out = time_add_months(from, count * 12);
+		break;
+	}
+	if (*out - from > (int64_t)REG_PERIOD_MAX_DAYS * 86400)
+		return cmd_error(ctx, "review_every= must be at most 10 years");
+	return 0;
+}
+
+int
 reg_usage(struct cmd_ctx *ctx)
 {
 	struct buf b = {0};

@@ -57,6 +57,16 @@ int reg_may_change(struct cmd_ctx *ctx, int64_t owner_id, const char *obj,
 /* "usage: <object> <verb> <usage>" as an error reply; returns -1. */
 int reg_usage(struct cmd_ctx *ctx);
 
+/* Longest review cycle a register accepts (review_every=). */
+#define REG_PERIOD_MAX_DAYS (10 * 366)
+
+/*
+ * One period such as 12m (d, w, m or y) after from: 0, or -1 with an
+ * error reply when every is malformed or longer than ten years.
+ */
+int reg_period_after(struct cmd_ctx *ctx, const char *every, int64_t from,
+		     int64_t *out);
+
 /*
  * key=value options. Each returns 1 when given and valid, 0 when absent
  * (an error when required), -1 with a one-line error reply.

@@ -11,11 +11,10 @@
 
 #include "register.h"
 
-#define DAY		    86400
-#define SUP_URL_MAX	    500
-#define SUP_PERIOD_MAX	    32
-#define SUP_PERIOD_MAX_DAYS (10 * 366)
-#define SUP_DEFAULT_EVERY   "12m"
+#define DAY		  86400
+#define SUP_URL_MAX	  500
+#define SUP_PERIOD_MAX	  32
+#define SUP_DEFAULT_EVERY "12m"
 
 #define SUP_SEERS                                                              \
 	"suppliers are visible to their owner, managers, risk owners, "        \
@@ -60,28 +59,8 @@ day_of(int64_t t)
 static int
 period_after(struct cmd_ctx *ctx, const char *every, int64_t from, int64_t *out)
 {
-	int count;
-	char unit;
-
-	if (config_period(every, &count, &unit) < 0 || count <= 0)
-		return cmd_error(ctx, "review_every= must be a period like "
-				      "12m, 6m, 1y, 2w or 30d");
-	switch (unit) {
-	case 'd':
-		*out = from + (int64_t)count * DAY;
-		break;
-	case 'w':
-		*out = from + (int64_t)count * 7 * DAY;
-		break;
-	case 'm':
-		*out = time_add_months(from, count);
-		break;
-	default:
-		*out = time_add_months(from, count * 12);
-		break;
-	}
-	if (*out - from > (int64_t)SUP_PERIOD_MAX_DAYS * DAY)
-		return cmd_error(ctx, "review_every= must be at most 10 years");
+	if (reg_period_after(ctx, every, from, out) < 0)
+		return -1;
 	*out = day_of(*out);
 	return 0;
 }
