@@ -178,6 +178,13 @@ cmd_assignee(struct cmd_ctx *ctx, const char *ref, const char *what,
 {
 	if (cmd_person(ctx, ref, out) < 0)
 		return -1;
+	/* a leaver answers for nothing new (the lookup finds only the
+	   active today; the rule stands here whatever it finds) */
+	if (!out->active)
+		return cmd_error(ctx,
+				 "not allowed: %s has left and cannot be made "
+				 "%s",
+				 out->handle, what);
 	if (auditor_only(out))
 		return cmd_error(ctx,
 				 "not allowed: %s is an auditor and cannot be "

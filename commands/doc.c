@@ -117,13 +117,6 @@ doc_add(struct cmd_ctx *ctx)
 			goto out;
 		}
 	}
-	if (!owner.active) {
-		rc = cmd_error(ctx,
-			       "%s is no longer active and cannot own a "
-			       "document",
-			       owner.handle);
-		goto out;
-	}
 	if (doc_url_check(ctx, url) < 0)
 		goto out;
 	if (db_exec(ctx->st,
@@ -678,11 +671,6 @@ doc_update(struct cmd_ctx *ctx)
 			return cmd_error(ctx, "not allowed: only an "
 					      "isms_manager may give a "
 					      "document to another owner");
-		if (!owner.active)
-			return cmd_error(ctx,
-					 "%s is no longer active and cannot "
-					 "own a document",
-					 owner.handle);
 	}
 	old_every = db_text(
 	    ctx->st, "SELECT review_every FROM docs WHERE id = ?", "i", ref.id);

@@ -95,14 +95,6 @@ obligation_add(struct cmd_ctx *ctx)
 	    reg_period_after(ctx, every, ctx->now, &next) < 0 ||
 	    reg_key_text(ctx, "controls", REG_TEXT_MAX, 0, &list) < 0)
 		goto out;
-	/* a leaver can no longer answer for anything */
-	if (!owner.active) {
-		rc = cmd_error(ctx,
-			       "not allowed: %s has left (inactive) and "
-			       "cannot own an obligation",
-			       owner.handle);
-		goto out;
-	}
 	if (reg_may_own(ctx, &owner, "an obligation") < 0)
 		goto out;
 	if (list != NULL) {

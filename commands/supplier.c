@@ -112,22 +112,6 @@ out:
 }
 
 /*
- * An owner must be someone still here: a leaver owns nothing new. The
- * directory finds only active people by name today; this keeps the rule
- * should a lookup ever return a leaver.
- */
-static int
-check_owner(struct cmd_ctx *ctx, const struct person *owner)
-{
-	if (owner->active)
-		return 0;
-	return cmd_error(ctx,
-			 "not allowed: %s is no longer active and cannot own "
-			 "a supplier",
-			 owner->handle);
-}
-
-/*
  * Reads the options into sp (owner= only when given). Returns how many
  * were given, or -1 with an error reply.
  */
@@ -144,8 +128,7 @@ supplier_keys(struct cmd_ctx *ctx, struct supplier *sp, int required)
 	if (required && cmd_key(ctx, "owner") == NULL)
 		return reg_key_text(ctx, "owner", REG_NAME_MAX, 1, &service);
 	if (cmd_key(ctx, "owner") != NULL &&
-	    (reg_key_person(ctx, "owner", &sp->owner) < 0 ||
-	     check_owner(ctx, &sp->owner) < 0))
+	    reg_key_person(ctx, "owner", &sp->owner) < 0)
 		return -1;
 	if (reg_key_text(ctx, "service", REG_NAME_MAX, 0, &service) < 0 ||
 	    reg_key_text(ctx, "contract", SUP_URL_MAX, 0, &contract) < 0 ||
