@@ -17,6 +17,7 @@
 #include "../net/http.h"
 #include "../net/ws.h"
 #include "../base/log.h"
+#include "notify.h"
 #include "outbox.h"
 #include "../commands/sched.h"
 #include "submit.h"
@@ -184,6 +185,7 @@ gw_stop(struct gw *gw, const char *why)
 		return;
 	log_info("stopping (%s)", why);
 	gw->host.stopping = 1;
+	notify_stopping(&gw->watchdog_timer);
 	uv_timer_stop(&gw->outbox_timer);
 	uv_timer_stop(&gw->sched_timer);
 	uv_signal_stop(&gw->sig_term);
@@ -238,7 +240,9 @@ on_signal(uv_signal_t *h, int signum)
 	struct gw *gw = h->data;
 
 	if (signum == SIGHUP) {
+		notify_reloading();
 		gw_reload(gw);
+		notify_ready("running");
 		return;
 	}
 	gw_stop(gw, signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -426,6 +430,8 @@ gw_run(const char *config_path)
 			  "outbox (enable %s in %s)",
 			  transport_names(names, sizeof(names)), config_path);
 	log_info("ismsd %s running on %s", ISMS_VERSION, gw->cfg.store_path);
+	notify_watchdog_start(gw->host.loop, &gw->watchdog_timer);
+	notify_ready("running");
 	gw_sched_start(gw);
 	gw_kick(gw);
 	uv_run(gw->host.loop, UV_RUN_DEFAULT);

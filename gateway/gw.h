@@ -23,7 +23,8 @@ struct gw {
 	size_t nadapters;
 	uv_timer_t outbox_timer;
 	uv_timer_t sched_timer;
-	uv_timer_t stop_timer; /* leaves the loop shortly after SIGTERM */
+	uv_timer_t stop_timer;	   /* leaves the loop shortly after SIGTERM */
+	uv_timer_t watchdog_timer; /* systemd keep-alives (notify.h) */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	struct outbox ob;   /* delivery state; borrows the adapters above */
 	int64_t sched_last; /* minute of the last scheduler pass */
