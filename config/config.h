@@ -117,6 +117,8 @@ int config_parse_listen(const char *s, char *host, size_t hostlen, int *port);
 
 /* Writes the documented example (every key, its default and help). */
 void config_write_example(FILE *fp);
+/* The same table as the ismsd.conf(5) manual page (roff). */
+void config_write_man(FILE *fp);
 
 /*
  * A period such as "7d", "2w", "6m", "1y" as (count, unit); unit is one of

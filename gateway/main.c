@@ -25,6 +25,8 @@ usage(FILE *fp)
 	      "       ismsd --check-config -c FILE  validate a configuration\n"
 	      "       ismsd --print-config          the documented example "
 	      "configuration\n"
+	      "       ismsd --print-man             the ismsd.conf(5) manual "
+	      "page\n"
 	      "       ismsd --version | --help\n"
 	      "without -c: $" CONFIG_ENV ", else " CONFIG_SYSTEM_PATH
 	      " when it exists\n",
@@ -110,7 +112,14 @@ run_console(const char *db, const char *handle, const char *cfile)
 int
 main(int argc, char **argv)
 {
-	enum { OPT_CONSOLE = 256, OPT_DB, OPT_AS, OPT_CHECK, OPT_PRINT };
+	enum {
+		OPT_CONSOLE = 256,
+		OPT_DB,
+		OPT_AS,
+		OPT_CHECK,
+		OPT_PRINT,
+		OPT_MAN
+	};
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"console", no_argument, NULL, OPT_CONSOLE},
@@ -118,6 +127,7 @@ main(int argc, char **argv)
 	    {"as", required_argument, NULL, OPT_AS},
 	    {"check-config", no_argument, NULL, OPT_CHECK},
 	    {"print-config", no_argument, NULL, OPT_PRINT},
+	    {"print-man", no_argument, NULL, OPT_MAN},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -146,6 +156,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_PRINT:
 			config_write_example(stdout);
+			return 0;
+		case OPT_MAN:
+			config_write_man(stdout);
 			return 0;
 		case 'h':
 			usage(stdout);

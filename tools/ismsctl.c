@@ -20,6 +20,7 @@
 #include "../store/mapping.h"
 #include "../store/staff.h"
 #include "../store/store.h"
+#include "backup.h"
 #include "ctl.h"
 
 static void
@@ -55,13 +56,18 @@ usage(FILE *fp)
 	    "  audit head                    print the newest row as "
 	    "SEQ:HASH\n"
 	    "  backup FILE                   online copy of the database\n"
+	    "  backup --dir DIR [--keep N]   a copy named after the time in "
+	    "DIR; removes\n"
+	    "                                the oldest copies beyond N "
+	    "(default %d)\n"
 	    "  outbox [pending|failed|all]   messages and their delivery per "
 	    "transport,\n"
 	    "                                with the reason when not sent\n"
 	    "  outbox release                deliver a restored backup's "
 	    "outbox\n"
 	    "%s",
-	    export_names(), mapping_framework_names(), ctl_extra_usage());
+	    export_names(), mapping_framework_names(), BACKUP_KEEP_DEFAULT,
+	    ctl_extra_usage());
 }
 
 static int
@@ -606,17 +612,8 @@ main(int argc, char **argv)
 		rc = cmd_export(st, argc, argv);
 	} else if (strcmp(argv[0], "audit") == 0) {
 		rc = ctl_audit(st, argc, argv);
-	} else if (strcmp(argv[0], "backup") == 0 && argc == 2) {
-		if (store_audit_key_problem(st, err, sizeof(err)) < 0) {
-			fprintf(stderr, "ismsctl: backup refused: %s\n", err);
-			rc = 2;
-		} else if (store_backup(st, argv[1], err, sizeof(err)) < 0) {
-			fprintf(stderr, "ismsctl: backup failed: %s\n", err);
-			rc = 1;
-		} else {
-			printf("backup written to %s\n", argv[1]);
-			rc = 0;
-		}
+	} else if (strcmp(argv[0], "backup") == 0) {
+		rc = ctl_backup(st, argc, argv);
 	} else if (strcmp(argv[0], "outbox") == 0 && argc == 2 &&
 		   strcmp(argv[1], "release") == 0) {
 		rc = cmd_outbox_release(st);
