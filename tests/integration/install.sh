@@ -57,4 +57,7 @@ find "$L" -type f | sed "s|^$L/||" | grep -v '^usr/local/' >"$T/out" || true
 [ ! -s "$T/out" ] || { cat "$T/out"; fail "PREFIX=/usr/local installed outside it"; }
 expect_in "$L/usr/local/lib/systemd/system/ismsd.service" "ExecStart=/usr/local/libexec/isms/ismsd -c /usr/local/etc/ismsd/ismsd.conf"
 [ -x "$L/usr/local/libexec/isms/ismsd" ] || fail "sbindir"
+# a package build (no .git) takes VERSION: it matches debian/changelog
+[ "$(cat VERSION)" = "$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog | sed 's/-[^-]*$//')" ] ||
+	fail "VERSION and debian/changelog disagree"
 echo "install ok"
