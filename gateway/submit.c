@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../base/log.h"
+#include "admin.h"
 
 #define SUBMIT_MAX_BATCH 256
 /*
@@ -123,6 +124,7 @@ submit_flush(struct gw *gw)
 	int *rcs, commit_rc, kicked = 0;
 	const char *why = NULL;
 	size_t n = 0, i;
+	uint64_t t0 = uv_hrtime();
 
 	if (batch == NULL)
 		return 0;
@@ -161,6 +163,7 @@ submit_flush(struct gw *gw)
 		kicked |= replies[i].notices.len > 0;
 	}
 	commit_rc = store_commit(gw->host.st);
+	admin_observe_commit(gw, n, (double)(uv_hrtime() - t0) / 1e9);
 	if (commit_rc < 0) {
 		why = store_error_reply(gw->host.st);
 		store_rollback(gw->host.st);
@@ -175,6 +178,8 @@ submit_flush(struct gw *gw)
 			replies[i].error = 1;
 			rcs[i] = -1;
 		}
+		admin_count_command(gw, it->via, &replies[i], rcs[i],
+				    commit_rc < 0);
 		it->cb(it->arg, &replies[i], commit_rc < 0 ? -1 : rcs[i]);
 		reply_free(&replies[i]);
 		item_free(it);
