@@ -246,10 +246,19 @@ gw_reload(struct gw *gw)
 	int n;
 
 	if (config_load(&fresh, gw->config_path, &e) < 0) {
-		/* one event, one line: log.c joins the problems with "; " */
+		/* one event, one line: the problems joined with "; " */
+		struct buf joined = {0};
+		const char *p;
+
+		for (p = buf_str(&e.text); *p; p++)
+			if (*p != '\n')
+				buf_putc(&joined, *p);
+			else if (p[1] != '\0')
+				buf_puts(&joined, "; ");
 		log_error("reload refused, keeping the running configuration: "
 			  "%s",
-			  buf_str(&e.text));
+			  buf_str(&joined));
+		buf_free(&joined);
 		buf_free(&e.text);
 		config_free(&fresh);
 		return;
