@@ -856,6 +856,9 @@ send_finish(struct slack_send *x, const struct slack_api_result *r,
 	switch (r->status) {
 	case SLACK_API_OK:
 		res = SEND_OK;
+		/* HTTP mode has no connection of its own: the Web API is it */
+		if (s->http_mode)
+			host_state(s->host, "slack", TRANSPORT_CONNECTED, NULL);
 		break;
 	case SLACK_API_FAILED:
 		res = SEND_FAIL;

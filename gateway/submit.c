@@ -71,12 +71,13 @@ queue_pop(struct submit_queue *q)
 }
 
 static void
-answer_failed(struct submit_item *it, const char *why)
+answer_failed(struct gw *gw, struct submit_item *it, const char *why)
 {
 	struct isms_reply rp = {0};
 
 	buf_puts(&rp.text, why);
 	rp.error = 1;
+	admin_count_command(gw, it->via, &rp, -1, 1);
 	it->cb(it->arg, &rp, -1);
 	reply_free(&rp);
 	item_free(it);
@@ -95,7 +96,7 @@ submit_locked(struct gw *gw)
 
 	while (q->head != NULL &&
 	       now - q->head->queued_ms >= SUBMIT_DEADLINE_MS) {
-		answer_failed(queue_pop(q),
+		answer_failed(gw, queue_pop(q),
 			      "the database is busy; nothing was stored, "
 			      "please try again");
 		dropped++;
@@ -136,7 +137,7 @@ submit_flush(struct gw *gw)
 		why = store_error_reply(gw->host.st);
 		log_error("requests could not be stored: %s", why);
 		while (q->head != NULL)
-			answer_failed(queue_pop(q), why);
+			answer_failed(gw, queue_pop(q), why);
 		return 0;
 	}
 	if (q->locked)
@@ -303,7 +304,7 @@ submit_stop(struct gw *gw)
 	while (q->head != NULL)
 		if (submit_flush(gw) < 0)
 			while (q->head != NULL)
-				answer_failed(queue_pop(q),
+				answer_failed(gw, queue_pop(q),
 					      "the database is busy; nothing "
 					      "was stored, please try again");
 	q->closing = 3; /* three handles to close */
