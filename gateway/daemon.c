@@ -203,18 +203,15 @@ gw_stop(struct gw *gw, const char *why)
 		}
 }
 
-/* Each line of text as one log line of its own. */
+/* Each line of the configuration's warnings as a log line of its own. */
 static void
-log_lines(enum log_level lv, const char *text)
+log_warn_lines(const char *text)
 {
 	char *all = xstrdup(text), *line, *save = NULL;
 
 	for (line = strtok_r(all, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save))
-		if (lv == LOG_ERROR)
-			log_error("%s", line);
-		else
-			log_warnx("%s", line);
+		log_warnx("%s", line);
 	free(all);
 }
 
@@ -264,7 +261,7 @@ gw_reload(struct gw *gw)
 		return;
 	}
 	if (e.warnings)
-		log_lines(LOG_WARN, buf_str(&e.text));
+		log_warn_lines(buf_str(&e.text));
 	buf_free(&e.text);
 	n = config_keep_restart(&fresh, &gw->cfg, &restart);
 	config_free(&gw->cfg);
@@ -401,7 +398,7 @@ gw_run(const char *config_path)
 	}
 	apply_log_settings(&gw->cfg);
 	if (e.warnings)
-		log_lines(LOG_WARN, buf_str(&e.text));
+		log_warn_lines(buf_str(&e.text));
 	buf_free(&e.text);
 	if (gw_check_transports(&gw->cfg, &e.text) > 0) {
 		/* the same words as --check-config, one line each */
