@@ -130,6 +130,26 @@ check_all_down(struct gw *gw)
 		       0);
 }
 
+void
+admin_reload(struct gw *gw)
+{
+	struct admin *ad = gw->admin;
+	uint64_t secs = (uint64_t)gw->cfg.admin_exit_when_down * 1000, gone;
+
+	if (ad == NULL || !ad->counting_down || gw->host.stopping)
+		return;
+	/* a countdown under way follows the new admin.exit_when_down */
+	uv_timer_stop(&ad->exit_timer);
+	if (secs == 0) {
+		log_warnx("every transport is down for good; ismsd keeps "
+			  "running (admin.exit_when_down = 0)");
+		return;
+	}
+	gone = uv_now(gw->host.loop) - ad->down_since_ms;
+	uv_timer_start(&ad->exit_timer, on_exit_timer,
+		       secs > gone ? secs - gone : 0, 0);
+}
+
 /* ---- transports ---- */
 
 static struct gw_adapter *

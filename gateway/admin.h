@@ -24,6 +24,9 @@ void admin_stop(struct gw *gw);
 /* Releases the registry, after the loop closed. */
 void admin_free(struct gw *gw);
 
+/* After a reload: a countdown under way follows admin.exit_when_down. */
+void admin_reload(struct gw *gw);
+
 /* A transport started (CONNECTING until it reports otherwise). */
 void admin_transport_started(struct gw *gw, struct gw_adapter *a);
 /*

@@ -275,6 +275,7 @@ gw_reload(struct gw *gw)
 		 n > 0 ? "every other setting applied"
 		       : "every setting applied");
 	buf_free(&restart);
+	admin_reload(gw);
 	mail_tls_warning(&gw->cfg);
 }
 

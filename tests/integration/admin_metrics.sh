@@ -24,7 +24,7 @@ every = off
 every = off
 [admin]
 listen = 127.0.0.1:0
-exit_when_down = 3s
+exit_when_down = 1h
 [log]
 format = json
 EOC
@@ -214,11 +214,12 @@ sql_wait "$DB" "SELECT COUNT(*) || '|' || SUM(attempts) FROM outbox o JOIN outbo
 
 # 4. the app token is revoked and the connection drops: Slack is down for
 #    good, /healthz says why with 503, and with every transport down the
-#    daemon exits with status 3 after admin.exit_when_down
+#    daemon exits with status 3 after admin.exit_when_down (shortened by a
+#    reload while the countdown runs)
 await open_connections 1
 ctl revoke '{"token":"xapp-1-TEST"}'
 ctl drop '{}'
-wait_for grep -q "every transport is down for good: exiting in 3 s" "$T/ismsd.err" || { cat "$T/ismsd.err"; fail "no countdown line"; }
+wait_for grep -q "every transport is down for good: exiting in 3600 s" "$T/ismsd.err" || { cat "$T/ismsd.err"; fail "no countdown line"; }
 get /healthz
 [ "$(cat "$T/code")" = 503 ] || { cat "$T/body"; fail "healthz not 503"; }
 expect_in "$T/body" "unhealthy"
@@ -226,6 +227,9 @@ expect_in "$T/body" "slack: down: Slack refused the app-level token (slack.app_t
 expect_in "$T/body" "exit: every transport is down for good"
 get /metrics
 grep -qx 'isms_transport_state{transport="slack"} 0' "$T/body" || fail "state gauge not 0"
+sed 's/exit_when_down = 1h/exit_when_down = 3s/' "$T/ismsd.conf" >"$T/conf2"
+cat "$T/conf2" >"$T/ismsd.conf"
+kill -HUP "$ISMSD_PID"
 rc=0
 i=0
 while kill -0 "$ISMSD_PID" 2>/dev/null; do
