@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "../base/metrics.h"
 #include "../commands/cmd.h"
 #include "../commands/msgkind.h"
 #include "../config/config.h"
@@ -40,6 +41,19 @@ enum send_result {
 	SEND_RETRY, /* temporary failure; retry after retry_after_s */
 	SEND_FAIL,  /* permanent failure for this message */
 	SEND_SKIP,  /* this transport cannot reach this person */
+	/*
+	 * cut off by the daemon stopping before its outcome was known: the
+	 * delivery stays as it was (no attempt counted, no failure) and
+	 * goes out again after the next start
+	 */
+	SEND_CANCELLED,
+};
+
+/* What a transport reports of its connection (host_state). */
+enum transport_state {
+	TRANSPORT_DOWN,	      /* stopped for good: a revoked token and such */
+	TRANSPORT_CONNECTING, /* starting, or retrying after a failure */
+	TRANSPORT_CONNECTED,  /* working */
 };
 
 struct adapter_ops {
@@ -97,6 +111,12 @@ struct host_ops {
 			      const char *error);
 	/* the adapter stops for good (revoked token and the like) */
 	void (*failed)(struct host *h, const char *name, const char *why);
+	/*
+	 * the adapter's connection changed (see host_state); DOWN is
+	 * reported through failed
+	 */
+	void (*state)(struct host *h, const char *name, enum transport_state s,
+		      const char *why);
 };
 
 /* What the gateway lends every adapter; fields are read-only to them. */
@@ -104,9 +124,10 @@ struct host {
 	uv_loop_t *loop;
 	const struct config *cfg;
 	struct store *st;
-	struct http *http; /* shared HTTP client (libcurl multi) */
-	struct ws_ctx *ws; /* shared WebSocket client, or NULL */
-	int stopping;	   /* set once the daemon began to stop */
+	struct http *http;	 /* shared HTTP client (libcurl multi) */
+	struct ws_ctx *ws;	 /* shared WebSocket client, or NULL */
+	int stopping;		 /* set once the daemon began to stop */
+	struct metrics *metrics; /* the daemon's counters (metrics.h) */
 	const struct host_ops *ops;
 };
 
@@ -147,6 +168,31 @@ static inline void
 host_failed(struct host *h, const char *name, const char *why)
 {
 	h->ops->failed(h, name, why);
+}
+
+/*
+ * Reports the transport's connection: CONNECTED once it works (a Socket
+ * Mode hello, a /sync answered, a mailbox polled), CONNECTING with why
+ * while it retries after a failure. Repeating a state is harmless; a
+ * CONNECTED after CONNECTING counts as a reconnect.
+ */
+static inline void
+host_state(struct host *h, const char *name, enum transport_state s,
+	   const char *why)
+{
+	if (h->ops->state != NULL)
+		h->ops->state(h, name, s, why);
+}
+
+/*
+ * Counts one inbound event of the transport (metric
+ * isms_requests_total): result is "accepted", "refused" (failed a
+ * signature or sender check), "duplicate" or "ignored".
+ */
+static inline void
+host_count_request(struct host *h, const char *transport, const char *result)
+{
+	metrics_inc(h->metrics, "isms_requests_total", transport, result, NULL);
 }
 
 #endif

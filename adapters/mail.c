@@ -352,7 +352,9 @@ smtp_after(uv_work_t *req, int status)
 	for (it = job->items; it; it = next) {
 		next = it->next;
 		if (status != 0) {
-			it->result = SEND_RETRY;
+			/* not started before the stop: no attempt */
+			it->result =
+			    m->host->stopping ? SEND_CANCELLED : SEND_RETRY;
 			snprintf(it->error, sizeof(it->error),
 				 "the send was cancelled");
 		}
@@ -888,6 +890,23 @@ imap_report(struct mail *m, const char *error)
 	snprintf(m->last_imap_error, sizeof(m->last_imap_error), "%s", error);
 }
 
+/* A received mail's outcome as a request result (metrics). */
+static const char *
+mailin_result(enum mailin_what w)
+{
+	switch (w) {
+	case MAILIN_DUPLICATE:
+		return "duplicate";
+	case MAILIN_BROKEN:
+	case MAILIN_IGNORED:
+		return "ignored";
+	case MAILIN_REFUSED:
+		return "refused";
+	default:
+		return "accepted";
+	}
+}
+
 /* Loop thread: processes what was fetched, then flags it done. */
 static void
 imap_poll_after(uv_work_t *req, int status)
@@ -902,6 +921,11 @@ imap_poll_after(uv_work_t *req, int status)
 	if (status != 0)
 		snprintf(job->error, sizeof(job->error), "IMAP poll cancelled");
 	imap_report(m, job->error);
+	if (!m->stopping)
+		host_state(m->host, "mail",
+			   job->error[0] ? TRANSPORT_CONNECTING
+					 : TRANSPORT_CONNECTED,
+			   job->error[0] ? job->error : NULL);
 	log_debug("mail: IMAP poll fetched %zu message%s%s", job->n,
 		  job->n == 1 ? "" : "s", job->more ? " (more waiting)" : "");
 	if (m->stopping) {
@@ -923,6 +947,9 @@ imap_poll_after(uv_work_t *req, int status)
 					      buf_str(&f->data), f->data.len,
 					      &o) == 0;
 			kick |= done && o.queued;
+			if (done)
+				host_count_request(m->host, "mail",
+						   mailin_result(o.what));
 		}
 		if (done) {
 			buf_printf(&set, "%s%lu", set.len ? "," : "", f->uid);
@@ -1108,6 +1135,10 @@ mail_start(struct host *host, void **state)
 	else
 		log_info("mail: no mail.imap_url: replies and mailed incidents "
 			 "are not read");
+	/* SMTP connects per batch: without a mailbox to poll there is no
+	 * connection to watch, and failed sends show in the outbox */
+	if (m->imap_url == NULL)
+		host_state(host, "mail", TRANSPORT_CONNECTED, NULL);
 	*state = m;
 	return 0;
 fail:

@@ -300,6 +300,7 @@ login_done(struct mx *mx, void *arg, const struct mx_res *r)
 
 		log_warnx("matrix: login failed (%s); retrying in %ld ms",
 			  r->why, wait);
+		host_state(mx->host, "matrix", TRANSPORT_CONNECTING, r->why);
 		mx_later(mx, wait);
 		break;
 	}
@@ -355,6 +356,7 @@ sync_retry(struct mx *mx, const char *what, const char *why)
 	long wait = mx_backoff_ms(++mx->sync_failures, random());
 
 	log_warnx("matrix: %s (%s); retrying in %ld ms", what, why, wait);
+	host_state(mx->host, "matrix", TRANSPORT_CONNECTING, why);
 	sync_later(mx, wait);
 }
 
@@ -463,6 +465,13 @@ job_queue(struct mx *mx, struct mx_job *j)
 	jobs_kick(mx);
 }
 
+/* A send cut off by a stop: the daemon's is no attempt, ours is. */
+static enum send_result
+mx_stop_result(const struct mx *mx)
+{
+	return mx->host->stopping ? SEND_CANCELLED : SEND_RETRY;
+}
+
 /* Final word on a job: the gateway hears about deliveries. */
 static void
 job_report(struct mx *mx, struct mx_job *j, enum send_result r,
@@ -505,7 +514,8 @@ static void
 job_failed(struct mx *mx, struct mx_job *j, const struct mx_res *r)
 {
 	if (mx->stopped) {
-		job_report(mx, j, SEND_RETRY, NULL, "matrix adapter stopped");
+		job_report(mx, j, mx_stop_result(mx), NULL,
+			   "matrix adapter stopped");
 		return;
 	}
 	switch (r->e.status) {
@@ -1010,6 +1020,7 @@ run_command(struct mx *mx, const char *room, const struct mx_event *ev,
 				  .event_id = ev->event_id};
 	struct isms_reply rp = {0};
 
+	host_count_request(mx->host, "matrix", "accepted");
 	host_request(mx->host, &rq, &rp);
 	answer(mx, room, ev, &rp, shared);
 	reply_free(&rp);
@@ -1248,6 +1259,7 @@ sync_done(struct mx *mx, void *arg, const struct mx_res *r)
 			sync_retry(mx, "unusable /sync response", err);
 			return;
 		}
+		host_state(mx->host, "matrix", TRANSPORT_CONNECTED, NULL);
 		batch_run(mx, &s);
 		mx_sync_free(&s);
 		break;
@@ -1400,7 +1412,8 @@ matrix_stop(void *state)
 	/* requests in flight call back later and see stopped */
 	for (j = mx->jobs; j != NULL; j = mx->jobs) {
 		mx->jobs = j->next;
-		job_report(mx, j, SEND_RETRY, NULL, "matrix adapter stopped");
+		job_report(mx, j, mx_stop_result(mx), NULL,
+			   "matrix adapter stopped");
 	}
 }
 

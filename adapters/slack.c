@@ -572,6 +572,9 @@ job_new(struct slack *s, const char *type, json_t *payload,
 		}
 		j->in.kind = SLACK_IN_IGNORE;
 	}
+	host_count_request(s->host, "slack",
+			   j->in.kind == SLACK_IN_IGNORE ? "ignored"
+							 : "accepted");
 	/* event ids survive redelivery on any connection and in HTTP mode */
 	if (j->in.event_id != NULL)
 		j->dedupe = xasprintf("ev:%s", j->in.event_id);
@@ -622,9 +625,11 @@ sock_open_soon(struct slack *s, uint64_t delay_ms)
 
 /* Opening a connection failed: try again later unless one is live. */
 static void
-sock_open_failed(struct slack *s)
+sock_open_failed(struct slack *s, const char *why)
 {
 	s->opening = 0;
+	if (!s->stopped && links_live(s) == 0)
+		host_state(s->host, "slack", TRANSPORT_CONNECTING, why);
 	if (!s->stopped && links_live(s) == 0)
 		sock_open_soon(s, backoff_ms(s->backoff++));
 }
@@ -654,6 +659,7 @@ link_hello(struct slack *s, struct slack_link *link)
 	s->opening = 0;
 	s->backoff = 0;
 	log_info("slack: connected (Socket Mode, connection %u)", link->id);
+	host_state(s->host, "slack", TRANSPORT_CONNECTED, NULL);
 	/*
 	 * The new connection replaces the older ones; they are closed a
 	 * little later (if Slack has not closed them already), since closing
@@ -715,12 +721,14 @@ on_ws_close(void *arg, struct ws_conn *c, const char *why)
 	if (!s->stopped && !link->hello) {
 		log_warnx("slack: Socket Mode connection %u failed: %s",
 			  link->id, why);
-		sock_open_failed(s);
+		sock_open_failed(s, why);
 	} else if (!s->stopped) {
 		log_info("slack: Socket Mode connection %u closed: %s",
 			 link->id, why);
-		if (links_live(s) == 0)
+		if (links_live(s) == 0) {
+			host_state(s->host, "slack", TRANSPORT_CONNECTING, why);
 			sock_open_soon(s, backoff_ms(s->backoff++));
+		}
 	}
 	free(link);
 }
@@ -744,7 +752,7 @@ on_connections_open(void *arg, const struct slack_api_result *r)
 	    (strncmp(url, "wss://", 6) != 0 && strncmp(url, "ws://", 5) != 0)) {
 		log_warnx("slack: apps.connections.open failed: %s",
 			  r->error ? r->error : "no WebSocket URL");
-		sock_open_failed(s);
+		sock_open_failed(s, r->error ? r->error : "no WebSocket URL");
 		return;
 	}
 	link = xcalloc(1, sizeof(*link));
@@ -754,7 +762,7 @@ on_connections_open(void *arg, const struct slack_api_result *r)
 	if (link->c == NULL) {
 		free(link);
 		log_warnx("slack: cannot open the Socket Mode WebSocket");
-		sock_open_failed(s);
+		sock_open_failed(s, "cannot open the WebSocket");
 		return;
 	}
 	link->next = s->links;
@@ -811,6 +819,7 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 		/* counted; one line a minute at most */
 		slack_refusals_note(s->refusals, sig, s->signing_secret, ts,
 				    mac, r->body, r->body_len, now);
+		host_count_request(s->host, "slack", "refused");
 		http_plain(c, 401, "invalid signature\n");
 		return;
 	}
@@ -847,6 +856,9 @@ send_finish(struct slack_send *x, const struct slack_api_result *r,
 	switch (r->status) {
 	case SLACK_API_OK:
 		res = SEND_OK;
+		/* HTTP mode has no connection of its own: the Web API is it */
+		if (s->http_mode)
+			host_state(s->host, "slack", TRANSPORT_CONNECTED, NULL);
 		break;
 	case SLACK_API_FAILED:
 		res = SEND_FAIL;
@@ -854,6 +866,10 @@ send_finish(struct slack_send *x, const struct slack_api_result *r,
 	case SLACK_API_AUTH:
 		slack_fail(s, SLACK_BOT_TOKEN, r->error);
 		res = SEND_RETRY; /* delivered once the token is fixed */
+		break;
+	case SLACK_API_CANCELLED:
+		/* the daemon's stop is no attempt; this transport's own is */
+		res = s->host->stopping ? SEND_CANCELLED : SEND_RETRY;
 		break;
 	default:
 		res = SEND_RETRY;
@@ -1077,8 +1093,14 @@ on_auth_test(void *arg, const struct slack_api_result *r)
 	if (r->status != SLACK_API_OK) {
 		log_warnx("slack: auth.test failed (%s); carrying on",
 			  r->error ? r->error : "?");
+		/* HTTP mode has no connection of its own: the Web API is it */
+		if (s->http_mode)
+			host_state(s->host, "slack", TRANSPORT_CONNECTING,
+				   r->error ? r->error : "auth.test failed");
 		return;
 	}
+	if (s->http_mode)
+		host_state(s->host, "slack", TRANSPORT_CONNECTED, NULL);
 	free(s->bot_user_id);
 	s->bot_user_id = xstrdup(jstr2(r->body, "user_id", NULL));
 	log_info(

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
@@ -31,6 +32,7 @@ enum ctype {
 	CT_LISTEN,
 	CT_KEYSPEC,
 	CT_TRAINING,
+	CT_DURATION, /* seconds: 0, or a count with s, m, h or d */
 };
 
 struct centry {
@@ -42,168 +44,211 @@ struct centry {
 	const char *help;
 	long min, max;	     /* CT_INT */
 	const char *choices; /* CT_ENUM, '|' separated */
+	/*
+	 * CFG_LIVE: a reload (SIGHUP) applies a new value at once, since
+	 * whoever reads it reads the running configuration each time;
+	 * CFG_RESTART: read once at start-up (connections, listeners,
+	 * copied secrets), so a new value waits for a restart
+	 */
+	int live;
 };
+
+#define CFG_RESTART 0
+#define CFG_LIVE    1
 
 #define OFF(f) offsetof(struct config, f)
 
 static const struct centry config_table[] = {
     {"store", "path", CT_STR, OFF(store_path), "isms.db",
-     "SQLite database file (made by \"ismsctl --db PATH init\").", 0, 0, NULL},
+     "SQLite database file (made by \"ismsctl --db PATH init\").", 0, 0, NULL,
+     CFG_RESTART},
     {"store", "audit_key", CT_KEYSPEC, OFF(store_audit_key), "",
      "Key of the audit log's HMAC chain and record hashes, kept outside "
      "the database: file:/path (made by any writing start when missing) or "
      "env:NAME (holding the file's text); empty: the file PATH.audit-key "
      "beside the database.",
-     0, 0, NULL},
+     0, 0, NULL, CFG_RESTART},
     {"store", "publish_head", CT_BOOL, OFF(store_publish_head), "true",
      "Send the audit log's head (SEQ:HASH) once a day to the isms_managers "
      "and auditors, in their working hours.",
-     0, 0, NULL},
+     0, 0, NULL, CFG_LIVE},
     {"security", "allow_shared_secret_files", CT_BOOL,
      OFF(allow_shared_secret_files), "false",
      "Accept file: secrets readable by group or others (with a warning).", 0, 0,
-     NULL},
+     NULL, CFG_LIVE},
     {"org", "name", CT_STR, OFF(org_name), "Example Org",
-     "Organisation name used in reports and mails.", 0, 0, NULL},
+     "Organisation name used in reports and mails.", 0, 0, NULL, CFG_LIVE},
     {"org", "timezone", CT_ZONE, OFF(org_timezone), "UTC",
-     "Default IANA time zone for working hours and --now.", 0, 0, NULL},
+     "Default IANA time zone for working hours and --now.", 0, 0, NULL,
+     CFG_LIVE},
     {"org", "working_hours", CT_HOURS, 0, "09:00-17:30",
-     "Nudges go out only within these hours (HH:MM-HH:MM).", 0, 0, NULL},
+     "Nudges go out only within these hours (HH:MM-HH:MM).", 0, 0, NULL,
+     CFG_LIVE},
     {"org", "working_days", CT_DAYS, 0, "mon-fri",
-     "Working days: a range (mon-fri) or a list (mon,wed,fri).", 0, 0, NULL},
+     "Working days: a range (mon-fri) or a list (mon,wed,fri).", 0, 0, NULL,
+     CFG_LIVE},
     {"risk", "appetite", CT_INT, OFF(risk_appetite), "6",
      "Highest score (likelihood x impact) accepted without approval.", 1, 25,
-     NULL},
+     NULL, CFG_LIVE},
     {"risk", "levels", CT_LEVELS, 0, "4,9,16",
-     "Upper bounds of low, medium and high; above is critical.", 0, 0, NULL},
+     "Upper bounds of low, medium and high; above is critical.", 0, 0, NULL,
+     CFG_LIVE},
     {"risk", "accept_by_isms_manager", CT_BOOL,
      OFF(risk_accept_by_isms_manager), "false",
      "Route risk acceptances to an isms_manager, not the owner's manager.", 0,
-     0, NULL},
+     0, NULL, CFG_LIVE},
     {"risk", "acceptance_months", CT_INT, OFF(risk_acceptance_months), "12",
      "A risk acceptance holds this many months; its owner is reminded 30 "
      "days ahead, and at expiry it waits for approval again.",
-     1, 60, NULL},
+     1, 60, NULL, CFG_LIVE},
     {"slack", "enabled", CT_BOOL, OFF(slack_enabled), "false",
-     "Connect to Slack.", 0, 0, NULL},
+     "Connect to Slack.", 0, 0, NULL, CFG_RESTART},
     {"slack", "mode", CT_ENUM, OFF(slack_mode), "socket",
      "socket (Socket Mode, no public URL) or http (Events API POSTs).", 0, 0,
-     "socket|http"},
+     "socket|http", CFG_RESTART},
     {"slack", "app_token", CT_SECRET, OFF(slack_app_token), "",
-     "App-level token (xapp-...), Socket Mode only.", 0, 0, NULL},
+     "App-level token (xapp-...), Socket Mode only.", 0, 0, NULL, CFG_RESTART},
     {"slack", "bot_token", CT_SECRET, OFF(slack_bot_token), "",
-     "Bot token (xoxb-...).", 0, 0, NULL},
+     "Bot token (xoxb-...).", 0, 0, NULL, CFG_RESTART},
     {"slack", "signing_secret", CT_SECRET, OFF(slack_signing_secret), "",
-     "Signing secret, HTTP mode only.", 0, 0, NULL},
+     "Signing secret, HTTP mode only.", 0, 0, NULL, CFG_RESTART},
     {"slack", "listen", CT_LISTEN, OFF(slack_listen), "127.0.0.1:3000",
-     "host:port for HTTP mode; requests arrive on /slack/events.", 0, 0, NULL},
+     "host:port for HTTP mode; requests arrive on /slack/events.", 0, 0, NULL,
+     CFG_RESTART},
     {"slack", "api_base", CT_STR, OFF(slack_api_base), "https://slack.com/api",
-     "Web API base URL.", 0, 0, NULL},
+     "Web API base URL.", 0, 0, NULL, CFG_RESTART},
     {"http", "max_connections", CT_INT, OFF(http_max_connections), "1024",
      "HTTP mode: open connections at most; at the cap the one idle longest "
      "is closed for a new one (kept 64 below the open-file limit).",
-     16, 1000000, NULL},
+     16, 1000000, NULL, CFG_RESTART},
     {"http", "max_per_address", CT_INT, OFF(http_max_per_address), "256",
      "Connections from one client address at most (its idle ones are "
      "closed first); 0 for no limit. Behind a reverse proxy all come from "
      "the proxy.",
-     0, 1000000, NULL},
+     0, 1000000, NULL, CFG_RESTART},
     {"http", "idle_timeout", CT_INT, OFF(http_idle_timeout), "30",
      "Seconds a connection may wait without a request under way.", 1, 3600,
-     NULL},
+     NULL, CFG_RESTART},
     {"http", "header_timeout", CT_INT, OFF(http_header_timeout), "10",
      "Seconds a request's head and body may take from its first byte.", 1, 600,
-     NULL},
+     NULL, CFG_RESTART},
     {"http", "max_unauthenticated_bytes", CT_INT,
      OFF(http_max_unauthenticated_bytes), "8388608",
      "Request body bytes held at once before their signature is checked "
      "and they are answered; a request over it gets 503 with Retry-After "
      "before its body is read.",
-     1048576, 1073741824, NULL},
+     1048576, 1073741824, NULL, CFG_RESTART},
     {"matrix", "enabled", CT_BOOL, OFF(matrix_enabled), "false",
-     "Connect to a Matrix homeserver.", 0, 0, NULL},
+     "Connect to a Matrix homeserver.", 0, 0, NULL, CFG_RESTART},
     {"matrix", "homeserver", CT_STR, OFF(matrix_homeserver), "",
-     "Homeserver base URL, e.g. https://matrix.example.org.", 0, 0, NULL},
+     "Homeserver base URL, e.g. https://matrix.example.org.", 0, 0, NULL,
+     CFG_RESTART},
     {"matrix", "user_id", CT_STR, OFF(matrix_user_id), "",
-     "The bot's Matrix id, e.g. @isms:example.org.", 0, 0, NULL},
+     "The bot's Matrix id, e.g. @isms:example.org.", 0, 0, NULL, CFG_RESTART},
     {"matrix", "access_token", CT_SECRET, OFF(matrix_access_token), "",
-     "Access token; or leave empty and set password.", 0, 0, NULL},
+     "Access token; or leave empty and set password.", 0, 0, NULL, CFG_RESTART},
     {"matrix", "password", CT_SECRET, OFF(matrix_password), "",
      "Password for m.login.password (used when no token, or to re-login).", 0,
-     0, NULL},
+     0, NULL, CFG_RESTART},
     {"matrix", "allowed_servers", CT_STR, OFF(matrix_allowed_servers), "",
-     "Comma-separated server names whose invites are accepted.", 0, 0, NULL},
+     "Comma-separated server names whose invites are accepted.", 0, 0, NULL,
+     CFG_RESTART},
     {"matrix", "device_id", CT_STR, OFF(matrix_device_id), "ISMSD",
-     "Device id kept across logins (scopes transaction ids).", 0, 0, NULL},
+     "Device id kept across logins (scopes transaction ids).", 0, 0, NULL,
+     CFG_RESTART},
     {"mail", "enabled", CT_BOOL, OFF(mail_enabled), "false",
-     "Send and receive e-mail.", 0, 0, NULL},
+     "Send and receive e-mail.", 0, 0, NULL, CFG_RESTART},
     {"mail", "smtp_url", CT_STR, OFF(mail_smtp_url), "",
-     "SMTP server as smtp://host:port (port 587 when omitted).", 0, 0, NULL},
+     "SMTP server as smtp://host:port (port 587 when omitted).", 0, 0, NULL,
+     CFG_RESTART},
     {"mail", "smtp_user", CT_STR, OFF(mail_smtp_user), "",
-     "SMTP AUTH user (empty: no AUTH).", 0, 0, NULL},
+     "SMTP AUTH user (empty: no AUTH).", 0, 0, NULL, CFG_LIVE},
     {"mail", "smtp_password", CT_SECRET, OFF(mail_smtp_password), "",
-     "SMTP AUTH password.", 0, 0, NULL},
+     "SMTP AUTH password.", 0, 0, NULL, CFG_LIVE},
     {"mail", "starttls", CT_ENUM, OFF(mail_starttls), "required",
      "STARTTLS on SMTP (and on imap:// URLs): required or "
      "when-available.",
-     0, 0, "required|when-available"},
+     0, 0, "required|when-available", CFG_LIVE},
     {"mail", "from", CT_STR, OFF(mail_from), "",
-     "Sender address, e.g. isms@acme.example.", 0, 0, NULL},
+     "Sender address, e.g. isms@acme.example.", 0, 0, NULL, CFG_LIVE},
     {"mail", "reply_domain", CT_STR, OFF(mail_reply_domain), "",
      "Domain of per-request Reply-To addresses (local+token@domain).", 0, 0,
-     NULL},
+     NULL, CFG_LIVE},
     {"mail", "imap_url", CT_STR, OFF(mail_imap_url), "",
-     "Mailbox polled for replies, e.g. imaps://host/INBOX.", 0, 0, NULL},
+     "Mailbox polled for replies, e.g. imaps://host/INBOX.", 0, 0, NULL,
+     CFG_RESTART},
     {"mail", "imap_user", CT_STR, OFF(mail_imap_user), "", "IMAP user.", 0, 0,
-     NULL},
+     NULL, CFG_LIVE},
     {"mail", "imap_password", CT_SECRET, OFF(mail_imap_password), "",
-     "IMAP password.", 0, 0, NULL},
+     "IMAP password.", 0, 0, NULL, CFG_LIVE},
     {"mail", "incident_address", CT_STR, OFF(mail_incident_address), "",
-     "Mail to this address from known staff becomes an incident.", 0, 0, NULL},
+     "Mail to this address from known staff becomes an incident.", 0, 0, NULL,
+     CFG_LIVE},
     {"mail", "require_dkim", CT_BOOL, OFF(mail_require_dkim), "false",
      "Only accept approval replies with dkim=pass from authserv_id.", 0, 0,
-     NULL},
+     NULL, CFG_LIVE},
     {"mail", "authserv_id", CT_STR, OFF(mail_authserv_id), "",
      "authserv-id of the trusted receiving server's "
      "Authentication-Results.",
-     0, 0, NULL},
+     0, 0, NULL, CFG_LIVE},
     {"mail", "trusted_ar_headers", CT_INT, OFF(mail_trusted_ar_headers), "1",
      "How many Authentication-Results headers from the top your own "
      "servers added; only these may carry the DKIM verdict.",
-     1, 20, NULL},
+     1, 20, NULL, CFG_LIVE},
     {"mail", "poll_seconds", CT_INT, OFF(mail_poll_seconds), "60",
-     "IMAP poll interval.", 1, 86400, NULL},
+     "IMAP poll interval.", 1, 86400, NULL, CFG_LIVE},
     {"mail", "ca_file", CT_STR, OFF(mail_ca_file), "",
      "PEM file of the CAs trusted for the SMTP and IMAP servers "
      "(empty: the system store).",
-     0, 0, NULL},
+     0, 0, NULL, CFG_LIVE},
     {"mail", "tls_verify", CT_BOOL, OFF(mail_tls_verify), "true",
      "Verify the mail servers' certificates and host names; false is "
      "for tests only and logged as a warning.",
-     0, 0, NULL},
+     0, 0, NULL, CFG_LIVE},
     {"quiz", "every", CT_PERIOD, OFF(quiz_every), "3m",
-     "Periodic awareness campaign (7d, 2w, 3m, 1y) or off.", 0, 0, NULL},
+     "Periodic awareness campaign (7d, 2w, 3m, 1y) or off.", 0, 0, NULL,
+     CFG_LIVE},
     {"quiz", "questions", CT_INT, OFF(quiz_questions), "5",
-     "Questions per person per campaign.", 1, 20, NULL},
+     "Questions per person per campaign.", 1, 20, NULL, CFG_LIVE},
     {"quiz", "deadline_days", CT_INT, OFF(quiz_deadline_days), "14",
-     "Days until a campaign closes.", 1, 365, NULL},
+     "Days until a campaign closes.", 1, 365, NULL, CFG_LIVE},
     {"nudge", "escalate_after_days", CT_INT, OFF(nudge_escalate_after_days),
-     "7", "Overdue days before the owner's manager is told.", 1, 365, NULL},
+     "7", "Overdue days before the owner's manager is told.", 1, 365, NULL,
+     CFG_LIVE},
     {"nudge", "repeat_days", CT_INT, OFF(nudge_repeat_days), "7",
-     "An overdue item is nudged again at most this often.", 1, 365, NULL},
+     "An overdue item is nudged again at most this often.", 1, 365, NULL,
+     CFG_LIVE},
     {"training", "required", CT_TRAINING, OFF(training_required), "",
      "Courses each role must have completed, \"role: course\" separated "
      "by semicolons (staff: everyone), e.g. \"staff: Security basics; "
      "isms_manager: ISO 27001 lead implementer\"; a role may be named "
      "more than once. A completed awareness quiz counts as \"Awareness "
      "quiz\" for a year. People missing one are nudged.",
-     0, 0, NULL},
+     0, 0, NULL, CFG_LIVE},
     {"report", "every", CT_PERIOD, OFF(report_every), "1m",
-     "Management report period (7d, 2w, 1m, 3m) or off.", 0, 0, NULL},
+     "Management report period (7d, 2w, 1m, 3m) or off.", 0, 0, NULL, CFG_LIVE},
     {"report", "recipients", CT_STR, OFF(report_recipients), "",
-     "Comma-separated e-mail addresses or handles.", 0, 0, NULL},
+     "Comma-separated e-mail addresses or handles.", 0, 0, NULL, CFG_LIVE},
+    {"admin", "listen", CT_LISTEN, OFF(admin_listen), "",
+     "host:port of the admin listener (GET /healthz and /metrics), e.g. "
+     "127.0.0.1:9090 or [::1]:9090; empty: off. It has no "
+     "authentication: loopback only unless allow_remote is true.",
+     0, 0, NULL, CFG_RESTART},
+    {"admin", "allow_remote", CT_BOOL, OFF(admin_allow_remote), "false",
+     "Allow admin.listen on an address that is not loopback (put a "
+     "firewall or an authenticating proxy in front).",
+     0, 0, NULL, CFG_RESTART},
+    {"admin", "exit_when_down", CT_DURATION, OFF(admin_exit_when_down), "10m",
+     "When every enabled transport is down for good (a revoked token), "
+     "exit with status 3 after this long (30s, 10m, 1h), so that the "
+     "service manager restarts or alerts; 0: never.",
+     0, 0, NULL, CFG_LIVE},
     {"log", "level", CT_ENUM, OFF(log_level), "info",
-     "error, warn, info or debug.", 0, 0, "error|warn|info|debug"},
+     "error, warn, info or debug.", 0, 0, "error|warn|info|debug", CFG_LIVE},
+    {"log", "format", CT_ENUM, OFF(log_format), "text",
+     "text (\"TIME LEVEL message\") or json (one object per line with "
+     "time, level and msg).",
+     0, 0, "text|json", CFG_LIVE},
 };
 
 /* The role names of the directory (store/staff), for [training] required. */
@@ -368,6 +413,50 @@ config_training_next(const char **p, char *role, size_t rolelen, char *course,
 	return -1;
 }
 
+long
+config_duration(const char *s)
+{
+	static const struct {
+		char unit;
+		long secs;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	char num[16];
+	size_t len, i;
+	long n;
+
+	if (s == NULL)
+		return -1;
+	if (strcmp(s, "0") == 0)
+		return 0;
+	len = strlen(s);
+	if (len < 2 || len > sizeof(num))
+		return -1;
+	memcpy(num, s, len - 1);
+	num[len - 1] = '\0';
+	for (i = 0; i < ARRAY_LEN(units); i++)
+		if (s[len - 1] == units[i].unit) {
+			if (parse_int(num, 0, 30 * 86400 / units[i].secs, &n) <
+			    0)
+				return -1;
+			return n * units[i].secs;
+		}
+	return -1;
+}
+
+int
+config_is_loopback(const char *host)
+{
+	unsigned char a[16];
+	static const unsigned char v6_loop[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+						  0, 0, 0, 0, 0, 0, 0, 1};
+
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, host, a) == 1)
+		return memcmp(a, v6_loop, 16) == 0;
+	return 0;
+}
+
 int
 config_period(const char *s, int *count, char *unit)
 {
@@ -511,10 +600,26 @@ config_set(struct config *cfg, const struct centry *ce, const char *v,
 			return -1;
 		}
 		goto set_str;
+	case CT_DURATION: {
+		long secs = config_duration(v);
+
+		if (secs < 0) {
+			cerr(e, name, line,
+			     "%s.%s: expected a duration such as 30s, 10m, 2h "
+			     "or 1d (at most 30d), or 0, got \"%s\"",
+			     ce->section, ce->key, v);
+			return -1;
+		}
+		*ip = (int)secs;
+		return 0;
+	}
 	case CT_LISTEN: {
 		char host[256];
 		int port;
 
+		/* a listener that is off by default may stay off */
+		if (*v == '\0' && ce->def[0] == '\0')
+			goto set_str;
 		if (config_parse_listen(v, host, sizeof(host), &port) < 0) {
 			cerr(e, name, line,
 			     "%s.%s: expected host:port or [ipv6]:port with a "
@@ -730,6 +835,20 @@ config_require(const struct config *cfg, const char *name,
 			cerr(e, name, 0, "mail.ca_file %s cannot be read: %s",
 			     cfg->mail_ca_file, strerror(errno));
 	}
+	if (SET(cfg->admin_listen) && !cfg->admin_allow_remote) {
+		char host[256];
+		int port;
+
+		if (config_parse_listen(cfg->admin_listen, host, sizeof(host),
+					&port) == 0 &&
+		    !config_is_loopback(host))
+			cerr(e, name, 0,
+			     "admin.listen %s is not a loopback address: the "
+			     "admin listener has no authentication; use "
+			     "127.0.0.1 or [::1], or set [admin] allow_remote "
+			     "= true behind a firewall",
+			     cfg->admin_listen);
+	}
 #undef NEED
 #undef SET
 }
@@ -869,6 +988,16 @@ config_load(struct config *cfg, const char *path, struct config_errors *e)
 	return rc;
 }
 
+/* Entries whose field is a char * the configuration owns. */
+static int
+entry_is_string(const struct centry *ce)
+{
+	return ce->type == CT_STR || ce->type == CT_SECRET ||
+	       ce->type == CT_ENUM || ce->type == CT_PERIOD ||
+	       ce->type == CT_ZONE || ce->type == CT_LISTEN ||
+	       ce->type == CT_KEYSPEC || ce->type == CT_TRAINING;
+}
+
 void
 config_free(struct config *cfg)
 {
@@ -879,10 +1008,7 @@ config_free(struct config *cfg)
 	for (i = 0; i < ARRAY_LEN(config_table); i++) {
 		const struct centry *ce = &config_table[i];
 
-		if (ce->type == CT_STR || ce->type == CT_SECRET ||
-		    ce->type == CT_ENUM || ce->type == CT_PERIOD ||
-		    ce->type == CT_ZONE || ce->type == CT_LISTEN ||
-		    ce->type == CT_KEYSPEC || ce->type == CT_TRAINING) {
+		if (entry_is_string(ce)) {
 			char **sp = (char **)((char *)cfg + ce->off);
 
 			free(*sp);
@@ -1038,6 +1164,50 @@ static const char man_tail[] =
     ".SH SEE ALSO\n"
     ".BR ismsd (8),\n"
     ".BR ismsctl (8)\n";
+
+int
+config_keep_restart(struct config *fresh, const struct config *running,
+		    struct buf *changed)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < ARRAY_LEN(config_table); i++) {
+		const struct centry *ce = &config_table[i];
+
+		if (ce->live)
+			continue;
+		if (entry_is_string(ce)) {
+			char **fp = (char **)((char *)fresh + ce->off);
+			char *const *rp =
+			    (char *const *)((const char *)running + ce->off);
+
+			if ((*fp == NULL) == (*rp == NULL) &&
+			    (*fp == NULL || strcmp(*fp, *rp) == 0))
+				continue;
+			if (ce->type == CT_SECRET)
+				str_free_secret(*fp);
+			else
+				free(*fp);
+			*fp = xstrdup(*rp);
+		} else if (ce->type == CT_BOOL || ce->type == CT_INT ||
+			   ce->type == CT_DURATION) {
+			int *fp = (int *)((char *)fresh + ce->off);
+			const int *rp =
+			    (const int *)((const char *)running + ce->off);
+
+			if (*fp == *rp)
+				continue;
+			*fp = *rp;
+		} else {
+			continue; /* no such restart key (see the table) */
+		}
+		buf_printf(changed, "%s%s.%s", n ? ", " : "", ce->section,
+			   ce->key);
+		n++;
+	}
+	return n;
+}
 
 /*
  * The configuration table as the example file (man == 0) or as the

@@ -82,6 +82,11 @@ struct config {
 	char *report_recipients;
 
 	char *log_level;
+	char *log_format; /* "text" or "json" */
+
+	char *admin_listen; /* "" (off) or host:port */
+	int admin_allow_remote;
+	int admin_exit_when_down; /* seconds; 0: never */
 };
 
 /* Error list: one line per problem, "file:line: message". */
@@ -114,6 +119,28 @@ void config_free(struct config *cfg);
  * when malformed; host is written NUL-terminated.
  */
 int config_parse_listen(const char *s, char *host, size_t hostlen, int *port);
+
+/*
+ * A duration such as "30s", "10m", "2h", "1d" or "0" in seconds (at most
+ * 30 days); -1 for anything else.
+ */
+long config_duration(const char *s);
+
+/*
+ * After a reload: fresh keeps the new values of the keys a reload
+ * applies, and takes running's values of those that need a restart, so
+ * that it describes what is in effect. Appends the names of the latter
+ * whose value changed ("slack.mode, store.path") to changed and returns
+ * how many.
+ */
+int config_keep_restart(struct config *fresh, const struct config *running,
+			struct buf *changed);
+
+/*
+ * 1 when host (an IP literal, IPv6 without brackets) is a loopback
+ * address: 127.0.0.0/8 or ::1.
+ */
+int config_is_loopback(const char *host);
 
 /* Writes the documented example (every key, its default and help). */
 void config_write_example(FILE *fp);

@@ -13,6 +13,7 @@
 #include "../adapters/mail.h"
 #include "../adapters/matrix.h"
 #include "../adapters/slack.h"
+#include "admin.h"
 #include "gw.h"
 #include "../net/http.h"
 #include "../net/ws.h"
@@ -88,6 +89,7 @@ gw_adapter_failed(struct gw *gw, const char *name, const char *why)
 
 	log_error("%s: stopped: %s; the other transports keep running", name,
 		  why);
+	admin_transport_state(gw, name, TRANSPORT_DOWN, why);
 	if (a != NULL && a->running) {
 		a->running = 0;
 		a->ops->stop(a->state);
@@ -136,6 +138,7 @@ gw_request(struct gw *gw, const struct isms_request *rq, struct isms_reply *rp)
 {
 	int rc = cmd_run(gw->host.st, &gw->cfg, rq, rp);
 
+	admin_count_command(gw, rq->via, rp, rc, 0);
 	if (rp->notices.len)
 		gw_kick(gw);
 	return rc;
@@ -159,6 +162,7 @@ sched_tick(uv_timer_t *t)
 	if (minute != gw->sched_last) {
 		gw->sched_last = minute;
 		n = sched_run(gw->host.st, &gw->cfg, now);
+		admin_scheduler_pass(gw, now, n);
 		if (n > 0) {
 			log_info("scheduler: %d message%s queued", n,
 				 n == 1 ? "" : "s");
@@ -191,6 +195,7 @@ gw_stop(struct gw *gw, const char *why)
 	uv_signal_stop(&gw->sig_term);
 	uv_signal_stop(&gw->sig_int);
 	uv_signal_stop(&gw->sig_hup);
+	admin_stop(gw);
 	/* what adapters queued is stored and answered before they stop */
 	submit_stop(gw);
 	for (i = 0; i < gw->nadapters; i++)
@@ -200,31 +205,79 @@ gw_stop(struct gw *gw, const char *why)
 		}
 }
 
+/* Each line of the configuration's warnings as a log line of its own. */
+static void
+log_warn_lines(const char *text)
+{
+	char *all = xstrdup(text), *line, *save = NULL;
+
+	for (line = strtok_r(all, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save))
+		log_warnx("%s", line);
+	free(all);
+}
+
+/* [log] level and format as configured. */
+static void
+apply_log_settings(const struct config *cfg)
+{
+	enum log_level lv;
+	enum log_format lf;
+
+	if (log_level_parse(cfg->log_level, &lv) == 0)
+		log_set_level(lv);
+	if (log_format_parse(cfg->log_format, &lf) == 0)
+		log_set_format(lf);
+}
+
+/*
+ * SIGHUP: the file is read again. Keys marked live in the configuration
+ * table take effect at once (their readers read the running
+ * configuration each time); the others keep their running values, and
+ * those whose value changed are named in one line.
+ */
 static void
 gw_reload(struct gw *gw)
 {
 	struct config fresh;
 	struct config_errors e = {0};
-	enum log_level lv;
+	struct buf restart = {0};
+	int n;
 
 	if (config_load(&fresh, gw->config_path, &e) < 0) {
-		log_error(
-		    "reload refused, keeping the running configuration:\n%s",
-		    buf_str(&e.text));
+		/* one event, one line: the problems joined with "; " */
+		struct buf joined = {0};
+		const char *p;
+
+		for (p = buf_str(&e.text); *p; p++)
+			if (*p != '\n')
+				buf_putc(&joined, *p);
+			else if (p[1] != '\0')
+				buf_puts(&joined, "; ");
+		log_error("reload refused, keeping the running configuration: "
+			  "%s",
+			  buf_str(&joined));
+		buf_free(&joined);
 		buf_free(&e.text);
 		config_free(&fresh);
 		return;
 	}
+	if (e.warnings)
+		log_warn_lines(buf_str(&e.text));
 	buf_free(&e.text);
-	/* adapters keep their connections; their settings apply on restart */
-	free(fresh.store_path);
-	fresh.store_path = gw->cfg.store_path;
-	gw->cfg.store_path = NULL;
+	n = config_keep_restart(&fresh, &gw->cfg, &restart);
 	config_free(&gw->cfg);
 	gw->cfg = fresh;
-	if (log_level_parse(gw->cfg.log_level, &lv) == 0)
-		log_set_level(lv);
-	log_info("configuration reloaded from %s", gw->config_path);
+	apply_log_settings(&gw->cfg);
+	if (n > 0)
+		log_warnx("reload: restart needed for %s; the running values "
+			  "stay until then",
+			  buf_str(&restart));
+	log_info("configuration reloaded from %s: %s", gw->config_path,
+		 n > 0 ? "every other setting applied"
+		       : "every setting applied");
+	buf_free(&restart);
+	admin_reload(gw);
 	mail_tls_warning(&gw->cfg);
 }
 
@@ -232,6 +285,16 @@ static void
 on_stop_grace(uv_timer_t *t)
 {
 	uv_stop(t->loop);
+}
+
+void
+gw_exit(struct gw *gw, const char *why, int code)
+{
+	if (gw->host.stopping)
+		return;
+	gw->exit_code = code;
+	gw_stop(gw, why);
+	uv_timer_start(&gw->stop_timer, on_stop_grace, STOP_GRACE_MS, 0);
 }
 
 static void
@@ -297,12 +360,20 @@ host_failed_gw(struct host *h, const char *name, const char *why)
 	gw_adapter_failed(gw_of(h), name, why);
 }
 
+static void
+host_state_gw(struct host *h, const char *name, enum transport_state s,
+	      const char *why)
+{
+	admin_transport_state(gw_of(h), name, s, why);
+}
+
 static const struct host_ops gw_host_ops = {
     .request = host_request_gw,
     .submit = host_submit_gw,
     .kick = host_kick_gw,
     .delivery_done = host_delivery_done_gw,
     .failed = host_failed_gw,
+    .state = host_state_gw,
 };
 
 static void
@@ -318,7 +389,6 @@ gw_run(const char *config_path)
 {
 	struct gw *gw = xcalloc(1, sizeof(*gw));
 	struct config_errors e = {0};
-	enum log_level lv;
 	uv_loop_t loop;
 	char err[512], names[64];
 	size_t i;
@@ -331,8 +401,9 @@ gw_run(const char *config_path)
 		free(gw);
 		return 2;
 	}
+	apply_log_settings(&gw->cfg);
 	if (e.warnings)
-		fputs(buf_str(&e.text), stderr);
+		log_warn_lines(buf_str(&e.text));
 	buf_free(&e.text);
 	if (gw_check_transports(&gw->cfg, &e.text) > 0) {
 		/* the same words as --check-config, one line each */
@@ -349,8 +420,6 @@ gw_run(const char *config_path)
 	gw->config_path = xstrdup(config_path);
 	gw->host.cfg = &gw->cfg;
 	gw->host.ops = &gw_host_ops;
-	if (log_level_parse(gw->cfg.log_level, &lv) == 0)
-		log_set_level(lv);
 	signal(SIGPIPE, SIG_IGN);
 	/*
 	 * Each request allocates and frees a few hundred KiB (statements,
@@ -396,6 +465,8 @@ gw_run(const char *config_path)
 	uv_signal_start(&gw->sig_int, on_signal, SIGINT);
 	uv_signal_start(&gw->sig_hup, on_signal, SIGHUP);
 	submit_init(gw);
+	if (admin_start(gw) < 0)
+		goto stop;
 	/* the shared clients every network transport uses */
 	gw->host.http = http_new(gw->host.loop);
 	if (gw->host.http == NULL) {
@@ -423,6 +494,7 @@ gw_run(const char *config_path)
 		}
 		a->running = 1;
 		gw->ob.nad = ++gw->nadapters;
+		admin_transport_started(gw, a);
 		log_info("%s: started", ops->name);
 	}
 	if (gw->nadapters == 0)
@@ -435,7 +507,7 @@ gw_run(const char *config_path)
 	gw_sched_start(gw);
 	gw_kick(gw);
 	uv_run(gw->host.loop, UV_RUN_DEFAULT);
-	rc = 0;
+	rc = gw->exit_code;
 stop:
 	gw_stop(gw, rc == 0 ? "done" : "start-up failure");
 	/* pending requests call back with "cancelled", then close */
@@ -452,6 +524,7 @@ stop:
 		if (gw->adapters[i].ops->free != NULL)
 			gw->adapters[i].ops->free(gw->adapters[i].state);
 	log_info("stopped");
+	admin_free(gw);
 out:
 	outbox_free(&gw->ob); /* what was not recorded is sent again */
 	store_close(gw->host.st);

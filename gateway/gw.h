@@ -26,8 +26,10 @@ struct gw {
 	uv_timer_t stop_timer;	   /* leaves the loop shortly after SIGTERM */
 	uv_timer_t watchdog_timer; /* systemd keep-alives (notify.h) */
 	uv_signal_t sig_term, sig_int, sig_hup;
-	struct outbox ob;   /* delivery state; borrows the adapters above */
-	int64_t sched_last; /* minute of the last scheduler pass */
+	struct outbox ob;    /* delivery state; borrows the adapters above */
+	int64_t sched_last;  /* minute of the last scheduler pass */
+	struct admin *admin; /* listener, exit countdown (admin.c) */
+	int exit_code;	     /* gw_run's result once the loop ends */
 };
 
 /* Runs the daemon until SIGTERM/SIGINT. Returns the exit code. */
@@ -47,6 +49,12 @@ int gw_request(struct gw *gw, const struct isms_request *rq,
 
 /* Wakes outbox delivery soon (coalesced). */
 void gw_kick(struct gw *gw);
+
+/*
+ * Stops the daemon as SIGTERM does, logging why; gw_run then returns
+ * code.
+ */
+void gw_exit(struct gw *gw, const char *why, int code);
 
 /* Stops one adapter for good (revoked token and the like). */
 void gw_adapter_failed(struct gw *gw, const char *name, const char *why);

@@ -79,6 +79,12 @@ outbox_step(enum send_result r, int64_t attempts, long retry_after_s, long rnd,
 	memset(out, 0, sizeof(*out));
 	out->attempts = attempts + 1;
 	switch (r) {
+	case SEND_CANCELLED:
+		/* the stop cut it off: not an attempt, not a failure */
+		out->status = "pending";
+		out->attempts = attempts;
+		out->cancelled = 1;
+		return;
 	case SEND_OK:
 		out->status = "sent";
 		return;
@@ -418,6 +424,13 @@ outbox_done(struct outbox *ob, int64_t delivery_id, enum send_result r,
 	       "SELECT attempts FROM outbox_delivery WHERE id = ?", "i",
 	       delivery_id);
 	outbox_step(r, attempts, retry_after_s, random(), &step);
+	if (step.cancelled) {
+		/* the row stays as it was: sent again after the next start */
+		log_info("delivery %lld: cut off by the stop; sent again after "
+			 "the next start",
+			 (long long)delivery_id);
+		return 0;
+	}
 	if (strcmp(step.status, "sent") == 0) {
 		rc = db_exec(st,
 			     "UPDATE outbox_delivery SET status = 'sent', "

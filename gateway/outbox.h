@@ -24,6 +24,11 @@ struct gw_adapter {
 	const struct adapter_ops *ops;
 	void *state;
 	int running; /* 0 once stopped (a revoked token, or the daemon stops) */
+	/* the connection as the adapter reported it (gateway/admin.c) */
+	enum transport_state conn;
+	uint64_t conn_since_ms; /* loop time of the last change */
+	int connected_once;	/* a later CONNECTED is a reconnect */
+	char conn_why[200];
 };
 
 struct outbox_unrecorded;
@@ -67,12 +72,14 @@ struct outbox_step {
 	int64_t attempts;   /* the row's attempts after this send */
 	long wait;	    /* "pending": seconds until the retry */
 	int fallback;	    /* "failed": try the recipient's next transport */
+	int cancelled;	    /* SEND_CANCELLED: the row is left as it was */
 };
 
 /*
  * The step for result r of a delivery that had been tried attempts times
  * before; retry_after_s and rnd as for outbox_backoff. A retry after
- * OUTBOX_MAX_ATTEMPTS sends fails for good; skip and fail fail at once.
+ * OUTBOX_MAX_ATTEMPTS sends fails for good; skip and fail fail at once;
+ * a send cancelled by the daemon's stop is no attempt and changes nothing.
  */
 void outbox_step(enum send_result r, int64_t attempts, long retry_after_s,
 		 long rnd, struct outbox_step *out);

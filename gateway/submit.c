@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../base/log.h"
+#include "admin.h"
 
 #define SUBMIT_MAX_BATCH 256
 /*
@@ -70,12 +71,13 @@ queue_pop(struct submit_queue *q)
 }
 
 static void
-answer_failed(struct submit_item *it, const char *why)
+answer_failed(struct gw *gw, struct submit_item *it, const char *why)
 {
 	struct isms_reply rp = {0};
 
 	buf_puts(&rp.text, why);
 	rp.error = 1;
+	admin_count_command(gw, it->via, &rp, -1, 1);
 	it->cb(it->arg, &rp, -1);
 	reply_free(&rp);
 	item_free(it);
@@ -94,7 +96,7 @@ submit_locked(struct gw *gw)
 
 	while (q->head != NULL &&
 	       now - q->head->queued_ms >= SUBMIT_DEADLINE_MS) {
-		answer_failed(queue_pop(q),
+		answer_failed(gw, queue_pop(q),
 			      "the database is busy; nothing was stored, "
 			      "please try again");
 		dropped++;
@@ -123,6 +125,7 @@ submit_flush(struct gw *gw)
 	int *rcs, commit_rc, kicked = 0;
 	const char *why = NULL;
 	size_t n = 0, i;
+	uint64_t t0 = uv_hrtime();
 
 	if (batch == NULL)
 		return 0;
@@ -134,7 +137,7 @@ submit_flush(struct gw *gw)
 		why = store_error_reply(gw->host.st);
 		log_error("requests could not be stored: %s", why);
 		while (q->head != NULL)
-			answer_failed(queue_pop(q), why);
+			answer_failed(gw, queue_pop(q), why);
 		return 0;
 	}
 	if (q->locked)
@@ -161,6 +164,7 @@ submit_flush(struct gw *gw)
 		kicked |= replies[i].notices.len > 0;
 	}
 	commit_rc = store_commit(gw->host.st);
+	admin_observe_commit(gw, n, (double)(uv_hrtime() - t0) / 1e9);
 	if (commit_rc < 0) {
 		why = store_error_reply(gw->host.st);
 		store_rollback(gw->host.st);
@@ -175,6 +179,8 @@ submit_flush(struct gw *gw)
 			replies[i].error = 1;
 			rcs[i] = -1;
 		}
+		admin_count_command(gw, it->via, &replies[i], rcs[i],
+				    commit_rc < 0);
 		it->cb(it->arg, &replies[i], commit_rc < 0 ? -1 : rcs[i]);
 		reply_free(&replies[i]);
 		item_free(it);
@@ -298,7 +304,7 @@ submit_stop(struct gw *gw)
 	while (q->head != NULL)
 		if (submit_flush(gw) < 0)
 			while (q->head != NULL)
-				answer_failed(queue_pop(q),
+				answer_failed(gw, queue_pop(q),
 					      "the database is busy; nothing "
 					      "was stored, please try again");
 	q->closing = 3; /* three handles to close */

@@ -1334,14 +1334,13 @@ httpd_new(uv_loop_t *loop, const char *host, int port, httpd_handler h,
 
 	if (loop == NULL || host == NULL || h == NULL || port < 0 ||
 	    port > 65535) {
-		fprintf(stderr, "httpd: invalid arguments\n");
+		log_error("httpd: invalid arguments");
 		return NULL;
 	}
 	memset(&ss, 0, sizeof(ss));
 	if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
 	    uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0) {
-		fprintf(stderr, "httpd: %s is not an IP address literal\n",
-			host);
+		log_error("httpd: %s is not an IP address literal", host);
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
@@ -1359,8 +1358,8 @@ httpd_new(uv_loop_t *loop, const char *host, int port, httpd_handler h,
 		rc = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss,
 					&namelen);
 	if (rc != 0) {
-		fprintf(stderr, "httpd: cannot listen on %s port %d: %s\n",
-			host, port, uv_strerror(rc));
+		log_error("httpd: cannot listen on %s port %d: %s", host, port,
+			  uv_strerror(rc));
 		s->closing = 1;
 		uv_close((uv_handle_t *)&s->listener, on_srv_handle_closed);
 		srv_unref(s);

@@ -16,6 +16,7 @@
 
 #include <libwebsockets.h>
 
+#include "../base/log.h"
 #include "../base/util.h"
 
 #define PROTO_NAME	  "ismsd-ws"
@@ -484,8 +485,11 @@ static int lws_handles_remain(struct ws_ctx *x);
 static void
 log_emit(int level, const char *line)
 {
-	(void)level;
-	fprintf(stderr, "ws: lws: %s", line);
+	/* lws ends its lines with a newline: log.c drops it */
+	if (level & LLL_ERR)
+		log_error("ws: lws: %s", line);
+	else
+		log_warnx("ws: lws: %s", line);
 }
 
 struct ws_ctx *
@@ -577,7 +581,7 @@ on_teardown(uv_timer_t *t)
 		if (uv_now(x->loop) - x->t0 < TEARDOWN_MAX_MS)
 			return;
 		/* better a leak than a use-after-free */
-		fprintf(stderr, "ws: lws did not release the loop in time\n");
+		log_warnx("ws: lws did not release the loop in time");
 	} else {
 		lws_context_destroy(x->lws); /* second call: frees it */
 		x->lws = NULL;

@@ -356,6 +356,117 @@ test_locate(void **state)
 	config_free(&cfg);
 }
 
+static void
+test_admin_and_durations(void **state)
+{
+	struct config cfg;
+	struct config_errors e = {0};
+
+	(void)state;
+	assert_int_equal(config_duration("0"), 0);
+	assert_int_equal(config_duration("30s"), 30);
+	assert_int_equal(config_duration("10m"), 600);
+	assert_int_equal(config_duration("2h"), 7200);
+	assert_int_equal(config_duration("30d"), 30 * 86400);
+	assert_int_equal(config_duration("31d"), -1);
+	assert_int_equal(config_duration("10"), -1);
+	assert_int_equal(config_duration("m"), -1);
+	assert_int_equal(config_duration("-5s"), -1);
+	assert_int_equal(config_duration("5x"), -1);
+	assert_true(config_is_loopback("127.0.0.1"));
+	assert_true(config_is_loopback("127.3.2.1"));
+	assert_true(config_is_loopback("::1"));
+	assert_false(config_is_loopback("0.0.0.0"));
+	assert_false(config_is_loopback("::"));
+	assert_false(config_is_loopback("10.1.2.3"));
+	assert_false(config_is_loopback("localhost"));
+
+	/* off by default, ten minutes to exit */
+	config_defaults(&cfg);
+	assert_string_equal(cfg.admin_listen, "");
+	assert_int_equal(cfg.admin_exit_when_down, 600);
+	assert_string_equal(cfg.log_format, "text");
+	config_free(&cfg);
+
+	assert_int_equal(load(&cfg,
+			      "[admin]\nlisten = [::1]:9090\n"
+			      "exit_when_down = 30s\n[log]\nformat = json\n",
+			      &e),
+			 0);
+	assert_int_equal(cfg.admin_exit_when_down, 30);
+	assert_string_equal(cfg.log_format, "json");
+	config_free(&cfg);
+
+	/* a listener on every address needs allow_remote */
+	assert_int_equal(load(&cfg, "[admin]\nlisten = 0.0.0.0:9090\n", &e),
+			 -1);
+	assert_non_null(strstr(buf_str(&e.text),
+			       "admin.listen 0.0.0.0:9090 is not a loopback "
+			       "address"));
+	assert_non_null(strstr(buf_str(&e.text), "allow_remote = true"));
+	config_free(&cfg);
+	buf_free(&e.text);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(load(&cfg,
+			      "[admin]\nlisten = 0.0.0.0:9090\n"
+			      "allow_remote = true\n",
+			      &e),
+			 0);
+	config_free(&cfg);
+	assert_int_equal(load(&cfg,
+			      "[admin]\nlisten = nonsense\n"
+			      "exit_when_down = 10\n[log]\nformat = xml\n",
+			      &e),
+			 -1);
+	assert_non_null(strstr(buf_str(&e.text), "t.conf:2: admin.listen"));
+	assert_non_null(strstr(buf_str(&e.text),
+			       "t.conf:3: admin.exit_when_down: "
+			       "expected a duration"));
+	assert_non_null(strstr(buf_str(&e.text), "t.conf:5: log.format"));
+	config_free(&cfg);
+	buf_free(&e.text);
+}
+
+/* A reload keeps the running values of keys that need a restart. */
+static void
+test_keep_restart(void **state)
+{
+	struct config run, fresh;
+	struct config_errors e = {0};
+	struct buf changed = {0};
+
+	(void)state;
+	assert_int_equal(load(&run,
+			      "[store]\npath = a.db\n[slack]\nmode = socket\n"
+			      "[org]\nname = Old\n[mail]\npoll_seconds = 60\n"
+			      "[http]\nidle_timeout = 30\n",
+			      &e),
+			 0);
+	assert_int_equal(load(&fresh,
+			      "[store]\npath = b.db\n[slack]\nmode = http\n"
+			      "[org]\nname = New\n[mail]\npoll_seconds = 5\n"
+			      "[http]\nidle_timeout = 31\n[admin]\n"
+			      "exit_when_down = 1m\n",
+			      &e),
+			 0);
+	assert_int_equal(config_keep_restart(&fresh, &run, &changed), 3);
+	assert_string_equal(buf_str(&changed),
+			    "store.path, slack.mode, http.idle_timeout");
+	/* restart keys keep the running values; live keys take the new */
+	assert_string_equal(fresh.store_path, "a.db");
+	assert_string_equal(fresh.slack_mode, "socket");
+	assert_int_equal(fresh.http_idle_timeout, 30);
+	assert_string_equal(fresh.org_name, "New");
+	assert_int_equal(fresh.mail_poll_seconds, 5);
+	assert_int_equal(fresh.admin_exit_when_down, 60);
+	buf_free(&changed);
+	/* the same file again: nothing to restart for */
+	assert_int_equal(config_keep_restart(&fresh, &run, &changed), 0);
+	config_free(&run);
+	config_free(&fresh);
+	buf_free(&e.text);
+}
+
 int
 main(void)
 {
@@ -369,6 +480,8 @@ main(void)
 	    cmocka_unit_test(test_days_and_hours),
 	    cmocka_unit_test(test_hygiene),
 	    cmocka_unit_test(test_locate),
+	    cmocka_unit_test(test_admin_and_durations),
+	    cmocka_unit_test(test_keep_restart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

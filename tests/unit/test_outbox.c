@@ -221,6 +221,55 @@ test_step(void **state)
 	assert_string_equal(s.status, "failed");
 	assert_int_equal(s.attempts, 5);
 	assert_true(s.fallback);
+
+	/* cut off by the daemon's stop: no attempt, no failure */
+	outbox_step(SEND_CANCELLED, 3, 0, 0, &s);
+	assert_string_equal(s.status, "pending");
+	assert_int_equal(s.attempts, 3);
+	assert_int_equal(s.wait, 0);
+	assert_true(s.cancelled);
+	assert_false(s.fallback);
+}
+
+/*
+ * A send cut off by the stop leaves its row as it was: attempts, due
+ * time and last error unchanged, no fallback; it goes out after the next
+ * start, and is handed over again then.
+ */
+static void
+test_cancelled_by_stop(void **state)
+{
+	struct fixture *f = fixture_new();
+	int64_t m, did, due;
+
+	(void)state;
+	m = queue(f, "alice", "notice");
+	assert_int_equal(outbox_route(&f->ob), 1);
+	did = delivery(f, m, "slack");
+	outbox_deliver(&f->ob);
+	assert_int_equal(
+	    outbox_done(&f->ob, did, SEND_RETRY, NULL, NULL, 0, "timeout"), 0);
+	assert_row(f, did, "pending", 1);
+	due = next_at(f, did);
+	test_clock = due;
+	outbox_deliver(&f->ob);
+	assert_int_equal(nsent, 2);
+	f->stopping = 1;
+	assert_int_equal(outbox_done(&f->ob, did, SEND_CANCELLED, NULL, NULL, 0,
+				     "cancelled"),
+			 0);
+	assert_row(f, did, "pending", 1);
+	assert_int_equal(next_at(f, did), due);
+	assert_int_equal(ndeliveries(f, m), 1);
+	assert_int_equal(count(f->t, "SELECT COUNT(*) FROM outbox_delivery "
+				     "WHERE last_error = 'timeout'"),
+			 1);
+	/* after a restart it is handed over again (no longer in flight) */
+	f->stopping = 0;
+	outbox_deliver(&f->ob);
+	assert_int_equal(nsent, 3);
+	test_clock = 1795000000;
+	fixture_free(f);
 }
 
 static void
@@ -485,6 +534,7 @@ main(void)
 	    cmocka_unit_test(test_fallback_after_failure),
 	    cmocka_unit_test(test_fallback_skips_stopped_transports),
 	    cmocka_unit_test(test_fallback_while_stopping),
+	    cmocka_unit_test(test_cancelled_by_stop),
 	    cmocka_unit_test(test_fanout_failure_waits_for_the_others),
 	    cmocka_unit_test(test_hold),
 	};
