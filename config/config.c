@@ -202,6 +202,22 @@ static const struct centry config_table[] = {
      "Management report period (7d, 2w, 1m, 3m) or off.", 0, 0, NULL},
     {"report", "recipients", CT_STR, OFF(report_recipients), "",
      "Comma-separated e-mail addresses or handles.", 0, 0, NULL},
+    {"portal", "listen", CT_LISTEN, OFF(portal_listen), "",
+     "host:port of the read-only web portal (empty: off), e.g. "
+     "127.0.0.1:8080; people reach it by one-time links (/isms portal, "
+     "ismsctl portal-link).",
+     0, 0, NULL},
+    {"portal", "url", CT_STR, OFF(portal_url), "",
+     "The portal's address as people reach it, for links (e.g. "
+     "https://isms.example.org behind a reverse proxy); empty: http:// "
+     "and listen.",
+     0, 0, NULL},
+    {"portal", "tls_cert", CT_STR, OFF(portal_tls_cert), "",
+     "Not supported yet: put the portal behind a reverse proxy that "
+     "terminates TLS (it sends X-Forwarded-Proto: https from loopback).",
+     0, 0, NULL},
+    {"portal", "tls_key", CT_STR, OFF(portal_tls_key), "",
+     "Not supported yet (see tls_cert).", 0, 0, NULL},
     {"log", "level", CT_ENUM, OFF(log_level), "info",
      "error, warn, info or debug.", 0, 0, "error|warn|info|debug"},
 };
@@ -515,6 +531,8 @@ config_set(struct config *cfg, const struct centry *ce, const char *v,
 		char host[256];
 		int port;
 
+		if (*v == '\0' && ce->def[0] == '\0')
+			goto set_str; /* a listener off by default stays off */
 		if (config_parse_listen(v, host, sizeof(host), &port) < 0) {
 			cerr(e, name, line,
 			     "%s.%s: expected host:port or [ipv6]:port with a "
@@ -687,6 +705,17 @@ unquote(char *v)
 	return v;
 }
 
+/* Printable ASCII without blanks, quotes and angle brackets. */
+static int
+url_chars_ok(const char *u)
+{
+	for (; *u; u++)
+		if ((unsigned char)*u <= 0x20 || (unsigned char)*u >= 0x7f ||
+		    strchr("\"<>\\^`{|}", *u) != NULL)
+			return 0;
+	return 1;
+}
+
 static void
 config_require(const struct config *cfg, const char *name,
 	       struct config_errors *e)
@@ -730,6 +759,19 @@ config_require(const struct config *cfg, const char *name,
 			cerr(e, name, 0, "mail.ca_file %s cannot be read: %s",
 			     cfg->mail_ca_file, strerror(errno));
 	}
+	if (SET(cfg->portal_tls_cert) || SET(cfg->portal_tls_key))
+		cerr(e, name, 0,
+		     "portal.tls_cert and portal.tls_key are not supported "
+		     "yet; put the portal behind a reverse proxy that "
+		     "terminates TLS");
+	if (SET(cfg->portal_url) &&
+	    ((strncmp(cfg->portal_url, "http://", 7) != 0 &&
+	      strncmp(cfg->portal_url, "https://", 8) != 0) ||
+	     !url_chars_ok(cfg->portal_url)))
+		cerr(e, name, 0,
+		     "portal.url must be an http:// or https:// URL, got "
+		     "\"%s\"",
+		     cfg->portal_url);
 #undef NEED
 #undef SET
 }

@@ -12,6 +12,7 @@
 
 #include "../adapters/mail.h"
 #include "../adapters/matrix.h"
+#include "../adapters/portal.h"
 #include "../adapters/slack.h"
 #include "gw.h"
 #include "../net/http.h"
@@ -191,6 +192,8 @@ gw_stop(struct gw *gw, const char *why)
 	uv_signal_stop(&gw->sig_hup);
 	/* what adapters queued is stored and answered before they stop */
 	submit_stop(gw);
+	portal_free(gw->portal);
+	gw->portal = NULL;
 	for (i = 0; i < gw->nadapters; i++)
 		if (gw->adapters[i].running) {
 			gw->adapters[i].running = 0;
@@ -421,6 +424,8 @@ gw_run(const char *config_path)
 		gw->ob.nad = ++gw->nadapters;
 		log_info("%s: started", ops->name);
 	}
+	if (portal_start(&gw->host, &gw->portal) < 0)
+		goto stop;
 	if (gw->nadapters == 0)
 		log_warnx("no transport is enabled: messages stay in the "
 			  "outbox (enable %s in %s)",

@@ -25,8 +25,9 @@ struct gw {
 	uv_timer_t sched_timer;
 	uv_timer_t stop_timer; /* leaves the loop shortly after SIGTERM */
 	uv_signal_t sig_term, sig_int, sig_hup;
-	struct outbox ob;   /* delivery state; borrows the adapters above */
-	int64_t sched_last; /* minute of the last scheduler pass */
+	struct outbox ob;      /* delivery state; borrows the adapters above */
+	int64_t sched_last;    /* minute of the last scheduler pass */
+	struct portal *portal; /* the web portal, or NULL when off */
 };
 
 /* Runs the daemon until SIGTERM/SIGINT. Returns the exit code. */
