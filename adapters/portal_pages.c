@@ -93,6 +93,21 @@ copy_fit(char *dst, size_t len, const char *src)
 	dst[n] = '\0';
 }
 
+/* a link token as received when it may be one (base64url), else "-" */
+static void
+copy_token(char *dst, size_t len, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src[i]; i++)
+		if (!isalnum((unsigned char)src[i]) && src[i] != '-' &&
+		    src[i] != '_') {
+			src = "-";
+			break;
+		}
+	copy_fit(dst, len, src);
+}
+
 static int
 in_list(const char *v, const char *const *list, size_t n)
 {
@@ -135,7 +150,7 @@ route_path(const char *path, struct portal_route *r)
 		}
 	if (strncmp(path, "/l/", 3) == 0) {
 		r->page = PAGE_LOGIN;
-		copy_fit(r->token, sizeof(r->token), path + 3);
+		copy_token(r->token, sizeof(r->token), path + 3);
 		return 0;
 	}
 	if (strncmp(path, "/risks/", 7) == 0 &&
@@ -231,7 +246,7 @@ portal_route_parse(const char *target, struct portal_route *r, const char **why)
 		}
 		if (r->page == PAGE_LOGIN && strcmp(key, "t") == 0) {
 			bit = 1;
-			copy_fit(r->token, sizeof(r->token), val);
+			copy_token(r->token, sizeof(r->token), val);
 		} else if (r->page == PAGE_SOA && strcmp(key, "theme") == 0) {
 			bit = 2;
 			if (val[0] &&

@@ -194,7 +194,8 @@ portal_session_add(struct store *st, int64_t person_id, int64_t token_id,
 	portal_secret_hash(out, hash);
 	if (db_exec(st,
 		    "INSERT INTO portal_sessions (hash, person_id, token_id, "
-		    "created_at, expires_at, last_seen_at) VALUES (?, ?, ?, "
+		    "created_at, expires_at, last_seen_at) VALUES (?, ?, "
+		    "NULLIF(?, 0), "
 		    "?, ?, ?)",
 		    "tiiiii", hash, person_id, token_id, now,
 		    now + PORTAL_SESSION_SECONDS, now) != 1) {
