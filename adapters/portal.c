@@ -233,8 +233,10 @@ login(struct portal *p, struct httpd_conn *c, const struct httpd_request *r,
 }
 
 /*
- * A POST must come from the portal's own pages: its Origin is the
- * configured one, or names the Host it was sent to.
+ * A POST must come from the portal's own pages: the browser says so
+ * (Sec-Fetch-Site: same-origin), or, for one that does not send it, its
+ * Origin is the configured one or names the Host it was sent to. (With
+ * Referrer-Policy: no-referrer, browsers send "Origin: null" on forms.)
  */
 static int
 same_origin(const struct portal *p, const struct httpd_request *r)
@@ -244,8 +246,8 @@ same_origin(const struct portal *p, const struct httpd_request *r)
 	const char *site = httpd_header(r, "Sec-Fetch-Site");
 	const char *rest;
 
-	if (site != NULL && strcmp(site, "same-origin") != 0)
-		return 0;
+	if (site != NULL)
+		return strcmp(site, "same-origin") == 0;
 	if (origin == NULL || strcmp(origin, "null") == 0)
 		return 0;
 	if (strcmp(origin, p->origin) == 0)
