@@ -45,13 +45,17 @@ enum portal_page {
 	PAGE_AUDIT_LOG,
 	PAGE_EXPORT,
 	PAGE_PACK,
+	PAGE_REPORT, /* the management summary, as in chat */
+	PAGE_AUDITS,
+	PAGE_AUDIT,  /* AUD-n */
+	PAGE_REVIEW, /* MR-n with its compiled inputs */
 };
 
 #define PORTAL_PARAM_MAX 64
 
 struct portal_route {
 	enum portal_page page;
-	int64_t id;	       /* RSK-n, INC-n */
+	int64_t id;	       /* RSK-n, INC-n, AUD-n, MR-n */
 	char token[48];	       /* PAGE_LOGIN */
 	char export_name[32];  /* PAGE_EXPORT */
 	char export_format[8]; /* csv or json */

@@ -10,11 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "../base/embedded.h"
+#include "../base/log.h"
 #include "../commands/cmd.h"
 #include "../commands/delivery.h"
 #include "../store/export.h"
+#include "../store/pack.h"
 
 /* ---- escaping ---- */
 
@@ -41,7 +44,8 @@ static const struct {
     {"/incidents", PAGE_INCIDENTS}, {"/actions", PAGE_ACTIONS},
     {"/documents", PAGE_DOCUMENTS}, {"/reviews", PAGE_REVIEWS},
     {"/suppliers", PAGE_SUPPLIERS}, {"/obligations", PAGE_OBLIGATIONS},
-    {"/audit-log", PAGE_AUDIT_LOG},
+    {"/audit-log", PAGE_AUDIT_LOG}, {"/report", PAGE_REPORT},
+    {"/audits", PAGE_AUDITS},
 };
 
 static const char *const themes[] = {"organizational", "people", "physical",
@@ -161,6 +165,16 @@ route_path(const char *path, struct portal_route *r)
 	if (strncmp(path, "/incidents/", 11) == 0 &&
 	    (r->id = parse_ref(path + 11, "INC")) > 0) {
 		r->page = PAGE_INCIDENT;
+		return 0;
+	}
+	if (strncmp(path, "/audits/", 8) == 0 &&
+	    (r->id = parse_ref(path + 8, "AUD")) > 0) {
+		r->page = PAGE_AUDIT;
+		return 0;
+	}
+	if (strncmp(path, "/reviews/", 9) == 0 &&
+	    (r->id = parse_ref(path + 9, "MR")) > 0) {
+		r->page = PAGE_REVIEW;
 		return 0;
 	}
 	r->id = 0;
@@ -390,8 +404,12 @@ portal_may_open(const struct portal_viewer *v, enum portal_page page)
 		/* the roles that run "export audit-pack" in chat */
 		return has_role(&v->me, ROLE_AUDITOR | ROLE_ISMS_MANAGER);
 	case PAGE_REVIEWS:
+	case PAGE_REVIEW:
 	case PAGE_SUPPLIERS:
 	case PAGE_OBLIGATIONS:
+	case PAGE_AUDITS:
+	case PAGE_AUDIT:
+	case PAGE_REPORT:
 		return v->scope != SCOPE_OWN;
 	default:
 		return 1;
@@ -418,9 +436,11 @@ static const struct {
     {PAGE_INCIDENTS, "/incidents", "Incidents"},
     {PAGE_ACTIONS, "/actions", "Actions"},
     {PAGE_DOCUMENTS, "/documents", "Documents"},
+    {PAGE_AUDITS, "/audits", "Audits"},
     {PAGE_REVIEWS, "/reviews", "Reviews"},
     {PAGE_SUPPLIERS, "/suppliers", "Suppliers"},
     {PAGE_OBLIGATIONS, "/obligations", "Obligations"},
+    {PAGE_REPORT, "/report", "Report"},
     {PAGE_AUDIT_LOG, "/audit-log", "Audit log"},
 };
 
@@ -560,6 +580,16 @@ cell(struct buf *b, const struct portal_viewer *v, const char *name,
 	buf_puts(b, "<td>");
 	if (strcmp(name, "id") == 0 && parse_ref(value, "RSK") > 0) {
 		buf_puts(b, "<a href=\"/risks/");
+		portal_html(b, value);
+		buf_puts(b, "\">");
+		portal_html(b, value);
+		buf_puts(b, "</a>");
+	} else if ((strcmp(name, "id") == 0 || strcmp(name, "audit") == 0) &&
+		   (parse_ref(value, "AUD") > 0 ||
+		    parse_ref(value, "MR") > 0)) {
+		buf_puts(b, value[0] == 'A' || value[0] == 'a'
+				? "<a href=\"/audits/"
+				: "<a href=\"/reviews/");
 		portal_html(b, value);
 		buf_puts(b, "\">");
 		portal_html(b, value);
@@ -1181,6 +1211,44 @@ soa_page(struct store *st, const struct config *cfg,
 
 /* ---- the audit log ---- */
 
+/*
+ * What "ismsctl audit verify" says of the log and the records, in its
+ * words: 0 when both verify, 1 when not, -1 on a database error.
+ */
+static int
+verify_text(struct store *st, struct buf *out)
+{
+	struct buf records = {0};
+	int64_t rows = 0, broken, changed;
+
+	broken = store_audit_verify(st, &rows);
+	changed = broken < 0 ? 0 : store_records_verify(st, &records);
+	if (broken < 0 || changed < 0) {
+		buf_puts(out, "the audit log could not be read\n");
+		buf_free(&records);
+		return -1;
+	}
+	if (broken > 0)
+		buf_printf(
+		    out,
+		    "audit log BROKEN at sequence %lld: the row was "
+		    "altered, removed or inserted after it was written\n",
+		    (long long)broken);
+	else
+		buf_printf(out,
+			   "audit log intact: %lld entries, hash chain "
+			   "verified\n",
+			   (long long)rows);
+	if (changed > 0)
+		buf_printf(out, "records changed outside ismsd: %lld\n%s",
+			   (long long)changed, buf_str(&records));
+	else
+		buf_puts(out,
+			 "records intact: every record matches its hash\n");
+	buf_free(&records);
+	return broken > 0 || changed > 0;
+}
+
 #define LOG_SHOWN 500
 
 struct logrows {
@@ -1220,43 +1288,20 @@ audit_log_page(struct store *st, const struct config *cfg,
 	       const struct portal_viewer *v, struct portal_answer *a)
 {
 	struct logrows *l = xcalloc(1, sizeof(*l));
-	struct buf *b = &a->body, recs = {0};
+	struct buf *b = &a->body, ver = {0};
 	char err[256], hash[65];
-	int64_t rows = 0, broken, changed, seq = 0;
-	int i, rc = 0;
+	int64_t seq = 0;
+	int i, rc = 0, vrc;
 
-	broken = store_audit_verify(st, &rows);
-	changed = store_records_verify(st, &recs);
+	vrc = verify_text(st, &ver);
 	if (store_audit_head(st, &seq, hash) < 0)
 		hash[0] = '\0';
 	page_start(b, cfg, v, PAGE_AUDIT_LOG, "Audit log");
-	buf_puts(b, "<p class=\"verify\" id=\"verify\">");
-	if (broken == 0)
-		buf_printf(b,
-			   "audit log intact: %lld entries, hash chain "
-			   "verified",
-			   (long long)rows);
-	else if (broken > 0)
-		buf_printf(b, "audit log BROKEN at entry %lld",
-			   (long long)broken);
-	else
-		buf_puts(b, "audit log could not be verified (database "
-			    "error)");
-	buf_puts(b, "; ");
-	if (changed == 0)
-		buf_puts(b, "records intact: every record matches its hash");
-	else if (changed > 0) {
-		buf_printf(b, "%lld record%s changed outside ismsd:",
-			   (long long)changed, changed == 1 ? "" : "s");
-	} else
-		buf_puts(b, "records could not be verified");
-	buf_puts(b, "</p>\n");
-	if (changed > 0) {
-		buf_puts(b, "<pre>");
-		portal_html(b, buf_str(&recs));
-		buf_puts(b, "</pre>\n");
-	}
-	buf_free(&recs);
+	buf_printf(b, "<pre class=\"verify %s\" id=\"verify\">",
+		   vrc == 0 ? "ok" : "bad");
+	portal_html(b, buf_str(&ver));
+	buf_puts(b, "</pre>\n");
+	buf_free(&ver);
 	if (seq > 0)
 		buf_printf(b, "<p>Head: <code>%lld:%s</code></p>\n",
 			   (long long)seq, hash);
@@ -1313,6 +1358,96 @@ export_download(struct store *st, const struct portal_route *r,
 	buf_reset(&a->body);
 	buf_add(&a->body, data, len);
 	free(data);
+	return 0;
+}
+
+/* ---- pages made by chat commands, with their role rules ---- */
+
+static int
+command_page(struct store *st, const struct config *cfg,
+	     const struct portal_viewer *v, enum portal_page cur,
+	     const char *title, const char *text, const char *then_export,
+	     struct portal_answer *a)
+{
+	struct isms_reply rp = {0};
+	int rc = cmd_run_as(st, cfg, &v->me, text, &rp);
+
+	/* a read-only command ends query-only mode: on again */
+	store_query_only(st, 1);
+	if (rc < 0 || rp.error) {
+		int denied = strstr(buf_str(&rp.text), "not allowed") != NULL;
+
+		portal_message_page(a, denied ? 403 : 404,
+				    denied ? "Not for your role" : "Not found",
+				    buf_str(&rp.text));
+		reply_free(&rp);
+		return 0;
+	}
+	page_start(&a->body, cfg, v, cur, title);
+	buf_puts(&a->body, "<pre class=\"report\">");
+	portal_html(&a->body, buf_str(&rp.text));
+	buf_puts(&a->body, "</pre>\n");
+	reply_free(&rp);
+	if (then_export != NULL) {
+		buf_puts(&a->body, "<h2>Findings</h2>\n");
+		if (export_table(st, &a->body, v, then_export, 0, F_ALL, NULL,
+				 NULL) < 0)
+			return -1;
+	}
+	page_end(&a->body);
+	return 0;
+}
+
+/* The audit pack as "ismsctl export audit-pack" makes it. */
+static int
+pack_download(struct store *st, struct portal_answer *a)
+{
+	char dir[] = "/tmp/isms-portal-pack-XXXXXX", path[64], err[256];
+	struct buf ver = {0};
+	FILE *fp;
+	int n = -1, rc;
+
+	err[0] = '\0';
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/audit-pack.tar.gz", dir);
+	/*
+	 * One snapshot, as ismsctl reads it: BEGIN is refused in query-only
+	 * mode, which is back on before anything is read
+	 */
+	store_query_only(st, 0);
+	rc = store_begin(st);
+	store_query_only(st, 1);
+	if (rc < 0)
+		snprintf(err, sizeof(err), "%s", db_errmsg(st));
+	else {
+		if (verify_text(st, &ver) >= 0)
+			n = pack_write(st, path, buf_str(&ver), 0, err,
+				       sizeof(err));
+		store_rollback(st);
+	}
+	buf_free(&ver);
+	buf_reset(&a->body);
+	if (n > 0 && (fp = fopen(path, "rb")) != NULL) {
+		char chunk[16384];
+		size_t got;
+
+		while ((got = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+			buf_add(&a->body, chunk, got);
+		fclose(fp);
+	} else {
+		n = -1;
+	}
+	unlink(path);
+	rmdir(dir);
+	if (n < 0) {
+		log_warnx("portal: the audit pack could not be made: %s", err);
+		return -1;
+	}
+	a->status = 200;
+	a->ctype = "application/gzip";
+	snprintf(a->disposition, sizeof(a->disposition),
+		 "attachment; filename=\"audit-pack.tar.gz\"");
 	return 0;
 }
 
@@ -1414,6 +1549,32 @@ portal_render(struct store *st, const struct config *cfg,
 	case PAGE_EXPORT:
 		rc = export_download(st, r, a);
 		break;
+	case PAGE_PACK:
+		rc = pack_download(st, a);
+		break;
+	case PAGE_REPORT:
+		rc = command_page(st, cfg, v, PAGE_REPORT, "Management report",
+				  "report", NULL, a);
+		break;
+	case PAGE_AUDITS:
+		rc = command_page(st, cfg, v, PAGE_AUDITS, "Audits",
+				  "audit list", "findings", a);
+		break;
+	case PAGE_AUDIT:
+	case PAGE_REVIEW: {
+		char text[64], title[32];
+
+		snprintf(title, sizeof(title), "%s-%lld",
+			 r->page == PAGE_AUDIT ? "AUD" : "MR",
+			 (long long)r->id);
+		snprintf(text, sizeof(text), "%s show %s",
+			 r->page == PAGE_AUDIT ? "audit" : "review", title);
+		rc = command_page(st, cfg, v,
+				  r->page == PAGE_AUDIT ? PAGE_AUDITS
+							: PAGE_REVIEWS,
+				  title, text, NULL, a);
+		break;
+	}
 	default:
 		for (i = 0; i < ARRAY_LEN(lists); i++)
 			if (lists[i].page == r->page)

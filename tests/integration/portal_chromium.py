@@ -193,6 +193,19 @@ try:
                          timeout=30).stdout
     if st != 200 or body.replace("\r\n", "\n") != out.replace("\r\n", "\n"):
         fail("the risks download differs from ismsctl export")
+    # the audit pack checks itself
+    req = urllib.request.Request(base + "/export/audit-pack.tar.gz",
+                                 headers={"Cookie": "isms_session=" + gc})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        pack = r.read()
+    with open(os.path.join(workdir, "pack.tar.gz"), "wb") as f:
+        f.write(pack)
+    subprocess.run(["tar", "xzf", "pack.tar.gz"], cwd=workdir, check=True,
+                   timeout=30)
+    if subprocess.run(["sha256sum", "--quiet", "-c", "MANIFEST.sha256"],
+                      cwd=os.path.join(workdir, "audit-pack"),
+                      timeout=30).returncode != 0:
+        fail("the downloaded audit pack does not check")
     # headers on every answer
     for path in ("/", "/soa", "/nope", "/style.css"):
         st, hdr, _ = fetch(path, gc)

@@ -440,6 +440,21 @@ test_pages(void **state)
 	assert_non_null(strstr(buf_str(&a.body), "<svg"));
 	assert_non_null(strstr(buf_str(&a.body), "id=\"inc-high\">1<"));
 	assert_int_equal(render(t, "grace", "/nope", &a), 404);
+	/* pages made by chat commands keep their role rules */
+	assert_int_equal(render(t, "carol", "/report", &a), 200);
+	assert_int_equal(render(t, "alice", "/report", &a), 403);
+	assert_int_equal(render(t, "bob", "/audits", &a), 200);
+	assert_int_equal(render(t, "bob", "/reviews/MR-9", &a), 404);
+	assert_non_null(strstr(buf_str(&a.body), "MR-9"));
+	/* the audit pack, read-only too */
+	assert_int_equal(render(t, "alice", "/export/audit-pack.tar.gz", &a),
+			 403);
+	assert_int_equal(render(t, "grace", "/export/audit-pack.tar.gz", &a),
+			 200);
+	assert_string_equal(a.ctype, "application/gzip");
+	assert_true(a.body.len > 100 && (unsigned char)a.body.data[0] == 0x1f &&
+		    (unsigned char)a.body.data[1] == 0x8b);
+	assert_int_equal(store_tx_depth(t->st), 0);
 	buf_free(&a.body);
 	tenv_free(t);
 }
