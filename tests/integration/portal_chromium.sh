@@ -38,6 +38,15 @@ if "$ISMSCTL" -c "$T/ismsd.conf" portal-link --for @frank >"$T/out" 2>&1; then
 	fail "a leaver got a link"
 fi
 expect_in "$T/out" "frank"
+# behind a TLS proxy on loopback the cookie is Secure
+SECURE=$("$ISMSCTL" -c "$T/ismsd.conf" portal-link --for @erik)
+curl -s -D "$T/headers" -o /dev/null -H "X-Forwarded-Proto: https" "$SECURE"
+expect_in "$T/headers" "SameSite=Strict; Secure"
+# mailed to the person through the outbox
+"$ISMSCTL" -c "$T/ismsd.conf" portal-link --for @grace --mail >"$T/out"
+expect_in "$T/out" "queued as a mail to grace@"
+[ "$(sql "$DB" "SELECT COUNT(*) FROM outbox WHERE kind = 'portal' AND address = (SELECT email FROM people WHERE handle = 'grace') AND body LIKE '%$BASE/l/%'")" = 1 ] ||
+	fail "the link was not queued as a mail"
 # only hashes are stored
 for l in "$CAROL" "$GRACE" "$ALICE"; do
 	[ "$(sql "$DB" "SELECT COUNT(*) FROM portal_tokens WHERE hash LIKE '%${l##*/}%'")" = 0 ] ||
@@ -49,14 +58,14 @@ ISMSCTL=$ISMSCTL timeout 240 $PY tests/integration/portal_chromium.py "$BASE" "$
 [ -s "$ART/portal-dashboard.png" ] && [ -s "$ART/portal-soa.png" ] || fail "no screenshots"
 
 # logins and refusals are audited; sessions are listed without secrets
-[ "$(sql "$DB" "SELECT COUNT(*) FROM audit_log WHERE action = 'portal.login'")" = 3 ] || fail "logins audited"
+[ "$(sql "$DB" "SELECT COUNT(*) FROM audit_log WHERE action = 'portal.login'")" = 4 ] || fail "logins audited"
 [ "$(sql "$DB" "SELECT COUNT(*) FROM audit_log WHERE action = 'portal.refused'")" -ge 5 ] || fail "refusals audited"
 [ "$(sql "$DB" "SELECT COUNT(*) FROM audit_log WHERE action = 'portal.logout'")" = 1 ] || fail "logout audited"
 "$ISMSCTL" -c "$T/ismsd.conf" portal-sessions >"$T/out"
 expect_in "$T/out" "	grace	"
 expect_not_in "$T/out" "	alice	"
 "$ISMSCTL" -c "$T/ismsd.conf" portal-sessions revoke --all >"$T/out"
-expect_in "$T/out" "2 portal sessions revoked"
+expect_in "$T/out" "3 portal sessions revoked"
 "$ISMSCTL" --db "$DB" audit verify >"$T/out" || { cat "$T/out"; fail "audit verify"; }
 # no secret reached the log
 for l in "$CAROL" "$GRACE" "$ALICE"; do
