@@ -1182,11 +1182,13 @@ soa_page(struct store *st, const struct config *cfg,
 	page_start(b, cfg, v, PAGE_SOA, title);
 	if (r->version > 0)
 		buf_puts(b, "<p class=\"version\">As approved.</p>\n");
+	else if (sum.approved[0] == '\0')
+		buf_puts(b, "<p class=\"version\">No version approved yet "
+			    "(soa approve): every control is a draft.</p>\n");
 	else
 		buf_printf(b,
-			   "<p class=\"version\">Version: %s%s; %d "
-			   "control%s changed since (draft).</p>\n",
-			   sum.approved[0] ? "" : "none approved yet",
+			   "<p class=\"version\">Version: %s; %d control%s "
+			   "changed since (draft).</p>\n",
 			   sum.approved, sum.draft, sum.draft == 1 ? "" : "s");
 	buf_puts(b, "<form method=\"get\" action=\"/soa\" class=\"filters\">");
 	select_box(b, "theme", r->theme, themes, ARRAY_LEN(themes));

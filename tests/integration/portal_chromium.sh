@@ -38,6 +38,8 @@ if "$ISMSCTL" -c "$T/ismsd.conf" portal-link --for @frank >"$T/out" 2>&1; then
 	fail "a leaver got a link"
 fi
 expect_in "$T/out" "frank"
+# a HEAD (a link preview) does not use a link up
+[ "$(curl -s -o /dev/null -w '%{http_code}' -I "$ALICE")" = 200 ] || fail "HEAD on a link"
 # behind a TLS proxy on loopback the cookie is Secure
 SECURE=$("$ISMSCTL" -c "$T/ismsd.conf" portal-link --for @erik)
 curl -s -D "$T/headers" -o /dev/null -H "X-Forwarded-Proto: https" "$SECURE"
