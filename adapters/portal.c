@@ -68,10 +68,11 @@ respond(struct httpd_conn *c, struct portal_answer *a, const char *extra1,
 }
 
 static void
-message(struct httpd_conn *c, int status, const char *title, const char *text,
-	const char *extra1, const char *extra2)
+message(const struct portal *p, struct httpd_conn *c, int status,
+	const char *title, const char *text, const char *extra1,
+	const char *extra2)
 {
-	struct portal_answer a = {0};
+	struct portal_answer a = {.org = p->host->cfg->org_name};
 
 	portal_message_page(&a, status, title, text);
 	respond(c, &a, extra1, extra2);
@@ -160,7 +161,7 @@ refused(struct portal *p, struct httpd_conn *c, const char *what,
 		 "Set-Cookie: " COOKIE_NAME "=; Max-Age=0; Path=/; HttpOnly; "
 		 "SameSite=Strict%s",
 		 https ? "; Secure" : "");
-	message(c, 403, INVALID_TITLE, INVALID_TEXT,
+	message(p, c, 403, INVALID_TITLE, INVALID_TEXT,
 		clear ? clear_cookie : NULL, NULL);
 }
 
@@ -177,13 +178,13 @@ login(struct portal *p, struct httpd_conn *c, const struct httpd_request *r,
 
 	/* a HEAD (a link preview) does not use the link up */
 	if (strcmp(r->method, "HEAD") == 0) {
-		message(c, 200, "Sign in", "Open this link in a browser.", NULL,
-			NULL);
+		message(p, c, 200, "Sign in", "Open this link in a browser.",
+			NULL, NULL);
 		return;
 	}
 	if (store_begin(st) < 0) {
-		message(c, 503, "Busy", store_error_reply(st), "Retry-After: 2",
-			NULL);
+		message(p, c, 503, "Busy", store_error_reply(st),
+			"Retry-After: 2", NULL);
 		return;
 	}
 	rc = portal_token_use(st, rt->token, now, &token_id, &person_id, &why);
@@ -199,14 +200,14 @@ login(struct portal *p, struct httpd_conn *c, const struct httpd_request *r,
 	}
 	if (rc == 1 && sid < 0) {
 		store_rollback(st);
-		message(c, 503, "Busy", store_error_reply(st), "Retry-After: 2",
-			NULL);
+		message(p, c, 503, "Busy", store_error_reply(st),
+			"Retry-After: 2", NULL);
 		return;
 	}
 	if (store_commit(st) < 0) {
 		store_rollback(st);
-		message(c, 503, "Busy", store_error_reply(st), "Retry-After: 2",
-			NULL);
+		message(p, c, 503, "Busy", store_error_reply(st),
+			"Retry-After: 2", NULL);
 		return;
 	}
 	if (rc != 1) {
@@ -278,12 +279,12 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 		char text[160];
 
 		snprintf(text, sizeof(text), "Bad request: %s.", bad);
-		message(c, 400, "Bad request", text, NULL, NULL);
+		message(p, c, 400, "Bad request", text, NULL, NULL);
 		return;
 	}
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 &&
 	    !(post && rt.page == PAGE_LOGOUT)) {
-		message(c, 405, "Method not allowed",
+		message(p, c, 405, "Method not allowed",
 			"The portal is read-only: it answers GET and HEAD "
 			"(and POST to sign out).",
 			rt.page == PAGE_LOGOUT ? "Allow: POST"
@@ -292,13 +293,13 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 		return;
 	}
 	if (rt.page == PAGE_LOGOUT && !post) {
-		message(c, 405, "Method not allowed",
+		message(p, c, 405, "Method not allowed",
 			"Sign out with the button on any page.", "Allow: POST",
 			NULL);
 		return;
 	}
 	if (rt.page == PAGE_NONE) {
-		message(c, 404, "Not found", "There is no such page.", NULL,
+		message(p, c, 404, "Not found", "There is no such page.", NULL,
 			NULL);
 		return;
 	}
@@ -315,7 +316,7 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 		return;
 	}
 	if (post && !same_origin(p, r)) {
-		message(c, 403, "Refused",
+		message(p, c, 403, "Refused",
 			"Signing out is only accepted from the portal's own "
 			"pages.",
 			NULL, NULL);
@@ -324,7 +325,7 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 	now = store_now(st);
 	cv = cookie_value(r, cbuf, sizeof(cbuf));
 	if (cv == NULL) {
-		message(c, 403, "Sign in",
+		message(p, c, 403, "Sign in",
 			"Sign in with a link: type /isms portal in chat, or "
 			"ask your ISMS team for one.",
 			NULL, NULL);
@@ -335,8 +336,8 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 	if (rc == 1 && store_person_by_id(st, person_id, &who) != 1)
 		rc = -1;
 	if (rc < 0) {
-		message(c, 503, "Busy", store_error_reply(st), "Retry-After: 2",
-			NULL);
+		message(p, c, 503, "Busy", store_error_reply(st),
+			"Retry-After: 2", NULL);
 		return;
 	}
 	if (rc == 0) {
@@ -354,7 +355,7 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 				details) < 0 ||
 		    store_commit(st) < 0) {
 			store_rollback(st);
-			message(c, 503, "Busy", store_error_reply(st),
+			message(p, c, 503, "Busy", store_error_reply(st),
 				"Retry-After: 2", NULL);
 			return;
 		}
@@ -363,7 +364,7 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 			 "HttpOnly; SameSite=Strict%s",
 			 https ? "; Secure" : "");
 		message(
-		    c, 200, "Signed out",
+		    p, c, 200, "Signed out",
 		    "You are signed out. A new link is needed to come back.",
 		    clear, NULL);
 		return;
@@ -375,8 +376,8 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 			store_rollback(st); /* not worth refusing the page */
 	}
 	if (portal_viewer_load(st, &who, &v) < 0) {
-		message(c, 503, "Busy", store_error_reply(st), "Retry-After: 2",
-			NULL);
+		message(p, c, 503, "Busy", store_error_reply(st),
+			"Retry-After: 2", NULL);
 		return;
 	}
 	/* nothing a page does can write */

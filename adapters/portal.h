@@ -118,6 +118,7 @@ struct portal_answer {
 	const char *ctype;
 	struct buf body;
 	char disposition[128]; /* Content-Disposition value or "" */
+	const char *org;       /* [org] name for titles; NULL: none */
 };
 
 /*

@@ -494,7 +494,7 @@ void
 portal_message_page(struct portal_answer *a, int status, const char *title,
 		    const char *text)
 {
-	struct config cfg = {.org_name = (char *)"Example Org"};
+	struct config cfg = {.org_name = (char *)(a->org ? a->org : "")};
 
 	a->status = status;
 	a->ctype = "text/html; charset=utf-8";
@@ -1524,6 +1524,7 @@ portal_render(struct store *st, const struct config *cfg,
 	a->status = 200;
 	a->ctype = "text/html; charset=utf-8";
 	a->disposition[0] = '\0';
+	a->org = cfg->org_name;
 	buf_reset(&a->body);
 	if (!portal_may_open(v, r->page)) {
 		portal_message_page(a, 403, "Not for your role",
