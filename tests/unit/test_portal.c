@@ -459,6 +459,65 @@ test_pages(void **state)
 	tenv_free(t);
 }
 
+static int
+load(const char *text, struct config *cfg, struct buf *errors)
+{
+	struct config_errors e = {0};
+	int rc;
+
+	config_defaults(cfg);
+	rc = config_load_string(cfg, "t.conf", text, &e);
+	buf_reset(errors);
+	buf_puts(errors, buf_str(&e.text));
+	buf_free(&e.text);
+	buf_free(&e.shared);
+	return rc;
+}
+
+static void
+test_config(void **state)
+{
+	struct config cfg;
+	struct buf e = {0};
+	char base[256];
+
+	(void)state;
+	/* off by default */
+	assert_int_equal(load("", &cfg, &e), 0);
+	assert_false(portal_enabled(&cfg));
+	config_free(&cfg);
+	assert_int_equal(load("[portal]\nlisten = 127.0.0.1:8080\n", &cfg, &e),
+			 0);
+	assert_true(portal_enabled(&cfg));
+	portal_base_url(&cfg, base, sizeof(base));
+	assert_string_equal(base, "http://127.0.0.1:8080");
+	config_free(&cfg);
+	assert_int_equal(load("[portal]\nlisten = [::1]:8080\nurl = "
+			      "https://isms.example.org/\n",
+			      &cfg, &e),
+			 0);
+	portal_base_url(&cfg, base, sizeof(base));
+	assert_string_equal(base, "https://isms.example.org");
+	config_free(&cfg);
+	/* TLS in the daemon is not there yet: said clearly */
+	assert_int_equal(load("[portal]\nlisten = 127.0.0.1:8080\ntls_cert = "
+			      "/etc/c.pem\ntls_key = /etc/k.pem\n",
+			      &cfg, &e),
+			 -1);
+	assert_non_null(strstr(buf_str(&e), "not supported yet; put the "
+					    "portal behind a reverse proxy"));
+	config_free(&cfg);
+	assert_int_equal(
+	    load("[portal]\nurl = javascript:alert(1)\n", &cfg, &e), -1);
+	config_free(&cfg);
+	assert_int_equal(load("[portal]\nurl = http://a/\"><x\n", &cfg, &e),
+			 -1);
+	config_free(&cfg);
+	assert_int_equal(load("[portal]\nlisten = nonsense\n", &cfg, &e), -1);
+	config_free(&cfg);
+	buf_free(&e);
+}
+
 int
 main(void)
 {
@@ -467,6 +526,7 @@ main(void)
 	    cmocka_unit_test(test_roles),	 cmocka_unit_test(test_tokens),
 	    cmocka_unit_test(test_sessions),	 cmocka_unit_test(test_links),
 	    cmocka_unit_test(test_header_lines), cmocka_unit_test(test_pages),
+	    cmocka_unit_test(test_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
