@@ -793,7 +793,7 @@ struct dash {
 	char today[16], soon[16];
 	int heat[5][5], risks;
 	int open_by_sev[4], incidents_open;
-	struct buf breach, overdue, due, mine;
+	struct buf breach, overdue, due;
 	int nbreach, noverdue, ndue;
 	/* quiz completion of the newest campaign, per team */
 	char quiz[16];
@@ -1112,7 +1112,6 @@ out:
 	buf_free(&d.breach);
 	buf_free(&d.overdue);
 	buf_free(&d.due);
-	buf_free(&d.mine);
 	return rc;
 }
 
