@@ -52,7 +52,7 @@ LIB_SRCS = $(filter-out $(MAINS),$(foreach d,$(DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
 MIGRATIONS = $(sort $(wildcard store/migrations/*.sql))
 DATA     = config/annex-a.tsv $(wildcard config/quiz/questions.tsv) \
-	   $(sort $(wildcard config/mappings/*.tsv))
+	   $(sort $(wildcard config/mappings/*.tsv)) adapters/portal.css
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)

@@ -21,7 +21,7 @@ static const struct cmd_object *const cmd_objects[] = {
     &review_object,	&scope_object,	  &objective_object, &report_object,
     &quiz_object,	&staff_object,	  &context_object,   &party_object,
     &obligation_object, &training_object, &evidence_object,  &soa_object,
-    &supplier_object,	&export_object,	  &finding_object,
+    &supplier_object,	&export_object,	  &finding_object,   &portal_object,
 };
 
 /* Iterates over every entry of every object. */

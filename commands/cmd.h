@@ -201,6 +201,7 @@ extern const struct cmd_object soa_object;
 extern const struct cmd_object supplier_object;
 extern const struct cmd_object export_object;
 extern const struct cmd_object finding_object;
+extern const struct cmd_object portal_object;
 
 /*
  * The words that run e ("risk add", "approve") into out; for messages

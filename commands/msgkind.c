@@ -27,6 +27,7 @@ static const struct msg_kind_info msg_kinds[MSG_KIND_COUNT] = {
     [MSG_DIGEST] = {.name = "digest"},
     [MSG_AUDIT] = {.name = "audit"},
     [MSG_REPLY] = {.name = "reply", .flags = MSGK_AUTO_REPLY},
+    [MSG_PORTAL] = {.name = "portal"},
 };
 
 const struct msg_kind_info *

@@ -26,6 +26,7 @@ enum msg_kind {
 	MSG_DIGEST,
 	MSG_AUDIT,
 	MSG_REPLY,
+	MSG_PORTAL, /* a link into the web portal, mailed by ismsctl */
 	MSG_KIND_COUNT
 };
 

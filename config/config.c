@@ -243,6 +243,22 @@ static const struct centry config_table[] = {
      "exit with status 3 after this long (30s, 10m, 1h), so that the "
      "service manager restarts or alerts; 0: never.",
      0, 0, NULL, CFG_LIVE},
+    {"portal", "listen", CT_LISTEN, OFF(portal_listen), "",
+     "host:port of the read-only web portal (empty: off), e.g. "
+     "127.0.0.1:8080; people reach it by one-time links (/isms portal, "
+     "ismsctl portal-link).",
+     0, 0, NULL, CFG_RESTART},
+    {"portal", "url", CT_STR, OFF(portal_url), "",
+     "The portal's address as people reach it, for links (e.g. "
+     "https://isms.example.org behind a reverse proxy); empty: http:// "
+     "and listen.",
+     0, 0, NULL, CFG_RESTART},
+    {"portal", "tls_cert", CT_STR, OFF(portal_tls_cert), "",
+     "Not supported yet: put the portal behind a reverse proxy that "
+     "terminates TLS (it sends X-Forwarded-Proto: https from loopback).",
+     0, 0, NULL, CFG_RESTART},
+    {"portal", "tls_key", CT_STR, OFF(portal_tls_key), "",
+     "Not supported yet (see tls_cert).", 0, 0, NULL, CFG_RESTART},
     {"log", "level", CT_ENUM, OFF(log_level), "info",
      "error, warn, info or debug.", 0, 0, "error|warn|info|debug", CFG_LIVE},
     {"log", "format", CT_ENUM, OFF(log_format), "text",
@@ -792,6 +808,17 @@ unquote(char *v)
 	return v;
 }
 
+/* Printable ASCII without blanks, quotes and angle brackets. */
+static int
+url_chars_ok(const char *u)
+{
+	for (; *u; u++)
+		if ((unsigned char)*u <= 0x20 || (unsigned char)*u >= 0x7f ||
+		    strchr("\"<>\\^`{|}", *u) != NULL)
+			return 0;
+	return 1;
+}
+
 static void
 config_require(const struct config *cfg, const char *name,
 	       struct config_errors *e)
@@ -849,6 +876,19 @@ config_require(const struct config *cfg, const char *name,
 			     "= true behind a firewall",
 			     cfg->admin_listen);
 	}
+	if (SET(cfg->portal_tls_cert) || SET(cfg->portal_tls_key))
+		cerr(e, name, 0,
+		     "portal.tls_cert and portal.tls_key are not supported "
+		     "yet; put the portal behind a reverse proxy that "
+		     "terminates TLS");
+	if (SET(cfg->portal_url) &&
+	    ((strncmp(cfg->portal_url, "http://", 7) != 0 &&
+	      strncmp(cfg->portal_url, "https://", 8) != 0) ||
+	     !url_chars_ok(cfg->portal_url)))
+		cerr(e, name, 0,
+		     "portal.url must be an http:// or https:// URL, got "
+		     "\"%s\"",
+		     cfg->portal_url);
 #undef NEED
 #undef SET
 }

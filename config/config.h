@@ -43,6 +43,12 @@ struct config {
 	int http_header_timeout; /* seconds */
 	int http_max_unauthenticated_bytes;
 
+	/* the read-only web portal */
+	char *portal_listen; /* "" when off */
+	char *portal_url;    /* "" for http:// and listen */
+	char *portal_tls_cert;
+	char *portal_tls_key;
+
 	int matrix_enabled;
 	char *matrix_homeserver;
 	char *matrix_user_id;

@@ -12,6 +12,7 @@
 
 #include "../adapters/mail.h"
 #include "../adapters/matrix.h"
+#include "../adapters/portal.h"
 #include "../adapters/slack.h"
 #include "admin.h"
 #include "gw.h"
@@ -198,6 +199,8 @@ gw_stop(struct gw *gw, const char *why)
 	admin_stop(gw);
 	/* what adapters queued is stored and answered before they stop */
 	submit_stop(gw);
+	portal_free(gw->portal);
+	gw->portal = NULL;
 	for (i = 0; i < gw->nadapters; i++)
 		if (gw->adapters[i].running) {
 			gw->adapters[i].running = 0;
@@ -497,6 +500,8 @@ gw_run(const char *config_path)
 		admin_transport_started(gw, a);
 		log_info("%s: started", ops->name);
 	}
+	if (portal_start(&gw->host, &gw->portal) < 0)
+		goto stop;
 	if (gw->nadapters == 0)
 		log_warnx("no transport is enabled: messages stay in the "
 			  "outbox (enable %s in %s)",

@@ -26,10 +26,11 @@ struct gw {
 	uv_timer_t stop_timer;	   /* leaves the loop shortly after SIGTERM */
 	uv_timer_t watchdog_timer; /* systemd keep-alives (notify.h) */
 	uv_signal_t sig_term, sig_int, sig_hup;
-	struct outbox ob;    /* delivery state; borrows the adapters above */
-	int64_t sched_last;  /* minute of the last scheduler pass */
-	struct admin *admin; /* listener, exit countdown (admin.c) */
-	int exit_code;	     /* gw_run's result once the loop ends */
+	struct outbox ob;      /* delivery state; borrows the adapters above */
+	int64_t sched_last;    /* minute of the last scheduler pass */
+	struct admin *admin;   /* listener, exit countdown (admin.c) */
+	int exit_code;	       /* gw_run's result once the loop ends */
+	struct portal *portal; /* the web portal, or NULL when off */
 };
 
 /* Runs the daemon until SIGTERM/SIGINT. Returns the exit code. */

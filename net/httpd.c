@@ -848,6 +848,8 @@ reason(int status)
 		return "Moved Permanently";
 	case 302:
 		return "Found";
+	case 303:
+		return "See Other";
 	case 304:
 		return "Not Modified";
 	case 400:
@@ -922,7 +924,8 @@ send_response(struct httpd_conn *c, int status, const char *ctype,
 	      const char *extra, const char *body, size_t len, int head_only,
 	      int keep_alive)
 {
-	char hdr[768], date[64]; /* content types are <= 256 bytes */
+	/* content types are <= 256 bytes, extra lines HTTPD_MAX_EXTRA */
+	char hdr[768 + HTTPD_MAX_EXTRA], date[64];
 	struct wreq *wr;
 	struct tm tm;
 	time_t now = time(NULL);
@@ -942,6 +945,8 @@ send_response(struct httpd_conn *c, int status, const char *ctype,
 	hl += snprintf(hdr + hl, sizeof(hdr) - (size_t)hl,
 		       "Connection: %s\r\n\r\n",
 		       keep_alive ? "keep-alive" : "close");
+	if ((size_t)hl >= sizeof(hdr))
+		hl = (int)sizeof(hdr) - 1; /* cannot happen: lengths checked */
 	if (head_only || body == NULL)
 		len = 0;
 	wr = xmalloc(sizeof(*wr) + (size_t)hl + len);
@@ -1177,15 +1182,66 @@ valid_ctype(const char *s)
 }
 
 int
+httpd_header_line_valid(const char *line)
+{
+	const char *colon;
+	size_t i;
+
+	if (line == NULL || (colon = strchr(line, ':')) == NULL ||
+	    colon == line)
+		return 0;
+	for (i = 0; line + i < colon; i++)
+		if (!is_tchar((unsigned char)line[i]))
+			return 0;
+	for (i = 0; line[i]; i++)
+		if (((unsigned char)line[i] < 0x20 && line[i] != '\t') ||
+		    (unsigned char)line[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * The extra lines joined with CRLF into out (size HTTPD_MAX_EXTRA + 1):
+ * 0, or -1 when one is malformed or they are too long together.
+ */
+static int
+join_extra(const char *const *headers, char *out)
+{
+	size_t n = 0, l;
+
+	out[0] = '\0';
+	for (; headers != NULL && *headers != NULL; headers++) {
+		if (!httpd_header_line_valid(*headers))
+			return -1;
+		l = strlen(*headers);
+		if (n + l + 2 > HTTPD_MAX_EXTRA)
+			return -1;
+		memcpy(out + n, *headers, l);
+		memcpy(out + n + l, "\r\n", 3);
+		n += l + 2;
+	}
+	return 0;
+}
+
+int
 httpd_respond(struct httpd_conn *c, int status, const char *content_type,
 	      const char *body, size_t len)
 {
+	return httpd_respond_headers(c, status, content_type, NULL, body, len);
+}
+
+int
+httpd_respond_headers(struct httpd_conn *c, int status,
+		      const char *content_type, const char *const *headers,
+		      const char *body, size_t len)
+{
+	char extra[HTTPD_MAX_EXTRA + 1];
 	int ok, head_only, ka, ret = -1;
 
 	if (c == NULL || c->state != C_HANDLING)
 		return -1;
 	ok = status >= 200 && status <= 599 && valid_ctype(content_type) &&
-	     (body || !len);
+	     (body || !len) && join_extra(headers, extra) == 0;
 	if (c->closed)
 		goto out;
 	head_only = !strcmp(c->parser.req.method, "HEAD");
@@ -1196,8 +1252,8 @@ httpd_respond(struct httpd_conn *c, int status, const char *content_type,
 		send_response(c, 500, NULL, NULL, NULL, 0, head_only, 0);
 		goto out;
 	}
-	if (send_response(c, status, content_type, NULL, body, len, head_only,
-			  ka))
+	if (send_response(c, status, content_type, extra[0] ? extra : NULL,
+			  body, len, head_only, ka))
 		goto out;
 	ret = 0;
 out:
@@ -1452,4 +1508,28 @@ httpd_free(struct httpd *s)
 	while (s->conns)
 		conn_close(s->conns);
 	srv_unref(s);
+}
+
+int
+httpd_peer_loopback(const struct httpd_conn *c)
+{
+	static const unsigned char v6lo[16] = {[15] = 1};
+	static const unsigned char v4map[12] = {[10] = 0xff, [11] = 0xff};
+	struct sockaddr_storage ss;
+	const unsigned char *a;
+	int len = sizeof(ss);
+
+	if (c == NULL || c->closed ||
+	    uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET) {
+		a = (const unsigned char *)&((struct sockaddr_in *)&ss)
+			->sin_addr;
+		return a[0] == 127;
+	}
+	if (ss.ss_family != AF_INET6)
+		return 0;
+	a = ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
+	return memcmp(a, v6lo, 16) == 0 ||
+	       (memcmp(a, v4map, 12) == 0 && a[12] == 127);
 }

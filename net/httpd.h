@@ -191,6 +191,27 @@ void httpd_get_stats(const struct httpd *s, struct httpd_stats *st);
 int httpd_respond(struct httpd_conn *c, int status, const char *content_type,
 		  const char *body, size_t len);
 
+/* Extra header lines of one response together, CRLFs counted. */
+#define HTTPD_MAX_EXTRA 4096
+
+/*
+ * httpd_respond with extra header lines: headers is NULL or a
+ * NULL-terminated list of "Name: value" lines without line ends. A line
+ * whose name is not a token, or that holds CR, LF or another control
+ * character (but TAB), or lines longer than HTTPD_MAX_EXTRA together,
+ * make it answer a bare 500 instead and return -1, as a bad content type
+ * does.
+ */
+int httpd_respond_headers(struct httpd_conn *c, int status,
+			  const char *content_type, const char *const *headers,
+			  const char *body, size_t len);
+
+/* 1 when line is a valid extra header line for httpd_respond_headers. */
+int httpd_header_line_valid(const char *line);
+
+/* 1 when the connection's peer is a loopback address (127/8, ::1). */
+int httpd_peer_loopback(const struct httpd_conn *c);
+
 /*
  * Stops listening and closes every connection (responses being written are
  * dropped).  Requests still awaiting httpd_respond() stay valid and must

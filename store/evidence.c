@@ -49,9 +49,10 @@ struct store_rtable {
 
 /* Tables that are not records: the log, delivery and transport state. */
 static const char *const operational[] = {
-    "audit_log", "record_hashes", "outbox",	  "outbox_delivery",
-    "inbox",	 "settings",	  "nudges",	  "matrix_rooms",
-    "matrix_dm", "slack_dm",	  "slack_lookup",
+    "audit_log",       "record_hashes", "outbox",	"outbox_delivery",
+    "inbox",	       "settings",	"nudges",	"matrix_rooms",
+    "matrix_dm",       "slack_dm",	"slack_lookup", "portal_tokens",
+    "portal_sessions",
 };
 
 static const struct {

@@ -552,3 +552,63 @@ out:
 	db_finish(st, db_wrap(s));
 	return rc;
 }
+
+int
+export_each(struct store *st, const char *name, int64_t version,
+	    export_row_fn fn, void *arg, char *err, size_t errlen)
+{
+	const char **names = NULL, **values = NULL;
+	struct db_stmt *s = NULL;
+	size_t i, vi;
+	int c, k, ncol, n = 0;
+
+	for (i = 0; i < ARRAY_LEN(exports); i++)
+		if (strcmp(exports[i].name, name) == 0)
+			break;
+	for (vi = 0; vi < ARRAY_LEN(versioned); vi++)
+		if (strcmp(versioned[vi].name, name) == 0)
+			break;
+	if (i == ARRAY_LEN(exports) ||
+	    (version > 0 && vi == ARRAY_LEN(versioned))) {
+		snprintf(err, errlen, "no export \"%s\"%s", name,
+			 version > 0 ? " with versions" : "");
+		return -1;
+	}
+	for (k = 0; k < (int)ARRAY_LEN(framed); k++)
+		if (strcmp(framed[k], name) == 0) {
+			snprintf(err, errlen, "export %s needs a framework",
+				 name);
+			return -1;
+		}
+	s = version > 0 ? db_prepare(st, versioned[vi].sql, "i", version)
+			: db_prepare(st, exports[i].sql, NULL);
+	if (s == NULL) {
+		snprintf(err, errlen, "database error: %s", db_errmsg(st));
+		return -1;
+	}
+	ncol = sqlite3_column_count(db_raw(s));
+	names = xcalloc((size_t)ncol + 1, sizeof(*names));
+	values = xcalloc((size_t)ncol + 1, sizeof(*values));
+	while ((c = db_step(s)) == DB_ROW) {
+		/* copied: a statement prepared again frees its names */
+		for (k = 0; k < ncol && names[k] == NULL; k++)
+			names[k] = xstrdup(sqlite3_column_name(db_raw(s), k));
+		for (k = 0; k < ncol; k++)
+			values[k] = db_col(s, k);
+		n++;
+		if (fn(arg, ncol, names, values) != 0) {
+			c = DB_DONE;
+			break;
+		}
+	}
+	if (c != DB_DONE) {
+		snprintf(err, errlen, "database error: %s", db_errmsg(st));
+		n = -1;
+	}
+	for (k = 0; k < ncol; k++)
+		free((char *)names[k]);
+	free(names);
+	free(values);
+	db_finish(st, s);
+	return n;
+}

@@ -28,6 +28,17 @@ int export_write_framework(struct store *st, const char *name,
 			   const char *framework, FILE *out, char *err,
 			   size_t errlen);
 
+/*
+ * Runs an export (version > 0: as of that version, for exports that keep
+ * versions) and calls fn for each row with the column names and the
+ * values (never NULL; borrowed for the call). fn returns 0 to go on, or
+ * 1 to stop. Returns the rows seen, or -1 with err.
+ */
+typedef int (*export_row_fn)(void *arg, int ncol, const char *const *names,
+			     const char *const *values);
+int export_each(struct store *st, const char *name, int64_t version,
+		export_row_fn fn, void *arg, char *err, size_t errlen);
+
 /* "incidents, audit-log, ..." for usage lines; static storage. */
 const char *export_names(void);
 

@@ -314,6 +314,15 @@ static const struct {
      "used); --dry-run prints and writes nothing"},
     {"outbox-retry", ctl_outbox_retry,
      "outbox-retry                  send failed messages again"},
+    {"portal-link", ctl_portal_link,
+     "portal-link --for @h [--hours N] [--mail] [--now \"YYYY-MM-DD "
+     "HH:MM\"]\n                                a one-time link into the "
+     "web portal (1 h\n                                by default, 24 at "
+     "most); --mail queues it to the person;\n                       "
+     "         --now makes it as of then (in the past: expired)"},
+    {"portal-sessions", ctl_portal_sessions,
+     "portal-sessions [--all] | revoke ID|--all\n                       "
+     "         the portal's live sessions (never their secret); end them"},
     {NULL, NULL, NULL},
 };
 

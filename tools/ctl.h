@@ -14,4 +14,10 @@ int ctl_extra(struct store *st, const struct config *cfg, int argc,
 	      char **argv);
 const char *ctl_extra_usage(void);
 
+/* ctl_portal.c */
+int ctl_portal_link(struct store *st, const struct config *cfg, int argc,
+		    char **argv);
+int ctl_portal_sessions(struct store *st, const struct config *cfg, int argc,
+			char **argv);
+
 #endif

@@ -75,6 +75,7 @@ test_stored_names(void **state)
 	    {"quiz", MSG_QUIZ},		{"report", MSG_REPORT},
 	    {"register", MSG_REGISTER}, {"digest", MSG_DIGEST},
 	    {"audit", MSG_AUDIT},	{"reply", MSG_REPLY},
+	    {"portal", MSG_PORTAL},
 	};
 	size_t i;
 

@@ -1,0 +1,448 @@
+/*
+ * The portal's server: the login by one-time link, the session cookie,
+ * the security headers on every answer, and the dispatch to the pages
+ * (portal_pages.c). Runs on the daemon's loop; pages are rendered with
+ * the store query-only, and only login and logout write (their session
+ * row and an audit row).
+ */
+#include "portal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../base/log.h"
+#include "../commands/portal.h"
+#include "../config/config.h"
+#include "../net/httpd.h"
+#include "../store/portal.h"
+
+#define COOKIE_NAME   "isms_session"
+#define TOUCH_SECONDS 60 /* last_seen is written at most this often */
+
+struct portal {
+	struct host *host;
+	struct httpd *httpd;
+	char origin[512]; /* scheme://host[:port] of [portal] url */
+	int https;	  /* [portal] url is https: cookies are Secure */
+};
+
+static const char *const security_headers[] = {
+    "Content-Security-Policy: default-src 'none'; style-src 'self'; "
+    "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'",
+    "X-Content-Type-Options: nosniff",
+    "Referrer-Policy: no-referrer",
+    "Cache-Control: no-store",
+};
+
+#define INVALID_TITLE "Link expired or invalid"
+#define INVALID_TEXT                                                           \
+	"This link or session has expired or is not valid. Ask for a new "     \
+	"link: /isms portal in chat, or your ISMS team."
+
+/* Answers with the security headers and up to two more lines. */
+static void
+respond(struct httpd_conn *c, struct portal_answer *a, const char *extra1,
+	const char *extra2)
+{
+	const char *h[ARRAY_LEN(security_headers) + 4];
+	char disp[192];
+	size_t n = 0, i;
+
+	for (i = 0; i < ARRAY_LEN(security_headers); i++)
+		h[n++] = security_headers[i];
+	if (a->disposition[0]) {
+		snprintf(disp, sizeof(disp), "Content-Disposition: %s",
+			 a->disposition);
+		h[n++] = disp;
+	}
+	if (extra1 != NULL)
+		h[n++] = extra1;
+	if (extra2 != NULL)
+		h[n++] = extra2;
+	h[n] = NULL;
+	httpd_respond_headers(c, a->status, a->ctype, h, a->body.data,
+			      a->body.len);
+}
+
+static void
+message(const struct portal *p, struct httpd_conn *c, int status,
+	const char *title, const char *text, const char *extra1,
+	const char *extra2)
+{
+	struct portal_answer a = {.org = p->host->cfg->org_name};
+
+	portal_message_page(&a, status, title, text);
+	respond(c, &a, extra1, extra2);
+	buf_free(&a.body);
+}
+
+/* Secure when the portal is reached over TLS (a proxy on loopback says) */
+static int
+is_https(const struct portal *p, struct httpd_conn *c,
+	 const struct httpd_request *r)
+{
+	const char *xfp = httpd_header(r, "X-Forwarded-Proto");
+
+	if (p->https)
+		return 1;
+	return xfp != NULL && strcasecmp(xfp, "https") == 0 &&
+	       httpd_peer_loopback(c);
+}
+
+/* The session cookie's value from the Cookie header, or NULL. */
+static const char *
+cookie_value(const struct httpd_request *r, char *out, size_t len)
+{
+	size_t i, nl = strlen(COOKIE_NAME);
+
+	for (i = 0; i < r->nheaders; i++) {
+		const char *v = r->headers[i].value;
+
+		if (strcasecmp(r->headers[i].name, "Cookie") != 0)
+			continue;
+		while (*v) {
+			const char *end;
+			size_t n;
+
+			while (*v == ' ' || *v == ';')
+				v++;
+			end = strchr(v, ';');
+			n = end ? (size_t)(end - v) : strlen(v);
+			if (n > nl &&
+			    strncmp(v, COOKIE_NAME "=", nl + 1) == 0) {
+				n -= nl + 1;
+				if (n >= len)
+					n = len - 1;
+				memcpy(out, v + nl + 1, n);
+				out[n] = '\0';
+				return out;
+			}
+			v += n;
+		}
+	}
+	return NULL;
+}
+
+/* An audit row of its own: 0 or -1. */
+static int
+audit_now(struct store *st, const char *actor, const char *action,
+	  const char *object, const char *details)
+{
+	if (store_begin(st) < 0)
+		return -1;
+	if (store_audit(st, actor, action, object, details) < 0 ||
+	    store_commit(st) < 0) {
+		store_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+refused(struct portal *p, struct httpd_conn *c, const char *what,
+	enum portal_refusal why, int64_t person_id, int clear, int https)
+{
+	struct person who;
+	char details[128], clear_cookie[128];
+
+	snprintf(details, sizeof(details), "{\"what\":\"%s\",\"why\":\"%s\"}",
+		 what, portal_refusal_name(why));
+	if (audit_now(p->host->st,
+		      person_id > 0 && store_person_by_id(p->host->st,
+							  person_id, &who) == 1
+			  ? who.handle
+			  : "portal",
+		      "portal.refused", what, details) < 0)
+		log_warnx("portal: a refused %s could not be audited", what);
+	snprintf(clear_cookie, sizeof(clear_cookie),
+		 "Set-Cookie: " COOKIE_NAME "=; Max-Age=0; Path=/; HttpOnly; "
+		 "SameSite=Strict%s",
+		 https ? "; Secure" : "");
+	message(p, c, 403, INVALID_TITLE, INVALID_TEXT,
+		clear ? clear_cookie : NULL, NULL);
+}
+
+static void
+login(struct portal *p, struct httpd_conn *c, const struct httpd_request *r,
+      const struct portal_route *rt)
+{
+	struct store *st = p->host->st;
+	char secret[PORTAL_SECRET_LEN + 1], cookie[256], details[128];
+	enum portal_refusal why;
+	int64_t token_id, person_id, sid = -1, now = store_now(st);
+	struct person who;
+	int https = is_https(p, c, r), rc;
+
+	/* a HEAD (a link preview) does not use the link up */
+	if (strcmp(r->method, "HEAD") == 0) {
+		message(p, c, 200, "Sign in", "Open this link in a browser.",
+			NULL, NULL);
+		return;
+	}
+	if (store_begin(st) < 0) {
+		message(p, c, 503, "Busy", store_error_reply(st),
+			"Retry-After: 2", NULL);
+		return;
+	}
+	rc = portal_token_use(st, rt->token, now, &token_id, &person_id, &why);
+	if (rc == 1 && store_person_by_id(st, person_id, &who) == 1)
+		sid = portal_session_add(st, person_id, token_id, now, secret);
+	if (sid > 0) {
+		snprintf(details, sizeof(details),
+			 "{\"session\":%lld,\"via\":\"portal\"}",
+			 (long long)sid);
+		if (store_audit(st, who.handle, "portal.login", who.handle,
+				details) < 0)
+			sid = -1;
+	}
+	if (rc == 1 && sid < 0) {
+		store_rollback(st);
+		message(p, c, 503, "Busy", store_error_reply(st),
+			"Retry-After: 2", NULL);
+		return;
+	}
+	if (store_commit(st) < 0) {
+		store_rollback(st);
+		message(p, c, 503, "Busy", store_error_reply(st),
+			"Retry-After: 2", NULL);
+		return;
+	}
+	if (rc != 1) {
+		refused(p, c, "link", rc < 0 ? PORTAL_UNKNOWN : why, person_id,
+			0, https);
+		return;
+	}
+	log_info("portal: %s signed in (session %lld)", who.handle,
+		 (long long)sid);
+	snprintf(cookie, sizeof(cookie),
+		 "Set-Cookie: " COOKIE_NAME "=%s; Max-Age=%d; Path=/; "
+		 "HttpOnly; SameSite=Strict%s",
+		 secret, PORTAL_SESSION_SECONDS, https ? "; Secure" : "");
+	memset(secret, 0, sizeof(secret));
+	{
+		struct portal_answer a = {.status = 303,
+					  .ctype = "text/plain; charset=utf-8"};
+
+		buf_puts(&a.body, "Signed in; go to /\n");
+		respond(c, &a, cookie, "Location: /");
+		buf_free(&a.body);
+	}
+	memset(cookie, 0, sizeof(cookie));
+}
+
+/*
+ * A POST must come from the portal's own pages: the browser says so
+ * (Sec-Fetch-Site: same-origin), or, for one that does not send it, its
+ * Origin is the configured one or names the Host it was sent to. (With
+ * Referrer-Policy: no-referrer, browsers send "Origin: null" on forms.)
+ */
+static int
+same_origin(const struct portal *p, const struct httpd_request *r)
+{
+	const char *origin = httpd_header(r, "Origin");
+	const char *host = httpd_header(r, "Host");
+	const char *site = httpd_header(r, "Sec-Fetch-Site");
+	const char *rest;
+
+	if (site != NULL)
+		return strcmp(site, "same-origin") == 0;
+	if (origin == NULL || strcmp(origin, "null") == 0)
+		return 0;
+	if (strcmp(origin, p->origin) == 0)
+		return 1;
+	rest = strncmp(origin, "http://", 7) == 0    ? origin + 7
+	       : strncmp(origin, "https://", 8) == 0 ? origin + 8
+						     : NULL;
+	return rest != NULL && host != NULL && strcasecmp(rest, host) == 0;
+}
+
+static void
+on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
+{
+	struct portal *p = arg;
+	struct store *st = p->host->st;
+	struct portal_route rt;
+	struct portal_viewer v;
+	struct portal_answer a = {0};
+	struct person who;
+	enum portal_refusal why;
+	const char *bad, *cv;
+	char cbuf[128];
+	int64_t sid, person_id, last_seen, now;
+	int rc, post = strcmp(r->method, "POST") == 0;
+	int https = is_https(p, c, r);
+
+	if (portal_route_parse(r->path, &rt, &bad) < 0) {
+		char text[160];
+
+		snprintf(text, sizeof(text), "Bad request: %s.", bad);
+		message(p, c, 400, "Bad request", text, NULL, NULL);
+		return;
+	}
+	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 &&
+	    !(post && rt.page == PAGE_LOGOUT)) {
+		message(p, c, 405, "Method not allowed",
+			"The portal is read-only: it answers GET and HEAD "
+			"(and POST to sign out).",
+			rt.page == PAGE_LOGOUT ? "Allow: POST"
+					       : "Allow: GET, HEAD",
+			NULL);
+		return;
+	}
+	if (rt.page == PAGE_LOGOUT && !post) {
+		message(p, c, 405, "Method not allowed",
+			"Sign out with the button on any page.", "Allow: POST",
+			NULL);
+		return;
+	}
+	if (rt.page == PAGE_NONE) {
+		message(p, c, 404, "Not found", "There is no such page.", NULL,
+			NULL);
+		return;
+	}
+	if (rt.page == PAGE_STYLE) {
+		a.status = 200;
+		a.ctype = "text/css; charset=utf-8";
+		buf_puts(&a.body, portal_css());
+		respond(c, &a, NULL, NULL);
+		buf_free(&a.body);
+		return;
+	}
+	if (rt.page == PAGE_LOGIN) {
+		login(p, c, r, &rt);
+		return;
+	}
+	if (post && !same_origin(p, r)) {
+		message(p, c, 403, "Refused",
+			"Signing out is only accepted from the portal's own "
+			"pages.",
+			NULL, NULL);
+		return;
+	}
+	now = store_now(st);
+	cv = cookie_value(r, cbuf, sizeof(cbuf));
+	if (cv == NULL) {
+		message(p, c, 403, "Sign in",
+			"Sign in with a link: type /isms portal in chat, or "
+			"ask your ISMS team for one.",
+			NULL, NULL);
+		return;
+	}
+	rc = portal_session_find(st, cv, now, &sid, &person_id, &last_seen,
+				 &why);
+	if (rc == 1 && store_person_by_id(st, person_id, &who) != 1)
+		rc = -1;
+	if (rc < 0) {
+		message(p, c, 503, "Busy", store_error_reply(st),
+			"Retry-After: 2", NULL);
+		return;
+	}
+	if (rc == 0) {
+		refused(p, c, "session", why, person_id, 1, https);
+		return;
+	}
+	if (rt.page == PAGE_LOGOUT) {
+		char details[64], clear[128];
+
+		snprintf(details, sizeof(details), "{\"session\":%lld}",
+			 (long long)sid);
+		if (store_begin(st) < 0 ||
+		    portal_session_revoke(st, sid, 0, now) < 0 ||
+		    store_audit(st, who.handle, "portal.logout", who.handle,
+				details) < 0 ||
+		    store_commit(st) < 0) {
+			store_rollback(st);
+			message(p, c, 503, "Busy", store_error_reply(st),
+				"Retry-After: 2", NULL);
+			return;
+		}
+		snprintf(clear, sizeof(clear),
+			 "Set-Cookie: " COOKIE_NAME "=; Max-Age=0; Path=/; "
+			 "HttpOnly; SameSite=Strict%s",
+			 https ? "; Secure" : "");
+		message(
+		    p, c, 200, "Signed out",
+		    "You are signed out. A new link is needed to come back.",
+		    clear, NULL);
+		return;
+	}
+	if (now - last_seen >= TOUCH_SECONDS) {
+		if (store_begin(st) < 0 ||
+		    portal_session_touch(st, sid, now) < 0 ||
+		    store_commit(st) < 0)
+			store_rollback(st); /* not worth refusing the page */
+	}
+	if (portal_viewer_load(st, &who, &v) < 0) {
+		message(p, c, 503, "Busy", store_error_reply(st),
+			"Retry-After: 2", NULL);
+		return;
+	}
+	/* nothing a page does can write */
+	store_query_only(st, 1);
+	portal_render(st, p->host->cfg, &v, &rt, &a);
+	store_query_only(st, 0);
+	portal_viewer_free(&v);
+	respond(c, &a, NULL, NULL);
+	buf_free(&a.body);
+}
+
+int
+portal_start(struct host *host, struct portal **out)
+{
+	const struct config *cfg = host->cfg;
+	struct portal *p;
+	char addr[256], base[512];
+	const char *rest, *slash;
+	int port;
+
+	*out = NULL;
+	if (!portal_enabled(cfg))
+		return 0;
+	if (config_parse_listen(cfg->portal_listen, addr, sizeof(addr), &port) <
+	    0) {
+		log_error("portal: bad listen address %s", cfg->portal_listen);
+		return -1;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->host = host;
+	portal_base_url(cfg, base, sizeof(base));
+	p->https = strncmp(base, "https://", 8) == 0;
+	rest = strstr(base, "://");
+	slash = rest ? strchr(rest + 3, '/') : NULL;
+	snprintf(p->origin, sizeof(p->origin), "%.*s",
+		 slash ? (int)(slash - base) : (int)strlen(base), base);
+	p->httpd = httpd_new(host->loop, addr, port, on_http, p);
+	if (p->httpd == NULL) {
+		log_error("portal: cannot listen on %s", cfg->portal_listen);
+		free(p);
+		return -1;
+	}
+	{
+		struct httpd_limits l;
+
+		httpd_limits_default(&l);
+		l.max_conns = (unsigned)cfg->http_max_connections;
+		l.max_per_addr = (unsigned)cfg->http_max_per_address;
+		l.idle_ms = (unsigned)cfg->http_idle_timeout * 1000u;
+		l.header_ms = (unsigned)cfg->http_header_timeout * 1000u;
+		l.body_budget = 1024 * 1024; /* only POST /logout has one */
+		httpd_set_limits(p->httpd, &l);
+	}
+	log_info("portal: listening on %s%s%s:%d (links to %s)",
+		 strchr(addr, ':') ? "[" : "", addr,
+		 strchr(addr, ':') ? "]" : "", httpd_port(p->httpd), base);
+	*out = p;
+	return 0;
+}
+
+void
+portal_free(struct portal *p)
+{
+	if (p == NULL)
+		return;
+	httpd_free(p->httpd);
+	free(p);
+}

@@ -1,0 +1,139 @@
+/*
+ * The read-only web portal, served by ismsd on [portal] listen from the
+ * daemon's loop (net/httpd.c). portal.c holds the server, the login by
+ * one-time link and the session cookie; portal_pages.c parses URLs,
+ * decides who sees what and renders the pages. Not a transport: it
+ * delivers no messages.
+ */
+#ifndef ISMS_PORTAL_H
+#define ISMS_PORTAL_H
+
+#include "../base/util.h"
+#include "../store/store.h"
+#include "adapter.h"
+
+/* ---- the server (portal.c) ---- */
+
+struct portal;
+
+/*
+ * Starts listening on [portal] listen when set: 0 (also when off, with
+ * *out NULL), or -1 logged.
+ */
+int portal_start(struct host *host, struct portal **out);
+/* Stops listening and frees; NULL is ignored. */
+void portal_free(struct portal *p);
+
+/* ---- URLs (portal_pages.c; pure, fuzzed) ---- */
+
+enum portal_page {
+	PAGE_NONE, /* unknown: 404 */
+	PAGE_DASHBOARD,
+	PAGE_STYLE,
+	PAGE_LOGIN, /* /login?t=TOKEN or /l/TOKEN */
+	PAGE_LOGOUT,
+	PAGE_RISKS,
+	PAGE_RISK,
+	PAGE_SOA,
+	PAGE_INCIDENTS,
+	PAGE_INCIDENT,
+	PAGE_ACTIONS,
+	PAGE_DOCUMENTS,
+	PAGE_REVIEWS,
+	PAGE_SUPPLIERS,
+	PAGE_OBLIGATIONS,
+	PAGE_AUDIT_LOG,
+	PAGE_EXPORT,
+	PAGE_PACK,
+	PAGE_REPORT, /* the management summary, as in chat */
+	PAGE_AUDITS,
+	PAGE_AUDIT,  /* AUD-n */
+	PAGE_REVIEW, /* MR-n with its compiled inputs */
+};
+
+#define PORTAL_PARAM_MAX 64
+
+struct portal_route {
+	enum portal_page page;
+	int64_t id;	       /* RSK-n, INC-n, AUD-n, MR-n */
+	char token[48];	       /* PAGE_LOGIN */
+	char export_name[32];  /* PAGE_EXPORT */
+	char export_format[8]; /* csv or json */
+	/* /soa filters ("" when absent) */
+	char theme[PORTAL_PARAM_MAX];
+	char applicable[8];
+	char status[PORTAL_PARAM_MAX];
+	int64_t version; /* 0: the current SoA */
+};
+
+/*
+ * Parses a request target (path?query). 0 with *r filled (page NONE for
+ * an unknown page: 404), or -1 with why (static) when a query parameter
+ * is unknown, repeated or has a value not allowed (400).
+ */
+int portal_route_parse(const char *target, struct portal_route *r,
+		       const char **why);
+
+/* ---- who sees what (portal_pages.c) ---- */
+
+enum portal_scope {
+	SCOPE_ALL,  /* auditors, management, isms_managers */
+	SCOPE_TEAM, /* managers: themselves and their team */
+	SCOPE_OWN,  /* staff: their own items */
+};
+
+enum portal_scope portal_scope_of(const struct person *p);
+
+/* The viewer of a page: the person and the handles they may see items of */
+struct portal_viewer {
+	struct person me;
+	enum portal_scope scope;
+	char **handles; /* SCOPE_TEAM and SCOPE_OWN: whose items */
+	size_t nhandles;
+};
+
+/* Loads who's viewer (their team for a manager). 0 or -1. */
+int portal_viewer_load(struct store *st, const struct person *who,
+		       struct portal_viewer *v);
+void portal_viewer_free(struct portal_viewer *v);
+/* 1 when v may see the items of handle (owner, person) */
+int portal_sees_person(const struct portal_viewer *v, const char *handle);
+/*
+ * 1 when v may see an incident's details: its reporter, its handler,
+ * isms_managers and auditors (as in chat).
+ */
+int portal_sees_incident(const struct portal_viewer *v, const char *reporter,
+			 const char *handler);
+/* 1 when v may open page (beyond the per-row rules). */
+int portal_may_open(const struct portal_viewer *v, enum portal_page page);
+
+/* ---- rendering (portal_pages.c) ---- */
+
+/* The one escaping function: s as HTML text (quotes too) into b. */
+void portal_html(struct buf *b, const char *s);
+
+/* A rendered answer. */
+struct portal_answer {
+	int status;
+	const char *ctype;
+	struct buf body;
+	char disposition[128]; /* Content-Disposition value or "" */
+	const char *org;       /* [org] name for titles; NULL: none */
+};
+
+/*
+ * Renders r for v into a (query-only store). st, cfg borrowed. 0, or -1
+ * on a database error (a has a 500 page).
+ */
+int portal_render(struct store *st, const struct config *cfg,
+		  const struct portal_viewer *v, const struct portal_route *r,
+		  struct portal_answer *a);
+
+/* A page with a title and a message (refusals, errors, signed out). */
+void portal_message_page(struct portal_answer *a, int status, const char *title,
+			 const char *text);
+
+/* The stylesheet (embedded portal.css). */
+const char *portal_css(void);
+
+#endif
