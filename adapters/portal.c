@@ -27,6 +27,7 @@ struct portal {
 	char origin[512]; /* scheme://host[:port] of [portal] url */
 	int https;	  /* [portal] url is https: cookies are Secure */
 	struct portal_verified verified; /* the audit log page's */
+	struct portal_refusals refusals; /* audited at most once a minute */
 };
 
 static const char *const security_headers[] = {
@@ -144,22 +145,72 @@ audit_now(struct store *st, const char *actor, const char *action,
 	return 0;
 }
 
+int
+portal_refusal_due(struct portal_refusals *g, const char *what, int why,
+		   int64_t person, int64_t now, unsigned *skipped)
+{
+	size_t i, k = 0;
+
+	*skipped = 0;
+	for (i = 0; i < PORTAL_REFUSAL_SLOTS; i++) {
+		if (g->slot[i].what[0] == '\0' || g->slot[i].at < g->slot[k].at)
+			k = i; /* a free one, else the oldest */
+		if (g->slot[i].what[0] == '\0' ||
+		    strcmp(g->slot[i].what, what) != 0 ||
+		    g->slot[i].why != why || g->slot[i].person != person)
+			continue;
+		if (now >= g->slot[i].at &&
+		    now - g->slot[i].at < PORTAL_REFUSAL_WINDOW) {
+			g->slot[i].skipped++;
+			return 0;
+		}
+		*skipped = g->slot[i].skipped;
+		g->slot[i].skipped = 0;
+		g->slot[i].at = now;
+		return 1;
+	}
+	if (g->slot[k].what[0] && g->slot[k].skipped)
+		log_info(
+		    "portal: %u refused %s (%s) were not audited",
+		    g->slot[k].skipped, g->slot[k].what,
+		    portal_refusal_name((enum portal_refusal)g->slot[k].why));
+	snprintf(g->slot[k].what, sizeof(g->slot[k].what), "%s", what);
+	g->slot[k].why = why;
+	g->slot[k].person = person;
+	g->slot[k].at = now;
+	g->slot[k].skipped = 0;
+	return 1;
+}
+
 static void
 refused(struct portal *p, struct httpd_conn *c, const char *what,
 	enum portal_refusal why, int64_t person_id, int clear, int https)
 {
 	struct person who;
-	char details[128], clear_cookie[128];
+	char details[160], clear_cookie[128];
+	unsigned skipped;
 
-	snprintf(details, sizeof(details), "{\"what\":\"%s\",\"why\":\"%s\"}",
-		 what, portal_refusal_name(why));
-	if (audit_now(p->host->st,
-		      person_id > 0 && store_person_by_id(p->host->st,
-							  person_id, &who) == 1
-			  ? who.handle
-			  : "portal",
-		      "portal.refused", what, details) < 0)
-		log_warnx("portal: a refused %s could not be audited", what);
+	if (portal_refusal_due(&p->refusals, what, (int)why, person_id,
+			       store_now(p->host->st), &skipped)) {
+		if (skipped)
+			snprintf(details, sizeof(details),
+				 "{\"what\":\"%s\",\"why\":\"%s\","
+				 "\"unaudited\":%u}",
+				 what, portal_refusal_name(why), skipped);
+		else
+			snprintf(details, sizeof(details),
+				 "{\"what\":\"%s\",\"why\":\"%s\"}", what,
+				 portal_refusal_name(why));
+		if (audit_now(p->host->st,
+			      person_id > 0 &&
+				      store_person_by_id(p->host->st, person_id,
+							 &who) == 1
+				  ? who.handle
+				  : "portal",
+			      "portal.refused", what, details) < 0)
+			log_warnx("portal: a refused %s could not be audited",
+				  what);
+	}
 	snprintf(clear_cookie, sizeof(clear_cookie),
 		 "Set-Cookie: " COOKIE_NAME "=; Max-Age=0; Path=/; HttpOnly; "
 		 "SameSite=Strict%s",

@@ -34,6 +34,32 @@ int portal_post_same_origin(const char *origin, const char *host,
 			    const char *hdr_origin, const char *referer,
 			    const char *fetch_site);
 
+/*
+ * Refusals (a used, expired, made-up link or cookie) are audit rows, at
+ * most one a minute for each kind of refusal and person: a link preview
+ * of a used link or a flood of made-up ones does not grow the log. The
+ * next row says how many were not written since ("unaudited").
+ */
+#define PORTAL_REFUSAL_WINDOW 60
+#define PORTAL_REFUSAL_SLOTS  32
+
+struct portal_refusals {
+	struct {
+		char what[16]; /* "" when free */
+		int why;
+		int64_t person, at; /* at: of the last row written */
+		unsigned skipped;
+	} slot[PORTAL_REFUSAL_SLOTS];
+};
+
+/*
+ * 1 when a refusal (what, why, person; 0: no one known) at now is to be
+ * an audit row, with *skipped the refusals of its kind not written since
+ * the last one; 0 when not (counted). A full table forgets its oldest.
+ */
+int portal_refusal_due(struct portal_refusals *g, const char *what, int why,
+		       int64_t person, int64_t now, unsigned *skipped);
+
 /* ---- URLs (portal_pages.c; pure, fuzzed) ---- */
 
 enum portal_page {

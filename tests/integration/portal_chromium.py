@@ -256,6 +256,16 @@ try:
         if st != 403 or "Link expired or invalid" not in body:
             fail("the %s link answered %d" % (name, st))
 
+    # a flood of made-up links is refused every time but audited once a
+    # minute, not once each
+    flood = "SELECT COUNT(*) FROM audit_log WHERE action = 'portal.refused'"
+    before = q(flood)[0][0]
+    for _ in range(6):
+        if fetch("/l/" + "B" * 43)[0] != 403:
+            fail("a made-up link was not refused")
+    if q(flood)[0][0] - before > 1:
+        fail("each refusal of a made-up link wrote an audit row")
+
     # 5. grace (auditor): the audit log verifies; a download matches
     signin(grace_link, "grace")
     go(base + "/audit-log")

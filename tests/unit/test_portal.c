@@ -565,6 +565,47 @@ test_post_origin(void **state)
 	    portal, NULL, "https://isms.example.org:444", NULL, NULL));
 }
 
+static void
+test_refusal_rows(void **state)
+{
+	struct portal_refusals *g = calloc(1, sizeof(*g));
+	unsigned skipped = 99;
+	int64_t now = test_clock, i;
+
+	(void)state;
+	assert_non_null(g);
+	/* the first of a kind is audited, the same again within a minute not */
+	assert_true(
+	    portal_refusal_due(g, "link", PORTAL_UNKNOWN, 0, now, &skipped));
+	assert_int_equal(skipped, 0);
+	for (i = 1; i <= 5; i++)
+		assert_false(portal_refusal_due(g, "link", PORTAL_UNKNOWN, 0,
+						now + i, &skipped));
+	/* another kind, or another person, is a row of its own */
+	assert_true(
+	    portal_refusal_due(g, "link", PORTAL_USED, 7, now + 6, &skipped));
+	assert_true(
+	    portal_refusal_due(g, "link", PORTAL_USED, 8, now + 6, &skipped));
+	assert_true(portal_refusal_due(g, "session", PORTAL_UNKNOWN, 0, now + 6,
+				       &skipped));
+	/* a minute on: audited again, saying how many were not */
+	assert_false(portal_refusal_due(g, "link", PORTAL_UNKNOWN, 0,
+					now + PORTAL_REFUSAL_WINDOW - 1,
+					&skipped));
+	assert_true(portal_refusal_due(g, "link", PORTAL_UNKNOWN, 0,
+				       now + PORTAL_REFUSAL_WINDOW, &skipped));
+	assert_int_equal(skipped, 6);
+	assert_false(portal_refusal_due(g, "link", PORTAL_UNKNOWN, 0,
+					now + PORTAL_REFUSAL_WINDOW + 1,
+					&skipped));
+	/* many people: the table forgets its oldest, never refuses a row */
+	for (i = 0; i < 3 * PORTAL_REFUSAL_SLOTS; i++)
+		assert_true(portal_refusal_due(g, "link", PORTAL_EXPIRED,
+					       100 + i, now + 100 + i,
+					       &skipped));
+	free(g);
+}
+
 /* Renders the audit-log page as grace with the cache pv. */
 static const char *
 audit_page(struct tenv *t, struct portal_verified *pv, struct portal_answer *a)
@@ -739,6 +780,7 @@ main(void)
 	    cmocka_unit_test(test_post_origin),
 	    cmocka_unit_test(test_verify_cache),
 	    cmocka_unit_test(test_soa_versions),
+	    cmocka_unit_test(test_refusal_rows),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
