@@ -26,6 +26,8 @@ struct portal {
 	struct httpd *httpd;
 	char origin[512]; /* scheme://host[:port] of [portal] url */
 	int https;	  /* [portal] url is https: cookies are Secure */
+	struct portal_verified verified; /* the audit log page's */
+	struct portal_refusals refusals; /* audited at most once a minute */
 };
 
 static const char *const security_headers[] = {
@@ -33,7 +35,6 @@ static const char *const security_headers[] = {
     "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'",
     "X-Content-Type-Options: nosniff",
-    "Referrer-Policy: no-referrer",
     "Cache-Control: no-store",
 };
 
@@ -47,12 +48,15 @@ static void
 respond(struct httpd_conn *c, struct portal_answer *a, const char *extra1,
 	const char *extra2)
 {
-	const char *h[ARRAY_LEN(security_headers) + 4];
-	char disp[192];
+	const char *h[ARRAY_LEN(security_headers) + 5];
+	char disp[192], ref[64];
 	size_t n = 0, i;
 
 	for (i = 0; i < ARRAY_LEN(security_headers); i++)
 		h[n++] = security_headers[i];
+	snprintf(ref, sizeof(ref), "Referrer-Policy: %s",
+		 a->referrer ? a->referrer : "no-referrer");
+	h[n++] = ref;
 	if (a->disposition[0]) {
 		snprintf(disp, sizeof(disp), "Content-Disposition: %s",
 			 a->disposition);
@@ -141,22 +145,72 @@ audit_now(struct store *st, const char *actor, const char *action,
 	return 0;
 }
 
+int
+portal_refusal_due(struct portal_refusals *g, const char *what, int why,
+		   int64_t person, int64_t now, unsigned *skipped)
+{
+	size_t i, k = 0;
+
+	*skipped = 0;
+	for (i = 0; i < PORTAL_REFUSAL_SLOTS; i++) {
+		if (g->slot[i].what[0] == '\0' || g->slot[i].at < g->slot[k].at)
+			k = i; /* a free one, else the oldest */
+		if (g->slot[i].what[0] == '\0' ||
+		    strcmp(g->slot[i].what, what) != 0 ||
+		    g->slot[i].why != why || g->slot[i].person != person)
+			continue;
+		if (now >= g->slot[i].at &&
+		    now - g->slot[i].at < PORTAL_REFUSAL_WINDOW) {
+			g->slot[i].skipped++;
+			return 0;
+		}
+		*skipped = g->slot[i].skipped;
+		g->slot[i].skipped = 0;
+		g->slot[i].at = now;
+		return 1;
+	}
+	if (g->slot[k].what[0] && g->slot[k].skipped)
+		log_info(
+		    "portal: %u refused %s (%s) were not audited",
+		    g->slot[k].skipped, g->slot[k].what,
+		    portal_refusal_name((enum portal_refusal)g->slot[k].why));
+	snprintf(g->slot[k].what, sizeof(g->slot[k].what), "%s", what);
+	g->slot[k].why = why;
+	g->slot[k].person = person;
+	g->slot[k].at = now;
+	g->slot[k].skipped = 0;
+	return 1;
+}
+
 static void
 refused(struct portal *p, struct httpd_conn *c, const char *what,
 	enum portal_refusal why, int64_t person_id, int clear, int https)
 {
 	struct person who;
-	char details[128], clear_cookie[128];
+	char details[160], clear_cookie[128];
+	unsigned skipped;
 
-	snprintf(details, sizeof(details), "{\"what\":\"%s\",\"why\":\"%s\"}",
-		 what, portal_refusal_name(why));
-	if (audit_now(p->host->st,
-		      person_id > 0 && store_person_by_id(p->host->st,
-							  person_id, &who) == 1
-			  ? who.handle
-			  : "portal",
-		      "portal.refused", what, details) < 0)
-		log_warnx("portal: a refused %s could not be audited", what);
+	if (portal_refusal_due(&p->refusals, what, (int)why, person_id,
+			       store_now(p->host->st), &skipped)) {
+		if (skipped)
+			snprintf(details, sizeof(details),
+				 "{\"what\":\"%s\",\"why\":\"%s\","
+				 "\"unaudited\":%u}",
+				 what, portal_refusal_name(why), skipped);
+		else
+			snprintf(details, sizeof(details),
+				 "{\"what\":\"%s\",\"why\":\"%s\"}", what,
+				 portal_refusal_name(why));
+		if (audit_now(p->host->st,
+			      person_id > 0 &&
+				      store_person_by_id(p->host->st, person_id,
+							 &who) == 1
+				  ? who.handle
+				  : "portal",
+			      "portal.refused", what, details) < 0)
+			log_warnx("portal: a refused %s could not be audited",
+				  what);
+	}
 	snprintf(clear_cookie, sizeof(clear_cookie),
 		 "Set-Cookie: " COOKIE_NAME "=; Max-Age=0; Path=/; HttpOnly; "
 		 "SameSite=Strict%s",
@@ -165,6 +219,93 @@ refused(struct portal *p, struct httpd_conn *c, const char *what,
 		clear ? clear_cookie : NULL, NULL);
 }
 
+/* the scheme://host[:port] that url starts with into out, or "" */
+static void
+url_origin(const char *url, char *out, size_t len)
+{
+	const char *rest = strstr(url, "://"), *end;
+
+	out[0] = '\0';
+	if (rest == NULL)
+		return;
+	end = strchr(rest + 3, '/');
+	snprintf(out, len, "%.*s", end ? (int)(end - url) : (int)strlen(url),
+		 url);
+}
+
+static int
+origin_is(const char *origin, const char *expected, const char *host)
+{
+	const char *rest;
+
+	if (origin == NULL || origin[0] == '\0')
+		return 0;
+	if (expected != NULL && strcmp(origin, expected) == 0)
+		return 1;
+	rest = strncmp(origin, "http://", 7) == 0    ? origin + 7
+	       : strncmp(origin, "https://", 8) == 0 ? origin + 8
+						     : NULL;
+	return rest != NULL && host != NULL && strcasecmp(rest, host) == 0;
+}
+
+int
+portal_post_same_origin(const char *origin, const char *host,
+			const char *hdr_origin, const char *referer,
+			const char *fetch_site)
+{
+	char from[512];
+
+	if (fetch_site != NULL && strcmp(fetch_site, "same-origin") != 0)
+		return 0;
+	if (hdr_origin != NULL && strcmp(hdr_origin, "null") != 0)
+		return origin_is(hdr_origin, origin, host);
+	if (referer == NULL)
+		return 0;
+	url_origin(referer, from, sizeof(from));
+	return origin_is(from, origin, host);
+}
+
+/*
+ * GET /l/TOKEN (or /login?t=): the sign-in page of a valid link, writing
+ * nothing, so a link preview or a mail scanner does not use it up; an
+ * invalid link gets the refusal page and an audit row.
+ */
+static void
+signin_page(struct portal *p, struct httpd_conn *c,
+	    const struct httpd_request *r, const struct portal_route *rt)
+{
+	struct store *st = p->host->st;
+	struct portal_answer a = {.org = p->host->cfg->org_name};
+	enum portal_refusal why;
+	int64_t token_id, person_id, expires, now = store_now(st);
+	struct person who;
+	int rc;
+
+	/* a HEAD says nothing of the link */
+	if (strcmp(r->method, "HEAD") == 0) {
+		message(p, c, 200, "Sign in", "Open this link in a browser.",
+			NULL, NULL);
+		return;
+	}
+	rc = portal_token_check(st, rt->token, now, &token_id, &person_id,
+				&expires, &why);
+	if (rc == 1 && store_person_by_id(st, person_id, &who) != 1)
+		rc = -1;
+	if (rc < 0) {
+		message(p, c, 503, "Busy", store_error_reply(st),
+			"Retry-After: 2", NULL);
+		return;
+	}
+	if (rc == 0) {
+		refused(p, c, "link", why, person_id, 0, is_https(p, c, r));
+		return;
+	}
+	portal_signin_page(&a, &who, now, expires, rt->token);
+	respond(c, &a, NULL, NULL);
+	buf_free(&a.body);
+}
+
+/* POST /l/TOKEN from the sign-in page: uses the link, opens a session. */
 static void
 login(struct portal *p, struct httpd_conn *c, const struct httpd_request *r,
       const struct portal_route *rt)
@@ -176,9 +317,15 @@ login(struct portal *p, struct httpd_conn *c, const struct httpd_request *r,
 	struct person who;
 	int https = is_https(p, c, r), rc;
 
-	/* a HEAD (a link preview) does not use the link up */
-	if (strcmp(r->method, "HEAD") == 0) {
-		message(p, c, 200, "Sign in", "Open this link in a browser.",
+	/* the button of the portal's own sign-in page, not another site */
+	if (!portal_post_same_origin(p->origin, httpd_header(r, "Host"),
+				     httpd_header(r, "Origin"),
+				     httpd_header(r, "Referer"),
+				     httpd_header(r, "Sec-Fetch-Site"))) {
+		log_warnx("portal: a sign-in from another origin was refused");
+		message(p, c, 403, "Refused",
+			"Signing in is only accepted from the portal's own "
+			"sign-in page: open the link again.",
 			NULL, NULL);
 		return;
 	}
@@ -234,7 +381,7 @@ login(struct portal *p, struct httpd_conn *c, const struct httpd_request *r,
 }
 
 /*
- * A POST must come from the portal's own pages: the browser says so
+ * Signing out must come from the portal's own pages: the browser says so
  * (Sec-Fetch-Site: same-origin), or, for one that does not send it, its
  * Origin is the configured one or names the Host it was sent to. (With
  * Referrer-Policy: no-referrer, browsers send "Origin: null" on forms.)
@@ -243,20 +390,13 @@ static int
 same_origin(const struct portal *p, const struct httpd_request *r)
 {
 	const char *origin = httpd_header(r, "Origin");
-	const char *host = httpd_header(r, "Host");
 	const char *site = httpd_header(r, "Sec-Fetch-Site");
-	const char *rest;
 
 	if (site != NULL)
 		return strcmp(site, "same-origin") == 0;
 	if (origin == NULL || strcmp(origin, "null") == 0)
 		return 0;
-	if (strcmp(origin, p->origin) == 0)
-		return 1;
-	rest = strncmp(origin, "http://", 7) == 0    ? origin + 7
-	       : strncmp(origin, "https://", 8) == 0 ? origin + 8
-						     : NULL;
-	return rest != NULL && host != NULL && strcasecmp(rest, host) == 0;
+	return origin_is(origin, p->origin, httpd_header(r, "Host"));
 }
 
 static void
@@ -283,12 +423,13 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 		return;
 	}
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 &&
-	    !(post && rt.page == PAGE_LOGOUT)) {
+	    !(post && (rt.page == PAGE_LOGOUT || rt.page == PAGE_LOGIN))) {
 		message(p, c, 405, "Method not allowed",
 			"The portal is read-only: it answers GET and HEAD "
-			"(and POST to sign out).",
-			rt.page == PAGE_LOGOUT ? "Allow: POST"
-					       : "Allow: GET, HEAD",
+			"(and POST to sign in and out).",
+			rt.page == PAGE_LOGOUT	? "Allow: POST"
+			: rt.page == PAGE_LOGIN ? "Allow: GET, HEAD, POST"
+						: "Allow: GET, HEAD",
 			NULL);
 		return;
 	}
@@ -312,7 +453,10 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 		return;
 	}
 	if (rt.page == PAGE_LOGIN) {
-		login(p, c, r, &rt);
+		if (post)
+			login(p, c, r, &rt);
+		else
+			signin_page(p, c, r, &rt);
 		return;
 	}
 	if (post && !same_origin(p, r)) {
@@ -382,7 +526,7 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 	}
 	/* nothing a page does can write */
 	store_query_only(st, 1);
-	portal_render(st, p->host->cfg, &v, &rt, &a);
+	portal_render(st, p->host->cfg, &v, &rt, &p->verified, &a);
 	store_query_only(st, 0);
 	portal_viewer_free(&v);
 	respond(c, &a, NULL, NULL);
@@ -395,7 +539,6 @@ portal_start(struct host *host, struct portal **out)
 	const struct config *cfg = host->cfg;
 	struct portal *p;
 	char addr[256], base[512];
-	const char *rest, *slash;
 	int port;
 
 	*out = NULL;
@@ -410,10 +553,7 @@ portal_start(struct host *host, struct portal **out)
 	p->host = host;
 	portal_base_url(cfg, base, sizeof(base));
 	p->https = strncmp(base, "https://", 8) == 0;
-	rest = strstr(base, "://");
-	slash = rest ? strchr(rest + 3, '/') : NULL;
-	snprintf(p->origin, sizeof(p->origin), "%.*s",
-		 slash ? (int)(slash - base) : (int)strlen(base), base);
+	url_origin(base, p->origin, sizeof(p->origin));
 	p->httpd = httpd_new(host->loop, addr, port, on_http, p);
 	if (p->httpd == NULL) {
 		log_error("portal: cannot listen on %s", cfg->portal_listen);
@@ -444,5 +584,6 @@ portal_free(struct portal *p)
 	if (p == NULL)
 		return;
 	httpd_free(p->httpd);
+	portal_verified_free(&p->verified);
 	free(p);
 }

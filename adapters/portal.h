@@ -24,6 +24,42 @@ int portal_start(struct host *host, struct portal **out);
 /* Stops listening and frees; NULL is ignored. */
 void portal_free(struct portal *p);
 
+/*
+ * 1 when a POST comes from the portal's own pages: Sec-Fetch-Site, when
+ * sent, is same-origin, and the Origin (or, when it is absent or
+ * "null", the Referer) is origin (scheme://host[:port] of [portal] url)
+ * or names host, the Host it was sent to. Any argument may be NULL.
+ */
+int portal_post_same_origin(const char *origin, const char *host,
+			    const char *hdr_origin, const char *referer,
+			    const char *fetch_site);
+
+/*
+ * Refusals (a used, expired, made-up link or cookie) are audit rows, at
+ * most one a minute for each kind of refusal and person: a link preview
+ * of a used link or a flood of made-up ones does not grow the log. The
+ * next row says how many were not written since ("unaudited").
+ */
+#define PORTAL_REFUSAL_WINDOW 60
+#define PORTAL_REFUSAL_SLOTS  32
+
+struct portal_refusals {
+	struct {
+		char what[16]; /* "" when free */
+		int why;
+		int64_t person, at; /* at: of the last row written */
+		unsigned skipped;
+	} slot[PORTAL_REFUSAL_SLOTS];
+};
+
+/*
+ * 1 when a refusal (what, why, person; 0: no one known) at now is to be
+ * an audit row, with *skipped the refusals of its kind not written since
+ * the last one; 0 when not (counted). A full table forgets its oldest.
+ */
+int portal_refusal_due(struct portal_refusals *g, const char *what, int why,
+		       int64_t person, int64_t now, unsigned *skipped);
+
 /* ---- URLs (portal_pages.c; pure, fuzzed) ---- */
 
 enum portal_page {
@@ -119,15 +155,45 @@ struct portal_answer {
 	struct buf body;
 	char disposition[128]; /* Content-Disposition value or "" */
 	const char *org;       /* [org] name for titles; NULL: none */
+	const char *referrer;  /* Referrer-Policy; NULL: no-referrer */
 };
 
 /*
- * Renders r for v into a (query-only store). st, cfg borrowed. 0, or -1
- * on a database error (a has a 500 page).
+ * What "ismsctl audit verify" said of the audit log and the records,
+ * kept for the audit-log page: computed again when the log's head (seq
+ * and hash) moved, or when older than PORTAL_VERIFY_MAX_AGE seconds
+ * (a record edited outside ismsd does not move the head). Zeroed: empty.
+ */
+#define PORTAL_VERIFY_MAX_AGE 600
+
+struct portal_verified {
+	int valid;   /* 1 once computed */
+	int64_t seq; /* the head it was computed at (0: empty log) */
+	char hash[65];
+	int64_t at;	   /* when (store time) */
+	int rc;		   /* 0 both verify, 1 not */
+	struct buf text;   /* what audit verify says */
+	unsigned computed; /* how often it was computed (tests count) */
+};
+
+void portal_verified_free(struct portal_verified *pv);
+
+/*
+ * Renders r for v into a (query-only store). st, cfg borrowed; pv keeps
+ * the audit log's verification between requests (NULL: verified on
+ * each). 0, or -1 on a database error (a has a 500 page).
  */
 int portal_render(struct store *st, const struct config *cfg,
 		  const struct portal_viewer *v, const struct portal_route *r,
-		  struct portal_answer *a);
+		  struct portal_verified *pv, struct portal_answer *a);
+
+/*
+ * The page a valid link opens before it is used: who it signs in, until
+ * when, and one button posting to /l/TOKEN (the POST uses the link).
+ * Viewing it writes nothing, so a link preview does not use the link.
+ */
+void portal_signin_page(struct portal_answer *a, const struct person *who,
+			int64_t now, int64_t expires, const char *token);
 
 /* A page with a title and a message (refusals, errors, signed out). */
 void portal_message_page(struct portal_answer *a, int status, const char *title,

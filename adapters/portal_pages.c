@@ -506,6 +506,45 @@ portal_message_page(struct portal_answer *a, int status, const char *title,
 	page_end(&a->body);
 }
 
+void
+portal_signin_page(struct portal_answer *a, const struct person *who,
+		   int64_t now, int64_t expires, const char *token)
+{
+	struct config cfg = {.org_name = (char *)(a->org ? a->org : "")};
+	char until[40], iso[32], today[16], day[16];
+
+	a->status = 200;
+	a->ctype = "text/html; charset=utf-8";
+	/* the button's POST carries this page's origin (not "null") */
+	a->referrer = "same-origin";
+	buf_reset(&a->body);
+	time_date(now, today);
+	time_date(expires, day);
+	time_iso(expires, iso);
+	/* "HH:MM UTC", with the date when not today */
+	if (strcmp(today, day) == 0)
+		snprintf(until, sizeof(until), "%.5s UTC", iso + 11);
+	else
+		snprintf(until, sizeof(until), "%s %.5s UTC", day, iso + 11);
+	page_start(&a->body, &cfg, NULL, PAGE_LOGIN, "Sign in");
+	buf_puts(&a->body, "<p class=\"message\">Sign in to the ");
+	portal_html(&a->body, cfg.org_name);
+	buf_puts(&a->body, " ISMS portal as <strong id=\"signin-as\">@");
+	portal_html(&a->body, who->handle);
+	buf_puts(&a->body, "</strong> (");
+	portal_html(&a->body, who->name);
+	buf_puts(&a->body, ") &mdash; valid until <span id=\"signin-until\">");
+	portal_html(&a->body, until);
+	buf_puts(&a->body, "</span>.</p>\n<form method=\"post\" "
+			   "action=\"/l/");
+	portal_html(&a->body, token);
+	buf_puts(&a->body, "\" class=\"signin\"><button type=\"submit\" "
+			   "id=\"signin\">Sign in</button></form>\n<p>The "
+			   "link works once: signing in uses it up. If you "
+			   "did not ask for it, close this page.</p>\n");
+	page_end(&a->body);
+}
+
 /* ---- tables from exports ---- */
 
 static const char *
@@ -1153,6 +1192,59 @@ soa_summary(void *arg, int ncol, const char *const *names,
 	return 0;
 }
 
+/* The approved versions, newest first, each a link to its page. */
+static int
+soa_versions(struct store *st, struct buf *b, int64_t cur)
+{
+	struct db_stmt *s =
+	    db_prepare(st,
+		       "SELECT v.id, date(v.approved_at, 'unixepoch'), "
+		       "p.handle, v.controls, v.changes, COALESCE(v.note, '') "
+		       "FROM soa_versions v JOIN people p ON p.id = "
+		       "v.approved_by ORDER BY v.id DESC",
+		       NULL);
+	int rc, n = 0;
+
+	if (s == NULL)
+		return -1;
+	while ((rc = db_step(s)) == DB_ROW) {
+		int64_t id = db_col_int(s, 0);
+
+		if (n++ == 0)
+			buf_printf(b,
+				   "<section class=\"versions\"><h2>"
+				   "Approved versions</h2>\n<ul "
+				   "id=\"soa-versions\">\n%s",
+				   cur > 0 ? "<li><a href=\"/soa\">The current "
+					     "SoA (with draft changes)</a>"
+					     "</li>\n"
+					   : "");
+		buf_puts(b, "<li>");
+		if (id != cur)
+			buf_printf(b, "<a href=\"/soa?version=%lld\">",
+				   (long long)id);
+		buf_printf(b, "v%lld", (long long)id);
+		if (id != cur)
+			buf_puts(b, "</a>");
+		buf_puts(b, " approved ");
+		portal_html(b, db_col(s, 1));
+		buf_puts(b, " by ");
+		portal_html(b, db_col(s, 2));
+		buf_printf(b, ": %lld controls, %lld new or changed",
+			   (long long)db_col_int(s, 3),
+			   (long long)db_col_int(s, 4));
+		if (*db_col(s, 5)) {
+			buf_puts(b, "; ");
+			portal_html(b, db_col(s, 5));
+		}
+		buf_puts(b, "</li>\n");
+	}
+	db_finish(st, s);
+	if (n > 0)
+		buf_puts(b, "</ul></section>\n");
+	return rc == DB_DONE ? n : -1;
+}
+
 static int
 soa_page(struct store *st, const struct config *cfg,
 	 const struct portal_viewer *v, const struct portal_route *r,
@@ -1189,6 +1281,8 @@ soa_page(struct store *st, const struct config *cfg,
 			   "<p class=\"version\">Version: %s; %d control%s "
 			   "changed since (draft).</p>\n",
 			   sum.approved, sum.draft, sum.draft == 1 ? "" : "s");
+	if (soa_versions(st, b, r->version) < 0)
+		return -1;
 	buf_puts(b, "<form method=\"get\" action=\"/soa\" class=\"filters\">");
 	select_box(b, "theme", r->theme, themes, ARRAY_LEN(themes));
 	select_box(b, "applicable", r->applicable, yn, 2);
@@ -1284,17 +1378,61 @@ log_row(void *arg, int ncol, const char *const *names,
 	return 0;
 }
 
+void
+portal_verified_free(struct portal_verified *pv)
+{
+	buf_free(&pv->text);
+	pv->valid = 0;
+}
+
+/*
+ * The verification shown on the audit-log page: pv's when the log's head
+ * has not moved since and it is recent, else computed again into pv.
+ * 0 or 1 as verify_text, -1 on a database error.
+ */
+static int
+verified(struct store *st, struct portal_verified *pv, struct buf *out)
+{
+	char hash[65] = "";
+	int64_t seq = 0, now = store_now(st);
+	int rc;
+
+	if (pv == NULL)
+		return verify_text(st, out);
+	if (store_audit_head(st, &seq, hash) < 0)
+		return verify_text(st, out);
+	if (!pv->valid || pv->seq != seq || strcmp(pv->hash, hash) != 0 ||
+	    now - pv->at >= PORTAL_VERIFY_MAX_AGE || now < pv->at) {
+		buf_reset(&pv->text);
+		rc = verify_text(st, &pv->text);
+		pv->computed++;
+		if (rc < 0) {
+			pv->valid = 0;
+			buf_puts(out, buf_str(&pv->text));
+			return -1;
+		}
+		pv->valid = 1;
+		pv->seq = seq;
+		memcpy(pv->hash, hash, sizeof(pv->hash));
+		pv->at = now;
+		pv->rc = rc;
+	}
+	buf_puts(out, buf_str(&pv->text));
+	return pv->rc;
+}
+
 static int
 audit_log_page(struct store *st, const struct config *cfg,
-	       const struct portal_viewer *v, struct portal_answer *a)
+	       const struct portal_viewer *v, struct portal_verified *pv,
+	       struct portal_answer *a)
 {
 	struct logrows *l = xcalloc(1, sizeof(*l));
 	struct buf *b = &a->body, ver = {0};
-	char err[256], hash[65];
+	char err[256], hash[65], when[32];
 	int64_t seq = 0;
 	int i, rc = 0, vrc;
 
-	vrc = verify_text(st, &ver);
+	vrc = verified(st, pv, &ver);
 	if (store_audit_head(st, &seq, hash) < 0)
 		hash[0] = '\0';
 	page_start(b, cfg, v, PAGE_AUDIT_LOG, "Audit log");
@@ -1303,6 +1441,13 @@ audit_log_page(struct store *st, const struct config *cfg,
 	portal_html(b, buf_str(&ver));
 	buf_puts(b, "</pre>\n");
 	buf_free(&ver);
+	if (pv != NULL && pv->valid) {
+		time_iso(pv->at, when);
+		buf_printf(b,
+			   "<p class=\"verified\">Checked at %s, again when "
+			   "the log grows (and every %d minutes).</p>\n",
+			   when, PORTAL_VERIFY_MAX_AGE / 60);
+	}
 	if (seq > 0)
 		buf_printf(b, "<p>Head: <code>%lld:%s</code></p>\n",
 			   (long long)seq, hash);
@@ -1515,7 +1660,7 @@ incidents_page(struct store *st, const struct config *cfg,
 int
 portal_render(struct store *st, const struct config *cfg,
 	      const struct portal_viewer *v, const struct portal_route *r,
-	      struct portal_answer *a)
+	      struct portal_verified *pv, struct portal_answer *a)
 {
 	size_t i;
 	int rc = 0;
@@ -1546,7 +1691,7 @@ portal_render(struct store *st, const struct config *cfg,
 		rc = incidents_page(st, cfg, v, a);
 		break;
 	case PAGE_AUDIT_LOG:
-		rc = audit_log_page(st, cfg, v, a);
+		rc = audit_log_page(st, cfg, v, pv, a);
 		break;
 	case PAGE_EXPORT:
 		rc = export_download(st, r, a);

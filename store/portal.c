@@ -129,16 +129,16 @@ portal_token_add(struct store *st, int64_t person_id, const char *via,
 }
 
 int
-portal_token_use(struct store *st, const char *secret, int64_t now,
-		 int64_t *token_id, int64_t *person_id,
-		 enum portal_refusal *why)
+portal_token_check(struct store *st, const char *secret, int64_t now,
+		   int64_t *token_id, int64_t *person_id, int64_t *expires_at,
+		   enum portal_refusal *why)
 {
 	struct db_stmt *s;
 	char hash[65];
 	int rc, active;
-	int64_t expires, used;
+	int64_t used;
 
-	*token_id = *person_id = 0;
+	*token_id = *person_id = *expires_at = 0;
 	if (!portal_secret_wellformed(secret)) {
 		*why = PORTAL_MALFORMED;
 		return 0;
@@ -159,16 +159,28 @@ portal_token_use(struct store *st, const char *secret, int64_t now,
 	}
 	*token_id = db_col_int(s, 0);
 	*person_id = db_col_int(s, 1);
-	expires = db_col_int(s, 2);
+	*expires_at = db_col_int(s, 2);
 	used = db_col_int(s, 3);
 	active = (int)db_col_int(s, 4);
 	db_finish(st, s);
-	*why = used		? PORTAL_USED
-	       : now >= expires ? PORTAL_EXPIRED
-	       : !active	? PORTAL_LEAVER
-				: PORTAL_OK;
-	if (*why != PORTAL_OK)
-		return 0;
+	*why = used		    ? PORTAL_USED
+	       : now >= *expires_at ? PORTAL_EXPIRED
+	       : !active	    ? PORTAL_LEAVER
+				    : PORTAL_OK;
+	return *why == PORTAL_OK;
+}
+
+int
+portal_token_use(struct store *st, const char *secret, int64_t now,
+		 int64_t *token_id, int64_t *person_id,
+		 enum portal_refusal *why)
+{
+	int64_t expires;
+	int rc = portal_token_check(st, secret, now, token_id, person_id,
+				    &expires, why);
+
+	if (rc != 1)
+		return rc;
 	/* the update's condition makes a race between two uses lose one */
 	rc = db_exec(st,
 		     "UPDATE portal_tokens SET used_at = ? WHERE id = ? AND "

@@ -60,6 +60,16 @@ int portal_token_use(struct store *st, const char *secret, int64_t now,
 		     enum portal_refusal *why);
 
 /*
+ * What portal_token_use would say of secret at now, writing nothing: 1
+ * with *person_id and *expires_at set when it would open a session, 0
+ * with *why when not (*person_id set when known), -1 on a database
+ * error. A link's sign-in page uses it: viewing a link does not use it.
+ */
+int portal_token_check(struct store *st, const char *secret, int64_t now,
+		       int64_t *token_id, int64_t *person_id,
+		       int64_t *expires_at, enum portal_refusal *why);
+
+/*
  * A session for person_id made from token_id, in the caller's
  * transaction; its cookie secret into out. Returns its id, or -1.
  */

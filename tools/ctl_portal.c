@@ -60,6 +60,23 @@ ctl_portal_link(struct store *st, const struct config *cfg, int argc,
 		return 2;
 	}
 	rc = store_person_find(st, "handle", who[0] == '@' ? who + 1 : who, &p);
+	if (rc == 0) {
+		int64_t left = 0;
+
+		/* only active people are found: say so of a leaver */
+		if (db_int(st, &left,
+			   "SELECT COUNT(*) FROM people WHERE handle = ? AND "
+			   "NOT active",
+			   "t", who[0] == '@' ? who + 1 : who) < 0)
+			rc = -1;
+		else if (left > 0) {
+			fprintf(stderr,
+				"ismsctl: @%s has left (inactive): no portal "
+				"link\n",
+				who[0] == '@' ? who + 1 : who);
+			return 2;
+		}
+	}
 	if (rc <= 0) {
 		fprintf(stderr, "ismsctl: no person %s in the directory\n",
 			who);

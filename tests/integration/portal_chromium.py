@@ -5,6 +5,7 @@ artifacts folder, then the links: carol's from the console, grace's and
 alice's from ismsctl, an expired one, a leaver's. Exits non-zero with a
 message on the first failed check."""
 import base64
+import hashlib
 import json
 import os
 import re
@@ -56,7 +57,8 @@ def fetch(path, cookie=None, method="GET", headers=None):
     h = dict(headers or {})
     if cookie:
         h["Cookie"] = "isms_session=" + cookie
-    req = urllib.request.Request(base + path, method=method, headers=h)
+    req = urllib.request.Request(base + path, method=method, headers=h,
+                                 data=b"" if method == "POST" else None)
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, r.headers, r.read().decode()
@@ -110,6 +112,40 @@ try:
         with open(os.path.join(artifacts, name), "wb") as f:
             f.write(png)
 
+    def click(selector):
+        el = http("POST", s + "/element", {"using": "css selector",
+                                            "value": selector})["value"]
+        http("POST", s + "/element/%s/click" % list(el.values())[0], {})
+
+    def signin(link, handle):
+        """Opens a link (its sign-in page) and clicks its button."""
+        go(link)
+        page = source()
+        if ('id="signin-as">@%s<' % handle) not in page or \
+           "<script" in page:
+            fail("no sign-in page for %s: %s" % (handle, page[-400:]))
+        if handle == "carol":
+            shot("portal-signin.png")
+        click("#signin")
+        for _ in range(50):
+            url = http("GET", s + "/url")["value"]
+            if url == base + "/":
+                return
+            time.sleep(0.1)
+        fail("signing in as %s did not land on the dashboard: %s" %
+             (handle, url))
+
+    def link_state(link):
+        """(used, portal audit rows about its person) of a link."""
+        h = hashlib.sha256(link.rsplit("/", 1)[1].encode()).hexdigest()
+        used, person = q("SELECT COALESCE(used_at, 0), p.handle FROM "
+                         "portal_tokens t JOIN people p ON p.id = "
+                         "t.person_id WHERE hash = ?", h)[0]
+        rows = q("SELECT COUNT(*) FROM audit_log WHERE action LIKE "
+                 "'portal.%' AND action != 'portal.link' AND (actor = ? "
+                 "OR object = ?)", person, person)[0][0]
+        return used, rows
+
     def cookie():
         for c in http("GET", s + "/cookie")["value"]:
             if c["name"] == "isms_session":
@@ -120,10 +156,30 @@ try:
                 return c["value"]
         return None
 
-    # 1. carol's link from the console: the dashboard
-    url = go(carol_link)
-    if url != base + "/":
-        fail("the link did not land on the dashboard: " + url)
+    # 1. carol's link from the console. A link preview (two GETs, as an
+    # unfurler or a mail scanner makes) shows the sign-in page and uses
+    # nothing up: no session, no audit row
+    carol_path = urllib.parse.urlsplit(carol_link).path
+    before = link_state(carol_link)
+    for _ in range(2):
+        st, hdr, body = fetch(carol_path)
+        if st != 200 or "Sign in to the" not in body or \
+           "set-cookie" in (k.lower() for k in hdr.keys()):
+            fail("a GET of a link answered %d or set a cookie" % st)
+    if link_state(carol_link) != before or before[0] != 0:
+        fail("looking at a link used it or wrote an audit row")
+    # a POST from another site, or saying nothing of where it comes
+    # from, is refused and leaves the link usable
+    for h in ({"Origin": "http://evil.example"}, {},
+              {"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+              {"Origin": base, "Sec-Fetch-Site": "cross-site"}):
+        st, hdr, body = fetch(carol_path, method="POST", headers=h)
+        if st != 403 or "only accepted from the portal" not in body:
+            fail("a sign-in POST with %r answered %d" % (h, st))
+    if link_state(carol_link)[0] != 0:
+        fail("a refused POST used the link")
+    # the browser: the sign-in page, its button, the dashboard
+    signin(carol_link, "carol")
     page = source()
     if "<h1>Dashboard</h1>" not in page or "Carol" not in page:
         fail("no dashboard for carol")
@@ -149,6 +205,18 @@ try:
                      r"<td>[^<]*</td><td>%s</td>" % status, page):
         fail("control 5.15 is not shown as %s" % status)
     shot("portal-soa.png")
+    # the approved versions, each a link to its page
+    for vid, in q("SELECT id FROM soa_versions"):
+        if ('<a href="/soa?version=%d">v%d</a> approved' % (vid, vid)) \
+           not in page:
+            fail("SoA version %d is not listed" % vid)
+    click('#soa-versions a[href="/soa?version=1"]')
+    for _ in range(50):
+        if "Statement of Applicability, version 1" in source():
+            break
+        time.sleep(0.1)
+    else:
+        fail("the link to SoA version 1 did not open it")
     go(base + "/soa?theme=people")
     n = q("SELECT COUNT(*) FROM controls WHERE theme = 'people'")[0][0]
     if ('id="soa-count">%d<' % n) not in source():
@@ -167,13 +235,20 @@ try:
     if "risk.add" not in page:
         fail("RSK-1's history is missing")
 
-    # 4. the same link again is refused, with the same page as any other
+    # 4. the same link again is refused, with the same page as any other;
+    # a replayed POST too, even from the portal's own origin
     go(carol_link)
     if "Link expired or invalid" not in source():
         fail("a used link was accepted again")
-    st, _, _ = fetch(urllib.parse.urlsplit(carol_link).path)
+    st, _, _ = fetch(carol_path)
     if st != 403:
         fail("a used link answered %d" % st)
+    st, hdr, body = fetch(carol_path, method="POST",
+                          headers={"Origin": base,
+                                   "Sec-Fetch-Site": "same-origin"})
+    if st != 403 or "Link expired or invalid" not in body or \
+       hdr.get("Set-Cookie") is not None:
+        fail("a replayed POST answered %d" % st)
     # an expired link, a made-up one, a leaver's
     for name, link in (("expired", expired_link), ("leaver", leaver_link),
                        ("made up", base + "/l/" + "A" * 43)):
@@ -181,8 +256,18 @@ try:
         if st != 403 or "Link expired or invalid" not in body:
             fail("the %s link answered %d" % (name, st))
 
+    # a flood of made-up links is refused every time but audited once a
+    # minute, not once each
+    flood = "SELECT COUNT(*) FROM audit_log WHERE action = 'portal.refused'"
+    before = q(flood)[0][0]
+    for _ in range(6):
+        if fetch("/l/" + "B" * 43)[0] != 403:
+            fail("a made-up link was not refused")
+    if q(flood)[0][0] - before > 1:
+        fail("each refusal of a made-up link wrote an audit row")
+
     # 5. grace (auditor): the audit log verifies; a download matches
-    go(grace_link)
+    signin(grace_link, "grace")
     go(base + "/audit-log")
     if "hash chain verified" not in source():
         fail("the audit log page does not say it verified")
@@ -222,7 +307,7 @@ try:
         fail("a DELETE was not refused")
 
     # 6. alice (staff): her incident, not someone else's
-    go(alice_link)
+    signin(alice_link, "alice")
     ac = cookie()
     mine = q("SELECT i.id FROM incidents i JOIN people p ON p.id = "
              "i.reporter_id WHERE p.handle = 'alice'")[0][0]
@@ -244,9 +329,7 @@ try:
         fail("staff reached the audit log or a download")
     # signing out from the page (a same-origin POST) ends the session
     go(base + "/")
-    el = http("POST", s + "/element", {"using": "css selector",
-                                        "value": "form.who button"})["value"]
-    http("POST", s + "/element/%s/click" % list(el.values())[0], {})
+    click("form.who button")
     for _ in range(50):
         page = source()
         if "You are signed out" in page:

@@ -1,5 +1,7 @@
 # The web portal in Debian's headless Chromium (chromedriver): a link from
-# the console lands on the dashboard; the SoA and a risk match the
+# the console opens its sign-in page, whose button lands on the
+# dashboard (looking at a link uses nothing up; a sign-in from another
+# origin and a replayed one are refused); the SoA and a risk match the
 # database; screenshots go to build/artifacts/; a used, an expired, a
 # made-up and a leaver's link are refused alike and audited; a staff
 # member cannot open another person's incident by URL; the browser asks
@@ -24,6 +26,9 @@ EOC
 PIDS="$PIDS $!"
 wait_for grep -q "portal: listening" "$T/ismsd.log" || { cat "$T/ismsd.log"; fail "portal not started"; }
 
+# an approved SoA version, listed on the SoA page
+printf '/isms soa approve First version\n' | "$ISMSD" --console -c "$T/ismsd.conf" --as dana >"$T/out" 2>"$T/err"
+expect_in "$T/out" "SoA v1 approved"
 # links: from the console (carol), from ismsctl (grace, alice), one made
 # as of the past (expired), and one of a leaver
 printf '/isms portal\n' | "$ISMSD" --console -c "$T/ismsd.conf" --as carol >"$T/out" 2>"$T/err"
@@ -37,12 +42,18 @@ LEAVER=$("$ISMSCTL" -c "$T/ismsd.conf" portal-link --for @frank)
 if "$ISMSCTL" -c "$T/ismsd.conf" portal-link --for @frank >"$T/out" 2>&1; then
 	fail "a leaver got a link"
 fi
-expect_in "$T/out" "frank"
+expect_in "$T/out" "@frank has left (inactive): no portal link"
 # a HEAD (a link preview) does not use a link up
 [ "$(curl -s -o /dev/null -w '%{http_code}' -I "$ALICE")" = 200 ] || fail "HEAD on a link"
-# behind a TLS proxy on loopback the cookie is Secure
+# behind a TLS proxy on loopback the cookie is Secure; a GET of the link
+# only shows its sign-in page, the POST of its button signs in
 SECURE=$("$ISMSCTL" -c "$T/ismsd.conf" portal-link --for @erik)
-curl -s -D "$T/headers" -o /dev/null -H "X-Forwarded-Proto: https" "$SECURE"
+curl -s -D "$T/headers" -o "$T/page" -H "X-Forwarded-Proto: https" "$SECURE"
+expect_not_in "$T/headers" "Set-Cookie"
+expect_in "$T/headers" "Referrer-Policy: same-origin"
+expect_in "$T/page" 'action="/l/'
+curl -s -D "$T/headers" -o /dev/null -d '' -H "Origin: $BASE" -H "X-Forwarded-Proto: https" "$SECURE"
+expect_in "$T/headers" "HTTP/1.1 303"
 expect_in "$T/headers" "SameSite=Strict; Secure"
 # mailed to the person through the outbox
 "$ISMSCTL" -c "$T/ismsd.conf" portal-link --for @grace --mail >"$T/out"

@@ -229,6 +229,31 @@ test_tokens(void **state)
 	assert_int_equal(
 	    portal_token_use(t->st, "short", test_clock, &tid, &pid, &why), 0);
 	assert_int_equal(why, PORTAL_MALFORMED);
+	/* looking at a link (its sign-in page) does not use it */
+	{
+		int64_t until = 0;
+
+		assert_int_equal(portal_token_check(t->st, secret, test_clock,
+						    &tid, &pid, &until, &why),
+				 1);
+		assert_int_equal(pid, alice);
+		assert_int_equal(until, test_clock + 900);
+		assert_int_equal(portal_token_check(t->st, secret, test_clock,
+						    &tid, &pid, &until, &why),
+				 1);
+		assert_int_equal(count(t, "SELECT COUNT(*) FROM portal_tokens "
+					  "WHERE used_at IS NOT NULL"),
+				 0);
+		assert_int_equal(portal_token_check(t->st, "short", test_clock,
+						    &tid, &pid, &until, &why),
+				 0);
+		assert_int_equal(why, PORTAL_MALFORMED);
+		assert_int_equal(portal_token_check(t->st, other,
+						    test_clock + 900, &tid,
+						    &pid, &until, &why),
+				 0);
+		assert_int_equal(why, PORTAL_EXPIRED);
+	}
 	/* used once, then refused as replayed */
 	assert_int_equal(
 	    portal_token_use(t->st, secret, test_clock + 10, &tid, &pid, &why),
@@ -238,6 +263,16 @@ test_tokens(void **state)
 	    portal_token_use(t->st, secret, test_clock + 11, &tid, &pid, &why),
 	    0);
 	assert_int_equal(why, PORTAL_USED);
+	{
+		int64_t until;
+
+		assert_int_equal(portal_token_check(t->st, secret,
+						    test_clock + 12, &tid, &pid,
+						    &until, &why),
+				 0);
+		assert_int_equal(why, PORTAL_USED);
+		assert_int_equal(pid, alice);
+	}
 	/* expired */
 	assert_int_equal(
 	    portal_token_use(t->st, other, test_clock + 900, &tid, &pid, &why),
@@ -383,7 +418,7 @@ render(struct tenv *t, const char *handle, const char *target,
 	viewer(t, handle, &v);
 	assert_int_equal(portal_route_parse(target, &r, &why), 0);
 	assert_int_equal(store_query_only(t->st, 1), 0);
-	portal_render(t->st, &t->cfg, &v, &r, a);
+	portal_render(t->st, &t->cfg, &v, &r, NULL, a);
 	assert_int_equal(store_query_only(t->st, 0), 0);
 	portal_viewer_free(&v);
 	/* nothing a page does writes */
@@ -459,6 +494,216 @@ test_pages(void **state)
 	tenv_free(t);
 }
 
+static void
+test_signin_page(void **state)
+{
+	struct portal_answer a = {.org = "Acme <Ltd>"};
+	struct person p = {0};
+	const char *b;
+
+	(void)state;
+	snprintf(p.handle, sizeof(p.handle), "grace");
+	snprintf(p.name, sizeof(p.name), "Grace <i>H</i>");
+	/* 2026-11-18T11:06:40Z; valid 15 minutes */
+	portal_signin_page(&a, &p, test_clock, test_clock + 900,
+			   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+	b = buf_str(&a.body);
+	assert_int_equal(a.status, 200);
+	assert_string_equal(a.referrer, "same-origin");
+	assert_non_null(strstr(b, "Sign in to the Acme &lt;Ltd&gt; ISMS "
+				  "portal as <strong id=\"signin-as\">@grace"
+				  "</strong> (Grace &lt;i&gt;H&lt;/i&gt;)"));
+	assert_non_null(strstr(b, "valid until <span id=\"signin-until\">"
+				  "11:21 UTC</span>"));
+	/* one button posting back to the link; nothing runs */
+	assert_non_null(strstr(b, "<form method=\"post\" action=\"/l/"
+				  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+				  "\""));
+	assert_null(strstr(b, "<script"));
+	assert_null(strstr(b, "<i>"));
+	/* a link of ismsctl valid past today says the day */
+	portal_signin_page(&a, &p, test_clock, test_clock + 20 * 3600, "x");
+	assert_non_null(strstr(buf_str(&a.body), "2026-11-19 07:06 UTC"));
+	buf_free(&a.body);
+}
+
+static void
+test_post_origin(void **state)
+{
+	const char *portal = "https://isms.example.org";
+
+	(void)state;
+	/* Chromium on the sign-in page (Referrer-Policy: same-origin) */
+	assert_true(portal_post_same_origin(
+	    portal, "127.0.0.1:8080", "https://isms.example.org",
+	    "https://isms.example.org/l/abc", "same-origin"));
+	/* the Host it was sent to (the portal reached by another name) */
+	assert_true(portal_post_same_origin(
+	    portal, "127.0.0.1:8080", "http://127.0.0.1:8080", NULL, NULL));
+	/* no Origin (or "null"): the Referer's origin decides */
+	assert_true(portal_post_same_origin(
+	    portal, "x", NULL, "https://isms.example.org/l/abc", NULL));
+	assert_true(portal_post_same_origin(portal, "x", "null",
+					    "https://isms.example.org", NULL));
+	/* another site, or nothing to tell: refused */
+	assert_false(portal_post_same_origin(
+	    portal, "isms.example.org", "https://evil.example", NULL, NULL));
+	assert_false(portal_post_same_origin(
+	    portal, "isms.example.org", "https://evil.example",
+	    "https://isms.example.org/l/abc", NULL));
+	assert_false(portal_post_same_origin(portal, "isms.example.org", NULL,
+					     NULL, NULL));
+	assert_false(portal_post_same_origin(portal, "isms.example.org", "null",
+					     NULL, "same-origin"));
+	assert_false(portal_post_same_origin(
+	    portal, "isms.example.org", NULL,
+	    "https://isms.example.org.evil.example/l/abc", NULL));
+	assert_false(portal_post_same_origin(portal, "isms.example.org",
+					     "https://isms.example.org", NULL,
+					     "cross-site"));
+	assert_false(portal_post_same_origin(
+	    portal, NULL, "https://isms.example.org:444", NULL, NULL));
+}
+
+static void
+test_refusal_rows(void **state)
+{
+	struct portal_refusals *g = calloc(1, sizeof(*g));
+	unsigned skipped = 99;
+	int64_t now = test_clock, i;
+
+	(void)state;
+	assert_non_null(g);
+	/* the first of a kind is audited, the same again within a minute not */
+	assert_true(
+	    portal_refusal_due(g, "link", PORTAL_UNKNOWN, 0, now, &skipped));
+	assert_int_equal(skipped, 0);
+	for (i = 1; i <= 5; i++)
+		assert_false(portal_refusal_due(g, "link", PORTAL_UNKNOWN, 0,
+						now + i, &skipped));
+	/* another kind, or another person, is a row of its own */
+	assert_true(
+	    portal_refusal_due(g, "link", PORTAL_USED, 7, now + 6, &skipped));
+	assert_true(
+	    portal_refusal_due(g, "link", PORTAL_USED, 8, now + 6, &skipped));
+	assert_true(portal_refusal_due(g, "session", PORTAL_UNKNOWN, 0, now + 6,
+				       &skipped));
+	/* a minute on: audited again, saying how many were not */
+	assert_false(portal_refusal_due(g, "link", PORTAL_UNKNOWN, 0,
+					now + PORTAL_REFUSAL_WINDOW - 1,
+					&skipped));
+	assert_true(portal_refusal_due(g, "link", PORTAL_UNKNOWN, 0,
+				       now + PORTAL_REFUSAL_WINDOW, &skipped));
+	assert_int_equal(skipped, 6);
+	assert_false(portal_refusal_due(g, "link", PORTAL_UNKNOWN, 0,
+					now + PORTAL_REFUSAL_WINDOW + 1,
+					&skipped));
+	/* many people: the table forgets its oldest, never refuses a row */
+	for (i = 0; i < 3 * PORTAL_REFUSAL_SLOTS; i++)
+		assert_true(portal_refusal_due(g, "link", PORTAL_EXPIRED,
+					       100 + i, now + 100 + i,
+					       &skipped));
+	free(g);
+}
+
+/* Renders the audit-log page as grace with the cache pv. */
+static const char *
+audit_page(struct tenv *t, struct portal_verified *pv, struct portal_answer *a)
+{
+	struct portal_route r;
+	struct portal_viewer v;
+	const char *why;
+
+	viewer(t, "grace", &v);
+	assert_int_equal(portal_route_parse("/audit-log", &r, &why), 0);
+	assert_int_equal(store_query_only(t->st, 1), 0);
+	assert_int_equal(portal_render(t->st, &t->cfg, &v, &r, pv, a), 0);
+	assert_int_equal(store_query_only(t->st, 0), 0);
+	portal_viewer_free(&v);
+	assert_int_equal(a->status, 200);
+	return buf_str(&a->body);
+}
+
+static void
+test_verify_cache(void **state)
+{
+	struct tenv *t = tenv_new();
+	struct portal_verified pv = {0};
+	struct portal_answer a = {0};
+	int64_t clock = test_clock;
+	int ok;
+
+	(void)state;
+	as(t, "alice", "incident report Phish", &ok);
+	assert_true(ok);
+	assert_non_null(strstr(audit_page(t, &pv, &a), "hash chain verified"));
+	assert_int_equal(pv.computed, 1);
+	/* the head has not moved: the result is reused */
+	assert_non_null(strstr(audit_page(t, &pv, &a), "hash chain verified"));
+	assert_int_equal(pv.computed, 1);
+	/* a new audit row moves the head: verified again, and it counts it */
+	as(t, "bob", "risk add Laptop theft likelihood=3 impact=4", &ok);
+	assert_true(ok);
+	assert_non_null(strstr(audit_page(t, &pv, &a), "hash chain verified"));
+	assert_int_equal(pv.computed, 2);
+	assert_int_equal(pv.seq, count(t, "SELECT MAX(seq) FROM audit_log"));
+	/* a row altered: shown once the head moves */
+	assert_int_equal(db_exec(t->st,
+				 "UPDATE audit_log SET actor = 'mallory' "
+				 "WHERE seq = 1",
+				 NULL),
+			 1);
+	audit_page(t, &pv, &a);
+	assert_int_equal(pv.computed, 2);
+	as(t, "alice", "incident report Another", &ok);
+	assert_true(ok);
+	assert_non_null(strstr(audit_page(t, &pv, &a), "BROKEN at sequence 1"));
+	assert_int_equal(pv.computed, 3);
+	assert_int_equal(pv.rc, 1);
+	/* and at least every PORTAL_VERIFY_MAX_AGE seconds */
+	test_clock += PORTAL_VERIFY_MAX_AGE;
+	audit_page(t, &pv, &a);
+	assert_int_equal(pv.computed, 4);
+	test_clock = clock;
+	/* without a cache every page verifies */
+	assert_non_null(strstr(audit_page(t, NULL, &a), "BROKEN"));
+	portal_verified_free(&pv);
+	buf_free(&a.body);
+	tenv_free(t);
+}
+
+static void
+test_soa_versions(void **state)
+{
+	struct tenv *t = tenv_new();
+	struct portal_answer a = {0};
+	int ok;
+
+	(void)state;
+	assert_int_equal(render(t, "alice", "/soa", &a), 200);
+	assert_null(strstr(buf_str(&a.body), "soa-versions"));
+	as(t, "dana", "soa approve First <b>SoA</b>", &ok);
+	assert_true(ok);
+	as(t, "carol", "control set 8.7 status=implemented", &ok);
+	assert_true(ok);
+	as(t, "dana", "soa approve Second", &ok);
+	assert_true(ok);
+	assert_int_equal(render(t, "alice", "/soa", &a), 200);
+	assert_non_null(strstr(buf_str(&a.body), "id=\"soa-versions\""));
+	assert_non_null(strstr(buf_str(&a.body),
+			       "<a href=\"/soa?version=2\">v2</a> approved"));
+	assert_non_null(strstr(buf_str(&a.body),
+			       "<a href=\"/soa?version=1\">v1</a> approved"));
+	assert_non_null(strstr(buf_str(&a.body), "First &lt;b&gt;SoA"));
+	/* on a version's page: the others link, itself does not */
+	assert_int_equal(render(t, "alice", "/soa?version=1", &a), 200);
+	assert_non_null(strstr(buf_str(&a.body), "<li>v1 approved"));
+	assert_non_null(strstr(buf_str(&a.body), "href=\"/soa\">The current"));
+	assert_non_null(strstr(buf_str(&a.body), "/soa?version=2"));
+	buf_free(&a.body);
+	tenv_free(t);
+}
+
 static int
 load(const char *text, struct config *cfg, struct buf *errors)
 {
@@ -522,11 +767,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_escape),	 cmocka_unit_test(test_routes),
-	    cmocka_unit_test(test_roles),	 cmocka_unit_test(test_tokens),
-	    cmocka_unit_test(test_sessions),	 cmocka_unit_test(test_links),
-	    cmocka_unit_test(test_header_lines), cmocka_unit_test(test_pages),
+	    cmocka_unit_test(test_escape),
+	    cmocka_unit_test(test_routes),
+	    cmocka_unit_test(test_roles),
+	    cmocka_unit_test(test_tokens),
+	    cmocka_unit_test(test_sessions),
+	    cmocka_unit_test(test_links),
+	    cmocka_unit_test(test_header_lines),
+	    cmocka_unit_test(test_pages),
 	    cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_signin_page),
+	    cmocka_unit_test(test_post_origin),
+	    cmocka_unit_test(test_verify_cache),
+	    cmocka_unit_test(test_soa_versions),
+	    cmocka_unit_test(test_refusal_rows),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
