@@ -587,6 +587,7 @@ main(int argc, char **argv)
 	}
 	log_set_level(LOG_WARN);
 	so.audit_key = cfg.store_audit_key;
+	so.group = cfg.store_group;
 	st = store_open_opts(db, open_mode(argc, argv, &current), &so, &missing,
 			     err, sizeof(err));
 	if (st == NULL ||
