@@ -934,8 +934,11 @@ store_open_opts(const char *path, enum store_mode mode,
 	st->now = store_wall_clock;
 	st->lock_fd = -1;
 	st->has_keyed = -1;
-	if (store_set_group(st, opts ? opts->group : NULL, err, errlen) < 0)
+	if (store_set_group(st, opts ? opts->group : NULL, err, errlen) < 0) {
+		if (missing != NULL)
+			*missing = 1; /* a setting to fix */
 		goto fail;
+	}
 	if (mode == STORE_CREATE) {
 		flags |= SQLITE_OPEN_CREATE;
 		if (store_create_file(st, err, errlen) < 0)

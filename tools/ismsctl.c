@@ -37,6 +37,8 @@ usage(FILE *fp)
 	    "                                import the staff CSV (upsert); "
 	    "deactivate who is not in it\n"
 	    "  staff deactivate HANDLE       a leaver: lists what they hold\n"
+	    "  staff rename OLD NEW          a new handle; what they hold "
+	    "stays theirs\n"
 	    "  staff list                    list the directory\n"
 	    "  export KIND --format csv|json|md   write evidence to stdout\n"
 	    "                                (KIND: %s; soa --version N: "
@@ -95,26 +97,37 @@ read_file(const char *path, struct buf *b, char *err, size_t errlen)
  * Deactivates the leavers handles[0..n) as the directory's administrator,
  * in the caller's transaction; prints what each still holds. 0 or -1.
  */
+/*
+ * Runs a staff command line as the directory's administrator (the audit
+ * rows name the user running ismsctl); prints the reply. 0 or -1.
+ */
+static int
+staff_run(struct store *st, const struct config *cfg, const char *line)
+{
+	struct person tool = {.name = "ismsctl", .roles = ROLE_ADMIN};
+	struct isms_reply rp = {0};
+	int rc;
+
+	snprintf(tool.handle, sizeof(tool.handle), "%s", ctl_actor());
+	rc = cmd_run_as(st, cfg, &tool, line, &rp);
+	fprintf(rc < 0 ? stderr : stdout, "%s%s\n", rc < 0 ? "ismsctl: " : "",
+		buf_str(&rp.text));
+	reply_free(&rp);
+	return rc < 0 ? -1 : 0;
+}
+
 static int
 staff_deactivate(struct store *st, const struct config *cfg,
 		 char *const *handles, size_t n)
 {
-	struct person tool = {
-	    .handle = "ismsctl", .name = "ismsctl", .roles = ROLE_ADMIN};
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		struct isms_reply rp = {0};
 		char line[128];
-		int rc;
 
 		snprintf(line, sizeof(line), "staff deactivate @%s",
 			 handles[i]);
-		rc = cmd_run_as(st, cfg, &tool, line, &rp);
-		fprintf(rc < 0 ? stderr : stdout, "%s%s\n",
-			rc < 0 ? "ismsctl: " : "", buf_str(&rp.text));
-		reply_free(&rp);
-		if (rc < 0)
+		if (staff_run(st, cfg, line) < 0)
 			return -1;
 	}
 	return 0;
@@ -134,6 +147,19 @@ cmd_staff(struct store *st, const struct config *cfg, int argc, char **argv)
 		}
 		return 0;
 	}
+	if (argc == 4 && strcmp(argv[1], "rename") == 0) {
+		char line[256];
+
+		snprintf(line, sizeof(line), "staff rename %s%.64s %s%.64s",
+			 argv[2][0] == '@' ? "" : "@", argv[2],
+			 argv[3][0] == '@' ? "" : "@", argv[3]);
+		if (store_begin(st) < 0 || staff_run(st, cfg, line) < 0 ||
+		    store_commit(st) < 0) {
+			store_rollback(st);
+			return 1;
+		}
+		return 0;
+	}
 	if (argc == 4 && strcmp(argv[1], "import") == 0 &&
 	    strcmp(argv[2], "--deactivate-missing") == 0) {
 		struct buf b = {0};
@@ -147,7 +173,7 @@ cmd_staff(struct store *st, const struct config *cfg, int argc, char **argv)
 			buf_free(&b);
 			return 1;
 		}
-		if (staff_import_missing(st, buf_str(&b), b.len, "ismsctl",
+		if (staff_import_missing(st, buf_str(&b), b.len, ctl_actor(),
 					 &created, &updated, &missing,
 					 &nmissing, err, sizeof(err)) < 0)
 			fprintf(stderr,
@@ -173,7 +199,7 @@ cmd_staff(struct store *st, const struct config *cfg, int argc, char **argv)
 		int created, updated;
 
 		if (read_file(argv[2], &b, err, sizeof(err)) < 0 ||
-		    staff_import(st, buf_str(&b), b.len, "ismsctl", &created,
+		    staff_import(st, buf_str(&b), b.len, ctl_actor(), &created,
 				 &updated, err, sizeof(err)) < 0) {
 			fprintf(stderr,
 				"ismsctl: %s: %s\nnothing was imported\n",
@@ -216,7 +242,8 @@ cmd_staff(struct store *st, const struct config *cfg, int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr, "usage: ismsctl staff import [--deactivate-missing] "
-			"FILE | staff deactivate HANDLE | staff list\n");
+			"FILE | staff deactivate HANDLE | staff rename OLD NEW "
+			"| staff list\n");
 	return 2;
 }
 
@@ -447,7 +474,8 @@ cmd_outbox_release(struct store *st)
 	if (store_begin(st) < 0 ||
 	    db_exec(st, "DELETE FROM settings WHERE key = 'outbox_hold'",
 		    NULL) < 0 ||
-	    store_audit(st, "ismsctl", "outbox.release", "outbox", NULL) < 0 ||
+	    store_audit(st, ctl_actor(), "outbox.release", "outbox", NULL) <
+		0 ||
 	    store_commit(st) < 0) {
 		store_rollback(st);
 		fprintf(stderr, "ismsctl: cannot release: %s\n", db_errmsg(st));
@@ -638,7 +666,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
-	log_set_level(LOG_WARN);
+	/* init tells what it migrates and where the backup before went */
+	log_set_level(strcmp(argv[0], "init") == 0 ? LOG_INFO : LOG_WARN);
 	so.audit_key = cfg.store_audit_key;
 	so.group = cfg.store_group;
 	st = store_open_opts(db, open_mode(argc, argv, &current), &so, &missing,
