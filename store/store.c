@@ -422,7 +422,9 @@ store_read_schema(struct store *st, enum store_mode mode, char *applied,
 
 /*
  * The table of applied migrations; a database from before it existed
- * gets its first user_version migrations recorded. 0 or -1 with err.
+ * gets its first user_version migrations recorded. Without a rowid and
+ * an integer key it is no record table to an earlier version either,
+ * whose "audit verify" a downgrade still passes. 0 or -1 with err.
  */
 static int
 store_track_names(struct store *st, const char *applied, char *err,
@@ -443,7 +445,7 @@ store_track_names(struct store *st, const char *applied, char *err,
 	if (store_begin(st) < 0 ||
 	    db_exec(st,
 		    "CREATE TABLE schema_migrations(name TEXT PRIMARY KEY, "
-		    "applied_at TEXT NOT NULL)",
+		    "applied_at TEXT NOT NULL) WITHOUT ROWID",
 		    NULL) < 0)
 		goto fail_tx;
 	for (i = 0; i < embedded_migrations_count; i++) {

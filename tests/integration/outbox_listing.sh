@@ -26,7 +26,8 @@ grep '^3	' "$T/pending" >"$T/row3" || fail "message 3 not pending"
 grep -qE '^3	[0-9]+s	' "$T/row3" || fail "message 3's age is not in seconds"
 expect_in "$T/row3" "	0	queued	-	"
 "$ISMSCTL" --db "$DB" outbox --pending >"$T/p2" || fail "outbox --pending"
-cmp -s "$T/pending" "$T/p2" || fail "--pending differs from the default"
+# (ages in seconds may tick between two runs)
+[ "$(cut -f1,3- "$T/pending")" = "$(cut -f1,3- "$T/p2")" ] || fail "--pending differs from the default"
 
 "$ISMSCTL" --db "$DB" outbox --failed >"$T/failed" || fail "outbox --failed"
 [ "$(grep -c '^[0-9]' "$T/failed")" = 1 ] || fail "--failed lists more than message 2"
@@ -39,7 +40,7 @@ expect_in "$T/row1" "1	4d	"
 expect_in "$T/row1" "	3	slack:sent	-	"
 # the older spelling still works
 "$ISMSCTL" --db "$DB" outbox all >"$T/all2" || fail "outbox all"
-cmp -s "$T/all" "$T/all2" || fail "outbox all differs from --all"
+[ "$(cut -f1,3- "$T/all")" = "$(cut -f1,3- "$T/all2")" ] || fail "outbox all differs from --all"
 
 # nothing to list
 sql "$DB" "UPDATE outbox SET routed = 1; UPDATE outbox_delivery SET status = 'sent'"
