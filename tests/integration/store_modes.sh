@@ -1,7 +1,8 @@
 # The store's files are the owner's alone (0600) whatever the umask: the
 # database, -wal, -shm, the lock, the audit key and backups, after init,
 # while the daemon and the console write, and after a backup; with
-# [store] group they are 0640 in that group; an unknown group is refused.
+# [store] group they are 0640 in that group; an unknown group, or one the
+# process may not use, is refused.
 . tests/integration/lib.sh
 cd "$T"
 W=$OLDPWD
@@ -72,4 +73,19 @@ rc=$?
 set -e
 [ "$rc" = 2 ] || fail "ismsd with an unknown group: exit $rc"
 expect_in err "no such group"
+# a group the process may not give files to (not a member): refused,
+# nothing left behind
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	chmod o+x "$T"
+	mkdir np
+	chmod 777 np
+	printf '[store]\npath = %s/np/n.db\ngroup = daemon\n' "$T" >np/c.conf
+	chmod 644 np/c.conf
+	if setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$ISMSCTL" -c np/c.conf init >out 2>err; then
+		fail "init gave files to a group the user is not in"
+	fi
+	expect_in err "np/n.db: cannot give it to group daemon (store.group): Operation not permitted"
+	[ ! -e np/n.db ] || fail "a database was left behind"
+fi
 echo "store modes ok"
