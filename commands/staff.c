@@ -1,12 +1,14 @@
 /*
- * The directory from chat: deactivating a leaver. An inactive person
- * cannot run commands, gets no nudges or quizzes and cannot be named for
- * new work; what they still hold is listed to the isms_managers for
- * reassignment.
+ * The directory from chat: deactivating a leaver and renaming a handle.
+ * An inactive person cannot run commands, gets no nudges or quizzes and
+ * cannot be named for new work; what they still hold is listed to the
+ * isms_managers for reassignment. Records name people by id, so a
+ * renamed person keeps everything they hold.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "../store/staff.h"
 #include "register.h"
 
 /* What a person still holds, one line each, into b; how many, or -1. */
@@ -78,8 +80,9 @@ staff_deactivate(struct cmd_ctx *ctx)
 		    "updated_at = ?1 WHERE id = ?2",
 		    "ii", ctx->now, p.id) < 0 ||
 	    cmd_audit(ctx, "staff.deactivate", p.handle,
-		      json_pack("{s:s,s:i}", "name", p.name, "open_items", n)) <
-		0)
+		      json_pack("{s:s,s:i,s:{s:b},s:{s:b}}", "name", p.name,
+				"open_items", n, "before", "active", 1, "after",
+				"active", 0)) < 0)
 		goto out;
 	if (n > 0) {
 		subject = xasprintf("Leaver %s deactivated: %d open item%s to "
@@ -106,6 +109,56 @@ out:
 	return rc;
 }
 
+/*
+ * rename @old @new: the person keeps their id, and with it every record,
+ * approval and delivery that names them; only the handle changes.
+ */
+static int
+staff_rename(struct cmd_ctx *ctx)
+{
+	const char *to;
+	struct person p;
+	int64_t taken = 0;
+
+	if (ctx->cl->npos != 2)
+		return reg_usage(ctx);
+	if (cmd_person(ctx, ctx->cl->pos[0], &p) < 0)
+		return -1;
+	to = ctx->cl->pos[1];
+	if (to[0] == '@')
+		to++;
+	if (!staff_valid_handle(to))
+		return cmd_error(ctx,
+				 "new handle %.40s: 1-32 letters, digits, . _ "
+				 "- (starting with a letter or digit)",
+				 ctx->cl->pos[1]);
+	if (strcmp(to, p.handle) == 0)
+		return cmd_error(ctx, "%s is already called %s", p.handle, to);
+	if (db_int(ctx->st, &taken,
+		   "SELECT COUNT(*) FROM people WHERE handle = ? AND id != ?",
+		   "ti", to, p.id) < 0)
+		return cmd_error(ctx, "database error");
+	if (taken > 0)
+		return cmd_error(
+		    ctx,
+		    "the handle %s is already someone's (active or "
+		    "a leaver); nothing was renamed",
+		    to);
+	if (db_exec(ctx->st,
+		    "UPDATE people SET handle = ?, updated_at = ? WHERE id = ?",
+		    "tii", to, ctx->now, p.id) < 0 ||
+	    cmd_audit(ctx, "staff.rename", to,
+		      json_pack("{s:{s:s},s:{s:s}}", "before", "handle",
+				p.handle, "after", "handle", to)) < 0)
+		return -1;
+	cmd_reply(ctx,
+		  "%s is now %s: everything they hold stays theirs. Name "
+		  "them %s in the staff CSV too, or the next import adds %s "
+		  "as a new person.",
+		  p.handle, to, to, p.handle);
+	return 0;
+}
+
 static const struct cmd_entry staff_commands[] = {
     {
 	.verb = "deactivate",
@@ -115,6 +168,13 @@ static const struct cmd_entry staff_commands[] = {
 		"items go "
 		"to the isms_managers for reassignment",
 	.exec = staff_deactivate,
+    },
+    {
+	.verb = "rename",
+	.roles = ROLE_ADMIN,
+	.usage = "@old @new",
+	.help = "a new handle for a person; what they hold stays theirs",
+	.exec = staff_rename,
     },
     {0},
 };

@@ -68,6 +68,11 @@ static const struct centry config_table[] = {
      "env:NAME (holding the file's text); empty: the file PATH.audit-key "
      "beside the database.",
      0, 0, NULL, CFG_RESTART},
+    {"store", "group", CT_STR, OFF(store_group), "",
+     "Group given read access to the database, its -wal and -shm files, "
+     "the lock file, the audit key and backups (mode 0640); empty: they "
+     "are the owner's alone (0600). The process must be a member.",
+     0, 0, NULL, CFG_RESTART},
     {"store", "publish_head", CT_BOOL, OFF(store_publish_head), "true",
      "Send the audit log's head (SEQ:HASH) once a day to the isms_managers "
      "and auditors, in their working hours.",

@@ -14,6 +14,7 @@ struct config {
 
 	char *store_path;
 	char *store_audit_key;	       /* key spec: "", file:PATH or env:NAME */
+	char *store_group;	       /* group of the store's files, or "" */
 	int store_publish_head;	       /* the audit head, daily */
 	int allow_shared_secret_files; /* [security] */
 

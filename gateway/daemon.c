@@ -439,8 +439,10 @@ gw_run(const char *config_path)
 		goto out;
 	}
 	{
-		struct store_options so = {.audit_key =
-					       gw->cfg.store_audit_key};
+		struct store_options so = {
+		    .audit_key = gw->cfg.store_audit_key,
+		    .group = gw->cfg.store_group,
+		};
 
 		gw->host.st =
 		    store_open_opts(gw->cfg.store_path, STORE_EXISTING, &so,

@@ -93,7 +93,8 @@ run_console(const char *db, const char *handle, const char *cfile)
 	buf_free(&e.text);
 	log_set_level(LOG_WARN);
 	{
-		struct store_options so = {.audit_key = cfg.store_audit_key};
+		struct store_options so = {.audit_key = cfg.store_audit_key,
+					   .group = cfg.store_group};
 
 		st = store_open_opts(db, STORE_EXISTING, &so, &missing, err,
 				     sizeof(err));

@@ -47,12 +47,15 @@ struct store_rtable {
 	const char *noun;   /* what label names ("person", "controls") */
 };
 
-/* Tables that are not records: the log, delivery and transport state. */
+/*
+ * Tables that are not records: the log, delivery and transport state,
+ * the applied migrations.
+ */
 static const char *const operational[] = {
-    "audit_log",       "record_hashes", "outbox",	"outbox_delivery",
-    "inbox",	       "settings",	"nudges",	"matrix_rooms",
-    "matrix_dm",       "slack_dm",	"slack_lookup", "portal_tokens",
-    "portal_sessions",
+    "audit_log",       "record_hashes",	    "outbox",	    "outbox_delivery",
+    "inbox",	       "settings",	    "nudges",	    "matrix_rooms",
+    "matrix_dm",       "slack_dm",	    "slack_lookup", "portal_tokens",
+    "portal_sessions", "schema_migrations",
 };
 
 static const struct {
@@ -294,8 +297,10 @@ evidence_key_prepare(struct store *st, const char *spec, enum store_mode mode,
 	return -1;
 }
 
-/* Writes a new key file (0600, never over an existing one). 0, 1 when it
- * appeared meanwhile, -1 with err. */
+/*
+ * Writes a new key file (the store's mode and group, never over an
+ * existing one). 0, 1 when it appeared meanwhile, -1 with err.
+ */
 static int
 key_write_file(struct store *st, char *err, size_t errlen)
 {
@@ -314,6 +319,12 @@ key_write_file(struct store *st, char *err, size_t errlen)
 			return 1;
 		snprintf(err, errlen, "audit key %s: cannot create: %s",
 			 st->key_path, strerror(errno));
+		return -1;
+	}
+	if (store_file_mode(st, st->key_path, fd, err, errlen) < 0) {
+		close(fd);
+		unlink(st->key_path);
+		OPENSSL_cleanse(text, sizeof(text));
 		return -1;
 	}
 	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0) {

@@ -1,10 +1,12 @@
 /*
  * Staff CSV import: parse, validate every row, upsert by handle, link
- * managers, one audit row, one transaction.
+ * managers, one audit row per person added or changed and one for the
+ * import, one transaction.
  */
 #include "staff.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,8 +74,8 @@ bad:
 	return -1;
 }
 
-static int
-valid_handle(const char *h)
+int
+staff_valid_handle(const char *h)
 {
 	size_t n = strlen(h);
 
@@ -206,7 +208,7 @@ struct import {
 	int rows;	     /* valid rows so far */
 	int kept;	     /* handles[0..kept), managers[0..kept): owned */
 	char **handles, **managers;
-	struct db_stmt *q_exists, *q_upsert, *q_id, *q_manager;
+	struct db_stmt *q_exists, *q_upsert, *q_id, *q_manager, *q_line;
 	int64_t now;
 	int *created, *updated;
 	char *err;
@@ -286,9 +288,64 @@ import_prepare(struct import *im)
 				   "UPDATE people SET manager_id = NULLIF(?, "
 				   "0) WHERE handle = ?",
 				   NULL);
-	if (!im->q_exists || !im->q_upsert || !im->q_id || !im->q_manager)
+	im->q_line = db_prepare(im->st,
+				"INSERT INTO staff_lines(handle, line) VALUES "
+				"(?, ?) ON CONFLICT(handle) DO UPDATE SET "
+				"handle = handle RETURNING line",
+				NULL);
+	if (!im->q_exists || !im->q_upsert || !im->q_id || !im->q_manager ||
+	    !im->q_line)
 		return import_db_error(im);
 	return 0;
+}
+
+/*
+ * The directory as it was before the import (to tell each person's
+ * changes), and the lines that named each handle (to refuse one named
+ * twice). 0, or -1 with err.
+ */
+static int
+import_snapshot(struct import *im)
+{
+	if (db_exec(im->st,
+		    "CREATE TEMP TABLE IF NOT EXISTS staff_before(handle TEXT "
+		    "PRIMARY KEY COLLATE NOCASE, name TEXT, email TEXT, "
+		    "slack_id TEXT, matrix_id TEXT, team TEXT, timezone TEXT, "
+		    "manager TEXT, roles INTEGER, active INTEGER)",
+		    NULL) < 0 ||
+	    db_exec(im->st,
+		    "CREATE TEMP TABLE IF NOT EXISTS staff_lines(handle TEXT "
+		    "PRIMARY KEY COLLATE NOCASE, line INTEGER NOT NULL)",
+		    NULL) < 0 ||
+	    db_exec(im->st, "DELETE FROM staff_before", NULL) < 0 ||
+	    db_exec(im->st, "DELETE FROM staff_lines", NULL) < 0 ||
+	    db_exec(im->st,
+		    "INSERT INTO staff_before SELECT p.handle, p.name, "
+		    "COALESCE(p.email, ''), COALESCE(p.slack_id, ''), "
+		    "COALESCE(p.matrix_id, ''), COALESCE(p.team, ''), "
+		    "COALESCE(p.timezone, ''), COALESCE(m.handle, ''), "
+		    "p.roles, p.active FROM people p LEFT JOIN people m ON "
+		    "m.id = p.manager_id",
+		    NULL) < 0)
+		return import_db_error(im);
+	return 0;
+}
+
+/*
+ * A handle already named on an earlier line of the file: that line, 0
+ * when it is the first, -1 on a database error.
+ */
+static int
+import_line_seen(struct import *im, const char *handle)
+{
+	int64_t line;
+
+	if (db_rebind(im->q_line, "ti", handle, (int64_t)im->line) < 0 ||
+	    db_step(im->q_line) != DB_ROW)
+		return -1;
+	line = db_col_int(im->q_line, 0);
+	db_rebind(im->q_line, NULL);
+	return line == im->line ? 0 : (int)line;
 }
 
 /*
@@ -299,7 +356,7 @@ import_prepare(struct import *im)
 static const char *
 row_problem(struct import *im, char **f, unsigned *roles)
 {
-	if (!valid_handle(f[0]))
+	if (!staff_valid_handle(f[0]))
 		return "handle must be 1-32 letters, digits, . _ -";
 	if (f[1][0] == '\0' || strlen(f[1]) > 120)
 		return "name is required (at most 120 characters)";
@@ -309,7 +366,7 @@ row_problem(struct import *im, char **f, unsigned *roles)
 		return "invalid Slack user id (like U0123ABC)";
 	if (!valid_matrix(f[4]))
 		return "invalid Matrix id (like @alice:example.org)";
-	if (f[5][0] && !valid_handle(f[5]))
+	if (f[5][0] && !staff_valid_handle(f[5]))
 		return "invalid manager handle";
 	if (strcasecmp(f[5], f[0]) == 0)
 		return "a person cannot be their own manager";
@@ -393,8 +450,25 @@ import_rows(struct import *im)
 			memmove(f[i], t, strlen(t) + 1);
 		}
 		why = row_problem(im, f, &roles);
-		if (why == NULL)
+		if (why == NULL) {
+			int first = import_line_seen(im, f[0]);
+
+			if (first != 0) {
+				if (first < 0)
+					snprintf(im->err, im->errlen,
+						 "line %d: database error: %s",
+						 im->line, db_errmsg(im->st));
+				else
+					snprintf(im->err, im->errlen,
+						 "line %d: handle @%.40s "
+						 "already on line %d",
+						 im->line, f[0], first);
+				for (i = 0; i < n; i++)
+					free(f[i]);
+				return -1;
+			}
 			why = row_upsert(im, f, roles);
+		}
 		if (why != NULL) {
 			snprintf(im->err, im->errlen, "line %d (%.40s): %s",
 				 im->line, f[0], why);
@@ -449,6 +523,110 @@ import_managers(struct import *im)
 	return 0;
 }
 
+/* The fields compared before and after, as the columns below name them. */
+static const char *const person_fields[] = {
+    "name",	"email",   "slack_id", "matrix_id", "team",
+    "timezone", "manager", "roles",    "active",
+};
+
+/* Field k of a person's row from column col on, as JSON. */
+static json_t *
+person_field(struct db_stmt *s, int col, size_t k)
+{
+	char roles[256];
+
+	if (k == 7) {
+		roles_format((unsigned)db_col_int(s, col + 7), roles,
+			     sizeof(roles));
+		return json_string(roles);
+	}
+	if (k == 8)
+		return json_boolean(db_col_int(s, col + 8) != 0);
+	return json_string(db_col(s, col + (int)k));
+}
+
+/*
+ * One audit row per person the file added ("staff.add", what they are)
+ * or changed ("staff.update", the changed fields before and after); none
+ * for a person it left as they were. 0, or -1 with err.
+ */
+static int
+staff_audit_changes(struct store *st, const char *actor, char *err,
+		    size_t errlen)
+{
+	struct db_stmt *s = db_prepare(
+	    st,
+	    "SELECT p.handle, p.name, COALESCE(p.email, ''), "
+	    "COALESCE(p.slack_id, ''), COALESCE(p.matrix_id, ''), "
+	    "COALESCE(p.team, ''), COALESCE(p.timezone, ''), "
+	    "COALESCE(m.handle, ''), p.roles, p.active, b.handle IS NOT "
+	    "NULL, b.name, b.email, b.slack_id, b.matrix_id, b.team, "
+	    "b.timezone, b.manager, b.roles, b.active FROM staff_lines l "
+	    "JOIN people p ON p.handle = l.handle LEFT JOIN people m ON m.id "
+	    "= p.manager_id LEFT JOIN staff_before b ON b.handle = p.handle "
+	    "ORDER BY l.line",
+	    NULL);
+	int rc = 0, step;
+
+	if (s == NULL) {
+		snprintf(err, errlen, "database error: %s", db_errmsg(st));
+		return -1;
+	}
+	while (rc == 0 && (step = db_step(s)) == DB_ROW) {
+		json_t *before = json_object(), *after = json_object(), *d;
+		int existed = db_col_int(s, 10) != 0;
+		size_t k;
+		char *text;
+
+		for (k = 0; k < ARRAY_LEN(person_fields); k++) {
+			json_t *now = person_field(s, 1, k);
+			json_t *was = existed ? person_field(s, 11, k) : NULL;
+
+			if (was != NULL && json_equal(now, was)) {
+				json_decref(now);
+				json_decref(was);
+				continue;
+			}
+			if (!existed && ((json_is_string(now) &&
+					  json_string_length(now) == 0) ||
+					 k == 8)) {
+				json_decref(now);
+				continue;
+			}
+			json_object_set_new(after, person_fields[k], now);
+			if (was != NULL)
+				json_object_set_new(before, person_fields[k],
+						    was);
+		}
+		if (json_object_size(after) == 0) {
+			json_decref(before);
+			json_decref(after);
+			continue;
+		}
+		d = existed ? json_pack("{s:o,s:o}", "before", before, "after",
+					after)
+			    : json_pack("{s:o}", "after", after);
+		if (!existed)
+			json_decref(before);
+		text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(d);
+		if (store_audit(st, actor,
+				existed ? "staff.update" : "staff.add",
+				db_col(s, 0), text) < 0) {
+			snprintf(err, errlen, "database error: %s",
+				 db_errmsg(st));
+			rc = -1;
+		}
+		free(text);
+	}
+	if (rc == 0 && step != DB_DONE) {
+		snprintf(err, errlen, "database error: %s", db_errmsg(st));
+		rc = -1;
+	}
+	db_finish(st, s);
+	return rc;
+}
+
 /* The audit row with the counts, and the commit. 0, or -1 with err. */
 static int
 import_commit(struct import *im, const char *actor)
@@ -496,8 +674,10 @@ staff_import_missing(struct store *st, const char *text, size_t len,
 		snprintf(err, errlen, "database busy");
 		return -1;
 	}
-	if (import_prepare(&im) < 0 || import_rows(&im) < 0 ||
-	    import_managers(&im) < 0)
+	if (import_snapshot(&im) < 0 || import_prepare(&im) < 0 ||
+	    import_rows(&im) < 0 || import_managers(&im) < 0)
+		goto out;
+	if (staff_audit_changes(st, actor, err, errlen) < 0)
 		goto out;
 	if (missing != NULL &&
 	    missing_handles(st, im.handles, im.kept, missing, nmissing) < 0) {
@@ -512,6 +692,7 @@ out:
 	db_finish(st, im.q_upsert);
 	db_finish(st, im.q_id);
 	db_finish(st, im.q_manager);
+	db_finish(st, im.q_line);
 	if (rc < 0) {
 		store_rollback(st);
 		*created = *updated = 0;

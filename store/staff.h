@@ -1,6 +1,6 @@
 /*
- * The staff directory import: the CSV of SPEC section 2, all-or-nothing,
- * upsert by handle.
+ * The staff directory import: the CSV, all-or-nothing, upsert by handle;
+ * a handle named twice in one file is refused.
  */
 #ifndef ISMS_STAFF_H
 #define ISMS_STAFF_H
@@ -30,6 +30,9 @@ int staff_import_missing(struct store *st, const char *text, size_t len,
 			 const char *actor, int *created, int *updated,
 			 char ***missing, size_t *nmissing, char *err,
 			 size_t errlen);
+
+/* 1 when h is a valid handle: 1-32 letters, digits, . _ - (no '@'). */
+int staff_valid_handle(const char *h);
 
 /*
  * Splits one CSV record starting at *p (RFC 4180 quoting) into at most

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -312,26 +313,57 @@ db_last_id(struct store *st)
 	return sqlite3_last_insert_rowid(st->db);
 }
 
-/*
- * The schema version, checked against what this program knows and what
- * the mode allows: the version, or -1 with err.
- */
-static int64_t
-store_check_version(struct store *st, enum store_mode mode, char *err,
-		    size_t errlen)
+/* The name of embedded migration i without ".sql" into out. */
+static void
+migration_name(int i, char *out, size_t len)
 {
-	int64_t v = 0;
+	const char *n = embedded_migrations[i].name;
+	size_t k = strlen(n);
 
-	if (db_int(st, &v, "PRAGMA user_version", NULL) < 0) {
+	if (k > 4 && strcmp(n + k - 4, ".sql") == 0)
+		k -= 4;
+	snprintf(out, len, "%.*s", (int)k, n);
+}
+
+/* The embedded migration called name (with or without ".sql"), or -1. */
+static int
+migration_find(const char *name)
+{
+	char m[128];
+	int i;
+
+	for (i = 0; i < embedded_migrations_count; i++) {
+		migration_name(i, m, sizeof(m));
+		if (strcmp(m, name) == 0 ||
+		    strcmp(embedded_migrations[i].name, name) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Which embedded migrations the database has applied, into applied[]
+ * (embedded_migrations_count entries): by name from schema_migrations,
+ * or for a database from before names were kept the first user_version
+ * ones. Checked against what this program knows and what the mode
+ * allows: the number applied, or -1 with err.
+ */
+static int
+store_read_schema(struct store *st, enum store_mode mode, char *applied,
+		  char *err, size_t errlen)
+{
+	struct db_stmt *s;
+	int64_t v = 0, named = 0;
+	int i, n = 0, rc;
+
+	memset(applied, 0, (size_t)embedded_migrations_count + 1);
+	if (db_int(st, &v, "PRAGMA user_version", NULL) < 0 ||
+	    db_int(st, &named,
+		   "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
+		   "AND name = 'schema_migrations'",
+		   NULL) < 0) {
 		snprintf(err, errlen, "%s: not a readable database: %s",
 			 st->path, sqlite3_errmsg(st->db));
-		return -1;
-	}
-	if (v == 0 && mode != STORE_CREATE) {
-		snprintf(err, errlen,
-			 "%s: not an isms-gateway database (no schema; create "
-			 "one with \"ismsctl --db %s init\")",
-			 st->path, st->path);
 		return -1;
 	}
 	if (v > embedded_migrations_count) {
@@ -342,38 +374,202 @@ store_check_version(struct store *st, enum store_mode mode, char *err,
 			 st->path, (long long)v, embedded_migrations_count);
 		return -1;
 	}
-	return v;
+	if (!named) {
+		for (i = 0; i < (int)v; i++)
+			applied[i] = 1;
+		n = (int)v;
+	} else {
+		s = db_prepare(st, "SELECT name FROM schema_migrations", NULL);
+		if (s == NULL) {
+			snprintf(err, errlen, "%s: not a readable database: %s",
+				 st->path, sqlite3_errmsg(st->db));
+			return -1;
+		}
+		while ((rc = db_step(s)) == DB_ROW) {
+			i = migration_find(db_col(s, 0));
+			if (i < 0) {
+				snprintf(err, errlen,
+					 "%s: the database has migration "
+					 "\"%.80s\", which this program does "
+					 "not know: its schema is newer than "
+					 "this program supports; upgrade "
+					 "isms-gateway or use a backup made by "
+					 "this version",
+					 st->path, db_col(s, 0));
+				db_finish(st, s);
+				return -1;
+			}
+			if (!applied[i])
+				n++;
+			applied[i] = 1;
+		}
+		db_finish(st, s);
+		if (rc != DB_DONE) {
+			snprintf(err, errlen, "%s: not a readable database: %s",
+				 st->path, sqlite3_errmsg(st->db));
+			return -1;
+		}
+	}
+	if (n == 0 && mode != STORE_CREATE) {
+		snprintf(err, errlen,
+			 "%s: not an isms-gateway database (no schema; create "
+			 "one with \"ismsctl --db %s init\")",
+			 st->path, st->path);
+		return -1;
+	}
+	return n;
 }
 
-/* Applies the missing migrations: how many, or -1 with err. */
+/*
+ * The table of applied migrations; a database from before it existed
+ * gets its first user_version migrations recorded. Without a rowid and
+ * an integer key it is no record table to an earlier version either,
+ * whose "audit verify" a downgrade still passes. 0 or -1 with err.
+ */
+static int
+store_track_names(struct store *st, const char *applied, char *err,
+		  size_t errlen)
+{
+	int64_t named = 0;
+	char when[32], name[128];
+	int i;
+
+	if (db_int(st, &named,
+		   "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
+		   "AND name = 'schema_migrations'",
+		   NULL) < 0)
+		goto fail;
+	if (named)
+		return 0;
+	time_iso((int64_t)time(NULL), when);
+	if (store_begin(st) < 0 ||
+	    db_exec(st,
+		    "CREATE TABLE schema_migrations(name TEXT PRIMARY KEY, "
+		    "applied_at TEXT NOT NULL) WITHOUT ROWID",
+		    NULL) < 0)
+		goto fail_tx;
+	for (i = 0; i < embedded_migrations_count; i++) {
+		if (!applied[i])
+			continue;
+		migration_name(i, name, sizeof(name));
+		if (db_exec(st,
+			    "INSERT INTO schema_migrations(name, applied_at) "
+			    "VALUES (?, ?)",
+			    "tt", name, when) < 0)
+			goto fail_tx;
+	}
+	if (store_commit(st) < 0)
+		goto fail_tx;
+	return 0;
+fail_tx:
+	store_rollback(st);
+fail:
+	snprintf(err, errlen, "%s: cannot record the applied migrations: %s",
+		 st->path, sqlite3_errmsg(st->db));
+	return -1;
+}
+
+/*
+ * The copy taken before migrating: PATH.pre-NAME.bak (NAME the first
+ * migration to apply), or PATH.pre-NAME.2.bak and so on when an earlier
+ * one is kept there. 0 with the file in out, or -1 with err.
+ */
+static int
+store_pre_migration_backup(struct store *st, const char *name, char *out,
+			   size_t outlen, char *err, size_t errlen)
+{
+	struct stat sb;
+	int k;
+
+	for (k = 1; k < 100; k++) {
+		if (k == 1)
+			snprintf(out, outlen, "%s.pre-%s.bak", st->path, name);
+		else
+			snprintf(out, outlen, "%s.pre-%s.%d.bak", st->path,
+				 name, k);
+		if (stat(out, &sb) < 0 && errno == ENOENT)
+			return store_backup(st, out, err, errlen);
+	}
+	snprintf(err, errlen, "%.300s: too many earlier backups", out);
+	return -1;
+}
+
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Applies the migrations the database has not (by name, in the order of
+ * their names), each in its own transaction with its name recorded and
+ * an audit row. A database that already has a schema is first copied
+ * beside itself. How many were applied, or -1 with err.
+ */
 static int
 store_migrate(struct store *st, char *err, size_t errlen)
 {
-	int64_t v = 0;
-	int i, n = 0;
+	char *applied = xcalloc((size_t)embedded_migrations_count + 1, 1);
+	char name[128], when[32], bak[4200] = "";
+	int64_t t0 = monotonic_ms();
+	int i, n = 0, had;
 
-	v = store_check_version(st, STORE_CREATE, err, errlen);
-	if (v < 0)
-		return -1;
-	for (i = (int)v; i < embedded_migrations_count; i++) {
-		char *msg = NULL;
-		char pragma[64];
+	had = store_read_schema(st, STORE_CREATE, applied, err, errlen);
+	if (had < 0 || store_track_names(st, applied, err, errlen) < 0)
+		goto out_err;
+	if (had > 0 && had < embedded_migrations_count &&
+	    strcmp(st->path, ":memory:") != 0) {
+		char why[512];
 
+		for (i = 0; applied[i]; i++)
+			;
+		migration_name(i, name, sizeof(name));
+		if (store_pre_migration_backup(st, name, bak, sizeof(bak), why,
+					       sizeof(why)) < 0) {
+			snprintf(err, errlen,
+				 "%s: not migrated: the backup before "
+				 "migrating failed: %s",
+				 st->path, why);
+			goto out_err;
+		}
+		log_info("store: %s backed up to %s before migrating", st->path,
+			 bak);
+	}
+	for (i = 0; i < embedded_migrations_count; i++) {
+		char *msg = NULL, pragma[64];
+
+		if (applied[i])
+			continue;
+		migration_name(i, name, sizeof(name));
+		if (had > 0)
+			log_info("store: applying migration %s", name);
+		else
+			log_debug("store: applying migration %s", name);
 		if (store_begin(st) < 0)
 			goto fail;
 		if (sqlite3_exec(st->db, embedded_migrations[i].text, NULL,
 				 NULL, &msg) != SQLITE_OK) {
-			snprintf(err, errlen, "%s: migration %s failed: %s",
-				 st->path, embedded_migrations[i].name,
-				 msg ? msg : "?");
+			snprintf(err, errlen, "%s: migration %s failed: %s%s%s",
+				 st->path, name, msg ? msg : "?",
+				 bak[0] ? "; the database before it is in "
+					: "",
+				 bak);
 			sqlite3_free(msg);
 			store_rollback(st);
-			return -1;
+			goto out_err;
 		}
 		st->has_keyed = -1; /* the schema changed */
+		time_iso((int64_t)time(NULL), when);
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d",
-			 i + 1);
-		if (sqlite3_exec(st->db, pragma, NULL, NULL, NULL) !=
+			 had + n + 1);
+		if (db_exec(st,
+			    "INSERT INTO schema_migrations(name, applied_at) "
+			    "VALUES (?, ?)",
+			    "tt", name, when) < 0 ||
+		    sqlite3_exec(st->db, pragma, NULL, NULL, NULL) !=
 			SQLITE_OK ||
 		    store_audit(st, "system", "schema.migrate",
 				embedded_migrations[i].name, NULL) < 0 ||
@@ -381,11 +577,19 @@ store_migrate(struct store *st, char *err, size_t errlen)
 			goto fail;
 		n++;
 	}
+	if (had > 0 && n > 0)
+		log_info("store: applied %d migration%s in %lld ms; backup at "
+			 "%s",
+			 n, n == 1 ? "" : "s", (long long)(monotonic_ms() - t0),
+			 bak[0] ? bak : "(none)");
+	free(applied);
 	return n;
 fail:
-	snprintf(err, errlen, "%s: migration failed: %s", st->path,
+	snprintf(err, errlen, "%s: migration %s failed: %s", st->path, name,
 		 sqlite3_errmsg(st->db));
 	store_rollback(st);
+out_err:
+	free(applied);
 	return -1;
 }
 
@@ -481,6 +685,123 @@ sql_store_now(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	    ctx, store_now((const struct store *)sqlite3_user_data(ctx)));
 }
 
+/* Resolves the configured group into st: 0, or -1 with err. */
+static int
+store_set_group(struct store *st, const char *group, char *err, size_t errlen)
+{
+	struct group gr, *found = NULL;
+	char text[8192];
+	int rc;
+
+	st->fmode = 0600;
+	if (group == NULL || *group == '\0')
+		return 0;
+	rc = getgrnam_r(group, &gr, text, sizeof(text), &found);
+	if (rc != 0 || found == NULL) {
+		snprintf(err, errlen, "store.group: %s \"%.64s\"",
+			 rc != 0 ? strerror(rc) : "no such group", group);
+		return -1;
+	}
+	st->gid = (unsigned)gr.gr_gid;
+	st->has_group = 1;
+	st->fmode = 0640;
+	st->group = xstrdup(group);
+	return 0;
+}
+
+int
+store_file_mode(const struct store *st, const char *path, int fd, char *err,
+		size_t errlen)
+{
+	struct stat sb;
+	int rc = fd >= 0 ? fstat(fd, &sb) : stat(path, &sb);
+
+	if (rc < 0) {
+		if (fd < 0 && errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (st->has_group && sb.st_gid != (gid_t)st->gid) {
+		rc = fd >= 0 ? fchown(fd, (uid_t)-1, (gid_t)st->gid)
+			     : chown(path, (uid_t)-1, (gid_t)st->gid);
+		if (rc < 0) {
+			snprintf(err, errlen,
+				 "%s: cannot give it to group %s (store.group):"
+				 " %s; the process must own the file and be a "
+				 "member of the group",
+				 path, st->group, strerror(errno));
+			return -1;
+		}
+	}
+	if ((sb.st_mode & 07777) == st->fmode)
+		return 0;
+	rc = fd >= 0 ? fchmod(fd, (mode_t)st->fmode)
+		     : chmod(path, (mode_t)st->fmode);
+	if (rc < 0 && st->has_group) {
+		snprintf(err, errlen, "%s: cannot make it mode %04o: %s", path,
+			 st->fmode, strerror(errno));
+		return -1;
+	}
+	if (rc < 0)
+		log_warnx("%s: mode %04o, and it cannot be made %04o: %s", path,
+			  (unsigned)(sb.st_mode & 07777), st->fmode,
+			  strerror(errno));
+	else if ((sb.st_mode & 0777 & ~(mode_t)st->fmode) != 0)
+		log_info("store: %s was mode %04o; now %04o", path,
+			 (unsigned)(sb.st_mode & 07777), st->fmode);
+	return 0;
+}
+
+/*
+ * The database file, the -wal and -shm beside it (SQLite makes them with
+ * the database's mode but the process's group) and the audit key kept
+ * beside it get the store's mode and group. 0, or -1 with err.
+ */
+static int
+store_files_mode(struct store *st, char *err, size_t errlen)
+{
+	static const char *const side[] = {"", "-wal", "-shm", ".audit-key"};
+	char file[4200];
+	size_t i;
+
+	if (strcmp(st->path, ":memory:") == 0)
+		return 0;
+	for (i = 0; i < ARRAY_LEN(side); i++) {
+		snprintf(file, sizeof(file), "%s%s", st->path, side[i]);
+		if (store_file_mode(st, file, -1, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * A missing database file is made empty with the store's mode before
+ * SQLite opens it (SQLite would make it with the umask's). 0, or -1.
+ */
+static int
+store_create_file(struct store *st, char *err, size_t errlen)
+{
+	int fd, rc;
+
+	if (strcmp(st->path, ":memory:") == 0)
+		return 0;
+	fd = open(st->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		  (mode_t)st->fmode);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return 0;
+		snprintf(err, errlen, "%s: cannot create: %s", st->path,
+			 strerror(errno));
+		return -1;
+	}
+	rc = store_file_mode(st, st->path, fd, err, errlen);
+	close(fd);
+	if (rc < 0)
+		unlink(st->path);
+	return rc;
+}
+
 struct store *
 store_open(const char *path, char *err, size_t errlen)
 {
@@ -555,15 +876,41 @@ store_readonly(const struct store *st)
 int
 store_check_current(const struct store *st, char *err, size_t errlen)
 {
-	if (!st->readonly || st->schema >= embedded_migrations_count)
+	char name[128];
+
+	if (!st->readonly || st->schema_missing < 0)
 		return 0;
+	migration_name(st->schema_missing, name, sizeof(name));
 	snprintf(err, errlen,
-		 "%s: database schema version %lld is older than this "
-		 "program's (%d) and is not changed when only read; run "
-		 "\"ismsctl --db %s init\" on a copy to upgrade it",
-		 st->path, (long long)st->schema, embedded_migrations_count,
+		 "%s: database schema is older than this program's (%d of "
+		 "%d migrations applied; %s is not) and is not changed when "
+		 "only read; run \"ismsctl --db %s init\" on a copy to "
+		 "upgrade it",
+		 st->path, (int)st->schema, embedded_migrations_count, name,
 		 st->path);
 	return -1;
+}
+
+/*
+ * Reads which migrations the database has (st->schema, and the first
+ * missing one in st->schema_missing). 0, or -1 with err.
+ */
+static int
+store_check_schema(struct store *st, enum store_mode mode, char *err,
+		   size_t errlen)
+{
+	char *applied = xcalloc((size_t)embedded_migrations_count + 1, 1);
+	int n = store_read_schema(st, mode, applied, err, errlen), i;
+
+	st->schema = n;
+	st->schema_missing = -1;
+	for (i = 0; n >= 0 && i < embedded_migrations_count; i++)
+		if (!applied[i]) {
+			st->schema_missing = i;
+			break;
+		}
+	free(applied);
+	return n < 0 ? -1 : 0;
 }
 
 struct store *
@@ -589,10 +936,17 @@ store_open_opts(const char *path, enum store_mode mode,
 	st->now = store_wall_clock;
 	st->lock_fd = -1;
 	st->has_keyed = -1;
-	if (mode == STORE_CREATE)
+	if (store_set_group(st, opts ? opts->group : NULL, err, errlen) < 0) {
+		if (missing != NULL)
+			*missing = 1; /* a setting to fix */
+		goto fail;
+	}
+	if (mode == STORE_CREATE) {
 		flags |= SQLITE_OPEN_CREATE;
-	else if (strcmp(path, ":memory:") != 0 &&
-		 store_check_file(path, mode, err, errlen) < 0) {
+		if (store_create_file(st, err, errlen) < 0)
+			goto fail;
+	} else if (strcmp(path, ":memory:") != 0 &&
+		   store_check_file(path, mode, err, errlen) < 0) {
 		if (missing != NULL)
 			*missing = 1;
 		goto fail;
@@ -615,8 +969,7 @@ store_open_opts(const char *path, enum store_mode mode,
 	if (mode == STORE_READONLY) {
 		if (sqlite3_exec(st->db, "PRAGMA query_only=1", NULL, NULL,
 				 NULL) != SQLITE_OK ||
-		    (st->schema = store_check_version(st, mode, err, errlen)) <
-			0) {
+		    store_check_schema(st, mode, err, errlen) < 0) {
 			if (missing != NULL)
 				*missing = 1;
 			goto fail;
@@ -635,7 +988,7 @@ store_open_opts(const char *path, enum store_mode mode,
 		goto fail;
 	}
 	if (mode == STORE_EXISTING &&
-	    store_check_version(st, mode, err, errlen) < 0) {
+	    store_check_schema(st, mode, err, errlen) < 0) {
 		if (missing != NULL)
 			*missing = 1;
 		goto fail;
@@ -648,6 +1001,8 @@ store_open_opts(const char *path, enum store_mode mode,
 			 sqlite3_errmsg(st->db));
 		goto fail;
 	}
+	if (store_files_mode(st, err, errlen) < 0)
+		goto fail;
 	/* the audit key first: the migrations write audit rows */
 	if (evidence_key_prepare(st, key, mode, err, errlen) < 0) {
 		if (missing != NULL)
@@ -695,9 +1050,15 @@ store_lock_exclusive(struct store *st, char *err, size_t errlen)
 	if (strcmp(st->path, ":memory:") == 0 || st->lock_fd >= 0)
 		return 0;
 	snprintf(lock, sizeof(lock), "%s.lock", st->path);
-	st->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	st->lock_fd =
+	    open(lock, O_RDWR | O_CREAT | O_CLOEXEC, (mode_t)st->fmode);
 	if (st->lock_fd < 0) {
 		snprintf(err, errlen, "%s: %s", lock, strerror(errno));
+		return -1;
+	}
+	if (store_file_mode(st, lock, st->lock_fd, err, errlen) < 0) {
+		close(st->lock_fd);
+		st->lock_fd = -1;
 		return -1;
 	}
 	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -739,6 +1100,7 @@ store_close(struct store *st)
 	if (st->lock_fd >= 0)
 		close(st->lock_fd); /* releases the lock */
 	evidence_free(st);
+	free(st->group);
 	free(st->path);
 	free(st);
 }
@@ -1365,6 +1727,8 @@ backup_key(struct store *st, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", dst, strerror(errno));
 		goto out;
 	}
+	if (store_file_mode(st, dst, out, err, errlen) < 0)
+		goto out;
 	rc = 0;
 out:
 	OPENSSL_cleanse(text, sizeof(text));
@@ -1432,7 +1796,7 @@ store_backup(struct store *st, const char *path, char *err, size_t errlen)
 	}
 	dst = NULL;
 	rc = -1;
-	if (chmod(tmp, 0600) < 0 ||
+	if (store_file_mode(st, tmp, -1, err, errlen) < 0 ||
 	    backup_finish_copy(tmp, st, store_now(st), err, errlen) < 0)
 		goto out;
 	if (fsync_path(tmp, O_RDONLY) < 0 || rename(tmp, path) < 0) {

@@ -26,6 +26,12 @@ struct store_options {
 	 * makes a missing file while the log has no keyed row yet.
 	 */
 	const char *audit_key;
+	/*
+	 * The group given read access to the database, its -wal and -shm
+	 * files, the lock file, the audit key and backups (all 0640), or
+	 * NULL/"" for none (0600). The process must be able to chgrp to it.
+	 */
+	const char *group;
 };
 
 enum role {

@@ -34,12 +34,17 @@ struct store {
 	int depth; /* open transactions: 1 = BEGIN, more = savepoints */
 	int64_t (*now)(void *arg); /* clock; tests replace it */
 	void *now_arg;
-	int64_t held_now; /* store_hold_time's instant, or 0 */
-	int readonly;	  /* opened with STORE_READONLY */
-	int lock_fd;	  /* store_lock_exclusive's lock file, or -1 */
-	int64_t schema;	  /* STORE_READONLY: the file's schema version */
-	int64_t as_of;	  /* a simulated instant noted in audit rows, or 0 */
-	int clock_warned; /* a clock behind the audit log was logged */
+	int64_t held_now;   /* store_hold_time's instant, or 0 */
+	int readonly;	    /* opened with STORE_READONLY */
+	int lock_fd;	    /* store_lock_exclusive's lock file, or -1 */
+	int64_t schema;	    /* migrations the file has applied */
+	int schema_missing; /* the first embedded one it lacks, or -1 */
+	int64_t as_of;	    /* a simulated instant noted in audit rows, or 0 */
+	int clock_warned;   /* a clock behind the audit log was logged */
+	unsigned fmode;	    /* mode of the files it makes: 0600 or 0640 */
+	int has_group;	    /* its files go to group gid */
+	unsigned gid;
+	char *group; /* the group's name, for messages */
 
 	/* the audit key (store/evidence.c) */
 	int key_loaded;
@@ -57,6 +62,14 @@ struct store {
 	struct buf scratch; /* serialised row being hashed */
 	void *mac_ctx;	    /* EVP_MAC_CTX of the key, made on first use */
 };
+
+/*
+ * Gives one of the store's files (the open fd, or path when fd is -1;
+ * a missing path is fine) the store's mode and group. 0, or -1 with err
+ * when the group cannot be given or the mode not set under a group.
+ */
+int store_file_mode(const struct store *st, const char *path, int fd, char *err,
+		    size_t errlen);
 
 /*
  * A struct db_stmt is an sqlite3_stmt under another name: the casts cost

@@ -3,13 +3,34 @@
  */
 #include "ctl.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../base/tz.h"
 #include "../commands/cmd.h"
 #include "../commands/sched.h"
+
+const char *
+ctl_actor(void)
+{
+	static char actor[64];
+	struct passwd pw, *found = NULL;
+	char text[4096];
+
+	if (actor[0] != '\0')
+		return actor;
+	if (getpwuid_r(geteuid(), &pw, text, sizeof(text), &found) == 0 &&
+	    found != NULL && found->pw_name[0] != '\0' &&
+	    strlen(found->pw_name) <= 40)
+		snprintf(actor, sizeof(actor), "ismsctl:%s", found->pw_name);
+	else
+		snprintf(actor, sizeof(actor), "ismsctl:%lu",
+			 (unsigned long)geteuid());
+	return actor;
+}
 
 int
 ctl_init(struct store *st, const struct config *cfg)
@@ -283,7 +304,8 @@ ctl_outbox_retry(struct store *st, const struct config *cfg, int argc,
 		    "FROM outbox_delivery WHERE status = 'pending' UNION "
 		    "SELECT id FROM outbox WHERE routed = 0)",
 		    NULL) < 0 ||
-	    store_audit(st, "ismsctl", "outbox.retry", "outbox", details) < 0 ||
+	    store_audit(st, ctl_actor(), "outbox.retry", "outbox", details) <
+		0 ||
 	    store_commit(st) < 0) {
 		store_rollback(st);
 		fprintf(stderr, "ismsctl: cannot requeue: %s\n", db_errmsg(st));

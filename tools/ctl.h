@@ -9,6 +9,11 @@
 #include "../store/store.h"
 
 int ctl_init(struct store *st, const struct config *cfg);
+/*
+ * Who writes the audit rows of ismsctl: "ismsctl:" and the name of the
+ * operating-system user running it (its uid when it has none).
+ */
+const char *ctl_actor(void);
 /* -1 when argv[0] is not one of these; else the exit code */
 int ctl_extra(struct store *st, const struct config *cfg, int argc,
 	      char **argv);

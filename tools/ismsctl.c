@@ -38,6 +38,8 @@ usage(FILE *fp)
 	    "                                import the staff CSV (upsert); "
 	    "deactivate who is not in it\n"
 	    "  staff deactivate HANDLE       a leaver: lists what they hold\n"
+	    "  staff rename OLD NEW          a new handle; what they hold "
+	    "stays theirs\n"
 	    "  staff list                    list the directory\n"
 	    "  export KIND --format csv|json|md   write evidence to stdout\n"
 	    "                                (KIND: %s; soa --version N: "
@@ -60,9 +62,11 @@ usage(FILE *fp)
 	    "DIR; removes\n"
 	    "                                the oldest copies beyond N "
 	    "(default %d)\n"
-	    "  outbox [pending|failed|all]   messages and their delivery per "
-	    "transport,\n"
-	    "                                with the reason when not sent\n"
+	    "  outbox [--pending|--failed|--all]  messages waiting for "
+	    "delivery (default),\n"
+	    "                                failed or all: age, attempts, "
+	    "delivery per\n"
+	    "                                transport and the last error\n"
 	    "  outbox release                deliver a restored backup's "
 	    "outbox\n"
 	    "%s",
@@ -99,26 +103,37 @@ read_file(const char *path, struct buf *b, char *err, size_t errlen)
  * Deactivates the leavers handles[0..n) as the directory's administrator,
  * in the caller's transaction; prints what each still holds. 0 or -1.
  */
+/*
+ * Runs a staff command line as the directory's administrator (the audit
+ * rows name the user running ismsctl); prints the reply. 0 or -1.
+ */
+static int
+staff_run(struct store *st, const struct config *cfg, const char *line)
+{
+	struct person tool = {.name = "ismsctl", .roles = ROLE_ADMIN};
+	struct isms_reply rp = {0};
+	int rc;
+
+	snprintf(tool.handle, sizeof(tool.handle), "%s", ctl_actor());
+	rc = cmd_run_as(st, cfg, &tool, line, &rp);
+	fprintf(rc < 0 ? stderr : stdout, "%s%s\n", rc < 0 ? "ismsctl: " : "",
+		buf_str(&rp.text));
+	reply_free(&rp);
+	return rc < 0 ? -1 : 0;
+}
+
 static int
 staff_deactivate(struct store *st, const struct config *cfg,
 		 char *const *handles, size_t n)
 {
-	struct person tool = {
-	    .handle = "ismsctl", .name = "ismsctl", .roles = ROLE_ADMIN};
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		struct isms_reply rp = {0};
 		char line[128];
-		int rc;
 
 		snprintf(line, sizeof(line), "staff deactivate @%s",
 			 handles[i]);
-		rc = cmd_run_as(st, cfg, &tool, line, &rp);
-		fprintf(rc < 0 ? stderr : stdout, "%s%s\n",
-			rc < 0 ? "ismsctl: " : "", buf_str(&rp.text));
-		reply_free(&rp);
-		if (rc < 0)
+		if (staff_run(st, cfg, line) < 0)
 			return -1;
 	}
 	return 0;
@@ -138,6 +153,19 @@ cmd_staff(struct store *st, const struct config *cfg, int argc, char **argv)
 		}
 		return 0;
 	}
+	if (argc == 4 && strcmp(argv[1], "rename") == 0) {
+		char line[256];
+
+		snprintf(line, sizeof(line), "staff rename %s%.64s %s%.64s",
+			 argv[2][0] == '@' ? "" : "@", argv[2],
+			 argv[3][0] == '@' ? "" : "@", argv[3]);
+		if (store_begin(st) < 0 || staff_run(st, cfg, line) < 0 ||
+		    store_commit(st) < 0) {
+			store_rollback(st);
+			return 1;
+		}
+		return 0;
+	}
 	if (argc == 4 && strcmp(argv[1], "import") == 0 &&
 	    strcmp(argv[2], "--deactivate-missing") == 0) {
 		struct buf b = {0};
@@ -151,7 +179,7 @@ cmd_staff(struct store *st, const struct config *cfg, int argc, char **argv)
 			buf_free(&b);
 			return 1;
 		}
-		if (staff_import_missing(st, buf_str(&b), b.len, "ismsctl",
+		if (staff_import_missing(st, buf_str(&b), b.len, ctl_actor(),
 					 &created, &updated, &missing,
 					 &nmissing, err, sizeof(err)) < 0)
 			fprintf(stderr,
@@ -177,7 +205,7 @@ cmd_staff(struct store *st, const struct config *cfg, int argc, char **argv)
 		int created, updated;
 
 		if (read_file(argv[2], &b, err, sizeof(err)) < 0 ||
-		    staff_import(st, buf_str(&b), b.len, "ismsctl", &created,
+		    staff_import(st, buf_str(&b), b.len, ctl_actor(), &created,
 				 &updated, err, sizeof(err)) < 0) {
 			fprintf(stderr,
 				"ismsctl: %s: %s\nnothing was imported\n",
@@ -220,7 +248,8 @@ cmd_staff(struct store *st, const struct config *cfg, int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr, "usage: ismsctl staff import [--deactivate-missing] "
-			"FILE | staff deactivate HANDLE | staff list\n");
+			"FILE | staff deactivate HANDLE | staff rename OLD NEW "
+			"| staff list\n");
 	return 2;
 }
 
@@ -451,7 +480,8 @@ cmd_outbox_release(struct store *st)
 	if (store_begin(st) < 0 ||
 	    db_exec(st, "DELETE FROM settings WHERE key = 'outbox_hold'",
 		    NULL) < 0 ||
-	    store_audit(st, "ismsctl", "outbox.release", "outbox", NULL) < 0 ||
+	    store_audit(st, ctl_actor(), "outbox.release", "outbox", NULL) <
+		0 ||
 	    store_commit(st) < 0) {
 		store_rollback(st);
 		fprintf(stderr, "ismsctl: cannot release: %s\n", db_errmsg(st));
@@ -464,47 +494,98 @@ cmd_outbox_release(struct store *st)
 	return 0;
 }
 
-static int
-cmd_outbox(struct store *st, const char *which)
+/* An age in seconds as "45s", "3m", "2h" or "4d". */
+static void
+format_age(int64_t secs, char *out, size_t len)
 {
-	struct db_stmt *s;
-	const char *filter = "all";
+	if (secs < 0)
+		secs = 0;
+	if (secs < 60)
+		snprintf(out, len, "%llds", (long long)secs);
+	else if (secs < 3600)
+		snprintf(out, len, "%lldm", (long long)(secs / 60));
+	else if (secs < 86400)
+		snprintf(out, len, "%lldh", (long long)(secs / 3600));
+	else
+		snprintf(out, len, "%lldd", (long long)(secs / 86400));
+}
 
-	if (which != NULL)
-		filter = which;
-	if (strcmp(filter, "all") != 0 && strcmp(filter, "pending") != 0 &&
-	    strcmp(filter, "failed") != 0) {
-		fprintf(stderr, "usage: ismsctl outbox [pending|failed|all]\n");
-		return 2;
+/*
+ * outbox [--pending|--failed|--all]: the messages waiting for a delivery
+ * (the default), those a transport gave up on, or all, one line each
+ * under a header, with their age, attempts and the last error.
+ */
+static int
+cmd_outbox(struct store *st, int argc, char **argv)
+{
+	static const char *const filters[] = {"pending", "failed", "all"};
+	struct db_stmt *s;
+	const char *filter = "pending";
+	int i, rows = 0, rc;
+	size_t k;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strncmp(a, "--", 2) == 0)
+			a += 2;
+		for (k = 0; k < ARRAY_LEN(filters); k++)
+			if (strcmp(a, filters[k]) == 0)
+				break;
+		if (k == ARRAY_LEN(filters) || argc > 2) {
+			fprintf(stderr, "usage: ismsctl outbox "
+					"[--pending|--failed|--all] | outbox "
+					"release\n");
+			return 2;
+		}
+		filter = filters[k];
 	}
 	s = db_prepare(
 	    st,
-	    "SELECT o.id, COALESCE(p.handle, o.address, ''), o.kind, "
-	    "o.subject, "
-	    "COALESCE((SELECT group_concat(d.transport || ':' || d.status || "
-	    "CASE WHEN d.status != 'sent' AND d.last_error IS NOT NULL THEN "
-	    "' (' || d.last_error || ')' ELSE '' END, '; ') "
-	    "FROM (SELECT * FROM outbox_delivery d WHERE d.outbox_id = o.id "
-	    "ORDER BY d.id) d), "
-	    "CASE o.routed WHEN 0 THEN 'queued' ELSE '' END) FROM outbox o "
-	    "LEFT JOIN people p ON p.id = o.person_id WHERE ? = 'all' OR "
-	    "(? = 'pending' AND (o.routed = 0 OR EXISTS (SELECT 1 FROM "
-	    "outbox_delivery d WHERE d.outbox_id = o.id AND d.status = "
-	    "'pending'))) OR (? = 'failed' AND EXISTS (SELECT 1 FROM "
+	    "SELECT o.id, o.created_at, COALESCE(p.handle, o.address, ''), "
+	    "o.kind, o.subject, "
+	    "COALESCE((SELECT group_concat(d.transport || ':' || d.status, "
+	    "'; ') FROM (SELECT * FROM outbox_delivery d WHERE d.outbox_id = "
+	    "o.id ORDER BY d.id) d), CASE o.routed WHEN 0 THEN 'queued' ELSE "
+	    "'' END), "
+	    "(SELECT COALESCE(SUM(d.attempts), 0) FROM outbox_delivery d "
+	    "WHERE d.outbox_id = o.id), "
+	    "COALESCE((SELECT group_concat(d.transport || ': ' || "
+	    "d.last_error, '; ') FROM (SELECT * FROM outbox_delivery d WHERE "
+	    "d.outbox_id = o.id AND d.status != 'sent' AND d.last_error IS "
+	    "NOT NULL ORDER BY d.id) d), '') "
+	    "FROM outbox o LEFT JOIN people p ON p.id = o.person_id WHERE "
+	    "? = 'all' OR (? = 'pending' AND (o.routed = 0 OR EXISTS (SELECT "
+	    "1 FROM outbox_delivery d WHERE d.outbox_id = o.id AND d.status "
+	    "= 'pending'))) OR (? = 'failed' AND EXISTS (SELECT 1 FROM "
 	    "outbox_delivery d WHERE d.outbox_id = o.id AND d.status = "
 	    "'failed')) ORDER BY o.id",
 	    "ttt", filter, filter, filter);
 	if (s == NULL)
 		return 1;
-	while (db_step(s) == DB_ROW) {
-		char *line = xasprintf(
-		    "%lld\t%s\t%s\t%s\t%s\n", (long long)db_col_int(s, 0),
-		    db_col(s, 1), db_col(s, 2), db_col(s, 4), db_col(s, 3));
+	printf("ID\tAGE\tTO\tKIND\tATTEMPTS\tDELIVERY\tLAST ERROR\tSUBJECT\n");
+	while ((rc = db_step(s)) == DB_ROW) {
+		char age[32], *line;
 
+		format_age(store_now(st) - db_col_int(s, 1), age, sizeof(age));
+		line = xasprintf(
+		    "%lld\t%s\t%s\t%s\t%lld\t%s\t%s\t%s\n",
+		    (long long)db_col_int(s, 0), age, db_col(s, 2),
+		    db_col(s, 3), (long long)db_col_int(s, 6), db_col(s, 5),
+		    *db_col(s, 7) ? db_col(s, 7) : "-", db_col(s, 4));
 		fput_printable(stdout, line, PRINT_KEEP_NL | PRINT_KEEP_TAB);
 		free(line);
+		rows++;
 	}
 	db_finish(st, s);
+	if (rc != DB_DONE) {
+		fprintf(stderr, "ismsctl: cannot read the outbox: %s\n",
+			db_errmsg(st));
+		return 1;
+	}
+	if (rows == 0)
+		printf("(no %s messages)\n",
+		       strcmp(filter, "all") == 0 ? "outbox" : filter);
 	return 0;
 }
 
@@ -591,8 +672,10 @@ main(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
-	log_set_level(LOG_WARN);
+	/* init tells what it migrates and where the backup before went */
+	log_set_level(strcmp(argv[0], "init") == 0 ? LOG_INFO : LOG_WARN);
 	so.audit_key = cfg.store_audit_key;
+	so.group = cfg.store_group;
 	st = store_open_opts(db, open_mode(argc, argv, &current), &so, &missing,
 			     err, sizeof(err));
 	if (st == NULL ||
@@ -617,8 +700,8 @@ main(int argc, char **argv)
 	} else if (strcmp(argv[0], "outbox") == 0 && argc == 2 &&
 		   strcmp(argv[1], "release") == 0) {
 		rc = cmd_outbox_release(st);
-	} else if (strcmp(argv[0], "outbox") == 0 && argc <= 2) {
-		rc = cmd_outbox(st, argc == 2 ? argv[1] : NULL);
+	} else if (strcmp(argv[0], "outbox") == 0) {
+		rc = cmd_outbox(st, argc, argv);
 	} else if ((rc = ctl_extra(st, &cfg, argc, argv)) == -1) {
 		fprintf(stderr, "ismsctl: unknown command \"%s\"\n", argv[0]);
 		usage(stderr);

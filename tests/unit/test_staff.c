@@ -184,6 +184,61 @@ test_deactivate(void **state)
 	tenv_free(t);
 }
 
+/* One audit row per person added or changed, with the changed fields. */
+static void
+test_audit_per_person(void **state)
+{
+	struct tenv *t = tenv_new();
+	char err[256];
+	int64_t base = count(t, "SELECT MAX(seq) FROM audit_log");
+	const char *same = HDR
+	    "frank,Frank W,frank@example.org,U0FRANK,,bob,eng,,\n"
+	    "grace,Grace H,grace@example.org,U0GRACE,,dana,audit,,auditor\n";
+	const char *changed =
+	    HDR "frank,Frank West,frank@example.org,U0FRANK,,carol,eng,,"
+		"risk_owner\n"
+		"grace,Grace H,grace@example.org,U0GRACE,,dana,audit,,auditor\n"
+		"hana,Hana K,hana@example.org,,,frank,eng,UTC,\n";
+	char *d;
+
+	(void)state;
+	/* the setup's import added 7 people, one row each */
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM audit_log WHERE "
+				  "action = 'staff.add'"),
+			 7);
+	assert_int_equal(import(t, same, err, sizeof(err)), 0);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM audit_log WHERE "
+				  "action IN ('staff.add', 'staff.update')"),
+			 7);
+	assert_int_equal(import(t, changed, err, sizeof(err)), 0);
+	d = db_text(t->st,
+		    "SELECT actor || ' ' || object || ' ' || details FROM "
+		    "audit_log WHERE action = 'staff.update' AND seq > ?",
+		    "i", base);
+	assert_non_null(d);
+	assert_string_equal(
+	    d,
+	    "test frank {\"after\":{\"manager\":\"carol\",\"name\":\"Frank "
+	    "West\",\"roles\":\"staff,risk_owner\"},\"before\":{"
+	    "\"manager\":\"bob\",\"name\":\"Frank W\",\"roles\":\"staff\"}}");
+	free(d);
+	d = db_text(t->st,
+		    "SELECT details FROM audit_log WHERE action = 'staff.add' "
+		    "AND object = 'hana'",
+		    NULL);
+	assert_non_null(d);
+	assert_string_equal(
+	    d, "{\"after\":{\"email\":\"hana@example.org\",\"manager\":"
+	       "\"frank\",\"name\":\"Hana K\",\"roles\":\"staff\",\"team\":"
+	       "\"eng\",\"timezone\":\"UTC\"}}");
+	free(d);
+	/* grace was unchanged: no row for her */
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM audit_log WHERE "
+				  "object = 'grace' AND action != 'staff.add'"),
+			 0);
+	tenv_free(t);
+}
+
 int
 main(void)
 {
@@ -192,6 +247,7 @@ main(void)
 	    cmocka_unit_test(test_bad_rows_import_nothing),
 	    cmocka_unit_test(test_header_and_encoding),
 	    cmocka_unit_test(test_deactivate),
+	    cmocka_unit_test(test_audit_per_person),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

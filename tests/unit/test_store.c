@@ -3,6 +3,7 @@
 
 #include "../../base/embedded.h"
 
+#include <grp.h>
 #include <sys/stat.h>
 
 #include "../../base/embedded.h"
@@ -631,6 +632,15 @@ schema_back_to(const char *name, struct buf *sql)
 					   "ALTER TABLE %s DROP COLUMN %s; ",
 					   tbl, col);
 	}
+	/* and the later migrations are no longer recorded as applied */
+	for (i = v; i < embedded_migrations_count; i++) {
+		const char *m = embedded_migrations[i].name;
+
+		buf_printf(sql,
+			   "DELETE FROM schema_migrations WHERE name = "
+			   "'%.*s'; ",
+			   (int)(strlen(m) - 4), m);
+	}
 	return v;
 }
 
@@ -655,7 +665,8 @@ test_upgrade_unkeyed(void **state)
 	 * run again, so what they made goes too */
 	snprintf(sql, sizeof(sql),
 		 "DROP TABLE record_hashes; ALTER TABLE audit_log DROP "
-		 "COLUMN keyed; PRAGMA user_version = %d",
+		 "COLUMN keyed; DROP TABLE schema_migrations; PRAGMA "
+		 "user_version = %d",
 		 schema_back_to("008_evidence.sql", &later) - 1);
 	if (later.len > 0)
 		raw_exec(path, buf_str(&later));
@@ -688,6 +699,194 @@ test_upgrade_unkeyed(void **state)
 	raw_rechain_unkeyed(path, 1);
 	assert_int_equal(store_audit_verify(t->st, &rows), since);
 	buf_free(&out);
+	tenv_free(t);
+}
+
+/* The mode bits of path (-1 when missing). */
+static int
+file_mode(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) < 0 ? -1 : (int)(sb.st_mode & 07777);
+}
+
+static void
+test_migrations_by_name(void **state)
+{
+	struct tenv *t = tenv_new();
+
+	(void)state;
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM schema_migrations"),
+			 store_schema_version());
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM schema_migrations "
+				  "WHERE name = '001_core'"),
+			 1);
+	/* a fresh database needs no backup before its first migrations */
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM schema_migrations "
+				  "WHERE applied_at IS NULL"),
+			 0);
+	tenv_free(t);
+}
+
+/*
+ * A database from before names were kept (user_version only) two
+ * versions back: the applied ones are recorded by name, a backup is
+ * written beside it first (0600, openable, the data before migrating),
+ * and the rest applied with their names.
+ */
+static void
+test_upgrade_from_user_version(void **state)
+{
+	struct tenv *t = tenv_new();
+	char path[160], bak[256], err[512], sql[128];
+	struct buf later = {0};
+	struct store *copy;
+	int64_t n = 0;
+	int v, ok;
+
+	(void)state;
+	as(t, "alice", "/incident Before the upgrade", &ok);
+	assert_true(ok);
+	snprintf(path, sizeof(path), "%s", t->path);
+	store_close(t->st);
+	t->st = NULL;
+	v = schema_back_to("012_training.sql", &later);
+	raw_exec(path, buf_str(&later));
+	buf_free(&later);
+	snprintf(sql, sizeof(sql),
+		 "DROP TABLE schema_migrations; PRAGMA user_version = %d", v);
+	raw_exec(path, sql);
+
+	t->st = store_open(path, err, sizeof(err));
+	assert_non_null(t->st);
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM schema_migrations"),
+			 store_schema_version());
+	assert_int_equal(count(t, "PRAGMA user_version"),
+			 store_schema_version());
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM audit_log WHERE "
+				  "action = 'schema.migrate' AND object = "
+				  "'013_findings.sql'"),
+			 2); /* once at init, once now */
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM audit_log WHERE "
+				  "action = 'schema.migrate' AND object = "
+				  "'012_training.sql'"),
+			 1);
+	/* the backup before the first migration applied */
+	snprintf(bak, sizeof(bak), "%s.pre-013_findings.bak", path);
+	assert_int_equal(file_mode(bak), 0600);
+	copy = store_open_mode(bak, STORE_READONLY, NULL, err, sizeof(err));
+	assert_non_null(copy);
+	assert_int_equal(
+	    db_int(copy, &n, "SELECT COUNT(*) FROM incidents", NULL), 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_check_current(copy, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "013_findings is not"));
+	store_close(copy);
+	as(t, "alice", "/incident After the upgrade", &ok);
+	assert_true(ok);
+	/* opening again migrates nothing and backs up nothing more */
+	store_close(t->st);
+	t->st = store_open(path, err, sizeof(err));
+	assert_non_null(t->st);
+	snprintf(bak, sizeof(bak), "%s.pre-013_findings.2.bak", path);
+	assert_int_equal(file_mode(bak), -1);
+	tenv_free(t);
+}
+
+/* A migration this program does not know (a newer one's) is refused. */
+static void
+test_unknown_migration_refused(void **state)
+{
+	struct tenv *t = tenv_new();
+	char path[160], err[512];
+	struct store *st;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s", t->path);
+	store_close(t->st);
+	t->st = NULL;
+	raw_exec(path, "INSERT INTO schema_migrations(name, applied_at) "
+		       "VALUES ('099_future', '2030-01-01T00:00:00Z')");
+	st = store_open(path, err, sizeof(err));
+	assert_null(st);
+	assert_non_null(strstr(err, "\"099_future\""));
+	assert_non_null(strstr(err, "newer than this program supports"));
+	st = store_open_mode(path, STORE_READONLY, NULL, err, sizeof(err));
+	assert_null(st);
+	assert_non_null(strstr(err, "099_future"));
+	raw_exec(path, "DELETE FROM schema_migrations WHERE name = "
+		       "'099_future'");
+	t->st = store_open(path, err, sizeof(err));
+	assert_non_null(t->st);
+	tenv_free(t);
+}
+
+/*
+ * Every file of the store is 0600, or 0640 and in the configured group
+ * (the process's own group here).
+ */
+static void
+check_modes(const char *dir, int mode, gid_t gid)
+{
+	static const char *const files[] = {
+	    "m.db",	      "m.db-wal", "m.db-shm",	   "m.db.lock",
+	    "m.db.audit-key", "b.db",	  "b.db.audit-key"};
+	char p[256];
+	struct stat sb;
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		if (stat(p, &sb) < 0)
+			fail_msg("%s: missing", p);
+		if ((int)(sb.st_mode & 07777) != mode)
+			fail_msg("%s: mode %o, expected %o", p,
+				 (unsigned)(sb.st_mode & 07777),
+				 (unsigned)mode);
+		assert_int_equal(sb.st_gid, gid);
+	}
+}
+
+static void
+test_file_modes(void **state)
+{
+	struct tenv *t = tenv_new();
+	char path[160], bak[160], err[512];
+	struct store_options so = {0};
+	struct group *gr = getgrgid(getegid());
+	struct store *st;
+	int pass, ok;
+
+	(void)state;
+	assert_non_null(gr);
+	snprintf(path, sizeof(path), "%s/m.db", t->dir);
+	snprintf(bak, sizeof(bak), "%s/b.db", t->dir);
+	for (pass = 0; pass < 2; pass++) {
+		so.group = pass ? gr->gr_name : NULL;
+		st = store_open_opts(path, STORE_CREATE, &so, NULL, err,
+				     sizeof(err));
+		assert_non_null(st);
+		assert_int_equal(store_lock_exclusive(st, err, sizeof(err)), 0);
+		unlink(bak);
+		assert_int_equal(store_backup(st, bak, err, sizeof(err)), 0);
+		check_modes(t->dir, pass ? 0640 : 0600, getegid());
+		store_close(st);
+	}
+	/* and a database made with a group from the start */
+	snprintf(bak, sizeof(bak), "%s/g.db", t->dir);
+	st = store_open_opts(bak, STORE_CREATE, &so, NULL, err, sizeof(err));
+	assert_non_null(st);
+	assert_int_equal(file_mode(bak), 0640);
+	store_close(st);
+	/* a group that does not exist is refused, nothing is made */
+	so.group = "no-such-group-isms";
+	snprintf(bak, sizeof(bak), "%s/n.db", t->dir);
+	st = store_open_opts(bak, STORE_CREATE, &so, NULL, err, sizeof(err));
+	assert_null(st);
+	assert_non_null(strstr(err, "store.group: no such group"));
+	assert_int_equal(file_mode(bak), -1);
+	(void)ok;
 	tenv_free(t);
 }
 
@@ -728,6 +927,10 @@ main(void)
 	    cmocka_unit_test(test_key_missing),
 	    cmocka_unit_test(test_upgrade_unkeyed),
 	    cmocka_unit_test(test_memory_store_keyed),
+	    cmocka_unit_test(test_migrations_by_name),
+	    cmocka_unit_test(test_upgrade_from_user_version),
+	    cmocka_unit_test(test_unknown_migration_refused),
+	    cmocka_unit_test(test_file_modes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,17 +77,23 @@ tenv_new(void)
 __attribute__((unused)) static void
 tenv_free(struct tenv *t)
 {
-	char p[160];
+	char p[400];
+	struct dirent *de;
+	DIR *d;
 
 	store_close(t->st);
 	config_free(&t->cfg);
-	snprintf(p, sizeof(p), "%s-wal", t->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", t->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s.audit-key", t->path);
-	unlink(p);
-	unlink(t->path);
+	/* the database, its side files and any backup made beside it */
+	d = opendir(t->dir);
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", t->dir, de->d_name);
+		unlink(p);
+	}
+	if (d != NULL)
+		closedir(d);
 	rmdir(t->dir);
 	free(t);
 }
