@@ -6,6 +6,8 @@ set -u
 BUILD=${1:-build/san}
 export ISMS_BIN="$PWD/$BUILD"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=86"
+# a configuration installed on this machine (/etc/ismsd) is not the tests'
+export ISMSD_CONFIG=/dev/null
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=87"
 LOGDIR=$(mktemp -d /tmp/isms-tests-XXXXXX)
 mkdir -p "$LOGDIR/unit" "$LOGDIR/integration"
