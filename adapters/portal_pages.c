@@ -1421,6 +1421,35 @@ verified(struct store *st, struct portal_verified *pv, struct buf *out)
 	return pv->rc;
 }
 
+/*
+ * Every download this page's readers may take: each register as CSV and
+ * JSON (the mapping export takes arguments, so it is not one file), and
+ * the audit pack.
+ */
+static void
+downloads(struct buf *b)
+{
+	const char *name;
+	size_t i;
+
+	buf_puts(b,
+		 "<h2 id=\"downloads\">Downloads</h2>\n<ul class=\"downloads\">"
+		 "<li><a href=\"/export/audit-pack.tar.gz\">The audit "
+		 "pack</a> (every register, the SoA versions, the audit "
+		 "log, its verification and MANIFEST.sha256)</li>\n");
+	for (i = 0; (name = export_name(i)) != NULL; i++) {
+		if (strcmp(name, "mapping") == 0)
+			continue;
+		buf_puts(b, "<li>");
+		portal_html(b, name);
+		buf_printf(b,
+			   ": <a href=\"/export/%s.csv\">CSV</a>, "
+			   "<a href=\"/export/%s.json\">JSON</a></li>\n",
+			   name, name);
+	}
+	buf_puts(b, "</ul>\n");
+}
+
 static int
 audit_log_page(struct store *st, const struct config *cfg,
 	       const struct portal_viewer *v, struct portal_verified *pv,
@@ -1466,6 +1495,7 @@ audit_log_page(struct store *st, const struct config *cfg,
 	for (i = 0; i < LOG_SHOWN && i < l->total; i++)
 		buf_puts(b, l->rows[(l->total - 1 - i) % LOG_SHOWN]);
 	buf_puts(b, "</tbody></table>\n");
+	downloads(b);
 	page_end(b);
 out:
 	for (i = 0; i < LOG_SHOWN; i++)

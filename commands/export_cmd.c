@@ -41,6 +41,11 @@ export_pack(struct cmd_ctx *ctx)
 		  "unpacked %s folder).",
 		  buf_str(&names), PACK_DIR);
 	buf_free(&names);
+	if (ctx->cfg->portal_listen != NULL && ctx->cfg->portal_listen[0])
+		cmd_reply(
+		    ctx, "\nOr download it: /isms portal gives you a link into "
+			 "the web portal, whose audit log page lists the "
+			 "pack and every register.");
 	if (rc == 1)
 		cmd_reply(ctx,
 			  "\nThe audit log's head now is %lld:%s; the pack's "

@@ -112,6 +112,12 @@ expect_in "$T/out" "ismsctl export audit-pack FILE.tar.gz"
 expect_in "$T/out" "The audit log's head now is $head"
 printf 'export audit-pack\n' | console "$DB" carol
 expect_in "$T/out" "cannot be sent over chat"
+grep -q "/isms portal" "$T/out" && fail "the portal is offered while it is off"
+# with the portal on, the answer points at its download
+printf '[store]\npath = %s\n[portal]\nlisten = 127.0.0.1:1\n' "$DB" >"$T/portal.conf"
+printf 'export audit-pack\n' | "$ISMSD" --console -c "$T/portal.conf" --as carol >"$T/out" 2>"$T/err" ||
+	fail "console with the portal configured"
+expect_in "$T/out" "Or download it: /isms portal"
 printf 'export audit-pack\n' | console "$DB" alice || true
 expect_in "$T/out" "needs the isms_manager or auditor role"
 "$ISMSCTL" --db "$DB" audit verify >/dev/null || fail "audit verify"

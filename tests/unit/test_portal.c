@@ -462,6 +462,11 @@ test_pages(void **state)
 	assert_int_equal(render(t, "alice", "/audit-log", &a), 403);
 	assert_int_equal(render(t, "grace", "/audit-log", &a), 200);
 	assert_non_null(strstr(buf_str(&a.body), "hash chain verified"));
+	/* the downloads are linked from the page their readers open */
+	assert_non_null(
+	    strstr(buf_str(&a.body), "href=\"/export/audit-pack.tar.gz\""));
+	assert_non_null(strstr(buf_str(&a.body), "href=\"/export/risks.csv\""));
+	assert_null(strstr(buf_str(&a.body), "/export/mapping."));
 	assert_int_equal(render(t, "alice", "/export/risks.csv", &a), 403);
 	assert_int_equal(render(t, "grace", "/export/risks.csv", &a), 200);
 	assert_string_equal(a.ctype, "text/csv; charset=utf-8");
