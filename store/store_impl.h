@@ -40,6 +40,8 @@ struct store {
 	int64_t schema;	  /* STORE_READONLY: the file's schema version */
 	int64_t as_of;	  /* a simulated instant noted in audit rows, or 0 */
 	int clock_warned; /* a clock behind the audit log was logged */
+	int log_fd;	  /* the write-ahead log, while commits may defer */
+	int defer_commit; /* the commit under way skips the log's sync */
 
 	/* the audit key (store/evidence.c) */
 	int key_loaded;
