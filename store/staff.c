@@ -209,6 +209,7 @@ struct import {
 	struct db_stmt *q_exists, *q_upsert, *q_id, *q_manager;
 	int64_t now;
 	int *created, *updated;
+	char last_tz[64]; /* the last time zone found valid */
 	char *err;
 	size_t errlen;
 };
@@ -315,9 +316,13 @@ row_problem(struct import *im, char **f, unsigned *roles)
 		return "a person cannot be their own manager";
 	if (strlen(f[6]) > 60)
 		return "team is too long";
-	if (*f[7] != '\0' && !tz_valid(f[7]))
-		return "unknown time zone (use an IANA name like "
-		       "Europe/Berlin)";
+	/* rows of one office share a zone: looked up once in a run */
+	if (*f[7] != '\0' && strcmp(f[7], im->last_tz) != 0) {
+		if (!tz_valid(f[7]))
+			return "unknown time zone (use an IANA name like "
+			       "Europe/Berlin)";
+		snprintf(im->last_tz, sizeof(im->last_tz), "%s", f[7]);
+	}
 	if (parse_roles(f[8], roles) < 0)
 		return "unknown role (staff, manager, risk_owner, "
 		       "isms_manager, auditor, admin, management)";
@@ -492,7 +497,14 @@ staff_import_missing(struct store *st, const char *text, size_t len,
 	}
 	if (import_header(&im, len) < 0)
 		return -1;
+	/*
+	 * A large directory changes more pages than SQLite's default cache
+	 * (2 MiB) holds: they would be written to the log and read back
+	 * within the transaction. 32 MiB for the import, then the default.
+	 */
+	db_exec(st, "PRAGMA cache_size = -32768", NULL);
 	if (store_begin(st) < 0) {
+		db_exec(st, "PRAGMA cache_size = -2000", NULL);
 		snprintf(err, errlen, "database busy");
 		return -1;
 	}
@@ -531,5 +543,6 @@ out:
 	}
 	free(im.handles);
 	free(im.managers);
+	db_exec(st, "PRAGMA cache_size = -2000", NULL);
 	return rc;
 }
