@@ -497,17 +497,12 @@ staff_import_missing(struct store *st, const char *text, size_t len,
 	}
 	if (import_header(&im, len) < 0)
 		return -1;
-	/*
-	 * A large directory changes more pages than SQLite's default cache
-	 * (2 MiB) holds: they would be written to the log and read back
-	 * within the transaction. 32 MiB for the import, then the default.
-	 */
-	db_exec(st, "PRAGMA cache_size = -32768", NULL);
 	if (store_begin(st) < 0) {
-		db_exec(st, "PRAGMA cache_size = -2000", NULL);
 		snprintf(err, errlen, "database busy");
 		return -1;
 	}
+	if (len > 1024 * 1024)
+		store_large_tx(st);
 	if (import_prepare(&im) < 0 || import_rows(&im) < 0 ||
 	    import_managers(&im) < 0)
 		goto out;
@@ -543,6 +538,5 @@ out:
 	}
 	free(im.handles);
 	free(im.managers);
-	db_exec(st, "PRAGMA cache_size = -2000", NULL);
 	return rc;
 }

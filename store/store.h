@@ -153,6 +153,14 @@ int store_commit(struct store *st);
 void store_rollback(struct store *st);
 
 /*
+ * The open transaction is about to change many rows (a directory import,
+ * a campaign to everyone): the engine may keep up to 32 MiB of pages
+ * instead of 2 MiB until it ends, rather than writing pages to the log
+ * and reading them back within it.
+ */
+void store_large_tx(struct store *st);
+
+/*
  * Deferred durability, for a caller that overlaps the disk's work with
  * its own (the daemon's group commit). Once on, a commit made with
  * store_commit_deferred returns when its rows are written to the

@@ -42,6 +42,7 @@ struct store {
 	int clock_warned; /* a clock behind the audit log was logged */
 	int log_fd;	  /* the write-ahead log, while commits may defer */
 	int defer_commit; /* the commit under way skips the log's sync */
+	int large_tx;	  /* store_large_tx: the cache is large until the end */
 
 	/* the audit key (store/evidence.c) */
 	int key_loaded;
