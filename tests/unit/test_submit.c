@@ -246,11 +246,38 @@ submit_one(struct gw *gw, const char *text, const char *ev, struct answer *a)
 	assert_int_equal(gw_submit(gw, &rq, on_done, a), 0);
 }
 
+/* Queues n requests "/incident NAME k" (event ids NAME.k). */
+static void
+submit_n(struct gw *gw, const char *name, int n, struct answer *a)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		char text[64], ev[64];
+
+		snprintf(text, sizeof(text), "/incident %s %d", name, i);
+		snprintf(ev, sizeof(ev), "%s.%d", name, i);
+		submit_one(gw, text, ev, &a[i]);
+	}
+}
+
+static int
+answered(const struct answer *a, int n)
+{
+	int i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += a[i].called;
+	return k;
+}
+
 /*
- * Pipelined group commit: batch 1 is committed and its sync starts; batch
- * 2 is run and committed while that sync is still on the disk, but
- * neither is answered before a sync that started after its own COMMIT has
- * returned: batch 1 after the first sync, batch 2 only after the second.
+ * Pipelined group commit (batches large enough to hand their sync to the
+ * thread): batch 1 is committed and its sync starts; batch 2 arrives
+ * while that sync is on the disk and waits, queued; nothing is answered
+ * before a sync that started after its own COMMIT has returned: batch 1
+ * after the first sync, batch 2 (committed once the first returned) only
+ * after the second.
  */
 static void
 test_answers_wait_for_sync(void **state)
@@ -259,7 +286,7 @@ test_answers_wait_for_sync(void **state)
 	struct gw gw = {0};
 	struct gate g = {.st = t->st};
 	uv_loop_t loop;
-	struct answer a1 = {0}, a2 = {0};
+	struct answer a1[16] = {{0}}, a2[16] = {{0}};
 	int i;
 
 	(void)state;
@@ -274,31 +301,31 @@ test_answers_wait_for_sync(void **state)
 	uv_timer_init(&loop, &gw.outbox_timer);
 	gw.outbox_timer.data = &gw;
 	submit_init_sync(&gw, gated_sync, &g);
-	submit_one(&gw, "/incident first batch", "Ev1", &a1);
+	submit_n(&gw, "first", 16, a1);
 	uv_run(&loop, UV_RUN_NOWAIT); /* batch 1 committed */
 	gate_wait_calls(&g, 1);	      /* its sync started, and is held */
-	assert_int_equal(g.seen[0], 1);
-	submit_one(&gw, "/incident second batch", "Ev2", &a2);
+	assert_int_equal(g.seen[0], 16);
+	submit_n(&gw, "second", 16, a2);
 	for (i = 0; i < 5; i++)
 		uv_run(&loop, UV_RUN_NOWAIT);
-	/* batch 2 ran and committed meanwhile; nobody was answered */
-	assert_int_equal(count(t, "SELECT COUNT(*) FROM incidents"), 2);
-	assert_int_equal(a1.called, 0);
-	assert_int_equal(a2.called, 0);
+	/* batch 2 waits for the sync; nobody was answered */
+	assert_int_equal(count(t, "SELECT COUNT(*) FROM incidents"), 16);
+	assert_int_equal(answered(a1, 16), 0);
+	assert_int_equal(answered(a2, 16), 0);
 	gate_allow(&g, 1); /* the first sync returns */
-	while (!a1.called)
+	while (answered(a1, 16) < 16)
 		uv_run(&loop, UV_RUN_ONCE);
-	assert_non_null(strstr(a1.text, "INC-1"));
-	/* the first sync started before batch 2's COMMIT: not enough */
+	assert_non_null(strstr(a1[0].text, "INC-1"));
+	/* batch 2 ran and committed after it; its own sync is held */
 	gate_wait_calls(&g, 2);
-	assert_int_equal(g.seen[1], 2);
+	assert_int_equal(g.seen[1], 32);
 	for (i = 0; i < 5; i++)
 		uv_run(&loop, UV_RUN_NOWAIT);
-	assert_int_equal(a2.called, 0);
+	assert_int_equal(answered(a2, 16), 0);
 	gate_allow(&g, 2);
-	while (!a2.called)
+	while (answered(a2, 16) < 16)
 		uv_run(&loop, UV_RUN_ONCE);
-	assert_non_null(strstr(a2.text, "INC-2"));
+	assert_non_null(strstr(a2[15].text, "INC-32"));
 	assert_int_equal(g.calls, 2);
 	gate_allow(&g, 100);
 	submit_stop(&gw);
