@@ -193,7 +193,7 @@ QUIZ_ITEMS=$(sqlite3 "$BIG" "SELECT COUNT(*) FROM quiz_items")
 {
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); $(date -u +%Y-%m-%d)"
 echo
-echo "Signed Slack HTTP-mode /incident commands, ${DUR} s per row, every answered request a durable incident (WAL; each answer waits for the sync of the log that holds it):"
+echo "Signed Slack HTTP-mode /incident commands, ${DUR} s per row, every answered request a durable incident (WAL, synchronous=FULL):"
 echo
 echo "| clients | ismsd req/s | p50 ms | p99 ms | rows | Bolt req/s | p50 ms | p99 ms | rows | ratio |"
 echo "|---|---|---|---|---|---|---|---|---|---|"

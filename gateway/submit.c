@@ -1,20 +1,12 @@
 /*
  * Group commit of queued requests on a uv_check handle, which runs once
  * per loop iteration right after I/O: everything parsed from the sockets
- * in that iteration shares one COMMIT.
- *
- * The COMMIT writes the batch to the store's log without waiting for the
- * disk (store_commit_deferred); the log sync thread (durable.c) puts it on
- * disk while the loop goes on parsing, verifying and running the next
- * batch. A batch's answers are held until a sync that started after its
- * COMMIT has returned, so nothing is answered before it is durable, and
- * the outbox is woken only then. Where the store cannot defer (in memory)
- * each COMMIT waits for the disk and the batch is answered at once.  A check
- * handle alone does not keep the loop from sleeping in poll: a request queued
- * from a callback that runs before poll (a write completion answering a
- * pipelined request, a timer) would wait for the next I/O or timer, e.g. a
- * second for the Slack API's pacing.  An idle handle, active while requests
- * wait, makes that poll return at once.
+ * in that iteration shares one COMMIT.  A check handle alone does not keep
+ * the loop from sleeping in poll: a request queued from a callback that
+ * runs before poll (a write completion answering a pipelined request, a
+ * timer) would wait for the next I/O or timer, e.g. a second for the
+ * Slack API's pacing.  An idle handle, active while requests wait, makes
+ * that poll return at once.
  */
 #include "submit.h"
 
@@ -22,16 +14,8 @@
 #include <string.h>
 
 #include "../base/log.h"
-#include "durable.h"
 
 #define SUBMIT_MAX_BATCH 256
-/*
- * A smaller batch commits and syncs on the loop: with few requests in
- * flight nothing arrives during the sync to overlap with it, and handing
- * the sync to the thread and back costs more than it saves (measured in
- * bench/README.md).
- */
-#define SUBMIT_PIPELINE_MIN 16
 /*
  * A lock held by another process: the loop never waits for it. The
  * batch stays queued and is tried again every SUBMIT_RETRY_MS; what
@@ -52,17 +36,6 @@ struct submit_item {
 	void *arg;
 };
 
-/* A committed batch, its answers held until the log sync covers it. */
-struct submit_batch {
-	struct submit_batch *next;
-	struct submit_item *items;
-	struct isms_reply *replies;
-	int *rcs;
-	size_t n;
-	int kicked;
-	uint64_t ticket; /* durable_committed's */
-};
-
 struct submit_queue {
 	uv_check_t check;
 	uv_idle_t idle;	  /* active while items wait: poll does not sleep */
@@ -70,8 +43,6 @@ struct submit_queue {
 	struct submit_item *head, **tail;
 	size_t len;
 	int closing, locked;
-	struct durable *durable; /* the log sync thread, or NULL */
-	struct submit_batch *held, **held_tail; /* committed, not yet synced */
 };
 
 static void
@@ -140,48 +111,16 @@ submit_locked(struct gw *gw)
 }
 
 /*
- * Answers every request of a batch: with its reply, or with why when the
- * batch was not stored. Then frees it and wakes the outbox for what the
- * commands queued.
- */
-static void
-batch_answer(struct gw *gw, struct submit_batch *b, const char *why)
-{
-	struct submit_item *it, *next;
-	size_t i;
-
-	for (i = 0, it = b->items; i < b->n; i++, it = next) {
-		next = it->next;
-		if (why != NULL) {
-			buf_reset(&b->replies[i].text);
-			buf_puts(&b->replies[i].text, why);
-			b->replies[i].error = 1;
-			b->rcs[i] = -1;
-		}
-		it->cb(it->arg, &b->replies[i], b->rcs[i]);
-		reply_free(&b->replies[i]);
-		item_free(it);
-	}
-	free(b->replies);
-	free(b->rcs);
-	if (b->kicked)
-		gw_kick(gw);
-	free(b);
-}
-
-/*
- * Runs up to one batch; answers every item in it, or holds the answers
- * until the log sync covers the batch. Returns -1 when the
+ * Runs up to one batch; answers every item in it. Returns -1 when the
  * database was locked by another process and the batch is still queued.
  */
 static int
 submit_flush(struct gw *gw)
 {
 	struct submit_queue *q = gw->submit;
-	struct submit_item *batch = q->head, *it;
-	struct submit_batch *b;
+	struct submit_item *batch = q->head, *it, *next;
 	struct isms_reply *replies;
-	int *rcs, commit_rc, kicked = 0, deferred;
+	int *rcs, commit_rc, kicked = 0;
 	const char *why = NULL;
 	size_t n = 0, i;
 
@@ -221,64 +160,30 @@ submit_flush(struct gw *gw)
 		rcs[i] = cmd_run(gw->host.st, &gw->cfg, &rq, &replies[i]);
 		kicked |= replies[i].notices.len > 0;
 	}
-	deferred = q->durable != NULL && n >= SUBMIT_PIPELINE_MIN;
-	commit_rc = deferred ? store_commit_deferred(gw->host.st)
-			     : store_commit(gw->host.st);
+	commit_rc = store_commit(gw->host.st);
 	if (commit_rc < 0) {
 		why = store_error_reply(gw->host.st);
 		store_rollback(gw->host.st);
 		log_error("a batch of %zu requests could not be stored: %s", n,
 			  why);
 	}
-	b = xcalloc(1, sizeof(*b));
-	b->items = batch;
-	b->replies = replies;
-	b->rcs = rcs;
-	b->n = n;
-	b->kicked = kicked;
-	if (commit_rc == 0 && deferred) {
-		/* answered by on_durable once on disk */
-		b->ticket = durable_committed(q->durable);
-		*q->held_tail = b;
-		q->held_tail = &b->next;
-		return 0;
+	for (i = 0, it = batch; i < n; i++, it = next) {
+		next = it->next;
+		if (commit_rc < 0) {
+			buf_reset(&replies[i].text);
+			buf_puts(&replies[i].text, why);
+			replies[i].error = 1;
+			rcs[i] = -1;
+		}
+		it->cb(it->arg, &replies[i], commit_rc < 0 ? -1 : rcs[i]);
+		reply_free(&replies[i]);
+		item_free(it);
 	}
-	batch_answer(gw, b, why);
+	free(replies);
+	free(rcs);
+	if (kicked)
+		gw_kick(gw);
 	return 0;
-}
-
-static void on_check(uv_check_t *h);
-static void on_idle(uv_idle_t *h);
-
-/* The log sync thread reports: answers the batches it made durable. */
-static void
-on_durable(void *arg, uint64_t synced, uint64_t failed)
-{
-	struct gw *gw = arg;
-	struct submit_queue *q = gw->submit;
-	struct submit_batch *b;
-
-	while ((b = q->held) != NULL && b->ticket <= synced) {
-		q->held = b->next;
-		if (q->held == NULL)
-			q->held_tail = &q->held;
-		if (b->ticket <= failed)
-			log_error("a batch of %zu requests was committed but "
-				  "the disk reported an error writing it; "
-				  "answered as maybe not stored",
-				  b->n);
-		batch_answer(gw, b,
-			     b->ticket <= failed
-				 ? "the ISMS database's disk reported an "
-				   "error; this may not have been stored. "
-				   "Please tell your ISMS administrator"
-				 : NULL);
-	}
-	if (q->held == NULL && q->head != NULL && !q->locked &&
-	    !q->closing) { /* what waited for the sync runs now */
-		uv_check_start(&q->check, on_check);
-		uv_idle_start(&q->idle, on_idle);
-	}
 }
 
 static void
@@ -299,11 +204,7 @@ on_check(uv_check_t *h)
 	struct gw *gw = h->data;
 	struct submit_queue *q = gw->submit;
 
-	if (q->locked || q->held != NULL) {
-		/*
-		 * locked: the retry timer has it. held: a sync is under way;
-		 * what arrives meanwhile runs as one batch once it returns.
-		 */
+	if (q->locked) { /* the retry timer has it */
 		uv_check_stop(h);
 		uv_idle_stop(&q->idle);
 		return;
@@ -357,25 +258,12 @@ gw_submit(struct gw *gw, const struct isms_request *rq, host_done_cb cb,
 	return 0;
 }
 
-static int
-sync_store(void *arg)
-{
-	return store_sync_log(arg);
-}
-
 int
 submit_init(struct gw *gw)
-{
-	return submit_init_sync(gw, sync_store, gw->host.st);
-}
-
-int
-submit_init_sync(struct gw *gw, int (*sync)(void *arg), void *sync_arg)
 {
 	struct submit_queue *q = xcalloc(1, sizeof(*q));
 
 	q->tail = &q->head;
-	q->held_tail = &q->held;
 	uv_check_init(gw->host.loop, &q->check);
 	q->check.data = gw;
 	uv_idle_init(gw->host.loop, &q->idle);
@@ -384,12 +272,6 @@ submit_init_sync(struct gw *gw, int (*sync)(void *arg), void *sync_arg)
 	q->retry.data = gw;
 	gw->submit = q;
 	store_set_busy_timeout(gw->host.st, SUBMIT_LOCK_WAIT_MS);
-	if (store_set_sync_deferred(gw->host.st, 1) == 0) {
-		q->durable = durable_start(gw->host.loop, sync, sync_arg,
-					   on_durable, gw);
-		if (q->durable == NULL)
-			store_set_sync_deferred(gw->host.st, 0);
-	}
 	return 0;
 }
 
@@ -419,10 +301,6 @@ submit_stop(struct gw *gw)
 				answer_failed(queue_pop(q),
 					      "the database is busy; nothing "
 					      "was stored, please try again");
-	/* what is committed is synced and answered before the thread ends */
-	durable_stop(q->durable);
-	q->durable = NULL;
-	store_set_sync_deferred(gw->host.st, 0);
 	q->closing = 3; /* three handles to close */
 	uv_check_stop(&q->check);
 	uv_idle_stop(&q->idle);

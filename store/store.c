@@ -588,7 +588,6 @@ store_open_opts(const char *path, enum store_mode mode,
 	st->path = xstrdup(path);
 	st->now = store_wall_clock;
 	st->lock_fd = -1;
-	st->log_fd = -1;
 	st->has_keyed = -1;
 	if (mode == STORE_CREATE)
 		flags |= SQLITE_OPEN_CREATE;
@@ -736,12 +735,6 @@ store_close(struct store *st)
 		sqlite3_finalize(st->cache[i].s);
 		free(st->cache[i].sql);
 	}
-	if (st->log_fd >= 0) { /* deferred commits are on disk before leaving */
-		if (fdatasync(st->log_fd) < 0)
-			log_error("%s-wal: sync: %s", st->path,
-				  strerror(errno));
-		close(st->log_fd);
-	}
 	sqlite3_close(st->db);
 	if (st->lock_fd >= 0)
 		close(st->lock_fd); /* releases the lock */
@@ -841,97 +834,6 @@ store_commit(struct store *st)
 	}
 	large_tx_end(st);
 	return 0;
-}
-
-/* SQLite's default: checkpoint once the log holds this many pages */
-#define STORE_AUTOCHECKPOINT 1000
-
-/*
- * Runs after every commit that wrote to the log, in place of SQLite's
- * automatic checkpoint (which it also does): the connection runs with
- * synchronous=NORMAL, so the log is synced here unless the commit is a
- * deferred one. A failed sync fails the statement (the commit stands).
- */
-static int
-store_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
-{
-	struct store *st = arg;
-
-	if (pages >= STORE_AUTOCHECKPOINT)
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
-					  NULL, NULL);
-	if (st->defer_commit)
-		return SQLITE_OK;
-	return fdatasync(st->log_fd) == 0 ? SQLITE_OK : SQLITE_IOERR_FSYNC;
-}
-
-int
-store_set_sync_deferred(struct store *st, int on)
-{
-	char *mode = NULL, wal[4096];
-	const char *file;
-	int fd;
-
-	if (!on) {
-		if (st->log_fd < 0)
-			return 0;
-		sqlite3_wal_autocheckpoint(st->db, STORE_AUTOCHECKPOINT);
-		sqlite3_exec(st->db, "PRAGMA synchronous=FULL", NULL, NULL,
-			     NULL);
-		close(st->log_fd);
-		st->log_fd = -1;
-		return 0;
-	}
-	if (st->log_fd >= 0)
-		return 0;
-	file = sqlite3_db_filename(st->db, "main");
-	if (st->readonly || st->depth > 0 || file == NULL || file[0] == '\0')
-		return -1;
-	mode = db_text(st, "PRAGMA journal_mode", NULL);
-	if (mode == NULL || strcmp(mode, "wal") != 0) {
-		free(mode);
-		return -1;
-	}
-	free(mode);
-	/*
-	 * The log exists once the connection has read (the open did) and
-	 * stays while the connection is open: SQLite removes it only when
-	 * the last connection closes. Truncation keeps the same file.
-	 */
-	snprintf(wal, sizeof(wal), "%s-wal", file);
-	fd = open(wal, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		log_warnx("%s: %s; every commit waits for the disk", wal,
-			  strerror(errno));
-		return -1;
-	}
-	if (sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL", NULL, NULL,
-			 NULL) != SQLITE_OK) {
-		close(fd);
-		return -1;
-	}
-	st->log_fd = fd;
-	sqlite3_wal_hook(st->db, store_wal_hook, st);
-	return 0;
-}
-
-int
-store_commit_deferred(struct store *st)
-{
-	int rc;
-
-	st->defer_commit = st->log_fd >= 0;
-	rc = store_commit(st);
-	st->defer_commit = 0;
-	return rc;
-}
-
-int
-store_sync_log(struct store *st)
-{
-	if (st->log_fd < 0)
-		return 0; /* every commit was durable on return */
-	return fdatasync(st->log_fd);
 }
 
 void

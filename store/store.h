@@ -161,27 +161,6 @@ void store_rollback(struct store *st);
 void store_large_tx(struct store *st);
 
 /*
- * Deferred durability, for a caller that overlaps the disk's work with
- * its own (the daemon's group commit). Once on, a commit made with
- * store_commit_deferred returns when its rows are written to the
- * write-ahead log but maybe not yet on disk: they are durable once a
- * store_sync_log that started after it returned has returned 0. Every
- * other commit still returns only once it is on disk, and so makes
- * everything committed before it durable too; checkpoints sync the log
- * before copying it into the database. Returns 0, or -1 when the store
- * cannot (in memory, not in WAL mode): then every commit stays durable
- * on return and store_commit_deferred is store_commit.
- */
-int store_set_sync_deferred(struct store *st, int on);
-int store_commit_deferred(struct store *st);
-/*
- * Puts everything the log holds on disk (fdatasync). The one store
- * function meant for another thread while the store is in use; it reads
- * only what store_set_sync_deferred set. 0, or -1 (errno set).
- */
-int store_sync_log(struct store *st);
-
-/*
  * Prepared statements with bound parameters. fmt has one letter per
  * parameter: 'i' int64_t, 't' const char * (NULL binds NULL; the text is
  * copied), 'n' NULL. db_prepare returns a statement, or NULL (logged);

@@ -40,8 +40,6 @@ struct store {
 	int64_t schema;	  /* STORE_READONLY: the file's schema version */
 	int64_t as_of;	  /* a simulated instant noted in audit rows, or 0 */
 	int clock_warned; /* a clock behind the audit log was logged */
-	int log_fd;	  /* the write-ahead log, while commits may defer */
-	int defer_commit; /* the commit under way skips the log's sync */
 	int large_tx;	  /* store_large_tx: the cache is large until the end */
 
 	/* the audit key (store/evidence.c) */
