@@ -25,6 +25,7 @@ wait_port() {
 	done
 }
 printf '%s\n' 3f6c1e9a0b2d4f6a8c1e3b5d7f9a2c4e >"$B/secret"
+chmod 600 "$B/secret"
 
 # load NAME PORT ROWS_SQL DB: wrk at 1, 8 and 64 connections; each run
 # gets fresh signed requests, and the rows it added are counted.
@@ -41,23 +42,27 @@ load() {
 		echo "$name c=$c $res rows=$((after - before))" | tee -a "$B/raw.txt"
 	done
 }
-field() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" "$B/raw.txt" | sed -n "$1p"; }
+# field N KEY: KEY of the Nth load run (ismsd 1-3, cpu 4-6, bolt 7-9)
+field() { grep " c=" "$B/raw.txt" | sed -n "s/.*$2=\([0-9.]*\).*/\1/p" | sed -n "$1p"; }
+
+# --- the disk's limit ----------------------------------------------------
+# durable single-row commits a second in this directory: a server that
+# answers only durable requests answers at most clients x this a second
+FSYNC=$($PY bench/fsync_probe.py "$B" 3 | sed -n 's/.*commits_per_s=\([0-9]*\).*/\1/p')
+echo "fsync probe: $FSYNC durable commits/s" | tee -a "$B/raw.txt"
 
 # --- ismsd, Slack HTTP mode -------------------------------------------
-DB=$B/isms.db
-build/ismsctl --db "$DB" init >/dev/null
-grep -v isms_manager config/demo/staff.csv >"$B/staff.csv" # alerts: outbox only
-build/ismsctl --db "$DB" staff import "$B/staff.csv" >/dev/null
-P1=$(free_port)
-cat >"$B/ismsd.conf" <<EOC
+# ismsd_conf DB PORT: the daemon's configuration for a database
+ismsd_conf() {
+	cat <<EOC
 [store]
-path = $DB
+path = $1
 [slack]
 enabled = true
 mode = http
 bot_token = xoxb-bench
 signing_secret = file:$B/secret
-listen = 127.0.0.1:$P1
+listen = 127.0.0.1:$2
 api_base = http://127.0.0.1:9/api
 [quiz]
 every = off
@@ -66,6 +71,17 @@ every = off
 [log]
 level = warn
 EOC
+}
+# ismsd_db DB: a database with the demo staff (alerts: outbox only)
+ismsd_db() {
+	build/ismsctl --db "$1" init >/dev/null
+	grep -v isms_manager config/demo/staff.csv >"$B/staff.csv"
+	build/ismsctl --db "$1" staff import "$B/staff.csv" >/dev/null
+}
+DB=$B/isms.db
+ismsd_db "$DB"
+P1=$(free_port)
+ismsd_conf "$DB" "$P1" >"$B/ismsd.conf"
 build/ismsd -c "$B/ismsd.conf" 2>"$B/ismsd.err" &
 IPID=$!
 PIDS="$PIDS $IPID"
@@ -75,6 +91,63 @@ I_IDLE=$(rss_kb $IPID)
 load ismsd "$P1" "SELECT COUNT(*) FROM incidents" "$DB"
 I_LOAD=$(hwm_kb $IPID)
 kill $IPID; wait $IPID || true
+
+# --- ismsd, Slack Socket Mode ------------------------------------------
+# bench/socket_load.py plays Slack (Web API and the WebSocket), keeps W
+# slash-command envelopes outstanding and counts the acks; ismsd acks an
+# envelope only once its incident is durable
+SOCK_DB=$B/socket.db
+ismsd_db "$SOCK_DB"
+for w in 8 64; do
+	rm -f "$B/sock.port"
+	$PY bench/socket_load.py "$B/sock.port" "$w" "$DUR" "sock$w" >"$B/sock-$w.txt" &
+	LPID=$!
+	PIDS="$PIDS $LPID"
+	i=0
+	until [ -s "$B/sock.port" ]; do
+		i=$((i + 1)); [ $i -gt 100 ] && { echo "socket load generator did not start" >&2; exit 1; }
+		sleep 0.1
+	done
+	before=$(sqlite3 "$SOCK_DB" "SELECT COUNT(*) FROM incidents")
+	cat >"$B/sock.conf" <<EOC
+[store]
+path = $SOCK_DB
+[slack]
+enabled = true
+app_token = xapp-1-bench
+bot_token = xoxb-bench
+api_base = http://127.0.0.1:$(cat "$B/sock.port")/api
+[quiz]
+every = off
+[report]
+every = off
+[log]
+level = error
+EOC
+	build/ismsd -c "$B/sock.conf" 2>"$B/sock-ismsd.err" &
+	SPID=$!
+	PIDS="$PIDS $SPID"
+	wait $LPID || true
+	kill $SPID; wait $SPID || true
+	echo "socket w=$w $(grep '^RESULT' "$B/sock-$w.txt") rows=$(($(sqlite3 "$SOCK_DB" "SELECT COUNT(*) FROM incidents") - before))" | tee -a "$B/raw.txt"
+done
+sock() { grep "^socket w=$1 " "$B/raw.txt" | sed -n "s/.* $2=\([0-9.]*\).*/\1/p"; }
+
+# --- the CPU's limit: the same on a database in memory (tmpfs) ----------
+# every sync returns at once there: what the two cores allow ismsd (with
+# wrk on the same cores) when the disk costs nothing
+SHM=$(mktemp -d /dev/shm/isms-bench-XXXXXX)
+ismsd_db "$SHM/isms.db"
+P3=$(free_port)
+ismsd_conf "$SHM/isms.db" "$P3" >"$B/cpu.conf"
+build/ismsd -c "$B/cpu.conf" 2>"$B/cpu.err" &
+CPID=$!
+PIDS="$PIDS $CPID"
+wait_port "$P3"
+sleep 1
+load cpu "$P3" "SELECT COUNT(*) FROM incidents" "$SHM/isms.db"
+kill $CPID; wait $CPID || true
+rm -rf "$SHM"
 
 # --- the Bolt baseline ------------------------------------------------
 (cd bench/baseline && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1 ||
@@ -120,17 +193,36 @@ QUIZ_ITEMS=$(sqlite3 "$BIG" "SELECT COUNT(*) FROM quiz_items")
 {
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); $(date -u +%Y-%m-%d)"
 echo
-echo "Signed Slack HTTP-mode /incident commands, ${DUR} s per row, every request a durable incident (WAL, synchronous=FULL):"
+echo "Signed Slack HTTP-mode /incident commands, ${DUR} s per row, every answered request a durable incident (WAL, synchronous=FULL):"
 echo
 echo "| clients | ismsd req/s | p50 ms | p99 ms | rows | Bolt req/s | p50 ms | p99 ms | rows | ratio |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for i in 1 2 3; do
 	c=$(echo "1 8 64" | cut -d' ' -f$i)
-	ir=$(field $i rps); br=$(field $((i + 3)) rps)
+	ir=$(field $i rps); br=$(field $((i + 6)) rps)
 	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %sx |\n' "$c" \
 		"$ir" "$(awk "BEGIN{print $(field $i p50_us)/1000}")" "$(awk "BEGIN{print $(field $i p99_us)/1000}")" "$(field $i rows)" \
-		"$br" "$(awk "BEGIN{print $(field $((i + 3)) p50_us)/1000}")" "$(awk "BEGIN{print $(field $((i + 3)) p99_us)/1000}")" "$(field $((i + 3)) rows)" \
+		"$br" "$(awk "BEGIN{print $(field $((i + 6)) p50_us)/1000}")" "$(awk "BEGIN{print $(field $((i + 6)) p99_us)/1000}")" "$(field $((i + 6)) rows)" \
 		"$(awk "BEGIN{printf \"%.1f\", $ir/$br}")"
+done
+echo
+echo "The limit: this disk makes $FSYNC durable single-row commits a second (bench/fsync_probe.py: SQLite, WAL, synchronous=FULL), so c clients can be answered at most c x $FSYNC times a second; the CPU's limit is ismsd on a database in memory (tmpfs), same load:"
+echo
+echo "| clients | disk limit (c x $FSYNC) | CPU limit (tmpfs) req/s | limit | ismsd req/s | ismsd / limit |"
+echo "|---|---|---|---|---|---|"
+for i in 1 2 3; do
+	c=$(echo "1 8 64" | cut -d' ' -f$i)
+	ir=$(field $i rps); cr=$(field $((i + 3)) rps)
+	awk -v c="$c" -v f="$FSYNC" -v cr="$cr" -v ir="$ir" 'BEGIN{d = c * f; l = d < cr ? d : cr;
+		printf "| %s | %d | %s | %d | %s | %.0f%% |\n", c, d, cr, l, ir, 100 * ir / l}'
+done
+echo
+echo "Slack Socket Mode: /incident envelopes pushed over the WebSocket by bench/socket_load.py (Python, on the same cores), each acked only once its incident is durable:"
+echo
+echo "| envelopes outstanding | acks/s | p50 ms | p99 ms | rows |"
+echo "|---|---|---|---|---|"
+for w in 8 64; do
+	echo "| $w | $(sock $w rps) | $(awk "BEGIN{print $(sock $w p50_us)/1000}") | $(awk "BEGIN{print $(sock $w p99_us)/1000}") | $(sock $w rows) |"
 done
 echo
 echo "| memory (RSS) | ismsd | Bolt baseline |"

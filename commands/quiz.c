@@ -142,6 +142,8 @@ quiz_campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 				  "t", team),
 		       1, &ids, &n) < 0)
 		goto out;
+	if (n > 10000)
+		store_large_tx(ctx->st);
 	if (n == 0) {
 		if (team != NULL)
 			cmd_error(ctx, "nobody in the directory is in team %s",

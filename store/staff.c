@@ -211,6 +211,7 @@ struct import {
 	struct db_stmt *q_exists, *q_upsert, *q_id, *q_manager, *q_line;
 	int64_t now;
 	int *created, *updated;
+	char last_tz[64]; /* the last time zone found valid */
 	char *err;
 	size_t errlen;
 };
@@ -372,9 +373,13 @@ row_problem(struct import *im, char **f, unsigned *roles)
 		return "a person cannot be their own manager";
 	if (strlen(f[6]) > 60)
 		return "team is too long";
-	if (*f[7] != '\0' && !tz_valid(f[7]))
-		return "unknown time zone (use an IANA name like "
-		       "Europe/Berlin)";
+	/* rows of one office share a zone: looked up once in a run */
+	if (*f[7] != '\0' && strcmp(f[7], im->last_tz) != 0) {
+		if (!tz_valid(f[7]))
+			return "unknown time zone (use an IANA name like "
+			       "Europe/Berlin)";
+		snprintf(im->last_tz, sizeof(im->last_tz), "%s", f[7]);
+	}
 	if (parse_roles(f[8], roles) < 0)
 		return "unknown role (staff, manager, risk_owner, "
 		       "isms_manager, auditor, admin, management)";
@@ -674,6 +679,8 @@ staff_import_missing(struct store *st, const char *text, size_t len,
 		snprintf(err, errlen, "database busy");
 		return -1;
 	}
+	if (len > 1024 * 1024)
+		store_large_tx(st);
 	if (import_snapshot(&im) < 0 || import_prepare(&im) < 0 ||
 	    import_rows(&im) < 0 || import_managers(&im) < 0)
 		goto out;

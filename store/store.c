@@ -1141,6 +1141,37 @@ store_begin(struct store *st)
 	return 0;
 }
 
+#define STORE_CACHE_KIB	      2000  /* SQLite's default page cache */
+#define STORE_LARGE_CACHE_KIB 32768 /* for a transaction of many rows */
+
+static void
+cache_kib(struct store *st, int kib)
+{
+	char sql[48];
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", kib);
+	sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+}
+
+void
+store_large_tx(struct store *st)
+{
+	if (st->depth == 0 || st->large_tx)
+		return;
+	cache_kib(st, STORE_LARGE_CACHE_KIB);
+	st->large_tx = 1;
+}
+
+/* The transaction ended: the cache shrinks back to the default. */
+static void
+large_tx_end(struct store *st)
+{
+	if (st->large_tx && st->depth == 0) {
+		cache_kib(st, STORE_CACHE_KIB);
+		st->large_tx = 0;
+	}
+}
+
 int
 store_commit(struct store *st)
 {
@@ -1163,6 +1194,7 @@ store_commit(struct store *st)
 		log_error("commit: %s", sqlite3_errmsg(st->db));
 		return -1;
 	}
+	large_tx_end(st);
 	return 0;
 }
 
@@ -1176,6 +1208,7 @@ store_rollback(struct store *st)
 		evidence_rollback(st);
 		if (sqlite3_get_autocommit(st->db) == 0)
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		large_tx_end(st);
 		return;
 	}
 	st->depth--;

@@ -159,6 +159,14 @@ int store_commit(struct store *st);
 void store_rollback(struct store *st);
 
 /*
+ * The open transaction is about to change many rows (a directory import,
+ * a campaign to everyone): the engine may keep up to 32 MiB of pages
+ * instead of 2 MiB until it ends, rather than writing pages to the log
+ * and reading them back within it.
+ */
+void store_large_tx(struct store *st);
+
+/*
  * Prepared statements with bound parameters. fmt has one letter per
  * parameter: 'i' int64_t, 't' const char * (NULL binds NULL; the text is
  * copied), 'n' NULL. db_prepare returns a statement, or NULL (logged);

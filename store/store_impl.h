@@ -44,7 +44,8 @@ struct store {
 	unsigned fmode;	    /* mode of the files it makes: 0600 or 0640 */
 	int has_group;	    /* its files go to group gid */
 	unsigned gid;
-	char *group; /* the group's name, for messages */
+	char *group;  /* the group's name, for messages */
+	int large_tx; /* store_large_tx: the cache is large until the end */
 
 	/* the audit key (store/evidence.c) */
 	int key_loaded;

@@ -33,9 +33,10 @@ expect_not_in() {
 	fi
 }
 
-# sql DB QUERY: one value.
+# sql DB QUERY: one value. Waits for a lock, as a daemon just started
+# after a crash holds one while it recovers the log.
 sql() {
-	sqlite3 "$1" "$2"
+	sqlite3 -cmd ".timeout 5000" "$1" "$2"
 }
 
 # console DB HANDLE: runs stdin through the console, output in $T/out.
