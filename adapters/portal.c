@@ -560,6 +560,18 @@ portal_start(struct host *host, struct portal **out)
 		free(p);
 		return -1;
 	}
+	if (cfg->portal_tls_cert != NULL && cfg->portal_tls_cert[0] != '\0') {
+		char err[512];
+
+		if (httpd_set_tls(p->httpd, cfg->portal_tls_cert,
+				  cfg->portal_tls_key, err, sizeof(err)) != 0) {
+			log_error("portal: TLS: %s", err);
+			httpd_free(p->httpd);
+			free(p);
+			return -1;
+		}
+		p->https = 1; /* cookies are Secure */
+	}
 	{
 		struct httpd_limits l;
 
@@ -571,7 +583,8 @@ portal_start(struct host *host, struct portal **out)
 		l.body_budget = 1024 * 1024; /* only POST /logout has one */
 		httpd_set_limits(p->httpd, &l);
 	}
-	log_info("portal: listening on %s%s%s:%d (links to %s)",
+	log_info("portal: listening on %s%s%s%s:%d (links to %s)",
+		 httpd_is_tls(p->httpd) ? "https " : "",
 		 strchr(addr, ':') ? "[" : "", addr,
 		 strchr(addr, ':') ? "]" : "", httpd_port(p->httpd), base);
 	*out = p;

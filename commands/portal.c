@@ -23,7 +23,11 @@ portal_base_url(const struct config *cfg, char *out, size_t len)
 	if (cfg->portal_url != NULL && cfg->portal_url[0] != '\0')
 		snprintf(out, len, "%s", cfg->portal_url);
 	else
-		snprintf(out, len, "http://%s",
+		snprintf(out, len, "%s://%s",
+			 cfg->portal_tls_cert != NULL &&
+				 cfg->portal_tls_cert[0] != '\0'
+			     ? "https"
+			     : "http",
 			 cfg->portal_listen ? cfg->portal_listen : "");
 	n = strlen(out);
 	while (n > 0 && out[n - 1] == '/')

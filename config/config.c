@@ -259,11 +259,16 @@ static const struct centry config_table[] = {
      "and listen.",
      0, 0, NULL, CFG_RESTART},
     {"portal", "tls_cert", CT_STR, OFF(portal_tls_cert), "",
-     "Not supported yet: put the portal behind a reverse proxy that "
-     "terminates TLS (it sends X-Forwarded-Proto: https from loopback).",
+     "PEM certificate chain file (server certificate first): with "
+     "tls_key the portal serves HTTPS itself (TLS 1.2 or later) and the "
+     "default url is https:// and listen; empty: plain HTTP, e.g. behind "
+     "a reverse proxy that terminates TLS (it sends "
+     "X-Forwarded-Proto: https from loopback).",
      0, 0, NULL, CFG_RESTART},
     {"portal", "tls_key", CT_STR, OFF(portal_tls_key), "",
-     "Not supported yet (see tls_cert).", 0, 0, NULL, CFG_RESTART},
+     "PEM private key file of tls_cert; not readable by group or others "
+     "(see allow_shared_secret_files).",
+     0, 0, NULL, CFG_RESTART},
     {"log", "level", CT_ENUM, OFF(log_level), "info",
      "error, warn, info or debug.", 0, 0, "error|warn|info|debug", CFG_LIVE},
     {"log", "format", CT_ENUM, OFF(log_format), "text",
@@ -824,6 +829,43 @@ url_chars_ok(const char *u)
 	return 1;
 }
 
+/*
+ * A TLS certificate or key file: a readable file; a key, like a file:
+ * secret, not readable by group or others unless
+ * [security] allow_shared_secret_files = true.
+ */
+static void
+tls_file_check(const struct config *cfg, const char *name, const char *key,
+	       const char *path, int secret, struct config_errors *e)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) < 0 || access(path, R_OK) < 0) {
+		cerr(e, name, 0, "%s: cannot read %s: %s", key, path,
+		     strerror(errno));
+		return;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		cerr(e, name, 0, "%s: %s is not a file", key, path);
+		return;
+	}
+	if (!secret || !(sb.st_mode & 077))
+		return;
+	if (cfg->allow_shared_secret_files) {
+		buf_printf(&e->text,
+			   "%s: warning: %s: secret file %s is readable by "
+			   "group or others (mode %04o)\n",
+			   name, key, path, (unsigned)(sb.st_mode & 0777));
+		e->warnings++;
+	} else {
+		cerr(e, name, 0,
+		     "%s: secret file %s is readable by group or others "
+		     "(mode %04o); chmod 600 it (or set [security] "
+		     "allow_shared_secret_files = true)",
+		     key, path, (unsigned)(sb.st_mode & 0777));
+	}
+}
+
 static void
 config_require(const struct config *cfg, const char *name,
 	       struct config_errors *e)
@@ -881,11 +923,16 @@ config_require(const struct config *cfg, const char *name,
 			     "= true behind a firewall",
 			     cfg->admin_listen);
 	}
-	if (SET(cfg->portal_tls_cert) || SET(cfg->portal_tls_key))
+	if (SET(cfg->portal_tls_cert) != SET(cfg->portal_tls_key))
 		cerr(e, name, 0,
-		     "portal.tls_cert and portal.tls_key are not supported "
-		     "yet; put the portal behind a reverse proxy that "
-		     "terminates TLS");
+		     "portal.tls_cert and portal.tls_key go together: set "
+		     "both (TLS) or neither (plain HTTP)");
+	if (SET(cfg->portal_tls_cert))
+		tls_file_check(cfg, name, "portal.tls_cert",
+			       cfg->portal_tls_cert, 0, e);
+	if (SET(cfg->portal_tls_key))
+		tls_file_check(cfg, name, "portal.tls_key", cfg->portal_tls_key,
+			       1, e);
 	if (SET(cfg->portal_url) &&
 	    ((strncmp(cfg->portal_url, "http://", 7) != 0 &&
 	      strncmp(cfg->portal_url, "https://", 8) != 0) ||

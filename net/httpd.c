@@ -13,6 +13,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "../base/log.h"
 #include "../base/util.h"
 
@@ -444,8 +447,11 @@ struct httpd {
 	unsigned long evicted, refused, addr_hits, timeouts, budget_503;
 	unsigned long reports;
 	unsigned long r_evicted, r_refused, r_addr, r_timeouts, r_budget;
-	uint64_t last_report; /* uv_now() of the last line */
+	unsigned long tls_fails, r_tls_fails; /* handshakes that failed */
+	uint64_t last_report;		      /* uv_now() of the last line */
+	SSL_CTX *tls;			      /* NULL: plain HTTP */
 	char rbuf[READ_BUF];
+	char pbuf[16384]; /* plaintext out of one TLS record */
 };
 
 struct httpd_conn {
@@ -470,12 +476,14 @@ struct httpd_conn {
 	size_t stash_len, stash_cap;
 	struct httpd_conn *prev, *next;	  /* all connections */
 	struct httpd_conn *iprev, *inext; /* idle ones */
+	SSL *ssl;			  /* NULL on a plain HTTP server */
+	BIO *rbio, *wbio;		  /* owned by ssl */
 };
 
 struct wreq {
 	uv_write_t req;
 	struct httpd_conn *c;
-	int is_continue;
+	int is_continue; /* or TLS records: no response completes */
 	size_t len;
 	char data[];
 };
@@ -502,7 +510,8 @@ report_flush(struct httpd *s)
 		      rf = s->refused - s->r_refused,
 		      ad = s->addr_hits - s->r_addr,
 		      to = s->timeouts - s->r_timeouts,
-		      bu = s->budget_503 - s->r_budget;
+		      bu = s->budget_503 - s->r_budget,
+		      tf = s->tls_fails - s->r_tls_fails;
 	char line[640];
 	size_t n = 0;
 
@@ -512,7 +521,7 @@ report_flush(struct httpd *s)
 			n += (size_t)snprintf(line + n, sizeof(line) - n,      \
 					      __VA_ARGS__);                    \
 	} while (0)
-	if (!ev && !rf && !ad && !to && !bu)
+	if (!ev && !rf && !ad && !to && !bu && !tf)
 		return;
 	if (ev)
 		PART("; %lu idle or slow connection%s closed to make room", ev,
@@ -532,8 +541,15 @@ report_flush(struct httpd *s)
 		     "%zu bytes allowed in flight",
 		     bu, bu == 1 ? "" : "s", s->lim.body_budget);
 #undef PART
-	log_warnx("http: connection limits in force (at most %u open)%s",
-		  s->cap, line);
+	if (n)
+		log_warnx("http: connection limits in force (at most %u "
+			  "open)%s",
+			  s->cap, line);
+	if (tf)
+		log_warnx("http: %lu TLS handshake%s failed (not TLS, or no "
+			  "common version or cipher); connection%s closed",
+			  tf, tf == 1 ? "" : "s", tf == 1 ? "" : "s");
+	s->r_tls_fails = s->tls_fails;
 	s->r_evicted = s->evicted;
 	s->r_refused = s->refused;
 	s->r_addr = s->addr_hits;
@@ -696,6 +712,7 @@ srv_unref(struct httpd *s)
 
 	if (--s->refs > 0)
 		return;
+	SSL_CTX_free(s->tls);
 	for (i = 0; i < ADDR_BUCKETS; i++)
 		while (s->addrs[i]) {
 			struct addr_slot *a = s->addrs[i];
@@ -713,6 +730,7 @@ conn_unref(struct httpd_conn *c)
 		return;
 	body_release(c);
 	httpd_parser_free(&c->parser);
+	SSL_free(c->ssl);
 	free(c->stash);
 	srv_unref(c->srv);
 	free(c);
@@ -904,8 +922,9 @@ reason(int status)
 
 static void on_write(uv_write_t *w, int status);
 
+/* queues wr as it is (on a TLS connection: records already made) */
 static int
-conn_write(struct httpd_conn *c, struct wreq *wr)
+raw_write(struct httpd_conn *c, struct wreq *wr)
 {
 	uv_buf_t b = uv_buf_init(wr->data, (unsigned)wr->len);
 
@@ -916,6 +935,50 @@ conn_write(struct httpd_conn *c, struct wreq *wr)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Queues the TLS records waiting in the write BIO; is_continue as for
+ * the plaintext they carry.  0, or -1 when the connection was closed.
+ */
+static int
+tls_flush(struct httpd_conn *c, int is_continue)
+{
+	size_t n = BIO_ctrl_pending(c->wbio);
+	struct wreq *wr;
+
+	if (n == 0) {
+		if (is_continue)
+			return 0;
+		/* a response must complete through on_write */
+		wr = xmalloc(sizeof(*wr));
+		wr->len = 0;
+	} else {
+		wr = xmalloc(sizeof(*wr) + n);
+		wr->len = (size_t)BIO_read(c->wbio, wr->data, (int)n);
+		if ((int)wr->len < 0)
+			wr->len = 0;
+	}
+	wr->is_continue = is_continue;
+	return raw_write(c, wr);
+}
+
+static int
+conn_write(struct httpd_conn *c, struct wreq *wr)
+{
+	int is_continue = wr->is_continue, n;
+
+	if (c->ssl == NULL)
+		return raw_write(c, wr);
+	ERR_clear_error();
+	n = SSL_write(c->ssl, wr->data, (int)wr->len);
+	free(wr);
+	if (n <= 0) {
+		ERR_clear_error();
+		conn_close(c);
+		return -1;
+	}
+	return tls_flush(c, is_continue);
 }
 
 /* queues a complete response; the conn enters C_WRITING */
@@ -1006,6 +1069,13 @@ linger_close(struct httpd_conn *c)
 	c->state = C_LINGER;
 	c->discard = 1;
 	c->stash_len = 0;
+	if (c->ssl && SSL_is_init_finished(c->ssl)) {
+		ERR_clear_error();
+		SSL_shutdown(c->ssl); /* close_notify */
+		ERR_clear_error();
+		if (tls_flush(c, 1) != 0)
+			return;
+	}
 	c->shut.data = c;
 	if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
 		conn_close(c);
@@ -1080,6 +1150,64 @@ conn_feed(struct httpd_conn *c, const char *data, size_t len)
 	}
 }
 
+static void conn_input(struct httpd_conn *c, const char *data, size_t len);
+
+/*
+ * TLS records from the peer: the handshake goes on, and the plaintext
+ * they carry goes to conn_input.  A failed handshake closes the
+ * connection (counted for the log line); so does a broken record.
+ */
+static void
+tls_read(struct httpd_conn *c, const char *data, size_t len)
+{
+	struct httpd *s = c->srv;
+	int n, err, was_init = SSL_is_init_finished(c->ssl);
+
+	if (c->state == C_READING && c->idle) {
+		/* the handshake, or a request, starts: on the clock */
+		idle_set(c, 0);
+		arm(c, T_REQUEST, s->lim.header_ms);
+	}
+	if (BIO_write(c->rbio, data, (int)len) != (int)len) {
+		conn_close(c);
+		return;
+	}
+	for (;;) {
+		ERR_clear_error();
+		n = SSL_read(c->ssl, s->pbuf, (int)sizeof(s->pbuf));
+		if (n <= 0)
+			break;
+		if (!c->discard)
+			conn_input(c, s->pbuf, (size_t)n);
+		if (c->closed)
+			return;
+	}
+	err = SSL_get_error(c->ssl, n);
+	ERR_clear_error();
+	if (err == SSL_ERROR_ZERO_RETURN) {
+		/* close_notify: no more requests come */
+		set_reading(c, 0);
+		c->peer_eof = 1;
+		if (c->state == C_READING || c->state == C_LINGER)
+			conn_close(c);
+		return;
+	}
+	if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+		if (!SSL_is_init_finished(c->ssl)) {
+			s->tls_fails++;
+			limit_hit(s);
+		}
+		conn_close(c);
+		return;
+	}
+	/* handshake messages (or alerts) to send */
+	if (BIO_ctrl_pending(c->wbio) && tls_flush(c, 1) != 0)
+		return;
+	if (!was_init && SSL_is_init_finished(c->ssl) &&
+	    c->state == C_READING && parser_empty(&c->parser))
+		conn_wait(c); /* handshake done, no request yet: idle */
+}
+
 static void
 on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
@@ -1104,6 +1232,17 @@ on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (c->discard)
 		return;
+	if (c->ssl) {
+		tls_read(c, buf->base, (size_t)nread);
+		return;
+	}
+	conn_input(c, buf->base, (size_t)nread);
+}
+
+/* plaintext from the peer */
+static void
+conn_input(struct httpd_conn *c, const char *data, size_t len)
+{
 	switch (c->state) {
 	case C_READING:
 		if (c->idle) {
@@ -1111,11 +1250,11 @@ on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 			idle_set(c, 0);
 			arm(c, T_REQUEST, c->srv->lim.header_ms);
 		}
-		conn_feed(c, buf->base, (size_t)nread);
+		conn_feed(c, data, len);
 		break;
 	case C_HANDLING:
 	case C_WRITING:
-		stash_append(c, buf->base, (size_t)nread);
+		stash_append(c, data, len);
 		if (c->stash_len > STASH_MAX)
 			set_reading(c, 0);
 		break;
@@ -1301,6 +1440,25 @@ evict_idle(struct httpd *s, const struct addr_slot *a,
 	return 1;
 }
 
+static int
+tls_conn_init(struct httpd_conn *c)
+{
+	c->ssl = SSL_new(c->srv->tls);
+	c->rbio = BIO_new(BIO_s_mem());
+	c->wbio = BIO_new(BIO_s_mem());
+	if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
+		BIO_free(c->rbio);
+		BIO_free(c->wbio);
+		c->rbio = c->wbio = NULL;
+		ERR_clear_error();
+		return -1;
+	}
+	BIO_set_mem_eof_return(c->rbio, -1);
+	SSL_set_bio(c->ssl, c->rbio, c->wbio);
+	SSL_set_accept_state(c->ssl);
+	return 0;
+}
+
 static void
 on_connection(uv_stream_t *ls, int status)
 {
@@ -1346,6 +1504,10 @@ on_connection(uv_stream_t *ls, int status)
 			conn_close(c);
 			return;
 		}
+	}
+	if (s->tls && tls_conn_init(c) != 0) {
+		conn_close(c);
+		return;
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
 	conn_wait(c);
@@ -1445,6 +1607,86 @@ httpd_port(const struct httpd *s)
 	return s ? s->port : -1;
 }
 
+static int
+alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+	    const unsigned char *in, unsigned inlen, void *arg)
+{
+	static const unsigned char h11[] = "\x08http/1.1";
+	unsigned char *o = NULL;
+
+	(void)ssl;
+	(void)arg;
+	if (SSL_select_next_proto(&o, outlen, h11, sizeof(h11) - 1, in,
+				  inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = o;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+static void
+tls_error(char *err, size_t errlen, const char *what, const char *file)
+{
+	unsigned long e = ERR_peek_last_error();
+	char detail[256] = "";
+
+	if (e)
+		ERR_error_string_n(e, detail, sizeof(detail));
+	snprintf(err, errlen, "%s%s%s%s%s", what, file ? " " : "",
+		 file ? file : "", detail[0] ? ": " : "", detail);
+	ERR_clear_error();
+}
+
+int
+httpd_set_tls(struct httpd *s, const char *cert_file, const char *key_file,
+	      char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+
+	if (s == NULL || cert_file == NULL || key_file == NULL) {
+		snprintf(err, errlen, "no certificate or key file given");
+		return -1;
+	}
+	ERR_clear_error();
+	ctx = SSL_CTX_new(TLS_server_method());
+	if (ctx == NULL) {
+		tls_error(err, errlen, "cannot make a TLS context", NULL);
+		return -1;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(
+	    ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
+		     SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+		tls_error(err, errlen, "cannot load the certificate chain",
+			  cert_file);
+		SSL_CTX_free(ctx);
+		return -1;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+		tls_error(err, errlen, "cannot load the private key", key_file);
+		SSL_CTX_free(ctx);
+		return -1;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		tls_error(err, errlen,
+			  "the private key does not match the certificate in",
+			  cert_file);
+		SSL_CTX_free(ctx);
+		return -1;
+	}
+	SSL_CTX_free(s->tls);
+	s->tls = ctx;
+	return 0;
+}
+
+int
+httpd_is_tls(const struct httpd *s)
+{
+	return s != NULL && s->tls != NULL;
+}
+
 void
 httpd_set_idle_timeout(struct httpd *s, unsigned ms)
 {
@@ -1492,6 +1734,7 @@ httpd_get_stats(const struct httpd *s, struct httpd_stats *st)
 	st->timeouts = s->timeouts;
 	st->budget_503 = s->budget_503;
 	st->reports = s->reports;
+	st->tls_fails = s->tls_fails;
 }
 
 void

@@ -120,6 +120,20 @@ struct httpd *httpd_new(uv_loop_t *loop, const char *host, int port,
 int httpd_port(const struct httpd *s);
 
 /*
+ * Serves TLS (1.2 or later) on s from now on, with the PEM certificate
+ * chain in cert_file and the PEM private key in key_file.  Call before the
+ * first connection comes.  On error, -1 with a line in err (naming the
+ * file and OpenSSL's reason, never key material) and s unchanged.  A
+ * client whose handshake fails, or that does not speak TLS, is
+ * disconnected and counted in the rate-limited log line.
+ */
+int httpd_set_tls(struct httpd *s, const char *cert_file, const char *key_file,
+		  char *err, size_t errlen);
+
+/* 1 when s serves TLS. */
+int httpd_is_tls(const struct httpd *s);
+
+/*
  * Sets the idle deadline (default 30 s): a connection without a request
  * under way is closed after ms, and a response must be written within ms
  * of being queued.
@@ -168,6 +182,7 @@ struct httpd_stats {
 	unsigned long timeouts;	  /* requests not complete in time */
 	unsigned long budget_503; /* bodies refused for the budget */
 	unsigned long reports;	  /* limit log lines written */
+	unsigned long tls_fails;  /* TLS handshakes failed */
 };
 
 void httpd_get_stats(const struct httpd *s, struct httpd_stats *st);

@@ -21,6 +21,12 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
 #include <uv.h>
 
 #include "../../net/httpd.h"
@@ -1565,6 +1571,244 @@ test_server_halfclose(void **state)
 	srv_stop(&s);
 }
 
+/* ---- TLS ---- */
+
+struct tls_files {
+	char dir[64], cert[128], key[128], other_key[128];
+};
+
+static EVP_PKEY *
+write_key(const char *path)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	FILE *fp;
+
+	assert_non_null(k);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(PEM_write_PrivateKey(fp, k, NULL, NULL, 0, NULL, NULL),
+			 1);
+	fclose(fp);
+	return k;
+}
+
+/* a self-signed certificate for 127.0.0.1 and its key, made now */
+static void
+tls_files_make(struct tls_files *f)
+{
+	X509 *x = X509_new();
+	X509_NAME *n;
+	EVP_PKEY *k, *other;
+	FILE *fp;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_httpd_tls.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->cert, sizeof(f->cert), "%s/cert.pem", f->dir);
+	snprintf(f->key, sizeof(f->key), "%s/key.pem", f->dir);
+	snprintf(f->other_key, sizeof(f->other_key), "%s/other.pem", f->dir);
+	k = write_key(f->key);
+	other = write_key(f->other_key);
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, k);
+	n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+				   (const unsigned char *)"127.0.0.1", -1, -1,
+				   0);
+	X509_set_issuer_name(x, n);
+	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	fp = fopen(f->cert, "w");
+	assert_non_null(fp);
+	assert_int_equal(PEM_write_X509(fp, x), 1);
+	fclose(fp);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(other);
+}
+
+static void
+tls_files_remove(struct tls_files *f)
+{
+	unlink(f->cert);
+	unlink(f->key);
+	unlink(f->other_key);
+	rmdir(f->dir);
+}
+
+static struct tls_files tls_f;
+
+/* GET over TLS, verifying the server's certificate; raw gets the reply */
+static void
+job_tls_get(struct job *j)
+{
+	static const char req[] = "GET /over-tls HTTP/1.1\r\nHost: h\r\n"
+				  "Connection: close\r\n\r\n";
+	static const unsigned char alpn[] = "\x08http/1.1";
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *ssl = NULL;
+	const unsigned char *sel = NULL;
+	unsigned sel_len = 0;
+	int fd = raw_connect(j->s->port), n;
+
+	if (fd < 0 || ctx == NULL)
+		goto out;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (SSL_CTX_load_verify_locations(ctx, tls_f.cert, NULL) != 1)
+		goto out;
+	ssl = SSL_new(ctx);
+	SSL_set_alpn_protos(ssl, alpn, sizeof(alpn) - 1);
+	SSL_set_fd(ssl, fd);
+	if (SSL_connect(ssl) != 1)
+		goto out;
+	SSL_get0_alpn_selected(ssl, &sel, &sel_len);
+	snprintf(j->note, sizeof(j->note), "%s %.*s", SSL_get_version(ssl),
+		 (int)sel_len, sel ? (const char *)sel : "");
+	if (SSL_write(ssl, req, sizeof(req) - 1) != (int)sizeof(req) - 1)
+		goto out;
+	while ((n = SSL_read(ssl, j->raw + j->raw_len,
+			     (int)(sizeof(j->raw) - 1 - j->raw_len))) > 0)
+		j->raw_len += (size_t)n;
+	j->raw[j->raw_len] = '\0';
+	/* the server said close_notify before closing */
+	j->ok = SSL_get_error(ssl, n) == SSL_ERROR_ZERO_RETURN;
+out:
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void
+tls_srv_start(struct srv *s)
+{
+	char err[512] = "";
+
+	srv_start(s, "127.0.0.1", M_ECHO);
+	assert_int_equal(httpd_is_tls(s->h), 0);
+	assert_int_equal(
+	    httpd_set_tls(s->h, tls_f.cert, tls_f.key, err, sizeof(err)), 0);
+	assert_int_equal(httpd_is_tls(s->h), 1);
+}
+
+static void
+test_tls_get(void **state)
+{
+	struct srv s;
+	struct job j;
+
+	(void)state;
+	tls_srv_start(&s);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_tls_get, 8000);
+	assert_string_equal(j.note, "TLSv1.3 http/1.1");
+	assert_non_null(strstr(j.raw, "HTTP/1.1 200 OK\r\n"));
+	assert_non_null(strstr(j.raw, "\r\n\r\n/over-tls"));
+	assert_int_equal(j.ok, 1);
+	assert_int_equal(s.requests, 1);
+	srv_stop(&s);
+}
+
+/* plain HTTP to the TLS port: closed without an HTTP answer */
+static void
+job_tls_plain(struct job *j)
+{
+	static const char req[] = "GET /plain HTTP/1.1\r\nHost: h\r\n\r\n";
+	int fd = raw_connect(j->s->port);
+
+	if (fd < 0)
+		return;
+	if (write(fd, req, sizeof(req) - 1) == (ssize_t)(sizeof(req) - 1))
+		j->ok = raw_read(j, fd, -1);
+	close(fd);
+}
+
+static void
+test_tls_plain_refused(void **state)
+{
+	struct srv s;
+	struct job j;
+	struct httpd_stats st;
+
+	(void)state;
+	tls_srv_start(&s);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_tls_plain, 8000);
+	assert_int_equal(j.ok, 1); /* EOF */
+	assert_null(strstr(j.raw, "HTTP/"));
+	assert_int_equal(s.requests, 0);
+	httpd_get_stats(s.h, &st);
+	assert_int_equal(st.tls_fails, 1);
+	assert_int_equal(st.conns, 0);
+	srv_stop(&s);
+}
+
+/* the start of a ClientHello, then nothing: closed after header_ms */
+static void
+job_tls_truncated(struct job *j)
+{
+	static const char part[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03"
+				   "\x03\x01\x02\x03";
+	int fd = raw_connect(j->s->port);
+	char c;
+
+	if (fd < 0)
+		return;
+	if (write(fd, part, sizeof(part) - 1) == (ssize_t)(sizeof(part) - 1))
+		j->ok = read(fd, &c, 1) == 0;
+	close(fd);
+}
+
+static void
+test_tls_truncated(void **state)
+{
+	struct srv s;
+	struct job j;
+	struct httpd_limits l;
+	struct httpd_stats st;
+
+	(void)state;
+	tls_srv_start(&s);
+	httpd_limits_default(&l);
+	l.header_ms = 400;
+	httpd_set_limits(s.h, &l);
+	memset(&j, 0, sizeof(j));
+	job_run(&s, &j, job_tls_truncated, 8000);
+	assert_int_equal(j.ok, 1);
+	httpd_get_stats(s.h, &st);
+	assert_int_equal(st.timeouts, 1);
+	assert_int_equal(st.tls_fails, 0);
+	assert_int_equal(st.conns, 0);
+	assert_int_equal(s.requests, 0);
+	srv_stop(&s);
+}
+
+static void
+test_tls_bad_files(void **state)
+{
+	struct srv s;
+	char err[512] = "", missing[160];
+
+	(void)state;
+	srv_start(&s, "127.0.0.1", M_ECHO);
+	snprintf(missing, sizeof(missing), "%s/none.pem", tls_f.dir);
+	assert_int_equal(
+	    httpd_set_tls(s.h, missing, tls_f.key, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "none.pem"));
+	assert_int_equal(
+	    httpd_set_tls(s.h, tls_f.cert, tls_f.other_key, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "other.pem"));
+	/* a key file is not a certificate */
+	assert_int_equal(
+	    httpd_set_tls(s.h, tls_f.key, tls_f.key, err, sizeof(err)), -1);
+	assert_int_equal(httpd_is_tls(s.h), 0);
+	srv_stop(&s);
+}
+
 int
 main(void)
 {
@@ -1591,9 +1835,17 @@ main(void)
 	    cmocka_unit_test(test_server_disconnect),
 	    cmocka_unit_test(test_server_bad_args),
 	    cmocka_unit_test(test_server_bad_respond),
+	    cmocka_unit_test(test_tls_get),
+	    cmocka_unit_test(test_tls_plain_refused),
+	    cmocka_unit_test(test_tls_truncated),
+	    cmocka_unit_test(test_tls_bad_files),
 	};
+	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	return cmocka_run_group_tests_name("httpd", tests, NULL, NULL);
+	tls_files_make(&tls_f);
+	rc = cmocka_run_group_tests_name("httpd", tests, NULL, NULL);
+	tls_files_remove(&tls_f);
+	return rc;
 }

@@ -4,6 +4,8 @@
  * (revocation, expiry), the response header check, and the pages
  * rendered read-only.
  */
+#include <sys/stat.h>
+
 #include "testutil.h"
 
 #include "../../adapters/portal.h"
@@ -749,14 +751,46 @@ test_config(void **state)
 	portal_base_url(&cfg, base, sizeof(base));
 	assert_string_equal(base, "https://isms.example.org");
 	config_free(&cfg);
-	/* TLS in the daemon is not there yet: said clearly */
+	/* TLS: both files or neither; the key not shared */
 	assert_int_equal(load("[portal]\nlisten = 127.0.0.1:8080\ntls_cert = "
-			      "/etc/c.pem\ntls_key = /etc/k.pem\n",
+			      "/nonexistent/c.pem\n",
 			      &cfg, &e),
 			 -1);
-	assert_non_null(strstr(buf_str(&e), "not supported yet; put the "
-					    "portal behind a reverse proxy"));
+	assert_non_null(strstr(buf_str(&e), "go together"));
+	assert_non_null(strstr(buf_str(&e), "cannot read /nonexistent/c.pem"));
 	config_free(&cfg);
+	{
+		char dir[] = "/tmp/test_portal_tls.XXXXXX", cert[64], key[64];
+		char text[256];
+		FILE *fp;
+
+		assert_non_null(mkdtemp(dir));
+		snprintf(cert, sizeof(cert), "%s/c.pem", dir);
+		snprintf(key, sizeof(key), "%s/k.pem", dir);
+		fp = fopen(cert, "w");
+		assert_non_null(fp);
+		fclose(fp);
+		fp = fopen(key, "w");
+		assert_non_null(fp);
+		fclose(fp);
+		assert_int_equal(chmod(key, 0644), 0);
+		snprintf(text, sizeof(text),
+			 "[portal]\nlisten = 127.0.0.1:8443\ntls_cert = "
+			 "%s\ntls_key = %s\n",
+			 cert, key);
+		assert_int_equal(load(text, &cfg, &e), -1);
+		assert_non_null(
+		    strstr(buf_str(&e), "readable by group or others"));
+		config_free(&cfg);
+		assert_int_equal(chmod(key, 0600), 0);
+		assert_int_equal(load(text, &cfg, &e), 0);
+		portal_base_url(&cfg, base, sizeof(base));
+		assert_string_equal(base, "https://127.0.0.1:8443");
+		config_free(&cfg);
+		unlink(cert);
+		unlink(key);
+		rmdir(dir);
+	}
 	assert_int_equal(
 	    load("[portal]\nurl = javascript:alert(1)\n", &cfg, &e), -1);
 	config_free(&cfg);
