@@ -83,6 +83,25 @@ message(const struct portal *p, struct httpd_conn *c, int status,
 	buf_free(&a.body);
 }
 
+/* The database could not answer: 503, try again shortly. */
+static void
+busy(const struct portal *p, struct httpd_conn *c)
+{
+	message(p, c, 503, "Busy", store_error_reply(p->host->st),
+		"Retry-After: 2", NULL);
+}
+
+/* The Set-Cookie line that ends the session cookie in the browser. */
+static const char *
+cookie_clear(char *out, size_t len, int https)
+{
+	snprintf(out, len,
+		 "Set-Cookie: " COOKIE_NAME "=; Max-Age=0; Path=/; HttpOnly; "
+		 "SameSite=Strict%s",
+		 https ? "; Secure" : "");
+	return out;
+}
+
 /* Secure when the portal is reached over TLS (a proxy on loopback says) */
 static int
 is_https(const struct portal *p, struct httpd_conn *c,
@@ -211,12 +230,10 @@ refused(struct portal *p, struct httpd_conn *c, const char *what,
 			log_warnx("portal: a refused %s could not be audited",
 				  what);
 	}
-	snprintf(clear_cookie, sizeof(clear_cookie),
-		 "Set-Cookie: " COOKIE_NAME "=; Max-Age=0; Path=/; HttpOnly; "
-		 "SameSite=Strict%s",
-		 https ? "; Secure" : "");
 	message(p, c, 403, INVALID_TITLE, INVALID_TEXT,
-		clear ? clear_cookie : NULL, NULL);
+		clear ? cookie_clear(clear_cookie, sizeof(clear_cookie), https)
+		      : NULL,
+		NULL);
 }
 
 /* the scheme://host[:port] that url starts with into out, or "" */
@@ -292,8 +309,7 @@ signin_page(struct portal *p, struct httpd_conn *c,
 	if (rc == 1 && store_person_by_id(st, person_id, &who) != 1)
 		rc = -1;
 	if (rc < 0) {
-		message(p, c, 503, "Busy", store_error_reply(st),
-			"Retry-After: 2", NULL);
+		busy(p, c);
 		return;
 	}
 	if (rc == 0) {
@@ -330,8 +346,7 @@ login(struct portal *p, struct httpd_conn *c, const struct httpd_request *r,
 		return;
 	}
 	if (store_begin(st) < 0) {
-		message(p, c, 503, "Busy", store_error_reply(st),
-			"Retry-After: 2", NULL);
+		busy(p, c);
 		return;
 	}
 	rc = portal_token_use(st, rt->token, now, &token_id, &person_id, &why);
@@ -347,14 +362,12 @@ login(struct portal *p, struct httpd_conn *c, const struct httpd_request *r,
 	}
 	if (rc == 1 && sid < 0) {
 		store_rollback(st);
-		message(p, c, 503, "Busy", store_error_reply(st),
-			"Retry-After: 2", NULL);
+		busy(p, c);
 		return;
 	}
 	if (store_commit(st) < 0) {
 		store_rollback(st);
-		message(p, c, 503, "Busy", store_error_reply(st),
-			"Retry-After: 2", NULL);
+		busy(p, c);
 		return;
 	}
 	if (rc != 1) {
@@ -480,8 +493,7 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 	if (rc == 1 && store_person_by_id(st, person_id, &who) != 1)
 		rc = -1;
 	if (rc < 0) {
-		message(p, c, 503, "Busy", store_error_reply(st),
-			"Retry-After: 2", NULL);
+		busy(p, c);
 		return;
 	}
 	if (rc == 0) {
@@ -499,18 +511,13 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 				details) < 0 ||
 		    store_commit(st) < 0) {
 			store_rollback(st);
-			message(p, c, 503, "Busy", store_error_reply(st),
-				"Retry-After: 2", NULL);
+			busy(p, c);
 			return;
 		}
-		snprintf(clear, sizeof(clear),
-			 "Set-Cookie: " COOKIE_NAME "=; Max-Age=0; Path=/; "
-			 "HttpOnly; SameSite=Strict%s",
-			 https ? "; Secure" : "");
 		message(
 		    p, c, 200, "Signed out",
 		    "You are signed out. A new link is needed to come back.",
-		    clear, NULL);
+		    cookie_clear(clear, sizeof(clear), https), NULL);
 		return;
 	}
 	if (now - last_seen >= TOUCH_SECONDS) {
@@ -520,8 +527,7 @@ on_http(void *arg, struct httpd_conn *c, const struct httpd_request *r)
 			store_rollback(st); /* not worth refusing the page */
 	}
 	if (portal_viewer_load(st, &who, &v) < 0) {
-		message(p, c, 503, "Busy", store_error_reply(st),
-			"Retry-After: 2", NULL);
+		busy(p, c);
 		return;
 	}
 	/* nothing a page does can write */

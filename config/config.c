@@ -546,9 +546,34 @@ read_secret_file(const char *path, const char *name, int line, const char *key,
 }
 
 /*
- * file: secrets readable by group or others: errors, or warnings with
- * [security] allow_shared_secret_files = true.
+ * A secret file readable by group or others: an error, or a warning with
+ * [security] allow_shared_secret_files = true. line 0: no line.
  */
+static void
+judge_shared_file(const struct config *cfg, const char *name, int line,
+		  const char *key, const char *path, unsigned mode,
+		  struct config_errors *e)
+{
+	if (!cfg->allow_shared_secret_files) {
+		cerr(e, name, line,
+		     "%s: secret file %s is readable by group or others "
+		     "(mode %04o); chmod 600 it (or set [security] "
+		     "allow_shared_secret_files = true)",
+		     key, path, mode);
+		return;
+	}
+	if (line > 0)
+		buf_printf(&e->text, "%s:%d: ", name, line);
+	else
+		buf_printf(&e->text, "%s: ", name);
+	buf_printf(&e->text,
+		   "warning: %s: secret file %s is readable by group or "
+		   "others (mode %04o)\n",
+		   key, path, mode);
+	e->warnings++;
+}
+
+/* The file: secrets noted while reading, judged once the file is read. */
 static void
 config_judge_shared(const struct config *cfg, const char *name,
 		    struct config_errors *e)
@@ -557,25 +582,14 @@ config_judge_shared(const struct config *cfg, const char *name,
 
 	for (line = strtok_r(list, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save)) {
-		char key[64], path[4096], mode[8];
+		char key[64], path[4096];
+		unsigned mode;
 		int lineno;
 
-		if (sscanf(line, "%d\t%63[^\t]\t%4095[^\t]\t%7s", &lineno, key,
-			   path, mode) != 4)
+		if (sscanf(line, "%d\t%63[^\t]\t%4095[^\t]\t%o", &lineno, key,
+			   path, &mode) != 4)
 			continue;
-		if (cfg->allow_shared_secret_files) {
-			buf_printf(&e->text,
-				   "%s:%d: warning: %s: secret file %s is "
-				   "readable by group or others (mode %s)\n",
-				   name, lineno, key, path, mode);
-			e->warnings++;
-		} else {
-			cerr(e, name, lineno,
-			     "%s: secret file %s is readable by group or "
-			     "others (mode %s); chmod 600 it (or set "
-			     "[security] allow_shared_secret_files = true)",
-			     key, path, mode);
-		}
+		judge_shared_file(cfg, name, lineno, key, path, mode, e);
 	}
 	free(list);
 }
@@ -849,21 +863,9 @@ tls_file_check(const struct config *cfg, const char *name, const char *key,
 		cerr(e, name, 0, "%s: %s is not a file", key, path);
 		return;
 	}
-	if (!secret || !(sb.st_mode & 077))
-		return;
-	if (cfg->allow_shared_secret_files) {
-		buf_printf(&e->text,
-			   "%s: warning: %s: secret file %s is readable by "
-			   "group or others (mode %04o)\n",
-			   name, key, path, (unsigned)(sb.st_mode & 0777));
-		e->warnings++;
-	} else {
-		cerr(e, name, 0,
-		     "%s: secret file %s is readable by group or others "
-		     "(mode %04o); chmod 600 it (or set [security] "
-		     "allow_shared_secret_files = true)",
-		     key, path, (unsigned)(sb.st_mode & 0777));
-	}
+	if (secret && (sb.st_mode & 077))
+		judge_shared_file(cfg, name, 0, key, path,
+				  (unsigned)(sb.st_mode & 0777), e);
 }
 
 static void

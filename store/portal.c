@@ -128,35 +128,56 @@ portal_token_add(struct store *st, int64_t person_id, const char *via,
 	return db_last_id(st);
 }
 
+/*
+ * The row whose hash is the secret's, by sql (one "t" parameter): the
+ * statement on that row, or NULL with *rc 0 (*why says: malformed or
+ * unknown) or -1 (the database failed).
+ */
+static struct db_stmt *
+secret_row(struct store *st, const char *secret, const char *sql,
+	   enum portal_refusal *why, int *rc)
+{
+	struct db_stmt *s;
+	char hash[65];
+	int step;
+
+	*rc = 0;
+	if (!portal_secret_wellformed(secret)) {
+		*why = PORTAL_MALFORMED;
+		return NULL;
+	}
+	portal_secret_hash(secret, hash);
+	s = db_prepare(st, sql, "t", hash);
+	if (s == NULL) {
+		*rc = -1;
+		return NULL;
+	}
+	step = db_step(s);
+	if (step == DB_ROW)
+		return s;
+	db_finish(st, s);
+	*why = PORTAL_UNKNOWN;
+	*rc = step == DB_DONE ? 0 : -1;
+	return NULL;
+}
+
 int
 portal_token_check(struct store *st, const char *secret, int64_t now,
 		   int64_t *token_id, int64_t *person_id, int64_t *expires_at,
 		   enum portal_refusal *why)
 {
 	struct db_stmt *s;
-	char hash[65];
 	int rc, active;
 	int64_t used;
 
 	*token_id = *person_id = *expires_at = 0;
-	if (!portal_secret_wellformed(secret)) {
-		*why = PORTAL_MALFORMED;
-		return 0;
-	}
-	portal_secret_hash(secret, hash);
-	s = db_prepare(st,
+	s = secret_row(st, secret,
 		       "SELECT t.id, t.person_id, t.expires_at, "
 		       "COALESCE(t.used_at, 0), p.active FROM portal_tokens t "
 		       "JOIN people p ON p.id = t.person_id WHERE t.hash = ?",
-		       "t", hash);
+		       why, &rc);
 	if (s == NULL)
-		return -1;
-	rc = db_step(s);
-	if (rc != DB_ROW) {
-		db_finish(st, s);
-		*why = PORTAL_UNKNOWN;
-		return rc == DB_DONE ? 0 : -1;
-	}
+		return rc;
 	*token_id = db_col_int(s, 0);
 	*person_id = db_col_int(s, 1);
 	*expires_at = db_col_int(s, 2);
@@ -223,30 +244,18 @@ portal_session_find(struct store *st, const char *secret, int64_t now,
 		    enum portal_refusal *why)
 {
 	struct db_stmt *s;
-	char hash[65];
 	int rc, active;
 	int64_t expires, revoked;
 
 	*session_id = *person_id = *last_seen = 0;
-	if (!portal_secret_wellformed(secret)) {
-		*why = PORTAL_MALFORMED;
-		return 0;
-	}
-	portal_secret_hash(secret, hash);
-	s = db_prepare(st,
+	s = secret_row(st, secret,
 		       "SELECT s.id, s.person_id, s.expires_at, "
 		       "COALESCE(s.revoked_at, 0), s.last_seen_at, p.active "
 		       "FROM portal_sessions s JOIN people p ON p.id = "
 		       "s.person_id WHERE s.hash = ?",
-		       "t", hash);
+		       why, &rc);
 	if (s == NULL)
-		return -1;
-	rc = db_step(s);
-	if (rc != DB_ROW) {
-		db_finish(st, s);
-		*why = PORTAL_UNKNOWN;
-		return rc == DB_DONE ? 0 : -1;
-	}
+		return rc;
 	*session_id = db_col_int(s, 0);
 	*person_id = db_col_int(s, 1);
 	expires = db_col_int(s, 2);
