@@ -84,6 +84,7 @@ event_free(struct mx_event *e)
 	free(e->sender);
 	free(e->body);
 	free(e->in_reply_to);
+	json_decref(e->content);
 }
 
 static const char *
@@ -101,13 +102,34 @@ reply_target(json_t *content)
 	return valid_id(id) ? id : NULL;
 }
 
+/*
+ * The text and reply target of an m.room.message content when it is one
+ * we act on (m.text, not an edit): 1 with e->body set, 0 not.
+ */
+static int
+message_parse(json_t *content, struct mx_event *e)
+{
+	const char *msgtype = jstr(content, "msgtype");
+	const char *body = jstr(content, "body");
+	const char *rt =
+	    jstr(json_object_get(content, "m.relates_to"), "rel_type");
+
+	if (msgtype == NULL || strcmp(msgtype, "m.text") != 0 || body == NULL)
+		return 0;
+	/* an edit would run the command a second time */
+	if (rt != NULL && strcmp(rt, "m.replace") == 0)
+		return 0;
+	e->body = xstrdup(body);
+	e->in_reply_to = xstrdup(reply_target(content));
+	return 1;
+}
+
 /* Fills e from a timeline event when it is one we keep; 1 kept, 0 not. */
 static int
 event_parse(json_t *ev, const char *self, struct mx_event *e)
 {
 	const char *id = jstr(ev, "event_id"), *sender = jstr(ev, "sender");
 	json_t *content = json_object_get(ev, "content");
-	const char *msgtype, *body, *rt, *reply;
 
 	if (!valid_id(id) || !valid_id(sender) || strcmp(sender, self) == 0 ||
 	    !json_is_object(content))
@@ -115,25 +137,30 @@ event_parse(json_t *ev, const char *self, struct mx_event *e)
 	memset(e, 0, sizeof(*e));
 	if (is_type(ev, "m.room.encrypted")) {
 		e->encrypted = 1;
-	} else if (is_type(ev, "m.room.message")) {
-		msgtype = jstr(content, "msgtype");
-		body = jstr(content, "body");
-		rt = jstr(json_object_get(content, "m.relates_to"), "rel_type");
-		if (msgtype == NULL || strcmp(msgtype, "m.text") != 0 ||
-		    body == NULL)
-			return 0;
-		/* an edit would run the command a second time */
-		if (rt != NULL && strcmp(rt, "m.replace") == 0)
-			return 0;
-		e->body = xstrdup(body);
-		reply = reply_target(content);
-		e->in_reply_to = xstrdup(reply);
-	} else {
+		e->content = json_incref(content);
+	} else if (!is_type(ev, "m.room.message") ||
+		   !message_parse(content, e)) {
 		return 0;
 	}
 	e->event_id = xstrdup(id);
 	e->sender = xstrdup(sender);
 	e->ts = jts(ev);
+	return 1;
+}
+
+int
+mx_event_decrypted(json_t *plain, struct mx_event *e)
+{
+	json_t *content = json_object_get(plain, "content");
+
+	if (!is_type(plain, "m.room.message") || !json_is_object(content))
+		return 0;
+	free(e->body);
+	free(e->in_reply_to);
+	e->body = e->in_reply_to = NULL;
+	if (!message_parse(content, e))
+		return 0;
+	e->encrypted = 0;
 	return 1;
 }
 
@@ -222,6 +249,25 @@ invite_parse(const char *room_id, json_t *ji, const char *self,
 		     mx_server_allowed(allowed, mx_server_of(v->inviter));
 }
 
+/* The valid user ids of a device_lists array, as a new array or NULL. */
+static json_t *
+users_of(json_t *list)
+{
+	json_t *out = NULL, *v;
+	size_t i;
+
+	json_array_foreach(list, i, v)
+	{
+		if (!valid_id(json_string_value(v)) ||
+		    mx_server_of(json_string_value(v)) == NULL)
+			continue;
+		if (out == NULL)
+			out = json_array();
+		json_array_append(out, v);
+	}
+	return out;
+}
+
 int
 mx_sync_parse_json(json_t *root, const char *self, const char *allowed,
 		   struct mx_sync *out, char *err, size_t errlen)
@@ -278,6 +324,18 @@ mx_sync_parse_json(json_t *root, const char *self, const char *allowed,
 		json_decref(out->direct);
 		out->direct = json_incref(content);
 	}
+	events = json_object_get(json_object_get(root, "to_device"), "events");
+	if (json_is_array(events))
+		out->to_device = json_incref(events);
+	section = json_object_get(root, "device_lists");
+	out->changed = users_of(json_object_get(section, "changed"));
+	out->left = users_of(json_object_get(section, "left"));
+	ev =
+	    json_object_get(json_object_get(root, "device_one_time_keys_count"),
+			    "signed_curve25519");
+	out->otk_count = json_is_integer(ev) && json_integer_value(ev) >= 0
+			     ? (long)json_integer_value(ev)
+			     : -1;
 	return 0;
 }
 
@@ -324,6 +382,9 @@ mx_sync_free(struct mx_sync *s)
 	free(s->leave);
 	free(s->next_batch);
 	json_decref(s->direct);
+	json_decref(s->to_device);
+	json_decref(s->changed);
+	json_decref(s->left);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -20,6 +20,7 @@ struct mx_event {
 	char *event_id;
 	char *sender;
 	char *body;	   /* NULL for encrypted events */
+	json_t *content;   /* an encrypted event's content (owned), or NULL */
 	char *in_reply_to; /* event id it replies to, or NULL */
 	int64_t ts;	   /* origin_server_ts, ms */
 	int encrypted;	   /* m.room.encrypted: unreadable */
@@ -54,7 +55,10 @@ struct mx_sync {
 	size_t ninv;
 	char **leave;
 	size_t nleave;
-	json_t *direct; /* m.direct content (a new reference) or NULL */
+	json_t *direct;		/* m.direct content (a new reference) or NULL */
+	json_t *to_device;	/* to_device.events (a new reference) or NULL */
+	json_t *changed, *left; /* device_lists user ids (new arrays) or NULL */
+	long otk_count; /* signed_curve25519 one-time keys left, -1 unknown */
 };
 
 /*
@@ -70,6 +74,13 @@ int mx_sync_parse(const char *text, size_t len, const char *self,
 int mx_sync_parse_json(json_t *root, const char *self, const char *allowed,
 		       struct mx_sync *out, char *err, size_t errlen);
 void mx_sync_free(struct mx_sync *s);
+
+/*
+ * Replaces e's text with that of a decrypted room event (plain: the
+ * Megolm plaintext {"type", "content", ...}) when it is a message we act
+ * on, by the rules for plaintext ones. 1 done, 0 not such a message.
+ */
+int mx_event_decrypted(json_t *plain, struct mx_event *e);
 
 /* The part after the first ':' of a user id, or NULL (borrowed). */
 const char *mx_server_of(const char *user_id);

@@ -147,7 +147,72 @@ test_sync_join_state(void **state)
 	assert_true(r->ev[1].encrypted);
 	assert_null(r->ev[1].body);
 	assert_false(r->ev[1].before_join);
+	/* the ciphertext is kept for the decryption */
+	assert_string_equal(
+	    json_string_value(json_object_get(r->ev[1].content, "ciphertext")),
+	    "AwgA");
+	assert_null(s.to_device);
+	assert_int_equal(s.otk_count, -1);
 	mx_sync_free(&s);
+}
+
+static void
+test_sync_e2ee_sections(void **state)
+{
+	/* to-device messages, device list changes and the key count */
+	static const char text[] =
+	    "{\"next_batch\": \"s4\","
+	    " \"to_device\": {\"events\": ["
+	    "  {\"type\": \"m.room.encrypted\", \"sender\": \"@a:example.org\","
+	    "   \"content\": {\"algorithm\": "
+	    "\"m.olm.v1.curve25519-aes-sha2\"}},"
+	    "  {\"type\": \"m.room_key_request\", \"sender\": \"@b:x.org\","
+	    "   \"content\": {}}]},"
+	    " \"device_lists\": {\"changed\": [\"@a:example.org\", \"bad\", 7],"
+	    "  \"left\": [\"@c:example.org\"]},"
+	    " \"device_one_time_keys_count\": {\"signed_curve25519\": 12}}";
+	static const char plain_text[] =
+	    "{\"type\": \"m.room.message\", \"room_id\": \"!r:example.org\","
+	    " \"content\": {\"msgtype\": \"m.text\", \"body\": \"> <@b> "
+	    "q\\n\\n1\","
+	    "  \"m.relates_to\": {\"m.in_reply_to\": {\"event_id\": \"$q\"}}}}";
+	struct mx_sync s;
+	struct mx_event e = {0};
+	json_t *plain;
+
+	(void)state;
+	assert_int_equal(parse(text, &s), 0);
+	assert_int_equal(json_array_size(s.to_device), 2);
+	assert_int_equal(json_array_size(s.changed), 1);
+	assert_string_equal(json_string_value(json_array_get(s.changed, 0)),
+			    "@a:example.org");
+	assert_int_equal(json_array_size(s.left), 1);
+	assert_int_equal(s.otk_count, 12);
+	mx_sync_free(&s);
+
+	/* a decrypted message takes the rules of a plaintext one */
+	e.encrypted = 1;
+	plain = json_loads(plain_text, 0, NULL);
+	assert_int_equal(mx_event_decrypted(plain, &e), 1);
+	assert_false(e.encrypted);
+	assert_string_equal(e.body, "> <@b> q\n\n1");
+	assert_string_equal(e.in_reply_to, "$q");
+	json_decref(plain);
+	/* an edit, a notice or another type is not acted on */
+	plain = json_pack("{s:s, s:{s:s, s:s, s:{s:s}}}", "type",
+			  "m.room.message", "content", "msgtype", "m.text",
+			  "body", "x", "m.relates_to", "rel_type", "m.replace");
+	assert_int_equal(mx_event_decrypted(plain, &e), 0);
+	json_decref(plain);
+	plain = json_pack("{s:s, s:{s:s, s:s}}", "type", "m.room.message",
+			  "content", "msgtype", "m.notice", "body", "x");
+	assert_int_equal(mx_event_decrypted(plain, &e), 0);
+	json_decref(plain);
+	plain = json_pack("{s:s, s:{}}", "type", "m.reaction", "content");
+	assert_int_equal(mx_event_decrypted(plain, &e), 0);
+	json_decref(plain);
+	free(e.body);
+	free(e.in_reply_to);
 }
 
 static void
@@ -636,6 +701,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sync_timeline),
 	    cmocka_unit_test(test_sync_join_state),
+	    cmocka_unit_test(test_sync_e2ee_sections),
 	    cmocka_unit_test(test_sync_invites),
 	    cmocka_unit_test(test_sync_sections_missing),
 	    cmocka_unit_test(test_servers),
