@@ -12,6 +12,7 @@
 #include "../net/http.h"
 #include "../base/log.h"
 #include "matrix_proto.h"
+#include "e2ee.h"
 
 #define MX_SYNC_TIMEOUT_MS 30000L /* the server holds /sync this long */
 #define MX_SYNC_SLACK_MS   30000L /* ... and we wait this much longer */
@@ -22,6 +23,7 @@
 #define MX_PENDING_MAX	   20
 #define MX_SETTING_BATCH   "matrix.next_batch"
 #define MX_API		   "/_matrix/client/v3"
+#define MX_UPLOAD_ROUNDS   8 /* key uploads in a row before waiting */
 
 /* A message to send: an outbox delivery or a direct answer. */
 struct mx_job {
@@ -34,6 +36,8 @@ struct mx_job {
 	int attempts;
 	uint64_t not_before; /* loop time, ms */
 	int enc_warning;     /* the "encryption is unsupported" notice */
+	char **members;	     /* an encrypted send: the room's members */
+	size_t nmembers;
 };
 
 /* A Matrix user whose DM room is being created. */
@@ -68,6 +72,17 @@ struct mx {
 	struct mx_name *dm_busy;
 	struct mx_pair *direct_pending; /* m.direct additions not yet written */
 	int direct_busy;
+
+	/* end-to-end encryption: NULL when matrix.pickle_key is not set */
+	struct e2ee *e2e;
+	int encrypt_dms;
+	int device_ok;	 /* the token's device is ours (keys are per device) */
+	int device_busy; /* /account/whoami in flight */
+	int upload_busy; /* /keys/upload in flight */
+	int upload_rounds; /* uploads since the last sync */
+	long otk_count;	   /* one-time keys on the server, -1 unknown */
+	int enc_busy;	   /* an encrypted send is between its steps */
+	uint64_t txn_seq;  /* to-device transaction ids */
 };
 
 /* The outcome of one request, for the callbacks below. */
@@ -91,6 +106,7 @@ static void sync_start(struct mx *mx);
 static void mx_login(struct mx *mx);
 static void mx_later(struct mx *mx, long ms);
 static void jobs_kick(struct mx *mx);
+static void device_check(struct mx *mx);
 
 static uint64_t
 mx_now(const struct mx *mx)
@@ -258,6 +274,7 @@ mx_resume(struct mx *mx)
 		mx_login(mx);
 	else if (!mx->sync_busy)
 		sync_start(mx);
+	device_check(mx);
 	jobs_kick(mx);
 }
 
@@ -287,6 +304,7 @@ login_done(struct mx *mx, void *arg, const struct mx_res *r)
 			log_warnx("matrix: the homeserver chose device %s, not "
 				  "%s; a send retried across logins may repeat",
 				  dev, mx->device);
+		mx->device_ok = 0; /* asked again for the new token */
 		mx_resume(mx);
 		return;
 	}
@@ -413,8 +431,8 @@ dm_room(struct mx *mx, const char *user)
 	return db_text(mx->host->st,
 		       "SELECT d.room_id FROM matrix_dm d LEFT JOIN "
 		       "matrix_rooms r ON r.room_id = d.room_id WHERE "
-		       "d.user_id = ? AND COALESCE(r.encrypted, 0) = 0",
-		       "t", user);
+		       "d.user_id = ? AND (COALESCE(r.encrypted, 0) = 0 OR ?)",
+		       "ti", user, (int64_t)(mx->e2e != NULL));
 }
 
 static void
@@ -450,6 +468,9 @@ job_free(struct mx_job *j)
 	free(j->dm_user);
 	free(j->txn);
 	json_decref(j->content);
+	for (size_t i = 0; i < j->nmembers; i++)
+		free(j->members[i]);
+	free(j->members);
 	free(j);
 }
 
@@ -584,6 +605,228 @@ job_send(struct mx *mx, struct mx_job *j)
 	free(path);
 }
 
+/* ---- end-to-end encryption: sending ---- */
+
+/*
+ * An encrypted send runs in steps, one request each: the room's members,
+ * their devices (/keys/query), Olm sessions with new devices
+ * (/keys/claim), the Megolm key to every device that lacks it
+ * (/sendToDevice), then the encrypted event. One encrypted send runs at
+ * a time, so two never share a session key half way.
+ */
+static void enc_step(struct mx *mx, struct mx_job *j);
+
+static void
+members_free(struct mx_job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->nmembers; i++)
+		free(j->members[i]);
+	free(j->members);
+	j->members = NULL;
+	j->nmembers = 0;
+}
+
+/* The encrypted send of j ends here: the next may start. */
+static void
+enc_end(struct mx *mx, struct mx_job *j, const struct mx_res *r)
+{
+	mx->enc_busy = 0;
+	members_free(j);
+	if (r != NULL)
+		job_failed(mx, j, r);
+	jobs_kick(mx);
+}
+
+static void
+enc_sent(struct mx *mx, void *arg, const struct mx_res *r)
+{
+	struct mx_job *j = arg;
+
+	mx->enc_busy = 0;
+	members_free(j);
+	job_sent(mx, j, r);
+	jobs_kick(mx);
+}
+
+/* A step the module could not take (a database error, say). */
+static void
+enc_local_failure(struct mx *mx, struct mx_job *j, const char *why)
+{
+	mx->enc_busy = 0;
+	members_free(j);
+	log_warnx("matrix: cannot encrypt for %s: %s", j->room, why);
+	job_retry(mx, j, 5000, why);
+	jobs_kick(mx);
+}
+
+static void
+enc_members_got(struct mx *mx, void *arg, const struct mx_res *r)
+{
+	struct mx_job *j = arg;
+	json_t *joined = json_object_get(r->body, "joined"), *v;
+	const char *user;
+
+	if (mx->stopped || r->e.status != MX_OK || !json_is_object(joined)) {
+		enc_end(mx, j, r);
+		return;
+	}
+	members_free(j);
+	json_object_foreach(joined, user, v)
+	{
+		if (mx_server_of(user) == NULL || strlen(user) > MX_ID_MAX)
+			continue;
+		j->members = xrealloc(j->members,
+				      (j->nmembers + 1) * sizeof(*j->members));
+		j->members[j->nmembers++] = xstrdup(user);
+	}
+	enc_step(mx, j);
+}
+
+static void
+enc_queried(struct mx *mx, void *arg, const struct mx_res *r)
+{
+	struct mx_job *j = arg;
+
+	if (mx->stopped || r->e.status != MX_OK) {
+		enc_end(mx, j, r);
+		return;
+	}
+	if (e2ee_query_done(mx->e2e, r->body) < 0) {
+		enc_local_failure(mx, j, "the device keys could not be stored");
+		return;
+	}
+	enc_step(mx, j);
+}
+
+static void
+enc_claimed(struct mx *mx, void *arg, const struct mx_res *r)
+{
+	struct mx_job *j = arg;
+
+	if (mx->stopped || r->e.status != MX_OK) {
+		enc_end(mx, j, r);
+		return;
+	}
+	if (e2ee_claim_done(mx->e2e, r->body) < 0) {
+		enc_local_failure(mx, j,
+				  "the Olm sessions could not be stored");
+		return;
+	}
+	enc_step(mx, j);
+}
+
+static void
+enc_shared(struct mx *mx, void *arg, const struct mx_res *r)
+{
+	struct mx_job *j = arg;
+
+	if (mx->stopped || r->e.status != MX_OK) {
+		enc_end(mx, j, r);
+		return;
+	}
+	if (e2ee_share_done(mx->e2e, j->room) < 0) {
+		enc_local_failure(mx, j, "the room key could not be recorded");
+		return;
+	}
+	enc_step(mx, j);
+}
+
+/* A fresh transaction id for a to-device message. */
+static char *
+todevice_txn(struct mx *mx, const char *tag)
+{
+	return xasprintf("isms-%s-%llu-%llu", tag,
+			 (unsigned long long)store_now(mx->host->st),
+			 (unsigned long long)++mx->txn_seq);
+}
+
+/* PUT /sendToDevice/TYPE/TXN with body; 0 or -1. */
+static int
+todevice_send(struct mx *mx, const char *type, json_t *body, mx_cb cb,
+	      void *arg)
+{
+	char *txn = todevice_txn(mx, "td");
+	char *path = mx_path("/sendToDevice/", type, "/", txn);
+	int rc = mx_call(mx, "PUT", path, body, MX_REQ_TIMEOUT_MS, cb, arg);
+
+	free(path);
+	free(txn);
+	return rc;
+}
+
+/* Takes the next step of j's encrypted send. */
+static void
+enc_step(struct mx *mx, struct mx_job *j)
+{
+	const char *const *users = (const char *const *)j->members;
+	json_t *body, *content, *rel;
+	char *path;
+	char err[160];
+	int rc;
+
+	if ((body = e2ee_query_body(mx->e2e, users, j->nmembers)) != NULL) {
+		rc = mx_call(mx, "POST", MX_API "/keys/query", body,
+			     MX_REQ_TIMEOUT_MS, enc_queried, j);
+	} else if ((body = e2ee_claim_body(mx->e2e, users, j->nmembers)) !=
+		   NULL) {
+		rc = mx_call(mx, "POST", MX_API "/keys/claim", body,
+			     MX_REQ_TIMEOUT_MS, enc_claimed, j);
+	} else if ((body = e2ee_share_body(mx->e2e, j->room, users,
+					   j->nmembers)) != NULL) {
+		rc = todevice_send(mx, "m.room.encrypted", body, enc_shared, j);
+	} else {
+		content = e2ee_encrypt(mx->e2e, j->room, "m.room.message",
+				       j->content, err, sizeof(err));
+		if (content == NULL) {
+			enc_local_failure(mx, j, err);
+			return;
+		}
+		/* the relation stays readable to the server, as clients do */
+		rel = json_object_get(j->content, "m.relates_to");
+		if (rel != NULL)
+			json_object_set(content, "m.relates_to", rel);
+		path = mx_path("/rooms/", j->room, "/send/m.room.encrypted/",
+			       j->txn);
+		rc = mx_call(mx, "PUT", path, content, MX_REQ_TIMEOUT_MS,
+			     enc_sent, j);
+		free(path);
+		json_decref(content);
+		if (rc < 0)
+			enc_local_failure(mx, j, "cannot start the request");
+		return;
+	}
+	json_decref(body);
+	if (rc < 0)
+		enc_local_failure(mx, j, "cannot start the request");
+}
+
+/* Starts the encrypted send of j into its (encrypted) room. */
+static void
+enc_start(struct mx *mx, struct mx_job *j)
+{
+	char *path = mx_path("/rooms/", j->room, "/joined_members", NULL);
+
+	mx->enc_busy = 1;
+	if (mx_call(mx, "GET", path, NULL, MX_REQ_TIMEOUT_MS, enc_members_got,
+		    j) < 0)
+		enc_local_failure(mx, j, "cannot start the request");
+	free(path);
+}
+
+/* 1 when j goes into a room we must encrypt for. */
+static int
+job_encrypted(struct mx *mx, const struct mx_job *j)
+{
+	struct mx_roomrow row;
+
+	if (mx->e2e == NULL)
+		return 0;
+	room_get(mx, j->room, &row);
+	return row.encrypted;
+}
+
 static int
 busy_has(struct mx *mx, const char *user)
 {
@@ -630,6 +873,44 @@ dm_remember(struct mx *mx, const char *user, const char *room)
 	direct_update(mx, user, room);
 }
 
+/* The DM room with user is open: its waiting jobs may go. */
+static void
+dm_opened(struct mx *mx, const char *user, const char *room, int encrypted)
+{
+	log_info("matrix: opened the %sdirect chat %s with %s",
+		 encrypted ? "encrypted " : "", room, user);
+	if (encrypted)
+		room_record(mx, room, 0, 1, -1);
+	dm_remember(mx, user, room);
+	jobs_kick(mx);
+}
+
+struct mx_dmarg {
+	char *user, *room;
+};
+
+/* Whether the server made the new DM encrypted by its own default. */
+static void
+dm_checked(struct mx *mx, void *arg, const struct mx_res *r)
+{
+	struct mx_dmarg *a = arg;
+
+	busy_del(mx, a->user);
+	if (!mx->stopped) {
+		/* in doubt, encrypt: the person's client reads either */
+		if (r->e.status != MX_OK &&
+		    strcmp(r->e.errcode, "M_NOT_FOUND") != 0)
+			log_warnx("matrix: cannot tell whether the direct chat "
+				  "%s is encrypted (%s); encrypting",
+				  a->room, r->why);
+		dm_opened(mx, a->user, a->room,
+			  strcmp(r->e.errcode, "M_NOT_FOUND") != 0);
+	}
+	free(a->user);
+	free(a->room);
+	free(a);
+}
+
 static void
 dm_created(struct mx *mx, void *arg, const struct mx_res *r)
 {
@@ -637,21 +918,39 @@ dm_created(struct mx *mx, void *arg, const struct mx_res *r)
 	const char *room =
 	    json_string_value(json_object_get(r->body, "room_id"));
 	struct mx_job **pp, *j, *failed = NULL;
+	struct mx_dmarg *a;
+	char *path;
 
-	busy_del(mx, user);
 	if (mx->stopped) {
+		busy_del(mx, user);
 		free(user); /* stop already released the waiting jobs */
 		return;
 	}
 	if (r->e.status == MX_OK && room != NULL && *room != '\0' &&
 	    strlen(room) <= MX_ID_MAX) {
-		log_info("matrix: opened the direct chat %s with %s", room,
-			 user);
-		dm_remember(mx, user, room);
-		jobs_kick(mx);
-		free(user);
+		if (mx->e2e == NULL || mx->encrypt_dms) {
+			busy_del(mx, user);
+			dm_opened(mx, user, room, mx->e2e != NULL);
+			free(user);
+			return;
+		}
+		/* a server may encrypt new chats by default: ask it */
+		a = xcalloc(1, sizeof(*a));
+		a->user = user;
+		a->room = xstrdup(room);
+		path =
+		    mx_path("/rooms/", room, "/state/m.room.encryption/", NULL);
+		if (mx_call(mx, "GET", path, NULL, MX_REQ_TIMEOUT_MS,
+			    dm_checked, a) < 0) {
+			busy_del(mx, user);
+			free(a->room);
+			free(a);
+			free(user);
+		}
+		free(path);
 		return;
 	}
+	busy_del(mx, user);
 	log_warnx("matrix: cannot open a direct chat with %s (%s)", user,
 		  r->why);
 	/* the jobs that waited for this room share the failure */
@@ -684,6 +983,12 @@ dm_create(struct mx *mx, const char *user)
 	struct mx_name *n;
 	int rc;
 
+	if (body != NULL && mx->e2e != NULL && mx->encrypt_dms)
+		json_object_set_new(body, "initial_state",
+				    json_pack("[{s:s, s:s, s:{s:s}}]", "type",
+					      "m.room.encryption", "state_key",
+					      "", "content", "algorithm",
+					      E2EE_MEGOLM));
 	rc = body == NULL ? -1
 			  : mx_call(mx, "POST", MX_API "/createRoom", body,
 				    MX_REQ_TIMEOUT_MS, dm_created, arg);
@@ -740,6 +1045,14 @@ again:
 				jobs_delay(mx, j->dm_user, now + 5000);
 				goto again;
 			}
+		}
+		if (job_encrypted(mx, j)) {
+			if (mx->enc_busy)
+				continue;
+			*pp = j->next;
+			j->next = NULL;
+			enc_start(mx, j);
+			goto again;
 		}
 		*pp = j->next;
 		j->next = NULL;
@@ -916,10 +1229,199 @@ direct_import(struct mx *mx, json_t *direct)
 				"INSERT OR IGNORE INTO matrix_dm(user_id, "
 				"room_id, created_at) SELECT ?, room_id, ? "
 				"FROM matrix_rooms WHERE room_id = ? AND "
-				"encrypted = 0",
-				"tit", user, store_now(st), room);
+				"(encrypted = 0 OR ?)",
+				"titi", user, store_now(st), room,
+				(int64_t)(mx->e2e != NULL));
 		}
 	}
+}
+
+/* ---- end-to-end encryption: keys and receiving ---- */
+
+static void keys_upload(struct mx *mx);
+
+static void
+keys_uploaded(struct mx *mx, void *arg, const struct mx_res *r)
+{
+	json_t *c;
+
+	(void)arg;
+	mx->upload_busy = 0;
+	if (mx->stopped)
+		return;
+	if (r->e.status != MX_OK) {
+		/* the next sync tries again */
+		log_warnx("matrix: cannot publish the encryption keys (%s)",
+			  r->why);
+		return;
+	}
+	if (e2ee_upload_done(mx->e2e) < 0) {
+		log_warnx("matrix: the published keys could not be recorded");
+		return;
+	}
+	c = json_object_get(json_object_get(r->body, "one_time_key_counts"),
+			    "signed_curve25519");
+	mx->otk_count = json_is_integer(c) ? (long)json_integer_value(c) : -1;
+	keys_upload(mx);
+}
+
+/* Publishes the device keys and tops up one-time keys when due. */
+static void
+keys_upload(struct mx *mx)
+{
+	json_t *body;
+
+	if (mx->e2e == NULL || !mx->device_ok || mx->upload_busy ||
+	    mx->stopped || mx->need_login)
+		return;
+	if (mx->upload_rounds >= MX_UPLOAD_ROUNDS)
+		return; /* a server that never counts up is not hammered */
+	body = e2ee_upload_body(mx->e2e, mx->otk_count);
+	if (body == NULL)
+		return;
+	mx->upload_rounds++;
+	mx->upload_busy = mx_call(mx, "POST", MX_API "/keys/upload", body,
+				  MX_REQ_TIMEOUT_MS, keys_uploaded, NULL) == 0;
+	json_decref(body);
+}
+
+/* The token's device must be ours: keys belong to one device. */
+static void
+device_checked(struct mx *mx, void *arg, const struct mx_res *r)
+{
+	const char *dev =
+	    json_string_value(json_object_get(r->body, "device_id"));
+	char why[512];
+
+	(void)arg;
+	mx->device_busy = 0;
+	if (mx->stopped || r->e.status == MX_BADTOKEN)
+		return;
+	if (r->e.status != MX_OK) {
+		log_warnx("matrix: cannot ask which device the token is for "
+			  "(%s); asking again after the next sync",
+			  r->why);
+		return;
+	}
+	if (dev == NULL || strcmp(dev, mx->device) != 0) {
+		snprintf(why, sizeof(why),
+			 "the access token belongs to device %s, not to "
+			 "matrix.device_id %s; encryption keys are kept per "
+			 "device: set matrix.device_id = %s, or log in with "
+			 "matrix.password",
+			 dev != NULL ? dev : "(none)", mx->device,
+			 dev != NULL ? dev : "?");
+		mx_fail(mx, why);
+		return;
+	}
+	mx->device_ok = 1;
+	keys_upload(mx);
+}
+
+static void
+device_check(struct mx *mx)
+{
+	if (mx->e2e == NULL || mx->device_ok || mx->device_busy ||
+	    mx->need_login || mx->stopped)
+		return;
+	mx->device_busy = mx_call(mx, "GET", MX_API "/account/whoami", NULL,
+				  MX_REQ_TIMEOUT_MS, device_checked, NULL) == 0;
+}
+
+/* Device list changes and to-device messages of one sync batch. */
+static void
+e2ee_batch(struct mx *mx, const struct mx_sync *s)
+{
+	json_t *v;
+	size_t i;
+	char err[160];
+
+	json_array_foreach(s->changed, i, v)
+	    e2ee_devices_stale(mx->e2e, json_string_value(v));
+	json_array_foreach(s->left, i, v)
+	    e2ee_devices_stale(mx->e2e, json_string_value(v));
+	json_array_foreach(s->to_device, i, v)
+	{
+		const char *type =
+		    json_string_value(json_object_get(v, "type"));
+		const char *sender =
+		    json_string_value(json_object_get(v, "sender"));
+
+		if (e2ee_to_device(mx->e2e, v, NULL, NULL, err, sizeof(err)) <
+		    0)
+			log_warnx("matrix: refused a to-device %s from %s: %s",
+				  type != NULL ? type : "message",
+				  sender != NULL ? sender : "?", err);
+	}
+	if (s->otk_count >= 0)
+		mx->otk_count = s->otk_count;
+	mx->upload_rounds = 0;
+	device_check(mx);
+	keys_upload(mx);
+}
+
+static void
+keyreq_sent(struct mx *mx, void *arg, const struct mx_res *r)
+{
+	(void)arg;
+	if (!mx->stopped && r->e.status != MX_OK)
+		log_warnx("matrix: cannot ask for a room key (%s)", r->why);
+}
+
+/*
+ * An event we hold no key for: one answer asking to send it again, and
+ * a key request to the sender's devices (the module rate-limits it).
+ */
+static void
+undecryptable(struct mx *mx, const char *room, const struct mx_event *ev)
+{
+	json_t *content = e2ee_key_request(mx->e2e, room, ev->content);
+	json_t *body;
+
+	log_info("matrix: no key for %s from %s in %s", ev->event_id,
+		 ev->sender, room);
+	say(mx, room, ev->event_id,
+	    "I could not decrypt that message; please send it again.", "u");
+	if (content == NULL)
+		return;
+	body = json_pack("{s:{s:{s:o}}}", "messages", ev->sender, "*", content);
+	if (body != NULL && todevice_send(mx, "m.room_key_request", body,
+					  keyreq_sent, NULL) < 0)
+		log_warnx("matrix: cannot ask for a room key");
+	json_decref(body);
+}
+
+/*
+ * Decrypts an encrypted event in place: 1 when ev now holds a message
+ * to act on, 0 when it was answered, refused or is not for us.
+ */
+static int
+event_decrypt(struct mx *mx, const char *room, struct mx_event *ev)
+{
+	json_t *plain = NULL;
+	char err[160];
+	int ok;
+
+	switch (e2ee_decrypt(mx->e2e, room, ev->event_id, ev->content, &plain,
+			     err, sizeof(err))) {
+	case E2EE_DEC_OK:
+		ok = mx_event_decrypted(plain, ev);
+		json_decref(plain);
+		return ok;
+	case E2EE_DEC_NO_SESSION:
+		undecryptable(mx, room, ev);
+		return 0;
+	case E2EE_DEC_REPLAY:
+		log_warnx("matrix: %s from %s in %s repeats an earlier "
+			  "encrypted message; ignored",
+			  ev->event_id, ev->sender, room);
+		return 0;
+	case E2EE_DEC_BAD:
+		break;
+	}
+	log_warnx("matrix: cannot decrypt %s from %s in %s: %s", ev->event_id,
+		  ev->sender, room, err);
+	return 0;
 }
 
 /* ---- inbound ---- */
@@ -1027,7 +1529,7 @@ run_command(struct mx *mx, const char *room, const struct mx_event *ev,
 }
 
 static void
-event_handle(struct mx *mx, const char *room, const struct mx_event *ev)
+event_handle(struct mx *mx, const char *room, struct mx_event *ev)
 {
 	struct mx_route_in in = {0};
 	struct mx_roomrow row;
@@ -1044,7 +1546,9 @@ event_handle(struct mx *mx, const char *room, const struct mx_event *ev)
 			  room);
 		return;
 	}
-	if (ev->encrypted || row.encrypted) {
+	if (ev->encrypted && mx->e2e != NULL && !event_decrypt(mx, room, ev))
+		return;
+	if (mx->e2e == NULL && (ev->encrypted || row.encrypted)) {
 		room_encrypted(mx, room);
 		return;
 	}
@@ -1109,7 +1613,7 @@ join_done(struct mx *mx, void *arg, const struct mx_res *r)
 		room_record(mx, ja->room, 0, ja->encrypted, -1);
 		if (ja->is_direct)
 			dm_remember(mx, ja->inviter, ja->room);
-		if (ja->encrypted)
+		if (ja->encrypted && mx->e2e == NULL)
 			room_encrypted(mx, ja->room);
 	} else if (r->e.status == MX_FATAL) {
 		log_warnx("matrix: cannot join %s (%s)", ja->room, r->why);
@@ -1196,7 +1700,7 @@ batch_finish(struct mx *mx)
 }
 
 static void
-batch_run(struct mx *mx, const struct mx_sync *s)
+batch_run(struct mx *mx, struct mx_sync *s)
 {
 	int initial = mx->since == NULL;
 	size_t i, k;
@@ -1204,12 +1708,15 @@ batch_run(struct mx *mx, const struct mx_sync *s)
 	mx->batch_next = xstrdup(s->next_batch);
 	mx->batch_failed = 0;
 	mx->joins_pending = 0;
+	/* keys first: a message may come with the key that opens it */
+	if (mx->e2e != NULL)
+		e2ee_batch(mx, s);
 	for (i = 0; i < s->njoin; i++) {
 		const struct mx_room *r = &s->join[i];
 
 		room_record(mx, r->room_id, r->joined_at, r->encrypted,
 			    r->members);
-		if (r->encrypted)
+		if (r->encrypted && mx->e2e == NULL)
 			room_encrypted(mx, r->room_id);
 		/* alone in a DM: the person left; the next message opens a
 		 * new one */
@@ -1222,7 +1729,7 @@ batch_run(struct mx *mx, const struct mx_sync *s)
 		direct_import(mx, s->direct);
 	/* the first sync only learns the rooms: history is not replayed */
 	for (i = 0; i < s->njoin && !initial; i++) {
-		const struct mx_room *r = &s->join[i];
+		struct mx_room *r = &s->join[i];
 
 		if (r->limited && r->joined_at == 0)
 			log_warnx("matrix: more than %d new events in %s; the "
@@ -1353,6 +1860,32 @@ matrix_start(struct host *host, void **state)
 		return -1;
 	}
 	mx->need_login = mx->token == NULL;
+	mx->otk_count = -1;
+	if (cfg->matrix_pickle_key != NULL && *cfg->matrix_pickle_key != '\0') {
+		char err[256];
+
+		mx->e2e = e2ee_open(
+		    host->st, mx->self, mx->device, cfg->matrix_pickle_key,
+		    strlen(cfg->matrix_pickle_key),
+		    strcmp(cfg->matrix_trust, "verified") == 0 ? E2EE_VERIFIED
+							       : E2EE_TOFU,
+		    err, sizeof(err));
+		if (mx->e2e == NULL) {
+			log_error("matrix: end-to-end encryption: %s", err);
+			free(mx->hs);
+			free(mx->self);
+			free(mx->token);
+			free(mx->password);
+			free(mx->allowed);
+			free(mx->device);
+			free(mx);
+			return -1;
+		}
+		mx->encrypt_dms = cfg->matrix_encrypt_dms;
+		log_info("matrix: end-to-end encryption on for device %s "
+			 "(trust: %s)",
+			 mx->device, cfg->matrix_trust);
+	}
 	mx->since = store_setting(host->st, MX_SETTING_BATCH);
 	uv_timer_init(host->loop, &mx->timer);
 	uv_timer_init(host->loop, &mx->job_timer);
@@ -1439,6 +1972,7 @@ matrix_free(void *state)
 	free(mx->device);
 	free(mx->since);
 	free(mx->batch_next);
+	e2ee_free(mx->e2e);
 	free(mx);
 }
 
@@ -1460,6 +1994,13 @@ matrix_check(const struct config *cfg, struct buf *out)
 			   "matrix.homeserver \"%s\" must start with https:// "
 			   "(or http:// on a trusted network)\n",
 			   hs);
+		n++;
+	}
+	if (cfg->matrix_encrypt_dms && (cfg->matrix_pickle_key == NULL ||
+					*cfg->matrix_pickle_key == '\0')) {
+		buf_puts(out, "matrix.encrypt_dms needs matrix.pickle_key: "
+			      "without it the bot cannot read or write in "
+			      "encrypted rooms\n");
 		n++;
 	}
 	if (mx_server_of(cfg->matrix_user_id) == NULL) {

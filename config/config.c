@@ -161,6 +161,23 @@ static const struct centry config_table[] = {
     {"matrix", "device_id", CT_STR, OFF(matrix_device_id), "ISMSD",
      "Device id kept across logins (scopes transaction ids).", 0, 0, NULL,
      CFG_RESTART},
+    {"matrix", "pickle_key", CT_SECRET, OFF(matrix_pickle_key), "",
+     "Key that encrypts the bot's end-to-end encryption keys in the "
+     "database (file:PATH or env:NAME). Set it to read and write in "
+     "encrypted rooms; empty: encrypted rooms are told they are not "
+     "supported. Keep it with the database's backups: without it the "
+     "keys cannot be read.",
+     0, 0, NULL, CFG_RESTART},
+    {"matrix", "trust", CT_ENUM, OFF(matrix_trust), "tofu",
+     "Which devices get the keys to the bot's messages: tofu (every "
+     "device as first seen; a device whose keys later change is kept out "
+     "and logged) or verified (only devices marked with ismsctl "
+     "matrix-devices verify).",
+     0, 0, "tofu|verified", CFG_RESTART},
+    {"matrix", "encrypt_dms", CT_BOOL, OFF(matrix_encrypt_dms), "false",
+     "Open the bot's direct chats encrypted (needs pickle_key). A server "
+     "that encrypts new chats by default is followed either way.",
+     0, 0, NULL, CFG_RESTART},
     {"mail", "enabled", CT_BOOL, OFF(mail_enabled), "false",
      "Send and receive e-mail.", 0, 0, NULL, CFG_RESTART},
     {"mail", "smtp_url", CT_STR, OFF(mail_smtp_url), "",

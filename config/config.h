@@ -57,6 +57,9 @@ struct config {
 	char *matrix_password;
 	char *matrix_allowed_servers;
 	char *matrix_device_id;
+	char *matrix_pickle_key;
+	char *matrix_trust; /* "tofu" or "verified" */
+	int matrix_encrypt_dms;
 
 	int mail_enabled;
 	char *mail_smtp_url;
