@@ -867,7 +867,7 @@ device_key_changed(struct e2ee *e, const char *user, const char *device)
 		    "? AND device_id = ? AND key_changed = 0",
 		    "tt", user, device) > 0)
 		log_warnx("matrix e2ee: the keys of device %s of %s changed; "
-			  "the device is refused until it is verified again",
+			  "the device is refused",
 			  device, user);
 }
 
