@@ -8,7 +8,7 @@
 BUILD   ?= build
 CC      ?= cc
 PKGS     = libcurl libwebsockets libuv jansson sqlite3 libesmtp-1.0 libssl libcrypto \
-	   libarchive
+	   libarchive olm
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wformat=2 -Wwrite-strings -Werror
 # CFLAGS and LDFLAGS are the user's (make CFLAGS=-O0 keeps everything

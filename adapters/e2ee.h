@@ -35,7 +35,7 @@
 
 /* How devices seen for the first time are treated. */
 enum e2ee_trust {
-	E2EE_TOFU,     /* trust on first use; a changed key is logged, kept out */
+	E2EE_TOFU, /* trust on first use; a changed key is logged, kept out */
 	E2EE_VERIFIED, /* only devices marked verified with ismsctl */
 };
 
@@ -62,8 +62,10 @@ const char *e2ee_ed25519(const struct e2ee *e);
  * The body of a POST /keys/upload when one is due, or NULL: the signed
  * device_keys until the server has confirmed them, and enough new signed
  * one-time keys ("signed_curve25519:ID") to bring server_count (the
- * count /sync or the last upload reported; -1 unknown) up to half of what
- * the account can hold. New reference.
+ * count /sync or the last upload reported; -1 unknown: none before the
+ * first upload, enough after it) up to half of what the account can
+ * hold, and a signed fallback key ("fallback_keys") not yet published.
+ * New reference.
  */
 json_t *e2ee_upload_body(struct e2ee *e, long server_count);
 /*
@@ -99,7 +101,9 @@ enum e2ee_dec {
 /*
  * Decrypts the content of an m.room.encrypted room event. On success
  * *plain is the decrypted event ({"type", "content", "room_id"}, a new
- * reference) after checking its room_id. Each (session, message index)
+ * reference) after checking its room_id, plus "sender": the user whose
+ * device shared the session over Olm; the caller refuses the event when
+ * it is not the room event's sender. Each (session, message index)
  * is recorded with the event id that carried it: the same event again
  * decrypts again (a redelivery is for the caller's de-duplication), any
  * other event with that pair is E2EE_DEC_REPLAY. err names the reason.

@@ -49,7 +49,7 @@ struct store_rtable {
 
 /*
  * Tables that are not records: the log, delivery and transport state,
- * the applied migrations.
+ * the applied migrations (and every e2ee_ table, the Matrix device).
  */
 static const char *const operational[] = {
     "audit_log",       "record_hashes",	    "outbox",	    "outbox_delivery",
@@ -485,6 +485,9 @@ evidence_tables_load(struct store *st, char *err, size_t errlen)
 		for (i = 0; i < ARRAY_LEN(operational); i++)
 			if (strcmp(name, operational[i]) == 0)
 				skip = 1;
+		/* the Matrix device's keys and sessions (e2ee_*) */
+		if (strncmp(name, "e2ee_", 5) == 0)
+			skip = 1;
 		if (skip)
 			continue;
 		q = quoted(name);

@@ -345,6 +345,11 @@ static const struct {
     {"portal-sessions", ctl_portal_sessions,
      "portal-sessions [--all] | revoke ID|--all\n                       "
      "         the portal's live sessions (never their secret); end them"},
+    {"matrix-devices", ctl_matrix_devices,
+     "matrix-devices [--user @u:s] | verify|unverify @u:s DEVICE\n"
+     "                                the Matrix devices end-to-end "
+     "encryption knows\n                                (ed25519 "
+     "fingerprints); mark one verified or not"},
     {NULL, NULL, NULL},
 };
 

@@ -25,4 +25,8 @@ int ctl_portal_link(struct store *st, const struct config *cfg, int argc,
 int ctl_portal_sessions(struct store *st, const struct config *cfg, int argc,
 			char **argv);
 
+/* ctl_matrix.c */
+int ctl_matrix_devices(struct store *st, const struct config *cfg, int argc,
+		       char **argv);
+
 #endif

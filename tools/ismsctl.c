@@ -608,7 +608,9 @@ open_mode(int argc, char **argv, int *current)
 	    (strcmp(argv[0], "outbox") == 0 &&
 	     (argc < 2 || strcmp(argv[1], "release") != 0)) ||
 	    (strcmp(argv[0], "staff") == 0 && argc >= 2 &&
-	     strcmp(argv[1], "list") == 0))
+	     strcmp(argv[1], "list") == 0) ||
+	    (strcmp(argv[0], "matrix-devices") == 0 &&
+	     (argc < 2 || strcmp(argv[1], "--user") == 0)))
 		return STORE_READONLY;
 	return STORE_EXISTING;
 }
