@@ -1399,12 +1399,23 @@ static int
 event_decrypt(struct mx *mx, const char *room, struct mx_event *ev)
 {
 	json_t *plain = NULL;
+	const char *owner;
 	char err[160];
 	int ok;
 
 	switch (e2ee_decrypt(mx->e2e, room, ev->event_id, ev->content, &plain,
 			     err, sizeof(err))) {
 	case E2EE_DEC_OK:
+		/* a session shared by one person cannot speak for another */
+		owner = json_string_value(json_object_get(plain, "sender"));
+		if (owner == NULL || strcmp(owner, ev->sender) != 0) {
+			log_warnx("matrix: %s in %s claims sender %s but its "
+				  "key came from %s; ignored",
+				  ev->event_id, room, ev->sender,
+				  owner != NULL ? owner : "?");
+			json_decref(plain);
+			return 0;
+		}
 		ok = mx_event_decrypted(plain, ev);
 		json_decref(plain);
 		return ok;
