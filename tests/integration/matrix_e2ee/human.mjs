@@ -17,7 +17,7 @@
 //   join    {as, room}                  accept an invite
 //   send    {as, room, body, reply_to?} send m.text (encrypted when the
 //                                       room is) -> event_id
-//   wait    {as, room, sender?, contains?, count?, after?}
+//   wait    {as, room, sender?, contains?, count?, after?, event_id?}
 //                                       wait for count (1) decrypted
 //                                       messages from sender whose body has
 //                                       contains, after event id after ->
@@ -28,6 +28,9 @@
 //   devices {as, user, has?}            user's devices as seen (after
 //                                       waiting until has is among them)
 //                                       -> {devices}
+//   room_keys {as}                      the Megolm session keys the device
+//                                       holds -> {keys: [{room_id,
+//                                       session_id, session_key}]}
 //   stop    {as}                        stop that device's client
 // Messages are {event_id, sender, wire_type, type, body, msgtype,
 // in_reply_to, decrypted, failure}.
@@ -187,6 +190,7 @@ async function serve(baseUrl) {
                         all = i < 0 ? [] : all.slice(i + 1);
                     }
                     if (a.sender) all = all.filter((m) => m.sender === a.sender);
+                    if (a.event_id) all = all.filter((m) => m.event_id === a.event_id);
                     lastSeen = all;
                     const hits = all.filter((m) => m.decrypted !== false && (!a.contains || (m.body || "").includes(a.contains)));
                     return hits.length >= count ? { events: hits } : null;
@@ -208,6 +212,13 @@ async function serve(baseUrl) {
             };
             if (a.has) await until(`${a.has} among ${a.user}'s devices on ${d.name}`, t, async () => (await list()).includes(a.has));
             return { devices: await list() };
+        },
+
+        async room_keys(a) {
+            // the Megolm keys this device holds (exported form), so a test
+            // can make sure none of them shows up in a log
+            const keys = await dev(a.as).client.getCrypto().exportRoomKeys();
+            return { keys: keys.map((k) => ({ room_id: k.room_id, session_id: k.session_id, session_key: k.session_key })) };
         },
 
         async stop(a) {
