@@ -63,7 +63,12 @@ start_daemon() {
 	"$ISMSD" -c "$T/ismsd.conf" >>"$LOG" 2>&1 &
 	DPID=$!
 	PIDS="$PIDS $DPID"
-	until_ "polling($n)" 20
+	i=0
+	until mx until "polling($n)" 1 2>/dev/null; do
+		kill -0 "$DPID" 2>/dev/null || { tail -20 "$LOG"; fail "ismsd exited while starting"; }
+		i=$((i + 1))
+		[ $i -lt 20 ] || { tail -30 "$LOG"; fail "ismsd does not poll /sync"; }
+	done
 }
 stop_daemon() {
 	kill -TERM "$DPID"
