@@ -35,6 +35,10 @@ def helpers(d):
     def bot(room):
         return events(room, BOT)
 
+    def raw(room):
+        """every event of the room as stored: what went over the wire"""
+        return d["rooms"].get(room, {"events": []})["events"]
+
     def reqs(method, contains):
         return [r for r in d["requests"] if r["method"] == method and contains in r["path"]]
 
@@ -46,8 +50,8 @@ def helpers(d):
     def member(room, user):
         return d["rooms"].get(room, {"members": {}})["members"].get(user)
 
-    return {"d": d, "events": events, "bot": bot, "reqs": reqs, "polling": polling,
-            "member": member, "json": json, "BOT": BOT}
+    return {"d": d, "events": events, "bot": bot, "raw": raw, "reqs": reqs,
+            "polling": polling, "member": member, "json": json, "BOT": BOT}
 
 
 def main():

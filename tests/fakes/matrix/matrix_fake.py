@@ -3,10 +3,13 @@
 
 It speaks the subset of the Client-Server API v3 that a bot needs (login,
 /sync long-poll, join/leave, send with transaction ids, createRoom, m.direct
-account data, filters) and exposes a JSON control API under /_control/ that
+account data, filters), the end-to-end encryption endpoints (device and
+one-time keys, to-device messages, device list tracking) that an E2EE client
+such as matrix-js-sdk needs, and a JSON control API under /_control/ that
 lets tests act as the human side, inject faults and inspect what happened.
 
-Standard library only.  See README.md next to this file.
+Standard library plus python3-cryptography (ed25519 signature checks).
+See README.md next to this file.
 """
 
 import argparse
@@ -23,9 +26,16 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
+try:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+except ImportError:                      # pragma: no cover - a setup error
+    sys.exit("matrix_fake: python3-cryptography is needed (scripts/deps.sh test)")
+
 SPEC_VERSIONS = ["r0.6.1", "v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6",
                  "v1.7", "v1.8", "v1.9", "v1.10", "v1.11"]
 DEFAULT_TIMELINE_LIMIT = 10          # Synapse's default when no filter is given
+TO_DEVICE_LIMIT = 100               # to-device events per /sync, as in Synapse
 STRIPPED_INVITE_STATE = ("m.room.create", "m.room.join_rules", "m.room.name",
                          "m.room.encryption", "m.room.canonical_alias",
                          "m.room.avatar", "m.room.topic")
@@ -36,6 +46,10 @@ class MatrixError(Exception):
         super().__init__(error)
         self.status, self.headers, self.raw = status, headers or {}, raw
         self.body = {"errcode": errcode, "error": error, **extra}
+
+
+def new_device(display_name=None):
+    return {"display_name": display_name, "keys": None, "created": time.time()}
 
 
 def now_ms():
@@ -52,6 +66,45 @@ def localpart(user_id):
 
 def valid_user_id(u):
     return isinstance(u, str) and re.fullmatch(r"@[^:\s]+:[^\s]+", u) is not None
+
+
+def unb64(s):
+    """Unpadded (or padded) standard base64 -> bytes; ValueError otherwise."""
+    if not isinstance(s, str) or not re.fullmatch(r"[A-Za-z0-9+/]*={0,2}", s):
+        raise ValueError("not base64")
+    return base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
+
+
+def canonical_json(obj):
+    """Matrix canonical JSON: sorted keys, no whitespace, UTF-8, no floats."""
+    def check(v):
+        if isinstance(v, float):
+            raise ValueError("floats are not allowed in canonical JSON")
+        if isinstance(v, dict):
+            for x in v.values():
+                check(x)
+        elif isinstance(v, list):
+            for x in v:
+                check(x)
+    check(obj)
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"),
+                      sort_keys=True).encode("utf-8")
+
+
+def verify_signed(obj, user_id, key_id, ed25519_b64):
+    """True when obj carries a valid signature by user_id's key_id over its
+    canonical JSON without "signatures" and "unsigned" (spec: signing JSON)."""
+    sigs = obj.get("signatures")
+    sig = sigs.get(user_id, {}).get(key_id) if isinstance(sigs, dict) else None
+    if not isinstance(sig, str) or not isinstance(sigs.get(user_id), dict):
+        return False
+    signed = {k: v for k, v in obj.items() if k not in ("signatures", "unsigned")}
+    try:
+        Ed25519PublicKey.from_public_bytes(unb64(ed25519_b64)).verify(
+            unb64(sig), canonical_json(signed))
+        return True
+    except (ValueError, TypeError, InvalidSignature):
+        return False
 
 
 def type_matches(patterns, value):
@@ -100,6 +153,13 @@ class Homeserver:
             self.requests, self.logins, self.joins, self.created_rooms = [], [], [], []
             self.ratelimited, self.failed = [], []
             self.auto_accept = self.auto_accept_default
+            # end-to-end encryption
+            self.devices = {self.bot_user: {"FAKEBOTDEVICE": new_device()}}
+            self.otks = {}                   # (user, device) -> {"alg:id": key}, oldest first
+            self.fallbacks = {}              # (user, device) -> {alg: {key_id, key, used}}
+            self.device_changes = []         # [(pos, user)]: a device or its keys changed
+            self.inbox = {}                  # (user, device) -> [{"pos", "event"}]
+            self.to_device_log, self.claims, self.key_uploads = [], [], []
             self.cond.notify_all()
 
     def _bump(self):
@@ -142,6 +202,67 @@ class Homeserver:
             if ev["pos"] <= at and ev["type"] == "m.room.member" and ev.get("state_key") == user:
                 return ev["content"]["membership"]
         return None
+
+    def members_at(self, room_id, at=None):
+        """{user: membership} of room_id at stream position at (None: now)."""
+        if at is None:
+            return {sk: ev["content"]["membership"]
+                    for (t, sk), ev in self.rooms[room_id]["state"].items() if t == "m.room.member"}
+        out = {}
+        for ev in self.rooms[room_id]["events"]:
+            if ev["pos"] > at:
+                break
+            if ev["type"] == "m.room.member":
+                out[ev["state_key"]] = ev["content"]["membership"]
+        return out
+
+    def shared_users(self, user, at=None):
+        """Users who are joined to or invited into a room that user is joined to
+        (at stream position at, None: now); user itself is left out."""
+        out = set()
+        for room_id in self.rooms:
+            members = self.members_at(room_id, at)
+            if members.get(user) == "join":
+                out.update(u for u, m in members.items() if m in ("join", "invite"))
+        out.discard(user)
+        return out
+
+    def device_lists(self, user, since):
+        """(changed, left) since stream position since, as /sync device_lists
+        and /keys/changes report them: users sharing a room whose devices or
+        keys changed (and user itself), users who newly share a room, and
+        users who no longer share any."""
+        now, then = self.shared_users(user), self.shared_users(user, since)
+        changed = {u for p, u in self.device_changes
+                   if p > since and (u in now or u == user)}
+        changed |= now - then
+        return sorted(changed), sorted(then - now)
+
+    def device_changed(self, user):
+        self.device_changes.append((self._bump(), user))
+        self.cond.notify_all()
+
+    def add_device(self, user, device_id, display_name=None):
+        devs = self.devices.setdefault(user, {})
+        if device_id not in devs:
+            devs[device_id] = new_device(display_name)
+            self.device_changed(user)
+
+    def delete_device(self, user, device_id):
+        if self.devices.get(user, {}).pop(device_id, None) is not None:
+            for store in (self.otks, self.fallbacks, self.inbox):
+                store.pop((user, device_id), None)
+            for info in self.tokens.values():
+                if info["user_id"] == user and info["device_id"] == device_id:
+                    info["valid"] = False
+            self.device_changed(user)
+
+    def otk_counts(self, user, device):
+        counts = {"signed_curve25519": 0}          # always there, as in Synapse
+        for kid in self.otks.get((user, device), {}):
+            alg = kid.split(":", 1)[0]
+            counts[alg] = counts.get(alg, 0) + 1
+        return counts
 
     def _member_changes(self, room_id, user, after):
         return [e for e in self.rooms[room_id]["events"]
@@ -245,7 +366,7 @@ class Homeserver:
         prev = "s%d" % ((evs[0]["pos"] - 1) if evs else upto)
         return evs, limited, prev
 
-    def _sync_once(self, user, device, since, flt, full_state):
+    def _sync_once(self, user, device, since, flt, full_state, since_td=None):
         rf = flt.get("room", {}) if isinstance(flt, dict) else {}
         tf, sf = rf.get("timeline", {}), rf.get("state", {})
         join, invite, leave = {}, {}, {}
@@ -290,21 +411,42 @@ class Homeserver:
         acct = [{"type": t, "content": c}
                 for t, (c, p) in self.account_data.get(user, {}).items()
                 if (since is None or p > since) and allowed(af, t, "types", "not_types")]
-        resp = {"next_batch": "s%d" % self.pos}
+        # to-device: what the device acknowledged by syncing with a later
+        # since is deleted; the rest is delivered (at most TO_DEVICE_LIMIT)
+        box = self.inbox.get((user, device), [])
+        acked = since_td if since_td is not None else since
+        if acked is not None:
+            box[:] = [m for m in box if m["pos"] > acked]
+        batch = box[:TO_DEVICE_LIMIT]
+        if len(box) > len(batch):
+            resp = {"next_batch": "s%d_%d" % (self.pos, batch[-1]["pos"])}
+        else:
+            resp = {"next_batch": "s%d" % self.pos}
         rooms = {k: v for k, v in (("join", join), ("invite", invite), ("leave", leave)) if v}
         if rooms:
             resp["rooms"] = rooms
         if acct:
             resp["account_data"] = {"events": acct}
-        resp["device_one_time_keys_count"] = {"signed_curve25519": 0}
-        resp["device_unused_fallback_key_types"] = []
-        return resp, bool(rooms or acct)
+        if batch:
+            resp["to_device"] = {"events": [json.loads(json.dumps(m["event"])) for m in batch]}
+        dl = {}
+        if since is not None:
+            changed, left = self.device_lists(user, since)
+            dl = {k: v for k, v in (("changed", changed), ("left", left)) if v}
+            if dl:
+                resp["device_lists"] = dl
+        # Synapse always sends these two (element-android relies on it)
+        resp["device_one_time_keys_count"] = self.otk_counts(user, device)
+        resp["device_unused_fallback_key_types"] = sorted(
+            alg for alg, fb in self.fallbacks.get((user, device), {}).items() if not fb["used"])
+        return resp, bool(rooms or acct or batch or dl)
 
-    def sync(self, user, device, since, timeout_ms, flt, full_state):
+    def sync(self, user, device, since, timeout_ms, flt, full_state, since_td=None):
         deadline = time.monotonic() + min(timeout_ms, self.max_sync_ms) / 1000.0
         with self.lock:
             while True:
-                resp, nonempty = self._sync_once(user, device, since, flt, full_state)
+                resp, nonempty = self._sync_once(user, device, since, flt, full_state,
+                                                 since_td)
                 remaining = deadline - time.monotonic()
                 # Like Synapse: initial and full_state syncs never wait.
                 if nonempty or since is None or full_state or remaining <= 0:
@@ -379,7 +521,15 @@ class Homeserver:
                 "created_rooms": self.created_rooms, "account_data": acct,
                 "m_direct": acct.get(self.bot_user, {}).get("m.direct"),
                 "ratelimited": self.ratelimited, "failed": self.failed,
-                "tokens": {t: dict(i) for t, i in self.tokens.items()}}))
+                "tokens": {t: dict(i) for t, i in self.tokens.items()},
+                "devices": self.devices,
+                "one_time_keys": {"%s|%s" % k: list(v) for k, v in self.otks.items()},
+                "fallback_keys": {"%s|%s" % k: v for k, v in self.fallbacks.items()},
+                "to_device": self.to_device_log,
+                "to_device_pending": {"%s|%s" % k: [m["pos"] for m in v]
+                                      for k, v in self.inbox.items() if v},
+                "claims": self.claims, "key_uploads": self.key_uploads,
+                "device_changes": self.device_changes}))
 
 
 # ==== Client-Server API handlers (hs lock held by the caller) ============
@@ -431,12 +581,14 @@ def h_login(hs, auth, args, q, body, path):
                               rand_id(20), rand_id(6, string.ascii_letters + string.digits))
     hs.tokens[token] = {"user_id": user, "device_id": device, "valid": True}
     hs.logins[-1].update(access_token=token, device_id=device)
+    hs.add_device(user, device, req.get("initial_device_display_name"))
     return {"user_id": user, "access_token": token, "device_id": device,
             "home_server": hs.server_name}
 
 
 def h_logout(hs, auth, args, q, body, path):
     hs.tokens[auth[2]]["valid"] = False
+    hs.delete_device(auth[0], auth[1])       # as Synapse: the device goes with it
     return {}
 
 
@@ -444,21 +596,28 @@ def h_whoami(hs, auth, args, q, body, path):
     return {"user_id": auth[0], "device_id": auth[1], "is_guest": False}
 
 
+def parse_token(hs, token, name="since"):
+    """A stream token "sPOS" or "sPOS_TD" (TD: the last to-device message
+    delivered when more were waiting) -> (pos, td)."""
+    m = re.fullmatch(r"s(\d+)(?:_(\d+))?", token or "")
+    if not m:
+        raise MatrixError(400, "M_INVALID_PARAM", "Invalid %s token" % name)
+    pos = min(int(m.group(1)), hs.pos)
+    return pos, (min(int(m.group(2)), pos) if m.group(2) else pos)
+
+
 def h_sync(hs, auth, args, q, body, path):
     since = q.get("since")
-    since_pos = None
+    since_pos = since_td = None
     if since:
-        m = re.fullmatch(r"s(\d+)", since)
-        if not m:
-            raise MatrixError(400, "M_INVALID_PARAM", "Invalid since token")
-        since_pos = min(int(m.group(1)), hs.pos)
+        since_pos, since_td = parse_token(hs, since)
     try:
         timeout = max(0, int(q.get("timeout") or 0))
     except ValueError:
         raise MatrixError(400, "M_INVALID_PARAM", "timeout must be an integer")
     flt = hs.resolve_filter(auth[0], q.get("filter"))
     full_state = q.get("full_state") == "true"
-    return hs.sync(auth[0], auth[1], since_pos, timeout, flt, full_state)
+    return hs.sync(auth[0], auth[1], since_pos, timeout, flt, full_state, since_td)
 
 
 def h_filter_post(hs, auth, args, q, body, path):
@@ -571,6 +730,289 @@ def h_state_get(hs, auth, args, q, body, path):
     return ev["content"]
 
 
+# ---- end-to-end encryption ------------------------------------------------
+
+def bad_json(msg):
+    return MatrixError(400, "M_BAD_JSON", msg)
+
+
+def is_str_map(v, depth=1):
+    """A JSON object of strings (depth 1) or of such objects (depth 2)."""
+    return isinstance(v, dict) and all(
+        isinstance(k, str) and (isinstance(x, str) if depth == 1 else is_str_map(x, depth - 1))
+        for k, x in v.items())
+
+
+def check_device_keys(dk, user, device):
+    """-> the ed25519 key of valid device_keys, else MatrixError (like Synapse,
+    plus the self-signature check Synapse leaves to clients)."""
+    if not isinstance(dk, dict):
+        raise bad_json("device_keys must be an object")
+    if not (isinstance(dk.get("user_id"), str) and isinstance(dk.get("device_id"), str)
+            and isinstance(dk.get("algorithms"), list)
+            and all(isinstance(a, str) for a in dk["algorithms"])
+            and is_str_map(dk.get("keys")) and is_str_map(dk.get("signatures"), 2)):
+        raise bad_json("device_keys needs user_id, device_id, algorithms, keys and signatures")
+    if dk["user_id"] != user:
+        raise bad_json("Provided `user_id` in `device_keys` does not match that of the "
+                       "authenticated user")
+    if dk["device_id"] != device:
+        raise bad_json("Provided `device_id` in `device_keys` does not match that of the "
+                       "authenticated user device")
+    ed, cu = dk["keys"].get("ed25519:" + device), dk["keys"].get("curve25519:" + device)
+    for name, k in (("ed25519", ed), ("curve25519", cu)):
+        try:
+            if len(unb64(k)) != 32:
+                raise ValueError
+        except ValueError:
+            raise bad_json("device_keys.keys needs a 32-byte %s:%s" % (name, device))
+    if not verify_signed(dk, user, "ed25519:" + device, ed):
+        raise MatrixError(400, "M_INVALID_SIGNATURE",
+                          "Invalid signature on device_keys of %s" % device)
+    return ed
+
+
+def check_key_map(keys, field, user, device, ed):
+    """one_time_keys / fallback_keys: {"alg:id": "key" | {key, signatures,
+    fallback?}}; signed_* keys must carry the device's signature."""
+    if keys is None:
+        return {}
+    if not isinstance(keys, dict):
+        raise bad_json("%s must be an object" % field)
+    seen_algs = set()
+    for kid, key in keys.items():
+        parts = kid.split(":")
+        if len(parts) != 2 or not all(parts):
+            raise bad_json('Invalid %s key %r. Expected "<algorithm>:<key_id>".' % (field, kid))
+        alg = parts[0]
+        if field == "fallback_keys":
+            if alg in seen_algs:
+                raise MatrixError(400, "M_INVALID_PARAM",
+                                  "At most one fallback key per algorithm")
+            seen_algs.add(alg)
+        if isinstance(key, str):
+            if alg.startswith("signed_"):
+                raise bad_json("%s %s must be a signed key object" % (field, kid))
+            continue
+        if not (isinstance(key, dict) and isinstance(key.get("key"), str)
+                and is_str_map(key.get("signatures"), 2)
+                and isinstance(key.get("fallback", False), bool)):
+            raise bad_json("%s %s needs key and signatures" % (field, kid))
+        if alg.startswith("signed_"):
+            if ed is None:
+                raise MatrixError(400, "M_INVALID_SIGNATURE",
+                                  "%s %s: the device has no keys to check it against"
+                                  % (field, kid))
+            if not verify_signed(key, user, "ed25519:" + device, ed):
+                raise MatrixError(400, "M_INVALID_SIGNATURE",
+                                  "Invalid signature on %s %s" % (field, kid))
+    return keys
+
+
+def otks_match(old, new):
+    """Synapse's rule: the same key again (signatures aside) is a retry."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return old == new
+    strip = lambda k: {a: b for a, b in k.items() if a != "signatures"}
+    return strip(old) == strip(new)
+
+
+def h_keys_upload(hs, auth, args, q, body, path):
+    req = body_obj(body)
+    user, device = auth[0], auth[1]
+    dev = hs.devices.get(user, {}).get(device)
+    if dev is None:
+        raise MatrixError(400, "M_UNKNOWN", "Unknown device %s" % device)
+    # check everything first: a refused upload changes nothing
+    ed = None
+    if "device_keys" in req:
+        ed = check_device_keys(req["device_keys"], user, device)
+    elif dev["keys"]:
+        ed = dev["keys"]["keys"].get("ed25519:" + device)
+    otks = check_key_map(req.get("one_time_keys"), "one_time_keys", user, device, ed)
+    fallbacks = check_key_map(req.get("fallback_keys"), "fallback_keys", user, device, ed)
+    mine = hs.otks.get((user, device), {})
+    for kid, key in otks.items():
+        if kid in mine and not otks_match(mine[kid], key):
+            # Synapse: SynapseError(400, ...) without an errcode, so M_UNKNOWN
+            raise MatrixError(400, "M_UNKNOWN", "One time key %s already exists." % kid)
+    if "device_keys" in req:
+        new = json.loads(json.dumps(req["device_keys"]))
+        if dev["keys"] != new:
+            dev["keys"] = new
+            hs.device_changed(user)
+    mine = hs.otks.setdefault((user, device), {})
+    added = [kid for kid in otks if kid not in mine]
+    for kid in added:
+        mine[kid] = json.loads(json.dumps(otks[kid]))
+    fb = hs.fallbacks.setdefault((user, device), {})
+    for kid, key in fallbacks.items():
+        alg = kid.split(":")[0]
+        old = fb.get(alg)
+        if not (old and old["key_id"] == kid and old["key"] == key):
+            fb[alg] = {"key_id": kid, "key": json.loads(json.dumps(key)), "used": False}
+    hs.key_uploads.append({"user_id": user, "device_id": device, "time": time.time(),
+                           "device_keys": "device_keys" in req, "one_time_keys": added,
+                           "fallback_keys": list(fallbacks)})
+    return {"one_time_key_counts": hs.otk_counts(user, device)}
+
+
+def h_keys_query(hs, auth, args, q, body, path):
+    req = body_obj(body)
+    wanted = req.get("device_keys")
+    if not isinstance(wanted, dict):
+        raise bad_json("'device_keys' must be a JSON object")
+    if not all(isinstance(v, list) and all(isinstance(d, str) for d in v)
+               for v in wanted.values()):
+        raise bad_json("'device_keys' values must be a list of strings")
+    out = {}
+    for user, devs in wanted.items():
+        if not valid_user_id(user):
+            raise MatrixError(400, "M_INVALID_PARAM", "Invalid user ID: %s" % user)
+        found = {}
+        for d, info in hs.devices.get(user, {}).items():
+            if info["keys"] is None or (devs and d not in devs):
+                continue
+            keys = json.loads(json.dumps(info["keys"]))
+            if info["display_name"]:
+                keys["unsigned"] = {"device_display_name": info["display_name"]}
+            found[d] = keys
+        out[user] = found
+    # no cross-signing keys are kept: /keys/device_signing/upload is unknown
+    return {"device_keys": out, "failures": {}, "master_keys": {},
+            "self_signing_keys": {}, "user_signing_keys": {}}
+
+
+def h_keys_claim(hs, auth, args, q, body, path):
+    req = body_obj(body)
+    wanted = req.get("one_time_keys")
+    if not is_str_map(wanted, 2):
+        raise bad_json("one_time_keys must map user ids to {device id: algorithm}")
+    out = {}
+    for user, devs in wanted.items():
+        for device, alg in devs.items():
+            keys = hs.otks.get((user, device), {})
+            kid = next((k for k in keys if k.split(":")[0] == alg), None)   # oldest first
+            fallback = False
+            if kid is not None:
+                key = keys.pop(kid)
+            else:
+                fb = hs.fallbacks.get((user, device), {}).get(alg)
+                if fb is None:
+                    continue
+                fb["used"], fallback = True, True
+                kid, key = fb["key_id"], fb["key"]
+            out.setdefault(user, {})[device] = {kid: key}
+            hs.claims.append({"by": auth[0], "by_device": auth[1], "user_id": user,
+                              "device_id": device, "key_id": kid, "fallback": fallback,
+                              "time": time.time()})
+    return {"one_time_keys": out, "failures": {}}
+
+
+def h_keys_changes(hs, auth, args, q, body, path):
+    if not q.get("from"):
+        raise MatrixError(400, "M_MISSING_PARAM", "Missing string query parameter 'from'")
+    since, _ = parse_token(hs, q["from"], "from")
+    changed, left = hs.device_lists(auth[0], since)
+    return {"changed": changed, "left": left}
+
+
+def h_send_to_device(hs, auth, args, q, body, path):
+    etype, txn = args
+    key = (auth[0], auth[1], path)          # spec: scope is (device, endpoint)
+    if key in hs.txns:
+        return {}
+    req = body_obj(body)
+    msgs = req.get("messages")
+    if not (isinstance(msgs, dict) and all(
+            isinstance(devs, dict) and all(isinstance(c, dict) for c in devs.values())
+            for devs in msgs.values())):
+        raise bad_json("messages must map user ids to {device id: content}")
+    for user in msgs:
+        if not valid_user_id(user):
+            raise MatrixError(400, "M_INVALID_PARAM", "Invalid user ID: %s" % user)
+    for user, devs in msgs.items():
+        known = hs.devices.get(user, {})
+        for device, content in devs.items():
+            targets = list(known) if device == "*" else [device] if device in known else []
+            for t in targets:
+                ev = {"type": etype, "sender": auth[0], "content": json.loads(json.dumps(content))}
+                pos = hs._bump()
+                hs.inbox.setdefault((user, t), []).append({"pos": pos, "event": ev})
+                hs.to_device_log.append({"pos": pos, "type": etype, "sender": auth[0],
+                                         "sender_device": auth[1], "user_id": user,
+                                         "device_id": t, "txn_id": txn, "content": ev["content"],
+                                         "time": time.time()})
+    hs.txns[key] = True
+    hs.cond.notify_all()
+    return {}
+
+
+def h_members(hs, auth, args, q, body, path):
+    room_id = args[0]
+    if room_id not in hs.rooms:
+        raise MatrixError(403, "M_FORBIDDEN", "User %s not in room %s" % (auth[0], room_id))
+    at = parse_token(hs, q["at"], "at")[0] if q.get("at") else None
+    if hs.membership(room_id, auth[0]) not in ("join", "leave", "ban"):
+        raise MatrixError(403, "M_FORBIDDEN", "User %s not in room %s" % (auth[0], room_id))
+    chunk = []
+    evs = hs.rooms[room_id]["events"]
+    latest = {}
+    for ev in evs:
+        if ev["type"] == "m.room.member" and (at is None or ev["pos"] <= at):
+            latest[ev["state_key"]] = ev
+    for ev in latest.values():
+        m = ev["content"].get("membership")
+        if q.get("membership") and m != q["membership"]:
+            continue
+        if q.get("not_membership") and m == q["not_membership"]:
+            continue
+        chunk.append(hs.client_event(ev, auth[0], auth[1]))
+    return {"chunk": chunk}
+
+
+def h_room_keys_version(hs, auth, args, q, body, path):
+    raise MatrixError(404, "M_NOT_FOUND", "No current backup version")
+
+
+def h_pushrules(hs, auth, args, q, body, path):
+    return {"global": {"override": [], "content": [], "room": [], "sender": [],
+                       "underride": []}}
+
+
+def h_capabilities(hs, auth, args, q, body, path):
+    return {"capabilities": {
+        "m.change_password": {"enabled": False},
+        "m.room_versions": {"default": "10", "available": {
+            v: "stable" for v in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11")}},
+        "m.set_displayname": {"enabled": False}, "m.set_avatar_url": {"enabled": False},
+        "m.3pid_changes": {"enabled": False}}}
+
+
+def h_profile(hs, auth, args, q, body, path):
+    user = args[0]
+    if user not in hs.users and user not in hs.devices:
+        raise MatrixError(404, "M_NOT_FOUND", "Profile was not found")
+    prof = {"displayname": localpart(user)}
+    if len(args) > 1:
+        if args[1] != "displayname":
+            raise MatrixError(404, "M_NOT_FOUND", "Profile field was not found")
+        return {"displayname": prof["displayname"]}
+    return prof
+
+
+def h_devices(hs, auth, args, q, body, path):
+    devs = hs.devices.get(auth[0], {})
+    out = [{"device_id": d, "display_name": i["display_name"], "last_seen_ts": None}
+           for d, i in devs.items()]
+    if args:
+        for d in out:
+            if d["device_id"] == args[0]:
+                return d
+        raise MatrixError(404, "M_NOT_FOUND", "Device not found")
+    return {"devices": out}
+
+
 ROUTES = [  # (method, path after /_matrix/client/, handler, needs auth)
     ("GET", "versions", h_versions, False),
     ("GET", "v3/login", lambda *a: {"flows": [{"type": "m.login.password"}]}, False),
@@ -596,6 +1038,19 @@ ROUTES = [  # (method, path after /_matrix/client/, handler, needs auth)
     ("PUT", "v3/rooms/{}/typing/{}", lambda *a: {}, True),
     ("POST", "v3/rooms/{}/receipt/{}/{}", lambda *a: {}, True),
     ("POST", "v3/rooms/{}/read_markers", lambda *a: {}, True),
+    ("GET", "v3/rooms/{}/members", h_members, True),
+    ("POST", "v3/keys/upload", h_keys_upload, True),
+    ("POST", "v3/keys/query", h_keys_query, True),
+    ("POST", "v3/keys/claim", h_keys_claim, True),
+    ("GET", "v3/keys/changes", h_keys_changes, True),
+    ("PUT", "v3/sendToDevice/{}/{}", h_send_to_device, True),
+    ("GET", "v3/room_keys/version", h_room_keys_version, True),
+    ("GET", "v3/pushrules/", h_pushrules, True),
+    ("GET", "v3/capabilities", h_capabilities, True),
+    ("GET", "v3/profile/{}", h_profile, False),
+    ("GET", "v3/profile/{}/{}", h_profile, False),
+    ("GET", "v3/devices", h_devices, True),
+    ("GET", "v3/devices/{}", h_devices, True),
 ]
 
 
@@ -667,6 +1122,35 @@ def c_send(hs, q, req):
     return {"event_id": ev["event_id"]}
 
 
+def c_replay(hs, q, req):
+    """Re-injects an existing event's type and content as a new event from
+    the same sender (a replayed, e.g. encrypted, message)."""
+    room_id = req["room_id"]
+    if room_id not in hs.rooms:
+        raise MatrixError(404, "M_NOT_FOUND", "Unknown room %s" % room_id)
+    orig = next((e for e in hs.rooms[room_id]["events"] if e["event_id"] == req["event_id"]),
+                None)
+    if orig is None:
+        raise MatrixError(404, "M_NOT_FOUND", "Unknown event %s" % req["event_id"])
+    if "state_key" in orig:
+        raise MatrixError(400, "M_INVALID_PARAM", "Only message events can be replayed")
+    require_joined(hs, orig["sender"], room_id)
+    ev = hs._event(room_id, orig["sender"], orig["type"],
+                   json.loads(json.dumps(orig["content"])))
+    return {"event_id": ev["event_id"]}
+
+
+def c_events(hs, q, req):
+    """The raw events of a room as stored (what went over the wire)."""
+    room_id = q.get("room_id")
+    if room_id not in hs.rooms:
+        raise MatrixError(404, "M_NOT_FOUND", "Unknown room %s" % room_id)
+    return {"events": [{k: v for k, v in e.items() if k != "unsigned"}
+                       for e in hs.rooms[room_id]["events"]
+                       if q.get("type", "*") in ("*", e["type"])
+                       and q.get("sender") in (None, "", e["sender"])]}
+
+
 def c_membership(hs, q, req):
     room_id, user = req["room_id"], req["user_id"]
     if room_id not in hs.rooms:
@@ -722,6 +1206,7 @@ def c_wait(hs, q, req):
 CONTROL = {
     ("POST", "users"): c_users, ("POST", "room"): c_room, ("POST", "invite"): c_invite,
     ("POST", "send"): c_send, ("POST", "membership"): c_membership,
+    ("POST", "replay"): c_replay, ("GET", "events"): c_events,
     ("POST", "ratelimit"): c_rule("ratelimits", {"count": 1, "retry_after_ms": 1000,
                                                  "header": False}),
     ("POST", "fail"): c_rule("failures", {"count": 1, "status": 502}),

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Self-test of the fake Matrix homeserver: python3 -m unittest test_fake_selftest"""
 
+import base64
 import json
 import os
 import signal
@@ -13,9 +14,45 @@ import urllib.error
 import urllib.request
 from urllib.parse import quote, urlencode
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BOT, TOKEN, PASSWORD = "@isms:example.org", "syt_TEST", "secret"
 ALICE, EVE = "@alice:example.org", "@eve:other.example"
+BOB = "@bob:example.org"
+OLM, MEGOLM = "m.olm.v1.curve25519-aes-sha2", "m.megolm.v1.aes-sha2"
+
+
+def b64(raw):
+    return base64.b64encode(raw).decode().rstrip("=")
+
+
+class Device:
+    """A device's ed25519 signing key, as a client holds it."""
+
+    def __init__(self, user, device):
+        self.user, self.device = user, device
+        self.sk = Ed25519PrivateKey.generate()
+        self.ed = b64(self.sk.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+        self.curve = b64(os.urandom(32))
+
+    def sign(self, obj):
+        body = {k: v for k, v in obj.items() if k not in ("signatures", "unsigned")}
+        canon = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        out = json.loads(json.dumps(obj))
+        out.setdefault("signatures", {}).setdefault(self.user, {})[
+            "ed25519:" + self.device] = b64(self.sk.sign(canon.encode()))
+        return out
+
+    def device_keys(self):
+        return self.sign({"user_id": self.user, "device_id": self.device,
+                          "algorithms": [OLM, MEGOLM],
+                          "keys": {"ed25519:" + self.device: self.ed,
+                                   "curve25519:" + self.device: self.curve}})
+
+    def otk(self, **extra):
+        return self.sign({"key": b64(os.urandom(32)), **extra})
 
 
 class FakeMatrixTest(unittest.TestCase):
@@ -62,8 +99,8 @@ class FakeMatrixTest(unittest.TestCase):
         self.assertLess(status, 300, obj)
         return obj
 
-    def sync(self, **query):
-        status, obj, _ = self.cs("GET", "/sync", query=query)
+    def sync(self, token=TOKEN, **query):
+        status, obj, _ = self.cs("GET", "/sync", query=query, token=token)
         self.assertEqual(status, 200, obj)
         return obj
 
@@ -211,6 +248,177 @@ class FakeMatrixTest(unittest.TestCase):
         self.assertEqual(status, 401)
         self.assertEqual(obj, {"errcode": "M_UNKNOWN_TOKEN", "soft_logout": False,
                                "error": obj["error"]})
+
+    # ---- end-to-end encryption -------------------------------------------
+    def login(self, user, device):
+        body = {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user},
+                "password": "password", "device_id": device}
+        status, obj, _ = self.cs("POST", "/login", body, token=None)
+        self.assertEqual(status, 200, obj)
+        return obj["access_token"]
+
+    def upload(self, token, body):
+        return self.cs("POST", "/keys/upload", body, token=token)[:2]
+
+    def test_keys_upload_refuses_bad_keys(self):
+        self.ctl("POST", "users", [{"user_id": ALICE}])
+        tok = self.login(ALICE, "A1")
+        dev = Device(ALICE, "A1")
+        keys = dev.device_keys()
+        forged = json.loads(json.dumps(keys))
+        forged["keys"]["curve25519:A1"] = b64(os.urandom(32))      # signed over other keys
+        for body, code in (({"device_keys": forged}, "M_INVALID_SIGNATURE"),
+                           ({"device_keys": Device(ALICE, "A2").device_keys()}, "M_BAD_JSON"),
+                           ({"device_keys": Device(BOB, "A1").device_keys()}, "M_BAD_JSON"),
+                           ({"one_time_keys": {"signed_curve25519:AAAA": dev.otk()}},
+                            "M_INVALID_SIGNATURE"),          # no device keys yet
+                           ({"device_keys": keys, "one_time_keys": {
+                               "signed_curve25519:AAAA": Device(ALICE, "A1").otk()}},
+                            "M_INVALID_SIGNATURE"),          # signed by another key
+                           ({"device_keys": keys, "one_time_keys": {"bad_id": dev.otk()}},
+                            "M_BAD_JSON")):
+            status, obj = self.upload(tok, body)
+            self.assertEqual((status, obj["errcode"]), (400, code), body)
+        # a refused upload changed nothing
+        status, obj, _ = self.cs("POST", "/keys/query", {"device_keys": {ALICE: []}}, token=tok)
+        self.assertEqual((status, obj["device_keys"]), (200, {ALICE: {}}))
+        self.assertEqual(self.ctl("GET", "state")["one_time_keys"], {})
+
+        k1, k2 = dev.otk(), dev.otk()
+        status, obj = self.upload(tok, {"device_keys": keys, "one_time_keys": {
+            "signed_curve25519:AAAA": k1, "signed_curve25519:AAAB": k2}})
+        self.assertEqual((status, obj), (200, {"one_time_key_counts": {"signed_curve25519": 2}}))
+        # the same key again is a retry; other content under that id is refused (Synapse)
+        status, obj = self.upload(tok, {"one_time_keys": {"signed_curve25519:AAAA": k1}})
+        self.assertEqual((status, obj["one_time_key_counts"]), (200, {"signed_curve25519": 2}))
+        status, obj = self.upload(tok, {"one_time_keys": {
+            "signed_curve25519:AAAC": dev.otk(), "signed_curve25519:AAAA": dev.otk()}})
+        self.assertEqual((status, obj["errcode"]), (400, "M_UNKNOWN"))
+        self.assertEqual(self.sync(token=tok)["device_one_time_keys_count"],
+                         {"signed_curve25519": 2})
+        status, obj, _ = self.cs("POST", "/keys/query", {"device_keys": {ALICE: ["A1"]}},
+                                 token=tok)
+        self.assertEqual(obj["device_keys"][ALICE]["A1"]["keys"], keys["keys"])
+        self.assertEqual(obj["device_keys"][ALICE]["A1"]["signatures"], keys["signatures"])
+
+    def test_claim_consumes_one_time_keys_then_fallback(self):
+        self.ctl("POST", "users", [{"user_id": ALICE}, {"user_id": BOB}])
+        atok, btok = self.login(ALICE, "A1"), self.login(BOB, "B1")
+        dev = Device(ALICE, "A1")
+        fb = dev.otk(fallback=True)
+        otk = dev.otk()
+        self.assertEqual(self.upload(atok, {
+            "device_keys": dev.device_keys(), "one_time_keys": {"signed_curve25519:K1": otk},
+            "fallback_keys": {"signed_curve25519:F1": fb}})[0], 200)
+        first = self.sync(token=atok)
+        self.assertEqual(first["device_unused_fallback_key_types"], ["signed_curve25519"])
+        claim = {"one_time_keys": {ALICE: {"A1": "signed_curve25519"}, BOB: {"B9": "x"}}}
+        got = [self.cs("POST", "/keys/claim", claim, token=btok)[1] for _ in range(3)]
+        self.assertEqual(got[0], {"one_time_keys": {ALICE: {"A1": {"signed_curve25519:K1": otk}}},
+                                  "failures": {}})
+        for g in got[1:]:      # the one-time key is gone: the fallback key, again and again
+            self.assertEqual(g["one_time_keys"], {ALICE: {"A1": {"signed_curve25519:F1": fb}}})
+        again = self.sync(token=atok, since=first["next_batch"], timeout="0")
+        self.assertEqual(again["device_one_time_keys_count"], {"signed_curve25519": 0})
+        self.assertEqual(again["device_unused_fallback_key_types"], [])
+        self.assertEqual([c["key_id"] for c in self.ctl("GET", "state")["claims"]],
+                         ["signed_curve25519:K1"] + ["signed_curve25519:F1"] * 2)
+
+    def test_to_device_delivered_until_acknowledged(self):
+        self.ctl("POST", "users", [{"user_id": ALICE}, {"user_id": BOB}])
+        a1, a2 = self.login(ALICE, "A1"), self.login(ALICE, "A2")
+        btok = self.login(BOB, "B1")
+        s1 = self.sync(token=a1)["next_batch"]
+        self.sync(token=a2)
+        path = "/sendToDevice/m.room_key_request/txn1"
+        body = {"messages": {ALICE: {"A1": {"n": 1}, "*": {"n": 2}}, BOB: {"NOPE": {"n": 3}}}}
+        for _ in range(2):                      # the retry of a transaction is a no-op
+            status, obj, _ = self.cs("PUT", path, body, token=btok)
+            self.assertEqual((status, obj), (200, {}))
+        r1 = self.sync(token=a1, since=s1, timeout="1000")
+        self.assertEqual(r1["to_device"]["events"], [
+            {"type": "m.room_key_request", "sender": BOB, "content": {"n": 1}},
+            {"type": "m.room_key_request", "sender": BOB, "content": {"n": 2}}])
+        # not acknowledged yet: the same since gets them again
+        self.assertEqual(self.sync(token=a1, since=s1)["to_device"], r1["to_device"])
+        r2 = self.sync(token=a1, since=r1["next_batch"], timeout="0")
+        self.assertNotIn("to_device", r2)
+        a2evs = self.sync(token=a2)["to_device"]["events"]
+        self.assertEqual([e["content"] for e in a2evs], [{"n": 2}])
+        # more than 100 waiting: two batches, none lost or repeated
+        msgs = {"messages": {ALICE: {"A1": {}}}}
+        for i in range(150):
+            msgs["messages"][ALICE]["A1"] = {"i": i}
+            self.cs("PUT", "/sendToDevice/m.dummy/t%d" % i, msgs, token=btok)
+        b1 = self.sync(token=a1, since=r2["next_batch"])
+        b2 = self.sync(token=a1, since=b1["next_batch"])
+        b3 = self.sync(token=a1, since=b2["next_batch"], timeout="0")
+        seen = [e["content"]["i"] for b in (b1, b2) for e in b["to_device"]["events"]]
+        self.assertEqual((len(b1["to_device"]["events"]), seen), (100, list(range(150))))
+        self.assertNotIn("to_device", b3)
+        status, obj, _ = self.cs("PUT", "/sendToDevice/m.x/t9", {"messages": {ALICE: {"A1": 1}}},
+                                 token=btok)
+        self.assertEqual((status, obj["errcode"]), (400, "M_BAD_JSON"))
+
+    def test_device_lists_follow_shared_rooms(self):
+        self.ctl("POST", "users", [{"user_id": ALICE}, {"user_id": BOB}])
+        btok = self.login(BOB, "B1")
+        room = self.ctl("POST", "room", {"creator": BOB, "members": [BOB],
+                                         "encrypted": True})["room_id"]
+        s0 = self.sync(token=btok)["next_batch"]
+        self.ctl("POST", "membership", {"room_id": room, "user_id": ALICE,
+                                        "membership": "join"})
+        r1 = self.sync(token=btok, since=s0, timeout="1000")
+        self.assertEqual(r1["device_lists"], {"changed": [ALICE]})      # now shares a room
+        # a new device of alice's wakes bob's long-poll and lists her as changed
+        result = {}
+        th = threading.Thread(target=lambda: result.update(
+            self.sync(token=btok, since=r1["next_batch"], timeout="8000")))
+        th.start()
+        time.sleep(0.3)
+        atok = self.login(ALICE, "A1")
+        th.join(5)
+        self.assertEqual(result.get("device_lists"), {"changed": [ALICE]})
+        dev = Device(ALICE, "A1")
+        self.assertEqual(self.upload(atok, {"device_keys": dev.device_keys()})[0], 200)
+        status, obj, _ = self.cs("GET", "/keys/changes", token=btok,
+                                 query={"from": result["next_batch"], "to": "s999999"})
+        self.assertEqual((status, obj), (200, {"changed": [ALICE], "left": []}))
+        status, obj, _ = self.cs("GET", "/keys/changes", token=btok)
+        self.assertEqual((status, obj["errcode"]), (400, "M_MISSING_PARAM"))
+        mark = self.sync(token=btok)["next_batch"]
+        self.ctl("POST", "membership", {"room_id": room, "user_id": ALICE,
+                                        "membership": "leave"})
+        r3 = self.sync(token=btok, since=mark, timeout="1000")
+        self.assertEqual(r3["device_lists"], {"left": [ALICE]})
+        # an unrelated user's devices are not reported
+        self.ctl("POST", "users", [{"user_id": EVE}])
+        self.login(EVE, "E1")
+        r4 = self.sync(token=btok, since=r3["next_batch"], timeout="300")
+        self.assertNotIn("device_lists", r4)
+
+    def test_replay_and_raw_events(self):
+        room = self.ctl("POST", "room", {"creator": ALICE, "members": [ALICE, BOT],
+                                         "encrypted": True})["room_id"]
+        content = {"algorithm": MEGOLM, "ciphertext": "AwgAEhAA", "session_id": "S",
+                   "sender_key": "K", "device_id": "A1"}
+        ev = self.ctl("POST", "send", {"room_id": room, "sender": ALICE,
+                                       "type": "m.room.encrypted", "content": content})
+        rep = self.ctl("POST", "replay", {"room_id": room, "event_id": ev["event_id"]})
+        self.assertNotEqual(rep["event_id"], ev["event_id"])
+        raw = self.ctl("GET", "events", query={"room_id": room, "type": "m.room.encrypted"})
+        self.assertEqual([(e["event_id"], e["sender"], e["content"]) for e in raw["events"]],
+                         [(ev["event_id"], ALICE, content), (rep["event_id"], ALICE, content)])
+        status, obj, _ = self.call("POST", "/_control/replay", {"room_id": room,
+                                                                "event_id": "$nope"}, token=None)
+        self.assertEqual(status, 404)
+        status, obj, _ = self.cs("GET", "/room_keys/version")
+        self.assertEqual((status, obj["errcode"]), (404, "M_NOT_FOUND"))
+        status, obj, _ = self.cs("GET", "/rooms/%s/members" % room,
+                                 query={"not_membership": "leave"})
+        self.assertEqual(sorted(e["state_key"] for e in obj["chunk"]), sorted([ALICE, BOT]))
+        status, obj, _ = self.cs("POST", "/keys/device_signing/upload", {})
+        self.assertEqual((status, obj["errcode"]), (404, "M_UNRECOGNIZED"))
 
 
 if __name__ == "__main__":
