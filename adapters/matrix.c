@@ -1337,9 +1337,13 @@ e2ee_batch(struct mx *mx, const struct mx_sync *s)
 	char err[160];
 
 	json_array_foreach(s->changed, i, v)
-	    e2ee_devices_stale(mx->e2e, json_string_value(v));
+	{
+		e2ee_devices_stale(mx->e2e, json_string_value(v));
+	}
 	json_array_foreach(s->left, i, v)
-	    e2ee_devices_stale(mx->e2e, json_string_value(v));
+	{
+		e2ee_devices_stale(mx->e2e, json_string_value(v));
+	}
 	json_array_foreach(s->to_device, i, v)
 	{
 		const char *type =

@@ -151,17 +151,31 @@ event_parse(json_t *ev, const char *self, struct mx_event *e)
 int
 mx_event_decrypted(json_t *plain, struct mx_event *e)
 {
-	json_t *content = json_object_get(plain, "content");
+	json_t *content = json_object_get(plain, "content"), *merged;
+	json_t *rel = json_object_get(e->content, "m.relates_to");
+	int ok;
 
 	if (!is_type(plain, "m.room.message") || !json_is_object(content))
 		return 0;
 	free(e->body);
 	free(e->in_reply_to);
 	e->body = e->in_reply_to = NULL;
-	if (!message_parse(content, e))
-		return 0;
-	e->encrypted = 0;
-	return 1;
+	/*
+	 * Clients keep the relation (a reply, an edit) in the clear part of
+	 * the encrypted event for the server to see; it counts unless the
+	 * ciphertext carries one of its own.
+	 */
+	merged = json_copy(content);
+	if (merged == NULL)
+		fatalx("out of memory");
+	if (json_is_object(rel) &&
+	    json_object_get(merged, "m.relates_to") == NULL)
+		json_object_set(merged, "m.relates_to", rel);
+	ok = message_parse(merged, e);
+	json_decref(merged);
+	if (ok)
+		e->encrypted = 0;
+	return ok;
 }
 
 /* A member count from the room summary, -1 when absent. */

@@ -78,7 +78,9 @@ void mx_sync_free(struct mx_sync *s);
 /*
  * Replaces e's text with that of a decrypted room event (plain: the
  * Megolm plaintext {"type", "content", ...}) when it is a message we act
- * on, by the rules for plaintext ones. 1 done, 0 not such a message.
+ * on, by the rules for plaintext ones. A relation (reply, edit) in the
+ * clear part of e's encrypted content counts when the plaintext has
+ * none. 1 done, 0 not such a message.
  */
 int mx_event_decrypted(json_t *plain, struct mx_event *e);
 

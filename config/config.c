@@ -696,9 +696,9 @@ config_set(struct config *cfg, const struct centry *ce, const char *v,
 		return 0;
 	}
 	case CT_BOOL:
-		if (strcmp(v, "true") == 0)
+		if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0)
 			*ip = 1;
-		else if (strcmp(v, "false") == 0)
+		else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0)
 			*ip = 0;
 		else
 			goto bad;
@@ -793,7 +793,10 @@ set_str:
 bad:
 	cerr(e, name, line, "%s.%s: invalid value \"%s\"%s%s", ce->section,
 	     ce->key, ce->type == CT_SECRET ? "(hidden)" : v,
-	     ce->choices ? "; expected " : "", ce->choices ? ce->choices : "");
+	     ce->choices	   ? "; expected "
+	     : ce->type == CT_BOOL ? "; expected true or false (or yes, no)"
+				   : "",
+	     ce->choices ? ce->choices : "");
 	return -1;
 }
 
@@ -1174,7 +1177,7 @@ man_entry(FILE *fp, const struct centry *ce)
 		      fp);
 		break;
 	case CT_BOOL:
-		fputs("One of: true, false.\n", fp);
+		fputs("One of: true, false (or yes, no).\n", fp);
 		break;
 	case CT_INT:
 		fprintf(fp, "A whole number from %ld to %ld.\n", ce->min,

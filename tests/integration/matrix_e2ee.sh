@@ -187,10 +187,26 @@ for pair in "ALICE1 $R" "ALICE1 $ADM" "ALICE2 $R" "CAROL1 $CDM"; do
 	[ "$(jq_ "$(hm messages "{\"as\":\"$1\",\"room\":\"$2\"}")" "[(e['event_id'], e['body']) for e in d['events'] if e['sender'] == '$BOT' and (e['decrypted'] is not True and not (e['failure'] or '').startswith('HISTORICAL_MESSAGE') or 'could not decrypt' in (e['body'] or ''))]")" = "[]" ] ||
 		fail "$1 in $2: a message of the bot that did not decrypt, or the bot could not decrypt"
 done
+expect_not_in "$LOG" "could not decrypt"
+expect_not_in "$LOG" "no key for"
+
+echo "step: a message the bot holds no key for gets one answer and one key request"
+AKEY=$(mx eval "d['devices']['$A']['ALICE1']['keys']['keys']['curve25519:ALICE1']")
+NOKEY="{\"room_id\":\"$R\",\"sender\":\"$A\",\"type\":\"m.room.encrypted\",\"content\":{\"algorithm\":\"m.megolm.v1.aes-sha2\",\"sender_key\":\"$AKEY\",\"ciphertext\":\"AwgAEhAAAAAAAAAAAAAAAAAAAAAA\",\"session_id\":\"NoSuchSessionAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"device_id\":\"ALICE1\"}}"
+KEYREQ="len([m for m in d['to_device'] if m['type'] == 'm.room_key_request' and m['sender'] == BOT and m['user_id'] == '$A' and m['content'].get('action') == 'request' and m['content']['body'].get('session_id') == 'NoSuchSessionAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'])"
+N_INC=$(count incidents)
+for i in 1 2; do
+	UNK=$(jq_ "$(post send "$NOKEY")" "d['event_id']")
+	ANS=$(bot_answer ALICE1 "$R" "$UNK" "could not decrypt")
+	case "$ANS" in *"I could not decrypt that message; please send it again."*) ;; *) fail "undecryptable answer: $ANS" ;; esac
+done
+# one request to each of alice's two devices, not one per message
+until_ "$KEYREQ == 2"
+[ "$(mx eval "$KEYREQ")" = 2 ] || fail "key requests: $(mx eval "$KEYREQ")"
+[ "$(count incidents)" = "$N_INC" ] || fail "an undecryptable message changed the database"
 stop_daemon
 
 echo "step: no key material in the log or the database"
-expect_not_in "$LOG" "could not decrypt"
 expect_not_in "$LOG" "$PICKLE"
 expect_not_in "$LOG" "$PW"
 sqlite3 "$DB" .dump >"$T/dump.sql"

@@ -110,7 +110,7 @@ test_errors_name_lines(void **state)
 	const char *text = "[org]\nworking_hours = 9-5\n[nope]\nx = 1\n"
 			   "[risk]\nappetite = 30\ncolour = red\n"
 			   "just words\n[slack]\nmode = carrier-pigeon\n"
-			   "enabled = yes\n";
+			   "enabled = oui\n";
 
 	(void)state;
 	assert_int_equal(load(&cfg, text, &e), -1);
@@ -125,8 +125,20 @@ test_errors_name_lines(void **state)
 	assert_non_null(
 	    strstr(buf_str(&e.text), "t.conf:8: expected key = value"));
 	assert_non_null(strstr(buf_str(&e.text), "t.conf:10: slack.mode"));
-	assert_non_null(strstr(buf_str(&e.text), "t.conf:11: slack.enabled"));
+	assert_non_null(strstr(buf_str(&e.text),
+			       "t.conf:11: slack.enabled: invalid value "
+			       "\"oui\"; expected true or false (or yes, no)"));
 	assert_int_equal(e.count, 7);
+	config_free(&cfg);
+	buf_free(&e.text);
+	/* yes and no read as true and false */
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(
+	    load(&cfg, "[slack]\nenabled = no\n[matrix]\nencrypt_dms = yes\n",
+		 &e),
+	    0);
+	assert_int_equal(cfg.slack_enabled, 0);
+	assert_int_equal(cfg.matrix_encrypt_dms, 1);
 	config_free(&cfg);
 	buf_free(&e.text);
 }

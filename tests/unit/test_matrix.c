@@ -211,6 +211,24 @@ test_sync_e2ee_sections(void **state)
 	plain = json_pack("{s:s, s:{}}", "type", "m.reaction", "content");
 	assert_int_equal(mx_event_decrypted(plain, &e), 0);
 	json_decref(plain);
+	/* the reply relation in the clear part of the event counts ... */
+	e.content =
+	    json_pack("{s:s, s:{s:{s:s}}}", "algorithm", "m.megolm.v1.aes-sha2",
+		      "m.relates_to", "m.in_reply_to", "event_id", "$apr");
+	plain = json_pack("{s:s, s:{s:s, s:s}}", "type", "m.room.message",
+			  "content", "msgtype", "m.text", "body", "approve");
+	assert_int_equal(mx_event_decrypted(plain, &e), 1);
+	assert_string_equal(e.in_reply_to, "$apr");
+	json_decref(plain);
+	/* ... and so does an edit marked there */
+	json_object_set_new(
+	    e.content, "m.relates_to",
+	    json_pack("{s:s, s:s}", "rel_type", "m.replace", "event_id", "$x"));
+	plain = json_pack("{s:s, s:{s:s, s:s}}", "type", "m.room.message",
+			  "content", "msgtype", "m.text", "body", "* again");
+	assert_int_equal(mx_event_decrypted(plain, &e), 0);
+	json_decref(plain);
+	json_decref(e.content);
 	free(e.body);
 	free(e.in_reply_to);
 }
