@@ -1886,7 +1886,7 @@ matrix_start(struct host *host, void **state)
 							       : E2EE_TOFU,
 		    err, sizeof(err));
 		if (mx->e2e == NULL) {
-			log_error("matrix: end-to-end encryption: %s", err);
+			log_error("%s", err);
 			free(mx->hs);
 			free(mx->self);
 			free(mx->token);
