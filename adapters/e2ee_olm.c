@@ -14,6 +14,7 @@
 
 #include <olm/olm.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -740,6 +741,21 @@ fallback_keys(struct e2ee *e, int unpublished)
 	return j;
 }
 
+/* A new fallback key (the previous one is still accepted). 0 or -1. */
+static int
+new_fallback_key(struct e2ee *e)
+{
+	size_t rn = olm_account_generate_fallback_key_random_length(e->acct);
+	unsigned char *r = rnd(rn);
+	int rc = 0;
+
+	if (r == NULL ||
+	    olm_account_generate_fallback_key(e->acct, r, rn) == olm_error())
+		rc = -1;
+	wipe_free(r, rn);
+	return rc;
+}
+
 json_t *
 e2ee_upload_body(struct e2ee *e, long server_count)
 {
@@ -795,16 +811,8 @@ e2ee_upload_body(struct e2ee *e, long server_count)
 	fb = fallback_keys(e, 0);
 	if (fb == NULL ||
 	    json_object_size(json_object_get(fb, "curve25519")) == 0) {
-		size_t rn =
-		    olm_account_generate_fallback_key_random_length(e->acct);
-		unsigned char *r = rnd(rn);
-
-		if (r == NULL || olm_account_generate_fallback_key(
-				     e->acct, r, rn) == olm_error()) {
-			wipe_free(r, rn);
+		if (new_fallback_key(e) < 0)
 			goto fail;
-		}
-		wipe_free(r, rn);
 		changed = 1;
 	}
 	json_decref(fb);
@@ -1476,6 +1484,31 @@ out:
 	return rc;
 }
 
+/*
+ * 1 when key id is the account's current fallback key (its id in the
+ * JSON is the base64 of the id's four bytes, big-endian).
+ */
+static int
+current_fallback(struct e2ee *e, size_t id)
+{
+	unsigned char raw[4] = {(unsigned char)(id >> 24),
+				(unsigned char)(id >> 16),
+				(unsigned char)(id >> 8), (unsigned char)id};
+	unsigned char b64[16];
+	json_t *fb = fallback_keys(e, 0);
+	char *eq;
+	int cur;
+
+	EVP_EncodeBlock(b64, raw, sizeof(raw));
+	eq = strchr((char *)b64, '=');
+	if (eq != NULL)
+		*eq = '\0';
+	cur = json_object_get(json_object_get(fb, "curve25519"),
+			      (const char *)b64) != NULL;
+	json_decref(fb);
+	return cur;
+}
+
 int
 e2ee_to_device(struct e2ee *e, json_t *event, char **room_id, char **session_id,
 	       char *err, size_t errlen)
@@ -1575,9 +1608,20 @@ e2ee_to_device(struct e2ee *e, json_t *event, char **room_id, char **session_id,
 	rc = olm_check_sender(e, sender, jstr(p, "sender_device"), curve, v,
 			      err, errlen);
 	if (rc == 0 && rowid == 0) {
-		/* the one-time key is used up (a fallback key stays) */
-		olm_remove_one_time_keys(e->acct, s);
-		rc = account_save(e);
+		/*
+		 * The one-time key is used up. A fallback key stays (libolm
+		 * keeps it and "removes" it without a change): a new one is
+		 * made for the next upload, the used one still accepted.
+		 */
+		size_t before = olm_pickle_account_length(e->acct);
+		size_t id = olm_remove_one_time_keys(e->acct, s);
+
+		if (id != olm_error() &&
+		    olm_pickle_account_length(e->acct) == before &&
+		    current_fallback(e, id))
+			rc = new_fallback_key(e);
+		if (rc == 0)
+			rc = account_save(e);
 	}
 	if (rc == 0)
 		rc = session_save(e, curve, s, rowid);
