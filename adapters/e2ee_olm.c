@@ -58,6 +58,17 @@ wipe_free(void *p, size_t n)
 	free(p);
 }
 
+/* Wipes the text of the string member k of o (a key about to be freed). */
+static void
+wipe_json_key(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (json_is_string(v))
+		OPENSSL_cleanse((char *)json_string_value(v),
+				json_string_length(v));
+}
+
 /* n random bytes (wiped and freed by the caller), or NULL. */
 static unsigned char *
 rnd(size_t n)
@@ -372,10 +383,11 @@ static OlmSession *
 unpickle_session(struct e2ee *e, const char *pickle)
 {
 	OlmSession *s = olm_session(xmalloc(olm_session_size()));
+	size_t n = strlen(pickle);
 	char *p = xstrdup(pickle);
-	size_t r = olm_unpickle_session(s, e->key, e->keylen, p, strlen(p));
+	size_t r = olm_unpickle_session(s, e->key, e->keylen, p, n);
 
-	free(p);
+	wipe_free(p, n); /* libolm decrypted it in place */
 	if (r == olm_error()) {
 		session_free(s);
 		return NULL;
@@ -388,11 +400,12 @@ unpickle_in(struct e2ee *e, const char *pickle)
 {
 	OlmInboundGroupSession *s = olm_inbound_group_session(
 	    xmalloc(olm_inbound_group_session_size()));
+	size_t n = strlen(pickle);
 	char *p = xstrdup(pickle);
-	size_t r = olm_unpickle_inbound_group_session(s, e->key, e->keylen, p,
-						      strlen(p));
+	size_t r =
+	    olm_unpickle_inbound_group_session(s, e->key, e->keylen, p, n);
 
-	free(p);
+	wipe_free(p, n); /* libolm decrypted it in place */
 	if (r == olm_error()) {
 		in_free(s);
 		return NULL;
@@ -405,11 +418,12 @@ unpickle_out(struct e2ee *e, const char *pickle)
 {
 	OlmOutboundGroupSession *s = olm_outbound_group_session(
 	    xmalloc(olm_outbound_group_session_size()));
+	size_t n = strlen(pickle);
 	char *p = xstrdup(pickle);
-	size_t r = olm_unpickle_outbound_group_session(s, e->key, e->keylen, p,
-						       strlen(p));
+	size_t r =
+	    olm_unpickle_outbound_group_session(s, e->key, e->keylen, p, n);
 
-	free(p);
+	wipe_free(p, n); /* libolm decrypted it in place */
 	if (r == olm_error()) {
 		out_free(s);
 		return NULL;
@@ -532,6 +546,7 @@ e2ee_open(struct store *st, const char *user_id, const char *device_id,
 	struct e2ee *e;
 	struct db_stmt *s;
 	char *pickle = NULL;
+	size_t picklen = 0;
 	int found = 0;
 
 	if (st == NULL || user_id == NULL || *user_id == '\0' ||
@@ -568,12 +583,14 @@ e2ee_open(struct store *st, const char *user_id, const char *device_id,
 		found = 1;
 		e->account_id = db_col_int(s, 0);
 		pickle = xstrdup(db_col(s, 1));
+		picklen = strlen(pickle);
 		e->published = db_col_int(s, 2) != 0;
 	}
 	db_finish(st, s);
 	if (found) {
+		/* libolm decrypts the buffer in place: wiped below */
 		if (olm_unpickle_account(e->acct, e->key, e->keylen, pickle,
-					 strlen(pickle)) == olm_error()) {
+					 picklen) == olm_error()) {
 			if (olm_account_last_error_code(e->acct) ==
 			    OLM_BAD_ACCOUNT_KEY)
 				snprintf(err, errlen,
@@ -633,10 +650,10 @@ e2ee_open(struct store *st, const char *user_id, const char *device_id,
 			 device_id);
 		goto fail;
 	}
-	str_free_secret(pickle);
+	wipe_free(pickle, picklen);
 	return e;
 fail:
-	str_free_secret(pickle);
+	wipe_free(pickle, picklen);
 	e2ee_free(e);
 	return NULL;
 }
@@ -1646,6 +1663,7 @@ e2ee_to_device(struct e2ee *e, json_t *event, char **room_id, char **session_id,
 		rc = -1;
 	}
 out:
+	wipe_json_key(json_object_get(p, "content"), "session_key");
 	json_decref(p);
 	wipe_free(plain, plen);
 	session_free(s);
@@ -2043,16 +2061,8 @@ room_key_payload(struct e2ee *e, const char *user, const char *ed,
 	    "sender_device", e->device_id, "keys", "ed25519", e->ed,
 	    "recipient", user, "recipient_keys", "ed25519", ed);
 	char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
-	json_t *c = json_object_get(p, "content");
 
-	/* the key in the JSON value is wiped with it */
-	if (c != NULL) {
-		json_t *k = json_object_get(c, "session_key");
-
-		if (k != NULL)
-			OPENSSL_cleanse((char *)json_string_value(k),
-					json_string_length(k));
-	}
+	wipe_json_key(json_object_get(p, "content"), "session_key");
 	json_decref(p);
 	return text;
 }
