@@ -2101,9 +2101,16 @@ e2ee_share_body(struct e2ee *e, const char *room_id, const char *const *users,
 		 strcmp(old_hash, hash) != 0;
 	if (tx_begin(e) < 0)
 		goto out;
-	if (rotate)
-		skey = new_outbound(e, room_id, hash, &sid);
-	else
+	if (rotate) {
+		/* who had the replaced session no longer matters */
+		if (db_exec(
+			e->st,
+			"DELETE FROM e2ee_megolm_shared WHERE session_id IN "
+			"(SELECT session_id FROM e2ee_megolm_out WHERE "
+			"account_id = ? AND room_id = ?)",
+			"it", e->account_id, room_id) >= 0)
+			skey = new_outbound(e, room_id, hash, &sid);
+	} else
 		skey = outbound_key(e, room_id, &sid);
 	if (skey == NULL) {
 		store_rollback(e->st);

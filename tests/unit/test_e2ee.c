@@ -549,6 +549,26 @@ test_rotation(void **state)
 	/* after 100 messages a new session, shared again */
 	snprintf(s2, sizeof(s2), "%s", share(bot, ROOM, to, 1));
 	assert_string_not_equal(s1, s2);
+	{
+		int64_t n = -1;
+
+		/* the old session's share list is gone, the new one's kept */
+		assert_int_equal(
+		    db_int(bot->st, &n,
+			   "SELECT COUNT(*) FROM "
+			   "e2ee_megolm_shared WHERE session_id = ?",
+			   "t", s1),
+		    1);
+		assert_int_equal(n, 0);
+		assert_int_equal(
+		    db_int(bot->st, &n,
+			   "SELECT COUNT(*) FROM "
+			   "e2ee_megolm_shared WHERE session_id = ? "
+			   "AND pending = 0",
+			   "t", s2),
+		    1);
+		assert_int_equal(n, 1);
+	}
 	c = encrypt_text(bot, ROOM, "new session");
 	assert_string_equal(json_string_value(json_object_get(c, "session_id")),
 			    s2);
