@@ -14,6 +14,7 @@
 
 #include <olm/olm.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -55,6 +56,17 @@ wipe_free(void *p, size_t n)
 	if (p != NULL)
 		OPENSSL_cleanse(p, n);
 	free(p);
+}
+
+/* Wipes the text of the string member k of o (a key about to be freed). */
+static void
+wipe_json_key(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (json_is_string(v))
+		OPENSSL_cleanse((char *)json_string_value(v),
+				json_string_length(v));
 }
 
 /* n random bytes (wiped and freed by the caller), or NULL. */
@@ -371,10 +383,11 @@ static OlmSession *
 unpickle_session(struct e2ee *e, const char *pickle)
 {
 	OlmSession *s = olm_session(xmalloc(olm_session_size()));
+	size_t n = strlen(pickle);
 	char *p = xstrdup(pickle);
-	size_t r = olm_unpickle_session(s, e->key, e->keylen, p, strlen(p));
+	size_t r = olm_unpickle_session(s, e->key, e->keylen, p, n);
 
-	free(p);
+	wipe_free(p, n); /* libolm decrypted it in place */
 	if (r == olm_error()) {
 		session_free(s);
 		return NULL;
@@ -387,11 +400,12 @@ unpickle_in(struct e2ee *e, const char *pickle)
 {
 	OlmInboundGroupSession *s = olm_inbound_group_session(
 	    xmalloc(olm_inbound_group_session_size()));
+	size_t n = strlen(pickle);
 	char *p = xstrdup(pickle);
-	size_t r = olm_unpickle_inbound_group_session(s, e->key, e->keylen, p,
-						      strlen(p));
+	size_t r =
+	    olm_unpickle_inbound_group_session(s, e->key, e->keylen, p, n);
 
-	free(p);
+	wipe_free(p, n); /* libolm decrypted it in place */
 	if (r == olm_error()) {
 		in_free(s);
 		return NULL;
@@ -404,11 +418,12 @@ unpickle_out(struct e2ee *e, const char *pickle)
 {
 	OlmOutboundGroupSession *s = olm_outbound_group_session(
 	    xmalloc(olm_outbound_group_session_size()));
+	size_t n = strlen(pickle);
 	char *p = xstrdup(pickle);
-	size_t r = olm_unpickle_outbound_group_session(s, e->key, e->keylen, p,
-						       strlen(p));
+	size_t r =
+	    olm_unpickle_outbound_group_session(s, e->key, e->keylen, p, n);
 
-	free(p);
+	wipe_free(p, n); /* libolm decrypted it in place */
 	if (r == olm_error()) {
 		out_free(s);
 		return NULL;
@@ -531,6 +546,7 @@ e2ee_open(struct store *st, const char *user_id, const char *device_id,
 	struct e2ee *e;
 	struct db_stmt *s;
 	char *pickle = NULL;
+	size_t picklen = 0;
 	int found = 0;
 
 	if (st == NULL || user_id == NULL || *user_id == '\0' ||
@@ -567,12 +583,14 @@ e2ee_open(struct store *st, const char *user_id, const char *device_id,
 		found = 1;
 		e->account_id = db_col_int(s, 0);
 		pickle = xstrdup(db_col(s, 1));
+		picklen = strlen(pickle);
 		e->published = db_col_int(s, 2) != 0;
 	}
 	db_finish(st, s);
 	if (found) {
+		/* libolm decrypts the buffer in place: wiped below */
 		if (olm_unpickle_account(e->acct, e->key, e->keylen, pickle,
-					 strlen(pickle)) == olm_error()) {
+					 picklen) == olm_error()) {
 			if (olm_account_last_error_code(e->acct) ==
 			    OLM_BAD_ACCOUNT_KEY)
 				snprintf(err, errlen,
@@ -632,10 +650,10 @@ e2ee_open(struct store *st, const char *user_id, const char *device_id,
 			 device_id);
 		goto fail;
 	}
-	str_free_secret(pickle);
+	wipe_free(pickle, picklen);
 	return e;
 fail:
-	str_free_secret(pickle);
+	wipe_free(pickle, picklen);
 	e2ee_free(e);
 	return NULL;
 }
@@ -740,6 +758,21 @@ fallback_keys(struct e2ee *e, int unpublished)
 	return j;
 }
 
+/* A new fallback key (the previous one is still accepted). 0 or -1. */
+static int
+new_fallback_key(struct e2ee *e)
+{
+	size_t rn = olm_account_generate_fallback_key_random_length(e->acct);
+	unsigned char *r = rnd(rn);
+	int rc = 0;
+
+	if (r == NULL ||
+	    olm_account_generate_fallback_key(e->acct, r, rn) == olm_error())
+		rc = -1;
+	wipe_free(r, rn);
+	return rc;
+}
+
 json_t *
 e2ee_upload_body(struct e2ee *e, long server_count)
 {
@@ -795,16 +828,8 @@ e2ee_upload_body(struct e2ee *e, long server_count)
 	fb = fallback_keys(e, 0);
 	if (fb == NULL ||
 	    json_object_size(json_object_get(fb, "curve25519")) == 0) {
-		size_t rn =
-		    olm_account_generate_fallback_key_random_length(e->acct);
-		unsigned char *r = rnd(rn);
-
-		if (r == NULL || olm_account_generate_fallback_key(
-				     e->acct, r, rn) == olm_error()) {
-			wipe_free(r, rn);
+		if (new_fallback_key(e) < 0)
 			goto fail;
-		}
-		wipe_free(r, rn);
 		changed = 1;
 	}
 	json_decref(fb);
@@ -1476,6 +1501,31 @@ out:
 	return rc;
 }
 
+/*
+ * 1 when key id is the account's current fallback key (its id in the
+ * JSON is the base64 of the id's four bytes, big-endian).
+ */
+static int
+current_fallback(struct e2ee *e, size_t id)
+{
+	unsigned char raw[4] = {(unsigned char)(id >> 24),
+				(unsigned char)(id >> 16),
+				(unsigned char)(id >> 8), (unsigned char)id};
+	unsigned char b64[16];
+	json_t *fb = fallback_keys(e, 0);
+	char *eq;
+	int cur;
+
+	EVP_EncodeBlock(b64, raw, sizeof(raw));
+	eq = strchr((char *)b64, '=');
+	if (eq != NULL)
+		*eq = '\0';
+	cur = json_object_get(json_object_get(fb, "curve25519"),
+			      (const char *)b64) != NULL;
+	json_decref(fb);
+	return cur;
+}
+
 int
 e2ee_to_device(struct e2ee *e, json_t *event, char **room_id, char **session_id,
 	       char *err, size_t errlen)
@@ -1575,9 +1625,20 @@ e2ee_to_device(struct e2ee *e, json_t *event, char **room_id, char **session_id,
 	rc = olm_check_sender(e, sender, jstr(p, "sender_device"), curve, v,
 			      err, errlen);
 	if (rc == 0 && rowid == 0) {
-		/* the one-time key is used up (a fallback key stays) */
-		olm_remove_one_time_keys(e->acct, s);
-		rc = account_save(e);
+		/*
+		 * The one-time key is used up. A fallback key stays (libolm
+		 * keeps it and "removes" it without a change): a new one is
+		 * made for the next upload, the used one still accepted.
+		 */
+		size_t before = olm_pickle_account_length(e->acct);
+		size_t id = olm_remove_one_time_keys(e->acct, s);
+
+		if (id != olm_error() &&
+		    olm_pickle_account_length(e->acct) == before &&
+		    current_fallback(e, id))
+			rc = new_fallback_key(e);
+		if (rc == 0)
+			rc = account_save(e);
 	}
 	if (rc == 0)
 		rc = session_save(e, curve, s, rowid);
@@ -1602,6 +1663,7 @@ e2ee_to_device(struct e2ee *e, json_t *event, char **room_id, char **session_id,
 		rc = -1;
 	}
 out:
+	wipe_json_key(json_object_get(p, "content"), "session_key");
 	json_decref(p);
 	wipe_free(plain, plen);
 	session_free(s);
@@ -1999,16 +2061,8 @@ room_key_payload(struct e2ee *e, const char *user, const char *ed,
 	    "sender_device", e->device_id, "keys", "ed25519", e->ed,
 	    "recipient", user, "recipient_keys", "ed25519", ed);
 	char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
-	json_t *c = json_object_get(p, "content");
 
-	/* the key in the JSON value is wiped with it */
-	if (c != NULL) {
-		json_t *k = json_object_get(c, "session_key");
-
-		if (k != NULL)
-			OPENSSL_cleanse((char *)json_string_value(k),
-					json_string_length(k));
-	}
+	wipe_json_key(json_object_get(p, "content"), "session_key");
 	json_decref(p);
 	return text;
 }
@@ -2047,9 +2101,16 @@ e2ee_share_body(struct e2ee *e, const char *room_id, const char *const *users,
 		 strcmp(old_hash, hash) != 0;
 	if (tx_begin(e) < 0)
 		goto out;
-	if (rotate)
-		skey = new_outbound(e, room_id, hash, &sid);
-	else
+	if (rotate) {
+		/* who had the replaced session no longer matters */
+		if (db_exec(
+			e->st,
+			"DELETE FROM e2ee_megolm_shared WHERE session_id IN "
+			"(SELECT session_id FROM e2ee_megolm_out WHERE "
+			"account_id = ? AND room_id = ?)",
+			"it", e->account_id, room_id) >= 0)
+			skey = new_outbound(e, room_id, hash, &sid);
+	} else
 		skey = outbound_key(e, room_id, &sid);
 	if (skey == NULL) {
 		store_rollback(e->st);

@@ -23,8 +23,9 @@ struct dev {
 	const char *device;
 	struct store *st;
 	struct e2ee *e;
-	json_t *keys; /* the signed device_keys as uploaded */
-	json_t *otks; /* the server's one-time keys of the device */
+	json_t *keys;	  /* the signed device_keys as uploaded */
+	json_t *otks;	  /* the server's one-time keys of the device */
+	json_t *fallback; /* and its fallback key */
 };
 
 static void
@@ -77,6 +78,7 @@ dev_free(struct dev *d)
 		dev_close(d);
 	json_decref(d->keys);
 	json_decref(d->otks);
+	json_decref(d->fallback);
 	dir = opendir(d->dir);
 	while (dir != NULL && (de = readdir(dir)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
@@ -104,6 +106,11 @@ dev_upload(struct dev *d)
 		d->keys = json_incref(json_object_get(body, "device_keys"));
 	}
 	json_object_update(d->otks, json_object_get(body, "one_time_keys"));
+	if (json_object_size(json_object_get(body, "fallback_keys")) > 0) {
+		json_decref(d->fallback);
+		d->fallback =
+		    json_incref(json_object_get(body, "fallback_keys"));
+	}
 	json_decref(body);
 	assert_int_equal(e2ee_upload_done(d->e), 0);
 }
@@ -132,7 +139,10 @@ query_response(struct dev **devs, size_t n)
 	return json_pack("{s:o,s:{}}", "device_keys", all, "failures");
 }
 
-/* A /keys/claim response for one device (its first key, used up). */
+/*
+ * A /keys/claim response for one device: its first one-time key (used
+ * up), or its fallback key when none is left.
+ */
 static json_t *
 claim_response(struct dev *d)
 {
@@ -140,7 +150,11 @@ claim_response(struct dev *d)
 	json_t *r;
 	char *id;
 
-	assert_non_null(it);
+	if (it == NULL) {
+		assert_non_null(d->fallback);
+		return json_pack("{s:{s:{s:O}}}", "one_time_keys", d->user,
+				 d->device, d->fallback);
+	}
 	id = strdup(json_object_iter_key(it));
 	r = json_pack("{s:{s:{s:{s:O}}}}", "one_time_keys", d->user, d->device,
 		      id, json_object_iter_value(it));
@@ -535,6 +549,26 @@ test_rotation(void **state)
 	/* after 100 messages a new session, shared again */
 	snprintf(s2, sizeof(s2), "%s", share(bot, ROOM, to, 1));
 	assert_string_not_equal(s1, s2);
+	{
+		int64_t n = -1;
+
+		/* the old session's share list is gone, the new one's kept */
+		assert_int_equal(
+		    db_int(bot->st, &n,
+			   "SELECT COUNT(*) FROM "
+			   "e2ee_megolm_shared WHERE session_id = ?",
+			   "t", s1),
+		    1);
+		assert_int_equal(n, 0);
+		assert_int_equal(
+		    db_int(bot->st, &n,
+			   "SELECT COUNT(*) FROM "
+			   "e2ee_megolm_shared WHERE session_id = ? "
+			   "AND pending = 0",
+			   "t", s2),
+		    1);
+		assert_int_equal(n, 1);
+	}
 	c = encrypt_text(bot, ROOM, "new session");
 	assert_string_equal(json_string_value(json_object_get(c, "session_id")),
 			    s2);
@@ -602,6 +636,41 @@ test_replay(void **state)
 	dev_free(alice);
 }
 
+/* Captures what is logged (stderr) between log_start and log_end. */
+static int log_saved = -1;
+static char log_path[64];
+
+static void
+log_start(void)
+{
+	int fd;
+
+	snprintf(log_path, sizeof(log_path), "/tmp/isms-e2ee-log-XXXXXX");
+	fd = mkstemp(log_path);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	log_saved = dup(2);
+	assert_true(dup2(fd, 2) >= 0);
+	close(fd);
+}
+
+static void
+log_end(char *out, size_t len)
+{
+	FILE *f;
+	size_t n;
+
+	fflush(stderr);
+	assert_true(dup2(log_saved, 2) >= 0);
+	close(log_saved);
+	f = fopen(log_path, "r");
+	assert_non_null(f);
+	n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	unlink(log_path);
+}
+
 static int64_t
 devices_of(struct dev *d, const char *user)
 {
@@ -624,7 +693,7 @@ test_forged(void **state)
 	struct dev *mallory = dev_new("@alice:example.org", "ALICEDEV");
 	const char *users[] = {"@alice:example.org"};
 	json_t *r, *k, *c;
-	char *s;
+	char *s, logged[4096];
 
 	(void)state;
 	dev_upload(bot);
@@ -682,10 +751,23 @@ test_forged(void **state)
 	json_decref(r);
 	assert_null(e2ee_claim_body(bot->e, users, 1));
 
-	/* the same device id later offered with other keys is refused */
+	/*
+	 * The same device id later offered with other keys is refused,
+	 * logged once (ids, never key bytes) however often it is offered.
+	 */
+	log_start();
 	r = query_response(&mallory, 1);
 	assert_int_equal(e2ee_query_done(bot->e, r), 0);
+	assert_int_equal(e2ee_query_done(bot->e, r), 0);
 	json_decref(r);
+	log_end(logged, sizeof(logged));
+	s = strstr(logged, "device ALICEDEV of @alice:example.org changed");
+	assert_non_null(s);
+	assert_null(strstr(s + 1, "device ALICEDEV of @alice:example.org "
+				  "changed"));
+	assert_null(strstr(logged, e2ee_curve25519(mallory->e)));
+	assert_null(strstr(logged, e2ee_ed25519(mallory->e)));
+	assert_null(strstr(logged, e2ee_ed25519(alice->e)));
 	assert_int_equal(devices_of(bot, "@alice:example.org"), 0);
 	{
 		int64_t changed = 0;
@@ -985,6 +1067,57 @@ test_verified_only(void **state)
 	dev_free(alice);
 }
 
+static void
+test_fallback_key(void **state)
+{
+	struct dev *bot = dev_new("@bot:example.org", "BOTDEV");
+	struct dev *alice = dev_new("@alice:example.org", "ALICEDEV");
+	struct dev *carol = dev_new("@carol:example.org", "CAROLDEV");
+	struct dev *to[1] = {bot};
+	json_t *old, *body, *c;
+	char *a, *b;
+
+	(void)state;
+	dev_upload(bot);
+	dev_upload(alice);
+	dev_upload(carol);
+	old = json_incref(bot->fallback);
+	/* the server has no one-time key of the bot left */
+	json_object_clear(bot->otks);
+	introduce(carol, to, 1);
+	introduce(alice, to, 1);
+	introduce(bot, &alice, 1);
+	introduce(bot, &carol, 1);
+	/* Alice's pre-key message uses the fallback key */
+	share(alice, ROOM, to, 1);
+	c = encrypt_text(alice, ROOM, "via the fallback key");
+	expect_text(bot, ROOM, "$f1", c, "via the fallback key",
+		    "@alice:example.org");
+	json_decref(c);
+	/* the next upload publishes a new fallback key */
+	body = e2ee_upload_body(bot->e, 0);
+	assert_non_null(body);
+	assert_int_equal(
+	    json_object_size(json_object_get(body, "fallback_keys")), 1);
+	a = json_dumps(json_object_get(body, "fallback_keys"), JSON_SORT_KEYS);
+	b = json_dumps(old, JSON_SORT_KEYS);
+	assert_string_not_equal(a, b);
+	free(a);
+	free(b);
+	json_decref(body);
+	assert_int_equal(e2ee_upload_done(bot->e), 0);
+	/* Carol claimed the old one before: her message still opens */
+	share(carol, ROOM2, to, 1);
+	c = encrypt_text(carol, ROOM2, "late, old fallback key");
+	expect_text(bot, ROOM2, "$f2", c, "late, old fallback key",
+		    "@carol:example.org");
+	json_decref(c);
+	json_decref(old);
+	dev_free(carol);
+	dev_free(bot);
+	dev_free(alice);
+}
+
 int
 main(void)
 {
@@ -999,6 +1132,7 @@ main(void)
 	    cmocka_unit_test(test_olm_payload_checks),
 	    cmocka_unit_test(test_key_request),
 	    cmocka_unit_test(test_verified_only),
+	    cmocka_unit_test(test_fallback_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
