@@ -206,6 +206,24 @@ until_ "$KEYREQ == 2"
 [ "$(count incidents)" = "$N_INC" ] || fail "an undecryptable message changed the database"
 stop_daemon
 
+echo "step: without encrypt_dms, a direct chat the server encrypts by default is written encrypted"
+sed -i 's/^encrypt_dms = yes$/encrypt_dms = no/' "$T/ismsd.conf"
+grep -q '^encrypt_dms = no$' "$T/ismsd.conf" || fail "config not changed"
+post config '{"encrypt_new_rooms": true}' >/dev/null
+start_daemon
+printf '%s\n' 'quiz start questions=1 audience=team:management' |
+	"$ISMSD" --console -c "$T/ismsd.conf" --as carol >"$T/out" 2>>"$LOG"
+expect_in "$T/out" "started"
+DQ="SELECT d.id FROM outbox_delivery d JOIN outbox o ON o.id = d.outbox_id WHERE o.kind = 'quiz' AND d.transport = 'matrix' AND o.person_id = (SELECT id FROM people WHERE handle = 'dana')"
+wait_sql "SELECT status FROM outbox_delivery WHERE id = ($DQ)" sent 30
+DDM=$(sql "$DB" "SELECT channel FROM outbox_delivery WHERE id = ($DQ)")
+[ "$(mx eval "[r['request'].get('initial_state') for r in d['created_rooms'] if r['room_id'] == '$DDM']")" = "[None]" ] ||
+	fail "the bot asked for encryption itself"
+[ "$(mx eval "d['rooms']['$DDM']['encrypted']")" = True ] || fail "dana's DM is not encrypted"
+[ "$(mx eval "len([e for e in raw('$DDM') if e['sender'] == BOT and e['type'] == 'm.room.encrypted'])")" -ge 1 ] || fail "no encrypted quiz"
+encrypted_only "$DDM"
+stop_daemon
+
 echo "step: no key material in the log or the database"
 expect_not_in "$LOG" "$PICKLE"
 expect_not_in "$LOG" "$PW"

@@ -153,6 +153,7 @@ class Homeserver:
             self.requests, self.logins, self.joins, self.created_rooms = [], [], [], []
             self.ratelimited, self.failed = [], []
             self.auto_accept = self.auto_accept_default
+            self.encrypt_new_rooms = False
             # end-to-end encryption
             self.devices = {self.bot_user: {"FAKEBOTDEVICE": new_device()}}
             self.otks = {}                   # (user, device) -> {"alg:id": key}, oldest first
@@ -694,9 +695,18 @@ def h_create_room(hs, auth, args, q, body, path):
         alias = "#%s:%s" % (req["room_alias_name"], hs.server_name)
         if alias in hs.aliases:
             raise MatrixError(400, "M_ROOM_IN_USE", "Room alias already taken")
+    initial_state = req.get("initial_state", [])
+    # Synapse's encryption_enabled_by_default_for_room_type: the server
+    # adds m.room.encryption to every room it creates without one
+    if hs.encrypt_new_rooms and not any(
+            isinstance(e, dict) and e.get("type") == "m.room.encryption"
+            for e in initial_state):
+        initial_state = list(initial_state) + [{
+            "type": "m.room.encryption", "state_key": "",
+            "content": {"algorithm": "m.megolm.v1.aes-sha2"}}]
     room_id = hs.new_room(auth[0], preset=preset, name=req.get("name"),
                           topic=req.get("topic"), alias=alias,
-                          initial_state=req.get("initial_state", []),
+                          initial_state=initial_state,
                           power_users=invites if preset == "trusted_private_chat" else ())
     for u in invites:
         hs.invite(room_id, auth[0], u, is_direct=bool(req.get("is_direct")))
@@ -1182,7 +1192,10 @@ def c_config(hs, q, req):
         hs.auto_accept = bool(req["auto_accept_invites"])
     if "max_sync_timeout_ms" in req:
         hs.max_sync_ms = int(req["max_sync_timeout_ms"])
-    return {"auto_accept_invites": hs.auto_accept, "max_sync_timeout_ms": hs.max_sync_ms}
+    if "encrypt_new_rooms" in req:
+        hs.encrypt_new_rooms = bool(req["encrypt_new_rooms"])
+    return {"auto_accept_invites": hs.auto_accept, "max_sync_timeout_ms": hs.max_sync_ms,
+            "encrypt_new_rooms": hs.encrypt_new_rooms}
 
 
 def c_wait(hs, q, req):
