@@ -38,6 +38,7 @@ struct mx_job {
 	int enc_warning;     /* the "encryption is unsupported" notice */
 	char **members;	     /* an encrypted send: the room's members */
 	size_t nmembers;
+	enum { ENC_QUERY, ENC_CLAIM, ENC_SHARE } enc_stage; /* its request */
 };
 
 /* A Matrix user whose DM room is being created. */
@@ -684,53 +685,38 @@ enc_members_got(struct mx *mx, void *arg, const struct mx_res *r)
 	enc_step(mx, j);
 }
 
+/*
+ * The answer to a key request of j's send (its enc_stage): stored, then
+ * the next step.
+ */
 static void
-enc_queried(struct mx *mx, void *arg, const struct mx_res *r)
+enc_answered(struct mx *mx, void *arg, const struct mx_res *r)
 {
 	struct mx_job *j = arg;
+	const char *why = NULL;
 
 	if (mx->stopped || r->e.status != MX_OK) {
 		enc_end(mx, j, r);
 		return;
 	}
-	if (e2ee_query_done(mx->e2e, r->body) < 0) {
-		enc_local_failure(mx, j, "the device keys could not be stored");
-		return;
+	switch (j->enc_stage) {
+	case ENC_QUERY:
+		if (e2ee_query_done(mx->e2e, r->body) < 0)
+			why = "the device keys could not be stored";
+		break;
+	case ENC_CLAIM:
+		if (e2ee_claim_done(mx->e2e, r->body) < 0)
+			why = "the Olm sessions could not be stored";
+		break;
+	case ENC_SHARE:
+		if (e2ee_share_done(mx->e2e, j->room) < 0)
+			why = "the room key could not be recorded";
+		break;
 	}
-	enc_step(mx, j);
-}
-
-static void
-enc_claimed(struct mx *mx, void *arg, const struct mx_res *r)
-{
-	struct mx_job *j = arg;
-
-	if (mx->stopped || r->e.status != MX_OK) {
-		enc_end(mx, j, r);
-		return;
-	}
-	if (e2ee_claim_done(mx->e2e, r->body) < 0) {
-		enc_local_failure(mx, j,
-				  "the Olm sessions could not be stored");
-		return;
-	}
-	enc_step(mx, j);
-}
-
-static void
-enc_shared(struct mx *mx, void *arg, const struct mx_res *r)
-{
-	struct mx_job *j = arg;
-
-	if (mx->stopped || r->e.status != MX_OK) {
-		enc_end(mx, j, r);
-		return;
-	}
-	if (e2ee_share_done(mx->e2e, j->room) < 0) {
-		enc_local_failure(mx, j, "the room key could not be recorded");
-		return;
-	}
-	enc_step(mx, j);
+	if (why != NULL)
+		enc_local_failure(mx, j, why);
+	else
+		enc_step(mx, j);
 }
 
 /* A fresh transaction id for a to-device message. */
@@ -767,15 +753,19 @@ enc_step(struct mx *mx, struct mx_job *j)
 	int rc;
 
 	if ((body = e2ee_query_body(mx->e2e, users, j->nmembers)) != NULL) {
+		j->enc_stage = ENC_QUERY;
 		rc = mx_call(mx, "POST", MX_API "/keys/query", body,
-			     MX_REQ_TIMEOUT_MS, enc_queried, j);
+			     MX_REQ_TIMEOUT_MS, enc_answered, j);
 	} else if ((body = e2ee_claim_body(mx->e2e, users, j->nmembers)) !=
 		   NULL) {
+		j->enc_stage = ENC_CLAIM;
 		rc = mx_call(mx, "POST", MX_API "/keys/claim", body,
-			     MX_REQ_TIMEOUT_MS, enc_claimed, j);
+			     MX_REQ_TIMEOUT_MS, enc_answered, j);
 	} else if ((body = e2ee_share_body(mx->e2e, j->room, users,
 					   j->nmembers)) != NULL) {
-		rc = todevice_send(mx, "m.room.encrypted", body, enc_shared, j);
+		j->enc_stage = ENC_SHARE;
+		rc = todevice_send(mx, "m.room.encrypted", body, enc_answered,
+				   j);
 	} else {
 		content = e2ee_encrypt(mx->e2e, j->room, "m.room.message",
 				       j->content, err, sizeof(err));
