@@ -346,10 +346,11 @@ static const struct {
      "portal-sessions [--all] | revoke ID|--all\n                       "
      "         the portal's live sessions (never their secret); end them"},
     {"matrix-devices", ctl_matrix_devices,
-     "matrix-devices [--user @u:s] | verify|unverify @u:s DEVICE\n"
+     "matrix-devices [--user @u:s] | verify|unverify|forget @u:s DEVICE\n"
      "                                the Matrix devices end-to-end "
      "encryption knows\n                                (ed25519 "
-     "fingerprints); mark one verified or not"},
+     "fingerprints); mark one verified or not, or\n"
+     "                                forget it to take its keys afresh"},
     {NULL, NULL, NULL},
 };
 

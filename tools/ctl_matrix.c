@@ -59,8 +59,43 @@ devices_list(struct store *st, const char *user)
 }
 
 /*
+ * matrix-devices forget @u:s DEVICE: removes a device (one whose keys
+ * changed, after checking with its owner) and marks the user's device
+ * list stale, so the next send fetches it and takes its keys afresh.
+ */
+static int
+device_forget(struct store *st, const char *user, const char *device,
+	      const char *object, const char *details, const char *fp)
+{
+	if (store_begin(st) < 0)
+		return 1;
+	if (db_exec(st,
+		    "DELETE FROM e2ee_devices WHERE user_id = ? AND "
+		    "device_id = ?",
+		    "tt", user, device) != 1 ||
+	    db_exec(st,
+		    "INSERT INTO e2ee_device_lists (user_id, stale, "
+		    "updated_at) VALUES (?, 1, ?) ON CONFLICT(user_id) DO "
+		    "UPDATE SET stale = 1, updated_at = excluded.updated_at",
+		    "ti", user, store_now(st)) != 1 ||
+	    store_audit(st, ctl_actor(), "matrix.device.forget", object,
+			details) < 0 ||
+	    store_commit(st) < 0) {
+		store_rollback(st);
+		fprintf(stderr, "ismsctl: cannot forget device %s: %s\n",
+			device, db_errmsg(st));
+		return 1;
+	}
+	printf("device %s of %s (%s) forgotten: its keys are taken afresh "
+	       "at the next message to %s\n",
+	       device, user, fp, user);
+	return 0;
+}
+
+/*
  * matrix-devices [--user @u:s]: the devices known;
- * matrix-devices verify|unverify @u:s DEVICE: sets the verified flag.
+ * matrix-devices verify|unverify @u:s DEVICE: sets the verified flag;
+ * matrix-devices forget @u:s DEVICE: removes it.
  */
 int
 ctl_matrix_devices(struct store *st, const struct config *cfg, int argc,
@@ -76,10 +111,11 @@ ctl_matrix_devices(struct store *st, const struct config *cfg, int argc,
 	if (argc == 3 && strcmp(argv[1], "--user") == 0)
 		return devices_list(st, argv[2]);
 	if (argc != 4 || (strcmp(argv[1], "verify") != 0 &&
-			  strcmp(argv[1], "unverify") != 0)) {
+			  strcmp(argv[1], "unverify") != 0 &&
+			  strcmp(argv[1], "forget") != 0)) {
 		fprintf(stderr,
 			"usage: ismsctl matrix-devices [--user @user:server]\n"
-			"       ismsctl matrix-devices verify|unverify "
+			"       ismsctl matrix-devices verify|unverify|forget "
 			"@user:server DEVICE\n");
 		return 2;
 	}
@@ -97,6 +133,8 @@ ctl_matrix_devices(struct store *st, const struct config *cfg, int argc,
 	snprintf(object, sizeof(object), "%s %s", argv[2], argv[3]);
 	snprintf(details, sizeof(details), "{\"ed25519\":\"%s\"}", ed);
 	free(ed);
+	if (strcmp(argv[1], "forget") == 0)
+		return device_forget(st, argv[2], argv[3], object, details, fp);
 	if (store_begin(st) < 0)
 		return 1;
 	n = db_exec(st,

@@ -1,6 +1,7 @@
 # ismsctl matrix-devices: lists the devices end-to-end encryption knows
-# with their fingerprints, marks one verified and back with an audit row
-# each, and refuses an unknown device without changing anything.
+# with their fingerprints, marks one verified and back and forgets one
+# whose keys changed, with an audit row each, and refuses an unknown
+# device without changing anything.
 . tests/integration/lib.sh
 DB="$T/isms.db"
 new_db "$DB"
@@ -30,10 +31,28 @@ expect_in "$T/out" "PHONE	AbCd EfGh IjKl MnOp QrSt UvWx Yz01 2345 6789 +/ab cde	
 [ "$(sql "$DB" "SELECT COUNT(*) FROM audit_log WHERE action = 'matrix.device.unverify'")" = 1 ] ||
 	fail "no audit row for unverify"
 
+# a device whose keys changed is forgotten: its user's list is fetched
+# again and its keys taken afresh
+sql "$DB" "UPDATE e2ee_devices SET key_changed = 1 WHERE device_id = 'LAPTOP'"
+"$ISMSCTL" --db "$DB" matrix-devices --user @bob:example.org >"$T/out"
+expect_in "$T/out" "keys changed: refused"
+"$ISMSCTL" --db "$DB" matrix-devices forget @bob:example.org LAPTOP >"$T/out"
+expect_in "$T/out" "device LAPTOP of @bob:example.org (ZZZZ eeee"
+[ "$(sql "$DB" "SELECT COUNT(*) FROM e2ee_devices WHERE device_id = 'LAPTOP'")" = 0 ] ||
+	fail "LAPTOP still known"
+[ "$(sql "$DB" "SELECT stale FROM e2ee_device_lists WHERE user_id = '@bob:example.org'")" = 1 ] ||
+	fail "bob's device list not stale"
+[ "$(sql "$DB" "SELECT COUNT(*) FROM audit_log WHERE action = 'matrix.device.forget' AND object = '@bob:example.org LAPTOP' AND details LIKE '%ZZZZeeee%'")" = 1 ] ||
+	fail "no audit row for forget"
+
 # an unknown device or a malformed call changes nothing
 before=$(db_digest "$DB")
 if "$ISMSCTL" --db "$DB" matrix-devices verify @alice:example.org TABLET 2>"$T/err"; then
 	fail "verified an unknown device"
+fi
+expect_in "$T/err" "no Matrix device TABLET of @alice:example.org"
+if "$ISMSCTL" --db "$DB" matrix-devices forget @alice:example.org TABLET 2>"$T/err"; then
+	fail "forgot an unknown device"
 fi
 expect_in "$T/err" "no Matrix device TABLET of @alice:example.org"
 if "$ISMSCTL" --db "$DB" matrix-devices verify @alice:example.org 2>"$T/err"; then
