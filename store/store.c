@@ -995,7 +995,7 @@ store_open_opts(const char *path, enum store_mode mode,
 	}
 	if (sqlite3_exec(st->db,
 			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-			 "PRAGMA foreign_keys=ON;",
+			 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
 			 NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: not a usable database: %s", path,
 			 sqlite3_errmsg(st->db));
