@@ -920,6 +920,22 @@ store_open_mode(const char *path, enum store_mode mode, int *missing, char *err,
 	return store_open_opts(path, mode, NULL, missing, err, errlen);
 }
 
+/*
+ * The engine serves one thread: connections without a mutex, and no
+ * count of its memory (a global lock taken at every allocation). Set
+ * before its first use; later calls change nothing.
+ */
+static void
+engine_config(void)
+{
+	static int done;
+
+	if (!done) {
+		done = 1;
+		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	}
+}
+
 struct store *
 store_open_opts(const char *path, enum store_mode mode,
 		const struct store_options *opts, int *missing, char *err,
@@ -928,8 +944,9 @@ store_open_opts(const char *path, enum store_mode mode,
 	struct store *st = xcalloc(1, sizeof(*st));
 	const char *key = opts ? opts->audit_key : NULL;
 	char *secret = NULL;
-	int flags = SQLITE_OPEN_READWRITE, migrated;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, migrated;
 
+	engine_config();
 	if (missing != NULL)
 		*missing = 0;
 	st->path = xstrdup(path);
@@ -952,7 +969,7 @@ store_open_opts(const char *path, enum store_mode mode,
 		goto fail;
 	}
 	if (mode == STORE_READONLY) {
-		flags = SQLITE_OPEN_READONLY;
+		flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
 		st->readonly = 1;
 	}
 	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
