@@ -6,6 +6,7 @@
 #include "quiz_impl.h"
 
 #include <ctype.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,14 +93,22 @@ quiz_pick(const struct quiz_bank *b, struct db_stmt *hist, int64_t person,
 	return rc == DB_DONE ? 0 : -1;
 }
 
-static void
-new_token(char out[33])
-{
-	unsigned char raw[16];
+/* Answer tokens: 16 random bytes each, drawn a block at a time. */
+struct token_pool {
+	unsigned char raw[16 * 256];
+	size_t used; /* bytes handed out; 0 before the first draw */
+};
 
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		fatalx("no random bytes available");
-	hex_encode(raw, sizeof(raw), out);
+static void
+new_token(struct token_pool *p, char out[33])
+{
+	if (p->used == 0 || p->used == sizeof(p->raw)) {
+		if (RAND_bytes(p->raw, sizeof(p->raw)) != 1)
+			fatalx("no random bytes available");
+		p->used = 0;
+	}
+	hex_encode(p->raw + p->used, 16, out);
+	p->used += 16;
 }
 
 /* The last day a campaign is open, in the org's zone: "2026-12-01". */
@@ -123,6 +132,7 @@ quiz_campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 		   const char *period, size_t *people)
 {
 	struct db_stmt *hist = NULL, *ins = NULL;
+	struct token_pool *pool = xcalloc(1, sizeof(*pool));
 	int64_t *ids = NULL, id = -1, result = -1;
 	size_t n = 0, i, k, *picked = NULL;
 	char *secret = NULL, obj[32], audience[96], until[16];
@@ -189,7 +199,7 @@ quiz_campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 		for (k = 0; k < (size_t)nq; k++) {
 			char token[33];
 
-			new_token(token);
+			new_token(pool, token);
 			if (db_rebind(ins, "iiitt", id, ids[i], (int64_t)k + 1,
 				      b->q[picked[k]].id, token) < 0 ||
 			    db_step(ins) != DB_DONE)
@@ -217,6 +227,8 @@ out:
 	free(ids);
 	free(picked);
 	free(secret);
+	OPENSSL_cleanse(pool, sizeof(*pool));
+	free(pool);
 	return result;
 }
 

@@ -116,6 +116,36 @@ cache_slot(struct store *st, const char *sql, int *found)
 	return NULL;
 }
 
+/* Where a statement's handle starts its search in by_stmt. */
+static size_t
+stmt_slot(const sqlite3_stmt *s)
+{
+	return (size_t)((((uintptr_t)s >> 4) * 0x9e3779b97f4a7c15ULL) >> 32) %
+	       ARRAY_LEN(((struct store *)NULL)->by_stmt);
+}
+
+/* The cache entry of statement s, or NULL when it is not cached. */
+static struct store_stmt *
+cache_of(struct store *st, const sqlite3_stmt *s)
+{
+	size_t n = ARRAY_LEN(st->by_stmt), i;
+
+	for (i = stmt_slot(s); st->by_stmt[i] != 0; i = (i + 1) % n)
+		if (st->cache[st->by_stmt[i] - 1].s == s)
+			return &st->cache[st->by_stmt[i] - 1];
+	return NULL;
+}
+
+static void
+cache_index(struct store *st, const struct store_stmt *e)
+{
+	size_t n = ARRAY_LEN(st->by_stmt), i;
+
+	for (i = stmt_slot(e->s); st->by_stmt[i] != 0; i = (i + 1) % n)
+		;
+	st->by_stmt[i] = (short)(e - st->cache + 1);
+}
+
 static sqlite3_stmt *
 prepare_va(struct store *st, const char *sql, const char *fmt, va_list ap)
 {
@@ -141,6 +171,7 @@ prepare_va(struct store *st, const char *sql, const char *fmt, va_list ap)
 			e->sql = xstrdup(sql);
 			e->s = s;
 			e->busy = 1;
+			cache_index(st, e);
 		}
 	}
 	if (bind_va(s, fmt, ap) < 0) {
@@ -155,17 +186,17 @@ void
 db_finish(struct store *st, struct db_stmt *ds)
 {
 	sqlite3_stmt *s = db_raw(ds);
-	size_t i;
+	struct store_stmt *e;
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < STORE_STMT_CACHE; i++)
-		if (st->cache[i].s == s) {
-			sqlite3_reset(s);
-			sqlite3_clear_bindings(s);
-			st->cache[i].busy = 0;
-			return;
-		}
+	e = cache_of(st, s);
+	if (e != NULL) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		e->busy = 0;
+		return;
+	}
 	sqlite3_finalize(s);
 }
 
