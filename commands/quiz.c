@@ -66,8 +66,8 @@ static int
 quiz_pick(const struct quiz_bank *b, struct db_stmt *hist, int64_t person,
 	  uint64_t seed, size_t nq, size_t *out)
 {
-	struct pick *p = xcalloc(b->n, sizeof(*p));
-	size_t i;
+	struct pick *p = xcalloc(b->n, sizeof(*p)), *best;
+	size_t i, have = 0;
 	int rc;
 
 	for (i = 0; i < b->n; i++) {
@@ -86,9 +86,21 @@ quiz_pick(const struct quiz_bank *b, struct db_stmt *hist, int64_t person,
 		if (q != NULL)
 			p[q - b->q].answered = db_col_int(hist, 1);
 	}
-	qsort(p, b->n, sizeof(*p), pick_cmp);
+	/* the first nq in pick_cmp's order, kept sorted in best */
+	best = xcalloc(nq, sizeof(*best));
+	for (i = 0; i < b->n; i++) {
+		size_t j;
+
+		if (have == nq && pick_cmp(&p[i], &best[nq - 1]) >= 0)
+			continue;
+		j = have < nq ? have++ : nq - 1;
+		for (; j > 0 && pick_cmp(&p[i], &best[j - 1]) < 0; j--)
+			best[j] = best[j - 1];
+		best[j] = p[i];
+	}
 	for (i = 0; i < nq; i++)
-		out[i] = p[i].idx;
+		out[i] = best[i].idx;
+	free(best);
 	free(p);
 	return rc == DB_DONE ? 0 : -1;
 }
