@@ -189,6 +189,15 @@ QUIZ_S=$(cut -d' ' -f1 "$B/quiz.time")
 QUIZ_ROWS=$(( $(sqlite3 "$BIG" "SELECT COUNT(*) FROM outbox") - before ))
 QUIZ_ITEMS=$(sqlite3 "$BIG" "SELECT COUNT(*) FROM quiz_items")
 
+# --- outbox delivery through the fake Slack, other requests meanwhile ----
+# a campaign's first questions to OB_N people delivered through
+# tests/fakes/slack (no rate limits applied) while signed /incident
+# commands arrive 50 a second; their answers timed, then again idle
+OB_N=${BENCH_OUTBOX:-10000}
+BENCH_DIR=$B bench/outbox_load.sh "$OB_N" 50 >"$B/outbox.txt"
+ob() { grep '^RESULT' "$B/outbox.txt" | sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
+ms() { awk "BEGIN{print $(ob "$1")/1000}"; }
+
 # --- the table ----------------------------------------------------------
 {
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); $(date -u +%Y-%m-%d)"
@@ -235,4 +244,10 @@ echo "| 100,000 people | result |"
 echo "|---|---|"
 echo "| ismsctl staff import | ${IMPORT_S} s, peak $((IMPORT_KB / 1024)) MiB |"
 echo "| quiz start questions=5 audience=all | ${QUIZ_S} s; $QUIZ_ROWS outbox rows (first questions), $QUIZ_ITEMS questions planned |"
+echo
+echo "Outbox delivery of $(ob queued) quiz questions through the fake Slack (tests/fakes/slack, no rate limits applied), signed /incident commands sent 50 a second meanwhile:"
+echo
+echo "| delivered | seconds | notices/s | ismsd peak RSS | /incident p50 ms | p99 ms | max ms | same, nothing to deliver: p50 / p99 ms |"
+echo "|---|---|---|---|---|---|---|---|"
+echo "| $(ob sent) | $(ob seconds) | $(ob per_s) | $(($(ob peak_rss_kb) / 1024)) MiB | $(ms busy_p50_us) | $(ms busy_p99_us) | $(ms busy_max_us) | $(ms idle_p50_us) / $(ms idle_p99_us) |"
 } | tee "$B/results.md"

@@ -194,6 +194,139 @@ cmd_assignee(struct cmd_ctx *ctx, const char *ref, const char *what,
 	return 0;
 }
 
+/* s[0..n) as a JSON string, escaped as json_dumps escapes it. */
+static void
+json_put_string(struct buf *b, const char *s, size_t n)
+{
+	static const char esc[] = "btn\0fr";
+	const char *run = s, *end = s + n;
+
+	buf_putc(b, '"');
+	for (; s < end; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, run, (size_t)(s - run));
+		run = s + 1;
+		if (c == '"' || c == '\\') {
+			buf_putc(b, '\\');
+			buf_putc(b, (char)c);
+		} else if (c >= '\b' && c <= '\r' && esc[c - '\b']) {
+			buf_putc(b, '\\');
+			buf_putc(b, esc[c - '\b']);
+		} else {
+			buf_printf(b, "\\u%04X", c);
+		}
+	}
+	buf_add(b, run, (size_t)(end - run));
+	buf_putc(b, '"');
+}
+
+struct json_key {
+	const char *key;
+	size_t len;
+	json_t *value;
+};
+
+/* The order json_dumps sorts keys in. */
+static int
+json_key_cmp(const void *a, const void *b)
+{
+	const struct json_key *x = a, *y = b;
+	int r = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
+
+	if (r != 0)
+		return r;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/*
+ * Appends j compactly; -1 for what only json_dumps writes (reals, text
+ * that is not UTF-8).
+ */
+static int
+json_put(struct buf *b, json_t *j, int sorted)
+{
+	struct json_key *keys;
+	size_t i, n;
+	void *it;
+	int rc = 0;
+
+	switch (json_typeof(j)) {
+	case JSON_NULL:
+		buf_add(b, "null", 4);
+		return 0;
+	case JSON_TRUE:
+		buf_add(b, "true", 4);
+		return 0;
+	case JSON_FALSE:
+		buf_add(b, "false", 5);
+		return 0;
+	case JSON_INTEGER:
+		buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+		return 0;
+	case JSON_STRING:
+		if (!str_valid_utf8(json_string_value(j),
+				    json_string_length(j)))
+			return -1;
+		json_put_string(b, json_string_value(j), json_string_length(j));
+		return 0;
+	case JSON_ARRAY:
+		buf_putc(b, '[');
+		for (i = 0; rc == 0 && i < json_array_size(j); i++) {
+			if (i > 0)
+				buf_putc(b, ',');
+			rc = json_put(b, json_array_get(j, i), sorted);
+		}
+		buf_putc(b, ']');
+		return rc;
+	case JSON_OBJECT:
+		n = json_object_size(j);
+		keys = xcalloc(n ? n : 1, sizeof(*keys));
+		for (i = 0, it = json_object_iter(j); it != NULL && i < n;
+		     i++, it = json_object_iter_next(j, it)) {
+			keys[i].key = json_object_iter_key(it);
+			keys[i].len = json_object_iter_key_len(it);
+			keys[i].value = json_object_iter_value(it);
+		}
+		if (sorted)
+			qsort(keys, i, sizeof(*keys), json_key_cmp);
+		buf_putc(b, '{');
+		for (n = i, i = 0; rc == 0 && i < n; i++) {
+			if (i > 0)
+				buf_putc(b, ',');
+			if (!str_valid_utf8(keys[i].key, keys[i].len)) {
+				rc = -1;
+				break;
+			}
+			json_put_string(b, keys[i].key, keys[i].len);
+			buf_putc(b, ':');
+			rc = json_put(b, keys[i].value, sorted);
+		}
+		buf_putc(b, '}');
+		free(keys);
+		return rc;
+	default:
+		return -1;
+	}
+}
+
+char *
+cmd_json_text(json_t *j, int sorted)
+{
+	struct buf b = {0};
+
+	if (j == NULL)
+		return NULL;
+	if (json_put(&b, j, sorted) < 0) {
+		buf_free(&b);
+		return json_dumps(j,
+				  JSON_COMPACT | (sorted ? JSON_SORT_KEYS : 0));
+	}
+	return buf_steal(&b);
+}
+
 int
 cmd_audit(struct cmd_ctx *ctx, const char *action, const char *object,
 	  json_t *details)
@@ -205,7 +338,7 @@ cmd_audit(struct cmd_ctx *ctx, const char *action, const char *object,
 		json_object_set_new(
 		    details, "via",
 		    json_string(ctx->rq ? ctx->rq->via : "internal"));
-		text = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS);
+		text = cmd_json_text(details, 1);
 		json_decref(details);
 	}
 	rc = store_audit(ctx->st, ctx->me.handle, action, object, text);
@@ -226,7 +359,7 @@ cmd_notify(struct cmd_ctx *ctx, const struct person *to, enum msg_kind kind,
 		return 0;
 	}
 	if (payload != NULL) {
-		p = json_dumps(payload, JSON_COMPACT);
+		p = cmd_json_text(payload, 0);
 		json_decref(payload);
 	}
 	id = store_outbox_add(ctx->st, to->id, NULL, msg_kind_name(kind),

@@ -136,6 +136,12 @@ int cmd_person(struct cmd_ctx *ctx, const char *ref, struct person *out);
 int cmd_assignee(struct cmd_ctx *ctx, const char *ref, const char *what,
 		 struct person *out);
 
+/*
+ * j as json_dumps writes it with JSON_COMPACT (and JSON_SORT_KEYS when
+ * sorted), without its cost per character; a new string, NULL when j is.
+ */
+char *cmd_json_text(json_t *j, int sorted);
+
 /* Audit row with the actor; details stolen (may be NULL). */
 int cmd_audit(struct cmd_ctx *ctx, const char *action, const char *object,
 	      json_t *details);

@@ -6,6 +6,7 @@
 #include "quiz_impl.h"
 
 #include <ctype.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,8 +66,8 @@ static int
 quiz_pick(const struct quiz_bank *b, struct db_stmt *hist, int64_t person,
 	  uint64_t seed, size_t nq, size_t *out)
 {
-	struct pick *p = xcalloc(b->n, sizeof(*p));
-	size_t i;
+	struct pick *p = xcalloc(b->n, sizeof(*p)), *best;
+	size_t i, have = 0;
 	int rc;
 
 	for (i = 0; i < b->n; i++) {
@@ -85,21 +86,41 @@ quiz_pick(const struct quiz_bank *b, struct db_stmt *hist, int64_t person,
 		if (q != NULL)
 			p[q - b->q].answered = db_col_int(hist, 1);
 	}
-	qsort(p, b->n, sizeof(*p), pick_cmp);
+	/* the first nq in pick_cmp's order, kept sorted in best */
+	best = xcalloc(nq, sizeof(*best));
+	for (i = 0; i < b->n; i++) {
+		size_t j;
+
+		if (have == nq && pick_cmp(&p[i], &best[nq - 1]) >= 0)
+			continue;
+		j = have < nq ? have++ : nq - 1;
+		for (; j > 0 && pick_cmp(&p[i], &best[j - 1]) < 0; j--)
+			best[j] = best[j - 1];
+		best[j] = p[i];
+	}
 	for (i = 0; i < nq; i++)
-		out[i] = p[i].idx;
+		out[i] = best[i].idx;
+	free(best);
 	free(p);
 	return rc == DB_DONE ? 0 : -1;
 }
 
-static void
-new_token(char out[33])
-{
-	unsigned char raw[16];
+/* Answer tokens: 16 random bytes each, drawn a block at a time. */
+struct token_pool {
+	unsigned char raw[16 * 256];
+	size_t used; /* bytes handed out; 0 before the first draw */
+};
 
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		fatalx("no random bytes available");
-	hex_encode(raw, sizeof(raw), out);
+static void
+new_token(struct token_pool *p, char out[33])
+{
+	if (p->used == 0 || p->used == sizeof(p->raw)) {
+		if (RAND_bytes(p->raw, sizeof(p->raw)) != 1)
+			fatalx("no random bytes available");
+		p->used = 0;
+	}
+	hex_encode(p->raw + p->used, 16, out);
+	p->used += 16;
 }
 
 /* The last day a campaign is open, in the org's zone: "2026-12-01". */
@@ -123,6 +144,7 @@ quiz_campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 		   const char *period, size_t *people)
 {
 	struct db_stmt *hist = NULL, *ins = NULL;
+	struct token_pool *pool = xcalloc(1, sizeof(*pool));
 	int64_t *ids = NULL, id = -1, result = -1;
 	size_t n = 0, i, k, *picked = NULL;
 	char *secret = NULL, obj[32], audience[96], until[16];
@@ -189,7 +211,7 @@ quiz_campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 		for (k = 0; k < (size_t)nq; k++) {
 			char token[33];
 
-			new_token(token);
+			new_token(pool, token);
 			if (db_rebind(ins, "iiitt", id, ids[i], (int64_t)k + 1,
 				      b->q[picked[k]].id, token) < 0 ||
 			    db_step(ins) != DB_DONE)
@@ -217,6 +239,8 @@ out:
 	free(ids);
 	free(picked);
 	free(secret);
+	OPENSSL_cleanse(pool, sizeof(*pool));
+	free(pool);
 	return result;
 }
 

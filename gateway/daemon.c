@@ -102,11 +102,19 @@ gw_delivery_done(struct gw *gw, int64_t delivery_id, enum send_result r,
 		 const char *channel, const char *external_id,
 		 long retry_after_s, const char *error)
 {
-	if (outbox_done(&gw->ob, delivery_id, r, channel, external_id,
-			retry_after_s, error) == 1)
-		return;
-	if (!gw->host.stopping)
+	/*
+	 * Running: recorded on the next pass with the other outcomes of
+	 * this one (one commit, not one a message). Stopping: now, before
+	 * the store closes.
+	 */
+	if (!gw->host.stopping) {
+		outbox_defer(&gw->ob, delivery_id, r, channel, external_id,
+			     retry_after_s, error);
 		gw_kick(gw);
+		return;
+	}
+	outbox_done(&gw->ob, delivery_id, r, channel, external_id,
+		    retry_after_s, error);
 }
 
 static void

@@ -476,18 +476,58 @@ outbox_done(struct outbox *ob, int64_t delivery_id, enum send_result r,
 }
 
 void
-outbox_flush(struct outbox *ob)
+outbox_defer(struct outbox *ob, int64_t delivery_id, enum send_result r,
+	     const char *channel, const char *external_id, long retry_after_s,
+	     const char *error)
 {
-	struct outbox_unrecorded *list = ob->unrecorded, *next;
+	inflight_del(ob, delivery_id);
+	unrecorded_keep(ob, delivery_id, r, channel, external_id, retry_after_s,
+			error);
+}
 
-	ob->unrecorded = NULL;
+/* Frees the outcomes from list on (back to the kept list when keep). */
+static void
+unrecorded_drop(struct outbox *ob, struct outbox_unrecorded *list, int keep)
+{
+	struct outbox_unrecorded *next;
+
 	for (; list != NULL; list = next) {
 		next = list->next;
-		outbox_done(ob, list->delivery_id, list->r, list->channel,
-			    list->external_id, list->retry_after_s,
-			    list->error);
-		unrecorded_free(list);
+		if (keep) {
+			list->next = ob->unrecorded;
+			ob->unrecorded = list;
+			inflight_add(ob, list->delivery_id);
+		} else {
+			unrecorded_free(list);
+		}
 	}
+}
+
+void
+outbox_flush(struct outbox *ob)
+{
+	struct outbox_unrecorded *list = ob->unrecorded, *u, *again;
+	int tx;
+
+	if (list == NULL)
+		return;
+	/* one durable commit for them all (when the lock is free) */
+	tx = store_begin(ob->st) == 0;
+	ob->unrecorded = NULL;
+	for (u = list; u != NULL; u = u->next)
+		outbox_done(ob, u->delivery_id, u->r, u->channel,
+			    u->external_id, u->retry_after_s, u->error);
+	if (tx && store_commit(ob->st) < 0) {
+		store_rollback(ob->st);
+		log_info("delivery outcomes: the commit failed; recorded "
+			 "again on the next pass");
+		again = ob->unrecorded;
+		ob->unrecorded = NULL;
+		unrecorded_drop(ob, again, 0);
+		unrecorded_drop(ob, list, 1);
+		return;
+	}
+	unrecorded_drop(ob, list, 0);
 }
 
 /* ---- hold and lock ---- */

@@ -121,7 +121,16 @@ int outbox_done(struct outbox *ob, int64_t delivery_id, enum send_result r,
 		const char *channel, const char *external_id,
 		long retry_after_s, const char *error);
 
-/* Records the outcomes outbox_done kept. */
+/*
+ * Keeps a send's outcome for outbox_flush (the delivery stays in flight
+ * until then): the outcomes that arrive in one pass of the loop are
+ * recorded with one durable commit instead of one each.
+ */
+void outbox_defer(struct outbox *ob, int64_t delivery_id, enum send_result r,
+		  const char *channel, const char *external_id,
+		  long retry_after_s, const char *error);
+
+/* Records the outcomes kept (outbox_done, outbox_defer) in one commit. */
 void outbox_flush(struct outbox *ob);
 
 /*

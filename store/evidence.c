@@ -39,6 +39,7 @@
 struct store_rtable {
 	char *name;
 	char *sel_one;	    /* the row's (group's) columns by its key */
+	char *sel_range;    /* rowid and columns of rows ?1 to ?2, or NULL */
 	char *sel_all;	    /* key and columns of every row, by key */
 	char *sel_gone;	    /* hashed keys that no longer exist */
 	char *col;	    /* grouped: the key column, else NULL */
@@ -402,6 +403,7 @@ tables_free(struct store *st)
 	for (i = 0; i < st->nrtables; i++) {
 		free(st->rtables[i].name);
 		free(st->rtables[i].sel_one);
+		free(st->rtables[i].sel_range);
 		free(st->rtables[i].sel_all);
 		free(st->rtables[i].sel_gone);
 		free(st->rtables[i].col);
@@ -526,6 +528,10 @@ evidence_tables_load(struct store *st, char *err, size_t errlen)
 		} else {
 			t->sel_one =
 			    xasprintf("SELECT * FROM %s WHERE rowid = ?", q);
+			t->sel_range = xasprintf(
+			    "SELECT rowid, * FROM %s WHERE rowid BETWEEN ? AND "
+			    "? ORDER BY rowid",
+			    q);
 			t->sel_all = xasprintf(
 			    "SELECT rowid, * FROM %s ORDER BY rowid", q);
 			t->sel_gone = xasprintf(
@@ -727,24 +733,112 @@ rowref_cmp(const void *a, const void *b)
 	return x->row < y->row ? -1 : x->row > y->row;
 }
 
+#define HASH_PUT_SQL                                                           \
+	"INSERT INTO record_hashes(tbl, row, hash, seq) VALUES (?,?,?,?) ON "  \
+	"CONFLICT(tbl, row) DO UPDATE SET hash = excluded.hash, seq = "        \
+	"excluded.seq"
+
 static int
 hash_store(struct store *st, const char *tbl, int64_t row, const char *hash,
 	   int64_t seq)
 {
-	return db_exec(st,
-		       "INSERT INTO record_hashes(tbl, row, hash, seq) VALUES "
-		       "(?,?,?,?) ON CONFLICT(tbl, row) DO UPDATE SET hash = "
-		       "excluded.hash, seq = excluded.seq",
-		       "titi", tbl, row, hash, seq) < 0
+	return db_exec(st, HASH_PUT_SQL, "titi", tbl, row, hash, seq) < 0 ? -1
+									  : 0;
+}
+
+/* The row serialised in scratch gets its hash (put: HASH_PUT_SQL). */
+static int
+hash_row(struct store *st, struct db_stmt *put, const char *tbl, int64_t row,
+	 int64_t seq)
+{
+	char hash[65];
+
+	ser_end(st, hash);
+	return db_rebind(put, "titi", tbl, row, hash, seq) < 0 ||
+		       db_step(put) != DB_DONE
 		   ? -1
 		   : 0;
 }
 
+/* A record row or group that no longer exists loses its hash. */
+static int
+hash_drop(struct store *st, const char *tbl, int64_t row)
+{
+	return db_exec(st,
+		       "DELETE FROM record_hashes WHERE tbl = ? AND row = ?",
+		       "ti", tbl, row) < 0
+		   ? -1
+		   : 0;
+}
+
+/* One row (a group's rows) by its key: hashed, or its hash dropped. */
+static int
+flush_one(struct store *st, struct db_stmt *put, const struct store_rtable *t,
+	  int64_t row, int64_t seq)
+{
+	sqlite3_stmt *s = db_raw(db_prepare(st, t->sel_one, "i", row));
+	int rc, rows = 0;
+
+	if (s == NULL)
+		return -1;
+	ser_begin(st, t->name, row);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		ser_row(st, s, 0);
+		rows++;
+	}
+	db_finish(st, db_wrap(s));
+	if (rc != SQLITE_DONE)
+		return -1;
+	return rows > 0 ? hash_row(st, put, t->name, row, seq)
+			: hash_drop(st, t->name, row);
+}
+
+/*
+ * Rows p[0..n) of one rowid table, in order and close together, read by
+ * one scan of their range: each hashed, or its hash dropped when gone.
+ */
+static int
+flush_range(struct store *st, struct db_stmt *put, const struct store_rtable *t,
+	    const struct store_rowref *p, size_t n, int64_t seq)
+{
+	sqlite3_stmt *s =
+	    db_raw(db_prepare(st, t->sel_range, "ii", p[0].row, p[n - 1].row));
+	size_t k = 0;
+	int rc, bad = 0;
+
+	if (s == NULL)
+		return -1;
+	while (!bad && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t row = sqlite3_column_int64(s, 0);
+
+		for (; !bad && k < n && p[k].row < row; k++)
+			bad = hash_drop(st, t->name, p[k].row) < 0;
+		if (bad || k == n || p[k].row != row)
+			continue;
+		ser_begin(st, t->name, row);
+		ser_row(st, s, 1);
+		bad = hash_row(st, put, t->name, row, seq) < 0;
+		k++;
+	}
+	db_finish(st, db_wrap(s));
+	if (bad || rc != SQLITE_DONE)
+		return -1;
+	for (; k < n; k++)
+		if (hash_drop(st, t->name, p[k].row) < 0)
+			return -1;
+	return 0;
+}
+
+/* Rows of a rowid table at most this far apart are read by one scan. */
+#define FLUSH_GAP 8
+
 int
 evidence_flush(struct store *st)
 {
+	struct db_stmt *put;
 	int64_t seq = 0;
-	size_t i, n = 0;
+	size_t i, j, n = 0;
+	int rc = 0;
 
 	if (st->npending == 0)
 		return 0;
@@ -761,35 +855,24 @@ evidence_flush(struct store *st)
 	if (db_int(st, &seq, "SELECT COALESCE(MAX(seq), 0) FROM audit_log",
 		   NULL) < 0)
 		return -1;
-	for (i = 0; i < n; i++) {
-		const struct store_rtable *t = &st->rtables[st->pending[i].t];
-		int64_t row = st->pending[i].row;
-		sqlite3_stmt *s = db_raw(db_prepare(st, t->sel_one, "i", row));
-		char hash[65];
-		int rc, rows = 0;
+	put = db_prepare(st, HASH_PUT_SQL, NULL);
+	if (put == NULL)
+		return -1;
+	for (i = 0; rc == 0 && i < n; i = j) {
+		const struct store_rowref *p = &st->pending[i];
+		const struct store_rtable *t = &st->rtables[p->t];
 
-		if (s == NULL)
-			return -1;
-		ser_begin(st, t->name, row);
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			ser_row(st, s, 0);
-			rows++;
-		}
-		db_finish(st, db_wrap(s));
-		if (rc != SQLITE_DONE)
-			return -1;
-		if (rows > 0) {
-			ser_end(st, hash);
-			if (hash_store(st, t->name, row, hash, seq) < 0)
-				return -1;
-		} else if (db_exec(st,
-				   "DELETE FROM record_hashes WHERE tbl = ? "
-				   "AND row = ?",
-				   "ti", t->name, row) < 0) {
-			return -1;
-		}
+		for (j = i + 1;
+		     t->sel_range != NULL && j < n &&
+		     st->pending[j].t == p->t &&
+		     st->pending[j].row - st->pending[j - 1].row <= FLUSH_GAP;
+		     j++)
+			;
+		rc = j - i > 1 ? flush_range(st, put, t, p, j - i, seq)
+			       : flush_one(st, put, t, p->row, seq);
 	}
-	return 0;
+	db_finish(st, put);
+	return rc;
 }
 
 void

@@ -6,7 +6,6 @@
 #include "staff.h"
 
 #include <ctype.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,41 +163,13 @@ staff_import(struct store *st, const char *text, size_t len, const char *actor,
 				    NULL, NULL, err, errlen);
 }
 
-/* Active handles not among handles[0..n), into *out. 0 or -1. */
-static int
-missing_handles(struct store *st, char **handles, int n, char ***out,
-		size_t *nout)
-{
-	struct db_stmt *s;
-	int i;
-
-	*out = NULL;
-	*nout = 0;
-	if (db_exec(st,
-		    "CREATE TEMP TABLE IF NOT EXISTS staff_seen(handle TEXT "
-		    "PRIMARY KEY COLLATE NOCASE)",
-		    NULL) < 0 ||
-	    db_exec(st, "DELETE FROM staff_seen", NULL) < 0)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (db_exec(st,
-			    "INSERT OR IGNORE INTO staff_seen(handle) VALUES "
-			    "(?)",
-			    "t", handles[i]) < 0)
-			return -1;
-	s = db_prepare(st,
-		       "SELECT handle FROM people WHERE active AND handle NOT "
-		       "IN (SELECT handle FROM staff_seen) ORDER BY handle",
-		       NULL);
-	if (s == NULL)
-		return -1;
-	while (db_step(s) == DB_ROW) {
-		*out = xrealloc(*out, (*nout + 1) * sizeof(**out));
-		(*out)[(*nout)++] = xstrdup(db_col(s, 0));
-	}
-	db_finish(st, s);
-	return db_exec(st, "DELETE FROM staff_seen", NULL) < 0 ? -1 : 0;
-}
+/* A person the file names, in the order of its lines. */
+struct kept {
+	char *handle;  /* as written on the line */
+	char *manager; /* a manager named later in the file, else NULL */
+	int64_t id;
+	int line;
+};
 
 /* One import under way: the input, the statements, what was kept. */
 struct import {
@@ -206,15 +177,109 @@ struct import {
 	const char *p, *end; /* the rest of the input */
 	int line;	     /* the line last read */
 	int rows;	     /* valid rows so far */
-	int kept;	     /* handles[0..kept), managers[0..kept): owned */
-	char **handles, **managers;
-	struct db_stmt *q_exists, *q_upsert, *q_id, *q_manager, *q_line;
+	struct kept *kept;   /* kept[0..nkept) */
+	int nkept, capkept;
+	/*
+	 * The handles named so far, case-insensitively (as the directory
+	 * compares them): open addressing, each slot 0 or 1 + an index
+	 * into kept; nslots a power of two at least twice nkept.
+	 */
+	int *slots;
+	size_t nslots;
+	struct db_stmt *q_upsert, *q_id, *q_manager;
+	int64_t max_id; /* ids above it are people this import added */
 	int64_t now;
 	int *created, *updated;
 	char last_tz[64]; /* the last time zone found valid */
 	char *err;
 	size_t errlen;
 };
+
+static size_t
+handle_hash(const char *h)
+{
+	size_t x = 2166136261u;
+
+	for (; *h; h++)
+		x = (x ^ (unsigned char)tolower((unsigned char)*h)) * 16777619u;
+	return x;
+}
+
+/* The index into kept of handle h named earlier in the file, or -1. */
+static int
+kept_find(const struct import *im, const char *h)
+{
+	size_t i;
+
+	if (im->nslots == 0)
+		return -1;
+	for (i = handle_hash(h) & (im->nslots - 1); im->slots[i] != 0;
+	     i = (i + 1) & (im->nslots - 1))
+		if (strcasecmp(im->kept[im->slots[i] - 1].handle, h) == 0)
+			return im->slots[i] - 1;
+	return -1;
+}
+
+static void
+slot_put(struct import *im, int k)
+{
+	size_t i = handle_hash(im->kept[k].handle) & (im->nslots - 1);
+
+	while (im->slots[i] != 0)
+		i = (i + 1) & (im->nslots - 1);
+	im->slots[i] = k + 1;
+}
+
+/* Keeps a person (handle owned from now on) and names their handle. */
+static void
+kept_add(struct import *im, char *handle, char *manager, int64_t id)
+{
+	int k;
+
+	if (im->nkept == im->capkept) {
+		im->capkept = im->capkept ? im->capkept * 2 : 256;
+		im->kept =
+		    xrealloc(im->kept, (size_t)im->capkept * sizeof(*im->kept));
+	}
+	k = im->nkept++;
+	im->kept[k] = (struct kept){handle, manager, id, im->line};
+	if ((size_t)im->nkept * 2 > im->nslots) {
+		int j;
+
+		free(im->slots);
+		im->nslots = im->nslots ? im->nslots * 2 : 1024;
+		im->slots = xcalloc(im->nslots, sizeof(*im->slots));
+		for (j = 0; j < im->nkept; j++)
+			slot_put(im, j);
+	} else {
+		slot_put(im, k);
+	}
+}
+
+/* Active people the file does not name, into *out. 0 or -1. */
+static int
+missing_handles(struct import *im, char ***out, size_t *nout)
+{
+	struct db_stmt *s;
+
+	*out = NULL;
+	*nout = 0;
+	s = db_prepare(im->st,
+		       "SELECT handle FROM people WHERE active ORDER BY handle",
+		       NULL);
+	if (s == NULL)
+		return -1;
+	while (db_step(s) == DB_ROW) {
+		const char *h = db_col(s, 0);
+
+		if (kept_find(im, h) >= 0)
+			continue;
+		*out = xrealloc(*out, (*nout + 1) * sizeof(**out));
+		(*out)[(*nout)++] = xstrdup(h);
+	}
+	db_finish(im->st, s);
+	return 0;
+}
 
 /* "line N: database error: ..." into err. Returns -1. */
 static int
@@ -271,39 +336,32 @@ import_header(struct import *im, size_t len)
 static int
 import_prepare(struct import *im)
 {
-	im->q_exists = db_prepare(
-	    im->st, "SELECT COUNT(*) FROM people WHERE handle = ?", NULL);
 	im->q_upsert = db_prepare(
 	    im->st,
 	    "INSERT INTO people(handle, name, email, slack_id, matrix_id, "
-	    "team, timezone, roles, active, created_at, updated_at) VALUES "
-	    "(?,?,?,?,?,?,?,?,1,?,?) ON CONFLICT(handle) DO UPDATE SET name = "
-	    "excluded.name, email = excluded.email, slack_id = "
-	    "excluded.slack_id, matrix_id = excluded.matrix_id, team = "
-	    "excluded.team, timezone = excluded.timezone, roles = "
-	    "excluded.roles, active = 1, updated_at = excluded.updated_at",
+	    "team, timezone, roles, manager_id, active, created_at, "
+	    "updated_at) VALUES (?,?,?,?,?,?,?,?,NULLIF(?, 0),1,?,?) ON "
+	    "CONFLICT(handle) DO UPDATE SET name = excluded.name, email = "
+	    "excluded.email, slack_id = excluded.slack_id, matrix_id = "
+	    "excluded.matrix_id, team = excluded.team, timezone = "
+	    "excluded.timezone, roles = excluded.roles, manager_id = "
+	    "excluded.manager_id, active = 1, updated_at = "
+	    "excluded.updated_at",
 	    NULL);
 	im->q_id =
 	    db_prepare(im->st, "SELECT id FROM people WHERE handle = ?", NULL);
-	im->q_manager = db_prepare(im->st,
-				   "UPDATE people SET manager_id = NULLIF(?, "
-				   "0) WHERE handle = ?",
-				   NULL);
-	im->q_line = db_prepare(im->st,
-				"INSERT INTO staff_lines(handle, line) VALUES "
-				"(?, ?) ON CONFLICT(handle) DO UPDATE SET "
-				"handle = handle RETURNING line",
-				NULL);
-	if (!im->q_exists || !im->q_upsert || !im->q_id || !im->q_manager ||
-	    !im->q_line)
+	im->q_manager = db_prepare(
+	    im->st, "UPDATE people SET manager_id = ? WHERE id = ?", NULL);
+	if (!im->q_upsert || !im->q_id || !im->q_manager ||
+	    db_int(im->st, &im->max_id,
+		   "SELECT COALESCE(MAX(id), 0) FROM people", NULL) < 0)
 		return import_db_error(im);
 	return 0;
 }
 
 /*
- * The directory as it was before the import (to tell each person's
- * changes), and the lines that named each handle (to refuse one named
- * twice). 0, or -1 with err.
+ * The directory as it was before the import, to tell each person's
+ * changes. 0, or -1 with err.
  */
 static int
 import_snapshot(struct import *im)
@@ -314,12 +372,7 @@ import_snapshot(struct import *im)
 		    "slack_id TEXT, matrix_id TEXT, team TEXT, timezone TEXT, "
 		    "manager TEXT, roles INTEGER, active INTEGER)",
 		    NULL) < 0 ||
-	    db_exec(im->st,
-		    "CREATE TEMP TABLE IF NOT EXISTS staff_lines(handle TEXT "
-		    "PRIMARY KEY COLLATE NOCASE, line INTEGER NOT NULL)",
-		    NULL) < 0 ||
 	    db_exec(im->st, "DELETE FROM staff_before", NULL) < 0 ||
-	    db_exec(im->st, "DELETE FROM staff_lines", NULL) < 0 ||
 	    db_exec(im->st,
 		    "INSERT INTO staff_before SELECT p.handle, p.name, "
 		    "COALESCE(p.email, ''), COALESCE(p.slack_id, ''), "
@@ -330,23 +383,6 @@ import_snapshot(struct import *im)
 		    NULL) < 0)
 		return import_db_error(im);
 	return 0;
-}
-
-/*
- * A handle already named on an earlier line of the file: that line, 0
- * when it is the first, -1 on a database error.
- */
-static int
-import_line_seen(struct import *im, const char *handle)
-{
-	int64_t line;
-
-	if (db_rebind(im->q_line, "ti", handle, (int64_t)im->line) < 0 ||
-	    db_step(im->q_line) != DB_ROW)
-		return -1;
-	line = db_col_int(im->q_line, 0);
-	db_rebind(im->q_line, NULL);
-	return line == im->line ? 0 : (int)line;
 }
 
 /*
@@ -389,36 +425,109 @@ row_problem(struct import *im, char **f, unsigned *roles)
 }
 
 /*
+ * The manager a row names: 0 for none, the id of a person on an earlier
+ * line or in the directory, else 0 with *later set (a person named
+ * further down, or nobody: the manager pass tells). -1 on a database
+ * error.
+ */
+static int64_t
+row_manager(struct import *im, const char *manager, int *later)
+{
+	int k;
+
+	*later = 0;
+	if (*manager == '\0')
+		return 0;
+	k = kept_find(im, manager);
+	if (k >= 0)
+		return im->kept[k].id;
+	if (db_rebind(im->q_id, "t", manager) < 0)
+		return -1;
+	switch (db_step(im->q_id)) {
+	case DB_ROW:
+		return db_col_int(im->q_id, 0);
+	case DB_DONE:
+		*later = 1;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/*
  * The upsert: the person of a valid row inserted, or updated by handle
- * (and made active again); counted as created or updated. What went
- * wrong, or NULL.
+ * (and made active again), with their manager; counted as created or
+ * updated, their id in *id. What went wrong, or NULL.
  */
 static const char *
-row_upsert(struct import *im, char **f, unsigned roles)
+row_upsert(struct import *im, char **f, unsigned roles, int64_t manager,
+	   int64_t *id)
 {
-	int64_t existed;
+	int64_t last = db_last_id(im->st);
 
-	if (db_rebind(im->q_exists, "t", f[0]) < 0 ||
-	    db_step(im->q_exists) != DB_ROW ||
-	    db_rebind(im->q_upsert, "tttttttiii", f[0], f[1], nz(f[2]),
+	if (db_rebind(im->q_upsert, "tttttttiiii", f[0], f[1], nz(f[2]),
 		      nz(f[3]), nz(f[4]), nz(f[6]), nz(f[7]), (int64_t)roles,
-		      im->now, im->now) < 0)
+		      manager, im->now, im->now) < 0)
 		return "database error";
-	existed = db_col_int(im->q_exists, 0);
 	if (db_step(im->q_upsert) != DB_DONE)
 		return "conflicts with another person (same e-mail, "
 		       "Slack id or Matrix id)";
-	if (existed)
-		(*im->updated)++;
-	else
+	/* an insert makes an id above every other, an update none */
+	*id = db_last_id(im->st);
+	if (*id != last && *id > im->max_id) {
 		(*im->created)++;
+		return NULL;
+	}
+	if (db_rebind(im->q_id, "t", f[0]) < 0 || db_step(im->q_id) != DB_ROW)
+		return "database error";
+	*id = db_col_int(im->q_id, 0);
+	(*im->updated)++;
 	return NULL;
+}
+
+static void
+fields_free(char **f, int n)
+{
+	while (n > 0)
+		free(f[--n]);
+}
+
+/*
+ * One valid row: refused when its handle was on an earlier line, else
+ * upserted and kept. 0, or -1 with err.
+ */
+static int
+import_row(struct import *im, char **f, unsigned roles)
+{
+	int first = kept_find(im, f[0]), later;
+	int64_t manager, id;
+	const char *why;
+
+	if (first >= 0) {
+		snprintf(im->err, im->errlen,
+			 "line %d: handle @%.40s already on line %d", im->line,
+			 f[0], im->kept[first].line);
+		return -1;
+	}
+	manager = row_manager(im, f[5], &later);
+	if (manager < 0)
+		return import_db_error(im);
+	why = row_upsert(im, f, roles, manager, &id);
+	if (why != NULL) {
+		snprintf(im->err, im->errlen, "line %d (%.40s): %s", im->line,
+			 f[0], why);
+		return -1;
+	}
+	kept_add(im, f[0], later ? f[5] : NULL, id);
+	f[0] = NULL;
+	if (later)
+		f[5] = NULL;
+	return 0;
 }
 
 /*
  * The rows after the header, each validated and upserted (blank lines
- * skipped); handles and managers kept for the manager pass. 0, or -1
- * with "line N (handle): problem" in err.
+ * skipped). 0, or -1 with "line N (handle): problem" in err.
  */
 static int
 import_rows(struct import *im)
@@ -445,8 +554,7 @@ import_rows(struct import *im)
 			snprintf(im->err, im->errlen,
 				 "line %d: expected %d fields, found %d",
 				 im->line, STAFF_FIELDS, n);
-			for (i = 0; i < n; i++)
-				free(f[i]);
+			fields_free(f, n);
 			return -1;
 		}
 		for (i = 0; i < n; i++) {
@@ -455,73 +563,45 @@ import_rows(struct import *im)
 			memmove(f[i], t, strlen(t) + 1);
 		}
 		why = row_problem(im, f, &roles);
-		if (why == NULL) {
-			int first = import_line_seen(im, f[0]);
-
-			if (first != 0) {
-				if (first < 0)
-					snprintf(im->err, im->errlen,
-						 "line %d: database error: %s",
-						 im->line, db_errmsg(im->st));
-				else
-					snprintf(im->err, im->errlen,
-						 "line %d: handle @%.40s "
-						 "already on line %d",
-						 im->line, f[0], first);
-				for (i = 0; i < n; i++)
-					free(f[i]);
-				return -1;
-			}
-			why = row_upsert(im, f, roles);
-		}
 		if (why != NULL) {
 			snprintf(im->err, im->errlen, "line %d (%.40s): %s",
 				 im->line, f[0], why);
-			for (i = 0; i < n; i++)
-				free(f[i]);
+			fields_free(f, n);
 			return -1;
 		}
-		im->handles = xrealloc(im->handles, (size_t)(im->kept + 1) *
-							sizeof(*im->handles));
-		im->managers =
-		    xrealloc(im->managers,
-			     (size_t)(im->kept + 1) * sizeof(*im->managers));
-		im->handles[im->kept] = f[0];
-		im->managers[im->kept] = f[5];
-		im->kept++;
-		for (i = 1; i < n; i++)
-			if (i != 5)
-				free(f[i]);
+		i = import_row(im, f, roles);
+		fields_free(f, n);
+		if (i < 0)
+			return -1;
 	}
 	return 0;
 }
 
 /*
- * The manager pass, after all rows because managers may appear later in
- * the file: each kept person's manager set from a handle in the file or
- * the directory, or cleared when the row names none. 0, or -1 with err.
+ * The manager pass, after all rows, for the people whose manager is on a
+ * later line: set from the file, or the import refused. 0, or -1 with
+ * err.
  */
 static int
 import_managers(struct import *im)
 {
 	int i;
 
-	for (i = 0; i < im->kept; i++) {
-		int64_t mid = 0;
+	for (i = 0; i < im->nkept; i++) {
+		const struct kept *p = &im->kept[i];
+		int m;
 
-		if (im->managers[i][0] != '\0') {
-			if (db_rebind(im->q_id, "t", im->managers[i]) < 0)
-				return import_db_error(im);
-			if (db_step(im->q_id) != DB_ROW) {
-				snprintf(im->err, im->errlen,
-					 "person %.40s: manager \"%.40s\" is "
-					 "not in the file or the directory",
-					 im->handles[i], im->managers[i]);
-				return -1;
-			}
-			mid = db_col_int(im->q_id, 0);
+		if (p->manager == NULL)
+			continue;
+		m = kept_find(im, p->manager);
+		if (m < 0) {
+			snprintf(im->err, im->errlen,
+				 "person %.40s: manager \"%.40s\" is not in "
+				 "the file or the directory",
+				 p->handle, p->manager);
+			return -1;
 		}
-		if (db_rebind(im->q_manager, "it", mid, im->handles[i]) < 0 ||
+		if (db_rebind(im->q_manager, "ii", im->kept[m].id, p->id) < 0 ||
 		    db_step(im->q_manager) != DB_DONE)
 			return import_db_error(im);
 	}
@@ -534,101 +614,154 @@ static const char *const person_fields[] = {
     "timezone", "manager", "roles",    "active",
 };
 
-/* Field k of a person's row from column col on, as JSON. */
-static json_t *
-person_field(struct db_stmt *s, int col, size_t k)
-{
-	char roles[256];
+/* The order of their names, the order the details list them in. */
+static const int person_fields_sorted[] = {8, 1, 6, 3, 0, 7, 2, 4, 5};
 
-	if (k == 7) {
-		roles_format((unsigned)db_col_int(s, col + 7), roles,
-			     sizeof(roles));
-		return json_string(roles);
+/* One side of a person (from column col on): each field as text. */
+struct side {
+	const char *v[ARRAY_LEN(person_fields)];
+	char roles[256];
+};
+
+static void
+side_read(struct side *d, struct db_stmt *s, int col)
+{
+	size_t k;
+
+	for (k = 0; k < 7; k++)
+		d->v[k] = db_col(s, col + (int)k);
+	roles_format((unsigned)db_col_int(s, col + 7), d->roles,
+		     sizeof(d->roles));
+	d->v[7] = d->roles;
+	d->v[8] = db_col_int(s, col + 8) != 0 ? "true" : "false";
+}
+
+/* s as a JSON string: quoted, control characters escaped. */
+static void
+json_text(struct buf *b, const char *s)
+{
+	static const char esc[] = "btn\0fr";
+	const char *run = s;
+
+	buf_putc(b, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, run, (size_t)(s - run));
+		run = s + 1;
+		if (c == '"' || c == '\\') {
+			buf_putc(b, '\\');
+			buf_putc(b, (char)c);
+		} else if (c >= '\b' && c <= '\r' && esc[c - '\b']) {
+			buf_putc(b, '\\');
+			buf_putc(b, esc[c - '\b']);
+		} else {
+			buf_printf(b, "\\u%04X", c);
+		}
 	}
-	if (k == 8)
-		return json_boolean(db_col_int(s, col + 8) != 0);
-	return json_string(db_col(s, col + (int)k));
+	buf_add(b, run, (size_t)(s - run));
+	buf_putc(b, '"');
+}
+
+/*
+ * The details of one person's audit row into b: the fields the file
+ * changed, before and after, or (a person added) each field that has a
+ * value; compact JSON with sorted keys, active as true or false. b is
+ * left empty when nothing changed.
+ */
+static void
+person_details(struct buf *b, struct db_stmt *s, int existed)
+{
+	struct side now, was;
+	int changed[ARRAY_LEN(person_fields)], any = 0, pass;
+	size_t i, k;
+
+	buf_reset(b);
+	side_read(&now, s, 1);
+	if (existed)
+		side_read(&was, s, 11);
+	for (k = 0; k < ARRAY_LEN(person_fields); k++) {
+		if (existed)
+			changed[k] = strcmp(now.v[k], was.v[k]) != 0;
+		else
+			changed[k] = k != 8 && now.v[k][0] != '\0';
+		any |= changed[k];
+	}
+	if (!any)
+		return;
+	for (pass = 0; pass < (existed ? 2 : 1); pass++) {
+		const struct side *d = pass ? &was : &now;
+		char sep = '{';
+
+		buf_add(b,
+			pass ? ",\"before\":" : "{\"after\":", pass ? 10 : 9);
+		for (i = 0; i < ARRAY_LEN(person_fields_sorted); i++) {
+			k = (size_t)person_fields_sorted[i];
+			if (!changed[k])
+				continue;
+			buf_putc(b, sep);
+			buf_putc(b, '"');
+			buf_add(b, person_fields[k], strlen(person_fields[k]));
+			buf_add(b, "\":", 2);
+			if (k == 8)
+				buf_add(b, d->v[k], strlen(d->v[k]));
+			else
+				json_text(b, d->v[k]);
+			sep = ',';
+		}
+		buf_putc(b, '}');
+	}
+	buf_putc(b, '}');
 }
 
 /*
  * One audit row per person the file added ("staff.add", what they are)
- * or changed ("staff.update", the changed fields before and after); none
- * for a person it left as they were. 0, or -1 with err.
+ * or changed ("staff.update", the changed fields before and after), in
+ * the order of the file; none for a person it left as they were. 0, or
+ * -1 with err.
  */
 static int
-staff_audit_changes(struct store *st, const char *actor, char *err,
-		    size_t errlen)
+staff_audit_changes(struct import *im, const char *actor)
 {
 	struct db_stmt *s = db_prepare(
-	    st,
+	    im->st,
 	    "SELECT p.handle, p.name, COALESCE(p.email, ''), "
 	    "COALESCE(p.slack_id, ''), COALESCE(p.matrix_id, ''), "
 	    "COALESCE(p.team, ''), COALESCE(p.timezone, ''), "
 	    "COALESCE(m.handle, ''), p.roles, p.active, b.handle IS NOT "
 	    "NULL, b.name, b.email, b.slack_id, b.matrix_id, b.team, "
-	    "b.timezone, b.manager, b.roles, b.active FROM staff_lines l "
-	    "JOIN people p ON p.handle = l.handle LEFT JOIN people m ON m.id "
-	    "= p.manager_id LEFT JOIN staff_before b ON b.handle = p.handle "
-	    "ORDER BY l.line",
+	    "b.timezone, b.manager, b.roles, b.active FROM people p LEFT "
+	    "JOIN people m ON m.id = p.manager_id LEFT JOIN staff_before b "
+	    "ON b.handle = p.handle WHERE p.id = ?",
 	    NULL);
-	int rc = 0, step;
+	struct buf d = {0};
+	int i, rc = 0;
 
-	if (s == NULL) {
-		snprintf(err, errlen, "database error: %s", db_errmsg(st));
-		return -1;
-	}
-	while (rc == 0 && (step = db_step(s)) == DB_ROW) {
-		json_t *before = json_object(), *after = json_object(), *d;
-		int existed = db_col_int(s, 10) != 0;
-		size_t k;
-		char *text;
-
-		for (k = 0; k < ARRAY_LEN(person_fields); k++) {
-			json_t *now = person_field(s, 1, k);
-			json_t *was = existed ? person_field(s, 11, k) : NULL;
-
-			if (was != NULL && json_equal(now, was)) {
-				json_decref(now);
-				json_decref(was);
-				continue;
-			}
-			if (!existed && ((json_is_string(now) &&
-					  json_string_length(now) == 0) ||
-					 k == 8)) {
-				json_decref(now);
-				continue;
-			}
-			json_object_set_new(after, person_fields[k], now);
-			if (was != NULL)
-				json_object_set_new(before, person_fields[k],
-						    was);
-		}
-		if (json_object_size(after) == 0) {
-			json_decref(before);
-			json_decref(after);
-			continue;
-		}
-		d = existed ? json_pack("{s:o,s:o}", "before", before, "after",
-					after)
-			    : json_pack("{s:o}", "after", after);
-		if (!existed)
-			json_decref(before);
-		text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
-		json_decref(d);
-		if (store_audit(st, actor,
-				existed ? "staff.update" : "staff.add",
-				db_col(s, 0), text) < 0) {
-			snprintf(err, errlen, "database error: %s",
-				 db_errmsg(st));
-			rc = -1;
-		}
-		free(text);
-	}
-	if (rc == 0 && step != DB_DONE) {
-		snprintf(err, errlen, "database error: %s", db_errmsg(st));
+	if (s == NULL)
 		rc = -1;
+	for (i = 0; rc == 0 && i < im->nkept; i++) {
+		int existed;
+
+		if (db_rebind(s, "i", im->kept[i].id) < 0 ||
+		    db_step(s) != DB_ROW) {
+			rc = -1;
+			break;
+		}
+		existed = db_col_int(s, 10) != 0;
+		person_details(&d, s, existed);
+		if (d.len > 0 &&
+		    store_audit(im->st, actor,
+				existed ? "staff.update" : "staff.add",
+				db_col(s, 0), buf_str(&d)) < 0)
+			rc = -1;
 	}
-	db_finish(st, s);
+	if (rc < 0)
+		snprintf(im->err, im->errlen, "database error: %s",
+			 db_errmsg(im->st));
+	buf_free(&d);
+	db_finish(im->st, s);
 	return rc;
 }
 
@@ -682,12 +815,10 @@ staff_import_missing(struct store *st, const char *text, size_t len,
 	if (len > 1024 * 1024)
 		store_large_tx(st);
 	if (import_snapshot(&im) < 0 || import_prepare(&im) < 0 ||
-	    import_rows(&im) < 0 || import_managers(&im) < 0)
+	    import_rows(&im) < 0 || import_managers(&im) < 0 ||
+	    staff_audit_changes(&im, actor) < 0)
 		goto out;
-	if (staff_audit_changes(st, actor, err, errlen) < 0)
-		goto out;
-	if (missing != NULL &&
-	    missing_handles(st, im.handles, im.kept, missing, nmissing) < 0) {
+	if (missing != NULL && missing_handles(&im, missing, nmissing) < 0) {
 		import_db_error(&im);
 		goto out;
 	}
@@ -695,11 +826,9 @@ staff_import_missing(struct store *st, const char *text, size_t len,
 		goto out;
 	rc = 0;
 out:
-	db_finish(st, im.q_exists);
 	db_finish(st, im.q_upsert);
 	db_finish(st, im.q_id);
 	db_finish(st, im.q_manager);
-	db_finish(st, im.q_line);
 	if (rc < 0) {
 		store_rollback(st);
 		*created = *updated = 0;
@@ -713,11 +842,11 @@ out:
 			*nmissing = 0;
 		}
 	}
-	for (i = 0; i < im.kept; i++) {
-		free(im.handles[i]);
-		free(im.managers[i]);
+	for (i = 0; i < im.nkept; i++) {
+		free(im.kept[i].handle);
+		free(im.kept[i].manager);
 	}
-	free(im.handles);
-	free(im.managers);
+	free(im.kept);
+	free(im.slots);
 	return rc;
 }

@@ -116,6 +116,36 @@ cache_slot(struct store *st, const char *sql, int *found)
 	return NULL;
 }
 
+/* Where a statement's handle starts its search in by_stmt. */
+static size_t
+stmt_slot(const sqlite3_stmt *s)
+{
+	return (size_t)((((uintptr_t)s >> 4) * 0x9e3779b97f4a7c15ULL) >> 32) %
+	       ARRAY_LEN(((struct store *)NULL)->by_stmt);
+}
+
+/* The cache entry of statement s, or NULL when it is not cached. */
+static struct store_stmt *
+cache_of(struct store *st, const sqlite3_stmt *s)
+{
+	size_t n = ARRAY_LEN(st->by_stmt), i;
+
+	for (i = stmt_slot(s); st->by_stmt[i] != 0; i = (i + 1) % n)
+		if (st->cache[st->by_stmt[i] - 1].s == s)
+			return &st->cache[st->by_stmt[i] - 1];
+	return NULL;
+}
+
+static void
+cache_index(struct store *st, const struct store_stmt *e)
+{
+	size_t n = ARRAY_LEN(st->by_stmt), i;
+
+	for (i = stmt_slot(e->s); st->by_stmt[i] != 0; i = (i + 1) % n)
+		;
+	st->by_stmt[i] = (short)(e - st->cache + 1);
+}
+
 static sqlite3_stmt *
 prepare_va(struct store *st, const char *sql, const char *fmt, va_list ap)
 {
@@ -141,6 +171,7 @@ prepare_va(struct store *st, const char *sql, const char *fmt, va_list ap)
 			e->sql = xstrdup(sql);
 			e->s = s;
 			e->busy = 1;
+			cache_index(st, e);
 		}
 	}
 	if (bind_va(s, fmt, ap) < 0) {
@@ -155,17 +186,17 @@ void
 db_finish(struct store *st, struct db_stmt *ds)
 {
 	sqlite3_stmt *s = db_raw(ds);
-	size_t i;
+	struct store_stmt *e;
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < STORE_STMT_CACHE; i++)
-		if (st->cache[i].s == s) {
-			sqlite3_reset(s);
-			sqlite3_clear_bindings(s);
-			st->cache[i].busy = 0;
-			return;
-		}
+	e = cache_of(st, s);
+	if (e != NULL) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		e->busy = 0;
+		return;
+	}
 	sqlite3_finalize(s);
 }
 
@@ -920,6 +951,22 @@ store_open_mode(const char *path, enum store_mode mode, int *missing, char *err,
 	return store_open_opts(path, mode, NULL, missing, err, errlen);
 }
 
+/*
+ * The engine serves one thread: connections without a mutex, and no
+ * count of its memory (a global lock taken at every allocation). Set
+ * before its first use; later calls change nothing.
+ */
+static void
+engine_config(void)
+{
+	static int done;
+
+	if (!done) {
+		done = 1;
+		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	}
+}
+
 struct store *
 store_open_opts(const char *path, enum store_mode mode,
 		const struct store_options *opts, int *missing, char *err,
@@ -928,8 +975,9 @@ store_open_opts(const char *path, enum store_mode mode,
 	struct store *st = xcalloc(1, sizeof(*st));
 	const char *key = opts ? opts->audit_key : NULL;
 	char *secret = NULL;
-	int flags = SQLITE_OPEN_READWRITE, migrated;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, migrated;
 
+	engine_config();
 	if (missing != NULL)
 		*missing = 0;
 	st->path = xstrdup(path);
@@ -952,7 +1000,7 @@ store_open_opts(const char *path, enum store_mode mode,
 		goto fail;
 	}
 	if (mode == STORE_READONLY) {
-		flags = SQLITE_OPEN_READONLY;
+		flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX;
 		st->readonly = 1;
 	}
 	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
@@ -995,7 +1043,7 @@ store_open_opts(const char *path, enum store_mode mode,
 	}
 	if (sqlite3_exec(st->db,
 			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-			 "PRAGMA foreign_keys=ON;",
+			 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
 			 NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: not a usable database: %s", path,
 			 sqlite3_errmsg(st->db));

@@ -30,6 +30,11 @@ struct store_rowref {
 struct store {
 	sqlite3 *db;
 	struct store_stmt cache[STORE_STMT_CACHE]; /* prepared statements */
+	/*
+	 * The cached statements by their handle (open addressing, 1 + an
+	 * index into cache, 0 empty), for db_finish.
+	 */
+	short by_stmt[2 * STORE_STMT_CACHE];
 	char *path;
 	int depth; /* open transactions: 1 = BEGIN, more = savepoints */
 	int64_t (*now)(void *arg); /* clock; tests replace it */

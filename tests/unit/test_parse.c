@@ -211,11 +211,49 @@ test_safe_text(void **state)
 	cmdline_free(&cl);
 }
 
+/* cmd_json_text writes what json_dumps writes, sorted or in order. */
+static void
+test_json_text(void **state)
+{
+	static const char *const docs[] = {
+	    "{}",
+	    "[]",
+	    "{\"b\":1,\"a\":[true,false,null,-42,9223372036854775807],"
+	    "\"ab\":\"x\",\"\":{\"z\":{},\"y\":[]}}",
+	    "{\"text\":\"q\\\" b\\\\ \\/ \\u0001\\u001f\\t\\n\\r\\b\\f"
+	    "\\u000b \\u007f \\u00e9 \\u20ac \\ud83d\\ude00 \\u0000 end\","
+	    "\"options\":[\"a\",\"b\"],\"number\":1,\"k\\\"ey\":2}",
+	    "{\"r\":1.5,\"s\":\"real numbers go through json_dumps\"}",
+	};
+	size_t i;
+	int sorted;
+
+	(void)state;
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+		for (sorted = 0; sorted < 2; sorted++) {
+			json_t *j = json_loads(docs[i], JSON_ALLOW_NUL, NULL);
+			size_t f = JSON_COMPACT | (sorted ? JSON_SORT_KEYS : 0);
+			char *want, *got;
+
+			assert_non_null(j);
+			want = json_dumps(j, f);
+			got = cmd_json_text(j, sorted);
+			assert_non_null(want);
+			assert_non_null(got);
+			assert_string_equal(got, want);
+			free(want);
+			free(got);
+			json_decref(j);
+		}
+	assert_null(cmd_json_text(NULL, 0));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_basic),
+	    cmocka_unit_test(test_json_text),
 	    cmocka_unit_test(test_case_and_prefixes),
 	    cmocka_unit_test(test_incident_shortcut),
 	    cmocka_unit_test(test_quotes),

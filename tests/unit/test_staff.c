@@ -239,6 +239,48 @@ test_audit_per_person(void **state)
 	tenv_free(t);
 }
 
+/*
+ * Details are JSON as a JSON library writes them (quotes, backslashes and
+ * control characters escaped, UTF-8 as it is); a manager named further
+ * down in another case is that person; a handle named twice in two cases
+ * is refused.
+ */
+static void
+test_audit_details_text(void **state)
+{
+	struct tenv *t = tenv_new();
+	char err[256];
+	const char *csv =
+	    HDR "ivy,\"Ivy \"\"Q\"\" \\ \x01\tZo\xc3\xab\nL\",,,,Jon,eng,,\n"
+		"jon,Jon,,,,,eng,,\n";
+	json_t *want;
+	char *d, *w;
+	struct person ivy, jon;
+
+	(void)state;
+	assert_int_equal(import(t, csv, err, sizeof(err)), 0);
+	assert_int_equal(store_person_find(t->st, "handle", "ivy", &ivy), 1);
+	assert_int_equal(store_person_find(t->st, "handle", "jon", &jon), 1);
+	assert_int_equal(ivy.manager_id, jon.id);
+	d = db_text(t->st,
+		    "SELECT details FROM audit_log WHERE action = 'staff.add' "
+		    "AND object = 'ivy'",
+		    NULL);
+	want = json_pack("{s:{s:s,s:s,s:s,s:s}}", "after", "manager", "jon",
+			 "name", "Ivy \"Q\" \\ \x01\tZo\xc3\xab\nL", "roles",
+			 "staff", "team", "eng");
+	w = json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_non_null(d);
+	assert_string_equal(d, w);
+	free(d);
+	free(w);
+	json_decref(want);
+	csv = HDR "kim,Kim,,,,,,,\nKIM,Kim,,,,,,,\n";
+	assert_int_equal(import(t, csv, err, sizeof(err)), -1);
+	assert_string_equal(err, "line 3: handle @KIM already on line 2");
+	tenv_free(t);
+}
+
 int
 main(void)
 {
@@ -248,6 +290,7 @@ main(void)
 	    cmocka_unit_test(test_header_and_encoding),
 	    cmocka_unit_test(test_deactivate),
 	    cmocka_unit_test(test_audit_per_person),
+	    cmocka_unit_test(test_audit_details_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,88 @@
+#!/bin/sh
+# bench/outbox_load.sh N [RATE]: outbox delivery of N quiz questions (a
+# campaign to N people) through the fake Slack (tests/fakes/slack), while
+# bench/slash_probe.py sends RATE signed /incident commands a second
+# (default 50) and times their answers. Prints one RESULT line. Loopback
+# only; bounded (10 minutes at most). A second probe of 5 s after the
+# last delivery gives the same answers' latency with nothing to deliver. The fake applies no rate limits
+# unless told to: this measures ismsd's side at full speed.
+set -eu
+cd "$(dirname "$0")/.."
+N=${1:-10000}
+RATE=${2:-50}
+B=${BENCH_DIR:-build/bench}/outbox
+PY=/usr/bin/python3
+rm -rf "$B"
+mkdir -p "$B"
+PIDS=""
+cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
+printf '%s\n' 3f6c1e9a0b2d4f6a8c1e3b5d7f9a2c4e >"$B/secret"
+chmod 600 "$B/secret"
+DB=$B/isms.db
+build/ismsctl --db "$DB" init >/dev/null 2>&1
+$PY bench/gen_staff.py "$N" >"$B/staff.csv"
+build/ismsctl --db "$DB" staff import "$B/staff.csv" >/dev/null
+printf '[store]\npath = %s\n[org]\nworking_days = mon-sun\nworking_hours = 00:00-24:00\n' "$DB" >"$B/quiz.conf"
+echo 'quiz start questions=5 audience=all' |
+	build/ismsd --console -c "$B/quiz.conf" --as u000000 >"$B/quiz.out" 2>&1
+QUEUED=$(sqlite3 "$DB" "SELECT COUNT(*) FROM outbox WHERE kind = 'quiz'")
+
+$PY tests/fakes/slack/slack_fake.py --ping-interval 0 >"$B/fake.out" 2>"$B/fake.err" &
+PIDS="$PIDS $!"
+i=0
+until grep -q port "$B/fake.out" 2>/dev/null; do
+	i=$((i + 1)); [ $i -gt 100 ] && { echo "the fake Slack did not start" >&2; exit 1; }
+	sleep 0.1
+done
+FAKE=http://127.0.0.1:$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$B/fake.out")
+PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$B/ismsd.conf" <<EOC
+[store]
+path = $DB
+[slack]
+enabled = true
+mode = http
+bot_token = xoxb-TEST
+signing_secret = file:$B/secret
+listen = 127.0.0.1:$PORT
+api_base = $FAKE/api
+[org]
+working_days = mon-sun
+working_hours = 00:00-24:00
+[quiz]
+every = off
+[report]
+every = off
+[log]
+level = warn
+EOC
+build/ismsd -c "$B/ismsd.conf" 2>"$B/ismsd.err" &
+IPID=$!
+PIDS="$PIDS $IPID"
+i=0
+until $PY -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 0.2)" 2>/dev/null; do
+	i=$((i + 1)); [ $i -gt 100 ] && { echo "ismsd did not listen" >&2; exit 1; }
+	sleep 0.1
+done
+T0=$($PY -c 'import time; print(time.time())')
+$PY bench/slash_probe.py "$B/secret" "$PORT" "$RATE" 600 "$B/stop" >"$B/probe.txt" &
+PPID_=$!
+PIDS="$PIDS $PPID_"
+SENT=0
+i=0
+while [ "$SENT" -lt "$QUEUED" ] && [ $i -lt 6000 ]; do
+	sleep 0.1
+	i=$((i + 1))
+	SENT=$(sqlite3 "$DB" "PRAGMA busy_timeout = 2000; SELECT COUNT(*) FROM outbox_delivery d JOIN outbox o ON o.id = d.outbox_id WHERE o.kind = 'quiz' AND d.status = 'sent'" | tail -1)
+done
+T1=$($PY -c 'import time; print(time.time())')
+touch "$B/stop"
+wait $PPID_ || true
+# the same probe with nothing to deliver, for comparison
+$PY bench/slash_probe.py "$B/secret" "$PORT" "$RATE" 5 "$B/none" >"$B/idle.txt"
+RSS=$(awk '/^VmHWM/ {print $2}' "/proc/$IPID/status")
+kill $IPID; wait $IPID || true
+busy=$(grep '^RESULT' "$B/probe.txt" | sed -e 's/^RESULT//' -e 's/ \([a-z0-9_]*\)=/ busy_\1=/g')
+idle=$(grep '^RESULT' "$B/idle.txt" | sed -e 's/^RESULT//' -e 's/ \([a-z0-9_]*\)=/ idle_\1=/g')
+echo "RESULT queued=$QUEUED sent=$SENT seconds=$($PY -c "print(round($T1 - $T0, 1))") per_s=$($PY -c "print(round($SENT / ($T1 - $T0), 1))") peak_rss_kb=$RSS$busy$idle"
