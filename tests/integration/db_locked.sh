@@ -143,7 +143,10 @@ lock.execute("ROLLBACK")
 EOP
 expect_in "$T/slow.txt" "Recorded as INC-"
 outbox_settled "$DB" || fail "deliveries never settled after the slow sends"
-expect_in "$T/ismsd.err" "the database is locked; the outcome is recorded once it is free"
+[ "$(state "sum('Slow delivery' in m.get('text', '') for m in d['messages'])")" = 2 ] ||
+	fail "the alert sent while the lock began was not sent exactly once to each isms_manager"
+[ "$(sql "$DB" "SELECT COUNT(*) FROM outbox_delivery d JOIN outbox o ON o.id = d.outbox_id WHERE o.body LIKE '%Slow delivery%' AND d.status = 'sent' AND d.attempts = 1")" = 2 ] ||
+	fail "the outcomes of the sends in flight were not recorded as one attempt each"
 [ "$(state "sum('Slow delivery' in m.get('text', '') for m in d['messages'])")" = 2 ] ||
 	fail "a message sent while the database was locked was sent again"
 [ "$(sql "$DB" "SELECT COUNT(*) FROM outbox_delivery d JOIN outbox o ON o.id = d.outbox_id WHERE o.subject LIKE '%Slow delivery%' AND d.status = 'sent'")" = 2 ] ||
