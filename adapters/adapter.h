@@ -16,6 +16,7 @@
 #include "../commands/cmd.h"
 #include "../commands/msgkind.h"
 #include "../config/config.h"
+#include "../net/httpd.h"
 #include "../store/store.h"
 
 struct host;
@@ -194,5 +195,13 @@ host_count_request(struct host *h, const char *transport, const char *result)
 {
 	metrics_inc(h->metrics, "isms_requests_total", transport, result, NULL);
 }
+
+/*
+ * Gives an adapter's HTTP server the [http] section's limits (connections,
+ * per address, idle and header timeouts) and body_budget: the request
+ * body bytes it may hold at once before answering them.
+ */
+void adapter_http_limits(struct httpd *h, const struct config *cfg,
+			 size_t body_budget);
 
 #endif

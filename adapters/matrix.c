@@ -39,6 +39,7 @@ struct mx_job {
 	char **members;	     /* an encrypted send: the room's members */
 	size_t nmembers;
 	enum { ENC_QUERY, ENC_CLAIM, ENC_SHARE } enc_stage; /* its request */
+	int enc_room; /* its room is known to be encrypted */
 };
 
 /* A Matrix user whose DM room is being created. */
@@ -462,6 +463,19 @@ job_new(const char *room, const char *dm_user, json_t *content, char *txn,
 	return j;
 }
 
+/* The member list of an encrypted send. */
+static void
+members_free(struct mx_job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->nmembers; i++)
+		free(j->members[i]);
+	free(j->members);
+	j->members = NULL;
+	j->nmembers = 0;
+}
+
 static void
 job_free(struct mx_job *j)
 {
@@ -469,9 +483,7 @@ job_free(struct mx_job *j)
 	free(j->dm_user);
 	free(j->txn);
 	json_decref(j->content);
-	for (size_t i = 0; i < j->nmembers; i++)
-		free(j->members[i]);
-	free(j->members);
+	members_free(j);
 	free(j);
 }
 
@@ -588,6 +600,7 @@ job_sent(struct mx *mx, void *arg, const struct mx_res *r)
 		dm_forget(mx, j->room);
 		free(j->room);
 		j->room = NULL;
+		j->enc_room = 0;
 		job_retry(mx, j, 1000, r->why);
 		return;
 	}
@@ -616,18 +629,6 @@ job_send(struct mx *mx, struct mx_job *j)
  * a time, so two never share a session key half way.
  */
 static void enc_step(struct mx *mx, struct mx_job *j);
-
-static void
-members_free(struct mx_job *j)
-{
-	size_t i;
-
-	for (i = 0; i < j->nmembers; i++)
-		free(j->members[i]);
-	free(j->members);
-	j->members = NULL;
-	j->nmembers = 0;
-}
 
 /* The encrypted send of j ends here: the next may start. */
 static void
@@ -805,16 +806,21 @@ enc_start(struct mx *mx, struct mx_job *j)
 	free(path);
 }
 
-/* 1 when j goes into a room we must encrypt for. */
+/*
+ * 1 when j goes into a room we must encrypt for. A room never becomes
+ * unencrypted, so a yes is kept on the job: jobs waiting for the
+ * encrypted send in progress are not looked up again at every pass.
+ */
 static int
-job_encrypted(struct mx *mx, const struct mx_job *j)
+job_encrypted(struct mx *mx, struct mx_job *j)
 {
 	struct mx_roomrow row;
 
-	if (mx->e2e == NULL)
-		return 0;
+	if (mx->e2e == NULL || j->enc_room)
+		return j->enc_room;
 	room_get(mx, j->room, &row);
-	return row.encrypted;
+	j->enc_room = row.encrypted != 0;
+	return j->enc_room;
 }
 
 static int
@@ -1833,6 +1839,8 @@ secret_or_null(const char *s)
 	return s != NULL && *s != '\0' ? xstrdup(s) : NULL;
 }
 
+static void matrix_free(void *state);
+
 static int
 matrix_start(struct host *host, void **state)
 {
@@ -1857,11 +1865,7 @@ matrix_start(struct host *host, void **state)
 				 : "ISMSD");
 	if (mx->token == NULL && mx->password == NULL) {
 		log_error("matrix: set matrix.access_token or matrix.password");
-		free(mx->hs);
-		free(mx->self);
-		free(mx->allowed);
-		free(mx->device);
-		free(mx);
+		matrix_free(mx);
 		return -1;
 	}
 	mx->need_login = mx->token == NULL;
@@ -1877,13 +1881,7 @@ matrix_start(struct host *host, void **state)
 		    err, sizeof(err));
 		if (mx->e2e == NULL) {
 			log_error("%s", err);
-			free(mx->hs);
-			free(mx->self);
-			free(mx->token);
-			free(mx->password);
-			free(mx->allowed);
-			free(mx->device);
-			free(mx);
+			matrix_free(mx);
 			return -1;
 		}
 		mx->encrypt_dms = cfg->matrix_encrypt_dms;

@@ -578,17 +578,8 @@ portal_start(struct host *host, struct portal **out)
 		}
 		p->https = 1; /* cookies are Secure */
 	}
-	{
-		struct httpd_limits l;
-
-		httpd_limits_default(&l);
-		l.max_conns = (unsigned)cfg->http_max_connections;
-		l.max_per_addr = (unsigned)cfg->http_max_per_address;
-		l.idle_ms = (unsigned)cfg->http_idle_timeout * 1000u;
-		l.header_ms = (unsigned)cfg->http_header_timeout * 1000u;
-		l.body_budget = 1024 * 1024; /* only POST /logout has one */
-		httpd_set_limits(p->httpd, &l);
-	}
+	/* only the sign-in and sign-out POSTs have a body */
+	adapter_http_limits(p->httpd, cfg, 1024 * 1024);
 	log_info("portal: listening on %s%s%s%s:%d (links to %s)",
 		 httpd_is_tls(p->httpd) ? "https " : "",
 		 strchr(addr, ':') ? "[" : "", addr,

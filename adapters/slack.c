@@ -1115,16 +1115,9 @@ on_auth_test(void *arg, const struct slack_api_result *r)
 static void
 slack_http_limits(struct httpd *h, const struct config *cfg)
 {
-	struct httpd_limits l;
-
-	httpd_limits_default(&l);
-	l.max_conns = (unsigned)cfg->http_max_connections;
-	l.max_per_addr = (unsigned)cfg->http_max_per_address;
-	l.idle_ms = (unsigned)cfg->http_idle_timeout * 1000u;
-	l.header_ms = (unsigned)cfg->http_header_timeout * 1000u;
-	l.body_budget = (size_t)cfg->http_max_unauthenticated_bytes;
-	httpd_set_limits(h, &l);
-	if (httpd_max_conns(h) < l.max_conns)
+	adapter_http_limits(h, cfg,
+			    (size_t)cfg->http_max_unauthenticated_bytes);
+	if (httpd_max_conns(h) < (unsigned)cfg->http_max_connections)
 		log_warnx("slack: http.max_connections lowered to %u to stay "
 			  "below the open-file limit",
 			  httpd_max_conns(h));

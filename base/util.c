@@ -226,6 +226,34 @@ html_escape(struct buf *b, const char *s, const char *br)
 }
 
 void
+buf_put_json(struct buf *b, const char *s, size_t n)
+{
+	static const char esc[] = "btn\0fr";
+	const char *run = s, *end = s + n;
+
+	buf_putc(b, '"');
+	for (; s < end; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, run, (size_t)(s - run));
+		run = s + 1;
+		if (c == '"' || c == '\\') {
+			buf_putc(b, '\\');
+			buf_putc(b, (char)c);
+		} else if (c >= '\b' && c <= '\r' && esc[c - '\b']) {
+			buf_putc(b, '\\');
+			buf_putc(b, esc[c - '\b']);
+		} else {
+			buf_printf(b, "\\u%04X", c);
+		}
+	}
+	buf_add(b, run, (size_t)(end - run));
+	buf_putc(b, '"');
+}
+
+void
 buf_put_html(struct buf *b, const char *s)
 {
 	html_escape(b, s, NULL);

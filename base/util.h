@@ -40,6 +40,11 @@ void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
 /* Appends s with & < > " ' escaped for HTML text and attributes. */
 void buf_put_html(struct buf *b, const char *s);
+/*
+ * Appends s[0..n) as a quoted JSON string, escaped byte for byte as
+ * jansson's json_dumps escapes it (UTF-8 passed through).
+ */
+void buf_put_json(struct buf *b, const char *s, size_t n);
 /* The same with each newline written as br (e.g. "<br>") and CR dropped. */
 void buf_put_html_lines(struct buf *b, const char *s, const char *br);
 

@@ -11,12 +11,9 @@ cd "$(dirname "$0")/.."
 N=${1:-10000}
 RATE=${2:-50}
 B=${BENCH_DIR:-build/bench}/outbox
-PY=/usr/bin/python3
+. bench/lib.sh
 rm -rf "$B"
 mkdir -p "$B"
-PIDS=""
-cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT INT TERM
 printf '%s\n' 3f6c1e9a0b2d4f6a8c1e3b5d7f9a2c4e >"$B/secret"
 chmod 600 "$B/secret"
 DB=$B/isms.db
@@ -30,13 +27,9 @@ QUEUED=$(sqlite3 "$DB" "SELECT COUNT(*) FROM outbox WHERE kind = 'quiz'")
 
 $PY tests/fakes/slack/slack_fake.py --ping-interval 0 >"$B/fake.out" 2>"$B/fake.err" &
 PIDS="$PIDS $!"
-i=0
-until grep -q port "$B/fake.out" 2>/dev/null; do
-	i=$((i + 1)); [ $i -gt 100 ] && { echo "the fake Slack did not start" >&2; exit 1; }
-	sleep 0.1
-done
+wait_file "$B/fake.out" "the fake Slack"
 FAKE=http://127.0.0.1:$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$B/fake.out")
-PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 cat >"$B/ismsd.conf" <<EOC
 [store]
 path = $DB
@@ -60,11 +53,7 @@ EOC
 build/ismsd -c "$B/ismsd.conf" 2>"$B/ismsd.err" &
 IPID=$!
 PIDS="$PIDS $IPID"
-i=0
-until $PY -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 0.2)" 2>/dev/null; do
-	i=$((i + 1)); [ $i -gt 100 ] && { echo "ismsd did not listen" >&2; exit 1; }
-	sleep 0.1
-done
+wait_port "$PORT"
 T0=$($PY -c 'import time; print(time.time())')
 $PY bench/slash_probe.py "$B/secret" "$PORT" "$RATE" 600 "$B/stop" >"$B/probe.txt" &
 PPID_=$!
@@ -81,7 +70,7 @@ touch "$B/stop"
 wait $PPID_ || true
 # the same probe with nothing to deliver, for comparison
 $PY bench/slash_probe.py "$B/secret" "$PORT" "$RATE" 5 "$B/none" >"$B/idle.txt"
-RSS=$(awk '/^VmHWM/ {print $2}' "/proc/$IPID/status")
+RSS=$(hwm_kb $IPID)
 kill $IPID; wait $IPID || true
 busy=$(grep '^RESULT' "$B/probe.txt" | sed -e 's/^RESULT//' -e 's/ \([a-z0-9_]*\)=/ busy_\1=/g')
 idle=$(grep '^RESULT' "$B/idle.txt" | sed -e 's/^RESULT//' -e 's/ \([a-z0-9_]*\)=/ idle_\1=/g')

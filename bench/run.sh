@@ -10,20 +10,7 @@ B=$ROOT/build/bench
 DUR=${BENCH_SECONDS:-10}
 rm -rf "$B"
 mkdir -p "$B"
-PIDS=""
-cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT INT TERM
-PY=/usr/bin/python3
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
-wait_port() {
-	i=0
-	until $PY -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 0.2)" 2>/dev/null; do
-		i=$((i + 1)); [ $i -gt 100 ] && { echo "port $1 never opened" >&2; exit 1; }
-		sleep 0.1
-	done
-}
+. bench/lib.sh
 printf '%s\n' 3f6c1e9a0b2d4f6a8c1e3b5d7f9a2c4e >"$B/secret"
 chmod 600 "$B/secret"
 

@@ -194,35 +194,6 @@ cmd_assignee(struct cmd_ctx *ctx, const char *ref, const char *what,
 	return 0;
 }
 
-/* s[0..n) as a JSON string, escaped as json_dumps escapes it. */
-static void
-json_put_string(struct buf *b, const char *s, size_t n)
-{
-	static const char esc[] = "btn\0fr";
-	const char *run = s, *end = s + n;
-
-	buf_putc(b, '"');
-	for (; s < end; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		buf_add(b, run, (size_t)(s - run));
-		run = s + 1;
-		if (c == '"' || c == '\\') {
-			buf_putc(b, '\\');
-			buf_putc(b, (char)c);
-		} else if (c >= '\b' && c <= '\r' && esc[c - '\b']) {
-			buf_putc(b, '\\');
-			buf_putc(b, esc[c - '\b']);
-		} else {
-			buf_printf(b, "\\u%04X", c);
-		}
-	}
-	buf_add(b, run, (size_t)(end - run));
-	buf_putc(b, '"');
-}
-
 struct json_key {
 	const char *key;
 	size_t len;
@@ -270,7 +241,7 @@ json_put(struct buf *b, json_t *j, int sorted)
 		if (!str_valid_utf8(json_string_value(j),
 				    json_string_length(j)))
 			return -1;
-		json_put_string(b, json_string_value(j), json_string_length(j));
+		buf_put_json(b, json_string_value(j), json_string_length(j));
 		return 0;
 	case JSON_ARRAY:
 		buf_putc(b, '[');
@@ -300,7 +271,7 @@ json_put(struct buf *b, json_t *j, int sorted)
 				rc = -1;
 				break;
 			}
-			json_put_string(b, keys[i].key, keys[i].len);
+			buf_put_json(b, keys[i].key, keys[i].len);
 			buf_putc(b, ':');
 			rc = json_put(b, keys[i].value, sorted);
 		}

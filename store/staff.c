@@ -636,35 +636,6 @@ side_read(struct side *d, struct db_stmt *s, int col)
 	d->v[8] = db_col_int(s, col + 8) != 0 ? "true" : "false";
 }
 
-/* s as a JSON string: quoted, control characters escaped. */
-static void
-json_text(struct buf *b, const char *s)
-{
-	static const char esc[] = "btn\0fr";
-	const char *run = s;
-
-	buf_putc(b, '"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		buf_add(b, run, (size_t)(s - run));
-		run = s + 1;
-		if (c == '"' || c == '\\') {
-			buf_putc(b, '\\');
-			buf_putc(b, (char)c);
-		} else if (c >= '\b' && c <= '\r' && esc[c - '\b']) {
-			buf_putc(b, '\\');
-			buf_putc(b, esc[c - '\b']);
-		} else {
-			buf_printf(b, "\\u%04X", c);
-		}
-	}
-	buf_add(b, run, (size_t)(s - run));
-	buf_putc(b, '"');
-}
-
 /*
  * The details of one person's audit row into b: the fields the file
  * changed, before and after, or (a person added) each field that has a
@@ -708,7 +679,7 @@ person_details(struct buf *b, struct db_stmt *s, int existed)
 			if (k == 8)
 				buf_add(b, d->v[k], strlen(d->v[k]));
 			else
-				json_text(b, d->v[k]);
+				buf_put_json(b, d->v[k], strlen(d->v[k]));
 			sep = ',';
 		}
 		buf_putc(b, '}');

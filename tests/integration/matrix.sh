@@ -10,24 +10,8 @@ TOKEN=syt_tok_Zq83x
 BOT=@isms:example.org
 new_db "$DB"
 
-$PY tests/fakes/matrix/matrix_fake.py --bot-password "$PW" --bot-token "$TOKEN" \
-	>"$T/fake.out" 2>"$T/fake.err" &
-PIDS="$PIDS $!"
-wait_for grep -q port "$T/fake.out" || fail "the fake homeserver did not start"
-PORT=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$T/fake.out")
-URL=http://127.0.0.1:$PORT
-mx() { $PY tests/integration/matrix_ctl.py "$URL" "$@"; }
-post() { mx post "$@"; }
-until_() { mx until "$@" || { tail -30 "$LOG"; fail "waiting for $1"; }; }
-# wait_sql QUERY EXPECTED [SECONDS]
-wait_sql() {
-	i=0
-	while [ "$(sql "$DB" "$1")" != "$2" ]; do
-		i=$((i + 1))
-		[ $i -gt $((${3:-10} * 10)) ] && { tail -30 "$LOG"; fail "waiting for $1 = $2 (got $(sql "$DB" "$1"))"; }
-		sleep 0.1
-	done
-}
+. tests/integration/matrix.inc
+start_mx_fake --bot-password "$PW" --bot-token "$TOKEN"
 conf() {
 	cat >"$T/ismsd.conf" <<EOF
 [store]

@@ -26,16 +26,6 @@ start_mx_fake --bot-password "$PW"
 post users '[{"user_id":"@alice:example.org"},{"user_id":"@carol:example.org"},
 	{"user_id":"@bob:example.org"},{"user_id":"@frank:example.org"}]' >/dev/null
 start_humans
-until_() { mx until "$@" || { tail -30 "$LOG"; fail "waiting for $1"; }; }
-# wait_sql QUERY EXPECTED [SECONDS]
-wait_sql() {
-	i=0
-	while [ "$(sql "$DB" "$1")" != "$2" ]; do
-		i=$((i + 1))
-		[ $i -gt $((${3:-15} * 10)) ] && { tail -30 "$LOG"; fail "waiting for $1 = $2 (got $(sql "$DB" "$1"))"; }
-		sleep 0.1
-	done
-}
 cat >"$T/ismsd.conf" <<EOF
 [store]
 path = $DB
