@@ -137,6 +137,29 @@ prune(const char *dir, const char *prefix, long keep)
 	return rc;
 }
 
+/*
+ * The number the next copy stamped stamp takes: one past the highest
+ * there, so it sorts after every copy of that second even when older
+ * ones were pruned (1 when there is none).
+ */
+static long
+copy_next(const char *dir, const char *prefix, const char *stamp)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct copy c;
+	long next = 1;
+
+	if (d == NULL)
+		return 1;
+	while ((de = readdir(d)) != NULL)
+		if (copy_parse(de->d_name, prefix, &c) &&
+		    strcmp(c.stamp, stamp) == 0 && c.n >= next)
+			next = c.n + 1;
+	closedir(d);
+	return next;
+}
+
 static int
 backup_dir(struct store *st, const char *dir, long keep)
 {
@@ -157,7 +180,7 @@ backup_dir(struct store *st, const char *dir, long keep)
 	}
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	for (i = 1; i <= 1000; i++) {
+	for (i = copy_next(dir, prefix, stamp); i <= 1000000; i++) {
 		free(path);
 		path = i == 1
 			   ? xasprintf("%s/%s%s.db", dir, prefix, stamp)
