@@ -48,7 +48,9 @@ ALL_LDFLAGS = $(ISMS_LDFLAGS) $(LDFLAGS)
 
 DIRS     = base net gateway adapters commands store config tools
 MAINS    = gateway/main.c tools/ismsctl.c
-LIB_SRCS = $(filter-out $(MAINS),$(foreach d,$(DIRS),$(wildcard $(d)/*.c)))
+# the PostgreSQL prototype (docs/postgresql.md): only in make pg-check
+PG_SRCS  = store/pg.c
+LIB_SRCS = $(filter-out $(MAINS) $(PG_SRCS),$(foreach d,$(DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
 MIGRATIONS = $(sort $(wildcard store/migrations/*.sql))
 DATA     = config/annex-a.tsv $(wildcard config/quiz/questions.tsv) \
@@ -65,7 +67,7 @@ endif
 DEMO_DB ?= build/demo.db
 
 .PHONY: all check-deps deps test-deps run demo-db test unit integration fuzz fuzz-bins bench \
-	lint clean check-config-example check-man check-layers install uninstall FORCE
+	lint pg-check clean check-config-example check-man check-layers install uninstall FORCE
 
 # make (all) only says what is missing; make deps, run and test install it
 all: check-deps
@@ -128,6 +130,21 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libisms.a
 
 fuzz-bins: $(FUZZ_BINS)
 
+# make pg-check: store/pg.c and its check program, $(BUILD)/tests/pg_check
+# URL (run against scripts/pg-cluster.sh start DIR); PG=1 adds libpq
+ifeq ($(PG),1)
+ISMS_CFLAGS += $(shell pkg-config --cflags libpq 2>/dev/null)
+PG_LIBS      = $(shell pkg-config --libs libpq 2>/dev/null)
+endif
+pg-check:
+	@$(MAKE) --no-print-directory PG=1 $(BUILD)/tests/pg_check
+
+$(BUILD)/tests/pg_check: tests/pg/pg_check.c $(BUILD)/obj/store/pg.o $(BUILD)/libisms.a
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	@$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/obj/store/pg.o \
+		$(BUILD)/libisms.a $(LDLIBS) $(PG_LIBS)
+
 # The demo database: staff, then the seed commands, made once.
 $(DEMO_DB): config/demo/staff.csv config/demo/seed.txt | $(BUILD)/ismsctl
 	@rm -f $@ $@-wal $@-shm $@.audit-key $@.lock
@@ -161,7 +178,7 @@ bench: deps
 
 lint:
 	clang-format --dry-run --Werror $(foreach d,$(DIRS),$(wildcard $(d)/*.[ch])) \
-		tests/unit/*.[ch] tests/fuzz/*.c
+		tests/unit/*.[ch] tests/fuzz/*.c tests/pg/*.c
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--std=c11 --suppress=missingIncludeSystem $(DIRS)
 

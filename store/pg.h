@@ -1,0 +1,65 @@
+/*
+ * PostgreSQL statements with the store's calling conventions (a
+ * prototype, built only with PG=1 and not yet behind struct store):
+ * the same typed binds, row cursor and column readers as db_prepare,
+ * db_step and db_col_* in store.h, on a libpq connection.
+ *
+ * SQL is written as for SQLite: '?' and '?NNN' parameters become $n
+ * (quoted text and identifiers are left alone). Each SQL text is
+ * prepared once per connection (PQprepare) and cached by its pointer
+ * and text, as store.c caches SQLite statements. Results come in text
+ * format; a whole result is fetched at the first pg_step.
+ *
+ * Parameter types: 'i' is sent as int8 and 't' as text; 'n' as unknown,
+ * so the server takes its type from the context. The types are fixed
+ * when the statement is first prepared. Unlike SQLite, a text is not
+ * turned into a number to meet an integer column: "id = ?" needs 'i'.
+ */
+#ifndef ISMS_STORE_PG_H
+#define ISMS_STORE_PG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pg;
+struct pg_stmt;
+
+/* Connects to url (a libpq URL or key=value string). NULL with err. */
+struct pg *pg_open(const char *url, char *err, size_t errlen);
+void pg_close(struct pg *pg);
+
+/*
+ * Translates SQLite-style parameters into PostgreSQL's: a new string
+ * (caller frees); *nparams is the highest parameter number used.
+ */
+char *pg_translate(const char *sql, int *nparams);
+
+/* As db_prepare: a statement borrowed until pg_finish, or NULL (logged). */
+struct pg_stmt *pg_prepare(struct pg *pg, const char *sql, const char *fmt,
+			   ...);
+/* As db_rebind: forgets the result and binds anew. 0 or -1. */
+int pg_rebind(struct pg_stmt *s, const char *fmt, ...);
+/* DB_ROW, DB_DONE or DB_ERROR (enum db_step_result in store.h). */
+int pg_step(struct pg_stmt *s);
+/* NULL reads as 0, a boolean as 1 or 0. */
+int64_t pg_col_int(struct pg_stmt *s, int col);
+const char *pg_col(struct pg_stmt *s, int col);	     /* never NULL: "" */
+const char *pg_col_text(struct pg_stmt *s, int col); /* NULL for NULL */
+int pg_col_null(struct pg_stmt *s, int col);
+/* Returns s to the cache (or frees it); NULL is ignored. */
+void pg_finish(struct pg *pg, struct pg_stmt *s);
+
+/* Runs a statement; the rows it changed, or -1 (logged). */
+int pg_exec(struct pg *pg, const char *sql, const char *fmt, ...);
+/* The value of the session's last identity/sequence draw (lastval()). */
+int64_t pg_last_id(struct pg *pg);
+
+/* The last failure: the server's text and SQLSTATE ("" when none). */
+const char *pg_errmsg(const struct pg *pg);
+const char *pg_sqlstate(const struct pg *pg);
+/* 1 when the last failure was a lock or a conflict worth a retry. */
+int pg_busy(const struct pg *pg);
+/* Statements prepared on the server so far (each SQL text once). */
+unsigned pg_prepared_count(const struct pg *pg);
+
+#endif
