@@ -8,7 +8,7 @@
 BUILD   ?= build
 CC      ?= cc
 PKGS     = libcurl libwebsockets libuv jansson sqlite3 libesmtp-1.0 libssl libcrypto \
-	   libarchive olm
+	   libarchive olm libpq
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wformat=2 -Wwrite-strings -Werror
 # CFLAGS and LDFLAGS are the user's (make CFLAGS=-O0 keeps everything
@@ -48,12 +48,10 @@ ALL_LDFLAGS = $(ISMS_LDFLAGS) $(LDFLAGS)
 
 DIRS     = base net gateway adapters commands store config tools
 MAINS    = gateway/main.c tools/ismsctl.c
-# the PostgreSQL prototype (docs/postgresql.md): only in make pg-check
-PG_SRCS  = store/pg.c
-LIB_SRCS = $(filter-out $(MAINS) $(PG_SRCS),$(foreach d,$(DIRS),$(wildcard $(d)/*.c)))
+LIB_SRCS = $(filter-out $(MAINS),$(foreach d,$(DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
 MIGRATIONS = $(sort $(wildcard store/migrations/*.sql))
-DATA     = config/annex-a.tsv $(wildcard config/quiz/questions.tsv) \
+DATA     = store/pg_compat.sql config/annex-a.tsv $(wildcard config/quiz/questions.tsv) \
 	   $(sort $(wildcard config/mappings/*.tsv)) adapters/portal.css
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -67,7 +65,7 @@ endif
 DEMO_DB ?= build/demo.db
 
 .PHONY: all check-deps deps test-deps run demo-db test unit integration fuzz fuzz-bins bench \
-	lint pg-check clean check-config-example check-man check-layers install uninstall FORCE
+	lint clean check-config-example check-man check-layers install uninstall FORCE
 
 # make (all) only says what is missing; make deps, run and test install it
 all: check-deps
@@ -129,21 +127,6 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libisms.a
 	@$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libisms.a $(LDLIBS)
 
 fuzz-bins: $(FUZZ_BINS)
-
-# make pg-check: store/pg.c and its check program, $(BUILD)/tests/pg_check
-# URL (run against scripts/pg-cluster.sh start DIR); PG=1 adds libpq
-ifeq ($(PG),1)
-ISMS_CFLAGS += $(shell pkg-config --cflags libpq 2>/dev/null)
-PG_LIBS      = $(shell pkg-config --libs libpq 2>/dev/null)
-endif
-pg-check:
-	@$(MAKE) --no-print-directory PG=1 $(BUILD)/tests/pg_check
-
-$(BUILD)/tests/pg_check: tests/pg/pg_check.c $(BUILD)/obj/store/pg.o $(BUILD)/libisms.a
-	@mkdir -p $(dir $@)
-	@echo "  CC  $<"
-	@$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/obj/store/pg.o \
-		$(BUILD)/libisms.a $(LDLIBS) $(PG_LIBS)
 
 # The demo database: staff, then the seed commands, made once.
 $(DEMO_DB): config/demo/staff.csv config/demo/seed.txt | $(BUILD)/ismsctl

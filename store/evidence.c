@@ -34,7 +34,10 @@
  * A record table. Rows are hashed one by one by rowid; a table without a
  * rowid (a link table such as risk_controls) is hashed in groups by its
  * first key column (all links of RSK-1 together), its changes seen by
- * temporary triggers instead of the update hook.
+ * temporary triggers instead of the update hook. On PostgreSQL, whose
+ * tables have no rowid, a table's integer primary key stands for it
+ * (every record table with a rowid declares one, so the key is the
+ * same number), and triggers note the changes of every record table.
  */
 struct store_rtable {
 	char *name;
@@ -43,6 +46,7 @@ struct store_rtable {
 	char *sel_all;	    /* key and columns of every row, by key */
 	char *sel_gone;	    /* hashed keys that no longer exist */
 	char *col;	    /* grouped: the key column, else NULL */
+	char *rowcol;	    /* not grouped: what stands for the rowid */
 	const char *prefix; /* "RSK" for RSK-n, or NULL */
 	const char *label;  /* column naming a row ("handle"), or NULL */
 	const char *noun;   /* what label names ("person", "controls") */
@@ -121,8 +125,12 @@ evidence_has_keyed(struct store *st)
 	if (st->has_keyed >= 0)
 		return st->has_keyed;
 	if (db_int(st, &n,
-		   "SELECT COUNT(*) FROM pragma_table_info('audit_log') "
-		   "WHERE name = 'keyed'",
+		   store_is_pg(st)
+		       ? "SELECT COUNT(*) FROM information_schema.columns "
+			 "WHERE table_schema = current_schema() AND "
+			 "table_name = 'audit_log' AND column_name = 'keyed'"
+		       : "SELECT COUNT(*) FROM pragma_table_info('audit_log') "
+			 "WHERE name = 'keyed'",
 		   NULL) < 0)
 		return -1;
 	st->has_keyed = n > 0;
@@ -407,6 +415,7 @@ tables_free(struct store *st)
 		free(st->rtables[i].sel_all);
 		free(st->rtables[i].sel_gone);
 		free(st->rtables[i].col);
+		free(st->rtables[i].rowcol);
 	}
 	free(st->rtables);
 	st->rtables = NULL;
@@ -418,33 +427,42 @@ tables_free(struct store *st)
  * ("a", "b"; a new string), and the first alone in *first; NULL when
  * the first is not an integer column (such a table is not grouped).
  */
+#define KEY_COLUMNS_SQL                                                        \
+	"SELECT name, type FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk"
+/* a table's primary key columns in key order, their types, and whether
+ * each is an identity (the rowid's stand-in) */
+#define PG_KEY_COLUMNS_SQL                                                     \
+	"SELECT a.attname, format_type(a.atttypid, a.atttypmod), "            \
+	"a.attidentity <> '' FROM pg_index i JOIN pg_attribute a ON "         \
+	"a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) CROSS JOIN "    \
+	"LATERAL generate_subscripts(i.indkey, 1) k WHERE i.indrelid = "     \
+	"to_regclass(quote_ident(?)) AND i.indisprimary AND i.indkey[k] = "   \
+	"a.attnum ORDER BY k"
+
 static char *
 key_columns(struct store *st, const char *table, char **first)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s;
 	struct buf b = {0};
 	int ok = 1;
 
 	*first = NULL;
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT name, type FROM pragma_table_info(?) "
-			       "WHERE pk > 0 ORDER BY pk",
-			       -1, &s, NULL) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC) != SQLITE_OK) {
-		sqlite3_finalize(s);
+	s = db_prepare(st, store_is_pg(st) ? PG_KEY_COLUMNS_SQL : KEY_COLUMNS_SQL,
+		       "t", table);
+	if (s == NULL)
 		return NULL;
-	}
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		char *q = quoted(db_col(db_wrap(s), 0));
+	while (db_step(s) == DB_ROW) {
+		char *q = quoted(db_col(s, 0));
 
 		if (*first == NULL) {
-			ok = strcasecmp(db_col(db_wrap(s), 1), "INTEGER") == 0;
+			ok = strcasecmp(db_col(s, 1), "INTEGER") == 0 ||
+			     strcasecmp(db_col(s, 1), "bigint") == 0;
 			*first = xstrdup(q);
 		}
 		buf_printf(&b, "%s%s", b.len ? ", " : "", q);
 		free(q);
 	}
-	sqlite3_finalize(s);
+	db_finish(st, s);
 	if (*first == NULL || !ok) {
 		free(*first);
 		*first = NULL;
@@ -454,33 +472,83 @@ key_columns(struct store *st, const char *table, char **first)
 	return buf_steal(&b);
 }
 
+/*
+ * What stands for a table's rowid, quoted, into *col (a new string): on
+ * SQLite "rowid" when the table has one; on PostgreSQL its primary key
+ * when that is one integer identity column. NULL when the table has
+ * none (it may be a grouped one). 0, or -1 when it cannot be read.
+ */
+static int
+table_rowid(struct store *st, const char *table, char **col)
+{
+	struct db_stmt *s;
+	char *sql;
+	int rc, n = 0, ident = 0;
+
+	*col = NULL;
+	if (!store_is_pg(st)) {
+		/* preparing fails on a table without a rowid */
+		sqlite3_stmt *probe = NULL;
+		char *q = quoted(table);
+
+		sql = xasprintf("SELECT rowid FROM %s LIMIT 0", q);
+		if (sqlite3_prepare_v2(st->db, sql, -1, &probe, NULL) ==
+		    SQLITE_OK)
+			*col = xstrdup("rowid");
+		sqlite3_finalize(probe);
+		free(sql);
+		free(q);
+		return 0;
+	}
+	s = db_prepare(st, PG_KEY_COLUMNS_SQL, "t", table);
+	if (s == NULL)
+		return -1;
+	while ((rc = db_step(s)) == DB_ROW) {
+		if (n++ == 0 && db_col_int(s, 2) != 0) {
+			ident = 1;
+			*col = quoted(db_col(s, 0));
+		}
+	}
+	db_finish(st, s);
+	if (rc != DB_DONE)
+		return -1;
+	if (n != 1 || !ident) {
+		free(*col);
+		*col = NULL;
+	}
+	return 0;
+}
+
 int
 evidence_tables_load(struct store *st, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s;
 	size_t cap = 0;
-	int64_t have = 0;
-	int rc;
+	int rc, have;
 
 	tables_free(st);
-	if (db_int(st, &have,
-		   "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
-		   "AND name = 'record_hashes'",
-		   NULL) < 0)
+	have = store_has_table(st, "record_hashes");
+	if (have < 0)
 		goto fail;
 	if (have == 0)
 		return 0; /* an older schema: no record hashes yet */
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT name FROM sqlite_master WHERE type = "
-			       "'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE "
-			       "'\\' ORDER BY name",
-			       -1, &s, NULL) != SQLITE_OK)
+	/* the same order on both engines: names are ASCII */
+	s = db_prepare(st,
+		       store_is_pg(st)
+			   ? "SELECT table_name FROM information_schema.tables "
+			     "WHERE table_schema = current_schema() AND "
+			     "table_type = 'BASE TABLE' ORDER BY table_name "
+			     "COLLATE \"C\""
+			   : "SELECT name FROM sqlite_master WHERE type = "
+			     "'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE "
+			     "'\\' ORDER BY name",
+		       NULL);
+	if (s == NULL)
 		goto fail;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *name = db_col(db_wrap(s), 0);
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *name = db_col(s, 0);
 		struct store_rtable *t;
-		sqlite3_stmt *probe = NULL;
-		char *q, *sql;
+		char *q, *rowcol = NULL;
 		size_t i;
 		int skip = 0;
 
@@ -492,14 +560,16 @@ evidence_tables_load(struct store *st, char *err, size_t errlen)
 			skip = 1;
 		if (skip)
 			continue;
+		/* the pg_temp table of the triggers is the session's */
+		if (strcmp(name, "evidence_pending") == 0)
+			continue;
 		q = quoted(name);
 		/* a table without a rowid is hashed by its first key column */
-		sql = xasprintf("SELECT rowid FROM %s LIMIT 0", q);
-		if (sqlite3_prepare_v2(st->db, sql, -1, &probe, NULL) !=
-		    SQLITE_OK)
-			skip = 1;
-		sqlite3_finalize(probe);
-		free(sql);
+		if (table_rowid(st, name, &rowcol) < 0) {
+			free(q);
+			goto fail_list;
+		}
+		skip = rowcol == NULL;
 		if (st->nrtables == cap) {
 			cap = cap ? cap * 2 : 32;
 			st->rtables =
@@ -526,19 +596,20 @@ evidence_tables_load(struct store *st, char *err, size_t errlen)
 			    q, t->col);
 			free(pks);
 		} else {
-			t->sel_one =
-			    xasprintf("SELECT * FROM %s WHERE rowid = ?", q);
+			t->sel_one = xasprintf("SELECT * FROM %s WHERE %s = ?",
+					       q, rowcol);
 			t->sel_range = xasprintf(
-			    "SELECT rowid, * FROM %s WHERE rowid BETWEEN ? AND "
-			    "? ORDER BY rowid",
-			    q);
-			t->sel_all = xasprintf(
-			    "SELECT rowid, * FROM %s ORDER BY rowid", q);
+			    "SELECT %s, * FROM %s WHERE %s BETWEEN ? AND "
+			    "? ORDER BY %s",
+			    rowcol, q, rowcol, rowcol);
+			t->sel_all = xasprintf("SELECT %s, * FROM %s ORDER BY %s",
+					       rowcol, q, rowcol);
 			t->sel_gone = xasprintf(
 			    "SELECT row, seq FROM record_hashes h WHERE tbl = "
-			    "? AND NOT EXISTS (SELECT 1 FROM %s WHERE rowid = "
+			    "? AND NOT EXISTS (SELECT 1 FROM %s WHERE %s = "
 			    "h.row) ORDER BY row",
-			    q);
+			    q, rowcol);
+			t->rowcol = rowcol;
 		}
 		st->nrtables++;
 		t->name = xstrdup(name);
@@ -550,10 +621,12 @@ evidence_tables_load(struct store *st, char *err, size_t errlen)
 			}
 		free(q);
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	db_finish(st, s);
+	if (rc != DB_DONE)
 		goto fail;
 	return 0;
+fail_list:
+	db_finish(st, s);
 fail:
 	snprintf(err, errlen, "%s: cannot list the record tables: %s", st->path,
 		 db_errmsg(st));
@@ -648,6 +721,124 @@ triggers_make(struct store *st)
 	return 0;
 }
 
+/*
+ * PostgreSQL cannot call into the process, so its triggers note each
+ * written record's table and key in the session's temporary table
+ * evidence_pending (made by the trigger in a session without it, such
+ * as an operator's psql), and evidence_flush reads them back before
+ * COMMIT. The trigger function and the triggers are part of the
+ * database; a table gains its triggers when a store first opens after
+ * the migration that made it.
+ */
+#define PG_TOUCH_FUNCTION                                                      \
+	"CREATE OR REPLACE FUNCTION evidence_touch() RETURNS trigger "         \
+	"LANGUAGE plpgsql AS $f$ BEGIN "                                       \
+	"IF to_regclass('pg_temp.evidence_pending') IS NULL THEN "             \
+	"CREATE TEMP TABLE evidence_pending(tbl text, row bigint); END IF; "  \
+	"IF TG_OP <> 'INSERT' THEN INSERT INTO pg_temp.evidence_pending "      \
+	"VALUES (TG_TABLE_NAME, (to_jsonb(OLD) ->> TG_ARGV[0])::bigint); "     \
+	"END IF; "                                                             \
+	"IF TG_OP <> 'DELETE' THEN INSERT INTO pg_temp.evidence_pending "      \
+	"VALUES (TG_TABLE_NAME, (to_jsonb(NEW) ->> TG_ARGV[0])::bigint); "     \
+	"END IF; RETURN NULL; END $f$"
+
+static int
+pg_triggers_make(struct store *st)
+{
+	struct db_stmt *s;
+	struct buf sql = {0};
+	char *have;
+	size_t i;
+	int rc = 0;
+
+	if (st->readonly || st->nrtables == 0)
+		return 0;
+	s = db_prepare(st,
+		       "SELECT c.relname FROM pg_trigger g JOIN pg_class c ON "
+		       "c.oid = g.tgrelid WHERE g.tgname = 'evidence' AND "
+		       "c.relnamespace = current_schema()::regnamespace",
+		       NULL);
+	if (s == NULL)
+		return -1;
+	have = xcalloc(st->nrtables, 1);
+	while ((rc = db_step(s)) == DB_ROW)
+		for (i = 0; i < st->nrtables; i++)
+			if (strcmp(st->rtables[i].name, db_col(s, 0)) == 0)
+				have[i] = 1;
+	db_finish(st, s);
+	if (rc != DB_DONE) {
+		free(have);
+		return -1;
+	}
+	for (i = 0; i < st->nrtables; i++) {
+		const struct store_rtable *t = &st->rtables[i];
+		const char *key = t->col ? t->col : t->rowcol;
+		char *q;
+
+		if (have[i])
+			continue;
+		if (sql.len == 0)
+			buf_printf(&sql, "%s;", PG_TOUCH_FUNCTION);
+		q = quoted(t->name);
+		/* the argument is the key column's name, unquoted */
+		buf_printf(&sql,
+			   "CREATE OR REPLACE TRIGGER evidence AFTER INSERT OR "
+			   "UPDATE OR "
+			   "DELETE ON %s FOR EACH ROW EXECUTE FUNCTION "
+			   "evidence_touch('%.*s');",
+			   q, (int)strlen(key) - 2, key + 1);
+		free(q);
+	}
+	free(have);
+	rc = 0;
+	if (sql.len > 0) {
+		/* gateways starting together make them once */
+		rc = store_begin(st);
+		if (rc == 0 &&
+		    (db_exec(st,
+			     "SELECT pg_advisory_xact_lock(" STORE_PG_LOCK_MIGRATE
+			     ")",
+			     NULL) < 0 ||
+		     db_script(st, sql.data) < 0 || store_commit(st) < 0)) {
+			store_rollback(st);
+			rc = -1;
+		}
+	}
+	buf_free(&sql);
+	return rc;
+}
+
+/* The records the triggers noted on PostgreSQL, now pending here. */
+static int
+pg_pending_take(struct store *st)
+{
+	struct db_stmt *s;
+	size_t i;
+	int rc;
+
+	if (st->nrtables == 0)
+		return 0;
+	s = db_prepare(st,
+		       "DELETE FROM pg_temp.evidence_pending RETURNING tbl, "
+		       "row",
+		       NULL);
+	if (s == NULL)
+		return -1;
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *tbl = db_col(s, 0);
+
+		if (db_col_null(s, 1))
+			continue;
+		for (i = 0; i < st->nrtables; i++)
+			if (strcmp(st->rtables[i].name, tbl) == 0) {
+				pending_add(st, (int)i, db_col_int(s, 1));
+				break;
+			}
+	}
+	db_finish(st, s);
+	return rc == DB_DONE ? 0 : -1;
+}
+
 static void
 put_u64(struct buf *b, uint64_t v)
 {
@@ -673,22 +864,22 @@ ser_begin(struct store *st, const char *tbl, int64_t key)
 }
 
 static void
-ser_row(struct store *st, sqlite3_stmt *s, int first)
+ser_row(struct store *st, struct db_stmt *s, int first)
 {
 	struct buf *b = &st->scratch;
-	int n = sqlite3_column_count(s), c;
+	int n = db_col_count(s), c;
 
 	put_u64(b, (uint64_t)(n - first));
 	for (c = first; c < n; c++) {
-		int type = sqlite3_column_type(s, c);
+		enum db_type type = db_col_type(s, c);
 
 		switch (type) {
-		case SQLITE_INTEGER:
+		case DB_INTEGER:
 			buf_putc(b, 'i');
-			put_u64(b, (uint64_t)sqlite3_column_int64(s, c));
+			put_u64(b, (uint64_t)db_col_int(s, c));
 			break;
-		case SQLITE_FLOAT: {
-			double d = sqlite3_column_double(s, c);
+		case DB_FLOAT: {
+			double d = db_col_double(s, c);
 			uint64_t u;
 
 			memcpy(&u, &d, sizeof(u));
@@ -696,15 +887,12 @@ ser_row(struct store *st, sqlite3_stmt *s, int first)
 			put_u64(b, u);
 			break;
 		}
-		case SQLITE_TEXT:
-		case SQLITE_BLOB: {
-			const void *p =
-			    type == SQLITE_TEXT
-				? (const void *)sqlite3_column_text(s, c)
-				: sqlite3_column_blob(s, c);
-			int len = sqlite3_column_bytes(s, c);
+		case DB_TEXT:
+		case DB_BLOB: {
+			int len;
+			const void *p = db_col_bytes(s, c, &len);
 
-			buf_putc(b, type == SQLITE_TEXT ? 't' : 'b');
+			buf_putc(b, type == DB_TEXT ? 't' : 'b');
 			put_u64(b, (uint64_t)len);
 			if (len > 0)
 				buf_add(b, p, (size_t)len);
@@ -776,18 +964,18 @@ static int
 flush_one(struct store *st, struct db_stmt *put, const struct store_rtable *t,
 	  int64_t row, int64_t seq)
 {
-	sqlite3_stmt *s = db_raw(db_prepare(st, t->sel_one, "i", row));
+	struct db_stmt *s = db_prepare(st, t->sel_one, "i", row);
 	int rc, rows = 0;
 
 	if (s == NULL)
 		return -1;
 	ser_begin(st, t->name, row);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		ser_row(st, s, 0);
 		rows++;
 	}
-	db_finish(st, db_wrap(s));
-	if (rc != SQLITE_DONE)
+	db_finish(st, s);
+	if (rc != DB_DONE)
 		return -1;
 	return rows > 0 ? hash_row(st, put, t->name, row, seq)
 			: hash_drop(st, t->name, row);
@@ -801,15 +989,15 @@ static int
 flush_range(struct store *st, struct db_stmt *put, const struct store_rtable *t,
 	    const struct store_rowref *p, size_t n, int64_t seq)
 {
-	sqlite3_stmt *s =
-	    db_raw(db_prepare(st, t->sel_range, "ii", p[0].row, p[n - 1].row));
+	struct db_stmt *s =
+	    db_prepare(st, t->sel_range, "ii", p[0].row, p[n - 1].row);
 	size_t k = 0;
-	int rc, bad = 0;
+	int rc = DB_DONE, bad = 0;
 
 	if (s == NULL)
 		return -1;
-	while (!bad && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t row = sqlite3_column_int64(s, 0);
+	while (!bad && (rc = db_step(s)) == DB_ROW) {
+		int64_t row = db_col_int(s, 0);
 
 		for (; !bad && k < n && p[k].row < row; k++)
 			bad = hash_drop(st, t->name, p[k].row) < 0;
@@ -820,8 +1008,8 @@ flush_range(struct store *st, struct db_stmt *put, const struct store_rtable *t,
 		bad = hash_row(st, put, t->name, row, seq) < 0;
 		k++;
 	}
-	db_finish(st, db_wrap(s));
-	if (bad || rc != SQLITE_DONE)
+	db_finish(st, s);
+	if (bad || rc != DB_DONE)
 		return -1;
 	for (; k < n; k++)
 		if (hash_drop(st, t->name, p[k].row) < 0)
@@ -840,6 +1028,8 @@ evidence_flush(struct store *st)
 	size_t i, j, n = 0;
 	int rc = 0;
 
+	if (store_is_pg(st) && pg_pending_take(st) < 0)
+		return -1;
 	if (st->npending == 0)
 		return 0;
 	if (!st->key_loaded) {
@@ -897,18 +1087,24 @@ static int
 table_scan(struct store *st, const struct store_rtable *t, record_fn fn,
 	   void *arg)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = db_prepare_once(st, t->sel_all, NULL);
 	char hash[65], label[128] = "";
 	int64_t key = 0;
-	int rc, open = 0, lc = -1, c;
+	int rc, open = 0, lc = -2, c;
 
-	if (sqlite3_prepare_v2(st->db, t->sel_all, -1, &s, NULL) != SQLITE_OK)
+	if (s == NULL)
 		return -1;
-	for (c = 1; t->label != NULL && c < sqlite3_column_count(s); c++)
-		if (strcmp(sqlite3_column_name(s, c), t->label) == 0)
-			lc = c;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t k = sqlite3_column_int64(s, 0);
+	while ((rc = db_step(s)) == DB_ROW) {
+		int64_t k = db_col_int(s, 0);
+
+		/* the label's column, known once there is a row */
+		if (lc == -2) {
+			lc = -1;
+			for (c = 1; t->label != NULL && c < db_col_count(s);
+			     c++)
+				if (strcmp(db_col_name(s, c), t->label) == 0)
+					lc = c;
+		}
 
 		if (open && k != key) {
 			ser_end(st, hash);
@@ -919,14 +1115,14 @@ table_scan(struct store *st, const struct store_rtable *t, record_fn fn,
 		if (!open) {
 			ser_begin(st, t->name, k);
 			snprintf(label, sizeof(label), "%s",
-				 lc > 0 ? db_col(db_wrap(s), lc) : "");
+				 lc > 0 ? db_col(s, lc) : "");
 			key = k;
 			open = 1;
 		}
 		ser_row(st, s, 1);
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	db_finish(st, s);
+	if (rc != DB_DONE)
 		return -1;
 	if (open) {
 		ser_end(st, hash);
@@ -976,8 +1172,9 @@ evidence_finish(struct store *st, int migrated, char *err, size_t errlen)
 		return -1;
 	if (evidence_tables_load(st, err, errlen) < 0)
 		return -1;
-	sqlite3_update_hook(st->db, rec_hook, st);
-	if (triggers_make(st) < 0)
+	if (store_is_pg(st) ? pg_triggers_make(st) < 0
+			    : (sqlite3_update_hook(st->db, rec_hook, st),
+			       triggers_make(st) < 0))
 		goto fail;
 	rc = db_int(st, &newest,
 		    "SELECT keyed FROM audit_log ORDER BY seq DESC LIMIT 1",
@@ -1243,37 +1440,32 @@ static int64_t
 table_verify(struct store *st, const struct store_rtable *t, struct buf *out)
 {
 	struct verify_out v = {out, 0};
-	sqlite3_stmt *gone = NULL;
+	struct db_stmt *gone;
 	int rc;
 
 	if (table_scan(st, t, verify_one, &v) < 0)
 		return -1;
-	if (sqlite3_prepare_v2(st->db, t->sel_gone, -1, &gone, NULL) !=
-		SQLITE_OK ||
-	    sqlite3_bind_text(gone, 1, t->name, -1, SQLITE_STATIC) !=
-		SQLITE_OK) {
-		sqlite3_finalize(gone);
+	gone = db_prepare_once(st, t->sel_gone, "t", t->name);
+	if (gone == NULL)
 		return -1;
-	}
-	while ((rc = sqlite3_step(gone)) == SQLITE_ROW) {
+	while ((rc = db_step(gone)) == DB_ROW) {
 		char name[192];
 
-		rec_name(name, sizeof(name), t, sqlite3_column_int64(gone, 0),
-			 NULL);
+		rec_name(name, sizeof(name), t, db_col_int(gone, 0), NULL);
 		buf_printf(out,
 			   "%s: removed outside ismsd (last written at "
 			   "seq %lld)\n",
-			   name, (long long)sqlite3_column_int64(gone, 1));
+			   name, (long long)db_col_int(gone, 1));
 		v.bad++;
 	}
-	sqlite3_finalize(gone);
-	return rc == SQLITE_DONE ? v.bad : -1;
+	db_finish(st, gone);
+	return rc == DB_DONE ? v.bad : -1;
 }
 
 int64_t
 store_records_verify(struct store *st, struct buf *out)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s;
 	int64_t bad = 0, n;
 	size_t i;
 	int rc;
@@ -1286,20 +1478,26 @@ store_records_verify(struct store *st, struct buf *out)
 			return -1;
 		bad += n;
 	}
-	if (sqlite3_prepare_v2(st->db,
-			       "SELECT tbl, COUNT(*) FROM record_hashes WHERE "
-			       "tbl NOT IN (SELECT name FROM sqlite_master "
-			       "WHERE type = 'table') GROUP BY tbl ORDER BY "
-			       "tbl",
-			       -1, &s, NULL) != SQLITE_OK)
+	s = db_prepare(st,
+		       store_is_pg(st)
+			   ? "SELECT tbl, COUNT(*) FROM record_hashes WHERE "
+			     "tbl NOT IN (SELECT table_name FROM "
+			     "information_schema.tables WHERE table_schema = "
+			     "current_schema()) GROUP BY tbl ORDER BY tbl "
+			     "COLLATE \"C\""
+			   : "SELECT tbl, COUNT(*) FROM record_hashes WHERE "
+			     "tbl NOT IN (SELECT name FROM sqlite_master "
+			     "WHERE type = 'table') GROUP BY tbl ORDER BY "
+			     "tbl",
+		       NULL);
+	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		buf_printf(out,
 			   "table %s (%lld records): removed outside ismsd\n",
-			   db_col(db_wrap(s), 0),
-			   (long long)sqlite3_column_int64(s, 1));
+			   db_col(s, 0), (long long)db_col_int(s, 1));
 		bad++;
 	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? bad : -1;
+	db_finish(st, s);
+	return rc == DB_DONE ? bad : -1;
 }

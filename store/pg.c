@@ -1,7 +1,5 @@
 /*
  * PostgreSQL statements on libpq with the store's conventions (pg.h).
- * Built only with PG=1; nothing outside store/ and its check program
- * uses it yet.
  */
 #include "pg.h"
 
@@ -17,9 +15,16 @@
 
 #define PG_STMT_CACHE 512
 #define PG_MAX_PARAMS 100
-/* pg_type.oid of int8 and text (catalog/pg_type_d.h) */
-#define PG_INT8OID 20
-#define PG_TEXTOID 25
+/* pg_type.oid values (catalog/pg_type_d.h) */
+#define PG_BOOLOID    16
+#define PG_BYTEAOID   17
+#define PG_INT8OID    20
+#define PG_INT2OID    21
+#define PG_INT4OID    23
+#define PG_TEXTOID    25
+#define PG_FLOAT4OID  700
+#define PG_FLOAT8OID  701
+#define PG_NUMERICOID 1700
 
 struct pg_stmt {
 	struct pg *pg;
@@ -236,6 +241,81 @@ cache_slot(struct pg *pg, const char *sql, int *found)
 	return NULL;
 }
 
+/*
+ * A failure that typed parameters may avoid: a parameter whose type the
+ * server cannot infer (?1 IS NULL), or an operator or function that has
+ * none for the inferred type.
+ */
+static int
+types_may_help(const char *state)
+{
+	return strcmp(state, "42P18") == 0 || strcmp(state, "42725") == 0 ||
+	       strcmp(state, "42883") == 0 || strcmp(state, "42804") == 0;
+}
+
+/* PQprepare of s with types (NULL: all inferred). 0 or -1 (pg->err). */
+static int
+prepare_as(struct pg_stmt *s, const Oid *types)
+{
+	struct pg *pg = s->pg;
+	PGresult *res;
+	int ok;
+
+	res = PQprepare(pg->conn, s->name, s->text, s->nparams, types);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		pg_fail(pg, res);
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+/* A statement with no result: 0 or -1 (pg->err). */
+static int
+run_plain(struct pg *pg, const char *sql)
+{
+	PGresult *res = PQexec(pg->conn, sql);
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		pg_fail(pg, res);
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Prepares s on the server. Its parameters are first left for the
+ * server to type from their context, as SQLite takes a value's type
+ * from the column it meets ('7' for an integer column is 7); where the
+ * server cannot tell, they take the binds' types ('i' int8, 't' text).
+ * Inside a transaction a failed attempt would abort it, so the first
+ * attempt runs under a savepoint of its own.
+ */
+static int
+stmt_prepare(struct pg_stmt *s)
+{
+	struct pg *pg = s->pg;
+	int in_tx = PQtransactionStatus(pg->conn) == PQTRANS_INTRANS, rc;
+	char state[6];
+
+	if (in_tx && run_plain(pg, "SAVEPOINT isms_prepare") < 0)
+		return -1;
+	rc = prepare_as(s, NULL);
+	if (rc == 0) {
+		if (in_tx && run_plain(pg, "RELEASE isms_prepare") < 0)
+			return -1;
+		return 0;
+	}
+	snprintf(state, sizeof(state), "%s", pg->sqlstate);
+	if (in_tx && run_plain(pg, "ROLLBACK TO isms_prepare; "
+				   "RELEASE isms_prepare") < 0)
+		return -1;
+	if (!types_may_help(state)) {
+		/* the first failure is the one to report */
+		return -1;
+	}
+	return prepare_as(s, s->types);
+}
+
 static struct pg_stmt *
 stmt_new(struct pg *pg, const char *sql, const char *fmt, int cache)
 {
@@ -258,19 +338,12 @@ stmt_new(struct pg *pg, const char *sql, const char *fmt, int cache)
 		s->types[i] = c == 'i' ? PG_INT8OID : c == 't' ? PG_TEXTOID : 0;
 	}
 	if (cache) {
-		PGresult *res;
-
 		snprintf(s->name, sizeof(s->name), "isms%u", pg->prepared);
-		res =
-		    PQprepare(pg->conn, s->name, s->text, s->nparams, s->types);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			pg_fail(pg, res);
+		if (stmt_prepare(s) < 0) {
 			log_error("sql prepare: %s", pg->err);
-			PQclear(res);
 			stmt_free(s);
 			return NULL;
 		}
-		PQclear(res);
 		pg->prepared++;
 		s->cached = 1;
 	}
@@ -278,12 +351,14 @@ stmt_new(struct pg *pg, const char *sql, const char *fmt, int cache)
 }
 
 static struct pg_stmt *
-prepare_va(struct pg *pg, const char *sql, const char *fmt, va_list ap)
+prepare_va(struct pg *pg, int once, const char *sql, const char *fmt,
+	   va_list ap)
 {
-	struct pg_stmt **e, *s;
-	int found;
+	struct pg_stmt **e = NULL, *s;
+	int found = 0;
 
-	e = cache_slot(pg, sql, &found);
+	if (!once)
+		e = cache_slot(pg, sql, &found);
 	if (e != NULL && found && !(*e)->busy) {
 		s = *e;
 	} else {
@@ -311,9 +386,16 @@ pg_prepare(struct pg *pg, const char *sql, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	s = prepare_va(pg, sql, fmt, ap);
+	s = prepare_va(pg, 0, sql, fmt, ap);
 	va_end(ap);
 	return s;
+}
+
+struct pg_stmt *
+pg_prepare_va(struct pg *pg, int once, const char *sql, const char *fmt,
+	      va_list ap)
+{
+	return prepare_va(pg, once, sql, fmt, ap);
 }
 
 int
@@ -430,7 +512,7 @@ pg_exec(struct pg *pg, const char *sql, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	s = prepare_va(pg, sql, fmt, ap);
+	s = prepare_va(pg, 0, sql, fmt, ap);
 	va_end(ap);
 	if (s == NULL)
 		return -1;
@@ -481,4 +563,128 @@ unsigned
 pg_prepared_count(const struct pg *pg)
 {
 	return pg->prepared;
+}
+
+int
+pg_col_count(struct pg_stmt *s)
+{
+	return s->res ? PQnfields(s->res) : 0;
+}
+
+const char *
+pg_col_name(struct pg_stmt *s, int col)
+{
+	const char *n = s->res ? PQfname(s->res, col) : NULL;
+
+	return n ? n : "";
+}
+
+enum pg_coltype
+pg_col_type(struct pg_stmt *s, int col)
+{
+	if (pg_col_null(s, col))
+		return PG_COL_NULL;
+	switch (PQftype(s->res, col)) {
+	case PG_BOOLOID:
+	case PG_INT2OID:
+	case PG_INT4OID:
+	case PG_INT8OID:
+		return PG_COL_INTEGER;
+	case PG_FLOAT4OID:
+	case PG_FLOAT8OID:
+	case PG_NUMERICOID:
+		return PG_COL_FLOAT;
+	default:
+		return PG_COL_TEXT;
+	}
+}
+
+double
+pg_col_double(struct pg_stmt *s, int col)
+{
+	const char *t = pg_col_text(s, col);
+
+	return t ? strtod(t, NULL) : 0.0;
+}
+
+int
+pg_col_len(struct pg_stmt *s, int col)
+{
+	return pg_col_null(s, col) ? 0 : PQgetlength(s->res, s->cur, col);
+}
+
+int
+pg_script(struct pg *pg, const char *sql)
+{
+	PGresult *res = PQexec(pg->conn, sql);
+	ExecStatusType st = PQresultStatus(res);
+	int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+
+	if (ok)
+		pg_ok(pg);
+	else
+		pg_fail(pg, res);
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+int
+pg_in_failed_tx(const struct pg *pg)
+{
+	return PQtransactionStatus(pg->conn) == PQTRANS_INERROR;
+}
+
+int
+pg_in_tx(const struct pg *pg)
+{
+	PGTransactionStatusType t = PQtransactionStatus(pg->conn);
+
+	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
+}
+
+int
+pg_connected(const struct pg *pg)
+{
+	return PQstatus(pg->conn) == CONNECTION_OK;
+}
+
+int
+pg_rebind_va(struct pg_stmt *s, const char *fmt, va_list ap)
+{
+	return bind_va(s, fmt, ap);
+}
+
+int
+pg_changes(struct pg_stmt *s)
+{
+	return s->res ? atoi(PQcmdTuples(s->res)) : 0;
+}
+
+char *
+pg_url_label(const char *url)
+{
+	PQconninfoOption *opts = PQconninfoParse(url, NULL), *o;
+	const char *user = NULL, *host = NULL, *port = NULL, *db = NULL;
+	char *label;
+
+	if (opts == NULL)
+		return xstrdup("postgresql://(unreadable URL)");
+	for (o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL || *o->val == '\0')
+			continue;
+		if (strcmp(o->keyword, "user") == 0)
+			user = o->val;
+		else if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o->val;
+		else if (strcmp(o->keyword, "dbname") == 0)
+			db = o->val;
+	}
+	/* never the password, nor options that may carry secrets */
+	label = xasprintf("postgresql://%s%s%s%s%s/%s", user ? user : "",
+			  user ? "@" : "", host && *host != '/' ? host : "",
+			  port ? ":" : "", port ? port : "", db ? db : "");
+	PQconninfoFree(opts);
+	return label;
 }

@@ -1,8 +1,7 @@
 /*
- * PostgreSQL statements with the store's calling conventions (a
- * prototype, built only with PG=1 and not yet behind struct store):
- * the same typed binds, row cursor and column readers as db_prepare,
- * db_step and db_col_* in store.h, on a libpq connection.
+ * PostgreSQL statements with the store's calling conventions: the same
+ * typed binds, row cursor and column readers as db_prepare, db_step and
+ * db_col_* in store.h, on a libpq connection. Only store/ uses it.
  *
  * SQL is written as for SQLite: '?' and '?NNN' parameters become $n
  * (quoted text and identifiers are left alone). Each SQL text is
@@ -10,14 +9,15 @@
  * and text, as store.c caches SQLite statements. Results come in text
  * format; a whole result is fetched at the first pg_step.
  *
- * Parameter types: 'i' is sent as int8 and 't' as text; 'n' as unknown,
- * so the server takes its type from the context. The types are fixed
- * when the statement is first prepared. Unlike SQLite, a text is not
- * turned into a number to meet an integer column: "id = ?" needs 'i'.
+ * Parameter types: the server takes each one's type from its context,
+ * as SQLite takes a value's from the column it meets; where it cannot
+ * (?1 IS NULL), 'i' is sent as int8 and 't' as text. The types are
+ * fixed when the statement is first prepared.
  */
 #ifndef ISMS_STORE_PG_H
 #define ISMS_STORE_PG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +37,9 @@ char *pg_translate(const char *sql, int *nparams);
 /* As db_prepare: a statement borrowed until pg_finish, or NULL (logged). */
 struct pg_stmt *pg_prepare(struct pg *pg, const char *sql, const char *fmt,
 			   ...);
+/* pg_prepare with a va_list; once: not cached, pg_finish frees it */
+struct pg_stmt *pg_prepare_va(struct pg *pg, int once, const char *sql,
+			      const char *fmt, va_list ap);
 /* As db_rebind: forgets the result and binds anew. 0 or -1. */
 int pg_rebind(struct pg_stmt *s, const char *fmt, ...);
 /* DB_ROW, DB_DONE or DB_ERROR (enum db_step_result in store.h). */
@@ -61,5 +64,34 @@ const char *pg_sqlstate(const struct pg *pg);
 int pg_busy(const struct pg *pg);
 /* Statements prepared on the server so far (each SQL text once). */
 unsigned pg_prepared_count(const struct pg *pg);
+
+/* The shape of a result (after the first pg_step) and typed values. */
+enum pg_coltype {
+	PG_COL_NULL,
+	PG_COL_INTEGER,
+	PG_COL_FLOAT,
+	PG_COL_TEXT,
+};
+int pg_col_count(struct pg_stmt *s);
+const char *pg_col_name(struct pg_stmt *s, int col);
+enum pg_coltype pg_col_type(struct pg_stmt *s, int col);
+double pg_col_double(struct pg_stmt *s, int col);
+int pg_col_len(struct pg_stmt *s, int col);
+
+int pg_rebind_va(struct pg_stmt *s, const char *fmt, va_list ap);
+/* Rows the statement changed (after pg_step). */
+int pg_changes(struct pg_stmt *s);
+/*
+ * The URL for messages: postgresql://user@host:port/dbname, without the
+ * password or any other parameter (a new string, caller frees).
+ */
+char *pg_url_label(const char *url);
+
+/* Statements without parameters, several at once: 0 or -1. */
+int pg_script(struct pg *pg, const char *sql);
+/* A transaction is open / open and failed / the connection is up. */
+int pg_in_tx(const struct pg *pg);
+int pg_in_failed_tx(const struct pg *pg);
+int pg_connected(const struct pg *pg);
 
 #endif

@@ -21,6 +21,7 @@
 #include "../base/embedded.h"
 #include "../base/log.h"
 #include "evidence.h"
+#include "pg_schema.h"
 
 static int64_t
 store_wall_clock(void *arg)
@@ -163,7 +164,7 @@ prepare_va(struct store *st, const char *sql, const char *fmt, va_list ap)
 		if (sqlite3_prepare_v3(st->db, sql, -1,
 				       cache ? SQLITE_PREPARE_PERSISTENT : 0,
 				       &s, NULL) != SQLITE_OK) {
-			log_error("sql prepare: %s", sqlite3_errmsg(st->db));
+			log_error("sql prepare: %s", db_errmsg(st));
 			return NULL;
 		}
 		if (cache) {
@@ -175,7 +176,7 @@ prepare_va(struct store *st, const char *sql, const char *fmt, va_list ap)
 		}
 	}
 	if (bind_va(s, fmt, ap) < 0) {
-		log_error("sql bind: %s", sqlite3_errmsg(st->db));
+		log_error("sql bind: %s", db_errmsg(st));
 		db_finish(st, db_wrap(s));
 		return NULL;
 	}
@@ -190,6 +191,10 @@ db_finish(struct store *st, struct db_stmt *ds)
 
 	if (s == NULL)
 		return;
+	if (db_is_pg(ds)) {
+		pg_finish(st->pg, db_raw_pg(ds));
+		return;
+	}
 	e = cache_of(st, s);
 	if (e != NULL) {
 		sqlite3_reset(s);
@@ -200,16 +205,51 @@ db_finish(struct store *st, struct db_stmt *ds)
 	sqlite3_finalize(s);
 }
 
+/* A statement of either engine; once: not cached (db_finish frees it). */
+static struct db_stmt *
+stmt_va(struct store *st, int once, const char *sql, const char *fmt,
+	va_list ap)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (st->pg != NULL)
+		return db_wrap_pg(pg_prepare_va(st->pg, once, sql, fmt, ap));
+	if (!once)
+		return db_wrap(prepare_va(st, sql, fmt, ap));
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		log_error("sql prepare: %s", db_errmsg(st));
+		return NULL;
+	}
+	if (bind_va(s, fmt, ap) < 0) {
+		log_error("sql bind: %s", db_errmsg(st));
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	return db_wrap(s);
+}
+
 struct db_stmt *
 db_prepare(struct store *st, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	va_list ap;
 
 	va_start(ap, fmt);
-	s = prepare_va(st, sql, fmt, ap);
+	s = stmt_va(st, 0, sql, fmt, ap);
 	va_end(ap);
-	return db_wrap(s);
+	return s;
+}
+
+struct db_stmt *
+db_prepare_once(struct store *st, const char *sql, const char *fmt, ...)
+{
+	struct db_stmt *s;
+	va_list ap;
+
+	va_start(ap, fmt);
+	s = stmt_va(st, 1, sql, fmt, ap);
+	va_end(ap);
+	return s;
 }
 
 int
@@ -219,6 +259,12 @@ db_rebind(struct db_stmt *ds, const char *fmt, ...)
 	va_list ap;
 	int rc;
 
+	if (db_is_pg(ds)) {
+		va_start(ap, fmt);
+		rc = pg_rebind_va(db_raw_pg(ds), fmt, ap);
+		va_end(ap);
+		return rc;
+	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	va_start(ap, fmt);
@@ -234,6 +280,20 @@ db_exec(struct store *st, const char *sql, const char *fmt, ...)
 	va_list ap;
 	int rc;
 
+	if (st->pg != NULL) {
+		struct pg_stmt *p;
+
+		va_start(ap, fmt);
+		p = pg_prepare_va(st->pg, 0, sql, fmt, ap);
+		va_end(ap);
+		if (p == NULL)
+			return -1;
+		rc = pg_step(p) == DB_ERROR ? -1 : pg_changes(p);
+		if (rc < 0)
+			log_error("sql: %s", pg_errmsg(st->pg));
+		pg_finish(st->pg, p);
+		return rc;
+	}
 	va_start(ap, fmt);
 	s = prepare_va(st, sql, fmt, ap);
 	va_end(ap);
@@ -242,7 +302,7 @@ db_exec(struct store *st, const char *sql, const char *fmt, ...)
 	rc = sqlite3_step(s);
 	db_finish(st, db_wrap(s));
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		log_error("sql: %s", sqlite3_errmsg(st->db));
+		log_error("sql: %s", db_errmsg(st));
 		return -1;
 	}
 	return sqlite3_changes(st->db);
@@ -251,57 +311,67 @@ db_exec(struct store *st, const char *sql, const char *fmt, ...)
 int
 db_int(struct store *st, int64_t *out, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	va_list ap;
 	int rc;
 
 	va_start(ap, fmt);
-	s = prepare_va(st, sql, fmt, ap);
+	s = stmt_va(st, 0, sql, fmt, ap);
 	va_end(ap);
 	if (s == NULL)
 		return -1;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_int64(s, 0);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*out = db_col_int(s, 0);
 		rc = 1;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == DB_DONE) {
 		rc = 0;
 	} else {
-		log_error("sql: %s", sqlite3_errmsg(st->db));
+		log_error("sql: %s", db_errmsg(st));
 		rc = -1;
 	}
-	db_finish(st, db_wrap(s));
+	db_finish(st, s);
 	return rc;
 }
 
 char *
 db_text(struct store *st, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	va_list ap;
 	char *r = NULL;
 
 	va_start(ap, fmt);
-	s = prepare_va(st, sql, fmt, ap);
+	s = stmt_va(st, 0, sql, fmt, ap);
 	va_end(ap);
 	if (s == NULL)
 		return NULL;
-	if (sqlite3_step(s) == SQLITE_ROW &&
-	    sqlite3_column_type(s, 0) != SQLITE_NULL)
-		r = xstrdup((const char *)sqlite3_column_text(s, 0));
-	db_finish(st, db_wrap(s));
+	if (db_step(s) == DB_ROW && !db_col_null(s, 0))
+		r = xstrdup(db_col(s, 0));
+	db_finish(st, s);
 	return r;
 }
 
 const char *
 db_errmsg(struct store *st)
 {
-	return sqlite3_errmsg(st->db);
+	return st->pg != NULL ? pg_errmsg(st->pg) : sqlite3_errmsg(st->db);
+}
+
+int
+db_script(struct store *st, const char *sql)
+{
+	if (st->pg != NULL)
+		return pg_script(st->pg, sql);
+	return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0
+									: -1;
 }
 
 int
 db_step(struct db_stmt *s)
 {
+	if (db_is_pg(s))
+		return pg_step(db_raw_pg(s));
 	switch (sqlite3_step(db_raw(s))) {
 	case SQLITE_ROW:
 		return DB_ROW;
@@ -315,32 +385,112 @@ db_step(struct db_stmt *s)
 int64_t
 db_col_int(struct db_stmt *s, int col)
 {
+	if (db_is_pg(s))
+		return pg_col_int(db_raw_pg(s), col);
 	return sqlite3_column_int64(db_raw(s), col);
 }
 
 const char *
 db_col(struct db_stmt *s, int col)
 {
-	const unsigned char *t = sqlite3_column_text(db_raw(s), col);
+	const char *t = db_col_text(s, col);
 
-	return t ? (const char *)t : "";
+	return t ? t : "";
 }
 
 const char *
 db_col_text(struct db_stmt *s, int col)
 {
+	if (db_is_pg(s))
+		return pg_col_text(db_raw_pg(s), col);
 	return (const char *)sqlite3_column_text(db_raw(s), col);
 }
 
 int
 db_col_null(struct db_stmt *s, int col)
 {
+	if (db_is_pg(s))
+		return pg_col_null(db_raw_pg(s), col);
 	return sqlite3_column_type(db_raw(s), col) == SQLITE_NULL;
+}
+
+int
+db_col_count(struct db_stmt *s)
+{
+	if (db_is_pg(s))
+		return pg_col_count(db_raw_pg(s));
+	return sqlite3_column_count(db_raw(s));
+}
+
+const char *
+db_col_name(struct db_stmt *s, int col)
+{
+	const char *n;
+
+	if (db_is_pg(s))
+		return pg_col_name(db_raw_pg(s), col);
+	n = sqlite3_column_name(db_raw(s), col);
+	return n ? n : "";
+}
+
+enum db_type
+db_col_type(struct db_stmt *s, int col)
+{
+	if (db_is_pg(s)) {
+		switch (pg_col_type(db_raw_pg(s), col)) {
+		case PG_COL_NULL:
+			return DB_NULL;
+		case PG_COL_INTEGER:
+			return DB_INTEGER;
+		case PG_COL_FLOAT:
+			return DB_FLOAT;
+		default:
+			return DB_TEXT;
+		}
+	}
+	switch (sqlite3_column_type(db_raw(s), col)) {
+	case SQLITE_INTEGER:
+		return DB_INTEGER;
+	case SQLITE_FLOAT:
+		return DB_FLOAT;
+	case SQLITE_TEXT:
+		return DB_TEXT;
+	case SQLITE_BLOB:
+		return DB_BLOB;
+	default:
+		return DB_NULL;
+	}
+}
+
+double
+db_col_double(struct db_stmt *s, int col)
+{
+	if (db_is_pg(s))
+		return pg_col_double(db_raw_pg(s), col);
+	return sqlite3_column_double(db_raw(s), col);
+}
+
+const void *
+db_col_bytes(struct db_stmt *s, int col, int *len)
+{
+	const void *p;
+
+	if (db_is_pg(s)) {
+		*len = pg_col_len(db_raw_pg(s), col);
+		return pg_col(db_raw_pg(s), col);
+	}
+	p = sqlite3_column_type(db_raw(s), col) == SQLITE_BLOB
+		? sqlite3_column_blob(db_raw(s), col)
+		: (const void *)sqlite3_column_text(db_raw(s), col);
+	*len = sqlite3_column_bytes(db_raw(s), col);
+	return p;
 }
 
 int64_t
 db_last_id(struct store *st)
 {
+	if (st->pg != NULL)
+		return pg_last_id(st->pg);
 	return sqlite3_last_insert_rowid(st->db);
 }
 
@@ -373,6 +523,67 @@ migration_find(const char *name)
 }
 
 /*
+ * Whether the database has a table called name: 1, 0, or -1 when it
+ * cannot be read. On PostgreSQL, in the schema the session works in.
+ */
+int
+store_has_table(struct store *st, const char *name)
+{
+	int64_t n = 0;
+
+	if (db_int(st, &n,
+		   st->pg != NULL
+		       ? "SELECT COUNT(*) FROM information_schema.tables "
+			 "WHERE table_schema = current_schema() AND "
+			 "table_name = ?"
+		       : "SELECT COUNT(*) FROM sqlite_master WHERE type = "
+			 "'table' AND name = ?",
+		   "t", name) < 0)
+		return -1;
+	return n > 0;
+}
+
+/*
+ * Runs one migration's text in the open transaction. On PostgreSQL the
+ * text goes through the dialect rewrite (store/pg_schema.c), and the
+ * first one is preceded by the SQLite functions the SQL uses
+ * (store/pg_compat.sql). 0, or -1 with the engine's message in *msg.
+ */
+static int
+migration_run(struct store *st, int first, const char *text, char **msg)
+{
+	char *sql;
+	int rc;
+
+	*msg = NULL;
+	if (st->pg == NULL) {
+		char *m = NULL;
+
+		if (sqlite3_exec(st->db, text, NULL, NULL, &m) == SQLITE_OK)
+			return 0;
+		*msg = xstrdup(m ? m : "?");
+		sqlite3_free(m);
+		return -1;
+	}
+	if (first) {
+		const char *compat = embedded_get("pg_compat.sql");
+
+		if (compat == NULL || pg_script(st->pg, compat) < 0) {
+			*msg = xasprintf("the compatibility functions: %s",
+					 compat ? pg_errmsg(st->pg)
+						: "not built in");
+			return -1;
+		}
+	}
+	sql = pg_schema_sql(text);
+	rc = pg_script(st->pg, sql);
+	free(sql);
+	if (rc < 0)
+		*msg = xstrdup(pg_errmsg(st->pg));
+	return rc;
+}
+
+/*
  * Which embedded migrations the database has applied, into applied[]
  * (embedded_migrations_count entries): by name from schema_migrations,
  * or for a database from before names were kept the first user_version
@@ -388,13 +599,10 @@ store_read_schema(struct store *st, enum store_mode mode, char *applied,
 	int i, n = 0, rc;
 
 	memset(applied, 0, (size_t)embedded_migrations_count + 1);
-	if (db_int(st, &v, "PRAGMA user_version", NULL) < 0 ||
-	    db_int(st, &named,
-		   "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
-		   "AND name = 'schema_migrations'",
-		   NULL) < 0) {
+	if ((st->pg == NULL && db_int(st, &v, "PRAGMA user_version", NULL) < 0) ||
+	    (named = store_has_table(st, "schema_migrations")) < 0) {
 		snprintf(err, errlen, "%s: not a readable database: %s",
-			 st->path, sqlite3_errmsg(st->db));
+			 st->path, db_errmsg(st));
 		return -1;
 	}
 	if (v > embedded_migrations_count) {
@@ -413,7 +621,7 @@ store_read_schema(struct store *st, enum store_mode mode, char *applied,
 		s = db_prepare(st, "SELECT name FROM schema_migrations", NULL);
 		if (s == NULL) {
 			snprintf(err, errlen, "%s: not a readable database: %s",
-				 st->path, sqlite3_errmsg(st->db));
+				 st->path, db_errmsg(st));
 			return -1;
 		}
 		while ((rc = db_step(s)) == DB_ROW) {
@@ -437,7 +645,7 @@ store_read_schema(struct store *st, enum store_mode mode, char *applied,
 		db_finish(st, s);
 		if (rc != DB_DONE) {
 			snprintf(err, errlen, "%s: not a readable database: %s",
-				 st->path, sqlite3_errmsg(st->db));
+				 st->path, db_errmsg(st));
 			return -1;
 		}
 	}
@@ -461,22 +669,21 @@ static int
 store_track_names(struct store *st, const char *applied, char *err,
 		  size_t errlen)
 {
-	int64_t named = 0;
 	char when[32], name[128];
-	int i;
+	int i, named = store_has_table(st, "schema_migrations");
 
-	if (db_int(st, &named,
-		   "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
-		   "AND name = 'schema_migrations'",
-		   NULL) < 0)
+	if (named < 0)
 		goto fail;
 	if (named)
 		return 0;
 	time_iso((int64_t)time(NULL), when);
 	if (store_begin(st) < 0 ||
 	    db_exec(st,
-		    "CREATE TABLE schema_migrations(name TEXT PRIMARY KEY, "
-		    "applied_at TEXT NOT NULL) WITHOUT ROWID",
+		    st->pg != NULL
+			? "CREATE TABLE schema_migrations(name TEXT PRIMARY "
+			  "KEY, applied_at TEXT NOT NULL)"
+			: "CREATE TABLE schema_migrations(name TEXT PRIMARY "
+			  "KEY, applied_at TEXT NOT NULL) WITHOUT ROWID",
 		    NULL) < 0)
 		goto fail_tx;
 	for (i = 0; i < embedded_migrations_count; i++) {
@@ -496,7 +703,7 @@ fail_tx:
 	store_rollback(st);
 fail:
 	snprintf(err, errlen, "%s: cannot record the applied migrations: %s",
-		 st->path, sqlite3_errmsg(st->db));
+		 st->path, db_errmsg(st));
 	return -1;
 }
 
@@ -525,6 +732,15 @@ store_pre_migration_backup(struct store *st, const char *name, char *out,
 	return -1;
 }
 
+static void
+migrate_unlock(struct store *st)
+{
+	if (st->pg != NULL)
+		db_exec(st,
+			"SELECT pg_advisory_unlock(" STORE_PG_LOCK_MIGRATE ")",
+			NULL);
+}
+
 static int64_t
 monotonic_ms(void)
 {
@@ -548,10 +764,17 @@ store_migrate(struct store *st, char *err, size_t errlen)
 	int64_t t0 = monotonic_ms();
 	int i, n = 0, had;
 
+	/* gateways starting together on one PostgreSQL migrate in turn */
+	if (st->pg != NULL &&
+	    db_exec(st, "SELECT pg_advisory_lock(" STORE_PG_LOCK_MIGRATE ")",
+		    NULL) < 0) {
+		snprintf(err, errlen, "%s: %s", st->path, db_errmsg(st));
+		goto out_err;
+	}
 	had = store_read_schema(st, STORE_CREATE, applied, err, errlen);
 	if (had < 0 || store_track_names(st, applied, err, errlen) < 0)
 		goto out_err;
-	if (had > 0 && had < embedded_migrations_count &&
+	if (had > 0 && had < embedded_migrations_count && st->pg == NULL &&
 	    strcmp(st->path, ":memory:") != 0) {
 		char why[512];
 
@@ -572,6 +795,7 @@ store_migrate(struct store *st, char *err, size_t errlen)
 	for (i = 0; i < embedded_migrations_count; i++) {
 		char *msg = NULL, pragma[64];
 
+
 		if (applied[i])
 			continue;
 		migration_name(i, name, sizeof(name));
@@ -581,14 +805,14 @@ store_migrate(struct store *st, char *err, size_t errlen)
 			log_debug("store: applying migration %s", name);
 		if (store_begin(st) < 0)
 			goto fail;
-		if (sqlite3_exec(st->db, embedded_migrations[i].text, NULL,
-				 NULL, &msg) != SQLITE_OK) {
+		if (migration_run(st, had + n == 0, embedded_migrations[i].text,
+				  &msg) < 0) {
 			snprintf(err, errlen, "%s: migration %s failed: %s%s%s",
 				 st->path, name, msg ? msg : "?",
 				 bak[0] ? "; the database before it is in "
 					: "",
 				 bak);
-			sqlite3_free(msg);
+			free(msg);
 			store_rollback(st);
 			goto out_err;
 		}
@@ -600,8 +824,7 @@ store_migrate(struct store *st, char *err, size_t errlen)
 			    "INSERT INTO schema_migrations(name, applied_at) "
 			    "VALUES (?, ?)",
 			    "tt", name, when) < 0 ||
-		    sqlite3_exec(st->db, pragma, NULL, NULL, NULL) !=
-			SQLITE_OK ||
+		    (st->pg == NULL && db_script(st, pragma) < 0) ||
 		    store_audit(st, "system", "schema.migrate",
 				embedded_migrations[i].name, NULL) < 0 ||
 		    store_commit(st) < 0)
@@ -614,13 +837,15 @@ store_migrate(struct store *st, char *err, size_t errlen)
 			 n, n == 1 ? "" : "s", (long long)(monotonic_ms() - t0),
 			 bak[0] ? bak : "(none)");
 	free(applied);
+	migrate_unlock(st);
 	return n;
 fail:
 	snprintf(err, errlen, "%s: migration %s failed: %s", st->path, name,
-		 sqlite3_errmsg(st->db));
+		 db_errmsg(st));
 	store_rollback(st);
 out_err:
 	free(applied);
+	migrate_unlock(st);
 	return -1;
 }
 
@@ -842,13 +1067,52 @@ store_open(const char *path, char *err, size_t errlen)
 void
 store_set_busy_timeout(struct store *st, int ms)
 {
-	sqlite3_busy_timeout(st->db, ms);
+	char sql[64];
+
+	if (st->pg == NULL) {
+		sqlite3_busy_timeout(st->db, ms);
+		return;
+	}
+	/* 0 would wait for ever on PostgreSQL */
+	snprintf(sql, sizeof(sql), "SET lock_timeout = %d", ms > 0 ? ms : 1);
+	if (pg_script(st->pg, sql) < 0)
+		log_warnx("store: lock_timeout: %s", pg_errmsg(st->pg));
+}
+
+/*
+ * The SQLite result code that stands for PostgreSQL's last failure, so
+ * that both engines' failures are told apart, and answered, alike.
+ */
+static int
+store_errcode(const struct store *st)
+{
+	const char *state;
+
+	if (st->pg == NULL)
+		return sqlite3_errcode(st->db);
+	state = pg_sqlstate(st->pg);
+	if (*state == '\0')
+		return SQLITE_OK;
+	if (pg_busy(st->pg))
+		return SQLITE_BUSY;
+	if (strcmp(state, "53100") == 0) /* disk_full */
+		return SQLITE_FULL;
+	if (strcmp(state, "25006") == 0 || /* read_only_sql_transaction */
+	    strcmp(state, "42501") == 0)   /* insufficient_privilege */
+		return SQLITE_READONLY;
+	if (strncmp(state, "08", 2) == 0 || /* connection exception */
+	    strncmp(state, "57", 2) == 0 || /* operator intervention */
+	    strncmp(state, "53", 2) == 0)   /* insufficient resources */
+		return SQLITE_IOERR;
+	if (strcmp(state, "XX001") == 0 || strcmp(state, "XX002") == 0)
+		return SQLITE_CORRUPT;
+	return SQLITE_ERROR;
 }
 
 int
 store_busy(const struct store *st)
 {
-	int rc = sqlite3_errcode(st->db);
+	int rc = store_errcode(st);
 
 	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
 }
@@ -856,7 +1120,7 @@ store_busy(const struct store *st)
 int
 store_failed(const struct store *st)
 {
-	switch (sqlite3_errcode(st->db) & 0xff) {
+	switch (store_errcode(st) & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 	case SQLITE_FULL:
@@ -875,7 +1139,7 @@ store_failed(const struct store *st)
 const char *
 store_error_reply(const struct store *st)
 {
-	switch (sqlite3_errcode(st->db) & 0xff) {
+	switch (store_errcode(st) & 0xff) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		return "the database is busy; nothing was stored, please try "
@@ -967,6 +1231,13 @@ engine_config(void)
 	}
 }
 
+static int store_open_finish(struct store *st, enum store_mode mode,
+			     const char *key, int *missing, char *err,
+			     size_t errlen);
+static struct store *store_open_pg(const char *url, enum store_mode mode,
+				   const struct store_options *opts,
+				   int *missing, char *err, size_t errlen);
+
 struct store *
 store_open_opts(const char *path, enum store_mode mode,
 		const struct store_options *opts, int *missing, char *err,
@@ -974,12 +1245,15 @@ store_open_opts(const char *path, enum store_mode mode,
 {
 	struct store *st = xcalloc(1, sizeof(*st));
 	const char *key = opts ? opts->audit_key : NULL;
-	char *secret = NULL;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, migrated;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 
-	engine_config();
 	if (missing != NULL)
 		*missing = 0;
+	if (store_is_url(path)) {
+		free(st);
+		return store_open_pg(path, mode, opts, missing, err, errlen);
+	}
+	engine_config();
 	st->path = xstrdup(path);
 	st->now = store_wall_clock;
 	st->lock_fd = -1;
@@ -1046,11 +1320,31 @@ store_open_opts(const char *path, enum store_mode mode,
 			 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
 			 NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: not a usable database: %s", path,
-			 sqlite3_errmsg(st->db));
+			 db_errmsg(st));
 		goto fail;
 	}
 	if (store_files_mode(st, err, errlen) < 0)
 		goto fail;
+	if (store_open_finish(st, mode, key, missing, err, errlen) < 0)
+		goto fail;
+	return st;
+fail:
+	store_close(st);
+	return NULL;
+}
+
+/*
+ * The part of opening a writable store both engines share: the audit
+ * key, the migrations, the record hashes, the Annex A list and the
+ * reply-token secret. 0, or -1 with err.
+ */
+static int
+store_open_finish(struct store *st, enum store_mode mode, const char *key,
+		  int *missing, char *err, size_t errlen)
+{
+	char *secret = NULL;
+	int migrated;
+
 	/* the audit key first: the migrations write audit rows */
 	if (evidence_key_prepare(st, key, mode, err, errlen) < 0) {
 		if (missing != NULL)
@@ -1076,15 +1370,89 @@ store_open_opts(const char *path, enum store_mode mode,
 		    store_set_setting(st, "token_secret", hex) < 0 ||
 		    store_commit(st) < 0) {
 			store_rollback(st);
-			snprintf(err, errlen, "%s: cannot write: %s", path,
-				 sqlite3_errmsg(st->db));
+			snprintf(err, errlen, "%s: cannot write: %s", st->path,
+				 db_errmsg(st));
 			goto fail;
 		}
 	}
 	free(secret);
-	return st;
+	return 0;
 fail:
 	free(secret);
+	return -1;
+}
+
+int
+store_is_url(const char *path)
+{
+	return strncmp(path, "postgresql://", 13) == 0 ||
+	       strncmp(path, "postgres://", 11) == 0;
+}
+
+/*
+ * Opens a PostgreSQL store. The server keeps the files, so there is no
+ * file to check, no mode or group to give and no copy before migrating
+ * (the server's backups are the operator's); the audit key must be
+ * named, since nothing lies beside the database to keep it.
+ */
+static struct store *
+store_open_pg(const char *url, enum store_mode mode,
+	      const struct store_options *opts, int *missing, char *err,
+	      size_t errlen)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	const char *key = opts ? opts->audit_key : NULL;
+
+	st->path = pg_url_label(url);
+	st->now = store_wall_clock;
+	st->lock_fd = -1;
+	st->has_keyed = -1;
+	if (opts != NULL && opts->group != NULL && *opts->group != '\0') {
+		snprintf(err, errlen,
+			 "store.group applies to an SQLite file; a PostgreSQL "
+			 "store's access is the server's GRANTs");
+		if (missing != NULL)
+			*missing = 1;
+		goto fail;
+	}
+	if (key == NULL || *key == '\0') {
+		snprintf(err, errlen,
+			 "%s: a PostgreSQL store needs store.audit_key "
+			 "(file:PATH or env:NAME): the key is kept apart from "
+			 "the database",
+			 st->path);
+		if (missing != NULL)
+			*missing = 1;
+		goto fail;
+	}
+	st->pg = pg_open(url, err, errlen);
+	if (st->pg == NULL)
+		goto fail;
+	store_set_busy_timeout(st, 10000);
+	if (mode == STORE_READONLY) {
+		st->readonly = 1;
+		if (pg_script(st->pg, "SET default_transaction_read_only = on") <
+			0 ||
+		    store_check_schema(st, mode, err, errlen) < 0) {
+			if (missing != NULL && err[0] == '\0')
+				*missing = 1;
+			goto fail;
+		}
+		if (evidence_key_prepare(st, key, mode, err, errlen) < 0 ||
+		    evidence_tables_load(st, err, errlen) < 0)
+			goto fail;
+		return st;
+	}
+	if (mode == STORE_EXISTING &&
+	    store_check_schema(st, mode, err, errlen) < 0) {
+		if (missing != NULL)
+			*missing = 1;
+		goto fail;
+	}
+	if (store_open_finish(st, mode, key, missing, err, errlen) < 0)
+		goto fail;
+	return st;
+fail:
 	store_close(st);
 	return NULL;
 }
@@ -1095,7 +1463,9 @@ store_lock_exclusive(struct store *st, char *err, size_t errlen)
 	char lock[4096], pid[32];
 	ssize_t n;
 
-	if (strcmp(st->path, ":memory:") == 0 || st->lock_fd >= 0)
+	/* several gateways share a PostgreSQL store: one leads (leader.c) */
+	if (st->pg != NULL || strcmp(st->path, ":memory:") == 0 ||
+	    st->lock_fd >= 0)
 		return 0;
 	snprintf(lock, sizeof(lock), "%s.lock", st->path);
 	st->lock_fd =
@@ -1137,14 +1507,16 @@ store_close(struct store *st)
 	if (st == NULL)
 		return;
 	/* rows written outside a transaction are hashed before leaving */
-	if (st->db != NULL && !st->readonly && st->npending > 0 &&
-	    st->depth == 0 && store_begin(st) == 0 && store_commit(st) < 0)
+	if ((st->db != NULL || st->pg != NULL) && !st->readonly &&
+	    st->npending > 0 && st->depth == 0 && store_begin(st) == 0 &&
+	    store_commit(st) < 0)
 		store_rollback(st);
 	for (i = 0; i < STORE_STMT_CACHE; i++) {
 		sqlite3_finalize(st->cache[i].s);
 		free(st->cache[i].sql);
 	}
 	sqlite3_close(st->db);
+	pg_close(st->pg);
 	if (st->lock_fd >= 0)
 		close(st->lock_fd); /* releases the lock */
 	evidence_free(st);
@@ -1158,6 +1530,10 @@ store_query_only(struct store *st, int on)
 {
 	if (st->readonly)
 		return 0; /* already so for the whole connection */
+	if (st->pg != NULL)
+		return pg_script(st->pg,
+				 on ? "SET default_transaction_read_only = on"
+				    : "SET default_transaction_read_only = off");
 	return sqlite3_exec(st->db,
 			    on ? "PRAGMA query_only=1" : "PRAGMA query_only=0",
 			    NULL, NULL, NULL) == SQLITE_OK
@@ -1172,19 +1548,22 @@ store_begin(struct store *st)
 
 	if (st->depth == 0)
 		snprintf(sql, sizeof(sql),
-			 st->readonly ? "BEGIN" : "BEGIN IMMEDIATE");
+			 st->readonly || st->pg != NULL ? "BEGIN"
+							: "BEGIN IMMEDIATE");
 	else
 		snprintf(sql, sizeof(sql), "SAVEPOINT sp%d", st->depth);
-	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+	if (db_script(st, sql) < 0) {
 		/* a lock held elsewhere is the caller's to retry and report */
 		if (store_busy(st))
-			log_debug("begin: %s", sqlite3_errmsg(st->db));
+			log_debug("begin: %s", db_errmsg(st));
 		else
-			log_error("begin: %s", sqlite3_errmsg(st->db));
+			log_error("begin: %s", db_errmsg(st));
 		return -1;
 	}
-	if (st->depth == 0)
+	if (st->depth == 0) {
 		evidence_begin(st);
+		st->pg_audit_locked = 0;
+	}
 	st->depth++;
 	return 0;
 }
@@ -1197,6 +1576,8 @@ cache_kib(struct store *st, int kib)
 {
 	char sql[48];
 
+	if (st->pg != NULL)
+		return; /* the server's buffers */
 	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", kib);
 	sqlite3_exec(st->db, sql, NULL, NULL, NULL);
 }
@@ -1230,7 +1611,7 @@ store_commit(struct store *st)
 	/* the record rows written in the transaction get their hashes */
 	if (st->depth == 1 && evidence_flush(st) < 0) {
 		log_error("commit: cannot hash the records written: %s",
-			  sqlite3_errmsg(st->db));
+			  db_errmsg(st));
 		return -1;
 	}
 	st->depth--;
@@ -1238,8 +1619,8 @@ store_commit(struct store *st)
 		snprintf(sql, sizeof(sql), "COMMIT");
 	else
 		snprintf(sql, sizeof(sql), "RELEASE sp%d", st->depth);
-	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-		log_error("commit: %s", sqlite3_errmsg(st->db));
+	if (db_script(st, sql) < 0) {
+		log_error("commit: %s", db_errmsg(st));
 		return -1;
 	}
 	large_tx_end(st);
@@ -1251,18 +1632,20 @@ store_rollback(struct store *st)
 {
 	char sql[64];
 
+	st->pg_audit_locked = 0; /* a savepoint's rollback may release it */
 	if (st->depth <= 1) {
 		st->depth = 0;
 		evidence_rollback(st);
-		if (sqlite3_get_autocommit(st->db) == 0)
-			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		if (st->pg != NULL ? pg_in_tx(st->pg)
+				   : sqlite3_get_autocommit(st->db) == 0)
+			db_script(st, "ROLLBACK");
 		large_tx_end(st);
 		return;
 	}
 	st->depth--;
 	snprintf(sql, sizeof(sql), "ROLLBACK TO sp%d; RELEASE sp%d", st->depth,
 		 st->depth);
-	sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+	db_script(st, sql);
 }
 
 char *
@@ -1435,6 +1818,19 @@ store_audit(struct store *st, const char *actor, const char *action,
 
 	if (details == NULL)
 		details = "{}";
+	/*
+	 * Writers on PostgreSQL do not wait for each other at BEGIN as on
+	 * SQLite: the head of the chain is read under a lock held to the
+	 * end of the transaction, so that no two append after one row.
+	 */
+	if (st->pg != NULL && !st->pg_audit_locked) {
+		if (db_exec(st,
+			    "SELECT pg_advisory_xact_lock(" STORE_PG_LOCK_AUDIT
+			    ")",
+			    NULL) < 0)
+			goto out;
+		st->pg_audit_locked = 1;
+	}
 	s = db_prepare(st,
 		       "SELECT seq, hash, at FROM audit_log ORDER BY seq DESC "
 		       "LIMIT 1",
@@ -1581,7 +1977,7 @@ store_outbox_add(struct store *st, int64_t person_id, const char *address,
 		"iitttttt", store_now(st), person_id, address, kind, subject,
 		body, html, payload ? payload : "{}") < 0)
 		return -1;
-	return sqlite3_last_insert_rowid(st->db);
+	return db_last_id(st);
 }
 
 int
@@ -1834,6 +2230,14 @@ store_backup(struct store *st, const char *path, char *err, size_t errlen)
 	mode_t old;
 	int rc = -1, made = 0, step;
 
+	if (st->pg != NULL) {
+		snprintf(err, errlen,
+			 "%s: a PostgreSQL store is backed up by the server "
+			 "(pg_dump, or base backups with WAL archiving); the "
+			 "audit key is backed up apart",
+			 st->path);
+		return -1;
+	}
 	if (stat(path, &sb) == 0) {
 		snprintf(err, errlen, "%s: already exists; not overwritten",
 			 path);

@@ -93,6 +93,11 @@ struct store *store_open_mode(const char *path, enum store_mode mode,
 struct store *store_open_opts(const char *path, enum store_mode mode,
 			      const struct store_options *opts, int *missing,
 			      char *err, size_t errlen);
+/*
+ * 1 when path is a PostgreSQL URL (postgresql://... or postgres://...):
+ * every store_open call takes one in place of a file's path.
+ */
+int store_is_url(const char *path);
 /* store_open_mode(path, STORE_CREATE, NULL, err, errlen) */
 struct store *store_open(const char *path, char *err, size_t errlen);
 /*

@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "pg.h"
 #include "store.h"
 
 #define STORE_STMT_CACHE 512
@@ -28,7 +29,8 @@ struct store_rowref {
 };
 
 struct store {
-	sqlite3 *db;
+	sqlite3 *db;	/* SQLite, or NULL on PostgreSQL */
+	struct pg *pg;	/* PostgreSQL ([store] url), or NULL on SQLite */
 	struct store_stmt cache[STORE_STMT_CACHE]; /* prepared statements */
 	/*
 	 * The cached statements by their handle (open addressing, 1 + an
@@ -51,6 +53,7 @@ struct store {
 	unsigned gid;
 	char *group;  /* the group's name, for messages */
 	int large_tx; /* store_large_tx: the cache is large until the end */
+	int pg_audit_locked; /* this transaction holds the audit lock */
 
 	/* the audit key (store/evidence.c) */
 	int key_loaded;
@@ -78,9 +81,18 @@ int store_file_mode(const struct store *st, const char *path, int fd, char *err,
 		    size_t errlen);
 
 /*
- * A struct db_stmt is an sqlite3_stmt under another name: the casts cost
- * nothing, and callers outside store/ cannot reach the engine through it.
+ * A struct db_stmt is an sqlite3_stmt or a struct pg_stmt under another
+ * name: callers outside store/ cannot reach the engine through it. Both
+ * come from malloc, so the lowest bit of the address is free: it is set
+ * on PostgreSQL statements, and each db_* call picks its engine by it.
+ * A tagged pointer is never dereferenced.
  */
+static inline int
+db_is_pg(const struct db_stmt *s)
+{
+	return ((uintptr_t)s & 1u) != 0;
+}
+
 static inline sqlite3_stmt *
 db_raw(struct db_stmt *s)
 {
@@ -92,5 +104,57 @@ db_wrap(sqlite3_stmt *s)
 {
 	return (struct db_stmt *)s;
 }
+
+static inline struct pg_stmt *
+db_raw_pg(struct db_stmt *s)
+{
+	return (struct pg_stmt *)((uintptr_t)s & ~(uintptr_t)1);
+}
+
+static inline struct db_stmt *
+db_wrap_pg(struct pg_stmt *s)
+{
+	return s ? (struct db_stmt *)((uintptr_t)s | 1u) : NULL;
+}
+
+/* 1 on PostgreSQL */
+static inline int
+store_is_pg(const struct store *st)
+{
+	return st->pg != NULL;
+}
+
+/* A column's type in a row, as the record hashes tag it. */
+enum db_type {
+	DB_NULL,
+	DB_INTEGER,
+	DB_FLOAT,
+	DB_TEXT,
+	DB_BLOB,
+};
+
+/*
+ * What store/ needs beyond store.h: statements not kept in the cache
+ * (SQL built at run time; db_finish frees them), the shape of a result
+ * and typed column values, several statements without parameters in
+ * one call, and the engine's last error.
+ */
+struct db_stmt *db_prepare_once(struct store *st, const char *sql,
+				const char *fmt, ...);
+int db_col_count(struct db_stmt *s);
+const char *db_col_name(struct db_stmt *s, int col);
+enum db_type db_col_type(struct db_stmt *s, int col);
+double db_col_double(struct db_stmt *s, int col);
+/* the bytes of a text or blob column and their number */
+const void *db_col_bytes(struct db_stmt *s, int col, int *len);
+/* 0, or -1 with the engine's message in db_errmsg */
+int db_script(struct store *st, const char *sql);
+/* 1 when the database has the table, 0 when not, -1 on error */
+int store_has_table(struct store *st, const char *name);
+
+/* advisory lock keys on PostgreSQL (pg_advisory_lock's bigint) */
+#define STORE_PG_LOCK_MIGRATE "7310450601"
+#define STORE_PG_LOCK_AUDIT   "7310450602"
+#define STORE_PG_LOCK_LEADER  "7310450603"
 
 #endif
