@@ -217,7 +217,7 @@ BEGIN
 	-- rounded to six significant digits (9.999995 makes 10.0000)
 	e := floor(log(abs(num)))::int;
 	r := round(num, 5 - e);
-	IF abs(r) >= 10::numeric ^ (e + 1) THEN
+	IF floor(log(abs(r))) > e THEN
 		e := e + 1;
 		r := round(num, 5 - e);
 	END IF;
