@@ -7,8 +7,8 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS     = libcurl libwebsockets libuv jansson sqlite3 libesmtp-1.0 libssl libcrypto \
-	   libarchive olm
+PKGS     = libcurl libwebsockets libuv jansson sqlite3 libpq libesmtp-1.0 libssl \
+	   libcrypto libarchive olm
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wformat=2 -Wwrite-strings -Werror
 # CFLAGS and LDFLAGS are the user's (make CFLAGS=-O0 keeps everything
@@ -54,7 +54,8 @@ LIB_SRCS = $(filter-out $(MAINS) $(PG_SRCS),$(foreach d,$(DIRS),$(wildcard $(d)/
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
 MIGRATIONS = $(sort $(wildcard store/migrations/*.sql))
 DATA     = config/annex-a.tsv $(wildcard config/quiz/questions.tsv) \
-	   $(sort $(wildcard config/mappings/*.tsv)) adapters/portal.css
+	   $(sort $(wildcard config/mappings/*.tsv)) adapters/portal.css \
+	   store/pg_compat.sql
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)

@@ -16,12 +16,20 @@ CREATE OR REPLACE FUNCTION isms_epoch_ts(bigint) RETURNS timestamp
 IMMUTABLE STRICT LANGUAGE sql AS
 $$ SELECT TIMESTAMP '1970-01-01 00:00:00' + $1 * INTERVAL '1 second' $$;
 
+-- t when within SQLite's years (to 9999; from year 1 here, where SQLite
+-- also has year 0), else NULL.
+CREATE OR REPLACE FUNCTION isms_in_range(t timestamp) RETURNS timestamp
+IMMUTABLE STRICT LANGUAGE sql AS
+$$ SELECT CASE WHEN t >= TIMESTAMP '0001-01-01' AND t < TIMESTAMP '10000-01-01'
+	THEN t END $$;
+
 -- A timestamp from year, month and day as SQLite computes it: any day
 -- 1-31 in any month, the days past the month's end running into the
 -- next (2001-02-29 is 2001-03-01), plus the time of day.
 CREATE OR REPLACE FUNCTION isms_ymd_ts(y int, m int, d int, tod interval)
 RETURNS timestamp IMMUTABLE STRICT LANGUAGE sql AS
-$$ SELECT make_date(y, m, 1)::timestamp + (d - 1) * INTERVAL '1 day' + tod $$;
+$$ SELECT CASE WHEN y BETWEEN 1 AND 9999 THEN
+	make_date(y, m, 1)::timestamp + (d - 1) * INTERVAL '1 day' + tod END $$;
 
 -- One SQLite date modifier applied to t: '[+-]N year(s)', 'month(s)',
 -- 'day(s)', 'hour(s)', 'minute(s)', 'second(s)'. Years and months as
@@ -84,10 +92,10 @@ BEGIN
 	IF array_length(mods, 1) IS NULL OR lower(mods[1]) <> 'unixepoch' THEN
 		RAISE EXCEPTION 'date and strftime of a number need ''unixepoch'' on PostgreSQL (SQLite reads a Julian day)';
 	END IF;
-	t := isms_epoch_ts(x);
+	t := isms_in_range(isms_epoch_ts(x));
 	FOR i IN 2 .. array_length(mods, 1) LOOP
-		t := isms_modify(t, mods[i]);
 		EXIT WHEN t IS NULL;
+		t := isms_in_range(isms_modify(t, mods[i]));
 	END LOOP;
 	RETURN t;
 END
