@@ -7,8 +7,8 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS     = libcurl libwebsockets libuv jansson sqlite3 libesmtp-1.0 libssl libcrypto \
-	   libarchive olm libpq
+PKGS     = libcurl libwebsockets libuv jansson sqlite3 libpq libesmtp-1.0 libssl \
+	   libcrypto libarchive olm
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wformat=2 -Wwrite-strings -Werror
 # CFLAGS and LDFLAGS are the user's (make CFLAGS=-O0 keeps everything
@@ -51,8 +51,9 @@ MAINS    = gateway/main.c tools/ismsctl.c
 LIB_SRCS = $(filter-out $(MAINS),$(foreach d,$(DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/embedded.o
 MIGRATIONS = $(sort $(wildcard store/migrations/*.sql))
-DATA     = store/pg_compat.sql config/annex-a.tsv $(wildcard config/quiz/questions.tsv) \
-	   $(sort $(wildcard config/mappings/*.tsv)) adapters/portal.css
+DATA     = config/annex-a.tsv $(wildcard config/quiz/questions.tsv) \
+	   $(sort $(wildcard config/mappings/*.tsv)) adapters/portal.css \
+	   store/pg_compat.sql
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)

@@ -3,8 +3,8 @@
 # missing; with --check it only names what is missing (exit 1).
 # Usage: scripts/deps.sh build|test|bench [--check]
 set -eu
-need_build="pkg-config gcc make libsystemd-dev libcurl4-openssl-dev libwebsockets-dev libuv1-dev libjansson-dev libsqlite3-dev libesmtp-dev libssl-dev libarchive-dev libolm-dev libpq-dev libcmocka-dev tzdata"
-need_test="chromium chromium-driver dovecot-imapd python3-aiosmtpd python3-cryptography opendkim opendkim-tools python3 openssl curl sqlite3 postgresql-15 libpq-dev valgrind clang libclang-rt-14-dev clang-format cppcheck mandoc systemd debhelper dpkg-dev fakeroot lintian adduser"
+need_build="pkg-config gcc make libsystemd-dev libcurl4-openssl-dev libwebsockets-dev libuv1-dev libjansson-dev libsqlite3-dev libpq-dev libesmtp-dev libssl-dev libarchive-dev libolm-dev libcmocka-dev tzdata"
+need_test="chromium chromium-driver dovecot-imapd python3-aiosmtpd python3-cryptography opendkim opendkim-tools python3 openssl curl sqlite3 postgresql-15 valgrind clang libclang-rt-14-dev clang-format cppcheck mandoc systemd debhelper dpkg-dev fakeroot lintian adduser"
 need_bench="wrk time"
 case "${1:-build}" in
 build) pkgs="$need_build" ;;

@@ -16,7 +16,7 @@ ALTER TABLE risks ADD COLUMN accepted_until INTEGER;
 ALTER TABLE incidents ADD COLUMN personal_data_at INTEGER;
 ALTER TABLE incidents ADD COLUMN personal_data_cleared_at INTEGER;
 ALTER TABLE incidents ADD COLUMN breach_delay_reason TEXT;
-UPDATE incidents SET personal_data_at = created_at WHERE personal_data;
+UPDATE incidents SET personal_data_at = created_at WHERE personal_data <> 0;
 
 ALTER TABLE findings ADD COLUMN close_reason TEXT;
 
