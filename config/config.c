@@ -62,6 +62,12 @@ static const struct centry config_table[] = {
     {"store", "path", CT_STR, OFF(store_path), "isms.db",
      "SQLite database file (made by \"ismsctl --db PATH init\").", 0, 0, NULL,
      CFG_RESTART},
+    {"store", "url", CT_SECRET, OFF(store_url), "",
+     "PostgreSQL database in place of path: a libpq URL, "
+     "postgresql://USER@HOST[:PORT]/DB?sslmode=verify-full (TLS and "
+     "everything else as libpq reads it). Needs audit_key. Several ismsd "
+     "may share one: one leads, the others stand by (docs/postgresql.md).",
+     0, 0, NULL, CFG_RESTART},
     {"store", "audit_key", CT_KEYSPEC, OFF(store_audit_key), "",
      "Key of the audit log's HMAC chain and record hashes, kept outside "
      "the database: file:/path (made by any writing start when missing) or "
@@ -828,6 +834,14 @@ config_find(const char *section, const char *key)
 	return NULL;
 }
 
+const char *
+config_store(const struct config *cfg)
+{
+	return cfg->store_url != NULL && cfg->store_url[0] != '\0'
+		   ? cfg->store_url
+		   : cfg->store_path;
+}
+
 static int
 section_known(const char *s)
 {
@@ -898,6 +912,16 @@ config_require(const struct config *cfg, const char *name,
 			cerr(e, name, 0, "%s", what);                          \
 	} while (0)
 #define SET(s) ((s) != NULL && (s)[0] != '\0')
+	if (SET(cfg->store_url)) {
+		NEED(strncmp(cfg->store_url, "postgresql://", 13) == 0 ||
+			 strncmp(cfg->store_url, "postgres://", 11) == 0,
+		     "store.url: expected postgresql://USER@HOST/DB");
+		NEED(SET(cfg->store_audit_key),
+		     "store.audit_key (file:PATH or env:NAME) is required with "
+		     "store.url: the key is kept apart from the database");
+		NEED(!SET(cfg->store_group),
+		     "store.group applies to an SQLite file, not to store.url");
+	}
 	if (cfg->slack_enabled) {
 		NEED(SET(cfg->slack_bot_token),
 		     "slack.bot_token is required when slack is enabled");

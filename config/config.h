@@ -13,6 +13,7 @@ struct config {
 	char *path; /* the file it came from, or NULL for defaults */
 
 	char *store_path;
+	char *store_url;	       /* PostgreSQL URL, or "" for path */
 	char *store_audit_key;	       /* key spec: "", file:PATH or env:NAME */
 	char *store_group;	       /* group of the store's files, or "" */
 	int store_publish_head;	       /* the audit head, daily */
@@ -123,6 +124,9 @@ int config_load_string(struct config *cfg, const char *name, const char *text,
 		       struct config_errors *errs);
 
 void config_free(struct config *cfg);
+
+/* The store to open: [store] url when set, else [store] path. */
+const char *config_store(const struct config *cfg);
 
 /*
  * host:port or [ipv6]:port, port 0-65535 (0: any free port). 0, or -1

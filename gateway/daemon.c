@@ -453,7 +453,7 @@ gw_run(const char *config_path)
 		};
 
 		gw->host.st =
-		    store_open_opts(gw->cfg.store_path, STORE_EXISTING, &so,
+		    store_open_opts(config_store(&gw->cfg), STORE_EXISTING, &so,
 				    &missing, err, sizeof(err));
 	}
 	if (gw->host.st == NULL ||
@@ -516,7 +516,7 @@ gw_run(const char *config_path)
 		log_warnx("no transport is enabled: messages stay in the "
 			  "outbox (enable %s in %s)",
 			  transport_names(names, sizeof(names)), config_path);
-	log_info("ismsd %s running on %s", ISMS_VERSION, gw->cfg.store_path);
+	log_info("ismsd %s running on %s", ISMS_VERSION, store_path(gw->host.st));
 	notify_watchdog_start(gw->host.loop, &gw->watchdog_timer);
 	notify_ready("running");
 	gw_sched_start(gw);

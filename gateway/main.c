@@ -86,7 +86,7 @@ run_console(const char *db, const char *handle, const char *cfile)
 			return 2;
 		}
 		if (db == NULL)
-			db = cfg.store_path;
+			db = config_store(&cfg);
 	} else {
 		config_defaults(&cfg);
 	}

@@ -1425,10 +1425,17 @@ store_open_pg(const char *url, enum store_mode mode,
 			*missing = 1;
 		goto fail;
 	}
+	st->fmode = 0600; /* the audit key's file */
 	st->pg = pg_open(url, err, errlen);
 	if (st->pg == NULL)
 		goto fail;
 	store_set_busy_timeout(st, 10000);
+	/* where the record triggers note this session's writes */
+	if (pg_script(st->pg, "CREATE TEMP TABLE IF NOT EXISTS "
+			      "evidence_pending(tbl text, row bigint)") < 0) {
+		snprintf(err, errlen, "%s: %s", st->path, pg_errmsg(st->pg));
+		goto fail;
+	}
 	if (mode == STORE_READONLY) {
 		st->readonly = 1;
 		if (pg_script(st->pg, "SET default_transaction_read_only = on") <
@@ -2014,7 +2021,8 @@ store_outbox_approval_at(struct store *st, const char *transport,
 	int64_t apr = 0;
 
 	db_int(st, &apr,
-	       "SELECT COALESCE(json_extract(o.payload, '$.approval'), 0) "
+	       "SELECT COALESCE(CAST(json_extract(o.payload, '$.approval') AS "
+	       "BIGINT), 0) "
 	       "FROM outbox_delivery d JOIN outbox o ON o.id = d.outbox_id "
 	       "WHERE d.transport = ? AND d.external_id = ? AND "
 	       "d.channel = ? AND o.kind = 'approval'",
@@ -2031,7 +2039,7 @@ store_outbox_approval_sent(struct store *st, const char *transport,
 		       "JOIN outbox o ON o.id = d.outbox_id WHERE "
 		       "d.transport = ? AND d.status = 'sent' AND "
 		       "o.kind = 'approval' AND o.person_id = ? AND "
-		       "json_extract(o.payload, '$.approval') = ? "
+		       "CAST(json_extract(o.payload, '$.approval') AS BIGINT) = ? "
 		       "ORDER BY d.id DESC LIMIT 1",
 		       "tii", transport, person_id, apr);
 }
@@ -2052,8 +2060,8 @@ int
 store_inbox_seen(struct store *st, const char *source, const char *id)
 {
 	int rc = db_exec(st,
-			 "INSERT OR IGNORE INTO inbox(source, event_id, "
-			 "seen_at) VALUES (?,?,?)",
+			 "INSERT INTO inbox(source, event_id, seen_at) "
+			 "VALUES (?,?,?) ON CONFLICT DO NOTHING",
 			 "tti", source, id, store_now(st));
 
 	if (rc < 0)

@@ -669,7 +669,7 @@ main(int argc, char **argv)
 	}
 	buf_free(&ce.text);
 	if (db == NULL && cfile != NULL)
-		db = cfg.store_path;
+		db = config_store(&cfg);
 	if (argc < 1 || db == NULL) {
 		usage(stderr);
 		goto out;

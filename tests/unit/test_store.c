@@ -29,7 +29,7 @@ static void
 test_newer_database_refused(void **state)
 {
 	struct tenv *t = tenv_new();
-	char err[512], path[160];
+	char err[512], path[1024];
 	struct store *st;
 
 	(void)state;
@@ -207,7 +207,7 @@ static void
 test_backup(void **state)
 {
 	struct tenv *t = tenv_new();
-	char path[160], err[256];
+	char path[1024], err[256];
 	struct store *copy;
 	int64_t n = 0, rows;
 	int ok;
@@ -293,7 +293,7 @@ static void
 test_audit_keyed(void **state)
 {
 	struct tenv *t = tenv_new();
-	char kf[192], text[256];
+	char kf[1100], text[256];
 	struct stat sb;
 	int64_t rows, since, first_keyed;
 	FILE *fp;
@@ -523,7 +523,7 @@ static void
 test_key_missing(void **state)
 {
 	struct tenv *t = tenv_new();
-	char kf[192], moved[200], err[512], path[160];
+	char kf[1100], moved[1200], err[512], path[1024];
 	struct store *st;
 	int64_t rows;
 	int missing = 0;
@@ -648,7 +648,7 @@ static void
 test_upgrade_unkeyed(void **state)
 {
 	struct tenv *t = tenv_new();
-	char kf[192], err[512], path[160], sql[256];
+	char kf[1100], err[512], path[1024], sql[256];
 	struct buf later = {0};
 	struct buf out = {0};
 	int64_t rows, old_last, since;
@@ -739,7 +739,7 @@ static void
 test_upgrade_from_user_version(void **state)
 {
 	struct tenv *t = tenv_new();
-	char path[160], bak[256], err[512], sql[128];
+	char path[1024], bak[1100], err[512], sql[128];
 	struct buf later = {0};
 	struct store *copy;
 	int64_t n = 0;
@@ -799,7 +799,7 @@ static void
 test_unknown_migration_refused(void **state)
 {
 	struct tenv *t = tenv_new();
-	char path[160], err[512];
+	char path[1024], err[512];
 	struct store *st;
 
 	(void)state;
@@ -852,7 +852,7 @@ static void
 test_file_modes(void **state)
 {
 	struct tenv *t = tenv_new();
-	char path[160], bak[160], err[512];
+	char path[1024], bak[1100], err[512];
 	struct store_options so = {0};
 	struct group *gr = getgrgid(getegid());
 	struct store *st;

@@ -1,6 +1,10 @@
 /*
  * Shared helpers for the cmocka unit tests: a throwaway database with a
  * small directory, a settable clock, and running commands as someone.
+ *
+ * With ISMS_TEST_PG set to a PostgreSQL URL (tests/run.sh sets it from
+ * scripts/pg-cluster.sh), each throwaway database is a fresh schema there
+ * instead of an SQLite file: the same tests run on both engines.
  */
 #ifndef ISMS_TESTUTIL_H
 #define ISMS_TESTUTIL_H
@@ -11,6 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +52,102 @@ static const char test_staff_csv[] =
 
 struct tenv {
 	char dir[64];
-	char path[128];
+	char path[1024]; /* the SQLite file, or the PostgreSQL URL */
+	char schema[64]; /* on PostgreSQL: the test's schema */
+	char keyspec[128];
 	struct store *st;
 	struct config cfg;
 };
+
+/*
+ * On PostgreSQL, what SQLite's total_changes() gives the tests: a
+ * number that moves with any change to any table of the schema.
+ */
+#define TEST_PG_FINGERPRINT /* a format: %% is % */                                                    \
+	"CREATE FUNCTION total_changes() RETURNS bigint LANGUAGE plpgsql AS "  \
+	"$f$ DECLARE r record; h text; acc text := ''; BEGIN FOR r IN SELECT " \
+	"table_name FROM information_schema.tables WHERE table_schema = "     \
+	"current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name " \
+	"LOOP EXECUTE format('SELECT md5(COALESCE(string_agg(t::text, ''|'' " \
+	"ORDER BY t::text), '''')) FROM %%I t', r.table_name) INTO h; acc := " \
+	"acc || h; END LOOP; RETURN ('x' || substr(md5(acc), 1, "             \
+	"15))::bit(60)::bigint; END $f$"
+
+/* Runs sql on the test server's base URL, or fails the test. */
+__attribute__((unused)) static void
+test_pg_admin(const char *sql)
+{
+	PGconn *c = PQconnectdb(getenv("ISMS_TEST_PG"));
+	PGresult *r;
+
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("ISMS_TEST_PG: %s", PQerrorMessage(c));
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(c);
+}
+
+/*
+ * Where a test's database goes: path (an SQLite file in dir), or with
+ * ISMS_TEST_PG a new schema, its URL in path and the audit key's file
+ * under dir in keyspec (a PostgreSQL store needs one named).
+ */
+__attribute__((unused)) static void
+test_db_target(const char *dir, char *path, size_t pathlen, char *schema,
+	       size_t schemalen, char *keyspec, size_t keylen)
+{
+	static int n;
+	const char *base = getenv("ISMS_TEST_PG");
+	char sql[2048];
+
+	schema[0] = keyspec[0] = '\0';
+	if (base == NULL || *base == '\0') {
+		snprintf(path, pathlen, "%s/t.db", dir);
+		return;
+	}
+	snprintf(schema, schemalen, "t_%ld_%d", (long)getpid(), n++);
+	snprintf(sql, sizeof(sql),
+		 "SET client_min_messages = warning; DROP SCHEMA IF EXISTS %s "
+		 "CASCADE; CREATE SCHEMA %s; SET "
+		 "search_path = %s; " TEST_PG_FINGERPRINT,
+		 schema, schema, schema);
+	test_pg_admin(sql);
+	snprintf(path, pathlen, "%s%coptions=-csearch_path%%3D%s", base,
+		 strchr(base, '?') ? '&' : '?', schema);
+	snprintf(keyspec, keylen, "file:%s/audit-key", dir);
+}
+
+__attribute__((unused)) static void
+test_db_drop(const char *schema)
+{
+	char sql[160];
+
+	if (schema[0] == '\0')
+		return;
+	snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", schema);
+	test_pg_admin(sql);
+}
+
+/* 1 when the tests run on PostgreSQL */
+__attribute__((unused)) static int
+test_on_pg(void)
+{
+	const char *base = getenv("ISMS_TEST_PG");
+
+	return base != NULL && *base != '\0';
+}
+
+/* store_open (STORE_CREATE) of a test's target. */
+__attribute__((unused)) static struct store *
+test_store_open(const char *path, const char *keyspec, char *err,
+		size_t errlen)
+{
+	struct store_options so = {.audit_key = keyspec[0] ? keyspec : NULL};
+
+	return store_open_opts(path, STORE_CREATE, &so, NULL, err, errlen);
+}
 
 __attribute__((unused)) static struct tenv *
 tenv_new(void)
@@ -62,9 +159,11 @@ tenv_new(void)
 	assert_non_null(t);
 	snprintf(t->dir, sizeof(t->dir), "/tmp/isms-unit-XXXXXX");
 	assert_non_null(mkdtemp(t->dir));
-	snprintf(t->path, sizeof(t->path), "%s/t.db", t->dir);
-	t->st = store_open(t->path, err, sizeof(err));
-	assert_non_null(t->st);
+	test_db_target(t->dir, t->path, sizeof(t->path), t->schema,
+		       sizeof(t->schema), t->keyspec, sizeof(t->keyspec));
+	t->st = test_store_open(t->path, t->keyspec, err, sizeof(err));
+	if (t->st == NULL)
+		fail_msg("%s", err);
 	store_set_clock(t->st, test_now, NULL);
 	config_defaults(&t->cfg);
 	assert_int_equal(staff_import(t->st, test_staff_csv,
@@ -83,6 +182,7 @@ tenv_free(struct tenv *t)
 
 	store_close(t->st);
 	config_free(&t->cfg);
+	test_db_drop(t->schema);
 	/* the database, its side files and any backup made beside it */
 	d = opendir(t->dir);
 	while (d != NULL && (de = readdir(d)) != NULL) {
