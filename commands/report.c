@@ -40,10 +40,11 @@ report_incidents_write(struct cmd_ctx *ctx, int64_t since)
 			  (long long)n);
 		total += n;
 	}
-	if (db_int(ctx->st, &clocks,
-		   "SELECT COUNT(*) FROM incidents WHERE personal_data AND "
-		   "breach_outcome IS NULL AND status != 'closed'",
-		   NULL) != 1 ||
+	if (db_int(
+		ctx->st, &clocks,
+		"SELECT COUNT(*) FROM incidents WHERE personal_data <> 0 AND "
+		"breach_outcome IS NULL AND status != 'closed'",
+		NULL) != 1 ||
 	    db_int(ctx->st, &recent,
 		   "SELECT COUNT(*) FROM incidents WHERE created_at >= ?", "i",
 		   since) != 1)

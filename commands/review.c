@@ -24,11 +24,12 @@ review_notice(struct cmd_ctx *ctx, const char *obj, const char *date)
 	char *subject, *body;
 	size_t n = 0;
 	int m, rc = -1;
-	struct db_stmt *s = db_prepare(ctx->st,
-				       "SELECT id FROM people WHERE active AND "
-				       "(roles & ?) != 0 ORDER BY handle LIMIT "
-				       "64",
-				       "i", (int64_t)ROLE_ISMS_MANAGER);
+	struct db_stmt *s =
+	    db_prepare(ctx->st,
+		       "SELECT id FROM people WHERE active <> 0 AND "
+		       "(roles & ?) != 0 ORDER BY handle LIMIT "
+		       "64",
+		       "i", (int64_t)ROLE_ISMS_MANAGER);
 
 	if (s == NULL)
 		return -1;

@@ -650,7 +650,8 @@ accept_approver(struct cmd_ctx *ctx, const struct person *owner,
 	*any_role = 0;
 	if (!ctx->cfg->risk_accept_by_isms_manager &&
 	    db_int(ctx->st, &id,
-		   "SELECT id FROM people WHERE id = ? AND id != ? AND active",
+		   "SELECT id FROM people WHERE id = ? AND id != ? AND active "
+		   "<> 0",
 		   "ii", owner->manager_id, ctx->me.id) == 1 &&
 	    store_person_by_id(ctx->st, id, out) == 1)
 		return 1;
