@@ -419,12 +419,13 @@ room_record(struct mx *mx, const char *room, int64_t joined_at, int encrypted,
 	db_exec(mx->host->st,
 		"INSERT INTO matrix_rooms(room_id, joined_at, encrypted, "
 		"members) VALUES (?, ?, ?, ?) ON CONFLICT(room_id) DO UPDATE "
-		"SET joined_at = CASE WHEN excluded.joined_at > joined_at "
-		"THEN excluded.joined_at ELSE joined_at END, encrypted = CASE "
-		"WHEN excluded.encrypted > encrypted THEN excluded.encrypted "
-		"ELSE encrypted END, "
+		"SET joined_at = CASE WHEN excluded.joined_at > "
+		"matrix_rooms.joined_at THEN excluded.joined_at ELSE "
+		"matrix_rooms.joined_at END, encrypted = CASE WHEN "
+		"excluded.encrypted > matrix_rooms.encrypted THEN "
+		"excluded.encrypted ELSE matrix_rooms.encrypted END, "
 		"members = CASE WHEN excluded.members >= 0 THEN "
-		"excluded.members ELSE members END",
+		"excluded.members ELSE matrix_rooms.members END",
 		"tiii", room, joined_at, (int64_t)encrypted, (int64_t)members);
 }
 

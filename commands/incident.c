@@ -328,7 +328,7 @@ incident_list(struct cmd_ctx *ctx)
 	    "COALESCE(h.handle, '-') FROM incidents i "
 	    "LEFT JOIN people h ON h.id = i.handler_id "
 	    "WHERE (? = 0 OR i.status != 'closed') "
-	    "AND (i.reporter_id = ?1 + 0 * ?2 OR 1) "
+	    "AND (i.reporter_id = ?1 + 0 * ?2 OR 1 = 1) "
 	    "AND (?3 = 1 OR i.reporter_id = ?4 OR i.handler_id = ?4) "
 	    "AND (?5 = 0 OR i.reporter_id = ?4 OR i.handler_id = ?4) "
 	    "ORDER BY i.id DESC LIMIT 50",

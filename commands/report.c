@@ -80,7 +80,7 @@ report_upcoming(struct cmd_ctx *ctx)
 	    "reviews WHERE status = 'planned' AND planned_at <= ?1 "
 	    "UNION ALL SELECT planned_at, 'internal audit AUD-' || id || ' ' "
 	    "|| scope FROM audits WHERE status = 'planned' AND planned_at <= "
-	    "?1) ORDER BY at, what",
+	    "?1) x ORDER BY at, what",
 	    "i", until);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");

@@ -356,7 +356,7 @@ review_outcome(struct cmd_ctx *ctx, int64_t id)
 		       "SELECT COALESCE((SELECT group_concat(handle, ', ') "
 		       "FROM (SELECT p.handle FROM review_attendees a JOIN "
 		       "people p ON p.id = a.person_id WHERE a.review_id = ? "
-		       "ORDER BY a.id)), 'not recorded')",
+		       "ORDER BY a.id) x), 'not recorded')",
 		       "i", id);
 	if (s == NULL || db_step(s) != DB_ROW) {
 		db_finish(ctx->st, s);

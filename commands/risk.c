@@ -547,11 +547,12 @@ out:
 static char *
 controls_text(struct cmd_ctx *ctx, int64_t id)
 {
-	char *t = db_text(ctx->st,
-			  "SELECT group_concat(id, ', ') FROM (SELECT c.id "
-			  "FROM risk_controls rc JOIN controls c ON c.id = "
-			  "rc.control_id WHERE rc.risk_id = ? ORDER BY c.seq)",
-			  "i", id);
+	char *t =
+	    db_text(ctx->st,
+		    "SELECT group_concat(id, ', ') FROM (SELECT c.id "
+		    "FROM risk_controls rc JOIN controls c ON c.id = "
+		    "rc.control_id WHERE rc.risk_id = ? ORDER BY c.seq) x",
+		    "i", id);
 
 	return t ? t : xstrdup("");
 }

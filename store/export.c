@@ -270,10 +270,10 @@ static const struct export exports[] = {
      "held, COALESCE(q.handle, '') AS recorded_by, COALESCE((SELECT "
      "group_concat(handle, ' ') FROM (SELECT p.handle FROM "
      "review_attendees a JOIN people p ON p.id = a.person_id WHERE "
-     "a.review_id = r.id ORDER BY a.id)), '') AS attendees, "
+     "a.review_id = r.id ORDER BY a.id) x), '') AS attendees, "
      "COALESCE(r.decisions, '') AS decisions, COALESCE((SELECT "
      "group_concat(x, ' ') FROM (SELECT 'ACT-' || a.id AS x FROM actions a "
-     "WHERE a.source_kind = 'MR' AND a.source_id = r.id ORDER BY a.id)), "
+     "WHERE a.source_kind = 'MR' AND a.source_id = r.id ORDER BY a.id) x), "
      "'') AS actions FROM reviews r LEFT JOIN people q ON q.id = "
      "r.recorded_by ORDER BY r.id"},
     {"party-feedback",
