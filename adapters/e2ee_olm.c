@@ -482,10 +482,14 @@ session_save(struct e2ee *e, const char *curve, OlmSession *s, int64_t rowid)
 		rc = sid == NULL
 			 ? -1
 			 : db_exec(e->st,
-				   "INSERT OR REPLACE INTO e2ee_olm_sessions "
+				   "INSERT INTO e2ee_olm_sessions "
 				   "(account_id, curve25519, session_id, "
 				   "pickle, created_at, last_used_at) VALUES "
-				   "(?, ?, ?, ?, ?, ?)",
+				   "(?, ?, ?, ?, ?, ?) ON CONFLICT(account_id, "
+				   "curve25519, session_id) DO UPDATE SET "
+				   "pickle = excluded.pickle, created_at = "
+				   "excluded.created_at, last_used_at = "
+				   "excluded.last_used_at",
 				   "itttii", e->account_id, curve, sid, p, now,
 				   now);
 	}
@@ -1478,9 +1482,13 @@ room_key(struct e2ee *e, const char *sender, const char *curve, const char *ed,
 	pickle = pickle_in(e, in);
 	if (pickle == NULL ||
 	    db_exec(e->st,
-		    "INSERT OR REPLACE INTO e2ee_megolm_in (room_id, "
-		    "sender_key, session_id, sender, signing_key, pickle, "
-		    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		    "INSERT INTO e2ee_megolm_in (room_id, sender_key, "
+		    "session_id, sender, signing_key, pickle, created_at) "
+		    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(room_id, "
+		    "sender_key, session_id) DO UPDATE SET sender = "
+		    "excluded.sender, signing_key = excluded.signing_key, "
+		    "pickle = excluded.pickle, created_at = "
+		    "excluded.created_at",
 		    "tttttti", room, curve, sid, sender, ed, pickle,
 		    store_now(e->st)) < 0) {
 		snprintf(err, errlen,
@@ -1958,15 +1966,23 @@ new_outbound(struct e2ee *e, const char *room, const char *hash, char **sid_out)
 	if (pk == NULL || ipk == NULL)
 		goto out;
 	if (db_exec(e->st,
-		    "INSERT OR REPLACE INTO e2ee_megolm_out (account_id, "
-		    "room_id, session_id, pickle, created_at, messages, "
-		    "members_hash) VALUES (?, ?, ?, ?, ?, 0, ?)",
+		    "INSERT INTO e2ee_megolm_out (account_id, room_id, "
+		    "session_id, pickle, created_at, messages, members_hash) "
+		    "VALUES (?, ?, ?, ?, ?, 0, ?) ON CONFLICT(account_id, "
+		    "room_id) DO UPDATE SET session_id = excluded.session_id, "
+		    "pickle = excluded.pickle, created_at = "
+		    "excluded.created_at, messages = excluded.messages, "
+		    "members_hash = excluded.members_hash",
 		    "itttit", e->account_id, room, sid, pk, store_now(e->st),
 		    hash) < 0 ||
 	    db_exec(e->st,
-		    "INSERT OR REPLACE INTO e2ee_megolm_in (room_id, "
-		    "sender_key, session_id, sender, signing_key, pickle, "
-		    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		    "INSERT INTO e2ee_megolm_in (room_id, sender_key, "
+		    "session_id, sender, signing_key, pickle, created_at) "
+		    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(room_id, "
+		    "sender_key, session_id) DO UPDATE SET sender = "
+		    "excluded.sender, signing_key = excluded.signing_key, "
+		    "pickle = excluded.pickle, created_at = "
+		    "excluded.created_at",
 		    "tttttti", room, e->curve, sid, e->user_id, e->ed, ipk,
 		    store_now(e->st)) < 0)
 		goto out;
@@ -2141,9 +2157,10 @@ e2ee_share_body(struct e2ee *e, const char *room_id, const char *const *users,
 		str_free_secret(payload);
 		if (c == NULL || session_save(e, curve, os, rowid) < 0 ||
 		    db_exec(e->st,
-			    "INSERT OR REPLACE INTO e2ee_megolm_shared "
-			    "(session_id, user_id, device_id, pending) VALUES "
-			    "(?, ?, ?, 1)",
+			    "INSERT INTO e2ee_megolm_shared (session_id, "
+			    "user_id, device_id, pending) VALUES (?, ?, ?, 1) "
+			    "ON CONFLICT(session_id, user_id, device_id) DO "
+			    "UPDATE SET pending = excluded.pending",
 			    "ttt", sid, user, dev) < 0) {
 			json_decref(c);
 			session_free(os);

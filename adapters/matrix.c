@@ -419,10 +419,13 @@ room_record(struct mx *mx, const char *room, int64_t joined_at, int encrypted,
 	db_exec(mx->host->st,
 		"INSERT INTO matrix_rooms(room_id, joined_at, encrypted, "
 		"members) VALUES (?, ?, ?, ?) ON CONFLICT(room_id) DO UPDATE "
-		"SET joined_at = MAX(joined_at, excluded.joined_at), "
-		"encrypted = MAX(encrypted, excluded.encrypted), "
+		"SET joined_at = CASE WHEN excluded.joined_at > "
+		"matrix_rooms.joined_at THEN excluded.joined_at ELSE "
+		"matrix_rooms.joined_at END, encrypted = CASE WHEN "
+		"excluded.encrypted > matrix_rooms.encrypted THEN "
+		"excluded.encrypted ELSE matrix_rooms.encrypted END, "
 		"members = CASE WHEN excluded.members >= 0 THEN "
-		"excluded.members ELSE members END",
+		"excluded.members ELSE matrix_rooms.members END",
 		"tiii", room, joined_at, (int64_t)encrypted, (int64_t)members);
 }
 
@@ -430,11 +433,12 @@ room_record(struct mx *mx, const char *room, int64_t joined_at, int encrypted,
 static char *
 dm_room(struct mx *mx, const char *user)
 {
-	return db_text(mx->host->st,
-		       "SELECT d.room_id FROM matrix_dm d LEFT JOIN "
-		       "matrix_rooms r ON r.room_id = d.room_id WHERE "
-		       "d.user_id = ? AND (COALESCE(r.encrypted, 0) = 0 OR ?)",
-		       "ti", user, (int64_t)(mx->e2e != NULL));
+	return db_text(
+	    mx->host->st,
+	    "SELECT d.room_id FROM matrix_dm d LEFT JOIN "
+	    "matrix_rooms r ON r.room_id = d.room_id WHERE "
+	    "d.user_id = ? AND (COALESCE(r.encrypted, 0) = 0 OR ? <> 0)",
+	    "ti", user, (int64_t)(mx->e2e != NULL));
 }
 
 static void
@@ -858,8 +862,8 @@ dm_remember(struct mx *mx, const char *user, const char *room)
 	struct store *st = mx->host->st;
 
 	db_exec(st,
-		"INSERT OR IGNORE INTO matrix_dm(user_id, room_id, created_at) "
-		"VALUES (?, ?, ?)",
+		"INSERT INTO matrix_dm(user_id, room_id, created_at) VALUES "
+		"(?, ?, ?) ON CONFLICT(user_id) DO NOTHING",
 		"tti", user, room, store_now(st));
 	db_exec(st,
 		"INSERT INTO matrix_rooms(room_id, direct_user) VALUES (?, ?) "
@@ -1221,13 +1225,15 @@ direct_import(struct mx *mx, json_t *direct)
 				"UPDATE matrix_rooms SET direct_user = ? WHERE "
 				"room_id = ? AND direct_user IS NULL",
 				"tt", user, room);
-			db_exec(st,
-				"INSERT OR IGNORE INTO matrix_dm(user_id, "
-				"room_id, created_at) SELECT ?, room_id, ? "
-				"FROM matrix_rooms WHERE room_id = ? AND "
-				"(encrypted = 0 OR ?)",
-				"titi", user, store_now(st), room,
-				(int64_t)(mx->e2e != NULL));
+			db_exec(
+			    st,
+			    "INSERT INTO matrix_dm(user_id, room_id, "
+			    "created_at) SELECT ?, room_id, ? FROM "
+			    "matrix_rooms WHERE room_id = ? AND "
+			    "(encrypted = 0 OR ? <> 0) ON CONFLICT(user_id) "
+			    "DO NOTHING",
+			    "titi", user, store_now(st), room,
+			    (int64_t)(mx->e2e != NULL));
 		}
 	}
 }

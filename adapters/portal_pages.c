@@ -336,12 +336,12 @@ portal_viewer_load(struct store *st, const struct person *who,
 	if (v->scope == SCOPE_ALL)
 		return 0;
 	/* a manager's team: who reports to them and who shares their team */
-	s = db_prepare(st,
-		       "SELECT handle FROM people WHERE id = ?1 OR (?2 AND "
-		       "(manager_id = ?1 OR (?3 != '' AND team = ?3))) ORDER "
-		       "BY handle",
-		       "iit", who->id, (int64_t)(v->scope == SCOPE_TEAM),
-		       who->team);
+	s = db_prepare(
+	    st,
+	    "SELECT handle FROM people WHERE id = ?1 OR (?2 <> 0 AND "
+	    "(manager_id = ?1 OR (?3 != '' AND team = ?3))) ORDER "
+	    "BY handle",
+	    "iit", who->id, (int64_t)(v->scope == SCOPE_TEAM), who->team);
 	if (s == NULL)
 		return -1;
 	while ((rc = db_step(s)) == DB_ROW) {

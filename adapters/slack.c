@@ -212,8 +212,9 @@ lookup_note(struct slack *s, const char *kind, const char *value)
 	char *key = lookup_key(kind, value);
 
 	db_exec(st,
-		"INSERT OR REPLACE INTO slack_lookup(key, checked_at) VALUES "
-		"(?, ?)",
+		"INSERT INTO slack_lookup(key, checked_at) VALUES (?, ?) "
+		"ON CONFLICT(key) DO UPDATE SET checked_at = "
+		"excluded.checked_at",
 		"ti", key, store_now(st));
 	free(key);
 }
@@ -233,11 +234,12 @@ link_person(struct slack *s, int64_t person_id, const char *slack_id,
 
 	if (slack_id == NULL || store_begin(st) < 0)
 		return;
-	rc = db_exec(st,
-		     "UPDATE people SET slack_id = ?, updated_at = ? WHERE "
-		     "id = ? AND active AND COALESCE(slack_id, '') = '' AND "
-		     "NOT EXISTS (SELECT 1 FROM people WHERE slack_id = ?)",
-		     "tiit", slack_id, store_now(st), person_id, slack_id);
+	rc = db_exec(
+	    st,
+	    "UPDATE people SET slack_id = ?, updated_at = ? WHERE "
+	    "id = ? AND active <> 0 AND COALESCE(slack_id, '') = '' AND "
+	    "NOT EXISTS (SELECT 1 FROM people WHERE slack_id = ?)",
+	    "tiit", slack_id, store_now(st), person_id, slack_id);
 	if (rc != 1)
 		goto out;
 	handle = db_text(st, "SELECT handle FROM people WHERE id = ?", "i",
@@ -893,14 +895,15 @@ send_decided(struct slack_send *x)
 
 	if (!json_is_integer(apr))
 		goto out;
-	st = db_prepare(s->host->st,
-			"SELECT d.channel, d.external_id, o.subject FROM "
-			"outbox_delivery d JOIN outbox o ON o.id = d.outbox_id "
-			"WHERE d.transport = 'slack' AND d.status = 'sent' AND "
-			"o.kind = 'approval' AND d.channel IS NOT NULL AND "
-			"d.external_id IS NOT NULL AND "
-			"json_extract(o.payload, '$.approval') = ?",
-			"i", (int64_t)json_integer_value(apr));
+	st = db_prepare(
+	    s->host->st,
+	    "SELECT d.channel, d.external_id, o.subject FROM "
+	    "outbox_delivery d JOIN outbox o ON o.id = d.outbox_id "
+	    "WHERE d.transport = 'slack' AND d.status = 'sent' AND "
+	    "o.kind = 'approval' AND d.channel IS NOT NULL AND "
+	    "d.external_id IS NOT NULL AND "
+	    "CAST(json_extract(o.payload, '$.approval') AS INTEGER) = ?",
+	    "i", (int64_t)json_integer_value(apr));
 	if (st == NULL)
 		goto out;
 	while (db_step(st) == DB_ROW)
@@ -1051,7 +1054,7 @@ link_pass(uv_timer_t *t)
 	size_t n = 0, i;
 
 	q = db_prepare(st,
-		       "SELECT id, email FROM people p WHERE active AND "
+		       "SELECT id, email FROM people p WHERE active <> 0 AND "
 		       "COALESCE(slack_id, '') = '' AND COALESCE(email, '') "
 		       "!= '' AND NOT EXISTS (SELECT 1 FROM slack_lookup l "
 		       "WHERE l.key = 'email:' || lower(p.email) AND "

@@ -53,12 +53,13 @@ finding_of(struct cmd_ctx *ctx, const struct reg_ref *src, int64_t *source_id,
 	*source_id = src->id;
 	if (strcmp(src->prefix, "AUD") != 0)
 		return 0;
-	rc = db_int(ctx->st, finding,
-		    "SELECT f.id FROM findings f WHERE f.audit_id = ? AND "
-		    "f.kind IN ('major', 'minor') AND f.status = 'open' AND "
-		    "(f.needs_action OR NOT EXISTS (SELECT 1 FROM actions a "
-		    "WHERE a.finding_id = f.id)) ORDER BY f.id LIMIT 1",
-		    "i", src->id);
+	rc = db_int(
+	    ctx->st, finding,
+	    "SELECT f.id FROM findings f WHERE f.audit_id = ? AND "
+	    "f.kind IN ('major', 'minor') AND f.status = 'open' AND "
+	    "(f.needs_action <> 0 OR NOT EXISTS (SELECT 1 FROM actions a "
+	    "WHERE a.finding_id = f.id)) ORDER BY f.id LIMIT 1",
+	    "i", src->id);
 	return rc < 0 ? -1 : 0;
 }
 

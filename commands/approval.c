@@ -42,11 +42,11 @@ approval_pick_isms_manager(struct cmd_ctx *ctx, int64_t skip_id,
 	rc = db_int(ctx->st, &id,
 		    "SELECT m.id FROM people p JOIN people m ON "
 		    "m.id = p.manager_id WHERE p.id = ? AND m.id != ? AND "
-		    "m.active AND (m.roles & ?) != 0",
+		    "m.active <> 0 AND (m.roles & ?) != 0",
 		    "iii", ctx->me.id, skip_id, (int64_t)ROLE_ISMS_MANAGER);
 	if (rc == 0)
 		rc = db_int(ctx->st, &id,
-			    "SELECT id FROM people WHERE active AND "
+			    "SELECT id FROM people WHERE active <> 0 AND "
 			    "(roles & ?) != 0 AND id != ? ORDER BY handle "
 			    "LIMIT 1",
 			    "ii", (int64_t)ROLE_ISMS_MANAGER, skip_id);

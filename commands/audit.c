@@ -138,7 +138,7 @@ uncovered(struct cmd_ctx *ctx, int64_t audit, int64_t finding, int64_t *first)
 	int rc = db_int(ctx->st, first,
 			"SELECT f.id FROM findings f WHERE f.audit_id = ? AND "
 			"(? = 0 OR f.id = ?) AND f.status = 'open' AND f.kind "
-			"IN ('major', 'minor') AND (f.needs_action OR NOT "
+			"IN ('major', 'minor') AND (f.needs_action <> 0 OR NOT "
 			"EXISTS (SELECT 1 FROM actions a WHERE a.finding_id = "
 			"f.id)) ORDER BY f.id LIMIT 1",
 			"iii", audit, finding, finding);

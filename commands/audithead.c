@@ -29,7 +29,7 @@ audit_head_job(struct cmd_ctx *ctx, struct tz_work *w)
 		return rc;
 	if (nudge_rows(ctx->st,
 		       db_prepare(ctx->st,
-				  "SELECT id FROM people WHERE active AND "
+				  "SELECT id FROM people WHERE active <> 0 AND "
 				  "(roles & ?) != 0 ORDER BY handle",
 				  "i",
 				  (int64_t)(ROLE_ISMS_MANAGER | ROLE_AUDITOR)),

@@ -362,7 +362,7 @@ cmd_notify_role_payload(struct cmd_ctx *ctx, unsigned role, int64_t skip_id,
 
 	s = db_prepare(
 	    ctx->st,
-	    "SELECT id FROM people WHERE active AND (roles & ?) != 0 "
+	    "SELECT id FROM people WHERE active <> 0 AND (roles & ?) != 0 "
 	    "AND id != ? ORDER BY handle LIMIT 256",
 	    "ii", (int64_t)role, skip_id);
 	if (s == NULL)
@@ -385,11 +385,11 @@ int
 cmd_management(struct cmd_ctx *ctx, int64_t *ids, size_t max)
 {
 	static const char *const q[] = {
-	    "SELECT id FROM people WHERE active AND (roles & ?) != 0 "
+	    "SELECT id FROM people WHERE active <> 0 AND (roles & ?) != 0 "
 	    "ORDER BY handle",
-	    "SELECT p.id FROM people p WHERE p.active AND ? > 0 AND "
+	    "SELECT p.id FROM people p WHERE p.active <> 0 AND ? > 0 AND "
 	    "p.manager_id IS NULL AND EXISTS (SELECT 1 FROM people r WHERE "
-	    "r.manager_id = p.id AND r.active) ORDER BY p.handle",
+	    "r.manager_id = p.id AND r.active <> 0) ORDER BY p.handle",
 	};
 	size_t k, n = 0;
 

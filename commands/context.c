@@ -238,7 +238,7 @@ context_changes_write(struct cmd_ctx *ctx, int64_t since, const char *none)
 	    "UNION ALL SELECT c.retired_at, 1, c.id, 'CTX-' || c.id || ' [' || "
 	    "c.kind || '] ' || c.text || ' retired: ' || c.retired_reason "
 	    "FROM context_issues c WHERE c.status = 'retired' AND "
-	    "c.retired_at >= ?1) ORDER BY at, k, id",
+	    "c.retired_at >= ?1) x ORDER BY at, k, id",
 	    "i", since);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");

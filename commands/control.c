@@ -614,7 +614,9 @@ control_add(struct cmd_ctx *ctx)
 		goto out;
 	/* after the 93 of Annex A, in the order they were added */
 	if (db_int(ctx->st, &seq,
-		   "SELECT MAX(MAX(seq), 1000) + 1 FROM controls", NULL) != 1 ||
+		   "SELECT CASE WHEN MAX(seq) > 1000 THEN MAX(seq) + 1 WHEN "
+		   "MAX(seq) IS NOT NULL THEN 1001 END FROM controls",
+		   NULL) != 1 ||
 	    db_exec(ctx->st,
 		    "INSERT INTO controls(id, seq, theme, title, custom, "
 		    "updated_by, updated_at) VALUES (?,?,?,?,1,?,?)",

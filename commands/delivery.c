@@ -26,8 +26,8 @@ delivery_undelivered_count(struct store *st)
 {
 	int64_t n = 0;
 
-	if (db_int(st, &n, "SELECT COUNT(*) FROM (" UNDELIVERED_SQL ")", NULL) <
-	    0)
+	if (db_int(st, &n, "SELECT COUNT(*) FROM (" UNDELIVERED_SQL ") x",
+		   NULL) < 0)
 		return -1;
 	return n;
 }

@@ -243,8 +243,8 @@ doc_ack(struct cmd_ctx *ctx)
 	"SELECT d.id, d.title, p.handle, d.review_every, "                     \
 	"date(d.next_review_at, 'unixepoch'), d.ack_required, "                \
 	"(SELECT COUNT(*) FROM doc_acks k JOIN people q ON q.id = "            \
-	"k.person_id WHERE k.doc_id = d.id AND q.active), "                    \
-	"(SELECT COUNT(*) FROM people WHERE active), "                         \
+	"k.person_id WHERE k.doc_id = d.id AND q.active <> 0), "               \
+	"(SELECT COUNT(*) FROM people WHERE active <> 0), "                    \
 	"EXISTS (SELECT 1 FROM doc_acks k WHERE k.doc_id = d.id AND "          \
 	"k.person_id = ?1), COALESCE(d.url, ''), "                             \
 	"COALESCE(date(d.last_reviewed_at, 'unixepoch'), 'never'), "           \
@@ -390,7 +390,7 @@ doc_show(struct cmd_ctx *ctx)
 	    (ref.owner_id != ctx->me.id && !has_role(&ctx->me, REG_READERS)))
 		return 0;
 	s = db_prepare(ctx->st,
-		       "SELECT handle FROM people p WHERE active AND NOT "
+		       "SELECT handle FROM people p WHERE active <> 0 AND NOT "
 		       "EXISTS (SELECT 1 FROM doc_acks k WHERE k.doc_id = ? "
 		       "AND k.person_id = p.id) ORDER BY handle LIMIT 50",
 		       "i", ref.id);
@@ -416,10 +416,11 @@ version_approver(struct cmd_ctx *ctx, struct person *out)
 	int64_t id;
 	int rc;
 
-	rc = db_int(ctx->st, &id,
-		    "SELECT id FROM people WHERE active AND (roles & ?) != 0 "
-		    "AND id != ? ORDER BY handle LIMIT 1",
-		    "ii", (int64_t)ROLE_MANAGEMENT, ctx->me.id);
+	rc = db_int(
+	    ctx->st, &id,
+	    "SELECT id FROM people WHERE active <> 0 AND (roles & ?) != 0 "
+	    "AND id != ? ORDER BY handle LIMIT 1",
+	    "ii", (int64_t)ROLE_MANAGEMENT, ctx->me.id);
 	if (rc < 0)
 		return cmd_error(ctx, "database error");
 	if (rc == 0)

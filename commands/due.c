@@ -94,7 +94,7 @@ due_managers(struct cmd_ctx *ctx, struct tz_work *w, const struct nudge *n,
 
 	if (nudge_rows(ctx->st,
 		       db_prepare(ctx->st,
-				  "SELECT id FROM people WHERE active AND "
+				  "SELECT id FROM people WHERE active <> 0 AND "
 				  "(roles & ?) != 0 ORDER BY handle",
 				  "i", (int64_t)ROLE_ISMS_MANAGER),
 		       1, &ids, &cnt) < 0)
@@ -310,8 +310,9 @@ due_job_acks(struct cmd_ctx *ctx, struct tz_work *w)
 		db_prepare(
 		    ctx->st,
 		    "SELECT d.id, p.id, d.created_at, COALESCE(d.ack_due_at, "
-		    "0) FROM docs d JOIN people p ON p.active WHERE "
-		    "d.ack_required AND NOT EXISTS (SELECT 1 FROM doc_acks a "
+		    "0) FROM docs d JOIN people p ON p.active <> 0 WHERE "
+		    "d.ack_required <> 0 AND NOT EXISTS (SELECT 1 FROM "
+		    "doc_acks a "
 		    "WHERE a.doc_id = d.id AND a.person_id = p.id) AND (NOT "
 		    "EXISTS (SELECT 1 FROM nudges n WHERE n.kind = 'doc.ack' "
 		    "AND n.object = 'DOC-' || d.id AND n.person_id = p.id AND "

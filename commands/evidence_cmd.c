@@ -22,7 +22,7 @@
 /* What an item is for, as people write it: A.5.15, X.1, ACT-3, RSK-1. */
 #define EV_REF                                                                 \
 	"CASE e.ref_kind WHEN 'control' THEN CASE WHEN (SELECT c.custom FROM " \
-	"controls c WHERE c.id = e.ref_id) THEN e.ref_id ELSE 'A.' || "        \
+	"controls c WHERE c.id = e.ref_id) <> 0 THEN e.ref_id ELSE 'A.' || "   \
 	"e.ref_id END WHEN 'action' THEN 'ACT-' || e.ref_id WHEN 'risk' THEN " \
 	"'RSK-' || e.ref_id ELSE 'SUP-' || e.ref_id END"
 

@@ -590,12 +590,13 @@ finding_report_write(struct cmd_ctx *ctx)
 static int
 isms_managers(struct cmd_ctx *ctx, int64_t **ids, size_t *n)
 {
-	return nudge_rows(ctx->st,
-			  db_prepare(ctx->st,
-				     "SELECT id FROM people WHERE active AND "
-				     "(roles & ?) != 0 ORDER BY handle",
-				     "i", (int64_t)ROLE_ISMS_MANAGER),
-			  1, ids, n);
+	return nudge_rows(
+	    ctx->st,
+	    db_prepare(ctx->st,
+		       "SELECT id FROM people WHERE active <> 0 AND "
+		       "(roles & ?) != 0 ORDER BY handle",
+		       "i", (int64_t)ROLE_ISMS_MANAGER),
+	    1, ids, n);
 }
 
 /* One nudge about FND-id to each of ids. 0 or -1. */
@@ -634,7 +635,7 @@ cause_nudge(struct cmd_ctx *ctx, struct tz_work *w, int64_t id, int64_t created)
 				  "SELECT DISTINCT x.owner_id FROM actions x "
 				  "JOIN people p ON p.id = x.owner_id WHERE "
 				  "x.finding_id = ? AND x.status = 'open' AND "
-				  "p.active ORDER BY x.owner_id",
+				  "p.active <> 0 ORDER BY x.owner_id",
 				  "i", id),
 		       1, &ids, &n) < 0)
 		return -1;

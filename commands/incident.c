@@ -328,7 +328,7 @@ incident_list(struct cmd_ctx *ctx)
 	    "COALESCE(h.handle, '-') FROM incidents i "
 	    "LEFT JOIN people h ON h.id = i.handler_id "
 	    "WHERE (? = 0 OR i.status != 'closed') "
-	    "AND (i.reporter_id = ?1 + 0 * ?2 OR 1) "
+	    "AND (i.reporter_id = ?1 + 0 * ?2 OR 1 = 1) "
 	    "AND (?3 = 1 OR i.reporter_id = ?4 OR i.handler_id = ?4) "
 	    "AND (?5 = 0 OR i.reporter_id = ?4 OR i.handler_id = ?4) "
 	    "ORDER BY i.id DESC LIMIT 50",
@@ -1351,17 +1351,18 @@ incident_nis2_report_write(struct cmd_ctx *ctx)
 	int64_t running = 0, undecided = 0;
 	int overdue = 0;
 
-	s = db_prepare(ctx->st,
-		       "SELECT id, significant_at, (SELECT group_concat(stage) "
-		       "FROM incident_reports x WHERE x.incident_id = i.id), "
-		       "COALESCE((SELECT reported_at FROM incident_reports x "
-		       "WHERE x.incident_id = i.id AND stage = "
-		       "'notification'), 0) FROM incidents i WHERE "
-		       "significant AND significant_at IS NOT NULL AND NOT "
-		       "EXISTS (SELECT 1 FROM incident_reports x WHERE "
-		       "x.incident_id = i.id AND x.stage = 'final') ORDER BY "
-		       "id",
-		       NULL);
+	s = db_prepare(
+	    ctx->st,
+	    "SELECT id, significant_at, (SELECT group_concat(stage) "
+	    "FROM incident_reports x WHERE x.incident_id = i.id), "
+	    "COALESCE((SELECT reported_at FROM incident_reports x "
+	    "WHERE x.incident_id = i.id AND stage = "
+	    "'notification'), 0) FROM incidents i WHERE "
+	    "significant <> 0 AND significant_at IS NOT NULL AND NOT "
+	    "EXISTS (SELECT 1 FROM incident_reports x WHERE "
+	    "x.incident_id = i.id AND x.stage = 'final') ORDER BY "
+	    "id",
+	    NULL);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
 	cmd_reply(ctx, "NIS2 significant incidents:");
@@ -1386,10 +1387,11 @@ incident_nis2_report_write(struct cmd_ctx *ctx)
 		}
 	}
 	db_finish(ctx->st, s);
-	if (db_int(ctx->st, &undecided,
-		   "SELECT COUNT(*) FROM incidents WHERE personal_data AND "
-		   "subjects_decided_at IS NULL AND status != 'closed'",
-		   NULL) != 1)
+	if (db_int(
+		ctx->st, &undecided,
+		"SELECT COUNT(*) FROM incidents WHERE personal_data <> 0 AND "
+		"subjects_decided_at IS NULL AND status != 'closed'",
+		NULL) != 1)
 		return cmd_error(ctx, "database error");
 	cmd_reply(ctx,
 		  "%s%lld with reports outstanding, %d report%s overdue.\n"

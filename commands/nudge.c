@@ -287,12 +287,13 @@ nudge_escalation_target(struct cmd_ctx *ctx, const struct person *of,
 
 	if (of->manager_id != 0 && of->manager_id != skip_a &&
 	    of->manager_id != skip_b)
-		rc = db_int(ctx->st, &id,
-			    "SELECT id FROM people WHERE id = ? AND active",
-			    "i", of->manager_id);
+		rc =
+		    db_int(ctx->st, &id,
+			   "SELECT id FROM people WHERE id = ? AND active <> 0",
+			   "i", of->manager_id);
 	if (rc == 0)
 		rc = db_int(ctx->st, &id,
-			    "SELECT id FROM people WHERE active AND "
+			    "SELECT id FROM people WHERE active <> 0 AND "
 			    "(roles & ?) != 0 AND id NOT IN (?, ?, ?) "
 			    "ORDER BY handle LIMIT 1",
 			    "iiii", (int64_t)ROLE_ISMS_MANAGER, of->id, skip_a,
@@ -358,7 +359,7 @@ breach_nudge(struct cmd_ctx *ctx, int64_t id)
 	s = db_prepare(ctx->st,
 		       "SELECT title, severity, personal_data_at, "
 		       "COALESCE((SELECT h.id FROM people h WHERE h.id = "
-		       "i.handler_id AND h.active), 0) FROM incidents i "
+		       "i.handler_id AND h.active <> 0), 0) FROM incidents i "
 		       "WHERE id = ?",
 		       "i", id);
 	if (s == NULL || db_step(s) != DB_ROW)
@@ -415,11 +416,12 @@ breach_nudge(struct cmd_ctx *ctx, int64_t id)
 	}
 	/* deadline passed: isms_managers, the handler, top management */
 	{
-		struct db_stmt *q = db_prepare(ctx->st,
-					       "SELECT id FROM people WHERE "
-					       "active AND (roles & ?) != 0 "
-					       "ORDER BY handle",
-					       "i", (int64_t)ROLE_ISMS_MANAGER);
+		struct db_stmt *q =
+		    db_prepare(ctx->st,
+			       "SELECT id FROM people WHERE "
+			       "active <> 0 AND (roles & ?) != 0 "
+			       "ORDER BY handle",
+			       "i", (int64_t)ROLE_ISMS_MANAGER);
 
 		if (q == NULL)
 			goto out;
@@ -451,7 +453,7 @@ nudge_job_breach(struct cmd_ctx *ctx, struct tz_work *w)
 	if (nudge_rows(
 		ctx->st,
 		db_prepare(ctx->st,
-			   "SELECT id FROM incidents WHERE personal_data "
+			   "SELECT id FROM incidents WHERE personal_data <> 0 "
 			   "AND breach_outcome IS NULL AND personal_data_at "
 			   "<= ? ORDER BY id",
 			   "i", ctx->now - breach_stages[0] * 3600LL),
@@ -776,10 +778,11 @@ nis2_nudge(struct cmd_ctx *ctx, struct tz_work *w, int64_t id)
 				at[k] = db_col_int(s, 1);
 	db_finish(ctx->st, s);
 	/* the isms_managers and the handler, each once */
-	s = db_prepare(ctx->st,
-		       "SELECT id FROM people WHERE active AND ((roles & ?) "
-		       "!= 0 OR id = ?) ORDER BY handle",
-		       "ii", (int64_t)ROLE_ISMS_MANAGER, handler);
+	s = db_prepare(
+	    ctx->st,
+	    "SELECT id FROM people WHERE active <> 0 AND ((roles & ?) "
+	    "!= 0 OR id = ?) ORDER BY handle",
+	    "ii", (int64_t)ROLE_ISMS_MANAGER, handler);
 	if (s == NULL)
 		return -1;
 	while (n < NIS2_MAX_TO && db_step(s) == DB_ROW)
@@ -804,15 +807,16 @@ nudge_job_nis2(struct cmd_ctx *ctx, struct tz_work *w)
 	size_t n, i;
 	int rc = 0;
 
-	if (nudge_rows(ctx->st,
-		       db_prepare(ctx->st,
-				  "SELECT id FROM incidents i WHERE "
-				  "significant AND significant_at IS NOT NULL "
-				  "AND NOT EXISTS (SELECT 1 FROM "
-				  "incident_reports x WHERE x.incident_id = "
-				  "i.id AND x.stage = 'final') ORDER BY id",
-				  NULL),
-		       1, &ids, &n) < 0)
+	if (nudge_rows(
+		ctx->st,
+		db_prepare(ctx->st,
+			   "SELECT id FROM incidents i WHERE "
+			   "significant <> 0 AND significant_at IS NOT NULL "
+			   "AND NOT EXISTS (SELECT 1 FROM "
+			   "incident_reports x WHERE x.incident_id = "
+			   "i.id AND x.stage = 'final') ORDER BY id",
+			   NULL),
+		1, &ids, &n) < 0)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++)
 		rc = nis2_nudge(ctx, w, ids[i]);

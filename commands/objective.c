@@ -140,7 +140,7 @@ objective_measure(struct cmd_ctx *ctx)
 	if (db_exec(ctx->st,
 		    "INSERT INTO objective_measurements(objective_id, value, "
 		    "measured_at, note, recorded_by, recorded_at) VALUES "
-		    "(?,CAST(? AS REAL),?,?,?,?)",
+		    "(?,CAST(? AS DOUBLE PRECISION),?,?,?,?)",
 		    "ititii", ref.id, value, day, note, ctx->me.id,
 		    ctx->now) != 1 ||
 	    db_exec(ctx->st,
@@ -298,10 +298,12 @@ objective_report_write(struct cmd_ctx *ctx)
 	int64_t total;
 
 	s = db_prepare(ctx->st,
-		       "SELECT COUNT(*), COALESCE(SUM(status = 'open'), 0), "
-		       "COALESCE(SUM(status = 'achieved'), 0), "
-		       "COALESCE(SUM(status = 'missed'), 0), "
-		       "COALESCE(SUM(status = 'open' AND due_at + 86400 <= ?), "
+		       "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = "
+		       "'open' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE "
+		       "WHEN status = 'achieved' THEN 1 ELSE 0 END), 0), "
+		       "COALESCE(SUM(CASE WHEN status = 'missed' THEN 1 "
+		       "ELSE 0 END), 0), COALESCE(SUM(CASE WHEN status = "
+		       "'open' AND due_at + 86400 <= ? THEN 1 ELSE 0 END), "
 		       "0) FROM objectives",
 		       "i", ctx->now);
 	if (s == NULL || db_step(s) != DB_ROW) {

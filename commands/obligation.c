@@ -250,9 +250,9 @@ obligation_list(struct cmd_ctx *ctx)
 	if (ctx->cl->npos != 0)
 		return reg_usage(ctx);
 	/* outside the register's readers, one sees what one owns */
-	s = db_prepare(ctx->st,
-		       OBL_COLS "WHERE ?2 OR o.owner_id = ?3 ORDER BY o.id",
-		       "iii", ctx->now, (int64_t)all, ctx->me.id);
+	s = db_prepare(
+	    ctx->st, OBL_COLS "WHERE ?2 <> 0 OR o.owner_id = ?3 ORDER BY o.id",
+	    "iii", ctx->now, (int64_t)all, ctx->me.id);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
 	while (db_step(s) == DB_ROW) {

@@ -343,7 +343,7 @@ party_changes_write(struct cmd_ctx *ctx, int64_t since, const char *none)
 	    "h.new_needs || "
 	    "' (before: ' || h.old_needs || ')' FROM party_needs_history h "
 	    "JOIN parties p ON p.id = h.party_id JOIN people a ON a.id = "
-	    "h.actor_id WHERE h.at >= ?1) ORDER BY at, k, id",
+	    "h.actor_id WHERE h.at >= ?1) x ORDER BY at, k, id",
 	    "i", since);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");

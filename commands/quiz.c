@@ -158,7 +158,7 @@ quiz_campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 		snprintf(audience, sizeof(audience), "all");
 	if (nudge_rows(ctx->st,
 		       db_prepare(ctx->st,
-				  "SELECT id FROM people WHERE active AND "
+				  "SELECT id FROM people WHERE active <> 0 AND "
 				  "(?1 IS NULL OR team = ?1 COLLATE NOCASE) "
 				  "ORDER BY id",
 				  "t", team),
@@ -190,7 +190,8 @@ quiz_campaign_open(struct cmd_ctx *ctx, const struct quiz_bank *b, int nq,
 	    db_exec(ctx->st,
 		    "INSERT INTO quiz_participants(campaign_id, person_id, "
 		    "team) SELECT ?1, id, COALESCE(team, '') FROM people "
-		    "WHERE active AND (?2 IS NULL OR team = ?2 COLLATE NOCASE)",
+		    "WHERE active <> 0 AND (?2 IS NULL OR team = ?2 COLLATE "
+		    "NOCASE)",
 		    "it", id, team) < 0)
 		goto out;
 	hist = db_prepare(ctx->st,
@@ -552,7 +553,8 @@ quiz_team_lines(struct cmd_ctx *ctx, int64_t campaign, int64_t mgr,
 {
 	struct db_stmt *s = db_prepare(
 	    ctx->st,
-	    "SELECT p.team, COUNT(*), SUM(p.completed_at IS NOT NULL), "
+	    "SELECT p.team, COUNT(*), SUM(CASE WHEN p.completed_at IS "
+	    "NOT NULL THEN 1 ELSE 0 END), "
 	    "SUM(a.n), SUM(a.ok) FROM quiz_participants p JOIN (SELECT "
 	    "person_id, COUNT(answer) AS n, COALESCE(SUM(correct), 0) AS ok "
 	    "FROM quiz_items WHERE campaign_id = ?1 GROUP BY person_id) a ON "

@@ -189,7 +189,7 @@ quiz_advance(struct cmd_ctx *ctx, const struct quiz_bank *b, int64_t campaign,
 #define WAITING_SQL                                                            \
 	"SELECT p.campaign_id, p.person_id FROM quiz_participants p "          \
 	"JOIN quiz_campaigns c ON c.id = p.campaign_id AND c.status = 'open' " \
-	"JOIN people pe ON pe.id = p.person_id AND pe.active "                 \
+	"JOIN people pe ON pe.id = p.person_id AND pe.active <> 0 "            \
 	"WHERE p.current_seq = 0 AND p.completed_at IS NULL "                  \
 	"AND (?1 = 0 OR p.person_id = ?1) AND NOT EXISTS (SELECT 1 FROM "      \
 	"quiz_participants q JOIN quiz_campaigns d ON d.id = q.campaign_id "   \
@@ -347,7 +347,7 @@ quiz_job_results(struct cmd_ctx *ctx, struct tz_work *w)
 			   "SELECT DISTINCT c.id, m.id FROM quiz_campaigns c "
 			   "JOIN quiz_participants p ON p.campaign_id = c.id "
 			   "JOIN people pe ON pe.id = p.person_id JOIN people "
-			   "m ON m.id = pe.manager_id AND m.active WHERE "
+			   "m ON m.id = pe.manager_id AND m.active <> 0 WHERE "
 			   "c.status = 'closed' AND c.closed_at >= ? ORDER BY "
 			   "c.id, m.id",
 			   "i", ctx->now - QUIZ_RESULTS_DAYS * DAY),
@@ -380,8 +380,8 @@ quiz_job_campaign(struct cmd_ctx *ctx, struct tz_work *w)
 	rc = nudge_claimed(ctx, "quiz.campaign", "org", key);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	if (db_int(ctx->st, &people, "SELECT COUNT(*) FROM people WHERE active",
-		   NULL) < 0)
+	if (db_int(ctx->st, &people,
+		   "SELECT COUNT(*) FROM people WHERE active <> 0", NULL) < 0)
 		return -1;
 	if (people == 0)
 		return 0; /* starts once there is a directory */
@@ -534,7 +534,7 @@ quiz_job_remind(struct cmd_ctx *ctx, struct tz_work *w)
 		    "quiz_participants p JOIN quiz_campaigns c ON "
 		    "c.id = p.campaign_id AND c.status = 'open' "
 		    "JOIN people pe ON pe.id = p.person_id AND "
-		    "pe.active WHERE p.completed_at IS NULL AND "
+		    "pe.active <> 0 WHERE p.completed_at IS NULL AND "
 		    "p.current_seq > 0 AND c.created_at <= ?1 "
 		    /* not reminded within the period (a day of
 		     * slack: nudge_ready decides in days) */
@@ -613,7 +613,7 @@ quiz_job_last_call(struct cmd_ctx *ctx, struct tz_work *w)
 		    "c.created_at, c.deadline_at FROM quiz_participants p "
 		    "JOIN quiz_campaigns c ON c.id = p.campaign_id AND "
 		    "c.status = 'open' JOIN people pe ON pe.id = p.person_id "
-		    "AND pe.active WHERE p.completed_at IS NULL AND "
+		    "AND pe.active <> 0 WHERE p.completed_at IS NULL AND "
 		    "p.current_seq > 0 AND c.deadline_at > ?1 AND "
 		    /* a week of weekend before the two days, at most */
 		    "c.deadline_at <= ?1 + ?2 AND NOT EXISTS (SELECT 1 FROM "

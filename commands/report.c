@@ -40,10 +40,11 @@ report_incidents_write(struct cmd_ctx *ctx, int64_t since)
 			  (long long)n);
 		total += n;
 	}
-	if (db_int(ctx->st, &clocks,
-		   "SELECT COUNT(*) FROM incidents WHERE personal_data AND "
-		   "breach_outcome IS NULL AND status != 'closed'",
-		   NULL) != 1 ||
+	if (db_int(
+		ctx->st, &clocks,
+		"SELECT COUNT(*) FROM incidents WHERE personal_data <> 0 AND "
+		"breach_outcome IS NULL AND status != 'closed'",
+		NULL) != 1 ||
 	    db_int(ctx->st, &recent,
 		   "SELECT COUNT(*) FROM incidents WHERE created_at >= ?", "i",
 		   since) != 1)
@@ -79,7 +80,7 @@ report_upcoming(struct cmd_ctx *ctx)
 	    "reviews WHERE status = 'planned' AND planned_at <= ?1 "
 	    "UNION ALL SELECT planned_at, 'internal audit AUD-' || id || ' ' "
 	    "|| scope FROM audits WHERE status = 'planned' AND planned_at <= "
-	    "?1) ORDER BY at, what",
+	    "?1) x ORDER BY at, what",
 	    "i", until);
 	if (s == NULL)
 		return cmd_error(ctx, "database error");

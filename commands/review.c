@@ -24,11 +24,12 @@ review_notice(struct cmd_ctx *ctx, const char *obj, const char *date)
 	char *subject, *body;
 	size_t n = 0;
 	int m, rc = -1;
-	struct db_stmt *s = db_prepare(ctx->st,
-				       "SELECT id FROM people WHERE active AND "
-				       "(roles & ?) != 0 ORDER BY handle LIMIT "
-				       "64",
-				       "i", (int64_t)ROLE_ISMS_MANAGER);
+	struct db_stmt *s =
+	    db_prepare(ctx->st,
+		       "SELECT id FROM people WHERE active <> 0 AND "
+		       "(roles & ?) != 0 ORDER BY handle LIMIT "
+		       "64",
+		       "i", (int64_t)ROLE_ISMS_MANAGER);
 
 	if (s == NULL)
 		return -1;
@@ -355,7 +356,7 @@ review_outcome(struct cmd_ctx *ctx, int64_t id)
 		       "SELECT COALESCE((SELECT group_concat(handle, ', ') "
 		       "FROM (SELECT p.handle FROM review_attendees a JOIN "
 		       "people p ON p.id = a.person_id WHERE a.review_id = ? "
-		       "ORDER BY a.id)), 'not recorded')",
+		       "ORDER BY a.id) x), 'not recorded')",
 		       "i", id);
 	if (s == NULL || db_step(s) != DB_ROW) {
 		db_finish(ctx->st, s);

@@ -547,11 +547,12 @@ out:
 static char *
 controls_text(struct cmd_ctx *ctx, int64_t id)
 {
-	char *t = db_text(ctx->st,
-			  "SELECT group_concat(id, ', ') FROM (SELECT c.id "
-			  "FROM risk_controls rc JOIN controls c ON c.id = "
-			  "rc.control_id WHERE rc.risk_id = ? ORDER BY c.seq)",
-			  "i", id);
+	char *t =
+	    db_text(ctx->st,
+		    "SELECT group_concat(id, ', ') FROM (SELECT c.id "
+		    "FROM risk_controls rc JOIN controls c ON c.id = "
+		    "rc.control_id WHERE rc.risk_id = ? ORDER BY c.seq) x",
+		    "i", id);
 
 	return t ? t : xstrdup("");
 }
@@ -650,7 +651,8 @@ accept_approver(struct cmd_ctx *ctx, const struct person *owner,
 	*any_role = 0;
 	if (!ctx->cfg->risk_accept_by_isms_manager &&
 	    db_int(ctx->st, &id,
-		   "SELECT id FROM people WHERE id = ? AND id != ? AND active",
+		   "SELECT id FROM people WHERE id = ? AND id != ? AND active "
+		   "<> 0",
 		   "ii", owner->manager_id, ctx->me.id) == 1 &&
 	    store_person_by_id(ctx->st, id, out) == 1)
 		return 1;

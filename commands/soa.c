@@ -170,7 +170,8 @@ soa_approve(struct cmd_ctx *ctx)
 	if (db_int(ctx->st, &controls, "SELECT COUNT(*) FROM controls", NULL) !=
 		1 ||
 	    db_int(ctx->st, &unreasoned,
-		   "SELECT COUNT(*) FROM controls WHERE applicable AND reason "
+		   "SELECT COUNT(*) FROM controls WHERE applicable <> 0 AND "
+		   "reason "
 		   "IS NULL AND NOT EXISTS (SELECT 1 FROM risk_controls rc "
 		   "WHERE rc.control_id = controls.id)",
 		   NULL) != 1 ||
@@ -256,13 +257,14 @@ soa_show(struct cmd_ctx *ctx)
 	drafts = soa_draft_count(ctx);
 	if (rc < 0 || drafts < 0 ||
 	    db_int(ctx->st, &counts[0],
-		   "SELECT COUNT(*) FROM controls WHERE applicable",
+		   "SELECT COUNT(*) FROM controls WHERE applicable <> 0",
 		   NULL) != 1 ||
 	    db_int(ctx->st, &counts[1],
-		   "SELECT COUNT(*) FROM controls WHERE NOT applicable",
+		   "SELECT COUNT(*) FROM controls WHERE applicable = 0",
 		   NULL) != 1 ||
 	    db_int(ctx->st, &counts[2],
-		   "SELECT COUNT(*) FROM controls WHERE custom", NULL) != 1) {
+		   "SELECT COUNT(*) FROM controls WHERE custom <> 0",
+		   NULL) != 1) {
 		free(line);
 		return cmd_error(ctx, "database error");
 	}

@@ -433,7 +433,7 @@ out:
 	"'no' ELSE s.data END, p.handle, "                                     \
 	"date(s.next_review_at, 'unixepoch'), s.next_review_at, "              \
 	"COALESCE(s.dpa, ''), s.status, COALESCE(s.service, '') FROM "         \
-	"suppliers s JOIN people p ON p.id = s.owner_id WHERE (?3 OR "         \
+	"suppliers s JOIN people p ON p.id = s.owner_id WHERE (?3 <> 0 OR "    \
 	"s.owner_id = ?1) "
 
 static void

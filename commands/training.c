@@ -111,13 +111,15 @@ visible_people(struct cmd_ctx *ctx, int64_t **ids, size_t *n)
 {
 	int all = has_role(&ctx->me, ROLE_ISMS_MANAGER | ROLE_AUDITOR);
 
-	if (nudge_rows(ctx->st,
-		       db_prepare(ctx->st,
-				  "SELECT id FROM people WHERE active AND (?1 "
-				  "OR id = ?2 OR manager_id = ?2) ORDER BY "
-				  "handle",
-				  "ii", (int64_t)all, ctx->me.id),
-		       1, ids, n) < 0)
+	if (nudge_rows(
+		ctx->st,
+		db_prepare(
+		    ctx->st,
+		    "SELECT id FROM people WHERE active <> 0 AND (?1 <> 0 "
+		    "OR id = ?2 OR manager_id = ?2) ORDER BY "
+		    "handle",
+		    "ii", (int64_t)all, ctx->me.id),
+		1, ids, n) < 0)
 		return cmd_error(ctx, "database error");
 	return 0;
 }
@@ -305,11 +307,12 @@ training_list(struct cmd_ctx *ctx)
 					   "r.completed_at, r.ref",
 			       "i", who.id);
 	} else {
-		s = db_prepare(ctx->st,
-			       RECORD_COLS
-			       "WHERE ?1 OR p.id = ?2 OR p.manager_id = ?2 "
-			       "ORDER BY p.handle, r.completed_at, r.ref",
-			       "ii", (int64_t)all, ctx->me.id);
+		s = db_prepare(
+		    ctx->st,
+		    RECORD_COLS
+		    "WHERE ?1 <> 0 OR p.id = ?2 OR p.manager_id = ?2 "
+		    "ORDER BY p.handle, r.completed_at, r.ref",
+		    "ii", (int64_t)all, ctx->me.id);
 	}
 	if (s == NULL)
 		return cmd_error(ctx, "database error");
@@ -373,12 +376,13 @@ training_job_due(struct cmd_ctx *ctx, struct tz_work *w)
 
 	if (str_is_blank(ctx->cfg->training_required))
 		return 0;
-	if (nudge_rows(ctx->st,
-		       db_prepare(ctx->st,
-				  "SELECT id FROM people WHERE active ORDER "
-				  "BY id",
-				  NULL),
-		       1, &ids, &n) < 0)
+	if (nudge_rows(
+		ctx->st,
+		db_prepare(ctx->st,
+			   "SELECT id FROM people WHERE active <> 0 ORDER "
+			   "BY id",
+			   NULL),
+		1, &ids, &n) < 0)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++) {
 		struct person p;
@@ -403,12 +407,13 @@ training_report_write(struct cmd_ctx *ctx)
 		cmd_reply(ctx, "Training overdue: no courses are required.");
 		return 0;
 	}
-	if (nudge_rows(ctx->st,
-		       db_prepare(ctx->st,
-				  "SELECT id FROM people WHERE active ORDER "
-				  "BY id",
-				  NULL),
-		       1, &ids, &n) < 0)
+	if (nudge_rows(
+		ctx->st,
+		db_prepare(ctx->st,
+			   "SELECT id FROM people WHERE active <> 0 ORDER "
+			   "BY id",
+			   NULL),
+		1, &ids, &n) < 0)
 		return cmd_error(ctx, "database error");
 	for (i = 0; i < n; i++) {
 		struct person p;

@@ -231,16 +231,17 @@ outbox_route(struct outbox *ob)
 					pp, rows[i].address, names);
 		for (k = 0; k < routed; k++)
 			if (db_exec(st,
-				    "INSERT OR IGNORE INTO outbox_delivery("
-				    "outbox_id, transport) VALUES (?, ?)",
+				    "INSERT INTO outbox_delivery(outbox_id, "
+				    "transport) VALUES (?, ?) ON CONFLICT("
+				    "outbox_id, transport) DO NOTHING",
 				    "it", rows[i].id, names[k]) < 0)
 				goto fail;
 		if (routed == 0 &&
 		    db_exec(st,
-			    "INSERT OR IGNORE INTO outbox_delivery(outbox_id, "
-			    "transport, status, last_error) VALUES (?, 'none', "
-			    "'failed', 'no enabled transport reaches the "
-			    "recipient')",
+			    "INSERT INTO outbox_delivery(outbox_id, transport, "
+			    "status, last_error) VALUES (?, 'none', 'failed', "
+			    "'no enabled transport reaches the recipient') ON "
+			    "CONFLICT(outbox_id, transport) DO NOTHING",
 			    "i", rows[i].id) < 0)
 			goto fail;
 		if (db_exec(st, "UPDATE outbox SET routed = 1 WHERE id = ?",
@@ -378,8 +379,9 @@ outbox_fallback(struct outbox *ob, int64_t delivery_id)
 		goto out;
 	}
 	if (db_exec(st,
-		    "INSERT OR IGNORE INTO outbox_delivery(outbox_id, "
-		    "transport) VALUES (?, ?)",
+		    "INSERT INTO outbox_delivery(outbox_id, "
+		    "transport) VALUES (?, ?) ON CONFLICT(outbox_id, "
+		    "transport) DO NOTHING",
 		    "it", outbox_id, reach[next]) < 0) {
 		log_error("message %lld: cannot queue it for %s",
 			  (long long)outbox_id, reach[next]);

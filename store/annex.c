@@ -49,7 +49,7 @@ store_annex_load(struct store *st, char *err, size_t errlen)
 	     line = strchr(line + 1, '\n'))
 		want++;
 	/* the organisation's own (custom) controls are not Annex A's */
-	if (db_int(st, &have, "SELECT COUNT(*) FROM controls WHERE NOT custom",
+	if (db_int(st, &have, "SELECT COUNT(*) FROM controls WHERE custom = 0",
 		   NULL) < 0)
 		goto out;
 	if (have >= want)

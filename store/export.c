@@ -67,9 +67,10 @@ static const struct export exports[] = {
      "r.impact, r.score, r.level, CASE WHEN ap.id IS NOT NULL THEN "
      "'accept pending APR-' || ap.id ELSE COALESCE(r.treatment, "
      "'untreated') END AS treatment, COALESCE(r.plan, '') AS plan, "
-     "COALESCE(r.residual_likelihood, '') AS residual_likelihood, "
-     "COALESCE(r.residual_impact, '') AS residual_impact, "
-     "COALESCE(r.residual_score, '') AS residual_score, "
+     "COALESCE(CAST(r.residual_likelihood AS TEXT), '') AS "
+     "residual_likelihood, "
+     "COALESCE(CAST(r.residual_impact AS TEXT), '') AS residual_impact, "
+     "COALESCE(CAST(r.residual_score AS TEXT), '') AS residual_score, "
      "COALESCE(r.residual_level, '') AS residual_level, "
      "COALESCE((SELECT group_concat(x.id, ' ') FROM (SELECT c.id FROM "
      "risk_controls rc JOIN controls c ON c.id = rc.control_id WHERE "
@@ -149,7 +150,7 @@ static const struct export exports[] = {
      "FROM suppliers s JOIN people p ON p.id = s.owner_id ORDER BY s.id"},
     {"staff", "SELECT handle, name, COALESCE(email, '') AS email, "
 	      "COALESCE(team, '') AS team, role_names(roles) AS roles FROM "
-	      "people WHERE active "
+	      "people WHERE active <> 0 "
 	      "ORDER BY handle"},
     {"context",
      "SELECT 'CTX-' || c.id AS id, c.kind, c.text, c.status, "
@@ -199,20 +200,20 @@ static const struct export exports[] = {
      "AS status, d.review_every, "
      "CASE WHEN d.retired_at IS NULL THEN date(d.next_review_at, "
      "'unixepoch') ELSE '' END AS next_review, "
-     "CASE WHEN d.ack_required THEN (SELECT COUNT(*) FROM doc_acks k JOIN "
-     "people q ON q.id = k.person_id WHERE k.doc_id = d.id AND q.active) "
-     "|| '/' || (SELECT COUNT(*) FROM people WHERE active) ELSE '' END "
+     "CASE WHEN d.ack_required <> 0 THEN (SELECT COUNT(*) FROM doc_acks k JOIN "
+     "people q ON q.id = k.person_id WHERE k.doc_id = d.id AND q.active <> 0) "
+     "|| '/' || (SELECT COUNT(*) FROM people WHERE active <> 0) ELSE '' END "
      "AS acknowledged, COALESCE(d.retired_reason, '') AS retired_reason "
      "FROM docs d JOIN people o ON o.id = d.owner_id LEFT JOIN "
      "doc_versions v ON v.doc_id = d.id AND v.version = d.version LEFT "
      "JOIN people a ON a.id = v.approver_id ORDER BY d.id"},
     {"evidence",
      "SELECT 'EV-' || e.id AS id, e.title, CASE e.ref_kind WHEN 'control' "
-     "THEN CASE WHEN c.custom THEN e.ref_id ELSE 'A.' || e.ref_id END "
+     "THEN CASE WHEN c.custom <> 0 THEN e.ref_id ELSE 'A.' || e.ref_id END "
      "WHEN 'action' THEN 'ACT-' || e.ref_id WHEN 'risk' THEN 'RSK-' || "
      "e.ref_id ELSE 'SUP-' || e.ref_id END AS ref, COALESCE(e.url, '') AS "
      "url, p.handle AS owner, COALESCE(date(e.expires_at, 'unixepoch'), "
-     "'') AS expires, CASE WHEN e.expires_at + 86400 <= store_now() THEN "
+     "'') AS expires, CASE WHEN e.expires_at + 86400 <= ?1 THEN "
      "'yes' ELSE 'no' END AS stale, k.handle AS created_by, "
      "strftime('%Y-%m-%dT%H:%M:%SZ', e.created_at, 'unixepoch') AS created, "
      "COALESCE(strftime('%Y-%m-%dT%H:%M:%SZ', e.renewed_at, 'unixepoch'), "
@@ -236,33 +237,25 @@ static const struct export exports[] = {
      "= q.campaign_id AND i.person_id = q.person_id AND i.answered_at IS "
      "NOT NULL) AS answered, (SELECT COUNT(*) FROM quiz_items i WHERE "
      "i.campaign_id = q.campaign_id AND i.person_id = q.person_id AND "
-     "i.correct) AS correct, COALESCE(strftime('%Y-%m-%dT%H:%M:%SZ', "
+     "i.correct <> 0) AS correct, COALESCE(strftime('%Y-%m-%dT%H:%M:%SZ', "
      "q.completed_at, 'unixepoch'), '') AS completed, "
      "date(c.deadline_at, 'unixepoch') AS deadline, c.status "
      "FROM quiz_participants q JOIN quiz_campaigns c ON c.id = "
      "q.campaign_id JOIN people p ON p.id = q.person_id "
      "ORDER BY q.campaign_id, p.handle"},
-    /* ?1: the framework's (article, control) pairs as a JSON array of
-       [framework, article, title, control]; gap is "yes" on every row of
-       an article none of whose controls is applicable and implemented */
+    /* one row per (article, control) pair of the framework, run once per
+       pair: ?1 framework, ?2 article, ?3 its title, ?4 control, ?5 the
+       store's time, ?6 gap ("yes" on every row of an article none of
+       whose controls is applicable and implemented) */
     {"mapping",
-     "WITH m AS (SELECT CAST(j.key AS INTEGER) AS n, json_extract(j.value, "
-     "'$[0]') AS framework, json_extract(j.value, '$[1]') AS article, "
-     "json_extract(j.value, '$[2]') AS article_title, "
-     "json_extract(j.value, '$[3]') AS control FROM json_each(?1) j), "
-     "g AS (SELECT m.article, MAX(COALESCE(c.applicable = 1 AND c.status "
-     "= 'implemented', 0)) AS done FROM m LEFT JOIN controls c ON c.id = "
-     "m.control GROUP BY m.article) "
-     "SELECT m.framework, m.article, m.article_title, m.control, "
-     "COALESCE(c.title, '') AS control_title, CASE c.applicable WHEN 1 "
-     "THEN 'yes' ELSE 'no' END AS applicable, COALESCE(c.status, '') AS "
-     "status, (SELECT COUNT(*) FROM evidence_items e WHERE e.ref_kind = "
-     "'control' AND e.ref_id = m.control) AS evidence, (SELECT COUNT(*) "
-     "FROM evidence_items e WHERE e.ref_kind = 'control' AND e.ref_id = "
-     "m.control AND e.expires_at + 86400 <= store_now()) AS stale_evidence, "
-     "CASE g.done WHEN 1 THEN 'no' ELSE 'yes' END AS gap FROM m JOIN g ON "
-     "g.article = m.article LEFT JOIN controls c ON c.id = m.control "
-     "ORDER BY m.n"},
+     "SELECT ?1 AS framework, ?2 AS article, ?3 AS article_title, ?4 AS "
+     "control, COALESCE(c.title, '') AS control_title, CASE c.applicable "
+     "WHEN 1 THEN 'yes' ELSE 'no' END AS applicable, COALESCE(c.status, "
+     "'') AS status, (SELECT COUNT(*) FROM evidence_items e WHERE "
+     "e.ref_kind = 'control' AND e.ref_id = ?4) AS evidence, (SELECT "
+     "COUNT(*) FROM evidence_items e WHERE e.ref_kind = 'control' AND "
+     "e.ref_id = ?4 AND e.expires_at + 86400 <= ?5) AS stale_evidence, ?6 "
+     "AS gap FROM (SELECT 1 AS one) x LEFT JOIN controls c ON c.id = ?4"},
     {"objective-measurements",
      "SELECT 'OBJ-' || o.id AS objective, o.text, o.target, o.status, "
      "date(o.due_at, 'unixepoch') AS due, printf('%g', m.value) AS value, "
@@ -277,10 +270,10 @@ static const struct export exports[] = {
      "held, COALESCE(q.handle, '') AS recorded_by, COALESCE((SELECT "
      "group_concat(handle, ' ') FROM (SELECT p.handle FROM "
      "review_attendees a JOIN people p ON p.id = a.person_id WHERE "
-     "a.review_id = r.id ORDER BY a.id)), '') AS attendees, "
+     "a.review_id = r.id ORDER BY a.id) x), '') AS attendees, "
      "COALESCE(r.decisions, '') AS decisions, COALESCE((SELECT "
      "group_concat(x, ' ') FROM (SELECT 'ACT-' || a.id AS x FROM actions a "
-     "WHERE a.source_kind = 'MR' AND a.source_id = r.id ORDER BY a.id)), "
+     "WHERE a.source_kind = 'MR' AND a.source_id = r.id ORDER BY a.id) x), "
      "'') AS actions FROM reviews r LEFT JOIN people q ON q.id = "
      "r.recorded_by ORDER BY r.id"},
     {"party-feedback",
@@ -374,44 +367,121 @@ md_field(FILE *out, const char *v)
 /* Exports of a framework's mapping to the controls: --framework. */
 static const char *const framed[] = {"mapping"};
 
+/* The framework's pairs in the file's order, with each article's gap. */
+struct framed_row {
+	char *label, *article, *title, *control;
+	int done; /* the control is applicable and implemented */
+};
+
+struct framed_rows {
+	struct framed_row *v;
+	size_t n, cap;
+};
+
 static int
-framed_row(void *arg, const struct mapping_row *r)
+framed_add(void *arg, const struct mapping_row *r)
 {
-	json_array_append_new(arg, json_pack("[ssss]", r->label, r->article,
-					     r->title, r->control));
+	struct framed_rows *rows = arg;
+	struct framed_row *x;
+
+	if (rows->n == rows->cap) {
+		rows->cap = rows->cap ? rows->cap * 2 : 64;
+		rows->v = xrealloc(rows->v, rows->cap * sizeof(*rows->v));
+	}
+	x = &rows->v[rows->n++];
+	x->label = xstrdup(r->label);
+	x->article = xstrdup(r->article);
+	x->title = xstrdup(r->title);
+	x->control = xstrdup(r->control);
+	x->done = 0;
 	return 0;
 }
 
-/*
- * The framework's rows as the JSON text the mapping export reads (caller
- * frees), or NULL with err.
- */
-static char *
-framed_rows(const char *name, const char *framework, char *err, size_t errlen)
+static void
+framed_free(struct framed_rows *rows)
 {
-	json_t *rows;
-	char *text = NULL;
 	size_t i;
 
+	for (i = 0; i < rows->n; i++) {
+		free(rows->v[i].label);
+		free(rows->v[i].article);
+		free(rows->v[i].title);
+		free(rows->v[i].control);
+	}
+	free(rows->v);
+	memset(rows, 0, sizeof(*rows));
+}
+
+/* "yes" when no control of row i's article is done. */
+static const char *
+framed_gap(const struct framed_rows *rows, size_t i)
+{
+	size_t k;
+
+	for (k = 0; k < rows->n; k++)
+		if (rows->v[k].done &&
+		    strcmp(rows->v[k].article, rows->v[i].article) == 0)
+			return "no";
+	return "yes";
+}
+
+/*
+ * The framework's rows for a framed export into rows (rows->n stays 0 and
+ * *is_framed 0 for an export that is not framed). 0, or -1 with err.
+ */
+static int
+framed_rows(struct store *st, const char *name, const char *framework,
+	    struct framed_rows *rows, int *is_framed, char *err, size_t errlen)
+{
+	size_t i;
+
+	*is_framed = 0;
 	for (i = 0; i < ARRAY_LEN(framed); i++)
 		if (strcmp(framed[i], name) == 0)
 			break;
 	if (i == ARRAY_LEN(framed) && framework != NULL) {
 		snprintf(err, errlen, "export %s has no --framework", name);
-		return NULL;
+		return -1;
 	}
 	if (i == ARRAY_LEN(framed))
-		return xstrdup(""); /* not framed: nothing to bind */
+		return 0; /* not framed: nothing to bind */
 	if (framework == NULL) {
 		snprintf(err, errlen, "export %s needs --framework %s", name,
 			 mapping_framework_names());
-		return NULL;
+		return -1;
 	}
-	rows = json_array();
-	if (mapping_each(framework, framed_row, rows, err, errlen) == 0)
-		text = json_dumps(rows, JSON_COMPACT);
-	json_decref(rows);
-	return text;
+	*is_framed = 1;
+	if (mapping_each(framework, framed_add, rows, err, errlen) != 0)
+		return -1;
+	for (i = 0; i < rows->n; i++) {
+		int64_t done = 0;
+
+		if (db_int(st, &done,
+			   "SELECT COUNT(*) FROM controls WHERE id = ? AND "
+			   "applicable = 1 AND status = 'implemented'",
+			   "t", rows->v[i].control) < 0) {
+			snprintf(err, errlen, "database error: %s",
+				 db_errmsg(st));
+			return -1;
+		}
+		rows->v[i].done = done > 0;
+	}
+	return 0;
+}
+
+/* Exports whose ?1 is the store's time. */
+static const char *const timed[] = {"evidence"};
+
+/* An export's statement, its ?1 bound to the store's time if it has one. */
+static struct db_stmt *
+export_prepare(struct store *st, const struct export *e)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(timed); i++)
+		if (strcmp(timed[i], e->name) == 0)
+			return db_prepare(st, e->sql, "i", store_now(st));
+	return db_prepare(st, e->sql, NULL);
 }
 
 int
@@ -429,6 +499,68 @@ export_write_version(struct store *st, const char *name, const char *format,
 				      errlen);
 }
 
+/* The header of the result's columns in format. */
+static void
+write_header(FILE *out, const char *format, sqlite3_stmt *s, int ncol)
+{
+	int c;
+
+	if (format[0] == 'j')
+		return;
+	for (c = 0; c < ncol; c++) {
+		if (format[0] == 'm')
+			fputs("| ", out);
+		else if (c)
+			fputc(',', out);
+		fputs(sqlite3_column_name(s, c), out);
+		if (format[0] == 'm')
+			fputc(' ', out);
+	}
+	if (format[0] == 'm') {
+		fputs("|\n", out);
+		for (c = 0; c < ncol; c++)
+			fputs("|---", out);
+		fputs("|\n", out);
+	} else {
+		fputs("\r\n", out);
+	}
+}
+
+/* The row s is on: appended to arr (json) or written to out. */
+static void
+write_row(FILE *out, const char *format, sqlite3_stmt *s, int ncol, json_t *arr)
+{
+	json_t *obj = arr ? json_object() : NULL;
+	int k;
+
+	for (k = 0; k < ncol; k++) {
+		const char *v = db_col(db_wrap(s), k);
+
+		if (obj) {
+			json_t *jv =
+			    sqlite3_column_type(s, k) == SQLITE_INTEGER
+				? json_integer(sqlite3_column_int64(s, k))
+				: json_string(v);
+
+			if (jv == NULL) /* not UTF-8: never in the store */
+				jv = json_null();
+			json_object_set_new(obj, sqlite3_column_name(s, k), jv);
+		} else if (format[0] == 'm') {
+			fputs("| ", out);
+			md_field(out, v);
+			fputc(' ', out);
+		} else {
+			if (k)
+				fputc(',', out);
+			csv_field(out, v);
+		}
+	}
+	if (obj)
+		json_array_append_new(arr, obj);
+	else
+		fputs(format[0] == 'm' ? "|\n" : "\r\n", out);
+}
+
 int
 export_write_framework(struct store *st, const char *name, const char *format,
 		       int64_t version, const char *framework, FILE *out,
@@ -436,9 +568,9 @@ export_write_framework(struct store *st, const char *name, const char *format,
 {
 	sqlite3_stmt *s = NULL;
 	json_t *arr = NULL;
-	char *rows = NULL;
-	size_t i, vi = 0;
-	int c, ncol, rc = -1, row = 0;
+	struct framed_rows rows = {0};
+	size_t i, r, vi = 0;
+	int c = SQLITE_DONE, ncol, rc = -1, is_framed;
 
 	for (i = 0; i < ARRAY_LEN(exports); i++)
 		if (strcmp(exports[i].name, name) == 0)
@@ -461,17 +593,20 @@ export_write_framework(struct store *st, const char *name, const char *format,
 		snprintf(err, errlen, "export %s has no versions", name);
 		return -1;
 	}
-	if ((rows = framed_rows(name, framework, err, errlen)) == NULL)
+	if (framed_rows(st, name, framework, &rows, &is_framed, err, errlen) <
+	    0) {
+		framed_free(&rows);
 		return -1;
-	if (rows[0] != '\0')
-		s = db_raw(db_prepare(st, exports[i].sql, "t", rows));
+	}
+	if (is_framed)
+		s = db_raw(db_prepare(st, exports[i].sql, NULL));
 	else
 		s = db_raw(version > 0
 			       ? db_prepare(st, versioned[vi].sql, "i", version)
-			       : db_prepare(st, exports[i].sql, NULL));
-	free(rows);
+			       : export_prepare(st, &exports[i]));
 	if (s == NULL) {
 		snprintf(err, errlen, "database error: %s", db_errmsg(st));
+		framed_free(&rows);
 		return -1;
 	}
 	/* a version always has rows: none means there is no such version */
@@ -484,64 +619,31 @@ export_write_framework(struct store *st, const char *name, const char *format,
 	ncol = sqlite3_column_count(s);
 	if (strcmp(format, "json") == 0)
 		arr = json_array();
-	else
-		for (c = 0; c < ncol; c++) {
-			if (format[0] == 'm')
-				fputs("| ", out);
-			else if (c)
-				fputc(',', out);
-			fputs(sqlite3_column_name(s, c), out);
-			if (format[0] == 'm')
-				fputc(' ', out);
+	write_header(out, format, s, ncol);
+	if (is_framed) {
+		/* one run of the statement per pair, in the file's order */
+		for (r = 0; r < rows.n && c == SQLITE_DONE; r++) {
+			const struct framed_row *x = &rows.v[r];
+
+			if (db_rebind(db_wrap(s), "ttttit", x->label,
+				      x->article, x->title, x->control,
+				      store_now(st),
+				      framed_gap(&rows, r)) < 0 ||
+			    (c = sqlite3_step(s)) != SQLITE_ROW)
+				break;
+			write_row(out, format, s, ncol, arr);
+			c = SQLITE_DONE;
 		}
-	if (format[0] == 'm') {
-		fputs("|\n", out);
-		for (c = 0; c < ncol; c++)
-			fputs("|---", out);
-		fputs("|\n", out);
-	} else if (format[0] == 'c') {
-		fputs("\r\n", out);
-	}
-	while ((c = sqlite3_step(s)) == SQLITE_ROW) {
-		json_t *obj = arr ? json_object() : NULL;
-		int k;
-
-		row++;
-		for (k = 0; k < ncol; k++) {
-			const char *v = db_col(db_wrap(s), k);
-
-			if (obj) {
-				json_t *jv =
-				    sqlite3_column_type(s, k) == SQLITE_INTEGER
-					? json_integer(
-					      sqlite3_column_int64(s, k))
-					: json_string(v);
-
-				if (jv ==
-				    NULL) /* not UTF-8: never in the store */
-					jv = json_null();
-				json_object_set_new(
-				    obj, sqlite3_column_name(s, k), jv);
-			} else if (format[0] == 'm') {
-				fputs("| ", out);
-				md_field(out, v);
-				fputc(' ', out);
-			} else {
-				if (k)
-					fputc(',', out);
-				csv_field(out, v);
-			}
-		}
-		if (obj)
-			json_array_append_new(arr, obj);
-		else
-			fputs(format[0] == 'm' ? "|\n" : "\r\n", out);
+		if (r < rows.n)
+			c = SQLITE_ERROR;
+	} else {
+		while ((c = sqlite3_step(s)) == SQLITE_ROW)
+			write_row(out, format, s, ncol, arr);
 	}
 	if (c != SQLITE_DONE) {
 		snprintf(err, errlen, "database error: %s", db_errmsg(st));
 		goto out;
 	}
-	(void)row;
 	if (arr) {
 		json_dumpf(arr, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', out);
@@ -549,6 +651,7 @@ export_write_framework(struct store *st, const char *name, const char *format,
 	rc = 0;
 out:
 	json_decref(arr);
+	framed_free(&rows);
 	db_finish(st, db_wrap(s));
 	return rc;
 }
@@ -581,7 +684,7 @@ export_each(struct store *st, const char *name, int64_t version,
 			return -1;
 		}
 	s = version > 0 ? db_prepare(st, versioned[vi].sql, "i", version)
-			: db_prepare(st, exports[i].sql, NULL);
+			: export_prepare(st, &exports[i]);
 	if (s == NULL) {
 		snprintf(err, errlen, "database error: %s", db_errmsg(st));
 		return -1;

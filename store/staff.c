@@ -264,9 +264,10 @@ missing_handles(struct import *im, char ***out, size_t *nout)
 
 	*out = NULL;
 	*nout = 0;
-	s = db_prepare(im->st,
-		       "SELECT handle FROM people WHERE active ORDER BY handle",
-		       NULL);
+	s = db_prepare(
+	    im->st,
+	    "SELECT handle FROM people WHERE active <> 0 ORDER BY handle",
+	    NULL);
 	if (s == NULL)
 		return -1;
 	while (db_step(s) == DB_ROW) {

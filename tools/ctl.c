@@ -300,9 +300,9 @@ ctl_outbox_retry(struct store *st, const struct config *cfg, int argc,
 	    /* what fails again is in a later digest again */
 	    db_exec(st,
 		    "DELETE FROM nudges WHERE kind = 'delivery.failed' AND "
-		    "CAST(substr(object, 5) AS INTEGER) IN (SELECT outbox_id "
-		    "FROM outbox_delivery WHERE status = 'pending' UNION "
-		    "SELECT id FROM outbox WHERE routed = 0)",
+		    "object IN (SELECT 'OUT-' || outbox_id FROM "
+		    "outbox_delivery WHERE status = 'pending' UNION SELECT "
+		    "'OUT-' || id FROM outbox WHERE routed = 0)",
 		    NULL) < 0 ||
 	    store_audit(st, ctl_actor(), "outbox.retry", "outbox", details) <
 		0 ||

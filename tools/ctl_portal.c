@@ -66,7 +66,7 @@ ctl_portal_link(struct store *st, const struct config *cfg, int argc,
 		/* only active people are found: say so of a leaver */
 		if (db_int(st, &left,
 			   "SELECT COUNT(*) FROM people WHERE handle = ? AND "
-			   "NOT active",
+			   "active = 0",
 			   "t", who[0] == '@' ? who + 1 : who) < 0)
 			rc = -1;
 		else if (left > 0) {

@@ -225,7 +225,7 @@ cmd_staff(struct store *st, const struct config *cfg, int argc, char **argv)
 		    "COALESCE(p.team,''), COALESCE(m.handle,''), p.roles, "
 		    "COALESCE(p.slack_id,''), COALESCE(p.matrix_id,'') "
 		    "FROM people p LEFT JOIN people m ON m.id = p.manager_id "
-		    "WHERE p.active ORDER BY p.handle",
+		    "WHERE p.active <> 0 ORDER BY p.handle",
 		    NULL);
 
 		if (s == NULL)

@@ -43,7 +43,7 @@ test_version_approved(void **state)
 	(void)state;
 	assert_sql(t,
 		   "SELECT version || ' ' || url || ' ' || author_id || ' ' || "
-		   "COALESCE(approver_id, '-') FROM doc_versions",
+		   "COALESCE(CAST(approver_id AS TEXT), '-') FROM doc_versions",
 		   "1 https://wiki.example.org/isp 2 -");
 	before = doc_state(t);
 	refused_as(t, "alice", "doc version DOC-1 url=https://x",

@@ -107,7 +107,7 @@ test_evidence_add(void **state)
 	      "owner=@bob");
 	assert_sql(t,
 		   "SELECT group_concat(r, ' ') FROM (SELECT ref_kind || ':' "
-		   "|| ref_id AS r FROM evidence_items ORDER BY id)",
+		   "|| ref_id AS r FROM evidence_items ORDER BY id) x",
 		   "control:5.15 control:5.15 action:1 risk:1");
 
 	before = ev_fingerprint(t);

@@ -16,11 +16,13 @@ static int64_t
 fingerprint(struct tenv *t)
 {
 	return everything(t) * 7 +
-	       count(t, "SELECT (SELECT COUNT(*) FROM finding_checks) + "
-			"(SELECT COALESCE(SUM(length(cause)), 0) + "
-			"COALESCE(SUM(needs_action), 0) + COALESCE(SUM(status "
-			"= 'closed'), 0) * 3 FROM findings) + (SELECT COUNT(*) "
-			"FROM actions WHERE status = 'done') * 5");
+	       count(t,
+		     "SELECT (SELECT COUNT(*) FROM finding_checks) + "
+		     "(SELECT COALESCE(SUM(length(cause)), 0) + "
+		     "COALESCE(SUM(needs_action), 0) + COALESCE(SUM(CASE WHEN "
+		     "status = 'closed' THEN 1 ELSE 0 END), 0) * 3 FROM "
+		     "findings) + (SELECT COUNT(*) "
+		     "FROM actions WHERE status = 'done') * 5");
 }
 
 /* Refused, with the expected words, and nothing changed. */
@@ -249,7 +251,7 @@ test_effectiveness(void **state)
 	    "Automate the reviews|AUD-1|1|0");
 	assert_sql(t,
 		   "SELECT group_concat(action, ',') FROM (SELECT action FROM "
-		   "audit_log ORDER BY seq DESC LIMIT 2)",
+		   "audit_log ORDER BY seq DESC LIMIT 2) x",
 		   "finding.effective,action.add");
 	ok_as(t, "frank", "action done ACT-3 Automated");
 	/* "yes" closes it */
@@ -260,8 +262,8 @@ test_effectiveness(void **state)
 	assert_sql(t, "SELECT status FROM findings", "closed");
 	assert_sql(
 	    t,
-	    "SELECT group_concat(effective || ':' || COALESCE(action_id, "
-	    "'-'), ',') FROM finding_checks",
+	    "SELECT group_concat(effective || ':' || "
+	    "COALESCE(CAST(action_id AS TEXT), '-'), ',') FROM finding_checks",
 	    "0:-,0:3,1:-");
 	assert_sql(t,
 		   "SELECT json_extract(details, '$.effective') || '|' || "

@@ -47,7 +47,7 @@ seen_row(void *arg, const struct mapping_row *r)
 			 r->framework, r->line);
 	assert_int_equal(db_int(s->t->st, &n,
 				"SELECT COUNT(*) FROM controls WHERE id = ? "
-				"AND NOT custom",
+				"AND custom = 0",
 				"t", r->control),
 			 1);
 	if (n != 1)

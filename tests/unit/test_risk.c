@@ -19,7 +19,7 @@ test_scores_and_levels(void **state)
 	ok_as(t, "bob", "risk add Ransomware likelihood=5 impact=4");
 	assert_sql(t,
 		   "SELECT group_concat(score || ':' || level, ' ') FROM "
-		   "(SELECT score, level FROM risks ORDER BY id)",
+		   "(SELECT score, level FROM risks ORDER BY id) x",
 		   "4:low 6:medium 12:high 20:critical");
 	/* custom [risk] levels = 2,6,12 */
 	t->cfg.risk_levels[0] = 2;
@@ -33,7 +33,7 @@ test_scores_and_levels(void **state)
 	assert_non_null(strstr(r, "4 x 4 = 16 (critical)"));
 	assert_sql(t,
 		   "SELECT group_concat(level, ' ') FROM (SELECT level FROM "
-		   "risks WHERE id > 4 ORDER BY id)",
+		   "risks WHERE id > 4 ORDER BY id) x",
 		   "low medium high critical");
 	tenv_free(t);
 }
@@ -51,7 +51,7 @@ test_next_review(void **state)
 	assert_sql(t,
 		   "SELECT group_concat(d, ' ') FROM (SELECT "
 		   "date(next_review_at, 'unixepoch') AS d FROM risks ORDER BY "
-		   "id)",
+		   "id) x",
 		   "2027-11-18 2027-11-18 2027-05-18 2027-02-18");
 	/* an update resets the date from the new level, counted from now */
 	test_clock = T0 + 10 * 86400; /* 2026-11-28 */
@@ -91,7 +91,7 @@ test_history(void **state)
 		   "SELECT group_concat(row, ' / ') FROM (SELECT p.handle || "
 		   "' ' || h.field || ' ' || COALESCE(h.old_value, '') || '>' "
 		   "|| h.new_value AS row FROM risk_history h JOIN people p ON "
-		   "p.id = h.actor_id ORDER BY h.id)",
+		   "p.id = h.actor_id ORDER BY h.id) x",
 		   "bob created >3 x 4 = 12 (high) / carol title Laptop "
 		   "theft>Laptop theft or loss / carol likelihood 3>4 / carol "
 		   "vulnerability >no encryption");
@@ -233,7 +233,7 @@ test_treatment(void **state)
 		   "mitigate|Encrypt disks|4|low");
 	assert_sql(t,
 		   "SELECT group_concat(control_id, ',') FROM (SELECT "
-		   "control_id FROM risk_controls ORDER BY control_id)",
+		   "control_id FROM risk_controls ORDER BY control_id) x",
 		   "5.15,8.1");
 	/* a new treatment replaces the linked controls; history keeps both */
 	ok_as(t, "bob", "risk treat RSK-1 transfer Insurance controls=5.20");

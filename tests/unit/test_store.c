@@ -316,7 +316,8 @@ test_audit_keyed(void **state)
 			 1);
 	/* the migrations' rows come before the key; every row from its
 	 * first on is keyed, starting with the audit.keyed row */
-	first_keyed = count(t, "SELECT MIN(seq) FROM audit_log WHERE keyed");
+	first_keyed =
+	    count(t, "SELECT MIN(seq) FROM audit_log WHERE keyed <> 0");
 	assert_int_equal(first_keyed, since);
 	assert_int_equal(count(t,
 			       "SELECT COUNT(*) FROM audit_log WHERE action = "
@@ -324,7 +325,7 @@ test_audit_keyed(void **state)
 			 1);
 	assert_int_equal(count(t, "SELECT COUNT(*) FROM audit_log WHERE seq "
 				  ">= (SELECT MIN(seq) FROM audit_log WHERE "
-				  "keyed) AND NOT keyed"),
+				  "keyed <> 0) AND keyed = 0"),
 			 0);
 	assert_int_equal(store_audit_verify(t->st, &rows), 0);
 
@@ -369,7 +370,7 @@ test_audit_head(void **state)
 	    store_audit_check_head(t->st, "12:xyz", err, sizeof(err)), -1);
 	/* cut back to before the key was made: the key's "since" says
 	 * rows are missing */
-	since = count(t, "SELECT MIN(seq) FROM audit_log WHERE keyed");
+	since = count(t, "SELECT MIN(seq) FROM audit_log WHERE keyed <> 0");
 	db_exec(t->st, "DELETE FROM audit_log WHERE seq >= ?", "i", since);
 	assert_int_equal(store_audit_verify(t->st, &rows), since);
 	tenv_free(t);
@@ -682,7 +683,7 @@ test_upgrade_unkeyed(void **state)
 	/* the migration's row is the last unkeyed one; the tail is keyed */
 	old_last = count(t, "SELECT MAX(seq) FROM audit_log WHERE action = "
 			    "'incident.report'");
-	since = count(t, "SELECT MIN(seq) FROM audit_log WHERE keyed");
+	since = count(t, "SELECT MIN(seq) FROM audit_log WHERE keyed <> 0");
 	assert_true(since > old_last);
 	assert_int_equal(count(t, "SELECT action = 'audit.keyed' FROM "
 				  "audit_log ORDER BY seq DESC LIMIT 1"),
@@ -900,7 +901,8 @@ test_memory_store_keyed(void **state)
 	(void)state;
 	assert_non_null(st);
 	assert_int_equal(
-	    db_int(st, &n, "SELECT COUNT(*) FROM audit_log WHERE keyed", NULL),
+	    db_int(st, &n, "SELECT COUNT(*) FROM audit_log WHERE keyed <> 0",
+		   NULL),
 	    1);
 	assert_true(n >= 1);
 	assert_int_equal(store_audit_verify(st, &rows), 0);

@@ -272,7 +272,7 @@ test_review_history(void **state)
 	    "SELECT group_concat(x, ' ') FROM (SELECT p.handle || ':' "
 	    "|| date(r.at, 'unixepoch') || ':' || date(r.next_review_at, "
 	    "'unixepoch') AS x FROM supplier_reviews r JOIN people p ON "
-	    "p.id = r.reviewer_id ORDER BY r.id)",
+	    "p.id = r.reviewer_id ORDER BY r.id) x",
 	    "bob:2026-11-28:2027-11-28 carol:2026-11-28:2027-03-01");
 	assert_sql(t,
 		   "SELECT json_extract(details, '$.result') || '|' || "
@@ -364,8 +364,9 @@ test_risks_name_suppliers(void **state)
 		   "WHERE field = 'supplier'",
 		   "SUP-1>SUP-2");
 	ok_as(t, "bob", "risk update RSK-1 supplier=none");
-	assert_sql(t, "SELECT COALESCE(supplier_id, 'none') FROM risks",
-		   "none");
+	assert_sql(
+	    t, "SELECT COALESCE(CAST(supplier_id AS TEXT), 'none') FROM risks",
+	    "none");
 	/* unknown and retired suppliers are refused */
 	refused_clean(t, "bob", "risk update RSK-1 supplier=SUP-9",
 		      "no supplier SUP-9");

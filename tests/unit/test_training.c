@@ -323,7 +323,7 @@ test_due_nudges(void **state)
 	    "SELECT group_concat(x, ' ') FROM (SELECT p.handle || ':' || "
 	    "n.object AS x FROM nudges n JOIN people p ON p.id = "
 	    "n.person_id WHERE n.kind = 'training.due' ORDER BY "
-	    "p.handle, n.object)",
+	    "p.handle, n.object) x",
 	    "bob:Security basics carol:Lead implementer carol:Security "
 	    "basics dana:Security basics erik:Security basics "
 	    "grace:Security basics");
