@@ -205,13 +205,10 @@ linked_obligations(struct cmd_ctx *ctx, const char *id)
 	int64_t have = 0;
 	int n = 0;
 
-	if (db_int(ctx->st, &have,
-		   "SELECT COUNT(*) FROM pragma_table_info("
-		   "'obligation_controls') WHERE name IN ('obligation_id', "
-		   "'control_id')",
-		   NULL) < 0)
+	have = store_has_table(ctx->st, "obligation_controls");
+	if (have < 0)
 		return cmd_error(ctx, "database error");
-	if (have != 2)
+	if (have == 0)
 		return 0;
 	s = db_prepare(ctx->st,
 		       "SELECT obligation_id FROM obligation_controls WHERE "

@@ -516,7 +516,8 @@ gw_run(const char *config_path)
 		log_warnx("no transport is enabled: messages stay in the "
 			  "outbox (enable %s in %s)",
 			  transport_names(names, sizeof(names)), config_path);
-	log_info("ismsd %s running on %s", ISMS_VERSION, store_path(gw->host.st));
+	log_info("ismsd %s running on %s", ISMS_VERSION,
+		 store_path(gw->host.st));
 	notify_watchdog_start(gw->host.loop, &gw->watchdog_timer);
 	notify_ready("running");
 	gw_sched_start(gw);

@@ -27,9 +27,7 @@ annex_line(struct store *st, char *line, int seq)
 	return db_exec(st,
 		       "INSERT INTO controls(id, seq, theme, title) VALUES "
 		       "(?,?,?,?) ON CONFLICT(id) DO NOTHING",
-		       "titt", line, (int64_t)seq, theme, title) < 0
-		   ? -1
-		   : (int)sqlite3_changes(st->db);
+		       "titt", line, (int64_t)seq, theme, title);
 }
 
 int
@@ -77,7 +75,7 @@ out:
 	if (rc < 0) {
 		snprintf(err, errlen,
 			 "%s: cannot load the Annex A controls (line %d): %s",
-			 st->path, lineno, sqlite3_errmsg(st->db));
+			 st->path, lineno, db_errmsg(st));
 		store_rollback(st);
 	}
 	free(copy);

@@ -147,7 +147,7 @@ log_has_keyed_rows(struct store *st)
 	if (rc <= 0)
 		return rc;
 	if (db_int(st, &n,
-		   "SELECT EXISTS (SELECT 1 FROM audit_log WHERE keyed)",
+		   "SELECT EXISTS (SELECT 1 FROM audit_log WHERE keyed <> 0)",
 		   NULL) < 0)
 		return -1;
 	return n != 0;
@@ -432,11 +432,11 @@ tables_free(struct store *st)
 /* a table's primary key columns in key order, their types, and whether
  * each is an identity (the rowid's stand-in) */
 #define PG_KEY_COLUMNS_SQL                                                     \
-	"SELECT a.attname, format_type(a.atttypid, a.atttypmod), "            \
-	"a.attidentity <> '' FROM pg_index i JOIN pg_attribute a ON "         \
-	"a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) CROSS JOIN "    \
-	"LATERAL generate_subscripts(i.indkey, 1) k WHERE i.indrelid = "     \
-	"to_regclass(quote_ident(?)) AND i.indisprimary AND i.indkey[k] = "   \
+	"SELECT a.attname, format_type(a.atttypid, a.atttypmod), "             \
+	"a.attidentity <> '' FROM pg_index i JOIN pg_attribute a ON "          \
+	"a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) CROSS JOIN "     \
+	"LATERAL generate_subscripts(i.indkey, 1) k WHERE i.indrelid = "       \
+	"to_regclass(quote_ident(?)) AND i.indisprimary AND i.indkey[k] = "    \
 	"a.attnum ORDER BY k"
 
 static char *
@@ -447,7 +447,8 @@ key_columns(struct store *st, const char *table, char **first)
 	int ok = 1;
 
 	*first = NULL;
-	s = db_prepare(st, store_is_pg(st) ? PG_KEY_COLUMNS_SQL : KEY_COLUMNS_SQL,
+	s = db_prepare(st,
+		       store_is_pg(st) ? PG_KEY_COLUMNS_SQL : KEY_COLUMNS_SQL,
 		       "t", table);
 	if (s == NULL)
 		return NULL;
@@ -483,6 +484,7 @@ table_rowid(struct store *st, const char *table, char **col)
 {
 	struct db_stmt *s;
 	char *sql;
+	int64_t hidden = 0;
 	int rc, n = 0, ident = 0;
 
 	*col = NULL;
@@ -498,6 +500,17 @@ table_rowid(struct store *st, const char *table, char **col)
 		sqlite3_finalize(probe);
 		free(sql);
 		free(q);
+		return 0;
+	}
+	/* SQLite's hidden rowid, kept as a column (store/pg_schema.c) */
+	if (db_int(st, &hidden,
+		   "SELECT COUNT(*) FROM pg_attribute WHERE attrelid = "
+		   "to_regclass(quote_ident(?)) AND attname = 'rowid' AND "
+		   "attidentity <> ''",
+		   "t", table) < 0)
+		return -1;
+	if (hidden) {
+		*col = quoted("rowid");
 		return 0;
 	}
 	s = db_prepare(st, PG_KEY_COLUMNS_SQL, "t", table);
@@ -517,6 +530,24 @@ table_rowid(struct store *st, const char *table, char **col)
 		*col = NULL;
 	}
 	return 0;
+}
+
+/*
+ * The columns a row is hashed by: "*" on SQLite (the rowid stays out),
+ * and on PostgreSQL every column but the kept rowid, in order (a new
+ * string), or NULL when they cannot be read.
+ */
+static char *
+table_columns(struct store *st, const char *table)
+{
+	if (!store_is_pg(st))
+		return xstrdup("*");
+	return db_text(st,
+		       "SELECT string_agg(quote_ident(column_name), ', ' ORDER "
+		       "BY ordinal_position) FROM information_schema.columns "
+		       "WHERE table_schema = current_schema() AND table_name = "
+		       "? AND column_name <> 'rowid'",
+		       "t", table);
 }
 
 int
@@ -596,14 +627,23 @@ evidence_tables_load(struct store *st, char *err, size_t errlen)
 			    q, t->col);
 			free(pks);
 		} else {
-			t->sel_one = xasprintf("SELECT * FROM %s WHERE %s = ?",
-					       q, rowcol);
+			char *cols = table_columns(st, name);
+
+			if (cols == NULL) {
+				free(q);
+				free(rowcol);
+				goto fail_list;
+			}
+			t->sel_one = xasprintf("SELECT %s FROM %s WHERE %s = ?",
+					       cols, q, rowcol);
 			t->sel_range = xasprintf(
-			    "SELECT %s, * FROM %s WHERE %s BETWEEN ? AND "
+			    "SELECT %s, %s FROM %s WHERE %s BETWEEN ? AND "
 			    "? ORDER BY %s",
-			    rowcol, q, rowcol, rowcol);
-			t->sel_all = xasprintf("SELECT %s, * FROM %s ORDER BY %s",
-					       rowcol, q, rowcol);
+			    rowcol, cols, q, rowcol, rowcol);
+			t->sel_all =
+			    xasprintf("SELECT %s, %s FROM %s ORDER BY %s",
+				      rowcol, cols, q, rowcol);
+			free(cols);
 			t->sel_gone = xasprintf(
 			    "SELECT row, seq FROM record_hashes h WHERE tbl = "
 			    "? AND NOT EXISTS (SELECT 1 FROM %s WHERE %s = "
@@ -734,7 +774,7 @@ triggers_make(struct store *st)
 	"CREATE OR REPLACE FUNCTION evidence_touch() RETURNS trigger "         \
 	"LANGUAGE plpgsql AS $f$ BEGIN "                                       \
 	"IF to_regclass('pg_temp.evidence_pending') IS NULL THEN "             \
-	"CREATE TEMP TABLE evidence_pending(tbl text, row bigint); END IF; "  \
+	"CREATE TEMP TABLE evidence_pending(tbl text, row bigint); END IF; "   \
 	"IF TG_OP <> 'INSERT' THEN INSERT INTO pg_temp.evidence_pending "      \
 	"VALUES (TG_TABLE_NAME, (to_jsonb(OLD) ->> TG_ARGV[0])::bigint); "     \
 	"END IF; "                                                             \
@@ -795,10 +835,11 @@ pg_triggers_make(struct store *st)
 		/* gateways starting together make them once */
 		rc = store_begin(st);
 		if (rc == 0 &&
-		    (db_exec(st,
-			     "SELECT pg_advisory_xact_lock(" STORE_PG_LOCK_MIGRATE
-			     ")",
-			     NULL) < 0 ||
+		    (db_exec(
+			 st,
+			 "SELECT pg_advisory_xact_lock(" STORE_PG_LOCK_MIGRATE
+			 ")",
+			 NULL) < 0 ||
 		     db_script(st, sql.data) < 0 || store_commit(st) < 0)) {
 			store_rollback(st);
 			rc = -1;

@@ -67,10 +67,7 @@ static const struct export exports[] = {
      "r.impact, r.score, r.level, CASE WHEN ap.id IS NOT NULL THEN "
      "'accept pending APR-' || ap.id ELSE COALESCE(r.treatment, "
      "'untreated') END AS treatment, COALESCE(r.plan, '') AS plan, "
-     "COALESCE(CAST(r.residual_likelihood AS TEXT), '') AS "
-     "residual_likelihood, "
-     "COALESCE(CAST(r.residual_impact AS TEXT), '') AS residual_impact, "
-     "COALESCE(CAST(r.residual_score AS TEXT), '') AS residual_score, "
+     "r.residual_likelihood, r.residual_impact, r.residual_score, "
      "COALESCE(r.residual_level, '') AS residual_level, "
      "COALESCE((SELECT group_concat(x.id, ' ') FROM (SELECT c.id FROM "
      "risk_controls rc JOIN controls c ON c.id = rc.control_id WHERE "
@@ -501,7 +498,7 @@ export_write_version(struct store *st, const char *name, const char *format,
 
 /* The header of the result's columns in format. */
 static void
-write_header(FILE *out, const char *format, sqlite3_stmt *s, int ncol)
+write_header(FILE *out, const char *format, struct db_stmt *s, int ncol)
 {
 	int c;
 
@@ -512,7 +509,7 @@ write_header(FILE *out, const char *format, sqlite3_stmt *s, int ncol)
 			fputs("| ", out);
 		else if (c)
 			fputc(',', out);
-		fputs(sqlite3_column_name(s, c), out);
+		fputs(db_col_name(s, c), out);
 		if (format[0] == 'm')
 			fputc(' ', out);
 	}
@@ -528,23 +525,23 @@ write_header(FILE *out, const char *format, sqlite3_stmt *s, int ncol)
 
 /* The row s is on: appended to arr (json) or written to out. */
 static void
-write_row(FILE *out, const char *format, sqlite3_stmt *s, int ncol, json_t *arr)
+write_row(FILE *out, const char *format, struct db_stmt *s, int ncol,
+	  json_t *arr)
 {
 	json_t *obj = arr ? json_object() : NULL;
 	int k;
 
 	for (k = 0; k < ncol; k++) {
-		const char *v = db_col(db_wrap(s), k);
+		const char *v = db_col(s, k);
 
 		if (obj) {
-			json_t *jv =
-			    sqlite3_column_type(s, k) == SQLITE_INTEGER
-				? json_integer(sqlite3_column_int64(s, k))
-				: json_string(v);
+			json_t *jv = db_col_type(s, k) == DB_INTEGER
+					 ? json_integer(db_col_int(s, k))
+					 : json_string(v);
 
 			if (jv == NULL) /* not UTF-8: never in the store */
 				jv = json_null();
-			json_object_set_new(obj, sqlite3_column_name(s, k), jv);
+			json_object_set_new(obj, db_col_name(s, k), jv);
 		} else if (format[0] == 'm') {
 			fputs("| ", out);
 			md_field(out, v);
@@ -566,11 +563,11 @@ export_write_framework(struct store *st, const char *name, const char *format,
 		       int64_t version, const char *framework, FILE *out,
 		       char *err, size_t errlen)
 {
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 	json_t *arr = NULL;
 	struct framed_rows rows = {0};
 	size_t i, r, vi = 0;
-	int c = SQLITE_DONE, ncol, rc = -1, is_framed;
+	int c = DB_DONE, ncol, rc = -1, is_framed;
 
 	for (i = 0; i < ARRAY_LEN(exports); i++)
 		if (strcmp(exports[i].name, name) == 0)
@@ -599,48 +596,47 @@ export_write_framework(struct store *st, const char *name, const char *format,
 		return -1;
 	}
 	if (is_framed)
-		s = db_raw(db_prepare(st, exports[i].sql, NULL));
+		s = db_prepare(st, exports[i].sql, NULL);
 	else
-		s = db_raw(version > 0
-			       ? db_prepare(st, versioned[vi].sql, "i", version)
-			       : export_prepare(st, &exports[i]));
+		s = version > 0
+			? db_prepare(st, versioned[vi].sql, "i", version)
+			: export_prepare(st, &exports[i]);
 	if (s == NULL) {
 		snprintf(err, errlen, "database error: %s", db_errmsg(st));
 		framed_free(&rows);
 		return -1;
 	}
 	/* a version always has rows: none means there is no such version */
-	if (version > 0 && sqlite3_step(s) != SQLITE_ROW) {
+	if (version > 0 && db_step(s) != DB_ROW) {
 		snprintf(err, errlen, "no version %lld of %s",
 			 (long long)version, name);
 		goto out;
 	}
-	sqlite3_reset(s);
-	ncol = sqlite3_column_count(s);
+	db_reset(s);
+	ncol = db_col_count(s);
 	if (strcmp(format, "json") == 0)
 		arr = json_array();
 	write_header(out, format, s, ncol);
 	if (is_framed) {
 		/* one run of the statement per pair, in the file's order */
-		for (r = 0; r < rows.n && c == SQLITE_DONE; r++) {
+		for (r = 0; r < rows.n && c == DB_DONE; r++) {
 			const struct framed_row *x = &rows.v[r];
 
-			if (db_rebind(db_wrap(s), "ttttit", x->label,
-				      x->article, x->title, x->control,
-				      store_now(st),
+			if (db_rebind(s, "ttttit", x->label, x->article,
+				      x->title, x->control, store_now(st),
 				      framed_gap(&rows, r)) < 0 ||
-			    (c = sqlite3_step(s)) != SQLITE_ROW)
+			    (c = db_step(s)) != DB_ROW)
 				break;
 			write_row(out, format, s, ncol, arr);
-			c = SQLITE_DONE;
+			c = DB_DONE;
 		}
 		if (r < rows.n)
-			c = SQLITE_ERROR;
+			c = DB_ERROR;
 	} else {
-		while ((c = sqlite3_step(s)) == SQLITE_ROW)
+		while ((c = db_step(s)) == DB_ROW)
 			write_row(out, format, s, ncol, arr);
 	}
-	if (c != SQLITE_DONE) {
+	if (c != DB_DONE) {
 		snprintf(err, errlen, "database error: %s", db_errmsg(st));
 		goto out;
 	}
@@ -652,7 +648,7 @@ export_write_framework(struct store *st, const char *name, const char *format,
 out:
 	json_decref(arr);
 	framed_free(&rows);
-	db_finish(st, db_wrap(s));
+	db_finish(st, s);
 	return rc;
 }
 
@@ -689,13 +685,13 @@ export_each(struct store *st, const char *name, int64_t version,
 		snprintf(err, errlen, "database error: %s", db_errmsg(st));
 		return -1;
 	}
-	ncol = sqlite3_column_count(db_raw(s));
+	ncol = db_col_count(s);
 	names = xcalloc((size_t)ncol + 1, sizeof(*names));
 	values = xcalloc((size_t)ncol + 1, sizeof(*values));
 	while ((c = db_step(s)) == DB_ROW) {
 		/* copied: a statement prepared again frees its names */
 		for (k = 0; k < ncol && names[k] == NULL; k++)
-			names[k] = xstrdup(sqlite3_column_name(db_raw(s), k));
+			names[k] = xstrdup(db_col_name(s, k));
 		for (k = 0; k < ncol; k++)
 			values[k] = db_col(s, k);
 		n++;

@@ -249,8 +249,9 @@ cache_slot(struct pg *pg, const char *sql, int *found)
 static int
 types_may_help(const char *state)
 {
-	return strcmp(state, "42P18") == 0 || strcmp(state, "42725") == 0 ||
-	       strcmp(state, "42883") == 0 || strcmp(state, "42804") == 0;
+	return strcmp(state, "42P18") == 0 || strcmp(state, "42P08") == 0 ||
+	       strcmp(state, "42725") == 0 || strcmp(state, "42883") == 0 ||
+	       strcmp(state, "42804") == 0;
 }
 
 /* PQprepare of s with types (NULL: all inferred). 0 or -1 (pg->err). */
@@ -335,7 +336,7 @@ stmt_new(struct pg *pg, const char *sql, const char *fmt, int cache)
 	for (i = 0; i < s->nparams; i++) {
 		char c = fmt && i < (int)strlen(fmt) ? fmt[i] : 'n';
 
-		s->types[i] = c == 'i' ? PG_INT8OID : c == 't' ? PG_TEXTOID : 0;
+		s->types[i] = c == 'i' ? PG_INT8OID : PG_TEXTOID;
 	}
 	if (cache) {
 		snprintf(s->name, sizeof(s->name), "isms%u", pg->prepared);
@@ -529,7 +530,7 @@ pg_exec(struct pg *pg, const char *sql, const char *fmt, ...)
 int64_t
 pg_last_id(struct pg *pg)
 {
-	struct pg_stmt *s = pg_prepare(pg, "SELECT lastval()", NULL);
+	struct pg_stmt *s = pg_prepare(pg, "SELECT isms_lastval()", NULL);
 	int64_t id = 0;
 
 	if (s != NULL && pg_step(s) == DB_ROW)
@@ -565,18 +566,31 @@ pg_prepared_count(const struct pg *pg)
 	return pg->prepared;
 }
 
+/* A result's shape is known once the statement has run: it runs now. */
+static int
+stmt_described(struct pg_stmt *s)
+{
+	return s->res != NULL || stmt_run(s) == 0;
+}
+
 int
 pg_col_count(struct pg_stmt *s)
 {
-	return s->res ? PQnfields(s->res) : 0;
+	return stmt_described(s) ? PQnfields(s->res) : 0;
 }
 
 const char *
 pg_col_name(struct pg_stmt *s, int col)
 {
-	const char *n = s->res ? PQfname(s->res, col) : NULL;
+	const char *n = stmt_described(s) ? PQfname(s->res, col) : NULL;
 
 	return n ? n : "";
+}
+
+void
+pg_reset(struct pg_stmt *s)
+{
+	s->next = s->cur = 0;
 }
 
 enum pg_coltype

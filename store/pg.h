@@ -72,7 +72,10 @@ enum pg_coltype {
 	PG_COL_FLOAT,
 	PG_COL_TEXT,
 };
+/* the shape is known before the first pg_step: asking runs the statement */
 int pg_col_count(struct pg_stmt *s);
+/* back to before the first row of the result */
+void pg_reset(struct pg_stmt *s);
 const char *pg_col_name(struct pg_stmt *s, int col);
 enum pg_coltype pg_col_type(struct pg_stmt *s, int col);
 double pg_col_double(struct pg_stmt *s, int col);

@@ -7,9 +7,10 @@
 -- Only the forms the program uses are given: date(x, 'unixepoch'[, mod]),
 -- strftime(fmt, x, 'unixepoch'[, mod]), strftime(fmt, 'YYYY-MM-DD...'),
 -- printf('%g', x), group_concat(x[, sep]), json_extract(json, path),
--- role_names(roles) and COLLATE NOCASE. A form SQLite would read
--- differently is an error here rather than a different answer, except
--- where SQLite itself answers NULL (a malformed time or modifier).
+-- instr(text, part), role_names(roles), isms_lastval() and COLLATE
+-- NOCASE. A form SQLite would read differently is an error here rather
+-- than a different answer, except where SQLite itself answers NULL (a
+-- malformed time or modifier).
 
 -- An instant in seconds since 1970 as a UTC timestamp.
 CREATE OR REPLACE FUNCTION isms_epoch_ts(bigint) RETURNS timestamp
@@ -255,18 +256,38 @@ CREATE OR REPLACE AGGREGATE group_concat(anyelement, text)
 CREATE OR REPLACE AGGREGATE group_concat(anyelement)
 	(SFUNC = isms_gc_step1, STYPE = text);
 
--- json_extract(json, path) for the paths '$.key', '$[n]' and their
+-- json_extract(json, path) for the paths '$', '$.key', '$[n]' and their
 -- chains: a string without its quotes, a number as written, true and
 -- false as 1 and 0 (SQLite's integers), null or a missing path as NULL,
--- an object or array as its JSON text. Always text: compare a number
--- with CAST(json_extract(...) AS INTEGER).
+-- an object or array as its JSON text as stored (json, not jsonb, keeps
+-- its spacing and key order, as SQLite does). Always text: compare a
+-- number with CAST(json_extract(...) AS INTEGER).
+CREATE OR REPLACE FUNCTION isms_json_at(text, text) RETURNS json
+IMMUTABLE STRICT LANGUAGE sql AS
+$$ SELECT CASE WHEN $2 = '$' THEN $1::json
+	ELSE $1::json #> regexp_split_to_array(regexp_replace(
+		regexp_replace(substr($2, 2), '\[(\d+)\]', '.\1', 'g'),
+		'^\.', ''), '\.') END $$;
+
 CREATE OR REPLACE FUNCTION json_extract(text, text) RETURNS text
 IMMUTABLE STRICT LANGUAGE sql AS
-$$ SELECT CASE jsonb_typeof(v) WHEN 'boolean' THEN
-	CASE WHEN v = 'true'::jsonb THEN '1' ELSE '0' END
-	ELSE v #>> '{}' END
-   FROM (SELECT jsonb_path_query_first($1::jsonb,
-	('strict ' || $2)::jsonpath, '{}', true) AS v) j $$;
+$$ SELECT CASE json_typeof(v)
+	WHEN 'boolean' THEN CASE WHEN v::text = 'true' THEN '1' ELSE '0' END
+	WHEN 'string' THEN v #>> '{}'
+	WHEN 'null' THEN NULL
+	ELSE v::text END
+   FROM (SELECT isms_json_at($1, $2) AS v) j $$;
+
+-- json_array_length(json, path): the length of the array there, 0 for
+-- another value, NULL when there is none.
+CREATE OR REPLACE FUNCTION json_array_length(text, text) RETURNS bigint
+IMMUTABLE STRICT LANGUAGE sql AS
+$$ SELECT CASE json_typeof(v) WHEN 'array' THEN json_array_length(v)
+	ELSE 0 END FROM (SELECT isms_json_at($1, $2) AS v) j $$;
+
+-- instr(text, part): where part starts in text, from 1, or 0.
+CREATE OR REPLACE FUNCTION instr(text, text) RETURNS bigint
+IMMUTABLE STRICT LANGUAGE sql AS $$ SELECT strpos($1, $2)::bigint $$;
 
 -- role_names(roles): the names of the role bits, ';'-separated in bit
 -- order (store/store.c role_names, roles_format).
@@ -282,3 +303,11 @@ $$ SELECT COALESCE(string_agg(r.name, ';' ORDER BY r.bit), '')
 -- of Unicode is folded, where SQLite folds ASCII only).
 CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2',
 	deterministic = false);
+
+-- SQLite's last_insert_rowid() for the store's db_last_id: the session's
+-- last identity value, or 0 before its first insert (lastval() would
+-- fail, and the failure abort the transaction).
+CREATE OR REPLACE FUNCTION isms_lastval() RETURNS bigint
+VOLATILE LANGUAGE plpgsql AS
+$$ BEGIN RETURN lastval();
+   EXCEPTION WHEN object_not_in_prerequisite_state THEN RETURN 0; END $$;

@@ -347,7 +347,7 @@ import_prepare(struct import *im)
 	    "excluded.matrix_id, team = excluded.team, timezone = "
 	    "excluded.timezone, roles = excluded.roles, manager_id = "
 	    "excluded.manager_id, active = 1, updated_at = "
-	    "excluded.updated_at",
+	    "excluded.updated_at RETURNING id",
 	    NULL);
 	im->q_id =
 	    db_prepare(im->st, "SELECT id FROM people WHERE handle = ?", NULL);
@@ -464,25 +464,21 @@ static const char *
 row_upsert(struct import *im, char **f, unsigned roles, int64_t manager,
 	   int64_t *id)
 {
-	int64_t last = db_last_id(im->st);
-
 	if (db_rebind(im->q_upsert, "tttttttiiii", f[0], f[1], nz(f[2]),
 		      nz(f[3]), nz(f[4]), nz(f[6]), nz(f[7]), (int64_t)roles,
 		      manager, im->now, im->now) < 0)
 		return "database error";
-	if (db_step(im->q_upsert) != DB_DONE)
+	if (db_step(im->q_upsert) != DB_ROW)
 		return "conflicts with another person (same e-mail, "
 		       "Slack id or Matrix id)";
-	/* an insert makes an id above every other, an update none */
-	*id = db_last_id(im->st);
-	if (*id != last && *id > im->max_id) {
-		(*im->created)++;
-		return NULL;
-	}
-	if (db_rebind(im->q_id, "t", f[0]) < 0 || db_step(im->q_id) != DB_ROW)
+	/* an insert makes an id above every other, an update keeps its own */
+	*id = db_col_int(im->q_upsert, 0);
+	if (db_step(im->q_upsert) != DB_DONE)
 		return "database error";
-	*id = db_col_int(im->q_id, 0);
-	(*im->updated)++;
+	if (*id > im->max_id)
+		(*im->created)++;
+	else
+		(*im->updated)++;
 	return NULL;
 }
 

@@ -414,6 +414,15 @@ db_col_null(struct db_stmt *s, int col)
 	return sqlite3_column_type(db_raw(s), col) == SQLITE_NULL;
 }
 
+void
+db_reset(struct db_stmt *s)
+{
+	if (db_is_pg(s))
+		pg_reset(db_raw_pg(s));
+	else
+		sqlite3_reset(db_raw(s));
+}
+
 int
 db_col_count(struct db_stmt *s)
 {
@@ -599,7 +608,8 @@ store_read_schema(struct store *st, enum store_mode mode, char *applied,
 	int i, n = 0, rc;
 
 	memset(applied, 0, (size_t)embedded_migrations_count + 1);
-	if ((st->pg == NULL && db_int(st, &v, "PRAGMA user_version", NULL) < 0) ||
+	if ((st->pg == NULL &&
+	     db_int(st, &v, "PRAGMA user_version", NULL) < 0) ||
 	    (named = store_has_table(st, "schema_migrations")) < 0) {
 		snprintf(err, errlen, "%s: not a readable database: %s",
 			 st->path, db_errmsg(st));
@@ -794,7 +804,6 @@ store_migrate(struct store *st, char *err, size_t errlen)
 	}
 	for (i = 0; i < embedded_migrations_count; i++) {
 		char *msg = NULL, pragma[64];
-
 
 		if (applied[i])
 			continue;
@@ -1438,8 +1447,8 @@ store_open_pg(const char *url, enum store_mode mode,
 	}
 	if (mode == STORE_READONLY) {
 		st->readonly = 1;
-		if (pg_script(st->pg, "SET default_transaction_read_only = on") <
-			0 ||
+		if (pg_script(st->pg,
+			      "SET default_transaction_read_only = on") < 0 ||
 		    store_check_schema(st, mode, err, errlen) < 0) {
 			if (missing != NULL && err[0] == '\0')
 				*missing = 1;
@@ -1532,15 +1541,39 @@ store_close(struct store *st)
 	free(st);
 }
 
+/*
+ * PostgreSQL lets a transaction become read-only at any point but never
+ * writable again, so inside one the read-only stretch is a savepoint of
+ * its own, rolled back at the end (it wrote nothing), which also undoes
+ * the setting; outside one, the session's default changes.
+ */
+static int
+pg_query_only(struct store *st, int on)
+{
+	if (st->pg_ro_savepoint && !on) {
+		st->pg_ro_savepoint = 0;
+		return pg_script(st->pg,
+				 "ROLLBACK TO isms_ro; RELEASE isms_ro");
+	}
+	if (on && pg_in_tx(st->pg)) {
+		if (pg_script(st->pg, "SAVEPOINT isms_ro; SET LOCAL "
+				      "transaction_read_only = on") < 0)
+			return -1;
+		st->pg_ro_savepoint = 1;
+		return 0;
+	}
+	return pg_script(st->pg,
+			 on ? "SET default_transaction_read_only = on"
+			    : "SET default_transaction_read_only = off");
+}
+
 int
 store_query_only(struct store *st, int on)
 {
 	if (st->readonly)
 		return 0; /* already so for the whole connection */
 	if (st->pg != NULL)
-		return pg_script(st->pg,
-				 on ? "SET default_transaction_read_only = on"
-				    : "SET default_transaction_read_only = off");
+		return pg_query_only(st, on);
 	return sqlite3_exec(st->db,
 			    on ? "PRAGMA query_only=1" : "PRAGMA query_only=0",
 			    NULL, NULL, NULL) == SQLITE_OK
@@ -1642,6 +1675,7 @@ store_rollback(struct store *st)
 	st->pg_audit_locked = 0; /* a savepoint's rollback may release it */
 	if (st->depth <= 1) {
 		st->depth = 0;
+		st->pg_ro_savepoint = 0;
 		evidence_rollback(st);
 		if (st->pg != NULL ? pg_in_tx(st->pg)
 				   : sqlite3_get_autocommit(st->db) == 0)
@@ -1756,10 +1790,10 @@ store_person_find(struct store *st, const char *kind, const char *value,
 	static const struct {
 		const char *kind, *sql;
 	} q[] = {
-	    {"handle", PERSON_COLS "WHERE handle = ? AND active"},
-	    {"email", PERSON_COLS "WHERE email = ? AND active"},
-	    {"slack", PERSON_COLS "WHERE slack_id = ? AND active"},
-	    {"matrix", PERSON_COLS "WHERE matrix_id = ? AND active"},
+	    {"handle", PERSON_COLS "WHERE handle = ? AND active <> 0"},
+	    {"email", PERSON_COLS "WHERE email = ? AND active <> 0"},
+	    {"slack", PERSON_COLS "WHERE slack_id = ? AND active <> 0"},
+	    {"matrix", PERSON_COLS "WHERE matrix_id = ? AND active <> 0"},
 	};
 	struct db_stmt *s;
 	size_t i;
@@ -2034,14 +2068,15 @@ char *
 store_outbox_approval_sent(struct store *st, const char *transport,
 			   int64_t person_id, int64_t apr)
 {
-	return db_text(st,
-		       "SELECT d.external_id FROM outbox_delivery d "
-		       "JOIN outbox o ON o.id = d.outbox_id WHERE "
-		       "d.transport = ? AND d.status = 'sent' AND "
-		       "o.kind = 'approval' AND o.person_id = ? AND "
-		       "CAST(json_extract(o.payload, '$.approval') AS BIGINT) = ? "
-		       "ORDER BY d.id DESC LIMIT 1",
-		       "tii", transport, person_id, apr);
+	return db_text(
+	    st,
+	    "SELECT d.external_id FROM outbox_delivery d "
+	    "JOIN outbox o ON o.id = d.outbox_id WHERE "
+	    "d.transport = ? AND d.status = 'sent' AND "
+	    "o.kind = 'approval' AND o.person_id = ? AND "
+	    "CAST(json_extract(o.payload, '$.approval') AS BIGINT) = ? "
+	    "ORDER BY d.id DESC LIMIT 1",
+	    "tii", transport, person_id, apr);
 }
 
 char *
@@ -2076,6 +2111,17 @@ store_exec_foreign(const char *path, const char *sql, char *err, size_t errlen)
 	char *msg = NULL;
 	int rc = -1;
 
+	if (store_is_url(path)) {
+		struct pg *pg = pg_open(path, err, errlen);
+
+		if (pg == NULL)
+			return -1;
+		rc = pg_script(pg, sql);
+		if (rc < 0)
+			snprintf(err, errlen, "%s", pg_errmsg(pg));
+		pg_close(pg);
+		return rc;
+	}
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) !=
 	    SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path,

@@ -98,6 +98,8 @@ struct store *store_open_opts(const char *path, enum store_mode mode,
  * every store_open call takes one in place of a file's path.
  */
 int store_is_url(const char *path);
+/* 1 when the database has the table, 0 when not, -1 on error */
+int store_has_table(struct store *st, const char *name);
 /* store_open_mode(path, STORE_CREATE, NULL, err, errlen) */
 struct store *store_open(const char *path, char *err, size_t errlen);
 /*

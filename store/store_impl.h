@@ -29,8 +29,8 @@ struct store_rowref {
 };
 
 struct store {
-	sqlite3 *db;	/* SQLite, or NULL on PostgreSQL */
-	struct pg *pg;	/* PostgreSQL ([store] url), or NULL on SQLite */
+	sqlite3 *db;   /* SQLite, or NULL on PostgreSQL */
+	struct pg *pg; /* PostgreSQL ([store] url), or NULL on SQLite */
 	struct store_stmt cache[STORE_STMT_CACHE]; /* prepared statements */
 	/*
 	 * The cached statements by their handle (open addressing, 1 + an
@@ -54,6 +54,7 @@ struct store {
 	char *group;  /* the group's name, for messages */
 	int large_tx; /* store_large_tx: the cache is large until the end */
 	int pg_audit_locked; /* this transaction holds the audit lock */
+	int pg_ro_savepoint; /* store_query_only's savepoint is open */
 
 	/* the audit key (store/evidence.c) */
 	int key_loaded;
@@ -141,6 +142,9 @@ enum db_type {
  */
 struct db_stmt *db_prepare_once(struct store *st, const char *sql,
 				const char *fmt, ...);
+/* back to before the first row, the binds kept */
+void db_reset(struct db_stmt *s);
+/* known before the first db_step (on PostgreSQL that runs it) */
 int db_col_count(struct db_stmt *s);
 const char *db_col_name(struct db_stmt *s, int col);
 enum db_type db_col_type(struct db_stmt *s, int col);
@@ -149,8 +153,6 @@ double db_col_double(struct db_stmt *s, int col);
 const void *db_col_bytes(struct db_stmt *s, int col, int *len);
 /* 0, or -1 with the engine's message in db_errmsg */
 int db_script(struct store *st, const char *sql);
-/* 1 when the database has the table, 0 when not, -1 on error */
-int store_has_table(struct store *st, const char *name);
 
 /* advisory lock keys on PostgreSQL (pg_advisory_lock's bigint) */
 #define STORE_PG_LOCK_MIGRATE "7310450601"

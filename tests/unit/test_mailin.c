@@ -518,6 +518,7 @@ test_long_incident_is_cut(void **state)
 	struct fix *f = *state;
 	struct mailin_outcome o;
 	struct buf b = {0};
+	char *d;
 	int i;
 
 	for (i = 0; i < 600; i++)
@@ -525,9 +526,11 @@ test_long_incident_is_cut(void **state)
 	o = feed(f, "frank@example.org", "incidents@example.org", "long@x",
 		 NULL, buf_str(&b));
 	assert_int_equal(o.what, MAILIN_INCIDENT);
-	assert_int_equal(count(f->t, "SELECT length(CAST(description AS BLOB)) "
-				     "<= 2000 FROM incidents WHERE id = 2"),
-			 1);
+	d = db_text(f->t->st, "SELECT description FROM incidents WHERE id = 2",
+		    NULL);
+	assert_non_null(d);
+	assert_true(strlen(d) <= 2000); /* bytes */
+	free(d);
 	assert_int_equal(count(f->t, "SELECT description LIKE '%[... cut; the "
 				     "full text is in the mail]' FROM "
 				     "incidents WHERE id = 2"),

@@ -120,8 +120,9 @@ test_significant_rules(void **state)
 	/* not significant stops it; the reason is kept */
 	ok_as(t, "carol", "incident significant INC-2 no Internal only");
 	assert_sql(t,
-		   "SELECT significant || ' ' || (significant_cleared_at IS "
-		   "NOT NULL) FROM incidents WHERE id = 2",
+		   "SELECT significant || ' ' || CASE WHEN "
+		   "significant_cleared_at IS NOT NULL THEN 1 ELSE 0 END "
+		   "FROM incidents WHERE id = 2",
 		   "0 1");
 	assert_sql(t,
 		   "SELECT text FROM incident_timeline WHERE kind = "
@@ -175,7 +176,8 @@ test_reported_order(void **state)
 	assert_non_null(strstr(r, "final report, due by 2026-12-21T"));
 	assert_int_equal(count(t, "SELECT COUNT(*) FROM audit_log WHERE "
 				  "action = 'incident.reported' AND "
-				  "json_extract(details, '$.late') = 1"),
+				  "CAST(json_extract(details, '$.late') AS "
+				  "INTEGER) = 1"),
 			 1);
 	notified = T0 + 80 * HOUR;
 	assert_int_equal(nis2_due(NIS2_FINAL, T0, notified),

@@ -96,8 +96,9 @@ test_party_update(void **state)
 		   "[\"\",\"OBL-1, OBL-2\"]},\"name\":\"Customers\",\"via\":"
 		   "\"console\"}");
 	assert_sql(t,
-		   "SELECT old_needs || '|' || new_needs || '|' || (at = "
-		   "updated_at) FROM party_needs_history h JOIN parties p ON "
+		   "SELECT old_needs || '|' || new_needs || '|' || CASE WHEN "
+		   "at = updated_at THEN 1 ELSE 0 END FROM "
+		   "party_needs_history h JOIN parties p ON "
 		   "p.id = h.party_id",
 		   "Confidentiality|Confidentiality and a certificate|1");
 	/* obligations only: no needs history */

@@ -257,15 +257,17 @@ test_campaign_flow(void **state)
 				  "'quiz'"),
 			 7);
 	/* the payload a transport renders */
-	assert_int_equal(count(t, "SELECT COUNT(*) FROM outbox o JOIN people p "
-				  "ON p.id = o.person_id WHERE p.handle = "
-				  "'alice' AND json_extract(o.payload, "
-				  "'$.quiz') = 'QZ-1' AND json_array_length("
-				  "o.payload, '$.options') = 4 AND "
-				  "length(json_extract(o.payload, "
-				  "'$.answer_token')) = 32 AND "
-				  "json_extract(o.payload, '$.number') = 1 AND "
-				  "json_extract(o.payload, '$.total') = 3"),
+	assert_int_equal(count(t,
+			       "SELECT COUNT(*) FROM outbox o JOIN people p "
+			       "ON p.id = o.person_id WHERE p.handle = "
+			       "'alice' AND json_extract(o.payload, "
+			       "'$.quiz') = 'QZ-1' AND json_array_length("
+			       "o.payload, '$.options') = 4 AND "
+			       "length(json_extract(o.payload, "
+			       "'$.answer_token')) = 32 AND "
+			       "CAST(json_extract(o.payload, '$.number') AS "
+			       "INTEGER) = 1 AND CAST(json_extract(o.payload, "
+			       "'$.total') AS INTEGER) = 3"),
 			 1);
 	/* answering: a right one, the explanation, the next question */
 	q1 = waiting(t, "alice");

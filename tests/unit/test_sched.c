@@ -62,7 +62,7 @@ restart(struct tenv *t)
 	char err[256];
 
 	store_close(t->st);
-	t->st = store_open(t->path, err, sizeof(err));
+	t->st = test_store_open(t->path, t->keyspec, err, sizeof(err));
 	assert_non_null(t->st);
 	store_set_clock(t->st, test_now, NULL);
 }

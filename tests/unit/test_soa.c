@@ -21,7 +21,7 @@ test_93_controls(void **state)
 	assert_sql(t, "SELECT title FROM controls WHERE id = '5.15'",
 		   "Access control");
 	/* reopening loads nothing twice and logs nothing */
-	again = store_open(t->path, err, sizeof(err));
+	again = test_store_open(t->path, t->keyspec, err, sizeof(err));
 	assert_non_null(again);
 	store_close(again);
 	assert_int_equal(count(t, "SELECT COUNT(*) FROM controls"), 93);
@@ -34,7 +34,7 @@ test_93_controls(void **state)
 				 "'8.34'",
 				 NULL),
 			 1);
-	again = store_open(t->path, err, sizeof(err));
+	again = test_store_open(t->path, t->keyspec, err, sizeof(err));
 	assert_non_null(again);
 	store_close(again);
 	assert_int_equal(count(t, "SELECT COUNT(*) FROM controls"), 93);
@@ -477,7 +477,8 @@ test_soa_versions(void **state)
 	    db_exec(t->st, "DELETE FROM controls WHERE id = '8.34'", NULL), 1);
 	{
 		char err[256];
-		struct store *st2 = store_open(t->path, err, sizeof(err));
+		struct store *st2 =
+		    test_store_open(t->path, t->keyspec, err, sizeof(err));
 
 		assert_non_null(st2);
 		store_close(st2);
