@@ -28,22 +28,82 @@ run() {
 		sed 's/^/      /' "$LOGDIR/$name.log" | tail -60
 	fi
 }
+# A throwaway PostgreSQL cluster (scripts/pg-cluster.sh) for the second
+# engine: its URL is ISMS_PG_URL for the integration scripts that run on
+# PostgreSQL, and the unit tests run a second time on it (ISMS_TEST_PG),
+# in the background while the integration scripts run.
+PGDIR=""
+pg_stop() {
+	[ -n "$PGDIR" ] && scripts/pg-cluster.sh stop "$PGDIR" >/dev/null 2>&1
+	PGDIR=""
+}
+trap 'pg_stop' EXIT
+trap 'pg_stop; exit 130' INT TERM
+if [ -z "${ISMS_PG_URL:-}" ] && [ "${ISMS_NO_PG:-0}" != 1 ]; then
+	PGDIR=$(mktemp -d /tmp/isms-pg-XXXXXX)
+	rmdir "$PGDIR"
+	if ISMS_PG_URL=$(scripts/pg-cluster.sh start "$PGDIR" 2>"$LOGDIR/pg.log"); then
+		export ISMS_PG_URL
+	else
+		fail=$((fail + 1))
+		failed="$failed postgresql"
+		echo "FAIL  postgresql (the test cluster did not start)"
+		sed 's/^/      /' "$LOGDIR/pg.log" | tail -20
+		PGDIR=""
+		ISMS_PG_URL=""
+	fi
+fi
+unset ISMS_TEST_PG
 for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run "unit/$(basename "$t")" "$t"
 done
+# the unit tests on PostgreSQL, two at a time, results in $LOGDIR/pg-unit
+pg_unit() {
+	mkdir -p "$LOGDIR/unit-pg"
+	for t in "$BUILD"/tests/test_*; do
+		[ -x "$t" ] && echo "$t"
+	done | xargs -P 2 -I{} sh -c '
+		n=$(basename {}); start=$(date +%s)
+		if ISMS_TEST_PG="$ISMS_PG_URL" timeout 600 {} \
+		    >"$0/unit-pg/$n.log" 2>&1; then
+			echo "ok    unit-pg/$n ($(($(date +%s) - start)) s)"
+		else
+			echo "FAIL  unit-pg/$n ($(($(date +%s) - start)) s)"
+		fi' "$LOGDIR" >"$LOGDIR/pg-unit"
+}
+PG_UNIT_PID=""
+if [ -n "${ISMS_PG_URL:-}" ]; then
+	pg_unit &
+	PG_UNIT_PID=$!
+fi
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue
 	[ "$(basename "$t")" = lib.sh ] && continue
 	if [ -n "${ONLY:-}" ] && ! echo "$t" | grep -q "$ONLY"; then continue; fi
 	run "integration/$(basename "$t" .sh)" sh "$t"
 done
+if [ -n "$PG_UNIT_PID" ]; then
+	wait "$PG_UNIT_PID"
+	while read -r status rest; do
+		echo "$status $rest"
+		name=${rest%% *}
+		if [ "$status" = ok ]; then
+			pass=$((pass + 1))
+		else
+			fail=$((fail + 1))
+			failed="$failed $name"
+			sed 's/^/      /' "$LOGDIR/$name.log" | tail -60
+		fi
+	done <"$LOGDIR/pg-unit"
+fi
 mkdir -p "$LOGDIR/fuzz"
 for f in build/fuzz/fuzz_*; do
 	[ -x "$f" ] || continue
 	if [ -n "${ONLY:-}" ] && ! echo "$f" | grep -q "$ONLY"; then continue; fi
 	run "fuzz/$(basename "$f")" tests/fuzz/run.sh "${FUZZ_SECONDS:-5}" "$(basename "$f")"
 done
+pg_stop
 rm -rf "$LOGDIR"
 [ -n "$failed" ] && echo "failed:$failed"
 echo "$pass passed, $fail failed"
