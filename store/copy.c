@@ -34,6 +34,7 @@ struct ctable {
 	char *name;
 	char *q;	/* quoted */
 	int kept_rowid; /* has the column keeping SQLite's rowid */
+	char *cols;	/* the columns written: quoted, not generated ones */
 	char **self;	/* columns referring to the table itself */
 	size_t nself;
 	char *pk_match; /* "t.a = r.a AND ...", for the second pass */
@@ -102,6 +103,7 @@ tables_free(struct copy *c)
 	for (i = 0; i < c->n; i++) {
 		free(c->t[i].name);
 		free(c->t[i].q);
+		free(c->t[i].cols);
 		strv_free(c->t[i].self, c->t[i].nself);
 		free(c->t[i].pk_match);
 		strv_free(c->t[i].parents, c->t[i].nparents);
@@ -158,15 +160,79 @@ target_tables(struct copy *c)
 }
 
 /*
- * Source and target have the same tables, each with the same columns
- * (the target's rowid column aside, which the source's rowid fills).
+ * One table's columns: the target's (but its rowid column) are the
+ * source's; which to write (t->cols) and whether the rowid is kept.
  */
+static int
+compare_columns(struct copy *c, struct ctable *t)
+{
+	struct db_stmt *s;
+	struct buf cols = {0};
+	char **src_cols = NULL, *sql;
+	size_t nsrc = 0, ndst = 0;
+	int rc = DB_ERROR, k;
+
+	sql = xasprintf("SELECT * FROM %s LIMIT 0", t->q);
+	s = db_prepare_once(c->src, sql, NULL);
+	free(sql);
+	if (s == NULL)
+		return fail_db(c, c->src, t->name);
+	for (k = 0; k < db_col_count(s); k++)
+		strv_add(&src_cols, &nsrc, db_col_name(s, k));
+	db_finish(c->src, s);
+	s = db_prepare(c->dst,
+		       "SELECT column_name, column_name = 'rowid' AND "
+		       "is_identity = 'YES', is_generated <> 'NEVER' FROM "
+		       "information_schema.columns WHERE table_schema = "
+		       "current_schema() AND table_name = ? ORDER BY "
+		       "ordinal_position",
+		       "t", t->name);
+	while (s != NULL && (rc = db_step(s)) == DB_ROW) {
+		char *q = quoted(db_col(s, 0));
+
+		/* a generated column is computed again */
+		if (!db_col_int(s, 2))
+			buf_printf(&cols, "%s%s", cols.len ? ", " : "", q);
+		free(q);
+		if (db_col_int(s, 1)) {
+			t->kept_rowid = 1;
+			continue;
+		}
+		ndst++;
+		if (!strv_has(src_cols, nsrc, db_col(s, 0))) {
+			snprintf(c->err, c->errlen,
+				 "%s: table %s has no column %.64s, which %s "
+				 "has: the schemas differ",
+				 store_path(c->src), t->name, db_col(s, 0),
+				 store_path(c->dst));
+			break;
+		}
+	}
+	db_finish(c->dst, s);
+	strv_free(src_cols, nsrc);
+	if (rc == DB_DONE && ndst != nsrc) {
+		snprintf(c->err, c->errlen,
+			 "%s: table %s has %zu columns, %zu in %s: the schemas "
+			 "differ",
+			 store_path(c->src), t->name, nsrc, ndst,
+			 store_path(c->dst));
+		rc = DB_ROW;
+	}
+	if (rc == DB_DONE)
+		t->cols = xstrdup(buf_str(&cols));
+	buf_free(&cols);
+	if (rc == DB_ERROR)
+		return fail_db(c, c->dst, t->name);
+	return rc == DB_DONE ? 0 : -1;
+}
+
+/* Source and target have the same tables with the same columns. */
 static int
 compare_schemas(struct copy *c)
 {
 	struct db_stmt *s;
 	size_t i;
-	int rc, k;
+	int rc;
 
 	s = db_prepare(c->src,
 		       "SELECT name FROM sqlite_master WHERE type = 'table' "
@@ -188,65 +254,15 @@ compare_schemas(struct copy *c)
 	if (rc != DB_DONE)
 		return fail_db(c, c->src, "cannot list the tables");
 	for (i = 0; i < c->n; i++) {
-		struct ctable *t = &c->t[i];
-		char **src_cols = NULL, *sql;
-		size_t nsrc = 0, ndst = 0;
-
-		if (store_has_table(c->src, t->name) != 1) {
+		if (store_has_table(c->src, c->t[i].name) != 1) {
 			snprintf(c->err, c->errlen,
 				 "%s: table %s of %s is missing there",
-				 store_path(c->src), t->name,
+				 store_path(c->src), c->t[i].name,
 				 store_path(c->dst));
 			return -1;
 		}
-		sql = xasprintf("SELECT * FROM %s LIMIT 0", t->q);
-		s = db_prepare_once(c->src, sql, NULL);
-		free(sql);
-		if (s == NULL)
-			return fail_db(c, c->src, t->name);
-		for (k = 0; k < db_col_count(s); k++)
-			strv_add(&src_cols, &nsrc, db_col_name(s, k));
-		db_finish(c->src, s);
-		s = db_prepare(c->dst,
-			       "SELECT column_name, column_name = 'rowid' AND "
-			       "is_identity = 'YES' FROM "
-			       "information_schema.columns WHERE table_schema "
-			       "= current_schema() AND table_name = ? ORDER BY "
-			       "ordinal_position",
-			       "t", t->name);
-		if (s == NULL) {
-			strv_free(src_cols, nsrc);
-			return fail_db(c, c->dst, t->name);
-		}
-		while ((rc = db_step(s)) == DB_ROW) {
-			if (db_col_int(s, 1)) {
-				t->kept_rowid = 1;
-				continue;
-			}
-			ndst++;
-			if (!strv_has(src_cols, nsrc, db_col(s, 0)))
-				break;
-		}
-		if (rc == DB_ROW)
-			snprintf(c->err, c->errlen,
-				 "%s: table %s has no column %.64s, which %s "
-				 "has: the schemas differ",
-				 store_path(c->src), t->name, db_col(s, 0),
-				 store_path(c->dst));
-		db_finish(c->dst, s);
-		strv_free(src_cols, nsrc);
-		if (rc == DB_ROW)
+		if (compare_columns(c, &c->t[i]) < 0)
 			return -1;
-		if (rc != DB_DONE)
-			return fail_db(c, c->dst, t->name);
-		if (ndst != nsrc) {
-			snprintf(c->err, c->errlen,
-				 "%s: table %s has %zu columns, %zu in %s: the "
-				 "schemas differ",
-				 store_path(c->src), t->name, nsrc, ndst,
-				 store_path(c->dst));
-			return -1;
-		}
 	}
 	return 0;
 }
@@ -432,9 +448,10 @@ copy_table(struct copy *c, struct ctable *t)
 
 	sel = xasprintf("SELECT *%s FROM %s", t->kept_rowid ? ", rowid" : "",
 			t->q);
-	ins = xasprintf("INSERT INTO %s OVERRIDING SYSTEM VALUE SELECT * FROM "
-			"json_populate_recordset(NULL::%s, CAST(? AS json))",
-			t->q, t->q);
+	ins = xasprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s "
+			"FROM json_populate_recordset(NULL::%s, CAST(? AS "
+			"json))",
+			t->q, t->cols, t->cols, t->q);
 	if (t->nself > 0) {
 		struct buf set = {0};
 		size_t i;

@@ -18,9 +18,15 @@ migrate_error(const char *url, char *text)
 {
 	char msg[2048];
 
+	size_t n;
+
 	snprintf(msg, sizeof(msg), "%s", text);
 	free(text);
 	store_url_redact(url, msg, sizeof(msg));
+	/* libpq's messages end in a newline */
+	for (n = strlen(msg);
+	     n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ');)
+		msg[--n] = '\0';
 	fprintf(stderr, "ismsctl: %s\n", msg);
 }
 
