@@ -99,6 +99,14 @@ ctl_migrate(struct store *src, const struct config *cfg, int argc, char **argv)
 			"postgresql://... [--key file:PATH|env:NAME]\n");
 		return 2;
 	}
+	/* a gateway still writing the source would fork its history */
+	if (store_lock_exclusive(src, err, sizeof(err)) < 0) {
+		fprintf(stderr,
+			"ismsctl: %s\nstop ismsd before migrating; nothing "
+			"was copied\n",
+			err);
+		return 1;
+	}
 	/* the source: read in one snapshot, checked before anything */
 	if (store_begin(src) < 0) {
 		fprintf(stderr, "ismsctl: %s: cannot read: %s\n",
