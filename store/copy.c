@@ -483,8 +483,9 @@ copy_table(struct copy *c, struct ctable *t)
 
 			if (v == NULL) {
 				snprintf(c->err, c->errlen,
-					 "%s: table %s, column %s: a text that "
-					 "is not UTF-8",
+					 "%s: table %s, column %s: a value "
+					 "that cannot be copied (a text that "
+					 "is not UTF-8, or an infinite number)",
 					 store_path(c->src), t->name, name);
 				bad = -1;
 				break;

@@ -27,7 +27,8 @@ trap pg_cleanup EXIT INT TERM
 if [ -n "${ISMS_PG_URL:-}" ]; then
 	BASE=$ISMS_PG_URL
 else
-	PGDIR=$T/pg
+	# not under $T: the server's user must reach it
+	PGDIR=$(mktemp -d -u /tmp/isms-it-pg-XXXXXX)
 	BASE=$(scripts/pg-cluster.sh start "$PGDIR") || fail "no PostgreSQL cluster"
 fi
 # new_schema NAME: a fresh schema, dropped at the end
@@ -145,12 +146,12 @@ n=0
 for t in $(sql "$DB" "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name"); do
 	more=""
 	[ "$t" = audit_log ] && more=" + 1"
-	qs="$qs${qs:+ UNION ALL }SELECT '$t', COUNT(*)$more FROM \"$t\""
-	qp="$qp${qp:+ UNION ALL }SELECT '$t', COUNT(*) FROM \"$t\""
+	qs="$qs${qs:+ UNION ALL }SELECT '$t' AS name, COUNT(*)$more FROM \"$t\""
+	qp="$qp${qp:+ UNION ALL }SELECT '$t' AS name, COUNT(*) FROM \"$t\""
 	n=$((n + 1))
 done
-sql "$DB" "$qs ORDER BY 1" >"$T/rows.sqlite"
-pgq "$URL" "$qp ORDER BY 1 COLLATE \"C\"" >"$T/rows.pg"
+sql "$DB" "$qs ORDER BY name" >"$T/rows.sqlite"
+pgq "$URL" "SELECT * FROM ($qp) u ORDER BY name COLLATE \"C\"" >"$T/rows.pg"
 [ "$(wc -l <"$T/rows.sqlite")" = "$n" ] || fail "the table counts were not read"
 diff "$T/rows.sqlite" "$T/rows.pg" || fail "the tables' rows differ"
 expect_in "$T/mig" "$n tables"
