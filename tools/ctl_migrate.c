@@ -165,7 +165,10 @@ ctl_migrate(struct store *src, const struct config *cfg, int argc, char **argv)
 		goto out;
 	}
 	if (migrate_verify(dst, seq, hash, err, sizeof(err)) < 0) {
-		fprintf(stderr, "ismsctl: %s: %s\n", label, err);
+		fprintf(stderr,
+			"ismsctl: %s: %s\nthe copy there does not verify: "
+			"drop it before trying again\n",
+			label, err);
 		goto out;
 	}
 	snprintf(head, sizeof(head), "%lld:%s", (long long)seq, hash);
