@@ -351,6 +351,13 @@ static const struct {
      "encryption knows\n                                (ed25519 "
      "fingerprints); mark one verified or not, or\n"
      "                                forget it to take its keys afresh"},
+    {"migrate", ctl_migrate,
+     "migrate --to postgresql://... [--key file:PATH|env:NAME]\n"
+     "                                copy the database into an empty "
+     "PostgreSQL one\n                                (ids, audit chain "
+     "and record hashes; the same audit key,\n"
+     "                                by default this database's), "
+     "verified there"},
     {NULL, NULL, NULL},
 };
 

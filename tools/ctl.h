@@ -25,6 +25,10 @@ int ctl_portal_link(struct store *st, const struct config *cfg, int argc,
 int ctl_portal_sessions(struct store *st, const struct config *cfg, int argc,
 			char **argv);
 
+/* ctl_migrate.c: migrate --to URL [--key SPEC] */
+int ctl_migrate(struct store *src, const struct config *cfg, int argc,
+		char **argv);
+
 /* ctl_matrix.c */
 int ctl_matrix_devices(struct store *st, const struct config *cfg, int argc,
 		       char **argv);

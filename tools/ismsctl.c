@@ -600,8 +600,9 @@ open_mode(int argc, char **argv, int *current)
 	*current = 1;
 	if (strcmp(argv[0], "init") == 0)
 		return STORE_CREATE;
-	if (strcmp(argv[0], "audit") == 0 || strcmp(argv[0], "backup") == 0) {
-		*current = 0; /* any schema version */
+	if (strcmp(argv[0], "audit") == 0 || strcmp(argv[0], "backup") == 0 ||
+	    strcmp(argv[0], "migrate") == 0) {
+		*current = 0; /* any schema version (migrate says why not) */
 		return STORE_READONLY;
 	}
 	if (strcmp(argv[0], "export") == 0 || strcmp(argv[0], "report") == 0 ||
