@@ -68,6 +68,13 @@ struct adapter_ops {
 	 * same function serves --check-config and start-up. May be NULL.
 	 */
 	int (*check)(const struct config *cfg, struct buf *out);
+	/*
+	 * Does the adapter run on a standby gateway (several gateways on one
+	 * PostgreSQL store, another leads)? Only one that answers what it
+	 * is sent and holds no connection of its own may: an HTTP endpoint.
+	 * NULL: it runs on the leader only.
+	 */
+	int (*on_standby)(const struct config *cfg);
 	/* 0 or -1; the adapter keeps its state in *state */
 	int (*start)(struct host *host, void **state);
 	/* can this adapter reach the person? */

@@ -1237,9 +1237,18 @@ slack_free(void *state)
 	free(s);
 }
 
+/* HTTP mode serves Slack's requests on every gateway; Socket Mode is one
+ * connection, the leader's */
+static int
+slack_on_standby(const struct config *cfg)
+{
+	return strcmp(cfg->slack_mode, "http") == 0;
+}
+
 const struct adapter_ops slack_ops = {
     .name = "slack",
     .enabled = slack_enabled,
+    .on_standby = slack_on_standby,
     .start = slack_start,
     .reaches = slack_reaches,
     .send = slack_send,

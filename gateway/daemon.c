@@ -26,6 +26,8 @@
 #include "../base/version.h"
 
 #define OUTBOX_POLL_MS 1000
+/* how often a gateway on PostgreSQL checks the leader lock */
+#define LEADER_POLL_MS 1000
 #define SCHED_FIRST_MS 2000 /* the first pass, soon after start */
 #define STOP_GRACE_MS  250  /* for close frames and acks still being written */
 
@@ -122,8 +124,8 @@ outbox_tick(uv_timer_t *t)
 {
 	struct gw *gw = t->data;
 
-	if (gw->host.stopping)
-		return;
+	if (gw->host.stopping || !gw->leading)
+		return; /* a standby's rows go out from the leader */
 	if (outbox_held(&gw->ob) || outbox_locked(&gw->ob)) {
 		uv_timer_start(&gw->outbox_timer, outbox_tick, OUTBOX_POLL_MS,
 			       0);
@@ -138,7 +140,7 @@ outbox_tick(uv_timer_t *t)
 void
 gw_kick(struct gw *gw)
 {
-	if (!gw->host.stopping)
+	if (!gw->host.stopping && gw->leading)
 		uv_timer_start(&gw->outbox_timer, outbox_tick, 0, 0);
 }
 
@@ -189,6 +191,90 @@ gw_sched_start(struct gw *gw)
 	uv_timer_start(&gw->sched_timer, sched_tick, SCHED_FIRST_MS, 0);
 }
 
+/*
+ * Starts the enabled transports this gateway runs now: all of them when
+ * it leads, else those that also run on a standby; one already running
+ * is left as it is. 0, or -1 when one cannot start.
+ */
+static int
+adapters_start(struct gw *gw)
+{
+	size_t i, k;
+
+	for (i = 0; i < ARRAY_LEN(gw_transports); i++) {
+		const struct adapter_ops *ops = gw_transports[i];
+		struct gw_adapter *a = &gw->adapters[gw->nadapters];
+		int have = 0;
+
+		if (!ops->enabled(&gw->cfg))
+			continue;
+		for (k = 0; k < gw->nadapters; k++)
+			have |= gw->adapters[k].ops == ops;
+		if (have || (!gw->leading && (ops->on_standby == NULL ||
+					      !ops->on_standby(&gw->cfg))))
+			continue;
+		a->ops = ops;
+		if (ops->start(&gw->host, &a->state) < 0) {
+			log_error("%s: cannot start", ops->name);
+			return -1;
+		}
+		a->running = 1;
+		gw->ob.nad = ++gw->nadapters;
+		admin_transport_started(gw, a);
+		log_info("%s: started", ops->name);
+	}
+	return 0;
+}
+
+static void gw_sched_start(struct gw *gw);
+
+/* This gateway leads from now on: the rest of the transports, the
+ * scheduler and delivery start. */
+static void
+lead(struct gw *gw)
+{
+	gw->ob.epoch = store_leader_epoch(gw->host.st);
+	if (gw->ob.epoch < 0) {
+		gw_exit(gw, "cannot record the takeover", 1);
+		return;
+	}
+	gw->leading = 1;
+	if (gw->standby_since_ms != 0)
+		log_info("leader: this gateway leads (took over after %llu ms "
+			 "as standby)",
+			 (unsigned long long)(uv_now(gw->host.loop) -
+					      gw->standby_since_ms));
+	else
+		log_info("leader: this gateway leads");
+	if (adapters_start(gw) < 0) {
+		gw_exit(gw, "a transport did not start", 1);
+		return;
+	}
+	gw_sched_start(gw);
+	gw_kick(gw);
+}
+
+static void
+leader_tick(uv_timer_t *t)
+{
+	struct gw *gw = t->data;
+	int rc;
+
+	if (gw->host.stopping)
+		return;
+	rc = store_leader_poll(gw->leader);
+	if (rc < 0) {
+		/* another gateway may lead now: never two at once */
+		log_error("leader: the lock session ended; stopping so that "
+			  "another gateway leads alone");
+		gw_exit(gw, "lost the leader lock", 1);
+		return;
+	}
+	if (rc == 1 && !gw->leading)
+		lead(gw);
+	uv_timer_start(&gw->leader_timer, leader_tick, LEADER_POLL_MS, 0);
+}
+
 static void
 gw_stop(struct gw *gw, const char *why)
 {
@@ -201,6 +287,7 @@ gw_stop(struct gw *gw, const char *why)
 	notify_stopping(&gw->watchdog_timer);
 	uv_timer_stop(&gw->outbox_timer);
 	uv_timer_stop(&gw->sched_timer);
+	uv_timer_stop(&gw->leader_timer);
 	uv_signal_stop(&gw->sig_term);
 	uv_signal_stop(&gw->sig_int);
 	uv_signal_stop(&gw->sig_hup);
@@ -463,12 +550,46 @@ gw_run(const char *config_path)
 			rc = 2;
 		goto out;
 	}
+	/* alone on an SQLite file; on PostgreSQL the holder of the lock */
+	gw->leading = 1;
+	if (store_is_url(config_store(&gw->cfg))) {
+		int rc0;
+
+		gw->leader = store_leader_open(gw->host.st, err, sizeof(err));
+		if (gw->leader == NULL) {
+			log_error("leader lock: %s", err);
+			goto out;
+		}
+		rc0 = store_leader_poll(gw->leader);
+		gw->leading = rc0 == 1;
+		if (rc0 < 0) {
+			log_error("leader lock: the lock session failed");
+			goto out;
+		}
+	}
 	outbox_init(&gw->ob, gw->host.st, gw->adapters, 0, &gw->host.stopping);
+	if (gw->leader != NULL && gw->leading) {
+		gw->ob.epoch = store_leader_epoch(gw->host.st);
+		if (gw->ob.epoch < 0) {
+			log_error("leader: cannot record the takeover: %s",
+				  store_error_reply(gw->host.st));
+			goto out;
+		}
+	}
 	uv_loop_init(&loop);
 	gw->host.loop = &loop;
 	uv_timer_init(gw->host.loop, &gw->outbox_timer);
 	uv_timer_init(gw->host.loop, &gw->sched_timer);
 	uv_timer_init(gw->host.loop, &gw->stop_timer);
+	uv_timer_init(gw->host.loop, &gw->leader_timer);
+	gw->leader_timer.data = gw;
+	if (!gw->leading) {
+		gw->standby_since_ms = uv_now(gw->host.loop);
+		log_info("standby: another gateway leads; this one serves "
+			 "HTTP requests until it takes over");
+	} else if (gw->leader != NULL) {
+		log_info("leader: this gateway leads");
+	}
 	gw->outbox_timer.data = gw->sched_timer.data = gw;
 	uv_signal_init(gw->host.loop, &gw->sig_term);
 	uv_signal_init(gw->host.loop, &gw->sig_int);
@@ -494,34 +615,25 @@ gw_run(const char *config_path)
 			goto stop;
 		}
 	}
-	for (i = 0; i < ARRAY_LEN(gw_transports); i++) {
-		const struct adapter_ops *ops = gw_transports[i];
-		struct gw_adapter *a = &gw->adapters[gw->nadapters];
-
-		if (!ops->enabled(&gw->cfg))
-			continue;
-		a->ops = ops;
-		if (ops->start(&gw->host, &a->state) < 0) {
-			log_error("%s: cannot start", ops->name);
-			goto stop;
-		}
-		a->running = 1;
-		gw->ob.nad = ++gw->nadapters;
-		admin_transport_started(gw, a);
-		log_info("%s: started", ops->name);
-	}
+	if (adapters_start(gw) < 0)
+		goto stop;
 	if (portal_start(&gw->host, &gw->portal) < 0)
 		goto stop;
-	if (gw->nadapters == 0)
+	if (gw->nadapters == 0 && gw->leading)
 		log_warnx("no transport is enabled: messages stay in the "
 			  "outbox (enable %s in %s)",
 			  transport_names(names, sizeof(names)), config_path);
 	log_info("ismsd %s running on %s", ISMS_VERSION,
 		 store_path(gw->host.st));
 	notify_watchdog_start(gw->host.loop, &gw->watchdog_timer);
-	notify_ready("running");
-	gw_sched_start(gw);
-	gw_kick(gw);
+	notify_ready(gw->leading ? "running" : "running (standby)");
+	if (gw->leader != NULL)
+		uv_timer_start(&gw->leader_timer, leader_tick, LEADER_POLL_MS,
+			       0);
+	if (gw->leading) {
+		gw_sched_start(gw);
+		gw_kick(gw);
+	}
 	uv_run(gw->host.loop, UV_RUN_DEFAULT);
 	rc = gw->exit_code;
 stop:
@@ -543,6 +655,7 @@ stop:
 	admin_free(gw);
 out:
 	outbox_free(&gw->ob); /* what was not recorded is sent again */
+	store_leader_close(gw->leader);
 	store_close(gw->host.st);
 	config_free(&gw->cfg);
 	free(gw->config_path);

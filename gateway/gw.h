@@ -31,6 +31,11 @@ struct gw {
 	struct admin *admin;   /* listener, exit countdown (admin.c) */
 	int exit_code;	       /* gw_run's result once the loop ends */
 	struct portal *portal; /* the web portal, or NULL when off */
+	/* several gateways on one PostgreSQL store: the leader lock */
+	struct store_leader *leader; /* NULL: this gateway alone (SQLite) */
+	int leading;		     /* runs the leader's work (always alone) */
+	uv_timer_t leader_timer;
+	uint64_t standby_since_ms;
 };
 
 /* Runs the daemon until SIGTERM/SIGINT. Returns the exit code. */

@@ -268,14 +268,18 @@ outbox_deliver(struct outbox *ob)
 	struct store *st = ob->st;
 	struct db_stmt *s;
 
+	/* a leader sends only what it holds (nothing to do on SQLite) */
+	if (store_outbox_claim(st, ob->epoch, store_now(st),
+			       OUTBOX_MAX_INFLIGHT) < 0)
+		return;
 	s = db_prepare(
 	    st,
 	    "SELECT d.id, d.transport, d.attempts, o.id, "
 	    "COALESCE(o.person_id, 0), o.address, o.kind, o.subject, o.body, "
 	    "o.html, o.payload FROM outbox_delivery d JOIN outbox o ON "
 	    "o.id = d.outbox_id WHERE d.status = 'pending' AND d.next_at <= ? "
-	    "ORDER BY d.next_at, d.id LIMIT ?",
-	    "ii", store_now(st), (int64_t)OUTBOX_MAX_INFLIGHT);
+	    "AND d.claimed = ? ORDER BY d.next_at, d.id LIMIT ?",
+	    "iii", store_now(st), ob->epoch, (int64_t)OUTBOX_MAX_INFLIGHT);
 	if (s == NULL)
 		return;
 	while (!*ob->stopping && db_step(s) == DB_ROW) {
@@ -433,29 +437,33 @@ outbox_done(struct outbox *ob, int64_t delivery_id, enum send_result r,
 			 (long long)delivery_id);
 		return 0;
 	}
+	/* a row another leader took over since is theirs: left alone */
 	if (strcmp(step.status, "sent") == 0) {
 		rc = db_exec(st,
 			     "UPDATE outbox_delivery SET status = 'sent', "
 			     "attempts = ?, sent_at = ?, channel = ?, "
-			     "external_id = ?, last_error = NULL WHERE id = ?",
-			     "iitti", step.attempts, now, channel, external_id,
-			     delivery_id);
+			     "external_id = ?, last_error = NULL WHERE id = ? "
+			     "AND claimed = ?",
+			     "iittii", step.attempts, now, channel, external_id,
+			     delivery_id, ob->epoch);
 	} else if (strcmp(step.status, "pending") == 0) {
 		rc = db_exec(st,
 			     "UPDATE outbox_delivery SET attempts = ?, "
-			     "next_at = ?, last_error = ? WHERE id = ?",
-			     "iiti", step.attempts, now + step.wait, error,
-			     delivery_id);
+			     "next_at = ?, last_error = ? WHERE id = ? AND "
+			     "claimed = ?",
+			     "iitii", step.attempts, now + step.wait, error,
+			     delivery_id, ob->epoch);
 		log_info("delivery %lld: retry in %ld s: %s",
 			 (long long)delivery_id, step.wait,
 			 error != NULL ? error : "temporary failure");
 	} else {
 		rc = db_exec(st,
 			     "UPDATE outbox_delivery SET status = 'failed', "
-			     "attempts = ?, last_error = ? WHERE id = ?",
-			     "iti", step.attempts,
+			     "attempts = ?, last_error = ? WHERE id = ? AND "
+			     "claimed = ?",
+			     "itii", step.attempts,
 			     error != NULL ? error : "undeliverable",
-			     delivery_id);
+			     delivery_id, ob->epoch);
 		log_warnx("delivery %lld failed for good: %s",
 			  (long long)delivery_id, error != NULL ? error : "?");
 	}

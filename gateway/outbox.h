@@ -49,6 +49,8 @@ struct outbox {
 	/* outcomes a lock kept from the store */
 	struct outbox_unrecorded *unrecorded;
 	int held; /* a restored copy: delivery waits for a release */
+	/* the leader's epoch on PostgreSQL (store_leader_epoch), else 0 */
+	int64_t epoch;
 };
 
 void outbox_init(struct outbox *ob, struct store *st, struct gw_adapter *ad,

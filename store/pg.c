@@ -79,10 +79,26 @@ pg_ok(struct pg *pg)
 struct pg *
 pg_open(const char *url, char *err, size_t errlen)
 {
+	return pg_open_opts(url, 0, err, errlen);
+}
+
+struct pg *
+pg_open_opts(const char *url, int flags, char *err, size_t errlen)
+{
+	/* the URL's own parameters, then these (they win) */
+	static const char *const kw[] = {
+	    "dbname",		"keepalives",
+	    "keepalives_idle",	"keepalives_interval",
+	    "keepalives_count", "tcp_user_timeout",
+	    "connect_timeout",	NULL};
+	const char *val[] = {url, "1", "3", "2", "2", "8000", "5", NULL};
 	struct pg *pg = xcalloc(1, sizeof(*pg));
 	PGresult *res;
 
-	pg->conn = PQconnectdb(url);
+	if (flags & PG_SESSION_WATCHED)
+		pg->conn = PQconnectdbParams(kw, val, 1);
+	else
+		pg->conn = PQconnectdb(url);
 	if (PQstatus(pg->conn) != CONNECTION_OK) {
 		snprintf(err, errlen, "cannot connect to the database: %s",
 			 PQerrorMessage(pg->conn));

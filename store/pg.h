@@ -27,6 +27,13 @@ struct pg_stmt;
 /* Connects to url (a libpq URL or key=value string). NULL with err. */
 struct pg *pg_open(const char *url, char *err, size_t errlen);
 void pg_close(struct pg *pg);
+/*
+ * pg_open with flags: PG_SESSION_WATCHED adds TCP keepalives (3 s idle,
+ * 2 probes 2 s apart), an 8 s bound on unacknowledged sends and a 5 s
+ * connect timeout, so a dead peer is seen within seconds.
+ */
+#define PG_SESSION_WATCHED 1
+struct pg *pg_open_opts(const char *url, int flags, char *err, size_t errlen);
 
 /*
  * Translates SQLite-style parameters into PostgreSQL's: a new string

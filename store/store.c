@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1413,6 +1414,7 @@ store_open_pg(const char *url, enum store_mode mode,
 	const char *key = opts ? opts->audit_key : NULL;
 
 	st->path = pg_url_label(url);
+	st->url = xstrdup(url);
 	st->now = store_wall_clock;
 	st->lock_fd = -1;
 	st->has_keyed = -1;
@@ -1538,6 +1540,10 @@ store_close(struct store *st)
 	evidence_free(st);
 	free(st->group);
 	free(st->path);
+	if (st->url != NULL) {
+		OPENSSL_cleanse(st->url, strlen(st->url));
+		free(st->url);
+	}
 	free(st);
 }
 
@@ -2369,4 +2375,146 @@ out:
 		unlink(side);
 	}
 	return rc;
+}
+
+/* ---- leader and standbys on PostgreSQL ---- */
+
+struct store_leader {
+	struct pg *pg; /* the lock's own session, or NULL until (re)opened */
+	char *url;
+	int leading;
+};
+
+/*
+ * The lock session: its own connection, with keepalives on both ends so
+ * that the server ends the session of a gateway whose machine died
+ * within seconds (releasing the lock), and a call on it never blocks the
+ * loop for long when the server is gone.
+ */
+static struct pg *
+leader_session(const char *url, char *err, size_t errlen)
+{
+	struct pg *pg = pg_open_opts(url, PG_SESSION_WATCHED, err, errlen);
+
+	if (pg != NULL &&
+	    pg_script(pg, "SET tcp_keepalives_idle = 3; SET "
+			  "tcp_keepalives_interval = 2; SET "
+			  "tcp_keepalives_count = 2; SET statement_timeout = "
+			  "5000") < 0) {
+		snprintf(err, errlen, "lock session: %s", pg_errmsg(pg));
+		pg_close(pg);
+		return NULL;
+	}
+	return pg;
+}
+
+struct store_leader *
+store_leader_open(struct store *st, char *err, size_t errlen)
+{
+	struct store_leader *l;
+
+	if (st->pg == NULL)
+		return NULL;
+	l = xcalloc(1, sizeof(*l));
+	l->url = xstrdup(st->url);
+	l->pg = leader_session(l->url, err, errlen);
+	if (l->pg == NULL) {
+		store_leader_close(l);
+		return NULL;
+	}
+	return l;
+}
+
+int
+store_leader_poll(struct store_leader *l)
+{
+	struct pg_stmt *s;
+	char err[256];
+	int rc = -1;
+
+	if (l->pg == NULL) {
+		if (l->leading)
+			return -1; /* the lock went with its session */
+		l->pg = leader_session(l->url, err, sizeof(err));
+		if (l->pg == NULL) {
+			log_warnx("standby: %s", err);
+			return 0;
+		}
+	}
+	/* the leader only checks that its session, and so the lock, lives */
+	s = pg_prepare(l->pg,
+		       l->leading
+			   ? "SELECT 1"
+			   : "SELECT pg_try_advisory_lock(" STORE_PG_LOCK_LEADER
+			     ")",
+		       NULL);
+	if (s != NULL && pg_step(s) == DB_ROW)
+		rc = l->leading ? 1 : pg_col_int(s, 0) != 0;
+	pg_finish(l->pg, s);
+	if (rc < 0) {
+		log_warnx("%s: the lock session failed: %s",
+			  l->leading ? "leader" : "standby", pg_errmsg(l->pg));
+		pg_close(l->pg);
+		l->pg = NULL;
+		if (!l->leading)
+			rc = 0;
+	}
+	if (rc == 1)
+		l->leading = 1;
+	return rc;
+}
+
+void
+store_leader_close(struct store_leader *l)
+{
+	if (l == NULL)
+		return;
+	pg_close(l->pg); /* ends the session: the lock is free at once */
+	if (l->url != NULL) {
+		OPENSSL_cleanse(l->url, strlen(l->url));
+		free(l->url);
+	}
+	free(l);
+}
+
+int64_t
+store_leader_epoch(struct store *st)
+{
+	int64_t epoch = 0;
+
+	if (st->pg == NULL)
+		return 0;
+	if (store_begin(st) < 0)
+		return -1;
+	if (db_int(st, &epoch,
+		   "INSERT INTO settings(key, value) VALUES ('leader_epoch', "
+		   "'1') ON CONFLICT(key) DO UPDATE SET value = CAST(CAST("
+		   "settings.value AS BIGINT) + 1 AS TEXT) RETURNING CAST("
+		   "value AS BIGINT)",
+		   NULL) != 1 ||
+	    store_audit(st, "system", "leader.takeover", "store", NULL) < 0 ||
+	    store_commit(st) < 0) {
+		store_rollback(st);
+		return -1;
+	}
+	return epoch;
+}
+
+int
+store_outbox_claim(struct store *st, int64_t epoch, int64_t now, int limit)
+{
+	if (st->pg == NULL || epoch <= 0)
+		return 0;
+	/*
+	 * Committed before anything is sent; rows another transaction holds
+	 * are skipped, not waited for.
+	 */
+	return db_exec(st,
+		       "UPDATE outbox_delivery SET claimed = ? WHERE id IN ("
+		       "SELECT id FROM outbox_delivery WHERE status = "
+		       "'pending' AND next_at <= ? AND claimed < ? ORDER BY "
+		       "next_at, id LIMIT ? FOR UPDATE SKIP LOCKED)",
+		       "iiii", epoch, now, epoch, (int64_t)limit) < 0
+		   ? -1
+		   : 0;
 }

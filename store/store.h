@@ -94,6 +94,35 @@ struct store *store_open_opts(const char *path, enum store_mode mode,
 			      const struct store_options *opts, int *missing,
 			      char *err, size_t errlen);
 /*
+ * Leader and standbys: several gateways may share a PostgreSQL store;
+ * the one holding the store's leader lock (a session advisory lock on a
+ * connection of its own) is the leader and the others stand by. NULL
+ * on SQLite, where one gateway owns the file (store_lock_exclusive).
+ * store_leader_poll, about once a second: 1 this gateway leads, 0
+ * another does; -1 the leader's lock session ended (another gateway may
+ * lead now: the caller stops leading at once). A standby whose session
+ * failed opens a new one at the next poll.
+ */
+struct store_leader;
+struct store_leader *store_leader_open(struct store *st, char *err,
+				       size_t errlen);
+/*
+ * A new leader's epoch, one more than its predecessor's (with an audit
+ * row): 0 on SQLite, -1 on error.
+ */
+int64_t store_leader_epoch(struct store *st);
+/*
+ * The leader of epoch claims up to limit pending deliveries due at now
+ * that no leader of its epoch holds (rows held by a predecessor are
+ * taken over: sent again, at least once), skipping rows another
+ * transaction has locked. Nothing to do on SQLite or with epoch 0.
+ * 0, or -1 on a database error.
+ */
+int store_outbox_claim(struct store *st, int64_t epoch, int64_t now, int limit);
+int store_leader_poll(struct store_leader *l);
+void store_leader_close(struct store_leader *l);
+
+/*
  * 1 when path is a PostgreSQL URL (postgresql://... or postgres://...):
  * every store_open call takes one in place of a file's path.
  */

@@ -37,8 +37,9 @@ struct store {
 	 * index into cache, 0 empty), for db_finish.
 	 */
 	short by_stmt[2 * STORE_STMT_CACHE];
-	char *path;
-	int depth; /* open transactions: 1 = BEGIN, more = savepoints */
+	char *path; /* the file, or the URL without its secrets */
+	char *url;  /* PostgreSQL: the URL as given (a secret: never shown) */
+	int depth;  /* open transactions: 1 = BEGIN, more = savepoints */
 	int64_t (*now)(void *arg); /* clock; tests replace it */
 	void *now_arg;
 	int64_t held_now;   /* store_hold_time's instant, or 0 */
@@ -154,9 +155,14 @@ const void *db_col_bytes(struct db_stmt *s, int col, int *len);
 /* 0, or -1 with the engine's message in db_errmsg */
 int db_script(struct store *st, const char *sql);
 
-/* advisory lock keys on PostgreSQL (pg_advisory_lock's bigint) */
-#define STORE_PG_LOCK_MIGRATE "7310450601"
-#define STORE_PG_LOCK_AUDIT   "7310450602"
-#define STORE_PG_LOCK_LEADER  "7310450603"
+/*
+ * Advisory locks on PostgreSQL, as the arguments of pg_advisory_lock(int,
+ * int): what is locked, and the schema the store works in (locks are the
+ * database's, and one database may hold several stores, one a schema).
+ */
+#define STORE_PG_LOCK(what)   what ", hashtext(current_schema())"
+#define STORE_PG_LOCK_MIGRATE STORE_PG_LOCK("7310")
+#define STORE_PG_LOCK_AUDIT   STORE_PG_LOCK("7311")
+#define STORE_PG_LOCK_LEADER  STORE_PG_LOCK("7312")
 
 #endif
