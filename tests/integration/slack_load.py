@@ -5,8 +5,10 @@ Used by the crash test and the benchmark. Each report k has a unique text
 and trigger_id; with --retry a report is resent (same trigger_id, fresh
 signature) until it is answered with HTTP 200, the way a careful client
 would, so a report must end up stored exactly once whatever happens to the
-daemon. Prints a JSON summary; with --acked FILE, writes the numbers of the
-reports that were answered 200 and which answers carried an INC id.
+daemon. An answer saying "nothing was stored" (the database was busy) is
+counted as refused, not answered, and is resent the same way. Prints a
+JSON summary; with --acked FILE, writes the numbers of the reports that
+were answered 200 and which answers carried an INC id.
 
 --port may be given several times (gateways sharing one database): client
 c starts on port c modulo their number and moves to the next one when a
@@ -53,7 +55,7 @@ def main():
     lock = threading.Lock()
     pending = list(range(a.count))
     acked, with_id, lat = {}, set(), []
-    errors = {"connect": 0, "status": 0}
+    errors = {"connect": 0, "status": 0, "refused": 0}
     by_port = dict.fromkeys(a.port, 0)
     stop_at = time.time() + a.deadline
     start = time.time()
@@ -92,6 +94,16 @@ def main():
                     if not a.retry:
                         break
                     port = (port + 1) % len(a.port)
+                    time.sleep(0.05)
+                    continue
+                if r.status == 200 and "nothing was stored" in text:
+                    # answered, but refused: the user is told to try again
+                    with lock:
+                        errors["refused"] += 1
+                    if not a.retry:
+                        break
+                    if len(a.port) > 1:
+                        port = (port + 1) % len(a.port)
                     time.sleep(0.05)
                     continue
                 if r.status == 200:
