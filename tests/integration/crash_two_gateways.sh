@@ -77,7 +77,8 @@ while [ "$PORT_b" = "$PORT_a" ]; do PORT_b=$(free_port); done
 printf '%s\n' 9c1f0e7d2b4a6c8e0f1a3b5d7c9e2f4a >"$T/secret"
 chmod 600 "$T/secret"
 for g in a b; do
-	eval "port=\$PORT_$g"
+	port=$PORT_a
+	[ $g = a ] || port=$PORT_b
 	cat >"$T/$g.conf" <<EOC
 [store]
 url = $URL
@@ -99,19 +100,27 @@ done
 "$ISMSCTL" -c "$T/a.conf" staff import "$T/staff.csv" >/dev/null || fail "staff import"
 
 # gw_start G: gateway G (a or b) in the background, a fresh log each time
-# ($T/G.K.err; LOG_G names the current one), its pid in PID_G.
+# ($T/G.K.err); pid_of G and log_of G name the current ones.
 K=0
+PID_a=""
+PID_b=""
 gw_start() {
 	K=$((K + 1))
 	"$ISMSD" -c "$T/$1.conf" >>"$T/$1.out" 2>"$T/$1.$K.err" &
-	eval "PID_$1=\$!; LOG_$1=\$T/$1.$K.err"
+	if [ "$1" = a ]; then PID_a=$!; else PID_b=$!; fi
 	PIDS="$PIDS $!"
+	echo "$T/$1.$K.err" >"$T/$1.log"
+}
+pid_of() {
+	if [ "$1" = a ]; then echo "$PID_a"; else echo "$PID_b"; fi
+}
+log_of() {
+	cat "$T/$1.log"
 }
 
 # role G: leader, standby or none, by the last such line of G's current log.
 role() {
-	eval "f=\$LOG_$1"
-	r=$(grep -E 'leader: this gateway leads|standby: another gateway leads' "$f" |
+	r=$(grep -E 'leader: this gateway leads|standby: another gateway leads' "$(log_of "$1")" |
 		tail -n 1) || true
 	case "$r" in
 	*"leader: this gateway leads"*) echo leader ;;
@@ -126,7 +135,7 @@ until_role() {
 	while [ "$(role "$1")" != "$2" ]; do
 		i=$((i + 1))
 		if [ $i -gt $(($3 * 10)) ]; then
-			eval "tail -n 30 \$LOG_$1"
+			tail -n 30 "$(log_of "$1")"
 			fail "gateway $1 is not $2 after $3 s"
 		fi
 		sleep 0.1
@@ -138,7 +147,7 @@ leader() {
 	ra=$(role a)
 	rb=$(role b)
 	if [ "$ra" = leader ] && [ "$rb" = leader ]; then
-		tail -n 20 "$LOG_a" "$LOG_b"
+		tail -n 20 "$(log_of a)" "$(log_of b)"
 		fail "both gateways say they lead"
 	fi
 	[ "$ra" = leader ] && echo a && return
@@ -151,15 +160,23 @@ now_ms() {
 }
 
 # kill_leader: SIGKILL to the leader; the other must log "took over after
-# N ms" within 10 s; then the killed one is restarted and must stand by.
+# N ms" within 10 s; then the killed one is restarted (RESTARTED), and
+# must stand by before the next kill (settle).
 KILLS=0
 TAKEOVERS=""
+RESTARTED=""
+settle() {
+	[ -z "$RESTARTED" ] || until_role "$RESTARTED" standby 30
+	RESTARTED=""
+}
 kill_leader() {
+	settle
 	l=$(leader)
-	[ -n "$l" ] || { tail -n 20 "$LOG_a" "$LOG_b"; fail "no gateway leads"; }
+	[ -n "$l" ] || { tail -n 20 "$(log_of a)" "$(log_of b)"; fail "no gateway leads"; }
 	o=a
 	[ "$l" = a ] && o=b
-	eval "lp=\$PID_$l; ol=\$LOG_$o"
+	lp=$(pid_of "$l")
+	ol=$(log_of "$o")
 	before=$(grep -c 'took over after' "$ol" || true)
 	t0=$(now_ms)
 	kill -9 "$lp"
@@ -180,7 +197,7 @@ kill_leader() {
 	echo "kill $KILLS: $l killed, $o took over after $dt ms (its log: ${said:-?} ms)"
 	[ "$dt" -lt 10000 ] || fail "takeover took $dt ms"
 	gw_start "$l"
-	until_role "$l" standby 30
+	RESTARTED=$l
 }
 
 gw_start a
@@ -188,7 +205,7 @@ until_role a leader 30
 gw_start b
 until_role b standby 30
 for g in a b; do
-	eval "f=\$LOG_$g"
+	f=$(log_of $g)
 	wait_for grep -q "listening on http://" "$f" || { cat "$f"; fail "gateway $g: no listener"; }
 done
 
@@ -204,13 +221,16 @@ while kill -0 $LOAD 2>/dev/null; do
 	kill_leader
 done
 wait $LOAD || fail "load driver failed"
+settle
 echo "load: $(cat "$T/load.json"), $KILLS kills"
 [ "$KILLS" -ge 3 ] || fail "only $KILLS kills during the load: the test did not test"
 acked=$(js "$T/load.json" "d['acked']")
 [ "$acked" = "$N" ] || fail "only $acked of $N reports were ever answered"
 # every report exactly once (a retry, on either gateway, reuses the trigger id)
 stored=$(pq "SELECT COUNT(*) FROM incidents WHERE title LIKE 'twogw report %'")
-[ "$stored" = "$N" ] || fail "stored: $stored of $N"
+[ "$stored" = "$N" ] || fail "stored: $stored of $N answered; refused as busy and resent: \
+$(js "$T/load.json" "d['errors']['refused']"); inbox rows: \
+$(pq "SELECT COUNT(*) FROM inbox WHERE event_id LIKE 'trg:twogw.%'")"
 distinct=$(pq "SELECT COUNT(DISTINCT title) FROM incidents WHERE title LIKE 'twogw report %'")
 [ "$distinct" = "$N" ] || fail "a report was stored twice ($distinct distinct of $stored)"
 # each stored report alerted each isms_manager exactly once
@@ -242,6 +262,7 @@ for i in $(seq $K2); do
 	sleep 2.5
 	kill_leader
 done
+settle
 D=$((20 * M))
 pq_wait "SELECT COUNT(*) FROM outbox_delivery WHERE status = 'sent' AND outbox_id IN
 	(SELECT id FROM outbox WHERE subject LIKE '%deliver report%')" "$D" 60 \
@@ -271,11 +292,11 @@ refused=$(js "$T/load.json" "d['errors']['refused'] + $(js "$T/load2.json" "d['e
 [ "$refused" = 0 ] || fail "$refused reports answered \"nothing was stored\" (database busy)"
 
 for g in a b; do
-	eval "p=\$PID_$g"
+	p=$(pid_of $g)
 	kill -TERM "$p"
 	rc=0
 	wait "$p" || rc=$?
-	eval "f=\$LOG_$g"
+	f=$(log_of $g)
 	[ $rc = 0 ] || { tail -n 30 "$f"; fail "gateway $g exited with $rc after SIGTERM"; }
 done
 for f in "$T"/[ab].*.err; do
