@@ -6,6 +6,7 @@
 # outbox drains once they run in peace; DMs in flight at a kill arrive at
 # least once; the audit chain and the record hashes verify. Each takeover
 # (kill -> the other's "took over" line) is printed and bounded to 10 s.
+# No report may be refused as "database busy" for the other's lock.
 # PostgreSQL: $ISMS_PG_URL (tests/run.sh starts one), else a cluster of
 # its own; the database is a fresh schema, dropped at the end.
 . tests/integration/lib.sh
