@@ -262,6 +262,12 @@ leader_tick(uv_timer_t *t)
 
 	if (gw->host.stopping)
 		return;
+	if (!store_connected(gw->host.st)) {
+		log_error("store: the connection to the database is lost; "
+			  "stopping to start again");
+		gw_exit(gw, "lost the database connection", 1);
+		return;
+	}
 	rc = store_leader_poll(gw->leader);
 	if (rc < 0) {
 		/* another gateway may lead now: never two at once */

@@ -2518,3 +2518,9 @@ store_outbox_claim(struct store *st, int64_t epoch, int64_t now, int limit)
 		   ? -1
 		   : 0;
 }
+
+int
+store_connected(const struct store *st)
+{
+	return st->pg == NULL || pg_connected(st->pg);
+}

@@ -112,6 +112,11 @@ struct store_leader *store_leader_open(struct store *st, char *err,
  */
 int64_t store_leader_epoch(struct store *st);
 /*
+ * 0 once a PostgreSQL store's connection is lost (its statements and
+ * transaction with it: the gateway starts again); always 1 on SQLite.
+ */
+int store_connected(const struct store *st);
+/*
  * The leader of epoch claims up to limit pending deliveries due at now
  * that no leader of its epoch holds (rows held by a predecessor are
  * taken over: sent again, at least once), skipping rows another
