@@ -5,8 +5,15 @@ Used by the crash test and the benchmark. Each report k has a unique text
 and trigger_id; with --retry a report is resent (same trigger_id, fresh
 signature) until it is answered with HTTP 200, the way a careful client
 would, so a report must end up stored exactly once whatever happens to the
-daemon. Prints a JSON summary; with --acked FILE, writes the numbers of the
-reports that were answered 200 and which answers carried an INC id.
+daemon. An answer saying "nothing was stored" (the database was busy) is
+counted as refused, not answered, and is resent the same way. Prints a
+JSON summary; with --acked FILE, writes the numbers of the reports that
+were answered 200 and which answers carried an INC id.
+
+--port may be given several times (gateways sharing one database): client
+c starts on port c modulo their number and moves to the next one when a
+request fails, the way a load balancer in front of them would; --rate
+spreads the reports over time (reports per second, all clients together).
 """
 import argparse, hashlib, hmac, http.client, json, sys, threading, time
 import urllib.parse
@@ -34,7 +41,7 @@ def signed(secret, body):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--port", type=int, action="append", required=True)
     ap.add_argument("--secret-file", required=True)
     ap.add_argument("--count", type=int, default=1000)
     ap.add_argument("--clients", type=int, default=8)
@@ -42,27 +49,36 @@ def main():
     ap.add_argument("--deadline", type=float, default=120.0)
     ap.add_argument("--prefix", default="load")
     ap.add_argument("--acked")
+    ap.add_argument("--rate", type=float, default=0.0)
     a = ap.parse_args()
     secret = open(a.secret_file, "rb").read().strip()
     lock = threading.Lock()
     pending = list(range(a.count))
     acked, with_id, lat = {}, set(), []
-    errors = {"connect": 0, "status": 0}
+    errors = {"connect": 0, "status": 0, "refused": 0}
+    by_port = dict.fromkeys(a.port, 0)
     stop_at = time.time() + a.deadline
+    start = time.time()
+    taken = [0]
 
-    def worker():
+    def worker(c):
         conn = None
+        port = c % len(a.port)
         while True:
             with lock:
                 if not pending:
                     return
                 k = pending.pop()
+                due = start + taken[0] / a.rate if a.rate > 0 else 0
+                taken[0] += 1
+            if due > time.time():
+                time.sleep(due - time.time())
             body = body_for(k, a.prefix)
             while time.time() < stop_at:
                 try:
                     if conn is None:
-                        conn = http.client.HTTPConnection(a.host, a.port,
-                                                          timeout=10)
+                        conn = http.client.HTTPConnection(
+                            a.host, a.port[port], timeout=10)
                     t0 = time.perf_counter()
                     conn.request("POST", "/slack/events", body,
                                  signed(secret, body))
@@ -77,11 +93,23 @@ def main():
                         errors["connect"] += 1
                     if not a.retry:
                         break
+                    port = (port + 1) % len(a.port)
+                    time.sleep(0.05)
+                    continue
+                if r.status == 200 and "nothing was stored" in text:
+                    # answered, but refused: the user is told to try again
+                    with lock:
+                        errors["refused"] += 1
+                    if not a.retry:
+                        break
+                    if len(a.port) > 1:
+                        port = (port + 1) % len(a.port)
                     time.sleep(0.05)
                     continue
                 if r.status == 200:
                     with lock:
                         acked[k] = True
+                        by_port[a.port[port]] += 1
                         lat.append(dt)
                         if "Recorded as INC-" in text:
                             with_id.add(k)
@@ -90,10 +118,15 @@ def main():
                     errors["status"] += 1
                 if not a.retry:
                     break
+                if len(a.port) > 1:
+                    conn.close()
+                    conn = None
+                    port = (port + 1) % len(a.port)
                 time.sleep(0.05)
 
     t0 = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(a.clients)]
+    threads = [threading.Thread(target=worker, args=(c,))
+               for c in range(a.clients)]
     for t in threads:
         t.start()
     for t in threads:
@@ -105,6 +138,8 @@ def main():
                "errors": errors, "seconds": round(wall, 3),
                "per_second": round(len(acked) / wall, 1) if wall else 0,
                "p50_ms": pct(0.50), "p99_ms": pct(0.99)}
+    if len(a.port) > 1:
+        summary["acked_by_port"] = {str(p): n for p, n in by_port.items()}
     if a.acked:
         with open(a.acked, "w") as f:
             json.dump({"acked": sorted(acked), "with_id": sorted(with_id)}, f)
