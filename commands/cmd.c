@@ -732,7 +732,7 @@ cmd_run(struct store *st, const struct config *cfg,
 	struct cmdline cl = {0};
 	struct cmd_ctx ctx = {
 	    .st = st, .cfg = cfg, .rq = rq, .cl = &cl, .rp = rp};
-	int rc, found;
+	int rc, found, failed;
 
 	if (store_begin(st) < 0) {
 		buf_puts(&rp->text, store_error_reply(st));
@@ -770,7 +770,8 @@ cmd_run(struct store *st, const struct config *cfg,
 		return 0;
 	}
 	/* a full disk or a damaged file is named, never called "busy" */
-	if (store_failed(st)) {
+	failed = store_failed(st);
+	if (failed) {
 		buf_reset(&rp->text);
 		buf_puts(&rp->text, store_error_reply(st));
 		rp->error = 1;
@@ -784,6 +785,12 @@ cmd_run(struct store *st, const struct config *cfg,
 	}
 	buf_reset(&rp->notices);
 	rp->nnotices = 0;
-	mark_seen(st, rq);
+	/*
+	 * A refusal is final and its event seen; a store that failed (busy,
+	 * full, unreachable) stored nothing, and the sender's retry of the
+	 * same event must be run, not dropped as a duplicate.
+	 */
+	if (!failed)
+		mark_seen(st, rq);
 	return -1;
 }

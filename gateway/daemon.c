@@ -240,8 +240,9 @@ lead(struct gw *gw)
 	}
 	gw->leading = 1;
 	if (gw->standby_since_ms != 0)
-		log_info("leader: this gateway leads (took over after %llu ms "
-			 "as standby)",
+		log_info("leader: this gateway leads (took over, epoch %lld, "
+			 "after %llu ms on standby)",
+			 (long long)gw->ob.epoch,
 			 (unsigned long long)(uv_now(gw->host.loop) -
 					      gw->standby_since_ms));
 	else

@@ -718,3 +718,9 @@ pg_url_label(const char *url)
 	PQconninfoFree(opts);
 	return label;
 }
+
+void
+pg_abort(struct pg *pg)
+{
+	PQclear(PQexec(pg->conn, "ROLLBACK"));
+}

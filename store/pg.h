@@ -97,6 +97,8 @@ int pg_changes(struct pg_stmt *s);
  */
 char *pg_url_label(const char *url);
 
+/* Rolls the open transaction back, keeping the last failure. */
+void pg_abort(struct pg *pg);
 /* Statements without parameters, several at once: 0 or -1. */
 int pg_script(struct pg *pg, const char *sql);
 /* A transaction is open / open and failed / the connection is up. */

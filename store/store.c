@@ -1587,6 +1587,28 @@ store_query_only(struct store *st, int on)
 		   : -1;
 }
 
+/*
+ * What BEGIN IMMEDIATE is on SQLite: a writing transaction on PostgreSQL
+ * first takes the store's writer lock (the one the audit chain's head is
+ * read under), waiting at most the busy timeout, so that a busy store
+ * refuses at the start, where the caller retries the whole batch, and
+ * never half-way through a command. 0, or -1 (busy: the transaction is
+ * rolled back, the failure kept for store_busy).
+ */
+static int
+pg_writer_lock(struct store *st)
+{
+	st->pg_audit_locked = 0;
+	if (pg_script(st->pg,
+		      "SELECT pg_advisory_xact_lock(" STORE_PG_LOCK_AUDIT
+		      ")") < 0) {
+		pg_abort(st->pg);
+		return -1;
+	}
+	st->pg_audit_locked = 1;
+	return 0;
+}
+
 int
 store_begin(struct store *st)
 {
@@ -1598,7 +1620,9 @@ store_begin(struct store *st)
 							: "BEGIN IMMEDIATE");
 	else
 		snprintf(sql, sizeof(sql), "SAVEPOINT sp%d", st->depth);
-	if (db_script(st, sql) < 0) {
+	if (db_script(st, sql) < 0 ||
+	    (st->depth == 0 && st->pg != NULL && !st->readonly &&
+	     pg_writer_lock(st) < 0)) {
 		/* a lock held elsewhere is the caller's to retry and report */
 		if (store_busy(st))
 			log_debug("begin: %s", db_errmsg(st));
@@ -1606,10 +1630,8 @@ store_begin(struct store *st)
 			log_error("begin: %s", db_errmsg(st));
 		return -1;
 	}
-	if (st->depth == 0) {
+	if (st->depth == 0)
 		evidence_begin(st);
-		st->pg_audit_locked = 0;
-	}
 	st->depth++;
 	return 0;
 }
