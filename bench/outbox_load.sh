@@ -5,7 +5,9 @@
 # (default 50) and times their answers. Prints one RESULT line. Loopback
 # only; bounded (10 minutes at most). A second probe of 5 s after the
 # last delivery gives the same answers' latency with nothing to deliver. The fake applies no rate limits
-# unless told to: this measures ismsd's side at full speed.
+# unless told to: this measures ismsd's side at full speed. With
+# BENCH_PG_URL set (a URL from scripts/pg-cluster.sh) the store is that
+# PostgreSQL database, which must be empty, instead of an SQLite file.
 set -eu
 cd "$(dirname "$0")/.."
 N=${1:-10000}
@@ -16,14 +18,20 @@ rm -rf "$B"
 mkdir -p "$B"
 printf '%s\n' 3f6c1e9a0b2d4f6a8c1e3b5d7f9a2c4e >"$B/secret"
 chmod 600 "$B/secret"
-DB=$B/isms.db
-build/ismsctl --db "$DB" init >/dev/null 2>&1
+if [ -n "${BENCH_PG_URL:-}" ]; then
+	DB=$BENCH_PG_URL
+	STORE=$(printf '[store]\nurl = %s\naudit_key = file:%s' "$DB" "$B/audit-key")
+else
+	DB=$B/isms.db
+	STORE=$(printf '[store]\npath = %s' "$DB")
+fi
+printf '%s\n[org]\nworking_days = mon-sun\nworking_hours = 00:00-24:00\n' "$STORE" >"$B/quiz.conf"
+build/ismsctl -c "$B/quiz.conf" init >/dev/null 2>&1
 $PY bench/gen_staff.py "$N" >"$B/staff.csv"
-build/ismsctl --db "$DB" staff import "$B/staff.csv" >/dev/null
-printf '[store]\npath = %s\n[org]\nworking_days = mon-sun\nworking_hours = 00:00-24:00\n' "$DB" >"$B/quiz.conf"
+build/ismsctl -c "$B/quiz.conf" staff import "$B/staff.csv" >/dev/null
 echo 'quiz start questions=5 audience=all' |
 	build/ismsd --console -c "$B/quiz.conf" --as u000000 >"$B/quiz.out" 2>&1
-QUEUED=$(sqlite3 "$DB" "SELECT COUNT(*) FROM outbox WHERE kind = 'quiz'")
+QUEUED=$(count "$DB" "SELECT COUNT(*) FROM outbox WHERE kind = 'quiz'")
 
 $PY tests/fakes/slack/slack_fake.py --ping-interval 0 >"$B/fake.out" 2>"$B/fake.err" &
 PIDS="$PIDS $!"
@@ -31,8 +39,7 @@ wait_file "$B/fake.out" "the fake Slack"
 FAKE=http://127.0.0.1:$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$B/fake.out")
 PORT=$(free_port)
 cat >"$B/ismsd.conf" <<EOC
-[store]
-path = $DB
+$STORE
 [slack]
 enabled = true
 mode = http
@@ -63,7 +70,7 @@ i=0
 while [ "$SENT" -lt "$QUEUED" ] && [ $i -lt 6000 ]; do
 	sleep 0.1
 	i=$((i + 1))
-	SENT=$(sqlite3 "$DB" "PRAGMA busy_timeout = 2000; SELECT COUNT(*) FROM outbox_delivery d JOIN outbox o ON o.id = d.outbox_id WHERE o.kind = 'quiz' AND d.status = 'sent'" | tail -1)
+	SENT=$(count "$DB" "SELECT COUNT(*) FROM outbox_delivery d JOIN outbox o ON o.id = d.outbox_id WHERE o.kind = 'quiz' AND d.status = 'sent'")
 done
 T1=$($PY -c 'import time; print(time.time())')
 touch "$B/stop"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # make bench: ismsd against a minimal Slack Bolt app doing the same durable
-# insert, side by side on this machine, plus memory and a 100,000-person
-# quiz campaign. Prints a Markdown table (also in build/bench/results.md).
+# insert, side by side on this machine, the same load on PostgreSQL, plus
+# memory and a 100,000-person quiz campaign. Prints a Markdown table (also in build/bench/results.md).
 # Loopback only; every run is bounded (wrk -d).
 set -eu
 cd "$(dirname "$0")/.."
@@ -21,16 +21,18 @@ load() {
 	for c in 1 8 64; do
 		t=$([ $c = 1 ] && echo 1 || echo 2)
 		$PY bench/gen_requests.py "$B/secret" $((DUR * 30000)) "$name$c" >"$B/req.tsv"
-		before=$(sqlite3 "$db" "$rows_sql")
+		before=$(count "$db" "$rows_sql")
 		wrk -t$t -c$c -d${DUR}s -s bench/wrk_slash.lua "http://127.0.0.1:$port" -- "$B/req.tsv" $t >"$B/wrk-$name-$c.txt"
 		sleep 0.5
-		after=$(sqlite3 "$db" "$rows_sql")
+		after=$(count "$db" "$rows_sql")
 		res=$(grep '^RESULT' "$B/wrk-$name-$c.txt")
 		echo "$name c=$c $res rows=$((after - before))" | tee -a "$B/raw.txt"
 	done
 }
 # field N KEY: KEY of the Nth load run (ismsd 1-3, cpu 4-6, bolt 7-9)
-field() { grep " c=" "$B/raw.txt" | sed -n "s/.*$2=\([0-9.]*\).*/\1/p" | sed -n "$1p"; }
+field() { grep " c=" "$B/raw.txt" | grep -v '^pg ' | sed -n "s/.*$2=\([0-9.]*\).*/\1/p" | sed -n "$1p"; }
+# pgfield C KEY: KEY of the PostgreSQL run at C clients
+pgfield() { grep "^pg c=$1 " "$B/raw.txt" | sed -n "s/.* $2=\([0-9.]*\).*/\1/p"; }
 
 # --- the disk's limit ----------------------------------------------------
 # durable single-row commits a second in this directory: a server that
@@ -41,9 +43,11 @@ echo "fsync probe: $FSYNC durable commits/s" | tee -a "$B/raw.txt"
 # --- ismsd, Slack HTTP mode -------------------------------------------
 # ismsd_conf DB PORT: the daemon's configuration for a database
 ismsd_conf() {
+	case "$1" in
+	postgresql://*) printf '[store]\nurl = %s\naudit_key = file:%s\n' "$1" "$B/pg.audit-key" ;;
+	*) printf '[store]\npath = %s\n' "$1" ;;
+	esac
 	cat <<EOC
-[store]
-path = $1
 [slack]
 enabled = true
 mode = http
@@ -78,6 +82,34 @@ I_IDLE=$(rss_kb $IPID)
 load ismsd "$P1" "SELECT COUNT(*) FROM incidents" "$DB"
 I_LOAD=$(hwm_kb $IPID)
 kill $IPID; wait $IPID || true
+
+# --- ismsd on PostgreSQL, Slack HTTP mode --------------------------------
+# the same staff and load against a throwaway PostgreSQL 15 cluster on the
+# same disk (scripts/pg-cluster.sh: fsync and synchronous_commit on),
+# reached through its Unix socket; stopped by cleanup (bench/lib.sh)
+PGDIR=$B/pg
+PGURL=$(scripts/pg-cluster.sh start "$PGDIR")
+PG_SYNC=$(count "$PGURL" "SHOW synchronous_commit")
+PG_FSYNC=$(count "$PGURL" "SHOW fsync")
+PG_VER=$(count "$PGURL" "SHOW server_version" | cut -d' ' -f1)
+echo "postgresql $PG_VER: synchronous_commit=$PG_SYNC fsync=$PG_FSYNC" | tee -a "$B/raw.txt"
+[ "$PG_SYNC" = on ] && [ "$PG_FSYNC" = on ] ||
+	{ echo "the PostgreSQL cluster does not commit durably" >&2; exit 1; }
+P4=$(free_port)
+ismsd_conf "$PGURL" "$P4" >"$B/pg.conf"
+build/ismsctl -c "$B/pg.conf" init >/dev/null
+build/ismsctl -c "$B/pg.conf" staff import "$B/staff.csv" >/dev/null
+build/ismsd -c "$B/pg.conf" 2>"$B/pg-ismsd.err" &
+QPID=$!
+PIDS="$PIDS $QPID"
+wait_port "$P4"
+sleep 1
+Q_IDLE=$(rss_kb $QPID)
+load pg "$P4" "SELECT COUNT(*) FROM incidents" "$PGURL"
+Q_LOAD=$(hwm_kb $QPID)
+kill $QPID; wait $QPID || true
+scripts/pg-cluster.sh stop "$PGDIR"
+PGDIR=""
 
 # --- ismsd, Slack Socket Mode ------------------------------------------
 # bench/socket_load.py plays Slack (Web API and the WebSocket), keeps W
@@ -182,8 +214,16 @@ QUIZ_ITEMS=$(sqlite3 "$BIG" "SELECT COUNT(*) FROM quiz_items")
 # commands arrive 50 a second; their answers timed, then again idle
 OB_N=${BENCH_OUTBOX:-10000}
 BENCH_DIR=$B bench/outbox_load.sh "$OB_N" 50 >"$B/outbox.txt"
-ob() { grep '^RESULT' "$B/outbox.txt" | sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
-ms() { awk "BEGIN{print $(ob "$1")/1000}"; }
+# the same on PostgreSQL (a fresh cluster), with OB_PG people: fewer by
+# default, as delivery there is slower (see bench/README.md)
+OB_PG=${BENCH_OUTBOX_PG:-2000}
+PGDIR=$B/pg
+PGURL=$(scripts/pg-cluster.sh start "$PGDIR")
+BENCH_DIR=$B/pg-outbox BENCH_PG_URL=$PGURL bench/outbox_load.sh "$OB_PG" 50 >"$B/pg-outbox.txt"
+scripts/pg-cluster.sh stop "$PGDIR"
+PGDIR=""
+ob() { grep '^RESULT' "${2:-$B/outbox.txt}" | sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
+ms() { awk "BEGIN{print $(ob "$1" "${2:-}")/1000}"; }
 
 # --- the table ----------------------------------------------------------
 {
@@ -200,6 +240,18 @@ for i in 1 2 3; do
 		"$ir" "$(awk "BEGIN{print $(field $i p50_us)/1000}")" "$(awk "BEGIN{print $(field $i p99_us)/1000}")" "$(field $i rows)" \
 		"$br" "$(awk "BEGIN{print $(field $((i + 6)) p50_us)/1000}")" "$(awk "BEGIN{print $(field $((i + 6)) p99_us)/1000}")" "$(field $((i + 6)) rows)" \
 		"$(awk "BEGIN{printf \"%.1f\", $ir/$br}")"
+done
+echo
+echo "The same load and staff on PostgreSQL $PG_VER (scripts/pg-cluster.sh on the same disk, the server's Unix socket; SHOW on the URL: synchronous_commit = $PG_SYNC, fsync = $PG_FSYNC), next to the SQLite rows above; ismsd's RSS idle $((Q_IDLE / 1024)) MiB, peak $((Q_LOAD / 1024)) MiB:"
+echo
+echo "| clients | store | req/s | p50 ms | p99 ms | rows |"
+echo "|---|---|---|---|---|---|"
+for i in 1 2 3; do
+	c=$(echo "1 8 64" | cut -d' ' -f$i)
+	printf '| %s | SQLite (WAL, synchronous=FULL) | %s | %s | %s | %s |\n' "$c" \
+		"$(field $i rps)" "$(awk "BEGIN{print $(field $i p50_us)/1000}")" "$(awk "BEGIN{print $(field $i p99_us)/1000}")" "$(field $i rows)"
+	printf '| %s | PostgreSQL %s (local socket, synchronous_commit = %s) | %s | %s | %s | %s |\n' "$c" "$PG_VER" "$PG_SYNC" \
+		"$(pgfield $c rps)" "$(awk "BEGIN{print $(pgfield $c p50_us)/1000}")" "$(awk "BEGIN{print $(pgfield $c p99_us)/1000}")" "$(pgfield $c rows)"
 done
 echo
 echo "The limit: this disk makes $FSYNC durable single-row commits a second (bench/fsync_probe.py: SQLite, WAL, synchronous=FULL), so c clients can be answered at most c x $FSYNC times a second; the CPU's limit is ismsd on a database in memory (tmpfs), same load:"
@@ -237,4 +289,13 @@ echo
 echo "| delivered | seconds | notices/s | ismsd peak RSS | /incident p50 ms | p99 ms | max ms | same, nothing to deliver: p50 / p99 ms |"
 echo "|---|---|---|---|---|---|---|---|"
 echo "| $(ob sent) | $(ob seconds) | $(ob per_s) | $(($(ob peak_rss_kb) / 1024)) MiB | $(ms busy_p50_us) | $(ms busy_p99_us) | $(ms busy_max_us) | $(ms idle_p50_us) / $(ms idle_p99_us) |"
+echo
+echo "The same on PostgreSQL $PG_VER (local socket, synchronous_commit = $PG_SYNC), a campaign to $(ob queued "$B/pg-outbox.txt") people (BENCH_OUTBOX_PG):"
+echo
+echo "| store | delivered | seconds | notices/s | ismsd peak RSS | /incident p50 ms | p99 ms | max ms | same, nothing to deliver: p50 / p99 ms |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for f in "$B/outbox.txt" "$B/pg-outbox.txt"; do
+	[ "$f" = "$B/outbox.txt" ] && e="SQLite (WAL, synchronous=FULL)" || e="PostgreSQL $PG_VER (local socket, synchronous_commit = $PG_SYNC)"
+	echo "| $e | $(ob sent "$f") | $(ob seconds "$f") | $(ob per_s "$f") | $(($(ob peak_rss_kb "$f") / 1024)) MiB | $(ms busy_p50_us "$f") | $(ms busy_p99_us "$f") | $(ms busy_max_us "$f") | $(ms idle_p50_us "$f") / $(ms idle_p99_us "$f") |"
+done
 } | tee "$B/results.md"
