@@ -119,6 +119,11 @@ sql() {
 	fi
 }
 
+# sql_is DB QUERY VALUE: the query's answer is VALUE (for wait_for).
+sql_is() {
+	[ "$(sql "$1" "$2" 2>/dev/null)" = "$3" ]
+}
+
 # db_query QUERY: sql on $DB.
 db_query() {
 	sql "$DB" "$1"
@@ -134,15 +139,24 @@ new_db() {
 	"$ISMSCTL" --db "$1" staff import "${2:-config/demo/staff.csv}" >/dev/null
 }
 
-# A digest of every table's rows but the inbox's: unchanged means
-# nothing changed.
+# db_digest DB [TABLE...]: a digest of the tables' rows (by default every
+# table's but the inbox's): unchanged means nothing changed.
 db_digest() {
-	if is_url "$1"; then
+	d=$1
+	shift
+	if is_url "$d"; then
+		if [ $# -gt 0 ]; then
+			w="table_name IN ('$(echo "$*" | sed "s/ /', '/g")')"
+		else
+			w="table_name <> 'inbox'"
+		fi
 		# one md5 of each table's rows in order, table by table
-		printf '%s \\gexec\n' "SELECT format('SELECT %L, md5(COALESCE(string_agg(t::text, ''|'' ORDER BY t::text), '''')) FROM %I t', table_name, table_name) FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND table_name <> 'inbox' ORDER BY table_name" |
-			psql -XAtq -v ON_ERROR_STOP=1 -d "$1" -f - | sha256sum | cut -c1-16
+		printf '%s \\gexec\n' "SELECT format('SELECT %L, md5(COALESCE(string_agg(t::text, ''|'' ORDER BY t::text), '''')) FROM %I t', table_name, table_name) FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' AND $w ORDER BY table_name" |
+			psql -XAtq -v ON_ERROR_STOP=1 -d "$d" -f - | sha256sum | cut -c1-16
+	elif [ $# -gt 0 ]; then
+		sqlite3 "$d" ".dump $*" | sha256sum | cut -c1-16
 	else
-		sqlite3 "$1" .dump | grep -v '^INSERT INTO inbox' | sha256sum | cut -c1-16
+		sqlite3 "$d" .dump | grep -v '^INSERT INTO inbox' | sha256sum | cut -c1-16
 	fi
 }
 

@@ -4,6 +4,7 @@
 # one naming another host and a server without STARTTLS keep the message
 # pending with a clear error, send nothing and leave the mailbox unread;
 # the transport retries later. tls_verify = false warns at start.
+# engines: sqlite pg
 . tests/integration/lib.sh
 chmod 711 "$T" # the mail peers run as an unprivileged user when we are root
 PEERS=tests/peers/mail
@@ -12,7 +13,7 @@ ROGUE=$T/u # certificate for localhost from another CA
 WRONG=$T/w # certificate from our CA for another host
 PLAIN=$T/c # offers no STARTTLS at all
 CA=$T/ca
-DB=$T/isms.db
+DB=$(db_path isms.db)
 tls_cleanup() {
 	for d in "$GOOD" "$ROGUE" "$WRONG" "$PLAIN"; do
 		"$PEERS/stop.sh" "$d" >/dev/null 2>&1 || true
@@ -82,7 +83,7 @@ read_done() { ! unread "$1"; }
 start_daemon() { # start_daemon SMTP_URL IMAP_URL [config lines]
 	cat >"$T/ismsd.conf" <<EOF
 [store]
-path = $DB
+$(store_conf "$DB")
 [quiz]
 every = off
 [log]
@@ -114,7 +115,7 @@ stop_daemon() {
 	expect_not_in "$T/ismsd.log" "isms-pass"
 }
 until_sql() { # until_sql QUERY: waits until it says 1
-	wait_for sh -c "[ \"\$(sqlite3 '$DB' \"$1\")\" = 1 ]" ||
+	wait_for sql_is "$DB" "$1" 1 ||
 		{ cat "$T/ismsd.log"; fail "waited in vain for: $1"; }
 }
 until_log() {
@@ -151,7 +152,7 @@ wait_for polled_twice || { cat "$T/ismsd.log"; fail "the IMAP poll was not retri
 stop_daemon
 [ "$(delivered "$ROGUE")" = 0 ] || fail "mail sent to a server whose certificate did not verify"
 unread "$ROGUE" || fail "the mailbox was read over an unverified connection"
-[ "$(sql "$DB" "SELECT MIN(attempts) >= 1 AND MIN(next_at) > strftime('%s','now') - 5 FROM outbox_delivery WHERE status = 'pending'")" = 1 ] ||
+[ "$(sql "$DB" "SELECT CASE WHEN MIN(attempts) >= 1 AND MIN(next_at) > $(date +%s) - 5 THEN 1 ELSE 0 END FROM outbox_delivery WHERE status = 'pending'")" = 1 ] ||
 	fail "no retry scheduled"
 
 # 3. our CA, but the certificate names another host

@@ -2,8 +2,9 @@
 # server, commands and private answers, approvals and quiz answers in the
 # DM, a restart without replay, rate limits, idempotent sends, 5xx
 # retries, token revocation with and without a password.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/isms.db
+DB=$(db_path isms.db)
 LOG=$T/ismsd.log
 PW=pw-Zq83x
 TOKEN=syt_tok_Zq83x
@@ -15,7 +16,7 @@ start_mx_fake --bot-password "$PW" --bot-token "$TOKEN"
 conf() {
 	cat >"$T/ismsd.conf" <<EOF
 [store]
-path = $DB
+$(store_conf "$DB")
 [matrix]
 enabled = true
 homeserver = $URL/
@@ -131,7 +132,7 @@ wait_sql "SELECT answer FROM quiz_items WHERE question_id = '$QID' AND person_id
 # after the deadline (before the scheduler closes the campaign) a number
 # reply is told when the quiz closed and changes nothing
 DEADLINE=$(sql "$DB" "SELECT deadline_at FROM quiz_campaigns WHERE id = 1")
-sqlite3 "$DB" "UPDATE quiz_campaigns SET deadline_at = strftime('%s', 'now') - 60 WHERE id = 1"
+sql "$DB" "UPDATE quiz_campaigns SET deadline_at = $(date +%s) - 60 WHERE id = 1"
 DAY=$(sql "$DB" "SELECT date(deadline_at, 'unixepoch') FROM quiz_campaigns WHERE id = 1")
 QN=$(mx eval "len(bot('$ADM'))")
 post send "{\"room_id\":\"$ADM\",\"sender\":\"@alice:example.org\",\"body\":\"3\"}" >/dev/null
@@ -140,7 +141,7 @@ until_ "len(bot('$ADM')) == $QN + 1"
 	fail "late quiz reply: $(mx eval "bot('$ADM')[-1]['content']['body']")"
 [ "$(sql "$DB" "SELECT answer FROM quiz_items WHERE question_id = '$QID' AND person_id = (SELECT id FROM people WHERE handle = 'alice')")" = 2 ] ||
 	fail "a late reply changed the answer"
-sqlite3 "$DB" "UPDATE quiz_campaigns SET deadline_at = $DEADLINE WHERE id = 1"
+sql "$DB" "UPDATE quiz_campaigns SET deadline_at = $DEADLINE WHERE id = 1"
 
 # 5. restart: resumes from the saved next_batch; nothing is replayed, and
 #    what was said while it was down is answered once
