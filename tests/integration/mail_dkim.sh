@@ -182,7 +182,7 @@ wait_for sh -c "[ \"\$(grep -c 'could not be verified' '$T/ismsd.log')\" -ge 4 ]
 	{ cat "$T/ismsd.log"; fail "not all four forgeries were refused"; }
 wait_for all_done || fail "the gateway did not finish its mailbox"
 [ "$(state)" = "$before" ] || fail "a refused reply changed approvals, incidents or the audit log"
-[ "$(sql "$DB" "SELECT status || '|' || (decided_at IS NULL) FROM approvals WHERE id = 1")" = "pending|1" ] ||
+[ "$(sql "$DB" "SELECT status || '|' || CASE WHEN decided_at IS NULL THEN 1 ELSE 0 END FROM approvals WHERE id = 1")" = "pending|1" ] ||
 	fail "APR-1 was decided by a forgery"
 
 # what the verifier said, as stored by Dovecot (the top header is the server's)

@@ -114,9 +114,9 @@ stop_daemon() {
 	[ "$rc" = 0 ] || { cat "$T/ismsd.log"; fail "ismsd exited with $rc"; }
 	expect_not_in "$T/ismsd.log" "isms-pass"
 }
-until_sql() { # until_sql QUERY: waits until it says 1
-	wait_for sql_is "$DB" "$1" 1 ||
-		{ cat "$T/ismsd.log"; fail "waited in vain for: $1"; }
+until_sql() { # until_sql QUERY VALUE: waits until it says VALUE
+	wait_for sql_is "$DB" "$1" "$2" ||
+		{ cat "$T/ismsd.log"; fail "waited in vain for: $1 = $2"; }
 }
 until_log() {
 	wait_for grep -qF -- "$1" "$T/ismsd.log" || { cat "$T/ismsd.log"; fail "no \"$1\" in the log"; }
@@ -128,7 +128,7 @@ delivered() { grep '"event": "delivered"' "$1/smtp-transcript.jsonl" 2>/dev/null
 printf 'incident report Ransomware note on a file share severity=critical\n' | console "$DB" alice
 start_daemon "smtp://localhost:$(port "$GOOD" SMTP_PORT)" "imaps://localhost:$(port "$GOOD" IMAPS_PORT)/INBOX" \
 	"ca_file = $CA/ours.pem"
-until_sql "SELECT COUNT(*) = 2 FROM outbox_delivery WHERE status = 'sent'"
+until_sql "SELECT COUNT(*) FROM outbox_delivery WHERE status = 'sent'" 2
 wait_for read_done "$GOOD" || { cat "$T/ismsd.log"; fail "the mailbox was not read over IMAPS"; }
 expect_not_in "$T/ismsd.log" "tls_verify"
 # turning verification off by a reload is warned about as well
@@ -145,7 +145,7 @@ stop_daemon
 printf 'incident report Second ransomware note\n' | console "$DB" alice
 start_daemon "smtp://localhost:$(port "$ROGUE" SMTP_PORT)" "imaps://localhost:$(port "$ROGUE" IMAPS_PORT)/INBOX" \
 	"ca_file = $CA/ours.pem"
-until_sql "SELECT COUNT(*) = 2 FROM outbox_delivery WHERE status = 'pending' AND last_error LIKE '%the server''s certificate did not verify (unable to get local issuer certificate) against mail.ca_file%'"
+until_sql "SELECT COUNT(*) FROM outbox_delivery WHERE status = 'pending' AND last_error LIKE '%the server''s certificate did not verify (unable to get local issuer certificate) against mail.ca_file%'" 2
 until_log "SSL certificate problem: unable to get local issuer certificate (retrying every poll)"
 polled_twice() { [ "$(grep -c 'mail: IMAP poll fetched 0 messages' "$T/ismsd.log")" -ge 2 ]; }
 wait_for polled_twice || { cat "$T/ismsd.log"; fail "the IMAP poll was not retried"; }
@@ -159,7 +159,7 @@ unread "$ROGUE" || fail "the mailbox was read over an unverified connection"
 sql "$DB" "UPDATE outbox_delivery SET next_at = 0 WHERE status = 'pending'"
 start_daemon "smtp://localhost:$(port "$WRONG" SMTP_PORT)" "imaps://localhost:$(port "$WRONG" IMAPS_PORT)/INBOX" \
 	"ca_file = $CA/ours.pem"
-until_sql "SELECT COUNT(*) = 2 FROM outbox_delivery WHERE status = 'pending' AND last_error LIKE '%the server''s certificate names another host than localhost:%'"
+until_sql "SELECT COUNT(*) FROM outbox_delivery WHERE status = 'pending' AND last_error LIKE '%the server''s certificate names another host than localhost:%'" 2
 until_log "no alternative certificate subject name matches target host name 'localhost' (retrying every poll)"
 stop_daemon
 [ "$(delivered "$WRONG")" = 0 ] || fail "mail sent to a server of another name"
@@ -168,7 +168,7 @@ unread "$WRONG" || fail "the mailbox of a server of another name was read"
 # 4. a server without STARTTLS while it is required: nothing sent
 sql "$DB" "UPDATE outbox_delivery SET next_at = 0 WHERE status = 'pending'"
 start_daemon "smtp://127.0.0.1:$(port "$PLAIN" SMTP_PORT)" "" "ca_file = $CA/ours.pem"
-until_sql "SELECT COUNT(*) = 2 FROM outbox_delivery WHERE status = 'pending' AND last_error LIKE '%does not offer STARTTLS%'"
+until_sql "SELECT COUNT(*) FROM outbox_delivery WHERE status = 'pending' AND last_error LIKE '%does not offer STARTTLS%'" 2
 stop_daemon
 [ ! -s "$PLAIN/smtp-transcript.jsonl" ] || fail "mail sent in clear although STARTTLS is required"
 
@@ -178,7 +178,7 @@ sql "$DB" "UPDATE outbox_delivery SET next_at = 0 WHERE status = 'pending'"
 start_daemon "smtp://localhost:$(port "$ROGUE" SMTP_PORT)" "imaps://localhost:$(port "$ROGUE" IMAPS_PORT)/INBOX" \
 	"tls_verify = false"
 until_log "mail: mail.tls_verify = false: the SMTP and IMAP servers' certificates and host names are not checked"
-until_sql "SELECT COUNT(*) = 4 FROM outbox_delivery WHERE status = 'sent'"
+until_sql "SELECT COUNT(*) FROM outbox_delivery WHERE status = 'sent'" 4
 wait_for read_done "$ROGUE" || { cat "$T/ismsd.log"; fail "IMAPS without verification did not read"; }
 stop_daemon
 [ "$(delivered "$ROGUE")" = 2 ] || fail "the retried mail did not reach the server"

@@ -160,14 +160,14 @@ sleep 1
 [ "$(mx eval "len(bot('$ROOM'))")" = $((BEFORE + 1)) ] || fail "a replayed answer"
 [ "$(sql "$DB" "SELECT COUNT(*) FROM approvals WHERE status = 'approved'")" = 2 ] || fail "approvals after restart"
 [ "$(mx eval "len(bot('$ENC'))")" = 1 ] || fail "the encrypted room was told more than once"
-[ "$(sql "$DB" "SELECT encrypted || warned FROM matrix_rooms WHERE room_id = '$ENC'")" = 11 ] || fail "encrypted room state"
+[ "$(sql "$DB" "SELECT CAST(encrypted AS TEXT) || CAST(warned AS TEXT) FROM matrix_rooms WHERE room_id = '$ENC'")" = 11 ] || fail "encrypted room state"
 
 # 6. 429 M_LIMIT_EXCEEDED on /send/: the retry waits Retry-After; a send
 #    repeated after a "crash" (delivery reset) reuses its txnId: one event
 post ratelimit '{"path_contains":"/send/","count":1,"retry_after_ms":2500,"header":true}' >/dev/null
 printf '%s\n' 'incident assign INC-3 @erik' | console "$DB" carol
 NOTE="SELECT d.id FROM outbox_delivery d JOIN outbox o ON o.id = d.outbox_id WHERE o.subject LIKE 'INC-3 assigned%'"
-wait_sql "SELECT COUNT(*) FROM ($NOTE)" 1
+wait_sql "SELECT COUNT(*) FROM ($NOTE) n" 1
 ND=$(sql "$DB" "$NOTE" | head -1)
 wait_sql "SELECT status FROM outbox_delivery WHERE id = $ND" sent 25
 [ "$(sql "$DB" "SELECT attempts FROM outbox_delivery WHERE id = $ND")" = 2 ] || fail "attempts after a 429"
