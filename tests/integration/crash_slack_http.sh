@@ -4,7 +4,7 @@
 # notifications the stored reports caused and drains completely once the
 # daemon runs in peace; the audit chain verifies. Then the same for
 # delivery: DMs to Slack while the daemon is killed are all delivered.
-# engines: sqlite pg
+# engines: sqlite pg-by-hand (make test runs crash_two_gateways.sh on PostgreSQL)
 . tests/integration/lib.sh
 . tests/integration/slack.inc
 DB=$(db_path isms.db)

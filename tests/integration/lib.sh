@@ -3,7 +3,8 @@
 # $ISMS_BIN (the sanitizer build when run by make test).
 #
 # Engines: every script runs on SQLite; one marked "# engines: sqlite pg"
-# near its top runs on PostgreSQL too, with ISMS_TEST_ENGINE=pg and
+# near its top runs on PostgreSQL too (tests/run.sh does both; "sqlite
+# pg-by-hand": only when run by hand), with ISMS_TEST_ENGINE=pg and
 # ISMS_PG_URL a libpq URL (scripts/pg-cluster.sh start DIR). There db_path
 # makes a fresh schema instead of naming a file, store_conf writes the
 # [store] lines that reach it, and new_db, sql, db_query, db_digest and
