@@ -29,9 +29,10 @@ run() {
 	fi
 }
 # A throwaway PostgreSQL cluster (scripts/pg-cluster.sh) for the second
-# engine: its URL is ISMS_PG_URL for the integration scripts that run on
-# PostgreSQL, and the unit tests run a second time on it (ISMS_TEST_PG),
-# in the background while the integration scripts run.
+# engine: its URL is ISMS_PG_URL. In the background while the integration
+# scripts run on SQLite, the unit tests run a second time on it
+# (ISMS_TEST_PG), then the integration scripts marked "# engines: sqlite
+# pg" (ISMS_TEST_ENGINE=pg: a schema each; no script takes a fixed port).
 PGDIR=""
 pg_stop() {
 	[ -n "$PGDIR" ] && scripts/pg-cluster.sh stop "$PGDIR" >/dev/null 2>&1
@@ -74,19 +75,25 @@ pg_unit() {
 			echo "FAIL  unit-pg/$n ($(($(date +%s) - start)) s)"
 		fi' "$LOGDIR" >"$LOGDIR/pg-unit"
 }
-PG_UNIT_PID=""
-if [ -n "${ISMS_PG_URL:-}" ]; then
-	pg_unit &
-	PG_UNIT_PID=$!
-fi
-for t in tests/integration/*.sh; do
-	[ -f "$t" ] || continue
-	[ "$(basename "$t")" = lib.sh ] && continue
-	if [ -n "${ONLY:-}" ] && ! echo "$t" | grep -q "$ONLY"; then continue; fi
-	run "integration/$(basename "$t" .sh)" sh "$t"
-done
-if [ -n "$PG_UNIT_PID" ]; then
-	wait "$PG_UNIT_PID"
+# the marked integration scripts on PostgreSQL, one at a time, after
+# the unit tests there; results in $LOGDIR/pg-integration
+pg_integration() {
+	mkdir -p "$LOGDIR/integration-pg"
+	for t in tests/integration/*.sh; do
+		grep -qx '# engines: sqlite pg' "$t" || continue
+		if [ -n "${ONLY:-}" ] && ! echo "$t" | grep -q "$ONLY"; then continue; fi
+		n=integration-pg/$(basename "$t" .sh)
+		start=$(date +%s)
+		if ISMS_TEST_ENGINE=pg timeout 600 sh "$t" >"$LOGDIR/$n.log" 2>&1; then
+			echo "ok    $n ($(($(date +%s) - start)) s)"
+		else
+			echo "FAIL  $n ($(($(date +%s) - start)) s)"
+		fi
+	done >"$LOGDIR/pg-integration"
+}
+# collect FILE: counts and prints the results a background pass wrote
+collect() {
+	[ -f "$1" ] || return 0
 	while read -r status rest; do
 		echo "$status $rest"
 		name=${rest%% *}
@@ -97,7 +104,26 @@ if [ -n "$PG_UNIT_PID" ]; then
 			failed="$failed $name"
 			sed 's/^/      /' "$LOGDIR/$name.log" | tail -60
 		fi
-	done <"$LOGDIR/pg-unit"
+	done <"$1"
+}
+PG_UNIT_PID=""
+if [ -n "${ISMS_PG_URL:-}" ]; then
+	(
+		pg_unit
+		pg_integration
+	) &
+	PG_UNIT_PID=$!
+fi
+for t in tests/integration/*.sh; do
+	[ -f "$t" ] || continue
+	[ "$(basename "$t")" = lib.sh ] && continue
+	if [ -n "${ONLY:-}" ] && ! echo "$t" | grep -q "$ONLY"; then continue; fi
+	run "integration/$(basename "$t" .sh)" sh "$t"
+done
+if [ -n "$PG_UNIT_PID" ]; then
+	wait "$PG_UNIT_PID"
+	collect "$LOGDIR/pg-unit"
+	collect "$LOGDIR/pg-integration"
 fi
 mkdir -p "$LOGDIR/fuzz"
 for f in build/fuzz/fuzz_*; do

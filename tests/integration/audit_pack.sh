@@ -4,8 +4,9 @@
 # audit log as JSON and its verification; HEAD.txt is the head ismsctl
 # prints; a tampered file fails the check; an existing file is only
 # replaced with --force; chat answers auditors how to make it.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/isms.db
+DB=$(db_path isms.db)
 "$ISMSCTL" --db "$DB" init >/dev/null
 "$ISMSCTL" --db "$DB" staff import config/demo/staff.csv >/dev/null
 "$ISMSCTL" --db "$DB" seed config/demo/seed.txt >/dev/null
@@ -114,7 +115,7 @@ printf 'export audit-pack\n' | console "$DB" carol
 expect_in "$T/out" "cannot be sent over chat"
 grep -q "/isms portal" "$T/out" && fail "the portal is offered while it is off"
 # with the portal on, the answer points at its download
-printf '[store]\npath = %s\n[portal]\nlisten = 127.0.0.1:1\n' "$DB" >"$T/portal.conf"
+printf '[store]\n%s\n[portal]\nlisten = 127.0.0.1:1\n' "$(store_conf "$DB")" >"$T/portal.conf"
 printf 'export audit-pack\n' | "$ISMSD" --console -c "$T/portal.conf" --as carol >"$T/out" 2>"$T/err" ||
 	fail "console with the portal configured"
 expect_in "$T/out" "Or download it: /isms portal"

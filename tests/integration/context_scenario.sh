@@ -3,8 +3,9 @@
 # changed, an issue is retired and stays listed with its reason, a
 # scheduler pass runs with them present, the auditor reads and exports
 # them, and the audit chain verifies.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/isms.db
+DB=$(db_path isms.db)
 new_db "$DB"
 
 printf '%s\n' 'risk add Supplier breach likelihood=2 impact=4' | console "$DB" bob

@@ -4,9 +4,10 @@
 # notifications the stored reports caused and drains completely once the
 # daemon runs in peace; the audit chain verifies. Then the same for
 # delivery: DMs to Slack while the daemon is killed are all delivered.
+# engines: sqlite pg-by-hand (make test runs crash_two_gateways.sh on PostgreSQL)
 . tests/integration/lib.sh
 . tests/integration/slack.inc
-DB=$T/isms.db
+DB=$(db_path isms.db)
 N=${CRASH_REPORTS:-6000}
 new_db "$DB"
 # phase 1: the isms_managers are not on Slack, so the load is the inbound path
@@ -28,7 +29,7 @@ printf '%s\n' 9c1f0e7d2b4a6c8e0f1a3b5d7c9e2f4a >"$T/secret"
 chmod 600 "$T/secret"
 cat >"$T/ismsd.conf" <<EOC
 [store]
-path = $DB
+$(store_conf "$DB")
 [slack]
 enabled = true
 mode = http

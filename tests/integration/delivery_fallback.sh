@@ -3,9 +3,10 @@
 # (queued by `ismsctl run-scheduler`, then delivered over Slack) and
 # counted by the report. The Slack and Matrix fakes stand in for the
 # platforms; Slack refuses with its own error shape (channel_not_found).
+# engines: sqlite pg
 . tests/integration/lib.sh
 . tests/integration/slack.inc
-DB=$T/isms.db
+DB=$(db_path isms.db)
 PW=pw-Dl41x
 cat >"$T/staff.csv" <<'EOF'
 handle,name,email,slack_id,matrix_id,manager,team,timezone,roles
@@ -33,7 +34,7 @@ printf '%s\n' 4b1d2c3e5f60718293a4b5c6d7e8f901 >"$T/secret"
 chmod 600 "$T/secret"
 cat >"$T/ismsd.conf" <<EOC
 [store]
-path = $DB
+$(store_conf "$DB")
 [org]
 timezone = UTC
 working_hours = $(printf '%02d' $H):00-$(printf '%02d' $H):30
@@ -66,7 +67,7 @@ sed "s/^working_hours = .*/working_hours = 00:00-24:00\nworking_days = mon-sun/"
 ctl fail '{"method":"chat.postMessage","count":1,"error":"channel_not_found"}'
 printf 'action add Rotate the API keys owner=@bob due=2027-01-10\n' | console "$DB" carol
 start_ismsd "$T/ismsd.conf"
-sql_wait "$DB" "SELECT group_concat(transport || ':' || status || ':' || COALESCE(last_error, ''), ' ') FROM (SELECT * FROM outbox_delivery WHERE outbox_id = 1 ORDER BY id)" \
+sql_wait "$DB" "SELECT group_concat(transport || ':' || status || ':' || COALESCE(last_error, ''), ' ') FROM (SELECT * FROM outbox_delivery WHERE outbox_id = 1 ORDER BY id) d" \
 	"slack:failed:channel_not_found matrix:sent:"
 mx until "any('Rotate the API keys' in e['content'].get('body', '') for r in d['rooms'] for e in bot(r))" 10 ||
 	fail "bob did not get the message over Matrix"
@@ -77,7 +78,7 @@ expect_in "$T/ismsd.err" "message 1 to bob: trying matrix next"
 # 2. frank is reachable on Slack only: refused there, it is undeliverable
 ctl fail '{"method":"chat.postMessage","count":1,"error":"channel_not_found"}'
 printf 'action add Lock the server room owner=@frank due=2027-01-10\n' | console "$DB" carol
-sql_wait "$DB" "SELECT group_concat(transport || ':' || status, ' ') FROM outbox_delivery WHERE outbox_id = 2" "slack:failed"
+sql_wait "$DB" "SELECT group_concat(transport || ':' || status, ' ') FROM (SELECT * FROM outbox_delivery WHERE outbox_id = 2 ORDER BY id) d" "slack:failed"
 wait_for grep -q "message 2 to frank could not be delivered by any transport" "$T/ismsd.err" ||
 	fail "no log line for the undeliverable message"
 "$ISMSCTL" --db "$DB" report >"$T/report" || fail "report"

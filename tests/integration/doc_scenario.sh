@@ -5,8 +5,9 @@
 # acknowledge the new one (nudged by the scheduler); a document changes
 # owner, another is retired and nudged no more; refusals change nothing;
 # the documents export and the audit chain.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/isms.db
+DB=$(db_path isms.db)
 new_db "$DB"
 
 printf '%s\n' \

@@ -3,8 +3,9 @@
 # changes nothing; the scheduler nudges the owner 30 days before the
 # expiry and from the expiry on, until it is renewed; the export lists
 # it and the audit chain verifies.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/isms.db
+DB=$(db_path isms.db)
 new_db "$DB"
 
 # workday N: the date N days from today, moved on to a Monday-Friday

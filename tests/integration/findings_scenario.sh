@@ -4,12 +4,13 @@
 # nothing, the scheduler asks for the cause and for the effectiveness
 # check, "no" re-opens a finding with a new action and "yes" closes it;
 # the report, the export and the audit log carry it all.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/isms.db
+DB=$(db_path isms.db)
 CONF=$T/ismsd.conf
 cat >"$CONF" <<EOC
 [store]
-path = $DB
+$(store_conf "$DB")
 publish_head = false
 [org]
 working_hours = 00:00-24:00

@@ -3,11 +3,12 @@
 # (spoofed, stranger, no DKIM), a mailed incident, broken MIME, a
 # redelivery, a quiz answered by mail, a permanent SMTP failure and a
 # clean SIGTERM.
+# engines: sqlite pg
 . tests/integration/lib.sh
 chmod 711 "$T" # the mail peers run as an unprivileged user when we are root
 PEERS=tests/peers/mail
 M=$T/p # short: Dovecot's sockets live below it
-DB=$T/isms.db
+DB=$(db_path isms.db)
 mail_cleanup() {
 	"$PEERS/stop.sh" "$M" >/dev/null 2>&1 || true
 	cleanup
@@ -33,7 +34,7 @@ printf 'handle,name,email,slack_id,matrix_id,manager,team,timezone,roles\nzed,Ze
 write_conf() { # write_conf REQUIRE_DKIM
 	cat >"$T/ismsd.conf" <<EOF
 [store]
-path = $DB
+$(store_conf "$DB")
 [quiz]
 every = off
 [org]
@@ -140,7 +141,7 @@ expect_not_in "$T/ismsd.log" "On Mon, Acme ISMS"
 # 3. the approver's reply decides; the redelivered copy changes nothing
 reply "$T/ok.eml" "Carol Diaz <Carol@Example.org>" "$RT" reply-1@example.org "Approve - good lessons"
 send_raw "$T/ok.eml"
-wait_for sh -c "[ \"\$(sqlite3 '$DB' \"SELECT status FROM approvals WHERE id = 1\")\" = approved ]" ||
+wait_for sql_is "$DB" "SELECT status FROM approvals WHERE id = 1" approved ||
 	fail "APR-1 not approved: $(tail -5 "$T/ismsd.log")"
 [ "$(sql "$DB" "SELECT decided_via || '|' || comment FROM approvals WHERE id = 1")" = "mail|good lessons" ] ||
 	fail "decision record"
@@ -174,7 +175,7 @@ expect_in "$T/r.txt" "could not be verified"
 # sent through the submission server as erik: dkim=pass header.d=example.org
 reply "$T/dkim.eml" "erik@example.org" "$RT2" dkim-1@example.org "reject needs a risk assessment first"
 send_raw "$T/dkim.eml" --user erik@example.org --password erik-pass
-wait_for sh -c "[ \"\$(sqlite3 '$DB' \"SELECT status FROM approvals WHERE id = 2\")\" = rejected ]" ||
+wait_for sql_is "$DB" "SELECT status FROM approvals WHERE id = 2" rejected ||
 	fail "APR-2 not rejected with DKIM: $(tail -5 "$T/ismsd.log")"
 
 # 5. an incident by mail from staff; a broken message does nothing
@@ -278,13 +279,13 @@ send_raw "$T/q2.eml" --user heidi@example.org --password heidi-pass
 wait_for has_mail "$(box heidi)" "Re: $QZ 2 of 2" || fail "no result mail"
 mq field "$(box heidi)" "Re: $QZ 2 of 2" text | grep -q "That was the last question of QZ-1: you got 1 of 2 right" ||
 	fail "result text"
-[ "$(sql "$DB" "SELECT p.completed_at IS NOT NULL FROM quiz_participants p JOIN people pe ON pe.id = p.person_id WHERE pe.handle = 'heidi'")" = 1 ] ||
+[ "$(sql "$DB" "SELECT COUNT(*) FROM quiz_participants p JOIN people pe ON pe.id = p.person_id WHERE pe.handle = 'heidi' AND p.completed_at IS NOT NULL")" = 1 ] ||
 	fail "heidi's quiz is not complete"
 [ "$(heidi_answers)" = 2 ] || fail "answers recorded: $(heidi_answers)"
 
 # 6. a permanent SMTP failure is recorded with its reason and counted as
 # undelivered (the isms_managers' daily digest lists it; no notice each)
-wait_for sh -c "[ \"\$(sqlite3 '$DB' \"SELECT COUNT(*) FROM outbox_delivery WHERE status = 'failed' AND last_error LIKE 'RCPT TO: 550%'\")\" = 1 ]" ||
+wait_for sql_is "$DB" "SELECT COUNT(*) FROM outbox_delivery WHERE status = 'failed' AND last_error LIKE 'RCPT TO: 550%'" 1 ||
 	fail "the 550 was not recorded as a failure"
 [ "$(sql "$DB" "SELECT COUNT(*) FROM outbox WHERE subject LIKE 'Undeliverable mail to%'")" = 0 ] ||
 	fail "a notice per failure"

@@ -4,6 +4,7 @@
 # one naming another host and a server without STARTTLS keep the message
 # pending with a clear error, send nothing and leave the mailbox unread;
 # the transport retries later. tls_verify = false warns at start.
+# engines: sqlite pg
 . tests/integration/lib.sh
 chmod 711 "$T" # the mail peers run as an unprivileged user when we are root
 PEERS=tests/peers/mail
@@ -12,7 +13,7 @@ ROGUE=$T/u # certificate for localhost from another CA
 WRONG=$T/w # certificate from our CA for another host
 PLAIN=$T/c # offers no STARTTLS at all
 CA=$T/ca
-DB=$T/isms.db
+DB=$(db_path isms.db)
 tls_cleanup() {
 	for d in "$GOOD" "$ROGUE" "$WRONG" "$PLAIN"; do
 		"$PEERS/stop.sh" "$d" >/dev/null 2>&1 || true
@@ -82,7 +83,7 @@ read_done() { ! unread "$1"; }
 start_daemon() { # start_daemon SMTP_URL IMAP_URL [config lines]
 	cat >"$T/ismsd.conf" <<EOF
 [store]
-path = $DB
+$(store_conf "$DB")
 [quiz]
 every = off
 [log]
@@ -113,9 +114,9 @@ stop_daemon() {
 	[ "$rc" = 0 ] || { cat "$T/ismsd.log"; fail "ismsd exited with $rc"; }
 	expect_not_in "$T/ismsd.log" "isms-pass"
 }
-until_sql() { # until_sql QUERY: waits until it says 1
-	wait_for sh -c "[ \"\$(sqlite3 '$DB' \"$1\")\" = 1 ]" ||
-		{ cat "$T/ismsd.log"; fail "waited in vain for: $1"; }
+until_sql() { # until_sql QUERY VALUE: waits until it says VALUE
+	wait_for sql_is "$DB" "$1" "$2" ||
+		{ cat "$T/ismsd.log"; fail "waited in vain for: $1 = $2"; }
 }
 until_log() {
 	wait_for grep -qF -- "$1" "$T/ismsd.log" || { cat "$T/ismsd.log"; fail "no \"$1\" in the log"; }
@@ -127,7 +128,7 @@ delivered() { grep '"event": "delivered"' "$1/smtp-transcript.jsonl" 2>/dev/null
 printf 'incident report Ransomware note on a file share severity=critical\n' | console "$DB" alice
 start_daemon "smtp://localhost:$(port "$GOOD" SMTP_PORT)" "imaps://localhost:$(port "$GOOD" IMAPS_PORT)/INBOX" \
 	"ca_file = $CA/ours.pem"
-until_sql "SELECT COUNT(*) = 2 FROM outbox_delivery WHERE status = 'sent'"
+until_sql "SELECT COUNT(*) FROM outbox_delivery WHERE status = 'sent'" 2
 wait_for read_done "$GOOD" || { cat "$T/ismsd.log"; fail "the mailbox was not read over IMAPS"; }
 expect_not_in "$T/ismsd.log" "tls_verify"
 # turning verification off by a reload is warned about as well
@@ -144,21 +145,21 @@ stop_daemon
 printf 'incident report Second ransomware note\n' | console "$DB" alice
 start_daemon "smtp://localhost:$(port "$ROGUE" SMTP_PORT)" "imaps://localhost:$(port "$ROGUE" IMAPS_PORT)/INBOX" \
 	"ca_file = $CA/ours.pem"
-until_sql "SELECT COUNT(*) = 2 FROM outbox_delivery WHERE status = 'pending' AND last_error LIKE '%the server''s certificate did not verify (unable to get local issuer certificate) against mail.ca_file%'"
+until_sql "SELECT COUNT(*) FROM outbox_delivery WHERE status = 'pending' AND last_error LIKE '%the server''s certificate did not verify (unable to get local issuer certificate) against mail.ca_file%'" 2
 until_log "SSL certificate problem: unable to get local issuer certificate (retrying every poll)"
 polled_twice() { [ "$(grep -c 'mail: IMAP poll fetched 0 messages' "$T/ismsd.log")" -ge 2 ]; }
 wait_for polled_twice || { cat "$T/ismsd.log"; fail "the IMAP poll was not retried"; }
 stop_daemon
 [ "$(delivered "$ROGUE")" = 0 ] || fail "mail sent to a server whose certificate did not verify"
 unread "$ROGUE" || fail "the mailbox was read over an unverified connection"
-[ "$(sql "$DB" "SELECT MIN(attempts) >= 1 AND MIN(next_at) > strftime('%s','now') - 5 FROM outbox_delivery WHERE status = 'pending'")" = 1 ] ||
+[ "$(sql "$DB" "SELECT CASE WHEN MIN(attempts) >= 1 AND MIN(next_at) > $(date +%s) - 5 THEN 1 ELSE 0 END FROM outbox_delivery WHERE status = 'pending'")" = 1 ] ||
 	fail "no retry scheduled"
 
 # 3. our CA, but the certificate names another host
 sql "$DB" "UPDATE outbox_delivery SET next_at = 0 WHERE status = 'pending'"
 start_daemon "smtp://localhost:$(port "$WRONG" SMTP_PORT)" "imaps://localhost:$(port "$WRONG" IMAPS_PORT)/INBOX" \
 	"ca_file = $CA/ours.pem"
-until_sql "SELECT COUNT(*) = 2 FROM outbox_delivery WHERE status = 'pending' AND last_error LIKE '%the server''s certificate names another host than localhost:%'"
+until_sql "SELECT COUNT(*) FROM outbox_delivery WHERE status = 'pending' AND last_error LIKE '%the server''s certificate names another host than localhost:%'" 2
 until_log "no alternative certificate subject name matches target host name 'localhost' (retrying every poll)"
 stop_daemon
 [ "$(delivered "$WRONG")" = 0 ] || fail "mail sent to a server of another name"
@@ -167,7 +168,7 @@ unread "$WRONG" || fail "the mailbox of a server of another name was read"
 # 4. a server without STARTTLS while it is required: nothing sent
 sql "$DB" "UPDATE outbox_delivery SET next_at = 0 WHERE status = 'pending'"
 start_daemon "smtp://127.0.0.1:$(port "$PLAIN" SMTP_PORT)" "" "ca_file = $CA/ours.pem"
-until_sql "SELECT COUNT(*) = 2 FROM outbox_delivery WHERE status = 'pending' AND last_error LIKE '%does not offer STARTTLS%'"
+until_sql "SELECT COUNT(*) FROM outbox_delivery WHERE status = 'pending' AND last_error LIKE '%does not offer STARTTLS%'" 2
 stop_daemon
 [ ! -s "$PLAIN/smtp-transcript.jsonl" ] || fail "mail sent in clear although STARTTLS is required"
 
@@ -177,7 +178,7 @@ sql "$DB" "UPDATE outbox_delivery SET next_at = 0 WHERE status = 'pending'"
 start_daemon "smtp://localhost:$(port "$ROGUE" SMTP_PORT)" "imaps://localhost:$(port "$ROGUE" IMAPS_PORT)/INBOX" \
 	"tls_verify = false"
 until_log "mail: mail.tls_verify = false: the SMTP and IMAP servers' certificates and host names are not checked"
-until_sql "SELECT COUNT(*) = 4 FROM outbox_delivery WHERE status = 'sent'"
+until_sql "SELECT COUNT(*) FROM outbox_delivery WHERE status = 'sent'" 4
 wait_for read_done "$ROGUE" || { cat "$T/ismsd.log"; fail "IMAPS without verification did not read"; }
 stop_daemon
 [ "$(delivered "$ROGUE")" = 2 ] || fail "the retried mail did not reach the server"

@@ -5,8 +5,9 @@
 # and Markdown; the evidence owner is nudged before the expiry; refusals
 # change nothing; the report counts the articles covered; the audit chain
 # verifies.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/isms.db
+DB=$(db_path isms.db)
 new_db "$DB"
 workday() {
 	n=$1

@@ -2,8 +2,9 @@
 # server, commands and private answers, approvals and quiz answers in the
 # DM, a restart without replay, rate limits, idempotent sends, 5xx
 # retries, token revocation with and without a password.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/isms.db
+DB=$(db_path isms.db)
 LOG=$T/ismsd.log
 PW=pw-Zq83x
 TOKEN=syt_tok_Zq83x
@@ -15,7 +16,7 @@ start_mx_fake --bot-password "$PW" --bot-token "$TOKEN"
 conf() {
 	cat >"$T/ismsd.conf" <<EOF
 [store]
-path = $DB
+$(store_conf "$DB")
 [matrix]
 enabled = true
 homeserver = $URL/
@@ -131,7 +132,7 @@ wait_sql "SELECT answer FROM quiz_items WHERE question_id = '$QID' AND person_id
 # after the deadline (before the scheduler closes the campaign) a number
 # reply is told when the quiz closed and changes nothing
 DEADLINE=$(sql "$DB" "SELECT deadline_at FROM quiz_campaigns WHERE id = 1")
-sqlite3 "$DB" "UPDATE quiz_campaigns SET deadline_at = strftime('%s', 'now') - 60 WHERE id = 1"
+sql "$DB" "UPDATE quiz_campaigns SET deadline_at = $(date +%s) - 60 WHERE id = 1"
 DAY=$(sql "$DB" "SELECT date(deadline_at, 'unixepoch') FROM quiz_campaigns WHERE id = 1")
 QN=$(mx eval "len(bot('$ADM'))")
 post send "{\"room_id\":\"$ADM\",\"sender\":\"@alice:example.org\",\"body\":\"3\"}" >/dev/null
@@ -140,7 +141,7 @@ until_ "len(bot('$ADM')) == $QN + 1"
 	fail "late quiz reply: $(mx eval "bot('$ADM')[-1]['content']['body']")"
 [ "$(sql "$DB" "SELECT answer FROM quiz_items WHERE question_id = '$QID' AND person_id = (SELECT id FROM people WHERE handle = 'alice')")" = 2 ] ||
 	fail "a late reply changed the answer"
-sqlite3 "$DB" "UPDATE quiz_campaigns SET deadline_at = $DEADLINE WHERE id = 1"
+sql "$DB" "UPDATE quiz_campaigns SET deadline_at = $DEADLINE WHERE id = 1"
 
 # 5. restart: resumes from the saved next_batch; nothing is replayed, and
 #    what was said while it was down is answered once
@@ -159,14 +160,14 @@ sleep 1
 [ "$(mx eval "len(bot('$ROOM'))")" = $((BEFORE + 1)) ] || fail "a replayed answer"
 [ "$(sql "$DB" "SELECT COUNT(*) FROM approvals WHERE status = 'approved'")" = 2 ] || fail "approvals after restart"
 [ "$(mx eval "len(bot('$ENC'))")" = 1 ] || fail "the encrypted room was told more than once"
-[ "$(sql "$DB" "SELECT encrypted || warned FROM matrix_rooms WHERE room_id = '$ENC'")" = 11 ] || fail "encrypted room state"
+[ "$(sql "$DB" "SELECT CAST(encrypted AS TEXT) || CAST(warned AS TEXT) FROM matrix_rooms WHERE room_id = '$ENC'")" = 11 ] || fail "encrypted room state"
 
 # 6. 429 M_LIMIT_EXCEEDED on /send/: the retry waits Retry-After; a send
 #    repeated after a "crash" (delivery reset) reuses its txnId: one event
 post ratelimit '{"path_contains":"/send/","count":1,"retry_after_ms":2500,"header":true}' >/dev/null
 printf '%s\n' 'incident assign INC-3 @erik' | console "$DB" carol
 NOTE="SELECT d.id FROM outbox_delivery d JOIN outbox o ON o.id = d.outbox_id WHERE o.subject LIKE 'INC-3 assigned%'"
-wait_sql "SELECT COUNT(*) FROM ($NOTE)" 1
+wait_sql "SELECT COUNT(*) FROM ($NOTE) n" 1
 ND=$(sql "$DB" "$NOTE" | head -1)
 wait_sql "SELECT status FROM outbox_delivery WHERE id = $ND" sent 25
 [ "$(sql "$DB" "SELECT attempts FROM outbox_delivery WHERE id = $ND")" = 2 ] || fail "attempts after a 429"

@@ -2,8 +2,9 @@
 # with their fingerprints, marks one verified and back and forgets one
 # whose keys changed, with an audit row each, and refuses an unknown
 # device without changing anything.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB="$T/isms.db"
+DB=$(db_path isms.db)
 new_db "$DB"
 "$ISMSCTL" --db "$DB" matrix-devices >"$T/out"
 expect_in "$T/out" "no Matrix devices"

@@ -5,12 +5,13 @@
 # not significant after all; the GDPR art. 34 decision on informing data
 # subjects; the export, the report and the audit log carry it all and the
 # audit chain verifies.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/isms.db
+DB=$(db_path isms.db)
 CONF=$T/ismsd.conf
 cat >"$CONF" <<EOC
 [store]
-path = $DB
+$(store_conf "$DB")
 publish_head = false
 [quiz]
 every = off

@@ -3,8 +3,9 @@
 # and nudged ahead of the review and once it is overdue, records the
 # review, an auditor reads and exports them, the report names the overdue
 # one, and the audit chain verifies.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/isms.db
+DB=$(db_path isms.db)
 new_db "$DB"
 
 # "YYYY-MM-DD 10:00" of the first working day (Mon-Fri) at least $1 days

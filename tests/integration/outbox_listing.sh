@@ -1,8 +1,9 @@
 # ismsctl outbox: a header, then one line per message with its age,
 # attempts, delivery per transport and last error; pending messages by
 # default, --failed and --all for the others; bad arguments change nothing.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/o.db
+DB=$(db_path o.db)
 new_db "$DB"
 printf '/incident Tailgating at the side door\n/incident Phishing mail about a parcel\n' | console "$DB" alice
 n=$(sql "$DB" "SELECT COUNT(*) FROM outbox")
@@ -10,8 +11,8 @@ n=$(sql "$DB" "SELECT COUNT(*) FROM outbox")
 # message 1 went out on slack after 3 attempts, 4 days ago; message 2
 # failed on slack (given up) and waits for matrix, 2 hours old; the
 # rest are new and not routed yet
-sql "$DB" "UPDATE outbox SET routed = 1, created_at = strftime('%s','now') - 4 * 86400 - 60 WHERE id = 1"
-sql "$DB" "UPDATE outbox SET routed = 1, created_at = strftime('%s','now') - 2 * 3600 - 60 WHERE id = 2"
+sql "$DB" "UPDATE outbox SET routed = 1, created_at = $(date +%s) - 4 * 86400 - 60 WHERE id = 1"
+sql "$DB" "UPDATE outbox SET routed = 1, created_at = $(date +%s) - 2 * 3600 - 60 WHERE id = 2"
 sql "$DB" "INSERT INTO outbox_delivery(outbox_id, transport, status, attempts, last_error) VALUES (1, 'slack', 'sent', 3, 'ratelimited'), (2, 'slack', 'failed', 20, 'channel_not_found'), (2, 'matrix', 'pending', 1, 'M_LIMIT_EXCEEDED')"
 before=$(db_digest "$DB")
 

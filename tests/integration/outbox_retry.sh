@@ -1,10 +1,11 @@
 # ismsctl outbox-retry: messages no transport reached are routed again,
 # deliveries that failed for good go back to pending, and it is audited.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/o.db
+DB=$(db_path o.db)
 new_db "$DB"
 printf '/incident Tailgating at the side door\n' | console "$DB" alice
-printf '[store]\npath = %s\n[quiz]\nevery = off\n' "$DB" >"$T/conf"
+printf '[store]\n%s\n[quiz]\nevery = off\n' "$(store_conf "$DB")" >"$T/conf"
 "$ISMSD" -c "$T/conf" 2>"$T/err" &
 PID=$!
 PIDS="$PIDS $PID"

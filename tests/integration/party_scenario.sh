@@ -3,8 +3,9 @@
 # changed, the needs change (kept with old and new text), the linked
 # obligation is nudged by the scheduler, the auditor reads and exports
 # them, and the audit chain verifies.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/isms.db
+DB=$(db_path isms.db)
 new_db "$DB"
 
 printf '%s\n' 'obligation add "Customer MSA" source=contract ref="MSA s.12" owner=@heidi review_every=1w' | console "$DB" carol

@@ -4,8 +4,9 @@
 # Secure, a client refusing the certificate and plain HTTP to the port
 # get no answer (one log line counts both), and the
 # configuration check refuses a shared key file and a lone certificate.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/isms.db
+DB=$(db_path isms.db)
 CA=$T/ca
 mkdir -p "$CA"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
@@ -25,7 +26,7 @@ BASE=https://127.0.0.1:$PORT
 conf() { # conf KEYFILE [CERT]: the configuration into $T/ismsd.conf
 	cat >"$T/ismsd.conf" <<EOC
 [store]
-path = $DB
+$(store_conf "$DB")
 [portal]
 listen = 127.0.0.1:$PORT
 tls_cert = ${2-$CA/cert.pem}

@@ -3,8 +3,9 @@
 # acceptance above the appetite approved by the manager); an auditor
 # changes nothing, exports the SoA, the risk register and the audit log,
 # and the audit chain verifies.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/isms.db
+DB=$(db_path isms.db)
 new_db "$DB"
 [ "$(sql "$DB" "SELECT COUNT(*) FROM controls")" = 93 ] || fail "93 controls after init"
 

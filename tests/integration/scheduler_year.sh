@@ -3,12 +3,13 @@
 # reminder, escalation, quiz and report must come out once, on time, to the
 # right person. The transcript of what each pass queued is compared with
 # the expected one below, grouped by day and subject.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/isms.db
+DB=$(db_path isms.db)
 CONF=$T/ismsd.conf
 cat >"$CONF" <<EOC
 [store]
-path = $DB
+$(store_conf "$DB")
 # the daily audit head (its hashes differ each run): audit_evidence.sh
 publish_head = false
 [org]

@@ -2,15 +2,16 @@
 # as Slack does: a campaign's question DM is accepted (no invalid_blocks),
 # a click on an answer button records the answer, and after the deadline a
 # click is told the quiz closed on which day and changes nothing.
+# engines: sqlite pg
 . tests/integration/lib.sh
 . tests/integration/slack.inc
-DB=$T/isms.db
+DB=$(db_path isms.db)
 new_db "$DB"
 start_fake
 register_staff config/demo/staff.csv
 cat >"$T/ismsd.conf" <<EOC
 [store]
-path = $DB
+$(store_conf "$DB")
 [slack]
 enabled = true
 app_token = xapp-1-TEST
@@ -69,9 +70,9 @@ read -r Q_TS A1 A2 A3 A4 <"$T/buttons"
 
 # 3. the deadline passes before the scheduler closes the campaign: a click
 #    on the second question is told when the quiz closed, and nothing changes
-sqlite3 "$DB" "UPDATE quiz_campaigns SET deadline_at = strftime('%s', 'now') - 60"
+sql "$DB" "UPDATE quiz_campaigns SET deadline_at = $(date +%s) - 60"
 DAY=$(sql "$DB" "SELECT date(deadline_at, 'unixepoch') FROM quiz_campaigns")
-ITEMS="SELECT group_concat(question_id || ':' || COALESCE(answer, '-') || ':' || COALESCE(answered_at, '-')) FROM quiz_items"
+ITEMS="SELECT group_concat(question_id || ':' || COALESCE(CAST(answer AS TEXT), '-') || ':' || COALESCE(CAST(answered_at AS TEXT), '-')) FROM (SELECT * FROM quiz_items ORDER BY campaign_id, person_id, seq) q"
 BEFORE=$(sql "$DB" "$ITEMS")
 AUDIT=$(sql "$DB" "SELECT COUNT(*) FROM audit_log WHERE actor = 'alice'")
 ctl block_action "{\"user_id\":\"U0ALICE\",\"channel_id\":\"$ALICE_DM\",\"message_ts\":\"$Q_TS\",\"action_id\":\"$A3\"}"

@@ -1,9 +1,10 @@
 # Slack Socket Mode against the fake: commands, DMs, approvals by button and
 # thread reply, linking, reconnects, redelivery, 429, kill -9, revocation;
 # nothing lost or doubled, SIGTERM clean.
+# engines: sqlite pg
 . tests/integration/lib.sh
 . tests/integration/slack.inc
-DB=$T/isms.db
+DB=$(db_path isms.db)
 # ivan and heidi have no Slack id in the directory; the fake knows ivan
 sed -e 's/,U0IVAN,/,,/' -e 's/,U0HEIDI,/,,/' config/demo/staff.csv >"$T/staff.csv"
 grep -v '^heidi,' config/demo/staff.csv >"$T/workspace.csv"
@@ -12,7 +13,7 @@ start_fake
 register_staff "$T/workspace.csv"
 cat >"$T/ismsd.conf" <<EOC
 [store]
-path = $DB
+$(store_conf "$DB")
 [slack]
 enabled = true
 app_token = xapp-1-TEST

@@ -3,8 +3,9 @@
 # approves version 1; a later exclusion is a draft until version 2; the
 # export of version 1 stays exactly as approved; evidence of a custom
 # control is nudged before its expiry; the audit chain verifies.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/isms.db
+DB=$(db_path isms.db)
 new_db "$DB"
 TODAY=$(date -u +%F)
 workday() {

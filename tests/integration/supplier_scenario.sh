@@ -4,12 +4,13 @@
 # leaver's at once to their manager), a review stops the nudges, retiring
 # keeps the history; the export, the report and the audit log carry it all
 # and the audit chain verifies.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/isms.db
+DB=$(db_path isms.db)
 CONF=$T/ismsd.conf
 cat >"$CONF" <<EOC
 [store]
-path = $DB
+$(store_conf "$DB")
 publish_head = false
 [org]
 working_hours = 00:00-24:00

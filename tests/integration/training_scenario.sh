@@ -4,10 +4,12 @@
 # nothing, the scheduler nudges whoever misses a required course (once),
 # the report counts them, the export lists the records (awareness quizzes
 # too) and the audit chain verifies.
+# engines: sqlite pg
 . tests/integration/lib.sh
-DB=$T/isms.db
+DB=$(db_path isms.db)
 new_db "$DB"
-cat >"$T/ismsd.conf" <<'CONF'
+printf '[store]\n%s\n' "$(store_conf "$DB")" >"$T/ismsd.conf"
+cat >>"$T/ismsd.conf" <<'CONF'
 [training]
 required = staff: Security basics; isms_manager: Lead implementer
 [quiz]
