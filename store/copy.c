@@ -52,21 +52,6 @@ struct copy {
 	size_t errlen;
 };
 
-static char *
-quoted(const char *name)
-{
-	struct buf b = {0};
-
-	buf_putc(&b, '"');
-	for (; *name; name++) {
-		if (*name == '"')
-			buf_putc(&b, '"');
-		buf_putc(&b, *name);
-	}
-	buf_putc(&b, '"');
-	return buf_steal(&b);
-}
-
 static void
 strv_add(char ***v, size_t *n, const char *s)
 {
@@ -150,7 +135,7 @@ target_tables(struct copy *c)
 		c->t = xrealloc(c->t, (c->n + 1) * sizeof(*c->t));
 		memset(&c->t[c->n], 0, sizeof(*c->t));
 		c->t[c->n].name = xstrdup(db_col(s, 0));
-		c->t[c->n].q = quoted(db_col(s, 0));
+		c->t[c->n].q = sql_quoted(db_col(s, 0));
 		c->n++;
 	}
 	db_finish(c->dst, s);
@@ -188,7 +173,7 @@ compare_columns(struct copy *c, struct ctable *t)
 		       "ordinal_position",
 		       "t", t->name);
 	while (s != NULL && (rc = db_step(s)) == DB_ROW) {
-		char *q = quoted(db_col(s, 0));
+		char *q = sql_quoted(db_col(s, 0));
 
 		/* a generated column is computed again */
 		if (!db_col_int(s, 2))
@@ -284,7 +269,7 @@ pk_match(struct copy *c, const struct ctable *t)
 	if (s == NULL)
 		return NULL;
 	while (db_step(s) == DB_ROW) {
-		char *q = quoted(db_col(s, 0));
+		char *q = sql_quoted(db_col(s, 0));
 
 		buf_printf(&b, "%st.%s = r.%s", b.len ? " AND " : "", q, q);
 		free(q);
@@ -457,7 +442,7 @@ copy_table(struct copy *c, struct ctable *t)
 		size_t i;
 
 		for (i = 0; i < t->nself; i++) {
-			char *q = quoted(t->self[i]);
+			char *q = sql_quoted(t->self[i]);
 
 			buf_printf(&set, "%s%s = r.%s", i ? ", " : "", q, q);
 			free(q);
@@ -601,7 +586,7 @@ set_sequences(struct copy *c)
 		return fail_db(c, c->dst, "cannot list the identity columns");
 	while ((rc = db_step(s)) == DB_ROW) {
 		const char *tbl = db_col(s, 0), *col = db_col(s, 1);
-		char *qt = quoted(tbl), *qc = quoted(col), *sql;
+		char *qt = sql_quoted(tbl), *qc = sql_quoted(col), *sql;
 		struct db_stmt *m;
 		int64_t top = 0, auto_top = 0;
 

@@ -388,21 +388,6 @@ key_create(struct store *st, char *err, size_t errlen)
 	return 0;
 }
 
-static char *
-quoted(const char *name)
-{
-	struct buf b = {0};
-
-	buf_putc(&b, '"');
-	for (; *name; name++) {
-		if (*name == '"')
-			buf_putc(&b, '"');
-		buf_putc(&b, *name);
-	}
-	buf_putc(&b, '"');
-	return buf_steal(&b);
-}
-
 static void
 tables_free(struct store *st)
 {
@@ -453,7 +438,7 @@ key_columns(struct store *st, const char *table, char **first)
 	if (s == NULL)
 		return NULL;
 	while (db_step(s) == DB_ROW) {
-		char *q = quoted(db_col(s, 0));
+		char *q = sql_quoted(db_col(s, 0));
 
 		if (*first == NULL) {
 			ok = strcasecmp(db_col(s, 1), "INTEGER") == 0 ||
@@ -491,7 +476,7 @@ table_rowid(struct store *st, const char *table, char **col)
 	if (!store_is_pg(st)) {
 		/* preparing fails on a table without a rowid */
 		sqlite3_stmt *probe = NULL;
-		char *q = quoted(table);
+		char *q = sql_quoted(table);
 
 		sql = xasprintf("SELECT rowid FROM %s LIMIT 0", q);
 		if (sqlite3_prepare_v2(st->db, sql, -1, &probe, NULL) ==
@@ -510,7 +495,7 @@ table_rowid(struct store *st, const char *table, char **col)
 		   "t", table) < 0)
 		return -1;
 	if (hidden) {
-		*col = quoted("rowid");
+		*col = sql_quoted("rowid");
 		return 0;
 	}
 	s = db_prepare(st, PG_KEY_COLUMNS_SQL, "t", table);
@@ -519,7 +504,7 @@ table_rowid(struct store *st, const char *table, char **col)
 	while ((rc = db_step(s)) == DB_ROW) {
 		if (n++ == 0 && db_col_int(s, 2) != 0) {
 			ident = 1;
-			*col = quoted(db_col(s, 0));
+			*col = sql_quoted(db_col(s, 0));
 		}
 	}
 	db_finish(st, s);
@@ -594,7 +579,7 @@ evidence_tables_load(struct store *st, char *err, size_t errlen)
 		/* the pg_temp table of the triggers is the session's */
 		if (strcmp(name, "evidence_pending") == 0)
 			continue;
-		q = quoted(name);
+		q = sql_quoted(name);
 		/* a table without a rowid is hashed by its first key column */
 		if (table_rowid(st, name, &rowcol) < 0) {
 			free(q);
@@ -739,7 +724,7 @@ triggers_make(struct store *st)
 
 		if (t->col == NULL)
 			continue;
-		q = quoted(t->name);
+		q = sql_quoted(t->name);
 		sql = xasprintf(
 		    "CREATE TEMP TRIGGER IF NOT EXISTS \"evidence_%zu_i\" "
 		    "AFTER INSERT ON main.%s BEGIN SELECT evidence_touch(%zu, "
@@ -819,7 +804,7 @@ pg_triggers_make(struct store *st)
 			continue;
 		if (sql.len == 0)
 			buf_printf(&sql, "%s;", PG_TOUCH_FUNCTION);
-		q = quoted(t->name);
+		q = sql_quoted(t->name);
 		/* the argument is the key column's name, unquoted */
 		buf_printf(&sql,
 			   "CREATE OR REPLACE TRIGGER evidence AFTER INSERT OR "

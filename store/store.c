@@ -2546,3 +2546,18 @@ store_connected(const struct store *st)
 {
 	return st->pg == NULL || pg_connected(st->pg);
 }
+
+char *
+sql_quoted(const char *name)
+{
+	struct buf b = {0};
+
+	buf_putc(&b, '"');
+	for (; *name; name++) {
+		if (*name == '"')
+			buf_putc(&b, '"');
+		buf_putc(&b, *name);
+	}
+	buf_putc(&b, '"');
+	return buf_steal(&b);
+}

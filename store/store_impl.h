@@ -154,6 +154,8 @@ double db_col_double(struct db_stmt *s, int col);
 const void *db_col_bytes(struct db_stmt *s, int col, int *len);
 /* 0, or -1 with the engine's message in db_errmsg */
 int db_script(struct store *st, const char *sql);
+/* name as an SQL identifier in double quotes (a new string) */
+char *sql_quoted(const char *name);
 
 /*
  * Advisory locks on PostgreSQL, as the arguments of pg_advisory_lock(int,
