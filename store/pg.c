@@ -190,8 +190,11 @@ pg_translate(const char *sql, int *nparams)
 
 			p++;
 			if (*p >= '0' && *p <= '9') {
-				while (*p >= '0' && *p <= '9' && n < 100000)
-					n = n * 10 + (*p++ - '0');
+				/* all digits go; a number past any limit stays
+				 * past it (prepare refuses it) */
+				for (; *p >= '0' && *p <= '9'; p++)
+					if (n < 1000000)
+						n = n * 10 + (*p - '0');
 			} else {
 				n = max + 1;
 			}
