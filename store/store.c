@@ -1598,14 +1598,12 @@ store_query_only(struct store *st, int on)
 static int
 pg_writer_lock(struct store *st)
 {
-	st->pg_audit_locked = 0;
 	if (pg_script(st->pg,
 		      "SELECT pg_advisory_xact_lock(" STORE_PG_LOCK_AUDIT
 		      ")") < 0) {
 		pg_abort(st->pg);
 		return -1;
 	}
-	st->pg_audit_locked = 1;
 	return 0;
 }
 
@@ -1700,7 +1698,6 @@ store_rollback(struct store *st)
 {
 	char sql[64];
 
-	st->pg_audit_locked = 0; /* a savepoint's rollback may release it */
 	if (st->depth <= 1) {
 		st->depth = 0;
 		st->pg_ro_savepoint = 0;
@@ -1887,19 +1884,7 @@ store_audit(struct store *st, const char *actor, const char *action,
 
 	if (details == NULL)
 		details = "{}";
-	/*
-	 * Writers on PostgreSQL do not wait for each other at BEGIN as on
-	 * SQLite: the head of the chain is read under a lock held to the
-	 * end of the transaction, so that no two append after one row.
-	 */
-	if (st->pg != NULL && !st->pg_audit_locked) {
-		if (db_exec(st,
-			    "SELECT pg_advisory_xact_lock(" STORE_PG_LOCK_AUDIT
-			    ")",
-			    NULL) < 0)
-			goto out;
-		st->pg_audit_locked = 1;
-	}
+	/* the head is read under the writer lock store_begin took */
 	s = db_prepare(st,
 		       "SELECT seq, hash, at FROM audit_log ORDER BY seq DESC "
 		       "LIMIT 1",

@@ -54,7 +54,6 @@ struct store {
 	unsigned gid;
 	char *group;  /* the group's name, for messages */
 	int large_tx; /* store_large_tx: the cache is large until the end */
-	int pg_audit_locked; /* this transaction holds the audit lock */
 	int pg_ro_savepoint; /* store_query_only's savepoint is open */
 
 	/* the audit key (store/evidence.c) */

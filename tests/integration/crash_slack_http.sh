@@ -11,16 +11,7 @@ DB=$(db_path isms.db)
 N=${CRASH_REPORTS:-6000}
 new_db "$DB"
 # phase 1: the isms_managers are not on Slack, so the load is the inbound path
-$PY - <<'EOP' >"$T/staff.csv"
-import csv, sys
-rows = list(csv.DictReader(open("config/demo/staff.csv")))
-w = csv.DictWriter(sys.stdout, fieldnames=rows[0].keys(), lineterminator="\n")
-w.writeheader()
-for r in rows:
-    if "isms_manager" in r["roles"]:
-        r["slack_id"] = ""
-    w.writerow(r)
-EOP
+staff_off_slack isms_manager >"$T/staff.csv"
 "$ISMSCTL" --db "$DB" staff import "$T/staff.csv" >/dev/null
 start_fake
 register_staff config/demo/staff.csv
