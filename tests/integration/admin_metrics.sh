@@ -32,7 +32,8 @@ EOC
 
 # admin_url: the listener's base URL from the log
 admin_url() {
-	wait_for grep -q "admin: listening on http://" "$T/ismsd.err" || { cat "$T/ismsd.err"; fail "no admin listener"; }
+	# the whole address: a line may be read while it is being written
+	wait_for grep -q "admin: listening on http:[^ ]* " "$T/ismsd.err" || { cat "$T/ismsd.err"; fail "no admin listener"; }
 	ADMIN=$(sed -n 's/.*admin: listening on \(http:[^ ]*\) .*/\1/p' "$T/ismsd.err" | head -1)
 }
 
